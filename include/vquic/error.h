@@ -1,0 +1,101 @@
+/* vquic — typed errors.
+ *
+ * Every failure of a vquic function is a vq_status below zero. Each status says which wire error it
+ * stands for (RFC 9000 §20.1 transport error codes, RFC 9114 §8.1 / RFC 9204 §6 application codes) and
+ * carries a fixed reason phrase, so that the connection layer can close with the RFC's code and a
+ * reason without inventing either. Statuses are stable: new ones are appended. */
+#ifndef VQUIC_ERROR_H
+#define VQUIC_ERROR_H
+
+#include <stdint.h>
+
+typedef enum vq_status {
+  VQ_OK = 0,
+
+  /* Not wire errors: the caller's arguments or output space. */
+  VQ_ERR_BUFFER_TOO_SMALL = -1,   /* encoder: the output does not fit (nothing is written past cap) */
+  VQ_ERR_INVALID_ARGUMENT = -2,   /* a value the encoder cannot represent (varint > 2^62-1, CID > 20) */
+  VQ_ERR_TRUNCATED = -3,          /* primitive decoder: input ends inside an element */
+
+  /* Packets (RFC 9000 §17): the packet is dropped, not a connection error (§12.2, §5.2). */
+  VQ_ERR_PACKET_TRUNCATED = -10,
+  VQ_ERR_PACKET_FIXED_BIT = -11,        /* fixed bit is 0 (RFC 9000 §17.2) */
+  VQ_ERR_PACKET_CID_TOO_LONG = -12,     /* v1 long header with a CID > 20 bytes (§17.2) */
+  VQ_ERR_PACKET_LENGTH = -13,           /* Length field exceeds the datagram (§17.2) */
+  VQ_ERR_PACKET_TOKEN = -14,            /* Initial token length exceeds the packet (§17.2.2) */
+  VQ_ERR_PACKET_VERSION = -15,          /* unsupported version: send Version Negotiation (§6) */
+  VQ_ERR_PACKET_VN_EMPTY = -16,         /* Version Negotiation without versions (§17.2.1) */
+  VQ_ERR_PACKET_RETRY = -17,            /* Retry too short for its integrity tag (§17.2.5) */
+
+  /* Frames (RFC 9000 §19, §12.4): FRAME_ENCODING_ERROR unless said otherwise. */
+  VQ_ERR_FRAME_TRUNCATED = -30,
+  VQ_ERR_FRAME_TYPE_UNKNOWN = -31,      /* FRAME_ENCODING_ERROR (§12.4) */
+  VQ_ERR_FRAME_TYPE_NOT_MINIMAL = -32,  /* PROTOCOL_VIOLATION (§12.4) */
+  VQ_ERR_FRAME_ACK_RANGE = -33,         /* a gap or range below packet number 0 (§19.3.1) */
+  VQ_ERR_FRAME_STREAM_OFFSET = -34,     /* offset + length > 2^62-1: FRAME_ENCODING_ERROR (§19.8) */
+  VQ_ERR_FRAME_CID_LENGTH = -35,        /* NEW_CONNECTION_ID CID length not 1..20 (§19.15) */
+  VQ_ERR_FRAME_RETIRE_PRIOR_TO = -36,   /* retire_prior_to > sequence number (§19.15) */
+  VQ_ERR_FRAME_STREAMS_LIMIT = -37,     /* MAX_STREAMS / STREAMS_BLOCKED > 2^60 (§19.11, §19.14) */
+  VQ_ERR_FRAME_TOKEN_EMPTY = -38,       /* NEW_TOKEN with an empty token (§19.7) */
+  VQ_ERR_FRAME_ACK_RANGE_COUNT = -39,   /* more ACK ranges than the frame holds */
+  VQ_ERR_FRAME_DATAGRAM_LENGTH = -40,
+
+  /* Transport parameters (RFC 9000 §18, §7.4): TRANSPORT_PARAMETER_ERROR. */
+  VQ_ERR_TP_TRUNCATED = -50,
+  VQ_ERR_TP_DUPLICATE = -51,            /* §7.4 */
+  VQ_ERR_TP_VALUE = -52,                /* a value out of its range (§18.2) */
+  VQ_ERR_TP_LENGTH = -53,               /* a parameter whose length does not match its value */
+  VQ_ERR_TP_SERVER_ONLY = -54,          /* a server-only parameter sent by a client (§18.2) */
+  VQ_ERR_TP_TOO_MANY = -55,             /* more parameters than the decoder keeps */
+  VQ_ERR_TP_MISSING = -56,              /* a required parameter is absent (§7.3) */
+
+  /* Transport state (used by src/transport). */
+  VQ_ERR_FLOW_CONTROL = -70,
+  VQ_ERR_STREAM_LIMIT = -71,
+  VQ_ERR_STREAM_STATE = -72,
+  VQ_ERR_FINAL_SIZE = -73,
+  VQ_ERR_CONNECTION_ID_LIMIT = -74,
+  VQ_ERR_PROTOCOL_VIOLATION = -75,
+  VQ_ERR_CRYPTO_BUFFER_EXCEEDED = -76,
+  VQ_ERR_INTERNAL = -77,
+  VQ_ERR_NOMEM = -78,
+  VQ_ECANCELED = -79,
+} vq_status;
+
+/* RFC 9000 §20.1 transport error codes. */
+#define VQ_TE_NO_ERROR 0x00u
+#define VQ_TE_INTERNAL_ERROR 0x01u
+#define VQ_TE_CONNECTION_REFUSED 0x02u
+#define VQ_TE_FLOW_CONTROL_ERROR 0x03u
+#define VQ_TE_STREAM_LIMIT_ERROR 0x04u
+#define VQ_TE_STREAM_STATE_ERROR 0x05u
+#define VQ_TE_FINAL_SIZE_ERROR 0x06u
+#define VQ_TE_FRAME_ENCODING_ERROR 0x07u
+#define VQ_TE_TRANSPORT_PARAMETER_ERROR 0x08u
+#define VQ_TE_CONNECTION_ID_LIMIT_ERROR 0x09u
+#define VQ_TE_PROTOCOL_VIOLATION 0x0au
+#define VQ_TE_INVALID_TOKEN 0x0bu
+#define VQ_TE_APPLICATION_ERROR 0x0cu
+#define VQ_TE_CRYPTO_BUFFER_EXCEEDED 0x0du
+#define VQ_TE_KEY_UPDATE_ERROR 0x0eu
+#define VQ_TE_AEAD_LIMIT_REACHED 0x0fu
+#define VQ_TE_NO_VIABLE_PATH 0x10u
+#define VQ_TE_VERSION_NEGOTIATION_ERROR 0x11u /* RFC 9368 §4 */
+#define VQ_TE_CRYPTO_ERROR(alert) (0x0100u + (alert))
+
+/* What a status means on the wire. */
+typedef enum vq_disposition {
+  VQ_DISP_NONE = 0,        /* success, or a local error that never reaches the wire */
+  VQ_DISP_DROP_PACKET,     /* discard the packet silently (RFC 9000 §5.2, §12.2) */
+  VQ_DISP_CLOSE,           /* close the connection with vq_status_transport_error() */
+} vq_disposition;
+
+vq_disposition vq_status_disposition(vq_status s);
+/* The RFC 9000 §20.1 code a status closes the connection with (INTERNAL_ERROR for local errors). */
+uint64_t vq_status_transport_error(vq_status s);
+/* The symbolic name ("FRAME_ENCODING_ERROR") of a transport error code, or NULL if unknown. */
+const char *vq_transport_error_name(uint64_t code);
+/* A fixed reason phrase for a status, suitable for CONNECTION_CLOSE (never NULL). */
+const char *vq_status_reason(vq_status s);
+
+#endif

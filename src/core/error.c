@@ -1,0 +1,110 @@
+/* vquic — what each status means on the wire (RFC 9000 §20.1) and its reason phrase. */
+#include "vquic/error.h"
+
+#include <stddef.h>
+
+typedef struct {
+  vq_status st;
+  vq_disposition disp;
+  uint64_t code;
+  const char *reason;
+} status_info;
+
+static const status_info infos[] = {
+  {VQ_OK, VQ_DISP_NONE, VQ_TE_NO_ERROR, "ok"},
+  {VQ_ERR_BUFFER_TOO_SMALL, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "output buffer too small"},
+  {VQ_ERR_INVALID_ARGUMENT, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "value cannot be encoded"},
+  {VQ_ERR_TRUNCATED, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR, "truncated value"},
+  {VQ_ERR_PACKET_TRUNCATED, VQ_DISP_DROP_PACKET, 0, "packet truncated"},
+  {VQ_ERR_PACKET_FIXED_BIT, VQ_DISP_DROP_PACKET, 0, "fixed bit is zero"},
+  {VQ_ERR_PACKET_CID_TOO_LONG, VQ_DISP_DROP_PACKET, 0, "connection ID longer than 20 bytes"},
+  {VQ_ERR_PACKET_LENGTH, VQ_DISP_DROP_PACKET, 0, "packet length exceeds the datagram"},
+  {VQ_ERR_PACKET_TOKEN, VQ_DISP_DROP_PACKET, 0, "token length exceeds the packet"},
+  {VQ_ERR_PACKET_VERSION, VQ_DISP_DROP_PACKET, 0, "unsupported version"},
+  {VQ_ERR_PACKET_VN_EMPTY, VQ_DISP_DROP_PACKET, 0, "version negotiation lists no version"},
+  {VQ_ERR_PACKET_RETRY, VQ_DISP_DROP_PACKET, 0, "retry packet too short"},
+  {VQ_ERR_FRAME_TRUNCATED, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR, "frame truncated"},
+  {VQ_ERR_FRAME_TYPE_UNKNOWN, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR, "unknown frame type"},
+  {VQ_ERR_FRAME_TYPE_NOT_MINIMAL, VQ_DISP_CLOSE, VQ_TE_PROTOCOL_VIOLATION,
+   "frame type not in its shortest encoding"},
+  {VQ_ERR_FRAME_ACK_RANGE, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR,
+   "ACK range goes below packet number 0"},
+  {VQ_ERR_FRAME_STREAM_OFFSET, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR,
+   "stream offset plus length exceeds 2^62-1"},
+  {VQ_ERR_FRAME_CID_LENGTH, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR,
+   "connection ID length out of 1..20"},
+  {VQ_ERR_FRAME_RETIRE_PRIOR_TO, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR,
+   "retire prior to exceeds sequence number"},
+  {VQ_ERR_FRAME_STREAMS_LIMIT, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR,
+   "stream count exceeds 2^60"},
+  {VQ_ERR_FRAME_TOKEN_EMPTY, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR, "empty NEW_TOKEN"},
+  {VQ_ERR_FRAME_ACK_RANGE_COUNT, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR,
+   "ACK range count exceeds the frame"},
+  {VQ_ERR_FRAME_DATAGRAM_LENGTH, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR,
+   "DATAGRAM length exceeds the packet"},
+  {VQ_ERR_TP_TRUNCATED, VQ_DISP_CLOSE, VQ_TE_TRANSPORT_PARAMETER_ERROR,
+   "transport parameters truncated"},
+  {VQ_ERR_TP_DUPLICATE, VQ_DISP_CLOSE, VQ_TE_TRANSPORT_PARAMETER_ERROR,
+   "duplicate transport parameter"},
+  {VQ_ERR_TP_VALUE, VQ_DISP_CLOSE, VQ_TE_TRANSPORT_PARAMETER_ERROR,
+   "transport parameter value out of range"},
+  {VQ_ERR_TP_LENGTH, VQ_DISP_CLOSE, VQ_TE_TRANSPORT_PARAMETER_ERROR,
+   "transport parameter length does not match its value"},
+  {VQ_ERR_TP_SERVER_ONLY, VQ_DISP_CLOSE, VQ_TE_TRANSPORT_PARAMETER_ERROR,
+   "server-only transport parameter sent by the client"},
+  {VQ_ERR_TP_TOO_MANY, VQ_DISP_CLOSE, VQ_TE_TRANSPORT_PARAMETER_ERROR,
+   "too many unknown transport parameters"},
+  {VQ_ERR_TP_MISSING, VQ_DISP_CLOSE, VQ_TE_TRANSPORT_PARAMETER_ERROR,
+   "required transport parameter missing"},
+  {VQ_ERR_FLOW_CONTROL, VQ_DISP_CLOSE, VQ_TE_FLOW_CONTROL_ERROR, "flow control limit exceeded"},
+  {VQ_ERR_STREAM_LIMIT, VQ_DISP_CLOSE, VQ_TE_STREAM_LIMIT_ERROR, "stream limit exceeded"},
+  {VQ_ERR_STREAM_STATE, VQ_DISP_CLOSE, VQ_TE_STREAM_STATE_ERROR, "frame not allowed in stream state"},
+  {VQ_ERR_FINAL_SIZE, VQ_DISP_CLOSE, VQ_TE_FINAL_SIZE_ERROR, "final size changed or exceeded"},
+  {VQ_ERR_CONNECTION_ID_LIMIT, VQ_DISP_CLOSE, VQ_TE_CONNECTION_ID_LIMIT_ERROR,
+   "too many connection IDs"},
+  {VQ_ERR_PROTOCOL_VIOLATION, VQ_DISP_CLOSE, VQ_TE_PROTOCOL_VIOLATION, "protocol violation"},
+  {VQ_ERR_CRYPTO_BUFFER_EXCEEDED, VQ_DISP_CLOSE, VQ_TE_CRYPTO_BUFFER_EXCEEDED,
+   "crypto data exceeds the buffer"},
+  {VQ_ERR_INTERNAL, VQ_DISP_CLOSE, VQ_TE_INTERNAL_ERROR, "internal error"},
+  {VQ_ERR_NOMEM, VQ_DISP_CLOSE, VQ_TE_INTERNAL_ERROR, "out of memory budget"},
+  {VQ_ECANCELED, VQ_DISP_NONE, VQ_TE_NO_ERROR, "canceled"},
+};
+
+static const status_info *find(vq_status s)
+{
+  for (size_t i = 0; i < sizeof infos / sizeof infos[0]; i++)
+    if (infos[i].st == s) return &infos[i];
+  return NULL;
+}
+
+vq_disposition vq_status_disposition(vq_status s)
+{
+  const status_info *i = find(s);
+  return i ? i->disp : VQ_DISP_CLOSE;
+}
+
+uint64_t vq_status_transport_error(vq_status s)
+{
+  const status_info *i = find(s);
+  return i ? i->code : VQ_TE_INTERNAL_ERROR;
+}
+
+const char *vq_status_reason(vq_status s)
+{
+  const status_info *i = find(s);
+  return i ? i->reason : "unknown status";
+}
+
+const char *vq_transport_error_name(uint64_t code)
+{
+  static const char *const names[] = {
+    "NO_ERROR", "INTERNAL_ERROR", "CONNECTION_REFUSED", "FLOW_CONTROL_ERROR",
+    "STREAM_LIMIT_ERROR", "STREAM_STATE_ERROR", "FINAL_SIZE_ERROR", "FRAME_ENCODING_ERROR",
+    "TRANSPORT_PARAMETER_ERROR", "CONNECTION_ID_LIMIT_ERROR", "PROTOCOL_VIOLATION",
+    "INVALID_TOKEN", "APPLICATION_ERROR", "CRYPTO_BUFFER_EXCEEDED", "KEY_UPDATE_ERROR",
+    "AEAD_LIMIT_REACHED", "NO_VIABLE_PATH", "VERSION_NEGOTIATION_ERROR",
+  };
+  if (code < sizeof names / sizeof names[0]) return names[code];
+  if (code >= 0x0100u && code <= 0x01ffu) return "CRYPTO_ERROR";
+  return NULL;
+}
