@@ -153,6 +153,9 @@ prove: | $(DEPS_STAMP)
 	python3 proofs/ledger.py --out $(PROOF_OUT) --modules "$(PROVE_MODULES)" --ledger proofs/ledger.tsv \
 	  --exceptions proofs/exceptions $(if $(PROVE_ONLY),--only "$(PROVE_ONLY)") $(if $(UPDATE_LEDGER),--update)
 
+# ---- fragments: each layer or tool may add targets in mk/*.mk ----------------------------------
+-include $(sort $(wildcard mk/*.mk))
+
 # ---- the whole check -------------------------------------------------------------------------------
 check: $(DEPS_STAMP)
 	$(MAKE) all

@@ -80,13 +80,28 @@ def rfc9000(rfc, out):
 EXTRACTORS = [rfc9000]
 
 
+def load_plugins():
+    """spec/extractors/*.py each define extract(rfc_dir, out_dir) for one RFC's vectors."""
+    import importlib.util
+    d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "extractors")
+    fns = []
+    if os.path.isdir(d):
+        for name in sorted(os.listdir(d)):
+            if name.endswith(".py") and not name.startswith("_"):
+                spec = importlib.util.spec_from_file_location("vq_extract_" + name[:-3], os.path.join(d, name))
+                mod = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(mod)
+                fns.append(mod.extract)
+    return fns
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rfc-dir", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "rfc"))
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "vectors"))
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    for fn in EXTRACTORS:
+    for fn in EXTRACTORS + load_plugins():
         fn(a.rfc_dir, a.out)
     print("vectors written to", a.out)
 

@@ -1,0 +1,2 @@
+PROVE_MODULES += varint
+PROVE_SRCS_varint = src/core/varint.c
