@@ -60,6 +60,7 @@ typedef enum vq_status {
   VQ_ERR_INTERNAL = -77,
   VQ_ERR_NOMEM = -78,
   VQ_ECANCELED = -79,
+  VQ_ERR_BUDGET = -80,            /* the cx's work budget is spent: try again with more */
 } vq_status;
 
 /* RFC 9000 §20.1 transport error codes. */

@@ -68,6 +68,7 @@ static const status_info infos[] = {
   {VQ_ERR_INTERNAL, VQ_DISP_CLOSE, VQ_TE_INTERNAL_ERROR, "internal error"},
   {VQ_ERR_NOMEM, VQ_DISP_CLOSE, VQ_TE_INTERNAL_ERROR, "out of memory budget"},
   {VQ_ECANCELED, VQ_DISP_NONE, VQ_TE_NO_ERROR, "canceled"},
+  {VQ_ERR_BUDGET, VQ_DISP_NONE, VQ_TE_NO_ERROR, "work budget spent"},
 };
 
 static const status_info *find(vq_status s)
