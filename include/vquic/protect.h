@@ -147,7 +147,8 @@ vq_status vq_aead_seal(vq_pp_key *k, uint64_t pn, uint8_t *buf, size_t cap, size
                        size_t payload_len);
 /* Opens in place: buf[0..hdr_len) is the (unprotected) header, then ciphertext and tag up to len.
  * On success *payload_len is the plaintext length (at buf + hdr_len). On VQ_ERR_DECRYPT the buffer is
- * restored to the ciphertext it held, so the caller may try another key (RFC 9001 §6.3). */
+ * restored to the ciphertext it held, so the caller may try another key (RFC 9001 §6.3).
+ * VQ_ERR_PACKET_TRUNCATED if len - hdr_len cannot hold the tag. */
 vq_status vq_aead_open(vq_pp_key *k, uint64_t pn, uint8_t *buf, size_t len, size_t hdr_len,
                        size_t *payload_len);
 
