@@ -8,7 +8,9 @@
 
 #include <stdlib.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 
 #define V1_FILE "spec/vectors/rfc9001-protection.txt"
 #define V2_FILE "spec/vectors/rfc9369-protection.txt"
@@ -706,4 +708,49 @@ VQ_TEST(protect_discard_wipes)
   p = (const uint8_t *)&m;
   for (size_t i = 0; i < sizeof m; i++) nonzero += p[i] != 0;
   CHECK_EQ(nonzero, 0);
+}
+
+/* HKDF-Expand-Label over SHA-256 and SHA-384 (with a context) against OpenSSL's own TLS 1.3 KDF
+ * ("TLS13-KDF", a separate implementation of the RFC 8446 §7.1 HkdfLabel): SHA-384 has no QUIC vector. */
+static int tls13_kdf(const char *digest, const uint8_t *secret, size_t sl, const char *label,
+                     const uint8_t *ctx, size_t cl, uint8_t *out, size_t ol)
+{
+  char dg[16], pre[] = "tls13 ";
+  int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+  snprintf(dg, sizeof dg, "%s", digest);
+  OSSL_PARAM p[7] = {
+    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, dg, 0),
+    OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, sl),
+    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PREFIX, pre, 6),
+    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_LABEL, (void *)label, strlen(label)),
+    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_DATA, (void *)ctx, cl),
+    OSSL_PARAM_construct_end(),
+  };
+  EVP_KDF *kdf = EVP_KDF_fetch(NULL, "TLS13-KDF", NULL);
+  EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+  int ok = kc && EVP_KDF_derive(kc, out, ol, p) == 1;
+  EVP_KDF_CTX_free(kc);
+  EVP_KDF_free(kdf);
+  return ok;
+}
+
+VQ_TEST(protect_hkdf_expand_label_against_tls13_kdf)
+{
+  static const struct { vq_hash h; const char *name; } hs[] = {{VQ_HASH_SHA256, "SHA256"},
+                                                               {VQ_HASH_SHA384, "SHA384"}};
+  static const char *const labels[] = {"quic key", "quicv2 hp", "c hs traffic", "derived"};
+  uint64_t seed = 0x5eed0004;
+  for (size_t i = 0; i < 2; i++)
+    for (size_t l = 0; l < 4; l++) {
+      uint8_t secret[48], ctx[48], a[100], b[100];
+      size_t hl = vq_hash_len(hs[i].h), cl = l * 16 % 49, ol = 1 + vq_rand(&seed) % sizeof a;
+      for (size_t k = 0; k < sizeof secret; k++) secret[k] = (uint8_t)vq_rand(&seed);
+      for (size_t k = 0; k < sizeof ctx; k++) ctx[k] = (uint8_t)vq_rand(&seed);
+      CHECK_EQ(vq_hkdf_expand_label(hs[i].h, secret, hl, labels[l], ctx, cl, a, ol), VQ_OK);
+      CHECK(tls13_kdf(hs[i].name, secret, hl, labels[l], ctx, cl, b, ol));
+      CHECK_MEM(a, ol, b, ol);
+    }
+  uint8_t s[32] = {0}, o[32];
+  CHECK_EQ(vq_hkdf_expand_label(VQ_HASH_SHA256, s, 32, "quic key", NULL, 0, o, 0), VQ_ERR_INVALID_ARGUMENT);
 }
