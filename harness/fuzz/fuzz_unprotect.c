@@ -49,8 +49,11 @@ static void unprotect(vq_pp_key *k, const uint8_t *pkt, size_t len, size_t pn_of
     abort();
   }
   free(b);
-  /* The same bytes as a Retry packet. */
-  if (len > 8) (void)vq_retry_tag_verify(VQ_QUIC_V1, pkt + 1, pkt[0] % 21u, pkt, len);
+  /* The same bytes as a Retry packet, with an ODCID taken from the packet's own bytes. */
+  if (len > 0) {
+    size_t ol = pkt[0] % 21u;
+    if (len > 1 + ol) (void)vq_retry_tag_verify(VQ_QUIC_V1, pkt + 1, ol, pkt, len);
+  }
 }
 
 /* Builds a packet from the input, protects it and checks that unprotect gives it back. */
