@@ -61,6 +61,11 @@ typedef enum vq_status {
   VQ_ERR_NOMEM = -78,
   VQ_ECANCELED = -79,
   VQ_ERR_BUDGET = -80,            /* the cx's work budget is spent: try again with more */
+
+  /* Packet protection / TLS (RFC 9001): packet-level failures drop the packet (RFC 9001 §5.5). */
+  VQ_ERR_DECRYPT = -90,                 /* AEAD authentication failed (RFC 9000 §12.2, RFC 9001 §5.5) */
+  VQ_ERR_HP_SAMPLE = -91,               /* too short for the header protection sample (RFC 9001 §5.4.2) */
+  VQ_ERR_RETRY_INTEGRITY = -92,         /* Retry integrity tag mismatch (RFC 9000 §17.2.5.2) */
 } vq_status;
 
 /* RFC 9000 §20.1 transport error codes. */

@@ -69,6 +69,9 @@ static const status_info infos[] = {
   {VQ_ERR_NOMEM, VQ_DISP_CLOSE, VQ_TE_INTERNAL_ERROR, "out of memory budget"},
   {VQ_ECANCELED, VQ_DISP_NONE, VQ_TE_NO_ERROR, "canceled"},
   {VQ_ERR_BUDGET, VQ_DISP_NONE, VQ_TE_NO_ERROR, "work budget spent"},
+  {VQ_ERR_DECRYPT, VQ_DISP_DROP_PACKET, 0, "packet failed authentication"},
+  {VQ_ERR_HP_SAMPLE, VQ_DISP_DROP_PACKET, 0, "packet too short for the header protection sample"},
+  {VQ_ERR_RETRY_INTEGRITY, VQ_DISP_DROP_PACKET, 0, "retry integrity tag mismatch"},
 };
 
 static const status_info *find(vq_status s)

@@ -1,0 +1,383 @@
+/* vquic — installed packet protection keys, AEAD in place (RFC 9001 §5.3), header protection (§5.4),
+ * whole-packet protect/unprotect, key update (§6) and AEAD limits (§6.6), on OpenSSL 3.0 libcrypto.
+ *
+ * Cipher contexts are created when keys are installed and re-initialised per packet with only a new
+ * nonce (EVP_*Init_ex with a NULL cipher and key keeps the key schedule), so no packet allocates. */
+#include "vquic/protect.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "tls/tls_internal.h"
+
+void vq_pp_key_init(vq_pp_key *k)
+{
+  if (k) memset(k, 0, sizeof *k);
+}
+
+void vq_pp_key_discard(vq_pp_key *k)
+{
+  if (!k) return;
+  EVP_CIPHER_CTX_free(k->aead); /* frees and clears the expanded keys */
+  EVP_CIPHER_CTX_free(k->hpctx);
+  OPENSSL_cleanse(k, sizeof *k);
+}
+
+static const char *aead_name(vq_cipher_suite cs)
+{
+  switch (cs) {
+  case VQ_CS_AES_128_GCM_SHA256: return "AES-128-GCM";
+  case VQ_CS_AES_256_GCM_SHA384: return "AES-256-GCM";
+  case VQ_CS_CHACHA20_POLY1305_SHA256: return "ChaCha20-Poly1305";
+  }
+  return NULL;
+}
+
+/* spec: rfc9001#5.4.3 — AES-ECB for the AES-based AEADs; rfc9001#5.4.4 — raw ChaCha20 */
+static const char *hp_name(vq_cipher_suite cs)
+{
+  switch (cs) {
+  case VQ_CS_AES_128_GCM_SHA256: return "AES-128-ECB";
+  case VQ_CS_AES_256_GCM_SHA384: return "AES-256-ECB";
+  case VQ_CS_CHACHA20_POLY1305_SHA256: return "ChaCha20";
+  }
+  return NULL;
+}
+
+static EVP_CIPHER_CTX *new_ctx(const char *name, const uint8_t *key, int aead)
+{
+  EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, name, NULL);
+  EVP_CIPHER_CTX *ctx = c ? EVP_CIPHER_CTX_new() : NULL;
+  int ok = ctx && EVP_EncryptInit_ex(ctx, c, NULL, NULL, NULL) == 1;
+  /* spec: rfc9001#5.3 — the AEAD nonce is 12 bytes */
+  if (ok && aead) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)VQ_AEAD_IV_LEN, NULL) == 1;
+  if (ok) ok = EVP_EncryptInit_ex(ctx, NULL, NULL, key, NULL) == 1;
+  if (ok && !aead) ok = EVP_CIPHER_CTX_set_padding(ctx, 0) == 1;
+  EVP_CIPHER_free(c);
+  if (!ok) {
+    EVP_CIPHER_CTX_free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
+/* Installs the keys of secret; if keep_hp is set it is the header protection key (key update). */
+static vq_status install(vq_pp_key *k, uint32_t version, vq_cipher_suite cs, const uint8_t *secret,
+                         size_t secret_len, const uint8_t *keep_hp)
+{
+  if (!k || k->installed || k->aead || k->hpctx) return VQ_ERR_INVALID_ARGUMENT;
+  vq_key_material m;
+  vq_status st = vq_derive_key_material(version, cs, secret, secret_len, &m);
+  if (st != VQ_OK) return st;
+  if (keep_hp) memcpy(m.hp, keep_hp, m.hp_len);
+  k->aead = new_ctx(aead_name(cs), m.key, 1);
+  k->hpctx = new_ctx(hp_name(cs), m.hp, 0);
+  if (!k->aead || !k->hpctx) {
+    vq_key_material_wipe(&m);
+    vq_pp_key_discard(k);
+    return VQ_ERR_INTERNAL;
+  }
+  k->version = version;
+  k->suite = cs;
+  k->secret_len = secret_len;
+  memcpy(k->secret, secret, secret_len);
+  memcpy(k->iv, m.iv, VQ_AEAD_IV_LEN);
+  memcpy(k->hp, m.hp, m.hp_len);
+  k->hp_len = m.hp_len;
+  k->installed = 1;
+  vq_key_material_wipe(&m);
+  return VQ_OK;
+}
+
+vq_status vq_pp_key_install(vq_pp_key *k, uint32_t version, vq_cipher_suite cs, const uint8_t *secret,
+                            size_t secret_len)
+{
+  return install(k, version, cs, secret, secret_len, NULL);
+}
+
+/* spec: rfc9001#5.2 — Initial packets use AEAD_AES_128_GCM with keys from the initial secrets */
+vq_status vq_pp_key_install_initial(vq_pp_key *client, vq_pp_key *server, uint32_t version,
+                                    const uint8_t *dcid, size_t dcid_len)
+{
+  uint8_t cs[VQ_INITIAL_SECRET_LEN], ss[VQ_INITIAL_SECRET_LEN];
+  if (!client || !server || client == server) return VQ_ERR_INVALID_ARGUMENT;
+  vq_status st = vq_initial_secrets(version, dcid, dcid_len, NULL, cs, ss);
+  if (st == VQ_OK) st = install(client, version, VQ_CS_AES_128_GCM_SHA256, cs, sizeof cs, NULL);
+  if (st == VQ_OK) {
+    st = install(server, version, VQ_CS_AES_128_GCM_SHA256, ss, sizeof ss, NULL);
+    if (st != VQ_OK) vq_pp_key_discard(client);
+  }
+  OPENSSL_cleanse(cs, sizeof cs);
+  OPENSSL_cleanse(ss, sizeof ss);
+  return st;
+}
+
+/* spec: rfc9001#6.1 — the next secret uses the "quic ku" label; key and iv are derived from it as in
+ * §5.1; the header protection key is not updated (rfc9001#6, rfc9001#5.4) */
+vq_status vq_pp_key_update(const vq_pp_key *cur, vq_pp_key *next)
+{
+  if (!cur || !cur->installed || !next || next == cur) return VQ_ERR_INVALID_ARGUMENT;
+  uint8_t ns[VQ_SECRET_MAX];
+  vq_status st = vq_next_secret(cur->version, cur->suite, cur->secret, cur->secret_len, ns);
+  if (st == VQ_OK) st = install(next, cur->version, cur->suite, ns, cur->secret_len, cur->hp);
+  OPENSSL_cleanse(ns, sizeof ns);
+  return st;
+}
+
+/* ---- AEAD ---------------------------------------------------------------------------------------- */
+
+/* spec: rfc9001#5.3 — the 62 bits of the reconstructed packet number in network byte order are
+ * left-padded with zeros to the size of the IV and XORed with the IV to form the nonce */
+void vq_aead_nonce(const uint8_t iv[VQ_AEAD_IV_LEN], uint64_t pn, uint8_t nonce[VQ_AEAD_IV_LEN])
+{
+  memcpy(nonce, iv, VQ_AEAD_IV_LEN);
+  for (size_t i = 0; i < 8; i++) nonce[VQ_AEAD_IV_LEN - 1 - i] ^= (uint8_t)(pn >> (8 * i));
+}
+
+/* Runs the AEAD over buf[hdr_len..hdr_len+n) in place with buf[0..hdr_len) as AAD. */
+static int aead_run(EVP_CIPHER_CTX *ctx, int enc, const uint8_t nonce[VQ_AEAD_IV_LEN], uint8_t *buf,
+                    size_t hdr_len, size_t n)
+{
+  int outl = 0;
+  if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, enc) != 1) return 0;
+  if (hdr_len && EVP_CipherUpdate(ctx, NULL, &outl, buf, (int)hdr_len) != 1) return 0;
+  if (n) {
+    if (EVP_CipherUpdate(ctx, buf + hdr_len, &outl, buf + hdr_len, (int)n) != 1) return 0;
+    if ((size_t)outl != n) return 0;
+  }
+  return 1;
+}
+
+vq_status vq_aead_seal(vq_pp_key *k, uint64_t pn, uint8_t *buf, size_t cap, size_t hdr_len,
+                       size_t payload_len)
+{
+  if (!k || !k->installed || !buf) return VQ_ERR_INVALID_ARGUMENT;
+  if (hdr_len > INT_MAX || payload_len > INT_MAX) return VQ_ERR_INVALID_ARGUMENT;
+  if (hdr_len > cap || payload_len > cap - hdr_len || VQ_AEAD_TAG_LEN > cap - hdr_len - payload_len)
+    return VQ_ERR_BUFFER_TOO_SMALL;
+  uint8_t nonce[VQ_AEAD_IV_LEN], fin[16];
+  int outl = 0;
+  vq_aead_nonce(k->iv, pn, nonce);
+  int ok = aead_run(k->aead, 1, nonce, buf, hdr_len, payload_len) &&
+           EVP_EncryptFinal_ex(k->aead, fin, &outl) == 1 && outl == 0 &&
+           EVP_CIPHER_CTX_ctrl(k->aead, EVP_CTRL_AEAD_GET_TAG, (int)VQ_AEAD_TAG_LEN,
+                               buf + hdr_len + payload_len) == 1;
+  OPENSSL_cleanse(nonce, sizeof nonce);
+  return ok ? VQ_OK : VQ_ERR_INTERNAL;
+}
+
+vq_status vq_aead_open(vq_pp_key *k, uint64_t pn, uint8_t *buf, size_t len, size_t hdr_len,
+                       size_t *payload_len)
+{
+  if (!k || !k->installed || !buf || !payload_len) return VQ_ERR_INVALID_ARGUMENT;
+  if (len > INT_MAX) return VQ_ERR_INVALID_ARGUMENT;
+  if (hdr_len > len || len - hdr_len < VQ_AEAD_TAG_LEN) return VQ_ERR_PACKET_TRUNCATED;
+  size_t n = len - hdr_len - VQ_AEAD_TAG_LEN;
+  uint8_t nonce[VQ_AEAD_IV_LEN], tag[VQ_AEAD_TAG_LEN], fin[16];
+  int outl = 0;
+  memcpy(tag, buf + hdr_len + n, sizeof tag);
+  vq_aead_nonce(k->iv, pn, nonce);
+  vq_status st = VQ_ERR_INTERNAL;
+  if (aead_run(k->aead, 0, nonce, buf, hdr_len, n) &&
+      EVP_CIPHER_CTX_ctrl(k->aead, EVP_CTRL_AEAD_SET_TAG, (int)sizeof tag, tag) == 1) {
+    if (EVP_DecryptFinal_ex(k->aead, fin, &outl) == 1 && outl == 0) {
+      *payload_len = n;
+      st = VQ_OK;
+    } else {
+      /* spec: rfc9001#5.5 — a packet that fails authentication is discarded. GCM and ChaCha20-Poly1305
+       * are stream modes: encrypting the unauthenticated plaintext with the same nonce restores the
+       * received ciphertext, so nothing unauthenticated is left in the buffer and the caller can try
+       * another key phase (rfc9001#6.3). */
+      st = aead_run(k->aead, 1, nonce, buf, hdr_len, n) ? VQ_ERR_DECRYPT : VQ_ERR_INTERNAL;
+      if (st == VQ_ERR_INTERNAL) OPENSSL_cleanse(buf + hdr_len, n);
+    }
+  }
+  OPENSSL_cleanse(nonce, sizeof nonce);
+  return st;
+}
+
+/* ---- header protection -------------------------------------------------------------------------- */
+
+vq_status vq_hp_mask(vq_pp_key *k, const uint8_t sample[VQ_HP_SAMPLE_LEN], uint8_t mask[VQ_HP_MASK_LEN])
+{
+  if (!k || !k->installed || !sample || !mask) return VQ_ERR_INVALID_ARGUMENT;
+  uint8_t out[VQ_HP_SAMPLE_LEN];
+  int outl = 0, ok;
+  if (k->suite == VQ_CS_CHACHA20_POLY1305_SHA256) {
+    /* spec: rfc9001#5.4.4 — counter = sample[0..3] (little-endian), nonce = sample[4..15],
+     * mask = ChaCha20(hp_key, counter, nonce, {0,0,0,0,0}); OpenSSL's 16-byte ChaCha20 IV is exactly
+     * the little-endian counter followed by the nonce. */
+    static const uint8_t zeros[VQ_HP_MASK_LEN] = {0};
+    ok = EVP_EncryptInit_ex(k->hpctx, NULL, NULL, NULL, sample) == 1 &&
+         EVP_EncryptUpdate(k->hpctx, out, &outl, zeros, (int)sizeof zeros) == 1 &&
+         outl == (int)VQ_HP_MASK_LEN;
+  } else {
+    /* spec: rfc9001#5.4.3 — mask = AES-ECB(hp_key, sample) */
+    ok = EVP_EncryptUpdate(k->hpctx, out, &outl, sample, (int)VQ_HP_SAMPLE_LEN) == 1 &&
+         outl == (int)VQ_HP_SAMPLE_LEN;
+  }
+  if (ok) memcpy(mask, out, VQ_HP_MASK_LEN);
+  OPENSSL_cleanse(out, sizeof out);
+  return ok ? VQ_OK : VQ_ERR_INTERNAL;
+}
+
+/* spec: rfc9001#5.4.2 — the sample starts 4 bytes after the start of the Packet Number field; the
+ * packet must hold all 16 bytes of it. */
+static vq_status sample_mask(vq_pp_key *k, const uint8_t *pkt, size_t len, size_t pn_offset,
+                             uint8_t mask[VQ_HP_MASK_LEN])
+{
+  if (!k || !k->installed || !pkt || pn_offset == 0) return VQ_ERR_INVALID_ARGUMENT;
+  if (pn_offset > len || len - pn_offset < VQ_PN_SAMPLE_OFFSET + VQ_HP_SAMPLE_LEN) return VQ_ERR_HP_SAMPLE;
+  return vq_hp_mask(k, pkt + pn_offset + VQ_PN_SAMPLE_OFFSET, mask);
+}
+
+/* spec: rfc9001#5.4.1 — long header: 4 bits of the first byte are protected; short header: 5 bits */
+static uint8_t first_byte_bits(uint8_t b0)
+{
+  return (b0 & 0x80) ? 0x0f : 0x1f;
+}
+
+static void xor_header(uint8_t *pkt, size_t pn_offset, size_t pn_len, uint8_t first_bits,
+                       const uint8_t mask[VQ_HP_MASK_LEN])
+{
+  pkt[0] ^= (uint8_t)(mask[0] & first_bits);
+  for (size_t i = 0; i < pn_len; i++) pkt[pn_offset + i] ^= mask[1 + i];
+}
+
+vq_status vq_hp_apply(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset, size_t pn_len)
+{
+  uint8_t mask[VQ_HP_MASK_LEN];
+  if (pn_len < 1 || pn_len > 4 || !pkt || len == 0 || (size_t)(pkt[0] & 0x03) + 1 != pn_len)
+    return VQ_ERR_INVALID_ARGUMENT;
+  vq_status st = sample_mask(k, pkt, len, pn_offset, mask);
+  if (st != VQ_OK) return st;
+  xor_header(pkt, pn_offset, pn_len, first_byte_bits(pkt[0]), mask);
+  OPENSSL_cleanse(mask, sizeof mask);
+  return VQ_OK;
+}
+
+/* Removes header protection; returns the mask used so that it can be re-applied. */
+static vq_status hp_remove(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset, size_t *pn_len,
+                           uint64_t *truncated_pn, uint8_t mask[VQ_HP_MASK_LEN])
+{
+  vq_status st = sample_mask(k, pkt, len, pn_offset, mask);
+  if (st != VQ_OK) return st;
+  /* spec: rfc9001#5.4.1 — pn_length = (packet[0] & 0x03) + 1 after removing the first-byte mask */
+  uint8_t bits = first_byte_bits(pkt[0]);
+  size_t pl = (size_t)((pkt[0] ^ (mask[0] & bits)) & 0x03) + 1;
+  xor_header(pkt, pn_offset, pl, bits, mask);
+  uint64_t tpn = 0;
+  for (size_t i = 0; i < pl; i++) tpn = (tpn << 8) | pkt[pn_offset + i];
+  *pn_len = pl;
+  *truncated_pn = tpn;
+  return VQ_OK;
+}
+
+vq_status vq_hp_remove(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset, size_t *pn_len,
+                       uint64_t *truncated_pn)
+{
+  uint8_t mask[VQ_HP_MASK_LEN];
+  if (!pn_len || !truncated_pn) return VQ_ERR_INVALID_ARGUMENT;
+  vq_status st = hp_remove(k, pkt, len, pn_offset, pn_len, truncated_pn, mask);
+  OPENSSL_cleanse(mask, sizeof mask);
+  return st;
+}
+
+/* spec: rfc9000#A.3 — DecodePacketNumber(largest_pn, truncated_pn, pn_nbits). A local copy until the
+ * proved decoder lands in src/core/pn.c. */
+uint64_t vq_pn_decode_local(int64_t largest_pn, uint64_t truncated_pn, unsigned pn_nbits)
+{
+  const uint64_t pn_max = (UINT64_C(1) << 62) - 1;
+  if (pn_nbits == 0 || pn_nbits > 32) return truncated_pn;
+  uint64_t expected = largest_pn < 0 ? 0 : (uint64_t)largest_pn + 1;
+  uint64_t win = UINT64_C(1) << pn_nbits, hwin = win / 2, mask = win - 1;
+  uint64_t candidate = (expected & ~mask) | (truncated_pn & mask);
+  if (expected >= hwin && candidate <= expected - hwin && candidate < (pn_max + 1) - win)
+    return candidate + win;
+  if (candidate > expected + hwin && candidate >= win) return candidate - win;
+  return candidate;
+}
+
+/* ---- whole packets ------------------------------------------------------------------------------ */
+
+vq_status vq_packet_protect(vq_pp_key *k, uint8_t *pkt, size_t cap, size_t pn_offset, size_t pn_len,
+                            uint64_t pn, size_t payload_len, size_t *out_len)
+{
+  if (!k || !k->installed || !pkt || !out_len || pn_len < 1 || pn_len > 4 || pn_offset == 0)
+    return VQ_ERR_INVALID_ARGUMENT;
+  if (pn >= (UINT64_C(1) << 62)) return VQ_ERR_INVALID_ARGUMENT; /* rfc9000#12.3 */
+  if (pn_offset > cap || pn_len > cap - pn_offset) return VQ_ERR_BUFFER_TOO_SMALL;
+  size_t hdr_len = pn_offset + pn_len;
+  if (payload_len > cap - hdr_len || VQ_AEAD_TAG_LEN > cap - hdr_len - payload_len)
+    return VQ_ERR_BUFFER_TOO_SMALL;
+  /* The header must say what the caller says: pn length in the first byte, pn's low bytes in the field. */
+  if ((size_t)(pkt[0] & 0x03) + 1 != pn_len) return VQ_ERR_INVALID_ARGUMENT;
+  for (size_t i = 0; i < pn_len; i++)
+    if (pkt[pn_offset + i] != (uint8_t)(pn >> (8 * (pn_len - 1 - i)))) return VQ_ERR_INVALID_ARGUMENT;
+  /* spec: rfc9001#5.4.2 — pn length + payload must give 4 bytes before the sample (pad otherwise) */
+  if (pn_len + payload_len < VQ_PN_SAMPLE_OFFSET) return VQ_ERR_HP_SAMPLE;
+  vq_status st = vq_aead_seal(k, pn, pkt, cap, hdr_len, payload_len);
+  if (st != VQ_OK) return st;
+  size_t total = hdr_len + payload_len + VQ_AEAD_TAG_LEN;
+  st = vq_hp_apply(k, pkt, total, pn_offset, pn_len);
+  if (st != VQ_OK) return st;
+  *out_len = total;
+  return VQ_OK;
+}
+
+vq_status vq_packet_unprotect(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset,
+                              int64_t largest_pn, vq_unprotected *out)
+{
+  uint8_t mask[VQ_HP_MASK_LEN];
+  size_t pn_len = 0, plen = 0;
+  uint64_t tpn = 0;
+  if (!out || largest_pn < -1 || largest_pn >= (INT64_C(1) << 62)) return VQ_ERR_INVALID_ARGUMENT;
+  vq_status st = hp_remove(k, pkt, len, pn_offset, &pn_len, &tpn, mask);
+  if (st != VQ_OK) return st;
+  uint64_t pn = vq_pn_decode_local(largest_pn, tpn, (unsigned)(8 * pn_len));
+  size_t hdr_len = pn_offset + pn_len;
+  st = vq_aead_open(k, pn, pkt, len, hdr_len, &plen);
+  if (st != VQ_OK) {
+    /* The ciphertext is restored by vq_aead_open; restoring header protection leaves the packet as
+     * received (the sample is unchanged, so the mask is the same). */
+    xor_header(pkt, pn_offset, pn_len, first_byte_bits(pkt[0]), mask);
+    OPENSSL_cleanse(mask, sizeof mask);
+    return st;
+  }
+  OPENSSL_cleanse(mask, sizeof mask);
+  out->pn = pn;
+  out->pn_len = pn_len;
+  out->hdr_len = hdr_len;
+  out->payload_offset = hdr_len;
+  out->payload_len = plen;
+  /* spec: rfc9000#17.2 — reserved bits (0x0c of a long header) non-zero after removing protection:
+   * PROTOCOL_VIOLATION; spec: rfc9000#17.3.1 — the same for 0x18 of a short header */
+  if (pkt[0] & ((pkt[0] & 0x80) ? 0x0c : 0x18)) return VQ_ERR_PROTOCOL_VIOLATION;
+  return VQ_OK;
+}
+
+/* ---- AEAD limits -------------------------------------------------------------------------------- */
+
+vq_status vq_aead_limits(vq_cipher_suite cs, uint64_t *confidentiality, uint64_t *integrity)
+{
+  if (!confidentiality || !integrity) return VQ_ERR_INVALID_ARGUMENT;
+  switch (cs) {
+  case VQ_CS_AES_128_GCM_SHA256:
+  case VQ_CS_AES_256_GCM_SHA384:
+    /* spec: rfc9001#6.6 — AEAD_AES_128_GCM and AEAD_AES_256_GCM: confidentiality limit 2^23
+     * encrypted packets, integrity limit 2^52 invalid packets */
+    *confidentiality = UINT64_C(1) << 23;
+    *integrity = UINT64_C(1) << 52;
+    return VQ_OK;
+  case VQ_CS_CHACHA20_POLY1305_SHA256:
+    /* spec: rfc9001#6.6 — AEAD_CHACHA20_POLY1305: the confidentiality limit exceeds the 2^62 possible
+     * packets and can be disregarded; integrity limit 2^36 invalid packets */
+    *confidentiality = UINT64_MAX;
+    *integrity = UINT64_C(1) << 36;
+    return VQ_OK;
+  }
+  return VQ_ERR_INVALID_ARGUMENT;
+}
