@@ -60,14 +60,17 @@ class Cite:
 def read_tsv(path, ncols):
     """Rows of a tab-separated file with a header line; '#' lines and blank lines are skipped."""
     rows = []
+    header_seen = False
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             line = line.rstrip("\n")
             if not line.strip() or line.startswith("#"):
                 continue
             cols = line.split("\t")
-            if n == 1 and cols[0] in ("id", "rfc"):
-                continue
+            if not header_seen:
+                header_seen = True
+                if cols[0] in ("id", "rfc"):
+                    continue
             if len(cols) < ncols:
                 cols += [""] * (ncols - len(cols))
             rows.append((n, cols))
