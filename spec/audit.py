@@ -315,6 +315,16 @@ def html_table(title, rows, link=None):
     return "\n".join(h) + "</table>"
 
 
+def anchor(ref):
+    """HTML id of a requirement or section: rfc9000#19.8/2 -> r19.8-2, rfc9000#16 -> s16 (per RFC page)."""
+    rest = ref.split("#", 1)[1]
+    return "r" + rest.replace("/", "-") if "/" in rest else "s" + rest
+
+
+def ref_link(ref):
+    return '<a href="%s.html#%s">%s</a>' % (esc(ref.split("#")[0]), esc(anchor(ref)), esc(ref))
+
+
 def src_page_name(path):
     return "src/" + path.replace("/", "__") + ".html"
 
@@ -344,7 +354,8 @@ def write_html(a, outdir):
     body.append("<h2>Citations</h2><table><tr><th>where</th><th>cites</th><th>kind</th></tr>")
     for c in a.cites:
         body.append("<tr><td>%s</td><td>%s%s</td><td>%s%s</td></tr>" % (
-            cite_link(c), esc(c.ref), " <b>(dangling)</b>" if c in a.dangling else "", esc(c.kind),
+            cite_link(c), esc(c.ref) if c in a.dangling else ref_link(c.ref),
+            " <b>(dangling)</b>" if c in a.dangling else "", esc(c.kind),
             ", proved" if c.proved else ""))
     body.append("</table>")
     with open(os.path.join(outdir, "index.html"), "w", encoding="utf-8") as f:
@@ -357,9 +368,9 @@ def write_html(a, outdir):
         b.append("<table><tr><th>id</th><th>keywords</th><th>status</th><th>text</th><th>citations</th></tr>")
         for sec, title in a.sections[rfc].items():
             secname = ("Appendix " if sec[0].isalpha() else "") + sec
-            b.append('<tr><th colspan="5" id="s-%s" style="text-align:left">%s. %s '
+            b.append('<tr><th colspan="5" id="%s" style="text-align:left">%s. %s '
                      '<a href="https://www.rfc-editor.org/rfc/rfc%s#%s-%s">[rfc-editor]</a></th></tr>' % (
-                         esc(sec), esc(secname), esc(title), num,
+                         esc(anchor(rfc + "#" + sec)), esc(secname), esc(title), num,
                          "appendix" if sec[0].isalpha() else "section", esc(sec)))
             for r in a.by_section.get((rfc, sec), []):
                 cls = "na" if r.status == "n/a" else r.status
@@ -372,7 +383,7 @@ def write_html(a, outdir):
                 note = ("<br><i>%s</i>" % esc(r.note)) if r.note else ""
                 b.append('<tr class="%s" id="%s"><td><a href="#%s">%s</a></td><td>%s</td><td>%s</td>'
                          '<td>%s <small>(line %d)</small>%s</td><td>%s</td></tr>' % (
-                             cls, esc(r.id), esc(r.id), esc(r.id), esc(", ".join(r.keywords)), st,
+                             cls, esc(anchor(r.id)), esc(anchor(r.id)), esc(r.id), esc(", ".join(r.keywords)), st,
                              esc(r.text), r.line, note, cites))
         b.append("</table>")
         with open(os.path.join(outdir, rfc + ".html"), "w", encoding="utf-8") as f:
@@ -453,6 +464,8 @@ def self_test():
                "HTML links requirements to citing lines")
         expect(os.path.exists(os.path.join(d, "out", "src", "src__core__v.c.html")), "source page written")
         expect("rfc9000.html" in idx, "index links RFC pages")
+        expect('href="rfc9000.html#r16-1"' in idx and 'id="r16-1"' in r9000 and 'id="s16.1"' in r9000,
+               "index links each citation to its requirement's anchor")
 
     bad_cases = [
         ({"src/a.c": "// spec: rfc9000#16/3\n"}, "", "no requirement rfc9000#16/3"),
