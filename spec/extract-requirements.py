@@ -11,6 +11,9 @@ heading), the BCP 14 boilerplate paragraph, every "References" section and its s
 unnumbered end matter (Acknowledgments, Contributors, Authors' Addresses, Index). `--verbose` prints
 every keyword occurrence that was skipped, so that nothing is dropped unnoticed.
 
+A sentence that ends with ':' and introduces a list gets the list's items appended (" * item"), so
+the requirement reads whole; the items keep their own IDs when they hold keywords themselves.
+
 Outputs (in --out): requirements.tsv (id, keywords, line, text) and sections.tsv (rfc, section, line,
 title) — the latter lets spec/audit.py check section citations without the RFC texts at hand.
 Python 3 standard library only.
@@ -140,6 +143,21 @@ def sentences(par):
     return [(ln, " ".join(s.split())) for ln, s in out if s.strip()]
 
 
+def list_items(lead, following):
+    """The list a requirement sentence ending in ':' introduces, appended to its text for context: the
+    paragraphs right after it that start with a bullet or are indented deeper than the lead-in, each
+    as ' * item'. Keywords in the items still make their own requirements; this only adds context."""
+    base = len(lead[-1][1]) - len(lead[-1][1].lstrip())
+    out = []
+    for par in following:
+        first = par[0][1]
+        indent = len(first) - len(first.lstrip())
+        if ART_RE.match(first) or not (BULLET_RE.match(first.lstrip()) and indent >= base or indent > base):
+            break
+        out.append(" ".join(s for _, s in sentences(par)))
+    return "".join(" * " + item for item in out)
+
+
 def is_boilerplate(text):
     return 'The key words "MUST"' in text and "are to be interpreted" in text
 
@@ -193,16 +211,20 @@ def extract(rfc_dir, num, verbose=False):
     reqs = []
     for sec in order:
         n = 0
-        for par in paragraphs(bodies[sec]):
+        pars = list(paragraphs(bodies[sec]))
+        for pi, par in enumerate(pars):
             joined = " ".join(t.strip() for _, t in par)
             if is_boilerplate(joined):
                 for k in keywords(joined):
                     skipped.append((par[0][0], "BCP 14 boilerplate", k, ""))
                 continue
-            for ln, s in sentences(par):
+            sents = sentences(par)
+            for si, (ln, s) in enumerate(sents):
                 kws = keywords(s)
                 if kws:
                     n += 1
+                    if si == len(sents) - 1 and s.endswith(":"):
+                        s += list_items(par, pars[pi + 1:])
                     reqs.append(("rfc%d#%s/%d" % (num, sec, n), ",".join(kws), ln, s))
     if verbose:
         for ln, why_, k, t in skipped:
