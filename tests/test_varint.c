@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-/* spec: rfc9000#16 — the four sample encodings of §16 / Appendix A.1, read from spec/vectors. */
+/* spec: rfc9000#16, rfc9000#A.1 — the sample encodings of Appendix A.1, read from spec/vectors. */
 VQ_TEST(varint_rfc9000_samples)
 {
   char *text = vq_read_file("spec/vectors/rfc9000-varint.txt", NULL);
@@ -75,7 +75,7 @@ VQ_TEST(varint_boundaries)
 VQ_TEST(varint_non_minimal)
 {
   uint8_t b[8];
-  /* RFC 9000 §16: values need not be encoded in the minimum number of bytes. */
+  /* spec: rfc9000#16 — values need not be encoded in the minimum number of bytes. */
   CHECK_EQ(vq_varint_encode_n(b, sizeof b, 5, 8), VQ_OK);
   uint64_t v;
   size_t used;

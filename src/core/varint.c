@@ -3,7 +3,10 @@
 #include "vquic/varint.h"
 #include "vq_acsl.h"
 
-/* spec: rfc9000#16 — the 2-bit prefix encodes the length: 1, 2, 4 or 8 bytes. */
+/* spec: rfc9000#16 — the 2-bit prefix encodes the length: 1, 2, 4 or 8 bytes. §16 states the
+ * encoding without a BCP 14 requirement sentence (spec/requirements.tsv has none for it), so this is a
+ * section citation; the one related requirement, the shortest encoding of frame types
+ * (rfc9000#12.4/5), belongs to the frame codec that calls vq_varint_encode, not to this file. */
 /*@ assigns \nothing;
     behavior ok:
       assumes v <= 4611686018427387903;
