@@ -163,6 +163,7 @@ check: $(DEPS_STAMP)
 	$(MAKE) test
 	$(MAKE) test-san
 	$(MAKE) check-vectors
+	$(MAKE) check-spec
 	$(MAKE) fuzz-smoke
 	$(MAKE) prove
 	@python3 ci/summary.py $(BUILD)/results
