@@ -18,7 +18,7 @@ CFLAGS_REL := -O2 -g -fPIC $(WARN)
 CFLAGS_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN)
 LDLIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 
-LIB_SRCS := $(sort $(wildcard src/core/*.c src/rt/*.c src/tls/*.c src/transport/*.c src/h3/*.c))
+LIB_SRCS := $(sort $(wildcard src/core/*.c src/rt/*.c src/rt/lab/*.c src/rt/posix/*.c src/tls/*.c src/transport/*.c src/h3/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c))
 HDRS := $(wildcard include/vquic/*.h src/*/*.h tests/*.h)
 
