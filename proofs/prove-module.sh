@@ -24,7 +24,7 @@ fi
 eva_extra=()
 [ -f "$top/proofs/options/$m.eva" ] && read -r -a eva_extra < "$top/proofs/options/$m.eva"
 
-kernel=(-machdep x86_64 -cpp-extra-args="-I$top/include -I$top/src/core -I$top/src -D__VQ_PROOF__"
+kernel=(-machdep x86_64 -cpp-extra-args="-I$top/include -I$top/src/core -I$top/src -I$top/src/transport -D__VQ_PROOF__"
         -warn-unsigned-overflow -warn-unsigned-downcast -warn-signed-overflow -warn-signed-downcast)
 
 frama-c "${kernel[@]}" "$@" "$top/proofs/harness/${m}_eva.c" -rte \
