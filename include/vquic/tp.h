@@ -31,7 +31,8 @@
  *   VQ_ERR_TP_LENGTH       a length that does not match the value: an integer whose varint does not
  *                          fill exactly its length, a non-empty disable_active_migration, a
  *                          stateless_reset_token not 16 bytes, a preferred_address whose size does not
- *                          match its CID length, a version_information not 4*k bytes (k >= 1)
+ *                          match its CID length, a version_information not 4*k bytes (k >= 1),
+ *                          an input longer than VQ_TP_MAX_LEN (65535, the TLS extension limit)
  *   VQ_ERR_TP_VALUE        a value out of range: max_udp_payload_size < 1200, ack_delay_exponent > 20,
  *                          max_ack_delay >= 2^14, active_connection_id_limit < 2,
  *                          initial_max_streams_* > 2^60, a connection ID > 20 bytes, a preferred_address
