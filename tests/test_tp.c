@@ -671,3 +671,14 @@ VQ_TEST(tp_random_property)
     if (t->failed) break;
   }
 }
+
+/* spec: rfc9000#7.4 — every decode failure closes the connection with TRANSPORT_PARAMETER_ERROR. */
+VQ_TEST(tp_errors_are_transport_parameter_error)
+{
+  static const vq_status st[] = {VQ_ERR_TP_TRUNCATED, VQ_ERR_TP_DUPLICATE, VQ_ERR_TP_VALUE,
+                                 VQ_ERR_TP_LENGTH, VQ_ERR_TP_SERVER_ONLY, VQ_ERR_TP_TOO_MANY};
+  for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+    CHECK_EQ(vq_status_disposition(st[i]), VQ_DISP_CLOSE);
+    CHECK_EQ(vq_status_transport_error(st[i]), VQ_TE_TRANSPORT_PARAMETER_ERROR);
+  }
+}
