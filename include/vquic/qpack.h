@@ -1,8 +1,14 @@
 /* vquic — QPACK (RFC 9204): field compression for HTTP/3.
  *
- * Primitives (src/h3/qpack_prim.c, proved with WP + Eva): prefixed integers (RFC 7541 §5.1 as used
- * by RFC 9204 §4.1.1), string literals with the Huffman code (RFC 9204 §4.1.2, RFC 7541 App. B),
- * Required Insert Count and Base arithmetic (RFC 9204 §4.5.1). */
+ * Two layers:
+ *  - primitives (src/h3/qpack_prim.c, proved with WP + Eva): prefixed integers (RFC 7541 §5.1 as used
+ *    by RFC 9204 §4.1.1), string literals with the Huffman code (RFC 9204 §4.1.2, RFC 7541 App. B),
+ *    Required Insert Count and Base arithmetic (RFC 9204 §4.5.1);
+ *  - the codec (src/h3/qpack.c, tested and fuzzed): static table (App. A), dynamic table (§3.2),
+ *    encoder and decoder stream instructions (§4.3, §4.4), field section decoding and encoding (§4.5).
+ *
+ * Memory: every table and buffer lives in storage the caller hands over (vq_qpack_*_mem() says how
+ * much); nothing is allocated and nothing grows. */
 #ifndef VQUIC_QPACK_H
 #define VQUIC_QPACK_H
 
@@ -50,5 +56,155 @@ vq_status vq_qpack_ric_encode(uint64_t ric, uint64_t max_entries, uint64_t *enco
 /* Base (RFC 9204 §4.5.1.2) from the sign bit and Delta Base; VQ_ERR_QPACK_DECOMPRESSION if negative
  * or out of range. */
 vq_status vq_qpack_base_decode(uint64_t ric, int sign, uint64_t delta, uint64_t *base);
+
+/* ---- static table ------------------------------------------------------------------------------- */
+
+#define VQ_QPACK_STATIC_COUNT 99
+typedef struct vq_qpack_static_entry {
+  const char *name;
+  uint32_t name_len;
+  const char *value;
+  uint32_t value_len;
+} vq_qpack_static_entry;
+/* Entry `index` (0..98) or NULL. */
+const vq_qpack_static_entry *vq_qpack_static_get(uint64_t index);
+/* Encoder lookups: index of an entry with this name and value (-1 if none); with this name only. */
+int vq_qpack_static_find(const uint8_t *name, size_t nlen, const uint8_t *value, size_t vlen,
+                         int *name_index);
+
+/* ---- dynamic table (RFC 9204 §3.2) -------------------------------------------------------------- */
+
+typedef struct vq_qpack_dentry {
+  uint32_t off;       /* name then value, contiguous in `bytes` */
+  uint32_t name_len;
+  uint32_t value_len;
+} vq_qpack_dentry;
+
+typedef struct vq_qpack_dtable {
+  uint64_t max_capacity;   /* what we advertise (SETTINGS_QPACK_MAX_TABLE_CAPACITY) or were given */
+  uint64_t capacity;       /* current capacity, <= max_capacity */
+  uint64_t size;           /* sum of entry sizes (§3.2.1: name + value + 32) */
+  uint64_t inserts;        /* Insert Count: absolute index of the next entry */
+  uint64_t dropped;        /* absolute index of the oldest live entry */
+  vq_qpack_dentry *ring;   /* max_entries slots, entry `abs` at ring[abs % max_entries] */
+  uint32_t max_entries;    /* floor(max_capacity / 32) */
+  uint8_t *bytes;          /* max_capacity bytes; live entries contiguous from ring[dropped].off */
+  uint32_t tail;           /* end of the live bytes */
+} vq_qpack_dtable;
+
+/* Storage a table of max_capacity needs (max_capacity <= 2^30). */
+size_t vq_qpack_dtable_mem(uint64_t max_capacity);
+vq_status vq_qpack_dtable_init(vq_qpack_dtable *t, void *mem, size_t mem_len, uint64_t max_capacity);
+/* Entry by absolute index; VQ_ERR_QPACK_DECOMPRESSION if not in the table. */
+vq_status vq_qpack_dtable_get(const vq_qpack_dtable *t, uint64_t abs, const uint8_t **name,
+                              size_t *nlen, const uint8_t **value, size_t *vlen);
+
+/* ---- decoder ------------------------------------------------------------------------------------ */
+
+typedef struct vq_qpack_field {
+  const uint8_t *name;
+  size_t name_len;
+  const uint8_t *value;
+  size_t value_len;
+  int never_indexed;   /* the N bit of a literal (§4.5.4 - §4.5.6) */
+} vq_qpack_field;
+
+/* Where a decoded field section goes: field descriptors and the bytes they point to. */
+typedef struct vq_qpack_out {
+  vq_qpack_field *fields;
+  size_t max_fields;
+  size_t count;
+  uint8_t *buf;
+  size_t cap;
+  size_t used;
+} vq_qpack_out;
+
+typedef struct vq_qpack_decoder {
+  vq_qpack_dtable table;
+  uint64_t max_blocked;       /* SETTINGS_QPACK_BLOCKED_STREAMS we advertised */
+  uint64_t *blocked;          /* stream IDs currently blocked (max_blocked slots) */
+  uint64_t nblocked;
+  uint64_t acked_inserts;     /* inserts already reported by Section Ack / Insert Count Increment */
+  uint8_t *pending;           /* a partial encoder-stream instruction */
+  size_t pending_len, pending_cap;
+  uint8_t *scratch;           /* max_capacity bytes: name + value of an insert being applied */
+} vq_qpack_decoder;
+
+/* Storage a decoder with these limits needs (max_capacity <= 2^30, max_blocked <= 2^16). */
+size_t vq_qpack_decoder_mem(uint64_t max_capacity, uint64_t max_blocked);
+vq_status vq_qpack_decoder_init(vq_qpack_decoder *d, void *mem, size_t mem_len, uint64_t max_capacity,
+                                uint64_t max_blocked);
+/* Sets the table capacity as if Set Dynamic Table Capacity had been received. Only for the offline
+ * QPACK interop files' convention (their encoders assume it); on a connection the table starts at 0
+ * (§3.2.3) and only the encoder stream changes it. */
+vq_status vq_qpack_decoder_preset_capacity(vq_qpack_decoder *d, uint64_t capacity);
+/* Encoder stream bytes (§4.3), in any split. Errors: VQ_ERR_QPACK_ENCODER_STREAM. */
+vq_status vq_qpack_decoder_encoder_stream(vq_qpack_decoder *d, const uint8_t *data, size_t len);
+/* Decodes one encoded field section of stream_id into out. VQ_ERR_QPACK_BLOCKED with
+ * *blocked_until = the Required Insert Count if it needs inserts not yet received: keep the bytes and
+ * call again once vq_qpack_decoder_insert_count() reaches it. VQ_ERR_QPACK_DECOMPRESSION on any
+ * malformed section (including more blocked streams than max_blocked). On success *ric is the
+ * section's Required Insert Count: if > 0 a Section Acknowledgment is owed (§4.4.1). */
+vq_status vq_qpack_decode_section(vq_qpack_decoder *d, uint64_t stream_id, const uint8_t *data,
+                                  size_t len, vq_qpack_out *out, uint64_t *blocked_until,
+                                  uint64_t *ric);
+uint64_t vq_qpack_decoder_insert_count(const vq_qpack_decoder *d);
+/* The stream was reset or abandoned: forget it if blocked. Caller sends Stream Cancellation. */
+void vq_qpack_decoder_cancel_stream(vq_qpack_decoder *d, uint64_t stream_id);
+/* Builds the decoder-stream instructions owed: a Section Acknowledgment for stream_id if
+ * section_ric > 0 (it acknowledges inserts up to section_ric, §4.4.1), then an Insert Count Increment
+ * for the inserts received and not yet acknowledged (§4.4.3). */
+vq_status vq_qpack_decoder_build_acks(vq_qpack_decoder *d, uint64_t stream_id, uint64_t section_ric,
+                                      uint8_t *buf, size_t cap, size_t *used);
+
+/* ---- instructions ------------------------------------------------------------------------------- */
+
+typedef enum vq_qpack_enc_op {
+  VQ_QPACK_SET_CAPACITY = 1,   /* §4.3.1 */
+  VQ_QPACK_INSERT_NAME_REF,    /* §4.3.2 */
+  VQ_QPACK_INSERT_LITERAL,     /* §4.3.3 */
+  VQ_QPACK_DUPLICATE,          /* §4.3.4 */
+} vq_qpack_enc_op;
+
+typedef struct vq_qpack_enc_instr {
+  vq_qpack_enc_op op;
+  uint64_t index;        /* capacity, name index (static or relative) or duplicate's relative index */
+  int is_static;         /* INSERT_NAME_REF: T bit */
+  const uint8_t *name;   /* INSERT_LITERAL: the raw name literal (see name_huff) */
+  size_t name_len;
+  int name_huff;
+  const uint8_t *value;  /* INSERT_*: the raw value literal */
+  size_t value_len;
+  int value_huff;
+} vq_qpack_enc_instr;
+
+/* Parses one encoder-stream instruction at buf; VQ_ERR_TRUNCATED if incomplete, VQ_ERR_QPACK_INTEGER
+ * for an integer over 2^62-1. Strings are left encoded (pointers into buf). */
+vq_status vq_qpack_parse_encoder_instr(const uint8_t *buf, size_t len, vq_qpack_enc_instr *in,
+                                       size_t *used);
+
+typedef enum vq_qpack_dec_op {
+  VQ_QPACK_SECTION_ACK = 1,    /* §4.4.1 */
+  VQ_QPACK_STREAM_CANCEL,      /* §4.4.2 */
+  VQ_QPACK_INSERT_COUNT_INC,   /* §4.4.3 */
+} vq_qpack_dec_op;
+
+vq_status vq_qpack_parse_decoder_instr(const uint8_t *buf, size_t len, vq_qpack_dec_op *op,
+                                       uint64_t *value, size_t *used);
+
+/* Builders: write one instruction, *used bytes. String literals: huff = VQ_QPACK_HUFF_AUTO
+ * (Huffman-code when shorter), VQ_QPACK_HUFF_NEVER or VQ_QPACK_HUFF_ALWAYS. */
+#define VQ_QPACK_HUFF_AUTO (-1)
+#define VQ_QPACK_HUFF_NEVER 0
+#define VQ_QPACK_HUFF_ALWAYS 1
+vq_status vq_qpack_build_set_capacity(uint8_t *buf, size_t cap, uint64_t capacity, size_t *used);
+vq_status vq_qpack_build_insert_name_ref(uint8_t *buf, size_t cap, int is_static, uint64_t index,
+                                         const uint8_t *value, size_t vlen, int huff, size_t *used);
+vq_status vq_qpack_build_insert_literal(uint8_t *buf, size_t cap, const uint8_t *name, size_t nlen,
+                                        const uint8_t *value, size_t vlen, int huff, size_t *used);
+vq_status vq_qpack_build_duplicate(uint8_t *buf, size_t cap, uint64_t rel_index, size_t *used);
+vq_status vq_qpack_build_section_ack(uint8_t *buf, size_t cap, uint64_t stream_id, size_t *used);
+vq_status vq_qpack_build_stream_cancel(uint8_t *buf, size_t cap, uint64_t stream_id, size_t *used);
+vq_status vq_qpack_build_insert_count_inc(uint8_t *buf, size_t cap, uint64_t inc, size_t *used);
 
 #endif
