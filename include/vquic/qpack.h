@@ -207,4 +207,43 @@ vq_status vq_qpack_build_section_ack(uint8_t *buf, size_t cap, uint64_t stream_i
 vq_status vq_qpack_build_stream_cancel(uint8_t *buf, size_t cap, uint64_t stream_id, size_t *used);
 vq_status vq_qpack_build_insert_count_inc(uint8_t *buf, size_t cap, uint64_t inc, size_t *used);
 
+/* ---- encoder ------------------------------------------------------------------------------------ */
+
+/* A field section not yet acknowledged: the entries it references must not be evicted (§2.1.1) and,
+ * while its Required Insert Count exceeds the Known Received Count, its stream is blocking (§2.1.2). */
+typedef struct vq_qpack_section {
+  uint64_t stream_id;
+  uint64_t ric;        /* 0: references no dynamic entry */
+  uint64_t min_ref;    /* smallest absolute index referenced (valid if ric > 0) */
+} vq_qpack_section;
+
+typedef struct vq_qpack_encoder {
+  vq_qpack_dtable table;      /* mirror of the decoder's table */
+  uint64_t peer_max_capacity; /* the decoder's SETTINGS_QPACK_MAX_TABLE_CAPACITY */
+  uint64_t peer_max_blocked;  /* the decoder's SETTINGS_QPACK_BLOCKED_STREAMS */
+  uint64_t known_received;    /* Known Received Count (§2.1.4) */
+  vq_qpack_section *sections; /* unacknowledged sections, oldest first */
+  size_t nsections, max_sections;
+  int capacity_sent;
+  uint8_t *scratch;           /* capacity bytes: an entry being duplicated or re-inserted */
+  uint32_t *uses;             /* per ring slot: sections that referenced the entry (eviction policy) */
+  uint8_t pending[16];        /* partial decoder-stream instruction (at most 11 bytes) */
+  size_t pending_len;
+} vq_qpack_encoder;
+
+/* Storage for an encoder using a table of `capacity` (<= peer_max_capacity, <= 2^30) and tracking up
+ * to max_sections unacknowledged sections. */
+size_t vq_qpack_encoder_mem(uint64_t capacity, size_t max_sections);
+vq_status vq_qpack_encoder_init(vq_qpack_encoder *e, void *mem, size_t mem_len, uint64_t capacity,
+                                uint64_t peer_max_capacity, uint64_t peer_max_blocked,
+                                size_t max_sections);
+/* Encodes a field section for stream_id: the section into sec (*sec_len), the encoder-stream
+ * instructions it needs into enc (*enc_len, to be sent before or with the section). Policy in
+ * src/h3/qpack.c (vq_qpack_encode_section). */
+vq_status vq_qpack_encode_section(vq_qpack_encoder *e, uint64_t stream_id, const vq_qpack_field *fields,
+                                  size_t nfields, uint8_t *enc, size_t enc_cap, size_t *enc_len,
+                                  uint8_t *sec, size_t sec_cap, size_t *sec_len);
+/* Decoder stream bytes (§4.4), in any split. Errors: VQ_ERR_QPACK_DECODER_STREAM. */
+vq_status vq_qpack_encoder_decoder_stream(vq_qpack_encoder *e, const uint8_t *data, size_t len);
+
 #endif
