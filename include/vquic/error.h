@@ -66,6 +66,14 @@ typedef enum vq_status {
   VQ_ERR_DECRYPT = -90,                 /* AEAD authentication failed (RFC 9000 §12.2, RFC 9001 §5.5) */
   VQ_ERR_HP_SAMPLE = -91,               /* too short for the header protection sample (RFC 9001 §5.4.2) */
   VQ_ERR_RETRY_INTEGRITY = -92,         /* Retry integrity tag mismatch (RFC 9000 §17.2.5.2) */
+
+  /* HTTP/3 and QPACK (RFC 9114 §8.1, RFC 9204 §6): application error codes, VQ_DISP_CLOSE_APP. */
+  VQ_ERR_QPACK_DECOMPRESSION = -110,    /* QPACK_DECOMPRESSION_FAILED 0x200: a field section */
+  VQ_ERR_QPACK_ENCODER_STREAM = -111,   /* QPACK_ENCODER_STREAM_ERROR 0x201 */
+  VQ_ERR_QPACK_DECODER_STREAM = -112,   /* QPACK_DECODER_STREAM_ERROR 0x202 */
+  VQ_ERR_QPACK_INTEGER = -113,          /* primitive: integer > 2^62-1; the codec maps it by stream */
+  VQ_ERR_QPACK_HUFFMAN = -114,          /* primitive: EOS or bad padding; mapped by stream likewise */
+  VQ_ERR_QPACK_BLOCKED = -115,          /* not an error: section waits for inserts (RFC 9204 §2.1.2) */
 } vq_status;
 
 /* RFC 9000 §20.1 transport error codes. */
@@ -89,11 +97,17 @@ typedef enum vq_status {
 #define VQ_TE_VERSION_NEGOTIATION_ERROR 0x11u /* RFC 9368 §4 */
 #define VQ_TE_CRYPTO_ERROR(alert) (0x0100u + (alert))
 
+/* RFC 9204 §6 QPACK error codes (HTTP/3 application errors). */
+#define VQ_H3_QPACK_DECOMPRESSION_FAILED 0x200u
+#define VQ_H3_QPACK_ENCODER_STREAM_ERROR 0x201u
+#define VQ_H3_QPACK_DECODER_STREAM_ERROR 0x202u
+
 /* What a status means on the wire. */
 typedef enum vq_disposition {
   VQ_DISP_NONE = 0,        /* success, or a local error that never reaches the wire */
   VQ_DISP_DROP_PACKET,     /* discard the packet silently (RFC 9000 §5.2, §12.2) */
   VQ_DISP_CLOSE,           /* close the connection with vq_status_transport_error() */
+  VQ_DISP_CLOSE_APP,       /* close with the HTTP/3 application error vq_status_transport_error() */
 } vq_disposition;
 
 vq_disposition vq_status_disposition(vq_status s);

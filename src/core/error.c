@@ -72,6 +72,18 @@ static const status_info infos[] = {
   {VQ_ERR_DECRYPT, VQ_DISP_DROP_PACKET, 0, "packet failed authentication"},
   {VQ_ERR_HP_SAMPLE, VQ_DISP_DROP_PACKET, 0, "packet too short for the header protection sample"},
   {VQ_ERR_RETRY_INTEGRITY, VQ_DISP_DROP_PACKET, 0, "retry integrity tag mismatch"},
+  /* HTTP/3 and QPACK: the code is the HTTP/3 application error code (RFC 9204 §6). */
+  {VQ_ERR_QPACK_DECOMPRESSION, VQ_DISP_CLOSE_APP, VQ_H3_QPACK_DECOMPRESSION_FAILED,
+   "QPACK field section cannot be decoded"},
+  {VQ_ERR_QPACK_ENCODER_STREAM, VQ_DISP_CLOSE_APP, VQ_H3_QPACK_ENCODER_STREAM_ERROR,
+   "QPACK encoder stream instruction invalid"},
+  {VQ_ERR_QPACK_DECODER_STREAM, VQ_DISP_CLOSE_APP, VQ_H3_QPACK_DECODER_STREAM_ERROR,
+   "QPACK decoder stream instruction invalid"},
+  {VQ_ERR_QPACK_INTEGER, VQ_DISP_CLOSE_APP, VQ_H3_QPACK_DECOMPRESSION_FAILED,
+   "QPACK integer exceeds 2^62-1"},
+  {VQ_ERR_QPACK_HUFFMAN, VQ_DISP_CLOSE_APP, VQ_H3_QPACK_DECOMPRESSION_FAILED,
+   "invalid Huffman-coded string"},
+  {VQ_ERR_QPACK_BLOCKED, VQ_DISP_NONE, VQ_TE_NO_ERROR, "field section blocked on inserts"},
 };
 
 static const status_info *find(vq_status s)
