@@ -477,7 +477,7 @@ VQ_TEST(packet_seeded_property)
     CHECK_EQ(vq_cid_set(&dc, b, (size_t)(vq_rand(&seed) % 21)), VQ_OK);
     CHECK_EQ(vq_cid_set(&sc, b + 20, (size_t)(vq_rand(&seed) % 21)), VQ_OK);
     vq_pkt_type ty = (vq_pkt_type)(vq_rand(&seed) % 3);
-    size_t tl = ty == VQ_PKT_INITIAL ? (size_t)(vq_rand(&seed) % 80) : 0;
+    size_t tl = ty == VQ_PKT_INITIAL ? (size_t)(vq_rand(&seed) % sizeof b) : 0;
     size_t pn_len = 1 + (size_t)(vq_rand(&seed) % 4);
     uint64_t pn = vq_rand(&seed) % VQ_PN_MAX;
     size_t pl = (size_t)(vq_rand(&seed) % 60);

@@ -193,6 +193,9 @@ static vq_status parse_length_tail(const uint8_t *buf, size_t len, size_t off, i
   size_t tok_size = 0;
   if (initial) {
     if (vq_varint_decode(buf + cur, len - cur, &v, &used) != VQ_OK) return VQ_ERR_PACKET_TRUNCATED;
+    /* Cannot fail (the decoder ensures used <= len - cur); spelled out so that Eva's intervals
+     * see cur <= len. */
+    if (used > len - cur) return VQ_ERR_PACKET_TRUNCATED;
     cur += used;
     /* spec: rfc9000#17.2.2 — the token must lie inside the packet. */
     if (v > len - cur) return VQ_ERR_PACKET_TOKEN;
@@ -202,6 +205,7 @@ static vq_status parse_length_tail(const uint8_t *buf, size_t len, size_t off, i
   const size_t tok_off = cur;
   cur += tok_len;
   if (vq_varint_decode(buf + cur, len - cur, &v, &used) != VQ_OK) return VQ_ERR_PACKET_TRUNCATED;
+  if (used > len - cur) return VQ_ERR_PACKET_TRUNCATED; /* as above: cannot fail */
   const size_t length_size = used;
   cur += used;
   if (v > len - cur) return VQ_ERR_PACKET_LENGTH;
@@ -320,7 +324,9 @@ vq_status vq_packet_vn_version(const uint8_t *buf, size_t len, const vq_pkt_head
 {
   if (h->type != VQ_PKT_VERSION_NEGOTIATION || i >= h->versions_count) return VQ_ERR_INVALID_ARGUMENT;
   if (h->versions_off > len || (len - h->versions_off) / 4u <= i) return VQ_ERR_INVALID_ARGUMENT;
-  *version = rd_u32(buf + h->versions_off + 4u * i);
+  const size_t pos = h->versions_off + 4u * i;
+  if (pos > len || len - pos < 4u) return VQ_ERR_INVALID_ARGUMENT; /* implied by the line above */
+  *version = rd_u32(buf + pos);
   return VQ_OK;
 }
 
@@ -494,9 +500,10 @@ vq_status vq_vn_write(uint8_t *buf, size_t cap, uint8_t unused, const uint8_t *d
  * the 16-byte Retry Integrity Tag computed by the TLS layer (rfc9001#5.8). */
 /*@ requires \valid(buf + (0 .. cap - 1));
     requires \valid_read(dcid) && \valid_read(scid) && \valid(tag_off);
-    requires token_len > 0 ==> \valid_read(token + (0 .. token_len - 1));
+    requires token_len > 0 && token_len <= 65535 ==> \valid_read(token + (0 .. token_len - 1));
     requires \separated(buf + (0 .. cap - 1), dcid, scid, tag_off);
-    requires token_len > 0 ==> \separated(buf + (0 .. cap - 1), token + (0 .. token_len - 1));
+    requires token_len > 0 && token_len <= 65535 ==>
+               \separated(buf + (0 .. cap - 1), token + (0 .. token_len - 1));
     requires \separated(tag_off, dcid, scid);
     assigns buf[0 .. cap - 1], *tag_off;
     ensures \result == VQ_OK || \result == VQ_ERR_INVALID_ARGUMENT || \result == VQ_ERR_BUFFER_TOO_SMALL;
