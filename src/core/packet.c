@@ -197,6 +197,7 @@ static vq_status parse_length_tail(const uint8_t *buf, size_t len, size_t off, i
      * see cur <= len. */
     if (used > len - cur) return VQ_ERR_PACKET_TRUNCATED;
     cur += used;
+    /*@ split cur; */
     /* spec: rfc9000#17.2.2 — the token must lie inside the packet. */
     if (v > len - cur) return VQ_ERR_PACKET_TOKEN;
     tok_len = (size_t)v;
@@ -204,6 +205,7 @@ static vq_status parse_length_tail(const uint8_t *buf, size_t len, size_t off, i
   }
   const size_t tok_off = cur;
   cur += tok_len;
+  /*@ split cur; */
   if (vq_varint_decode(buf + cur, len - cur, &v, &used) != VQ_OK) return VQ_ERR_PACKET_TRUNCATED;
   if (used > len - cur) return VQ_ERR_PACKET_TRUNCATED; /* as above: cannot fail */
   const size_t length_size = used;
@@ -267,9 +269,11 @@ static vq_status parse_long(const uint8_t *buf, size_t len, vq_pkt_header *h)
   st = parse_cid(buf, len, 5, max, &h->dcid_off, &h->dcid_len, &next);
   if (st != VQ_OK) return st;
   off = next;
+  /*@ split off; */
   st = parse_cid(buf, len, off, max, &h->scid_off, &h->scid_len, &next);
   if (st != VQ_OK) return st;
   off = next;
+  /*@ split off; */
   h->token_off = off;
   if (version == VQ_VERSION_NEGOTIATION) {
     h->type = VQ_PKT_VERSION_NEGOTIATION;
@@ -457,12 +461,12 @@ vq_status vq_short_header_write(uint8_t *buf, size_t cap, const vq_cid *dcid, un
 /* spec: rfc9000#17.2.1 — Version Negotiation: Header Form 1, Unused (7), Version 0, the echoed
  * CIDs (rfc8999#6: up to 255 bytes), Supported Versions. */
 /*@ requires \valid(buf + (0 .. cap - 1));
-    requires dcid_len > 0 ==> \valid_read(dcid + (0 .. dcid_len - 1));
-    requires scid_len > 0 ==> \valid_read(scid + (0 .. scid_len - 1));
+    requires dcid_len > 0 && dcid_len <= 255 ==> \valid_read(dcid + (0 .. dcid_len - 1));
+    requires scid_len > 0 && scid_len <= 255 ==> \valid_read(scid + (0 .. scid_len - 1));
     requires n_versions > 0 ==> \valid_read(versions + (0 .. n_versions - 1));
     requires \valid(used);
-    requires dcid_len > 0 ==> \separated(buf + (0 .. cap - 1), dcid + (0 .. dcid_len - 1));
-    requires scid_len > 0 ==> \separated(buf + (0 .. cap - 1), scid + (0 .. scid_len - 1));
+    requires dcid_len > 0 && dcid_len <= 255 ==> \separated(buf + (0 .. cap - 1), dcid + (0 .. dcid_len - 1));
+    requires scid_len > 0 && scid_len <= 255 ==> \separated(buf + (0 .. cap - 1), scid + (0 .. scid_len - 1));
     requires n_versions > 0 ==> \separated(buf + (0 .. cap - 1), versions + (0 .. n_versions - 1));
     requires \separated(used, buf + (0 .. cap - 1));
     assigns buf[0 .. cap - 1], *used;
