@@ -19,10 +19,11 @@ static uint32_t rd_u32(const uint8_t *p)
     ensures vq_be_value(p, 4) == v; */
 static void wr_u32(uint8_t *p, uint32_t v)
 {
-  p[0] = (uint8_t)(v / 16777216u);
-  p[1] = (uint8_t)(v / 65536u % 256u);
-  p[2] = (uint8_t)(v / 256u % 256u);
+  const uint32_t q1 = v / 256u, q2 = q1 / 256u, q3 = q2 / 256u;
   p[3] = (uint8_t)(v % 256u);
+  p[2] = (uint8_t)(q1 % 256u);
+  p[1] = (uint8_t)(q2 % 256u);
+  p[0] = (uint8_t)q3;
 }
 
 /*@ requires n <= 65535;
@@ -192,10 +193,10 @@ static vq_status parse_length_tail(const uint8_t *buf, size_t len, size_t off, i
   size_t tok_len = 0;
   size_t tok_size = 0;
   if (initial) {
-    if (vq_varint_decode(buf + cur, len - cur, &v, &used) != VQ_OK) return VQ_ERR_PACKET_TRUNCATED;
-    /* Cannot fail (the decoder ensures used <= len - cur); spelled out so that Eva's intervals
-     * see cur <= len. */
-    if (used > len - cur) return VQ_ERR_PACKET_TRUNCATED;
+    /* used > len - cur cannot hold (the decoder ensures used <= its len); spelled out so that
+     * Eva's intervals see cur <= len. */
+    if (vq_varint_decode(buf + cur, len - cur, &v, &used) != VQ_OK || used > len - cur)
+      return VQ_ERR_PACKET_TRUNCATED;
     cur += used;
     /*@ split cur; */
     /* spec: rfc9000#17.2.2 — the token must lie inside the packet. */
@@ -206,8 +207,8 @@ static vq_status parse_length_tail(const uint8_t *buf, size_t len, size_t off, i
   const size_t tok_off = cur;
   cur += tok_len;
   /*@ split cur; */
-  if (vq_varint_decode(buf + cur, len - cur, &v, &used) != VQ_OK) return VQ_ERR_PACKET_TRUNCATED;
-  if (used > len - cur) return VQ_ERR_PACKET_TRUNCATED; /* as above: cannot fail */
+  if (vq_varint_decode(buf + cur, len - cur, &v, &used) != VQ_OK || used > len - cur)
+    return VQ_ERR_PACKET_TRUNCATED; /* as above */
   const size_t length_size = used;
   cur += used;
   if (v > len - cur) return VQ_ERR_PACKET_LENGTH;
@@ -327,9 +328,9 @@ vq_status vq_packet_vn_version(const uint8_t *buf, size_t len, const vq_pkt_head
                                uint32_t *version)
 {
   if (h->type != VQ_PKT_VERSION_NEGOTIATION || i >= h->versions_count) return VQ_ERR_INVALID_ARGUMENT;
-  if (h->versions_off > len || (len - h->versions_off) / 4u <= i) return VQ_ERR_INVALID_ARGUMENT;
-  const size_t pos = h->versions_off + 4u * i;
-  if (pos > len || len - pos < 4u) return VQ_ERR_INVALID_ARGUMENT; /* implied by the line above */
+  const size_t pos = h->versions_off + 4u * (i < 65536u ? i : 65536u);
+  if (h->versions_off > len || (len - h->versions_off) / 4u <= i || pos > len || len - pos < 4u)
+    return VQ_ERR_INVALID_ARGUMENT; /* the last two are implied by the first two */
   *version = rd_u32(buf + pos);
   return VQ_OK;
 }
