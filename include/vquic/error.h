@@ -26,6 +26,7 @@ typedef enum vq_status {
   VQ_ERR_PACKET_VERSION = -15,          /* unsupported version: send Version Negotiation (§6) */
   VQ_ERR_PACKET_VN_EMPTY = -16,         /* Version Negotiation without versions (§17.2.1) */
   VQ_ERR_PACKET_RETRY = -17,            /* Retry too short for its integrity tag (§17.2.5) */
+  VQ_ERR_PACKET_NUMBER = -18,           /* reconstructed packet number exceeds 2^62-1 (§12.3, A.3) */
 
   /* Frames (RFC 9000 §19, §12.4): FRAME_ENCODING_ERROR unless said otherwise. */
   VQ_ERR_FRAME_TRUNCATED = -30,

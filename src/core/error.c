@@ -23,6 +23,7 @@ static const status_info infos[] = {
   {VQ_ERR_PACKET_VERSION, VQ_DISP_DROP_PACKET, 0, "unsupported version"},
   {VQ_ERR_PACKET_VN_EMPTY, VQ_DISP_DROP_PACKET, 0, "version negotiation lists no version"},
   {VQ_ERR_PACKET_RETRY, VQ_DISP_DROP_PACKET, 0, "retry packet too short"},
+  {VQ_ERR_PACKET_NUMBER, VQ_DISP_DROP_PACKET, 0, "packet number exceeds 2^62-1"},
   {VQ_ERR_FRAME_TRUNCATED, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR, "frame truncated"},
   {VQ_ERR_FRAME_TYPE_UNKNOWN, VQ_DISP_CLOSE, VQ_TE_FRAME_ENCODING_ERROR, "unknown frame type"},
   {VQ_ERR_FRAME_TYPE_NOT_MINIMAL, VQ_DISP_CLOSE, VQ_TE_PROTOCOL_VIOLATION,

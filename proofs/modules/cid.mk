@@ -1,0 +1,2 @@
+PROVE_MODULES += cid
+PROVE_SRCS_cid = src/core/cid.c
