@@ -5,6 +5,7 @@
  * seeded round-trip properties over every suite and version. */
 #include "vqtest.h"
 #include "vquic/protect.h"
+#include "vquic/pn.h"
 
 #include <stdlib.h>
 
@@ -508,6 +509,15 @@ out:
 
 /* ---- packet number reconstruction (RFC 9000 Appendix A.3) -------------------------------------- */
 
+/* The packet number decoder protect.c uses (src/core/pn.c), on the cases unprotect relies on. */
+static uint64_t dec(int64_t largest, uint64_t tr, unsigned bits)
+{
+  uint64_t full = 0;
+  if (vq_pn_decode(largest < 0 ? VQ_PN_NONE : (uint64_t)largest, tr, bits / 8, &full) != VQ_OK)
+    return UINT64_MAX;
+  return full;
+}
+
 VQ_TEST(protect_pn_decode_local)
 {
   char *text = vq_read_file("spec/vectors/rfc9000-pn-decode.txt", NULL);
@@ -516,20 +526,20 @@ VQ_TEST(protect_pn_decode_local)
   for (char *l = text ? strtok(text, "\n") : NULL; l; l = strtok(NULL, "\n")) {
     unsigned long long largest, bits, tr, want;
     if (l[0] == '#' || sscanf(l, "%llx %llu %llx %llx", &largest, &bits, &tr, &want) != 4) continue;
-    CHECK_EQ(vq_pn_decode_local((int64_t)largest, tr, (unsigned)bits), want);
+    CHECK_EQ(dec((int64_t)largest, tr, (unsigned)bits), want);
     n++;
   }
   CHECK(n >= 1);
   free(text);
   /* Edges: nothing received yet, wrap to the next/previous window, the top of the space. */
-  CHECK_EQ(vq_pn_decode_local(-1, 0, 8), 0);
-  CHECK_EQ(vq_pn_decode_local(-1, 0xff, 8), 0xff);
-  CHECK_EQ(vq_pn_decode_local(0xff, 0x00, 8), 0x100);
-  CHECK_EQ(vq_pn_decode_local(0x100, 0xff, 8), 0xff);
-  CHECK_EQ(vq_pn_decode_local(0x17f, 0x00, 8), 0x200);
+  CHECK_EQ(dec(-1, 0, 8), 0);
+  CHECK_EQ(dec(-1, 0xff, 8), 0xff);
+  CHECK_EQ(dec(0xff, 0x00, 8), 0x100);
+  CHECK_EQ(dec(0x100, 0xff, 8), 0xff);
+  CHECK_EQ(dec(0x17f, 0x00, 8), 0x200);
   const uint64_t top = (UINT64_C(1) << 62) - 1;
-  CHECK_EQ(vq_pn_decode_local((int64_t)top - 1, 0xff, 8), top);
-  CHECK_EQ(vq_pn_decode_local((int64_t)top - 1, 0x00, 8), top - 0xff); /* no wrap past 2^62 */
+  CHECK_EQ(dec((int64_t)top - 1, 0xff, 8), top);
+  CHECK_EQ(dec((int64_t)top - 1, 0x00, 8), top - 0xff); /* no wrap past 2^62 */
   /* Property: for pn within half a window of largest+1, decode(truncate(pn)) == pn. */
   uint64_t seed = 0x5eed0002;
   unsigned long bad = 0;
@@ -540,7 +550,7 @@ VQ_TEST(protect_pn_decode_local)
     uint64_t exp = (uint64_t)(largest + 1);
     uint64_t lo = exp >= hwin - 1 ? exp - (hwin - 1) : 0;
     uint64_t pn = lo + vq_rand(&seed) % (exp + hwin - lo);
-    if (vq_pn_decode_local(largest, pn & ((UINT64_C(1) << bitsz) - 1), bitsz) != pn) bad++;
+    if (dec(largest, pn & ((UINT64_C(1) << bitsz) - 1), bitsz) != pn) bad++;
   }
   CHECK_EQ(bad, 0);
 }

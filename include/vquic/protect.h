@@ -166,10 +166,6 @@ vq_status vq_hp_apply(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset, 
 vq_status vq_hp_remove(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset, size_t *pn_len,
                        uint64_t *truncated_pn);
 
-/* RFC 9000 Appendix A.3: the full packet number closest to largest_pn + 1 whose low pn_nbits bits are
- * truncated_pn. largest_pn is -1 when no packet was received in the space yet. */
-uint64_t vq_pn_decode_local(int64_t largest_pn, uint64_t truncated_pn, unsigned pn_nbits);
-
 /* ---- Whole packets ---------------------------------------------------------------------------- */
 
 /* Protects a packet built in place: pkt[0..pn_offset+pn_len) is the header, whose first byte encodes
@@ -194,7 +190,8 @@ typedef struct vq_unprotected {
  * the header parser; largest_pn is the largest pn received in the space (-1 if none). Removes header
  * protection, reconstructs the pn, decrypts; on success *out describes header, pn and payload.
  * Failures drop the packet: VQ_ERR_HP_SAMPLE (too short; pkt untouched), VQ_ERR_DECRYPT (pkt restored
- * to the bytes received). VQ_ERR_PROTOCOL_VIOLATION if the packet authenticated but its reserved
+ * to the bytes received; also VQ_ERR_PACKET_NUMBER when the pn would pass 2^62-1).
+ * VQ_ERR_PROTOCOL_VIOLATION if the packet authenticated but its reserved
  * bits are not zero (RFC 9000 §17.2, §17.3.1); *out is then filled in. */
 vq_status vq_packet_unprotect(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset,
                               int64_t largest_pn, vq_unprotected *out);

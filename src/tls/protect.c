@@ -4,6 +4,7 @@
  * Cipher contexts are created when keys are installed and re-initialised per packet with only a new
  * nonce (EVP_*Init_ex with a NULL cipher and key keeps the key schedule), so no packet allocates. */
 #include "vquic/protect.h"
+#include "vquic/pn.h"
 
 #include <limits.h>
 #include <string.h>
@@ -286,21 +287,6 @@ vq_status vq_hp_remove(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset,
   return st;
 }
 
-/* spec: rfc9000#A.3 — DecodePacketNumber(largest_pn, truncated_pn, pn_nbits). A local copy until the
- * proved decoder lands in src/core/pn.c. */
-uint64_t vq_pn_decode_local(int64_t largest_pn, uint64_t truncated_pn, unsigned pn_nbits)
-{
-  const uint64_t pn_max = (UINT64_C(1) << 62) - 1;
-  if (pn_nbits == 0 || pn_nbits > 32) return truncated_pn;
-  uint64_t expected = largest_pn < 0 ? 0 : (uint64_t)largest_pn + 1;
-  uint64_t win = UINT64_C(1) << pn_nbits, hwin = win / 2, mask = win - 1;
-  uint64_t candidate = (expected & ~mask) | (truncated_pn & mask);
-  if (expected >= hwin && candidate <= expected - hwin && candidate < (pn_max + 1) - win)
-    return candidate + win;
-  if (candidate > expected + hwin && candidate >= win) return candidate - win;
-  return candidate;
-}
-
 /* ---- whole packets ------------------------------------------------------------------------------ */
 
 vq_status vq_packet_protect(vq_pp_key *k, uint8_t *pkt, size_t cap, size_t pn_offset, size_t pn_len,
@@ -337,9 +323,11 @@ vq_status vq_packet_unprotect(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_
   if (!out || largest_pn < -1 || largest_pn >= (INT64_C(1) << 62)) return VQ_ERR_INVALID_ARGUMENT;
   vq_status st = hp_remove(k, pkt, len, pn_offset, &pn_len, &tpn, mask);
   if (st != VQ_OK) return st;
-  uint64_t pn = vq_pn_decode_local(largest_pn, tpn, (unsigned)(8 * pn_len));
+  /* spec: rfc9000#A.3 — the full packet number, by the proved decoder of src/core/pn.c. */
+  uint64_t pn = 0;
   size_t hdr_len = pn_offset + pn_len;
-  st = vq_aead_open(k, pn, pkt, len, hdr_len, &plen);
+  st = vq_pn_decode(largest_pn < 0 ? VQ_PN_NONE : (uint64_t)largest_pn, tpn, pn_len, &pn);
+  if (st == VQ_OK) st = vq_aead_open(k, pn, pkt, len, hdr_len, &plen);
   if (st != VQ_OK) {
     /* The ciphertext is restored by vq_aead_open; restoring header protection leaves the packet as
      * received (the sample is unchanged, so the mask is the same). */
