@@ -640,7 +640,7 @@ VQ_TEST(qpack_interop_errors)
     vq_status st = decode_file(data, len, 4096, 100, NULL, &matched, &sections, 0);
     vq_status want = i <= 8 ? VQ_ERR_QPACK_DECOMPRESSION : VQ_ERR_QPACK_ENCODER_STREAM;
     if (st != want) vq_fail(t, __FILE__, __LINE__, "err%d: status %d, want %d", i, (int)st, (int)want);
-    CHECK_EQ(vq_status_transport_error(st), i <= 8 ? 0x200u : 0x201u);
+    CHECK_EQ(vq_status_app_error(st), i <= 8 ? 0x200u : 0x201u);
     CHECK_EQ(vq_status_disposition(st), VQ_DISP_CLOSE_APP);
     free(data);
   }

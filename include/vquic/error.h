@@ -75,6 +75,15 @@ typedef enum vq_status {
   VQ_ERR_QPACK_INTEGER = -113,          /* primitive: integer > 2^62-1; the codec maps it by stream */
   VQ_ERR_QPACK_HUFFMAN = -114,          /* primitive: EOS or bad padding; mapped by stream likewise */
   VQ_ERR_QPACK_BLOCKED = -115,          /* not an error: section waits for inserts (RFC 9204 §2.1.2) */
+  /* HTTP/3 frames and streams (RFC 9114 §6.2, §7): application errors, VQ_DISP_CLOSE_APP with the
+   * RFC 9114 §8.1 code, except VQ_ERR_H3_NEED_MORE (not an error: read more stream bytes). */
+  VQ_ERR_H3_NEED_MORE = -150,           /* streaming parser: the element continues past the input */
+  VQ_ERR_H3_FRAME = -151,               /* H3_FRAME_ERROR: payload not exactly its fields (§7.1) */
+  VQ_ERR_H3_FRAME_UNEXPECTED = -152,    /* H3_FRAME_UNEXPECTED: frame not allowed here (§7.2, §4.1) */
+  VQ_ERR_H3_EXCESSIVE_LOAD = -153,      /* H3_EXCESSIVE_LOAD: frame over the caller's bound (§10.5) */
+  VQ_ERR_H3_SETTINGS = -154,            /* H3_SETTINGS_ERROR (§7.2.4, §7.2.4.1) */
+  VQ_ERR_H3_MISSING_SETTINGS = -155,    /* H3_MISSING_SETTINGS: control stream not led by SETTINGS */
+  VQ_ERR_H3_ID = -156,                  /* H3_ID_ERROR: GOAWAY / push ID rules (§5.2, §7.2.6) */
 } vq_status;
 
 /* RFC 9000 §20.1 transport error codes. */
@@ -108,12 +117,15 @@ typedef enum vq_disposition {
   VQ_DISP_NONE = 0,        /* success, or a local error that never reaches the wire */
   VQ_DISP_DROP_PACKET,     /* discard the packet silently (RFC 9000 §5.2, §12.2) */
   VQ_DISP_CLOSE,           /* close the connection with vq_status_transport_error() */
-  VQ_DISP_CLOSE_APP,       /* close with the HTTP/3 application error vq_status_transport_error() */
+  VQ_DISP_CLOSE_APP,       /* close with CONNECTION_CLOSE 0x1d and vq_status_app_error() (RFC 9000
+                              §19.19); where only 0x1c may be sent, APPLICATION_ERROR (§10.2.3) */
 } vq_disposition;
 
 vq_disposition vq_status_disposition(vq_status s);
 /* The RFC 9000 §20.1 code a status closes the connection with (INTERNAL_ERROR for local errors). */
 uint64_t vq_status_transport_error(vq_status s);
+/* The application (HTTP/3) error code of a VQ_DISP_CLOSE_APP status; H3_INTERNAL_ERROR otherwise. */
+uint64_t vq_status_app_error(vq_status s);
 /* The symbolic name ("FRAME_ENCODING_ERROR") of a transport error code, or NULL if unknown. */
 const char *vq_transport_error_name(uint64_t code);
 /* A fixed reason phrase for a status, suitable for CONNECTION_CLOSE (never NULL). */

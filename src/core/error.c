@@ -1,5 +1,6 @@
 /* vquic — what each status means on the wire (RFC 9000 §20.1) and its reason phrase. */
 #include "vquic/error.h"
+#include "vquic/h3.h"
 
 #include <stddef.h>
 
@@ -85,6 +86,16 @@ static const status_info infos[] = {
   {VQ_ERR_QPACK_HUFFMAN, VQ_DISP_CLOSE_APP, VQ_H3_QPACK_DECOMPRESSION_FAILED,
    "invalid Huffman-coded string"},
   {VQ_ERR_QPACK_BLOCKED, VQ_DISP_NONE, VQ_TE_NO_ERROR, "field section blocked on inserts"},
+  /* HTTP/3 frames and streams: the code column holds the RFC 9114 §8.1 application error code. */
+  {VQ_ERR_H3_NEED_MORE, VQ_DISP_NONE, VQ_TE_NO_ERROR, "more stream data needed"},
+  {VQ_ERR_H3_FRAME, VQ_DISP_CLOSE_APP, VQ_H3_FRAME_ERROR, "frame payload does not match its fields"},
+  {VQ_ERR_H3_FRAME_UNEXPECTED, VQ_DISP_CLOSE_APP, VQ_H3_FRAME_UNEXPECTED,
+   "frame not allowed on this stream or in this state"},
+  {VQ_ERR_H3_EXCESSIVE_LOAD, VQ_DISP_CLOSE_APP, VQ_H3_EXCESSIVE_LOAD, "frame exceeds the size limit"},
+  {VQ_ERR_H3_SETTINGS, VQ_DISP_CLOSE_APP, VQ_H3_SETTINGS_ERROR, "invalid SETTINGS"},
+  {VQ_ERR_H3_MISSING_SETTINGS, VQ_DISP_CLOSE_APP, VQ_H3_MISSING_SETTINGS,
+   "first control stream frame is not SETTINGS"},
+  {VQ_ERR_H3_ID, VQ_DISP_CLOSE_APP, VQ_H3_ID_ERROR, "invalid stream or push ID"},
 };
 
 static const status_info *find(vq_status s)
@@ -103,7 +114,14 @@ vq_disposition vq_status_disposition(vq_status s)
 uint64_t vq_status_transport_error(vq_status s)
 {
   const status_info *i = find(s);
+  if (i && i->disp == VQ_DISP_CLOSE_APP) return VQ_TE_APPLICATION_ERROR;
   return i ? i->code : VQ_TE_INTERNAL_ERROR;
+}
+
+uint64_t vq_status_app_error(vq_status s)
+{
+  const status_info *i = find(s);
+  return i && i->disp == VQ_DISP_CLOSE_APP ? i->code : VQ_H3_INTERNAL_ERROR;
 }
 
 const char *vq_status_reason(vq_status s)
