@@ -165,6 +165,7 @@ check: $(DEPS_STAMP)
 	$(MAKE) test-san
 	$(MAKE) check-vectors
 	$(MAKE) check-spec
+	$(MAKE) qpack-gen-check
 	$(MAKE) fuzz-smoke
 	$(MAKE) prove
 	@python3 ci/summary.py $(BUILD)/results
