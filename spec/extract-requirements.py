@@ -20,7 +20,7 @@ Python 3 standard library only.
 """
 import argparse, os, re, sys
 
-RFCS = [8446, 9000, 9001, 9002, 9114, 9204, 9221, 9368, 9369]
+RFCS = [8446, 8999, 9000, 9001, 9002, 9114, 9204, 9221, 9368, 9369]
 
 # Longest alternatives first, so "MUST NOT" is not read as "MUST".
 KEYWORDS = ["MUST NOT", "MUST", "SHALL NOT", "SHALL", "SHOULD NOT", "SHOULD", "NOT RECOMMENDED",

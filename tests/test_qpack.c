@@ -116,7 +116,7 @@ VQ_TEST(qpack_huffman_every_symbol)
   CHECK_EQ(dl, 0);
 }
 
-/* spec: rfc7541#5.2 — padding > 7 bits, padding not all ones, or EOS in the string: errors. */
+/* spec: rfc9204#4.1.2 — (RFC 7541 §5.2) padding > 7 bits, padding not all ones, or EOS in the string: errors. */
 VQ_TEST(qpack_huffman_padding_and_eos)
 {
   uint8_t out[64];
@@ -274,7 +274,7 @@ static int fields_eq(const vq_qpack_out *o, size_t i, const char *name, const ch
 
 /* ---- RFC 9204 Appendix B ------------------------------------------------------------------------ */
 
-/* spec: rfc9204#appendix-B — decode every chunk of the examples, check the decoded fields, and build
+/* spec: rfc9204#B — decode every chunk of the examples, check the decoded fields, and build
  * the decoder instructions and the encoder instructions byte for byte. */
 VQ_TEST(qpack_rfc9204_appendix_b)
 {

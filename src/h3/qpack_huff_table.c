@@ -2,7 +2,7 @@
  * `make qpack-gen-check` regenerates it and fails if it differs. */
 #include "h3/qpack_huff_table.h"
 
-/* spec: rfc7541#appendix-B — each symbol's code, left-aligned in 32 bits. */
+/* spec: rfc9204#4.1.2 — the Huffman code of RFC 7541 Appendix B: each symbol's code, left-aligned in 32 bits. */
 const uint32_t vq_qpack_huff_code[257] = {
   0xffc00000u, 0xffffb000u, 0xfffffe20u, 0xfffffe30u, 0xfffffe40u, 0xfffffe50u,
   0xfffffe60u, 0xfffffe70u, 0xfffffe80u, 0xffffea00u, 0xfffffff0u, 0xfffffe90u,
@@ -49,7 +49,7 @@ const uint32_t vq_qpack_huff_code[257] = {
   0xfffffdc0u, 0xfffffde0u, 0xfffffe00u, 0xfffffb80u, 0xfffffffcu,
 };
 
-/* spec: rfc7541#appendix-B — each symbol's code length in bits. */
+/* spec: rfc9204#4.1.2 — the Huffman code of RFC 7541 Appendix B: each symbol's code length in bits. */
 const uint8_t vq_qpack_huff_bits[257] = {
   13u, 23u, 28u, 28u, 28u, 28u, 28u, 28u, 28u, 24u, 30u, 28u, 28u, 30u, 28u, 28u,
   28u, 28u, 28u, 28u, 28u, 28u, 30u, 28u, 28u, 28u, 28u, 28u, 28u, 28u, 28u, 28u,

@@ -149,7 +149,7 @@ vq_status vq_qpack_int_encode(uint8_t *buf, size_t cap, unsigned n, uint8_t firs
 }
 
 /* spec: rfc9204#4.1.2 — Huffman-coded strings use the code of RFC 7541 Appendix B.
- * spec: rfc7541#5.2 — padding longer than 7 bits, padding that is not the most significant bits of
+ * spec: rfc9204#4.1.2 — (RFC 7541 §5.2) padding longer than 7 bits, padding that is not the most significant bits of
  * EOS (all ones), or an EOS symbol in the string must be treated as a decoding error.
  * The state machine walks the code tree one input bit at a time: `node` is an internal node
  * (< 256), a leaf emits a byte and returns to the root; `pad` counts the bits read since the last

@@ -2,7 +2,7 @@
  * `make qpack-gen-check` regenerates it and fails if it differs. */
 #include "h3/qpack_internal.h"
 
-/* spec: rfc9204#appendix-A — the static table, index 0..98. */
+/* spec: rfc9204#A — the static table, index 0..98. */
 const vq_qpack_static_entry vq_qpack_static[VQ_QPACK_STATIC_COUNT] = {
   {":authority", 10, "", 0}, /* 0 */
   {":path", 5, "/", 1}, /* 1 */

@@ -61,13 +61,13 @@ def main():
     w.append(" * `make qpack-gen-check` regenerates it and fails if it differs. */")
     w.append('#include "h3/qpack_huff_table.h"')
     w.append("")
-    w.append("/* spec: rfc7541#appendix-B — each symbol's code, left-aligned in 32 bits. */")
+    w.append("/* spec: rfc9204#4.1.2 — the Huffman code of RFC 7541 Appendix B: each symbol's code, left-aligned in 32 bits. */")
     w.append("const uint32_t vq_qpack_huff_code[257] = {")
     for i in range(0, 257, 6):
         w.append("  " + " ".join("0x%08xu," % (codes[s][0] << (32 - codes[s][1])) for s in range(i, min(i + 6, 257))))
     w.append("};")
     w.append("")
-    w.append("/* spec: rfc7541#appendix-B — each symbol's code length in bits. */")
+    w.append("/* spec: rfc9204#4.1.2 — the Huffman code of RFC 7541 Appendix B: each symbol's code length in bits. */")
     w.append("const uint8_t vq_qpack_huff_bits[257] = {")
     for i in range(0, 257, 16):
         w.append("  " + " ".join("%du," % codes[s][1] for s in range(i, min(i + 16, 257))))
