@@ -48,7 +48,6 @@ vq_status vq_tls_wr_uint(uint8_t *b, size_t cap, size_t *off, size_t n, uint32_t
 /*@ requires vq_writable(b, cap);
     requires vq_readable((uint8_t *)src, n);
     requires \valid(off) && \separated(off, b + (0 .. cap - 1));
-    requires \separated(off, src + (0 .. n - 1));
     assigns *off, b[0 .. cap - 1];
     behavior no_room:
       assumes *off + n > cap;
@@ -74,7 +73,6 @@ vq_status vq_tls_wr_bytes(uint8_t *b, size_t cap, size_t *off, const uint8_t *sr
 /*@ requires vq_writable(b, cap);
     requires vq_span_ok(s);
     requires \valid(off) && \separated(off, b + (0 .. cap - 1));
-    requires \separated(off, s.p + (0 .. s.len - 1));
     requires nlen == 1 || nlen == 2 || nlen == 3;
     requires nlen == 1 ==> max < 256;
     requires nlen == 2 ==> max < 65536;
