@@ -5,3 +5,10 @@
 # and an Eva entry point eva_main in proofs/harness/M_eva.c.
 PROVE_MODULES :=
 include $(sort $(wildcard proofs/modules/*.mk))
+
+# Modules whose proofs are written but do not pass the gate yet (proofs/pending/*.mk): outside
+# `make prove` until they do; `make prove PROVE_PENDING=1 PROVE_ONLY=M` runs one to work on it.
+# proofs/README.md lists them with what is open.
+ifdef PROVE_PENDING
+include $(sort $(wildcard proofs/pending/*.mk))
+endif

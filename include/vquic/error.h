@@ -84,6 +84,21 @@ typedef enum vq_status {
   VQ_ERR_H3_SETTINGS = -154,            /* H3_SETTINGS_ERROR (§7.2.4, §7.2.4.1) */
   VQ_ERR_H3_MISSING_SETTINGS = -155,    /* H3_MISSING_SETTINGS: control stream not led by SETTINGS */
   VQ_ERR_H3_ID = -156,                  /* H3_ID_ERROR: GOAWAY / push ID rules (§5.2, §7.2.6) */
+  /* TLS handshake messages (RFC 8446 §4, RFC 9001 §8): CRYPTO_ERROR 0x100 + the TLS alert
+   * (RFC 9001 §4.8) unless said otherwise; vq_status_tls_alert() gives the alert. */
+  VQ_ERR_TLS_NEED_MORE = -130,          /* not an error: the message is not complete yet (CRYPTO stream) */
+  VQ_ERR_TLS_DECODE = -131,             /* decode_error (50): malformed message or vector length */
+  VQ_ERR_TLS_ILLEGAL_PARAMETER = -132,  /* illegal_parameter (47) */
+  VQ_ERR_TLS_DUPLICATE_EXTENSION = -133,/* illegal_parameter (47): same type twice (RFC 8446 §4.2) */
+  VQ_ERR_TLS_MISSING_EXTENSION = -134,  /* missing_extension (109) */
+  VQ_ERR_TLS_UNSUPPORTED_EXTENSION = -135, /* unsupported_extension (110) */
+  VQ_ERR_TLS_UNEXPECTED_MESSAGE = -136, /* unexpected_message (10): e.g. KeyUpdate in QUIC */
+  VQ_ERR_TLS_PROTOCOL_VERSION = -137,   /* protocol_version (70): TLS 1.3 not offered/selected */
+  VQ_ERR_TLS_EXT_LIMIT = -138,          /* decode_error (50): more distinct unknown extensions than
+                                           VQ_TLS_UNKNOWN_EXT_MAX (a documented bound) */
+  VQ_ERR_TLS_QUIC_SESSION_ID = -139,    /* PROTOCOL_VIOLATION: non-empty legacy_session_id (RFC 9001 §8.4) */
+  VQ_ERR_TLS_QUIC_EARLY_DATA = -140,    /* PROTOCOL_VIOLATION: max_early_data_size != 0xffffffff
+                                           (RFC 9001 §4.6.1) */
 } vq_status;
 
 /* RFC 9000 §20.1 transport error codes. */
@@ -130,5 +145,7 @@ uint64_t vq_status_app_error(vq_status s);
 const char *vq_transport_error_name(uint64_t code);
 /* A fixed reason phrase for a status, suitable for CONNECTION_CLOSE (never NULL). */
 const char *vq_status_reason(vq_status s);
+/* The TLS alert (RFC 8446 §6) a TLS status stands for, or -1 when the status is not a TLS alert. */
+int vq_status_tls_alert(vq_status s);
 
 #endif

@@ -96,6 +96,20 @@ static const status_info infos[] = {
   {VQ_ERR_H3_MISSING_SETTINGS, VQ_DISP_CLOSE_APP, VQ_H3_MISSING_SETTINGS,
    "first control stream frame is not SETTINGS"},
   {VQ_ERR_H3_ID, VQ_DISP_CLOSE_APP, VQ_H3_ID_ERROR, "invalid stream or push ID"},
+  {VQ_ERR_TLS_NEED_MORE, VQ_DISP_NONE, VQ_TE_NO_ERROR, "handshake message incomplete"},
+  {VQ_ERR_TLS_DECODE, VQ_DISP_CLOSE, VQ_TE_CRYPTO_ERROR(50), "malformed TLS handshake message"},
+  {VQ_ERR_TLS_ILLEGAL_PARAMETER, VQ_DISP_CLOSE, VQ_TE_CRYPTO_ERROR(47), "illegal TLS parameter"},
+  {VQ_ERR_TLS_DUPLICATE_EXTENSION, VQ_DISP_CLOSE, VQ_TE_CRYPTO_ERROR(47), "duplicate TLS extension"},
+  {VQ_ERR_TLS_MISSING_EXTENSION, VQ_DISP_CLOSE, VQ_TE_CRYPTO_ERROR(109), "missing TLS extension"},
+  {VQ_ERR_TLS_UNSUPPORTED_EXTENSION, VQ_DISP_CLOSE, VQ_TE_CRYPTO_ERROR(110),
+   "unsupported TLS extension"},
+  {VQ_ERR_TLS_UNEXPECTED_MESSAGE, VQ_DISP_CLOSE, VQ_TE_CRYPTO_ERROR(10), "unexpected TLS message"},
+  {VQ_ERR_TLS_PROTOCOL_VERSION, VQ_DISP_CLOSE, VQ_TE_CRYPTO_ERROR(70), "TLS 1.3 not negotiated"},
+  {VQ_ERR_TLS_EXT_LIMIT, VQ_DISP_CLOSE, VQ_TE_CRYPTO_ERROR(50), "too many unknown TLS extensions"},
+  {VQ_ERR_TLS_QUIC_SESSION_ID, VQ_DISP_CLOSE, VQ_TE_PROTOCOL_VIOLATION,
+   "ClientHello legacy_session_id not empty"},
+  {VQ_ERR_TLS_QUIC_EARLY_DATA, VQ_DISP_CLOSE, VQ_TE_PROTOCOL_VIOLATION,
+   "max_early_data_size is not 0xffffffff"},
 };
 
 static const status_info *find(vq_status s)
@@ -142,4 +156,12 @@ const char *vq_transport_error_name(uint64_t code)
   if (code < sizeof names / sizeof names[0]) return names[code];
   if (code >= 0x0100u && code <= 0x01ffu) return "CRYPTO_ERROR";
   return NULL;
+}
+
+int vq_status_tls_alert(vq_status s)
+{
+  const status_info *i = find(s);
+  if (!i || i->disp != VQ_DISP_CLOSE) return -1;
+  if (i->code < 0x0100u || i->code > 0x01ffu) return -1;
+  return (int)(i->code - 0x0100u);
 }
