@@ -655,6 +655,35 @@ VQ_TEST(protect_roundtrip_property)
   CHECK_EQ(bad, 0);
 }
 
+/* Regression (fuzz_unprotect): with the largest pn at 2^62-1, a truncated pn that reconstructs past
+ * 2^62-1 drops the packet with VQ_ERR_PACKET_NUMBER and leaves it exactly as received.
+ * spec: rfc9000#12.3 — packet numbers are limited to 0..2^62-1. */
+VQ_TEST(protect_pn_beyond_space_dropped)
+{
+  vq_pp_key c, s;
+  vq_pp_key_init(&c);
+  vq_pp_key_init(&s);
+  static const uint8_t dcid[8] = {0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08};
+  CHECK_EQ(vq_pp_key_install_initial(&c, &s, VQ_QUIC_V1, dcid, sizeof dcid), VQ_OK);
+  const uint64_t top = (UINT64_C(1) << 62) - 1;
+  uint8_t pkt[64] = {0x40}; /* short header, 1-byte pn */
+  const uint64_t pn = top - 255;  /* low byte 0x00 */
+  pkt[1] = 0x00;
+  size_t out_len = 0;
+  CHECK_EQ(vq_packet_protect(&c, pkt, sizeof pkt, 1, 1, pn, 20, &out_len), VQ_OK);
+  uint8_t before[64];
+  memcpy(before, pkt, sizeof pkt);
+  vq_unprotected u;
+  CHECK_EQ(vq_packet_unprotect(&c, pkt, out_len, 1, (int64_t)top, &u), VQ_ERR_PACKET_NUMBER);
+  CHECK_MEM(pkt, out_len, before, out_len);
+  CHECK_EQ(vq_status_disposition(VQ_ERR_PACKET_NUMBER), VQ_DISP_DROP_PACKET);
+  /* Just below the top it still opens. */
+  CHECK_EQ(vq_packet_unprotect(&c, pkt, out_len, 1, (int64_t)pn - 1, &u), VQ_OK);
+  CHECK_EQ(u.pn, pn);
+  vq_pp_key_discard(&c);
+  vq_pp_key_discard(&s);
+}
+
 /* ---- argument checking, reserved bits, wiping -------------------------------------------------- */
 
 VQ_TEST(protect_rejects_bad_arguments)

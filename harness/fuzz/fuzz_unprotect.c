@@ -1,7 +1,7 @@
 /* Fuzz harness: vq_packet_unprotect (and vq_packet_protect, vq_retry_tag_verify) on arbitrary bytes,
  * with the Initial keys of RFC 9001 Appendix A (DCID 0x8394c8f03e515708). Must never crash, never read
  * outside the packet (the packet is copied into an exact-size heap block), and must keep its contract:
- *   - VQ_ERR_HP_SAMPLE / VQ_ERR_DECRYPT leave the packet exactly as received;
+ *   - VQ_ERR_HP_SAMPLE / VQ_ERR_DECRYPT / VQ_ERR_PACKET_NUMBER leave the packet exactly as received;
  *   - VQ_OK describes a header, pn and payload inside the packet;
  *   - in round-trip mode, protect followed by unprotect gives back header, pn and payload.
  * Input: [0] pn_offset - 1 (mod 64), [1] mode bits (1: round trip, 2: server keys), [2..9] largest pn
@@ -43,7 +43,7 @@ static void unprotect(vq_pp_key *k, const uint8_t *pkt, size_t len, size_t pn_of
         u.payload_offset != u.hdr_len || u.payload_offset + u.payload_len + VQ_AEAD_TAG_LEN != len ||
         u.pn >= (UINT64_C(1) << 62))
       abort();
-  } else if (st == VQ_ERR_HP_SAMPLE || st == VQ_ERR_DECRYPT) {
+  } else if (st == VQ_ERR_HP_SAMPLE || st == VQ_ERR_DECRYPT || st == VQ_ERR_PACKET_NUMBER) {
     if (len && memcmp(b, pkt, len) != 0) abort(); /* left as received */
   } else if (st != VQ_ERR_INVALID_ARGUMENT) {
     abort();
