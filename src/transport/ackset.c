@@ -1,0 +1,171 @@
+/* vquic — the bounded ACK range set (RFC 9000 §13.2), written for WP: the well-formedness of the
+ * ranges (descending, disjoint, non-adjacent) is proved to hold after every operation. */
+#include "vquic/ackset.h"
+#include "ackset_acsl.h"
+
+#define VMAX 4611686018427387903u
+
+/*@ requires \valid(s) && cap >= 1 && \valid(storage + (0 .. cap - 1));
+    requires \separated(s, storage + (0 .. cap - 1));
+    assigns *s;
+    ensures vq_ackset_ok(s) && s->n == 0 && s->r == storage && s->cap == cap; */
+void vq_ackset_init(vq_ackset *s, vq_ack_range *storage, uint32_t cap)
+{
+  s->r = storage;
+  s->n = 0;
+  s->cap = cap;
+  s->dropped = 0;
+}
+
+/* Removes r[i], moving r[i+1 .. n) down one place. */
+/*@ requires \valid(s) && vq_ackset_mem(s) && 0 <= i < s->n;
+    requires \forall integer k; 0 <= k < s->n && k != i ==> s->r[k].lo <= s->r[k].hi <= 4611686018427387903;
+    requires \forall integer a, b; 0 <= a < b < s->n && a != i && b != i ==> s->r[b].hi + 1 < s->r[a].lo;
+    assigns s->n, s->r[i .. s->n - 2];
+    ensures s->n == \old(s->n) - 1;
+    ensures vq_ackset_mem(s);
+    ensures vq_ranges_ok(s->r, s->n); */
+static void remove_at(vq_ackset *s, uint32_t i)
+{
+  uint32_t k = i;
+  /*@ loop invariant i <= k <= s->n - 1;
+      loop invariant \forall integer j; i <= j < k ==>
+        s->r[j].lo == \at(s->r[j + 1].lo, Pre) && s->r[j].hi == \at(s->r[j + 1].hi, Pre);
+      loop invariant \forall integer j; k <= j < s->n ==>
+        s->r[j].lo == \at(s->r[j].lo, Pre) && s->r[j].hi == \at(s->r[j].hi, Pre);
+      loop invariant \forall integer j; 0 <= j < i ==>
+        s->r[j].lo == \at(s->r[j].lo, Pre) && s->r[j].hi == \at(s->r[j].hi, Pre);
+      loop assigns k, s->r[i .. s->n - 2];
+      loop variant s->n - k; */
+  while (k + 1 < s->n) {
+    s->r[k].lo = s->r[k + 1].lo;
+    s->r[k].hi = s->r[k + 1].hi;
+    k++;
+  }
+  /* The ranges before i are unchanged and those from i moved down one: every pair of ranges now
+   * is a pair that was ordered before (split by where each index lies relative to i). */
+  /*@ assert \forall integer a, b; 0 <= a < b < i ==> s->r[b].hi + 1 < s->r[a].lo; */
+  /*@ assert \forall integer a, b; i <= a < b < s->n - 1 ==> s->r[b].hi + 1 < s->r[a].lo; */
+  /*@ assert \forall integer a, b; 0 <= a < i <= b < s->n - 1 ==> s->r[b].hi + 1 < s->r[a].lo; */
+  s->n--;
+}
+
+/* Inserts {pn, pn} at index i, moving r[i .. n) up one place (n < cap). */
+/*@ requires \valid(s) && vq_ackset_ok(s) && s->n < s->cap && 0 <= i <= s->n;
+    requires pn <= 4611686018427387903;
+    requires \forall integer k; i <= k < s->n ==> s->r[k].hi + 1 < pn;
+    requires \forall integer k; 0 <= k < i ==> pn + 1 < s->r[k].lo;
+    assigns s->n, s->r[i .. s->n];
+    ensures s->n == \old(s->n) + 1;
+    ensures vq_ackset_ok(s);
+    ensures s->r[i].lo == pn && s->r[i].hi == pn; */
+static void insert_at(vq_ackset *s, uint32_t i, uint64_t pn)
+{
+  uint32_t k = s->n;
+  /*@ loop invariant i <= k <= s->n;
+      loop invariant \forall integer j; k < j <= s->n ==>
+        s->r[j].lo == \at(s->r[j - 1].lo, Pre) && s->r[j].hi == \at(s->r[j - 1].hi, Pre);
+      loop invariant \forall integer j; 0 <= j < k ==>
+        s->r[j].lo == \at(s->r[j].lo, Pre) && s->r[j].hi == \at(s->r[j].hi, Pre);
+      loop assigns k, s->r[i + 1 .. s->n];
+      loop variant k; */
+  while (k > i) {
+    s->r[k].lo = s->r[k - 1].lo;
+    s->r[k].hi = s->r[k - 1].hi;
+    k--;
+  }
+  s->r[i].lo = pn;
+  s->r[i].hi = pn;
+  s->n++;
+}
+
+/* spec: rfc9000#13.2.3 — a receiver may limit the ACK ranges it keeps; the lowest go first. */
+/*@ requires \valid(s) && vq_ackset_ok(s);
+    assigns s->n, s->dropped, s->r[0 .. s->cap - 1];
+    ensures vq_ackset_ok(s);
+    ensures \result == VQ_ERR_INVALID_ARGUMENT || \result == 0 || \result == 1;
+    ensures pn > 4611686018427387903 ==> \result == VQ_ERR_INVALID_ARGUMENT;
+    ensures s->r == \old(s->r) && s->cap == \old(s->cap); */
+int vq_ackset_add(vq_ackset *s, uint64_t pn)
+{
+  if (pn > VMAX) return VQ_ERR_INVALID_ARGUMENT;
+  uint32_t i = 0;
+  /* The first range whose lo <= pn (usually the first: packet numbers grow). */
+  /*@ loop invariant 0 <= i <= s->n;
+      loop invariant \forall integer k; 0 <= k < i ==> s->r[k].lo > pn;
+      loop assigns i;
+      loop variant s->n - i; */
+  while (i < s->n && s->r[i].lo > pn) i++;
+  if (i < s->n && pn <= s->r[i].hi) return 0;
+  const int below = i < s->n && s->r[i].hi + 1u == pn;
+  const int above = i > 0 && pn + 1u == s->r[i - 1].lo;
+  if (below && above) {
+    /* pn closes the gap between r[i] and r[i-1]: join them. */
+    s->r[i - 1].lo = s->r[i].lo;
+    remove_at(s, i);
+    return 1;
+  }
+  if (above) {
+    /*@ assert \forall integer b; i <= b < s->n ==> s->r[b].hi + 1 < pn; */
+    s->r[i - 1].lo = pn;
+    return 1;
+  }
+  if (below) {
+    /*@ assert \forall integer a; 0 <= a < i ==> pn + 1 < s->r[a].lo; */
+    s->r[i].hi = pn;
+    return 1;
+  }
+  if (s->n == s->cap) {
+    if (s->dropped < UINT64_MAX) s->dropped++;
+    if (i == s->n) return 1; /* it would be the lowest range: forgotten at once */
+    s->n--;                  /* forget the lowest range to make room */
+  }
+  insert_at(s, i, pn);
+  return 1;
+}
+
+/*@ requires \valid_read(s) && vq_ackset_ok(s);
+    assigns \nothing;
+    ensures \result == 1 <==> vq_ackset_has(s, pn);
+    ensures \result == 0 || \result == 1; */
+int vq_ackset_contains(const vq_ackset *s, uint64_t pn)
+{
+  /*@ loop invariant 0 <= i <= s->n;
+      loop invariant \forall integer k; 0 <= k < i ==> !(s->r[k].lo <= pn <= s->r[k].hi);
+      loop assigns i;
+      loop variant s->n - i; */
+  for (uint32_t i = 0; i < s->n; i++)
+    if (s->r[i].lo <= pn && pn <= s->r[i].hi) return 1;
+  return 0;
+}
+
+/*@ requires \valid_read(s) && vq_ackset_ok(s) && \valid(ok) && \separated(ok, s);
+    assigns *ok;
+    ensures s->n > 0 ==> *ok == 1 && \result == s->r[0].hi;
+    ensures s->n == 0 ==> *ok == 0 && \result == 0; */
+uint64_t vq_ackset_largest(const vq_ackset *s, int *ok)
+{
+  if (s->n == 0) {
+    *ok = 0;
+    return 0;
+  }
+  *ok = 1;
+  return s->r[0].hi;
+}
+
+/* spec: rfc9000#13.2.4 — ranges acknowledged in an ACK the peer has acknowledged may be dropped. */
+/*@ requires \valid(s) && vq_ackset_ok(s);
+    assigns s->n, s->r[0 .. s->cap - 1];
+    ensures vq_ackset_ok(s);
+    ensures s->n <= \old(s->n);
+    ensures \forall integer k; 0 <= k < s->n ==> s->r[k].lo >= pn; */
+void vq_ackset_remove_below(vq_ackset *s, uint64_t pn)
+{
+  /* Ranges are descending: drop whole ranges from the end, then trim the last one kept. */
+  /*@ loop invariant 0 <= s->n <= \at(s->n, Pre);
+      loop invariant vq_ackset_ok(s);
+      loop assigns s->n;
+      loop variant s->n; */
+  while (s->n > 0 && s->r[s->n - 1].hi < pn) s->n--;
+  if (s->n > 0 && s->r[s->n - 1].lo < pn) s->r[s->n - 1].lo = pn;
+}
