@@ -13,7 +13,7 @@ static int well_formed(const vq_ackset *s)
 
 VQ_TEST(ackset_merge_and_split)
 {
-  vq_ack_range st[8];
+  vq_ackset_range st[8];
   vq_ackset s;
   int ok;
   vq_ackset_init(&s, st, 8);
@@ -58,7 +58,7 @@ VQ_TEST(ackset_merge_and_split)
 /* spec: rfc9000#13.2.3 — bounded: the lowest ranges are forgotten first. */
 VQ_TEST(ackset_bounded)
 {
-  vq_ack_range st[3];
+  vq_ackset_range st[3];
   vq_ackset s;
   vq_ackset_init(&s, st, 3);
   for (uint64_t pn = 0; pn < 20; pn += 2) CHECK_EQ(vq_ackset_add(&s, pn), 1);
@@ -78,7 +78,7 @@ VQ_TEST(ackset_property_model)
 {
   uint64_t seed = 0xac5e7;
   for (int run = 0; run < 300; run++) {
-    vq_ack_range st[256];
+    vq_ackset_range st[256];
     vq_ackset s;
     uint8_t model[512] = {0};
     vq_ackset_init(&s, st, 256); /* 512 values never need more than 256 ranges */

@@ -10,19 +10,19 @@
 #include <stdint.h>
 #include "vquic/error.h"
 
-typedef struct vq_ack_range {
+typedef struct vq_ackset_range {
   uint64_t lo, hi; /* lo <= hi, inclusive */
-} vq_ack_range;
+} vq_ackset_range;
 
 typedef struct vq_ackset {
-  vq_ack_range *r;  /* storage for cap ranges, r[0] the highest */
+  vq_ackset_range *r;  /* storage for cap ranges, r[0] the highest */
   uint32_t n;       /* ranges in use */
   uint32_t cap;     /* >= 1 */
   uint64_t dropped; /* ranges forgotten for lack of room */
 } vq_ackset;
 
 /* storage must hold cap >= 1 ranges. */
-void vq_ackset_init(vq_ackset *s, vq_ack_range *storage, uint32_t cap);
+void vq_ackset_init(vq_ackset *s, vq_ackset_range *storage, uint32_t cap);
 /* Adds pn (< 2^62). Returns 1 if it was new, 0 if already in the set (a duplicate, §13.2.6... dropped
  * by the caller), VQ_ERR_INVALID_ARGUMENT for pn >= 2^62. */
 int vq_ackset_add(vq_ackset *s, uint64_t pn);

@@ -7,7 +7,7 @@
 
 void eva_main(void)
 {
-  vq_ack_range store[CAP];
+  vq_ackset_range store[CAP];
   vq_ackset s;
   int ok;
   vq_ackset_init(&s, store, CAP);

@@ -9,7 +9,7 @@
     requires \separated(s, storage + (0 .. cap - 1));
     assigns *s;
     ensures vq_ackset_ok(s) && s->n == 0 && s->r == storage && s->cap == cap; */
-void vq_ackset_init(vq_ackset *s, vq_ack_range *storage, uint32_t cap)
+void vq_ackset_init(vq_ackset *s, vq_ackset_range *storage, uint32_t cap)
 {
   s->r = storage;
   s->n = 0;

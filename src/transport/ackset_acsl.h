@@ -7,7 +7,7 @@
 /*@
   // Ranges [0, n) each well-formed, descending and never touching (stated over all pairs, so no
   // induction is needed to compare ranges that are not neighbours).
-  predicate vq_ranges_ok{L}(vq_ack_range *r, integer n) =
+  predicate vq_ranges_ok{L}(vq_ackset_range *r, integer n) =
     (\forall integer i; 0 <= i < n ==> r[i].lo <= r[i].hi <= 4611686018427387903) &&
     (\forall integer i, j; 0 <= i < j < n ==> r[j].hi + 1 < r[i].lo);
 

@@ -1,0 +1,207 @@
+/* vquic — loss detection, RTT estimation, congestion control and pacing (RFC 9002).
+ *
+ * The reference is RFC 9002 Appendix A (loss recovery pseudocode) and Appendix B (congestion control
+ * pseudocode, NewReno); CUBIC follows RFC 9438. One vq_recovery per connection, three packet number
+ * spaces. Sans-I/O: time comes from the caller; what was in a packet is the connection's business —
+ * each sent packet carries an opaque handle that recovery hands back when the packet is acknowledged,
+ * declared lost, or discarded, so the connection can discharge or re-queue its frames (DESIGN.md
+ * principle 4).
+ *
+ * Memory is bounded (principle 5): the sent-packet table of each space holds at most
+ * max_sent_per_space records, allocated once from the connection's vq_mem; a connection that would
+ * exceed it must stop sending ack-eliciting packets (vq_recovery_on_packet_sent says so). */
+#ifndef VQUIC_RECOVERY_H
+#define VQUIC_RECOVERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vquic/error.h"
+#include "vquic/frame.h"
+#include "vquic/rt.h"
+
+typedef enum vq_pn_space {
+  VQ_SPACE_INITIAL = 0,
+  VQ_SPACE_HANDSHAKE = 1,
+  VQ_SPACE_APP = 2,
+} vq_pn_space;
+#define VQ_SPACE_COUNT 3
+
+/* RFC 9002 §6.1.1, §6.1.2, §6.2, §7.2, §7.6, Appendix A.2 and B.2 constants. */
+#define VQ_K_PACKET_THRESHOLD 3u
+#define VQ_K_TIME_THRESHOLD_NUM 9u   /* kTimeThreshold = 9/8 */
+#define VQ_K_TIME_THRESHOLD_DEN 8u
+#define VQ_K_GRANULARITY VQ_MS(1)
+#define VQ_K_INITIAL_RTT VQ_MS(333)
+#define VQ_K_INITIAL_WINDOW_PACKETS 10u /* min(10 * max_datagram_size, max(14720, 2 * mds)) */
+#define VQ_K_MINIMUM_WINDOW_PACKETS 2u
+#define VQ_K_LOSS_REDUCTION_NUM 1u      /* kLossReductionFactor = 0.5 */
+#define VQ_K_LOSS_REDUCTION_DEN 2u
+#define VQ_K_PERSISTENT_CONGESTION_THRESHOLD 3u
+
+/* ---- RTT (RFC 9002 §5) ---------------------------------------------------------------------- */
+
+typedef struct vq_rtt {
+  vq_time latest;
+  vq_time smoothed;
+  vq_time rttvar;
+  vq_time min;
+  vq_time first_sample_time; /* when the first sample was taken (persistent congestion, §7.6.2) */
+  int has_sample;
+  vq_time max_ack_delay;     /* the peer's max_ack_delay transport parameter (§5.3) */
+} vq_rtt;
+
+void vq_rtt_init(vq_rtt *r, vq_time initial_rtt, vq_time max_ack_delay);
+/* One RTT sample (§5.1 - §5.3): latest = now - time the largest newly acked packet was sent;
+ * ack_delay the peer's reported delay (already scaled by ack_delay_exponent). After the handshake is
+ * confirmed, ack_delay is capped at max_ack_delay; it is never subtracted below min_rtt. */
+void vq_rtt_sample(vq_rtt *r, vq_time now, vq_time latest, vq_time ack_delay, int handshake_confirmed);
+/* PTO duration without backoff (§6.2.1): smoothed + max(4 * rttvar, kGranularity) (+ max_ack_delay
+ * when include_max_ack_delay, i.e. for the Application Data space). */
+vq_time vq_rtt_pto(const vq_rtt *r, int include_max_ack_delay);
+
+/* ---- Congestion control ---------------------------------------------------------------------- */
+
+typedef enum vq_cc_algo { VQ_CC_NEWRENO = 0, VQ_CC_CUBIC = 1 } vq_cc_algo;
+
+typedef struct vq_cc {
+  vq_cc_algo algo;
+  uint64_t max_datagram_size;
+  uint64_t cwnd;
+  uint64_t ssthresh;              /* UINT64_MAX: infinite */
+  uint64_t bytes_in_flight;
+  vq_time recovery_start;         /* congestion_recovery_start_time; VQ_TIME_NEVER: none */
+  int in_recovery;
+  /* CUBIC state (RFC 9438 §4) */
+  uint64_t w_max;                 /* bytes */
+  vq_time epoch_start;            /* VQ_TIME_NEVER: not in congestion avoidance yet */
+  uint64_t k_ms;                  /* K in milliseconds */
+  uint64_t w_est;                 /* Reno-friendly estimate, bytes */
+  uint64_t cubic_acked;           /* bytes acked since the last window increase (Reno/Est) */
+  /* counters for statistics */
+  uint64_t congestion_events;
+  uint64_t persistent_congestion_events;
+} vq_cc;
+
+void vq_cc_init(vq_cc *cc, vq_cc_algo algo, uint64_t max_datagram_size);
+/* Bytes that may be sent now without exceeding the window (0 when blocked). */
+uint64_t vq_cc_available(const vq_cc *cc);
+
+/* ---- Pacing (RFC 9002 §7.7) ------------------------------------------------------------------ */
+
+typedef struct vq_pacer {
+  vq_time next_send;     /* the earliest time the next packet may leave */
+  uint64_t tokens;       /* bytes that may leave in the current burst */
+  uint64_t burst;        /* burst size in bytes (a batch of datagrams, for GSO) */
+} vq_pacer;
+
+/* ---- Sent packets and loss detection (RFC 9002 §6, Appendix A) -------------------------------- */
+
+typedef struct vq_sent_packet {
+  uint64_t pn;
+  vq_time time_sent;
+  uint32_t size;           /* bytes on the wire, counted in bytes_in_flight when in_flight */
+  uint8_t ack_eliciting;
+  uint8_t in_flight;
+  uint8_t declared_lost;   /* internal: lost but kept a while to notice spurious losses */
+  uint8_t reserved;
+  uint64_t handle;         /* the connection's record of what the packet carried (opaque) */
+} vq_sent_packet;
+
+typedef struct vq_recovery_space {
+  vq_sent_packet *ring;    /* max_sent records, oldest first from head */
+  uint32_t head, count, cap;
+  uint64_t largest_acked;  /* valid when has_largest_acked */
+  int has_largest_acked;
+  vq_time loss_time;                      /* VQ_TIME_NEVER: none */
+  vq_time time_of_last_ack_eliciting;     /* VQ_TIME_NEVER: none in flight */
+  uint64_t ack_eliciting_in_flight;
+  uint64_t ecn_ce_reported;               /* the largest ECN-CE count the peer reported (§7.1) */
+} vq_recovery_space;
+
+typedef struct vq_recovery_config {
+  vq_cc_algo cc;
+  uint64_t max_datagram_size;   /* 1200 until PMTU is known */
+  vq_time initial_rtt;          /* kInitialRtt unless remembered (§6.2.2) */
+  uint32_t max_sent_per_space;  /* bound on tracked packets per space */
+  int pacing;                   /* 0 disables pacing (the lab may want it off) */
+} vq_recovery_config;
+
+/* What happened to a packet, told back to the connection through vq_recovery_cb. */
+typedef enum vq_pkt_fate { VQ_PKT_ACKED = 0, VQ_PKT_LOST = 1, VQ_PKT_DISCARDED = 2 } vq_pkt_fate;
+typedef struct vq_recovery_cb {
+  void (*on_packet)(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate);
+  void *ud;
+} vq_recovery_cb;
+
+typedef struct vq_recovery {
+  vq_mem *mem;
+  vq_rtt rtt;
+  vq_cc cc;
+  vq_pacer pacer;
+  vq_recovery_space space[VQ_SPACE_COUNT];
+  uint32_t pto_count;
+  vq_time loss_detection_timer;           /* VQ_TIME_NEVER: unset */
+  int pacing;
+  /* statistics */
+  uint64_t packets_sent, packets_lost, packets_acked, bytes_lost, spurious_losses, pto_fired;
+} vq_recovery;
+
+/* The connection's view of the handshake that loss detection needs (§6.2.2.1, A.6, A.8). */
+typedef struct vq_recovery_state {
+  int handshake_confirmed;              /* RFC 9001 §4.1.2 */
+  int peer_completed_address_validation;/* server: always 1; client: Handshake ACKed or 1-RTT recv */
+  int has_handshake_keys;
+  int amplification_limited;            /* server: blocked by the 3x limit (no PTO arm, A.6) */
+  int space_discarded[VQ_SPACE_COUNT];
+} vq_recovery_state;
+
+vq_status vq_recovery_init(vq_recovery *r, vq_mem *mem, const vq_recovery_config *cfg);
+/* Frees the tables. Packets still tracked are not reported (call discard_space first if needed). */
+void vq_recovery_free(vq_recovery *r);
+
+/* Records a sent packet (A.5 OnPacketSent). VQ_ERR_BUDGET when the space's table is full (the caller
+ * must not send it); pn must exceed every pn already recorded in the space (VQ_ERR_INVALID_ARGUMENT). */
+vq_status vq_recovery_on_packet_sent(vq_recovery *r, vq_pn_space space, const vq_sent_packet *p,
+                                     const vq_recovery_state *st);
+
+/* Processes an ACK frame received in space (A.7 OnAckReceived, §7.1 ECN). ack_delay is in time
+ * units (decoded with the peer's ack_delay_exponent; 0 for Initial/Handshake, §13.2.5 of RFC 9000).
+ * Newly acknowledged packets and packets then declared lost are reported through cb (acked first,
+ * in increasing pn, then lost). VQ_ERR_PROTOCOL_VIOLATION (nothing changed) if the ACK covers a packet
+ * number never sent in that space (RFC 9000 §13.1); packets acked twice are ignored. *rtt_updated is
+ * 1 when a sample was taken. ecn: NULL for a plain ACK, else the ECT0/ECT1/CE counts of ACK_ECN. */
+vq_status vq_recovery_on_ack(vq_recovery *r, vq_pn_space space, const vq_frame_ack *ack,
+                             vq_time ack_delay, const vq_recovery_state *st, vq_time now,
+                             const vq_recovery_cb *cb, int *rtt_updated);
+
+/* The time the loss detection timer fires (A.8 SetLossDetectionTimer), VQ_TIME_NEVER when unset. */
+vq_time vq_recovery_timer(const vq_recovery *r);
+
+/* Fires the loss detection timer if now >= its deadline (A.9 OnLossDetectionTimeout). Lost packets are
+ * reported through cb. *probe_space/*probes: when a PTO fired, send that many (1 or 2) ack-eliciting
+ * probe packets in that space (the connection retransmits data or sends PING); *probes = 0 otherwise.
+ * Re-arms the timer. */
+void vq_recovery_on_timeout(vq_recovery *r, const vq_recovery_state *st, vq_time now,
+                            const vq_recovery_cb *cb, vq_pn_space *probe_space, uint32_t *probes);
+
+/* Discards a space's keys (§6.4, A.10): its packets leave bytes_in_flight without a congestion
+ * signal and are reported as VQ_PKT_DISCARDED; its timers reset; pto_count resets. */
+void vq_recovery_discard_space(vq_recovery *r, vq_pn_space space, const vq_recovery_state *st,
+                               vq_time now, const vq_recovery_cb *cb);
+
+/* Congestion window room and pacing: the bytes the connection may send at now; when 0 and the cause is
+ * pacing, *next is when to try again (VQ_TIME_NEVER when blocked by the window: wait for an ACK). */
+uint64_t vq_recovery_can_send(const vq_recovery *r, vq_time now, vq_time *next);
+/* Tells the pacer a packet of size bytes left at now (call with every sent packet, in flight or not). */
+void vq_recovery_paced(vq_recovery *r, uint64_t size, vq_time now);
+
+/* The largest packet number acked in a space (0 and *ok = 0 if none): pn encoding needs it. */
+uint64_t vq_recovery_largest_acked(const vq_recovery *r, vq_pn_space space, int *ok);
+/* Bytes in flight and the congestion window, for statistics and tests. */
+uint64_t vq_recovery_bytes_in_flight(const vq_recovery *r);
+
+/* Resets congestion control and RTT for a new path (RFC 9000 §9.4), keeping packets tracked. */
+void vq_recovery_reset_path(vq_recovery *r, uint64_t max_datagram_size);
+
+#endif
