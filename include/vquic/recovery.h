@@ -179,7 +179,7 @@ vq_status vq_recovery_on_ack(vq_recovery *r, vq_pn_space space, const vq_frame_a
 vq_time vq_recovery_timer(const vq_recovery *r);
 
 /* Fires the loss detection timer if now >= its deadline (A.9 OnLossDetectionTimeout). Lost packets are
- * reported through cb. *probe_space/*probes: when a PTO fired, send that many (1 or 2) ack-eliciting
+ * reported through cb. *probe_space and *probes: when a PTO fired, send that many (1 or 2) ack-eliciting
  * probe packets in that space (the connection retransmits data or sends PING); *probes = 0 otherwise.
  * Re-arms the timer. */
 void vq_recovery_on_timeout(vq_recovery *r, const vq_recovery_state *st, vq_time now,
