@@ -273,6 +273,13 @@ class Audit:
         per_kw = [(k, self.counts([r for r in self.reqs if k in r.keywords])) for k in KEYWORDS]
         return per_rfc, per_kw
 
+    def must_table(self):
+        """Per RFC, the requirements with MUST or MUST NOT only (what the floor counts)."""
+        must = [r for r in self.reqs if "MUST" in r.keywords or "MUST NOT" in r.keywords]
+        rows = [(rfc, self.counts([r for r in must if r.rfc == rfc])) for rfc in self.rfcs]
+        rows.append(("all", self.counts(must)))
+        return rows
+
     def floor_check(self):
         v = self.tested_must()
         if self.floor is not None and v < self.floor:
@@ -351,6 +358,8 @@ def write_html(a, outdir):
                     "".join("<li>warning: %s</li>" % esc(w) for w in a.warnings) + "</ul>")
     body.append("<h2>Per RFC</h2>" + html_table("RFC", per_rfc, lambda n: n + ".html" if n != "all" else None))
     body.append("<h2>Per keyword</h2>" + html_table("keyword", per_kw))
+    body.append("<h2>MUST / MUST NOT per RFC</h2>" + html_table("RFC", a.must_table(),
+                                                                  lambda n: n + ".html" if n != "all" else None))
     body.append("<h2>Citations</h2><table><tr><th>where</th><th>cites</th><th>kind</th></tr>")
     for c in a.cites:
         body.append("<tr><td>%s</td><td>%s%s</td><td>%s%s</td></tr>" % (
@@ -457,6 +466,9 @@ def self_test():
                 c["section-cited"]) == (5, 1, 1, 1, 2, 2, 2, 4), "counts: %s" % c)
         per_rfc, per_kw = a.tables()
         expect(dict(per_kw)["MAY"]["total"] == 2, "a requirement counts under each of its keywords")
+        mt = dict(a.must_table())
+        expect(mt["rfc9000"]["total"] == 2 and mt["rfc9000"]["done"] == 1 and mt["rfc8446"]["n/a"] == 1 and
+               mt["all"]["total"] == 3, "MUST/MUST NOT table: %s" % mt)
         write_html(a, os.path.join(d, "out"))
         idx = open(os.path.join(d, "out", "index.html")).read()
         r9000 = open(os.path.join(d, "out", "rfc9000.html")).read()
@@ -520,6 +532,8 @@ def main():
         print(text_table("RFC", per_rfc))
         print()
         print(text_table("keyword", per_kw))
+        print()
+        print(text_table("MUST/MUST NOT", au.must_table()))
         print()
     print("audit: %d requirements, %d citations (%d dangling), tested MUST/MUST NOT: %d (floor %s)" %
           (len(au.reqs), len(au.cites), len(au.dangling), v, au.floor))
