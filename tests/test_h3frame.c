@@ -298,8 +298,8 @@ static size_t settings_payload(uint8_t *out, const uint64_t *pairs, size_t npair
   return o;
 }
 
-/* spec: rfc9114#7.2.4, rfc9114#7.2.4.1, rfc9204#5; spec: rfc9114#7.2.4/7, rfc9114#7.2.4.1/2,
- * rfc9114#9/1 — unknown and reserved identifiers are ignored. */
+/* spec: rfc9114#7.2.4, rfc9114#7.2.4.1, rfc9204#5
+ * spec: rfc9114#7.2.4/7, rfc9114#7.2.4.1/2, rfc9114#9/1 — unknown and reserved identifiers are ignored. */
 VQ_TEST(h3frame_settings_decode)
 {
   uint8_t p[256] = {0};

@@ -881,8 +881,9 @@ static size_t roundtrip(vq_t *t, const qif *q, uint64_t table, uint64_t blocked,
 /* Every QIF, encoded with table sizes 0, 256, 4096 and blocked-stream limits 0, 1, 16, with encoder
  * data delivered at once or late; decoded back equal. The dynamic table must actually be used.
  * The encoder side (src/h3/qpack_enc.c): spec: rfc9204#2.1/2 — field lines come back in input order;
- * spec: rfc9204#2.1.2/1 — never more blocked streams than allowed; spec: rfc9204#3.2.3/1,
- * rfc9204#4.3.1/1 — never a capacity above the decoder's maximum (the decoder would refuse it);
+ * spec: rfc9204#2.1.2/1 — never more blocked streams than allowed;
+ * spec: rfc9204#3.2.3/1, rfc9204#4.3.1/1 — never a capacity above the decoder's maximum (the decoder
+ * would refuse it);
  * spec: rfc9204#2.1.1/1, rfc9204#3.2.2/1, rfc9204#4.3.1/3 — no eviction of an entry a pending section
  * still references (late sections would fail); spec: rfc9204#3.2.3/4 — with capacity 0, no inserts. */
 VQ_TEST(qpack_encoder_roundtrip_qifs)
