@@ -27,6 +27,10 @@ KEYWORDS = ["MUST", "MUST NOT", "SHALL", "SHALL NOT", "SHOULD", "SHOULD NOT", "M
             "RECOMMENDED", "NOT RECOMMENDED", "OPTIONAL"]
 STATUSES = ["done", "implemented", "n/a", "deviation", "open"]
 SCAN_DIRS = ["src", "include", "tests", "harness", "proofs"]
+# A citation list cut by the line end ("spec:" or a trailing comma) continues at the start of the next
+# line, after the comment's leading "*" or "//": CONT_RE reads it there.
+WRAP_RE = re.compile(r"spec:\s*$|spec:\s*rfc\d+#[A-Za-z0-9./]+(?:\s*,\s*rfc\d+#[A-Za-z0-9./]+)*\s*,\s*$")
+CONT_RE = re.compile(r"^\s*(?:\*|//+)?\s*(rfc\d+#[A-Za-z0-9.]+(?:/\d+)?(?:\s*,\s*rfc\d+#[A-Za-z0-9.]+(?:/\d+)?)*)(\s*,\s*$)?")
 CITE_RE = re.compile(r"spec:\s*(rfc\d+#[A-Za-z0-9.]+(?:/\d+)?(?:\s*,\s*rfc\d+#[A-Za-z0-9.]+(?:/\d+)?)*)")
 REF_RE = re.compile(r"(rfc\d+)#([A-Za-z0-9.]+?)\.?(?:/(\d+))?$")
 COLUMNS = ["total", "done", "implemented", "tested", "proved", "n/a", "deviation", "open", "section-cited"]
@@ -120,6 +124,17 @@ def scan(root, proved_files):
                         for ref in re.split(r"\s*,\s*", m.group(1)):
                             cites.append(Cite(rel, n, line.strip(), ref, kind,
                                               os.path.normpath(rel) in proved_files))
+                    k = n
+                    wrapped = WRAP_RE.search(line) is not None
+                    while wrapped and k < len(lines):
+                        c = CONT_RE.match(lines[k])
+                        if not c:
+                            break
+                        for ref in re.split(r"\s*,\s*", c.group(1)):
+                            cites.append(Cite(rel, k + 1, lines[k].strip(), ref, kind,
+                                              os.path.normpath(rel) in proved_files))
+                        wrapped = c.group(2) is not None
+                        k += 1
     return cites
 
 
@@ -498,6 +513,13 @@ def self_test():
     with tempfile.TemporaryDirectory() as d:
         a = build(d, "", "2\n", {"tests/t.c": "// spec: rfc9000#16/1\n"})
         expect(a.floor_check() == 1 and any("below the floor" in e for e in a.errors), "floor drop fails")
+    with tempfile.TemporaryDirectory() as d:
+        a = build(d, "", "0\n", {"src/a.c": "/* x. spec:\n * rfc9000#16/1, rfc9000#16.1/1,\n * rfc8446#5/1 -- y\n"
+                                            " * rfc9000#A.1/1 is prose */\n"})
+        s = {r.id: r for r in a.reqs}
+        expect(s["rfc9000#16/1"].implemented and s["rfc9000#16.1/1"].implemented and
+               s["rfc8446#5/1"].implemented and not s["rfc9000#A.1/1"].implemented and not a.errors,
+               "a citation list cut by line ends is read on the following lines, and only there")
     with tempfile.TemporaryDirectory() as d:
         a = build(d, "rfc9000#16/1\tn/a\tnot for us\n", "0\n", {"src/a.c": "// spec: rfc9000#16/1\n"})
         expect(a.warnings and not a.errors, "n/a requirement cited from src/ is a warning")
