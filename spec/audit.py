@@ -27,6 +27,10 @@ KEYWORDS = ["MUST", "MUST NOT", "SHALL", "SHALL NOT", "SHOULD", "SHOULD NOT", "M
             "RECOMMENDED", "NOT RECOMMENDED", "OPTIONAL"]
 STATUSES = ["done", "implemented", "n/a", "deviation", "open"]
 SCAN_DIRS = ["src", "include", "tests", "harness", "proofs"]
+# A citation list cut by the line end ("spec:" or a trailing comma) continues at the start of the next
+# line, after the comment's leading "*" or "//": CONT_RE reads it there.
+WRAP_RE = re.compile(r"spec:\s*$|spec:\s*rfc\d+#[A-Za-z0-9./]+(?:\s*,\s*rfc\d+#[A-Za-z0-9./]+)*\s*,\s*$")
+CONT_RE = re.compile(r"^\s*(?:\*|//+)?\s*(rfc\d+#[A-Za-z0-9.]+(?:/\d+)?(?:\s*,\s*rfc\d+#[A-Za-z0-9.]+(?:/\d+)?)*)(\s*,\s*$)?")
 CITE_RE = re.compile(r"spec:\s*(rfc\d+#[A-Za-z0-9.]+(?:/\d+)?(?:\s*,\s*rfc\d+#[A-Za-z0-9.]+(?:/\d+)?)*)")
 REF_RE = re.compile(r"(rfc\d+)#([A-Za-z0-9.]+?)\.?(?:/(\d+))?$")
 COLUMNS = ["total", "done", "implemented", "tested", "proved", "n/a", "deviation", "open", "section-cited"]
@@ -120,6 +124,17 @@ def scan(root, proved_files):
                         for ref in re.split(r"\s*,\s*", m.group(1)):
                             cites.append(Cite(rel, n, line.strip(), ref, kind,
                                               os.path.normpath(rel) in proved_files))
+                    k = n
+                    wrapped = WRAP_RE.search(line) is not None
+                    while wrapped and k < len(lines):
+                        c = CONT_RE.match(lines[k])
+                        if not c:
+                            break
+                        for ref in re.split(r"\s*,\s*", c.group(1)):
+                            cites.append(Cite(rel, k + 1, lines[k].strip(), ref, kind,
+                                              os.path.normpath(rel) in proved_files))
+                        wrapped = c.group(2) is not None
+                        k += 1
     return cites
 
 
@@ -273,6 +288,13 @@ class Audit:
         per_kw = [(k, self.counts([r for r in self.reqs if k in r.keywords])) for k in KEYWORDS]
         return per_rfc, per_kw
 
+    def must_table(self):
+        """Per RFC, the requirements with MUST or MUST NOT only (what the floor counts)."""
+        must = [r for r in self.reqs if "MUST" in r.keywords or "MUST NOT" in r.keywords]
+        rows = [(rfc, self.counts([r for r in must if r.rfc == rfc])) for rfc in self.rfcs]
+        rows.append(("all", self.counts(must)))
+        return rows
+
     def floor_check(self):
         v = self.tested_must()
         if self.floor is not None and v < self.floor:
@@ -351,6 +373,8 @@ def write_html(a, outdir):
                     "".join("<li>warning: %s</li>" % esc(w) for w in a.warnings) + "</ul>")
     body.append("<h2>Per RFC</h2>" + html_table("RFC", per_rfc, lambda n: n + ".html" if n != "all" else None))
     body.append("<h2>Per keyword</h2>" + html_table("keyword", per_kw))
+    body.append("<h2>MUST / MUST NOT per RFC</h2>" + html_table("RFC", a.must_table(),
+                                                                  lambda n: n + ".html" if n != "all" else None))
     body.append("<h2>Citations</h2><table><tr><th>where</th><th>cites</th><th>kind</th></tr>")
     for c in a.cites:
         body.append("<tr><td>%s</td><td>%s%s</td><td>%s%s</td></tr>" % (
@@ -457,6 +481,9 @@ def self_test():
                 c["section-cited"]) == (5, 1, 1, 1, 2, 2, 2, 4), "counts: %s" % c)
         per_rfc, per_kw = a.tables()
         expect(dict(per_kw)["MAY"]["total"] == 2, "a requirement counts under each of its keywords")
+        mt = dict(a.must_table())
+        expect(mt["rfc9000"]["total"] == 2 and mt["rfc9000"]["done"] == 1 and mt["rfc8446"]["n/a"] == 1 and
+               mt["all"]["total"] == 3, "MUST/MUST NOT table: %s" % mt)
         write_html(a, os.path.join(d, "out"))
         idx = open(os.path.join(d, "out", "index.html")).read()
         r9000 = open(os.path.join(d, "out", "rfc9000.html")).read()
@@ -486,6 +513,13 @@ def self_test():
     with tempfile.TemporaryDirectory() as d:
         a = build(d, "", "2\n", {"tests/t.c": "// spec: rfc9000#16/1\n"})
         expect(a.floor_check() == 1 and any("below the floor" in e for e in a.errors), "floor drop fails")
+    with tempfile.TemporaryDirectory() as d:
+        a = build(d, "", "0\n", {"src/a.c": "/* x. spec:\n * rfc9000#16/1, rfc9000#16.1/1,\n * rfc8446#5/1 -- y\n"
+                                            " * rfc9000#A.1/1 is prose */\n"})
+        s = {r.id: r for r in a.reqs}
+        expect(s["rfc9000#16/1"].implemented and s["rfc9000#16.1/1"].implemented and
+               s["rfc8446#5/1"].implemented and not s["rfc9000#A.1/1"].implemented and not a.errors,
+               "a citation list cut by line ends is read on the following lines, and only there")
     with tempfile.TemporaryDirectory() as d:
         a = build(d, "rfc9000#16/1\tn/a\tnot for us\n", "0\n", {"src/a.c": "// spec: rfc9000#16/1\n"})
         expect(a.warnings and not a.errors, "n/a requirement cited from src/ is a warning")
@@ -520,6 +554,8 @@ def main():
         print(text_table("RFC", per_rfc))
         print()
         print(text_table("keyword", per_kw))
+        print()
+        print(text_table("MUST/MUST NOT", au.must_table()))
         print()
     print("audit: %d requirements, %d citations (%d dangling), tested MUST/MUST NOT: %d (floor %s)" %
           (len(au.reqs), len(au.cites), len(au.dangling), v, au.floor))

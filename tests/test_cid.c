@@ -3,7 +3,7 @@
 #include "vqtest.h"
 #include "vquic/cid.h"
 
-/* spec: rfc9000#17.2 — connection IDs are 0..20 bytes in QUIC version 1. */
+/* spec: rfc9000#17.2/2, rfc9000#17.2/5 — connection IDs are 0..20 bytes in QUIC version 1. */
 VQ_TEST(cid_set_lengths)
 {
   uint8_t src[21];
@@ -72,7 +72,8 @@ VQ_TEST(cid_reset_token_equal)
   CHECK_EQ(vq_reset_token_equal(x, y), 0);
 }
 
-/* spec: rfc9000#10.3 — at least 21 bytes, short header form, token in the last 16 bytes. */
+/* spec: rfc9000#10.3 — at least 21 bytes, short header form, token in the last 16 bytes;
+ * spec: rfc9000#10.3/9 — a long header ending in a valid token is a Stateless Reset too. */
 VQ_TEST(cid_stateless_reset)
 {
   uint8_t d[64], tok[16];

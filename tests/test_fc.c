@@ -3,7 +3,8 @@
 #include "vquic/fc.h"
 #include "vquic/varint.h"
 
-/* spec: rfc9000#4.1 — never send past the peer's limit; ignore limits that do not increase. */
+/* spec: rfc9000#4.1/1, rfc9000#2.2/4, rfc9000#19.10/3, rfc9000#19.9/1 — never send past the peer's
+ * limit; spec: rfc9000#4.1/3 — ignore limits that do not increase. */
 VQ_TEST(fc_tx_limits)
 {
   vq_fc_tx tx;
@@ -36,7 +37,8 @@ VQ_TEST(fc_tx_limits)
   CHECK_EQ(vq_fc_tx_consume(&tx, UINT64_MAX), VQ_ERR_FLOW_CONTROL);
 }
 
-/* spec: rfc9000#4.1 — data beyond the advertised limit is FLOW_CONTROL_ERROR. */
+/* spec: rfc9000#4.1/2, rfc9000#19.10/4, rfc9000#19.9/2 — stream or connection data beyond the
+ * advertised limit is FLOW_CONTROL_ERROR. */
 VQ_TEST(fc_rx_flow_control_error)
 {
   vq_fc_rx rx;
@@ -91,7 +93,34 @@ VQ_TEST(fc_rx_final_size)
   CHECK(vq_fc_rx_on_bytes(&rx, 1) != VQ_OK);
 }
 
-/* spec: rfc9000#4.2 — window updates as data is consumed; auto-tuning doubles the window when the
+/* spec: rfc9000#4.5/1 — the connection-level controller counts every byte up to a stream's final
+ * size, also when the final size arrives without the data (as in RESET_STREAM): the stream counter
+ * reports the growth and the connection counter takes it, and a final size the connection cannot
+ * afford is a FLOW_CONTROL_ERROR there. */
+VQ_TEST(fc_final_size_counts_at_connection_level)
+{
+  vq_fc_rx st, conn;
+  uint64_t g = 0;
+  vq_fc_rx_init(&st, 1000, 1000);
+  vq_fc_rx_init(&conn, 1500, 1500);
+  CHECK_EQ(vq_fc_rx_on_stream_data(&st, 100, 0, &g), VQ_OK);
+  CHECK_EQ(g, 100);
+  CHECK_EQ(vq_fc_rx_on_bytes(&conn, g), VQ_OK);
+  /* A final size of 700 with only 100 bytes received: 600 more count against the connection. */
+  CHECK_EQ(vq_fc_rx_on_stream_data(&st, 700, 1, &g), VQ_OK);
+  CHECK_EQ(g, 600);
+  CHECK_EQ(vq_fc_rx_on_bytes(&conn, g), VQ_OK);
+  CHECK_EQ(conn.received, 700);
+  /* A second stream's final size of 900 exceeds what is left of MAX_DATA (800). */
+  vq_fc_rx_init(&st, 1000, 1000);
+  CHECK_EQ(vq_fc_rx_on_stream_data(&st, 900, 1, &g), VQ_OK);
+  CHECK_EQ(g, 900);
+  CHECK_EQ(vq_fc_rx_on_bytes(&conn, g), VQ_ERR_FLOW_CONTROL);
+  CHECK_EQ(conn.received, 700);
+}
+
+/* spec: rfc9000#4.2/2 — window updates as data is consumed, with no BLOCKED frame asked for;
+ * auto-tuning doubles the window when the
  * peer uses it within two round trips, up to the ceiling. */
 VQ_TEST(fc_rx_window_updates_and_autotune)
 {

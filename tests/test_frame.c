@@ -78,7 +78,8 @@ static int open_ended(uint64_t t)
   return t == 0x00 || (t >= 0x08 && t <= 0x0f && !(t & 0x02)) || t == 0x30;
 }
 
-/* spec: rfc9000#19 — every frame type: encode -> parse -> equal; parse -> encode -> identical bytes. */
+/* spec: rfc9000#19, rfc9000#19.3/1 — every frame type (ACK and ACK_ECN included): encode -> parse ->
+ * equal; parse -> encode -> identical bytes. */
 VQ_TEST(frame_roundtrip_every_type)
 {
   for (int k = 0; k < NKINDS; k++) {
@@ -135,7 +136,7 @@ VQ_TEST(frame_truncated_everywhere)
   }
 }
 
-/* spec: rfc9000#12.4 — the frame type must be in its shortest encoding (PROTOCOL_VIOLATION), an
+/* spec: rfc9000#12.4/5, rfc9000#12.4/4 — the frame type must be in its shortest encoding (PROTOCOL_VIOLATION), an
  * unknown type is a FRAME_ENCODING_ERROR. */
 VQ_TEST(frame_type_not_minimal_or_unknown)
 {
@@ -210,7 +211,7 @@ static size_t build(uint8_t *b, size_t cap, const int64_t *v)
   return n;
 }
 
-/* spec: rfc9000#19.3.1 — ACK ranges may reach packet number 0 but not go below it. */
+/* spec: rfc9000#19.3.1/1 — ACK ranges may reach packet number 0 but not go below it. */
 VQ_TEST(frame_ack_range_limits)
 {
   uint8_t b[64];
@@ -303,7 +304,7 @@ VQ_TEST(frame_ack_iter_ill_formed)
   CHECK_EQ(it.status, VQ_ERR_FRAME_TRUNCATED);
 }
 
-/* spec: rfc9000#19.8 — offset + length <= 2^62-1; spec: rfc9000#19.6 — the same for CRYPTO. */
+/* spec: rfc9000#19.8/2 — offset + length <= 2^62-1; spec: rfc9000#19.6/1 — the same for CRYPTO. */
 VQ_TEST(frame_stream_offset_limit)
 {
   uint8_t b[64];
@@ -351,7 +352,7 @@ VQ_TEST(frame_stream_offset_limit)
   CHECK_EQ(vq_frame_encode(b, sizeof b, &e, &u), VQ_ERR_INVALID_ARGUMENT);
 }
 
-/* spec: rfc9000#19.11 — MAX_STREAMS <= 2^60; spec: rfc9000#19.14 — STREAMS_BLOCKED <= 2^60. */
+/* spec: rfc9000#19.11/1 — MAX_STREAMS <= 2^60; spec: rfc9000#19.14/2 — STREAMS_BLOCKED <= 2^60. */
 VQ_TEST(frame_streams_limit)
 {
   static const uint64_t types[] = {0x12, 0x13, 0x16, 0x17};
@@ -371,7 +372,8 @@ VQ_TEST(frame_streams_limit)
   }
 }
 
-/* spec: rfc9000#19.15 — CID length 1..20, Retire Prior To <= Sequence Number. */
+/* spec: rfc9000#19.15/1 — CID length 1..20; spec: rfc9000#19.15/7, rfc9000#19.15/6 — Retire Prior To
+ * <= Sequence Number on receipt and when encoding. */
 VQ_TEST(frame_new_cid_limits)
 {
   for (size_t cl = 0; cl <= 21; cl++) {
@@ -401,7 +403,8 @@ VQ_TEST(frame_new_cid_limits)
   CHECK_EQ(vq_frame_encode(b, sizeof b, &f, &u), VQ_ERR_INVALID_ARGUMENT);
 }
 
-/* spec: rfc9000#19.7 — an empty NEW_TOKEN is a FRAME_ENCODING_ERROR. */
+/* spec: rfc9000#19.7/2 — an empty NEW_TOKEN is a FRAME_ENCODING_ERROR; spec: rfc9000#19.7/1 — the
+ * encoder never writes one. */
 VQ_TEST(frame_new_token_empty)
 {
   static const uint8_t b[] = {0x07, 0x00};
@@ -567,6 +570,29 @@ VQ_TEST(frame_table3_rules)
   }
   CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_PING, (vq_frame_pkt)7), 0);
   free(text);
+}
+
+/* spec: rfc9000#12.4/3, rfc9000#17.2.4/2, rfc9000#12.5/3, rfc9000#12.5/5, rfc9001#8.3/2 — named cases of
+ * Table 3, beside the table-driven test above: frames not permitted in a packet type are refused. */
+VQ_TEST(frame_packet_type_rules_named)
+{
+  /* Handshake packets: only PADDING, PING, ACK, CRYPTO and CONNECTION_CLOSE 0x1c. */
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_CRYPTO, VQ_FRAME_PKT_HANDSHAKE), 1);
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_CONNECTION_CLOSE, VQ_FRAME_PKT_HANDSHAKE), 1);
+  CHECK_EQ(vq_frame_allowed_in(0x08, VQ_FRAME_PKT_HANDSHAKE), 0); /* STREAM */
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_NEW_TOKEN, VQ_FRAME_PKT_HANDSHAKE), 0);
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_HANDSHAKE_DONE, VQ_FRAME_PKT_HANDSHAKE), 0);
+  /* CONNECTION_CLOSE 0x1d only in the application data space (0-RTT, 1-RTT). */
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_CONNECTION_CLOSE_APP, VQ_FRAME_PKT_INITIAL), 0);
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_CONNECTION_CLOSE_APP, VQ_FRAME_PKT_HANDSHAKE), 0);
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_CONNECTION_CLOSE_APP, VQ_FRAME_PKT_0RTT), 1);
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_CONNECTION_CLOSE_APP, VQ_FRAME_PKT_1RTT), 1);
+  /* Other application frames: never in Initial. */
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_MAX_DATA, VQ_FRAME_PKT_INITIAL), 0);
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_MAX_DATA, VQ_FRAME_PKT_1RTT), 1);
+  /* RFC 9001 §8.3: CRYPTO in a 0-RTT packet is refused. */
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_CRYPTO, VQ_FRAME_PKT_0RTT), 0);
+  CHECK_EQ(vq_frame_allowed_in(VQ_FRAME_CRYPTO, VQ_FRAME_PKT_1RTT), 1);
 }
 
 /* spec: rfc9000#2.1 — stream ID bits: 0x01 server-initiated, 0x02 unidirectional. */

@@ -228,7 +228,8 @@ VQ_TEST(h3frame_id_frames_round_trip)
            VQ_ERR_INVALID_ARGUMENT);
 }
 
-/* spec: rfc9114#7.1/1, rfc9114#7.1/2 — extra or missing bytes are H3_FRAME_ERROR. */
+/* spec: rfc9114#7.1/1, rfc9114#7.1/2, rfc9114#10.8/1, rfc9114#7.1/3 — extra or missing bytes are
+ * H3_FRAME_ERROR. */
 VQ_TEST(h3frame_id_frames_exact_payload)
 {
   uint8_t p[9] = {0x05, 0x00, 0, 0, 0, 0, 0, 0, 0};
@@ -297,7 +298,8 @@ static size_t settings_payload(uint8_t *out, const uint64_t *pairs, size_t npair
   return o;
 }
 
-/* spec: rfc9114#7.2.4, rfc9114#7.2.4.1, rfc9204#5 */
+/* spec: rfc9114#7.2.4, rfc9114#7.2.4.1, rfc9204#5
+ * spec: rfc9114#7.2.4/7, rfc9114#7.2.4.1/2, rfc9114#9/1 — unknown and reserved identifiers are ignored. */
 VQ_TEST(h3frame_settings_decode)
 {
   uint8_t p[256] = {0};
@@ -377,7 +379,8 @@ VQ_TEST(h3frame_settings_truncated)
   }
 }
 
-/* spec: rfc9114#7.2.4, rfc9114#7.2.4.1/1 — encode with and without a grease setting. */
+/* spec: rfc9114#7.2.4, rfc9114#7.2.4.1/1 — encode with and without a grease setting;
+ * spec: rfc9114#7.2.4/5, rfc9114#7.2.4.1/3 — never an identifier twice, never an HTTP/2 one. */
 VQ_TEST(h3frame_settings_round_trip)
 {
   uint64_t seed = 0xfeed;
@@ -420,6 +423,21 @@ VQ_TEST(h3frame_settings_round_trip)
     CHECK_EQ(d.has_qpack_blocked_streams, s.has_qpack_blocked_streams);
     CHECK_EQ(d.has_enable_connect_protocol, s.has_enable_connect_protocol);
     CHECK_EQ(d.has_h3_datagram, s.has_h3_datagram);
+    uint64_t ids[8];
+    size_t nid = 0, o = h.hdr_len;
+    while (o < used && nid < 8) {
+      uint64_t id = 0, val = 0;
+      size_t u1 = 0, u2 = 0;
+      CHECK_EQ(vq_varint_decode(b + o, used - o, &id, &u1), VQ_OK);
+      if (u1 == 0) break;
+      CHECK_EQ(vq_varint_decode(b + o + u1, used - o - u1, &val, &u2), VQ_OK);
+      if (u2 == 0) break;
+      CHECK(id < 2 || id > 5);
+      for (size_t j = 0; j < nid; j++) CHECK(ids[j] != id);
+      ids[nid++] = id;
+      o += u1 + u2;
+    }
+    CHECK_EQ(o, used);
     for (size_t c = 0; c < used; c += 3)
       CHECK_EQ(vq_h3_settings_encode(b, c, &s, grease, gn, gv, &need), VQ_ERR_BUFFER_TOO_SMALL);
   }
@@ -457,7 +475,8 @@ VQ_TEST(h3frame_ctrl_first_frame)
   }
 }
 
-/* spec: rfc9114#7.2.4/2, rfc9114#7.2.1/2, rfc9114#7.2.2/1, rfc9114#7.2.5/9, rfc9114#7.2.7/3 */
+/* spec: rfc9114#7.2.4/2, rfc9114#7.2.1/2, rfc9114#7.2.2/1, rfc9114#7.2.5/9, rfc9114#7.2.7/3;
+ * spec: rfc9114#7.2.8/2 — a reserved frame type changes nothing. */
 VQ_TEST(h3frame_ctrl_sequence)
 {
   for (int server = 0; server <= 1; server++) {
@@ -468,6 +487,7 @@ VQ_TEST(h3frame_ctrl_sequence)
     CHECK_EQ(vq_h3_ctrl_on_frame(&c, 0x03), VQ_OK);
     CHECK_EQ(vq_h3_ctrl_on_frame(&c, 0x07), VQ_OK);
     CHECK_EQ(vq_h3_ctrl_on_frame(&c, 0x21), VQ_OK);
+    CHECK_EQ(c.state, VQ_H3_CTRL_OPEN);
     CHECK_EQ(vq_h3_ctrl_on_frame(&c, 0x0e), VQ_OK);
     CHECK_EQ(vq_h3_ctrl_on_frame(&c, 0x0d), server ? VQ_OK : VQ_ERR_H3_FRAME_UNEXPECTED);
     CHECK_EQ(vq_h3_ctrl_on_frame(&c, 0x04), VQ_ERR_H3_FRAME_UNEXPECTED);  /* second SETTINGS */
@@ -589,7 +609,9 @@ VQ_TEST(h3frame_state_machines_property)
 
 /* ---- unidirectional stream types, GOAWAY ---------------------------------------------------------- */
 
-/* spec: rfc9114#6.2, rfc9114#6.2/5, rfc9204#4.2 */
+/* spec: rfc9114#6.2, rfc9114#6.2/5, rfc9204#4.2; spec: rfc9114#6.2/4, rfc9114#6.2/6, rfc9114#9/2 —
+ * unknown types are aborted with a stream error code, not a connection error; spec: rfc9114#6.2.3/2 —
+ * reserved types are classed apart, with no meaning. */
 VQ_TEST(h3frame_uni_stream_types)
 {
   CHECK_EQ(vq_h3_uni_classify(0x00), VQ_H3_UNI_CONTROL);

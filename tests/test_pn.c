@@ -50,7 +50,8 @@ VQ_TEST(pn_rfc9000_a3_decode)
   free(text);
 }
 
-/* spec: rfc9000#17.1 — the window must be at least twice the number of unacknowledged packets. */
+/* spec: rfc9000#17.1/2 — the window must be at least twice the number of unacknowledged packets;
+ * spec: rfc9000#17.1/1 — before any acknowledgment the encoding holds the full packet number. */
 VQ_TEST(pn_encode_len_boundaries)
 {
   /* No acknowledgment yet: num_unacked = full_pn + 1. */
@@ -63,6 +64,16 @@ VQ_TEST(pn_encode_len_boundaries)
   CHECK_EQ(vq_pn_encode_len(8388608, VQ_PN_NONE), 4);
   CHECK_EQ(vq_pn_encode_len(2147483647, VQ_PN_NONE), 4);
   CHECK_EQ(vq_pn_encode_len(2147483648u, VQ_PN_NONE), 0);
+  /* Those bytes carry the full number: read back without any decoding window, it is unchanged. */
+  static const uint64_t full[] = {0, 127, 128, 40000, 8388608, 2147483647};
+  for (size_t i = 0; i < sizeof full / sizeof full[0]; i++) {
+    uint8_t b[4];
+    uint64_t tr = 0;
+    size_t n = vq_pn_encode_len(full[i], VQ_PN_NONE);
+    CHECK_EQ(vq_pn_write(b, sizeof b, full[i], n), VQ_OK);
+    CHECK_EQ(vq_pn_read(b, n, n, &tr), VQ_OK);
+    CHECK_EQ(tr, full[i]);
+  }
   /* With an acknowledgment. */
   CHECK_EQ(vq_pn_encode_len(1000 + 128, 1000), 1);
   CHECK_EQ(vq_pn_encode_len(1000 + 129, 1000), 2);

@@ -157,6 +157,7 @@ static void initial_keys(vq_t *t, const char *path)
 out:
   free(v.text);
 }
+/* spec: rfc9001#5.2/2 — Initial secrets derived with TLS 1.3's HKDF-Expand-Label match Appendix A.1. */
 VQ_TEST(protect_rfc9001_initial_keys) { initial_keys(t, V1_FILE); }
 VQ_TEST(protect_rfc9369_initial_keys) { initial_keys(t, V2_FILE); }
 
@@ -284,6 +285,8 @@ VQ_TEST(protect_rfc9369_client_initial) { initial_packet(t, V2_FILE, "client"); 
 VQ_TEST(protect_rfc9369_server_initial) { initial_packet(t, V2_FILE, "server"); }
 
 /* ---- A.4: Retry --------------------------------------------------------------------------------- */
+
+/* spec: rfc9000#17.2.5.2/3 — a Retry whose integrity tag does not validate is refused (dropped). */
 
 static void retry(vq_t *t, const char *path)
 {
@@ -712,7 +715,8 @@ VQ_TEST(protect_rejects_bad_arguments)
   CHECK_EQ(vq_packet_protect(&k, pkt, sizeof pkt, off, 1, 5, 2, &out_len), VQ_ERR_HP_SAMPLE);
   CHECK_EQ(vq_packet_protect(&k, pkt, sizeof pkt, off, 1, 5, 3, &out_len), VQ_OK);
   CHECK_EQ(out_len, off + 1 + 3 + 16);
-  /* Reserved bits set in an authenticated packet: PROTOCOL_VIOLATION, with the packet described. */
+  /* spec: rfc9000#17.3.1/3 — reserved bits set in an authenticated packet: PROTOCOL_VIOLATION, with
+   * the packet described. */
   off = build_short(pkt, 5, 1, 30, 0x11);
   pkt[0] |= 0x08;
   CHECK_EQ(vq_packet_protect(&k, pkt, sizeof pkt, off, 1, 5, 30, &out_len), VQ_OK);
@@ -721,6 +725,25 @@ VQ_TEST(protect_rejects_bad_arguments)
   CHECK_EQ(up.pn, 5);
   CHECK_EQ(up.payload_len, 30);
   CHECK_EQ(vq_packet_unprotect(&k, pkt, out_len, off, -2, &up), VQ_ERR_INVALID_ARGUMENT);
+  /* spec: rfc9001#5.4.2/1 — a received packet too short to hold the whole sample is discarded,
+   * untouched; one byte more and header protection is removed (then AEAD fails on the cut packet). */
+  {
+    uint8_t copy[128];
+    memcpy(copy, pkt, out_len);
+    size_t short_len = off + VQ_PN_SAMPLE_OFFSET + VQ_HP_SAMPLE_LEN - 1;
+    CHECK_EQ(vq_packet_unprotect(&k, copy, short_len, off, 4, &up), VQ_ERR_HP_SAMPLE);
+    CHECK_MEM(copy, out_len, pkt, out_len);
+    CHECK_EQ(vq_packet_unprotect(&k, copy, short_len + 1, off, 4, &up), VQ_ERR_DECRYPT);
+  }
+  /* spec: rfc9000#17.2/9 — the same for a long header's reserved bits (0x0c); clear, it is fine. */
+  for (int rb = 0; rb < 2; rb++) {
+    off = build_short(pkt, 5, 1, 30, 0x11);
+    pkt[0] = (uint8_t)(0xc0 | (rb ? 0x04 : 0x00)); /* long header, Initial, pn length 1 */
+    CHECK_EQ(vq_packet_protect(&k, pkt, sizeof pkt, off, 1, 5, 30, &out_len), VQ_OK);
+    CHECK_EQ(vq_packet_unprotect(&k, pkt, out_len, off, 4, &up), rb ? VQ_ERR_PROTOCOL_VIOLATION : VQ_OK);
+    CHECK_EQ(up.pn, 5);
+  }
+  CHECK_EQ(vq_status_transport_error(VQ_ERR_PROTOCOL_VIOLATION), VQ_TE_PROTOCOL_VIOLATION);
   CHECK_EQ(vq_status_disposition(VQ_ERR_DECRYPT), VQ_DISP_DROP_PACKET);
   CHECK_EQ(vq_status_disposition(VQ_ERR_HP_SAMPLE), VQ_DISP_DROP_PACKET);
   CHECK_EQ(vq_status_disposition(VQ_ERR_RETRY_INTEGRITY), VQ_DISP_DROP_PACKET);

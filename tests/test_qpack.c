@@ -14,7 +14,7 @@
 
 /* ---- integers ----------------------------------------------------------------------------------- */
 
-/* spec: rfc9204#4.1.1 — prefixed integers (RFC 7541 §5.1) up to 62 bits; larger ones are errors. */
+/* spec: rfc9204#4.1.1/1 — prefixed integers (RFC 7541 §5.1) up to 62 bits; larger ones are errors. */
 VQ_TEST(qpack_int_boundaries)
 {
   for (unsigned n = 1; n <= 8; n++) {
@@ -189,8 +189,9 @@ VQ_TEST(qpack_string_literals)
 
 /* ---- Required Insert Count and Base -------------------------------------------------------------- */
 
-/* spec: rfc9204#4.5.1.1 — the encoding round-trips for every Required Insert Count the decoder can
- * meet (within MaxEntries of its insert count), and the listed invalid encodings are rejected. */
+/* spec: rfc9204#4.5.1.1/1 — the encoding round-trips for every Required Insert Count the decoder can
+ * meet (within MaxEntries of its insert count), and the listed invalid encodings are rejected;
+ * spec: rfc9204#4.5.1.2/1, rfc9204#4.5.1.2/2 — Base is never negative. */
 VQ_TEST(qpack_ric_roundtrip_and_errors)
 {
   for (uint64_t me = 1; me <= 12; me++) {
@@ -274,7 +275,8 @@ static int fields_eq(const vq_qpack_out *o, size_t i, const char *name, const ch
 
 /* ---- RFC 9204 Appendix B ------------------------------------------------------------------------ */
 
-/* spec: rfc9204#B — decode every chunk of the examples, check the decoded fields, and build
+/* spec: rfc9204#2.2/1 — field lines come out in the order of their representations.
+ * spec: rfc9204#B — decode every chunk of the examples, check the decoded fields, and build
  * the decoder instructions and the encoder instructions byte for byte. */
 VQ_TEST(qpack_rfc9204_appendix_b)
 {
@@ -648,21 +650,23 @@ VQ_TEST(qpack_interop_errors)
 
 /* ---- encoder/decoder stream error cases --------------------------------------------------------- */
 
-/* spec: rfc9204#4.3 — encoder instruction errors on the decoder side, and incremental parsing. */
+/* spec: rfc9204#4.3 — encoder instruction errors on the decoder side, and incremental parsing;
+ * spec: rfc9204#4.3.1/2, rfc9204#3.2.2/2, rfc9204#2.2.3/2, rfc9204#3.1/2, rfc9204#3.2/1, rfc9204#7.4/2 —
+ * each case below. */
 VQ_TEST(qpack_encoder_stream_errors)
 {
   uint8_t b[128];
   size_t u;
   tdec td;
   CHECK(tdec_init(&td, 100, 2));
-  /* spec: rfc9204#4.3.1 — capacity above the maximum we advertised. */
+  /* spec: rfc9204#4.3.1/2 — capacity above the maximum we advertised. */
   CHECK_EQ(vq_qpack_build_set_capacity(b, sizeof b, 101, &u), VQ_OK);
   CHECK_EQ(vq_qpack_decoder_encoder_stream(&td.d, b, u), VQ_ERR_QPACK_ENCODER_STREAM);
   free(td.mem);
   CHECK(tdec_init(&td, 100, 2));
   CHECK_EQ(vq_qpack_build_set_capacity(b, sizeof b, 100, &u), VQ_OK);
   CHECK_EQ(vq_qpack_decoder_encoder_stream(&td.d, b, u), VQ_OK);
-  /* spec: rfc9204#3.2.2 — an entry larger than the capacity: 10 + 59 + 32 > 100. */
+  /* spec: rfc9204#3.2.2/2 — an entry larger than the capacity: 10 + 59 + 32 > 100. */
   static const uint8_t big[59] = {0};
   CHECK_EQ(vq_qpack_build_insert_literal(b, sizeof b, (const uint8_t *)"custom-key", 10, big, sizeof big,
                                          VQ_QPACK_HUFF_NEVER, &u), VQ_OK);
@@ -679,7 +683,8 @@ VQ_TEST(qpack_encoder_stream_errors)
   CHECK_EQ(vq_qpack_decoder_encoder_stream(&td.d, b + 31, u - 31), VQ_OK);
   CHECK_EQ(vq_qpack_decoder_insert_count(&td.d), 1);
   CHECK_EQ(td.d.table.size, 100);
-  /* Duplicate evicts the original (it is copied first, rfc9204#3.2.2). */
+  /* Duplicate evicts the original (it is copied first, rfc9204#3.2.2); a duplicate entry is no error
+   * (rfc9204#3.2/1). */
   CHECK_EQ(vq_qpack_build_duplicate(b, sizeof b, 0, &u), VQ_OK);
   CHECK_EQ(vq_qpack_decoder_encoder_stream(&td.d, b, u), VQ_OK);
   CHECK_EQ(td.d.table.dropped, 1);
@@ -688,11 +693,11 @@ VQ_TEST(qpack_encoder_stream_errors)
   CHECK_EQ(vq_qpack_dtable_get(&td.d.table, 1, &n, &nl, &v, &vl), VQ_OK);
   CHECK_MEM(n, nl, "custom-key", 10);
   CHECK_EQ(vl, 58);
-  /* Relative index beyond the table (spec: rfc9204#4.3.4). */
+  /* Relative index of an evicted entry (spec: rfc9204#4.3.4, rfc9204#2.2.3/2). */
   CHECK_EQ(vq_qpack_build_duplicate(b, sizeof b, 1, &u), VQ_OK);
   CHECK_EQ(vq_qpack_decoder_encoder_stream(&td.d, b, u), VQ_ERR_QPACK_ENCODER_STREAM);
   free(td.mem);
-  /* Static index 99 (spec: rfc9204#4.3.2), with an invalid Huffman value. */
+  /* Static index 99 (spec: rfc9204#4.3.2, rfc9204#3.1/2), with an invalid Huffman value. */
   CHECK(tdec_init(&td, 100, 2));
   CHECK_EQ(vq_qpack_build_insert_name_ref(b, sizeof b, 1, 99, (const uint8_t *)"x", 1, VQ_QPACK_HUFF_NEVER, &u),
            VQ_OK);
@@ -703,9 +708,20 @@ VQ_TEST(qpack_encoder_stream_errors)
   const uint8_t badh[] = {0xc0 | 1, 0x81, 0xff}; /* static 1, value: Huffman, 1 byte of 8 one bits */
   CHECK_EQ(vq_qpack_decoder_encoder_stream(&td.d, badh, sizeof badh), VQ_ERR_QPACK_ENCODER_STREAM);
   free(td.mem);
+  /* spec: rfc9204#7.4/2 — a name index over 62 bits on the encoder stream: a connection error. */
+  CHECK(tdec_init(&td, 100, 2));
+  CHECK_EQ(vq_qpack_decoder_preset_capacity(&td.d, 100), VQ_OK);
+  const uint8_t bigi[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x01, 'x'};
+  CHECK_EQ(vq_qpack_decoder_encoder_stream(&td.d, bigi, sizeof bigi), VQ_ERR_QPACK_ENCODER_STREAM);
+  CHECK_EQ(vq_qpack_decoder_insert_count(&td.d), 0);
+  free(td.mem);
 }
 
-/* spec: rfc9204#4.4 — decoder instruction errors on the encoder side. */
+/* spec: rfc9204#2.2.3/1 — a reference at or above the Required Insert Count ("0280 11");
+ * spec: rfc9204#2.2.1/2 — a Required Insert Count smaller than the section needs ("0000 80");
+ * spec: rfc9204#3.1/1 — an invalid static index; spec: rfc9204#4.5.1.2/2 — a negative Base;
+ * spec: rfc9204#4.5.1.1/1 — an encoding no encoder produces; spec: rfc9204#7.4/2 — an integer over
+ * 62 bits; spec: rfc9204#2.1.2/2 — more blocked streams than promised: all QPACK_DECOMPRESSION_FAILED. */
 VQ_TEST(qpack_section_errors)
 {
   tdec td;
@@ -736,6 +752,7 @@ VQ_TEST(qpack_section_errors)
     {"00", VQ_ERR_QPACK_DECOMPRESSION},         /* truncated prefix */
     {"1100", VQ_ERR_QPACK_DECOMPRESSION},       /* encoded RIC 17 > 2 * MaxEntries */
     {"0000 5181ff", VQ_ERR_QPACK_DECOMPRESSION},/* Huffman value with 8 bits of padding */
+    {"0000 ffffffffffffffffffff01", VQ_ERR_QPACK_DECOMPRESSION}, /* static index over 62 bits */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     uint8_t b[16];
@@ -862,7 +879,13 @@ static size_t roundtrip(vq_t *t, const qif *q, uint64_t table, uint64_t blocked,
 }
 
 /* Every QIF, encoded with table sizes 0, 256, 4096 and blocked-stream limits 0, 1, 16, with encoder
- * data delivered at once or late; decoded back equal. The dynamic table must actually be used. */
+ * data delivered at once or late; decoded back equal. The dynamic table must actually be used.
+ * The encoder side (src/h3/qpack_enc.c): spec: rfc9204#2.1/2 — field lines come back in input order;
+ * spec: rfc9204#2.1.2/1 — never more blocked streams than allowed;
+ * spec: rfc9204#3.2.3/1, rfc9204#4.3.1/1 — never a capacity above the decoder's maximum (the decoder
+ * would refuse it);
+ * spec: rfc9204#2.1.1/1, rfc9204#3.2.2/1, rfc9204#4.3.1/3 — no eviction of an entry a pending section
+ * still references (late sections would fail); spec: rfc9204#3.2.3/4 — with capacity 0, no inserts. */
 VQ_TEST(qpack_encoder_roundtrip_qifs)
 {
   if (!interop_present(t)) return;
@@ -898,6 +921,45 @@ VQ_TEST(qpack_encoder_roundtrip_qifs)
   CHECK(runs >= 80);
 }
 
+/* spec: rfc9204#2.2.2.1/1 — after a section with dynamic references the decoder emits a Section
+ * Acknowledgment for its stream; a section without them is not acknowledged. */
+VQ_TEST(qpack_decoder_section_ack)
+{
+  tdec td;
+  CHECK(tdec_init(&td, 256, 4));
+  CHECK_EQ(vq_qpack_decoder_preset_capacity(&td.d, 256), VQ_OK);
+  uint8_t ins[64], ack[32], want[8];
+  size_t u, al, wl;
+  uint8_t val = 'a';
+  CHECK_EQ(vq_qpack_build_insert_name_ref(ins, sizeof ins, 1, 0, &val, 1, VQ_QPACK_HUFF_NEVER, &u), VQ_OK);
+  CHECK_EQ(vq_qpack_decoder_encoder_stream(&td.d, ins, u), VQ_OK);
+  /* The insert alone: an Insert Count Increment of 1, no Section Acknowledgment. */
+  CHECK_EQ(vq_qpack_decoder_build_acks(&td.d, 8, 0, ack, sizeof ack, &al), VQ_OK);
+  CHECK_EQ(vq_qpack_build_insert_count_inc(want, sizeof want, 1, &wl), VQ_OK);
+  CHECK_MEM(ack, al, want, wl);
+  /* A section on stream 8 referencing entry 0 (Required Insert Count 1): acknowledged. */
+  vq_qpack_field fl[4];
+  uint8_t ob[64];
+  vq_qpack_out out = {fl, 4, 0, ob, sizeof ob, 0};
+  static const uint8_t sec[] = {0x02, 0x00, 0x80};
+  uint64_t until = 0, ric = 9;
+  CHECK_EQ(vq_qpack_decode_section(&td.d, 8, sec, sizeof sec, &out, &until, &ric), VQ_OK);
+  CHECK_EQ(ric, 1);
+  CHECK_EQ(vq_qpack_decoder_build_acks(&td.d, 8, ric, ack, sizeof ack, &al), VQ_OK);
+  CHECK_EQ(vq_qpack_build_section_ack(want, sizeof want, 8, &wl), VQ_OK);
+  CHECK_MEM(ack, al, want, wl);
+  /* Only static references (Required Insert Count 0): nothing to send. */
+  static const uint8_t st0[] = {0x00, 0x00, 0xd1};
+  CHECK_EQ(vq_qpack_decode_section(&td.d, 12, st0, sizeof st0, &out, &until, &ric), VQ_OK);
+  CHECK_EQ(ric, 0);
+  CHECK_EQ(vq_qpack_decoder_build_acks(&td.d, 12, ric, ack, sizeof ack, &al), VQ_OK);
+  CHECK_EQ(al, 0);
+  free(td.mem);
+}
+
+/* spec: rfc9204#4.4.1/1 — a Section Acknowledgment with nothing outstanding; spec: rfc9204#4.4.3/1 — an
+ * Insert Count Increment of 0 or beyond what was sent: QPACK_DECODER_STREAM_ERROR (the encoder side,
+ * src/h3/qpack_enc.c); spec: rfc9204#2.1.2/1 — the encoder keeps to the blocked-streams limit. */
 VQ_TEST(qpack_decoder_stream_errors)
 {
   size_t em = vq_qpack_encoder_mem(256, 4);

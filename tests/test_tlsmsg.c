@@ -900,8 +900,26 @@ VQ_TEST(tlsmsg_vector_bounds)
   (void)eg;
 }
 
+/* spec: rfc9001#5.3/2 — a ClientHello offering cipher suites we do not support (AES-CCM, unassigned
+ * values) among one we do is not rejected: it parses and passes the QUIC checks, with the suites kept
+ * as offered. */
+VQ_TEST(tlsmsg_unknown_cipher_suites_not_rejected)
+{
+  static uint8_t m[BUFSZ];
+  static const uint8_t suites[] = {0x13, 0x04, 0xfe, 0xfe, 0x13, 0x01, 0x00, 0x2f};
+  vq_tls_client_hello s, ch;
+  size_t used = 0;
+  sample_ch(&s, 0);
+  s.cipher_suites = sp(suites, sizeof suites);
+  CHECK_EQ(vq_tls_build_client_hello(m, sizeof m, &s, &used), VQ_OK);
+  CHECK_EQ(vq_tls_parse_client_hello(m + 4, used - 4, &ch), VQ_OK);
+  CHECK_EQ(vq_tls_quic_check_client_hello(&ch), VQ_OK);
+  CHECK_MEM(ch.cipher_suites.p, ch.cipher_suites.len, suites, sizeof suites);
+}
+
 /* spec: rfc9001#8.2/1, rfc9001#8.4/2, rfc9001#6/3, rfc9001#4.8 — the RFC 9001 rules and the
- * CRYPTO_ERROR codes (0x100 + alert). */
+ * CRYPTO_ERROR codes (0x100 + alert); spec: rfc9001#4.2/2 — a version older than TLS 1.3 offered
+ * alone or selected is refused with protocol_version. */
 VQ_TEST(tlsmsg_quic_rules_and_alerts)
 {
   static uint8_t m[BUFSZ];

@@ -245,7 +245,8 @@ VQ_TEST(tp_roundtrip_server_full)
   CHECK_EQ(tp.version_information.n_available, 2);
   CHECK_EQ(tp.version_information.available[0], 0x6b3343cf);
   CHECK_EQ(tp.max_datagram_frame_size, 65535);
-  /* spec: rfc9000#18.1 — unknown and reserved parameters are kept (zero-copy, in input order). */
+  /* spec: rfc9000#18.1, rfc9000#7.4.2/1 — unknown and reserved parameters are ignored, not an error,
+   * and kept (zero-copy, in input order). */
   CHECK_EQ(tp.n_unknown, 2);
   CHECK_EQ(tp.unknown[0].id, 31u * 5u + 27u);
   CHECK_EQ(tp.unknown[0].len, 3);
@@ -294,7 +295,9 @@ VQ_TEST(tp_truncation_every_byte)
   CHECK_EQ(bounds, 21); /* the empty prefix and the 20 tuple boundaries before the last */
 }
 
-/* spec: rfc9000#18.2 — each integer parameter's boundaries. */
+/* spec: rfc9000#18.2 — each integer parameter's boundaries; spec: rfc9000#7.4/1 — an invalid value is
+ * TRANSPORT_PARAMETER_ERROR; spec: rfc9000#18.2/8, rfc9000#18.2/9 — active_connection_id_limit below 2
+ * is refused on receipt and never encoded; spec: rfc9000#4.6/1 — stream counts above 2^60. */
 VQ_TEST(tp_integer_boundaries)
 {
   static const struct { uint64_t id, v; vq_status want; } c[] = {
@@ -381,7 +384,8 @@ VQ_TEST(tp_length_errors)
   free(big);
 }
 
-/* spec: rfc9000#18.2 — connection ID parameters at most 20 bytes; preferred_address layout. */
+/* spec: rfc9000#18.2 — connection ID parameters at most 20 bytes; preferred_address layout;
+ * spec: rfc9000#18.2/6 — no zero-length connection ID in preferred_address. */
 VQ_TEST(tp_cid_and_preferred_address)
 {
   uint8_t b[128], v[64];
@@ -482,7 +486,8 @@ VQ_TEST(tp_version_information)
   CHECK_EQ(vq_tp_encode(&e, VQ_TP_SERVER, out, sizeof out, &used), VQ_ERR_INVALID_ARGUMENT);
 }
 
-/* spec: rfc9000#18.2 — a client MUST NOT send server-only parameters. */
+/* spec: rfc9000#18.2/11 — a server treats server-only parameters from a client as
+ * TRANSPORT_PARAMETER_ERROR; spec: rfc9000#18.2/10, rfc9000#18.2/1 — a client never encodes them. */
 VQ_TEST(tp_server_only_from_client)
 {
   uint8_t b[128], v[64];
@@ -493,10 +498,19 @@ VQ_TEST(tp_server_only_from_client)
     size_t n = put_param(b, 0, c[i].id, v, c[i].len);
     CHECK_EQ(dec1(b, n, VQ_TP_CLIENT), VQ_ERR_TP_SERVER_ONLY);
     CHECK_EQ(dec1(b, n, VQ_TP_SERVER), VQ_OK);
+    /* The same parameter set encodes for a server and is refused for a client. */
+    vq_tp tp;
+    uint8_t out[128];
+    size_t used = 0;
+    CHECK_EQ(vq_tp_decode(b, n, VQ_TP_SERVER, &tp), VQ_OK);
+    CHECK(vq_tp_has(&tp, c[i].id));
+    CHECK_EQ(vq_tp_encode(&tp, VQ_TP_SERVER, out, sizeof out, &used), VQ_OK);
+    CHECK_EQ(vq_tp_encode(&tp, VQ_TP_CLIENT, out, sizeof out, &used), VQ_ERR_INVALID_ARGUMENT);
   }
 }
 
-/* spec: rfc9000#7.4 — duplicates of known and unknown parameters; unknown bound. */
+/* spec: rfc9000#7.4/3 — duplicates of known and unknown parameters are refused; unknown bound;
+ * spec: rfc9000#7.4/2 — the encoder never writes an id twice. */
 VQ_TEST(tp_duplicates_and_unknown_bound)
 {
   uint8_t b[1024];
@@ -672,7 +686,7 @@ VQ_TEST(tp_random_property)
   }
 }
 
-/* spec: rfc9000#7.4 — every decode failure closes the connection with TRANSPORT_PARAMETER_ERROR. */
+/* spec: rfc9000#7.4/1 — every decode failure closes the connection with TRANSPORT_PARAMETER_ERROR. */
 VQ_TEST(tp_errors_are_transport_parameter_error)
 {
   static const vq_status st[] = {VQ_ERR_TP_TRUNCATED, VQ_ERR_TP_DUPLICATE, VQ_ERR_TP_VALUE,

@@ -2,6 +2,8 @@
 #include "vquic/cid.h"
 #include "vq_acsl.h"
 
+/* spec: rfc9000#17.2/2, rfc9000#17.2/5 — a vq_cid holds at most 20 bytes, so no Destination or Source
+ * Connection ID we put in a version 1 long header exceeds it (packet.c writes only vq_cids). */
 /*@ requires \valid(cid);
     requires vq_readable(bytes, len);
     requires len > 0 ==> \separated(cid, bytes + (0 .. len - 1));
@@ -46,7 +48,8 @@ int vq_cid_equal(const vq_cid *a, const vq_cid *b)
   return 1;
 }
 
-/* Constant time: a sum of squared byte differences over all 16 bytes (each term 0..65025, the sum
+/* spec: rfc9000#10.3.1/4 — the comparison does not leak information about the token.
+ * Constant time: a sum of squared byte differences over all 16 bytes (each term 0..65025, the sum
  * below 2^21), then one comparison of the sum. No branch or memory access depends on the data. */
 /*@ requires \valid_read(a + (0 .. 15)) && \valid_read(b + (0 .. 15));
     assigns \nothing;
@@ -85,7 +88,9 @@ int vq_stateless_reset_candidate(const uint8_t *dgram, size_t len)
   return dgram[0] < 128u;
 }
 
-/* spec: rfc9000#10.3.1 — "comparing the last 16 bytes of the datagram with all stateless reset tokens"
+/* spec: rfc9000#10.3/9 — any packet ending in a valid token is a Stateless Reset, whatever its header
+ * form (the header form is not looked at).
+ * spec: rfc9000#10.3.1 — "comparing the last 16 bytes of the datagram with all stateless reset tokens"
  * ... "MUST perform the comparison without leaking information about the value of the token". */
 /*@ requires vq_readable(dgram, len);
     requires \valid_read(token + (0 .. 15));

@@ -90,7 +90,7 @@ static void parse_padding(const uint8_t *buf, size_t len, size_t *pos, vq_frame_
 
 /* spec: rfc9000#19.3 — Largest Acknowledged, ACK Delay, ACK Range Count, First ACK Range, then
  * ACK Range Count (Gap, ACK Range Length) pairs. */
-/* spec: rfc9000#19.3.1 — each gap and range steps down from the previous smallest packet number;
+/* spec: rfc9000#19.3.1/1 — each gap and range steps down from the previous smallest packet number;
  * a step below 0 is a FRAME_ENCODING_ERROR. Checked without underflow: gap + 2 <= smallest and
  * range length <= largest of the range. */
 /* Range arithmetic is done on int64_t: every value is a varint (<= 2^62-1), so the differences
@@ -146,7 +146,7 @@ static vq_status parse_ack(const uint8_t *buf, size_t len, size_t *pos, uint64_t
   if ((st = rd_varint(buf, len, pos, &a->delay)) != VQ_OK) return st;
   if ((st = rd_varint(buf, len, pos, &a->range_count)) != VQ_OK) return st;
   if ((st = rd_varint(buf, len, pos, &a->first_range)) != VQ_OK) return st;
-  /* spec: rfc9000#19.3.1 — smallest = Largest Acknowledged - First ACK Range must be >= 0. */
+  /* spec: rfc9000#19.3.1/1 — smallest = Largest Acknowledged - First ACK Range must be >= 0. */
   const int64_t smallest = (int64_t)a->largest - (int64_t)a->first_range;
   if (smallest < 0) return VQ_ERR_FRAME_ACK_RANGE;
   const size_t start = *pos;
@@ -157,7 +157,8 @@ static vq_status parse_ack(const uint8_t *buf, size_t len, size_t *pos, uint64_t
   a->ranges = buf + start;
   a->ranges_len = end - start;
   if (t == VQ_FRAME_ACK_ECN) {
-    /* spec: rfc9000#19.3.2 — ACK_ECN adds ECT(0), ECT(1) and ECN-CE counts. */
+    /* spec: rfc9000#19.3/1 — both ACK types are handled; spec: rfc9000#19.3.2 — ACK_ECN adds ECT(0),
+     * ECT(1) and ECN-CE counts. */
     if ((st = rd_varint(buf, len, pos, &a->ect0)) != VQ_OK) return st;
     if ((st = rd_varint(buf, len, pos, &a->ect1)) != VQ_OK) return st;
     if ((st = rd_varint(buf, len, pos, &a->ecn_ce)) != VQ_OK) return st;
@@ -209,7 +210,7 @@ static vq_status rd_length(const uint8_t *buf, size_t len, size_t *pos, uint64_t
 }
 
 /* spec: rfc9000#19.6 — CRYPTO: Offset, Length, Crypto Data. */
-/* spec: rfc9000#19.6 — offset + length must not exceed 2^62-1 (FRAME_ENCODING_ERROR). */
+/* spec: rfc9000#19.6/1 — offset + length must not exceed 2^62-1 (FRAME_ENCODING_ERROR). */
 /*@ requires vq_readable(buf, len);
     requires \valid(pos) && \valid(c) && \separated(pos, c, buf + (0 .. len - 1));
     requires *pos <= len;
@@ -230,7 +231,7 @@ static vq_status parse_crypto(const uint8_t *buf, size_t len, size_t *pos, vq_fr
   return VQ_OK;
 }
 
-/* spec: rfc9000#19.7 — NEW_TOKEN: Token Length, Token; an empty token is a FRAME_ENCODING_ERROR. */
+/* spec: rfc9000#19.7/2 — NEW_TOKEN: Token Length, Token; an empty token is a FRAME_ENCODING_ERROR. */
 /*@ requires vq_readable(buf, len);
     requires \valid(pos) && \valid(k) && \separated(pos, k, buf + (0 .. len - 1));
     requires *pos <= len;
@@ -251,7 +252,7 @@ static vq_status parse_new_token(const uint8_t *buf, size_t len, size_t *pos, vq
 
 /* The n data bytes at *pos of a STREAM frame whose offset is s->offset: they must be there
  * (else VQ_ERR_FRAME_TRUNCATED) and offset + n <= 2^62-1. */
-/* spec: rfc9000#19.8 — offset + length must not exceed 2^62-1 (FRAME_ENCODING_ERROR). */
+/* spec: rfc9000#19.8/2 — offset + length must not exceed 2^62-1 (FRAME_ENCODING_ERROR). */
 /*@ requires vq_readable(buf, len);
     requires \valid(pos) && \valid(s) && \separated(pos, s, buf + (0 .. len - 1));
     requires *pos <= len;
@@ -326,8 +327,8 @@ static vq_status parse_stream_limit(const uint8_t *buf, size_t len, size_t *pos,
   return rd_varint(buf, len, pos, &m->maximum);
 }
 
-/* spec: rfc9000#19.11 — MAX_STREAMS; rfc9000#19.14 — STREAMS_BLOCKED: a stream count above 2^60 is
- * a FRAME_ENCODING_ERROR. */
+/* spec: rfc9000#19.11/1, rfc9000#19.14/2, rfc9000#4.6/1 — MAX_STREAMS and STREAMS_BLOCKED: a stream
+ * count above 2^60 is a FRAME_ENCODING_ERROR. */
 /*@ requires vq_readable(buf, len);
     requires \valid(pos) && \valid(m) && \separated(pos, m, buf + (0 .. len - 1));
     requires *pos <= len;
@@ -344,7 +345,7 @@ static vq_status parse_streams(const uint8_t *buf, size_t len, size_t *pos, vq_f
 
 /* spec: rfc9000#19.15 — NEW_CONNECTION_ID: Sequence Number, Retire Prior To, Length (8), Connection
  * ID (8..160), Stateless Reset Token (128). Length outside 1..20 and Retire Prior To greater than the
- * Sequence Number are FRAME_ENCODING_ERRORs. */
+ * Sequence Number are FRAME_ENCODING_ERRORs (spec: rfc9000#19.15/1, rfc9000#19.15/7). */
 /*@ requires vq_readable(buf, len);
     requires \valid(pos) && \valid(c) && \separated(pos, c, buf + (0 .. len - 1));
     requires *pos <= len;
@@ -592,9 +593,9 @@ vq_status vq_frame_parse(const uint8_t *buf, size_t len, vq_frame *f, size_t *us
   size_t pos = 0;
   uint64_t t = 0;
   if (rd_varint(buf, len, &pos, &t) != VQ_OK) return VQ_ERR_FRAME_TRUNCATED;
-  /* spec: rfc9000#12.4 — the Frame Type must use the shortest encoding (else PROTOCOL_VIOLATION). */
+  /* spec: rfc9000#12.4/5 — the Frame Type must use the shortest encoding (else PROTOCOL_VIOLATION). */
   if (pos != min_len(t)) return VQ_ERR_FRAME_TYPE_NOT_MINIMAL;
-  /* spec: rfc9000#12.4 — an unknown frame type is a FRAME_ENCODING_ERROR. */
+  /* spec: rfc9000#12.4/4 — an unknown frame type is a FRAME_ENCODING_ERROR. */
   if (vq_frame_type_known(t) == 0) return VQ_ERR_FRAME_TYPE_UNKNOWN;
   const vq_status st = parse_body(buf, len, &pos, t, f);
   if (st != VQ_OK) return st;

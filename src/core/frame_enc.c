@@ -247,7 +247,8 @@ static vq_status enc_crypto(uint8_t *buf, size_t cap, size_t *pos, const vq_fram
   return wr_len_bytes(buf, cap, pos, data, n);
 }
 
-/* spec: rfc9000#19.15 — NEW_CONNECTION_ID: CID length 1..20, Retire Prior To <= Sequence Number. */
+/* spec: rfc9000#19.15 — NEW_CONNECTION_ID: CID length 1..20;
+ * spec: rfc9000#19.15/6 — Retire Prior To <= Sequence Number. */
 /*@ requires out_ok(buf, cap);
     requires \valid(pos) && out_sep(pos, buf, cap);
     requires *pos <= cap;
@@ -314,7 +315,7 @@ static vq_status enc_body(uint8_t *buf, size_t cap, size_t *pos, const vq_frame 
     return wr_two(buf, cap, pos, f->stop_sending.stream_id, f->stop_sending.error_code);
   if (t == VQ_FRAME_CRYPTO) return enc_crypto(buf, cap, pos, &f->crypto);
   if (t == VQ_FRAME_NEW_TOKEN) {
-    /* spec: rfc9000#19.7 — the token must not be empty. */
+    /* spec: rfc9000#19.7/1 — the token must not be empty. */
     if (f->new_token.len == 0u) return VQ_ERR_INVALID_ARGUMENT;
     return wr_len_bytes(buf, cap, pos, f->new_token.token, f->new_token.len);
   }

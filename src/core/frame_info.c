@@ -37,9 +37,13 @@ int vq_frame_counts_in_flight(uint64_t t)
 }
 
 /* spec: rfc9000#12.4 — Table 3 "Pkts": Initial and Handshake carry only PADDING, PING, ACK, CRYPTO
- * and CONNECTION_CLOSE of type 0x1c; all frames may appear in 1-RTT. */
+ * and CONNECTION_CLOSE of type 0x1c; all frames may appear in 1-RTT.
+ * spec: rfc9000#12.4/3, rfc9000#17.2.4/2 — the receiver's check: a frame this refuses is a
+ * PROTOCOL_VIOLATION (the connection closes with it).
+ * spec: rfc9000#12.5/3, rfc9000#12.5/5 — CONNECTION_CLOSE 0x1d and every frame other than PADDING, PING,
+ * ACK, CRYPTO and CONNECTION_CLOSE 0x1c belong to the application data space (0-RTT and 1-RTT). */
 /* spec: rfc9000#12.5 — not in 0-RTT: ACK, CRYPTO, HANDSHAKE_DONE, NEW_TOKEN, PATH_RESPONSE,
- * RETIRE_CONNECTION_ID. */
+ * RETIRE_CONNECTION_ID. spec: rfc9001#8.3/2 — so a CRYPTO frame in a 0-RTT packet is refused. */
 /* spec: rfc9221#5 — DATAGRAM frames are protected with 0-RTT or 1-RTT keys. */
 /*@ assigns \nothing;
     ensures \result == 0 || \result == 1;

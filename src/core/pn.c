@@ -4,7 +4,7 @@
 #include "vq_acsl.h"
 #include "pn_acsl.h"
 
-/* spec: rfc9000#17.1 — "the sender MUST use a packet number size able to represent more than twice as
+/* spec: rfc9000#17.1/2 — "the sender MUST use a packet number size able to represent more than twice as
  * large a range as the difference between the largest acknowledged packet number and the packet number
  * being sent"; rfc9000#A.2 — num_unacked = full_pn + 1 when nothing is acknowledged, and the encoding
  * takes ceil((log2(num_unacked) + 1) / 8) bytes, i.e. the smallest n with 2^(8n) >= 2 * num_unacked. */
@@ -26,6 +26,8 @@ size_t vq_pn_encode_len(uint64_t full_pn, uint64_t largest_acked)
 {
   if (full_pn > VQ_PN_MAX) return 0;
   if (largest_acked == VQ_PN_NONE) {
+    /* spec: rfc9000#17.1/1 — nothing acknowledged yet: 2^(8n) >= 2 * (full_pn + 1) > full_pn, so the
+     * n bytes hold the full packet number, not a truncation of it. */
     /* num_unacked = full_pn + 1 */
     if (full_pn < 128u) return 1;
     if (full_pn < 32768u) return 2;

@@ -173,7 +173,10 @@ void vq_tp_init_defaults(vq_tp *tp)
 /* spec: rfc9000#18.2 — max_udp_payload_size: values below 1200 are invalid; ack_delay_exponent:
  * values above 20 are invalid; max_ack_delay: values of 2^14 or greater are invalid;
  * active_connection_id_limit: MUST be at least 2.
- * spec: rfc9000#4.6 — initial_max_streams_*: a count greater than 2^60 is TRANSPORT_PARAMETER_ERROR. */
+ * spec: rfc9000#4.6/1 — initial_max_streams_*: a count greater than 2^60 is TRANSPORT_PARAMETER_ERROR.
+ * spec: rfc9000#7.4/1, rfc9000#18.2/9 — on receipt an invalid value (an active_connection_id_limit
+ * below 2 included) is TRANSPORT_PARAMETER_ERROR; spec: rfc9000#18.2/8 — the encoder refuses to send
+ * one. */
 /*@ assigns \nothing;
     ensures \result == VQ_OK || \result == VQ_ERR_TP_VALUE;
     ensures \result == VQ_OK <==> vq_tp_int_ok(id, v); */
@@ -367,10 +370,10 @@ static vq_status tp_decode_known(vq_tp *tp, uint64_t id, const uint8_t *v, size_
 {
   const size_t ix = vq_tp_index(id);
   vq_status st = VQ_OK;
-  /* spec: rfc9000#7.4 — an endpoint MUST NOT send a parameter more than once; a receiver MAY treat
-   * duplicates as TRANSPORT_PARAMETER_ERROR (we do). */
+  /* spec: rfc9000#7.4/3 — an endpoint MUST NOT send a parameter more than once; a receiver SHOULD
+   * treat duplicates as TRANSPORT_PARAMETER_ERROR (we do). */
   if (tp->present[ix] != 0u) return VQ_ERR_TP_DUPLICATE;
-  /* spec: rfc9000#18.2 — a server MUST treat receipt of a server-only parameter from a client as
+  /* spec: rfc9000#18.2/11 — a server MUST treat receipt of a server-only parameter from a client as
    * TRANSPORT_PARAMETER_ERROR. */
   if (from_client && tp_is_server_only(id)) return VQ_ERR_TP_SERVER_ONLY;
   if (tp_is_int(id)) {
@@ -403,7 +406,8 @@ static vq_status tp_decode_known(vq_tp *tp, uint64_t id, const uint8_t *v, size_
   return VQ_OK;
 }
 
-/* An unknown parameter: kept zero-copy, duplicates refused. At most VQ_TP_MAX_UNKNOWN comparisons. */
+/* spec: rfc9000#7.4.2/1 — a parameter we do not support is ignored (never an error), kept for the
+ * caller. An unknown parameter: kept zero-copy, duplicates refused. At most VQ_TP_MAX_UNKNOWN comparisons. */
 /*@ requires \valid(tp);
     requires tp->n_unknown <= VQ_TP_MAX_UNKNOWN;
     assigns tp->n_unknown, tp->unknown[0 .. VQ_TP_MAX_UNKNOWN - 1];
@@ -612,7 +616,7 @@ static vq_status tp_put_preferred(uint8_t *out, size_t cap, size_t *off, const v
   const uint8_t cl = pa->cid.len;
   uint8_t clb[1];
   vq_status st;
-  /* spec: rfc9000#18.2 — a server MUST NOT include a zero-length connection ID here. */
+  /* spec: rfc9000#18.2/6 — a server MUST NOT include a zero-length connection ID here. */
   if (cl == 0u || cl > VQ_TP_CID_MAX) return VQ_ERR_INVALID_ARGUMENT;
   clb[0] = cl;
   st = tp_put_header(out, cap, off, VQ_TP_PREFERRED_ADDRESS, 41u + (uint64_t)cl);
@@ -679,6 +683,7 @@ static vq_status tp_put_version_info(uint8_t *out, size_t cap, size_t *off, int 
 static vq_status tp_put_known(const vq_tp *tp, uint64_t id, int from_client, uint8_t *out, size_t cap,
                               size_t *off)
 {
+  /* spec: rfc9000#18.2/10, rfc9000#18.2/1 — a client never sends a server-only parameter. */
   if (from_client && tp_is_server_only(id)) return VQ_ERR_INVALID_ARGUMENT;
   if (tp_is_int(id)) {
     const uint64_t x = tp_load_int(tp, id);
@@ -703,8 +708,9 @@ static vq_status tp_put_known(const vq_tp *tp, uint64_t id, int from_client, uin
   return tp_put_version_info(out, cap, off, from_client, &tp->version_information);
 }
 
-/* Unknown entry i: its id must be neither a known id nor the id of an earlier entry (bounded:
- * i < VQ_TP_MAX_UNKNOWN comparisons). */
+/* spec: rfc9000#7.4/2 — no parameter is sent twice: the known ones are written once each from their
+ * present flags (vq_tp_encode), and an unknown entry i must be neither a known id nor the id of an
+ * earlier entry (bounded: i < VQ_TP_MAX_UNKNOWN comparisons). */
 /*@ requires \valid_read(tp);
     requires i < tp->n_unknown <= VQ_TP_MAX_UNKNOWN;
     requires vq_tp_unknown_readable(tp);

@@ -225,7 +225,8 @@ vq_status vq_h3_frame_encode_span(uint8_t *buf, size_t cap, uint64_t type, const
 }
 
 /* spec: rfc9114#7.2.3, rfc9114#7.2.6, rfc9114#7.2.7 — the payload is one varint (Push ID or Stream
- * ID). spec: rfc9114#7.1/1, rfc9114#7.1/2 — missing or extra bytes are H3_FRAME_ERROR. */
+ * ID). spec: rfc9114#7.1/1, rfc9114#7.1/2 — missing or extra bytes are H3_FRAME_ERROR.
+ * spec: rfc9114#10.8/1, rfc9114#7.1/3 — the frame's Length must match its fields exactly. */
 /*@ requires vq_readable(payload, plen);
     requires \valid(id) && \separated(id, payload + (0 .. plen - 1));
     assigns *id;
@@ -365,7 +366,7 @@ vq_status vq_h3_uni_type_parse(const uint8_t *buf, size_t len, uint64_t *type, s
 }
 
 /* spec: rfc9114#6.2, rfc9114#6.2.3, rfc9204#4.2 — control, push, QPACK encoder and decoder streams;
- * reserved types have no meaning (rfc9114#6.2.3/2); others are unknown (rfc9114#6.2/4). */
+ * spec: rfc9114#6.2.3/2 — reserved types have no meaning; others are unknown (rfc9114#6.2/4). */
 /*@ assigns \nothing;
     ensures \result == vq_h3_uclass(type); */
 vq_h3_uni_class vq_h3_uni_classify(uint64_t type)
@@ -378,8 +379,8 @@ vq_h3_uni_class vq_h3_uni_classify(uint64_t type)
   return VQ_H3_UNI_UNKNOWN;
 }
 
-/* spec: rfc9114#6.2/4, rfc9114#6.2/5, rfc9114#6.2/6 — abort reading an unknown stream type with
- * H3_STREAM_CREATION_ERROR; never a connection error. */
+/* spec: rfc9114#6.2/4, rfc9114#6.2/5, rfc9114#6.2/6, rfc9114#9/2 — abort reading an unknown stream
+ * type with H3_STREAM_CREATION_ERROR; never a connection error. */
 /*@ assigns \nothing;
     ensures \result == 0x0103; */
 uint64_t vq_h3_uni_unknown_abort_code(void)

@@ -27,10 +27,12 @@ void vq_h3_settings_init(vq_h3_settings *s)
   s->has_h3_datagram = 0;
 }
 
-/* One received setting. spec: rfc9114#7.2.4/5, rfc9114#7.2.4/6 — a known identifier twice is
- * H3_SETTINGS_ERROR (vquic cannot tell repeats of identifiers it does not keep). spec:
- * rfc9114#7.2.4.1/3 — HTTP/2 identifiers 0x02..0x05 are H3_SETTINGS_ERROR. spec: rfc9114#7.2.4/7,
- * rfc9114#7.2.4.1/2 — unknown and reserved identifiers are ignored. */
+/* One received setting.
+ * spec: rfc9114#7.2.4/5, rfc9114#7.2.4/6 — a known identifier twice is H3_SETTINGS_ERROR (vquic cannot
+ * tell repeats of identifiers it does not keep).
+ * spec: rfc9114#7.2.4.1/3 — HTTP/2 identifiers 0x02..0x05 are H3_SETTINGS_ERROR.
+ * spec: rfc9114#7.2.4/7, rfc9114#7.2.4.1/2, rfc9114#9/1 — unknown and reserved identifiers are
+ * ignored: they carry no meaning and change nothing. */
 /*@ requires \valid(s);
     assigns *s;
     ensures \result == VQ_OK || \result == VQ_ERR_H3_SETTINGS;
@@ -227,7 +229,9 @@ static vq_status settings_write(uint8_t *buf, size_t cap, size_t *off, const vq_
 }
 
 /* spec: rfc9114#7.2.4 — the SETTINGS frame; spec: rfc9114#7.2.4.1/1 — with an optional reserved
- * setting (grease); the HTTP/2 identifiers are never written (rfc9114#7.2.4.1/3). */
+ * setting (grease).
+ * spec: rfc9114#7.2.4.1/3, rfc9114#7.2.4/5 — the HTTP/2 identifiers are never written, and no identifier
+ * twice: one field per known setting, and a grease identifier (0x1f * N + 0x21) is never a known one. */
 /*@ requires vq_writable(buf, cap);
     requires \valid_read(s);
     requires \valid(used) && \separated(used, buf + (0 .. cap - 1));

@@ -20,7 +20,8 @@ void vq_h3_ctrl_init(vq_h3_ctrl *c, int is_server)
  * spec: rfc9114#7.2.1/2, rfc9114#7.2.2/1, rfc9114#7.2.5/9 — DATA, HEADERS, PUSH_PROMISE on the control
  * stream are H3_FRAME_UNEXPECTED; rfc9114#7.2.8/3 — so are HTTP/2 types.
  * spec: rfc9114#7.2.7/3 — a client receiving MAX_PUSH_ID: H3_FRAME_UNEXPECTED.
- * spec: rfc9114#7.2.8/1, rfc9114#9/1 — reserved and unknown frames are allowed and ignored. */
+ * spec: rfc9114#7.2.8/1, rfc9114#7.2.8/2, rfc9114#9/1 — reserved and unknown frames are allowed and
+ * ignored (no meaning: the state does not change). */
 /*@ requires \valid(c);
     assigns c->state;
     ensures \result == VQ_OK <==>

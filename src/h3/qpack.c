@@ -171,7 +171,8 @@ vq_status vq_qpack_parse_encoder_instr(const uint8_t *buf, size_t len, vq_qpack_
     in->op = VQ_QPACK_INSERT_NAME_REF;
     in->is_static = (b & 0x40u) != 0;
     if ((st = vq_qpack_int_decode(buf, len, 6, &in->index, &u)) != VQ_OK) return st;
-    /* spec: rfc9204#4.3.2 — a static index beyond the table is an error, known before the value. */
+    /* spec: rfc9204#4.3.2, rfc9204#3.1/2 — a static index beyond the table is an encoder stream error,
+     * known before the value. */
     if (in->is_static && in->index >= VQ_QPACK_STATIC_COUNT) return VQ_ERR_QPACK_ENCODER_STREAM;
     if ((st = str_raw(buf + u, len - u, 7, &in->value, &in->value_len, &in->value_huff, &u2)) != VQ_OK)
       return st;
@@ -331,20 +332,22 @@ static vq_status apply_encoder_instr(vq_qpack_decoder *d, const vq_qpack_enc_ins
   size_t nlen = 0, vlen = 0;
   switch (in->op) {
   case VQ_QPACK_SET_CAPACITY:
-    /* spec: rfc9204#4.3.1 — a capacity above the maximum we advertised is an encoder stream error. */
+    /* spec: rfc9204#4.3.1/2 — a capacity above the maximum we advertised is an encoder stream error. */
     if (in->index > t->max_capacity) return VQ_ERR_QPACK_ENCODER_STREAM;
     dt_set_capacity(t, in->index);
     return VQ_OK;
   case VQ_QPACK_INSERT_NAME_REF: {
     const uint8_t *n;
     if (in->is_static) {
-      /* spec: rfc9204#4.3.2 — a static index outside the table is an encoder stream error. */
+      /* spec: rfc9204#4.3.2, rfc9204#3.1/2 — a static index outside the table is an encoder stream error. */
       const vq_qpack_static_entry *s = vq_qpack_static_get(in->index);
       if (!s) return VQ_ERR_QPACK_ENCODER_STREAM;
       n = (const uint8_t *)s->name;
       nlen = s->name_len;
     } else {
-      /* spec: rfc9204#3.2.5 — relative index 0 is the most recent insert; absolute = count - 1 - rel. */
+      /* spec: rfc9204#3.2.5 — relative index 0 is the most recent insert; absolute = count - 1 - rel.
+       * spec: rfc9204#2.2.3/2 — an index past the live entries names an evicted (or never inserted)
+       * entry: QPACK_ENCODER_STREAM_ERROR. */
       const uint8_t *v;
       size_t vl;
       if (in->index >= dt_count(t)) return VQ_ERR_QPACK_ENCODER_STREAM;
@@ -365,7 +368,8 @@ static vq_status apply_encoder_instr(vq_qpack_decoder *d, const vq_qpack_enc_ins
     break;
   }
   case VQ_QPACK_DUPLICATE: {
-    /* spec: rfc9204#4.3.4 — duplicates an existing entry by relative index. */
+    /* spec: rfc9204#4.3.4 — duplicates an existing entry by relative index (an evicted one is an
+     * error, spec: rfc9204#2.2.3/2); spec: rfc9204#3.2/1 — the duplicate entry is not an error. */
     const uint8_t *n, *v;
     if (in->index >= dt_count(t)) return VQ_ERR_QPACK_ENCODER_STREAM;
     if (vq_qpack_dtable_get(t, t->inserts - 1 - in->index, &n, &nlen, &v, &vlen) != VQ_OK)
@@ -376,11 +380,13 @@ static vq_status apply_encoder_instr(vq_qpack_decoder *d, const vq_qpack_enc_ins
   default:
     return VQ_ERR_QPACK_ENCODER_STREAM;
   }
-  /* spec: rfc9204#3.2.2 — an entry larger than the capacity is an encoder stream error. */
+  /* spec: rfc9204#3.2.2/2 — an entry larger than the capacity is an encoder stream error. */
   return dt_insert(t, d->scratch, nlen, d->scratch + nlen, vlen);
 }
 
-/* Parses and applies every complete instruction of buf; *used is what it consumed. */
+/* Parses and applies every complete instruction of buf; *used is what it consumed.
+ * spec: rfc9204#7.4/2 — a value too large to decode (an integer over 62 bits) on the encoder stream is
+ * a connection error, QPACK_ENCODER_STREAM_ERROR. */
 static vq_status run_encoder_instrs(vq_qpack_decoder *d, const uint8_t *buf, size_t len, size_t *used)
 {
   size_t off = 0;
@@ -489,7 +495,9 @@ static vq_status sec_str(const uint8_t *buf, size_t len, unsigned n, vq_qpack_ou
 }
 
 /* A dynamic entry referenced by a field line: it must be below the Required Insert Count and still in
- * the table. spec: rfc9204#2.2.3 / #4.5.1.1 — otherwise QPACK_DECOMPRESSION_FAILED. */
+ * the table. spec: rfc9204#2.2.3 / #4.5.1.1 — otherwise QPACK_DECOMPRESSION_FAILED.
+ * spec: rfc9204#2.2.3/1, rfc9204#2.2.1/2 — a reference to an evicted entry, or at or above the
+ * declared Required Insert Count (the count was smaller than the section needs), fails. */
 static vq_status sec_dyn(const vq_qpack_decoder *d, uint64_t ric, uint64_t abs, uint64_t *max_ref,
                          const uint8_t **n, size_t *nlen, const uint8_t **v, size_t *vlen)
 {
@@ -505,7 +513,9 @@ vq_status vq_qpack_decode_section(vq_qpack_decoder *d, uint64_t stream_id, const
   size_t u, off = 0;
   vq_status st;
   /* spec: rfc9204#4.5.1 — prefix: Encoded Required Insert Count (8-bit prefix), then S and Delta Base
-   * (7-bit prefix). A truncated prefix is malformed. */
+   * (7-bit prefix). A truncated prefix is malformed.
+   * spec: rfc9204#7.4/2 — in a field section, a value too large to decode (an integer over 62 bits)
+   * is QPACK_DECOMPRESSION_FAILED. */
   if (vq_qpack_int_decode(data, len, 8, &enc_ric, &u) != VQ_OK) return VQ_ERR_QPACK_DECOMPRESSION;
   off += u;
   if (off >= len) return VQ_ERR_QPACK_DECOMPRESSION;
@@ -516,7 +526,8 @@ vq_status vq_qpack_decode_section(vq_qpack_decoder *d, uint64_t stream_id, const
     return VQ_ERR_QPACK_DECOMPRESSION;
   if (vq_qpack_base_decode(ric, sign, delta, &base) != VQ_OK) return VQ_ERR_QPACK_DECOMPRESSION;
   /* spec: rfc9204#2.1.2 — a section whose Required Insert Count exceeds the inserts received is
-   * blocked; more blocked streams than SETTINGS_QPACK_BLOCKED_STREAMS is QPACK_DECOMPRESSION_FAILED. */
+   * blocked; spec: rfc9204#2.1.2/2 — more blocked streams than SETTINGS_QPACK_BLOCKED_STREAMS is
+   * QPACK_DECOMPRESSION_FAILED. */
   if (ric > d->table.inserts) {
     if (blocked_find(d, stream_id) < 0) {
       if (d->nblocked >= d->max_blocked) return VQ_ERR_QPACK_DECOMPRESSION;
@@ -526,6 +537,7 @@ vq_status vq_qpack_decode_section(vq_qpack_decoder *d, uint64_t stream_id, const
     return VQ_ERR_QPACK_BLOCKED;
   }
   blocked_remove(d, stream_id);
+  /* spec: rfc9204#2.2/1 — field lines are emitted in the order of their representations. */
   out->count = 0;
   out->used = 0;
   uint64_t max_ref = 0; /* 1 + the largest absolute index referenced */
@@ -539,6 +551,7 @@ vq_status vq_qpack_decode_section(vq_qpack_decoder *d, uint64_t stream_id, const
       if (vq_qpack_int_decode(data + off, len - off, 6, &idx, &u) != VQ_OK) return VQ_ERR_QPACK_DECOMPRESSION;
       off += u;
       if (b & 0x40u) {
+        /* spec: rfc9204#3.1/1 — an invalid static index in a field line: QPACK_DECOMPRESSION_FAILED. */
         const vq_qpack_static_entry *s = vq_qpack_static_get(idx);
         if (!s) return VQ_ERR_QPACK_DECOMPRESSION;
         st = out_field(out, (const uint8_t *)s->name, s->name_len, 0, (const uint8_t *)s->value,
@@ -618,6 +631,8 @@ vq_status vq_qpack_decode_section(vq_qpack_decoder *d, uint64_t stream_id, const
   return VQ_OK;
 }
 
+/* spec: rfc9204#2.2.2.1/1 — a decoded section with dynamic references (Required Insert Count > 0) is
+ * acknowledged with a Section Acknowledgment. */
 vq_status vq_qpack_decoder_build_acks(vq_qpack_decoder *d, uint64_t stream_id, uint64_t section_ric,
                                       uint8_t *buf, size_t cap, size_t *used)
 {

@@ -25,7 +25,7 @@ static uint32_t prefix_max(unsigned n)
   return 255u;
 }
 
-/* spec: rfc9204#4.1.1 — integers use the prefixed encoding of RFC 7541 §5.1; QPACK implementations
+/* spec: rfc9204#4.1.1/1 — integers use the prefixed encoding of RFC 7541 §5.1; QPACK implementations
  * must decode integers up to 62 bits and treat larger ones as an error. */
 /*@ requires 1 <= n <= 8;
     requires vq_readable(buf, len);
@@ -414,7 +414,7 @@ vq_status vq_qpack_str_encode(uint8_t *buf, size_t cap, unsigned n, uint8_t firs
   return VQ_OK;
 }
 
-/* spec: rfc9204#4.5.1.1 — the decoder reconstructs the Required Insert Count from its encoding:
+/* spec: rfc9204#4.5.1.1/1 — the decoder reconstructs the Required Insert Count from its encoding:
  * 0 means 0; an encoding above FullRange = 2 * MaxEntries, or one that yields a value that cannot
  * be valid (wrapping below 1, or 0), is a QPACK_DECOMPRESSION_FAILED error. */
 /*@ requires max_entries <= 134217728;
@@ -476,7 +476,8 @@ vq_status vq_qpack_ric_encode(uint64_t ric, uint64_t max_entries, uint64_t *enco
 }
 
 /* spec: rfc9204#4.5.1.2 — Sign 0: Base = ReqInsertCount + DeltaBase; Sign 1: Base = ReqInsertCount -
- * DeltaBase - 1, and a negative result (ReqInsertCount <= DeltaBase) is an error. */
+ * DeltaBase - 1; spec: rfc9204#4.5.1.2/1, rfc9204#4.5.1.2/2 — Base is never negative: Sign 1 with
+ * ReqInsertCount <= DeltaBase is invalid. */
 /*@ requires ric <= 4611686018427387903 && delta <= 4611686018427387903;
     requires \valid(base);
     assigns *base;

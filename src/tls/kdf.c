@@ -149,7 +149,9 @@ const vq_labels *vq_tls_labels(uint32_t version)
   return version == VQ_QUIC_V1 ? &v1 : version == VQ_QUIC_V2 ? &v2 : NULL;
 }
 
-/* spec: rfc9001#5.2 — initial_secret = HKDF-Extract(initial_salt, client_dst_connection_id);
+/* spec: rfc9001#5.2/2 — Initial secrets always use TLS 1.3's HKDF-Expand-Label, whatever TLS versions
+ * are offered.
+ * spec: rfc9001#5.2 — initial_secret = HKDF-Extract(initial_salt, client_dst_connection_id);
  * client/server_initial_secret = HKDF-Expand-Label(initial_secret, "client in"/"server in", "",
  * Hash.length), with SHA-256. The labels are the same in v2 (RFC 9369 §3.3.2 changes only the four
  * packet protection labels). */

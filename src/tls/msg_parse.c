@@ -299,8 +299,11 @@ static int list_has_u16(vq_tls_span list, uint32_t want)
 }
 
 /* spec: rfc9001#4.2 — TLS 1.3 or later only: supported_versions must offer 0x0304
- * (rfc8446#4.2.1/1). spec: rfc9001#8.2/1 — no quic_transport_parameters: missing_extension.
- * spec: rfc9001#8.4/2 — a non-empty legacy_session_id is a PROTOCOL_VIOLATION. */
+ * (rfc8446#4.2.1/1). spec: rfc9001#4.2/2 — a server refuses a ClientHello that would negotiate an
+ * older version. spec: rfc9001#8.2/1 — no quic_transport_parameters: missing_extension.
+ * spec: rfc9001#8.4/2 — a non-empty legacy_session_id is a PROTOCOL_VIOLATION.
+ * spec: rfc9001#5.3/2 — the offered cipher suites are not looked at: one we do not support never makes
+ * a ClientHello rejected (the handshake picks among those it supports). */
 /*@ requires \valid_read(ch) && vq_span_ok(ch->ext.supported_versions);
     assigns \nothing; */
 vq_status vq_tls_quic_check_client_hello(const vq_tls_client_hello *ch)
@@ -313,7 +316,8 @@ vq_status vq_tls_quic_check_client_hello(const vq_tls_client_hello *ch)
 }
 
 /* spec: rfc8446#4.1.3/8, rfc8446#4.2.1/9 — a TLS 1.3 ServerHello (and HRR) selects 0x0304 in
- * supported_versions; QUIC needs TLS 1.3 (rfc9001#4.2): otherwise protocol_version. */
+ * supported_versions; spec: rfc9001#4.2/2 — QUIC needs TLS 1.3: a client terminates the connection
+ * (protocol_version) when an older version is selected. */
 /*@ requires \valid_read(sh);
     assigns \nothing; */
 vq_status vq_tls_quic_check_server_hello(const vq_tls_server_hello *sh)
@@ -342,7 +346,7 @@ vq_status vq_tls_quic_check_new_session_ticket(const vq_tls_new_session_ticket *
   return VQ_OK;
 }
 
-/* spec: rfc9001#6/3 — KeyUpdate: 0x010a (unexpected_message). spec: rfc9001#8.3/1 — clients never
+/* spec: rfc9001#6/3 — KeyUpdate: 0x010a (unexpected_message). spec: rfc9001#8.3 — clients never
  * send EndOfEarlyData, so receiving one is an unexpected message too. */
 /*@ assigns \nothing; */
 vq_status vq_tls_quic_check_msg_type(uint8_t type)

@@ -226,7 +226,9 @@ vq_status vq_hp_mask(vq_pp_key *k, const uint8_t sample[VQ_HP_SAMPLE_LEN], uint8
 }
 
 /* spec: rfc9001#5.4.2 — the sample starts 4 bytes after the start of the Packet Number field; the
- * packet must hold all 16 bytes of it. */
+ * packet must hold all 16 bytes of it.
+ * spec: rfc9001#5.4.2/1 — a received packet too short for a complete sample is VQ_ERR_HP_SAMPLE,
+ * whose disposition is to discard the packet. */
 static vq_status sample_mask(vq_pp_key *k, const uint8_t *pkt, size_t len, size_t pn_offset,
                              uint8_t mask[VQ_HP_MASK_LEN])
 {
@@ -341,8 +343,9 @@ vq_status vq_packet_unprotect(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_
   out->hdr_len = hdr_len;
   out->payload_offset = hdr_len;
   out->payload_len = plen;
-  /* spec: rfc9000#17.2 — reserved bits (0x0c of a long header) non-zero after removing protection:
-   * PROTOCOL_VIOLATION; spec: rfc9000#17.3.1 — the same for 0x18 of a short header */
+  /* spec: rfc9000#17.2/9 — reserved bits (0x0c of a long header) non-zero after removing both packet
+   * and header protection: PROTOCOL_VIOLATION; spec: rfc9000#17.3.1/3 — the same for 0x18 of a short
+   * header */
   if (pkt[0] & ((pkt[0] & 0x80) ? 0x0c : 0x18)) return VQ_ERR_PROTOCOL_VIOLATION;
   return VQ_OK;
 }

@@ -72,7 +72,8 @@ vq_status vq_retry_tag_verify(uint32_t version, const uint8_t *odcid, size_t odc
   if (len <= VQ_RETRY_TAG_LEN) return VQ_ERR_PACKET_RETRY;
   vq_status st = vq_retry_tag_compute(version, odcid, odcid_len, pkt, len - VQ_RETRY_TAG_LEN, tag);
   if (st != VQ_OK) return st;
-  /* spec: rfc9000#17.2.5.2 — a client MUST discard a Retry packet whose integrity tag is invalid */
+  /* spec: rfc9000#17.2.5.2/3 — a client MUST discard a Retry packet whose integrity tag is invalid
+   * (VQ_ERR_RETRY_INTEGRITY: drop the packet) */
   int eq = CRYPTO_memcmp(tag, pkt + len - VQ_RETRY_TAG_LEN, VQ_RETRY_TAG_LEN) == 0;
   return eq ? VQ_OK : VQ_ERR_RETRY_INTEGRITY;
 }

@@ -24,7 +24,9 @@ uint64_t vq_fc_tx_credit(const vq_fc_tx *fc)
   return fc->limit - fc->sent;
 }
 
-/* spec: rfc9000#4.1 — a sender MUST NOT send data in excess of either limit. */
+/* spec: rfc9000#4.1/1, rfc9000#2.2/4 — a sender MUST NOT send data in excess of either limit.
+ * spec: rfc9000#19.10/3 — data sent on a stream MUST NOT exceed the largest MAX_STREAM_DATA.
+ * spec: rfc9000#19.9/1 — the connection's counter keeps the sum over all streams within MAX_DATA. */
 /*@ requires \valid(fc) && vq_fc_tx_ok(fc);
     assigns fc->sent;
     ensures vq_fc_tx_ok(fc);
@@ -42,7 +44,7 @@ vq_status vq_fc_tx_consume(vq_fc_tx *fc, uint64_t n)
   return VQ_OK;
 }
 
-/* spec: rfc9000#4.1 — a sender MUST ignore any MAX_STREAM_DATA or MAX_DATA frames that do not
+/* spec: rfc9000#4.1/3 — a sender MUST ignore any MAX_STREAM_DATA or MAX_DATA frames that do not
  * increase flow control limits. */
 /*@ requires \valid(fc) && vq_fc_tx_ok(fc);
     assigns fc->limit;
@@ -100,7 +102,9 @@ void vq_fc_rx_init(vq_fc_rx *fc, uint64_t window, uint64_t max_window)
 
 /* spec: rfc9000#4.5 — once a final size for a stream is known, it cannot change; data at or beyond
  * the final size, a changed final size, or a final size below the data received is FINAL_SIZE_ERROR.
- * spec: rfc9000#4.1 — data beyond the advertised limit is FLOW_CONTROL_ERROR. */
+ * spec: rfc9000#4.1/2, rfc9000#19.10/4 — stream data beyond the advertised limit is FLOW_CONTROL_ERROR.
+ * spec: rfc9000#4.5/1 — *grown is what the connection-level controller must count, up to the final
+ * size (a RESET_STREAM's final size included) even for bytes never received. */
 /*@ requires \valid(fc) && vq_fc_rx_ok(fc);
     requires \valid(grown) && \separated(fc, grown);
     assigns fc->received, fc->final_size, fc->final_known, *grown;
@@ -155,8 +159,8 @@ vq_status vq_fc_rx_on_stream_data(vq_fc_rx *fc, uint64_t end, int fin, uint64_t 
   return VQ_OK;
 }
 
-/* spec: rfc9000#4.1 — a receiver MUST close the connection with FLOW_CONTROL_ERROR if the sender
- * violates the advertised connection or stream data limits. */
+/* spec: rfc9000#4.1/2, rfc9000#19.9/2 — a receiver MUST close the connection with FLOW_CONTROL_ERROR
+ * if the sender violates the advertised connection or stream data limits. */
 /*@ requires \valid(fc) && vq_fc_rx_ok(fc);
     assigns fc->received;
     ensures vq_fc_rx_ok(fc);
@@ -193,9 +197,9 @@ vq_status vq_fc_rx_consume(vq_fc_rx *fc, uint64_t n)
   return VQ_OK;
 }
 
-/* spec: rfc9000#4.2 — a receiver sends MAX_STREAM_DATA / MAX_DATA as data is consumed; doing so
- * early enough avoids blocking the sender; the window may grow (auto-tuning) when updates come
- * faster than twice per round trip. */
+/* spec: rfc9000#4.2/2 — a receiver sends MAX_STREAM_DATA / MAX_DATA as data is consumed, never
+ * waiting for a STREAM_DATA_BLOCKED / DATA_BLOCKED frame; doing so early enough avoids blocking the
+ * sender; the window may grow (auto-tuning) when updates come faster than twice per round trip. */
 /*@ requires \valid(fc) && vq_fc_rx_ok(fc);
     requires \valid(new_limit) && \separated(fc, new_limit);
     assigns fc->window, fc->limit, fc->last_raise, fc->raised, *new_limit;
