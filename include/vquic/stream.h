@@ -81,7 +81,8 @@ vq_status vq_sendbuf_on_lost(vq_sendbuf *b, uint64_t off, size_t len, int fin);
 uint64_t vq_sendbuf_obligations(const vq_sendbuf *b);
 /* 1 when every byte and the FIN are acknowledged (the "Data Recvd" state, RFC 9000 §3.1). */
 int vq_sendbuf_done(const vq_sendbuf *b);
-/* Abandons everything (RESET_STREAM sent): frees the data; obligations become 0. */
+/* Abandons everything (RESET_STREAM sent): frees the data; obligations become 0, done() stays 0, write
+ * is refused and later on_* calls are ignored. b->sent (highest offset sent) is the RESET_STREAM final size. */
 void vq_sendbuf_abandon(vq_sendbuf *b);
 
 /* ---- Receive side --------------------------------------------------------------------------- */
