@@ -28,7 +28,9 @@ typedef struct vq_rangeset {
 } vq_rangeset;
 void vq_rangeset_init(vq_rangeset *s, vq_rangeset_item *storage, uint32_t cap);
 vq_status vq_rangeset_add(vq_rangeset *s, uint64_t lo, uint64_t hi);
-void vq_rangeset_remove(vq_rangeset *s, uint64_t lo, uint64_t hi); /* may split: see .c for bound */
+/* Removes [lo, hi); never removes anything else. A split needs a free slot: when there is none the
+ * range is left whole (the set stays a superset of the exact result). */
+void vq_rangeset_remove(vq_rangeset *s, uint64_t lo, uint64_t hi);
 int vq_rangeset_contains(const vq_rangeset *s, uint64_t lo, uint64_t hi); /* all of [lo,hi) */
 
 #define VQ_STREAMBUF_CHUNK 4096u /* bytes per storage chunk */
@@ -51,6 +53,7 @@ typedef struct vq_sendbuf {
   vq_rangeset_item lost_s[VQ_STREAMBUF_RANGES];
   uint8_t **chunks;        /* ring of chunk pointers covering [base rounded down, end) */
   uint32_t nchunks, chunk_cap, chunk_head;
+  int abandoned;           /* vq_sendbuf_abandon was called: nothing more is sent or owed */
 } vq_sendbuf;
 
 void vq_sendbuf_init(vq_sendbuf *b, vq_mem *mem, uint64_t limit);
@@ -71,13 +74,15 @@ void vq_sendbuf_on_sent(vq_sendbuf *b, uint64_t off, size_t len, int fin);
 /* The packet carrying the range was acknowledged: frees what became contiguous from base. */
 void vq_sendbuf_on_acked(vq_sendbuf *b, uint64_t off, size_t len, int fin);
 /* The packet carrying the range was lost: what of it is not acknowledged is queued again.
- * VQ_ERR_BUDGET when the lost set is full (the caller closes with INTERNAL_ERROR). */
+ * Returns VQ_OK: when the lost set is full the range is merged with its nearest lost neighbour (the
+ * gap is resent too), so nothing is dropped; callers may still treat VQ_ERR_BUDGET as INTERNAL_ERROR. */
 vq_status vq_sendbuf_on_lost(vq_sendbuf *b, uint64_t off, size_t len, int fin);
 /* Bytes written by the application and not yet acknowledged (+1 for an unacked FIN). 0 = all done. */
 uint64_t vq_sendbuf_obligations(const vq_sendbuf *b);
 /* 1 when every byte and the FIN are acknowledged (the "Data Recvd" state, RFC 9000 §3.1). */
 int vq_sendbuf_done(const vq_sendbuf *b);
-/* Abandons everything (RESET_STREAM sent): frees the data; obligations become 0. */
+/* Abandons everything (RESET_STREAM sent): frees the data; obligations become 0, done() stays 0, write
+ * is refused and later on_* calls are ignored. b->sent (highest offset sent) is the RESET_STREAM final size. */
 void vq_sendbuf_abandon(vq_sendbuf *b);
 
 /* ---- Receive side --------------------------------------------------------------------------- */
@@ -108,7 +113,9 @@ size_t vq_recvbuf_read(vq_recvbuf *b, uint8_t *out, size_t cap, int *fin);
 uint64_t vq_recvbuf_readable(const vq_recvbuf *b);
 /* Grows the window (after the application consumed data and MAX_STREAM_DATA went out). */
 void vq_recvbuf_set_window(vq_recvbuf *b, uint64_t window);
-/* RESET_STREAM with final_size: checks it (VQ_ERR_FINAL_SIZE) and frees buffered data. */
+/* RESET_STREAM with final_size: checks it (VQ_ERR_FINAL_SIZE; VQ_ERR_FLOW_CONTROL beyond read + window)
+ * and frees buffered data; everything up to the final size then counts as read (read == final_size,
+ * vq_recvbuf_read returns 0 bytes with *fin = 1; the receive state machine says it was a reset). */
 vq_status vq_recvbuf_reset(vq_recvbuf *b, uint64_t final_size);
 
 /* ---- Stream states (RFC 9000 §3.1, §3.2) ---------------------------------------------------- */
