@@ -176,6 +176,8 @@ typedef struct vq_recovery_state {
   int app_limited;                      /* §7.8: the window is not being used: do not grow it */
 } vq_recovery_state;
 
+/* max_sent_per_space >= 2. r->rtt.max_ack_delay starts at 25 ms (RFC 9000 §18.2's default); the
+ * connection sets it from the peer's transport parameters. r->pacer.burst starts at 10 datagrams. */
 vq_status vq_recovery_init(vq_recovery *r, vq_mem *mem, const vq_recovery_config *cfg);
 /* Frees the tables. Packets still tracked are not reported (call discard_space first if needed). */
 void vq_recovery_free(vq_recovery *r);
