@@ -262,7 +262,7 @@ VQ_TEST(recovery_pto_backoff)
   CHECK_EQ(vq_recovery_timer(&f->r), VQ_MS(1024));
   CHECK_EQ(sendp(f, VQ_SPACE_APP, 1, VQ_MS(100), 1000, 1), VQ_OK);
   CHECK_EQ(ack1(f, VQ_SPACE_APP, 1, 1, VQ_MS(200), NULL), VQ_OK); /* sample 100 ms */
-  /* pn 0: loss timer (not lost yet: 200 < 112.5? no: 200 - 0 >= 112.5 -> lost). */
+  /* pn 0 was sent 200 ms ago >= 9/8 * 100 ms: lost by the time threshold. */
   CHECK_EQ(fate_of(f, VQ_SPACE_APP, 0, NULL), VQ_PKT_LOST);
   CHECK_EQ(sendp(f, VQ_SPACE_APP, 2, VQ_MS(300), 1000, 1), VQ_OK);
   /* PTO = 100 + max(4 * 50, 1) + 25 = 325 ms after the last ack-eliciting packet. */
