@@ -78,6 +78,7 @@ typedef struct vq_cc {
   uint64_t k_ms;                  /* K in milliseconds */
   uint64_t w_est;                 /* Reno-friendly estimate, bytes */
   uint64_t cubic_acked;           /* bytes acked since the last window increase (Reno/Est) */
+  uint64_t cwnd_prior;            /* CUBIC: cwnd when ssthresh was last set (RFC 9438 §4.3 alpha) */
   /* counters for statistics */
   uint64_t congestion_events;
   uint64_t persistent_congestion_events;
@@ -86,6 +87,21 @@ typedef struct vq_cc {
 void vq_cc_init(vq_cc *cc, vq_cc_algo algo, uint64_t max_datagram_size);
 /* Bytes that may be sent now without exceeding the window (0 when blocked). */
 uint64_t vq_cc_available(const vq_cc *cc);
+/* The steps of RFC 9002 Appendix B, called by vq_recovery (and by tests driving a vq_cc alone). */
+uint64_t vq_cc_min_window(const vq_cc *cc);                      /* kMinimumWindow */
+void vq_cc_on_sent(vq_cc *cc, uint64_t bytes);                   /* B.4, in-flight packets only */
+/* B.5 for one acked in-flight packet: leaves bytes_in_flight; grows the window unless app_limited
+ * (§7.8) or the packet was sent in the current recovery period. srtt: CUBIC's target uses t + RTT. */
+void vq_cc_on_acked(vq_cc *cc, uint64_t bytes, vq_time time_sent, vq_time now, vq_time srtt,
+                    int app_limited);
+/* A lost (B.8) or discarded (B.9) in-flight packet leaves bytes_in_flight; no congestion signal. */
+void vq_cc_on_removed(vq_cc *cc, uint64_t bytes);
+/* B.6: a congestion event for a packet sent at time_sent (loss or ECN-CE), once per recovery period. */
+void vq_cc_on_congestion_event(vq_cc *cc, vq_time time_sent, vq_time now);
+/* §7.6.2: persistent congestion: the window collapses to kMinimumWindow, recovery ends. */
+void vq_cc_on_persistent_congestion(vq_cc *cc);
+/* CUBIC: W_cubic(t) in bytes, t the time elapsed since epoch_start (RFC 9438 §4.2, Figure 1). */
+uint64_t vq_cc_cubic_window(const vq_cc *cc, vq_time t);
 
 /* ---- Pacing (RFC 9002 §7.7) ------------------------------------------------------------------ */
 
@@ -93,6 +109,7 @@ typedef struct vq_pacer {
   vq_time next_send;     /* the earliest time the next packet may leave */
   uint64_t tokens;       /* bytes that may leave in the current burst */
   uint64_t burst;        /* burst size in bytes (a batch of datagrams, for GSO) */
+  vq_time last;          /* when tokens was last brought up to date (VQ_TIME_NEVER: never) */
 } vq_pacer;
 
 /* ---- Sent packets and loss detection (RFC 9002 §6, Appendix A) -------------------------------- */
@@ -104,7 +121,7 @@ typedef struct vq_sent_packet {
   uint8_t ack_eliciting;
   uint8_t in_flight;
   uint8_t declared_lost;   /* internal: lost but kept a while to notice spurious losses */
-  uint8_t reserved;
+  uint8_t reserved;        /* internal: the state of the table slot (live, acked, lost, skipped pn) */
   uint64_t handle;         /* the connection's record of what the packet carried (opaque) */
 } vq_sent_packet;
 
@@ -117,6 +134,8 @@ typedef struct vq_recovery_space {
   vq_time time_of_last_ack_eliciting;     /* VQ_TIME_NEVER: none in flight */
   uint64_t ack_eliciting_in_flight;
   uint64_t ecn_ce_reported;               /* the largest ECN-CE count the peer reported (§7.1) */
+  uint64_t largest_sent;                  /* valid when has_sent: ACKs above it are rejected */
+  int has_sent;
 } vq_recovery_space;
 
 typedef struct vq_recovery_config {
@@ -154,12 +173,17 @@ typedef struct vq_recovery_state {
   int has_handshake_keys;
   int amplification_limited;            /* server: blocked by the 3x limit (no PTO arm, A.6) */
   int space_discarded[VQ_SPACE_COUNT];
+  int app_limited;                      /* §7.8: the window is not being used: do not grow it */
 } vq_recovery_state;
 
+/* max_sent_per_space >= 2. r->rtt.max_ack_delay starts at 25 ms (RFC 9000 §18.2's default); the
+ * connection sets it from the peer's transport parameters. r->pacer.burst starts at 10 datagrams. */
 vq_status vq_recovery_init(vq_recovery *r, vq_mem *mem, const vq_recovery_config *cfg);
 /* Frees the tables. Packets still tracked are not reported (call discard_space first if needed). */
 void vq_recovery_free(vq_recovery *r);
 
+/* Every sent packet is recorded, ACK-only ones too (an ACK of an unrecorded pn at or above the oldest
+ * tracked one is an ACK of a pn never sent). The callback must not call back into vq_recovery. */
 /* Records a sent packet (A.5 OnPacketSent). VQ_ERR_BUDGET when the space's table is full (the caller
  * must not send it); pn must exceed every pn already recorded in the space (VQ_ERR_INVALID_ARGUMENT). */
 vq_status vq_recovery_on_packet_sent(vq_recovery *r, vq_pn_space space, const vq_sent_packet *p,
@@ -170,11 +194,17 @@ vq_status vq_recovery_on_packet_sent(vq_recovery *r, vq_pn_space space, const vq
  * Newly acknowledged packets and packets then declared lost are reported through cb (acked first,
  * in increasing pn, then lost). VQ_ERR_PROTOCOL_VIOLATION (nothing changed) if the ACK covers a packet
  * number never sent in that space (RFC 9000 §13.1); packets acked twice are ignored. *rtt_updated is
- * 1 when a sample was taken. ecn: NULL for a plain ACK, else the ECT0/ECT1/CE counts of ACK_ECN. */
+ * 1 when a sample was taken. ECN (§7.1, B.7): ack->ecn_ce is the ECN-CE count of an ACK_ECN frame (0 in
+ * a parsed plain ACK, which therefore never signals congestion). */
 vq_status vq_recovery_on_ack(vq_recovery *r, vq_pn_space space, const vq_frame_ack *ack,
                              vq_time ack_delay, const vq_recovery_state *st, vq_time now,
                              const vq_recovery_cb *cb, int *rtt_updated);
 
+/* Re-arms the loss detection timer (A.8 SetLossDetectionTimer) after st changed: the handshake was
+ * confirmed, Handshake keys arrived, the peer completed address validation, or the server was
+ * unblocked by a datagram (A.6 OnDatagramReceived: then call vq_recovery_on_timeout if the new
+ * deadline is already past). */
+void vq_recovery_update_timer(vq_recovery *r, const vq_recovery_state *st, vq_time now);
 /* The time the loss detection timer fires (A.8 SetLossDetectionTimer), VQ_TIME_NEVER when unset. */
 vq_time vq_recovery_timer(const vq_recovery *r);
 
