@@ -246,6 +246,7 @@ static vq_status read_stream_frames(vq_h3 *h3, h3_stream *s, const uint8_t *d, s
       if (st == VQ_ERR_H3_NEED_MORE) {
         s->hlen = (uint8_t)(s->hlen + take);
         off += take;
+        st = VQ_OK;
         continue;
       }
       if (st != VQ_OK) break;
