@@ -809,7 +809,7 @@ static raw *raw_new(int is_server, const vq_h3_config *cfg)
   ep_init(&r->n, is_server, cfg);
   r->e = &r->n.e[is_server];
   vq_h3_start(r->e->h3, &r->n.cx);
-  vq_qpack_encoder_init(&r->enc, NULL, 0, 0, 0, 0, 0); /* static table only */
+  vq_qpack_encoder_init(&r->enc, r->encmem, sizeof r->encmem, 0, 0, 0, 0); /* static table only */
   return r;
 }
 

@@ -236,9 +236,11 @@ static h3_stream *local_uni(vq_h3 *h3, uint64_t type)
 static vq_status init_encoder(vq_h3 *h3, uint64_t cap, uint64_t peer_cap, uint64_t peer_blocked)
 {
   size_t sections = cap > 0 ? h3->cfg.qpack_encoder_sections : 0;
+  /* Never NULL storage: vq_qpack_encoder_init does pointer arithmetic on it even when it needs 0. */
   size_t need = vq_qpack_encoder_mem(cap, sections);
-  void *m = NULL;
-  if (need > 0 && !(m = vq_mem_alloc(h3->mem, need))) return VQ_ERR_NOMEM;
+  if (need < 16) need = 16;
+  void *m = vq_mem_alloc(h3->mem, need);
+  if (!m) return VQ_ERR_NOMEM;
   vq_status st = vq_qpack_encoder_init(&h3->enc, m, need, cap, peer_cap, peer_blocked, sections);
   if (st != VQ_OK) {
     vq_mem_free(h3->mem, m, need);
