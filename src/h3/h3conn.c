@@ -123,7 +123,10 @@ static vq_status enter(vq_h3 *h3, const vq_cx *cx)
 static vq_status leave(vq_h3 *h3, vq_status st)
 {
   h3->depth--;
-  if (h3->depth == 0) sweep(h3);
+  if (h3->depth == 0) {
+    sweep(h3);
+    h3->cx = NULL; /* the caller's cx lives only as long as its call */
+  }
   return st;
 }
 
