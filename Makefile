@@ -17,6 +17,8 @@ CPPFLAGS_ALL := -Iinclude -Isrc -Isrc/core -D_POSIX_C_SOURCE=200809L
 CFLAGS_REL := -O2 -g -fPIC $(WARN)
 CFLAGS_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN)
 LDLIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+# Test-only oracle (tests/test_h3_nghttp3.c): linked into the test binaries, never into libvquic.
+TEST_LDLIBS := $(shell pkg-config --libs libnghttp3 2>/dev/null || echo -lnghttp3)
 
 LIB_SRCS := $(sort $(wildcard src/core/*.c src/rt/*.c src/rt/lab/*.c src/rt/posix/*.c src/tls/*.c src/transport/*.c src/h3/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c))
@@ -38,6 +40,7 @@ $(DEPS_STAMP): ci/install-deps.sh
 	@mkdir -p $(BUILD)
 	@missing=""; for t in $(REQUIRED_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	 pkg-config --exists libcrypto 2>/dev/null || missing="$$missing libcrypto"; \
+	 pkg-config --exists libnghttp3 2>/dev/null || missing="$$missing libnghttp3"; \
 	 if [ -n "$$missing" ] || ! why3 config list-provers 2>/dev/null | grep -q Z3; then \
 	   echo "deps: missing$$missing -> ci/install-deps.sh"; bash ci/install-deps.sh; fi
 	@touch $@
@@ -87,10 +90,10 @@ $(BUILD)/san/tests/%.o: tests/%.c $(HDRS) $(BUILD)/gen/vq_tests.inc | $(DEPS_STA
 
 $(BUILD)/bin/vq-test: $(TEST_SRCS:%.c=$(BUILD)/rel/%.o) $(REL_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_REL) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS_REL) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 $(BUILD)/bin/vq-test-san: $(TEST_SRCS:%.c=$(BUILD)/san/%.o) $(SAN_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS_SAN) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 test: $(BUILD)/bin/vq-test
 	@mkdir -p $(BUILD)/results

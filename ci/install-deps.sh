@@ -9,6 +9,7 @@ pkgs=(
   clang lld llvm libclang-rt-14-dev # libFuzzer, sanitizers
   afl++                            # AFL++ build of the fuzz harnesses
   python3                          # vector extraction and ledger scripts
+  libnghttp3-dev                   # test-only HTTP/3 oracle (tests/test_h3_nghttp3.c), never in libvquic
 )
 
 missing=()

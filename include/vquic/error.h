@@ -84,6 +84,18 @@ typedef enum vq_status {
   VQ_ERR_H3_SETTINGS = -154,            /* H3_SETTINGS_ERROR (§7.2.4, §7.2.4.1) */
   VQ_ERR_H3_MISSING_SETTINGS = -155,    /* H3_MISSING_SETTINGS: control stream not led by SETTINGS */
   VQ_ERR_H3_ID = -156,                  /* H3_ID_ERROR: GOAWAY / push ID rules (§5.2, §7.2.6) */
+  /* The HTTP/3 session (RFC 9114 §4 - §6, include/vquic/h3conn.h). Stream errors (H3_MESSAGE_ERROR,
+   * H3_REQUEST_*) reset one stream and leave the connection open; the session applies them itself
+   * and returns them only from the API call that concerns that stream. */
+  VQ_ERR_H3_CLOSED_CRITICAL_STREAM = -190, /* H3_CLOSED_CRITICAL_STREAM (§6.2.1, RFC 9204 §4.2) */
+  VQ_ERR_H3_STREAM_CREATION = -191,     /* H3_STREAM_CREATION_ERROR (§6.1, §6.2.1, §6.2.2) */
+  VQ_ERR_H3_MESSAGE = -192,             /* H3_MESSAGE_ERROR: malformed message (§4.1.2), stream error */
+  VQ_ERR_H3_REQUEST_CANCELLED = -193,   /* H3_REQUEST_CANCELLED (§4.1.1), stream error */
+  VQ_ERR_H3_REQUEST_REJECTED = -194,    /* H3_REQUEST_REJECTED (§4.1.1, §5.2), stream error */
+  VQ_ERR_H3_REQUEST_INCOMPLETE = -195,  /* H3_REQUEST_INCOMPLETE (§4.1), stream error */
+  VQ_ERR_H3_GOING_AWAY = -196,          /* local: the peer sent GOAWAY, no new request (§5.2) */
+  VQ_ERR_H3_CLOSED = -197,              /* local: the session is closed (after a connection error) */
+  VQ_ERR_H3_FIELD_SECTION_TOO_LARGE = -198, /* local: over the peer's MAX_FIELD_SECTION_SIZE (§4.2.2) */
   /* TLS handshake messages (RFC 8446 §4, RFC 9001 §8): CRYPTO_ERROR 0x100 + the TLS alert
    * (RFC 9001 §4.8) unless said otherwise; vq_status_tls_alert() gives the alert. */
   VQ_ERR_TLS_NEED_MORE = -130,          /* not an error: the message is not complete yet (CRYPTO stream) */

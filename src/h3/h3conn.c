@@ -1,0 +1,705 @@
+/* vquic — the HTTP/3 session (RFC 9114): life cycle, the send side and the application API.
+ * The read side is in h3conn_rx.c. See include/vquic/h3conn.h. */
+#include "h3/h3conn_internal.h"
+
+#include <string.h>
+
+#include "vquic/varint.h"
+
+/* ---- byte queues --------------------------------------------------------------------------------- */
+
+vq_status h3_qbuf_reserve(vq_mem *m, h3_qbuf *q, size_t extra)
+{
+  if (extra > SIZE_MAX / 2 - q->len) return VQ_ERR_NOMEM;
+  const size_t need = q->len + extra;
+  if (q->head + need <= q->cap) return VQ_OK;
+  if (need <= q->cap) { /* room once the consumed bytes go */
+    memmove(q->p, q->p + q->head, q->len);
+    q->head = 0;
+    return VQ_OK;
+  }
+  size_t ncap = q->cap ? q->cap * 2 : 256;
+  while (ncap < need) ncap *= 2;
+  uint8_t *np = vq_mem_alloc(m, ncap);
+  if (!np) return VQ_ERR_NOMEM;
+  if (q->len) memcpy(np, q->p + q->head, q->len);
+  vq_mem_free(m, q->p, q->cap);
+  q->p = np;
+  q->cap = ncap;
+  q->head = 0;
+  return VQ_OK;
+}
+
+vq_status h3_qbuf_append(vq_mem *m, h3_qbuf *q, const uint8_t *d, size_t n)
+{
+  if (n == 0) return VQ_OK;
+  vq_status st = h3_qbuf_reserve(m, q, n);
+  if (st != VQ_OK) return st;
+  memcpy(q->p + q->head + q->len, d, n);
+  q->len += n;
+  return VQ_OK;
+}
+
+void h3_qbuf_consume(h3_qbuf *q, size_t n)
+{
+  if (n > q->len) n = q->len;
+  q->head += n;
+  q->len -= n;
+  if (q->len == 0) q->head = 0;
+}
+
+void h3_qbuf_free(vq_mem *m, h3_qbuf *q)
+{
+  vq_mem_free(m, q->p, q->cap);
+  memset(q, 0, sizeof *q);
+}
+
+/* ---- streams ------------------------------------------------------------------------------------- */
+
+h3_stream *h3_find(const vq_h3 *h3, uint64_t id)
+{
+  for (h3_stream *s = h3->streams; s; s = s->next)
+    if (s->opened && s->id == id) return s;
+  return NULL;
+}
+
+h3_stream *h3_stream_new(vq_h3 *h3, uint64_t id, h3_kind kind)
+{
+  h3_stream *s = vq_mem_calloc(h3->mem, 1, sizeof *s);
+  if (!s) return NULL;
+  s->id = id;
+  s->kind = (uint8_t)kind;
+  s->opened = 1;
+  s->clen = -1;
+  vq_h3_msg_init(&s->msg, !h3->cfg.is_server);
+  s->next = h3->streams;
+  h3->streams = s;
+  if (kind == H3K_REQ) h3->nreq++;
+  return s;
+}
+
+static void stream_free(vq_h3 *h3, h3_stream *s)
+{
+  h3_qbuf_free(h3->mem, &s->tx);
+  h3_qbuf_free(h3->mem, &s->held);
+  if (s->fbuf) vq_mem_free(h3->mem, s->fbuf, (size_t)s->fh.length);
+  if (s->kind == H3K_REQ) h3->nreq--;
+  vq_mem_free(h3->mem, s, sizeof *s);
+}
+
+/* Frees finished and aborted request streams and discarded peer streams; only at the outermost call,
+ * so that no callback ever sees its stream vanish under it. */
+static void sweep(vq_h3 *h3)
+{
+  h3->depth++;
+  h3_stream **pp = &h3->streams;
+  while (*pp) {
+    h3_stream *s = *pp;
+    int done = 0;
+    if (s->kind == H3K_REQ) done = s->dead || (s->rx_done && s->tx_done);
+    else if (s->kind == H3K_IGNORED || s->kind == H3K_UNI_PENDING) done = s->dead;
+    if (!done) {
+      pp = &s->next;
+      continue;
+    }
+    *pp = s->next;
+    if (s->kind == H3K_REQ && s->app_known && h3->cb.on_stream_close)
+      h3->cb.on_stream_close(h3->cb.ud, h3, s->id, s->ud);
+    stream_free(h3, s);
+  }
+  h3->depth--;
+}
+
+static vq_status enter(vq_h3 *h3, const vq_cx *cx)
+{
+  if (!h3) return VQ_ERR_INVALID_ARGUMENT;
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK) return st;
+  if (h3->depth == 0) h3->cx = cx;
+  h3->depth++;
+  return VQ_OK;
+}
+
+static vq_status leave(vq_h3 *h3, vq_status st)
+{
+  h3->depth--;
+  if (h3->depth == 0) {
+    sweep(h3);
+    h3->cx = NULL; /* the caller's cx lives only as long as its call */
+  }
+  return st;
+}
+
+vq_status h3_conn_error(vq_h3 *h3, vq_status st)
+{
+  if (h3->closed) return st;
+  h3->closed = 1;
+  h3->close_code = vq_status_app_error(st);
+  const char *reason = vq_status_reason(st);
+  vq_cx_trace(h3->cx, "h3_conn_error", "code=0x%llx %s", (unsigned long long)h3->close_code, reason);
+  h3->tr.close(h3->tr.ud, h3->close_code, reason);
+  if (h3->cb.on_conn_error) h3->cb.on_conn_error(h3->cb.ud, h3, h3->close_code, reason);
+  return st;
+}
+
+void h3_flush(vq_h3 *h3, h3_stream *s)
+{
+  if (!s->opened || s->tx_done || h3->closed) return;
+  if (s->tx.len == 0 && !s->tx_fin) return;
+  size_t acc = 0;
+  const size_t len = s->tx.len;
+  vq_status st = h3->tr.write(h3->tr.ud, s->id, s->tx.p ? s->tx.p + s->tx.head : NULL, len, s->tx_fin, &acc);
+  if (st != VQ_OK) {
+    /* The stream cannot be written any more (reset by the connection): drop what is queued. */
+    s->tx_done = 1;
+    h3_qbuf_free(h3->mem, &s->tx);
+    return;
+  }
+  if (acc > len) acc = len;
+  h3_qbuf_consume(&s->tx, acc);
+  if (acc == len && s->tx_fin) {
+    s->tx_done = 1;
+    h3_qbuf_free(h3->mem, &s->tx);
+  }
+}
+
+vq_status h3_uni_send(vq_h3 *h3, h3_stream *s, const uint8_t *d, size_t n)
+{
+  vq_status st = h3_qbuf_append(h3->mem, &s->tx, d, n);
+  if (st != VQ_OK) return h3_conn_error(h3, st);
+  h3_flush(h3, s);
+  return VQ_OK;
+}
+
+void h3_qpack_cancel(vq_h3 *h3, h3_stream *s)
+{
+  /* spec: rfc9204#4.4.2 — abandoning a stream whose field sections may not all have been processed:
+   * Stream Cancellation, so the encoder releases its references (omitted with a zero capacity). */
+  vq_qpack_decoder_cancel_stream(&h3->dec, s->id);
+  if (h3->cfg.qpack_max_table_capacity > 0 && h3->started) {
+    uint8_t b[16];
+    size_t u;
+    if (vq_qpack_build_stream_cancel(b, sizeof b, s->id, &u) == VQ_OK) (void)h3_uni_send(h3, h3->qdec_tx, b, u);
+  }
+  h3_qbuf_free(h3->mem, &s->held);
+  s->blocked = 0;
+  s->fin_held = 0;
+}
+
+void h3_stream_abort(vq_h3 *h3, h3_stream *s, uint64_t code, int notify)
+{
+  if (!s->rx_done) {
+    s->rx_done = 1;
+    h3->tr.stop_sending(h3->tr.ud, s->id, code);
+    h3_qpack_cancel(h3, s);
+  }
+  if (!s->tx_done) {
+    s->tx_done = 1;
+    h3->tr.reset_stream(h3->tr.ud, s->id, code);
+    h3_qbuf_free(h3->mem, &s->tx);
+  }
+  s->dead = 1;
+  if (notify && s->app_known && h3->cb.on_reset) h3->cb.on_reset(h3->cb.ud, h3, s->id, s->ud, code);
+}
+
+/* ---- life cycle ---------------------------------------------------------------------------------- */
+
+void vq_h3_config_default(vq_h3_config *c, int is_server)
+{
+  memset(c, 0, sizeof *c);
+  c->is_server = is_server;
+  c->max_field_section_size = 16384;
+  c->qpack_max_table_capacity = 4096;
+  c->qpack_blocked_streams = 16;
+  c->qpack_encoder_capacity = 4096;
+  c->qpack_encoder_sections = 64;
+  c->max_frame = 65536;
+  c->max_streams = 128;
+  c->send_buf = 16384;
+  c->blocked_input = 65536;
+  c->grease = 1;
+}
+
+static h3_stream *local_uni(vq_h3 *h3, uint64_t type)
+{
+  h3_stream *s = vq_mem_calloc(h3->mem, 1, sizeof *s);
+  if (!s) return NULL;
+  s->kind = H3K_LOCAL_UNI;
+  s->rx_done = 1;
+  s->next = h3->streams;
+  h3->streams = s;
+  /* spec: rfc9114#6.2 — a unidirectional stream starts with its type. */
+  uint8_t b[8];
+  size_t u = 0;
+  if (vq_varint_encode(b, sizeof b, type, &u) != VQ_OK || h3_qbuf_append(h3->mem, &s->tx, b, u) != VQ_OK)
+    return NULL;
+  return s;
+}
+
+static vq_status init_encoder(vq_h3 *h3, uint64_t cap, uint64_t peer_cap, uint64_t peer_blocked)
+{
+  size_t sections = cap > 0 ? h3->cfg.qpack_encoder_sections : 0;
+  /* Never NULL storage: vq_qpack_encoder_init does pointer arithmetic on it even when it needs 0. */
+  size_t need = vq_qpack_encoder_mem(cap, sections);
+  if (need < 16) need = 16;
+  void *m = vq_mem_alloc(h3->mem, need);
+  if (!m) return VQ_ERR_NOMEM;
+  vq_status st = vq_qpack_encoder_init(&h3->enc, m, need, cap, peer_cap, peer_blocked, sections);
+  if (st != VQ_OK) {
+    vq_mem_free(h3->mem, m, need);
+    return st;
+  }
+  vq_mem_free(h3->mem, h3->enc_mem, h3->enc_mem_len);
+  h3->enc_mem = m;
+  h3->enc_mem_len = need;
+  return VQ_OK;
+}
+
+vq_status vq_h3_create(vq_h3 **out, vq_mem *mem, const vq_h3_config *cfg, const vq_h3_transport *tr,
+                       const vq_h3_callbacks *cb)
+{
+  if (!out || !mem || !cfg || !tr || !tr->open_uni || !tr->open_bidi || !tr->write || !tr->reset_stream ||
+      !tr->stop_sending || !tr->close)
+    return VQ_ERR_INVALID_ARGUMENT;
+  if (cfg->qpack_max_table_capacity > (1u << 30) || cfg->qpack_blocked_streams > 65536u ||
+      cfg->max_field_section_size == 0 || cfg->max_field_section_size > (1u << 24) || cfg->max_frame < 64 ||
+      cfg->max_streams == 0 || cfg->send_buf < 64 || cfg->qpack_encoder_sections > (1u << 16))
+    return VQ_ERR_INVALID_ARGUMENT;
+  vq_h3 *h3 = vq_mem_calloc(mem, 1, sizeof *h3);
+  if (!h3) return VQ_ERR_NOMEM;
+  h3->mem = mem;
+  h3->cfg = *cfg;
+  h3->tr = *tr;
+  if (cb) h3->cb = *cb;
+  vq_h3_settings_init(&h3->peer);
+  h3->bidi.next = cfg->is_server ? 0 : 1;
+  h3->uni.next = cfg->is_server ? 2 : 3;
+  h3->bidi.cap = h3->uni.cap = cfg->max_streams + 16;
+  h3->bidi.gaps = vq_mem_calloc(mem, h3->bidi.cap, sizeof(uint64_t));
+  h3->uni.gaps = vq_mem_calloc(mem, h3->uni.cap, sizeof(uint64_t));
+  /* Decoded sections: at most max_field_section_size bytes of names and values (§4.2.2), each field
+   * counting 32 more, so that many fields at most. */
+  h3->out_cap = (size_t)cfg->max_field_section_size;
+  h3->max_fields = (size_t)(cfg->max_field_section_size / 32u) + 1;
+  h3->out_buf = vq_mem_alloc(mem, h3->out_cap);
+  h3->out_fields = vq_mem_calloc(mem, h3->max_fields, sizeof(vq_qpack_field));
+  h3->dec_mem_len = vq_qpack_decoder_mem(cfg->qpack_max_table_capacity, cfg->qpack_blocked_streams);
+  h3->dec_mem = vq_mem_alloc(mem, h3->dec_mem_len);
+  vq_status st = VQ_ERR_NOMEM;
+  if (h3->bidi.gaps && h3->uni.gaps && h3->out_buf && h3->out_fields && h3->dec_mem)
+    st = vq_qpack_decoder_init(&h3->dec, h3->dec_mem, h3->dec_mem_len, cfg->qpack_max_table_capacity,
+                               cfg->qpack_blocked_streams);
+  /* Until the peer's SETTINGS: its defaults, a table of capacity 0 (rfc9114#7.2.4.2/2). */
+  if (st == VQ_OK) st = init_encoder(h3, 0, 0, 0);
+  if (st == VQ_OK) {
+    h3->ctrl_tx = local_uni(h3, VQ_H3_STREAM_CONTROL);
+    h3->qenc_tx = h3->ctrl_tx ? local_uni(h3, VQ_H3_STREAM_QPACK_ENCODER) : NULL;
+    h3->qdec_tx = h3->qenc_tx ? local_uni(h3, VQ_H3_STREAM_QPACK_DECODER) : NULL;
+    if (!h3->qdec_tx) st = VQ_ERR_NOMEM;
+  }
+  if (st != VQ_OK) {
+    vq_h3_destroy(h3);
+    return st;
+  }
+  *out = h3;
+  return VQ_OK;
+}
+
+void vq_h3_destroy(vq_h3 *h3)
+{
+  if (!h3) return;
+  while (h3->streams) {
+    h3_stream *s = h3->streams;
+    h3->streams = s->next;
+    stream_free(h3, s);
+  }
+  vq_mem *m = h3->mem;
+  vq_mem_free(m, h3->bidi.gaps, h3->bidi.cap * sizeof(uint64_t));
+  vq_mem_free(m, h3->uni.gaps, h3->uni.cap * sizeof(uint64_t));
+  vq_mem_free(m, h3->out_buf, h3->out_cap);
+  vq_mem_free(m, h3->out_fields, h3->max_fields * sizeof(vq_qpack_field));
+  vq_mem_free(m, h3->dec_mem, h3->dec_mem_len);
+  vq_mem_free(m, h3->enc_mem, h3->enc_mem_len);
+  vq_mem_free(m, h3, sizeof *h3);
+}
+
+vq_status vq_h3_start(vq_h3 *h3, const vq_cx *cx)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (h3->started || h3->closed) return leave(h3, h3->closed ? VQ_ERR_H3_CLOSED : VQ_ERR_STREAM_STATE);
+  /* spec: rfc9114#3.2/5, rfc9114#6.2.1/1, rfc9114#7.2.4/1 — each side opens one control stream and
+   * sends SETTINGS first on it, without waiting for the peer (rfc9114#7.2.4.2/3). */
+  vq_h3_settings s;
+  vq_h3_settings_init(&s);
+  s.max_field_section_size = h3->cfg.max_field_section_size;
+  s.has_max_field_section_size = 1;
+  if (h3->cfg.qpack_max_table_capacity > 0) {
+    s.qpack_max_table_capacity = h3->cfg.qpack_max_table_capacity;
+    s.has_qpack_max_table_capacity = 1;
+  }
+  if (h3->cfg.qpack_blocked_streams > 0) {
+    s.qpack_blocked_streams = h3->cfg.qpack_blocked_streams;
+    s.has_qpack_blocked_streams = 1;
+  }
+  if (h3->cfg.is_server && h3->cfg.enable_connect_protocol) {
+    s.enable_connect_protocol = 1;
+    s.has_enable_connect_protocol = 1;
+  }
+  uint8_t b[128];
+  size_t used = 0, u = 0;
+  /* spec: rfc9114#7.2.4.1/1 — a reserved setting and (rfc9114#7.2.8/1) a reserved frame as grease. */
+  const uint64_t rn = cx && cx->rng ? vq_rng_next(cx->rng) : 7;
+  if ((st = vq_h3_settings_encode(b, sizeof b, &s, h3->cfg.grease, rn, rn & 0xffu, &used)) != VQ_OK)
+    return leave(h3, st);
+  if (h3->cfg.grease) {
+    static const uint8_t pl[3] = {'v', 'q', '3'};
+    if ((st = vq_h3_frame_encode_span(b + used, sizeof b - used, vq_h3_grease(rn >> 8), pl, sizeof pl, &u)) !=
+        VQ_OK)
+      return leave(h3, st);
+    used += u;
+  }
+  /* spec: rfc9114#7.2.4.2/1 — server push is never enabled: no MAX_PUSH_ID is ever sent. */
+  h3_stream *ls[3] = {h3->ctrl_tx, h3->qenc_tx, h3->qdec_tx};
+  for (int i = 0; i < 3; i++) {
+    uint64_t id;
+    if ((st = h3->tr.open_uni(h3->tr.ud, &id)) != VQ_OK) return leave(h3, h3_conn_error(h3, st));
+    ls[i]->id = id;
+    ls[i]->opened = 1;
+  }
+  h3->started = 1;
+  if ((st = h3_uni_send(h3, h3->ctrl_tx, b, used)) != VQ_OK) return leave(h3, st);
+  /* spec: rfc9114#6.2/3 — the QPACK streams are opened at once, so no insert waits for one. */
+  h3_flush(h3, h3->qenc_tx);
+  h3_flush(h3, h3->qdec_tx);
+  return leave(h3, VQ_OK);
+}
+
+vq_status h3_on_peer_settings(vq_h3 *h3, const vq_h3_settings *ps)
+{
+  h3->peer = *ps;
+  h3->peer_settings = 1;
+  /* spec: rfc9114#7.2.4.2/7 — from now on, comply with the server's values: the encoder's table
+   * capacity is bounded by the peer's SETTINGS_QPACK_MAX_TABLE_CAPACITY (RFC 9204 §3.2.3). Nothing has
+   * referenced the dynamic table before (capacity 0), so the encoder starts afresh. */
+  uint64_t cap = h3->cfg.qpack_encoder_capacity;
+  if (cap > ps->qpack_max_table_capacity) cap = ps->qpack_max_table_capacity;
+  if (cap > (1u << 20)) cap = 1u << 20;
+  uint64_t blocked = ps->qpack_blocked_streams;
+  vq_status st = init_encoder(h3, cap, ps->qpack_max_table_capacity, blocked);
+  if (st != VQ_OK) return st;
+  return VQ_OK;
+}
+
+/* ---- sending messages ---------------------------------------------------------------------------- */
+
+static uint64_t section_size(const vq_h3_field *f, size_t n)
+{
+  uint64_t sz = 0;
+  for (size_t i = 0; i < n; i++) sz += (uint64_t)f[i].name_len + f[i].value_len + 32u;
+  return sz;
+}
+
+/* Encodes fields as a HEADERS frame queued on s, with the encoder instructions it needs queued on our
+ * encoder stream. All buffers are reserved before the encoder runs, so its state never moves without
+ * the bytes being queued. */
+static vq_status queue_headers(vq_h3 *h3, h3_stream *s, const vq_h3_field *f, size_t n)
+{
+  /* spec: rfc9114#4.2.2/2 — do not send a header section over the peer's MAX_FIELD_SECTION_SIZE. */
+  if (section_size(f, n) > h3->peer.max_field_section_size) return VQ_ERR_H3_FIELD_SECTION_TOO_LARGE;
+  size_t raw = 0;
+  for (size_t i = 0; i < n; i++) raw += f[i].name_len + f[i].value_len;
+  const size_t cap = raw + n * 32u + 64u;
+  uint8_t *enc = vq_mem_alloc(h3->mem, cap);
+  uint8_t *sec = vq_mem_alloc(h3->mem, cap);
+  vq_status st = VQ_ERR_NOMEM;
+  if (enc && sec && h3_qbuf_reserve(h3->mem, &h3->qenc_tx->tx, cap) == VQ_OK &&
+      h3_qbuf_reserve(h3->mem, &s->tx, cap + 16u) == VQ_OK) {
+    size_t el = 0, sl = 0, hl = 0;
+    uint8_t hdr[16];
+    st = vq_qpack_encode_section(&h3->enc, s->id, f, n, enc, cap, &el, sec, cap, &sl);
+    if (st == VQ_OK) st = vq_h3_frame_header_encode(hdr, sizeof hdr, VQ_H3_FRAME_HEADERS, sl, &hl);
+    if (st == VQ_OK) {
+      (void)h3_qbuf_append(h3->mem, &h3->qenc_tx->tx, enc, el);
+      (void)h3_qbuf_append(h3->mem, &s->tx, hdr, hl);
+      (void)h3_qbuf_append(h3->mem, &s->tx, sec, sl);
+    }
+  }
+  vq_mem_free(h3->mem, enc, cap);
+  vq_mem_free(h3->mem, sec, cap);
+  if (st == VQ_OK) h3_flush(h3, h3->qenc_tx);
+  return st;
+}
+
+static int str_eq(const uint8_t *p, size_t n, const char *lit)
+{
+  return n == strlen(lit) && memcmp(p, lit, n) == 0;
+}
+
+vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, size_t n, int has_body,
+                        uint64_t *stream_id)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
+  if (h3->cfg.is_server || !h3->started || !stream_id || (n && !fields)) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  /* spec: rfc9114#5.2/4 — no new request after the peer's GOAWAY. */
+  if (h3->goaway_rcvd) return leave(h3, VQ_ERR_H3_GOING_AWAY);
+  vq_h3_head head;
+  /* spec: rfc9114#4.3/1, rfc9114#4.2/1 — only well-formed requests leave; :protocol only once the
+   * server enabled extended CONNECT (RFC 9220 §3). */
+  if (vq_h3_validate(fields, n, VQ_H3_SECTION_REQUEST, h3->peer.enable_connect_protocol, &head) != VQ_OK)
+    return leave(h3, VQ_ERR_H3_MESSAGE);
+  if (section_size(fields, n) > h3->peer.max_field_section_size)
+    return leave(h3, VQ_ERR_H3_FIELD_SECTION_TOO_LARGE);
+  if (h3->nreq >= h3->cfg.max_streams) return leave(h3, VQ_ERR_STREAM_LIMIT);
+  uint64_t id;
+  if ((st = h3->tr.open_bidi(h3->tr.ud, &id)) != VQ_OK) return leave(h3, st);
+  h3_stream *s = h3_stream_new(h3, id, H3K_REQ);
+  if (!s) {
+    h3->tr.reset_stream(h3->tr.ud, id, VQ_H3_REQUEST_CANCELLED);
+    return leave(h3, VQ_ERR_NOMEM);
+  }
+  s->app_known = 1;
+  s->no_body = str_eq(head.method.p, head.method.len, "HEAD");
+  if ((st = queue_headers(h3, s, fields, n)) != VQ_OK) {
+    s->rx_done = 1;
+    s->tx_done = 1;
+    s->dead = 1;
+    s->app_known = 0;
+    h3->tr.reset_stream(h3->tr.ud, id, VQ_H3_REQUEST_CANCELLED);
+    return leave(h3, st);
+  }
+  s->tx_head = 1;
+  s->tx_body = has_body != 0;
+  /* spec: rfc9114#4.1/9 — after the request, the client closes the stream for sending. */
+  if (!has_body) s->tx_fin = 1;
+  h3_flush(h3, s);
+  *stream_id = id;
+  return leave(h3, VQ_OK);
+}
+
+static h3_stream *req_stream(vq_h3 *h3, uint64_t id)
+{
+  h3_stream *s = h3_find(h3, id);
+  return s && s->kind == H3K_REQ && s->app_known && !s->dead ? s : NULL;
+}
+
+vq_status vq_h3_respond(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, int status,
+                        const vq_h3_field *fields, size_t n, int has_body)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
+  h3_stream *s = req_stream(h3, stream_id);
+  if (!h3->cfg.is_server || !s || (n && !fields)) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  if (s->tx_head || s->tx_done) return leave(h3, VQ_ERR_STREAM_STATE);
+  if (status < 100 || status > 599 || status == 101 || n > (SIZE_MAX / sizeof *fields) - 1)
+    return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  vq_h3_field *all = vq_mem_alloc(h3->mem, (n + 1) * sizeof *all);
+  if (!all) return leave(h3, VQ_ERR_NOMEM);
+  uint8_t code[3] = {(uint8_t)('0' + status / 100), (uint8_t)('0' + status / 10 % 10), (uint8_t)('0' + status % 10)};
+  all[0].name = (const uint8_t *)":status";
+  all[0].name_len = 7;
+  all[0].value = code;
+  all[0].value_len = 3;
+  all[0].never_indexed = 0;
+  if (n) memcpy(all + 1, fields, n * sizeof *fields);
+  if (vq_h3_validate(all, n + 1, VQ_H3_SECTION_RESPONSE, 0, NULL) != VQ_OK) st = VQ_ERR_H3_MESSAGE;
+  else st = queue_headers(h3, s, all, n + 1);
+  vq_mem_free(h3->mem, all, (n + 1) * sizeof *all);
+  if (st != VQ_OK) return leave(h3, st);
+  /* spec: rfc9114#4.1/8 — interim responses precede the final one. */
+  if (status >= 200) {
+    s->tx_head = 1;
+    s->tx_body = has_body != 0;
+    /* spec: rfc9114#4.1/11 — after the final response, the server closes the stream for sending. */
+    if (!has_body) s->tx_fin = 1;
+  }
+  h3_flush(h3, s);
+  return leave(h3, VQ_OK);
+}
+
+vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const uint8_t *data,
+                          size_t len, int fin, size_t *accepted)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
+  h3_stream *s = req_stream(h3, stream_id);
+  if (!s || !accepted || (len && !data)) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  if (!s->tx_head || !s->tx_body || s->tx_fin || s->tx_done) return leave(h3, VQ_ERR_STREAM_STATE);
+  size_t take = 0;
+  const size_t room = s->tx.len < h3->cfg.send_buf ? h3->cfg.send_buf - s->tx.len : 0;
+  if (room > 9) take = len < room - 9 ? len : room - 9; /* 9: the largest DATA frame header we write */
+  if (take > 0) {
+    uint8_t hdr[16];
+    size_t hl = 0;
+    if ((st = vq_h3_frame_header_encode(hdr, sizeof hdr, VQ_H3_FRAME_DATA, take, &hl)) != VQ_OK ||
+        (st = h3_qbuf_reserve(h3->mem, &s->tx, hl + take)) != VQ_OK)
+      return leave(h3, st);
+    (void)h3_qbuf_append(h3->mem, &s->tx, hdr, hl);
+    (void)h3_qbuf_append(h3->mem, &s->tx, data, take);
+  }
+  if (take == len && fin) {
+    s->tx_fin = 1;
+    s->tx_body = 0;
+  }
+  if (take < len) s->want_writable = 1;
+  *accepted = take;
+  h3_flush(h3, s);
+  return leave(h3, VQ_OK);
+}
+
+vq_status vq_h3_send_trailers(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const vq_h3_field *f,
+                              size_t n)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
+  h3_stream *s = req_stream(h3, stream_id);
+  if (!s || (n && !f)) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  if (!s->tx_head || !s->tx_body || s->tx_fin || s->tx_done) return leave(h3, VQ_ERR_STREAM_STATE);
+  /* spec: rfc9114#4.3/3 — no pseudo-header field in a trailer section. */
+  if (vq_h3_validate(f, n, VQ_H3_SECTION_TRAILERS, 0, NULL) != VQ_OK) return leave(h3, VQ_ERR_H3_MESSAGE);
+  if ((st = queue_headers(h3, s, f, n)) != VQ_OK) return leave(h3, st);
+  s->tx_fin = 1;
+  s->tx_body = 0;
+  h3_flush(h3, s);
+  return leave(h3, VQ_OK);
+}
+
+vq_status vq_h3_cancel(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, uint64_t app_error)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  h3_stream *s = req_stream(h3, stream_id);
+  if (!s) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  /* spec: rfc9114#4.1.1/3 — cancel by abruptly terminating both directions that are still open;
+   * rfc9114#4.1.1/7: a client uses H3_REQUEST_CANCELLED (the caller's choice of code). */
+  h3_stream_abort(h3, s, app_error, 0);
+  return leave(h3, VQ_OK);
+}
+
+vq_status vq_h3_shutdown(vq_h3 *h3, const vq_cx *cx)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
+  if (!h3->started) return leave(h3, VQ_ERR_STREAM_STATE);
+  if (h3->goaway_sent) return leave(h3, VQ_OK);
+  /* spec: rfc9114#5.2 — a server sends the first client-initiated bidirectional stream ID it has not
+   * seen (requests below it may still be processed); a client sends a push ID, 0 as it never allowed a
+   * push (rfc9114#5.2/1). */
+  const uint64_t id = h3->cfg.is_server ? h3->bidi.next : 0;
+  uint8_t b[16];
+  size_t u = 0;
+  if ((st = vq_h3_id_frame_encode(b, sizeof b, VQ_H3_FRAME_GOAWAY, id, &u)) != VQ_OK) return leave(h3, st);
+  if ((st = h3_uni_send(h3, h3->ctrl_tx, b, u)) != VQ_OK) return leave(h3, st);
+  h3->goaway_sent = 1;
+  h3->goaway_sent_id = id;
+  return leave(h3, VQ_OK);
+}
+
+vq_status vq_h3_close(vq_h3 *h3, const vq_cx *cx, uint64_t app_error, const char *reason)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (!h3->closed) {
+    h3->closed = 1;
+    h3->close_code = app_error;
+    h3->tr.close(h3->tr.ud, app_error, reason ? reason : "");
+  }
+  return leave(h3, VQ_OK);
+}
+
+void vq_h3_set_stream_ud(vq_h3 *h3, uint64_t stream_id, void *ud)
+{
+  h3_stream *s = h3 ? h3_find(h3, stream_id) : NULL;
+  if (s) s->ud = ud;
+}
+
+/* ---- input entry points -------------------------------------------------------------------------- */
+
+vq_status vq_h3_on_stream_data(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const uint8_t *data,
+                               size_t len, int fin)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
+  if (len && !data) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  st = h3_rx(h3, stream_id, data, len, fin);
+  if (st < 0) st = h3_conn_error(h3, st);
+  return leave(h3, st);
+}
+
+vq_status vq_h3_on_stream_reset(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, uint64_t app_error)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
+  st = h3_rx_reset(h3, stream_id, app_error);
+  if (st < 0) st = h3_conn_error(h3, st);
+  return leave(h3, st);
+}
+
+vq_status vq_h3_on_stop_sending(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, uint64_t app_error)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
+  h3_stream *s = h3_find(h3, stream_id);
+  if (!s) return leave(h3, VQ_OK);
+  if (s->kind == H3K_LOCAL_UNI) {
+    /* spec: rfc9114#6.2.1/4, rfc9114#6.2.1/5 — the receiver must not ask to close the control stream
+     * (nor a QPACK stream, RFC 9204 §4.2): a critical stream closed. */
+    return leave(h3, h3_conn_error(h3, VQ_ERR_H3_CLOSED_CRITICAL_STREAM));
+  }
+  if (s->kind == H3K_REQ && !s->tx_done) {
+    /* RFC 9000 §3.5: answer STOP_SENDING with RESET_STREAM. rfc9114#4.1/15: with H3_NO_ERROR the
+     * server only wants no more of the request body; the response still comes. */
+    s->tx_done = 1;
+    h3->tr.reset_stream(h3->tr.ud, s->id, app_error);
+    h3_qbuf_free(h3->mem, &s->tx);
+    if (app_error != VQ_H3_NO_ERROR && s->app_known && h3->cb.on_reset)
+      h3->cb.on_reset(h3->cb.ud, h3, s->id, s->ud, app_error);
+  }
+  return leave(h3, VQ_OK);
+}
+
+vq_status vq_h3_on_writable(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
+  h3_stream *s = h3_find(h3, stream_id);
+  if (s) {
+    h3_flush(h3, s);
+    if (s->kind == H3K_REQ && s->want_writable && !s->tx_done && s->tx.len < h3->cfg.send_buf / 2) {
+      s->want_writable = 0;
+      if (h3->cb.on_writable) h3->cb.on_writable(h3->cb.ud, h3, s->id, s->ud);
+    }
+  }
+  return leave(h3, VQ_OK);
+}
+
+/* ---- inspection ---------------------------------------------------------------------------------- */
+
+void vq_h3_get_stats(const vq_h3 *h3, vq_h3_stats *st)
+{
+  memset(st, 0, sizeof *st);
+  st->active_requests = h3->nreq;
+  st->qpack_inserts_rx = h3->dec.table.inserts;
+  st->qpack_inserts_tx = h3->enc.table.inserts;
+  st->qpack_known_received = h3->enc.known_received;
+  st->blocked_streams = h3->dec.nblocked;
+  st->blocked_total = h3->blocked_total;
+  st->peer_settings = h3->peer_settings;
+  st->closed = h3->closed;
+  st->close_code = h3->close_code;
+  st->goaway_received = h3->goaway_rcvd;
+  st->goaway_sent = h3->goaway_sent;
+  st->goaway_id = h3->goaway_rcvd_id;
+}
+
+const struct vq_h3_settings *vq_h3_peer_settings(const vq_h3 *h3) { return &h3->peer; }

@@ -1,0 +1,1186 @@
+/* Tests of the HTTP/3 session (src/h3/h3conn*.c, h3msg.c): a client and a server session joined by an
+ * in-memory fake transport (per-stream byte queues, a per-stream window that makes writes partial,
+ * optional byte-by-byte delivery, a switch that delivers request streams before the QPACK streams),
+ * and single sessions fed hand-made bytes for the error cases of RFC 9114 and RFC 9204. */
+#include <stdlib.h>
+
+#include "vqtest.h"
+#include "vquic/h3conn.h"
+#include "vquic/h3frame.h"
+#include "vquic/varint.h"
+
+/* ---- the fake transport --------------------------------------------------------------------------- */
+
+#define NS 600
+#define MAXBODY (1u << 20)
+
+typedef struct fstream {       /* one direction of a stream: what an endpoint wrote, not yet delivered */
+  uint64_t id;
+  uint8_t *q;
+  size_t len, off, cap;
+  int fin, fin_done;
+  int reset, reset_done;
+  uint64_t reset_code;
+  int blocked;                 /* a write was partial: tell the writer when the window opens */
+} fstream;
+
+typedef struct stop_rec {
+  uint64_t id, code;
+  int done;
+} stop_rec;
+
+typedef struct app_req {       /* what the application saw of one request stream */
+  int used;
+  uint64_t id;
+  int status, interim;
+  char method[16], path[64], protocol[32];
+  uint8_t *body;
+  size_t blen;
+  int ended, reset, closed, trailers, nfields;
+  uint64_t reset_code;
+  char hdr_x[64];              /* value of x-test */
+  /* server: response plan */
+  size_t to_send, sent;
+  int deferred;
+} app_req;
+
+struct net;
+typedef struct ep {
+  struct net *net;
+  int idx;
+  vq_h3 *h3;
+  vq_mem mem;
+  uint64_t next_uni, next_bidi;
+  fstream out[NS];
+  size_t nout;
+  stop_rec stops[NS];
+  size_t nstops;
+  int closed, conn_errors;
+  uint64_t close_code;
+  uint64_t goaway_id;
+  int goaways;
+  app_req reqs[NS];
+  /* what the transport was asked (for single-session tests) */
+  uint64_t last_reset_id, last_reset_code, last_stop_id, last_stop_code;
+  int nresets, nstopss;
+} ep;
+
+typedef struct net {
+  ep e[2];                     /* 0: client, 1: server */
+  size_t window;               /* bytes a stream may have in flight (0: unlimited) */
+  int bytewise;
+  int bidi_first;              /* deliver request streams before unidirectional ones */
+  vq_cx cx;
+  vq_rng rng;
+} net;
+
+static fstream *fs_get(ep *e, uint64_t id)
+{
+  for (size_t i = 0; i < e->nout; i++)
+    if (e->out[i].id == id) return &e->out[i];
+  if (e->nout == NS) abort();
+  fstream *f = &e->out[e->nout++];
+  memset(f, 0, sizeof *f);
+  f->id = id;
+  return f;
+}
+
+static vq_status t_open_uni(void *ud, uint64_t *id)
+{
+  ep *e = ud;
+  *id = e->next_uni;
+  e->next_uni += 4;
+  return VQ_OK;
+}
+
+static vq_status t_open_bidi(void *ud, uint64_t *id)
+{
+  ep *e = ud;
+  *id = e->next_bidi;
+  e->next_bidi += 4;
+  return VQ_OK;
+}
+
+static vq_status t_write(void *ud, uint64_t id, const uint8_t *d, size_t len, int fin, size_t *acc)
+{
+  ep *e = ud;
+  fstream *f = fs_get(e, id);
+  if (f->reset || f->fin) return VQ_ERR_STREAM_STATE;
+  size_t take = len;
+  if (e->net->window) {
+    const size_t inflight = f->len - f->off;
+    const size_t room = inflight < e->net->window ? e->net->window - inflight : 0;
+    if (take > room) take = room;
+  }
+  if (f->len + take > f->cap) {
+    size_t nc = f->cap ? f->cap : 1024;
+    while (nc < f->len + take) nc *= 2;
+    f->q = realloc(f->q, nc);
+    if (!f->q) abort();
+    f->cap = nc;
+  }
+  if (take) memcpy(f->q + f->len, d, take);
+  f->len += take;
+  if (take == len && fin) f->fin = 1;
+  if (take < len) f->blocked = 1;
+  *acc = take;
+  return VQ_OK;
+}
+
+static void t_reset(void *ud, uint64_t id, uint64_t code)
+{
+  ep *e = ud;
+  fstream *f = fs_get(e, id);
+  e->last_reset_id = id;
+  e->last_reset_code = code;
+  e->nresets++;
+  if (!f->reset) {
+    f->reset = 1;
+    f->reset_code = code;
+  }
+}
+
+static void t_stop(void *ud, uint64_t id, uint64_t code)
+{
+  ep *e = ud;
+  e->last_stop_id = id;
+  e->last_stop_code = code;
+  e->nstopss++;
+  if (e->nstops < NS) e->stops[e->nstops++] = (stop_rec){id, code, 0};
+}
+
+static void t_close(void *ud, uint64_t code, const char *reason)
+{
+  ep *e = ud;
+  (void)reason;
+  if (!e->closed) e->close_code = code;
+  e->closed = 1;
+}
+
+/* ---- the application ------------------------------------------------------------------------------ */
+
+static app_req *areq(ep *e, uint64_t id)
+{
+  for (size_t i = 0; i < NS; i++)
+    if (e->reqs[i].used && e->reqs[i].id == id) return &e->reqs[i];
+  for (size_t i = 0; i < NS; i++)
+    if (!e->reqs[i].used) {
+      memset(&e->reqs[i], 0, sizeof e->reqs[i]);
+      e->reqs[i].used = 1;
+      e->reqs[i].id = id;
+      return &e->reqs[i];
+    }
+  abort();
+}
+
+static void copy_str(char *dst, size_t cap, const vq_h3_str *s)
+{
+  size_t n = s->p ? (s->len < cap - 1 ? s->len : cap - 1) : 0;
+  if (n) memcpy(dst, s->p, n);
+  dst[n] = 0;
+}
+
+static void note_fields(app_req *r, const vq_h3_field *f, size_t n)
+{
+  r->nfields = (int)n;
+  for (size_t i = 0; i < n; i++)
+    if (f[i].name_len == 6 && memcmp(f[i].name, "x-test", 6) == 0) {
+      size_t l = f[i].value_len < sizeof r->hdr_x - 1 ? f[i].value_len : sizeof r->hdr_x - 1;
+      memcpy(r->hdr_x, f[i].value, l);
+      r->hdr_x[l] = 0;
+    }
+}
+
+#define F(n, v) {(const uint8_t *)(n), sizeof(n) - 1, (const uint8_t *)(v), sizeof(v) - 1, 0}
+
+static uint8_t pattern(size_t i) { return (uint8_t)(i * 7u + (i >> 8)); }
+
+/* Server: send what is left of the planned body. */
+static void server_push_body(ep *e, app_req *r)
+{
+  static uint8_t chunk[8192];
+  while (r->sent < r->to_send) {
+    size_t n = r->to_send - r->sent;
+    if (n > sizeof chunk) n = sizeof chunk;
+    for (size_t i = 0; i < n; i++) chunk[i] = pattern(r->sent + i);
+    size_t acc = 0;
+    if (vq_h3_send_body(e->h3, &e->net->cx, r->id, chunk, n, r->sent + n == r->to_send, &acc) != VQ_OK) return;
+    r->sent += acc;
+    if (acc < n) return; /* wait for on_writable */
+  }
+}
+
+static void server_respond(ep *e, app_req *r)
+{
+  vq_h3 *h3 = e->h3;
+  const vq_cx *cx = &e->net->cx;
+  const char *p = r->path;
+  if (strcmp(p, "/404") == 0) {
+    vq_h3_field f[] = {F("content-type", "text/plain")};
+    vq_h3_respond(h3, cx, r->id, 404, f, 1, 0);
+  } else if (strncmp(p, "/big/", 5) == 0) {
+    r->to_send = (size_t)strtoul(p + 5, NULL, 10);
+    vq_h3_respond(h3, cx, r->id, 200, NULL, 0, 1);
+    server_push_body(e, r);
+  } else if (strcmp(p, "/trailers") == 0) {
+    vq_h3_field f[] = {F("x-test", "t")};
+    vq_h3_field tr[] = {F("x-checksum", "abc123"), F("x-test", "trailer")};
+    size_t acc;
+    vq_h3_respond(h3, cx, r->id, 200, f, 1, 1);
+    vq_h3_send_body(h3, cx, r->id, (const uint8_t *)"body", 4, 0, &acc);
+    vq_h3_send_trailers(h3, cx, r->id, tr, 2);
+  } else if (strcmp(p, "/interim") == 0) {
+    vq_h3_field hint[] = {F("link", "</style.css>; rel=preload")};
+    vq_h3_respond(h3, cx, r->id, 103, hint, 1, 0);
+    vq_h3_respond(h3, cx, r->id, 200, NULL, 0, 0);
+  } else if (strcmp(r->method, "POST") == 0) {
+    /* echo the body */
+    char cl[24];
+    snprintf(cl, sizeof cl, "%zu", r->blen);
+    vq_h3_field f[] = {{(const uint8_t *)"content-length", 14, (const uint8_t *)cl, strlen(cl), 0}};
+    size_t acc = 0;
+    vq_h3_respond(h3, cx, r->id, 200, f, 1, 1);
+    r->to_send = r->blen;
+    vq_h3_send_body(h3, cx, r->id, r->body, r->blen, 1, &acc);
+    r->sent = acc;
+  } else {
+    char v[80];
+    snprintf(v, sizeof v, "hello %s", p);
+    vq_h3_field f[] = {F("content-type", "text/plain"), {(const uint8_t *)"x-test", 6, (const uint8_t *)v, strlen(v), 0}};
+    size_t acc;
+    vq_h3_respond(h3, cx, r->id, 200, f, 2, 1);
+    vq_h3_send_body(h3, cx, r->id, (const uint8_t *)v, strlen(v), 1, &acc);
+  }
+}
+
+static void cb_request(void *ud, vq_h3 *h3, uint64_t id, const vq_h3_head *head)
+{
+  ep *e = ud;
+  (void)h3;
+  app_req *r = areq(e, id);
+  copy_str(r->method, sizeof r->method, &head->method);
+  copy_str(r->path, sizeof r->path, &head->path);
+  copy_str(r->protocol, sizeof r->protocol, &head->protocol);
+  note_fields(r, head->fields, head->nfields);
+  vq_h3_set_stream_ud(h3, id, r);
+  if (strncmp(r->path, "/hold", 5) == 0 || strcmp(r->method, "POST") == 0 || strcmp(r->method, "CONNECT") == 0) {
+    r->deferred = 1;
+    return;
+  }
+  server_respond(e, r);
+}
+
+static void cb_response(void *ud, vq_h3 *h3, uint64_t id, void *sud, const vq_h3_head *head)
+{
+  ep *e = ud;
+  (void)h3;
+  (void)sud;
+  app_req *r = areq(e, id);
+  if (head->status < 200) r->interim++;
+  else r->status = head->status;
+  note_fields(r, head->fields, head->nfields);
+}
+
+static void cb_data(void *ud, vq_h3 *h3, uint64_t id, void *sud, const uint8_t *d, size_t n)
+{
+  ep *e = ud;
+  (void)h3;
+  (void)sud;
+  app_req *r = areq(e, id);
+  if (!r->body) r->body = malloc(MAXBODY);
+  if (r->blen + n <= MAXBODY) memcpy(r->body + r->blen, d, n);
+  r->blen += n;
+}
+
+static void cb_trailers(void *ud, vq_h3 *h3, uint64_t id, void *sud, const vq_h3_field *f, size_t n)
+{
+  ep *e = ud;
+  (void)h3;
+  (void)sud;
+  app_req *r = areq(e, id);
+  r->trailers = (int)n;
+  note_fields(r, f, n);
+}
+
+static void cb_end(void *ud, vq_h3 *h3, uint64_t id, void *sud)
+{
+  ep *e = ud;
+  (void)h3;
+  (void)sud;
+  app_req *r = areq(e, id);
+  r->ended = 1;
+  if (e->idx == 1 && strcmp(r->method, "POST") == 0) server_respond(e, r);
+}
+
+static void cb_reset(void *ud, vq_h3 *h3, uint64_t id, void *sud, uint64_t code)
+{
+  ep *e = ud;
+  (void)h3;
+  (void)sud;
+  app_req *r = areq(e, id);
+  r->reset = 1;
+  r->reset_code = code;
+}
+
+static void cb_writable(void *ud, vq_h3 *h3, uint64_t id, void *sud)
+{
+  ep *e = ud;
+  (void)h3;
+  (void)sud;
+  app_req *r = areq(e, id);
+  if (e->idx == 1) server_push_body(e, r);
+}
+
+static void cb_close(void *ud, vq_h3 *h3, uint64_t id, void *sud)
+{
+  ep *e = ud;
+  (void)h3;
+  (void)sud;
+  areq(e, id)->closed = 1;
+}
+
+static void cb_goaway(void *ud, vq_h3 *h3, uint64_t id)
+{
+  ep *e = ud;
+  (void)h3;
+  e->goaways++;
+  e->goaway_id = id;
+}
+
+static void cb_conn_error(void *ud, vq_h3 *h3, uint64_t code, const char *reason)
+{
+  ep *e = ud;
+  (void)h3;
+  (void)reason;
+  (void)code;
+  e->conn_errors++;
+}
+
+static void ep_init(net *n, int idx, const vq_h3_config *cfg)
+{
+  ep *e = &n->e[idx];
+  memset(e, 0, sizeof *e);
+  e->net = n;
+  e->idx = idx;
+  e->next_uni = idx ? 3 : 2;
+  e->next_bidi = idx ? 1 : 0;
+  vq_mem_init(&e->mem, vq_allocator_system(), NULL, 64u << 20);
+  vq_h3_transport tr = {e, t_open_uni, t_open_bidi, t_write, t_reset, t_stop, t_close};
+  vq_h3_callbacks cb = {e, cb_request, cb_response, cb_data, cb_trailers, cb_end, cb_reset, cb_writable,
+                        cb_close, cb_goaway, cb_conn_error};
+  vq_h3_config c;
+  if (cfg) c = *cfg;
+  else vq_h3_config_default(&c, idx);
+  c.is_server = idx;
+  if (vq_h3_create(&e->h3, &e->mem, &c, &tr, &cb) != VQ_OK) abort();
+}
+
+static void net_init(net *n, const vq_h3_config *ccfg, const vq_h3_config *scfg)
+{
+  memset(n, 0, sizeof *n);
+  vq_rng_seed(&n->rng, 42);
+  n->cx.rng = &n->rng;
+  ep_init(n, 0, ccfg);
+  ep_init(n, 1, scfg);
+}
+
+/* Frees both sessions; returns the bytes left in their budgets (0: nothing leaked). */
+static size_t net_free(net *n)
+{
+  size_t left = 0;
+  for (int i = 0; i < 2; i++) {
+    ep *e = &n->e[i];
+    vq_h3_destroy(e->h3);
+    left += e->mem.used;
+    for (size_t k = 0; k < e->nout; k++) free(e->out[k].q);
+    for (size_t k = 0; k < NS; k++) free(e->reqs[k].body);
+  }
+  return left;
+}
+
+/* Delivers one step of every stream; returns whether anything moved. */
+static int pump_once(net *n)
+{
+  int moved = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    for (int i = 0; i < 2; i++) {
+      ep *e = &n->e[i], *p = &n->e[1 - i];
+      for (size_t k = 0; k < e->nout; k++) {
+        fstream *f = &e->out[k];
+        const int uni = (f->id & 2u) != 0;
+        if (n->bidi_first && uni != (pass == 1)) continue;
+        if (!n->bidi_first && pass == 1) continue;
+        if (p->closed) continue;
+        if (f->reset) {
+          if (!f->reset_done) {
+            f->reset_done = 1;
+            moved = 1;
+            vq_h3_on_stream_reset(p->h3, &n->cx, f->id, f->reset_code);
+          }
+          continue;
+        }
+        if (f->off < f->len || (f->fin && !f->fin_done)) {
+          size_t m = f->len - f->off;
+          if (n->bytewise && m > 1) m = 1;
+          const int fin = f->fin && f->off + m == f->len;
+          const size_t at = f->off;
+          f->off += m;
+          if (fin) f->fin_done = 1;
+          moved = 1;
+          vq_h3_on_stream_data(p->h3, &n->cx, f->id, f->q + at, m, fin);
+        }
+        if (f->blocked && !e->closed) {
+          f->blocked = 0;
+          moved = 1;
+          vq_h3_on_writable(e->h3, &n->cx, f->id);
+        }
+      }
+      for (size_t k = 0; k < e->nstops; k++)
+        if (!e->stops[k].done && !p->closed) {
+          e->stops[k].done = 1;
+          moved = 1;
+          vq_h3_on_stop_sending(p->h3, &n->cx, e->stops[k].id, e->stops[k].code);
+        }
+    }
+  }
+  return moved;
+}
+
+static void pump(net *n)
+{
+  for (int i = 0; i < 1000000 && pump_once(n); i++) {
+  }
+}
+
+static void start(net *n)
+{
+  vq_h3_start(n->e[0].h3, &n->cx);
+  vq_h3_start(n->e[1].h3, &n->cx);
+  pump(n);
+}
+
+static vq_status get(net *n, const char *path, uint64_t *id)
+{
+  vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "example.com"),
+                     {(const uint8_t *)":path", 5, (const uint8_t *)path, strlen(path), 0},
+                     F("user-agent", "vquic-test"), F("x-test", "client-hello")};
+  return vq_h3_request(n->e[0].h3, &n->cx, f, 6, 0, id);
+}
+
+/* ---- client and server together ------------------------------------------------------------------- */
+
+VQ_TEST(h3conn_get_with_body)
+{
+  for (int bytewise = 0; bytewise < 2; bytewise++) {
+    net *n = calloc(1, sizeof *n);
+    net_init(n, NULL, NULL);
+    n->bytewise = bytewise;
+    start(n);
+    vq_h3_stats st;
+    vq_h3_get_stats(n->e[0].h3, &st);
+    CHECK_EQ(st.peer_settings, 1);
+    uint64_t id = 99;
+    CHECK_EQ(get(n, "/index.html", &id), VQ_OK);
+    CHECK_EQ(id, 0);
+    pump(n);
+    app_req *s = areq(&n->e[1], 0), *c = areq(&n->e[0], 0);
+    CHECK(strcmp(s->method, "GET") == 0);
+    CHECK(strcmp(s->path, "/index.html") == 0);
+    CHECK(strcmp(s->hdr_x, "client-hello") == 0);
+    CHECK_EQ(s->ended, 1);
+    CHECK_EQ(c->status, 200);
+    CHECK(strcmp(c->hdr_x, "hello /index.html") == 0);
+    CHECK_MEM(c->body, c->blen, "hello /index.html", 17);
+    CHECK_EQ(c->ended, 1);
+    CHECK_EQ(c->closed, 1);
+    CHECK_EQ(s->closed, 1);
+    CHECK_EQ(n->e[0].closed + n->e[1].closed, 0);
+    vq_h3_get_stats(n->e[0].h3, &st);
+    CHECK_EQ(st.active_requests, 0);
+    CHECK_EQ(net_free(n), 0);
+    free(n);
+  }
+}
+
+VQ_TEST(h3conn_post_with_body_and_404)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  vq_h3_field f[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "example.com"),
+                     F(":path", "/upload"), F("content-length", "11")};
+  uint64_t id;
+  size_t acc = 0;
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, f, 5, 1, &id), VQ_OK);
+  CHECK_EQ(vq_h3_send_body(n->e[0].h3, &n->cx, id, (const uint8_t *)"hello", 5, 0, &acc), VQ_OK);
+  CHECK_EQ(acc, 5);
+  pump(n);
+  CHECK_EQ(vq_h3_send_body(n->e[0].h3, &n->cx, id, (const uint8_t *)" world", 6, 1, &acc), VQ_OK);
+  CHECK_EQ(acc, 6);
+  /* the body is closed now */
+  CHECK_EQ(vq_h3_send_body(n->e[0].h3, &n->cx, id, (const uint8_t *)"x", 1, 1, &acc), VQ_ERR_STREAM_STATE);
+  pump(n);
+  app_req *s = areq(&n->e[1], id), *c = areq(&n->e[0], id);
+  CHECK_MEM(s->body, s->blen, "hello world", 11);
+  CHECK_EQ(c->status, 200);
+  CHECK_MEM(c->body, c->blen, "hello world", 11);
+  CHECK_EQ(c->ended, 1);
+  uint64_t id2;
+  CHECK_EQ(get(n, "/404", &id2), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(&n->e[0], id2)->status, 404);
+  CHECK_EQ(areq(&n->e[0], id2)->blen, 0);
+  CHECK_EQ(areq(&n->e[0], id2)->ended, 1);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+VQ_TEST(h3conn_many_parallel_requests)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  n->window = 50; /* small windows interleave everything */
+  uint64_t ids[100];
+  char path[32];
+  for (int i = 0; i < 100; i++) {
+    snprintf(path, sizeof path, "/r/%d", i);
+    CHECK_EQ(get(n, path, &ids[i]), VQ_OK);
+  }
+  pump(n);
+  for (int i = 0; i < 100; i++) {
+    app_req *c = areq(&n->e[0], ids[i]);
+    char want[40];
+    snprintf(want, sizeof want, "hello /r/%d", i);
+    CHECK_EQ(c->status, 200);
+    CHECK_MEM(c->body, c->blen, want, strlen(want));
+    CHECK_EQ(c->closed, 1);
+  }
+  vq_h3_stats st;
+  vq_h3_get_stats(n->e[1].h3, &st);
+  CHECK_EQ(st.active_requests, 0);
+  CHECK_EQ(n->e[0].closed + n->e[1].closed, 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+VQ_TEST(h3conn_trailers_and_interim)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  uint64_t a, b;
+  CHECK_EQ(get(n, "/trailers", &a), VQ_OK);
+  CHECK_EQ(get(n, "/interim", &b), VQ_OK);
+  pump(n);
+  app_req *ca = areq(&n->e[0], a), *cb = areq(&n->e[0], b);
+  CHECK_EQ(ca->status, 200);
+  CHECK_MEM(ca->body, ca->blen, "body", 4);
+  CHECK_EQ(ca->trailers, 2);
+  CHECK(strcmp(ca->hdr_x, "trailer") == 0);
+  CHECK_EQ(ca->ended, 1);
+  CHECK_EQ(cb->interim, 1);
+  CHECK_EQ(cb->status, 200);
+  CHECK_EQ(cb->ended, 1);
+  /* 101 is never sent; a pseudo-header in trailers is refused */
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+VQ_TEST(h3conn_large_body_backpressure)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  n->window = 1000;
+  uint64_t id;
+  CHECK_EQ(get(n, "/big/300000", &id), VQ_OK);
+  pump(n);
+  app_req *c = areq(&n->e[0], id), *s = areq(&n->e[1], id);
+  CHECK_EQ(s->sent, 300000);
+  CHECK_EQ(c->blen, 300000);
+  int same = c->blen == 300000;
+  for (size_t i = 0; same && i < c->blen; i++) same = c->body[i] == pattern(i);
+  CHECK(same);
+  CHECK_EQ(c->ended, 1);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+VQ_TEST(h3conn_client_cancel)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  uint64_t id;
+  CHECK_EQ(get(n, "/hold", &id), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(&n->e[1], id)->deferred, 1);
+  CHECK_EQ(vq_h3_cancel(n->e[0].h3, &n->cx, id, VQ_H3_REQUEST_CANCELLED), VQ_OK);
+  CHECK_EQ(areq(&n->e[0], id)->closed, 1);
+  pump(n);
+  app_req *s = areq(&n->e[1], id);
+  CHECK_EQ(s->reset, 1);
+  CHECK_EQ(s->reset_code, VQ_H3_REQUEST_CANCELLED);
+  CHECK_EQ(s->closed, 1);
+  /* the server cannot answer a cancelled request */
+  CHECK_EQ(vq_h3_respond(n->e[1].h3, &n->cx, id, 200, NULL, 0, 0), VQ_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(n->e[0].closed + n->e[1].closed, 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+VQ_TEST(h3conn_goaway_graceful)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  uint64_t ids[3];
+  CHECK_EQ(get(n, "/hold1", &ids[0]), VQ_OK);
+  CHECK_EQ(get(n, "/hold2", &ids[1]), VQ_OK);
+  CHECK_EQ(get(n, "/hold3", &ids[2]), VQ_OK);
+  pump(n);
+  CHECK_EQ(vq_h3_shutdown(n->e[1].h3, &n->cx), VQ_OK);
+  pump(n);
+  CHECK_EQ(n->e[0].goaways, 1);
+  CHECK_EQ(n->e[0].goaway_id, 12);
+  uint64_t x;
+  CHECK_EQ(get(n, "/late", &x), VQ_ERR_H3_GOING_AWAY);
+  /* a request that was on its way when GOAWAY left: rejected, not processed */
+  vq_h3_stats st;
+  for (int i = 0; i < 3; i++) server_respond(&n->e[1], areq(&n->e[1], ids[i]));
+  pump(n);
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(areq(&n->e[0], ids[i])->status, 200);
+    CHECK_EQ(areq(&n->e[0], ids[i])->ended, 1);
+  }
+  vq_h3_get_stats(n->e[1].h3, &st);
+  CHECK_EQ(st.active_requests, 0);
+  CHECK_EQ(st.goaway_sent, 1);
+  /* graceful end: close with H3_NO_ERROR */
+  CHECK_EQ(vq_h3_close(n->e[1].h3, &n->cx, VQ_H3_NO_ERROR, "bye"), VQ_OK);
+  CHECK_EQ(n->e[1].close_code, VQ_H3_NO_ERROR);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+VQ_TEST(h3conn_dynamic_table_and_blocked_stream)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  /* request streams arrive before the encoder stream: the server's decoder blocks, then resumes */
+  n->bidi_first = 1;
+  uint64_t ids[4];
+  for (int i = 0; i < 4; i++) CHECK_EQ(get(n, "/dyn", &ids[i]), VQ_OK);
+  pump(n);
+  for (int i = 0; i < 4; i++) {
+    CHECK_EQ(areq(&n->e[0], ids[i])->status, 200);
+    CHECK(strcmp(areq(&n->e[1], ids[i])->hdr_x, "client-hello") == 0);
+  }
+  vq_h3_stats cs, ss;
+  vq_h3_get_stats(n->e[0].h3, &cs);
+  vq_h3_get_stats(n->e[1].h3, &ss);
+  CHECK(cs.qpack_inserts_tx > 0);              /* the client's encoder inserted */
+  CHECK_EQ(ss.qpack_inserts_rx, cs.qpack_inserts_tx);
+  CHECK(ss.blocked_total > 0);                 /* a section waited for inserts */
+  CHECK_EQ(ss.blocked_streams, 0);
+  CHECK_EQ(cs.qpack_known_received, cs.qpack_inserts_tx); /* the decoder acknowledged them */
+  CHECK(ss.qpack_inserts_tx > 0);              /* and the server's responses used the table too */
+  CHECK_EQ(cs.qpack_inserts_rx, ss.qpack_inserts_tx);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+VQ_TEST(h3conn_static_only_tables)
+{
+  vq_h3_config cc, sc;
+  vq_h3_config_default(&cc, 0);
+  vq_h3_config_default(&sc, 1);
+  cc.qpack_max_table_capacity = sc.qpack_max_table_capacity = 0;
+  cc.qpack_blocked_streams = sc.qpack_blocked_streams = 0;
+  cc.grease = sc.grease = 0;
+  net *n = calloc(1, sizeof *n);
+  net_init(n, &cc, &sc);
+  start(n);
+  uint64_t id;
+  CHECK_EQ(get(n, "/x", &id), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(&n->e[0], id)->status, 200);
+  vq_h3_stats st;
+  vq_h3_get_stats(n->e[0].h3, &st);
+  CHECK_EQ(st.qpack_inserts_tx, 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+VQ_TEST(h3conn_extended_connect)
+{
+  vq_h3_config sc;
+  vq_h3_config_default(&sc, 1);
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, &sc);
+  start(n);
+  vq_h3_field ws[] = {F(":method", "CONNECT"), F(":protocol", "websocket"), F(":scheme", "https"),
+                      F(":authority", "example.com"), F(":path", "/chat")};
+  uint64_t id;
+  /* spec: rfc9114#4.4/1 — the server did not enable RFC 9220: :protocol is refused. */
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, ws, 5, 1, &id), VQ_ERR_H3_MESSAGE);
+  vq_h3_field conn[] = {F(":method", "CONNECT"), F(":authority", "proxy.example:443")};
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, conn, 2, 1, &id), VQ_OK);
+  pump(n);
+  CHECK(strcmp(areq(&n->e[1], id)->method, "CONNECT") == 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+  sc.enable_connect_protocol = 1;
+  n = calloc(1, sizeof *n);
+  net_init(n, NULL, &sc);
+  start(n);
+  CHECK_EQ(vq_h3_peer_settings(n->e[0].h3)->enable_connect_protocol, 1);
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, ws, 5, 1, &id), VQ_OK);
+  pump(n);
+  CHECK(strcmp(areq(&n->e[1], id)->protocol, "websocket") == 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+VQ_TEST(h3conn_cancelled_cx_changes_nothing)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  vq_cancel tok;
+  vq_cancel_init(&tok, NULL);
+  vq_cancel_set(&tok);
+  vq_cx dead = n->cx;
+  dead.cancel = &tok;
+  vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+  uint64_t id = 77;
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &dead, f, 4, 0, &id), VQ_ECANCELED);
+  CHECK_EQ(id, 77);
+  CHECK_EQ(n->e[0].next_bidi, 0);
+  static const uint8_t junk[] = {0x00, 0x01, 0x00};
+  CHECK_EQ(vq_h3_on_stream_data(n->e[1].h3, &dead, 0, junk, 3, 0), VQ_ECANCELED);
+  CHECK_EQ(vq_h3_shutdown(n->e[1].h3, &dead), VQ_ECANCELED);
+  vq_h3_stats st;
+  vq_h3_get_stats(n->e[1].h3, &st);
+  CHECK_EQ(st.closed, 0);
+  CHECK_EQ(st.goaway_sent, 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+VQ_TEST(h3conn_field_section_size)
+{
+  vq_h3_config sc;
+  vq_h3_config_default(&sc, 1);
+  sc.max_field_section_size = 300;
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, &sc);
+  start(n);
+  char big[400];
+  memset(big, 'a', sizeof big);
+  vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
+                     {(const uint8_t *)"x-big", 5, (const uint8_t *)big, sizeof big, 0}};
+  uint64_t id;
+  /* spec: rfc9114#4.2.2/2 — not sent over the peer's limit */
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, f, 5, 0, &id), VQ_ERR_H3_FIELD_SECTION_TOO_LARGE);
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, f, 4, 0, &id), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(&n->e[0], id)->status, 200);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+/* ---- one session fed raw bytes -------------------------------------------------------------------- */
+
+typedef struct raw {
+  net n;
+  ep *e;       /* the session under test */
+  vq_qpack_encoder enc;
+  uint8_t encmem[64];
+} raw;
+
+static raw *raw_new(int is_server, const vq_h3_config *cfg)
+{
+  raw *r = calloc(1, sizeof *r);
+  vq_rng_seed(&r->n.rng, 1);
+  r->n.cx.rng = &r->n.rng;
+  ep_init(&r->n, is_server, cfg);
+  r->e = &r->n.e[is_server];
+  vq_h3_start(r->e->h3, &r->n.cx);
+  vq_qpack_encoder_init(&r->enc, r->encmem, sizeof r->encmem, 0, 0, 0, 0); /* static table only */
+  return r;
+}
+
+static size_t raw_free(raw *r)
+{
+  vq_h3_destroy(r->e->h3);
+  size_t left = r->e->mem.used;
+  for (size_t k = 0; k < r->e->nout; k++) free(r->e->out[k].q);
+  for (size_t k = 0; k < NS; k++) free(r->e->reqs[k].body);
+  free(r);
+  return left;
+}
+
+static vq_status feed(raw *r, uint64_t id, const uint8_t *d, size_t n, int fin)
+{
+  return vq_h3_on_stream_data(r->e->h3, &r->n.cx, id, d, n, fin);
+}
+
+/* A HEADERS frame carrying fields (static-table QPACK). */
+static size_t headers_frame(raw *r, uint64_t sid, const vq_h3_field *f, size_t n, uint8_t *out, size_t cap)
+{
+  uint8_t enc[64], sec[2048];
+  size_t el = 0, sl = 0, used = 0;
+  if (vq_qpack_encode_section(&r->enc, sid, f, n, enc, sizeof enc, &el, sec, sizeof sec, &sl) != VQ_OK) abort();
+  if (vq_h3_frame_encode_span(out, cap, VQ_H3_FRAME_HEADERS, sec, sl, &used) != VQ_OK) abort();
+  return used;
+}
+
+static const uint8_t ctrl_settings[] = {0x00, 0x04, 0x00}; /* control stream, empty SETTINGS */
+
+/* spec: rfc9114#6.2.1/2 — the first control frame is not SETTINGS: H3_MISSING_SETTINGS. */
+VQ_TEST(h3conn_err_missing_settings)
+{
+  raw *r = raw_new(1, NULL);
+  static const uint8_t b[] = {0x00, 0x07, 0x01, 0x00}; /* control, GOAWAY(0) */
+  CHECK_EQ(feed(r, 2, b, sizeof b, 0), VQ_ERR_H3_MISSING_SETTINGS);
+  CHECK_EQ(r->e->closed, 1);
+  CHECK_EQ(r->e->close_code, VQ_H3_MISSING_SETTINGS);
+  CHECK_EQ(r->e->conn_errors, 1);
+  CHECK_EQ(feed(r, 0, b, 1, 0), VQ_ERR_H3_CLOSED);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#6.2.1/3 — a second control stream: H3_STREAM_CREATION_ERROR. */
+VQ_TEST(h3conn_err_duplicate_control_stream)
+{
+  raw *r = raw_new(1, NULL);
+  CHECK_EQ(feed(r, 2, ctrl_settings, 3, 0), VQ_OK);
+  CHECK_EQ(feed(r, 6, ctrl_settings, 1, 0), VQ_ERR_H3_STREAM_CREATION);
+  CHECK_EQ(r->e->close_code, VQ_H3_STREAM_CREATION_ERROR);
+  CHECK_EQ(raw_free(r), 0);
+  /* the same for a second QPACK encoder stream (RFC 9204 §4.2) */
+  r = raw_new(1, NULL);
+  static const uint8_t qe = 0x02;
+  CHECK_EQ(feed(r, 2, &qe, 1, 0), VQ_OK);
+  CHECK_EQ(feed(r, 6, &qe, 1, 0), VQ_ERR_H3_STREAM_CREATION);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#6.2.1/5 — a control stream closed (FIN or reset), or a QPACK stream:
+ * H3_CLOSED_CRITICAL_STREAM. */
+VQ_TEST(h3conn_err_critical_stream_closed)
+{
+  raw *r = raw_new(1, NULL);
+  CHECK_EQ(feed(r, 2, ctrl_settings, 3, 1), VQ_ERR_H3_CLOSED_CRITICAL_STREAM);
+  CHECK_EQ(r->e->close_code, VQ_H3_CLOSED_CRITICAL_STREAM);
+  CHECK_EQ(raw_free(r), 0);
+  r = raw_new(0, NULL);
+  static const uint8_t qd = 0x03;
+  CHECK_EQ(feed(r, 3, &qd, 1, 0), VQ_OK);
+  CHECK_EQ(vq_h3_on_stream_reset(r->e->h3, &r->n.cx, 3, 0), VQ_ERR_H3_CLOSED_CRITICAL_STREAM);
+  CHECK_EQ(r->e->close_code, VQ_H3_CLOSED_CRITICAL_STREAM);
+  CHECK_EQ(raw_free(r), 0);
+  /* the peer asking us to stop sending on our control stream (ID 3 for a server) */
+  r = raw_new(1, NULL);
+  CHECK_EQ(vq_h3_on_stop_sending(r->e->h3, &r->n.cx, 3, VQ_H3_NO_ERROR), VQ_ERR_H3_CLOSED_CRITICAL_STREAM);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#4.1/3 — DATA before HEADERS: H3_FRAME_UNEXPECTED. */
+VQ_TEST(h3conn_err_data_before_headers)
+{
+  raw *r = raw_new(1, NULL);
+  static const uint8_t b[] = {0x00, 0x01, 'x'};
+  CHECK_EQ(feed(r, 0, b, 3, 1), VQ_ERR_H3_FRAME_UNEXPECTED);
+  CHECK_EQ(r->e->close_code, VQ_H3_FRAME_UNEXPECTED);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#7.2.8/3 — an HTTP/2 frame type; rfc9114#7.2.4/2 — a second SETTINGS. */
+VQ_TEST(h3conn_err_h2_frame_and_second_settings)
+{
+  raw *r = raw_new(1, NULL);
+  static const uint8_t ping[] = {0x06, 0x00};
+  CHECK_EQ(feed(r, 2, ctrl_settings, 3, 0), VQ_OK);
+  CHECK_EQ(feed(r, 2, ping, 2, 0), VQ_ERR_H3_FRAME_UNEXPECTED);
+  CHECK_EQ(raw_free(r), 0);
+  r = raw_new(0, NULL);
+  CHECK_EQ(feed(r, 3, ctrl_settings, 3, 0), VQ_OK);
+  CHECK_EQ(feed(r, 3, ctrl_settings + 1, 2, 0), VQ_ERR_H3_FRAME_UNEXPECTED);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#4.1.2/2, rfc9114#4.3/4, rfc9114#4.3/6, rfc9114#4.2/2, rfc9114#4.3.1/6 — malformed
+ * requests are stream errors H3_MESSAGE_ERROR: the stream is reset, the connection stays. */
+VQ_TEST(h3conn_err_malformed_pseudo_headers)
+{
+  const vq_h3_field no_path[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a")};
+  const vq_h3_field after[] = {F(":method", "GET"), F(":scheme", "https"), F("accept", "*/*"),
+                               F(":authority", "a"), F(":path", "/")};
+  const vq_h3_field upper[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                               F(":path", "/"), F("Accept", "*/*")};
+  const vq_h3_field unknown[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                                 F(":path", "/"), F(":foo", "x")};
+  const vq_h3_field status[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                                F(":path", "/"), F(":status", "200")};
+  const vq_h3_field conn[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                              F(":path", "/"), F("connection", "close")};
+  const vq_h3_field te[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                            F(":path", "/"), F("te", "gzip")};
+  const vq_h3_field crlf[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                              F(":path", "/"), F("x", "a\r\nb")};
+  const vq_h3_field dup[] = {F(":method", "GET"), F(":method", "GET"), F(":scheme", "https"),
+                             F(":authority", "a"), F(":path", "/")};
+  const vq_h3_field proto[] = {F(":method", "CONNECT"), F(":protocol", "websocket"), F(":scheme", "https"),
+                               F(":authority", "a"), F(":path", "/")};
+  const struct {
+    const vq_h3_field *f;
+    size_t n;
+  } cases[] = {{no_path, 3}, {after, 5}, {upper, 5}, {unknown, 5}, {status, 5},
+               {conn, 5},    {te, 5},    {crlf, 5},  {dup, 5},     {proto, 5}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    raw *r = raw_new(1, NULL);
+    uint8_t b[4096];
+    size_t l = headers_frame(r, 0, cases[i].f, cases[i].n, b, sizeof b);
+    CHECK_EQ(feed(r, 0, b, l, 1), VQ_OK);
+    CHECK_EQ(r->e->closed, 0);
+    CHECK_EQ(r->e->last_reset_id, 0);
+    CHECK_EQ(r->e->last_reset_code, VQ_H3_MESSAGE_ERROR);
+    CHECK_EQ(r->e->nresets, 1);
+    CHECK_EQ(areq(r->e, 0)->method[0], 0); /* never reached the application */
+    /* a valid request on the next stream still works */
+    const vq_h3_field ok[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+    l = headers_frame(r, 4, ok, 4, b, sizeof b);
+    CHECK_EQ(feed(r, 4, b, l, 1), VQ_OK);
+    CHECK(strcmp(areq(r->e, 4)->path, "/") == 0);
+    CHECK_EQ(raw_free(r), 0);
+  }
+}
+
+/* spec: rfc9114#4.1.2/2 — content-length not matching the DATA: stream error H3_MESSAGE_ERROR. */
+VQ_TEST(h3conn_err_content_length_mismatch)
+{
+  const vq_h3_field f[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "a"),
+                           F(":path", "/"), F("content-length", "5")};
+  for (int over = 0; over < 2; over++) {
+    raw *r = raw_new(1, NULL);
+    uint8_t b[4096];
+    size_t l = headers_frame(r, 0, f, 5, b, sizeof b);
+    const size_t dl = over ? 6 : 3;
+    b[l++] = 0x00;
+    b[l++] = (uint8_t)dl;
+    memcpy(b + l, "abcdef", dl);
+    l += dl;
+    CHECK_EQ(feed(r, 0, b, l, 1), VQ_OK);
+    CHECK_EQ(r->e->closed, 0);
+    CHECK_EQ(r->e->last_reset_code, VQ_H3_MESSAGE_ERROR);
+    app_req *a = areq(r->e, 0);
+    CHECK_EQ(a->reset, 1);
+    CHECK_EQ(a->reset_code, VQ_H3_MESSAGE_ERROR);
+    CHECK_EQ(a->ended, 0);
+    CHECK_EQ(raw_free(r), 0);
+  }
+}
+
+/* spec: rfc9114#4.6/2 — a push stream reaching a client that sent no MAX_PUSH_ID: H3_ID_ERROR;
+ * rfc9114#6.2.2/1 — a client-initiated push stream: H3_STREAM_CREATION_ERROR. */
+VQ_TEST(h3conn_err_push_stream)
+{
+  raw *r = raw_new(0, NULL);
+  static const uint8_t push[] = {0x01, 0x00};
+  CHECK_EQ(feed(r, 3, push, 2, 0), VQ_ERR_H3_ID);
+  CHECK_EQ(r->e->close_code, VQ_H3_ID_ERROR);
+  CHECK_EQ(raw_free(r), 0);
+  r = raw_new(1, NULL);
+  CHECK_EQ(feed(r, 2, push, 2, 0), VQ_ERR_H3_STREAM_CREATION);
+  CHECK_EQ(raw_free(r), 0);
+  /* spec: rfc9114#7.2.5/11 — a PUSH_PROMISE received by a server: H3_FRAME_UNEXPECTED */
+  r = raw_new(1, NULL);
+  static const uint8_t pp[] = {0x05, 0x01, 0x00};
+  CHECK_EQ(feed(r, 0, pp, 3, 0), VQ_ERR_H3_FRAME_UNEXPECTED);
+  CHECK_EQ(raw_free(r), 0);
+  /* spec: rfc9114#6.1/3 — a server-initiated bidirectional stream at a client */
+  r = raw_new(0, NULL);
+  CHECK_EQ(feed(r, 1, pp, 3, 0), VQ_ERR_H3_STREAM_CREATION);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#6.2/4, rfc9114#6.2/6, rfc9114#7.2.8/2, rfc9114#7.2.4.1/2 — unknown and reserved stream
+ * types, reserved frames and settings are ignored, never an error. */
+VQ_TEST(h3conn_unknown_uni_and_grease_ignored)
+{
+  raw *r = raw_new(1, NULL);
+  static const uint8_t unk[] = {0x21, 'a', 'b', 'c'};   /* reserved stream type */
+  static const uint8_t unk2[] = {0x40, 0x54, 'z'};      /* unknown type 0x54 */
+  CHECK_EQ(feed(r, 2, unk, 4, 0), VQ_OK);
+  CHECK_EQ(r->e->last_stop_id, 2);
+  CHECK_EQ(r->e->last_stop_code, VQ_H3_STREAM_CREATION_ERROR);
+  CHECK_EQ(feed(r, 2, unk, 4, 1), VQ_OK);               /* later bytes dropped */
+  CHECK_EQ(feed(r, 6, unk2, 3, 1), VQ_OK);
+  /* control stream: SETTINGS with a reserved setting, then a reserved frame, then an unknown one */
+  static const uint8_t ctrl[] = {0x00, 0x04, 0x04, 0x21, 0x05, 0x06, 0x10, 0x21, 0x02, 'h', 'i', 0x2f, 0x00};
+  for (size_t i = 0; i < sizeof ctrl; i++) CHECK_EQ(feed(r, 10, ctrl + i, 1, 0), VQ_OK);
+  /* a request with a reserved frame between HEADERS and DATA, and after DATA */
+  const vq_h3_field f[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/g")};
+  uint8_t b[4096];
+  size_t l = headers_frame(r, 0, f, 4, b, sizeof b);
+  static const uint8_t tail[] = {0x21, 0x01, 'x', 0x00, 0x02, 'o', 'k', 0x40, 0x40, 0x00};
+  memcpy(b + l, tail, sizeof tail);
+  l += sizeof tail;
+  CHECK_EQ(feed(r, 0, b, l, 1), VQ_OK);
+  CHECK_EQ(r->e->closed, 0);
+  app_req *a = areq(r->e, 0);
+  CHECK_MEM(a->body, a->blen, "ok", 2);
+  CHECK_EQ(a->ended, 1);
+  CHECK_EQ(vq_h3_peer_settings(r->e->h3)->max_field_section_size, 0x10);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#5.2/9 — a GOAWAY larger than an earlier one: H3_ID_ERROR; rfc9114#7.2.6/1 — from a
+ * server, not a client-initiated bidirectional stream ID: H3_ID_ERROR. */
+VQ_TEST(h3conn_err_goaway_ids)
+{
+  raw *r = raw_new(0, NULL);
+  static const uint8_t g[] = {0x00, 0x04, 0x00, 0x07, 0x01, 0x08, 0x07, 0x01, 0x04, 0x07, 0x01, 0x08};
+  CHECK_EQ(feed(r, 3, g, 9, 0), VQ_OK);
+  vq_h3_stats st;
+  vq_h3_get_stats(r->e->h3, &st);
+  CHECK_EQ(st.goaway_id, 4);
+  CHECK_EQ(feed(r, 3, g + 9, 3, 0), VQ_ERR_H3_ID);
+  CHECK_EQ(raw_free(r), 0);
+  r = raw_new(0, NULL);
+  static const uint8_t g2[] = {0x00, 0x04, 0x00, 0x07, 0x01, 0x02};
+  CHECK_EQ(feed(r, 3, g2, sizeof g2, 0), VQ_ERR_H3_ID);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#10.5/3 — a HEADERS frame over our bound: H3_EXCESSIVE_LOAD; rfc9114#7.1/4 — a stream
+ * ending inside a frame: H3_FRAME_ERROR. */
+VQ_TEST(h3conn_err_excessive_and_truncated)
+{
+  vq_h3_config c;
+  vq_h3_config_default(&c, 1);
+  c.max_frame = 1000;
+  raw *r = raw_new(1, &c);
+  static const uint8_t big[] = {0x01, 0x44, 0x00}; /* HEADERS of 1024 bytes */
+  CHECK_EQ(feed(r, 0, big, 3, 0), VQ_ERR_H3_EXCESSIVE_LOAD);
+  CHECK_EQ(r->e->close_code, VQ_H3_EXCESSIVE_LOAD);
+  CHECK_EQ(raw_free(r), 0);
+  r = raw_new(1, NULL);
+  static const uint8_t cut[] = {0x01, 0x05, 0x00, 0x00};
+  CHECK_EQ(feed(r, 0, cut, 4, 1), VQ_ERR_H3_FRAME);
+  CHECK_EQ(raw_free(r), 0);
+  /* a request stream ending without a request: H3_REQUEST_INCOMPLETE, spec: rfc9114#4.1/13 */
+  r = raw_new(1, NULL);
+  static const uint8_t grease_only[] = {0x21, 0x00};
+  CHECK_EQ(feed(r, 0, grease_only, 2, 1), VQ_OK);
+  CHECK_EQ(r->e->last_reset_code, VQ_H3_REQUEST_INCOMPLETE);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#5.2/2 — after our GOAWAY, a request at or above its ID is rejected. */
+VQ_TEST(h3conn_goaway_rejects_later_requests)
+{
+  raw *r = raw_new(1, NULL);
+  const vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/hold")};
+  uint8_t b[4096];
+  size_t l = headers_frame(r, 0, f, 4, b, sizeof b);
+  CHECK_EQ(feed(r, 0, b, l, 1), VQ_OK);
+  CHECK_EQ(vq_h3_shutdown(r->e->h3, &r->n.cx), VQ_OK);
+  fstream *ctrl = fs_get(r->e, 3);
+  CHECK(ctrl->len >= 3);
+  CHECK_MEM(ctrl->q + ctrl->len - 3, 3, "\x07\x01\x04", 3); /* GOAWAY(4) */
+  l = headers_frame(r, 4, f, 4, b, sizeof b);
+  CHECK_EQ(feed(r, 4, b, l, 1), VQ_OK);
+  CHECK_EQ(r->e->last_reset_id, 4);
+  CHECK_EQ(r->e->last_reset_code, VQ_H3_REQUEST_REJECTED);
+  CHECK_EQ(areq(r->e, 4)->path[0], 0);
+  /* the request below the ID completes */
+  CHECK_EQ(vq_h3_respond(r->e->h3, &r->n.cx, 0, 204, NULL, 0, 0), VQ_OK);
+  vq_h3_stats st;
+  vq_h3_get_stats(r->e->h3, &st);
+  CHECK_EQ(st.active_requests, 0);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* ---- validation on its own ------------------------------------------------------------------------ */
+
+VQ_TEST(h3conn_validate)
+{
+  vq_h3_head h;
+  const vq_h3_field ok[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a.example"),
+                            F(":path", "/p?q"), F("content-length", "0"), F("te", "trailers")};
+  CHECK_EQ(vq_h3_validate(ok, 6, VQ_H3_SECTION_REQUEST, 0, &h), VQ_OK);
+  CHECK_EQ(h.nfields, 2);
+  CHECK_EQ(h.content_length, 0);
+  /* spec: rfc9114#4.3.1/7, rfc9114#4.3.1/9 — authority or Host, equal when both */
+  const vq_h3_field host[] = {F(":method", "GET"), F(":scheme", "https"), F(":path", "/"), F("host", "h")};
+  CHECK_EQ(vq_h3_validate(host, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_OK);
+  const vq_h3_field noauth[] = {F(":method", "GET"), F(":scheme", "https"), F(":path", "/")};
+  CHECK_EQ(vq_h3_validate(noauth, 3, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  const vq_h3_field differ[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                                F(":path", "/"), F("host", "b")};
+  CHECK_EQ(vq_h3_validate(differ, 5, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  const vq_h3_field userinfo[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "u@a"), F(":path", "/")};
+  CHECK_EQ(vq_h3_validate(userinfo, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  const vq_h3_field emptypath[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "")};
+  CHECK_EQ(vq_h3_validate(emptypath, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  /* spec: rfc9114#4.4/1 — CONNECT: :authority only */
+  const vq_h3_field c1[] = {F(":method", "CONNECT"), F(":authority", "h:443")};
+  const vq_h3_field c2[] = {F(":method", "CONNECT"), F(":authority", "h:443"), F(":path", "/")};
+  const vq_h3_field c3[] = {F(":method", "CONNECT"), F(":scheme", "https")};
+  CHECK_EQ(vq_h3_validate(c1, 2, VQ_H3_SECTION_REQUEST, 0, &h), VQ_OK);
+  CHECK_EQ(vq_h3_validate(c2, 3, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(c3, 2, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  const vq_h3_field ext[] = {F(":method", "CONNECT"), F(":protocol", "websocket"), F(":scheme", "https"),
+                             F(":authority", "a"), F(":path", "/chat")};
+  CHECK_EQ(vq_h3_validate(ext, 5, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(ext, 5, VQ_H3_SECTION_REQUEST, 1, &h), VQ_OK);
+  /* responses */
+  const vq_h3_field r1[] = {F(":status", "200"), F("content-length", "10"), F("content-length", "10")};
+  const vq_h3_field r2[] = {F(":status", "20")};
+  const vq_h3_field r3[] = {F("server", "x")};
+  const vq_h3_field r4[] = {F(":status", "200"), F(":path", "/")};
+  const vq_h3_field r5[] = {F(":status", "200"), F("content-length", "10"), F("content-length", "11")};
+  const vq_h3_field r6[] = {F(":status", "101")};
+  CHECK_EQ(vq_h3_validate(r1, 3, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_OK);
+  CHECK_EQ(h.status, 200);
+  CHECK_EQ(h.content_length, 10);
+  CHECK_EQ(vq_h3_validate(r2, 1, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(r3, 1, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(r4, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(r5, 3, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(r6, 1, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  /* spec: rfc9114#4.3/3 — no pseudo-header fields in trailers */
+  CHECK_EQ(vq_h3_validate(r1, 1, VQ_H3_SECTION_TRAILERS, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(r3, 1, VQ_H3_SECTION_TRAILERS, 0, &h), VQ_OK);
+  /* spec: rfc9114#10.3/1 — names are tokens */
+  const vq_h3_field sp[] = {F(":status", "200"), F("a b", "x")};
+  const vq_h3_field empty[] = {F(":status", "200"), F("", "x")};
+  const vq_h3_field nul[] = {F(":status", "200"), {(const uint8_t *)"x", 1, (const uint8_t *)"a\0b", 3, 0}};
+  CHECK_EQ(vq_h3_validate(sp, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(empty, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(nul, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_status_app_error(VQ_ERR_H3_MESSAGE), VQ_H3_MESSAGE_ERROR);
+  CHECK_EQ(vq_status_app_error(VQ_ERR_H3_CLOSED_CRITICAL_STREAM), VQ_H3_CLOSED_CRITICAL_STREAM);
+  CHECK_EQ(vq_status_app_error(VQ_ERR_H3_STREAM_CREATION), VQ_H3_STREAM_CREATION_ERROR);
+}
+
+/* Memory: every allocation comes from the budget; a small budget makes creation fail cleanly. */
+VQ_TEST(h3conn_memory_budget)
+{
+  vq_mem m;
+  vq_mem_init(&m, vq_allocator_system(), NULL, 1000);
+  ep e;
+  memset(&e, 0, sizeof e);
+  vq_h3_transport tr = {&e, t_open_uni, t_open_bidi, t_write, t_reset, t_stop, t_close};
+  vq_h3_config c;
+  vq_h3_config_default(&c, 1);
+  vq_h3 *h3 = NULL;
+  CHECK_EQ(vq_h3_create(&h3, &m, &c, &tr, NULL), VQ_ERR_NOMEM);
+  CHECK(h3 == NULL);
+  CHECK_EQ(m.used, 0);
+}
