@@ -8,7 +8,7 @@
  *   - vq_tls: one connection's handshake. Sans-I/O and pull-based: the connection feeds the CRYPTO
  *     bytes it received at an encryption level, in order (vq_tls_recv); the handshake appends what it
  *     wants to send at each level to an output queue (vq_tls_out_peek / vq_tls_out_consume) and
- *     announces each new traffic secret in order (vq_tls_poll_key). The connection derives packet
+ *     announces each new traffic secret in order (vq_tls_poll_secret). The connection derives packet
  *     protection keys from those secrets (vquic/protect.h) and carries the bytes in CRYPTO frames.
  *
  * Failures are vq_status values whose vq_status_tls_alert() is the TLS alert to report as
@@ -98,7 +98,7 @@ void vq_tls_free(vq_tls *t);
  * failed (every later call returns the same status). */
 vq_status vq_tls_recv(vq_tls *t, const vq_cx *cx, vq_level level, const uint8_t *data, size_t len);
 
-/* Bytes waiting to be sent at level (in CRYPTO frames): *data/*len, valid until the next call on t. */
+/* Bytes waiting to be sent at level (in CRYPTO frames): *data and *len, valid until the next call on t. */
 void vq_tls_out_peek(const vq_tls *t, vq_level level, const uint8_t **data, size_t *len);
 /* Drops the first n of those bytes: the connection has taken them into its CRYPTO send stream. */
 void vq_tls_out_consume(vq_tls *t, vq_level level, size_t n);
