@@ -407,7 +407,7 @@ static void spy_hrr(int from_server, vq_level l, uint8_t *b, size_t n)
     g_saw_hrr++;
 }
 
-/* spec: rfc8446#4.1.4 — a server that accepts only secp256r1 answers the client's x25519 share with
+/* spec: rfc8446#4.1.4/6 — a server that accepts only secp256r1 answers the client's x25519 share with
  * a HelloRetryRequest; the second ClientHello carries a P-256 share (uncompressed point,
  * rfc8446#4.2.8.2) and the transcript restarts with message_hash (rfc8446#4.4.1). */
 VQ_TEST(hs_hello_retry_request_p256)
@@ -538,7 +538,7 @@ VQ_TEST(hs_insecure_skips_chain_and_name)
   CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
 }
 
-/* spec: rfc9001#8.1/3 — no application protocol in common: no_application_protocol (0x178). */
+/* spec: rfc9001#8.1/2 — no application protocol in common: no_application_protocol (0x178). */
 VQ_TEST(hs_alpn)
 {
   opts o;
@@ -583,7 +583,7 @@ static void flip_signature(int from_server, vq_level l, uint8_t *b, size_t n)
     if (m.type == VQ_TLS_CERTIFICATE_VERIFY) b[off + m.size - 1] ^= 1;
 }
 
-/* spec: rfc8446#4.4.4 — a Finished that does not verify: decrypt_error. */
+/* spec: rfc8446#4.4.4/1 — a Finished that does not verify: decrypt_error. */
 VQ_TEST(hs_tampered_finished)
 {
   opts o;
@@ -594,7 +594,8 @@ VQ_TEST(hs_tampered_finished)
   run_fail(t, &o, 1, VQ_ERR_TLS_DECRYPT_ERROR, 51, "client Finished does not verify");
 }
 
-/* spec: rfc8446#4.4.3 — a CertificateVerify signature that does not verify: decrypt_error (also
+/* spec: rfc8446#4.4.3/9, rfc8446#4.4.3/10 — a CertificateVerify signature that does not verify:
+ * decrypt_error (also
  * with insecure, which skips only chain and name). */
 VQ_TEST(hs_bad_signature)
 {
@@ -687,6 +688,91 @@ VQ_TEST(hs_garbage_is_decode_error)
   solo_free(t, &c);
 }
 
+/* A ServerHello (or HelloRetryRequest) as a server would send it. */
+static size_t build_sh(uint8_t *buf, size_t cap, int hrr, uint16_t suite, uint16_t group)
+{
+  vq_tls_server_hello sh;
+  uint8_t random[32], pub[32];
+  size_t used = 0;
+  for (int i = 0; i < 32; i++) random[i] = (uint8_t)(i + 1), pub[i] = (uint8_t)(i * 7 + 9);
+  memset(&sh, 0, sizeof sh);
+  sh.is_hrr = hrr;
+  sh.legacy_version = VQ_TLS_LEGACY_VERSION;
+  sh.random = random;
+  sh.session_id_echo.p = random;
+  sh.cipher_suite = suite;
+  sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
+  sh.ext.selected_version = VQ_TLS_VERSION_13;
+  sh.ext.has[VQ_TLS_EXT_KEY_SHARE] = 1;
+  sh.ext.key_share_group = group;
+  sh.ext.key_share.p = pub;
+  sh.ext.key_share.len = sizeof pub;
+  return vq_tls_build_server_hello(buf, cap, &sh, &used) == VQ_OK ? used : 0;
+}
+
+/* A client on a context with hooks, fed one crafted ServerHello / HRR: the status it returns. */
+static vq_status client_gets(vq_t *t, const vq_tls_test_hooks *h, const uint8_t *m1, size_t n1,
+                             const uint8_t *m2, size_t n2)
+{
+  solo c;
+  vq_status st = VQ_ERR_INTERNAL;
+  if (solo_new(t, &c, 0)) {
+    vq_tls *x = NULL;
+    vq_tls_ctx_set_test_hooks(c.ctx, h);
+    vq_tls_params par = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
+    CHECK_EQ(vq_tls_new(&x, &c.mem, c.ctx, &par, &c.cx), VQ_OK);
+    if (x) {
+      st = vq_tls_recv(x, &c.cx, VQ_LEVEL_INITIAL, m1, n1);
+      if (st == VQ_OK && m2) {
+        /* the second ClientHello answers the HRR: one P-256 share (rfc8446#4.2.8/11) */
+        const uint8_t *d;
+        size_t n, off = 0;
+        vq_tls_msg m;
+        vq_tls_client_hello ch;
+        vq_tls_key_share_entry e;
+        vq_tls_out_peek(x, VQ_LEVEL_INITIAL, &d, &n);
+        CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+        CHECK_EQ(vq_tls_msg_split(d + m.size, n - m.size, &m), VQ_OK);
+        CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+        CHECK_EQ(vq_tls_key_share_next(ch.ext.key_shares, &off, &e), VQ_OK);
+        CHECK_EQ(e.group, VQ_HS_GROUP_SECP256R1);
+        CHECK_EQ(e.key_exchange.len, 65);
+        CHECK_EQ(off, ch.ext.key_shares.len);
+        st = vq_tls_recv(x, &c.cx, VQ_LEVEL_INITIAL, m2, n2);
+      }
+      CHECK_EQ(vq_tls_alert(x), st == VQ_OK ? -1 : vq_status_tls_alert(st));
+      vq_tls_free(x);
+    }
+  }
+  solo_free(t, &c);
+  return st;
+}
+
+/* spec: rfc8446#4.1.3/5, rfc8446#4.1.4/4, rfc8446#4.1.4/5, rfc8446#4.1.4/10, rfc8446#4.2.8/10,
+ * rfc8446#4.2.8/15 — the client's checks of ServerHello and HelloRetryRequest. */
+VQ_TEST(hs_client_checks_server_hello)
+{
+  uint8_t a[256], b[256];
+  vq_tls_test_hooks none = {0}, one = {0};
+  one.n_suites = 1;
+  one.suites[0] = VQ_CS_AES_128_GCM_SHA256;
+  size_t na = build_sh(a, sizeof a, 0, VQ_CS_AES_256_GCM_SHA384, VQ_HS_GROUP_X25519);
+  CHECK_EQ(client_gets(t, &one, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* suite not offered */
+  na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_SECP256R1);
+  CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* group not shared */
+  na = build_sh(a, sizeof a, 1, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
+  CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* already shared */
+  na = build_sh(a, sizeof a, 1, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_SECP256R1);
+  CHECK_EQ(client_gets(t, &none, a, na, a, na), VQ_ERR_TLS_UNEXPECTED_MESSAGE); /* second HRR */
+  size_t nb = build_sh(b, sizeof b, 0, VQ_CS_AES_256_GCM_SHA384, VQ_HS_GROUP_SECP256R1);
+  CHECK_EQ(client_gets(t, &none, a, na, b, nb), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* suite changed */
+  nb = build_sh(b, sizeof b, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
+  CHECK_EQ(client_gets(t, &none, a, na, b, nb), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* group changed */
+  /* a well-formed ServerHello in the offered group moves the client to the Handshake level */
+  na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
+  CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_OK);
+}
+
 /* A message longer than VQ_TLS_MAX_MSG is refused from its header, before it is buffered. */
 VQ_TEST(hs_message_too_large)
 {
@@ -733,8 +819,8 @@ VQ_TEST(hs_unexpected_messages)
   teardown(t, &p);
 }
 
-/* spec: rfc9001#4.1.3 — bytes left at a level when the keys change, or new bytes at a level already
- * left: PROTOCOL_VIOLATION. */
+/* spec: rfc9001#4.1.3/3 — bytes left at a level when the keys change, or (rfc9001#4.1.3/2) new
+ * bytes at a level already left: PROTOCOL_VIOLATION. */
 VQ_TEST(hs_data_after_key_change)
 {
   solo c, s;

@@ -294,7 +294,7 @@ static vq_status send_finished(vq_tls *t, const uint8_t *base_key)
   return out_commit(t, VQ_LEVEL_HANDSHAKE, used);
 }
 
-/* spec: rfc8446#4.4.4 — the recipient of Finished checks verify_data; a mismatch is decrypt_error. */
+/* spec: rfc8446#4.4.4/1 — the recipient of Finished checks verify_data; a mismatch is decrypt_error. */
 static vq_status check_finished(vq_tls *t, const uint8_t *body, size_t len, const uint8_t *base_key,
                                 const char *who)
 {
@@ -457,22 +457,24 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (st != VQ_OK) return fail(t, st, "malformed ServerHello");
   st = vq_tls_quic_check_server_hello(&sh);
   if (st != VQ_OK) return fail(t, st, "ServerHello does not select TLS 1.3");
-  /* spec: rfc8446#4.1.3 — legacy_session_id_echo must be the client's (empty, rfc9001#8.4). */
+  /* spec: rfc8446#4.1.3/4 — legacy_session_id_echo must be the client's (empty, rfc9001#8.4/1). */
   if (sh.session_id_echo.len != 0)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "legacy_session_id_echo does not match");
-  /* spec: rfc8446#4.1.3 — a cipher suite the client did not offer is illegal_parameter. */
+  /* spec: rfc8446#4.1.3/5 — a cipher suite the client did not offer is illegal_parameter. */
   if (!u16_in_arr(s, ns, sh.cipher_suite))
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "cipher suite 0x%04x was not offered",
                 sh.cipher_suite);
-  /* spec: rfc8446#4.1.4 — the ServerHello after a HelloRetryRequest keeps its cipher suite. */
+  /* spec: rfc8446#4.1.4/10 — the ServerHello after a HelloRetryRequest keeps its cipher suite. */
   if (t->hrr && sh.cipher_suite != t->suite)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "cipher suite differs from the HelloRetryRequest's");
   if (!t->hrr && set_suite(t, sh.cipher_suite) != VQ_OK)
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
 
   if (sh.is_hrr) {
-    /* spec: rfc8446#4.1.4 — a second HelloRetryRequest is unexpected_message; one that would not
-     * change the ClientHello, or selects a group not offered or already shared, illegal_parameter. */
+    /* spec: rfc8446#4.1.4/5 — a second HelloRetryRequest is unexpected_message; rfc8446#4.1.4/4 —
+     * one that would not change the ClientHello is illegal_parameter, and so is (rfc8446#4.2.8/9,
+     * rfc8446#4.2.8/10) a selected_group not offered or already shared. rfc8446#4.1.4/6 — then a
+     * second ClientHello with one share in that group (rfc8446#4.2.8/11). */
     if (t->hrr) return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "second HelloRetryRequest");
     if (!sh.ext.has[VQ_TLS_EXT_KEY_SHARE] && !sh.ext.has[VQ_TLS_EXT_COOKIE])
       return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "HelloRetryRequest would not change the ClientHello");
@@ -497,7 +499,7 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
   /* spec: rfc8446#4.2 — an extension the client did not offer: unsupported_extension. */
   if (sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY])
     return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "pre_shared_key was not offered");
-  /* spec: rfc8446#4.2.8 — the server's share must be in the group of the client's share. */
+  /* spec: rfc8446#4.2.8/12, rfc8446#4.2.8/15 — the server's share is in the group of the client's. */
   if (sh.ext.key_share_group != t->group)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "key share in group 0x%04x, offered 0x%04x",
                 sh.ext.key_share_group, t->group);
@@ -524,7 +526,7 @@ static vq_status client_ee(vq_tls *t, const uint8_t *m, size_t n)
   if (st != VQ_OK) return fail(t, st, "malformed EncryptedExtensions");
   st = vq_tls_quic_check_encrypted_extensions(&ee);
   if (st != VQ_OK) return fail(t, st, "EncryptedExtensions without quic_transport_parameters");
-  /* spec: rfc9001#8.1/3 — no application protocol negotiated: no_application_protocol. */
+  /* spec: rfc9001#8.1/3 — no application protocol negotiated: the client closes with 0x0178. */
   if (!ee.ext.has[VQ_TLS_EXT_ALPN])
     return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "server selected no application protocol");
   size_t off = 0;
@@ -572,7 +574,7 @@ static vq_status client_certificate(vq_tls *t, const uint8_t *m, size_t n)
   if (st != VQ_OK) return fail(t, st, "malformed Certificate");
   if (ct.context.len != 0)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "server certificate_request_context not empty");
-  /* spec: rfc8446#4.4.2.4 — an empty server Certificate is decode_error. */
+  /* spec: rfc8446#4.4.2.4/1 — an empty server Certificate is decode_error. */
   if (ct.count == 0) return fail(t, VQ_ERR_TLS_DECODE, "server sent no certificate");
   t->peer_chain = sk_X509_new_null();
   if (!t->peer_chain) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "out of memory");
@@ -617,7 +619,8 @@ static vq_status client_cv(vq_tls *t, const uint8_t *m, size_t n)
   vq_status st = vq_tls_parse_certificate_verify(m + 4, n - 4, &cv);
   if (st != VQ_OK) return fail(t, st, "malformed CertificateVerify");
   EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(t->peer_chain, 0));
-  /* spec: rfc8446#4.4.3 — the algorithm must be one the client offered and match the key. */
+  /* spec: rfc8446#4.4.3/4, rfc8446#4.4.3/6 — one the client offered, compatible with the key;
+   * rfc8446#4.4.3/9, rfc8446#4.4.3/10 — the signature is verified, decrypt_error if it fails. */
   if (!u16_in_arr(offered_sigs, 5, cv.algorithm) || !key || !vq_hs_key_supports(key, cv.algorithm))
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "signature scheme 0x%04x not offered or not the key's",
                 cv.algorithm);
@@ -804,6 +807,7 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   for (size_t i = 0; i < ns && !suite; i++)
     if (u16_in(ch.cipher_suites, s[i])) suite = s[i];
   if (!suite) return fail(t, VQ_ERR_TLS_HANDSHAKE_FAILURE, "no cipher suite in common");
+  /* spec: rfc8446#4.1.4/9 — the same suite after a HelloRetryRequest. */
   if (t->hrr && suite != t->suite)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "second ClientHello changes the cipher suite");
 
@@ -831,14 +835,15 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "second ClientHello shares another group");
   }
 
-  /* spec: rfc8446#4.4.3 — a scheme the client offered in signature_algorithms and the key supports. */
+  /* spec: rfc8446#4.4.3/4, rfc8446#4.4.3/6, rfc8446#4.4.3/7 — a scheme the client offered in
+   * signature_algorithms and the key supports (RSA: PSS only). */
   uint16_t schemes[3], scheme = 0;
   size_t nsch = server_schemes(t->ctx->key, schemes);
   for (size_t i = 0; i < nsch && !scheme; i++)
     if (u16_in(ch.ext.sig_algs, schemes[i])) scheme = schemes[i];
   if (!scheme) return fail(t, VQ_ERR_TLS_HANDSHAKE_FAILURE, "no signature scheme in common");
 
-  /* spec: rfc9001#8.1/3 — no ALPN, or no protocol in common: no_application_protocol. */
+  /* spec: rfc9001#8.1/1, rfc9001#8.1/2 — no ALPN, or no protocol in common: no_application_protocol. */
   if (!ch.ext.has[VQ_TLS_EXT_ALPN])
     return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "ClientHello without ALPN");
   const uint8_t *a = t->ctx->alpn;
@@ -998,8 +1003,8 @@ vq_status vq_tls_recv(vq_tls *t, const vq_cx *cx, vq_level level, const uint8_t 
   /* spec: rfc9001#4.1.3 — CRYPTO frames are never carried at 0-RTT. */
   if (level == VQ_LEVEL_EARLY)
     return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "CRYPTO data at the 0-RTT level");
-  /* spec: rfc9001#4.1.3 — data from a previous encryption level past what was received: a
-   * PROTOCOL_VIOLATION. */
+  /* spec: rfc9001#4.1.3/1, rfc9001#4.1.3/2 — data from a previous encryption level past what was
+   * received: a PROTOCOL_VIOLATION. */
   if (level < exp)
     return fail(t, VQ_ERR_TLS_KEY_CHANGE_LEFTOVER, "%zu bytes at %s after moving to %s", len,
                 level_name(level), level_name(exp));
@@ -1007,8 +1012,8 @@ vq_status vq_tls_recv(vq_tls *t, const vq_cx *cx, vq_level level, const uint8_t 
     return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "handshake data at %s while expecting %s",
                 level_name(level), level_name(exp));
   while (len > 0) {
-    /* spec: rfc9001#4.1.3 — unconsumed data at a level when keys for a higher one are provided is
-     * a PROTOCOL_VIOLATION. */
+    /* spec: rfc9001#4.1.3/3 — unconsumed data at a level when keys for a higher one are provided
+     * is a PROTOCOL_VIOLATION. */
     if (recv_level(t) != level)
       return fail(t, VQ_ERR_TLS_KEY_CHANGE_LEFTOVER, "%zu bytes left at %s after the key change",
                   len, level_name(level));
