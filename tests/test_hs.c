@@ -1020,3 +1020,58 @@ VQ_TEST(hs_key_schedule_known_answers)
     CHECK_MEM(got_fin, hl, fin, hl);
   }
 }
+
+/* spec: rfc8446#4.2.8.2/1 — a P-256 share that is not a valid uncompressed point on the curve, and
+ * an X25519 share giving the all-zero secret (rfc8446#7.4.2), are illegal_parameter. */
+VQ_TEST(hs_invalid_key_shares)
+{
+  EVP_PKEY *k = NULL;
+  uint8_t pub[VQ_HS_KX_MAX], bad[65] = {4}, shared[VQ_SECRET_MAX];
+  size_t pl = 0, sl = 0;
+  CHECK_EQ(vq_hs_kx_keygen(VQ_HS_GROUP_SECP256R1, &k, pub, &pl), VQ_OK);
+  CHECK_EQ(pl, 65);
+  CHECK_EQ(pub[0], 4);
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_SECP256R1, bad, 65, shared, &sl), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  pub[64] ^= 1; /* off the curve */
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_SECP256R1, pub, 65, shared, &sl), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  pub[64] ^= 1;
+  pub[0] = 2; /* compressed form is not allowed */
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_SECP256R1, pub, 33, shared, &sl), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  pub[0] = 4;
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_SECP256R1, pub, 65, shared, &sl), VQ_OK); /* our own point */
+  CHECK_EQ(sl, 32);
+  EVP_PKEY_free(k);
+  k = NULL;
+  uint8_t zero[32] = {0};
+  CHECK_EQ(vq_hs_kx_keygen(VQ_HS_GROUP_X25519, &k, pub, &pl), VQ_OK);
+  CHECK_EQ(pl, 32);
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_X25519, zero, 32, shared, &sl), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_X25519, zero, 31, shared, &sl), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  EVP_PKEY_free(k);
+}
+
+/* spec: rfc8446#4.4.2.4 — an expired server certificate: certificate_expired, with OpenSSL's reason. */
+VQ_TEST(hs_verify_expired_cert)
+{
+  EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *x = NULL;
+  CHECK(k != NULL);
+  if (!k) return;
+  CHECK_EQ(vq_hs_selfsigned(k, "localhost", &x), VQ_OK);
+  if (!x) return;
+  X509_gmtime_adj(X509_getm_notBefore(x), -7200);
+  X509_gmtime_adj(X509_getm_notAfter(x), -60);
+  CHECK(X509_sign(x, k, EVP_sha256()) > 0);
+  char *cert = pem_of(0, x), *key = pem_of(1, k);
+  opts o;
+  defaults(&o);
+  o.cert_pem = cert;
+  o.key_pem = key;
+  o.insecure = 0;
+  o.ca_pem = cert;
+  run_fail(t, &o, 0, VQ_ERR_TLS_CERTIFICATE_EXPIRED, 45, "certificate has expired");
+  free(cert);
+  free(key);
+  X509_free(x);
+  EVP_PKEY_free(k);
+}
