@@ -111,6 +111,21 @@ typedef enum vq_status {
   VQ_ERR_TLS_QUIC_SESSION_ID = -139,    /* PROTOCOL_VIOLATION: non-empty legacy_session_id (RFC 9001 §8.4) */
   VQ_ERR_TLS_QUIC_EARLY_DATA = -140,    /* PROTOCOL_VIOLATION: max_early_data_size != 0xffffffff
                                            (RFC 9001 §4.6.1) */
+  /* TLS handshake state machine (src/tls/hs*.c): CRYPTO_ERROR 0x100 + the alert unless said otherwise. */
+  VQ_ERR_TLS_HANDSHAKE_FAILURE = -160,  /* handshake_failure (40): no common suite, group or scheme */
+  VQ_ERR_TLS_BAD_CERTIFICATE = -161,    /* bad_certificate (42): unparsable, name mismatch ... */
+  VQ_ERR_TLS_UNSUPPORTED_CERTIFICATE = -162, /* unsupported_certificate (43): key type, purpose */
+  VQ_ERR_TLS_CERTIFICATE_REVOKED = -163,/* certificate_revoked (44) */
+  VQ_ERR_TLS_CERTIFICATE_EXPIRED = -164,/* certificate_expired (45) */
+  VQ_ERR_TLS_CERTIFICATE_UNKNOWN = -165,/* certificate_unknown (46): other chain failures */
+  VQ_ERR_TLS_UNKNOWN_CA = -166,         /* unknown_ca (48): no path to a trust anchor */
+  VQ_ERR_TLS_DECRYPT_ERROR = -167,      /* decrypt_error (51): Finished or signature check failed */
+  VQ_ERR_TLS_INTERNAL_ERROR = -168,     /* internal_error (80): a libcrypto operation failed */
+  VQ_ERR_TLS_NO_APPLICATION_PROTOCOL = -169, /* no_application_protocol (120): RFC 9001 §8.1 */
+  VQ_ERR_TLS_MESSAGE_TOO_LARGE = -170,  /* illegal_parameter (47): a handshake message over the
+                                           receiver's bound (VQ_TLS_MAX_MSG) */
+  VQ_ERR_TLS_KEY_CHANGE_LEFTOVER = -171,/* PROTOCOL_VIOLATION: handshake bytes at an encryption level
+                                           the peer has moved past (RFC 9001 §4.1.3) */
 } vq_status;
 
 /* RFC 9000 §20.1 transport error codes. */

@@ -8,7 +8,7 @@
  *   - vq_tls: one connection's handshake. Sans-I/O and pull-based: the connection feeds the CRYPTO
  *     bytes it received at an encryption level, in order (vq_tls_recv); the handshake appends what it
  *     wants to send at each level to an output queue (vq_tls_out_peek / vq_tls_out_consume) and
- *     announces each new traffic secret in order (vq_tls_poll_key). The connection derives packet
+ *     announces each new traffic secret in order (vq_tls_poll_secret). The connection derives packet
  *     protection keys from those secrets (vquic/protect.h) and carries the bytes in CRYPTO frames.
  *
  * Failures are vq_status values whose vq_status_tls_alert() is the TLS alert to report as

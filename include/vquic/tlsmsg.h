@@ -85,7 +85,7 @@ typedef enum vq_tls_ext_id {
 #define VQ_TLS_UNKNOWN_EXT_MAX 64u
 
 /* The message an extension block belongs to (RFC 8446 §4.2's table). */
-typedef enum vq_tls_ctx {
+typedef enum vq_tls_ext_ctx {
   VQ_TLS_CTX_CH = 0,  /* ClientHello */
   VQ_TLS_CTX_SH,      /* ServerHello */
   VQ_TLS_CTX_HRR,     /* HelloRetryRequest */
@@ -93,7 +93,7 @@ typedef enum vq_tls_ctx {
   VQ_TLS_CTX_CT,      /* Certificate (per CertificateEntry) */
   VQ_TLS_CTX_CR,      /* CertificateRequest */
   VQ_TLS_CTX_NST      /* NewSessionTicket */
-} vq_tls_ctx;
+} vq_tls_ext_ctx;
 
 /* One extension block, parsed. `has[id]` is 0 or 1 (a second one is an error); `raw[id]` is where its
  * extension_data is. Typed values are filled for the extensions present; list fields hold the list's
@@ -215,7 +215,7 @@ vq_status vq_tls_parse_finished(const uint8_t *b, size_t len, size_t hash_len, v
 vq_status vq_tls_parse_new_session_ticket(const uint8_t *b, size_t len,
                                           vq_tls_new_session_ticket *nst);
 /* Walks one extension block's contents (without its length prefix) for the given message. */
-vq_status vq_tls_parse_extensions(const uint8_t *b, size_t len, vq_tls_ctx ctx, vq_tls_exts *e);
+vq_status vq_tls_parse_extensions(const uint8_t *b, size_t len, vq_tls_ext_ctx ctx, vq_tls_exts *e);
 
 /* ---- iterators over validated lists: *off starts at 0; VQ_ERR_TLS_DECODE at the end ------------- */
 /* The i-th 2-byte value of a list of uint16 (cipher suites, groups, signature schemes, versions). */

@@ -49,7 +49,7 @@ void eva_main(void)
   vq_tls_key_share_entry ks0;
   vq_tls_psk_identity pid0;
   vq_tls_cert_entry ce0;
-  (void)vq_tls_parse_extensions(in, len, (vq_tls_ctx)Frama_C_int_interval(0, 6), &ex);
+  (void)vq_tls_parse_extensions(in, len, (vq_tls_ext_ctx)Frama_C_int_interval(0, 6), &ex);
 
   (void)vq_tls_parse_client_hello(big, sizeof big, &ch);
   (void)vq_tls_parse_server_hello(big, sizeof big, &sh);

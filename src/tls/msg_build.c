@@ -14,7 +14,7 @@
     requires \separated(b + (0 .. cap - 1), e);
     assigns *off, b[0 .. cap - 1];
     ensures vq_build_status(\result); */
-static vq_status put_ext_body(uint8_t *b, size_t cap, size_t *off, vq_tls_ctx ctx, vq_tls_ext_id id,
+static vq_status put_ext_body(uint8_t *b, size_t cap, size_t *off, vq_tls_ext_ctx ctx, vq_tls_ext_id id,
                               const vq_tls_exts *e)
 {
   vq_status st;
@@ -74,7 +74,7 @@ static vq_status put_ext_body(uint8_t *b, size_t cap, size_t *off, vq_tls_ctx ct
     requires \separated(b + (0 .. cap - 1), e);
     assigns *off, b[0 .. cap - 1];
     ensures vq_build_status(\result); */
-vq_status vq_tls_write_exts(uint8_t *b, size_t cap, size_t *off, vq_tls_ctx ctx, const vq_tls_exts *e)
+vq_status vq_tls_write_exts(uint8_t *b, size_t cap, size_t *off, vq_tls_ext_ctx ctx, const vq_tls_exts *e)
 {
   /*@ loop invariant 0 <= i <= VQ_TLS_EXT_KNOWN;
       loop assigns i, *off, b[0 .. cap - 1];

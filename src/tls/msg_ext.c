@@ -34,7 +34,7 @@ static int ext_id_of(uint32_t type)
 }
 
 /* spec: rfc8446#4.2 — the table of the messages each extension may appear in; columns CH, SH, HRR,
- * EE, CT, CR, NST (vq_tls_ctx); rows in vq_tls_ext_id order. quic_transport_parameters: CH and EE
+ * EE, CT, CR, NST (vq_tls_ext_ctx); rows in vq_tls_ext_id order. quic_transport_parameters: CH and EE
  * (rfc9001#8.2). */
 static const uint8_t ext_allowed_in[VQ_TLS_EXT_KNOWN][7] = {
   /* server_name */               {1, 0, 0, 1, 0, 0, 0},
@@ -253,7 +253,7 @@ static vq_status ext_psk_ch(const uint8_t *b, size_t s, size_t end, vq_tls_span 
     requires \valid(max) && \separated(max, b + (0 .. end - 1));
     assigns *max;
     ensures vq_parse_status(\result); */
-static vq_status ext_early_data(const uint8_t *b, size_t s, size_t end, vq_tls_ctx ctx,
+static vq_status ext_early_data(const uint8_t *b, size_t s, size_t end, vq_tls_ext_ctx ctx,
                                 uint32_t *max)
 {
   if (ctx != VQ_TLS_CTX_NST) return s == end ? VQ_OK : VQ_ERR_TLS_DECODE;
@@ -271,7 +271,7 @@ static vq_status ext_early_data(const uint8_t *b, size_t s, size_t end, vq_tls_c
     requires \valid(e) && \separated(e, b + (0 .. end - 1));
     assigns EXT_TYPED_FIELDS;
     ensures vq_parse_status(\result); */
-vq_status vq_tls_ext_body(const uint8_t *b, size_t s, size_t end, vq_tls_ctx ctx, vq_tls_ext_id id,
+vq_status vq_tls_ext_body(const uint8_t *b, size_t s, size_t end, vq_tls_ext_ctx ctx, vq_tls_ext_id id,
                           vq_tls_exts *e)
 {
   int client = ctx == VQ_TLS_CTX_CH;
@@ -387,7 +387,7 @@ static vq_status note_unknown(vq_tls_exts *e, uint32_t type)
     assigns *e;
     ensures vq_parse_status(\result);
     ensures e->n_unknown <= VQ_TLS_UNKNOWN_EXT_MAX; */
-vq_status vq_tls_exts_parse(const uint8_t *b, size_t start, size_t end, vq_tls_ctx ctx,
+vq_status vq_tls_exts_parse(const uint8_t *b, size_t start, size_t end, vq_tls_ext_ctx ctx,
                             vq_tls_exts *e)
 {
   exts_clear(e);
@@ -434,7 +434,7 @@ vq_status vq_tls_exts_parse(const uint8_t *b, size_t start, size_t end, vq_tls_c
     requires \valid(e) && \separated(e, b + (0 .. len - 1));
     assigns *e;
     ensures vq_parse_status(\result); */
-vq_status vq_tls_parse_extensions(const uint8_t *b, size_t len, vq_tls_ctx ctx, vq_tls_exts *e)
+vq_status vq_tls_parse_extensions(const uint8_t *b, size_t len, vq_tls_ext_ctx ctx, vq_tls_exts *e)
 {
   if (len > VQ_TLS_MAX_BODY) return VQ_ERR_TLS_DECODE;
   return vq_tls_exts_parse(b, 0, len, ctx, e);

@@ -29,9 +29,9 @@ vq_status vq_tls_wr_close(uint8_t *b, size_t cap, size_t off, size_t mark, size_
 
 /* Parsers over b[start .. end) of one base buffer (end <= VQ_TLS_MAX_BODY): offsets stay absolute,
  * so every read is checked against one bound. */
-vq_status vq_tls_ext_body(const uint8_t *b, size_t s, size_t end, vq_tls_ctx ctx, vq_tls_ext_id id,
+vq_status vq_tls_ext_body(const uint8_t *b, size_t s, size_t end, vq_tls_ext_ctx ctx, vq_tls_ext_id id,
                           vq_tls_exts *e);
-vq_status vq_tls_exts_parse(const uint8_t *b, size_t start, size_t end, vq_tls_ctx ctx,
+vq_status vq_tls_exts_parse(const uint8_t *b, size_t start, size_t end, vq_tls_ext_ctx ctx,
                             vq_tls_exts *e);
 vq_status vq_tls_ch_parse(const uint8_t *b, size_t start, size_t end, vq_tls_client_hello *ch);
 vq_status vq_tls_sh_parse(const uint8_t *b, size_t start, size_t end, vq_tls_server_hello *sh);
@@ -41,6 +41,6 @@ vq_status vq_tls_cr_parse(const uint8_t *b, size_t start, size_t end, vq_tls_cer
 vq_status vq_tls_cv_parse(const uint8_t *b, size_t start, size_t end, vq_tls_certificate_verify *cv);
 vq_status vq_tls_nst_parse(const uint8_t *b, size_t start, size_t end, vq_tls_new_session_ticket *nst);
 
-vq_status vq_tls_write_exts(uint8_t *b, size_t cap, size_t *off, vq_tls_ctx ctx, const vq_tls_exts *e);
+vq_status vq_tls_write_exts(uint8_t *b, size_t cap, size_t *off, vq_tls_ext_ctx ctx, const vq_tls_exts *e);
 
 #endif

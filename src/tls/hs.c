@@ -1,0 +1,1165 @@
+/* vquic — the TLS 1.3 handshake for QUIC: client and server state machines (RFC 8446 §2, §4 as used
+ * by RFC 9001 §4, §8). Full (EC)DHE handshakes with certificate authentication of the server; no PSK
+ * resumption, no 0-RTT, no client certificates (a CertificateRequest is answered with an empty
+ * Certificate, RFC 8446 §4.4.2).
+ *
+ * Sans-I/O: CRYPTO bytes come in per encryption level (vq_tls_recv), messages go out into a queue
+ * per level, and traffic secrets are announced in the order the connection installs them.
+ *
+ *   client  C_WAIT_SH --SH--> C_WAIT_EE --EE--> C_WAIT_CERT_CR --(CR)--> C_WAIT_CERT --Cert--> C_WAIT_CV
+ *           --CV--> C_WAIT_FIN --Finished--> C_DONE (NewSessionTicket accepted at 1-RTT)
+ *           (C_WAIT_SH --HRR--> C_WAIT_SH with a second ClientHello)
+ *   server  S_WAIT_CH --CH--> [HRR: S_WAIT_CH again] SH EE Cert CV Finished --> S_WAIT_FIN
+ *           --Finished--> S_DONE
+ *
+ * Every failure is sticky: the status, the alert and a detail string stay, and every later call
+ * returns the same status. */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "tls/hs_internal.h"
+
+enum hs_state {
+  C_WAIT_SH = 1,
+  C_WAIT_EE,
+  C_WAIT_CERT_CR,
+  C_WAIT_CERT,
+  C_WAIT_CV,
+  C_WAIT_FIN,
+  C_DONE,
+  S_WAIT_CH,
+  S_WAIT_FIN,
+  S_DONE,
+};
+
+typedef struct out_buf {
+  uint8_t *p;
+  size_t off, len, cap; /* p[off .. len) waits to be sent */
+} out_buf;
+
+#define SECRET_QUEUE 6u
+
+struct vq_tls {
+  vq_mem *mem;
+  const vq_tls_ctx *ctx;
+  int server;
+  int state;
+  int hrr;                 /* a HelloRetryRequest was sent (server) / received (client) */
+  vq_status err;           /* sticky */
+  int alert;
+  char detail[256];
+
+  uint8_t *in;             /* the incomplete message at the current receive level */
+  size_t in_len, in_cap;
+  out_buf out[VQ_LEVEL_COUNT];
+  vq_tls_secret q[SECRET_QUEUE];
+  size_t q_head, q_len;
+
+  vq_hs_transcript th;
+  vq_cipher_suite suite;
+  vq_hash hash;
+  size_t hl;
+
+  uint16_t group;          /* the group of our key share */
+  EVP_PKEY *kx;
+  uint16_t sig_scheme;
+
+  uint8_t client_random[VQ_TLS_RANDOM_LEN];
+  uint8_t hs_secret[VQ_SECRET_MAX];
+  uint8_t master[VQ_SECRET_MAX];
+  uint8_t c_hs[VQ_SECRET_MAX], s_hs[VQ_SECRET_MAX];
+  uint8_t c_ap[VQ_SECRET_MAX], s_ap[VQ_SECRET_MAX];
+  uint8_t res_master[VQ_SECRET_MAX];
+
+  uint8_t *local_tp;
+  size_t local_tp_len;
+  uint8_t *peer_tp;
+  size_t peer_tp_len;
+  uint8_t *cookie;         /* client: the HelloRetryRequest's cookie, echoed */
+  size_t cookie_len;
+  uint8_t alpn[256];
+  size_t alpn_len;
+  char server_name[256];
+  int send_sni;
+
+  /* client */
+  STACK_OF(X509) *peer_chain; /* leaf first */
+  int cert_requested;
+  uint8_t cr_ctx[255];
+  size_t cr_ctx_len;
+};
+
+static const uint16_t default_suites[3] = {VQ_CS_AES_128_GCM_SHA256, VQ_CS_AES_256_GCM_SHA384,
+                                           VQ_CS_CHACHA20_POLY1305_SHA256};
+static const uint16_t default_groups[2] = {VQ_HS_GROUP_X25519, VQ_HS_GROUP_SECP256R1};
+/* What the client offers in signature_algorithms. */
+static const uint16_t offered_sigs[5] = {VQ_HS_SIG_ECDSA_P256_SHA256, VQ_HS_SIG_ED25519,
+                                         VQ_HS_SIG_RSA_PSS_RSAE_SHA256, VQ_HS_SIG_RSA_PSS_RSAE_SHA384,
+                                         VQ_HS_SIG_RSA_PSS_RSAE_SHA512};
+
+/* ---- errors ------------------------------------------------------------------------------------ */
+
+/* The alert of a failure: the status's own (vq_status_tls_alert); for the RFC 9001 rules that close
+ * with PROTOCOL_VIOLATION instead of an alert, unexpected_message (10); for local failures
+ * (memory budget) internal_error (80). The connection closes with vq_status_transport_error(). */
+static vq_status fail(vq_tls *t, vq_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static vq_status fail(vq_tls *t, vq_status st, const char *fmt, ...)
+{
+  if (t->err != VQ_OK) return t->err;
+  t->err = st;
+  int a = vq_status_tls_alert(st);
+  if (a < 0) a = vq_status_transport_error(st) == VQ_TE_PROTOCOL_VIOLATION ? 10 : 80;
+  t->alert = a;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(t->detail, sizeof t->detail, fmt, ap);
+  va_end(ap);
+  ERR_clear_error();
+  return st;
+}
+
+/* Keeps a detail already written (certificate verification writes its own). */
+static vq_status fail_detail(vq_tls *t, vq_status st, const char *detail)
+{
+  return fail(t, st, "%s", detail);
+}
+
+/* ---- buffers ----------------------------------------------------------------------------------- */
+
+static vq_status grow(vq_tls *t, uint8_t **p, size_t *cap, size_t keep_off, size_t keep_len,
+                      size_t need)
+{
+  size_t nc = *cap * 2 > need ? *cap * 2 : need;
+  if (nc < 256) nc = 256;
+  uint8_t *np = vq_mem_alloc(t->mem, nc);
+  if (!np) return VQ_ERR_NOMEM;
+  if (keep_len) memcpy(np, *p + keep_off, keep_len);
+  vq_mem_free(t->mem, *p, *cap);
+  *p = np;
+  *cap = nc;
+  return VQ_OK;
+}
+
+/* Room for n more bytes at the end of level's output queue: *p, *cap. */
+static vq_status out_reserve(vq_tls *t, vq_level l, size_t n, uint8_t **p, size_t *cap)
+{
+  out_buf *o = &t->out[l];
+  if (o->cap - o->len < n) {
+    size_t pending = o->len - o->off;
+    vq_status st = grow(t, &o->p, &o->cap, o->off, pending, pending + n);
+    if (st != VQ_OK) return fail(t, st, "out of memory budget for the output at level %d", (int)l);
+    o->off = 0;
+    o->len = pending;
+  }
+  *p = o->p + o->len;
+  *cap = o->cap - o->len;
+  return VQ_OK;
+}
+
+/* The message of used bytes built at the reserved place is queued and added to the transcript. */
+static vq_status out_commit(vq_tls *t, vq_level l, size_t used)
+{
+  out_buf *o = &t->out[l];
+  vq_status st = vq_hs_th_add(&t->th, o->p + o->len, used);
+  if (st != VQ_OK) return fail(t, st, "transcript hash failed");
+  o->len += used;
+  return VQ_OK;
+}
+
+static vq_status copy_out(vq_tls *t, uint8_t **dst, size_t *dst_len, const uint8_t *src, size_t n)
+{
+  if (*dst) vq_mem_free(t->mem, *dst, *dst_len);
+  *dst = NULL;
+  *dst_len = 0;
+  if (n == 0) return VQ_OK;
+  *dst = vq_mem_alloc(t->mem, n);
+  if (!*dst) return VQ_ERR_NOMEM;
+  memcpy(*dst, src, n);
+  *dst_len = n;
+  return VQ_OK;
+}
+
+/* ---- secrets ----------------------------------------------------------------------------------- */
+
+static void keylog(vq_tls *t, const char *label, const uint8_t *secret)
+{
+  static const char hex[] = "0123456789abcdef";
+  char line[40 + 1 + 2 * VQ_TLS_RANDOM_LEN + 1 + 2 * VQ_SECRET_MAX + 1];
+  if (!t->ctx->keylog) return;
+  size_t n = strlen(label), o = 0;
+  memcpy(line, label, n);
+  o = n;
+  line[o++] = ' ';
+  for (size_t i = 0; i < VQ_TLS_RANDOM_LEN; i++) {
+    line[o++] = hex[t->client_random[i] >> 4];
+    line[o++] = hex[t->client_random[i] & 15];
+  }
+  line[o++] = ' ';
+  for (size_t i = 0; i < t->hl; i++) {
+    line[o++] = hex[secret[i] >> 4];
+    line[o++] = hex[secret[i] & 15];
+  }
+  line[o] = 0;
+  t->ctx->keylog(t->ctx->keylog_ud, line);
+  OPENSSL_cleanse(line, sizeof line);
+}
+
+static void push_secret(vq_tls *t, vq_level l, vq_tls_dir d, const uint8_t *secret)
+{
+  vq_tls_secret *e = &t->q[(t->q_head + t->q_len) % SECRET_QUEUE];
+  t->q_len++;
+  e->level = l;
+  e->dir = d;
+  e->suite = t->suite;
+  e->len = t->hl;
+  memcpy(e->secret, secret, t->hl);
+}
+
+static vq_status set_suite(vq_tls *t, uint16_t cs)
+{
+  t->suite = (vq_cipher_suite)cs;
+  if (vq_suite_hash(t->suite, &t->hash) != VQ_OK) return VQ_ERR_TLS_ILLEGAL_PARAMETER;
+  t->hl = vq_hash_len(t->hash);
+  return vq_hs_th_select(&t->th, t->hash);
+}
+
+/* spec: rfc8446#7.1 — client/server_handshake_traffic_secret = Derive-Secret(Handshake Secret,
+ * "c hs traffic" / "s hs traffic", ClientHello...ServerHello). */
+static vq_status derive_handshake(vq_tls *t, const uint8_t *shared, size_t shared_len)
+{
+  uint8_t th[VQ_SECRET_MAX];
+  size_t hl = 0;
+  vq_status st = vq_hs_handshake_secret(t->hash, shared, shared_len, t->hs_secret);
+  if (st == VQ_OK) st = vq_hs_th_hash(&t->th, th, &hl);
+  if (st == VQ_OK) st = vq_hs_derive_secret(t->hash, t->hs_secret, "c hs traffic", th, t->c_hs);
+  if (st == VQ_OK) st = vq_hs_derive_secret(t->hash, t->hs_secret, "s hs traffic", th, t->s_hs);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "handshake key derivation failed");
+  keylog(t, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", t->c_hs);
+  keylog(t, "SERVER_HANDSHAKE_TRAFFIC_SECRET", t->s_hs);
+  /* spec: rfc9001#4.1.4 — both sides install Handshake keys once ServerHello is processed. */
+  push_secret(t, VQ_LEVEL_HANDSHAKE, VQ_TLS_READ, t->server ? t->c_hs : t->s_hs);
+  push_secret(t, VQ_LEVEL_HANDSHAKE, VQ_TLS_WRITE, t->server ? t->s_hs : t->c_hs);
+  return VQ_OK;
+}
+
+/* spec: rfc8446#7.1 — client/server_application_traffic_secret_0 = Derive-Secret(Master Secret,
+ * "c ap traffic" / "s ap traffic", ClientHello...server Finished). */
+static vq_status derive_application(vq_tls *t)
+{
+  uint8_t th[VQ_SECRET_MAX];
+  size_t hl = 0;
+  vq_status st = vq_hs_master_secret(t->hash, t->hs_secret, t->master);
+  if (st == VQ_OK) st = vq_hs_th_hash(&t->th, th, &hl);
+  if (st == VQ_OK) st = vq_hs_derive_secret(t->hash, t->master, "c ap traffic", th, t->c_ap);
+  if (st == VQ_OK) st = vq_hs_derive_secret(t->hash, t->master, "s ap traffic", th, t->s_ap);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "application key derivation failed");
+  keylog(t, "CLIENT_TRAFFIC_SECRET_0", t->c_ap);
+  keylog(t, "SERVER_TRAFFIC_SECRET_0", t->s_ap);
+  return VQ_OK;
+}
+
+/* spec: rfc8446#7.1 — resumption_master_secret = Derive-Secret(Master Secret, "res master",
+ * ClientHello...client Finished). */
+static vq_status derive_resumption(vq_tls *t)
+{
+  uint8_t th[VQ_SECRET_MAX];
+  size_t hl = 0;
+  vq_status st = vq_hs_th_hash(&t->th, th, &hl);
+  if (st == VQ_OK) st = vq_hs_derive_secret(t->hash, t->master, "res master", th, t->res_master);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "resumption secret derivation failed");
+  return VQ_OK;
+}
+
+/* Finished with base_key over the transcript so far, queued at the Handshake level. */
+static vq_status send_finished(vq_tls *t, const uint8_t *base_key)
+{
+  uint8_t th[VQ_SECRET_MAX], vd[VQ_SECRET_MAX], *p = NULL;
+  size_t hl = 0, cap = 0, used = 0;
+  vq_status st = vq_hs_th_hash(&t->th, th, &hl);
+  if (st == VQ_OK) st = vq_hs_finished(t->hash, base_key, th, vd);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "Finished computation failed");
+  st = out_reserve(t, VQ_LEVEL_HANDSHAKE, 4 + t->hl, &p, &cap);
+  if (st != VQ_OK) return st;
+  vq_tls_span s = {vd, t->hl};
+  st = vq_tls_build_finished(p, cap, s, &used);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build Finished");
+  return out_commit(t, VQ_LEVEL_HANDSHAKE, used);
+}
+
+/* spec: rfc8446#4.4.4/1 — the recipient of Finished checks verify_data; a mismatch is decrypt_error. */
+static vq_status check_finished(vq_tls *t, const uint8_t *body, size_t len, const uint8_t *base_key,
+                                const char *who)
+{
+  uint8_t th[VQ_SECRET_MAX], vd[VQ_SECRET_MAX];
+  size_t hl = 0;
+  vq_tls_span got;
+  vq_status st = vq_tls_parse_finished(body, len, t->hl, &got);
+  if (st != VQ_OK) return fail(t, st, "malformed %s Finished", who);
+  st = vq_hs_th_hash(&t->th, th, &hl);
+  if (st == VQ_OK) st = vq_hs_finished(t->hash, base_key, th, vd);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "Finished computation failed");
+  if (CRYPTO_memcmp(vd, got.p, t->hl) != 0)
+    return fail(t, VQ_ERR_TLS_DECRYPT_ERROR, "%s Finished does not verify", who);
+  return VQ_OK;
+}
+
+/* ---- list helpers ------------------------------------------------------------------------------ */
+
+static int u16_in(vq_tls_span list, uint16_t v)
+{
+  for (size_t i = 0; i < list.len / 2; i++)
+    if (vq_tls_u16_at(list, i) == v) return 1;
+  return 0;
+}
+
+static int u16_in_arr(const uint16_t *a, size_t n, uint16_t v)
+{
+  for (size_t i = 0; i < n; i++)
+    if (a[i] == v) return 1;
+  return 0;
+}
+
+static const uint16_t *suites_of(const vq_tls *t, size_t *n)
+{
+  if (t->ctx->hooks.n_suites) {
+    *n = t->ctx->hooks.n_suites > 3 ? 3 : t->ctx->hooks.n_suites;
+    return t->ctx->hooks.suites;
+  }
+  *n = 3;
+  return default_suites;
+}
+
+static const uint16_t *groups_of(const vq_tls *t, size_t *n)
+{
+  if (t->ctx->hooks.n_groups) {
+    *n = t->ctx->hooks.n_groups > 2 ? 2 : t->ctx->hooks.n_groups;
+    return t->ctx->hooks.groups;
+  }
+  *n = 2;
+  return default_groups;
+}
+
+/* 1 if name (without its length byte) is in the wire-form ALPN list a[0..n). */
+static int alpn_has(const uint8_t *a, size_t n, const uint8_t *name, size_t name_len)
+{
+  size_t off = 0;
+  while (off < n) {
+    size_t l = a[off];
+    if (off + 1 + l > n) return 0;
+    if (l == name_len && memcmp(a + off + 1, name, l) == 0) return 1;
+    off += 1 + l;
+  }
+  return 0;
+}
+
+/* ---- client ------------------------------------------------------------------------------------ */
+
+/* spec: rfc8446#4.1.2 — ClientHello: legacy_version 0x0303, random, legacy_session_id empty
+ * (rfc9001#8.4/1: no middlebox compatibility mode), the suites, null compression, then
+ * supported_versions, supported_groups, signature_algorithms, ALPN (rfc9001#8.1), key_share,
+ * psk_key_exchange_modes, the HelloRetryRequest's cookie, quic_transport_parameters (rfc9001#8.2). */
+static vq_status client_send_hello(vq_tls *t)
+{
+  uint8_t suites[6], groups[4], sigs[10], versions[2] = {0x03, 0x04}, modes[1] = {1};
+  uint8_t shares[4 + VQ_HS_KX_MAX], pub[VQ_HS_KX_MAX], *p = NULL;
+  size_t pl = 0, ns = 0, ng = 0, cap = 0, used = 0;
+  const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
+  EVP_PKEY_free(t->kx);
+  t->kx = NULL;
+  vq_status st = vq_hs_kx_keygen(t->group, &t->kx, pub, &pl);
+  if (st != VQ_OK) return fail(t, st, "key share generation failed");
+  for (size_t i = 0; i < ns; i++) {
+    suites[2 * i] = (uint8_t)(s[i] >> 8);
+    suites[2 * i + 1] = (uint8_t)s[i];
+  }
+  for (size_t i = 0; i < ng; i++) {
+    groups[2 * i] = (uint8_t)(g[i] >> 8);
+    groups[2 * i + 1] = (uint8_t)g[i];
+  }
+  for (size_t i = 0; i < 5; i++) {
+    sigs[2 * i] = (uint8_t)(offered_sigs[i] >> 8);
+    sigs[2 * i + 1] = (uint8_t)offered_sigs[i];
+  }
+  shares[0] = (uint8_t)(t->group >> 8);
+  shares[1] = (uint8_t)t->group;
+  shares[2] = (uint8_t)(pl >> 8);
+  shares[3] = (uint8_t)pl;
+  memcpy(shares + 4, pub, pl);
+
+  vq_tls_client_hello ch;
+  memset(&ch, 0, sizeof ch);
+  ch.legacy_version = VQ_TLS_LEGACY_VERSION;
+  ch.random = t->client_random;
+  ch.session_id.p = t->client_random;
+  ch.session_id.len = 0;
+  ch.cipher_suites.p = suites;
+  ch.cipher_suites.len = 2 * ns;
+  ch.has_extensions = 1;
+  vq_tls_exts *e = &ch.ext;
+  /* spec: rfc9001#8.1 — SNI names the server unless it is an IP literal (RFC 6066 §3). */
+  if (t->send_sni) {
+    e->has[VQ_TLS_EXT_SERVER_NAME] = 1;
+    e->server_name.p = (const uint8_t *)t->server_name;
+    e->server_name.len = strlen(t->server_name);
+  }
+  e->has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
+  e->supported_versions.p = versions;
+  e->supported_versions.len = 2;
+  e->has[VQ_TLS_EXT_SUPPORTED_GROUPS] = 1;
+  e->groups.p = groups;
+  e->groups.len = 2 * ng;
+  e->has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS] = 1;
+  e->sig_algs.p = sigs;
+  e->sig_algs.len = sizeof sigs;
+  e->has[VQ_TLS_EXT_ALPN] = 1;
+  e->alpn.p = t->ctx->alpn;
+  e->alpn.len = t->ctx->alpn_len;
+  e->has[VQ_TLS_EXT_KEY_SHARE] = 1;
+  e->key_shares.p = shares;
+  e->key_shares.len = 4 + pl;
+  e->has[VQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES] = 1;
+  e->psk_modes.p = modes;
+  e->psk_modes.len = 1;
+  if (t->cookie_len) {
+    /* spec: rfc8446#4.2.2 — the cookie of a HelloRetryRequest is echoed in the new ClientHello. */
+    e->has[VQ_TLS_EXT_COOKIE] = 1;
+    e->cookie.p = t->cookie;
+    e->cookie.len = t->cookie_len;
+  }
+  if (!t->ctx->hooks.omit_transport_params) {
+    e->has[VQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS] = 1;
+    e->quic_tp.p = t->local_tp ? t->local_tp : versions;
+    e->quic_tp.len = t->local_tp_len;
+  }
+  size_t need = 512 + t->ctx->alpn_len + t->local_tp_len + t->cookie_len + strlen(t->server_name);
+  st = out_reserve(t, VQ_LEVEL_INITIAL, need, &p, &cap);
+  if (st != VQ_OK) return st;
+  st = vq_tls_build_client_hello(p, cap, &ch, &used);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build ClientHello");
+  return out_commit(t, VQ_LEVEL_INITIAL, used);
+}
+
+/* spec: rfc8446#4.1.3, rfc8446#4.1.4 — ServerHello or HelloRetryRequest. */
+static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
+{
+  vq_tls_server_hello sh;
+  size_t ns = 0, ng = 0;
+  const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
+  vq_status st = vq_tls_parse_server_hello(m + 4, n - 4, &sh);
+  if (st != VQ_OK) return fail(t, st, "malformed ServerHello");
+  st = vq_tls_quic_check_server_hello(&sh);
+  if (st != VQ_OK) return fail(t, st, "ServerHello does not select TLS 1.3");
+  /* spec: rfc8446#4.1.3/4 — legacy_session_id_echo must be the client's (empty, rfc9001#8.4/1). */
+  if (sh.session_id_echo.len != 0)
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "legacy_session_id_echo does not match");
+  /* spec: rfc8446#4.1.3/5 — a cipher suite the client did not offer is illegal_parameter. */
+  if (!u16_in_arr(s, ns, sh.cipher_suite))
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "cipher suite 0x%04x was not offered",
+                sh.cipher_suite);
+  /* spec: rfc8446#4.1.4/10 — the ServerHello after a HelloRetryRequest keeps its cipher suite. */
+  if (t->hrr && sh.cipher_suite != t->suite)
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "cipher suite differs from the HelloRetryRequest's");
+  if (!t->hrr && set_suite(t, sh.cipher_suite) != VQ_OK)
+    return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+
+  if (sh.is_hrr) {
+    /* spec: rfc8446#4.1.4/5 — a second HelloRetryRequest is unexpected_message; rfc8446#4.1.4/4 —
+     * one that would not change the ClientHello is illegal_parameter, and so is (rfc8446#4.2.8/9,
+     * rfc8446#4.2.8/10) a selected_group not offered or already shared. rfc8446#4.1.4/6 — then a
+     * second ClientHello with one share in that group (rfc8446#4.2.8/11). */
+    if (t->hrr) return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "second HelloRetryRequest");
+    if (!sh.ext.has[VQ_TLS_EXT_KEY_SHARE] && !sh.ext.has[VQ_TLS_EXT_COOKIE])
+      return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "HelloRetryRequest would not change the ClientHello");
+    if (sh.ext.has[VQ_TLS_EXT_KEY_SHARE]) {
+      uint16_t sel = sh.ext.key_share_group;
+      if (!u16_in_arr(g, ng, sel) || !vq_hs_group_supported(sel) || sel == t->group)
+        return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "HelloRetryRequest selects group 0x%04x", sel);
+      t->group = sel;
+    }
+    if (sh.ext.has[VQ_TLS_EXT_COOKIE] &&
+        copy_out(t, &t->cookie, &t->cookie_len, sh.ext.cookie.p, sh.ext.cookie.len) != VQ_OK)
+      return fail(t, VQ_ERR_NOMEM, "out of memory budget for the cookie");
+    t->hrr = 1;
+    st = vq_hs_th_hrr_restart(&t->th);
+    if (st == VQ_OK) st = vq_hs_th_add(&t->th, m, n);
+    if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+    return client_send_hello(t);
+  }
+
+  if (!sh.ext.has[VQ_TLS_EXT_KEY_SHARE])
+    return fail(t, VQ_ERR_TLS_MISSING_EXTENSION, "ServerHello without key_share");
+  /* spec: rfc8446#4.2 — an extension the client did not offer: unsupported_extension. */
+  if (sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY])
+    return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "pre_shared_key was not offered");
+  /* spec: rfc8446#4.2.8/12, rfc8446#4.2.8/15 — the server's share is in the group of the client's. */
+  if (sh.ext.key_share_group != t->group)
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "key share in group 0x%04x, offered 0x%04x",
+                sh.ext.key_share_group, t->group);
+  st = vq_hs_th_add(&t->th, m, n);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  uint8_t shared[VQ_SECRET_MAX];
+  size_t sl = 0;
+  st = vq_hs_kx_derive(t->kx, t->group, sh.ext.key_share.p, sh.ext.key_share.len, shared, &sl);
+  if (st != VQ_OK) return fail(t, st, "invalid server key share");
+  st = derive_handshake(t, shared, sl);
+  OPENSSL_cleanse(shared, sizeof shared);
+  if (st != VQ_OK) return st;
+  EVP_PKEY_free(t->kx);
+  t->kx = NULL;
+  t->state = C_WAIT_EE;
+  return VQ_OK;
+}
+
+/* spec: rfc8446#4.3.1 — EncryptedExtensions. */
+static vq_status client_ee(vq_tls *t, const uint8_t *m, size_t n)
+{
+  vq_tls_encrypted_extensions ee;
+  vq_status st = vq_tls_parse_encrypted_extensions(m + 4, n - 4, &ee);
+  if (st != VQ_OK) return fail(t, st, "malformed EncryptedExtensions");
+  st = vq_tls_quic_check_encrypted_extensions(&ee);
+  if (st != VQ_OK) return fail(t, st, "EncryptedExtensions without quic_transport_parameters");
+  /* spec: rfc9001#8.1/3 — no application protocol negotiated: the client closes with 0x0178. */
+  if (!ee.ext.has[VQ_TLS_EXT_ALPN])
+    return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "server selected no application protocol");
+  size_t off = 0;
+  vq_tls_span name;
+  if (vq_tls_alpn_next(ee.ext.alpn, &off, &name) != VQ_OK || off != ee.ext.alpn.len)
+    return fail(t, VQ_ERR_TLS_DECODE, "ALPN in EncryptedExtensions is not one name");
+  if (!alpn_has(t->ctx->alpn, t->ctx->alpn_len, name.p, name.len))
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "server selected an application protocol not offered");
+  if (ee.ext.has[VQ_TLS_EXT_SERVER_NAME] && !t->send_sni)
+    return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "server_name acknowledged but not sent");
+  if (ee.ext.has[VQ_TLS_EXT_EARLY_DATA])
+    return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "early_data accepted but not offered");
+  memcpy(t->alpn, name.p, name.len);
+  t->alpn_len = name.len;
+  if (copy_out(t, &t->peer_tp, &t->peer_tp_len, ee.ext.quic_tp.p, ee.ext.quic_tp.len) != VQ_OK)
+    return fail(t, VQ_ERR_NOMEM, "out of memory budget for transport parameters");
+  st = vq_hs_th_add(&t->th, m, n);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  t->state = C_WAIT_CERT_CR;
+  return VQ_OK;
+}
+
+/* spec: rfc8446#4.3.2 — CertificateRequest: remembered; answered with an empty Certificate. */
+static vq_status client_cr(vq_tls *t, const uint8_t *m, size_t n)
+{
+  vq_tls_certificate_request cr;
+  vq_status st = vq_tls_parse_certificate_request(m + 4, n - 4, &cr);
+  if (st != VQ_OK) return fail(t, st, "malformed CertificateRequest");
+  if (cr.context.len > sizeof t->cr_ctx)
+    return fail(t, VQ_ERR_TLS_DECODE, "certificate_request_context too long");
+  if (cr.context.len) memcpy(t->cr_ctx, cr.context.p, cr.context.len);
+  t->cr_ctx_len = cr.context.len;
+  t->cert_requested = 1;
+  st = vq_hs_th_add(&t->th, m, n);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  t->state = C_WAIT_CERT;
+  return VQ_OK;
+}
+
+/* spec: rfc8446#4.4.2 — the server's Certificate; rfc8446#4.4.2.4 — the client validates it. */
+static vq_status client_certificate(vq_tls *t, const uint8_t *m, size_t n)
+{
+  vq_tls_certificate ct;
+  vq_status st = vq_tls_parse_certificate(m + 4, n - 4, &ct);
+  if (st != VQ_OK) return fail(t, st, "malformed Certificate");
+  if (ct.context.len != 0)
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "server certificate_request_context not empty");
+  /* spec: rfc8446#4.4.2.4/1 — an empty server Certificate is decode_error. */
+  if (ct.count == 0) return fail(t, VQ_ERR_TLS_DECODE, "server sent no certificate");
+  t->peer_chain = sk_X509_new_null();
+  if (!t->peer_chain) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "out of memory");
+  size_t off = 0;
+  vq_tls_cert_entry ce;
+  while (vq_tls_cert_next(ct.list, &off, &ce) == VQ_OK) {
+    const unsigned char *p = ce.cert_data.p;
+    X509 *x = ce.cert_data.len <= LONG_MAX ? d2i_X509(NULL, &p, (long)ce.cert_data.len) : NULL;
+    if (!x || p != ce.cert_data.p + ce.cert_data.len) {
+      X509_free(x);
+      return fail(t, VQ_ERR_TLS_BAD_CERTIFICATE, "certificate %d cannot be parsed",
+                  sk_X509_num(t->peer_chain));
+    }
+    if (!sk_X509_push(t->peer_chain, x)) {
+      X509_free(x);
+      return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "out of memory");
+    }
+  }
+  X509 *leaf = sk_X509_value(t->peer_chain, 0);
+  EVP_PKEY *key = leaf ? X509_get0_pubkey(leaf) : NULL;
+  int usable = 0;
+  for (size_t i = 0; key && i < 5; i++) usable |= vq_hs_key_supports(key, offered_sigs[i]);
+  if (!usable)
+    return fail(t, VQ_ERR_TLS_UNSUPPORTED_CERTIFICATE, "server key type is not supported");
+  if (!t->ctx->insecure) {
+    char detail[sizeof t->detail];
+    st = vq_hs_verify_chain(t->ctx, leaf, t->peer_chain, t->server_name, detail, sizeof detail);
+    if (st != VQ_OK) return fail_detail(t, st, detail);
+  }
+  st = vq_hs_th_add(&t->th, m, n);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  t->state = C_WAIT_CV;
+  return VQ_OK;
+}
+
+/* spec: rfc8446#4.4.3 — the server's CertificateVerify. */
+static vq_status client_cv(vq_tls *t, const uint8_t *m, size_t n)
+{
+  vq_tls_certificate_verify cv;
+  uint8_t th[VQ_SECRET_MAX];
+  size_t hl = 0;
+  vq_status st = vq_tls_parse_certificate_verify(m + 4, n - 4, &cv);
+  if (st != VQ_OK) return fail(t, st, "malformed CertificateVerify");
+  EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(t->peer_chain, 0));
+  /* spec: rfc8446#4.4.3/4, rfc8446#4.4.3/6 — one the client offered, compatible with the key;
+   * rfc8446#4.4.3/9, rfc8446#4.4.3/10 — the signature is verified, decrypt_error if it fails. */
+  if (!u16_in_arr(offered_sigs, 5, cv.algorithm) || !key || !vq_hs_key_supports(key, cv.algorithm))
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "signature scheme 0x%04x not offered or not the key's",
+                cv.algorithm);
+  st = vq_hs_th_hash(&t->th, th, &hl);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  st = vq_hs_verify(key, cv.algorithm, 1, th, hl, cv.signature.p, cv.signature.len);
+  if (st != VQ_OK) return fail(t, st, "CertificateVerify signature does not verify");
+  st = vq_hs_th_add(&t->th, m, n);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  t->state = C_WAIT_FIN;
+  return VQ_OK;
+}
+
+/* spec: rfc8446#4.4.4 — the server's Finished; then the client's (empty Certificate if asked) and
+ * Finished. */
+static vq_status client_finished(vq_tls *t, const uint8_t *m, size_t n)
+{
+  vq_status st = check_finished(t, m + 4, n - 4, t->s_hs, "server");
+  if (st != VQ_OK) return st;
+  st = vq_hs_th_add(&t->th, m, n);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  st = derive_application(t);
+  if (st != VQ_OK) return st;
+  push_secret(t, VQ_LEVEL_APP, VQ_TLS_READ, t->s_ap);
+  push_secret(t, VQ_LEVEL_APP, VQ_TLS_WRITE, t->c_ap);
+  if (t->cert_requested) {
+    /* spec: rfc8446#4.4.2 — without a certificate the client sends an empty Certificate. */
+    uint8_t *p = NULL;
+    size_t cap = 0, used = 0;
+    vq_tls_certificate ct;
+    memset(&ct, 0, sizeof ct);
+    ct.context.p = t->cr_ctx;
+    ct.context.len = t->cr_ctx_len;
+    ct.list.p = t->cr_ctx;
+    st = out_reserve(t, VQ_LEVEL_HANDSHAKE, 16 + t->cr_ctx_len, &p, &cap);
+    if (st != VQ_OK) return st;
+    if (vq_tls_build_certificate(p, cap, &ct, &used) != VQ_OK)
+      return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build Certificate");
+    st = out_commit(t, VQ_LEVEL_HANDSHAKE, used);
+    if (st != VQ_OK) return st;
+  }
+  st = send_finished(t, t->c_hs);
+  if (st == VQ_OK) st = derive_resumption(t);
+  if (st != VQ_OK) return st;
+  t->state = C_DONE;
+  return VQ_OK;
+}
+
+/* spec: rfc8446#4.6.1 — NewSessionTicket after the handshake: checked (rfc9001#4.6.1), not kept:
+ * resumption is not implemented yet. */
+static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
+{
+  vq_tls_new_session_ticket nst;
+  vq_status st = vq_tls_parse_new_session_ticket(m + 4, n - 4, &nst);
+  if (st != VQ_OK) return fail(t, st, "malformed NewSessionTicket");
+  st = vq_tls_quic_check_new_session_ticket(&nst);
+  if (st != VQ_OK) return fail(t, st, "NewSessionTicket max_early_data_size is not 0xffffffff");
+  return VQ_OK;
+}
+
+/* ---- server ------------------------------------------------------------------------------------ */
+
+/* The schemes a server key signs with, in the server's preference order. */
+static size_t server_schemes(EVP_PKEY *key, uint16_t out[3])
+{
+  static const uint16_t all[5] = {VQ_HS_SIG_ECDSA_P256_SHA256, VQ_HS_SIG_ED25519,
+                                  VQ_HS_SIG_RSA_PSS_RSAE_SHA256, VQ_HS_SIG_RSA_PSS_RSAE_SHA384,
+                                  VQ_HS_SIG_RSA_PSS_RSAE_SHA512};
+  size_t n = 0;
+  for (size_t i = 0; i < 5 && n < 3; i++)
+    if (vq_hs_key_supports(key, all[i])) out[n++] = all[i];
+  return n;
+}
+
+/* spec: rfc8446#4.1.4 — HelloRetryRequest: the selected suite, supported_versions, and key_share
+ * naming the group the client must send a share for. */
+static vq_status server_send_hrr(vq_tls *t, uint16_t group)
+{
+  vq_tls_server_hello hrr;
+  uint8_t *p = NULL;
+  size_t cap = 0, used = 0;
+  memset(&hrr, 0, sizeof hrr);
+  hrr.is_hrr = 1;
+  hrr.legacy_version = VQ_TLS_LEGACY_VERSION;
+  hrr.session_id_echo.p = vq_tls_hrr_random;
+  hrr.cipher_suite = (uint16_t)t->suite;
+  hrr.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
+  hrr.ext.selected_version = VQ_TLS_VERSION_13;
+  hrr.ext.has[VQ_TLS_EXT_KEY_SHARE] = 1;
+  hrr.ext.key_share_group = group;
+  vq_status st = vq_hs_th_hrr_restart(&t->th);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  st = out_reserve(t, VQ_LEVEL_INITIAL, 128, &p, &cap);
+  if (st != VQ_OK) return st;
+  if (vq_tls_build_server_hello(p, cap, &hrr, &used) != VQ_OK)
+    return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build HelloRetryRequest");
+  t->hrr = 1;
+  t->group = group;
+  return out_commit(t, VQ_LEVEL_INITIAL, used);
+}
+
+/* The server's flight after ServerHello: EncryptedExtensions, Certificate, CertificateVerify,
+ * Finished (rfc8446#2), at the Handshake level (rfc9001#4.1.4). */
+static vq_status server_send_flight(vq_tls *t)
+{
+  uint8_t *p = NULL, alpn[256], th[VQ_SECRET_MAX], sig[VQ_HS_SIG_MAX];
+  size_t cap = 0, used = 0, hl = 0, sl = 0;
+  vq_tls_encrypted_extensions ee;
+  memset(&ee, 0, sizeof ee);
+  alpn[0] = (uint8_t)t->alpn_len;
+  memcpy(alpn + 1, t->alpn, t->alpn_len);
+  ee.ext.has[VQ_TLS_EXT_ALPN] = 1;
+  ee.ext.alpn.p = alpn;
+  ee.ext.alpn.len = 1 + t->alpn_len;
+  if (!t->ctx->hooks.omit_transport_params) {
+    ee.ext.has[VQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS] = 1;
+    ee.ext.quic_tp.p = t->local_tp ? t->local_tp : alpn;
+    ee.ext.quic_tp.len = t->local_tp_len;
+  }
+  vq_status st = out_reserve(t, VQ_LEVEL_HANDSHAKE, 64 + t->alpn_len + t->local_tp_len, &p, &cap);
+  if (st != VQ_OK) return st;
+  if (vq_tls_build_encrypted_extensions(p, cap, &ee, &used) != VQ_OK)
+    return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build EncryptedExtensions");
+  st = out_commit(t, VQ_LEVEL_HANDSHAKE, used);
+  if (st != VQ_OK) return st;
+
+  vq_tls_certificate ct;
+  memset(&ct, 0, sizeof ct);
+  ct.context.p = alpn;
+  ct.list.p = t->ctx->cert_list;
+  ct.list.len = t->ctx->cert_list_len;
+  st = out_reserve(t, VQ_LEVEL_HANDSHAKE, 16 + t->ctx->cert_list_len, &p, &cap);
+  if (st != VQ_OK) return st;
+  if (vq_tls_build_certificate(p, cap, &ct, &used) != VQ_OK)
+    return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build Certificate");
+  st = out_commit(t, VQ_LEVEL_HANDSHAKE, used);
+  if (st != VQ_OK) return st;
+
+  st = vq_hs_th_hash(&t->th, th, &hl);
+  if (st == VQ_OK) st = vq_hs_sign(t->ctx->key, t->sig_scheme, 1, th, hl, sig, sizeof sig, &sl);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "CertificateVerify signing failed");
+  vq_tls_certificate_verify cv;
+  cv.algorithm = t->sig_scheme;
+  cv.signature.p = sig;
+  cv.signature.len = sl;
+  st = out_reserve(t, VQ_LEVEL_HANDSHAKE, 16 + sl, &p, &cap);
+  if (st != VQ_OK) return st;
+  if (vq_tls_build_certificate_verify(p, cap, &cv, &used) != VQ_OK)
+    return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build CertificateVerify");
+  st = out_commit(t, VQ_LEVEL_HANDSHAKE, used);
+  if (st != VQ_OK) return st;
+
+  st = send_finished(t, t->s_hs);
+  if (st == VQ_OK) st = derive_application(t);
+  if (st != VQ_OK) return st;
+  /* spec: rfc9001#4.1.4 — the server may send 1-RTT data after its Finished: write key now; the
+   * read key once the client's Finished is verified. */
+  push_secret(t, VQ_LEVEL_APP, VQ_TLS_WRITE, t->s_ap);
+  return VQ_OK;
+}
+
+/* spec: rfc8446#4.1.2 — ClientHello (the first, or the second after a HelloRetryRequest). */
+static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
+{
+  vq_tls_client_hello ch;
+  size_t ns = 0, ng = 0;
+  const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
+  vq_status st = vq_tls_parse_client_hello(m + 4, n - 4, &ch);
+  if (st != VQ_OK) return fail(t, st, "malformed ClientHello");
+  st = vq_tls_quic_check_client_hello(&ch);
+  if (st == VQ_ERR_TLS_MISSING_EXTENSION)
+    return fail(t, st, "ClientHello without quic_transport_parameters");
+  if (st == VQ_ERR_TLS_QUIC_SESSION_ID) return fail(t, st, "ClientHello legacy_session_id not empty");
+  if (st != VQ_OK) return fail(t, st, "ClientHello does not offer TLS 1.3");
+  /* spec: rfc8446#9.2 — without a PSK, signature_algorithms, supported_groups and key_share are
+   * required: missing_extension. */
+  if (!ch.ext.has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS] || !ch.ext.has[VQ_TLS_EXT_SUPPORTED_GROUPS] ||
+      !ch.ext.has[VQ_TLS_EXT_KEY_SHARE])
+    return fail(t, VQ_ERR_TLS_MISSING_EXTENSION,
+                "ClientHello without signature_algorithms, supported_groups or key_share");
+
+  /* spec: rfc8446#4.1.1 — the server selects a cipher suite (its preference among the client's). */
+  uint16_t suite = 0;
+  for (size_t i = 0; i < ns && !suite; i++)
+    if (u16_in(ch.cipher_suites, s[i])) suite = s[i];
+  if (!suite) return fail(t, VQ_ERR_TLS_HANDSHAKE_FAILURE, "no cipher suite in common");
+  /* spec: rfc8446#4.1.4/9 — the same suite after a HelloRetryRequest. */
+  if (t->hrr && suite != t->suite)
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "second ClientHello changes the cipher suite");
+
+  /* spec: rfc8446#4.2.8 — a share in an accepted group, the server's preference first; none but an
+   * accepted group in supported_groups: HelloRetryRequest (rfc8446#4.1.1). */
+  uint16_t group = 0;
+  vq_tls_span share = {NULL, 0};
+  for (size_t i = 0; i < ng && !group; i++) {
+    size_t off = 0;
+    vq_tls_key_share_entry e;
+    while (!group && vq_tls_key_share_next(ch.ext.key_shares, &off, &e) == VQ_OK)
+      if (e.group == g[i] && vq_hs_group_supported(e.group)) {
+        group = e.group;
+        share = e.key_exchange;
+      }
+  }
+  uint16_t retry_group = 0;
+  if (!group) {
+    if (t->hrr)
+      return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "second ClientHello lacks the requested key share");
+    for (size_t i = 0; i < ng && !retry_group; i++)
+      if (u16_in(ch.ext.groups, g[i]) && vq_hs_group_supported(g[i])) retry_group = g[i];
+    if (!retry_group) return fail(t, VQ_ERR_TLS_HANDSHAKE_FAILURE, "no key exchange group in common");
+  } else if (t->hrr && group != t->group) {
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "second ClientHello shares another group");
+  }
+
+  /* spec: rfc8446#4.4.3/4, rfc8446#4.4.3/6, rfc8446#4.4.3/7 — a scheme the client offered in
+   * signature_algorithms and the key supports (RSA: PSS only). */
+  uint16_t schemes[3], scheme = 0;
+  size_t nsch = server_schemes(t->ctx->key, schemes);
+  for (size_t i = 0; i < nsch && !scheme; i++)
+    if (u16_in(ch.ext.sig_algs, schemes[i])) scheme = schemes[i];
+  if (!scheme) return fail(t, VQ_ERR_TLS_HANDSHAKE_FAILURE, "no signature scheme in common");
+
+  /* spec: rfc9001#8.1/1, rfc9001#8.1/2 — no ALPN, or no protocol in common: no_application_protocol. */
+  if (!ch.ext.has[VQ_TLS_EXT_ALPN])
+    return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "ClientHello without ALPN");
+  const uint8_t *a = t->ctx->alpn;
+  size_t al = 0;
+  for (size_t off = 0; off < t->ctx->alpn_len && !al; off += 1u + a[off]) {
+    size_t coff = 0;
+    vq_tls_span name;
+    while (!al && vq_tls_alpn_next(ch.ext.alpn, &coff, &name) == VQ_OK)
+      if (name.len == a[off] && memcmp(name.p, a + off + 1, name.len) == 0) {
+        memcpy(t->alpn, name.p, name.len);
+        al = name.len;
+      }
+  }
+  if (!al) return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "no application protocol in common");
+  t->alpn_len = al;
+  t->sig_scheme = scheme;
+
+  st = vq_hs_th_add(&t->th, m, n);
+  if (st == VQ_OK && !t->hrr) st = set_suite(t, suite);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  if (retry_group) return server_send_hrr(t, retry_group);
+
+  memcpy(t->client_random, ch.random, VQ_TLS_RANDOM_LEN);
+  if (copy_out(t, &t->peer_tp, &t->peer_tp_len, ch.ext.quic_tp.p, ch.ext.quic_tp.len) != VQ_OK)
+    return fail(t, VQ_ERR_NOMEM, "out of memory budget for transport parameters");
+
+  /* spec: rfc8446#4.1.3 — ServerHello: random, the client's legacy_session_id echoed (empty),
+   * the suite, supported_versions = TLS 1.3, key_share in the client's share's group. */
+  uint8_t pub[VQ_HS_KX_MAX], random[VQ_TLS_RANDOM_LEN], shared[VQ_SECRET_MAX], *p = NULL;
+  size_t pl = 0, sl = 0, cap = 0, used = 0;
+  t->group = group;
+  st = vq_hs_kx_keygen(group, &t->kx, pub, &pl);
+  if (st != VQ_OK) return fail(t, st, "key share generation failed");
+  st = vq_hs_kx_derive(t->kx, group, share.p, share.len, shared, &sl);
+  if (st != VQ_OK) return fail(t, st, "invalid client key share");
+  if (RAND_bytes(random, sizeof random) != 1) {
+    OPENSSL_cleanse(shared, sizeof shared);
+    return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "no randomness");
+  }
+  vq_tls_server_hello sh;
+  memset(&sh, 0, sizeof sh);
+  sh.legacy_version = VQ_TLS_LEGACY_VERSION;
+  sh.random = random;
+  sh.session_id_echo = ch.session_id;
+  sh.cipher_suite = suite;
+  sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
+  sh.ext.selected_version = VQ_TLS_VERSION_13;
+  sh.ext.has[VQ_TLS_EXT_KEY_SHARE] = 1;
+  sh.ext.key_share_group = group;
+  sh.ext.key_share.p = pub;
+  sh.ext.key_share.len = pl;
+  st = out_reserve(t, VQ_LEVEL_INITIAL, 256, &p, &cap);
+  if (st == VQ_OK && vq_tls_build_server_hello(p, cap, &sh, &used) != VQ_OK)
+    st = fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build ServerHello");
+  if (st == VQ_OK) st = out_commit(t, VQ_LEVEL_INITIAL, used);
+  if (st == VQ_OK) st = derive_handshake(t, shared, sl);
+  OPENSSL_cleanse(shared, sizeof shared);
+  EVP_PKEY_free(t->kx);
+  t->kx = NULL;
+  if (st != VQ_OK) return st;
+  st = server_send_flight(t);
+  if (st != VQ_OK) return st;
+  t->state = S_WAIT_FIN;
+  return VQ_OK;
+}
+
+/* spec: rfc8446#4.4.4 — the client's Finished completes the handshake (rfc9001#4.1.1). */
+static vq_status server_finished(vq_tls *t, const uint8_t *m, size_t n)
+{
+  vq_status st = check_finished(t, m + 4, n - 4, t->c_hs, "client");
+  if (st != VQ_OK) return st;
+  st = vq_hs_th_add(&t->th, m, n);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  st = derive_resumption(t);
+  if (st != VQ_OK) return st;
+  push_secret(t, VQ_LEVEL_APP, VQ_TLS_READ, t->c_ap);
+  t->state = S_DONE;
+  return VQ_OK;
+}
+
+/* ---- dispatch ----------------------------------------------------------------------------------- */
+
+/* The level the handshake reads CRYPTO data at in its state (rfc9001#4.1.4). */
+static vq_level recv_level(const vq_tls *t)
+{
+  switch (t->state) {
+  case C_WAIT_SH:
+  case S_WAIT_CH: return VQ_LEVEL_INITIAL;
+  case C_DONE:
+  case S_DONE: return VQ_LEVEL_APP;
+  default: return VQ_LEVEL_HANDSHAKE;
+  }
+}
+
+static const char *level_name(vq_level l)
+{
+  switch (l) {
+  case VQ_LEVEL_INITIAL: return "Initial";
+  case VQ_LEVEL_EARLY: return "0-RTT";
+  case VQ_LEVEL_HANDSHAKE: return "Handshake";
+  default: return "1-RTT";
+  }
+}
+
+/* One whole handshake message m[0..n) (header included). */
+static vq_status process(vq_tls *t, const uint8_t *m, size_t n)
+{
+  uint8_t type = m[0];
+  /* spec: rfc9001#6/3, rfc9001#8.3/1 — KeyUpdate and EndOfEarlyData are unexpected_message. */
+  vq_status st = vq_tls_quic_check_msg_type(type);
+  if (st != VQ_OK) return fail(t, st, "handshake message type %u is not used with QUIC", type);
+  switch (t->state) {
+  case C_WAIT_SH:
+    if (type == VQ_TLS_SERVER_HELLO) return client_server_hello(t, m, n);
+    break;
+  case C_WAIT_EE:
+    if (type == VQ_TLS_ENCRYPTED_EXTENSIONS) return client_ee(t, m, n);
+    break;
+  case C_WAIT_CERT_CR:
+    if (type == VQ_TLS_CERTIFICATE_REQUEST) return client_cr(t, m, n);
+    if (type == VQ_TLS_CERTIFICATE) return client_certificate(t, m, n);
+    break;
+  case C_WAIT_CERT:
+    if (type == VQ_TLS_CERTIFICATE) return client_certificate(t, m, n);
+    break;
+  case C_WAIT_CV:
+    if (type == VQ_TLS_CERTIFICATE_VERIFY) return client_cv(t, m, n);
+    break;
+  case C_WAIT_FIN:
+    if (type == VQ_TLS_FINISHED) return client_finished(t, m, n);
+    break;
+  case C_DONE:
+    if (type == VQ_TLS_NEW_SESSION_TICKET) return client_nst(t, m, n);
+    break;
+  case S_WAIT_CH:
+    if (type == VQ_TLS_CLIENT_HELLO) return server_client_hello(t, m, n);
+    break;
+  case S_WAIT_FIN:
+    if (type == VQ_TLS_FINISHED) return server_finished(t, m, n);
+    break;
+  default: break;
+  }
+  /* spec: rfc8446#4 — a message out of the expected order is unexpected_message. */
+  return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "unexpected handshake message type %u at %s", type,
+              level_name(recv_level(t)));
+}
+
+vq_status vq_tls_recv(vq_tls *t, const vq_cx *cx, vq_level level, const uint8_t *data, size_t len)
+{
+  if (!t) return VQ_ERR_INVALID_ARGUMENT;
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK) return st;
+  if (t->err != VQ_OK) return t->err;
+  if ((unsigned)level >= VQ_LEVEL_COUNT || (len && !data)) return VQ_ERR_INVALID_ARGUMENT;
+  if (len == 0) return VQ_OK;
+  vq_level exp = recv_level(t);
+  /* spec: rfc9001#4.1.3 — CRYPTO frames are never carried at 0-RTT. */
+  if (level == VQ_LEVEL_EARLY)
+    return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "CRYPTO data at the 0-RTT level");
+  /* spec: rfc9001#4.1.3/1, rfc9001#4.1.3/2 — data from a previous encryption level past what was
+   * received: a PROTOCOL_VIOLATION. */
+  if (level < exp)
+    return fail(t, VQ_ERR_TLS_KEY_CHANGE_LEFTOVER, "%zu bytes at %s after moving to %s", len,
+                level_name(level), level_name(exp));
+  if (level > exp)
+    return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "handshake data at %s while expecting %s",
+                level_name(level), level_name(exp));
+  while (len > 0) {
+    /* spec: rfc9001#4.1.3/3 — unconsumed data at a level when keys for a higher one are provided
+     * is a PROTOCOL_VIOLATION. */
+    if (recv_level(t) != level)
+      return fail(t, VQ_ERR_TLS_KEY_CHANGE_LEFTOVER, "%zu bytes left at %s after the key change",
+                  len, level_name(level));
+    size_t need = t->in_len < VQ_TLS_HS_HEADER_LEN
+                      ? VQ_TLS_HS_HEADER_LEN
+                      : VQ_TLS_HS_HEADER_LEN + ((size_t)t->in[1] << 16 | (size_t)t->in[2] << 8 | t->in[3]);
+    size_t take = need - t->in_len < len ? need - t->in_len : len;
+    if (t->in_cap < need && grow(t, &t->in, &t->in_cap, 0, t->in_len, need) != VQ_OK)
+      return fail(t, VQ_ERR_NOMEM, "out of memory budget for a handshake message");
+    memcpy(t->in + t->in_len, data, take);
+    t->in_len += take;
+    data += take;
+    len -= take;
+    if (t->in_len < VQ_TLS_HS_HEADER_LEN) continue;
+    size_t total = VQ_TLS_HS_HEADER_LEN + ((size_t)t->in[1] << 16 | (size_t)t->in[2] << 8 | t->in[3]);
+    if (total > VQ_TLS_MAX_MSG)
+      return fail(t, VQ_ERR_TLS_MESSAGE_TOO_LARGE, "handshake message of %zu bytes (type %u) over %u",
+                  total, t->in[0], VQ_TLS_MAX_MSG);
+    if (t->in_len < total) continue;
+    t->in_len = 0;
+    st = process(t, t->in, total);
+    if (st != VQ_OK) return st;
+  }
+  return VQ_OK;
+}
+
+/* ---- the rest of the API ----------------------------------------------------------------------- */
+
+vq_status vq_tls_new(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_tls_params *p,
+                     const vq_cx *cx)
+{
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK) return st;
+  if (!out || !mem || !ctx || !p || (p->local_tp_len && !p->local_tp) || p->local_tp_len > 65535)
+    return VQ_ERR_INVALID_ARGUMENT;
+  const char *name = p->server_name ? p->server_name : "";
+  if (strlen(name) > 255) return VQ_ERR_INVALID_ARGUMENT;
+  /* A client checks the certificate against a name: without one only insecure mode can work. */
+  if (!ctx->is_server && !ctx->insecure && name[0] == 0) return VQ_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  vq_tls *t = vq_mem_calloc(mem, 1, sizeof *t);
+  if (!t) return VQ_ERR_NOMEM;
+  t->mem = mem;
+  t->ctx = ctx;
+  t->server = ctx->is_server;
+  t->alert = -1;
+  if (!t->server) {
+    memcpy(t->server_name, name, strlen(name) + 1);
+    t->send_sni = name[0] != 0 && !vq_hs_is_ip_literal(name);
+  }
+  st = copy_out(t, &t->local_tp, &t->local_tp_len, p->local_tp, p->local_tp_len);
+  if (st == VQ_OK) st = vq_hs_th_init(&t->th);
+  if (st == VQ_OK) {
+    if (t->server) {
+      t->state = S_WAIT_CH;
+    } else {
+      t->state = C_WAIT_SH;
+      t->group = ctx->hooks.client_share_group ? ctx->hooks.client_share_group : VQ_HS_GROUP_X25519;
+      if (!vq_hs_group_supported(t->group)) st = VQ_ERR_INVALID_ARGUMENT;
+      else if (RAND_bytes(t->client_random, sizeof t->client_random) != 1) st = VQ_ERR_INTERNAL;
+      else if (client_send_hello(t) != VQ_OK) st = t->err;
+    }
+  }
+  if (st != VQ_OK) {
+    vq_tls_free(t);
+    return st;
+  }
+  *out = t;
+  return VQ_OK;
+}
+
+void vq_tls_free(vq_tls *t)
+{
+  if (!t) return;
+  vq_mem *mem = t->mem;
+  vq_mem_free(mem, t->in, t->in_cap);
+  for (size_t i = 0; i < VQ_LEVEL_COUNT; i++) vq_mem_free(mem, t->out[i].p, t->out[i].cap);
+  vq_mem_free(mem, t->local_tp, t->local_tp_len);
+  vq_mem_free(mem, t->peer_tp, t->peer_tp_len);
+  vq_mem_free(mem, t->cookie, t->cookie_len);
+  vq_hs_th_free(&t->th);
+  EVP_PKEY_free(t->kx);
+  sk_X509_pop_free(t->peer_chain, X509_free);
+  OPENSSL_cleanse(t, sizeof *t); /* every secret and queued secret */
+  vq_mem_free(mem, t, sizeof *t);
+}
+
+void vq_tls_out_peek(const vq_tls *t, vq_level level, const uint8_t **data, size_t *len)
+{
+  *data = NULL;
+  *len = 0;
+  if (!t || (unsigned)level >= VQ_LEVEL_COUNT) return;
+  const out_buf *o = &t->out[level];
+  if (o->len > o->off) {
+    *data = o->p + o->off;
+    *len = o->len - o->off;
+  }
+}
+
+void vq_tls_out_consume(vq_tls *t, vq_level level, size_t n)
+{
+  if (!t || (unsigned)level >= VQ_LEVEL_COUNT) return;
+  out_buf *o = &t->out[level];
+  o->off += n < o->len - o->off ? n : o->len - o->off;
+  if (o->off == o->len) o->off = o->len = 0;
+}
+
+int vq_tls_poll_secret(vq_tls *t, vq_tls_secret *s)
+{
+  if (!t || !s || t->q_len == 0) return 0;
+  vq_tls_secret *e = &t->q[t->q_head];
+  *s = *e;
+  OPENSSL_cleanse(e, sizeof *e);
+  t->q_head = (t->q_head + 1) % SECRET_QUEUE;
+  t->q_len--;
+  return 1;
+}
+
+int vq_tls_handshake_complete(const vq_tls *t)
+{
+  return t && t->err == VQ_OK && (t->state == C_DONE || t->state == S_DONE);
+}
+
+void vq_tls_peer_tp(const vq_tls *t, const uint8_t **tp, size_t *len)
+{
+  *tp = t ? t->peer_tp : NULL;
+  *len = t && t->peer_tp ? t->peer_tp_len : 0;
+}
+
+void vq_tls_alpn(const vq_tls *t, const uint8_t **name, size_t *len)
+{
+  *name = t && t->alpn_len ? t->alpn : NULL;
+  *len = t ? t->alpn_len : 0;
+}
+
+vq_cipher_suite vq_tls_suite(const vq_tls *t)
+{
+  return t ? t->suite : (vq_cipher_suite)0;
+}
+
+int vq_tls_alert(const vq_tls *t)
+{
+  return t && t->err != VQ_OK ? t->alert : -1;
+}
+
+const char *vq_tls_error_detail(const vq_tls *t)
+{
+  return t ? t->detail : "";
+}

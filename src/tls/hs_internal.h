@@ -1,0 +1,125 @@
+/* vquic — internals of the TLS 1.3 handshake (src/tls/hs.c, hs_keys.c, hs_cert.c); not public API.
+ *
+ *   hs_keys.c: transcript hash, key schedule (RFC 8446 §7.1), Finished MAC (§4.4.4), (EC)DHE (§4.2.8,
+ *              §7.4) on EVP_PKEY.
+ *   hs_cert.c: vq_tls_ctx (PEM loading, self-signed generation), certificate chain and name checks,
+ *              CertificateVerify signatures (§4.4.3).
+ *   hs.c:      the client and server state machines and the vq_tls API. */
+#ifndef VQUIC_TLS_HS_INTERNAL_H
+#define VQUIC_TLS_HS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "vquic/protect.h"
+#include "vquic/tls.h"
+#include "vquic/tlsmsg.h"
+
+/* Code points (RFC 8446 §4.2.7, §4.2.3). */
+#define VQ_HS_GROUP_SECP256R1 0x0017u
+#define VQ_HS_GROUP_X25519 0x001du
+#define VQ_HS_SIG_ECDSA_P256_SHA256 0x0403u
+#define VQ_HS_SIG_RSA_PSS_RSAE_SHA256 0x0804u
+#define VQ_HS_SIG_RSA_PSS_RSAE_SHA384 0x0805u
+#define VQ_HS_SIG_RSA_PSS_RSAE_SHA512 0x0806u
+#define VQ_HS_SIG_ED25519 0x0807u
+
+#define VQ_HS_KX_MAX 65u   /* the largest key_exchange: an uncompressed P-256 point */
+#define VQ_HS_SIG_MAX 1024u /* RSA up to 8192 bits */
+
+/* Test hooks, for tests and fuzz harnesses only: they change what a context offers or accepts so
+ * that the negotiation paths (suite per test, HelloRetryRequest, missing extension) can be driven. A
+ * zero field keeps the default. */
+typedef struct vq_tls_test_hooks {
+  size_t n_suites;
+  uint16_t suites[3];         /* client: offered, in order; server: accepted, in preference order */
+  size_t n_groups;
+  uint16_t groups[2];         /* client: supported_groups offered; server: accepted, preferred first */
+  uint16_t client_share_group;/* client: the group of its first key share (default x25519) */
+  int omit_transport_params;  /* do not send quic_transport_parameters */
+} vq_tls_test_hooks;
+void vq_tls_ctx_set_test_hooks(vq_tls_ctx *ctx, const vq_tls_test_hooks *h);
+
+/* The endpoint configuration. Allocated with OPENSSL_zalloc (it has no vq_mem: it is created before
+ * any connection and shared by all of them); its buffers likewise. */
+struct vq_tls_ctx {
+  int is_server;
+  /* server */
+  EVP_PKEY *key;
+  X509 *leaf;
+  uint8_t *cert_list;          /* CertificateEntry list contents (RFC 8446 §4.4.2), leaf first */
+  size_t cert_list_len;
+  uint8_t *leaf_der;
+  size_t leaf_der_len;
+  char *leaf_pem;
+  size_t leaf_pem_len;
+  /* client */
+  X509_STORE *store;
+  int insecure;
+  /* both */
+  uint8_t *alpn;
+  size_t alpn_len;
+  void (*keylog)(void *ud, const char *line);
+  void *keylog_ud;
+  vq_tls_test_hooks hooks;
+};
+
+/* ---- hs_keys.c ------------------------------------------------------------------------------- */
+
+/* The running transcript hash (RFC 8446 §4.4.1). Until the cipher suite is known both SHA-256 and
+ * SHA-384 run; vq_hs_th_select keeps the suite's. */
+typedef struct vq_hs_transcript {
+  EVP_MD_CTX *md[2]; /* [0] SHA-256, [1] SHA-384 */
+  int sel;           /* -1 until selected, else 0 or 1 */
+} vq_hs_transcript;
+
+vq_status vq_hs_th_init(vq_hs_transcript *th);
+void vq_hs_th_free(vq_hs_transcript *th);
+vq_status vq_hs_th_add(vq_hs_transcript *th, const uint8_t *msg, size_t len);
+vq_status vq_hs_th_select(vq_hs_transcript *th, vq_hash h);
+/* Hash of the messages so far (a copy of the running context is finalised). */
+vq_status vq_hs_th_hash(const vq_hs_transcript *th, uint8_t *out, size_t *out_len);
+/* Replaces ClientHello1 by message_hash (RFC 8446 §4.4.1): call after the suite is selected and
+ * before the HelloRetryRequest is added. */
+vq_status vq_hs_th_hrr_restart(vq_hs_transcript *th);
+
+/* Derive-Secret(secret, label, transcript hash) (RFC 8446 §7.1); th is the hash (hl bytes). */
+vq_status vq_hs_derive_secret(vq_hash h, const uint8_t *secret, const char *label, const uint8_t *th,
+                              uint8_t *out);
+/* Early Secret without PSK, then Handshake Secret from the (EC)DHE shared secret. */
+vq_status vq_hs_handshake_secret(vq_hash h, const uint8_t *shared, size_t shared_len, uint8_t *out);
+/* Master Secret from the Handshake Secret. */
+vq_status vq_hs_master_secret(vq_hash h, const uint8_t *hs_secret, uint8_t *out);
+/* verify_data = HMAC(finished_key(base_key), transcript hash) (RFC 8446 §4.4.4). */
+vq_status vq_hs_finished(vq_hash h, const uint8_t *base_key, const uint8_t *th, uint8_t *out);
+
+/* (EC)DHE: a fresh key pair for group and its key_exchange encoding; the shared secret with a peer's
+ * key_exchange. Peer values that are malformed or off the curve are VQ_ERR_TLS_ILLEGAL_PARAMETER. */
+int vq_hs_group_supported(uint16_t group);
+vq_status vq_hs_kx_keygen(uint16_t group, EVP_PKEY **key, uint8_t *pub, size_t *pub_len);
+vq_status vq_hs_kx_derive(EVP_PKEY *key, uint16_t group, const uint8_t *peer, size_t peer_len,
+                          uint8_t *shared, size_t *shared_len);
+
+/* ---- hs_cert.c ------------------------------------------------------------------------------- */
+
+/* 1 if key can sign with scheme (and the scheme is one we implement). */
+int vq_hs_key_supports(EVP_PKEY *key, uint16_t scheme);
+/* The CertificateVerify signature (RFC 8446 §4.4.3) over the transcript hash th[0..hl). */
+vq_status vq_hs_sign(EVP_PKEY *key, uint16_t scheme, int server, const uint8_t *th, size_t hl,
+                     uint8_t *sig, size_t sig_cap, size_t *sig_len);
+vq_status vq_hs_verify(EVP_PKEY *key, uint16_t scheme, int server, const uint8_t *th, size_t hl,
+                       const uint8_t *sig, size_t sig_len);
+/* Chain verification against the context's trust store (purpose: TLS server) and the name check
+ * (X509_check_host, or X509_check_ip_asc for an IP literal). detail receives the reason on failure. */
+vq_status vq_hs_verify_chain(const vq_tls_ctx *ctx, X509 *leaf, STACK_OF(X509) *chain,
+                             const char *name, char *detail, size_t detail_cap);
+/* A self-signed certificate for key (subjectAltName DNS:name; plus IP:127.0.0.1 and IP:::1 for
+ * "localhost"), valid from an hour ago for a year. Also used by tests for RSA and Ed25519 keys. */
+vq_status vq_hs_selfsigned(EVP_PKEY *key, const char *name, X509 **out);
+/* 1 if name is an IPv4 or IPv6 literal. */
+int vq_hs_is_ip_literal(const char *name);
+
+#endif

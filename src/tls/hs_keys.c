@@ -1,0 +1,217 @@
+/* vquic — TLS 1.3 transcript hash, key schedule and (EC)DHE for the QUIC handshake (RFC 8446 §4.4.1,
+ * §7.1, §7.4; RFC 9001 §5.1 takes the traffic secrets from here). HKDF is src/tls/kdf.c's. */
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "tls/hs_internal.h"
+
+static const EVP_MD *md_of(vq_hash h)
+{
+  return h == VQ_HASH_SHA384 ? EVP_sha384() : EVP_sha256();
+}
+
+/* ---- transcript ------------------------------------------------------------------------------ */
+
+vq_status vq_hs_th_init(vq_hs_transcript *th)
+{
+  th->sel = -1;
+  th->md[0] = EVP_MD_CTX_new();
+  th->md[1] = EVP_MD_CTX_new();
+  if (!th->md[0] || !th->md[1] || EVP_DigestInit_ex(th->md[0], EVP_sha256(), NULL) != 1 ||
+      EVP_DigestInit_ex(th->md[1], EVP_sha384(), NULL) != 1) {
+    vq_hs_th_free(th);
+    return VQ_ERR_TLS_INTERNAL_ERROR;
+  }
+  return VQ_OK;
+}
+
+void vq_hs_th_free(vq_hs_transcript *th)
+{
+  EVP_MD_CTX_free(th->md[0]);
+  EVP_MD_CTX_free(th->md[1]);
+  th->md[0] = th->md[1] = NULL;
+}
+
+/* spec: rfc8446#4.4.1 — the transcript hash is the hash of the concatenated handshake messages,
+ * headers included. */
+vq_status vq_hs_th_add(vq_hs_transcript *th, const uint8_t *msg, size_t len)
+{
+  for (int i = 0; i < 2; i++) {
+    if (th->sel >= 0 && th->sel != i) continue;
+    if (!th->md[i] || EVP_DigestUpdate(th->md[i], msg, len) != 1) return VQ_ERR_TLS_INTERNAL_ERROR;
+  }
+  return VQ_OK;
+}
+
+vq_status vq_hs_th_select(vq_hs_transcript *th, vq_hash h)
+{
+  int i = h == VQ_HASH_SHA384 ? 1 : 0;
+  if (th->sel >= 0) return th->sel == i ? VQ_OK : VQ_ERR_TLS_INTERNAL_ERROR;
+  th->sel = i;
+  EVP_MD_CTX_free(th->md[1 - i]);
+  th->md[1 - i] = NULL;
+  return VQ_OK;
+}
+
+vq_status vq_hs_th_hash(const vq_hs_transcript *th, uint8_t *out, size_t *out_len)
+{
+  unsigned int n = 0;
+  if (th->sel < 0 || !th->md[th->sel]) return VQ_ERR_TLS_INTERNAL_ERROR;
+  EVP_MD_CTX *c = EVP_MD_CTX_new();
+  if (!c) return VQ_ERR_TLS_INTERNAL_ERROR;
+  int ok = EVP_MD_CTX_copy_ex(c, th->md[th->sel]) == 1 && EVP_DigestFinal_ex(c, out, &n) == 1;
+  EVP_MD_CTX_free(c);
+  if (!ok) return VQ_ERR_TLS_INTERNAL_ERROR;
+  *out_len = n;
+  return VQ_OK;
+}
+
+/* spec: rfc8446#4.4.1 — after a HelloRetryRequest, ClientHello1 is replaced by the synthetic
+ * message_hash message: handshake type 254, uint24 length Hash.length, Hash(ClientHello1). */
+vq_status vq_hs_th_hrr_restart(vq_hs_transcript *th)
+{
+  uint8_t msg[4 + VQ_SECRET_MAX];
+  size_t hl = 0;
+  vq_status st = vq_hs_th_hash(th, msg + 4, &hl);
+  if (st != VQ_OK) return st;
+  msg[0] = VQ_TLS_MESSAGE_HASH;
+  msg[1] = 0;
+  msg[2] = 0;
+  msg[3] = (uint8_t)hl;
+  if (EVP_DigestInit_ex(th->md[th->sel], th->sel ? EVP_sha384() : EVP_sha256(), NULL) != 1)
+    return VQ_ERR_TLS_INTERNAL_ERROR;
+  return vq_hs_th_add(th, msg, 4 + hl);
+}
+
+/* ---- key schedule ---------------------------------------------------------------------------- */
+
+/* spec: rfc8446#7.1 — Derive-Secret(Secret, Label, Messages) = HKDF-Expand-Label(Secret, Label,
+ * Transcript-Hash(Messages), Hash.length). */
+vq_status vq_hs_derive_secret(vq_hash h, const uint8_t *secret, const char *label, const uint8_t *th,
+                              uint8_t *out)
+{
+  size_t hl = vq_hash_len(h);
+  return vq_hkdf_expand_label(h, secret, hl, label, th, hl, out, hl);
+}
+
+/* Derive-Secret(., "derived", "") : the transcript is empty, so the context is Hash(""). */
+static vq_status derived(vq_hash h, const uint8_t *secret, uint8_t *out)
+{
+  uint8_t empty_hash[VQ_SECRET_MAX];
+  unsigned int n = 0;
+  if (EVP_Digest("", 0, empty_hash, &n, md_of(h), NULL) != 1) return VQ_ERR_TLS_INTERNAL_ERROR;
+  return vq_hs_derive_secret(h, secret, "derived", empty_hash, out);
+}
+
+/* spec: rfc8446#7.1 — 0 -> HKDF-Extract = Early Secret (no PSK: IKM is Hash.length zeros);
+ * Derive-Secret(., "derived", "") is the salt of HKDF-Extract(salt, (EC)DHE) = Handshake Secret. */
+vq_status vq_hs_handshake_secret(vq_hash h, const uint8_t *shared, size_t shared_len, uint8_t *out)
+{
+  uint8_t zeros[VQ_SECRET_MAX] = {0}, early[VQ_SECRET_MAX], salt[VQ_SECRET_MAX];
+  size_t hl = vq_hash_len(h);
+  vq_status st = vq_hkdf_extract(h, zeros, hl, zeros, hl, early, sizeof early);
+  if (st == VQ_OK) st = derived(h, early, salt);
+  if (st == VQ_OK) st = vq_hkdf_extract(h, salt, hl, shared, shared_len, out, VQ_SECRET_MAX);
+  OPENSSL_cleanse(early, sizeof early);
+  OPENSSL_cleanse(salt, sizeof salt);
+  return st;
+}
+
+/* spec: rfc8446#7.1 — Derive-Secret(Handshake Secret, "derived", "") -> HKDF-Extract(., 0) =
+ * Master Secret. */
+vq_status vq_hs_master_secret(vq_hash h, const uint8_t *hs_secret, uint8_t *out)
+{
+  uint8_t zeros[VQ_SECRET_MAX] = {0}, salt[VQ_SECRET_MAX];
+  size_t hl = vq_hash_len(h);
+  vq_status st = derived(h, hs_secret, salt);
+  if (st == VQ_OK) st = vq_hkdf_extract(h, salt, hl, zeros, hl, out, VQ_SECRET_MAX);
+  OPENSSL_cleanse(salt, sizeof salt);
+  return st;
+}
+
+/* spec: rfc8446#4.4.4 — finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length);
+ * verify_data = HMAC(finished_key, Transcript-Hash(...)). */
+vq_status vq_hs_finished(vq_hash h, const uint8_t *base_key, const uint8_t *th, uint8_t *out)
+{
+  uint8_t fk[VQ_SECRET_MAX];
+  size_t hl = vq_hash_len(h);
+  unsigned int n = 0;
+  vq_status st = vq_hkdf_expand_label(h, base_key, hl, "finished", NULL, 0, fk, hl);
+  if (st == VQ_OK && (!HMAC(md_of(h), fk, (int)hl, th, hl, out, &n) || n != hl))
+    st = VQ_ERR_TLS_INTERNAL_ERROR;
+  OPENSSL_cleanse(fk, sizeof fk);
+  return st;
+}
+
+/* ---- (EC)DHE ---------------------------------------------------------------------------------- */
+
+int vq_hs_group_supported(uint16_t group)
+{
+  return group == VQ_HS_GROUP_X25519 || group == VQ_HS_GROUP_SECP256R1;
+}
+
+/* spec: rfc8446#4.2.8.2 — secp256r1 key_exchange is the uncompressed UncompressedPointRepresentation
+ * (0x04 || X || Y, 65 bytes); rfc8446#4.2.8 — X25519 is the 32-byte public value. */
+vq_status vq_hs_kx_keygen(uint16_t group, EVP_PKEY **key, uint8_t *pub, size_t *pub_len)
+{
+  EVP_PKEY *k = NULL;
+  size_t n = 0;
+  int ok = 0;
+  if (group == VQ_HS_GROUP_X25519) {
+    k = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    n = 32;
+    ok = k && EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32;
+  } else if (group == VQ_HS_GROUP_SECP256R1) {
+    k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    ok = k && EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub,
+                                              VQ_HS_KX_MAX, &n) == 1 &&
+         n == 65 && pub[0] == 4;
+  } else {
+    return VQ_ERR_TLS_INTERNAL_ERROR;
+  }
+  if (!ok) {
+    EVP_PKEY_free(k);
+    return VQ_ERR_TLS_INTERNAL_ERROR;
+  }
+  *key = k;
+  *pub_len = n;
+  return VQ_OK;
+}
+
+/* spec: rfc8446#7.4.1, rfc8446#7.4.2 — the shared secret: the ECDH x-coordinate / X25519 output;
+ * rfc8446#4.2.8.2/1 — the peer's P-256 point is validated (EVP_PKEY_set1_encoded_public_key
+ * refuses a point off the curve); a malformed or invalid share is illegal_parameter. */
+vq_status vq_hs_kx_derive(EVP_PKEY *key, uint16_t group, const uint8_t *peer, size_t peer_len,
+                          uint8_t *shared, size_t *shared_len)
+{
+  EVP_PKEY *pk = NULL;
+  if (group == VQ_HS_GROUP_X25519) {
+    if (peer_len != 32) return VQ_ERR_TLS_ILLEGAL_PARAMETER;
+    pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, peer_len);
+  } else if (group == VQ_HS_GROUP_SECP256R1) {
+    if (peer_len != 65 || peer[0] != 4) return VQ_ERR_TLS_ILLEGAL_PARAMETER;
+    pk = EVP_PKEY_new();
+    if (pk && (EVP_PKEY_copy_parameters(pk, key) != 1 ||
+               EVP_PKEY_set1_encoded_public_key(pk, peer, peer_len) != 1)) {
+      EVP_PKEY_free(pk);
+      return VQ_ERR_TLS_ILLEGAL_PARAMETER;
+    }
+  } else {
+    return VQ_ERR_TLS_INTERNAL_ERROR;
+  }
+  if (!pk) return VQ_ERR_TLS_ILLEGAL_PARAMETER;
+  EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+  size_t n = VQ_SECRET_MAX;
+  /* X25519: OpenSSL refuses an all-zero output (rfc8446#7.4.2), so derive failing is the peer's. */
+  int ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, pk) == 1 &&
+           EVP_PKEY_derive(c, shared, &n) == 1;
+  EVP_PKEY_CTX_free(c);
+  EVP_PKEY_free(pk);
+  if (!ok) return VQ_ERR_TLS_ILLEGAL_PARAMETER;
+  *shared_len = n;
+  return VQ_OK;
+}

@@ -1,0 +1,1077 @@
+/* Tests of the TLS 1.3 handshake for QUIC (src/tls/hs*.c): a client and a server vq_tls in memory,
+ * CRYPTO bytes pumped level by level until both complete; every suite, every server key type, the
+ * HelloRetryRequest path, byte-by-byte delivery, certificate and name verification, and the failures
+ * (ALPN, transport parameters, tampered Finished and signature, garbage, message order, key change). */
+#include "vqtest.h"
+
+#include <stdlib.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+
+#include "tls/hs_internal.h"
+#include "vquic/tls.h"
+
+static const uint8_t ALPN_H3[] = {2, 'h', '3'};
+static const uint8_t ALPN_BOTH[] = {5, 'h', '3', '-', '2', '9', 2, 'h', '3'};
+static const uint8_t ALPN_OTHER[] = {4, 'h', 'q', '-', 'i'};
+static const uint8_t CLIENT_TP[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x0f, 0x02, 0xaa, 0xbb};
+static const uint8_t SERVER_TP[] = {0x0f, 0x03, 0x01, 0x02, 0x03, 0x00, 0x08, 0x11, 0x22, 0x33,
+                                    0x44, 0x55, 0x66, 0x77, 0x88, 0x0e, 0x01, 0x04};
+
+typedef void (*tamper_fn)(int from_server, vq_level l, uint8_t *b, size_t n);
+
+typedef struct opts {
+  const char *cert_pem, *key_pem; /* server; NULL: generated */
+  const char *name;               /* client's server_name; NULL: "localhost" */
+  int insecure;                   /* client */
+  int ca_is_leaf;                 /* client trusts the server's leaf */
+  const char *ca_pem;             /* client trust anchors otherwise */
+  const uint8_t *calpn, *salpn;
+  size_t calpn_len, salpn_len;
+  vq_tls_test_hooks ch, sh;
+  size_t chunk;                   /* delivery piece size, 0: whole */
+  tamper_fn tamper;
+} opts;
+
+typedef struct pair {
+  vq_mem mem;
+  vq_cx cx;
+  vq_tls_ctx *sctx, *cctx;
+  vq_tls *s, *c;
+  vq_tls_secret ssec[8], csec[8];
+  size_t ns, nc;
+  vq_status st;     /* first failure of the pump */
+} pair;
+
+static void defaults(opts *o)
+{
+  memset(o, 0, sizeof *o);
+  o->insecure = 1;
+  o->calpn = o->salpn = ALPN_H3;
+  o->calpn_len = o->salpn_len = sizeof ALPN_H3;
+}
+
+static int setup(vq_t *t, pair *p, const opts *o)
+{
+  char err[200];
+  memset(p, 0, sizeof *p);
+  vq_mem_init(&p->mem, vq_allocator_system(), NULL, 4u << 20);
+  vq_tls_ctx_config sc = {0}, cc = {0};
+  sc.is_server = 1;
+  if (o->cert_pem) {
+    sc.cert_pem = (const uint8_t *)o->cert_pem;
+    sc.cert_pem_len = strlen(o->cert_pem);
+    sc.key_pem = (const uint8_t *)o->key_pem;
+    sc.key_pem_len = strlen(o->key_pem);
+  }
+  sc.alpn = o->salpn;
+  sc.alpn_len = o->salpn_len;
+  vq_status st = vq_tls_ctx_new(&p->sctx, &sc, err, sizeof err);
+  CHECK_EQ(st, VQ_OK);
+  if (st != VQ_OK) {
+    fprintf(stderr, "  server ctx: %s\n", err);
+    return 0;
+  }
+  vq_tls_ctx_set_test_hooks(p->sctx, &o->sh);
+  const char *pem = NULL;
+  size_t pem_len = 0;
+  cc.insecure = o->insecure;
+  if (o->ca_is_leaf) {
+    CHECK_EQ(vq_tls_ctx_leaf_pem(p->sctx, &pem, &pem_len), VQ_OK);
+    cc.ca_pem = (const uint8_t *)pem;
+    cc.ca_pem_len = pem_len;
+  } else if (o->ca_pem) {
+    cc.ca_pem = (const uint8_t *)o->ca_pem;
+    cc.ca_pem_len = strlen(o->ca_pem);
+  }
+  cc.alpn = o->calpn;
+  cc.alpn_len = o->calpn_len;
+  st = vq_tls_ctx_new(&p->cctx, &cc, err, sizeof err);
+  CHECK_EQ(st, VQ_OK);
+  if (st != VQ_OK) return 0;
+  vq_tls_ctx_set_test_hooks(p->cctx, &o->ch);
+  vq_tls_params spar = {NULL, SERVER_TP, sizeof SERVER_TP};
+  vq_tls_params cpar = {o->name ? o->name : "localhost", CLIENT_TP, sizeof CLIENT_TP};
+  CHECK_EQ(vq_tls_new(&p->s, &p->mem, p->sctx, &spar, &p->cx), VQ_OK);
+  CHECK_EQ(vq_tls_new(&p->c, &p->mem, p->cctx, &cpar, &p->cx), VQ_OK);
+  return p->s && p->c;
+}
+
+static void teardown(vq_t *t, pair *p)
+{
+  vq_tls_free(p->s);
+  vq_tls_free(p->c);
+  vq_tls_ctx_free(p->sctx);
+  vq_tls_ctx_free(p->cctx);
+  CHECK_EQ(p->mem.used, 0); /* every vq_mem byte given back */
+}
+
+static void poll_all(pair *p)
+{
+  vq_tls_secret s;
+  while (vq_tls_poll_secret(p->s, &s)) {
+    if (p->ns < 8) p->ssec[p->ns++] = s;
+  }
+  while (vq_tls_poll_secret(p->c, &s)) {
+    if (p->nc < 8) p->csec[p->nc++] = s;
+  }
+}
+
+static vq_status deliver(pair *p, const opts *o, int from_server, vq_level l, int *moved)
+{
+  vq_tls *from = from_server ? p->s : p->c, *to = from_server ? p->c : p->s;
+  const uint8_t *d = NULL;
+  size_t n = 0;
+  vq_tls_out_peek(from, l, &d, &n);
+  if (n == 0) return VQ_OK;
+  uint8_t *copy = malloc(n);
+  memcpy(copy, d, n);
+  vq_tls_out_consume(from, l, n);
+  if (o->tamper) o->tamper(from_server, l, copy, n);
+  *moved = 1;
+  vq_status st = VQ_OK;
+  for (size_t off = 0; off < n && st == VQ_OK;) {
+    size_t c = o->chunk && o->chunk < n - off ? o->chunk : n - off;
+    st = vq_tls_recv(to, &p->cx, l, copy + off, c);
+    off += c;
+  }
+  free(copy);
+  poll_all(p);
+  return st;
+}
+
+/* Moves every queued byte to the other side, level by level, until nothing moves or one fails. */
+static vq_status pump(pair *p, const opts *o)
+{
+  static const vq_level levels[3] = {VQ_LEVEL_INITIAL, VQ_LEVEL_HANDSHAKE, VQ_LEVEL_APP};
+  poll_all(p);
+  for (int round = 0; round < 16; round++) {
+    int moved = 0;
+    for (int side = 0; side < 2; side++)
+      for (int i = 0; i < 3; i++) {
+        vq_status st = deliver(p, o, side, levels[i], &moved);
+        if (st != VQ_OK) return p->st = st;
+      }
+    if (!moved) break;
+  }
+  return VQ_OK;
+}
+
+static const vq_tls_secret *find_secret(const vq_tls_secret *a, size_t n, vq_level l, vq_tls_dir d)
+{
+  for (size_t i = 0; i < n; i++)
+    if (a[i].level == l && a[i].dir == d) return &a[i];
+  return NULL;
+}
+
+/* Both complete; every secret of one side is the other's opposite direction; ALPN and transport
+ * parameters as configured. */
+static void check_success(vq_t *t, pair *p, vq_cipher_suite suite, const char *alpn)
+{
+  CHECK(vq_tls_handshake_complete(p->c));
+  CHECK(vq_tls_handshake_complete(p->s));
+  CHECK_EQ(vq_tls_alert(p->c), -1);
+  CHECK_EQ(vq_tls_alert(p->s), -1);
+  CHECK_EQ(vq_tls_suite(p->c), suite);
+  CHECK_EQ(vq_tls_suite(p->s), suite);
+  CHECK_EQ(p->nc, 4);
+  CHECK_EQ(p->ns, 4);
+  size_t hl = suite == VQ_CS_AES_256_GCM_SHA384 ? 48 : 32;
+  static const vq_level lv[2] = {VQ_LEVEL_HANDSHAKE, VQ_LEVEL_APP};
+  for (int i = 0; i < 2; i++)
+    for (int d = 0; d < 2; d++) {
+      const vq_tls_secret *a = find_secret(p->csec, p->nc, lv[i], (vq_tls_dir)d);
+      const vq_tls_secret *b = find_secret(p->ssec, p->ns, lv[i], (vq_tls_dir)(1 - d));
+      CHECK(a != NULL && b != NULL);
+      if (!a || !b) continue;
+      CHECK_EQ(a->len, hl);
+      CHECK_EQ(a->suite, suite);
+      CHECK_MEM(a->secret, a->len, b->secret, b->len);
+    }
+  const uint8_t *x = NULL;
+  size_t xl = 0;
+  vq_tls_alpn(p->c, &x, &xl);
+  CHECK_MEM(x, xl, alpn, strlen(alpn));
+  vq_tls_alpn(p->s, &x, &xl);
+  CHECK_MEM(x, xl, alpn, strlen(alpn));
+  vq_tls_peer_tp(p->c, &x, &xl);
+  CHECK_MEM(x, xl, SERVER_TP, sizeof SERVER_TP);
+  vq_tls_peer_tp(p->s, &x, &xl);
+  CHECK_MEM(x, xl, CLIENT_TP, sizeof CLIENT_TP);
+}
+
+static int run_ok(vq_t *t, const opts *o, vq_cipher_suite suite)
+{
+  pair p;
+  int ok = 0;
+  if (setup(t, &p, o)) {
+    vq_status st = pump(&p, o);
+    CHECK_EQ(st, VQ_OK);
+    if (st != VQ_OK)
+      fprintf(stderr, "  client: %s / server: %s\n", vq_tls_error_detail(p.c), vq_tls_error_detail(p.s));
+    check_success(t, &p, suite, "h3");
+    ok = t->failed == 0;
+  }
+  teardown(t, &p);
+  return ok;
+}
+
+/* Runs a handshake expected to fail on `who` (1 server, 0 client) with status st and alert. */
+static void run_fail(vq_t *t, const opts *o, int who, vq_status st, int alert, const char *detail)
+{
+  pair p;
+  if (setup(t, &p, o)) {
+    CHECK_EQ(pump(&p, o), st);
+    vq_tls *f = who ? p.s : p.c;
+    CHECK_EQ(vq_tls_alert(f), alert);
+    CHECK_EQ(vq_status_tls_alert(st) >= 0 ? vq_status_tls_alert(st) : alert, alert);
+    CHECK(!vq_tls_handshake_complete(f));
+    CHECK(strstr(vq_tls_error_detail(f), detail) != NULL);
+    if (!strstr(vq_tls_error_detail(f), detail))
+      fprintf(stderr, "  detail: '%s'\n", vq_tls_error_detail(f));
+    /* sticky: the same status again, whatever comes */
+    uint8_t junk[4] = {1, 0, 0, 0};
+    CHECK_EQ(vq_tls_recv(f, &p.cx, VQ_LEVEL_INITIAL, junk, sizeof junk), st);
+  }
+  teardown(t, &p);
+}
+
+/* ---- certificates for the key types --------------------------------------------------------- */
+
+static char *pem_of(int is_key, void *obj)
+{
+  BIO *b = BIO_new(BIO_s_mem());
+  if (is_key) PEM_write_bio_PrivateKey(b, obj, NULL, NULL, 0, NULL, NULL);
+  else PEM_write_bio_X509(b, obj);
+  char *p = NULL;
+  long n = BIO_get_mem_data(b, &p);
+  char *s = malloc((size_t)n + 1);
+  memcpy(s, p, (size_t)n);
+  s[n] = 0;
+  BIO_free(b);
+  return s;
+}
+
+/* A self-signed certificate and key of the type ("RSA", "ED25519", "EC") as PEM strings. */
+static int make_cert(vq_t *t, const char *type, const char *name, char **cert, char **key)
+{
+  EVP_PKEY *k = strcmp(type, "RSA") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
+                : strcmp(type, "EC") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                                          : EVP_PKEY_Q_keygen(NULL, NULL, type);
+  X509 *x = NULL;
+  CHECK(k != NULL);
+  if (!k) return 0;
+  CHECK_EQ(vq_hs_selfsigned(k, name, &x), VQ_OK);
+  *cert = pem_of(0, x);
+  *key = pem_of(1, k);
+  X509_free(x);
+  EVP_PKEY_free(k);
+  return 1;
+}
+
+/* ---- success paths ---------------------------------------------------------------------------- */
+
+/* spec: rfc9001#4.1.4 — secrets are announced in the order the connection installs them: the
+ * client gets Handshake read/write after ServerHello, then 1-RTT read/write after the server's
+ * Finished; the server Handshake read/write, 1-RTT write after its Finished, 1-RTT read last. */
+VQ_TEST(hs_basic_handshake_and_secret_order)
+{
+  opts o;
+  defaults(&o);
+  pair p;
+  if (setup(t, &p, &o)) {
+    CHECK_EQ(pump(&p, &o), VQ_OK);
+    check_success(t, &p, VQ_CS_AES_128_GCM_SHA256, "h3");
+    static const vq_level cl[4] = {VQ_LEVEL_HANDSHAKE, VQ_LEVEL_HANDSHAKE, VQ_LEVEL_APP, VQ_LEVEL_APP};
+    static const vq_tls_dir cd[4] = {VQ_TLS_READ, VQ_TLS_WRITE, VQ_TLS_READ, VQ_TLS_WRITE};
+    static const vq_tls_dir sd[4] = {VQ_TLS_READ, VQ_TLS_WRITE, VQ_TLS_WRITE, VQ_TLS_READ};
+    for (size_t i = 0; i < 4 && i < p.nc && i < p.ns; i++) {
+      CHECK_EQ(p.csec[i].level, cl[i]);
+      CHECK_EQ(p.csec[i].dir, cd[i]);
+      CHECK_EQ(p.ssec[i].level, cl[i]);
+      CHECK_EQ(p.ssec[i].dir, sd[i]);
+    }
+    /* Handshake and 1-RTT secrets differ from each other. */
+    CHECK(memcmp(p.csec[0].secret, p.csec[2].secret, 32) != 0);
+    /* nothing left to send once complete */
+    const uint8_t *d;
+    size_t n;
+    for (int l = 0; l < VQ_LEVEL_COUNT; l++) {
+      vq_tls_out_peek(p.c, (vq_level)l, &d, &n);
+      CHECK_EQ(n, 0);
+    }
+  }
+  teardown(t, &p);
+}
+
+/* spec: rfc9001#5.3 — the three TLS 1.3 suites QUIC uses: each negotiated when the server accepts
+ * only it; SHA-384 gives 48-byte secrets. */
+VQ_TEST(hs_each_cipher_suite)
+{
+  static const uint16_t suites[3] = {VQ_CS_AES_128_GCM_SHA256, VQ_CS_AES_256_GCM_SHA384,
+                                     VQ_CS_CHACHA20_POLY1305_SHA256};
+  for (int i = 0; i < 3; i++) {
+    opts o;
+    defaults(&o);
+    o.sh.n_suites = 1;
+    o.sh.suites[0] = suites[i];
+    CHECK(run_ok(t, &o, (vq_cipher_suite)suites[i]));
+  }
+  /* the client's order does not matter: the server's preference wins */
+  opts o;
+  defaults(&o);
+  o.ch.n_suites = 2;
+  o.ch.suites[0] = VQ_CS_CHACHA20_POLY1305_SHA256;
+  o.ch.suites[1] = VQ_CS_AES_256_GCM_SHA384;
+  CHECK(run_ok(t, &o, VQ_CS_AES_256_GCM_SHA384));
+}
+
+/* The CertificateVerify algorithm in the server's Handshake flight. */
+static uint16_t g_cv_alg;
+static void spy_cv(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  if (!from_server || l != VQ_LEVEL_HANDSHAKE) return;
+  for (size_t off = 0; off < n && vq_tls_msg_split(b + off, n - off, &m) == VQ_OK; off += m.size)
+    if (m.type == VQ_TLS_CERTIFICATE_VERIFY) g_cv_alg = (uint16_t)(m.body.p[0] << 8 | m.body.p[1]);
+}
+
+/* spec: rfc8446#4.4.3 — the server signs with a scheme the client offered and its key supports:
+ * ECDSA P-256, RSA-PSS (rsae) and Ed25519 keys, verified by a client that checks the chain. */
+VQ_TEST(hs_server_key_types)
+{
+  static const char *types[3] = {"EC", "RSA", "ED25519"};
+  static const uint16_t want[3] = {VQ_HS_SIG_ECDSA_P256_SHA256, VQ_HS_SIG_RSA_PSS_RSAE_SHA256,
+                                   VQ_HS_SIG_ED25519};
+  for (int i = 0; i < 3; i++) {
+    char *cert = NULL, *key = NULL;
+    if (!make_cert(t, types[i], "localhost", &cert, &key)) continue;
+    opts o;
+    defaults(&o);
+    o.cert_pem = cert;
+    o.key_pem = key;
+    o.insecure = 0;
+    o.ca_pem = cert;
+    o.tamper = spy_cv;
+    g_cv_alg = 0;
+    CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+    CHECK_EQ(g_cv_alg, want[i]);
+    free(cert);
+    free(key);
+  }
+}
+
+/* A certificate whose key is another one is refused at configuration time. */
+VQ_TEST(hs_ctx_key_mismatch_rejected)
+{
+  char *c1 = NULL, *k1 = NULL, *c2 = NULL, *k2 = NULL, err[200] = "";
+  if (!make_cert(t, "EC", "a", &c1, &k1) || !make_cert(t, "EC", "b", &c2, &k2)) return;
+  vq_tls_ctx_config cfg = {0};
+  vq_tls_ctx *ctx = NULL;
+  cfg.is_server = 1;
+  cfg.cert_pem = (const uint8_t *)c1;
+  cfg.cert_pem_len = strlen(c1);
+  cfg.key_pem = (const uint8_t *)k2;
+  cfg.key_pem_len = strlen(k2);
+  cfg.alpn = ALPN_H3;
+  cfg.alpn_len = sizeof ALPN_H3;
+  CHECK_EQ(vq_tls_ctx_new(&ctx, &cfg, err, sizeof err), VQ_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(err, "does not match") != NULL);
+  CHECK(ctx == NULL);
+  cfg.key_pem = (const uint8_t *)"garbage";
+  cfg.key_pem_len = 7;
+  CHECK_EQ(vq_tls_ctx_new(&ctx, &cfg, err, sizeof err), VQ_ERR_INVALID_ARGUMENT);
+  cfg.key_pem = (const uint8_t *)k1;
+  cfg.key_pem_len = strlen(k1);
+  cfg.alpn_len = 0;
+  CHECK_EQ(vq_tls_ctx_new(&ctx, &cfg, err, sizeof err), VQ_ERR_INVALID_ARGUMENT);
+  cfg.alpn_len = sizeof ALPN_H3;
+  CHECK_EQ(vq_tls_ctx_new(&ctx, &cfg, err, sizeof err), VQ_OK);
+  vq_tls_ctx_free(ctx);
+  free(c1);
+  free(k1);
+  free(c2);
+  free(k2);
+}
+
+static int g_saw_hrr;
+static void spy_hrr(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  if (from_server && l == VQ_LEVEL_INITIAL && vq_tls_msg_split(b, n, &m) == VQ_OK &&
+      m.type == VQ_TLS_SERVER_HELLO && m.body.len >= 34 &&
+      memcmp(m.body.p + 2, vq_tls_hrr_random, 32) == 0)
+    g_saw_hrr++;
+}
+
+/* spec: rfc8446#4.1.4/6 — a server that accepts only secp256r1 answers the client's x25519 share with
+ * a HelloRetryRequest; the second ClientHello carries a P-256 share (uncompressed point,
+ * rfc8446#4.2.8.2) and the transcript restarts with message_hash (rfc8446#4.4.1). */
+VQ_TEST(hs_hello_retry_request_p256)
+{
+  opts o;
+  defaults(&o);
+  o.sh.n_groups = 1;
+  o.sh.groups[0] = VQ_HS_GROUP_SECP256R1;
+  o.tamper = spy_hrr;
+  g_saw_hrr = 0;
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  CHECK_EQ(g_saw_hrr, 1);
+  /* with SHA-384 (message_hash is then 48 bytes), byte by byte */
+  o.sh.n_suites = 1;
+  o.sh.suites[0] = VQ_CS_AES_256_GCM_SHA384;
+  o.chunk = 1;
+  g_saw_hrr = 0;
+  CHECK(run_ok(t, &o, VQ_CS_AES_256_GCM_SHA384));
+  CHECK_EQ(g_saw_hrr, 1);
+  /* a client whose first share is P-256 needs no retry */
+  defaults(&o);
+  o.ch.client_share_group = VQ_HS_GROUP_SECP256R1;
+  o.tamper = spy_hrr;
+  g_saw_hrr = 0;
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  CHECK_EQ(g_saw_hrr, 0);
+}
+
+/* spec: rfc8446#4.1.1 — no group in common: handshake_failure. */
+VQ_TEST(hs_no_common_group)
+{
+  opts o;
+  defaults(&o);
+  o.ch.n_groups = 1;
+  o.ch.groups[0] = VQ_HS_GROUP_X25519;
+  o.sh.n_groups = 1;
+  o.sh.groups[0] = VQ_HS_GROUP_SECP256R1;
+  run_fail(t, &o, 1, VQ_ERR_TLS_HANDSHAKE_FAILURE, 40, "no key exchange group");
+}
+
+/* spec: rfc9001#4.1.3 — messages split across CRYPTO deliveries in any way are reassembled. */
+VQ_TEST(hs_byte_by_byte_and_odd_pieces)
+{
+  static const size_t chunks[3] = {1, 3, 1000};
+  for (int i = 0; i < 3; i++) {
+    opts o;
+    defaults(&o);
+    o.chunk = chunks[i];
+    CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  }
+}
+
+/* spec: rfc8446#4.4.2.4 — the client verifies the chain and the name: the server's generated
+ * certificate as trust anchor, for "localhost" and for the IP literals it lists. */
+VQ_TEST(hs_verify_generated_cert)
+{
+  static const char *names[3] = {"localhost", "127.0.0.1", "::1"};
+  for (int i = 0; i < 3; i++) {
+    opts o;
+    defaults(&o);
+    o.insecure = 0;
+    o.ca_is_leaf = 1;
+    o.name = names[i];
+    CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  }
+}
+
+static int g_sni;
+static void spy_sni(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  vq_tls_client_hello ch;
+  if (!from_server && l == VQ_LEVEL_INITIAL && vq_tls_msg_split(b, n, &m) == VQ_OK &&
+      vq_tls_parse_client_hello(m.body.p, m.body.len, &ch) == VQ_OK)
+    g_sni = ch.ext.has[VQ_TLS_EXT_SERVER_NAME] ? (int)ch.ext.server_name.len : 0;
+}
+
+/* spec: rfc9001#8.1 — SNI carries a host name, never an IP literal (RFC 6066 §3). */
+VQ_TEST(hs_sni_only_for_names)
+{
+  opts o;
+  defaults(&o);
+  o.tamper = spy_sni;
+  g_sni = -1;
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  CHECK_EQ(g_sni, 9); /* "localhost" */
+  o.name = "127.0.0.1";
+  g_sni = -1;
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  CHECK_EQ(g_sni, 0);
+}
+
+/* spec: rfc8446#4.4.2.4 — a name the certificate does not carry: bad_certificate, with a detail. */
+VQ_TEST(hs_verify_wrong_name)
+{
+  opts o;
+  defaults(&o);
+  o.insecure = 0;
+  o.ca_is_leaf = 1;
+  o.name = "example.com";
+  run_fail(t, &o, 0, VQ_ERR_TLS_BAD_CERTIFICATE, 42, "does not match 'example.com'");
+  o.name = "10.0.0.1";
+  run_fail(t, &o, 0, VQ_ERR_TLS_BAD_CERTIFICATE, 42, "does not match");
+}
+
+/* spec: rfc8446#4.4.2.4 — a chain that does not lead to a trust anchor: unknown_ca, with
+ * X509_verify_cert_error_string's reason. */
+VQ_TEST(hs_verify_unknown_ca)
+{
+  char *cert = NULL, *key = NULL;
+  if (!make_cert(t, "EC", "localhost", &cert, &key)) return;
+  opts o;
+  defaults(&o);
+  o.insecure = 0;
+  o.ca_pem = cert; /* some other certificate */
+  run_fail(t, &o, 0, VQ_ERR_TLS_UNKNOWN_CA, 48, "certificate verify failed: ");
+  free(cert);
+  free(key);
+}
+
+/* insecure skips chain and name, nothing else. */
+VQ_TEST(hs_insecure_skips_chain_and_name)
+{
+  opts o;
+  defaults(&o);
+  o.insecure = 1;
+  o.name = "not-the-name.example";
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+}
+
+/* spec: rfc9001#8.1/2 — no application protocol in common: no_application_protocol (0x178). */
+VQ_TEST(hs_alpn)
+{
+  opts o;
+  defaults(&o);
+  o.calpn = ALPN_OTHER;
+  o.calpn_len = sizeof ALPN_OTHER;
+  run_fail(t, &o, 1, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, 120, "no application protocol");
+  CHECK_EQ(vq_status_transport_error(VQ_ERR_TLS_NO_APPLICATION_PROTOCOL), 0x178);
+  /* the server takes the first of its own list that the client offers */
+  defaults(&o);
+  o.calpn = ALPN_BOTH;
+  o.calpn_len = sizeof ALPN_BOTH;
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+}
+
+/* spec: rfc9001#8.2/1 — quic_transport_parameters missing from either side: missing_extension. */
+VQ_TEST(hs_missing_transport_parameters)
+{
+  opts o;
+  defaults(&o);
+  o.ch.omit_transport_params = 1;
+  run_fail(t, &o, 1, VQ_ERR_TLS_MISSING_EXTENSION, 109, "quic_transport_parameters");
+  defaults(&o);
+  o.sh.omit_transport_params = 1;
+  run_fail(t, &o, 0, VQ_ERR_TLS_MISSING_EXTENSION, 109, "quic_transport_parameters");
+}
+
+/* Flips the last byte of the chosen side's Handshake flight: the Finished's verify_data. */
+static void flip_server_finished(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  if (from_server && l == VQ_LEVEL_HANDSHAKE && n) b[n - 1] ^= 1;
+}
+static void flip_client_finished(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  if (!from_server && l == VQ_LEVEL_HANDSHAKE && n) b[n - 1] ^= 0x80;
+}
+static void flip_signature(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  if (!from_server || l != VQ_LEVEL_HANDSHAKE) return;
+  for (size_t off = 0; off < n && vq_tls_msg_split(b + off, n - off, &m) == VQ_OK; off += m.size)
+    if (m.type == VQ_TLS_CERTIFICATE_VERIFY) b[off + m.size - 1] ^= 1;
+}
+
+/* spec: rfc8446#4.4.4/1 — a Finished that does not verify: decrypt_error. */
+VQ_TEST(hs_tampered_finished)
+{
+  opts o;
+  defaults(&o);
+  o.tamper = flip_server_finished;
+  run_fail(t, &o, 0, VQ_ERR_TLS_DECRYPT_ERROR, 51, "server Finished does not verify");
+  o.tamper = flip_client_finished;
+  run_fail(t, &o, 1, VQ_ERR_TLS_DECRYPT_ERROR, 51, "client Finished does not verify");
+}
+
+/* spec: rfc8446#4.4.3/9, rfc8446#4.4.3/10 — a CertificateVerify signature that does not verify:
+ * decrypt_error (also
+ * with insecure, which skips only chain and name). */
+VQ_TEST(hs_bad_signature)
+{
+  char *cert = NULL, *key = NULL;
+  opts o;
+  defaults(&o);
+  o.tamper = flip_signature;
+  run_fail(t, &o, 0, VQ_ERR_TLS_DECRYPT_ERROR, 51, "signature does not verify");
+  if (!make_cert(t, "ED25519", "localhost", &cert, &key)) return;
+  o.cert_pem = cert;
+  o.key_pem = key;
+  run_fail(t, &o, 0, VQ_ERR_TLS_DECRYPT_ERROR, 51, "signature does not verify");
+  free(cert);
+  free(key);
+}
+
+/* ---- malformed input and order ---------------------------------------------------------------- */
+
+typedef struct solo {
+  vq_mem mem;
+  vq_cx cx;
+  vq_tls_ctx *ctx;
+  vq_tls *t;
+} solo;
+
+static int solo_new(vq_t *t, solo *s, int server)
+{
+  vq_tls_ctx_config cfg = {0};
+  memset(s, 0, sizeof *s);
+  vq_mem_init(&s->mem, vq_allocator_system(), NULL, 1u << 20);
+  cfg.is_server = server;
+  cfg.insecure = 1;
+  cfg.alpn = ALPN_H3;
+  cfg.alpn_len = sizeof ALPN_H3;
+  CHECK_EQ(vq_tls_ctx_new(&s->ctx, &cfg, NULL, 0), VQ_OK);
+  vq_tls_params par = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
+  CHECK_EQ(vq_tls_new(&s->t, &s->mem, s->ctx, &par, &s->cx), VQ_OK);
+  return s->t != NULL;
+}
+
+static void solo_free(vq_t *t, solo *s)
+{
+  vq_tls_free(s->t);
+  vq_tls_ctx_free(s->ctx);
+  CHECK_EQ(s->mem.used, 0);
+}
+
+/* spec: rfc8446#4 — truncated or garbage handshake messages: decode_error, never a crash; the
+ * failure is sticky. */
+VQ_TEST(hs_garbage_is_decode_error)
+{
+  solo s;
+  /* a ClientHello header announcing 40 bytes of garbage */
+  uint8_t bad[44] = {1, 0, 0, 40};
+  for (size_t i = 4; i < sizeof bad; i++) bad[i] = (uint8_t)(i * 37);
+  if (solo_new(t, &s, 1)) {
+    CHECK_EQ(vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, bad, sizeof bad), VQ_ERR_TLS_DECODE);
+    CHECK_EQ(vq_tls_alert(s.t), 50);
+    CHECK(strstr(vq_tls_error_detail(s.t), "ClientHello") != NULL);
+    CHECK_EQ(vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, bad, 4), VQ_ERR_TLS_DECODE);
+  }
+  solo_free(t, &s);
+  /* a real ClientHello cut at every length, its length field patched to the cut */
+  solo c;
+  if (solo_new(t, &c, 0)) {
+    const uint8_t *chp;
+    size_t chn;
+    vq_tls_out_peek(c.t, VQ_LEVEL_INITIAL, &chp, &chn);
+    uint8_t *cut = malloc(chn);
+    for (size_t n = 5; n < chn; n += 7) {
+      memcpy(cut, chp, n);
+      size_t body = n - 4;
+      cut[1] = (uint8_t)(body >> 16);
+      cut[2] = (uint8_t)(body >> 8);
+      cut[3] = (uint8_t)body;
+      if (!solo_new(t, &s, 1)) break;
+      vq_status st = vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, cut, n);
+      CHECK(st == VQ_ERR_TLS_DECODE || st == VQ_ERR_TLS_ILLEGAL_PARAMETER);
+      CHECK(vq_tls_alert(s.t) == 50 || vq_tls_alert(s.t) == 47);
+      solo_free(t, &s);
+    }
+    free(cut);
+  }
+  /* the client fed garbage as the server's Initial */
+  if (c.t) {
+    bad[0] = VQ_TLS_SERVER_HELLO;
+    CHECK_EQ(vq_tls_recv(c.t, &c.cx, VQ_LEVEL_INITIAL, bad, sizeof bad), VQ_ERR_TLS_DECODE);
+    CHECK_EQ(vq_tls_alert(c.t), 50);
+  }
+  solo_free(t, &c);
+}
+
+/* A ServerHello (or HelloRetryRequest) as a server would send it. */
+static size_t build_sh(uint8_t *buf, size_t cap, int hrr, uint16_t suite, uint16_t group)
+{
+  vq_tls_server_hello sh;
+  uint8_t random[32], pub[32];
+  size_t used = 0;
+  for (int i = 0; i < 32; i++) random[i] = (uint8_t)(i + 1), pub[i] = (uint8_t)(i * 7 + 9);
+  memset(&sh, 0, sizeof sh);
+  sh.is_hrr = hrr;
+  sh.legacy_version = VQ_TLS_LEGACY_VERSION;
+  sh.random = random;
+  sh.session_id_echo.p = random;
+  sh.cipher_suite = suite;
+  sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
+  sh.ext.selected_version = VQ_TLS_VERSION_13;
+  sh.ext.has[VQ_TLS_EXT_KEY_SHARE] = 1;
+  sh.ext.key_share_group = group;
+  sh.ext.key_share.p = pub;
+  sh.ext.key_share.len = sizeof pub;
+  return vq_tls_build_server_hello(buf, cap, &sh, &used) == VQ_OK ? used : 0;
+}
+
+/* A client on a context with hooks, fed one crafted ServerHello / HRR: the status it returns. */
+static vq_status client_gets(vq_t *t, const vq_tls_test_hooks *h, const uint8_t *m1, size_t n1,
+                             const uint8_t *m2, size_t n2)
+{
+  solo c;
+  vq_status st = VQ_ERR_INTERNAL;
+  if (solo_new(t, &c, 0)) {
+    vq_tls *x = NULL;
+    vq_tls_ctx_set_test_hooks(c.ctx, h);
+    vq_tls_params par = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
+    CHECK_EQ(vq_tls_new(&x, &c.mem, c.ctx, &par, &c.cx), VQ_OK);
+    if (x) {
+      st = vq_tls_recv(x, &c.cx, VQ_LEVEL_INITIAL, m1, n1);
+      if (st == VQ_OK && m2) {
+        /* the second ClientHello answers the HRR: one P-256 share (rfc8446#4.2.8/11) */
+        const uint8_t *d;
+        size_t n, off = 0;
+        vq_tls_msg m;
+        vq_tls_client_hello ch;
+        vq_tls_key_share_entry e;
+        vq_tls_out_peek(x, VQ_LEVEL_INITIAL, &d, &n);
+        CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+        CHECK_EQ(vq_tls_msg_split(d + m.size, n - m.size, &m), VQ_OK);
+        CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+        CHECK_EQ(vq_tls_key_share_next(ch.ext.key_shares, &off, &e), VQ_OK);
+        CHECK_EQ(e.group, VQ_HS_GROUP_SECP256R1);
+        CHECK_EQ(e.key_exchange.len, 65);
+        CHECK_EQ(off, ch.ext.key_shares.len);
+        st = vq_tls_recv(x, &c.cx, VQ_LEVEL_INITIAL, m2, n2);
+      }
+      CHECK_EQ(vq_tls_alert(x), st == VQ_OK ? -1 : vq_status_tls_alert(st));
+      vq_tls_free(x);
+    }
+  }
+  solo_free(t, &c);
+  return st;
+}
+
+/* spec: rfc8446#4.1.3/5, rfc8446#4.1.4/4, rfc8446#4.1.4/5, rfc8446#4.1.4/10, rfc8446#4.2.8/10,
+ * rfc8446#4.2.8/15 — the client's checks of ServerHello and HelloRetryRequest. */
+VQ_TEST(hs_client_checks_server_hello)
+{
+  uint8_t a[256], b[256];
+  vq_tls_test_hooks none = {0}, one = {0};
+  one.n_suites = 1;
+  one.suites[0] = VQ_CS_AES_128_GCM_SHA256;
+  size_t na = build_sh(a, sizeof a, 0, VQ_CS_AES_256_GCM_SHA384, VQ_HS_GROUP_X25519);
+  CHECK_EQ(client_gets(t, &one, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* suite not offered */
+  na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_SECP256R1);
+  CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* group not shared */
+  na = build_sh(a, sizeof a, 1, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
+  CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* already shared */
+  na = build_sh(a, sizeof a, 1, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_SECP256R1);
+  CHECK_EQ(client_gets(t, &none, a, na, a, na), VQ_ERR_TLS_UNEXPECTED_MESSAGE); /* second HRR */
+  size_t nb = build_sh(b, sizeof b, 0, VQ_CS_AES_256_GCM_SHA384, VQ_HS_GROUP_SECP256R1);
+  CHECK_EQ(client_gets(t, &none, a, na, b, nb), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* suite changed */
+  nb = build_sh(b, sizeof b, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
+  CHECK_EQ(client_gets(t, &none, a, na, b, nb), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* group changed */
+  /* a well-formed ServerHello in the offered group moves the client to the Handshake level */
+  na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
+  CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_OK);
+}
+
+/* A message longer than VQ_TLS_MAX_MSG is refused from its header, before it is buffered. */
+VQ_TEST(hs_message_too_large)
+{
+  solo s;
+  uint8_t hdr[4] = {1, 0x01, 0x00, 0x00}; /* 65536-byte body */
+  if (solo_new(t, &s, 1)) {
+    CHECK_EQ(vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, hdr, 4), VQ_ERR_TLS_MESSAGE_TOO_LARGE);
+    CHECK_EQ(vq_tls_alert(s.t), 47);
+    CHECK(s.mem.used < 4096);
+  }
+  solo_free(t, &s);
+}
+
+/* spec: rfc8446#4 — messages out of order, at the wrong level, or KeyUpdate (rfc9001#6/3):
+ * unexpected_message. */
+VQ_TEST(hs_unexpected_messages)
+{
+  solo s;
+  uint8_t fin[36] = {VQ_TLS_FINISHED, 0, 0, 32};
+  if (solo_new(t, &s, 1)) {
+    CHECK_EQ(vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, fin, sizeof fin), VQ_ERR_TLS_UNEXPECTED_MESSAGE);
+    CHECK_EQ(vq_tls_alert(s.t), 10);
+  }
+  solo_free(t, &s);
+  if (solo_new(t, &s, 1)) {
+    CHECK_EQ(vq_tls_recv(s.t, &s.cx, VQ_LEVEL_HANDSHAKE, fin, sizeof fin), VQ_ERR_TLS_UNEXPECTED_MESSAGE);
+    CHECK(strstr(vq_tls_error_detail(s.t), "while expecting Initial") != NULL);
+  }
+  solo_free(t, &s);
+  if (solo_new(t, &s, 1)) {
+    CHECK_EQ(vq_tls_recv(s.t, &s.cx, VQ_LEVEL_EARLY, fin, sizeof fin), VQ_ERR_TLS_UNEXPECTED_MESSAGE);
+  }
+  solo_free(t, &s);
+  /* after a complete handshake: KeyUpdate at 1-RTT */
+  opts o;
+  defaults(&o);
+  pair p;
+  if (setup(t, &p, &o) && pump(&p, &o) == VQ_OK) {
+    uint8_t ku[5] = {VQ_TLS_KEY_UPDATE, 0, 0, 1, 0};
+    CHECK_EQ(vq_tls_recv(p.c, &p.cx, VQ_LEVEL_APP, ku, sizeof ku), VQ_ERR_TLS_UNEXPECTED_MESSAGE);
+    CHECK_EQ(vq_tls_alert(p.c), 10);
+    CHECK_EQ(vq_tls_recv(p.s, &p.cx, VQ_LEVEL_APP, ku, sizeof ku), VQ_ERR_TLS_UNEXPECTED_MESSAGE);
+  }
+  teardown(t, &p);
+}
+
+/* spec: rfc9001#4.1.3/3 — bytes left at a level when the keys change, or (rfc9001#4.1.3/2) new
+ * bytes at a level already left: PROTOCOL_VIOLATION. */
+VQ_TEST(hs_data_after_key_change)
+{
+  solo c, s;
+  if (solo_new(t, &c, 0) && solo_new(t, &s, 1)) {
+    const uint8_t *chp;
+    size_t chn;
+    vq_tls_out_peek(c.t, VQ_LEVEL_INITIAL, &chp, &chn);
+    uint8_t *buf = malloc(chn + 4);
+    memcpy(buf, chp, chn);
+    memcpy(buf + chn, "\x01\x00\x00\x00", 4); /* more Initial bytes behind the ClientHello */
+    CHECK_EQ(vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, buf, chn + 4), VQ_ERR_TLS_KEY_CHANGE_LEFTOVER);
+    CHECK_EQ(vq_status_transport_error(VQ_ERR_TLS_KEY_CHANGE_LEFTOVER), VQ_TE_PROTOCOL_VIOLATION);
+    CHECK(vq_tls_alert(s.t) >= 0);
+    free(buf);
+  }
+  solo_free(t, &s);
+  solo_free(t, &c);
+  opts o;
+  defaults(&o);
+  pair p;
+  if (setup(t, &p, &o) && pump(&p, &o) == VQ_OK) {
+    uint8_t x[4] = {VQ_TLS_SERVER_HELLO, 0, 0, 0};
+    CHECK_EQ(vq_tls_recv(p.c, &p.cx, VQ_LEVEL_INITIAL, x, 4), VQ_ERR_TLS_KEY_CHANGE_LEFTOVER);
+    CHECK_EQ(vq_tls_recv(p.s, &p.cx, VQ_LEVEL_HANDSHAKE, x, 4), VQ_ERR_TLS_KEY_CHANGE_LEFTOVER);
+  }
+  teardown(t, &p);
+}
+
+/* DESIGN principle 2: a cancelled cx changes nothing; the same call then succeeds. */
+VQ_TEST(hs_cancelled_cx_changes_nothing)
+{
+  opts o;
+  defaults(&o);
+  pair p;
+  if (setup(t, &p, &o)) {
+    vq_cancel cancel;
+    vq_cancel_init(&cancel, NULL);
+    vq_cancel_set(&cancel);
+    vq_cx dead = {0};
+    dead.cancel = &cancel;
+    const uint8_t *d;
+    size_t n;
+    vq_tls_out_peek(p.c, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_recv(p.s, &dead, VQ_LEVEL_INITIAL, d, n), VQ_ECANCELED);
+    CHECK_EQ(vq_tls_alert(p.s), -1);
+    vq_tls_out_peek(p.s, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(n, 0);
+    vq_tls *x = NULL;
+    vq_tls_params par = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
+    CHECK_EQ(vq_tls_new(&x, &p.mem, p.cctx, &par, &dead), VQ_ECANCELED);
+    CHECK(x == NULL);
+    CHECK_EQ(pump(&p, &o), VQ_OK);
+    check_success(t, &p, VQ_CS_AES_128_GCM_SHA256, "h3");
+  }
+  teardown(t, &p);
+}
+
+/* DESIGN principle 5: the handshake lives in its vq_mem budget; a budget too small fails cleanly. */
+VQ_TEST(hs_memory_budget)
+{
+  solo s;
+  if (solo_new(t, &s, 0)) {
+    vq_mem small;
+    vq_mem_init(&small, vq_allocator_system(), NULL, 256);
+    vq_tls *x = NULL;
+    vq_tls_params par = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
+    CHECK_EQ(vq_tls_new(&x, &small, s.ctx, &par, &s.cx), VQ_ERR_NOMEM);
+    CHECK_EQ(small.used, 0);
+  }
+  solo_free(t, &s);
+}
+
+/* ---- key log and key schedule ------------------------------------------------------------------ */
+
+static char g_lines[8][240];
+static int g_nlines;
+static void collect(void *ud, const char *line)
+{
+  (void)ud;
+  if (g_nlines < 8) snprintf(g_lines[g_nlines++], sizeof g_lines[0], "%s", line);
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+  for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/* NSS key log: the four secrets, with the client random, matching the secrets announced. */
+VQ_TEST(hs_keylog_lines)
+{
+  solo s, c;
+  g_nlines = 0;
+  if (!solo_new(t, &s, 1) || !solo_new(t, &c, 0)) return;
+  vq_tls_ctx *kctx = NULL;
+  vq_tls_ctx_config cfg = {0};
+  cfg.insecure = 1;
+  cfg.alpn = ALPN_H3;
+  cfg.alpn_len = sizeof ALPN_H3;
+  cfg.keylog = collect;
+  CHECK_EQ(vq_tls_ctx_new(&kctx, &cfg, NULL, 0), VQ_OK);
+  vq_tls *kc = NULL;
+  vq_tls_params par = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
+  CHECK_EQ(vq_tls_new(&kc, &c.mem, kctx, &par, &c.cx), VQ_OK);
+  pair p;
+  memset(&p, 0, sizeof p);
+  p.s = s.t;
+  p.c = kc;
+  opts o;
+  defaults(&o);
+  CHECK_EQ(pump(&p, &o), VQ_OK);
+  CHECK_EQ(g_nlines, 4);
+  static const char *labels[4] = {"CLIENT_HANDSHAKE_TRAFFIC_SECRET ", "SERVER_HANDSHAKE_TRAFFIC_SECRET ",
+                                  "CLIENT_TRAFFIC_SECRET_0 ", "SERVER_TRAFFIC_SECRET_0 "};
+  for (int i = 0; i < 4 && i < g_nlines; i++)
+    CHECK(strncmp(g_lines[i], labels[i], strlen(labels[i])) == 0);
+  const vq_tls_secret *w = find_secret(p.csec, p.nc, VQ_LEVEL_APP, VQ_TLS_WRITE);
+  CHECK(w != NULL);
+  if (w && g_nlines >= 3) {
+    char h[2 * VQ_SECRET_MAX + 1];
+    hex(w->secret, w->len, h);
+    CHECK(strstr(g_lines[2], h) != NULL);
+    CHECK_EQ(strlen(g_lines[2]), strlen(labels[2]) + 64 + 1 + 64);
+  }
+  vq_tls_free(kc);
+  vq_tls_ctx_free(kctx);
+  solo_free(t, &c);
+  solo_free(t, &s);
+}
+
+/* HKDF by hand with one-shot HMAC (RFC 5869), independent of src/tls/kdf.c. */
+static void hmac(const EVP_MD *md, const uint8_t *k, size_t kl, const uint8_t *d, size_t dl, uint8_t *out)
+{
+  unsigned int n = 0;
+  HMAC(md, k, (int)kl, d, dl, out, &n);
+}
+static void expand_label(const EVP_MD *md, size_t hl, const uint8_t *secret, const char *label,
+                         const uint8_t *ctx, size_t cl, uint8_t *out)
+{
+  uint8_t info[128], t1[64];
+  size_t n = 0, ll = strlen(label);
+  info[n++] = 0;
+  info[n++] = (uint8_t)hl;
+  info[n++] = (uint8_t)(6 + ll);
+  memcpy(info + n, "tls13 ", 6);
+  n += 6;
+  memcpy(info + n, label, ll);
+  n += ll;
+  info[n++] = (uint8_t)cl;
+  if (cl) memcpy(info + n, ctx, cl);
+  n += cl;
+  info[n++] = 1; /* T(1) = HMAC(PRK, info || 0x01): hl bytes are one block */
+  hmac(md, secret, hl, info, n, t1);
+  memcpy(out, t1, hl);
+}
+
+/* spec: rfc8446#7.1 — the schedule against an independent HMAC computation, for both hashes, and
+ * the well-known SHA-256 values of RFC 8448 §3 (Early Secret without PSK, its "derived" secret,
+ * and the Handshake Secret of its ECDHE shared secret). */
+VQ_TEST(hs_key_schedule_known_answers)
+{
+  static const vq_hash hs[2] = {VQ_HASH_SHA256, VQ_HASH_SHA384};
+  uint8_t shared[32];
+  vq_hex("8bd4054fb55b9d63fdfbacf9f04b9f0d35e6d63f537563efd46272900f89492d", shared, 32);
+  for (int i = 0; i < 2; i++) {
+    const EVP_MD *md = i ? EVP_sha384() : EVP_sha256();
+    size_t hl = i ? 48 : 32;
+    uint8_t zeros[48] = {0}, early[48], empty[48], derived[48], hsec[48], want[48], got[48];
+    uint8_t th[48], fk[48], fin[48], got_fin[48];
+    unsigned int en = 0;
+    hmac(md, zeros, hl, zeros, hl, early);
+    EVP_Digest("", 0, empty, &en, md, NULL);
+    expand_label(md, hl, early, "derived", empty, hl, derived);
+    hmac(md, derived, hl, shared, sizeof shared, hsec);
+    CHECK_EQ(vq_hs_handshake_secret(hs[i], shared, sizeof shared, got), VQ_OK);
+    CHECK_MEM(got, hl, hsec, hl);
+    if (i == 0) {
+      vq_hex("33ad0a1c607ec03b09e6cd9893680ce210adf300aa1f2660e1b22e10f170f92a", want, 32);
+      CHECK_MEM(early, 32, want, 32);
+      vq_hex("6f2615a108c702c5678f54fc9dbab69716c076189c48250cebeac3576c3611ba", want, 32);
+      CHECK_MEM(derived, 32, want, 32);
+      vq_hex("1dc826e93606aa6fdc0aadc12f741b01046aa6b99f691ed221a9f0ca043fbeac", want, 32);
+      CHECK_MEM(got, 32, want, 32);
+    }
+    /* master secret */
+    expand_label(md, hl, hsec, "derived", empty, hl, derived);
+    hmac(md, derived, hl, zeros, hl, want);
+    CHECK_EQ(vq_hs_master_secret(hs[i], hsec, got), VQ_OK);
+    CHECK_MEM(got, hl, want, hl);
+    /* Derive-Secret and Finished */
+    for (size_t k = 0; k < hl; k++) th[k] = (uint8_t)(k * 3 + 1);
+    expand_label(md, hl, hsec, "c hs traffic", th, hl, want);
+    CHECK_EQ(vq_hs_derive_secret(hs[i], hsec, "c hs traffic", th, got), VQ_OK);
+    CHECK_MEM(got, hl, want, hl);
+    expand_label(md, hl, want, "finished", NULL, 0, fk);
+    hmac(md, fk, hl, th, hl, fin);
+    CHECK_EQ(vq_hs_finished(hs[i], want, th, got_fin), VQ_OK);
+    CHECK_MEM(got_fin, hl, fin, hl);
+  }
+}
+
+/* spec: rfc8446#4.2.8.2/1 — a P-256 share that is not a valid uncompressed point on the curve, and
+ * an X25519 share giving the all-zero secret (rfc8446#7.4.2), are illegal_parameter. */
+VQ_TEST(hs_invalid_key_shares)
+{
+  EVP_PKEY *k = NULL;
+  uint8_t pub[VQ_HS_KX_MAX], bad[65] = {4}, shared[VQ_SECRET_MAX];
+  size_t pl = 0, sl = 0;
+  CHECK_EQ(vq_hs_kx_keygen(VQ_HS_GROUP_SECP256R1, &k, pub, &pl), VQ_OK);
+  CHECK_EQ(pl, 65);
+  CHECK_EQ(pub[0], 4);
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_SECP256R1, bad, 65, shared, &sl), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  pub[64] ^= 1; /* off the curve */
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_SECP256R1, pub, 65, shared, &sl), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  pub[64] ^= 1;
+  pub[0] = 2; /* compressed form is not allowed */
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_SECP256R1, pub, 33, shared, &sl), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  pub[0] = 4;
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_SECP256R1, pub, 65, shared, &sl), VQ_OK); /* our own point */
+  CHECK_EQ(sl, 32);
+  EVP_PKEY_free(k);
+  k = NULL;
+  uint8_t zero[32] = {0};
+  CHECK_EQ(vq_hs_kx_keygen(VQ_HS_GROUP_X25519, &k, pub, &pl), VQ_OK);
+  CHECK_EQ(pl, 32);
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_X25519, zero, 32, shared, &sl), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  CHECK_EQ(vq_hs_kx_derive(k, VQ_HS_GROUP_X25519, zero, 31, shared, &sl), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  EVP_PKEY_free(k);
+}
+
+/* spec: rfc8446#4.4.2.4 — an expired server certificate: certificate_expired, with OpenSSL's reason. */
+VQ_TEST(hs_verify_expired_cert)
+{
+  EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *x = NULL;
+  CHECK(k != NULL);
+  if (!k) return;
+  CHECK_EQ(vq_hs_selfsigned(k, "localhost", &x), VQ_OK);
+  if (!x) return;
+  X509_gmtime_adj(X509_getm_notBefore(x), -7200);
+  X509_gmtime_adj(X509_getm_notAfter(x), -60);
+  CHECK(X509_sign(x, k, EVP_sha256()) > 0);
+  char *cert = pem_of(0, x), *key = pem_of(1, k);
+  opts o;
+  defaults(&o);
+  o.cert_pem = cert;
+  o.key_pem = key;
+  o.insecure = 0;
+  o.ca_pem = cert;
+  run_fail(t, &o, 0, VQ_ERR_TLS_CERTIFICATE_EXPIRED, 45, "certificate has expired");
+  free(cert);
+  free(key);
+  X509_free(x);
+  EVP_PKEY_free(k);
+}
