@@ -110,6 +110,14 @@ static const status_info infos[] = {
    "ClientHello legacy_session_id not empty"},
   {VQ_ERR_TLS_QUIC_EARLY_DATA, VQ_DISP_CLOSE, VQ_TE_PROTOCOL_VIOLATION,
    "max_early_data_size is not 0xffffffff"},
+  /* The POSIX driver: local errors that never reach the wire. */
+  {VQ_ERR_ADDR_SYNTAX, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "address is not host:port"},
+  {VQ_ERR_ADDR_RESOLVE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "host name did not resolve"},
+  {VQ_ERR_ADDR_UNAVAILABLE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR,
+   "address or address family not available"},
+  {VQ_ERR_ADDR_IN_USE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "address already in use"},
+  {VQ_ERR_SYSCALL, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "system call failed"},
+  {VQ_ERR_MSG_SIZE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "datagram too large for the path"},
 };
 
 static const status_info *find(vq_status s)
