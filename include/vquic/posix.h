@@ -46,8 +46,9 @@ vq_status vq_addr_from_sockaddr(vq_addr *out, const struct sockaddr *sa, socklen
 vq_status vq_addr_format(const vq_addr *a, char *out, size_t cap);
 /* 1 when both have the same family, address, port and scope; 0 otherwise. */
 int vq_addr_equal(const vq_addr *a, const vq_addr *b);
-/* A stable 64-bit hash of what vq_addr_equal compares, keyed by seed (a server draws the seed at
- * start so a peer cannot aim addresses at one bucket). Equal addresses hash equal for equal seeds. */
+/* A stable 64-bit hash of what vq_addr_equal compares, mixed with seed: equal addresses hash equal
+ * for equal seeds, on every run and machine. A server draws the seed at start to make collisions
+ * harder to aim; the mix (splitmix64 rounds) is fast, not a keyed PRF such as SipHash. */
 uint64_t vq_addr_hash(const vq_addr *a, uint64_t seed);
 /* The port in host order (0 for an empty addr). */
 uint16_t vq_addr_port(const vq_addr *a);
