@@ -126,6 +126,13 @@ typedef enum vq_status {
                                            receiver's bound (VQ_TLS_MAX_MSG) */
   VQ_ERR_TLS_KEY_CHANGE_LEFTOVER = -171,/* PROTOCOL_VIOLATION: handshake bytes at an encryption level
                                            the peer has moved past (RFC 9001 §4.1.3) */
+  /* The POSIX driver (include/vquic/posix.h): local errors, VQ_DISP_NONE. */
+  VQ_ERR_ADDR_SYNTAX = -220,            /* address text is not host:port, or the port is bad */
+  VQ_ERR_ADDR_RESOLVE = -221,           /* the host name did not resolve */
+  VQ_ERR_ADDR_UNAVAILABLE = -222,       /* address or address family not available on this host */
+  VQ_ERR_ADDR_IN_USE = -223,            /* another socket holds the address and port */
+  VQ_ERR_SYSCALL = -224,                /* a system call failed: errno says why */
+  VQ_ERR_MSG_SIZE = -225,               /* datagram larger than the interface or path allows */
 } vq_status;
 
 /* RFC 9000 §20.1 transport error codes. */

@@ -141,6 +141,14 @@ static const status_info infos[] = {
    "TLS handshake message too large"},
   {VQ_ERR_TLS_KEY_CHANGE_LEFTOVER, VQ_DISP_CLOSE, VQ_TE_PROTOCOL_VIOLATION,
    "handshake data at an encryption level already left"},
+  /* The POSIX driver: local errors that never reach the wire. */
+  {VQ_ERR_ADDR_SYNTAX, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "address is not host:port"},
+  {VQ_ERR_ADDR_RESOLVE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "host name did not resolve"},
+  {VQ_ERR_ADDR_UNAVAILABLE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR,
+   "address or address family not available"},
+  {VQ_ERR_ADDR_IN_USE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "address already in use"},
+  {VQ_ERR_SYSCALL, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "system call failed"},
+  {VQ_ERR_MSG_SIZE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "datagram too large for the path"},
 };
 
 static const status_info *find(vq_status s)
