@@ -187,6 +187,8 @@ vq_status vq_h3_shutdown(vq_h3 *h3, const vq_cx *cx);
 vq_status vq_h3_close(vq_h3 *h3, const vq_cx *cx, uint64_t app_error, const char *reason);
 
 void vq_h3_set_stream_ud(vq_h3 *h3, uint64_t stream_id, void *ud);
+/* The cx of the session call in progress (NULL between calls): what a transport callback acts with. */
+const vq_cx *vq_h3_cx(const vq_h3 *h3);
 
 /* ---- inspection --------------------------------------------------------------------------------- */
 

@@ -120,6 +120,8 @@ static vq_status enter(vq_h3 *h3, const vq_cx *cx)
   return VQ_OK;
 }
 
+const vq_cx *vq_h3_cx(const vq_h3 *h3) { return h3 ? h3->cx : NULL; }
+
 static vq_status leave(vq_h3 *h3, vq_status st)
 {
   h3->depth--;

@@ -1,0 +1,28 @@
+#!/bin/bash
+# make run: vq-server serves a directory over HTTP/3 on 127.0.0.1, vq-client fetches from it.
+set -u
+BUILD=${1:-build}
+PORT=${2:-4433}
+D=$BUILD/run
+rm -rf "$D" && mkdir -p "$D/www"
+printf '<!doctype html><title>vquic</title><p>Hello over HTTP/3 from vquic.</p>\n' > "$D/www/index.html"
+head -c 10000000 /dev/urandom > "$D/www/10MB.bin"
+"$BUILD/bin/vq-server" --listen "127.0.0.1:$PORT" --root "$D/www" --cert-out "$D/cert.pem" \
+  2> "$D/server.log" &
+SRV=$!
+trap 'kill $SRV 2>/dev/null; wait $SRV 2>/dev/null' EXIT
+for i in $(seq 50); do [ -s "$D/cert.pem" ] && grep -q serving "$D/server.log" && break; sleep 0.1; done
+if ! kill -0 $SRV 2>/dev/null; then echo "run: vq-server did not start:"; cat "$D/server.log"; exit 1; fi
+mkdir -p "$D/out"
+start=$(date +%s.%N)
+"$BUILD/bin/vq-client" --cafile "$D/cert.pem" --output-dir "$D/out" --stats -q \
+  "https://localhost:$PORT/" "https://localhost:$PORT/10MB.bin"
+rc=$?
+end=$(date +%s.%N)
+kill -INT $SRV; wait $SRV 2>/dev/null; trap - EXIT
+echo "--- server log"; cat "$D/server.log"
+if [ $rc -ne 0 ]; then echo "run: vq-client failed ($rc)"; exit 1; fi
+cmp "$D/www/index.html" "$D/out/index.html" && cmp "$D/www/10MB.bin" "$D/out/10MB.bin" || {
+  echo "run: the fetched files differ from the served ones"; exit 1; }
+printf 'run: fetched index.html and 10MB.bin over HTTP/3 from 127.0.0.1:%s, byte-exact, in %.2f s\n' \
+  "$PORT" "$(awk "BEGIN{print $end - $start}")"

@@ -1,0 +1,155 @@
+/* vquic — a QUIC connection (RFC 9000, 9001, 9002), sans-I/O.
+ *
+ * The driver (POSIX sockets, or the lab) owns the sockets and the clock; the connection only turns
+ * received datagrams into state and state into datagrams to send:
+ *
+ *   vq_conn_recv(c, cx, dgram, len, ecn)        a datagram arrived for this connection
+ *   vq_conn_send(c, cx, buf, cap, &len)         the next datagram to send (len 0: nothing now)
+ *   vq_conn_next_timeout(c)                     when to call vq_conn_handle_timeout
+ *   vq_conn_handle_timeout(c, cx)               timers: loss detection, PTO, ACK delay, idle, close
+ *   vq_conn_poll_event(c, &ev)                  what the application should know
+ *
+ * and the application drives streams with vq_conn_stream_*. Every operation takes a vq_cx and checks
+ * it first (DESIGN.md principle 2): a cancelled call returns VQ_ECANCELED and changes nothing.
+ *
+ * Regions (principle 3): the connection is allocated from a vq_mem budget nested in its endpoint's;
+ * streams inside it. vq_conn_close is the request (CONNECTION_CLOSE, closing period of three PTOs,
+ * RFC 9000 §10.2); the connection then drains and reports VQ_CONN_EV_CLOSED; vq_conn_free finalizes
+ * and reports what was still owed (vq_conn_obligations). */
+#ifndef VQUIC_CONN_H
+#define VQUIC_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vquic/cid.h"
+#include "vquic/error.h"
+#include "vquic/recovery.h"
+#include "vquic/rt.h"
+#include "vquic/tls.h"
+#include "vquic/tp.h"
+
+typedef struct vq_conn vq_conn;
+
+typedef struct vq_conn_config {
+  int is_server;
+  uint32_t version;              /* VQ_QUIC_V1 (default when 0) or VQ_QUIC_V2 */
+  const vq_tls_ctx *tls;         /* the endpoint's TLS context (must outlive the connection) */
+  const char *server_name;       /* client: SNI / certificate name */
+  size_t cid_len;                /* length of the CIDs this endpoint issues (default 8; 0..20) */
+  size_t mem_limit;              /* bytes the connection may hold (default 16 MiB) */
+  /* Our transport parameters (0 picks the default shown). */
+  uint64_t max_idle_timeout_ms;  /* 30000 */
+  uint64_t initial_max_data;     /* 4 MiB */
+  uint64_t initial_max_stream_data; /* 1 MiB, for each kind of stream */
+  uint64_t max_stream_window;    /* auto-tuning ceiling per stream: 16 MiB */
+  uint64_t max_conn_window;      /* auto-tuning ceiling for the connection: 32 MiB */
+  uint64_t initial_max_streams_bidi; /* 100 */
+  uint64_t initial_max_streams_uni;  /* 100 */
+  uint64_t max_udp_payload;      /* the datagram size we send: 1200 (the minimum; PMTUD is not done) */
+  vq_cc_algo cc;                 /* VQ_CC_CUBIC by default? no: 0 = NewReno */
+  int disable_pacing;
+  uint32_t max_sent_per_space;   /* packets tracked per space: 4096 */
+  uint64_t stream_send_buffer;   /* bytes the application may queue per stream: 1 MiB */
+} vq_conn_config;
+
+typedef enum vq_conn_state {
+  VQ_CONN_HANDSHAKE = 0,
+  VQ_CONN_ESTABLISHED,   /* handshake complete */
+  VQ_CONN_CLOSING,       /* we sent CONNECTION_CLOSE (RFC 9000 §10.2.1) */
+  VQ_CONN_DRAINING,      /* the peer closed (§10.2.2) */
+  VQ_CONN_CLOSED,        /* terminal: free it */
+} vq_conn_state;
+
+typedef enum vq_conn_event_type {
+  VQ_CONN_EV_NONE = 0,
+  VQ_CONN_EV_HANDSHAKE_DONE,   /* handshake complete: streams may be used */
+  VQ_CONN_EV_STREAM_OPENED,    /* the peer opened stream_id */
+  VQ_CONN_EV_STREAM_READABLE,  /* stream_id has data (or its FIN) to read */
+  VQ_CONN_EV_STREAM_WRITABLE,  /* stream_id accepts data again (after a partial write) */
+  VQ_CONN_EV_STREAM_RESET,     /* the peer reset stream_id (error_code) */
+  VQ_CONN_EV_STREAM_STOP,      /* the peer asked us to stop sending on stream_id (error_code) */
+  VQ_CONN_EV_STREAM_CLOSED,    /* stream_id is finished in both directions and was freed */
+  VQ_CONN_EV_CLOSED,           /* the connection closed: error_code, app, reason */
+} vq_conn_event_type;
+
+typedef struct vq_conn_event {
+  vq_conn_event_type type;
+  uint64_t stream_id;
+  uint64_t error_code;
+  int app;                     /* CLOSED: 1 for an application close (0x1d) */
+  int by_peer;                 /* CLOSED: 1 when the peer closed */
+} vq_conn_event;
+
+typedef struct vq_conn_stats {
+  uint64_t pkts_sent, pkts_recv, pkts_lost, pkts_dropped, bytes_sent, bytes_recv;
+  uint64_t stream_bytes_sent, stream_bytes_recv;
+  vq_time srtt, min_rtt, rttvar;
+  uint64_t cwnd, bytes_in_flight;
+  uint64_t pto_count;
+} vq_conn_stats;
+
+/* Creates a client connection: picks its CIDs from cx->rng and queues the ClientHello; the first
+ * vq_conn_send returns the Initial (padded to 1200 bytes). */
+vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg, const vq_cx *cx);
+/* Creates a server connection for a client's first Initial packet (the whole datagram dgram[0..len)).
+ * The endpoint checked that it is an Initial of a supported version in a datagram of >= 1200 bytes.
+ * scid: the CID the server will use (cfg->cid_len bytes). The datagram is then processed as by
+ * vq_conn_recv. */
+vq_status vq_conn_new_server(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg, const vq_cx *cx,
+                             const vq_cid *scid, uint8_t *dgram, size_t len);
+/* Finalizes: frees every stream, buffer and key. *obligations (if not NULL) receives the application
+ * bytes and frames still unacknowledged (0 after a clean close). NULL is ignored. */
+void vq_conn_free(vq_conn *c, uint64_t *obligations);
+
+/* Processes one received datagram (decrypted in place: dgram is modified). Packets that fail are
+ * dropped (counted in stats); protocol errors close the connection (see vq_conn_state). */
+vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, uint8_t ecn);
+/* Writes the next datagram into buf[0..cap) (cap >= 1200); *len = 0 when nothing is to be sent now. */
+vq_status vq_conn_send(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len);
+vq_time vq_conn_next_timeout(const vq_conn *c);
+vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx);
+int vq_conn_poll_event(vq_conn *c, vq_conn_event *ev);
+
+/* Request to close (RFC 9000 §10.2): app = 1 for an application error (CONNECTION_CLOSE 0x1d).
+ * VQ_CONN_EV_CLOSED follows once the closing period ends. */
+vq_status vq_conn_close(vq_conn *c, const vq_cx *cx, int app, uint64_t error_code, const char *reason);
+
+vq_conn_state vq_conn_get_state(const vq_conn *c);
+int vq_conn_is_server(const vq_conn *c);
+/* The error the connection closed with (by either side) and its reason ("" if none). */
+uint64_t vq_conn_close_error(const vq_conn *c, int *app, int *by_peer, const char **reason);
+void vq_conn_get_stats(const vq_conn *c, vq_conn_stats *st);
+/* Our source CID (what the peer sends to) and the current destination CID. */
+const vq_cid *vq_conn_scid(const vq_conn *c);
+const vq_cid *vq_conn_dcid(const vq_conn *c);
+/* The original destination CID of the client's first Initial (endpoint routing of retransmitted
+ * Initials). */
+const vq_cid *vq_conn_odcid(const vq_conn *c);
+/* The negotiated ALPN (NULL/0 before the handshake). */
+void vq_conn_alpn(const vq_conn *c, const uint8_t **name, size_t *len);
+/* The handshake, for its details (alert, certificate error). */
+const vq_tls *vq_conn_tls(const vq_conn *c);
+
+/* ---- Streams (RFC 9000 §2, §3) --------------------------------------------------------------- */
+
+/* Opens a locally initiated stream. VQ_ERR_STREAM_LIMIT when the peer's MAX_STREAMS is reached
+ * (STREAMS_BLOCKED is sent; retry after VQ_CONN_EV_STREAM_WRITABLE with stream_id UINT64_MAX),
+ * VQ_ERR_STREAM_STATE before the handshake completes. */
+vq_status vq_conn_stream_open(vq_conn *c, const vq_cx *cx, int bidi, uint64_t *stream_id);
+/* Queues data (copied) and optionally FIN. *accepted < len when the stream's send buffer is full:
+ * wait for VQ_CONN_EV_STREAM_WRITABLE. */
+vq_status vq_conn_stream_write(vq_conn *c, const vq_cx *cx, uint64_t stream_id, const uint8_t *data,
+                               size_t len, int fin, size_t *accepted);
+/* Reads in-order data; *fin = 1 once the final byte was read. *n = 0 and VQ_OK when nothing is
+ * readable yet. */
+vq_status vq_conn_stream_read(vq_conn *c, const vq_cx *cx, uint64_t stream_id, uint8_t *buf,
+                              size_t cap, size_t *n, int *fin);
+/* Abandons the sending part with RESET_STREAM (RFC 9000 §3.1, §19.4). */
+vq_status vq_conn_stream_reset(vq_conn *c, const vq_cx *cx, uint64_t stream_id, uint64_t error_code);
+/* Asks the peer to stop sending (STOP_SENDING, §19.5); data still arriving is discarded. */
+vq_status vq_conn_stream_stop(vq_conn *c, const vq_cx *cx, uint64_t stream_id, uint64_t error_code);
+/* Bytes the stream would accept now. */
+uint64_t vq_conn_stream_writable(const vq_conn *c, uint64_t stream_id);
+
+#endif

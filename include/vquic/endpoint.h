@@ -1,0 +1,54 @@
+/* vquic — the endpoint: the server's side of demultiplexing (RFC 9000 §5.2). Sans-I/O like the
+ * connection: the driver hands each received datagram with its peer address to vq_endpoint_recv,
+ * which routes it by Destination Connection ID to its connection, creates a connection for a
+ * client's first Initial (in a datagram of at least 1200 bytes, RFC 9000 §14.1), or answers an
+ * unknown version with Version Negotiation (RFC 9000 §6.1). Addresses are opaque bytes to the
+ * endpoint (the driver's sockaddr); it keeps the one each connection talks to.
+ *
+ * Regions: connections live in the endpoint's memory budget; vq_endpoint_free finalizes them. */
+#ifndef VQUIC_ENDPOINT_H
+#define VQUIC_ENDPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vquic/conn.h"
+
+#define VQ_ADDR_MAX 160u
+
+typedef struct vq_endpoint vq_endpoint;
+
+typedef struct vq_endpoint_config {
+  vq_conn_config conn;          /* for every server connection (conn.is_server must be 1) */
+  size_t mem_limit;             /* the endpoint's budget: default 1 GiB */
+  uint32_t max_conns;           /* refuse new connections beyond (default 10000) */
+} vq_endpoint_config;
+
+typedef struct vq_endpoint_conn {
+  vq_conn *conn;
+  uint8_t addr[VQ_ADDR_MAX];    /* the peer's address (driver's format) */
+  size_t addr_len;
+  void *ud;                     /* the application's per-connection data */
+} vq_endpoint_conn;
+
+vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_config *cfg);
+/* Finalizes every connection and frees. */
+void vq_endpoint_free(vq_endpoint *ep);
+
+/* A datagram dgram[0..len) arrived from addr. On VQ_OK exactly one of:
+ *   *ec set:          it was for (or created) that connection and was processed; *created = 1
+ *                     for a new one;
+ *   *resp_len > 0:    send resp[0..*resp_len) back to addr (Version Negotiation);
+ *   neither:          it was dropped (unknown CID, too short, garbage). */
+vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
+                           uint8_t *dgram, size_t len, vq_endpoint_conn **ec, int *created,
+                           uint8_t *resp, size_t resp_cap, size_t *resp_len);
+/* Iterates the connections: NULL starts; returns NULL after the last. */
+vq_endpoint_conn *vq_endpoint_next(vq_endpoint *ep, vq_endpoint_conn *prev);
+/* Removes and finalizes a connection (after VQ_CONN_EV_CLOSED). *obligations as vq_conn_free. */
+void vq_endpoint_remove(vq_endpoint *ep, vq_endpoint_conn *ec, uint64_t *obligations);
+/* The earliest vq_conn_next_timeout of all connections. */
+vq_time vq_endpoint_next_timeout(const vq_endpoint *ep);
+size_t vq_endpoint_count(const vq_endpoint *ep);
+
+#endif

@@ -1,0 +1,104 @@
+/* vquic programs — shared helpers (see app.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+
+uint8_t *app_read_file(const char *path, size_t max, size_t *len, char *err, size_t errcap)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errcap, "%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 65536, n = 0;
+  uint8_t *b = malloc(cap + 1);
+  while (b) {
+    size_t r = fread(b + n, 1, cap - n, f);
+    n += r;
+    if (r == 0)
+      break;
+    if (n == cap) {
+      if (cap >= max) {
+        snprintf(err, errcap, "%s: larger than %zu bytes", path, max);
+        free(b);
+        b = NULL;
+        break;
+      }
+      cap *= 2;
+      uint8_t *nb = realloc(b, cap + 1);
+      if (!nb) {
+        free(b);
+        b = NULL;
+      }
+      b = nb;
+    }
+  }
+  if (b && ferror(f)) {
+    snprintf(err, errcap, "%s: read error", path);
+    free(b);
+    b = NULL;
+  }
+  fclose(f);
+  if (!b) {
+    if (!*err)
+      snprintf(err, errcap, "%s: out of memory", path);
+    return NULL;
+  }
+  b[n] = 0;
+  *len = n;
+  return b;
+}
+
+void app_keylog(void *ud, const char *line)
+{
+  FILE *f = ud;
+  fprintf(f, "%s\n", line);
+  fflush(f);
+}
+
+#define BATCH 32
+
+size_t app_flush(vq_posix_sock *sock, vq_conn *c, const vq_cx *cx, const vq_addr *peer, int *blocked)
+{
+  uint8_t bufs[BATCH][1500];
+  vq_posix_tx tx[BATCH];
+  size_t total = 0;
+  *blocked = 0;
+  for (;;) {
+    size_t n = 0;
+    while (n < BATCH) {
+      size_t len = 0;
+      if (vq_conn_send(c, cx, bufs[n], sizeof(bufs[n]), &len) != VQ_OK || len == 0)
+        break;
+      tx[n].data = bufs[n];
+      tx[n].len = len;
+      tx[n].peer = peer;
+      tx[n].local = NULL;
+      tx[n].ecn = VQ_ECN_NOT_ECT;
+      n++;
+    }
+    if (n == 0)
+      return total;
+    size_t sent = 0;
+    (void)vq_posix_send(sock, tx, n, &sent);
+    total += sent;
+    if (sent < n) {
+      /* the socket buffer is full: the rest is lost to the network as a congested router would drop
+       * it; loss recovery resends what mattered */
+      *blocked = 1;
+      return total;
+    }
+    if (n < BATCH)
+      return total;
+  }
+}
+
+void app_trace(void *ud, vq_time now, const char *event, const char *detail)
+{
+  (void)ud;
+  fprintf(stderr, "%llu.%06llu %s %s\n", (unsigned long long)(now / 1000000000u),
+          (unsigned long long)(now % 1000000000u / 1000u), event, detail);
+}

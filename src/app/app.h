@@ -1,0 +1,24 @@
+/* vquic programs — what vq-server and vq-client share: reading files, the key log, the driver's
+ * send path. The programs are the only place with real I/O (DESIGN.md: drivers and programs). */
+#ifndef VQ_APP_H
+#define VQ_APP_H
+
+#include <stdio.h>
+
+#include "vquic/conn.h"
+#include "vquic/posix.h"
+
+/* Reads a whole file (at most max bytes) into a malloc'd buffer; NULL with a message in err. */
+uint8_t *app_read_file(const char *path, size_t max, size_t *len, char *err, size_t errcap);
+
+/* SSLKEYLOGFILE sink for vq_tls_ctx_config.keylog: ud is a FILE *. */
+void app_keylog(void *ud, const char *line);
+
+/* Sends every datagram the connection has now to peer; returns the datagrams sent. A full socket
+ * buffer stops early (the loop retries when writable). */
+size_t app_flush(vq_posix_sock *sock, vq_conn *c, const vq_cx *cx, const vq_addr *peer, int *blocked);
+
+/* A trace sink printing to stderr when verbose. */
+void app_trace(void *ud, vq_time now, const char *event, const char *detail);
+
+#endif

@@ -1,0 +1,467 @@
+/* vq-client — fetches URLs over HTTP/3 (RFC 9114) on vquic, all on one connection, in parallel.
+ *
+ *   vq-client [--cafile FILE | --insecure] [-o FILE | --output-dir DIR] URL...
+ *
+ * Bodies go to stdout (or -o FILE for a single URL, or DIR/<basename>); exits 0 only when every
+ * response was a 2xx received completely. Failures say what failed: connection refused or timed out,
+ * the handshake's TLS alert and certificate error, the peer's close code, the HTTP status. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "vquic/h3.h"
+#include "vquic/h3quic.h"
+#include "vquic/tls.h"
+
+#define MAX_URLS 256
+
+typedef struct creq {
+  const char *url;
+  char path[1024];
+  uint64_t id;
+  int sent;
+  int status;
+  int done, failed;
+  uint64_t bytes;
+  FILE *out;
+  int close_out;
+  vq_time start, end;
+} creq;
+
+typedef struct client {
+  creq req[MAX_URLS];
+  int n;
+  int sent, done;
+  char authority[300];
+  char host[256];
+  const vq_cx *cx;
+  vq_h3q q;
+  int progress;
+  vq_time last_progress;
+  uint64_t total_bytes;
+} client;
+
+static int parse_url(const char *url, char *host, size_t hcap, char *hostport, size_t hpcap, char *path,
+                     size_t pcap)
+{
+  const char *p = url;
+  if (strncmp(p, "https://", 8) == 0)
+    p += 8;
+  else
+    return -1;
+  const char *slash = strchr(p, '/');
+  size_t alen = slash ? (size_t)(slash - p) : strlen(p);
+  if (alen == 0 || alen >= hpcap)
+    return -1;
+  memcpy(hostport, p, alen);
+  hostport[alen] = 0;
+  snprintf(path, pcap, "%s", slash ? slash : "/");
+  /* host without port (for SNI and the certificate check) */
+  if (hostport[0] == '[') {
+    const char *e = strchr(hostport, ']');
+    if (!e)
+      return -1;
+    size_t hl = (size_t)(e - hostport - 1);
+    if (hl >= hcap)
+      return -1;
+    memcpy(host, hostport + 1, hl);
+    host[hl] = 0;
+    if (e[1] == 0) {
+      size_t l = strlen(hostport);
+      snprintf(hostport + l, hpcap - l, ":443");
+    }
+  } else {
+    const char *c = strrchr(hostport, ':');
+    size_t hl = c ? (size_t)(c - hostport) : strlen(hostport);
+    if (hl >= hcap)
+      return -1;
+    memcpy(host, hostport, hl);
+    host[hl] = 0;
+    if (!c) {
+      size_t l = strlen(hostport);
+      snprintf(hostport + l, hpcap - l, ":443");
+    }
+  }
+  return 0;
+}
+
+static creq *req_by_id(client *c, uint64_t id)
+{
+  for (int i = 0; i < c->n; i++)
+    if (c->req[i].sent && c->req[i].id == id)
+      return &c->req[i];
+  return NULL;
+}
+
+static void on_response(void *ud, vq_h3 *h3, uint64_t id, void *sud, const vq_h3_head *head)
+{
+  client *c = ud;
+  (void)h3;
+  (void)sud;
+  creq *r = req_by_id(c, id);
+  if (r && head->status >= 200)
+    r->status = head->status;
+}
+
+static void on_data(void *ud, vq_h3 *h3, uint64_t id, void *sud, const uint8_t *data, size_t len)
+{
+  client *c = ud;
+  (void)h3;
+  (void)sud;
+  creq *r = req_by_id(c, id);
+  if (!r)
+    return;
+  if (r->out && fwrite(data, 1, len, r->out) != len)
+    r->failed = 1;
+  r->bytes += len;
+  c->total_bytes += len;
+}
+
+static void on_end(void *ud, vq_h3 *h3, uint64_t id, void *sud)
+{
+  client *c = ud;
+  (void)h3;
+  (void)sud;
+  creq *r = req_by_id(c, id);
+  if (!r || r->done)
+    return;
+  r->done = 1;
+  r->end = c->cx ? c->cx->now : 0;
+  c->done++;
+  if (r->out)
+    fflush(r->out);
+}
+
+static void on_reset(void *ud, vq_h3 *h3, uint64_t id, void *sud, uint64_t err)
+{
+  client *c = ud;
+  (void)h3;
+  (void)sud;
+  creq *r = req_by_id(c, id);
+  if (!r || r->done)
+    return;
+  r->done = 1;
+  r->failed = 1;
+  c->done++;
+  fprintf(stderr, "vq-client: %s: stream reset by the server (0x%llx)\n", r->url,
+          (unsigned long long)err);
+}
+
+static void send_requests(client *c, const vq_cx *cx)
+{
+  while (c->sent < c->n) {
+    creq *r = &c->req[c->sent];
+    vq_h3_field f[5] = {
+        {(const uint8_t *)":method", 7, (const uint8_t *)"GET", 3, 0},
+        {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5, 0},
+        {(const uint8_t *)":authority", 10, (const uint8_t *)c->authority, strlen(c->authority), 0},
+        {(const uint8_t *)":path", 5, (const uint8_t *)r->path, strlen(r->path), 0},
+        {(const uint8_t *)"user-agent", 10, (const uint8_t *)"vq-client", 9, 0}};
+    uint64_t id;
+    vq_status st = vq_h3_request(c->q.h3, cx, f, 5, 0, &id);
+    if (st != VQ_OK) {
+      vq_cx_trace(cx, "request_deferred", "%s: %s", r->url, vq_status_reason(st));
+      return; /* stream limit: retried on the next turn */
+    }
+    r->id = id;
+    r->sent = 1;
+    r->start = cx->now;
+    c->sent++;
+  }
+}
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+          "usage: vq-client [--cafile FILE | --insecure] [-o FILE | --output-dir DIR] URL...\n"
+          "Fetches https:// URLs over HTTP/3 (QUIC v1), all on one connection.\n"
+          "  --cafile FILE        PEM trust anchors (default: the system's)\n"
+          "  --insecure           do not verify the server's certificate chain and name\n"
+          "  -o, --output FILE    write the body here (one URL only; default stdout)\n"
+          "  --output-dir DIR     write each body to DIR/<last path segment>\n"
+          "  --alpn LIST          comma-separated ALPN protocols (default h3)\n"
+          "  --keylog FILE        NSS key log (also $SSLKEYLOGFILE)\n"
+          "  --timeout MS         give up when idle this long (default 10000)\n"
+          "  --stats              print transport statistics (RTT, loss, bytes) at the end\n"
+          "  -q, --quiet          no progress bar\n"
+          "  -v, --verbose        trace connection events to stderr\n"
+          "  -h, --help           this text\n");
+}
+
+static void progress(client *c, vq_time now, int final)
+{
+  if (!c->progress || (!final && now - c->last_progress < VQ_MS(200)))
+    return;
+  c->last_progress = now;
+  double mb = (double)c->total_bytes / 1e6;
+  double secs = c->req[0].start ? (double)(now - c->req[0].start) / 1e9 : 0;
+  fprintf(stderr, "\r%d/%d done, %.1f MB, %.1f Mbit/s   ", c->done, c->n, mb,
+          secs > 0 ? mb * 8 / secs : 0.0);
+  if (final)
+    fprintf(stderr, "\n");
+}
+
+int main(int argc, char **argv)
+{
+  const char *cafile = NULL, *output = NULL, *outdir = NULL, *alpn_s = "h3";
+  const char *keylog = getenv("SSLKEYLOGFILE");
+  int insecure = 0, stats = 0, quiet = 0, verbose = 0;
+  uint64_t timeout_ms = 10000;
+  static const struct option opts[] = {
+      {"cafile", 1, 0, 'A'}, {"insecure", 0, 0, 'I'}, {"output", 1, 0, 'o'},
+      {"output-dir", 1, 0, 'D'}, {"alpn", 1, 0, 'a'}, {"keylog", 1, 0, 'K'},
+      {"timeout", 1, 0, 'T'}, {"stats", 0, 0, 'S'}, {"quiet", 0, 0, 'q'},
+      {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+  int o;
+  while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
+    switch (o) {
+    case 'A': cafile = optarg; break;
+    case 'I': insecure = 1; break;
+    case 'o': output = optarg; break;
+    case 'D': outdir = optarg; break;
+    case 'a': alpn_s = optarg; break;
+    case 'K': keylog = optarg; break;
+    case 'T': timeout_ms = strtoull(optarg, NULL, 10); break;
+    case 'S': stats = 1; break;
+    case 'q': quiet = 1; break;
+    case 'v': verbose = 1; break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  static client cl;
+  client *c = &cl;
+  c->n = argc - optind;
+  if (c->n <= 0 || c->n > MAX_URLS || (output && c->n != 1) || (output && outdir)) {
+    usage(stderr);
+    return 2;
+  }
+  char hostport[300] = "";
+  for (int i = 0; i < c->n; i++) {
+    creq *r = &c->req[i];
+    r->url = argv[optind + i];
+    char h[256], hp[300];
+    if (parse_url(r->url, h, sizeof(h), hp, sizeof(hp), r->path, sizeof(r->path)) != 0) {
+      fprintf(stderr, "vq-client: %s: not an https:// URL\n", r->url);
+      return 2;
+    }
+    if (i == 0) {
+      snprintf(hostport, sizeof(hostport), "%s", hp);
+      snprintf(c->host, sizeof(c->host), "%s", h);
+    } else if (strcmp(hp, hostport) != 0) {
+      fprintf(stderr, "vq-client: %s: every URL must name the same server (one connection)\n",
+              r->url);
+      return 2;
+    }
+  }
+  {
+    const char *slash = strchr(c->req[0].url + 8, '/');
+    size_t alen = slash ? (size_t)(slash - (c->req[0].url + 8)) : strlen(c->req[0].url + 8);
+    snprintf(c->authority, sizeof(c->authority), "%.*s", (int)alen, c->req[0].url + 8);
+  }
+  for (int i = 0; i < c->n; i++) {
+    creq *r = &c->req[i];
+    if (output) {
+      r->out = fopen(output, "wb");
+      r->close_out = 1;
+    } else if (outdir) {
+      const char *b = strrchr(r->path, '/');
+      b = b && b[1] ? b + 1 : "index.html";
+      char fn[2048];
+      snprintf(fn, sizeof(fn), "%s/%s", outdir, b);
+      r->out = fopen(fn, "wb");
+      r->close_out = 1;
+    } else {
+      r->out = stdout;
+    }
+    if (!r->out) {
+      fprintf(stderr, "vq-client: cannot write output for %s: %s\n", r->url, strerror(errno));
+      return 1;
+    }
+  }
+  c->progress = !quiet && isatty(2) && !verbose;
+
+  uint8_t alpn[256];
+  size_t alpn_len = 0;
+  {
+    const char *p = alpn_s;
+    while (*p) {
+      const char *e = strchr(p, ',');
+      size_t n = e ? (size_t)(e - p) : strlen(p);
+      if (n == 0 || n > 255 || alpn_len + 1 + n > sizeof(alpn)) {
+        fprintf(stderr, "vq-client: bad --alpn list\n");
+        return 2;
+      }
+      alpn[alpn_len++] = (uint8_t)n;
+      memcpy(alpn + alpn_len, p, n);
+      alpn_len += n;
+      p += n + (e ? 1 : 0);
+    }
+  }
+  char err[512] = "";
+  uint8_t *ca = NULL;
+  size_t ca_len = 0;
+  if (cafile && !(ca = app_read_file(cafile, 4 << 20, &ca_len, err, sizeof(err)))) {
+    fprintf(stderr, "vq-client: --cafile: %s\n", err);
+    return 1;
+  }
+  FILE *kf = NULL;
+  if (keylog && *keylog && !(kf = fopen(keylog, "a"))) {
+    fprintf(stderr, "vq-client: --keylog %s: %s\n", keylog, strerror(errno));
+    return 1;
+  }
+  vq_tls_ctx_config tc = {0};
+  tc.ca_pem = ca;
+  tc.ca_pem_len = ca_len;
+  tc.insecure = insecure;
+  tc.alpn = alpn;
+  tc.alpn_len = alpn_len;
+  if (kf) {
+    tc.keylog = app_keylog;
+    tc.keylog_ud = kf;
+  }
+  vq_tls_ctx *tls = NULL;
+  if (vq_tls_ctx_new(&tls, &tc, err, sizeof(err)) != VQ_OK) {
+    fprintf(stderr, "vq-client: TLS: %s\n", err);
+    return 1;
+  }
+  free(ca);
+  vq_addr peer;
+  vq_status ast = vq_addr_parse(&peer, hostport);
+  if (ast != VQ_OK) {
+    fprintf(stderr, "vq-client: %s: cannot resolve (%s)\n", hostport, vq_status_reason(ast));
+    return 1;
+  }
+  vq_mem mem;
+  vq_mem_init(&mem, vq_allocator_system(), NULL, (size_t)1 << 30);
+  vq_addr local;
+  (void)vq_addr_parse(&local, vq_addr_family(&peer) == AF_INET6 ? "[::]:0" : "0.0.0.0:0");
+  vq_posix_sock *sock = NULL;
+  vq_posix_loop *loop = NULL;
+  if (vq_posix_sock_open(&sock, &mem, &local, NULL) != VQ_OK ||
+      vq_posix_loop_open(&loop, &mem, 0) != VQ_OK || vq_posix_loop_add(loop, sock) != VQ_OK) {
+    fprintf(stderr, "vq-client: socket: %s\n", strerror(errno));
+    return 1;
+  }
+  vq_rng rng;
+  vq_rng_seed(&rng, vq_posix_now() ^ ((uint64_t)getpid() << 32));
+  vq_trace trace = {app_trace, NULL};
+  vq_cx cx = {vq_posix_now(), NULL, NULL, &rng, verbose ? &trace : NULL};
+  vq_conn_config cc = {0};
+  cc.tls = tls;
+  cc.server_name = c->host;
+  cc.max_idle_timeout_ms = timeout_ms;
+  cc.cc = VQ_CC_CUBIC;
+  vq_conn *conn = NULL;
+  vq_status st = vq_conn_new_client(&conn, &mem, &cc, &cx);
+  if (st != VQ_OK) {
+    fprintf(stderr, "vq-client: cannot start the connection: %s\n", vq_status_reason(st));
+    return 1;
+  }
+  vq_h3_config hc;
+  vq_h3_config_default(&hc, 0);
+  vq_h3_callbacks cb = {0};
+  cb.ud = c;
+  cb.on_response = on_response;
+  cb.on_data = on_data;
+  cb.on_end = on_end;
+  cb.on_reset = on_reset;
+  if (vq_h3q_init(&c->q, conn, &mem, &hc, &cb) != VQ_OK) {
+    fprintf(stderr, "vq-client: out of memory\n");
+    return 1;
+  }
+  c->cx = &cx;
+  int blocked;
+  app_flush(sock, conn, &cx, &peer, &blocked);
+  int closing = 0, handshake = 0;
+  vq_time start = cx.now;
+  vq_posix_rx rx[64];
+  while (vq_conn_get_state(conn) != VQ_CONN_CLOSED) {
+    vq_posix_events ev;
+    if (vq_posix_wait(loop, vq_conn_next_timeout(conn), NULL, &ev) != VQ_OK)
+      break;
+    cx.now = vq_posix_now();
+    for (;;) {
+      size_t got = 0;
+      if (vq_posix_recv(sock, rx, 64, &got) != VQ_OK || got == 0)
+        break;
+      for (size_t i = 0; i < got; i++)
+        if (vq_addr_equal(&rx[i].peer, &peer))
+          (void)vq_conn_recv(conn, &cx, rx[i].data, rx[i].len, rx[i].ecn);
+    }
+    cx.now = vq_posix_now();
+    if (vq_conn_next_timeout(conn) <= cx.now)
+      (void)vq_conn_handle_timeout(conn, &cx);
+    (void)vq_h3q_process(&c->q, &cx);
+    if (c->q.started) {
+      handshake = 1;
+      send_requests(c, &cx);
+    }
+    progress(c, cx.now, 0);
+    if (!closing && c->done == c->n) {
+      closing = 1;
+      (void)vq_h3_close(c->q.h3, &cx, VQ_H3_NO_ERROR, "done");
+    }
+    app_flush(sock, conn, &cx, &peer, &blocked);
+    if (closing)
+      break; /* the CONNECTION_CLOSE is out: a client need not wait out the closing period */
+    if (c->q.closed)
+      break;
+  }
+  progress(c, cx.now, 1);
+  int rc = 0;
+  int app = 0, by_peer = 0;
+  const char *reason = "";
+  uint64_t code = vq_conn_close_error(conn, &app, &by_peer, &reason);
+  if (!closing) {
+    rc = 1;
+    const vq_tls *t = vq_conn_tls(conn);
+    if (!handshake && t && vq_tls_alert(t) >= 0)
+      fprintf(stderr, "vq-client: handshake failed: TLS alert %d%s%s\n", vq_tls_alert(t),
+              *vq_tls_error_detail(t) ? ": " : "", vq_tls_error_detail(t));
+    else if (!handshake && vq_conn_get_state(conn) == VQ_CONN_CLOSED && !by_peer && code == 0)
+      fprintf(stderr, "vq-client: %s: no answer after %llu ms (timeout; is a server there?)\n",
+              hostport, (unsigned long long)((cx.now - start) / 1000000u));
+    else
+      fprintf(stderr, "vq-client: connection closed %s with %s 0x%llx%s%s\n",
+              by_peer ? "by the server" : "locally", app ? "application error" : "transport error",
+              (unsigned long long)code, reason && *reason ? ": " : "", reason ? reason : "");
+  }
+  for (int i = 0; i < c->n; i++) {
+    creq *r = &c->req[i];
+    if (!r->done || r->failed) {
+      if (closing)
+        fprintf(stderr, "vq-client: %s: incomplete\n", r->url);
+      rc = 1;
+    } else if (r->status < 200 || r->status > 299) {
+      fprintf(stderr, "vq-client: %s: HTTP %d\n", r->url, r->status);
+      rc = 1;
+    }
+    if (r->close_out && r->out)
+      fclose(r->out);
+  }
+  if (stats) {
+    vq_conn_stats s;
+    vq_conn_get_stats(conn, &s);
+    fprintf(stderr,
+            "stats: rtt %.3f ms (min %.3f), cwnd %llu, packets sent %llu recv %llu lost %llu, "
+            "bytes sent %llu recv %llu, stream bytes recv %llu, %.3f s\n",
+            (double)s.srtt / 1e6, (double)s.min_rtt / 1e6, (unsigned long long)s.cwnd,
+            (unsigned long long)s.pkts_sent, (unsigned long long)s.pkts_recv,
+            (unsigned long long)s.pkts_lost, (unsigned long long)s.bytes_sent,
+            (unsigned long long)s.bytes_recv, (unsigned long long)s.stream_bytes_recv,
+            (double)(cx.now - start) / 1e9);
+  }
+  vq_h3q_free(&c->q);
+  vq_conn_free(conn, NULL);
+  vq_posix_loop_close(loop);
+  vq_posix_sock_close(sock);
+  vq_tls_ctx_free(tls);
+  if (kf)
+    fclose(kf);
+  return rc;
+}

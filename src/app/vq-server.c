@@ -1,0 +1,568 @@
+/* vq-server — serves a directory over HTTP/3 (RFC 9114) on vquic.
+ *
+ *   vq-server --listen ADDR:PORT --root DIR [--cert FILE --key FILE] [options]
+ *
+ * GET and HEAD of regular files under DIR (index.html for a directory), content types by extension,
+ * 404 / 405 / 400 otherwise; bodies are streamed from the file with pread as flow control allows,
+ * never loaded whole. One log line per request. SIGINT / SIGTERM: GOAWAY to every connection, the
+ * requests in progress finish, then the connections close (graceful drain). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "vquic/endpoint.h"
+#include "vquic/h3.h"
+#include "vquic/h3quic.h"
+#include "vquic/tls.h"
+
+#define MAX_REQ 256
+
+typedef struct sreq {
+  int used;
+  uint64_t id;
+  int fd;
+  uint64_t off, size;
+  int head_only;
+  int status;
+  char path[512];
+} sreq;
+
+typedef struct sconn {
+  struct server *srv;
+  vq_endpoint_conn *ec;
+  vq_h3q q;
+  vq_addr peer;
+  sreq req[MAX_REQ];
+} sconn;
+
+typedef struct server {
+  const char *root;
+  char root_real[PATH_MAX];
+  int verbose;
+  vq_mem mem;
+  vq_endpoint *ep;
+  vq_posix_sock *sock;
+  const vq_cx *cx;
+  vq_h3_config h3cfg;
+  uint64_t requests;
+} server;
+
+static const char *content_type(const char *path)
+{
+  static const struct {
+    const char *ext, *type;
+  } t[] = {{".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
+           {".txt", "text/plain; charset=utf-8"}, {".css", "text/css"},
+           {".js", "text/javascript"},            {".json", "application/json"},
+           {".png", "image/png"},                 {".jpg", "image/jpeg"},
+           {".jpeg", "image/jpeg"},               {".gif", "image/gif"},
+           {".svg", "image/svg+xml"},             {".wasm", "application/wasm"},
+           {".pdf", "application/pdf"},           {".ico", "image/x-icon"}};
+  const char *dot = strrchr(path, '.');
+  if (dot)
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+      if (strcasecmp(dot, t[i].ext) == 0)
+        return t[i].type;
+  return "application/octet-stream";
+}
+
+static sreq *req_find(sconn *sc, uint64_t id)
+{
+  for (int i = 0; i < MAX_REQ; i++)
+    if (sc->req[i].used && sc->req[i].id == id)
+      return &sc->req[i];
+  return NULL;
+}
+
+static void req_done(sreq *r)
+{
+  if (r->fd >= 0)
+    close(r->fd);
+  r->fd = -1;
+  r->used = 0;
+}
+
+static void log_req(server *s, sconn *sc, const char *method, const char *path, int status, uint64_t size)
+{
+  char a[VQ_ADDR_STRLEN];
+  if (vq_addr_format(&sc->peer, a, sizeof(a)) != VQ_OK)
+    strcpy(a, "?");
+  fprintf(stderr, "%s %s %s %d %llu\n", a, method, path, status, (unsigned long long)size);
+  s->requests++;
+}
+
+/* Sends as much of the body as the stream takes now. */
+static void pump_body(server *s, sconn *sc, sreq *r)
+{
+  uint8_t buf[16384];
+  while (r->used && r->fd >= 0) {
+    uint64_t left = r->size - r->off;
+    size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+    ssize_t got = n ? pread(r->fd, buf, n, (off_t)r->off) : 0;
+    if (got < 0 || (size_t)got != n) {
+      (void)vq_h3_cancel(sc->q.h3, s->cx, r->id, VQ_H3_INTERNAL_ERROR);
+      req_done(r);
+      return;
+    }
+    size_t acc = 0;
+    int fin = r->off + n == r->size;
+    if (vq_h3_send_body(sc->q.h3, s->cx, r->id, buf, n, fin, &acc) != VQ_OK) {
+      req_done(r);
+      return;
+    }
+    r->off += acc;
+    if (fin && acc == n) {
+      req_done(r);
+      return;
+    }
+    if (acc == 0 && n > 0)
+      return; /* the stream is full: wait for on_writable */
+  }
+}
+
+static int url_decode(const char *in, size_t len, char *out, size_t cap)
+{
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    char ch = in[i];
+    if (ch == '?' || ch == '#')
+      break;
+    if (ch == '%' && i + 2 < len + 0 && i + 2 <= len - 1 + 0) {
+      char hx[3] = {in[i + 1], in[i + 2], 0};
+      char *end;
+      long v = strtol(hx, &end, 16);
+      if (*end || v <= 0)
+        return -1;
+      ch = (char)v;
+      i += 2;
+    }
+    if (o + 1 >= cap)
+      return -1;
+    out[o++] = ch;
+  }
+  out[o] = 0;
+  return 0;
+}
+
+static void respond_simple(server *s, sconn *sc, uint64_t id, int status, const char *body, int head)
+{
+  char len[32];
+  snprintf(len, sizeof(len), "%zu", strlen(body));
+  vq_h3_field f[2] = {{(const uint8_t *)"content-type", 12, (const uint8_t *)"text/plain", 10, 0},
+                      {(const uint8_t *)"content-length", 14, (const uint8_t *)len, strlen(len), 0}};
+  if (vq_h3_respond(sc->q.h3, s->cx, id, status, f, 2, !head) != VQ_OK)
+    return;
+  if (!head) {
+    size_t acc;
+    (void)vq_h3_send_body(sc->q.h3, s->cx, id, (const uint8_t *)body, strlen(body), 1, &acc);
+  }
+}
+
+static void on_request(void *ud, vq_h3 *h3, uint64_t id, const vq_h3_head *head)
+{
+  sconn *sc = ud;
+  server *s = sc->srv;
+  (void)h3;
+  char method[16] = "", rawpath[1024] = "";
+  snprintf(method, sizeof(method), "%.*s", (int)head->method.len, (const char *)head->method.p);
+  if (head->path.p)
+    snprintf(rawpath, sizeof(rawpath), "%.*s", (int)head->path.len, (const char *)head->path.p);
+  int is_head = strcmp(method, "HEAD") == 0;
+  if (strcmp(method, "GET") != 0 && !is_head) {
+    respond_simple(s, sc, id, 405, "method not allowed\n", 0);
+    log_req(s, sc, method, rawpath, 405, 0);
+    return;
+  }
+  char path[1024];
+  if (rawpath[0] != '/' || url_decode(rawpath, strlen(rawpath), path, sizeof(path)) != 0 ||
+      strstr(path, "/../") || (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0)) {
+    respond_simple(s, sc, id, 400, "bad path\n", is_head);
+    log_req(s, sc, method, rawpath, 400, 0);
+    return;
+  }
+  char full[PATH_MAX + 1100];
+  snprintf(full, sizeof(full), "%s%s", s->root_real, path);
+  struct stat stt;
+  if (stat(full, &stt) == 0 && S_ISDIR(stt.st_mode)) {
+    size_t l = strlen(full);
+    snprintf(full + l, sizeof(full) - l, "%sindex.html", l && full[l - 1] == '/' ? "" : "/");
+  }
+  char real[PATH_MAX];
+  int fd = -1;
+  size_t rl = strlen(s->root_real);
+  if (realpath(full, real) && strncmp(real, s->root_real, rl) == 0 &&
+      (real[rl] == '/' || real[rl] == 0))
+    fd = open(real, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode)) {
+    if (fd >= 0)
+      close(fd);
+    respond_simple(s, sc, id, 404, "not found\n", is_head);
+    log_req(s, sc, method, rawpath, 404, 0);
+    return;
+  }
+  sreq *r = NULL;
+  for (int i = 0; i < MAX_REQ && !r; i++)
+    if (!sc->req[i].used)
+      r = &sc->req[i];
+  if (!r) {
+    close(fd);
+    (void)vq_h3_cancel(sc->q.h3, s->cx, id, VQ_H3_REQUEST_REJECTED);
+    return;
+  }
+  memset(r, 0, sizeof(*r));
+  r->used = 1;
+  r->id = id;
+  r->fd = fd;
+  r->size = (uint64_t)stt.st_size;
+  r->head_only = is_head;
+  char len[32];
+  snprintf(len, sizeof(len), "%llu", (unsigned long long)r->size);
+  const char *ct = content_type(real);
+  vq_h3_field f[2] = {{(const uint8_t *)"content-type", 12, (const uint8_t *)ct, strlen(ct), 0},
+                      {(const uint8_t *)"content-length", 14, (const uint8_t *)len, strlen(len), 0}};
+  int has_body = !is_head && r->size > 0;
+  if (vq_h3_respond(sc->q.h3, s->cx, id, 200, f, 2, has_body) != VQ_OK) {
+    req_done(r);
+    return;
+  }
+  log_req(s, sc, method, rawpath, 200, is_head ? 0 : r->size);
+  if (!has_body)
+    req_done(r);
+  else
+    pump_body(s, sc, r);
+}
+
+static void on_writable(void *ud, vq_h3 *h3, uint64_t id, void *sud)
+{
+  sconn *sc = ud;
+  (void)h3;
+  (void)sud;
+  sreq *r = req_find(sc, id);
+  if (r)
+    pump_body(sc->srv, sc, r);
+}
+
+static void on_reset(void *ud, vq_h3 *h3, uint64_t id, void *sud, uint64_t err)
+{
+  sconn *sc = ud;
+  (void)h3;
+  (void)sud;
+  (void)err;
+  sreq *r = req_find(sc, id);
+  if (r)
+    req_done(r);
+}
+
+static void on_stream_close(void *ud, vq_h3 *h3, uint64_t id, void *sud)
+{
+  on_reset(ud, h3, id, sud, 0);
+}
+
+static sconn *sconn_new(server *s, vq_endpoint_conn *ec, const vq_addr *peer)
+{
+  sconn *sc = calloc(1, sizeof(*sc));
+  if (!sc)
+    return NULL;
+  sc->srv = s;
+  sc->ec = ec;
+  sc->peer = *peer;
+  for (int i = 0; i < MAX_REQ; i++)
+    sc->req[i].fd = -1;
+  vq_h3_callbacks cb = {0};
+  cb.ud = sc;
+  cb.on_request = on_request;
+  cb.on_writable = on_writable;
+  cb.on_reset = on_reset;
+  cb.on_stream_close = on_stream_close;
+  if (vq_h3q_init(&sc->q, ec->conn, &s->mem, &s->h3cfg, &cb) != VQ_OK) {
+    free(sc);
+    return NULL;
+  }
+  ec->ud = sc;
+  return sc;
+}
+
+static void sconn_free(sconn *sc)
+{
+  for (int i = 0; i < MAX_REQ; i++)
+    if (sc->req[i].used)
+      req_done(&sc->req[i]);
+  vq_h3q_free(&sc->q);
+  free(sc);
+}
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+          "usage: vq-server [--listen ADDR:PORT] [--root DIR] [--cert FILE --key FILE] [options]\n"
+          "Serves DIR over HTTP/3 (QUIC v1) on UDP.\n"
+          "  --listen ADDR:PORT   address to listen on (default 127.0.0.1:4433)\n"
+          "  --root DIR           directory to serve (default .)\n"
+          "  --cert FILE          PEM certificate chain (default: a generated self-signed one)\n"
+          "  --key FILE           PEM private key of --cert\n"
+          "  --cert-out FILE      write the (generated) certificate here, for a client's --cafile\n"
+          "  --alpn LIST          comma-separated ALPN protocols (default h3)\n"
+          "  --cc newreno|cubic   congestion controller (default cubic)\n"
+          "  --keylog FILE        NSS key log (also $SSLKEYLOGFILE)\n"
+          "  --idle-timeout MS    max_idle_timeout (default 30000)\n"
+          "  --max-conns N        connections held at once (default 10000)\n"
+          "  -v, --verbose        trace connection events to stderr\n"
+          "  -h, --help           this text\n");
+}
+
+static int build_alpn(const char *list, uint8_t *out, size_t cap, size_t *len)
+{
+  size_t o = 0;
+  const char *p = list;
+  while (*p) {
+    const char *c = strchr(p, ',');
+    size_t n = c ? (size_t)(c - p) : strlen(p);
+    if (n == 0 || n > 255 || o + 1 + n > cap)
+      return -1;
+    out[o++] = (uint8_t)n;
+    memcpy(out + o, p, n);
+    o += n;
+    p += n + (c ? 1 : 0);
+  }
+  *len = o;
+  return o ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+  const char *listen = "127.0.0.1:4433", *root = ".", *cert = NULL, *key = NULL, *alpn_s = "h3";
+  const char *keylog = getenv("SSLKEYLOGFILE"), *cert_out = NULL, *cc = "cubic";
+  uint64_t idle = 30000, max_conns = 10000;
+  int verbose = 0;
+  static const struct option opts[] = {
+      {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
+      {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
+      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'},
+      {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+  int o;
+  while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+    switch (o) {
+    case 'l': listen = optarg; break;
+    case 'r': root = optarg; break;
+    case 'c': cert = optarg; break;
+    case 'k': key = optarg; break;
+    case 'a': alpn_s = optarg; break;
+    case 'K': keylog = optarg; break;
+    case 'O': cert_out = optarg; break;
+    case 'C': cc = optarg; break;
+    case 'i': idle = strtoull(optarg, NULL, 10); break;
+    case 'm': max_conns = strtoull(optarg, NULL, 10); break;
+    case 'v': verbose = 1; break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (optind < argc) {
+    usage(stderr);
+    return 2;
+  }
+  if ((cert == NULL) != (key == NULL)) {
+    fprintf(stderr, "vq-server: --cert and --key go together\n");
+    return 2;
+  }
+  if (strcmp(cc, "cubic") != 0 && strcmp(cc, "newreno") != 0) {
+    fprintf(stderr, "vq-server: --cc must be newreno or cubic\n");
+    return 2;
+  }
+  server s;
+  memset(&s, 0, sizeof(s));
+  s.root = root;
+  s.verbose = verbose;
+  if (!realpath(root, s.root_real)) {
+    fprintf(stderr, "vq-server: --root %s: %s\n", root, strerror(errno));
+    return 1;
+  }
+  vq_mem_init(&s.mem, vq_allocator_system(), NULL, (size_t)4 << 30);
+  uint8_t alpn[256];
+  size_t alpn_len = 0;
+  if (build_alpn(alpn_s, alpn, sizeof(alpn), &alpn_len) != 0) {
+    fprintf(stderr, "vq-server: bad --alpn list\n");
+    return 2;
+  }
+  char err[512] = "";
+  size_t cl = 0, kl = 0;
+  uint8_t *cp = NULL, *kp = NULL;
+  if (cert) {
+    cp = app_read_file(cert, 1 << 20, &cl, err, sizeof(err));
+    if (cp)
+      kp = app_read_file(key, 1 << 20, &kl, err, sizeof(err));
+    if (!cp || !kp) {
+      fprintf(stderr, "vq-server: %s\n", err);
+      return 1;
+    }
+  }
+  FILE *kf = NULL;
+  if (keylog && *keylog) {
+    kf = fopen(keylog, "a");
+    if (!kf) {
+      fprintf(stderr, "vq-server: --keylog %s: %s\n", keylog, strerror(errno));
+      return 1;
+    }
+  }
+  vq_tls_ctx_config tc = {0};
+  tc.is_server = 1;
+  tc.cert_pem = cp;
+  tc.cert_pem_len = cl;
+  tc.key_pem = kp;
+  tc.key_pem_len = kl;
+  tc.selfsigned_name = "localhost";
+  tc.alpn = alpn;
+  tc.alpn_len = alpn_len;
+  if (kf) {
+    tc.keylog = app_keylog;
+    tc.keylog_ud = kf;
+  }
+  vq_tls_ctx *tls = NULL;
+  if (vq_tls_ctx_new(&tls, &tc, err, sizeof(err)) != VQ_OK) {
+    fprintf(stderr, "vq-server: TLS: %s\n", err);
+    return 1;
+  }
+  free(cp);
+  free(kp);
+  if (cert_out) {
+    const char *pem;
+    size_t pl;
+    FILE *f = fopen(cert_out, "w");
+    if (!f || vq_tls_ctx_leaf_pem(tls, &pem, &pl) != VQ_OK || fwrite(pem, 1, pl, f) != pl) {
+      fprintf(stderr, "vq-server: --cert-out %s: cannot write\n", cert_out);
+      return 1;
+    }
+    fclose(f);
+  }
+  vq_addr la;
+  if (vq_addr_parse(&la, listen) != VQ_OK) {
+    fprintf(stderr, "vq-server: --listen %s: not an address:port\n", listen);
+    return 2;
+  }
+  if (vq_posix_sock_open(&s.sock, &s.mem, &la, NULL) != VQ_OK) {
+    fprintf(stderr, "vq-server: cannot listen on %s: %s\n", listen, strerror(errno));
+    return 1;
+  }
+  vq_posix_loop *loop = NULL;
+  if (vq_posix_loop_open(&loop, &s.mem, VQ_POSIX_LOOP_SIGNALS) != VQ_OK ||
+      vq_posix_loop_add(loop, s.sock) != VQ_OK) {
+    fprintf(stderr, "vq-server: event loop: %s\n", strerror(errno));
+    return 1;
+  }
+  vq_endpoint_config ecfg = {0};
+  ecfg.conn.is_server = 1;
+  ecfg.conn.tls = tls;
+  ecfg.conn.max_idle_timeout_ms = idle;
+  ecfg.conn.cc = strcmp(cc, "cubic") == 0 ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
+  ecfg.max_conns = (uint32_t)max_conns;
+  if (vq_endpoint_new(&s.ep, &s.mem, &ecfg) != VQ_OK) {
+    fprintf(stderr, "vq-server: endpoint: out of memory\n");
+    return 1;
+  }
+  vq_h3_config_default(&s.h3cfg, 1);
+  vq_rng rng;
+  vq_rng_seed(&rng, vq_posix_now() ^ ((uint64_t)getpid() << 32));
+  vq_trace trace = {app_trace, NULL};
+  char la_s[VQ_ADDR_STRLEN];
+  (void)vq_addr_format(vq_posix_sock_local(s.sock), la_s, sizeof(la_s));
+  fprintf(stderr, "vq-server: serving %s on %s (HTTP/3 over QUIC v1)\n", s.root_real, la_s);
+
+  int draining = 0;
+  vq_time drain_deadline = VQ_TIME_NEVER;
+  vq_posix_rx rx[64];
+  for (;;) {
+    vq_time deadline = vq_endpoint_next_timeout(s.ep);
+    if (drain_deadline < deadline)
+      deadline = drain_deadline;
+    vq_posix_events ev;
+    if (vq_posix_wait(loop, deadline, NULL, &ev) != VQ_OK)
+      break;
+    vq_cx cx = {vq_posix_now(), NULL, NULL, &rng, verbose ? &trace : NULL};
+    s.cx = &cx;
+    if (ev.signalled && !draining) {
+      /* graceful shutdown: GOAWAY everywhere, finish what is in progress (RFC 9114 §5.2) */
+      draining = 1;
+      drain_deadline = cx.now + VQ_MS(5000);
+      fprintf(stderr, "vq-server: signal %d: draining %zu connection(s)\n", ev.signalled,
+              vq_endpoint_count(s.ep));
+      for (vq_endpoint_conn *ec = vq_endpoint_next(s.ep, NULL); ec; ec = vq_endpoint_next(s.ep, ec))
+        if (ec->ud)
+          (void)vq_h3_shutdown(((sconn *)ec->ud)->q.h3, &cx);
+    } else if (ev.signalled && draining) {
+      break; /* a second signal: stop now */
+    }
+    for (;;) {
+      size_t got = 0;
+      if (vq_posix_recv(s.sock, rx, 64, &got) != VQ_OK || got == 0)
+        break;
+      for (size_t i = 0; i < got; i++) {
+        vq_addr peer;
+        memset(&peer, 0, sizeof(peer));
+        memcpy(&peer.ss, &rx[i].peer.ss, rx[i].peer.len);
+        peer.len = rx[i].peer.len;
+        vq_endpoint_conn *ec = NULL;
+        int created = 0;
+        uint8_t resp[1500];
+        size_t resp_len = 0;
+        (void)vq_endpoint_recv(s.ep, &cx, (const uint8_t *)&peer, sizeof(peer), rx[i].data,
+                               rx[i].len, &ec, &created, resp, sizeof(resp), &resp_len);
+        if (resp_len) {
+          vq_posix_tx t = {resp, resp_len, &peer, NULL, VQ_ECN_NOT_ECT};
+          size_t sent;
+          (void)vq_posix_send(s.sock, &t, 1, &sent);
+        }
+        if (created && ec && (draining || !sconn_new(&s, ec, &peer)))
+          (void)vq_conn_close(ec->conn, &cx, 0, VQ_TE_CONNECTION_REFUSED, "server shutting down");
+      }
+    }
+    cx.now = vq_posix_now();
+    vq_endpoint_conn *next;
+    for (vq_endpoint_conn *ec = vq_endpoint_next(s.ep, NULL); ec; ec = next) {
+      next = vq_endpoint_next(s.ep, ec);
+      if (vq_conn_next_timeout(ec->conn) <= cx.now)
+        (void)vq_conn_handle_timeout(ec->conn, &cx);
+      sconn *sc = ec->ud;
+      if (sc) {
+        (void)vq_h3q_process(&sc->q, &cx);
+        if (draining) {
+          vq_h3_stats hs;
+          vq_h3_get_stats(sc->q.h3, &hs);
+          if (hs.active_requests == 0 && vq_conn_get_state(ec->conn) == VQ_CONN_ESTABLISHED)
+            (void)vq_h3_close(sc->q.h3, &cx, VQ_H3_NO_ERROR, "shutting down");
+        }
+      }
+      int blocked;
+      const vq_addr *peer = (const vq_addr *)ec->addr;
+      (void)app_flush(s.sock, ec->conn, &cx, peer, &blocked);
+      if (vq_conn_get_state(ec->conn) == VQ_CONN_CLOSED) {
+        if (sc) {
+          vq_h3q_process(&sc->q, &cx);
+          sconn_free(sc);
+        }
+        uint64_t owed = 0;
+        vq_endpoint_remove(s.ep, ec, &owed);
+      }
+    }
+    if (draining && (vq_endpoint_count(s.ep) == 0 || cx.now >= drain_deadline))
+      break;
+  }
+  for (vq_endpoint_conn *ec = vq_endpoint_next(s.ep, NULL); ec; ec = vq_endpoint_next(s.ep, ec))
+    if (ec->ud)
+      sconn_free(ec->ud);
+  vq_endpoint_free(s.ep);
+  vq_posix_loop_close(loop);
+  vq_posix_sock_close(s.sock);
+  vq_tls_ctx_free(tls);
+  if (kf)
+    fclose(kf);
+  fprintf(stderr, "vq-server: stopped after %llu request(s)\n", (unsigned long long)s.requests);
+  return 0;
+}

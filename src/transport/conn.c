@@ -1,0 +1,1049 @@
+/* vquic — the QUIC connection: lifecycle, receiving, frame processing, the handshake glue, timers and
+ * closing (RFC 9000, RFC 9001, RFC 9002). Packet building is in conn_send.c, streams in
+ * conn_stream.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "conn_internal.h"
+#include "vquic/pn.h"
+#include "vquic/varint.h"
+
+static const vq_level space_level[VQ_SPACE_COUNT] = {VQ_LEVEL_INITIAL, VQ_LEVEL_HANDSHAKE,
+                                                     VQ_LEVEL_APP};
+
+/* ---- events ---------------------------------------------------------------------------------- */
+
+void vq_conn_push_event(vq_conn *c, vq_conn_event_type t, uint64_t stream_id, uint64_t code)
+{
+  if (c->ev_count == VQ_EVENTS) {
+    c->ev_dropped++;
+    return;
+  }
+  vq_conn_event *e = &c->ev[(c->ev_head + c->ev_count) % VQ_EVENTS];
+  memset(e, 0, sizeof(*e));
+  e->type = t;
+  e->stream_id = stream_id;
+  e->error_code = code;
+  if (t == VQ_CONN_EV_CLOSED) {
+    e->app = c->close_app;
+    e->by_peer = c->closed_by_peer;
+  }
+  c->ev_count++;
+}
+
+int vq_conn_poll_event(vq_conn *c, vq_conn_event *ev)
+{
+  if (c->ev_count == 0)
+    return 0;
+  *ev = c->ev[c->ev_head];
+  c->ev_head = (c->ev_head + 1) % VQ_EVENTS;
+  c->ev_count--;
+  if (ev->type == VQ_CONN_EV_STREAM_READABLE) {
+    vq_stream *s = vq_conn_stream_find(c, ev->stream_id);
+    if (s)
+      s->readable_ev = 0;
+  }
+  return 1;
+}
+
+/* ---- configuration and creation -------------------------------------------------------------- */
+
+static void config_defaults(vq_conn_config *k)
+{
+  if (!k->version)
+    k->version = VQ_QUIC_V1;
+  if (!k->cid_len)
+    k->cid_len = 8;
+  if (k->cid_len > VQ_CID_MAX_LEN)
+    k->cid_len = VQ_CID_MAX_LEN;
+  if (!k->mem_limit)
+    k->mem_limit = (size_t)16 << 20;
+  if (!k->max_idle_timeout_ms)
+    k->max_idle_timeout_ms = 30000;
+  if (!k->initial_max_data)
+    k->initial_max_data = (uint64_t)4 << 20;
+  if (!k->initial_max_stream_data)
+    k->initial_max_stream_data = (uint64_t)1 << 20;
+  if (!k->max_stream_window)
+    k->max_stream_window = (uint64_t)16 << 20;
+  if (k->max_stream_window < k->initial_max_stream_data)
+    k->max_stream_window = k->initial_max_stream_data;
+  if (!k->max_conn_window)
+    k->max_conn_window = (uint64_t)32 << 20;
+  if (k->max_conn_window < k->initial_max_data)
+    k->max_conn_window = k->initial_max_data;
+  if (!k->initial_max_streams_bidi)
+    k->initial_max_streams_bidi = 100;
+  if (!k->initial_max_streams_uni)
+    k->initial_max_streams_uni = 100;
+  if (k->max_udp_payload < VQ_MIN_INITIAL_DATAGRAM)
+    k->max_udp_payload = VQ_MIN_INITIAL_DATAGRAM;
+  if (!k->max_sent_per_space)
+    k->max_sent_per_space = 4096;
+  if (!k->stream_send_buffer)
+    k->stream_send_buffer = (uint64_t)1 << 20;
+}
+
+static vq_status random_cid(const vq_cx *cx, size_t len, vq_cid *out)
+{
+  uint8_t b[VQ_CID_MAX_LEN];
+  if (!cx->rng)
+    return VQ_ERR_INVALID_ARGUMENT;
+  vq_rng_fill(cx->rng, b, len);
+  return vq_cid_set(out, b, len);
+}
+
+static void tp_cid(vq_tp_cid *d, const vq_cid *s)
+{
+  d->len = s->len;
+  memcpy(d->bytes, s->bytes, s->len);
+}
+
+/* Our transport parameters (RFC 9000 §7.3, §18.2). */
+static vq_status local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used)
+{
+  vq_tp tp;
+  vq_tp_init_defaults(&tp);
+  const vq_conn_config *k = &c->cfg;
+#define SETP(id, field, v)                                                                          \
+  do {                                                                                             \
+    tp.field = (v);                                                                                \
+    (void)vq_tp_set_present(&tp, id, 1);                                                           \
+  } while (0)
+  SETP(VQ_TP_MAX_IDLE_TIMEOUT, max_idle_timeout, k->max_idle_timeout_ms);
+  SETP(VQ_TP_MAX_UDP_PAYLOAD_SIZE, max_udp_payload_size, 65527);
+  SETP(VQ_TP_INITIAL_MAX_DATA, initial_max_data, k->initial_max_data);
+  SETP(VQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL, initial_max_stream_data_bidi_local,
+       k->initial_max_stream_data);
+  SETP(VQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE, initial_max_stream_data_bidi_remote,
+       k->initial_max_stream_data);
+  SETP(VQ_TP_INITIAL_MAX_STREAM_DATA_UNI, initial_max_stream_data_uni, k->initial_max_stream_data);
+  SETP(VQ_TP_INITIAL_MAX_STREAMS_BIDI, initial_max_streams_bidi, k->initial_max_streams_bidi);
+  SETP(VQ_TP_INITIAL_MAX_STREAMS_UNI, initial_max_streams_uni, k->initial_max_streams_uni);
+  SETP(VQ_TP_ACTIVE_CONNECTION_ID_LIMIT, active_connection_id_limit, 2);
+#undef SETP
+  /* spec: rfc9000#7.3 — both endpoints send initial_source_connection_id; the server also sends
+   * original_destination_connection_id. */
+  tp_cid(&tp.initial_source_connection_id, &c->scid);
+  (void)vq_tp_set_present(&tp, VQ_TP_INITIAL_SOURCE_CONNECTION_ID, 1);
+  if (c->is_server) {
+    tp_cid(&tp.original_destination_connection_id, &c->odcid);
+    (void)vq_tp_set_present(&tp, VQ_TP_ORIGINAL_DESTINATION_CONNECTION_ID, 1);
+  }
+  return vq_tp_encode(&tp, c->is_server ? VQ_TP_SERVER : VQ_TP_CLIENT, out, cap, used);
+}
+
+static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg)
+{
+  vq_conn_config k = *cfg;
+  config_defaults(&k);
+  vq_mem m;
+  vq_mem_init(&m, NULL, parent, k.mem_limit);
+  vq_conn *c = vq_mem_calloc(&m, 1, sizeof(*c));
+  if (!c)
+    return VQ_ERR_NOMEM;
+  c->mem = m;
+  c->cfg = k;
+  c->is_server = k.is_server;
+  c->version = k.version;
+  c->state = VQ_CONN_HANDSHAKE;
+  c->max_udp_payload = k.max_udp_payload;
+  c->idle_deadline = VQ_TIME_NEVER;
+  c->close_deadline = VQ_TIME_NEVER;
+  c->pace_until = VQ_TIME_NEVER;
+  c->idle_timeout = VQ_MS(k.max_idle_timeout_ms);
+  c->peer_ack_delay_exp = VQ_TP_DEFAULT_ACK_DELAY_EXPONENT;
+  for (int i = 0; i < VQ_SPACE_COUNT; i++) {
+    vq_space *s = &c->sp[i];
+    vq_ackset_init(&s->recv, s->recv_s, VQ_ACK_RANGES);
+    s->largest_recv = -1;
+    s->ack_deadline = VQ_TIME_NEVER;
+    vq_sendbuf_init(&s->crypto_tx, &c->mem, VQ_CRYPTO_WINDOW * 2);
+    vq_recvbuf_init(&s->crypto_rx, &c->mem, VQ_CRYPTO_WINDOW);
+    vq_pp_key_init(&s->tx);
+    vq_pp_key_init(&s->rx);
+  }
+  vq_pp_key_init(&c->app_rx_next);
+  vq_pp_key_init(&c->app_rx_prev);
+  c->app_rx_prev_until = VQ_TIME_NEVER;
+  vq_recovery_config rc = {k.cc, k.max_udp_payload, VQ_K_INITIAL_RTT, k.max_sent_per_space,
+                           !k.disable_pacing};
+  vq_status st = vq_recovery_init(&c->rec, &c->mem, &rc);
+  if (st != VQ_OK) {
+    vq_mem_free(&c->mem, c, sizeof(*c));
+    return st;
+  }
+  c->sf_cap = 1024;
+  c->sf = vq_mem_calloc(&c->mem, c->sf_cap, sizeof(vq_sent_frame));
+  if (!c->sf) {
+    vq_recovery_free(&c->rec);
+    vq_mem_free(&c->mem, c, sizeof(*c));
+    return VQ_ERR_NOMEM;
+  }
+  for (uint32_t i = 0; i < c->sf_cap; i++)
+    c->sf[i].next = i + 1 < c->sf_cap ? i + 1 : VQ_SF_NIL;
+  c->sf_free = 0;
+  /* flow control (RFC 9000 §4): our limits; the peer's arrive with its transport parameters */
+  vq_fc_rx_init(&c->fc_rx, k.initial_max_data, k.max_conn_window);
+  vq_fc_tx_init(&c->fc_tx, 0);
+  c->local_max_streams[0] = k.initial_max_streams_bidi;
+  c->local_max_streams[1] = k.initial_max_streams_uni;
+  *out = c;
+  return VQ_OK;
+}
+
+static vq_status start_tls(vq_conn *c, const vq_cx *cx)
+{
+  uint8_t tpbuf[512];
+  size_t tplen = 0;
+  vq_status st = local_tp(c, tpbuf, sizeof(tpbuf), &tplen);
+  if (st != VQ_OK)
+    return st;
+  vq_tls_params p = {c->cfg.server_name, tpbuf, tplen};
+  return vq_tls_new(&c->tls, &c->mem, c->cfg.tls, &p, cx);
+}
+
+static vq_status install_initial(vq_conn *c)
+{
+  vq_space *s = &c->sp[VQ_SPACE_INITIAL];
+  vq_pp_key_discard(&s->tx);
+  vq_pp_key_discard(&s->rx);
+  vq_pp_key cl, sv;
+  vq_pp_key_init(&cl);
+  vq_pp_key_init(&sv);
+  /* spec: rfc9001#5.2 — Initial keys from the client's first Destination Connection ID */
+  vq_status st = vq_pp_key_install_initial(&cl, &sv, c->version, c->odcid.bytes, c->odcid.len);
+  if (st != VQ_OK)
+    return st;
+  if (c->is_server) {
+    s->tx = sv;
+    s->rx = cl;
+  } else {
+    s->tx = cl;
+    s->rx = sv;
+  }
+  return VQ_OK;
+}
+
+static void conn_destroy_partial(vq_conn *c)
+{
+  vq_conn_free(c, NULL);
+}
+
+static vq_status pump_tls(vq_conn *c, const vq_cx *cx);
+
+vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg, const vq_cx *cx)
+{
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK)
+    return st;
+  if (!cfg || cfg->is_server || !cfg->tls)
+    return VQ_ERR_INVALID_ARGUMENT;
+  vq_conn *c = NULL;
+  st = conn_alloc(&c, parent, cfg);
+  if (st != VQ_OK)
+    return st;
+  /* spec: rfc9000#7.2/3 — the client's first Destination Connection ID is unpredictable and at
+   * least 8 bytes */
+  st = random_cid(cx, 8 > c->cfg.cid_len ? 8 : c->cfg.cid_len, &c->dcid);
+  if (st == VQ_OK)
+    st = random_cid(cx, c->cfg.cid_len, &c->scid);
+  if (st == VQ_OK) {
+    c->odcid = c->dcid;
+    st = install_initial(c);
+  }
+  if (st == VQ_OK)
+    st = start_tls(c, cx);
+  if (st == VQ_OK)
+    st = pump_tls(c, cx);
+  if (st != VQ_OK) {
+    conn_destroy_partial(c);
+    return st;
+  }
+  c->idle_deadline = cx->now + c->idle_timeout;
+  *out = c;
+  return VQ_OK;
+}
+
+vq_status vq_conn_new_server(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg, const vq_cx *cx,
+                             const vq_cid *scid, uint8_t *dgram, size_t len)
+{
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK)
+    return st;
+  if (!cfg || !cfg->is_server || !cfg->tls || !scid)
+    return VQ_ERR_INVALID_ARGUMENT;
+  vq_pkt_header h;
+  st = vq_packet_parse(dgram, len, 0, &h);
+  if (st != VQ_OK)
+    return st;
+  if (h.type != VQ_PKT_INITIAL || !vq_version_supported(h.version))
+    return VQ_ERR_PACKET_VERSION;
+  vq_conn *c = NULL;
+  vq_conn_config k = *cfg;
+  k.version = h.version;
+  st = conn_alloc(&c, parent, &k);
+  if (st != VQ_OK)
+    return st;
+  c->scid = *scid;
+  st = vq_cid_set(&c->odcid, dgram + h.dcid_off, h.dcid_len);
+  if (st == VQ_OK)
+    st = vq_cid_set(&c->dcid, dgram + h.scid_off, h.scid_len);
+  if (st == VQ_OK)
+    st = install_initial(c);
+  if (st == VQ_OK)
+    st = start_tls(c, cx);
+  if (st != VQ_OK) {
+    conn_destroy_partial(c);
+    return st;
+  }
+  c->idle_deadline = cx->now + c->idle_timeout;
+  *out = c;
+  return vq_conn_recv(c, cx, dgram, len, 0);
+}
+
+void vq_conn_free(vq_conn *c, uint64_t *obligations)
+{
+  if (!c)
+    return;
+  uint64_t owed = 0;
+  for (vq_stream *s = c->streams; s; s = s->next)
+    owed += vq_sendbuf_obligations(&s->sb);
+  for (int i = 0; i < VQ_SPACE_COUNT; i++)
+    if (!c->sp[i].discarded)
+      owed += vq_sendbuf_obligations(&c->sp[i].crypto_tx);
+  if (obligations)
+    *obligations = owed;
+  vq_conn_stream_free_all(c);
+  for (int i = 0; i < VQ_SPACE_COUNT; i++) {
+    vq_space *s = &c->sp[i];
+    vq_sendbuf_free(&s->crypto_tx);
+    vq_recvbuf_free(&s->crypto_rx);
+    vq_pp_key_discard(&s->tx);
+    vq_pp_key_discard(&s->rx);
+  }
+  vq_pp_key_discard(&c->app_rx_next);
+  vq_pp_key_discard(&c->app_rx_prev);
+  vq_tls_free(c->tls);
+  vq_recovery_free(&c->rec);
+  if (c->sf)
+    vq_mem_free(&c->mem, c->sf, (size_t)c->sf_cap * sizeof(vq_sent_frame));
+  vq_mem m = c->mem;
+  vq_mem_free(&m, c, sizeof(*c));
+}
+
+/* ---- closing (RFC 9000 §10) ------------------------------------------------------------------ */
+
+static vq_time three_pto(const vq_conn *c)
+{
+  return 3 * vq_rtt_pto(&c->rec.rtt, 1);
+}
+
+static void enter_closing(vq_conn *c, const vq_cx *cx, int app, uint64_t code, uint64_t frame_type,
+                          const char *reason)
+{
+  if (c->state == VQ_CONN_CLOSING || c->state == VQ_CONN_DRAINING || c->state == VQ_CONN_CLOSED)
+    return;
+  c->state = VQ_CONN_CLOSING;
+  c->close_app = app;
+  c->close_code = code;
+  c->close_frame_type = frame_type;
+  snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+  c->close_pending = 1;
+  /* spec: rfc9000#10.2/3 — the closing state lasts at least three times the current PTO */
+  c->close_deadline = cx->now + three_pto(c);
+  vq_cx_trace(cx, "connection_closed", "local code=0x%llx app=%d reason=%s",
+              (unsigned long long)code, app, c->close_reason);
+}
+
+void vq_conn_error(vq_conn *c, const vq_cx *cx, vq_status s, uint64_t frame_type, const char *reason)
+{
+  vq_disposition d = vq_status_disposition(s);
+  int alert = vq_status_tls_alert(s);
+  if (alert >= 0) {
+    const char *det = c->tls ? vq_tls_error_detail(c->tls) : "";
+    /* spec: rfc9001#4.8/1 — a TLS alert becomes CRYPTO_ERROR 0x100 + alert */
+    enter_closing(c, cx, 0, VQ_TE_CRYPTO_ERROR((uint64_t)alert), frame_type,
+                  reason ? reason : (det && *det ? det : vq_status_reason(s)));
+    return;
+  }
+  if (d == VQ_DISP_CLOSE_APP)
+    enter_closing(c, cx, 1, vq_status_app_error(s), 0, reason ? reason : vq_status_reason(s));
+  else
+    enter_closing(c, cx, 0, vq_status_transport_error(s), frame_type,
+                  reason ? reason : vq_status_reason(s));
+}
+
+vq_status vq_conn_close(vq_conn *c, const vq_cx *cx, int app, uint64_t error_code, const char *reason)
+{
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK)
+    return st;
+  if (c->state >= VQ_CONN_CLOSING)
+    return VQ_OK;
+  enter_closing(c, cx, app, error_code, 0, reason);
+  return VQ_OK;
+}
+
+static void enter_draining(vq_conn *c, const vq_cx *cx, const vq_frame_close *f, int app)
+{
+  if (c->state == VQ_CONN_DRAINING || c->state == VQ_CONN_CLOSED)
+    return;
+  if (c->state != VQ_CONN_CLOSING) {
+    c->close_app = app;
+    c->close_code = f->error_code;
+    c->closed_by_peer = 1;
+    size_t n = f->reason_len < VQ_CLOSE_REASON_MAX - 1 ? f->reason_len : VQ_CLOSE_REASON_MAX - 1;
+    memcpy(c->close_reason, f->reason, n);
+    c->close_reason[n] = 0;
+    /* spec: rfc9000#10.2.2/3 — an endpoint that receives CONNECTION_CLOSE may send one
+     * CONNECTION_CLOSE before draining; we send none (draining endpoints MUST NOT send). */
+    c->close_deadline = cx->now + three_pto(c);
+  }
+  c->state = VQ_CONN_DRAINING;
+  c->close_pending = 0;
+  vq_cx_trace(cx, "connection_closed", "peer code=0x%llx app=%d reason=%s",
+              (unsigned long long)c->close_code, app, c->close_reason);
+}
+
+/* ---- the handshake glue ---------------------------------------------------------------------- */
+
+static vq_status apply_peer_tp(vq_conn *c)
+{
+  const uint8_t *tp;
+  size_t len;
+  vq_tls_peer_tp(c->tls, &tp, &len);
+  if (!tp || c->peer_tp_done)
+    return VQ_OK;
+  vq_status st = vq_tp_decode(tp, len, c->is_server ? VQ_TP_CLIENT : VQ_TP_SERVER, &c->peer_tp);
+  if (st != VQ_OK)
+    return st;
+  vq_tp *p = &c->peer_tp;
+  /* spec: rfc9000#7.3/4 — initial_source_connection_id must be present and match the Source
+   * Connection ID of the peer's first Initial; the server's original_destination_connection_id must
+   * match the client's first Destination Connection ID. */
+  if (!vq_tp_has(p, VQ_TP_INITIAL_SOURCE_CONNECTION_ID))
+    return VQ_ERR_TP_MISSING;
+  if (p->initial_source_connection_id.len != c->peer_initial_scid.len ||
+      memcmp(p->initial_source_connection_id.bytes, c->peer_initial_scid.bytes,
+             c->peer_initial_scid.len) != 0)
+    return VQ_ERR_TP_VALUE;
+  if (!c->is_server) {
+    if (!vq_tp_has(p, VQ_TP_ORIGINAL_DESTINATION_CONNECTION_ID))
+      return VQ_ERR_TP_MISSING;
+    if (p->original_destination_connection_id.len != c->odcid.len ||
+        memcmp(p->original_destination_connection_id.bytes, c->odcid.bytes, c->odcid.len) != 0)
+      return VQ_ERR_TP_VALUE;
+    /* spec: rfc9000#7.3/4 — no Retry was received, so retry_source_connection_id must be absent */
+    if (vq_tp_has(p, VQ_TP_RETRY_SOURCE_CONNECTION_ID))
+      return VQ_ERR_TP_VALUE;
+  }
+  c->peer_tp_done = 1;
+  vq_fc_tx_update(&c->fc_tx, p->initial_max_data);
+  c->peer_max_streams[0] = p->initial_max_streams_bidi;
+  c->peer_max_streams[1] = p->initial_max_streams_uni;
+  c->peer_ack_delay_exp = p->ack_delay_exponent;
+  c->rec.rtt.max_ack_delay = VQ_MS(p->max_ack_delay);
+  /* spec: rfc9000#10.1 — the idle timeout is the minimum of both max_idle_timeout values */
+  if (p->max_idle_timeout && VQ_MS(p->max_idle_timeout) < c->idle_timeout)
+    c->idle_timeout = VQ_MS(p->max_idle_timeout);
+  if (p->max_udp_payload_size < c->max_udp_payload)
+    c->max_udp_payload = p->max_udp_payload_size;
+  /* streams opened before the parameters arrived get the peer's initial limits now */
+  for (vq_stream *s = c->streams; s; s = s->next) {
+    uint64_t lim = vq_stream_is_unidirectional(s->id) ? p->initial_max_stream_data_uni
+                   : s->local ? p->initial_max_stream_data_bidi_remote
+                              : p->initial_max_stream_data_bidi_local;
+    vq_fc_tx_update(&s->fc_tx, lim);
+  }
+  return VQ_OK;
+}
+
+static void discard_space(vq_conn *c, const vq_cx *cx, int i)
+{
+  vq_space *s = &c->sp[i];
+  if (s->discarded)
+    return;
+  s->discarded = 1;
+  vq_recovery_state st;
+  vq_conn_recovery_state(c, &st);
+  st.space_discarded[i] = 1;
+  vq_recovery_discard_space(&c->rec, (vq_pn_space)i, &st, cx->now,
+                            &(vq_recovery_cb){vq_conn_on_packet_fate, c});
+  vq_pp_key_discard(&s->tx);
+  vq_pp_key_discard(&s->rx);
+  vq_sendbuf_abandon(&s->crypto_tx);
+  s->ack_pending = 0;
+  s->ack_deadline = VQ_TIME_NEVER;
+  s->probes = 0;
+  vq_cx_trace(cx, "key_discarded", "space=%d", i);
+}
+
+static void confirm_handshake(vq_conn *c, const vq_cx *cx)
+{
+  if (c->hs_confirmed)
+    return;
+  c->hs_confirmed = 1;
+  c->peer_addr_validated = 1;
+  /* spec: rfc9001#4.9.2/1 — Handshake keys are discarded once the handshake is confirmed */
+  discard_space(c, cx, VQ_SPACE_HANDSHAKE);
+}
+
+static vq_status install_secrets(vq_conn *c, const vq_cx *cx)
+{
+  vq_tls_secret sec;
+  while (vq_tls_poll_secret(c->tls, &sec)) {
+    vq_status st = VQ_OK;
+    if (sec.level == VQ_LEVEL_HANDSHAKE || sec.level == VQ_LEVEL_APP) {
+      int sp = sec.level == VQ_LEVEL_HANDSHAKE ? VQ_SPACE_HANDSHAKE : VQ_SPACE_APP;
+      vq_pp_key *k = sec.dir == VQ_TLS_READ ? &c->sp[sp].rx : &c->sp[sp].tx;
+      vq_pp_key_discard(k);
+      st = vq_pp_key_install(k, c->version, sec.suite, sec.secret, sec.len);
+      if (st == VQ_OK && sp == VQ_SPACE_APP && sec.dir == VQ_TLS_READ) {
+        /* spec: rfc9001#6.3/1 — prepare the next read keys so a key update is recognised */
+        vq_pp_key_discard(&c->app_rx_next);
+        st = vq_pp_key_update(k, &c->app_rx_next);
+      }
+      vq_cx_trace(cx, "key_updated", "space=%d dir=%s", sp, sec.dir == VQ_TLS_READ ? "read" : "write");
+    }
+    memset(sec.secret, 0, sizeof(sec.secret));
+    if (st != VQ_OK)
+      return st;
+  }
+  return VQ_OK;
+}
+
+/* Moves handshake output into the CRYPTO send streams and installs new keys. */
+static vq_status pump_tls(vq_conn *c, const vq_cx *cx)
+{
+  for (int i = 0; i < VQ_SPACE_COUNT; i++) {
+    const uint8_t *d;
+    size_t n;
+    vq_tls_out_peek(c->tls, space_level[i], &d, &n);
+    if (n == 0)
+      continue;
+    size_t acc = 0;
+    vq_status st = vq_sendbuf_write(&c->sp[i].crypto_tx, d, n, 0, &acc);
+    if (st != VQ_OK)
+      return st;
+    vq_tls_out_consume(c->tls, space_level[i], acc);
+    if (acc < n)
+      return VQ_ERR_CRYPTO_BUFFER_EXCEEDED;
+  }
+  vq_status st = install_secrets(c, cx);
+  if (st != VQ_OK)
+    return st;
+  st = apply_peer_tp(c);
+  if (st != VQ_OK)
+    return st;
+  if (!c->hs_complete && vq_tls_handshake_complete(c->tls)) {
+    c->hs_complete = 1;
+    c->state = VQ_CONN_ESTABLISHED;
+    if (!c->peer_tp_done)
+      return VQ_ERR_TP_MISSING;
+    vq_conn_push_event(c, VQ_CONN_EV_HANDSHAKE_DONE, 0, 0);
+    vq_cx_trace(cx, "handshake_complete", "%s", c->is_server ? "server" : "client");
+    if (c->is_server) {
+      /* spec: rfc9001#4.1.2/1 — the server's handshake is confirmed when it completes; it sends
+       * HANDSHAKE_DONE (rfc9000#19.20) */
+      c->handshake_done_pending = 1;
+      confirm_handshake(c, cx);
+    }
+  }
+  return VQ_OK;
+}
+
+static vq_status on_crypto(vq_conn *c, const vq_cx *cx, int space, const vq_frame_crypto *f)
+{
+  vq_space *s = &c->sp[space];
+  /* spec: rfc9000#7.5/2 — data beyond the CRYPTO buffer bound is CRYPTO_BUFFER_EXCEEDED */
+  if (f->offset + f->len > s->crypto_rx.read + VQ_CRYPTO_WINDOW)
+    return VQ_ERR_CRYPTO_BUFFER_EXCEEDED;
+  vq_status st = vq_recvbuf_insert(&s->crypto_rx, f->offset, f->data, f->len, 0);
+  if (st == VQ_ERR_FLOW_CONTROL || st == VQ_ERR_BUDGET || st == VQ_ERR_NOMEM)
+    return VQ_ERR_CRYPTO_BUFFER_EXCEEDED;
+  if (st != VQ_OK)
+    return st;
+  uint8_t tmp[2048];
+  for (;;) {
+    int fin = 0;
+    size_t n = vq_recvbuf_read(&s->crypto_rx, tmp, sizeof(tmp), &fin);
+    if (n == 0)
+      break;
+    st = vq_tls_recv(c->tls, cx, space_level[space], tmp, n);
+    if (st != VQ_OK)
+      return st;
+  }
+  return pump_tls(c, cx);
+}
+
+/* ---- frames ---------------------------------------------------------------------------------- */
+
+static vq_frame_pkt frame_pkt_of(vq_pkt_type t)
+{
+  switch (t) {
+  case VQ_PKT_INITIAL: return VQ_FRAME_PKT_INITIAL;
+  case VQ_PKT_HANDSHAKE: return VQ_FRAME_PKT_HANDSHAKE;
+  case VQ_PKT_0RTT: return VQ_FRAME_PKT_0RTT;
+  default: return VQ_FRAME_PKT_1RTT;
+  }
+}
+
+static vq_status on_ack(vq_conn *c, const vq_cx *cx, int space, const vq_frame_ack *a)
+{
+  vq_time delay = 0;
+  if (space == VQ_SPACE_APP) {
+    /* spec: rfc9000#19.3 — ACK Delay is scaled by 2^ack_delay_exponent microseconds */
+    uint64_t us = a->delay;
+    if (c->peer_ack_delay_exp < 64 && us < (UINT64_MAX >> c->peer_ack_delay_exp) / 1000u)
+      delay = VQ_US(us << c->peer_ack_delay_exp);
+    else
+      delay = VQ_TIME_NEVER / 2;
+  }
+  vq_recovery_state rs;
+  vq_conn_recovery_state(c, &rs);
+  int sampled = 0;
+  vq_recovery_cb cb = {vq_conn_on_packet_fate, c};
+  vq_status st = vq_recovery_on_ack(&c->rec, (vq_pn_space)space, a, delay, &rs, cx->now, &cb, &sampled);
+  if (st != VQ_OK)
+    return st;
+  /* spec: rfc9002#A.6 — a client knows the server validated its address once a Handshake packet
+   * is acknowledged */
+  if (space == VQ_SPACE_HANDSHAKE)
+    c->peer_addr_validated = 1;
+  return VQ_OK;
+}
+
+static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt, const vq_frame *f)
+{
+  switch (f->type) {
+  case VQ_FRAME_PADDING:
+  case VQ_FRAME_PING:
+    return VQ_OK;
+  case VQ_FRAME_ACK:
+  case VQ_FRAME_ACK_ECN:
+    return on_ack(c, cx, space, &f->ack);
+  case VQ_FRAME_CRYPTO:
+    return on_crypto(c, cx, space, &f->crypto);
+  case VQ_FRAME_NEW_TOKEN:
+    /* spec: rfc9000#19.7/3 — a server receiving NEW_TOKEN closes with PROTOCOL_VIOLATION */
+    if (c->is_server)
+      return VQ_ERR_PROTOCOL_VIOLATION;
+    return VQ_OK; /* tokens for later connections: not kept yet */
+  case VQ_FRAME_RESET_STREAM:
+    return vq_conn_on_reset_stream(c, &f->reset_stream);
+  case VQ_FRAME_STOP_SENDING:
+    return vq_conn_on_stop_sending(c, &f->stop_sending);
+  case VQ_FRAME_MAX_DATA:
+    if (vq_fc_tx_update(&c->fc_tx, f->max_data.maximum)) {
+      for (vq_stream *s = c->streams; s; s = s->next)
+        if (vq_sendbuf_next(&s->sb, 1, s->fc_tx.limit, &(uint64_t){0}, &(size_t){0}, &(int){0}))
+          vq_conn_stream_sendq_add(c, s);
+    }
+    return VQ_OK;
+  case VQ_FRAME_MAX_STREAM_DATA:
+    return vq_conn_on_max_stream_data(c, &f->max_stream_data);
+  case VQ_FRAME_MAX_STREAMS_BIDI:
+  case VQ_FRAME_MAX_STREAMS_UNI: {
+    int uni = f->type == VQ_FRAME_MAX_STREAMS_UNI;
+    if (f->max_streams.maximum > c->peer_max_streams[uni]) {
+      c->peer_max_streams[uni] = f->max_streams.maximum;
+      if (c->streams_blocked_want[uni]) {
+        c->streams_blocked_want[uni] = 0;
+        vq_conn_push_event(c, VQ_CONN_EV_STREAM_WRITABLE, UINT64_MAX, 0);
+      }
+    }
+    return VQ_OK;
+  }
+  case VQ_FRAME_DATA_BLOCKED:
+    c->max_data_pending = 1; /* tell the peer our current limit again */
+    return VQ_OK;
+  case VQ_FRAME_STREAM_DATA_BLOCKED:
+    return vq_conn_on_stream_data_blocked(c, &f->stream_data_blocked);
+  case VQ_FRAME_STREAMS_BLOCKED_BIDI:
+  case VQ_FRAME_STREAMS_BLOCKED_UNI:
+    return VQ_OK;
+  case VQ_FRAME_NEW_CONNECTION_ID:
+    /* spec: rfc9000#19.15/5 — NEW_CONNECTION_ID to an endpoint using a zero-length Destination CID
+     * is a PROTOCOL_VIOLATION. Extra CIDs are not used yet (migration is issue 5): they are not kept,
+     * which stays within our active_connection_id_limit. */
+    if (c->dcid.len == 0)
+      return VQ_ERR_PROTOCOL_VIOLATION;
+    return VQ_OK;
+  case VQ_FRAME_RETIRE_CONNECTION_ID:
+    /* spec: rfc9000#19.16/3 — retiring a sequence number never sent is a PROTOCOL_VIOLATION; we sent
+     * only sequence number 0 (the handshake CID), and it may not be retired by a packet sent to it. */
+    if (f->retire_cid.sequence > 0)
+      return VQ_ERR_PROTOCOL_VIOLATION;
+    return VQ_OK;
+  case VQ_FRAME_PATH_CHALLENGE:
+    /* spec: rfc9000#8.2.2/1 — answer with PATH_RESPONSE echoing the data */
+    memcpy(c->path_response_data, f->path.data, VQ_PATH_DATA_LEN);
+    c->path_response_pending = 1;
+    return VQ_OK;
+  case VQ_FRAME_PATH_RESPONSE:
+    return VQ_OK; /* we send no PATH_CHALLENGE yet: an unsolicited response is ignored */
+  case VQ_FRAME_CONNECTION_CLOSE:
+  case VQ_FRAME_CONNECTION_CLOSE_APP:
+    enter_draining(c, cx, &f->close, f->type == VQ_FRAME_CONNECTION_CLOSE_APP);
+    return VQ_OK;
+  case VQ_FRAME_HANDSHAKE_DONE:
+    /* spec: rfc9000#19.20/2 — a server receiving HANDSHAKE_DONE closes with PROTOCOL_VIOLATION */
+    if (c->is_server)
+      return VQ_ERR_PROTOCOL_VIOLATION;
+    /* spec: rfc9001#4.1.2/2 — the client's handshake is confirmed on HANDSHAKE_DONE */
+    confirm_handshake(c, cx);
+    return VQ_OK;
+  case VQ_FRAME_DATAGRAM:
+  case VQ_FRAME_DATAGRAM_LEN:
+    /* spec: rfc9221#3 — DATAGRAM without having advertised max_datagram_frame_size is a
+     * PROTOCOL_VIOLATION */
+    return VQ_ERR_PROTOCOL_VIOLATION;
+  default:
+    if (f->type >= VQ_FRAME_STREAM && f->type <= (VQ_FRAME_STREAM | 7u)) {
+      (void)pt;
+      return vq_conn_on_stream_frame(c, cx, &f->stream);
+    }
+    return VQ_ERR_FRAME_TYPE_UNKNOWN;
+  }
+}
+
+/* Processes the frames of a decrypted payload. Returns the first error; *eliciting says whether the
+ * packet was ack-eliciting. */
+static vq_status process_payload(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt,
+                                 const uint8_t *p, size_t len, int *eliciting, uint64_t *bad_type)
+{
+  /* spec: rfc9000#12.4/3 — a packet without frames is a PROTOCOL_VIOLATION */
+  if (len == 0)
+    return VQ_ERR_PROTOCOL_VIOLATION;
+  size_t off = 0;
+  while (off < len) {
+    vq_frame f;
+    size_t used = 0;
+    vq_status st = vq_frame_parse(p + off, len - off, &f, &used);
+    if (st != VQ_OK) {
+      *bad_type = p[off];
+      return st;
+    }
+    *bad_type = f.type;
+    /* spec: rfc9000#12.4/5 — a frame in a packet type that does not allow it is a
+     * PROTOCOL_VIOLATION */
+    if (!vq_frame_allowed_in(f.type, frame_pkt_of(pt)))
+      return VQ_ERR_PROTOCOL_VIOLATION;
+    if (vq_frame_is_ack_eliciting(f.type))
+      *eliciting = 1;
+    st = on_frame(c, cx, space, pt, &f);
+    if (st != VQ_OK)
+      return st;
+    if (c->state >= VQ_CONN_DRAINING)
+      return VQ_OK;
+    off += used;
+  }
+  return VQ_OK;
+}
+
+/* ---- receiving ------------------------------------------------------------------------------- */
+
+static int space_of(vq_pkt_type t)
+{
+  switch (t) {
+  case VQ_PKT_INITIAL: return VQ_SPACE_INITIAL;
+  case VQ_PKT_HANDSHAKE: return VQ_SPACE_HANDSHAKE;
+  case VQ_PKT_1RTT: return VQ_SPACE_APP;
+  default: return -1;
+  }
+}
+
+static void note_received(vq_conn *c, const vq_cx *cx, int space, uint64_t pn, int eliciting)
+{
+  vq_space *s = &c->sp[space];
+  uint64_t dropped = s->recv.dropped;
+  (void)vq_ackset_add(&s->recv, pn);
+  if (s->recv.dropped != dropped && s->recv.n > 0) {
+    /* spec: rfc9000#12.3 — the set forgot its lowest range: packets below what it still holds are
+     * treated as duplicates from now on (we cannot be certain they were not processed) */
+    uint64_t lo = s->recv.r[s->recv.n - 1].lo;
+    if (lo > s->floor)
+      s->floor = lo;
+  }
+  if ((int64_t)pn > s->largest_recv) {
+    s->largest_recv = (int64_t)pn;
+    s->largest_recv_time = cx->now;
+  }
+  if (!eliciting)
+    return;
+  s->ack_pending = 1;
+  s->unacked_eliciting++;
+  /* spec: rfc9000#13.2.1/2 — Initial and Handshake packets are acknowledged at once; 1-RTT ones
+   * within max_ack_delay, or at once every second ack-eliciting packet (rfc9000#13.2.2/1) */
+  vq_time deadline;
+  if (space != VQ_SPACE_APP || s->unacked_eliciting >= VQ_ACK_ELICITING_THRESHOLD)
+    deadline = cx->now;
+  else
+    deadline = cx->now + VQ_MS(VQ_TP_DEFAULT_MAX_ACK_DELAY);
+  if (deadline < s->ack_deadline)
+    s->ack_deadline = deadline;
+}
+
+/* One packet of a datagram. Returns how many bytes it took (the rest may hold coalesced packets);
+ * 0 ends the datagram. */
+static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len, const vq_cid *first_dcid)
+{
+  vq_pkt_header h;
+  vq_status st = vq_packet_parse(pkt, len, c->scid.len, &h);
+  if (st != VQ_OK) {
+    c->stats.pkts_dropped++;
+    return 0;
+  }
+  /* spec: rfc9000#12.2/5 — coalesced packets with a different Destination CID are dropped */
+  if (first_dcid && (h.dcid_len != first_dcid->len ||
+                     memcmp(pkt + h.dcid_off, first_dcid->bytes, h.dcid_len) != 0)) {
+    c->stats.pkts_dropped++;
+    return h.packet_len;
+  }
+  if (h.type == VQ_PKT_VERSION_NEGOTIATION || h.type == VQ_PKT_RETRY ||
+      h.type == VQ_PKT_UNKNOWN_VERSION || h.type == VQ_PKT_0RTT) {
+    /* Version Negotiation and Retry handling and 0-RTT are issue 5: dropped here. */
+    c->stats.pkts_dropped++;
+    return h.packet_len;
+  }
+  if (h.type != VQ_PKT_1RTT && h.version != c->version) {
+    c->stats.pkts_dropped++;
+    return h.packet_len;
+  }
+  int space = space_of(h.type);
+  vq_space *s = &c->sp[space];
+  if (space < 0 || s->discarded || !s->rx.installed) {
+    /* spec: rfc9001#5.7/1 — packets for which keys are not (yet / any longer) available are
+     * dropped (the peer retransmits) */
+    c->stats.pkts_dropped++;
+    return h.packet_len;
+  }
+  size_t plen = h.packet_len;
+  vq_unprotected u;
+  vq_pp_key *key = &s->rx;
+  int next_phase = 0;
+  if (space == VQ_SPACE_APP) {
+    /* the key phase bit is protected: unprotect with the current keys first; on a phase change try
+     * the next generation (RFC 9001 §6.3) */
+    st = vq_packet_unprotect(key, pkt, plen, h.pn_off, s->largest_recv, &u);
+    if (st == VQ_ERR_DECRYPT && c->app_rx_next.installed) {
+      st = vq_packet_unprotect(&c->app_rx_next, pkt, plen, h.pn_off, s->largest_recv, &u);
+      if (st == VQ_OK || st == VQ_ERR_PROTOCOL_VIOLATION)
+        next_phase = 1;
+    }
+    if (st == VQ_OK && !next_phase && ((pkt[0] >> 2) & 1u) != c->app_rx_key_phase) {
+      /* authenticated with the current keys but the phase bit differs: only possible for the old
+       * phase's keys, which are the same keys here — treat as the current phase */
+    }
+  } else {
+    st = vq_packet_unprotect(key, pkt, plen, h.pn_off, s->largest_recv, &u);
+  }
+  if (st == VQ_ERR_PROTOCOL_VIOLATION) {
+    /* spec: rfc9000#17.2/9 — non-zero reserved bits after removing protection */
+    vq_conn_error(c, cx, st, 0, "reserved bits set");
+    return 0;
+  }
+  if (st != VQ_OK) {
+    c->stats.pkts_dropped++;
+    return plen;
+  }
+  if (next_phase) {
+    /* spec: rfc9001#6.2/1 — the peer updated its keys: rotate the read keys and update ours */
+    vq_pp_key_discard(&c->app_rx_prev);
+    c->app_rx_prev = s->rx;
+    s->rx = c->app_rx_next;
+    vq_pp_key_init(&c->app_rx_next);
+    (void)vq_pp_key_update(&s->rx, &c->app_rx_next);
+    c->app_rx_key_phase ^= 1u;
+    vq_pp_key nk;
+    vq_pp_key_init(&nk);
+    if (vq_pp_key_update(&s->tx, &nk) == VQ_OK) {
+      vq_pp_key_discard(&s->tx);
+      s->tx = nk;
+      c->tx_key_phase ^= 1u;
+    }
+  }
+  /* spec: rfc9000#12.3/5 — duplicates are discarded */
+  if (u.pn < s->floor || vq_ackset_contains(&s->recv, u.pn)) {
+    c->stats.pkts_dropped++;
+    return plen;
+  }
+  c->stats.pkts_recv++;
+  vq_cx_trace(cx, "packet_received", "space=%d pn=%llu size=%zu", space, (unsigned long long)u.pn,
+              plen);
+  if (!c->have_peer_scid && h.type != VQ_PKT_1RTT) {
+    vq_cid_set(&c->peer_initial_scid, pkt + h.scid_off, h.scid_len);
+    c->have_peer_scid = 1;
+    if (!c->is_server) {
+      /* spec: rfc9000#7.2/6 — the client uses the server's Source CID as its Destination CID */
+      c->dcid = c->peer_initial_scid;
+    }
+  }
+  if (c->is_server && space == VQ_SPACE_HANDSHAKE) {
+    /* spec: rfc9000#8.1/4 — a Handshake packet from the client validates its address; spec:
+     * rfc9001#4.9.1/2 — and the server discards Initial keys when it first receives one */
+    c->addr_validated = 1;
+    if (!c->sp[VQ_SPACE_INITIAL].discarded)
+      discard_space(c, cx, VQ_SPACE_INITIAL);
+  }
+  int eliciting = 0;
+  uint64_t bad_type = 0;
+  st = process_payload(c, cx, space, h.type, pkt + u.payload_offset, u.payload_len, &eliciting,
+                       &bad_type);
+  if (st != VQ_OK) {
+    vq_cx_trace(cx, "frame_error", "space=%d frame=0x%llx status=%d", space,
+                (unsigned long long)bad_type, (int)st);
+    vq_conn_error(c, cx, st, bad_type, NULL);
+    return 0;
+  }
+  note_received(c, cx, space, u.pn, eliciting);
+  /* spec: rfc9000#10.1/1 — the idle timer restarts when a packet is processed */
+  c->idle_deadline = cx->now + (c->idle_timeout > three_pto(c) ? c->idle_timeout : three_pto(c));
+  c->ack_eliciting_sent_since_recv = 0;
+  if (space == VQ_SPACE_APP && !c->is_server && c->hs_complete)
+    c->peer_addr_validated = 1;
+  return plen;
+}
+
+vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, uint8_t ecn)
+{
+  (void)ecn;
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK)
+    return st;
+  c->stats.bytes_recv += len;
+  if (c->is_server && !c->addr_validated)
+    c->bytes_recv_unvalidated += len;
+  if (c->state == VQ_CONN_CLOSED || c->state == VQ_CONN_DRAINING)
+    return VQ_OK;
+  if (c->state == VQ_CONN_CLOSING) {
+    /* spec: rfc9000#10.2.1/2 — in the closing state, answer incoming packets with CONNECTION_CLOSE,
+     * at a limited rate */
+    c->close_recv_since++;
+    if (c->close_recv_since >= (1u << (c->close_sends < 8 ? c->close_sends : 8)))
+      c->close_pending = 1;
+    return VQ_OK;
+  }
+  size_t off = 0;
+  vq_cid first;
+  int have_first = 0;
+  while (off < len && c->state < VQ_CONN_CLOSING) {
+    vq_pkt_header h;
+    if (vq_packet_parse(dgram + off, len - off, c->scid.len, &h) == VQ_OK && !have_first) {
+      vq_cid_set(&first, dgram + off + h.dcid_off, h.dcid_len);
+      have_first = 1;
+    }
+    size_t used = recv_packet(c, cx, dgram + off, len - off, have_first ? &first : NULL);
+    if (used == 0)
+      break;
+    off += used;
+  }
+  /* spec: rfc9002#A.6 — keys, address validation or the amplification limit may have changed: the
+   * loss detection timer is set again */
+  vq_recovery_state rs;
+  vq_conn_recovery_state(c, &rs);
+  vq_recovery_update_timer(&c->rec, &rs, cx->now);
+  return VQ_OK;
+}
+
+/* ---- timers ---------------------------------------------------------------------------------- */
+
+vq_time vq_conn_next_timeout(const vq_conn *c)
+{
+  if (c->state == VQ_CONN_CLOSED)
+    return VQ_TIME_NEVER;
+  if (c->state == VQ_CONN_CLOSING || c->state == VQ_CONN_DRAINING)
+    return c->close_deadline;
+  vq_time t = c->idle_deadline;
+  vq_time r = vq_recovery_timer(&c->rec);
+  if (r < t)
+    t = r;
+  if (c->pace_until < t)
+    t = c->pace_until;
+  for (int i = 0; i < VQ_SPACE_COUNT; i++)
+    if (!c->sp[i].discarded && c->sp[i].ack_pending && c->sp[i].ack_deadline < t)
+      t = c->sp[i].ack_deadline;
+  return t;
+}
+
+vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx)
+{
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK)
+    return st;
+  vq_time now = cx->now;
+  if (c->state == VQ_CONN_CLOSING || c->state == VQ_CONN_DRAINING) {
+    if (now >= c->close_deadline) {
+      c->state = VQ_CONN_CLOSED;
+      vq_conn_push_event(c, VQ_CONN_EV_CLOSED, 0, c->close_code);
+    }
+    return VQ_OK;
+  }
+  if (c->state == VQ_CONN_CLOSED)
+    return VQ_OK;
+  if (now >= c->idle_deadline) {
+    /* spec: rfc9000#10.1/1 — the idle timeout closes the connection silently */
+    c->state = VQ_CONN_CLOSED;
+    c->close_code = VQ_TE_NO_ERROR;
+    snprintf(c->close_reason, sizeof(c->close_reason), "idle timeout");
+    vq_conn_push_event(c, VQ_CONN_EV_CLOSED, 0, VQ_TE_NO_ERROR);
+    vq_cx_trace(cx, "connection_closed", "idle timeout");
+    return VQ_OK;
+  }
+  if (vq_recovery_timer(&c->rec) <= now) {
+    vq_recovery_state rs;
+    vq_conn_recovery_state(c, &rs);
+    vq_pn_space ps = VQ_SPACE_INITIAL;
+    uint32_t probes = 0;
+    vq_recovery_on_timeout(&c->rec, &rs, now, &(vq_recovery_cb){vq_conn_on_packet_fate, c}, &ps,
+                           &probes);
+    if (probes) {
+      c->stats.pto_count++;
+      c->sp[ps].probes += probes;
+      vq_cx_trace(cx, "pto", "space=%d probes=%u", (int)ps, probes);
+      /* spec: rfc9002#6.2.4/3 — a client without Handshake keys sends an Initial probe; with
+       * nothing in flight in Initial, it still sends one when the server may be blocked */
+    }
+  }
+  return VQ_OK;
+}
+
+/* ---- accessors ------------------------------------------------------------------------------- */
+
+vq_conn_state vq_conn_get_state(const vq_conn *c) { return c->state; }
+int vq_conn_is_server(const vq_conn *c) { return c->is_server; }
+const vq_cid *vq_conn_scid(const vq_conn *c) { return &c->scid; }
+const vq_cid *vq_conn_dcid(const vq_conn *c) { return &c->dcid; }
+const vq_cid *vq_conn_odcid(const vq_conn *c) { return &c->odcid; }
+const vq_tls *vq_conn_tls(const vq_conn *c) { return c->tls; }
+
+uint64_t vq_conn_close_error(const vq_conn *c, int *app, int *by_peer, const char **reason)
+{
+  if (app)
+    *app = c->close_app;
+  if (by_peer)
+    *by_peer = c->closed_by_peer;
+  if (reason)
+    *reason = c->close_reason;
+  return c->close_code;
+}
+
+void vq_conn_alpn(const vq_conn *c, const uint8_t **name, size_t *len)
+{
+  *name = NULL;
+  *len = 0;
+  if (c->tls)
+    vq_tls_alpn(c->tls, name, len);
+}
+
+void vq_conn_get_stats(const vq_conn *c, vq_conn_stats *st)
+{
+  *st = c->stats;
+  st->srtt = c->rec.rtt.smoothed;
+  st->min_rtt = c->rec.rtt.min;
+  st->rttvar = c->rec.rtt.rttvar;
+  st->cwnd = c->rec.cc.cwnd;
+  st->bytes_in_flight = c->rec.cc.bytes_in_flight;
+  st->pkts_lost = c->rec.packets_lost;
+}

@@ -1,0 +1,803 @@
+/* vquic — building datagrams: packets of the three packet number spaces coalesced (RFC 9000 §12.2),
+ * frames chosen by priority, packets built in place in the caller's buffer and encrypted in place
+ * (DESIGN.md principle 8), what each packet carried recorded for the ACK or the loss (principle 4). */
+#include <string.h>
+
+#include "conn_internal.h"
+#include "vquic/pn.h"
+#include "vquic/varint.h"
+
+/* ---- sent-frame records ---------------------------------------------------------------------- */
+
+static int sf_reserve(vq_conn *c, uint32_t n)
+{
+  if (c->sf_cap - c->sf_used >= n)
+    return 1;
+  uint32_t ncap = c->sf_cap * 2;
+  while (ncap - c->sf_used < n)
+    ncap *= 2;
+  vq_sent_frame *nsf = vq_mem_alloc(&c->mem, (size_t)ncap * sizeof(vq_sent_frame));
+  if (!nsf)
+    return 0;
+  memcpy(nsf, c->sf, (size_t)c->sf_cap * sizeof(vq_sent_frame));
+  for (uint32_t i = c->sf_cap; i < ncap; i++)
+    nsf[i].next = i + 1 < ncap ? i + 1 : c->sf_free;
+  c->sf_free = c->sf_cap;
+  vq_mem_free(&c->mem, c->sf, (size_t)c->sf_cap * sizeof(vq_sent_frame));
+  c->sf = nsf;
+  c->sf_cap = ncap;
+  return 1;
+}
+
+static void sf_add(vq_conn *c, vq_sf_kind kind, int space, uint64_t id, uint64_t off, uint32_t len,
+                   int fin)
+{
+  if (c->sf_free == VQ_SF_NIL)
+    return; /* sf_reserve was called before building: cannot happen */
+  uint32_t i = c->sf_free;
+  vq_sent_frame *r = &c->sf[i];
+  c->sf_free = r->next;
+  c->sf_used++;
+  r->kind = (uint8_t)kind;
+  r->fin = (uint8_t)(fin != 0);
+  r->space = (uint8_t)space;
+  r->len = len;
+  r->id = id;
+  r->off = off;
+  r->next = VQ_SF_NIL;
+  if (c->cur_last == VQ_SF_NIL)
+    c->cur_first = i;
+  else
+    c->sf[c->cur_last].next = i;
+  c->cur_last = i;
+}
+
+static void sf_release_chain(vq_conn *c, uint32_t i)
+{
+  while (i != VQ_SF_NIL) {
+    uint32_t n = c->sf[i].next;
+    c->sf[i].next = c->sf_free;
+    c->sf[i].kind = VQ_SF_NONE;
+    c->sf_free = i;
+    c->sf_used--;
+    i = n;
+  }
+}
+
+/* ---- what recovery tells us ------------------------------------------------------------------ */
+
+static void frame_acked(vq_conn *c, const vq_sent_frame *r)
+{
+  vq_stream *s;
+  switch ((vq_sf_kind)r->kind) {
+  case VQ_SF_STREAM:
+    s = vq_conn_stream_find(c, r->id);
+    if (!s)
+      return;
+    vq_sendbuf_on_acked(&s->sb, r->off, r->len, r->fin);
+    if (s->ss != VQ_SEND_RESET_SENT && s->ss != VQ_SEND_RESET_RECVD && vq_sendbuf_done(&s->sb))
+      s->ss = VQ_SEND_DATA_RECVD;
+    if (s->writable_want && vq_conn_stream_writable(c, s->id) > 0) {
+      s->writable_want = 0;
+      vq_conn_push_event(c, VQ_CONN_EV_STREAM_WRITABLE, s->id, 0);
+    }
+    vq_conn_stream_maybe_free(c, s);
+    return;
+  case VQ_SF_CRYPTO:
+    if (!c->sp[r->space].discarded)
+      vq_sendbuf_on_acked(&c->sp[r->space].crypto_tx, r->off, r->len, 0);
+    return;
+  case VQ_SF_ACK:
+    /* spec: rfc9000#13.2.4 — a receiver may stop reporting ranges once an ACK carrying them is
+     * acknowledged. We do not: a packet processed after that ACK was sent, below its Largest
+     * Acknowledged, would then never be acknowledged and its sender would keep it owed. The range
+     * set is bounded instead; ACK frames report its highest ranges. */
+    return;
+  case VQ_SF_RESET_STREAM:
+    s = vq_conn_stream_find(c, r->id);
+    if (s) {
+      s->reset_acked = 1;
+      s->ss = VQ_SEND_RESET_RECVD;
+      vq_conn_stream_maybe_free(c, s);
+    }
+    return;
+  default:
+    return;
+  }
+}
+
+static void frame_lost(vq_conn *c, const vq_sent_frame *r)
+{
+  vq_stream *s;
+  switch ((vq_sf_kind)r->kind) {
+  case VQ_SF_STREAM:
+    s = vq_conn_stream_find(c, r->id);
+    if (!s || s->reset_pending || s->reset_sent)
+      return;
+    if (vq_sendbuf_on_lost(&s->sb, r->off, r->len, r->fin) != VQ_OK)
+      c->close_pending = c->close_pending; /* lost set full: the data stays owed; see stream.c */
+    vq_conn_stream_sendq_add(c, s);
+    return;
+  case VQ_SF_CRYPTO:
+    if (!c->sp[r->space].discarded)
+      (void)vq_sendbuf_on_lost(&c->sp[r->space].crypto_tx, r->off, r->len, 0);
+    return;
+  case VQ_SF_MAX_DATA:
+    c->max_data_pending = 1;
+    return;
+  case VQ_SF_MAX_STREAM_DATA:
+    s = vq_conn_stream_find(c, r->id);
+    if (s && s->rs == VQ_RECV_RECV)
+      s->msd_pending = 1;
+    return;
+  case VQ_SF_MAX_STREAMS_BIDI:
+    c->max_streams_pending[0] = 1;
+    return;
+  case VQ_SF_MAX_STREAMS_UNI:
+    c->max_streams_pending[1] = 1;
+    return;
+  case VQ_SF_RESET_STREAM:
+    s = vq_conn_stream_find(c, r->id);
+    if (s && !s->reset_acked) {
+      s->reset_pending = 1;
+      vq_conn_stream_sendq_add(c, s);
+    }
+    return;
+  case VQ_SF_STOP_SENDING:
+    s = vq_conn_stream_find(c, r->id);
+    if (s && !s->peer_reset && s->rs != VQ_RECV_DATA_READ) {
+      s->stop_pending = 1;
+      vq_conn_stream_sendq_add(c, s);
+    }
+    return;
+  case VQ_SF_HANDSHAKE_DONE:
+    c->handshake_done_pending = 1;
+    return;
+  default:
+    return; /* ACK, PING and BLOCKED frames are not retransmitted as such */
+  }
+}
+
+void vq_conn_on_packet_fate(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate)
+{
+  vq_conn *c = ud;
+  (void)space;
+  uint32_t i = (uint32_t)p->handle;
+  if (fate == VQ_PKT_LOST)
+    c->stats.pkts_lost++;
+  for (uint32_t j = i; j != VQ_SF_NIL && j < c->sf_cap; j = c->sf[j].next) {
+    if (fate == VQ_PKT_ACKED)
+      frame_acked(c, &c->sf[j]);
+    else if (fate == VQ_PKT_LOST)
+      frame_lost(c, &c->sf[j]);
+  }
+  if (i < c->sf_cap)
+    sf_release_chain(c, i);
+}
+
+void vq_conn_recovery_state(const vq_conn *c, vq_recovery_state *st)
+{
+  memset(st, 0, sizeof(*st));
+  st->handshake_confirmed = c->hs_confirmed;
+  st->peer_completed_address_validation = c->is_server || c->peer_addr_validated;
+  st->has_handshake_keys = c->sp[VQ_SPACE_HANDSHAKE].tx.installed;
+  st->amplification_limited = c->is_server && !c->addr_validated &&
+                              c->bytes_sent_unvalidated >= 3 * c->bytes_recv_unvalidated;
+  for (int i = 0; i < VQ_SPACE_COUNT; i++)
+    st->space_discarded[i] = c->sp[i].discarded;
+}
+
+/* ---- what is there to send ------------------------------------------------------------------- */
+
+static int stream_has_ctrl(const vq_stream *s)
+{
+  return s->reset_pending || s->stop_pending || s->msd_pending || s->sdb_pending;
+}
+
+static uint64_t conn_credit_end(const vq_conn *c, const vq_stream *s)
+{
+  /* new data may go up to the stream's limit and, connection-wide, up to the credit left */
+  uint64_t credit = vq_fc_tx_credit(&c->fc_tx);
+  uint64_t lim = s->fc_tx.limit;
+  uint64_t cend = s->sb.sent + credit;
+  return cend < lim ? cend : lim;
+}
+
+static int stream_has_data(const vq_conn *c, const vq_stream *s)
+{
+  uint64_t off;
+  size_t len;
+  int fin;
+  if (s->reset_pending || s->reset_sent)
+    return 0;
+  return vq_sendbuf_next(&s->sb, 1200, conn_credit_end(c, s), &off, &len, &fin);
+}
+
+static int app_ctrl_pending(vq_conn *c)
+{
+  if (c->handshake_done_pending || c->path_response_pending || c->max_data_pending ||
+      c->data_blocked_pending || c->max_streams_pending[0] || c->max_streams_pending[1] ||
+      c->streams_blocked_pending[0] || c->streams_blocked_pending[1])
+    return 1;
+  for (vq_stream *s = c->streams; s; s = s->next)
+    if (stream_has_ctrl(s))
+      return 1;
+  return 0;
+}
+
+static int crypto_pending(const vq_space *s)
+{
+  uint64_t off;
+  size_t len;
+  int fin;
+  return vq_sendbuf_next(&s->crypto_tx, 1200, UINT64_MAX, &off, &len, &fin);
+}
+
+/* Whether a packet would be built in this space now (must agree with build_packet). */
+int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
+{
+  vq_space *s = &c->sp[space];
+  if (s->discarded || !s->tx.installed)
+    return 0;
+  if (c->state == VQ_CONN_CLOSING)
+    return c->close_pending;
+  if (c->state != VQ_CONN_HANDSHAKE && c->state != VQ_CONN_ESTABLISHED)
+    return 0;
+  if (s->ack_pending && s->ack_deadline <= now)
+    return 1;
+  if (s->probes)
+    return 1;
+  vq_time next = VQ_TIME_NEVER;
+  int cwnd_ok = vq_recovery_can_send(&c->rec, now, &next) > 0;
+  if (!cwnd_ok) {
+    c->pace_until = next; /* pacing: vq_conn_next_timeout wakes the driver then */
+    return 0;
+  }
+  c->pace_until = VQ_TIME_NEVER;
+  if (crypto_pending(s))
+    return 1;
+  if (space != VQ_SPACE_APP || !c->hs_complete)
+    return 0;
+  if (app_ctrl_pending(c))
+    return 1;
+  for (vq_stream *st = c->sendq_head; st; st = st->qnext)
+    if (stream_has_data(c, st))
+      return 1;
+  return 0;
+}
+
+/* ---- building one packet --------------------------------------------------------------------- */
+
+typedef struct pkt {
+  uint8_t *buf;   /* the packet's first byte */
+  size_t pos;     /* write position (from buf) */
+  size_t end;     /* payload may extend to here (before the AEAD tag) */
+  int eliciting;
+  int padded;
+} pkt;
+
+static int put(pkt *p, const vq_frame *f)
+{
+  size_t used = 0;
+  if (p->pos >= p->end)
+    return 0;
+  if (vq_frame_encode(p->buf + p->pos, p->end - p->pos, f, &used) != VQ_OK)
+    return 0;
+  p->pos += used;
+  if (vq_frame_is_ack_eliciting(f->type))
+    p->eliciting = 1;
+  return 1;
+}
+
+static int put_ack(vq_conn *c, const vq_cx *cx, pkt *p, int space)
+{
+  vq_space *s = &c->sp[space];
+  if (s->recv.n == 0)
+    return 0;
+  vq_ack_range r[VQ_ACK_RANGES_SENT];
+  size_t n = s->recv.n < VQ_ACK_RANGES_SENT ? s->recv.n : VQ_ACK_RANGES_SENT;
+  for (size_t i = 0; i < n; i++) {
+    r[i].smallest = s->recv.r[i].lo;
+    r[i].largest = s->recv.r[i].hi;
+  }
+  vq_frame f;
+  memset(&f, 0, sizeof(f));
+  f.type = VQ_FRAME_ACK;
+  f.ack.ranges_in = r;
+  f.ack.range_count_in = n;
+  if (space == VQ_SPACE_APP && cx->now > s->largest_recv_time) {
+    /* spec: rfc9000#19.3 — ACK Delay in microseconds scaled by our ack_delay_exponent */
+    f.ack.delay = ((cx->now - s->largest_recv_time) / 1000u) >> VQ_TP_DEFAULT_ACK_DELAY_EXPONENT;
+  }
+  /* fewer ranges if the frame does not fit */
+  while (n > 0) {
+    f.ack.range_count_in = n;
+    size_t need;
+    if (vq_frame_encoded_len(&f, &need) == VQ_OK && need <= p->end - p->pos)
+      break;
+    n--;
+  }
+  if (n == 0 || !put(p, &f))
+    return 0;
+  sf_add(c, VQ_SF_ACK, space, 0, r[0].largest, 0, 0);
+  s->ack_pending = 0;
+  s->unacked_eliciting = 0;
+  s->ack_deadline = VQ_TIME_NEVER;
+  return 1;
+}
+
+static void put_close(vq_conn *c, pkt *p, int space)
+{
+  vq_frame f;
+  memset(&f, 0, sizeof(f));
+  int app = c->close_app;
+  /* spec: rfc9000#10.2.3/3 — an application close in an Initial or Handshake packet becomes
+   * CONNECTION_CLOSE 0x1c with APPLICATION_ERROR and no reason */
+  if (app && space != VQ_SPACE_APP) {
+    f.type = VQ_FRAME_CONNECTION_CLOSE;
+    f.close.error_code = VQ_TE_APPLICATION_ERROR;
+  } else if (app) {
+    f.type = VQ_FRAME_CONNECTION_CLOSE_APP;
+    f.close.error_code = c->close_code;
+    f.close.reason = (const uint8_t *)c->close_reason;
+    f.close.reason_len = strlen(c->close_reason);
+  } else {
+    f.type = VQ_FRAME_CONNECTION_CLOSE;
+    f.close.error_code = c->close_code;
+    f.close.frame_type = c->close_frame_type;
+    f.close.reason = (const uint8_t *)c->close_reason;
+    f.close.reason_len = strlen(c->close_reason);
+  }
+  (void)put(p, &f);
+}
+
+static void put_crypto(vq_conn *c, pkt *p, int space)
+{
+  vq_space *s = &c->sp[space];
+  for (;;) {
+    if (p->end - p->pos < 16)
+      return;
+    uint64_t off;
+    size_t len;
+    int fin;
+    size_t room = p->end - p->pos - 1 - 8 - 4; /* type, offset <= 8, length <= 4 */
+    if (!vq_sendbuf_next(&s->crypto_tx, room, UINT64_MAX, &off, &len, &fin) || len == 0)
+      return;
+    size_t u1 = 0, u2 = 0;
+    uint8_t *w = p->buf + p->pos;
+    w[0] = VQ_FRAME_CRYPTO;
+    if (vq_varint_encode(w + 1, 8, off, &u1) != VQ_OK ||
+        vq_varint_encode(w + 1 + u1, 4, len, &u2) != VQ_OK)
+      return;
+    vq_sendbuf_copy(&s->crypto_tx, off, len, w + 1 + u1 + u2);
+    p->pos += 1 + u1 + u2 + len;
+    p->eliciting = 1;
+    vq_sendbuf_on_sent(&s->crypto_tx, off, len, 0);
+    sf_add(c, VQ_SF_CRYPTO, space, 0, off, (uint32_t)len, 0);
+  }
+}
+
+static int put_simple(vq_conn *c, pkt *p, uint64_t type, uint64_t v, vq_sf_kind kind, uint64_t id)
+{
+  vq_frame f;
+  memset(&f, 0, sizeof(f));
+  f.type = type;
+  switch (type) {
+  case VQ_FRAME_MAX_DATA: f.max_data.maximum = v; break;
+  case VQ_FRAME_DATA_BLOCKED: f.data_blocked.maximum = v; break;
+  case VQ_FRAME_MAX_STREAMS_BIDI:
+  case VQ_FRAME_MAX_STREAMS_UNI: f.max_streams.maximum = v; break;
+  case VQ_FRAME_STREAMS_BLOCKED_BIDI:
+  case VQ_FRAME_STREAMS_BLOCKED_UNI: f.streams_blocked.maximum = v; break;
+  case VQ_FRAME_MAX_STREAM_DATA:
+    f.max_stream_data.stream_id = id;
+    f.max_stream_data.maximum = v;
+    break;
+  case VQ_FRAME_STREAM_DATA_BLOCKED:
+    f.stream_data_blocked.stream_id = id;
+    f.stream_data_blocked.maximum = v;
+    break;
+  default: break;
+  }
+  if (!put(p, &f))
+    return 0;
+  if (kind != VQ_SF_NONE)
+    sf_add(c, kind, VQ_SPACE_APP, id, v, 0, 0);
+  return 1;
+}
+
+static void put_app_ctrl(vq_conn *c, pkt *p)
+{
+  vq_frame f;
+  if (c->handshake_done_pending) {
+    memset(&f, 0, sizeof(f));
+    f.type = VQ_FRAME_HANDSHAKE_DONE;
+    if (put(p, &f)) {
+      c->handshake_done_pending = 0;
+      sf_add(c, VQ_SF_HANDSHAKE_DONE, VQ_SPACE_APP, 0, 0, 0, 0);
+    }
+  }
+  if (c->path_response_pending) {
+    memset(&f, 0, sizeof(f));
+    f.type = VQ_FRAME_PATH_RESPONSE;
+    f.path.data = c->path_response_data;
+    if (put(p, &f))
+      c->path_response_pending = 0;
+  }
+  if (c->max_data_pending &&
+      put_simple(c, p, VQ_FRAME_MAX_DATA, c->fc_rx.limit, VQ_SF_MAX_DATA, 0))
+    c->max_data_pending = 0;
+  if (c->data_blocked_pending &&
+      put_simple(c, p, VQ_FRAME_DATA_BLOCKED, c->fc_tx.limit, VQ_SF_DATA_BLOCKED, 0))
+    c->data_blocked_pending = 0;
+  for (int u = 0; u < 2; u++) {
+    if (c->max_streams_pending[u] &&
+        put_simple(c, p, u ? VQ_FRAME_MAX_STREAMS_UNI : VQ_FRAME_MAX_STREAMS_BIDI,
+                   c->local_max_streams[u], u ? VQ_SF_MAX_STREAMS_UNI : VQ_SF_MAX_STREAMS_BIDI, 0))
+      c->max_streams_pending[u] = 0;
+    if (c->streams_blocked_pending[u] &&
+        put_simple(c, p, u ? VQ_FRAME_STREAMS_BLOCKED_UNI : VQ_FRAME_STREAMS_BLOCKED_BIDI,
+                   c->peer_max_streams[u], VQ_SF_NONE, 0))
+      c->streams_blocked_pending[u] = 0;
+  }
+  for (vq_stream *s = c->streams; s; s = s->next) {
+    if (!stream_has_ctrl(s))
+      continue;
+    if (s->reset_pending) {
+      memset(&f, 0, sizeof(f));
+      f.type = VQ_FRAME_RESET_STREAM;
+      f.reset_stream.stream_id = s->id;
+      f.reset_stream.error_code = s->reset_code;
+      f.reset_stream.final_size = s->reset_final;
+      if (put(p, &f)) {
+        s->reset_pending = 0;
+        s->reset_sent = 1;
+        sf_add(c, VQ_SF_RESET_STREAM, VQ_SPACE_APP, s->id, 0, 0, 0);
+      }
+    }
+    if (s->stop_pending) {
+      memset(&f, 0, sizeof(f));
+      f.type = VQ_FRAME_STOP_SENDING;
+      f.stop_sending.stream_id = s->id;
+      f.stop_sending.error_code = s->stop_code;
+      if (put(p, &f)) {
+        s->stop_pending = 0;
+        s->stop_sent = 1;
+        sf_add(c, VQ_SF_STOP_SENDING, VQ_SPACE_APP, s->id, 0, 0, 0);
+      }
+    }
+    if (s->msd_pending && put_simple(c, p, VQ_FRAME_MAX_STREAM_DATA, s->fc_rx.limit,
+                                     VQ_SF_MAX_STREAM_DATA, s->id))
+      s->msd_pending = 0;
+    if (s->sdb_pending && put_simple(c, p, VQ_FRAME_STREAM_DATA_BLOCKED, s->fc_tx.limit,
+                                     VQ_SF_STREAM_DATA_BLOCKED, s->id))
+      s->sdb_pending = 0;
+    if (!stream_has_ctrl(s))
+      vq_conn_stream_maybe_free(c, s);
+    if (p->end - p->pos < 32)
+      break;
+  }
+}
+
+/* One STREAM frame of stream s into the packet; returns 1 if the stream has more to send. */
+static int put_stream(vq_conn *c, pkt *p, vq_stream *s)
+{
+  if (p->end - p->pos < 24)
+    return 1;
+  uint64_t off;
+  size_t len;
+  int fin;
+  uint64_t limit = conn_credit_end(c, s);
+  size_t hdr_max = 1 + vq_varint_len(s->id) + 8 + 4;
+  size_t room = p->end - p->pos - hdr_max;
+  if (!vq_sendbuf_next(&s->sb, room, limit, &off, &len, &fin)) {
+    /* blocked by flow control? (spec: rfc9000#4.1/4 — signal it with *_DATA_BLOCKED) */
+    if (s->sb.end > s->sb.sent && s->sb.sent >= s->fc_tx.limit && vq_fc_tx_take_blocked(&s->fc_tx))
+      s->sdb_pending = 1;
+    else if (s->sb.end > s->sb.sent && vq_fc_tx_credit(&c->fc_tx) == 0 &&
+             vq_fc_tx_take_blocked(&c->fc_tx))
+      c->data_blocked_pending = 1;
+    return 0;
+  }
+  uint8_t *w = p->buf + p->pos;
+  size_t u = 1, n = 0;
+  uint8_t type = VQ_FRAME_STREAM | VQ_FRAME_STREAM_LEN;
+  if (off)
+    type |= VQ_FRAME_STREAM_OFF;
+  if (fin)
+    type |= VQ_FRAME_STREAM_FIN;
+  w[0] = type;
+  if (vq_varint_encode(w + u, 8, s->id, &n) != VQ_OK)
+    return 0;
+  u += n;
+  if (off) {
+    if (vq_varint_encode(w + u, 8, off, &n) != VQ_OK)
+      return 0;
+    u += n;
+  }
+  if (vq_varint_encode(w + u, 4, len, &n) != VQ_OK)
+    return 0;
+  u += n;
+  vq_sendbuf_copy(&s->sb, off, len, w + u);
+  p->pos += u + len;
+  p->eliciting = 1;
+  uint64_t new_end = off + len;
+  if (new_end > s->sb.sent) {
+    uint64_t fresh = new_end - s->sb.sent;
+    (void)vq_fc_tx_consume(&c->fc_tx, fresh);
+    (void)vq_fc_tx_consume(&s->fc_tx, fresh);
+    c->stats.stream_bytes_sent += fresh;
+  }
+  vq_sendbuf_on_sent(&s->sb, off, len, fin);
+  if (fin && s->ss == VQ_SEND_SEND)
+    s->ss = VQ_SEND_DATA_SENT;
+  sf_add(c, VQ_SF_STREAM, VQ_SPACE_APP, s->id, off, (uint32_t)len, fin);
+  return stream_has_data(c, s);
+}
+
+static void put_streams(vq_conn *c, pkt *p)
+{
+  /* round robin: each queued stream gets one frame per turn; a stream with more goes to the tail */
+  uint64_t turns = c->nstreams + 1;
+  while (c->sendq_head && p->end - p->pos >= 24 && turns-- > 0) {
+    vq_stream *s = c->sendq_head;
+    c->sendq_head = s->qnext;
+    if (!c->sendq_head)
+      c->sendq_tail = NULL;
+    s->qnext = NULL;
+    s->in_sendq = 0;
+    if (put_stream(c, p, s))
+      vq_conn_stream_sendq_add(c, s);
+  }
+}
+
+/* For a PTO probe in Initial/Handshake: resend what is unacknowledged (RFC 9002 §6.2.4). */
+static void requeue_crypto(vq_space *s)
+{
+  vq_sendbuf *b = &s->crypto_tx;
+  if (b->sent > b->base)
+    (void)vq_sendbuf_on_lost(b, b->base, (size_t)(b->sent - b->base), 0);
+}
+
+/* Builds one packet of space into buf[0..cap) padded to at least min_len bytes when possible.
+ * *len = 0 when there was nothing to send. */
+static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *buf, size_t cap,
+                              size_t min_len, int force, size_t *len, int *eliciting)
+{
+  vq_space *s = &c->sp[space];
+  *len = 0;
+  *eliciting = 0;
+  if (cap < 64 || !sf_reserve(c, 256))
+    return VQ_OK;
+  /* every packet is recorded by recovery (an ACK of an unrecorded pn is a PROTOCOL_VIOLATION): with
+   * the space's table full, nothing is sent until ACKs free it (DESIGN.md principle 5) */
+  if (c->rec.space[space].count >= c->rec.space[space].cap)
+    return VQ_OK;
+  vq_time now = cx->now;
+  int largest_ok = 0;
+  uint64_t la = vq_recovery_largest_acked(&c->rec, (vq_pn_space)space, &largest_ok);
+  size_t pn_len = vq_pn_encode_len(s->next_pn, largest_ok ? la : VQ_PN_NONE);
+  if (pn_len == 0)
+    return VQ_ERR_INTERNAL;
+  if (pn_len < 2)
+    pn_len = 2;
+  size_t length_off = 0, pn_off = 0;
+  vq_status st;
+  if (space == VQ_SPACE_APP) {
+    st = vq_short_header_write(buf, cap, &c->dcid, 0, (unsigned)c->tx_key_phase, pn_len, &pn_off);
+  } else {
+    vq_long_header_spec hs = {space == VQ_SPACE_INITIAL ? VQ_PKT_INITIAL : VQ_PKT_HANDSHAKE,
+                              c->version,
+                              &c->dcid,
+                              &c->scid,
+                              space == VQ_SPACE_INITIAL ? c->token : NULL,
+                              space == VQ_SPACE_INITIAL ? c->token_len : 0,
+                              pn_len,
+                              cap > 16000 ? 4 : 2};
+    st = vq_long_header_write(buf, cap, &hs, &length_off, &pn_off);
+  }
+  if (st != VQ_OK)
+    return st == VQ_ERR_BUFFER_TOO_SMALL ? VQ_OK : st;
+  st = vq_pn_write(buf + pn_off, cap - pn_off, s->next_pn, pn_len);
+  if (st != VQ_OK)
+    return st;
+  pkt p = {buf, pn_off + pn_len, cap - VQ_AEAD_TAG_LEN, 0, 0};
+  c->cur_first = c->cur_last = VQ_SF_NIL;
+
+  vq_time next_send = VQ_TIME_NEVER;
+  int cwnd_ok = vq_recovery_can_send(&c->rec, now, &next_send) > 0 || s->probes > 0;
+  if (c->state == VQ_CONN_CLOSING) {
+    /* every CONNECTION_CLOSE also acknowledges what arrived, so the peer can discharge what it
+     * sent before it drains (frames are processed in order: the ACK first) */
+    if (s->recv.n > 0)
+      (void)put_ack(c, cx, &p, space);
+    put_close(c, &p, space);
+  } else {
+    if (s->ack_pending && (s->ack_deadline <= now || cwnd_ok))
+      (void)put_ack(c, cx, &p, space);
+    if (cwnd_ok) {
+      if (s->probes && space != VQ_SPACE_APP)
+        requeue_crypto(s);
+      put_crypto(c, &p, space);
+      if (space == VQ_SPACE_APP && c->hs_complete) {
+        put_app_ctrl(c, &p);
+        put_streams(c, &p);
+      }
+      if (s->probes && !p.eliciting) {
+        /* spec: rfc9002#6.2.4/1 — a PTO sends an ack-eliciting probe: PING when nothing else */
+        vq_frame f;
+        memset(&f, 0, sizeof(f));
+        f.type = VQ_FRAME_PING;
+        if (put(&p, &f))
+          sf_add(c, VQ_SF_PING, space, 0, 0, 0, 0);
+      }
+    }
+  }
+  size_t hdr_end = pn_off + pn_len;
+  if (p.pos == hdr_end && !force) {
+    sf_release_chain(c, c->cur_first);
+    return VQ_OK; /* nothing to send: the packet number is not used */
+  }
+  /* padding: to min_len for the 1200-byte rule, and so the header protection sample exists
+   * (spec: rfc9001#5.4.2 — the packet number plus payload is at least 4 bytes) */
+  size_t want = min_len > VQ_AEAD_TAG_LEN ? min_len - VQ_AEAD_TAG_LEN : 0;
+  if (want > p.end)
+    want = p.end;
+  if (p.pos < hdr_end + 4 - (pn_len < 4 ? pn_len : 4) + 0)
+    want = want > hdr_end + 4 ? want : hdr_end + 4;
+  if (p.pos < want) {
+    memset(buf + p.pos, 0, want - p.pos);
+    p.pos = want;
+    p.padded = 1;
+  }
+  size_t payload_len = p.pos - hdr_end;
+  if (space != VQ_SPACE_APP) {
+    st = vq_packet_set_length(buf, cap, length_off, cap > 16000 ? 4 : 2,
+                              pn_len + payload_len + VQ_AEAD_TAG_LEN);
+    if (st != VQ_OK)
+      return st;
+  }
+  size_t out = 0;
+  st = vq_packet_protect(&s->tx, buf, cap, pn_off, pn_len, s->next_pn, payload_len, &out);
+  if (st != VQ_OK)
+    return st;
+  vq_sent_packet sp = {s->next_pn, now, (uint32_t)out, (uint8_t)p.eliciting,
+                       (uint8_t)(p.eliciting || p.padded), 0, 0, c->cur_first};
+  if (c->cur_first == VQ_SF_NIL)
+    sp.handle = VQ_SF_NIL;
+  vq_recovery_state rs;
+  vq_conn_recovery_state(c, &rs);
+  st = vq_recovery_on_packet_sent(&c->rec, (vq_pn_space)space, &sp, &rs);
+  if (st != VQ_OK)
+    return st; /* cannot happen: room was checked above */
+  vq_recovery_paced(&c->rec, out, now);
+  if (s->probes && p.eliciting)
+    s->probes--;
+  vq_cx_trace(cx, "packet_sent", "space=%d pn=%llu size=%zu eliciting=%d", space,
+              (unsigned long long)s->next_pn, out, p.eliciting);
+  s->next_pn++;
+  c->stats.pkts_sent++;
+  *len = out;
+  *eliciting = p.eliciting;
+  return VQ_OK;
+}
+
+vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len)
+{
+  *len = 0;
+  if (c->state == VQ_CONN_CLOSED || c->state == VQ_CONN_DRAINING)
+    return VQ_OK;
+  if (cap > c->max_udp_payload)
+    cap = (size_t)c->max_udp_payload;
+  /* spec: rfc9000#8.1/2 — before validating the client's address, a server sends at most three
+   * times the bytes it received */
+  if (c->is_server && !c->addr_validated) {
+    uint64_t allow = 3 * c->bytes_recv_unvalidated;
+    uint64_t left = allow > c->bytes_sent_unvalidated ? allow - c->bytes_sent_unvalidated : 0;
+    if (left < cap)
+      cap = (size_t)left;
+    if (cap < VQ_MIN_INITIAL_DATAGRAM)
+      return VQ_OK;
+  }
+  int pending[VQ_SPACE_COUNT];
+  for (int i = 0; i < VQ_SPACE_COUNT; i++)
+    pending[i] = vq_conn_has_pending(c, i, cx->now);
+  if (!pending[0] && !pending[1] && !pending[2])
+    return VQ_OK;
+  size_t pos = 0;
+  int need_pad = 0;
+  for (int i = 0; i < VQ_SPACE_COUNT; i++) {
+    if (!pending[i])
+      continue;
+    int more = 0;
+    for (int j = i + 1; j < VQ_SPACE_COUNT; j++)
+      more |= pending[j];
+    if (i == VQ_SPACE_INITIAL) {
+      /* spec: rfc9000#14.1/1 — a client pads every datagram carrying an Initial packet to 1200
+       * bytes; spec: rfc9000#14.1/3 — a server pads datagrams with ack-eliciting Initials */
+      if (!c->is_server || crypto_pending(&c->sp[i]) || c->sp[i].probes)
+        need_pad = 1;
+    }
+    size_t min_len = (need_pad && !more && pos < VQ_MIN_INITIAL_DATAGRAM)
+                         ? VQ_MIN_INITIAL_DATAGRAM - pos
+                         : 0;
+    size_t n = 0;
+    int el = 0;
+    vq_status st = build_packet(c, cx, i, buf + pos, cap - pos, min_len, 0, &n, &el);
+    if (st != VQ_OK)
+      return st;
+    pos += n;
+    if (i == VQ_SPACE_HANDSHAKE && n > 0 && !c->is_server && !c->sent_handshake) {
+      /* spec: rfc9001#4.9.1/1 — a client discards Initial keys when it first sends a Handshake
+       * packet */
+      c->sent_handshake = 1;
+      vq_recovery_state rs;
+      vq_conn_recovery_state(c, &rs);
+      c->sp[VQ_SPACE_INITIAL].discarded = 1;
+      rs.space_discarded[0] = 1;
+      vq_recovery_discard_space(&c->rec, VQ_SPACE_INITIAL, &rs, cx->now,
+                                &(vq_recovery_cb){vq_conn_on_packet_fate, c});
+      vq_pp_key_discard(&c->sp[0].tx);
+      vq_pp_key_discard(&c->sp[0].rx);
+      vq_sendbuf_abandon(&c->sp[0].crypto_tx);
+    }
+  }
+  if (need_pad && pos > 0 && pos < VQ_MIN_INITIAL_DATAGRAM) {
+    /* a later space had nothing after all: add a PADDING-only packet in the highest space with
+     * keys so the datagram reaches 1200 bytes */
+    for (int i = VQ_SPACE_COUNT - 1; i >= 0; i--) {
+      if (c->sp[i].discarded || !c->sp[i].tx.installed)
+        continue;
+      if (i == VQ_SPACE_APP && !c->hs_complete && c->is_server == 0)
+        continue;
+      size_t n = 0;
+      int el = 0;
+      vq_status st = build_packet(c, cx, i, buf + pos, cap - pos, VQ_MIN_INITIAL_DATAGRAM - pos, 1,
+                                  &n, &el);
+      if (st != VQ_OK)
+        return st;
+      pos += n;
+      break;
+    }
+  }
+  if (pos > 0) {
+    vq_recovery_state rs;
+    vq_conn_recovery_state(c, &rs);
+    vq_recovery_update_timer(&c->rec, &rs, cx->now);
+  }
+  if (pos > 0 && c->state == VQ_CONN_CLOSING) {
+    c->close_pending = 0;
+    c->close_sends++;
+    c->close_recv_since = 0;
+  }
+  *len = pos;
+  return VQ_OK;
+}
+
+vq_status vq_conn_send(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len)
+{
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK)
+    return st;
+  *len = 0;
+  if (cap < VQ_MIN_INITIAL_DATAGRAM)
+    return VQ_ERR_BUFFER_TOO_SMALL;
+  st = vq_conn_build_datagram(c, cx, buf, cap, len);
+  if (st != VQ_OK) {
+    vq_conn_error(c, cx, VQ_ERR_INTERNAL, 0, "packet building failed");
+    return st;
+  }
+  if (*len) {
+    c->stats.bytes_sent += *len;
+    if (c->is_server && !c->addr_validated)
+      c->bytes_sent_unvalidated += *len;
+    /* spec: rfc9000#10.1 — the idle timer restarts when sending the first ack-eliciting packet
+     * after receiving */
+    if (!c->ack_eliciting_sent_since_recv && c->state < VQ_CONN_CLOSING) {
+      c->ack_eliciting_sent_since_recv = 1;
+      vq_time pto3 = 3 * vq_rtt_pto(&c->rec.rtt, 1);
+      c->idle_deadline = cx->now + (c->idle_timeout > pto3 ? c->idle_timeout : pto3);
+    }
+  }
+  return VQ_OK;
+}

@@ -1,0 +1,218 @@
+/* vquic — the server endpoint: routing datagrams to connections by Destination Connection ID,
+ * creating connections from Initials, Version Negotiation (RFC 9000 §5.2, §6, §14.1). */
+#include <string.h>
+
+#include "vquic/endpoint.h"
+#include "vquic/packet.h"
+#include "vquic/protect.h"
+
+#define ROUTE_BUCKETS 1024u
+
+typedef struct route {
+  vq_cid cid;
+  struct ep_entry *e;
+  struct route *next;
+} route;
+
+typedef struct ep_entry {
+  vq_endpoint_conn pub;          /* first: vq_endpoint_conn * converts back */
+  struct ep_entry *prev, *next;
+  route r_scid, r_odcid;
+} ep_entry;
+
+struct vq_endpoint {
+  vq_mem mem;
+  vq_endpoint_config cfg;
+  route *buckets[ROUTE_BUCKETS];
+  ep_entry *list;
+  size_t count;
+};
+
+static uint32_t cid_hash(const uint8_t *b, size_t len)
+{
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ b[i]) * 16777619u;
+  return h % ROUTE_BUCKETS;
+}
+
+static void route_add(vq_endpoint *ep, route *r)
+{
+  uint32_t b = cid_hash(r->cid.bytes, r->cid.len);
+  r->next = ep->buckets[b];
+  ep->buckets[b] = r;
+}
+
+static void route_del(vq_endpoint *ep, route *r)
+{
+  route **pp = &ep->buckets[cid_hash(r->cid.bytes, r->cid.len)];
+  while (*pp && *pp != r)
+    pp = &(*pp)->next;
+  if (*pp)
+    *pp = r->next;
+}
+
+static ep_entry *route_find(const vq_endpoint *ep, const uint8_t *b, size_t len)
+{
+  for (route *r = ep->buckets[cid_hash(b, len)]; r; r = r->next)
+    if (r->cid.len == len && memcmp(r->cid.bytes, b, len) == 0)
+      return r->e;
+  return NULL;
+}
+
+vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_config *cfg)
+{
+  if (!cfg || !cfg->conn.is_server || !cfg->conn.tls)
+    return VQ_ERR_INVALID_ARGUMENT;
+  vq_mem m;
+  vq_mem_init(&m, NULL, parent, cfg->mem_limit ? cfg->mem_limit : (size_t)1 << 30);
+  vq_endpoint *ep = vq_mem_calloc(&m, 1, sizeof(*ep));
+  if (!ep)
+    return VQ_ERR_NOMEM;
+  ep->mem = m;
+  ep->cfg = *cfg;
+  if (!ep->cfg.max_conns)
+    ep->cfg.max_conns = 10000;
+  if (!ep->cfg.conn.cid_len)
+    ep->cfg.conn.cid_len = 8;
+  *out = ep;
+  return VQ_OK;
+}
+
+void vq_endpoint_remove(vq_endpoint *ep, vq_endpoint_conn *ec, uint64_t *obligations)
+{
+  ep_entry *e = (ep_entry *)ec;
+  route_del(ep, &e->r_scid);
+  route_del(ep, &e->r_odcid);
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    ep->list = e->next;
+  if (e->next)
+    e->next->prev = e->prev;
+  vq_conn_free(e->pub.conn, obligations);
+  vq_mem_free(&ep->mem, e, sizeof(*e));
+  ep->count--;
+}
+
+void vq_endpoint_free(vq_endpoint *ep)
+{
+  if (!ep)
+    return;
+  while (ep->list)
+    vq_endpoint_remove(ep, &ep->list->pub, NULL);
+  vq_mem m = ep->mem;
+  vq_mem_free(&m, ep, sizeof(*ep));
+}
+
+vq_endpoint_conn *vq_endpoint_next(vq_endpoint *ep, vq_endpoint_conn *prev)
+{
+  if (!prev)
+    return ep->list ? &ep->list->pub : NULL;
+  ep_entry *e = ((ep_entry *)prev)->next;
+  return e ? &e->pub : NULL;
+}
+
+vq_time vq_endpoint_next_timeout(const vq_endpoint *ep)
+{
+  vq_time t = VQ_TIME_NEVER;
+  for (ep_entry *e = ep->list; e; e = e->next) {
+    vq_time x = vq_conn_next_timeout(e->pub.conn);
+    if (x < t)
+      t = x;
+  }
+  return t;
+}
+
+size_t vq_endpoint_count(const vq_endpoint *ep) { return ep->count; }
+
+static vq_status version_negotiation(const vq_cx *cx, const uint8_t *dgram, const vq_pkt_header *h,
+                                     uint8_t *resp, size_t cap, size_t *resp_len)
+{
+  /* spec: rfc9000#14.1 — Version Negotiation only in answer to a datagram of at least the
+   * minimum Initial size (amplification) */
+  uint32_t versions[3] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
+  size_t nv = 2;
+  if (cx->rng) {
+    /* spec: rfc9000#6.3/1 — a reserved version 0x?a?a?a?a exercises version negotiation */
+    uint32_t g = (uint32_t)vq_rng_next(cx->rng) & 0xf0f0f0f0u;
+    versions[nv++] = g | 0x0a0a0a0au;
+  }
+  uint8_t unused = cx->rng ? (uint8_t)(vq_rng_next(cx->rng) & 0x7fu) : 0x40u;
+  /* spec: rfc9000#17.2.1/2 — the CIDs are echoed swapped */
+  return vq_vn_write(resp, cap, unused | 0x40u, dgram + h->scid_off, h->scid_len,
+                     dgram + h->dcid_off, h->dcid_len, versions, nv, resp_len);
+}
+
+vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
+                           uint8_t *dgram, size_t len, vq_endpoint_conn **ec, int *created,
+                           uint8_t *resp, size_t resp_cap, size_t *resp_len)
+{
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK)
+    return st;
+  *ec = NULL;
+  *created = 0;
+  *resp_len = 0;
+  if (addr_len > VQ_ADDR_MAX || len == 0)
+    return VQ_OK;
+  vq_pkt_header h;
+  st = vq_packet_parse(dgram, len, ep->cfg.conn.cid_len, &h);
+  if (st == VQ_ERR_PACKET_VERSION) {
+    if (len >= VQ_MIN_INITIAL_DATAGRAM && resp)
+      (void)version_negotiation(cx, dgram, &h, resp, resp_cap, resp_len);
+    return VQ_OK;
+  }
+  if (st != VQ_OK)
+    return VQ_OK; /* spec: rfc9000#5.2/1 — datagrams that cannot be parsed are dropped */
+  ep_entry *e = route_find(ep, dgram + h.dcid_off, h.dcid_len);
+  if (e) {
+    /* spec: rfc9000#9/1 — the connection stays on its address (migration is not supported yet) */
+    if (e->pub.addr_len != addr_len || memcmp(e->pub.addr, addr, addr_len) != 0)
+      return VQ_OK;
+    (void)vq_conn_recv(e->pub.conn, cx, dgram, len, 0);
+    *ec = &e->pub;
+    return VQ_OK;
+  }
+  if (h.type != VQ_PKT_INITIAL)
+    return VQ_OK; /* stateless reset for unknown short headers: issue 5 */
+  /* spec: rfc9000#14.1/4 — a server discards an Initial in a datagram smaller than 1200 bytes */
+  if (!vq_initial_datagram_size_ok(len))
+    return VQ_OK;
+  /* spec: rfc9000#7.2/3 — the client's first DCID is at least 8 bytes */
+  if (h.dcid_len < 8 || ep->count >= ep->cfg.max_conns)
+    return VQ_OK;
+  e = vq_mem_calloc(&ep->mem, 1, sizeof(*e));
+  if (!e)
+    return VQ_OK;
+  vq_cid scid;
+  uint8_t b[VQ_CID_MAX_LEN];
+  if (cx->rng)
+    vq_rng_fill(cx->rng, b, ep->cfg.conn.cid_len);
+  else
+    memset(b, 0x5a, sizeof(b));
+  (void)vq_cid_set(&scid, b, ep->cfg.conn.cid_len);
+  vq_conn *c = NULL;
+  st = vq_conn_new_server(&c, &ep->mem, &ep->cfg.conn, cx, &scid, dgram, len);
+  if (st != VQ_OK && !c) {
+    vq_mem_free(&ep->mem, e, sizeof(*e));
+    return VQ_OK;
+  }
+  e->pub.conn = c;
+  memcpy(e->pub.addr, addr, addr_len);
+  e->pub.addr_len = addr_len;
+  e->r_scid.cid = *vq_conn_scid(c);
+  e->r_scid.e = e;
+  e->r_odcid.cid = *vq_conn_odcid(c);
+  e->r_odcid.e = e;
+  route_add(ep, &e->r_scid);
+  route_add(ep, &e->r_odcid);
+  e->next = ep->list;
+  if (ep->list)
+    ep->list->prev = e;
+  ep->list = e;
+  ep->count++;
+  *ec = &e->pub;
+  *created = 1;
+  return VQ_OK;
+}
