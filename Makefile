@@ -170,6 +170,7 @@ check: $(DEPS_STAMP)
 	$(MAKE) check-spec
 	$(MAKE) qpack-gen-check
 	$(MAKE) fuzz-smoke
+	@for t in $(CHECK_EXTRA); do $(MAKE) $$t || exit 1; done
 	$(MAKE) prove
 	@python3 ci/summary.py $(BUILD)/results
 

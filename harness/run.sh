@@ -13,6 +13,9 @@ SRV=$!
 trap 'kill $SRV 2>/dev/null; wait $SRV 2>/dev/null' EXIT
 for i in $(seq 50); do [ -s "$D/cert.pem" ] && grep -q serving "$D/server.log" && break; sleep 0.1; done
 if ! kill -0 $SRV 2>/dev/null; then echo "run: vq-server did not start:"; cat "$D/server.log"; exit 1; fi
+if [ "$PORT" = 0 ]; then  # an ephemeral port: read the one the server got
+  PORT=$(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$D/server.log" | head -1)
+fi
 mkdir -p "$D/out"
 start=$(date +%s.%N)
 "$BUILD/bin/vq-client" --cafile "$D/cert.pem" --output-dir "$D/out" --stats -q \

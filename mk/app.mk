@@ -19,3 +19,12 @@ run: $(PROGRAMS)
 	@bash harness/run.sh $(BUILD) $(RUN_PORT)
 
 .PHONY: programs run
+
+# In make check: the same end-to-end run on an ephemeral port, recorded for the summary.
+CHECK_EXTRA += check-run
+check-run: $(PROGRAMS)
+	@mkdir -p $(BUILD)/results
+	@if bash harness/run.sh $(BUILD) 0 > $(BUILD)/results/run.log 2>&1; then \
+	   tail -1 $(BUILD)/results/run.log; echo "run: 1 passed, 0 failed" > $(BUILD)/results/run.txt; \
+	 else cat $(BUILD)/results/run.log; echo "run: 0 passed, 1 failed" > $(BUILD)/results/run.txt; exit 1; fi
+.PHONY: check-run
