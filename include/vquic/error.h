@@ -127,6 +127,10 @@ typedef enum vq_status {
   VQ_ERR_TLS_KEY_CHANGE_LEFTOVER = -171,/* PROTOCOL_VIOLATION: handshake bytes at an encryption level
                                            the peer has moved past (RFC 9001 §4.1.3) */
   /* The POSIX driver (include/vquic/posix.h): local errors, VQ_DISP_NONE. */
+  /* Address validation tokens (src/transport/token.c, RFC 9000 §8.1). */
+  VQ_ERR_TOKEN_INVALID = -200,          /* not ours, altered, or for another address: a Retry token
+                                           closes with INVALID_TOKEN (§8.1.2); NEW_TOKEN ones are ignored */
+  VQ_ERR_TOKEN_EXPIRED = -201,          /* authentic but past its lifetime (§8.1.3) */
   VQ_ERR_ADDR_SYNTAX = -220,            /* address text is not host:port, or the port is bad */
   VQ_ERR_ADDR_RESOLVE = -221,           /* the host name did not resolve */
   VQ_ERR_ADDR_UNAVAILABLE = -222,       /* address or address family not available on this host */

@@ -142,6 +142,8 @@ static const status_info infos[] = {
   {VQ_ERR_TLS_KEY_CHANGE_LEFTOVER, VQ_DISP_CLOSE, VQ_TE_PROTOCOL_VIOLATION,
    "handshake data at an encryption level already left"},
   /* The POSIX driver: local errors that never reach the wire. */
+  {VQ_ERR_TOKEN_INVALID, VQ_DISP_CLOSE, VQ_TE_INVALID_TOKEN, "invalid address validation token"},
+  {VQ_ERR_TOKEN_EXPIRED, VQ_DISP_NONE, VQ_TE_NO_ERROR, "address validation token expired"},
   {VQ_ERR_ADDR_SYNTAX, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "address is not host:port"},
   {VQ_ERR_ADDR_RESOLVE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "host name did not resolve"},
   {VQ_ERR_ADDR_UNAVAILABLE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR,
