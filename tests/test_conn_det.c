@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tls/hs_internal.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/endpoint.h"
@@ -459,4 +460,61 @@ VQ_TEST(conn_det_tls_ctx_reproducible_certificate)
   CHECK(n[0] != n[2] || memcmp(d[0], d[2], n[0]) != 0);
   for (int i = 0; i < 3; i++)
     vq_tls_ctx_free(c[i]);
+}
+
+VQ_TEST(conn_det_tls_p256_key_share_from_test_random)
+{
+  /* a P-256 key share is derived from test_random bytes too: the same stream gives the same
+   * ClientHello (random and share), another stream another one */
+  static const uint8_t tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00};
+  vq_tls_test_hooks h = {0};
+  h.client_share_group = VQ_HS_GROUP_SECP256R1;
+  vq_rng r[3];
+  vq_rng_seed(&r[0], 5);
+  vq_rng_seed(&r[1], 5);
+  vq_rng_seed(&r[2], 6);
+  uint8_t hello[3][1024];
+  size_t hl[3] = {0, 0, 0};
+  for (int i = 0; i < 3; i++) {
+    vq_tls_ctx_config cfg = {0};
+    cfg.insecure = 1;
+    cfg.alpn = det_alpn;
+    cfg.alpn_len = sizeof(det_alpn);
+    cfg.test_random = test_rand;
+    cfg.test_random_ud = &r[i];
+    vq_tls_ctx *ctx = NULL;
+    CHECK_EQ(vq_tls_ctx_new(&ctx, &cfg, NULL, 0), VQ_OK);
+    if (!ctx)
+      return;
+    vq_tls_ctx_set_test_hooks(ctx, &h);
+    vq_mem mem;
+    vq_mem_init(&mem, vq_allocator_system(), NULL, 1u << 20);
+    vq_cx cx;
+    memset(&cx, 0, sizeof(cx));
+    vq_tls_params par = {"localhost", tp, sizeof(tp)};
+    vq_tls *tls = NULL;
+    CHECK_EQ(vq_tls_new(&tls, &mem, ctx, &par, &cx), VQ_OK);
+    if (tls) {
+      const uint8_t *d;
+      size_t n;
+      vq_tls_out_peek(tls, VQ_LEVEL_INITIAL, &d, &n);
+      CHECK(n > 0 && n <= sizeof(hello[i]));
+      if (n <= sizeof(hello[i])) {
+        memcpy(hello[i], d, n);
+        hl[i] = n;
+      }
+    }
+    vq_tls_free(tls);
+    CHECK_EQ(mem.used, 0);
+    vq_tls_ctx_free(ctx);
+  }
+  CHECK_MEM(hello[0], hl[0], hello[1], hl[1]);
+  CHECK(hl[0] != hl[2] || memcmp(hello[0], hello[2], hl[0]) != 0);
+  /* the share is an uncompressed point: 0x0017 0x0041 0x04 ... somewhere in the hello */
+  int found = 0;
+  for (size_t i = 0; i + 5 <= hl[0]; i++)
+    if (hello[0][i] == 0x00 && hello[0][i + 1] == 0x17 && hello[0][i + 2] == 0x00 &&
+        hello[0][i + 3] == 0x41 && hello[0][i + 4] == 0x04)
+      found = 1;
+  CHECK(found);
 }
