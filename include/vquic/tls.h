@@ -60,6 +60,20 @@ typedef struct vq_tls_ctx_config {
    * for SSLKEYLOGFILE; called once per secret. */
   void (*keylog)(void *ud, const char *line);
   void *keylog_ud;
+  /* TEST ONLY — never set this in production: it replaces the cryptographic randomness of the
+   * handshake, so whoever knows its output knows every key. For reproducible lab runs and fuzzing.
+   * When set, every random value of the handshakes made with this context is drawn from it, in the
+   * order the handshake needs them (so equal outputs give equal handshakes): the client random (32
+   * bytes), the (EC)DHE private keys (X25519: 32 bytes used as the raw private key; P-256: 32 bytes
+   * per try, used as the scalar once one lies in [1, n-1]), the server random (32). Server: when no cert_pem/key_pem is given, the self-signed certificate's
+   * key is an Ed25519 key from 32 bytes of it (Ed25519 signatures are deterministic, unlike ECDSA's
+   * nonces in OpenSSL 3.0), its serial 16 bytes of it, and its validity a fixed window
+   * (2000-01-01 .. 2099-12-31) instead of one around the wall clock. A given ECDSA or RSA-PSS key
+   * still signs with OpenSSL's randomness. Called from vq_tls_ctx_new and from the vq_tls calls
+   * (vq_tls_new, vq_tls_recv) of every connection that uses the context, on the caller's thread;
+   * out[0..len) must be filled completely. */
+  void (*test_random)(void *ud, uint8_t *out, size_t len);
+  void *test_random_ud;
 } vq_tls_ctx_config;
 
 /* Builds a context; OpenSSL objects it holds are freed by vq_tls_ctx_free. Errors: VQ_ERR_INVALID_ARGUMENT

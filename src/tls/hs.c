@@ -374,7 +374,7 @@ static vq_status client_send_hello(vq_tls *t)
   const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
   EVP_PKEY_free(t->kx);
   t->kx = NULL;
-  vq_status st = vq_hs_kx_keygen(t->group, &t->kx, pub, &pl);
+  vq_status st = vq_hs_kx_keygen_ctx(t->ctx, t->group, &t->kx, pub, &pl);
   if (st != VQ_OK) return fail(t, st, "key share generation failed");
   for (size_t i = 0; i < ns; i++) {
     suites[2 * i] = (uint8_t)(s[i] >> 8);
@@ -875,11 +875,11 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   uint8_t pub[VQ_HS_KX_MAX], random[VQ_TLS_RANDOM_LEN], shared[VQ_SECRET_MAX], *p = NULL;
   size_t pl = 0, sl = 0, cap = 0, used = 0;
   t->group = group;
-  st = vq_hs_kx_keygen(group, &t->kx, pub, &pl);
+  st = vq_hs_kx_keygen_ctx(t->ctx, group, &t->kx, pub, &pl);
   if (st != VQ_OK) return fail(t, st, "key share generation failed");
   st = vq_hs_kx_derive(t->kx, group, share.p, share.len, shared, &sl);
   if (st != VQ_OK) return fail(t, st, "invalid client key share");
-  if (RAND_bytes(random, sizeof random) != 1) {
+  if (vq_hs_random(t->ctx, random, sizeof random) != VQ_OK) {
     OPENSSL_cleanse(shared, sizeof shared);
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "no randomness");
   }
@@ -1073,7 +1073,8 @@ vq_status vq_tls_new(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_
       t->state = C_WAIT_SH;
       t->group = ctx->hooks.client_share_group ? ctx->hooks.client_share_group : VQ_HS_GROUP_X25519;
       if (!vq_hs_group_supported(t->group)) st = VQ_ERR_INVALID_ARGUMENT;
-      else if (RAND_bytes(t->client_random, sizeof t->client_random) != 1) st = VQ_ERR_INTERNAL;
+      else if (vq_hs_random(t->ctx, t->client_random, sizeof t->client_random) != VQ_OK)
+        st = VQ_ERR_INTERNAL;
       else if (client_send_hello(t) != VQ_OK) st = t->err;
     }
   }

@@ -197,9 +197,18 @@ static int add_ext(X509 *x, int nid, const char *value)
 
 vq_status vq_hs_selfsigned(EVP_PKEY *key, const char *name, X509 **out)
 {
+  uint8_t serial[16];
+  if (RAND_bytes(serial, sizeof serial) != 1) return VQ_ERR_INTERNAL;
+  return vq_hs_selfsigned_ex(key, name, serial, 0, out);
+}
+
+vq_status vq_hs_selfsigned_ex(EVP_PKEY *key, const char *name, const uint8_t serial_in[16],
+                              int fixed_validity, X509 **out)
+{
   char san[300];
   uint8_t serial[16];
   if (strlen(name) > 253) return VQ_ERR_INVALID_ARGUMENT;
+  memcpy(serial, serial_in, sizeof serial);
   if (strcmp(name, "localhost") == 0)
     snprintf(san, sizeof san, "DNS:localhost,IP:127.0.0.1,IP:::1");
   else if (vq_hs_is_ip_literal(name))
@@ -208,7 +217,7 @@ vq_status vq_hs_selfsigned(EVP_PKEY *key, const char *name, X509 **out)
     snprintf(san, sizeof san, "DNS:%s", name);
   X509 *x = X509_new();
   BIGNUM *bn = NULL;
-  int ok = x && RAND_bytes(serial, sizeof serial) == 1;
+  int ok = x != NULL;
   if (ok) {
     serial[0] &= 0x7f;
     bn = BN_bin2bn(serial, sizeof serial, NULL);
@@ -216,8 +225,11 @@ vq_status vq_hs_selfsigned(EVP_PKEY *key, const char *name, X509 **out)
   }
   BN_free(bn);
   ok = ok && X509_set_version(x, X509_VERSION_3) == 1 &&
-       X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL &&
-       X509_gmtime_adj(X509_getm_notAfter(x), 365L * 24 * 3600) != NULL &&
+       (fixed_validity
+            ? ASN1_TIME_set_string_X509(X509_getm_notBefore(x), "20000101000000Z") == 1 &&
+                  ASN1_TIME_set_string_X509(X509_getm_notAfter(x), "20991231235959Z") == 1
+            : X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL &&
+                  X509_gmtime_adj(X509_getm_notAfter(x), 365L * 24 * 3600) != NULL) &&
        X509_set_pubkey(x, key) == 1;
   X509_NAME *nm = ok ? X509_get_subject_name(x) : NULL;
   ok = ok && nm &&
@@ -281,7 +293,20 @@ static vq_status server_setup(vq_tls_ctx *c, const vq_tls_ctx_config *cfg, char 
   STACK_OF(X509) *certs = sk_X509_new_null();
   vq_status st = VQ_OK;
   if (!certs) return VQ_ERR_NOMEM;
-  if (!cfg->cert_pem && !cfg->key_pem) {
+  if (!cfg->cert_pem && !cfg->key_pem && cfg->test_random) {
+    /* TEST ONLY (tls.h): a reproducible self-signed Ed25519 certificate from test_random. */
+    uint8_t seed[32], serial[16];
+    cfg->test_random(cfg->test_random_ud, seed, sizeof seed);
+    cfg->test_random(cfg->test_random_ud, serial, sizeof serial);
+    c->key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof seed);
+    OPENSSL_cleanse(seed, sizeof seed);
+    X509 *x = NULL;
+    st = c->key ? vq_hs_selfsigned_ex(c->key, cfg->selfsigned_name ? cfg->selfsigned_name : "localhost",
+                                      serial, 1, &x)
+                : VQ_ERR_INTERNAL;
+    if (st != VQ_OK) st = ctx_err(err, cap, "cannot generate a self-signed certificate");
+    else sk_X509_push(certs, x);
+  } else if (!cfg->cert_pem && !cfg->key_pem) {
     /* No certificate given: a self-signed ECDSA P-256 one. */
     c->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     X509 *x = NULL;
@@ -377,6 +402,8 @@ vq_status vq_tls_ctx_new(vq_tls_ctx **out, const vq_tls_ctx_config *cfg, char *e
   c->is_server = cfg->is_server != 0;
   c->keylog = cfg->keylog;
   c->keylog_ud = cfg->keylog_ud;
+  c->test_random = cfg->test_random;
+  c->test_random_ud = cfg->test_random_ud;
   c->alpn = dup_bytes(cfg->alpn, cfg->alpn_len);
   c->alpn_len = cfg->alpn_len;
   vq_status st = c->alpn ? VQ_OK : VQ_ERR_NOMEM;

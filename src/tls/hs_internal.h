@@ -64,8 +64,14 @@ struct vq_tls_ctx {
   size_t alpn_len;
   void (*keylog)(void *ud, const char *line);
   void *keylog_ud;
+  /* TEST ONLY (tls.h): when set, the source of every random value; NULL: OpenSSL's RAND_bytes. */
+  void (*test_random)(void *ud, uint8_t *out, size_t len);
+  void *test_random_ud;
   vq_tls_test_hooks hooks;
 };
+
+/* Random bytes for the handshake: the context's test_random when set, else RAND_bytes. */
+vq_status vq_hs_random(const vq_tls_ctx *ctx, uint8_t *out, size_t len);
 
 /* ---- hs_keys.c ------------------------------------------------------------------------------- */
 
@@ -100,6 +106,10 @@ vq_status vq_hs_finished(vq_hash h, const uint8_t *base_key, const uint8_t *th, 
  * key_exchange. Peer values that are malformed or off the curve are VQ_ERR_TLS_ILLEGAL_PARAMETER. */
 int vq_hs_group_supported(uint16_t group);
 vq_status vq_hs_kx_keygen(uint16_t group, EVP_PKEY **key, uint8_t *pub, size_t *pub_len);
+/* The same with the private key drawn from ctx's test_random when it is set (vq_hs_kx_keygen when
+ * ctx is NULL or has none). */
+vq_status vq_hs_kx_keygen_ctx(const vq_tls_ctx *ctx, uint16_t group, EVP_PKEY **key, uint8_t *pub,
+                              size_t *pub_len);
 vq_status vq_hs_kx_derive(EVP_PKEY *key, uint16_t group, const uint8_t *peer, size_t peer_len,
                           uint8_t *shared, size_t *shared_len);
 
@@ -119,6 +129,10 @@ vq_status vq_hs_verify_chain(const vq_tls_ctx *ctx, X509 *leaf, STACK_OF(X509) *
 /* A self-signed certificate for key (subjectAltName DNS:name; plus IP:127.0.0.1 and IP:::1 for
  * "localhost"), valid from an hour ago for a year. Also used by tests for RSA and Ed25519 keys. */
 vq_status vq_hs_selfsigned(EVP_PKEY *key, const char *name, X509 **out);
+/* The same with a given 16-byte serial (its top bit is cleared) and, when fixed_validity is set,
+ * the fixed window 2000-01-01 00:00:00Z .. 2099-12-31 23:59:59Z: no randomness, no clock. */
+vq_status vq_hs_selfsigned_ex(EVP_PKEY *key, const char *name, const uint8_t serial[16],
+                              int fixed_validity, X509 **out);
 /* 1 if name is an IPv4 or IPv6 literal. */
 int vq_hs_is_ip_literal(const char *name);
 

@@ -1,11 +1,16 @@
 /* vquic — TLS 1.3 transcript hash, key schedule and (EC)DHE for the QUIC handshake (RFC 8446 §4.4.1,
  * §7.1, §7.4; RFC 9001 §5.1 takes the traffic secrets from here). HKDF is src/tls/kdf.c's. */
+#include <limits.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/hmac.h>
+#include <openssl/param_build.h>
+#include <openssl/rand.h>
 
 #include "tls/hs_internal.h"
 
@@ -173,6 +178,85 @@ vq_status vq_hs_kx_keygen(uint16_t group, EVP_PKEY **key, uint8_t *pub, size_t *
   } else {
     return VQ_ERR_TLS_INTERNAL_ERROR;
   }
+  if (!ok) {
+    EVP_PKEY_free(k);
+    return VQ_ERR_TLS_INTERNAL_ERROR;
+  }
+  *key = k;
+  *pub_len = n;
+  return VQ_OK;
+}
+
+vq_status vq_hs_random(const vq_tls_ctx *ctx, uint8_t *out, size_t len)
+{
+  if (ctx && ctx->test_random) {
+    ctx->test_random(ctx->test_random_ud, out, len);
+    return VQ_OK;
+  }
+  return len <= INT_MAX && RAND_bytes(out, (int)len) == 1 ? VQ_OK : VQ_ERR_INTERNAL;
+}
+
+/* A P-256 key whose private scalar is priv[0..32) (big-endian, in [1, n-1]); NULL otherwise. The
+ * public point is computed here: OpenSSL 3.0's EVP_PKEY_fromdata does not derive it. */
+static EVP_PKEY *p256_from_scalar(const uint8_t priv[32])
+{
+  EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+  BIGNUM *d = BN_bin2bn(priv, 32, NULL);
+  EC_POINT *q = g ? EC_POINT_new(g) : NULL;
+  OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+  OSSL_PARAM *params = NULL;
+  EVP_PKEY_CTX *pc = NULL;
+  EVP_PKEY *k = NULL;
+  uint8_t pub[65];
+  int ok = g && d && q && b && !BN_is_zero(d) && BN_cmp(d, EC_GROUP_get0_order(g)) < 0 &&
+           EC_POINT_mul(g, q, d, NULL, NULL, NULL) == 1 &&
+           EC_POINT_point2oct(g, q, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, NULL) == 65 &&
+           OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+           OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_PRIV_KEY, d) == 1 &&
+           OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub) == 1 &&
+           (params = OSSL_PARAM_BLD_to_param(b)) != NULL &&
+           (pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) != NULL &&
+           EVP_PKEY_fromdata_init(pc) == 1 && EVP_PKEY_fromdata(pc, &k, EVP_PKEY_KEYPAIR, params) == 1;
+  if (!ok) {
+    EVP_PKEY_free(k);
+    k = NULL;
+  }
+  EVP_PKEY_CTX_free(pc);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(b);
+  EC_POINT_free(q);
+  BN_clear_free(d);
+  EC_GROUP_free(g);
+  return k;
+}
+
+vq_status vq_hs_kx_keygen_ctx(const vq_tls_ctx *ctx, uint16_t group, EVP_PKEY **key, uint8_t *pub,
+                              size_t *pub_len)
+{
+  if (!ctx || !ctx->test_random) return vq_hs_kx_keygen(group, key, pub, pub_len);
+  uint8_t priv[32];
+  EVP_PKEY *k = NULL;
+  size_t n = 0;
+  int ok = 0;
+  if (group == VQ_HS_GROUP_X25519) {
+    (void)vq_hs_random(ctx, priv, sizeof priv);
+    k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, sizeof priv);
+    n = 32;
+    ok = k && EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32;
+  } else if (group == VQ_HS_GROUP_SECP256R1) {
+    /* rejection sampling: a draw outside [1, n-1] (probability about 2^-32) is drawn again */
+    for (int i = 0; i < 64 && !k; i++) {
+      (void)vq_hs_random(ctx, priv, sizeof priv);
+      k = p256_from_scalar(priv);
+    }
+    ok = k && EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub,
+                                              VQ_HS_KX_MAX, &n) == 1 &&
+         n == 65 && pub[0] == 4;
+  } else {
+    return VQ_ERR_TLS_INTERNAL_ERROR;
+  }
+  OPENSSL_cleanse(priv, sizeof priv);
+  ERR_clear_error();
   if (!ok) {
     EVP_PKEY_free(k);
     return VQ_ERR_TLS_INTERNAL_ERROR;
