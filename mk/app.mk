@@ -1,5 +1,5 @@
 # ---- programs: vq-server and vq-client (src/app), built into build/bin ------------------------------
-APP_COMMON := $(BUILD)/rel/src/app/app.o
+APP_COMMON := $(BUILD)/rel/src/app/app.o $(BUILD)/rel/src/app/qlog.o
 PROGRAMS := $(BUILD)/bin/vq-server $(BUILD)/bin/vq-client
 all: $(PROGRAMS)
 programs: $(PROGRAMS)

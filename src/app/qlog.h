@@ -1,0 +1,22 @@
+/* vquic programs — a qlog file per connection (vquic/qlog.h formats the records). */
+#ifndef VQ_APP_QLOG_H
+#define VQ_APP_QLOG_H
+
+#include <stdio.h>
+
+#include "vquic/qlog.h"
+
+typedef struct app_qlog {
+  FILE *f;
+  vq_time start;     /* reference time: the first event */
+  int started;
+  unsigned long events;
+} app_qlog;
+
+/* Opens DIR/<name>.sqlog and writes the header. 0 on success, -1 (errno) otherwise. */
+int app_qlog_open(app_qlog *q, const char *dir, const char *name, int is_server, const char *title);
+/* A vq_trace sink: ud is the app_qlog. */
+void app_qlog_emit(void *ud, vq_time now, const char *event, const char *detail);
+void app_qlog_close(app_qlog *q);
+
+#endif
