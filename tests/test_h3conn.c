@@ -692,6 +692,7 @@ VQ_TEST(h3conn_dynamic_table_and_blocked_stream)
   free(n);
 }
 
+/* spec: rfc9204#4.2/7 — with both tables at capacity 0 the peer's QPACK streams are still accepted. */
 VQ_TEST(h3conn_static_only_tables)
 {
   vq_h3_config cc, sc;
@@ -710,6 +711,8 @@ VQ_TEST(h3conn_static_only_tables)
   vq_h3_stats st;
   vq_h3_get_stats(n->e[0].h3, &st);
   CHECK_EQ(st.qpack_inserts_tx, 0);
+  CHECK_EQ(n->e[0].closed + n->e[1].closed, 0);
+  CHECK_EQ(n->e[0].nstopss + n->e[1].nstopss, 0);
   CHECK_EQ(net_free(n), 0);
   free(n);
 }
@@ -870,7 +873,7 @@ VQ_TEST(h3conn_err_duplicate_control_stream)
   CHECK_EQ(raw_free(r), 0);
 }
 
-/* spec: rfc9114#6.2.1/5 — a control stream closed (FIN or reset), or a QPACK stream:
+/* spec: rfc9114#6.2.1/5, rfc9204#4.2/4 — a control stream closed (FIN or reset), or a QPACK stream:
  * H3_CLOSED_CRITICAL_STREAM. */
 VQ_TEST(h3conn_err_critical_stream_closed)
 {
@@ -1135,7 +1138,8 @@ static size_t frame_types(const uint8_t *p, size_t len, uint64_t *types, size_t 
 /* spec: rfc9114#7.2.4.2/3 — SETTINGS leaves at start, before anything was received from the peer.
  * spec: rfc9114#7.2.4.2/11 — it carries every setting that differs from its default.
  * spec: rfc9114#6.2/9 — the only unidirectional streams are control (0x00) and QPACK (0x02, 0x03).
- * spec: rfc9114#7.2.7/2 — the server's control stream carries no MAX_PUSH_ID. */
+ * spec: rfc9114#7.2.7/2 — the server's control stream carries no MAX_PUSH_ID.
+ * spec: rfc9204#4.2/1, rfc9204#4.2/3 — one QPACK encoder and one decoder stream, neither closed. */
 VQ_TEST(h3conn_start_streams_and_settings)
 {
   vq_h3_config sc;
@@ -1148,6 +1152,7 @@ VQ_TEST(h3conn_start_streams_and_settings)
     CHECK_EQ(r->e->out[k].id & 3u, 3u); /* server-initiated unidirectional */
     CHECK(r->e->out[k].len >= 1);
     if (r->e->out[k].len >= 1) CHECK_EQ(r->e->out[k].q[0], want_type[k]);
+    CHECK_EQ(r->e->out[k].fin, 0);
   }
   fstream *ctrl = fs_get(r->e, 3);
   uint64_t types[8];
@@ -1285,6 +1290,19 @@ VQ_TEST(h3conn_err_second_message_on_stream)
   CHECK_EQ(areq(r->e, id)->reset, 1);
   CHECK_EQ(areq(r->e, id)->ended, 0);
   CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9204#4.2/2 — a second QPACK encoder (or decoder) stream: H3_STREAM_CREATION_ERROR. */
+VQ_TEST(h3conn_err_second_qpack_stream)
+{
+  for (uint8_t type = 0x02; type <= 0x03; type++) {
+    raw *r = raw_new(1, NULL);
+    CHECK_EQ(feed(r, 2, &type, 1, 0), VQ_OK);
+    CHECK_EQ(r->e->closed, 0);
+    CHECK_EQ(feed(r, 6, &type, 1, 0), VQ_ERR_H3_STREAM_CREATION);
+    CHECK_EQ(r->e->close_code, VQ_H3_STREAM_CREATION_ERROR);
+    CHECK_EQ(raw_free(r), 0);
+  }
 }
 
 /* spec: rfc9114#4.1.1/9 — the client abandons the requests a GOAWAY leaves unprocessed with

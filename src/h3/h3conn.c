@@ -294,6 +294,9 @@ vq_status vq_h3_create(vq_h3 **out, vq_mem *mem, const vq_h3_config *cfg, const 
   /* spec: rfc9114#7.2.4.2/2 — until the peer's SETTINGS: its defaults, a table of capacity 0. */
   if (st == VQ_OK) st = init_encoder(h3, 0, 0, 0);
   if (st == VQ_OK) {
+    /* spec: rfc9204#4.2/1 — one encoder and one decoder stream, created here once.
+     * spec: rfc9204#4.2/3 — neither is ever closed: h3_flush sets FIN only where tx_fin is, which
+     * is never set on a local unidirectional stream. */
     h3->ctrl_tx = local_uni(h3, VQ_H3_STREAM_CONTROL);
     h3->qenc_tx = h3->ctrl_tx ? local_uni(h3, VQ_H3_STREAM_QPACK_ENCODER) : NULL;
     h3->qdec_tx = h3->qenc_tx ? local_uni(h3, VQ_H3_STREAM_QPACK_DECODER) : NULL;

@@ -361,8 +361,10 @@ static vq_status uni_typed(vq_h3 *h3, h3_stream *s, uint64_t type)
     return VQ_OK;
   case VQ_H3_UNI_QPACK_ENCODER:
   case VQ_H3_UNI_QPACK_DECODER: {
-    /* RFC 9204 §4.2: at most one encoder and one decoder stream each way; a second one is
-     * H3_STREAM_CREATION_ERROR. */
+    /* spec: rfc9204#4.2/2 — at most one encoder and one decoder stream each way; a second one is
+     * H3_STREAM_CREATION_ERROR.
+     * spec: rfc9204#4.2/7 — accepted whatever our settings (a capacity of 0 included), and never asked
+     * to close (rfc9204#4.2/3: no STOP_SENDING on them). */
     const int enc = vq_h3_uni_classify(type) == VQ_H3_UNI_QPACK_ENCODER;
     h3_stream **slot = enc ? &h3->qenc_rx : &h3->qdec_rx;
     if (*slot) return VQ_ERR_H3_STREAM_CREATION;
@@ -431,8 +433,8 @@ static vq_status uni_input(vq_h3 *h3, h3_stream *s, const uint8_t *d, size_t len
     break; /* ignored */
   }
   if (fin && (s->kind == H3K_CTRL || s->kind == H3K_QENC || s->kind == H3K_QDEC)) {
-    /* spec: rfc9114#6.2.1/5 — a control stream closed: H3_CLOSED_CRITICAL_STREAM; RFC 9204 §4.2 says
-     * the same of the QPACK streams. */
+    /* spec: rfc9114#6.2.1/5, rfc9204#4.2/4 — a control stream closed: H3_CLOSED_CRITICAL_STREAM; the
+     * same for the QPACK streams. */
     return VQ_ERR_H3_CLOSED_CRITICAL_STREAM;
   }
   if (fin) s->dead = 1;
@@ -494,7 +496,8 @@ vq_status h3_rx_reset(vq_h3 *h3, uint64_t id, uint64_t code)
   case H3K_CTRL:
   case H3K_QENC:
   case H3K_QDEC:
-    /* spec: rfc9114#6.2.1/5 — closing a critical stream is H3_CLOSED_CRITICAL_STREAM. */
+    /* spec: rfc9114#6.2.1/5, rfc9204#4.2/4 — closing (resetting) a critical stream is
+     * H3_CLOSED_CRITICAL_STREAM. */
     return VQ_ERR_H3_CLOSED_CRITICAL_STREAM;
   case H3K_UNI_PENDING:
   case H3K_IGNORED:
