@@ -645,6 +645,7 @@ VQ_TEST(h3conn_goaway_graceful)
   CHECK_EQ(n->e[0].goaways, 1);
   CHECK_EQ(n->e[0].goaway_id, 12);
   uint64_t x;
+  /* spec: rfc9114#5.2/4 — no new request after the GOAWAY */
   CHECK_EQ(get(n, "/late", &x), VQ_ERR_H3_GOING_AWAY);
   /* a request that was on its way when GOAWAY left: rejected, not processed */
   vq_h3_stats st;
@@ -787,7 +788,7 @@ VQ_TEST(h3conn_field_section_size)
   vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
                      {(const uint8_t *)"x-big", 5, (const uint8_t *)big, sizeof big, 0}};
   uint64_t id;
-  /* spec: rfc9114#4.2.2/2 — not sent over the peer's limit */
+  /* spec: rfc9114#4.2.2/2, rfc9114#7.2.4.2/7 — not sent over the limit in the server's SETTINGS */
   CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, f, 5, 0, &id), VQ_ERR_H3_FIELD_SECTION_TOO_LARGE);
   CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, f, 4, 0, &id), VQ_OK);
   pump(n);
@@ -989,8 +990,8 @@ VQ_TEST(h3conn_err_content_length_mismatch)
   }
 }
 
-/* spec: rfc9114#4.6/2 — a push stream reaching a client that sent no MAX_PUSH_ID: H3_ID_ERROR;
- * rfc9114#6.2.2/1 — a client-initiated push stream: H3_STREAM_CREATION_ERROR.
+/* spec: rfc9114#4.6/2, rfc9114#6.2.2/1 — a push stream reaching a client that sent no MAX_PUSH_ID:
+ * H3_ID_ERROR; a client-initiated push stream: H3_STREAM_CREATION_ERROR.
  * spec: rfc9114#6.2.2/4 — the client never gets as far as a second push stream with the same push ID:
  * the first push stream header is already H3_ID_ERROR. */
 VQ_TEST(h3conn_err_push_stream)
@@ -1135,7 +1136,9 @@ static size_t frame_types(const uint8_t *p, size_t len, uint64_t *types, size_t 
   return n;
 }
 
-/* spec: rfc9114#7.2.4.2/3 — SETTINGS leaves at start, before anything was received from the peer.
+/* spec: rfc9114#3.2/5, rfc9114#6.2.1/1, rfc9114#7.2.4/1, rfc9114#6.2.1/4 — one control stream, SETTINGS
+ * its first frame, the stream never closed.
+ * spec: rfc9114#7.2.4.2/3 — SETTINGS leaves at start, before anything was received from the peer.
  * spec: rfc9114#7.2.4.2/11 — it carries every setting that differs from its default.
  * spec: rfc9114#6.2/9 — the only unidirectional streams are control (0x00) and QPACK (0x02, 0x03).
  * spec: rfc9114#7.2.7/2 — the server's control stream carries no MAX_PUSH_ID.
@@ -1215,7 +1218,8 @@ VQ_TEST(h3conn_client_request_streams)
   CHECK_EQ(raw_free(r), 0);
 }
 
-/* spec: rfc9114#7.2.1/1 — a server cannot send DATA before its response. */
+/* spec: rfc9114#7.2.1/1 — a server cannot send DATA before its response.
+ * spec: rfc9114#4.1/11 — after the final response (and its body) the server closes the stream. */
 VQ_TEST(h3conn_server_no_data_before_response)
 {
   raw *r = raw_new(1, NULL);
@@ -1227,8 +1231,10 @@ VQ_TEST(h3conn_server_no_data_before_response)
   CHECK_EQ(vq_h3_send_body(r->e->h3, &r->n.cx, 0, (const uint8_t *)"x", 1, 1, &acc), VQ_ERR_STREAM_STATE);
   CHECK_EQ(fs_get(r->e, 0)->len, 0);
   CHECK_EQ(vq_h3_respond(r->e->h3, &r->n.cx, 0, 200, NULL, 0, 1), VQ_OK);
+  CHECK_EQ(fs_get(r->e, 0)->fin, 0);
   CHECK_EQ(vq_h3_send_body(r->e->h3, &r->n.cx, 0, (const uint8_t *)"x", 1, 1, &acc), VQ_OK);
   CHECK_EQ(acc, 1);
+  CHECK_EQ(fs_get(r->e, 0)->fin, 1);
   CHECK_EQ(raw_free(r), 0);
 }
 
@@ -1262,8 +1268,9 @@ VQ_TEST(h3conn_response_after_stop_sending)
   }
 }
 
-/* spec: rfc9114#4.1/2 — a second request on a request stream, or a second final response, is
- * malformed: stream error H3_MESSAGE_ERROR; the connection stays. */
+/* spec: rfc9114#4.1/2, rfc9114#4.1.2/4 — a second request on a request stream, or a second final
+ * response, is malformed: stream error H3_MESSAGE_ERROR (the client does not accept it); the connection
+ * stays. */
 VQ_TEST(h3conn_err_second_message_on_stream)
 {
   raw *r = raw_new(1, NULL);
@@ -1375,7 +1382,8 @@ VQ_TEST(h3conn_validate)
   /* spec: rfc9114#4.3/3 — no pseudo-header fields in trailers */
   CHECK_EQ(vq_h3_validate(r1, 1, VQ_H3_SECTION_TRAILERS, 0, &h), VQ_ERR_H3_MESSAGE);
   CHECK_EQ(vq_h3_validate(r3, 1, VQ_H3_SECTION_TRAILERS, 0, &h), VQ_OK);
-  /* spec: rfc9114#4.1/7 — Transfer-Encoding is refused in requests and responses */
+  /* spec: rfc9114#4.1/7, rfc9114#4.2/3 — Transfer-Encoding is refused in requests and responses (what
+   * vq_h3_request / vq_h3_respond would send goes through this check) */
   const vq_h3_field tereq[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "a"),
                                F(":path", "/"), F("transfer-encoding", "chunked")};
   const vq_h3_field teresp[] = {F(":status", "200"), F("transfer-encoding", "chunked")};
