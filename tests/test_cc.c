@@ -43,7 +43,8 @@ VQ_TEST(cc_constants_match_rfc)
   free(text);
 }
 
-/* spec: rfc9002#7.2/1 — initial window min(10 * mds, max(14720, 2 * mds)); minimum 2 * mds. */
+/* spec: rfc9002#7.2/1 — initial window min(10 * mds, max(14720, 2 * mds)); minimum 2 * mds.
+ * spec: rfc9002#7/3 — no room once bytes_in_flight reaches the window. */
 VQ_TEST(cc_initial_window)
 {
   vq_cc cc;
@@ -79,8 +80,9 @@ VQ_TEST(cc_slow_start)
   CHECK_EQ(cc.bytes_in_flight, 0);
 }
 
-/* spec: rfc9002#7.3.2/1, rfc9002#B.6 — halve once per recovery period; a loss of a packet sent
- * before the period started does not reduce again, one sent after it does. */
+/* spec: rfc9002#7.3.2/1, rfc9002#7.3.2/2, rfc9002#B.6 — halve once per recovery period, the window
+ * at ssthresh while still in the period; a loss of a packet sent before the period started does not
+ * reduce again, one sent after it does. */
 VQ_TEST(cc_congestion_event_once)
 {
   vq_cc cc;
@@ -137,7 +139,8 @@ VQ_TEST(cc_congestion_avoidance)
   CHECK_EQ(cc.bytes_in_flight, 0);
 }
 
-/* spec: rfc9002#7.6.2/5 — persistent congestion: kMinimumWindow, the recovery period ends. */
+/* spec: rfc9002#7.6.2/5 — persistent congestion: kMinimumWindow, the recovery period ends.
+ * spec: rfc9002#7/1 — CUBIC, the other controller, too. */
 VQ_TEST(cc_persistent_congestion)
 {
   for (int a = 0; a < 2; a++) {
@@ -274,8 +277,8 @@ static vq_status pacer_fx(vq_mem *mem, vq_recovery *r)
   return vq_recovery_init(r, mem, &cfg);
 }
 
-/* A burst of 10 datagrams leaves at once; then each datagram waits
- * interval = smoothed_rtt * size / (1.25 * cwnd). */
+/* spec: rfc9002#7.7/1, rfc9002#7.7/2, rfc9002#7.7/3 — a burst of 10 datagrams (the initial window)
+ * leaves at once; then each datagram waits interval = smoothed_rtt * size / (1.25 * cwnd). */
 VQ_TEST(cc_pacing_burst_and_interval)
 {
   vq_mem mem;

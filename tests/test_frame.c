@@ -747,3 +747,16 @@ VQ_TEST(frame_payload_loop)
   CHECK_EQ(pos, len);
   CHECK_EQ(frames, want);
 }
+
+/* spec: rfc9221#5/3, rfc9221#6/1 — DATAGRAM frames (0x30, 0x31) only in 0-RTT and 1-RTT packets: a
+ * receiver refuses them in Initial and Handshake packets (PROTOCOL_VIOLATION). */
+VQ_TEST(frame_datagram_packet_types)
+{
+  for (uint64_t ty = VQ_FRAME_DATAGRAM; ty <= VQ_FRAME_DATAGRAM_LEN; ty++) {
+    CHECK_EQ(vq_frame_type_known(ty), 1);
+    CHECK_EQ(vq_frame_allowed_in(ty, VQ_FRAME_PKT_INITIAL), 0);
+    CHECK_EQ(vq_frame_allowed_in(ty, VQ_FRAME_PKT_HANDSHAKE), 0);
+    CHECK_EQ(vq_frame_allowed_in(ty, VQ_FRAME_PKT_0RTT), 1);
+    CHECK_EQ(vq_frame_allowed_in(ty, VQ_FRAME_PKT_1RTT), 1);
+  }
+}

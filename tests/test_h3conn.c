@@ -645,6 +645,7 @@ VQ_TEST(h3conn_goaway_graceful)
   CHECK_EQ(n->e[0].goaways, 1);
   CHECK_EQ(n->e[0].goaway_id, 12);
   uint64_t x;
+  /* spec: rfc9114#5.2/4 — no new request after the GOAWAY */
   CHECK_EQ(get(n, "/late", &x), VQ_ERR_H3_GOING_AWAY);
   /* a request that was on its way when GOAWAY left: rejected, not processed */
   vq_h3_stats st;
@@ -692,6 +693,7 @@ VQ_TEST(h3conn_dynamic_table_and_blocked_stream)
   free(n);
 }
 
+/* spec: rfc9204#4.2/7 — with both tables at capacity 0 the peer's QPACK streams are still accepted. */
 VQ_TEST(h3conn_static_only_tables)
 {
   vq_h3_config cc, sc;
@@ -710,10 +712,13 @@ VQ_TEST(h3conn_static_only_tables)
   vq_h3_stats st;
   vq_h3_get_stats(n->e[0].h3, &st);
   CHECK_EQ(st.qpack_inserts_tx, 0);
+  CHECK_EQ(n->e[0].closed + n->e[1].closed, 0);
+  CHECK_EQ(n->e[0].nstopss + n->e[1].nstopss, 0);
   CHECK_EQ(net_free(n), 0);
   free(n);
 }
 
+/* spec: rfc9114#9/4 — extended CONNECT (RFC 9220) only once the server's SETTINGS enabled it. */
 VQ_TEST(h3conn_extended_connect)
 {
   vq_h3_config sc;
@@ -783,7 +788,7 @@ VQ_TEST(h3conn_field_section_size)
   vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
                      {(const uint8_t *)"x-big", 5, (const uint8_t *)big, sizeof big, 0}};
   uint64_t id;
-  /* spec: rfc9114#4.2.2/2 — not sent over the peer's limit */
+  /* spec: rfc9114#4.2.2/2, rfc9114#7.2.4.2/7 — not sent over the limit in the server's SETTINGS */
   CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, f, 5, 0, &id), VQ_ERR_H3_FIELD_SECTION_TOO_LARGE);
   CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, f, 4, 0, &id), VQ_OK);
   pump(n);
@@ -869,7 +874,7 @@ VQ_TEST(h3conn_err_duplicate_control_stream)
   CHECK_EQ(raw_free(r), 0);
 }
 
-/* spec: rfc9114#6.2.1/5 — a control stream closed (FIN or reset), or a QPACK stream:
+/* spec: rfc9114#6.2.1/5, rfc9204#4.2/4 — a control stream closed (FIN or reset), or a QPACK stream:
  * H3_CLOSED_CRITICAL_STREAM. */
 VQ_TEST(h3conn_err_critical_stream_closed)
 {
@@ -985,8 +990,10 @@ VQ_TEST(h3conn_err_content_length_mismatch)
   }
 }
 
-/* spec: rfc9114#4.6/2 — a push stream reaching a client that sent no MAX_PUSH_ID: H3_ID_ERROR;
- * rfc9114#6.2.2/1 — a client-initiated push stream: H3_STREAM_CREATION_ERROR. */
+/* spec: rfc9114#4.6/2, rfc9114#6.2.2/1 — a push stream reaching a client that sent no MAX_PUSH_ID:
+ * H3_ID_ERROR; a client-initiated push stream: H3_STREAM_CREATION_ERROR.
+ * spec: rfc9114#6.2.2/4 — the client never gets as far as a second push stream with the same push ID:
+ * the first push stream header is already H3_ID_ERROR. */
 VQ_TEST(h3conn_err_push_stream)
 {
   raw *r = raw_new(0, NULL);
@@ -1081,7 +1088,10 @@ VQ_TEST(h3conn_err_excessive_and_truncated)
   CHECK_EQ(raw_free(r), 0);
 }
 
-/* spec: rfc9114#5.2/2 — after our GOAWAY, a request at or above its ID is rejected. */
+/* spec: rfc9114#5.2/2 — after our GOAWAY, a request at or above its ID is rejected.
+ * spec: rfc9114#4.1.1/5 — H3_REQUEST_REJECTED only for the request that never reached the
+ * application; the one being processed completes.
+ * spec: rfc9114#5.2/8 — a second shutdown sends no second GOAWAY (none can carry a greater ID). */
 VQ_TEST(h3conn_goaway_rejects_later_requests)
 {
   raw *r = raw_new(1, NULL);
@@ -1093,16 +1103,231 @@ VQ_TEST(h3conn_goaway_rejects_later_requests)
   fstream *ctrl = fs_get(r->e, 3);
   CHECK(ctrl->len >= 3);
   CHECK_MEM(ctrl->q + ctrl->len - 3, 3, "\x07\x01\x04", 3); /* GOAWAY(4) */
+  const size_t ctrl_len = ctrl->len;
   l = headers_frame(r, 4, f, 4, b, sizeof b);
   CHECK_EQ(feed(r, 4, b, l, 1), VQ_OK);
   CHECK_EQ(r->e->last_reset_id, 4);
   CHECK_EQ(r->e->last_reset_code, VQ_H3_REQUEST_REJECTED);
   CHECK_EQ(areq(r->e, 4)->path[0], 0);
+  CHECK_EQ(r->e->nresets, 1);                       /* stream 0 was not rejected */
+  CHECK_EQ(vq_h3_shutdown(r->e->h3, &r->n.cx), VQ_OK);
+  CHECK_EQ(fs_get(r->e, 3)->len, ctrl_len);
   /* the request below the ID completes */
   CHECK_EQ(vq_h3_respond(r->e->h3, &r->n.cx, 0, 204, NULL, 0, 0), VQ_OK);
   vq_h3_stats st;
   vq_h3_get_stats(r->e->h3, &st);
   CHECK_EQ(st.active_requests, 0);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* The frame types in p[0 .. len), in order; the count (or SIZE_MAX when a frame is cut). */
+static size_t frame_types(const uint8_t *p, size_t len, uint64_t *types, size_t max)
+{
+  size_t off = 0, n = 0;
+  while (off < len) {
+    vq_h3_frame_hdr fh;
+    size_t need = 0;
+    if (vq_h3_frame_header_read(p + off, len - off, UINT64_MAX >> 2, &fh, &need) != VQ_OK) return SIZE_MAX;
+    if (fh.length > len - off - fh.hdr_len) return SIZE_MAX;
+    if (n < max) types[n] = fh.type;
+    n++;
+    off += fh.hdr_len + (size_t)fh.length;
+  }
+  return n;
+}
+
+/* spec: rfc9114#3.2/5, rfc9114#6.2.1/1, rfc9114#7.2.4/1, rfc9114#6.2.1/4 — one control stream, SETTINGS
+ * its first frame, the stream never closed.
+ * spec: rfc9114#7.2.4.2/3 — SETTINGS leaves at start, before anything was received from the peer.
+ * spec: rfc9114#7.2.4.2/11 — it carries every setting that differs from its default.
+ * spec: rfc9114#6.2/9 — the only unidirectional streams are control (0x00) and QPACK (0x02, 0x03).
+ * spec: rfc9114#7.2.7/2 — the server's control stream carries no MAX_PUSH_ID.
+ * spec: rfc9204#4.2/1, rfc9204#4.2/3 — one QPACK encoder and one decoder stream, neither closed. */
+VQ_TEST(h3conn_start_streams_and_settings)
+{
+  vq_h3_config sc;
+  vq_h3_config_default(&sc, 1);
+  sc.enable_connect_protocol = 1;
+  raw *r = raw_new(1, &sc);
+  CHECK_EQ(r->e->nout, 3);
+  static const uint8_t want_type[3] = {0x00, 0x02, 0x03};
+  for (size_t k = 0; k < 3 && k < r->e->nout; k++) {
+    CHECK_EQ(r->e->out[k].id & 3u, 3u); /* server-initiated unidirectional */
+    CHECK(r->e->out[k].len >= 1);
+    if (r->e->out[k].len >= 1) CHECK_EQ(r->e->out[k].q[0], want_type[k]);
+    CHECK_EQ(r->e->out[k].fin, 0);
+  }
+  fstream *ctrl = fs_get(r->e, 3);
+  uint64_t types[8];
+  const size_t nf = frame_types(ctrl->q + 1, ctrl->len - 1, types, 8);
+  CHECK(nf >= 1 && nf <= 8);
+  CHECK_EQ(types[0], VQ_H3_FRAME_SETTINGS);
+  for (size_t k = 1; k < nf && k < 8; k++) {
+    CHECK(types[k] != VQ_H3_FRAME_MAX_PUSH_ID);
+    CHECK(types[k] != VQ_H3_FRAME_SETTINGS);
+  }
+  vq_h3_frame_hdr fh;
+  size_t need = 0;
+  CHECK_EQ(vq_h3_frame_header_read(ctrl->q + 1, ctrl->len - 1, 1u << 20, &fh, &need), VQ_OK);
+  vq_h3_settings ps;
+  CHECK_EQ(vq_h3_settings_parse(ctrl->q + 1 + fh.hdr_len, (size_t)fh.length, &ps), VQ_OK);
+  CHECK_EQ(ps.has_max_field_section_size, 1);
+  CHECK_EQ(ps.max_field_section_size, sc.max_field_section_size);
+  CHECK_EQ(ps.has_qpack_max_table_capacity, 1);
+  CHECK_EQ(ps.qpack_max_table_capacity, sc.qpack_max_table_capacity);
+  CHECK_EQ(ps.has_qpack_blocked_streams, 1);
+  CHECK_EQ(ps.qpack_blocked_streams, sc.qpack_blocked_streams);
+  CHECK_EQ(ps.has_enable_connect_protocol, 1);
+  CHECK_EQ(ps.enable_connect_protocol, 1);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#4.1/1, rfc9114#4.1/9, rfc9114#4.1/10 — each request on a new stream, the stream
+ * closed for sending after the request (at once without a body, with the last body bytes otherwise)
+ * with no response received.
+ * spec: rfc9114#7.2.4/3, rfc9114#7.2.5/10, rfc9114#7.2.1/1 — what the client writes on a request
+ * stream is HEADERS, then DATA, then the trailing HEADERS: no SETTINGS, no PUSH_PROMISE. */
+VQ_TEST(h3conn_client_request_streams)
+{
+  raw *r = raw_new(0, NULL);
+  const vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+  uint64_t id1 = 99, id2 = 99;
+  CHECK_EQ(vq_h3_request(r->e->h3, &r->n.cx, f, 4, 0, &id1), VQ_OK);
+  CHECK_EQ(fs_get(r->e, id1)->fin, 1);
+  const vq_h3_field p[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/u")};
+  CHECK_EQ(vq_h3_request(r->e->h3, &r->n.cx, p, 4, 1, &id2), VQ_OK);
+  CHECK(id2 != id1);
+  CHECK_EQ(id2 & 3u, 0u);
+  CHECK_EQ(fs_get(r->e, id2)->fin, 0);
+  size_t acc = 0;
+  CHECK_EQ(vq_h3_send_body(r->e->h3, &r->n.cx, id2, (const uint8_t *)"abc", 3, 0, &acc), VQ_OK);
+  CHECK_EQ(acc, 3);
+  const vq_h3_field tr[] = {F("x-sum", "1")};
+  CHECK_EQ(vq_h3_send_trailers(r->e->h3, &r->n.cx, id2, tr, 1), VQ_OK);
+  CHECK_EQ(fs_get(r->e, id2)->fin, 1);
+  CHECK_EQ(vq_h3_send_body(r->e->h3, &r->n.cx, id2, (const uint8_t *)"x", 1, 1, &acc), VQ_ERR_STREAM_STATE);
+  uint64_t types[8];
+  fstream *s2 = fs_get(r->e, id2);
+  CHECK_EQ(frame_types(s2->q, s2->len, types, 8), 3);
+  CHECK_EQ(types[0], VQ_H3_FRAME_HEADERS);
+  CHECK_EQ(types[1], VQ_H3_FRAME_DATA);
+  CHECK_EQ(types[2], VQ_H3_FRAME_HEADERS);
+  fstream *s1 = fs_get(r->e, id1);
+  CHECK_EQ(frame_types(s1->q, s1->len, types, 8), 1);
+  CHECK_EQ(types[0], VQ_H3_FRAME_HEADERS);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#7.2.1/1 — a server cannot send DATA before its response.
+ * spec: rfc9114#4.1/11 — after the final response (and its body) the server closes the stream. */
+VQ_TEST(h3conn_server_no_data_before_response)
+{
+  raw *r = raw_new(1, NULL);
+  const vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/hold")};
+  uint8_t b[4096];
+  size_t l = headers_frame(r, 0, f, 4, b, sizeof b);
+  CHECK_EQ(feed(r, 0, b, l, 1), VQ_OK);
+  size_t acc = 7;
+  CHECK_EQ(vq_h3_send_body(r->e->h3, &r->n.cx, 0, (const uint8_t *)"x", 1, 1, &acc), VQ_ERR_STREAM_STATE);
+  CHECK_EQ(fs_get(r->e, 0)->len, 0);
+  CHECK_EQ(vq_h3_respond(r->e->h3, &r->n.cx, 0, 200, NULL, 0, 1), VQ_OK);
+  CHECK_EQ(fs_get(r->e, 0)->fin, 0);
+  CHECK_EQ(vq_h3_send_body(r->e->h3, &r->n.cx, 0, (const uint8_t *)"x", 1, 1, &acc), VQ_OK);
+  CHECK_EQ(acc, 1);
+  CHECK_EQ(fs_get(r->e, 0)->fin, 1);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#4.1/16 — the server stops the request (STOP_SENDING, with H3_NO_ERROR or another
+ * code); the complete response that follows is still delivered. */
+VQ_TEST(h3conn_response_after_stop_sending)
+{
+  for (int code = 0; code < 2; code++) {
+    raw *r = raw_new(0, NULL);
+    const vq_h3_field f[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+    uint64_t id = 99;
+    CHECK_EQ(vq_h3_request(r->e->h3, &r->n.cx, f, 4, 1, &id), VQ_OK);
+    const uint64_t ec = code ? VQ_H3_REQUEST_REJECTED + 0x100u : VQ_H3_NO_ERROR; /* an unknown code */
+    CHECK_EQ(vq_h3_on_stop_sending(r->e->h3, &r->n.cx, id, ec), VQ_OK);
+    CHECK_EQ(r->e->last_reset_id, id);
+    CHECK_EQ(r->e->last_reset_code, ec);
+    const vq_h3_field resp[] = {F(":status", "200")};
+    uint8_t b[4096];
+    size_t l = headers_frame(r, id, resp, 1, b, sizeof b);
+    b[l++] = 0x00;
+    b[l++] = 0x02;
+    b[l++] = 'h';
+    b[l++] = 'i';
+    CHECK_EQ(feed(r, id, b, l, 1), VQ_OK);
+    app_req *a = areq(r->e, id);
+    CHECK_EQ(a->status, 200);
+    CHECK_MEM(a->body, a->blen, "hi", 2);
+    CHECK_EQ(a->ended, 1);
+    CHECK_EQ(r->e->closed, 0);
+    CHECK_EQ(raw_free(r), 0);
+  }
+}
+
+/* spec: rfc9114#4.1/2, rfc9114#4.1.2/4 — a second request on a request stream, or a second final
+ * response, is malformed: stream error H3_MESSAGE_ERROR (the client does not accept it); the connection
+ * stays. */
+VQ_TEST(h3conn_err_second_message_on_stream)
+{
+  raw *r = raw_new(1, NULL);
+  const vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/hold")};
+  uint8_t b[4096];
+  size_t l = headers_frame(r, 0, f, 4, b, sizeof b);
+  l += headers_frame(r, 0, f, 4, b + l, sizeof b - l);
+  CHECK_EQ(feed(r, 0, b, l, 1), VQ_OK);
+  CHECK_EQ(r->e->closed, 0);
+  CHECK_EQ(r->e->last_reset_id, 0);
+  CHECK_EQ(r->e->last_reset_code, VQ_H3_MESSAGE_ERROR);
+  CHECK_EQ(areq(r->e, 0)->ended, 0);
+  CHECK_EQ(raw_free(r), 0);
+  r = raw_new(0, NULL);
+  uint64_t id = 99;
+  CHECK_EQ(vq_h3_request(r->e->h3, &r->n.cx, f, 4, 0, &id), VQ_OK);
+  const vq_h3_field resp[] = {F(":status", "200")};
+  l = headers_frame(r, id, resp, 1, b, sizeof b);
+  l += headers_frame(r, id, resp, 1, b + l, sizeof b - l);
+  CHECK_EQ(feed(r, id, b, l, 1), VQ_OK);
+  CHECK_EQ(r->e->closed, 0);
+  CHECK_EQ(r->e->last_stop_id, id);
+  CHECK_EQ(r->e->last_stop_code, VQ_H3_MESSAGE_ERROR);
+  CHECK_EQ(areq(r->e, id)->reset, 1);
+  CHECK_EQ(areq(r->e, id)->ended, 0);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9204#4.2/2 — a second QPACK encoder (or decoder) stream: H3_STREAM_CREATION_ERROR. */
+VQ_TEST(h3conn_err_second_qpack_stream)
+{
+  for (uint8_t type = 0x02; type <= 0x03; type++) {
+    raw *r = raw_new(1, NULL);
+    CHECK_EQ(feed(r, 2, &type, 1, 0), VQ_OK);
+    CHECK_EQ(r->e->closed, 0);
+    CHECK_EQ(feed(r, 6, &type, 1, 0), VQ_ERR_H3_STREAM_CREATION);
+    CHECK_EQ(r->e->close_code, VQ_H3_STREAM_CREATION_ERROR);
+    CHECK_EQ(raw_free(r), 0);
+  }
+}
+
+/* spec: rfc9114#4.1.1/9 — the client abandons the requests a GOAWAY leaves unprocessed with
+ * H3_REQUEST_CANCELLED, never H3_REQUEST_REJECTED (the application is told "rejected"). */
+VQ_TEST(h3conn_client_goaway_cancels_with_cancelled)
+{
+  raw *r = raw_new(0, NULL);
+  const vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+  uint64_t id = 99;
+  CHECK_EQ(vq_h3_request(r->e->h3, &r->n.cx, f, 4, 0, &id), VQ_OK);
+  CHECK_EQ(id, 0);
+  static const uint8_t g[] = {0x00, 0x04, 0x00, 0x07, 0x01, 0x00}; /* control: SETTINGS, GOAWAY(0) */
+  CHECK_EQ(feed(r, 3, g, sizeof g, 0), VQ_OK);
+  CHECK_EQ(r->e->closed, 0);
+  CHECK_EQ(r->e->last_stop_id, 0);
+  CHECK_EQ(r->e->last_stop_code, VQ_H3_REQUEST_CANCELLED);
+  CHECK_EQ(r->e->nresets, 0); /* the request was sent whole: nothing to reset */
+  CHECK_EQ(areq(r->e, 0)->reset_code, VQ_H3_REQUEST_REJECTED);
   CHECK_EQ(raw_free(r), 0);
 }
 
@@ -1157,6 +1382,15 @@ VQ_TEST(h3conn_validate)
   /* spec: rfc9114#4.3/3 — no pseudo-header fields in trailers */
   CHECK_EQ(vq_h3_validate(r1, 1, VQ_H3_SECTION_TRAILERS, 0, &h), VQ_ERR_H3_MESSAGE);
   CHECK_EQ(vq_h3_validate(r3, 1, VQ_H3_SECTION_TRAILERS, 0, &h), VQ_OK);
+  /* spec: rfc9114#4.1/7, rfc9114#4.2/3 — Transfer-Encoding is refused in requests and responses (what
+   * vq_h3_request / vq_h3_respond would send goes through this check) */
+  const vq_h3_field tereq[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "a"),
+                               F(":path", "/"), F("transfer-encoding", "chunked")};
+  const vq_h3_field teresp[] = {F(":status", "200"), F("transfer-encoding", "chunked")};
+  CHECK_EQ(vq_h3_validate(tereq, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_OK);
+  CHECK_EQ(vq_h3_validate(tereq, 5, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(teresp, 1, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_OK);
+  CHECK_EQ(vq_h3_validate(teresp, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
   /* spec: rfc9114#10.3/1 — names are tokens */
   const vq_h3_field sp[] = {F(":status", "200"), F("a b", "x")};
   const vq_h3_field empty[] = {F(":status", "200"), F("", "x")};

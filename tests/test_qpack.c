@@ -957,6 +957,51 @@ VQ_TEST(qpack_decoder_section_ack)
   free(td.mem);
 }
 
+/* spec: rfc9204#4.5.4/1 — a field marked never-indexed is a literal with the N bit even when the
+ * static table holds it exactly, and it is never inserted into the dynamic table; decoded back, the
+ * mark is kept. */
+VQ_TEST(qpack_encoder_never_indexed_literal)
+{
+  vq_qpack_encoder e;
+  static uint8_t emem[1u << 16];
+  const size_t need = vq_qpack_encoder_mem(4096, 8);
+  CHECK(need <= sizeof emem);
+  CHECK_EQ(vq_qpack_encoder_init(&e, emem, sizeof emem, 4096, 4096, 16, 8), VQ_OK);
+  vq_qpack_field f[2] = {{(const uint8_t *)":method", 7, (const uint8_t *)"GET", 3, 1},
+                         {(const uint8_t *)"x-secret", 8, (const uint8_t *)"hunter2", 7, 1}};
+  uint8_t enc[256], sec[256];
+  size_t el = 0, sl = 0;
+  CHECK_EQ(vq_qpack_encode_section(&e, 0, f, 2, enc, sizeof enc, &el, sec, sizeof sec, &sl), VQ_OK);
+  CHECK_EQ(e.table.inserts, 0);
+  CHECK(sl > 3);
+  CHECK_EQ(sec[0], 0x00); /* Required Insert Count 0 */
+  CHECK_EQ(sec[1], 0x00); /* Base 0 */
+  /* Literal with static name reference: 01 N=1 T=1, index 17 (:method GET) as 4-bit prefix 15 + 2 */
+  CHECK_EQ(sec[2], 0x7f);
+  CHECK_EQ(sec[3], 0x02);
+  /* The same field unmarked is the Indexed Field Line 0xc0 | 17. */
+  f[0].never_indexed = 0;
+  CHECK_EQ(vq_qpack_encode_section(&e, 4, f, 1, enc, sizeof enc, &el, sec, sizeof sec, &sl), VQ_OK);
+  CHECK_EQ(sl, 3);
+  CHECK_EQ(sec[2], 0xd1);
+  /* Decoded back: the never-indexed marks survive. */
+  f[0].never_indexed = 1;
+  CHECK_EQ(vq_qpack_encode_section(&e, 8, f, 2, enc, sizeof enc, &el, sec, sizeof sec, &sl), VQ_OK);
+  tdec td;
+  CHECK(tdec_init(&td, 0, 0));
+  vq_qpack_field fl[4];
+  uint8_t ob[128];
+  vq_qpack_out out = {fl, 4, 0, ob, sizeof ob, 0};
+  uint64_t until = 0, ric = 9;
+  CHECK_EQ(vq_qpack_decode_section(&td.d, 8, sec, sl, &out, &until, &ric), VQ_OK);
+  CHECK_EQ(out.count, 2);
+  CHECK(fields_eq(&out, 0, ":method", "GET"));
+  CHECK(fields_eq(&out, 1, "x-secret", "hunter2"));
+  CHECK_EQ(fl[0].never_indexed, 1);
+  CHECK_EQ(fl[1].never_indexed, 1);
+  free(td.mem);
+}
+
 /* spec: rfc9204#4.4.1/1 — a Section Acknowledgment with nothing outstanding; spec: rfc9204#4.4.3/1 — an
  * Insert Count Increment of 0 or beyond what was sent: QPACK_DECODER_STREAM_ERROR (the encoder side,
  * src/h3/qpack_enc.c); spec: rfc9204#2.1.2/1 — the encoder keeps to the blocked-streams limit. */

@@ -185,7 +185,9 @@ VQ_TEST(recovery_rtt_sample_rules)
 /* ---- loss detection (§6.1) --------------------------------------------------------------------- */
 
 /* spec: rfc9002#6.1.1/1 — kPacketThreshold = 3: a packet is lost once a packet 3 numbers above it
- * is acknowledged (largest_acked >= pn + 3, A.10). */
+ * is acknowledged (largest_acked >= pn + 3, A.10).
+ * spec: rfc9002#6.1.2/2 — with a 10 us RTT the time threshold is still kGranularity (the last
+ * check). */
 VQ_TEST(recovery_packet_threshold)
 {
   fx *f = fx_new(VQ_CC_NEWRENO, 64);
@@ -218,7 +220,8 @@ VQ_TEST(recovery_packet_threshold)
 }
 
 /* spec: rfc9002#6.1.2/1, rfc9002#6.1.2/3 — time threshold: a timer for the remaining time, then the
- * packet is declared lost when it fires. */
+ * packet is declared lost when it fires.
+ * spec: rfc9002#7.4/2 — that loss is not ignored: it is a congestion event. */
 VQ_TEST(recovery_time_threshold)
 {
   fx *f = fx_new(VQ_CC_NEWRENO, 64);
@@ -308,6 +311,59 @@ VQ_TEST(recovery_pto_spaces)
   fx_free(f);
 }
 
+/* spec: rfc9002#6.2.1/1 — the PTO period is at least kGranularity, even with a zero RTT and no
+ * variation, and also with max_ack_delay 0. */
+VQ_TEST(recovery_pto_at_least_granularity)
+{
+  vq_rtt r;
+  vq_rtt_init(&r, 0, 0);
+  CHECK_EQ(vq_rtt_pto(&r, 0), VQ_K_GRANULARITY);
+  CHECK_EQ(vq_rtt_pto(&r, 1), VQ_K_GRANULARITY);
+  vq_rtt_sample(&r, VQ_MS(1), VQ_US(100), 0, 1); /* smoothed 100 us, rttvar 50 us: 4 * 50 < 1 ms */
+  CHECK_EQ(vq_rtt_pto(&r, 0), VQ_US(100) + VQ_K_GRANULARITY);
+}
+
+/* spec: rfc9002#6.2.1/6 — while a time threshold loss timer is set the PTO timer is not, even when the
+ * PTO would fire first: a Handshake packet sent at 0 would have its PTO at 300 ms, the Initial packet
+ * waiting on the time threshold is due at 612.5 ms. */
+VQ_TEST(recovery_loss_timer_not_pto)
+{
+  fx *f = fx_new(VQ_CC_NEWRENO, 64);
+  CHECK(f != NULL);
+  CHECK_EQ(sendp(f, VQ_SPACE_HANDSHAKE, 0, 0, 1000, 1), VQ_OK);
+  CHECK_EQ(sendp(f, VQ_SPACE_INITIAL, 0, VQ_MS(500), 1000, 1), VQ_OK);
+  CHECK_EQ(sendp(f, VQ_SPACE_INITIAL, 1, VQ_MS(510), 1000, 1), VQ_OK);
+  CHECK_EQ(ack1(f, VQ_SPACE_INITIAL, 1, 1, VQ_MS(610), NULL), VQ_OK); /* sample 100 ms */
+  CHECK_EQ(f->r.space[VQ_SPACE_INITIAL].loss_time, VQ_US(612500));
+  CHECK_EQ(vq_recovery_timer(&f->r), VQ_US(612500));
+  vq_pn_space ps = VQ_SPACE_APP;
+  uint32_t probes = 9;
+  vq_recovery_on_timeout(&f->r, &f->st, VQ_US(612500), &f->cb, &ps, &probes);
+  CHECK_EQ(probes, 0); /* a loss, not a probe */
+  CHECK_EQ(fate_of(f, VQ_SPACE_INITIAL, 0, NULL), VQ_PKT_LOST);
+  CHECK_EQ(f->r.pto_count, 0);
+  /* Then the PTO of the Handshake packet (0 + 100 + 4 * 50 ms, already past) is armed. */
+  CHECK_EQ(vq_recovery_timer(&f->r), VQ_MS(300));
+  fx_free(f);
+}
+
+/* spec: rfc9002#7.5/2 — a probe sent when the congestion window is full is counted in flight. */
+VQ_TEST(recovery_probe_counts_in_flight)
+{
+  fx *f = fx_new(VQ_CC_NEWRENO, 64);
+  CHECK(f != NULL);
+  for (uint64_t pn = 0; pn < 10; pn++) CHECK_EQ(sendp(f, VQ_SPACE_INITIAL, pn, pn, 1200, 1), VQ_OK);
+  CHECK_EQ(vq_cc_available(&f->r.cc), 0);
+  vq_pn_space ps = VQ_SPACE_APP;
+  uint32_t probes = 0;
+  vq_recovery_on_timeout(&f->r, &f->st, VQ_MS(2000), &f->cb, &ps, &probes);
+  CHECK_EQ(probes, 2);
+  CHECK_EQ(sendp(f, VQ_SPACE_INITIAL, 10, VQ_MS(2000), 1200, 1), VQ_OK);
+  CHECK_EQ(vq_recovery_bytes_in_flight(&f->r), 11u * 1200u);
+  CHECK(vq_recovery_bytes_in_flight(&f->r) > f->r.cc.cwnd);
+  fx_free(f);
+}
+
 /* spec: rfc9002#6.2.1/3 — no PTO for the Application Data space until the handshake is confirmed. */
 VQ_TEST(recovery_no_app_pto_before_confirmed)
 {
@@ -390,7 +446,8 @@ VQ_TEST(recovery_server_amplification_limit)
 
 /* ---- discarding a space (§6.4) ----------------------------------------------------------------- */
 
-/* spec: rfc9002#6.4/1 — discarded packets leave bytes in flight, without a congestion event. */
+/* spec: rfc9002#6.4/1 — discarded packets leave bytes in flight, without a congestion event.
+ * spec: rfc9002#6.2.2/4 — the PTO backoff and the timer are reset when the Initial space goes. */
 VQ_TEST(recovery_discard_space)
 {
   fx *f = fx_new(VQ_CC_NEWRENO, 64);

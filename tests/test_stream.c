@@ -1027,7 +1027,7 @@ VQ_TEST(stream_random_transfer)
 
 #define X -1 /* refused */
 
-/* spec: rfc9000#3.1 — Figure 2, every (state, event) pair; rfc9000#3.3/1, rfc9000#3.3/2 — nothing is
+/* spec: rfc9000#3.1, rfc9000#3.3/1, rfc9000#3.3/2 — Figure 2, every (state, event) pair; nothing is
  * sent from a terminal state and no STREAM after RESET_STREAM (the refused pairs). */
 VQ_TEST(stream_send_states)
 {

@@ -432,7 +432,9 @@ VQ_TEST(tp_cid_and_preferred_address)
   CHECK_EQ(vq_tp_encode(&e, VQ_TP_SERVER, out, sizeof out, &used), VQ_ERR_INVALID_ARGUMENT);
 }
 
-/* spec: rfc9368#4 — version_information parsing failures. */
+/* spec: rfc9368#4, rfc9368#4/3, rfc9368#4/4, rfc9368#4/5, rfc9368#4/6 — version_information parsing
+ * failures, each a TRANSPORT_PARAMETER_ERROR; spec: rfc9368#3/2 — a client's Chosen Version is in
+ * its Available Versions (the encoder refuses otherwise). */
 VQ_TEST(tp_version_information)
 {
   uint8_t b[128];
@@ -484,6 +486,12 @@ VQ_TEST(tp_version_information)
   CHECK_EQ(vq_tp_encode(&e, VQ_TP_SERVER, out, sizeof out, &used), VQ_ERR_INVALID_ARGUMENT);
   e.version_information.n_available = VQ_TP_MAX_VERSIONS + 1;
   CHECK_EQ(vq_tp_encode(&e, VQ_TP_SERVER, out, sizeof out, &used), VQ_ERR_INVALID_ARGUMENT);
+  /* Every parsing failure closes the connection with TRANSPORT_PARAMETER_ERROR. */
+  const vq_status fails[] = {VQ_ERR_TP_LENGTH, VQ_ERR_TP_VALUE, VQ_ERR_TP_TOO_MANY};
+  for (size_t i = 0; i < sizeof fails / sizeof fails[0]; i++) {
+    CHECK_EQ(vq_status_transport_error(fails[i]), VQ_TE_TRANSPORT_PARAMETER_ERROR);
+    CHECK_EQ(vq_status_disposition(fails[i]), VQ_DISP_CLOSE);
+  }
 }
 
 /* spec: rfc9000#18.2/11 — a server treats server-only parameters from a client as

@@ -44,7 +44,8 @@ int vq_frame_counts_in_flight(uint64_t t)
  * ACK, CRYPTO and CONNECTION_CLOSE 0x1c belong to the application data space (0-RTT and 1-RTT). */
 /* spec: rfc9000#12.5 — not in 0-RTT: ACK, CRYPTO, HANDSHAKE_DONE, NEW_TOKEN, PATH_RESPONSE,
  * RETIRE_CONNECTION_ID. spec: rfc9001#8.3/2 — so a CRYPTO frame in a 0-RTT packet is refused. */
-/* spec: rfc9221#5 — DATAGRAM frames are protected with 0-RTT or 1-RTT keys. */
+/* spec: rfc9221#5/3, rfc9221#6/1 — DATAGRAM frames are protected with 0-RTT or 1-RTT keys: allowed
+ * in 0-RTT and 1-RTT packets only, never in Initial or Handshake packets. */
 /*@ assigns \nothing;
     ensures \result == 0 || \result == 1;
     ensures \result == 1 ==> vq_frame_known(t);

@@ -316,9 +316,12 @@ static vq_status tp_get_preferred(const uint8_t *v, size_t len, vq_tp_preferred_
 }
 
 /* spec: rfc9368#3 — Version Information { Chosen Version (32), Available Versions (32) ... }.
- * spec: rfc9368#4 — a length not divisible by four, a Chosen Version or any Available Version equal
- * to zero, or (received by a server) a Chosen Version not among the Available Versions is a parsing
- * failure: TRANSPORT_PARAMETER_ERROR in QUIC version 1. */
+ * spec: rfc9368#4/3, rfc9368#4/4, rfc9368#4/5, rfc9368#4/6 — the peer's Version Information is parsed
+ * with the rest of its transport parameters (vq_tp_decode, called by the connection on the peer's
+ * parameters); a length not divisible by four, a Chosen Version or any Available Version equal to
+ * zero, or (received by a server) a Chosen Version not among the Available Versions is a parsing
+ * failure: a VQ_ERR_TP_* status, which closes the connection with TRANSPORT_PARAMETER_ERROR (QUIC
+ * version 1, the only version a connection uses today; error.c). */
 /*@ requires vq_readable(v, len);
     requires \valid(vi) && \separated(vi, v + (0 .. len - 1));
     assigns *vi;
@@ -646,7 +649,8 @@ static vq_status tp_put_version_info(uint8_t *out, size_t cap, size_t *off, int 
   int found = 0;
   uint32_t i;
   vq_status st;
-  /* spec: rfc9368#4 — what the receiver treats as a parsing failure is refused here. */
+  /* spec: rfc9368#4, rfc9368#3/2 — what the receiver treats as a parsing failure is refused here: in
+   * particular a client's Chosen Version must be among its Available Versions. */
   if (n > VQ_TP_MAX_VERSIONS || vi->chosen == 0u) return VQ_ERR_INVALID_ARGUMENT;
   /*@ loop invariant 0 <= i <= n;
       loop invariant found == 0 || found == 1;

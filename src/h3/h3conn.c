@@ -291,9 +291,12 @@ vq_status vq_h3_create(vq_h3 **out, vq_mem *mem, const vq_h3_config *cfg, const 
   if (h3->bidi.gaps && h3->uni.gaps && h3->out_buf && h3->out_fields && h3->dec_mem)
     st = vq_qpack_decoder_init(&h3->dec, h3->dec_mem, h3->dec_mem_len, cfg->qpack_max_table_capacity,
                                cfg->qpack_blocked_streams);
-  /* Until the peer's SETTINGS: its defaults, a table of capacity 0 (rfc9114#7.2.4.2/2). */
+  /* spec: rfc9114#7.2.4.2/2 — until the peer's SETTINGS: its defaults, a table of capacity 0. */
   if (st == VQ_OK) st = init_encoder(h3, 0, 0, 0);
   if (st == VQ_OK) {
+    /* spec: rfc9204#4.2/1 — one encoder and one decoder stream, created here once.
+     * spec: rfc9204#4.2/3 — neither is ever closed: h3_flush sets FIN only where tx_fin is, which
+     * is never set on a local unidirectional stream. */
     h3->ctrl_tx = local_uni(h3, VQ_H3_STREAM_CONTROL);
     h3->qenc_tx = h3->ctrl_tx ? local_uni(h3, VQ_H3_STREAM_QPACK_ENCODER) : NULL;
     h3->qdec_tx = h3->qenc_tx ? local_uni(h3, VQ_H3_STREAM_QPACK_DECODER) : NULL;
@@ -331,7 +334,13 @@ vq_status vq_h3_start(vq_h3 *h3, const vq_cx *cx)
   if (st != VQ_OK) return st;
   if (h3->started || h3->closed) return leave(h3, h3->closed ? VQ_ERR_H3_CLOSED : VQ_ERR_STREAM_STATE);
   /* spec: rfc9114#3.2/5, rfc9114#6.2.1/1, rfc9114#7.2.4/1 — each side opens one control stream and
-   * sends SETTINGS first on it, without waiting for the peer (rfc9114#7.2.4.2/3). */
+   * sends SETTINGS first on it.
+   * spec: rfc9114#7.2.4.2/3 — without waiting for any data from the peer: vq_h3_start runs as soon as
+   * the connection can carry streams (vq_h3q_process: on VQ_CONN_EV_HANDSHAKE_DONE).
+   * spec: rfc9114#7.2.4/3 — SETTINGS is written here only, on the control stream.
+   * spec: rfc9114#7.2.4.2/11 — every setting whose value differs from its default is included:
+   * MAX_FIELD_SECTION_SIZE always (default unlimited), the QPACK ones when not 0, ENABLE_CONNECT_PROTOCOL
+   * when 1; vquic never sends SETTINGS_H3_DATAGRAM. */
   vq_h3_settings s;
   vq_h3_settings_init(&s);
   s.max_field_section_size = h3->cfg.max_field_section_size;
@@ -350,7 +359,7 @@ vq_status vq_h3_start(vq_h3 *h3, const vq_cx *cx)
   }
   uint8_t b[128];
   size_t used = 0, u = 0;
-  /* spec: rfc9114#7.2.4.1/1 — a reserved setting and (rfc9114#7.2.8/1) a reserved frame as grease. */
+  /* spec: rfc9114#7.2.4.1/1, rfc9114#7.2.8/1 — a reserved setting and a reserved frame as grease. */
   const uint64_t rn = cx && cx->rng ? vq_rng_next(cx->rng) : 7;
   if ((st = vq_h3_settings_encode(b, sizeof b, &s, h3->cfg.grease, rn, rn & 0xffu, &used)) != VQ_OK)
     return leave(h3, st);
@@ -361,7 +370,11 @@ vq_status vq_h3_start(vq_h3 *h3, const vq_cx *cx)
       return leave(h3, st);
     used += u;
   }
-  /* spec: rfc9114#7.2.4.2/1 — server push is never enabled: no MAX_PUSH_ID is ever sent. */
+  /* spec: rfc9114#7.2.4.2/1, rfc9114#7.2.7/2, rfc9114#7.2.5/10 — server push is never used: the session
+   * has no way to send MAX_PUSH_ID (so a server never does), PUSH_PROMISE (so a client never does) or a
+   * push stream.
+   * spec: rfc9114#6.2/9 — the only unidirectional streams opened are the control stream and the two
+   * QPACK streams (the core protocol, RFC 9204 §4.2): no extension stream type is ever sent. */
   h3_stream *ls[3] = {h3->ctrl_tx, h3->qenc_tx, h3->qdec_tx};
   for (int i = 0; i < 3; i++) {
     uint64_t id;
@@ -448,14 +461,17 @@ vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, s
   /* spec: rfc9114#5.2/4 — no new request after the peer's GOAWAY. */
   if (h3->goaway_rcvd) return leave(h3, VQ_ERR_H3_GOING_AWAY);
   vq_h3_head head;
-  /* spec: rfc9114#4.3/1, rfc9114#4.2/1 — only well-formed requests leave; :protocol only once the
-   * server enabled extended CONNECT (RFC 9220 §3). */
+  /* spec: rfc9114#4.3/1, rfc9114#4.2/1 — only well-formed requests leave.
+   * spec: rfc9114#9/4 — :protocol (extended CONNECT, RFC 9220 §3) only once the server's SETTINGS
+   * enabled it. */
   if (vq_h3_validate(fields, n, VQ_H3_SECTION_REQUEST, h3->peer.enable_connect_protocol, &head) != VQ_OK)
     return leave(h3, VQ_ERR_H3_MESSAGE);
   if (section_size(fields, n) > h3->peer.max_field_section_size)
     return leave(h3, VQ_ERR_H3_FIELD_SECTION_TOO_LARGE);
   if (h3->nreq >= h3->cfg.max_streams) return leave(h3, VQ_ERR_STREAM_LIMIT);
   uint64_t id;
+  /* spec: rfc9114#4.1/1 — every request gets a new stream; there is no way to send a second request
+   * on a stream. */
   if ((st = h3->tr.open_bidi(h3->tr.ud, &id)) != VQ_OK) return leave(h3, st);
   h3_stream *s = h3_stream_new(h3, id, H3K_REQ);
   if (!s) {
@@ -474,7 +490,8 @@ vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, s
   }
   s->tx_head = 1;
   s->tx_body = has_body != 0;
-  /* spec: rfc9114#4.1/9 — after the request, the client closes the stream for sending. */
+  /* spec: rfc9114#4.1/9, rfc9114#4.1/10 — after the request, the client closes the stream for sending
+   * (here without a body, else with the last vq_h3_send_body), never waiting for the response. */
   if (!has_body) s->tx_fin = 1;
   h3_flush(h3, s);
   *stream_id = id;
@@ -530,6 +547,7 @@ vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const 
   if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
   h3_stream *s = req_stream(h3, stream_id);
   if (!s || !accepted || (len && !data)) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  /* spec: rfc9114#7.2.1/1 — DATA only on a request stream after its request or final response. */
   if (!s->tx_head || !s->tx_body || s->tx_fin || s->tx_done) return leave(h3, VQ_ERR_STREAM_STATE);
   size_t take = 0;
   const size_t room = s->tx.len < h3->cfg.send_buf ? h3->cfg.send_buf - s->tx.len : 0;
@@ -577,8 +595,8 @@ vq_status vq_h3_cancel(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, uint64_t 
   if (st != VQ_OK) return st;
   h3_stream *s = req_stream(h3, stream_id);
   if (!s) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
-  /* spec: rfc9114#4.1.1/3 — cancel by abruptly terminating both directions that are still open;
-   * rfc9114#4.1.1/7: a client uses H3_REQUEST_CANCELLED (the caller's choice of code). */
+  /* spec: rfc9114#4.1.1/3, rfc9114#4.1.1/7 — cancel by abruptly terminating both directions that are
+   * still open; a client uses H3_REQUEST_CANCELLED (the caller's choice of code, not checked). */
   h3_stream_abort(h3, s, app_error, 0);
   return leave(h3, VQ_OK);
 }
@@ -589,10 +607,11 @@ vq_status vq_h3_shutdown(vq_h3 *h3, const vq_cx *cx)
   if (st != VQ_OK) return st;
   if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
   if (!h3->started) return leave(h3, VQ_ERR_STREAM_STATE);
+  /* spec: rfc9114#5.2/8 — one GOAWAY only: its identifier can never be followed by a greater one. */
   if (h3->goaway_sent) return leave(h3, VQ_OK);
-  /* spec: rfc9114#5.2 — a server sends the first client-initiated bidirectional stream ID it has not
-   * seen (requests below it may still be processed); a client sends a push ID, 0 as it never allowed a
-   * push (rfc9114#5.2/1). */
+  /* spec: rfc9114#5.2, rfc9114#5.2/1 — a server sends the first client-initiated bidirectional stream
+   * ID it has not seen (requests below it may still be processed); a client sends a push ID, 0 as it
+   * never allowed a push. */
   const uint64_t id = h3->cfg.is_server ? h3->bidi.next : 0;
   uint8_t b[16];
   size_t u = 0;
@@ -658,8 +677,10 @@ vq_status vq_h3_on_stop_sending(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, 
     return leave(h3, h3_conn_error(h3, VQ_ERR_H3_CLOSED_CRITICAL_STREAM));
   }
   if (s->kind == H3K_REQ && !s->tx_done) {
-    /* RFC 9000 §3.5: answer STOP_SENDING with RESET_STREAM. rfc9114#4.1/15: with H3_NO_ERROR the
-     * server only wants no more of the request body; the response still comes. */
+    /* RFC 9000 §3.5: answer STOP_SENDING with RESET_STREAM.
+     * spec: rfc9114#4.1/15, rfc9114#4.1/16 — with H3_NO_ERROR the server only wants no more of the
+     * request body; whatever the code, only the sending side ends: the response is still read and
+     * delivered whole. */
     s->tx_done = 1;
     h3->tr.reset_stream(h3->tr.ud, s->id, app_error);
     h3_qbuf_free(h3->mem, &s->tx);

@@ -86,7 +86,10 @@ static vq_status on_headers(vq_h3 *h3, h3_stream *s)
   }
   vq_h3_head head;
   if (s->msg.state == VQ_H3_MSG_TRAILERS) {
-    /* spec: rfc9114#4.3/3, rfc9114#4.1.2/2 — a malformed trailer section: stream error H3_MESSAGE_ERROR. */
+    /* spec: rfc9114#4.3/3, rfc9114#4.1.2/2 — a malformed trailer section: stream error H3_MESSAGE_ERROR.
+     * spec: rfc9114#4.1/2 — a second request, or a response after the final response, arrives here as
+     * a trailer section with pseudo-header fields: malformed (a further HEADERS is H3_FRAME_UNEXPECTED,
+     * vq_h3_msg_on_frame). */
     if (vq_h3_validate(out.fields, out.count, VQ_H3_SECTION_TRAILERS, 0, &head) != VQ_OK) {
       h3_stream_abort(h3, s, VQ_H3_MESSAGE_ERROR, 1);
       return VQ_OK;
@@ -158,7 +161,9 @@ static vq_status on_ctrl_frame(vq_h3 *h3, h3_stream *s)
     h3->goaway_rcvd_id = id;
     if (!h3->cfg.is_server) {
       /* spec: rfc9114#5.2 — requests on streams at or above the ID will not be processed by the server:
-       * they are abandoned and the application may retry them elsewhere. */
+       * they are abandoned and the application may retry them elsewhere.
+       * spec: rfc9114#4.1.1/9 — the client aborts them with H3_REQUEST_CANCELLED, never
+       * H3_REQUEST_REJECTED (that code only goes to the application, which may retry). */
       for (h3_stream *r = h3->streams; r; r = r->next)
         if (r->kind == H3K_REQ && !r->dead && r->id >= id) {
           h3_stream_abort(h3, r, VQ_H3_REQUEST_CANCELLED, 0);
@@ -240,7 +245,7 @@ static vq_status read_stream_frames(vq_h3 *h3, h3_stream *s, const uint8_t *d, s
       memcpy(s->hb + s->hlen, d + off, take);
       size_t need = 0;
       vq_h3_frame_hdr fh;
-      /* spec: rfc9114#7.2.8/3 — HTTP/2 frame types are H3_FRAME_UNEXPECTED; rfc9114#10.5/3 — a
+      /* spec: rfc9114#7.2.8/3, rfc9114#10.5/3 — HTTP/2 frame types are H3_FRAME_UNEXPECTED; a
        * buffered frame over our bound is H3_EXCESSIVE_LOAD (vq_h3_frame_header_check). */
       st = vq_h3_frame_header_read(s->hb, s->hlen + take, h3->cfg.max_frame, &fh, &need);
       if (st == VQ_ERR_H3_NEED_MORE) {
@@ -356,8 +361,10 @@ static vq_status uni_typed(vq_h3 *h3, h3_stream *s, uint64_t type)
     return VQ_OK;
   case VQ_H3_UNI_QPACK_ENCODER:
   case VQ_H3_UNI_QPACK_DECODER: {
-    /* RFC 9204 §4.2: at most one encoder and one decoder stream each way; a second one is
-     * H3_STREAM_CREATION_ERROR. */
+    /* spec: rfc9204#4.2/2 — at most one encoder and one decoder stream each way; a second one is
+     * H3_STREAM_CREATION_ERROR.
+     * spec: rfc9204#4.2/7 — accepted whatever our settings (a capacity of 0 included), and never asked
+     * to close (rfc9204#4.2/3: no STOP_SENDING on them). */
     const int enc = vq_h3_uni_classify(type) == VQ_H3_UNI_QPACK_ENCODER;
     h3_stream **slot = enc ? &h3->qenc_rx : &h3->qdec_rx;
     if (*slot) return VQ_ERR_H3_STREAM_CREATION;
@@ -367,7 +374,9 @@ static vq_status uni_typed(vq_h3 *h3, h3_stream *s, uint64_t type)
   }
   case VQ_H3_UNI_PUSH:
     /* spec: rfc9114#6.2.2/1 — a client-initiated push stream: H3_STREAM_CREATION_ERROR.
-     * spec: rfc9114#4.6/2 — a client that never sent MAX_PUSH_ID receiving a push stream: H3_ID_ERROR. */
+     * spec: rfc9114#4.6/2 — a client that never sent MAX_PUSH_ID receiving a push stream: H3_ID_ERROR.
+     * spec: rfc9114#6.2.2/4 — so a push stream reusing another's push ID is H3_ID_ERROR as well (every
+     * push stream is, the first one already). */
     return h3->cfg.is_server ? VQ_ERR_H3_STREAM_CREATION : VQ_ERR_H3_ID;
   default:
     /* spec: rfc9114#6.2/4, rfc9114#6.2/5, rfc9114#6.2/6, rfc9114#6.2.3/2 — unknown and reserved types:
@@ -424,8 +433,8 @@ static vq_status uni_input(vq_h3 *h3, h3_stream *s, const uint8_t *d, size_t len
     break; /* ignored */
   }
   if (fin && (s->kind == H3K_CTRL || s->kind == H3K_QENC || s->kind == H3K_QDEC)) {
-    /* spec: rfc9114#6.2.1/5 — a control stream closed: H3_CLOSED_CRITICAL_STREAM; RFC 9204 §4.2 says
-     * the same of the QPACK streams. */
+    /* spec: rfc9114#6.2.1/5, rfc9204#4.2/4 — a control stream closed: H3_CLOSED_CRITICAL_STREAM; the
+     * same for the QPACK streams. */
     return VQ_ERR_H3_CLOSED_CRITICAL_STREAM;
   }
   if (fin) s->dead = 1;
@@ -451,7 +460,9 @@ vq_status h3_rx(vq_h3 *h3, uint64_t id, const uint8_t *data, size_t len, int fin
     if (a == 0) return VQ_OK; /* closed since */
     if (!uni) {
       /* spec: rfc9114#5.2/2, rfc9114#5.2/3 — after our GOAWAY, requests at or above its ID are
-       * cancelled (H3_REQUEST_REJECTED: not processed); so are requests over our stream bound. */
+       * cancelled (H3_REQUEST_REJECTED: not processed); so are requests over our stream bound.
+       * spec: rfc9114#4.1.1/5 — H3_REQUEST_REJECTED only here, before the first byte of the request is
+       * read: a request that was (partly) processed is never rejected with it. */
       if ((h3->goaway_sent && id >= h3->goaway_sent_id) || h3->nreq >= h3->cfg.max_streams) {
         h3->tr.stop_sending(h3->tr.ud, id, VQ_H3_REQUEST_REJECTED);
         h3->tr.reset_stream(h3->tr.ud, id, VQ_H3_REQUEST_REJECTED);
@@ -485,7 +496,8 @@ vq_status h3_rx_reset(vq_h3 *h3, uint64_t id, uint64_t code)
   case H3K_CTRL:
   case H3K_QENC:
   case H3K_QDEC:
-    /* spec: rfc9114#6.2.1/5 — closing a critical stream is H3_CLOSED_CRITICAL_STREAM. */
+    /* spec: rfc9114#6.2.1/5, rfc9204#4.2/4 — closing (resetting) a critical stream is
+     * H3_CLOSED_CRITICAL_STREAM. */
     return VQ_ERR_H3_CLOSED_CRITICAL_STREAM;
   case H3K_UNI_PENDING:
   case H3K_IGNORED:
@@ -495,8 +507,8 @@ vq_status h3_rx_reset(vq_h3 *h3, uint64_t id, uint64_t code)
     return VQ_OK;
   case H3K_REQ:
     if (s->dead || (s->rx_done && s->tx_done)) return VQ_OK;
-    /* The peer abandoned the stream: we stop sending too (rfc9114#4.1.1/3); Stream Cancellation for
-     * QPACK (rfc9204#4.4.2) when its sections may not all have been read. */
+    /* spec: rfc9114#4.1.1/3, rfc9204#4.4.2 — the peer abandoned the stream: we stop sending too;
+     * Stream Cancellation for QPACK when its sections may not all have been read. */
     if (!s->rx_done) h3_qpack_cancel(h3, s);
     s->rx_done = 1;
     h3_stream_abort(h3, s, VQ_H3_REQUEST_CANCELLED, 0);

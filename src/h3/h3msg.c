@@ -39,7 +39,9 @@ static int value_ok(const uint8_t *p, size_t n)
   return 1;
 }
 
-/* spec: rfc9114#4.2/3 — connection-specific fields make a message malformed. */
+/* spec: rfc9114#4.2/3 — connection-specific fields make a message malformed.
+ * spec: rfc9114#4.1/7 — Transfer-Encoding among them: never sent (vq_h3_request and vq_h3_respond
+ * validate what they send) and refused on receipt. */
 static int connection_specific(const uint8_t *p, size_t n)
 {
   static const char *const names[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",

@@ -39,6 +39,7 @@ vq_status vq_qpack_encoder_init(vq_qpack_encoder *e, void *mem, size_t mem_len, 
                                 uint64_t peer_max_capacity, uint64_t peer_max_blocked,
                                 size_t max_sections)
 {
+  /* spec: rfc9204#3.2.3/1 — never a capacity above the decoder's SETTINGS_QPACK_MAX_TABLE_CAPACITY. */
   if (!e || capacity > (1ull << 30) || capacity > peer_max_capacity || max_sections > (1u << 20))
     return VQ_ERR_INVALID_ARGUMENT;
   size_t need = vq_qpack_encoder_mem(capacity, max_sections);
@@ -58,7 +59,9 @@ vq_status vq_qpack_encoder_init(vq_qpack_encoder *e, void *mem, size_t mem_len, 
   e->peer_max_capacity = peer_max_capacity;
   e->peer_max_blocked = peer_max_blocked;
   e->max_sections = max_sections;
-  /* spec: rfc9204#3.2.3 — the decoder's table starts at 0: a non-zero capacity must be announced. */
+  /* spec: rfc9204#3.2.3 — the decoder's table starts at 0: a non-zero capacity must be announced.
+   * spec: rfc9204#3.2.3/4 — with a capacity of 0 nothing is announced and nothing inserted (max_entries
+   * is 0, so vq_qpack_encode_section never uses the dynamic table): no encoder instruction at all. */
   e->capacity_sent = capacity == 0;
   return VQ_OK;
 }
@@ -217,6 +220,8 @@ vq_status vq_qpack_encode_section(vq_qpack_encoder *e, uint64_t stream_id, const
   size_t eoff = 0, soff = PREFIX_RESERVE, u;
   vq_status st;
   if (sec_cap < PREFIX_RESERVE) return VQ_ERR_BUFFER_TOO_SMALL;
+  /* spec: rfc9204#4.3.1/1, rfc9204#4.3.1/3 — Set Dynamic Table Capacity is sent once, before the first
+   * insert (so it evicts nothing), with the capacity vq_qpack_encoder_init checked against the limit. */
   if (!e->capacity_sent) {
     if ((st = vq_qpack_build_set_capacity(enc, enc_cap, t->capacity, &u)) != VQ_OK) return st;
     eoff += u;
@@ -224,13 +229,18 @@ vq_status vq_qpack_encode_section(vq_qpack_encoder *e, uint64_t stream_id, const
   }
   const uint64_t base = t->inserts;
   const int use_dyn = t->max_entries > 0 && e->nsections < e->max_sections;
+  /* spec: rfc9204#2.1.2/1 — a section may reference unacknowledged entries (and so block) only on a
+   * stream that is blocking already or while fewer than SETTINGS_QPACK_BLOCKED_STREAMS streams are. */
   const int may_block = use_dyn && (stream_blocking(e, stream_id) || blocking_streams(e) < e->peer_max_blocked);
   uint64_t ric = 0, min_ref = UINT64_MAX;
 
+  /* spec: rfc9204#2.1/2 — one representation per input field, in input order. */
   for (size_t i = 0; i < nfields; i++) {
     const vq_qpack_field *f = &fields[i];
     int sname = -1;
     int sidx = vq_qpack_static_find(f->name, f->name_len, f->value, f->value_len, &sname);
+    /* spec: rfc9204#4.5.4/1 — a field marked never-indexed is never an indexed field line (static or
+     * dynamic) nor inserted: always a literal, with the N bit set (below). */
     if (sidx >= 0 && !f->never_indexed) {
       if ((st = vq_qpack_int_encode(sec + soff, sec_cap - soff, 6, 0xc0u, (uint64_t)sidx, &u)) != VQ_OK)
         return st;
@@ -352,9 +362,9 @@ static vq_status apply_decoder_instr(vq_qpack_encoder *e, vq_qpack_dec_op op, ui
 {
   switch (op) {
   case VQ_QPACK_SECTION_ACK:
-    /* spec: rfc9204#4.4.1 — acknowledges the oldest unacknowledged section of the stream; one with
-     * nothing left to acknowledge is a QPACK_DECODER_STREAM_ERROR. The Known Received Count becomes
-     * at least its Required Insert Count (§2.1.4). */
+    /* spec: rfc9204#4.4.1, rfc9204#4.4.1/1 — acknowledges the oldest unacknowledged section of the
+     * stream; one with nothing left to acknowledge is a QPACK_DECODER_STREAM_ERROR. The Known Received
+     * Count becomes at least its Required Insert Count (§2.1.4). */
     for (size_t i = 0; i < e->nsections; i++) {
       if (e->sections[i].stream_id != v) continue;
       if (e->sections[i].ric > e->known_received) e->known_received = e->sections[i].ric;
@@ -368,7 +378,8 @@ static vq_status apply_decoder_instr(vq_qpack_encoder *e, vq_qpack_dec_op op, ui
       if (e->sections[i - 1].stream_id == v) drop_section(e, i - 1);
     return VQ_OK;
   case VQ_QPACK_INSERT_COUNT_INC:
-    /* spec: rfc9204#4.4.3 — an increment of 0, or beyond what was sent, is a decoder stream error. */
+    /* spec: rfc9204#4.4.3, rfc9204#4.4.3/1 — an increment of 0, or beyond what was sent, is a
+     * decoder stream error. */
     if (v == 0 || v > e->table.inserts - e->known_received) return VQ_ERR_QPACK_DECODER_STREAM;
     e->known_received += v;
     return VQ_OK;

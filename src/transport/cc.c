@@ -57,7 +57,11 @@ uint64_t vq_cc_min_window(const vq_cc *cc)
 }
 
 /* spec: rfc9002#B.3 — congestion_window = kInitialWindow, bytes_in_flight = 0, no recovery period,
- * ssthresh infinite. */
+ * ssthresh infinite.
+ * spec: rfc9002#7/1 — the one controller other than NewReno is CUBIC as specified in RFC 9438, a
+ * Standards Track controller that follows the RFC 8085 §3.1 guidelines: it reduces its window
+ * multiplicatively on every congestion event, falls to kMinimumWindow on persistent congestion
+ * (vq_cc_on_persistent_congestion) and stays Reno-friendly (RFC 9438 §4.3). */
 void vq_cc_init(vq_cc *cc, vq_cc_algo algo, uint64_t max_datagram_size)
 {
   if (max_datagram_size == 0 || max_datagram_size > 65527u) max_datagram_size = 1200u;
@@ -198,8 +202,9 @@ void vq_cc_on_acked(vq_cc *cc, uint64_t bytes, vq_time time_sent, vq_time now, v
 
 /* spec: rfc9002#B.6 — OnCongestionEvent: no reaction inside a recovery period; otherwise enter one
  * and reduce ssthresh and the window at once.
- * spec: rfc9002#7.3.2/1 — ssthresh is set to half the congestion window (NewReno; CUBIC uses
- * beta_cubic = 0.7, RFC 9438 §4.6), and rfc9002#7.3.2/3 — the window is reduced immediately. */
+ * spec: rfc9002#7.3.2/1, rfc9002#7.3.2/2, rfc9002#7.3.2/3 — ssthresh is set to half the congestion
+ * window (NewReno; CUBIC uses beta_cubic = 0.7, RFC 9438 §4.6), and the window is set to it (never
+ * below kMinimumWindow, B.6) immediately on entering the recovery period, so before leaving it. */
 void vq_cc_on_congestion_event(vq_cc *cc, vq_time time_sent, vq_time now)
 {
   if (in_congestion_recovery(cc, time_sent)) return;

@@ -1,10 +1,12 @@
 /* vquic — pacing (RFC 9002 §7.7): a leaky bucket of `burst` bytes filled at
  * rate = N * congestion_window / smoothed_rtt with N = 5/4.
  *
- * spec: rfc9002#7.7/1 — a sender SHOULD pace sending of all in-flight packets based on input from
- * the congestion controller; rfc9002#7.7/2 — senders MUST either use pacing or limit such bursts.
- * The bucket holds up to vq_pacer.burst bytes (10 datagrams by default, the initial window:
- * rfc9002#7.7/3), so a batch of datagrams can leave together (GSO). */
+ * spec: rfc9002#7.7/1, rfc9002#7.7/2, rfc9002#7.7/3 — a sender SHOULD pace sending of all in-flight
+ * packets based on input from the congestion controller; senders MUST either use pacing or limit
+ * such bursts; bursts SHOULD be limited to the initial congestion window. The bucket holds up to
+ * vq_pacer.burst bytes (10 datagrams by default, the initial window), so a batch of datagrams can
+ * leave together (GSO). Pacing is on unless the connection's configuration sets disable_pacing
+ * (meant for the lab), in which case only the congestion window bounds a burst. */
 #include "vquic/recovery.h"
 
 __extension__ typedef unsigned __int128 pc_u128;

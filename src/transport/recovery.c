@@ -71,9 +71,9 @@ void vq_rtt_sample(vq_rtt *r, vq_time now, vq_time latest, vq_time ack_delay, in
   /* spec: rfc9002#5.2/2 — min_rtt MUST be set to the lesser of min_rtt and latest_rtt on all other
    * samples (min_rtt ignores acknowledgment delay). */
   if (latest < r->min) r->min = latest;
-  /* spec: rfc9002#5.3/4 — SHOULD ignore the peer's max_ack_delay until the handshake is confirmed;
-   * rfc9002#5.3/5 — MUST use the lesser of the acknowledgment delay and the peer's max_ack_delay
-   * after the handshake is confirmed. */
+  /* spec: rfc9002#5.3/4, rfc9002#5.3/5 — SHOULD ignore the peer's max_ack_delay until the handshake
+   * is confirmed; MUST use the lesser of the acknowledgment delay and the peer's max_ack_delay after
+   * the handshake is confirmed. */
   if (handshake_confirmed && ack_delay > r->max_ack_delay) ack_delay = r->max_ack_delay;
   /* spec: rfc9002#5.3/6 — MUST NOT subtract the acknowledgment delay from the RTT sample if the
    * resulting value is smaller than the min_rtt. */
@@ -86,8 +86,8 @@ void vq_rtt_sample(vq_rtt *r, vq_time now, vq_time latest, vq_time ack_delay, in
   r->smoothed = (vq_time)(((rc_u128)r->smoothed * 7u + adjusted) / 8u);
 }
 
-/* spec: rfc9002#6.2.1 — PTO = smoothed_rtt + max(4*rttvar, kGranularity) + max_ack_delay;
- * rfc9002#6.2.1/1 — the PTO period MUST be at least kGranularity. */
+/* spec: rfc9002#6.2.1, rfc9002#6.2.1/1 — PTO = smoothed_rtt + max(4*rttvar, kGranularity) +
+ * max_ack_delay: the PTO period MUST be at least kGranularity. */
 vq_time vq_rtt_pto(const vq_rtt *r, int include_max_ack_delay)
 {
   vq_time d = tadd(r->smoothed, tmax(tshift(r->rttvar, 2), VQ_K_GRANULARITY));
@@ -182,8 +182,8 @@ vq_status vq_recovery_init(vq_recovery *r, vq_mem *mem, const vq_recovery_config
     sp->cap = cfg->max_sent_per_space;
     space_reset(sp);
   }
-  /* spec: rfc9002#6.2.2/2 — when no previous RTT is available, the initial RTT SHOULD be set to
-   * 333 milliseconds (cfg->initial_rtt may carry a remembered one, rfc9002#6.2.2/1). */
+  /* spec: rfc9002#6.2.2/2, rfc9002#6.2.2/1 — when no previous RTT is available, the initial RTT
+   * SHOULD be set to 333 milliseconds (cfg->initial_rtt may carry a remembered one). */
   vq_rtt_init(&r->rtt, cfg->initial_rtt ? cfg->initial_rtt : VQ_K_INITIAL_RTT, DEFAULT_MAX_ACK_DELAY);
   vq_cc_init(&r->cc, cfg->cc, cfg->max_datagram_size);
   pacer_reset(r);
@@ -229,9 +229,9 @@ static vq_time loss_time_and_space(const vq_recovery *r, vq_pn_space *space)
 }
 
 /* spec: rfc9002#A.8 — GetPtoTimeAndSpace, with exponential backoff.
- * spec: rfc9002#6.2.1/2 — with ack-eliciting packets in flight in several spaces the timer is the
- * earliest of them; rfc9002#6.2.1/3 — an endpoint MUST NOT set its PTO timer for the Application
- * Data packet number space until the handshake is confirmed. */
+ * spec: rfc9002#6.2.1/2, rfc9002#6.2.1/3 — with ack-eliciting packets in flight in several spaces
+ * the timer is the earliest of them; an endpoint MUST NOT set its PTO timer for the Application
+ * Data packet number space until the handshake is confirmed (the loop returns before APP). */
 static vq_time pto_time_and_space(const vq_recovery *r, const vq_recovery_state *st, vq_time now,
                                   vq_pn_space *space)
 {
@@ -266,9 +266,9 @@ static vq_time pto_time_and_space(const vq_recovery *r, const vq_recovery_state 
 static void set_timer(vq_recovery *r, const vq_recovery_state *st, vq_time now)
 {
   vq_pn_space space;
-  /* spec: rfc9002#6.1.2/3 — if packets sent before the largest acknowledged cannot yet be declared
-   * lost, a timer SHOULD be set for the remaining time; rfc9002#6.2.1/6 — the PTO timer MUST NOT be
-   * set if a timer is set for time threshold loss detection. */
+  /* spec: rfc9002#6.1.2/3, rfc9002#6.2.1/6 — if packets sent before the largest acknowledged cannot
+   * yet be declared lost, a timer SHOULD be set for the remaining time; the PTO timer MUST NOT be set
+   * if a timer is set for time threshold loss detection (the loss time wins even when later). */
   const vq_time lt = loss_time_and_space(r, &space);
   if (lt != VQ_TIME_NEVER) {
     r->loss_detection_timer = lt;
@@ -333,7 +333,9 @@ vq_status vq_recovery_on_packet_sent(vq_recovery *r, vq_pn_space space, const vq
   /* spec: rfc9002#A.5 — OnPacketSent: in-flight packets count in bytes_in_flight; an ack-eliciting
    * one sets time_of_last_ack_eliciting_packet; the timer is re-armed.
    * spec: rfc9002#6.2.1/4 — a sender SHOULD restart its PTO timer every time an ack-eliciting packet
-   * is sent. */
+   * is sent.
+   * spec: rfc9002#7.5/2 — every in-flight packet, a probe sent beyond the congestion window
+   * included, is counted in bytes_in_flight (vq_cc_on_sent refuses nothing). */
   if (p->in_flight) {
     if (p->ack_eliciting) {
       sp->time_of_last_ack_eliciting = p->time_sent;
@@ -364,8 +366,8 @@ static uint32_t detect_lost(vq_recovery *r, vq_pn_space space, vq_time now, cons
   vq_recovery_space *sp = &r->space[space];
   sp->loss_time = VQ_TIME_NEVER;
   if (!sp->has_largest_acked) return 0;
-  /* spec: rfc9002#6.1.2/4 — kTimeThreshold = 9/8 of max(smoothed_rtt, latest_rtt);
-   * rfc9002#6.1.2/2 — the time threshold MUST be at least kGranularity. */
+  /* spec: rfc9002#6.1.2/4, rfc9002#6.1.2/2 — kTimeThreshold = 9/8 of max(smoothed_rtt,
+   * latest_rtt); the time threshold MUST be at least kGranularity. */
   vq_time loss_delay = tmax(r->rtt.latest, r->rtt.smoothed);
   loss_delay = (vq_time)(((rc_u128)loss_delay * VQ_K_TIME_THRESHOLD_NUM) / VQ_K_TIME_THRESHOLD_DEN);
   loss_delay = tmax(loss_delay, VQ_K_GRANULARITY);
@@ -387,7 +389,7 @@ static uint32_t detect_lost(vq_recovery *r, vq_pn_space space, vq_time now, cons
       continue;
     }
     if (p->reserved != SLOT_LIVE) continue; /* earlier losses and skipped pns leave the period be */
-    /* spec: rfc9002#6.1.1/1 — kPacketThreshold = 3; rfc9002#6.1.2/1 — an earlier packet SHOULD be
+    /* spec: rfc9002#6.1.1/1, rfc9002#6.1.2/1 — kPacketThreshold = 3; an earlier packet SHOULD be
      * declared lost if it was sent a threshold amount of time in the past. */
     const int by_time = p->time_sent <= now && now - p->time_sent >= loss_delay;
     const int by_count = sp->largest_acked >= p->pn + VQ_K_PACKET_THRESHOLD;
@@ -408,7 +410,7 @@ static uint32_t detect_lost(vq_recovery *r, vq_pn_space space, vq_time now, cons
       any_in_flight_lost = 1;
       if (p->time_sent > last_loss_sent) last_loss_sent = p->time_sent;
     }
-    /* spec: rfc9002#7.6.2/1 — the two packets MUST be ack-eliciting; rfc9002#7.6.2/2 — the period
+    /* spec: rfc9002#7.6.2/1, rfc9002#7.6.2/2 — the two packets MUST be ack-eliciting; the period
      * SHOULD NOT start until there is at least one RTT sample (packets sent after it, B.8). */
     if (p->ack_eliciting && r->rtt.has_sample && p->time_sent > r->rtt.first_sample_time) {
       if (!run) {
@@ -421,7 +423,9 @@ static uint32_t detect_lost(vq_recovery *r, vq_pn_space space, vq_time now, cons
     report(cb, space, p, VQ_PKT_LOST);
   }
   /* spec: rfc9002#7.3.1/1 — the sender MUST exit slow start and enter a recovery period when a
-   * packet is lost (B.8: a congestion event if in-flight packets were lost). */
+   * packet is lost (B.8: a congestion event if in-flight packets were lost).
+   * spec: rfc9002#7.4/2 — no loss is ignored: every in-flight packet declared lost above, in any
+   * space and whenever it was sent, counts (the MAY of rfc9002#7.4/1 is not used). */
   if (any_in_flight_lost) vq_cc_on_congestion_event(&r->cc, last_loss_sent, now);
   if (persistent) {
     vq_cc_on_persistent_congestion(&r->cc);
@@ -519,9 +523,9 @@ vq_status vq_recovery_on_ack(vq_recovery *r, vq_pn_space space, const vq_frame_a
     report(cb, space, p, VQ_PKT_ACKED);
   }
 
-  /* spec: rfc9002#5.1/1 — an ACK frame SHOULD NOT update RTT estimates if it does not newly
-   * acknowledge the largest acknowledged packet; rfc9002#5.1/2 — an RTT sample MUST NOT be generated
-   * on an ACK frame that does not newly acknowledge at least one ack-eliciting packet. */
+  /* spec: rfc9002#5.1/1, rfc9002#5.1/2 — an ACK frame SHOULD NOT update RTT estimates if it does not
+   * newly acknowledge the largest acknowledged packet; an RTT sample MUST NOT be generated on an ACK
+   * frame that does not newly acknowledge at least one ack-eliciting packet. */
   if (largest_newly->pn == largest && includes_ack_eliciting) {
     const vq_time latest = now > largest_newly->time_sent ? now - largest_newly->time_sent : 0;
     vq_rtt_sample(&r->rtt, now, latest, ack_delay, st->handshake_confirmed);
@@ -547,8 +551,8 @@ vq_status vq_recovery_on_ack(vq_recovery *r, vq_pn_space space, const vq_frame_a
       vq_cc_on_acked(&r->cc, p->size, p->time_sent, now, r->rtt.smoothed, st->app_limited);
   }
   trim(sp, 0);
-  /* spec: rfc9002#A.7 — reset pto_count unless the client is unsure whether the server has
-   * validated its address; rfc9002#6.2.1/4 — restart the PTO timer when an ack-eliciting packet is
+  /* spec: rfc9002#A.7, rfc9002#6.2.1/4 — reset pto_count unless the client is unsure whether the
+   * server has validated its address; restart the PTO timer when an ack-eliciting packet is
    * acknowledged. */
   if (st->peer_completed_address_validation) r->pto_count = 0;
   set_timer(r, st, now);
@@ -587,8 +591,8 @@ void vq_recovery_on_timeout(vq_recovery *r, const vq_recovery_state *st, vq_time
     *probe_space = st->has_handshake_keys ? VQ_SPACE_HANDSHAKE : VQ_SPACE_INITIAL;
     *probes = 1;
   } else {
-    /* spec: rfc9002#6.2.4/1 — a sender MUST send at least one ack-eliciting packet in the packet
-     * number space as a probe; rfc9002#6.2.4/2 — it MAY send up to two full-sized datagrams.
+    /* spec: rfc9002#6.2.4/1, rfc9002#6.2.4/2 — a sender MUST send at least one ack-eliciting packet
+     * in the packet number space as a probe; it MAY send up to two full-sized datagrams.
      * spec: rfc9002#6.2/1 — nothing is declared lost on a PTO. */
     const vq_time pt = pto_time_and_space(r, st, now, &space);
     if (pt == VQ_TIME_NEVER) {
