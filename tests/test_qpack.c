@@ -1054,3 +1054,36 @@ VQ_TEST(qpack_decoder_stream_errors)
 }
 
 /* spec: rfc9204#2.2.3, #4.5 — malformed field sections are QPACK_DECOMPRESSION_FAILED. */
+
+/* spec: rfc9204#2.1.1/1, rfc9204#3.2.2/1 — the encoder never evicts an entry whose insertion the
+ * decoder has not acknowledged, Duplicates included (found by the spec audit: a Duplicate of an old
+ * entry evicted unacknowledged entries after a Stream Cancellation). */
+VQ_TEST(qpack_encoder_never_evicts_unacknowledged)
+{
+  size_t em = vq_qpack_encoder_mem(512, 16);
+  void *mem = malloc(em);
+  vq_qpack_encoder e;
+  CHECK_EQ(vq_qpack_encoder_init(&e, mem, em, 512, 512, 16, 16), VQ_OK);
+  char names[15][16], values[15][16];
+  vq_qpack_field f[15];
+  for (int i = 0; i < 15; i++) {
+    snprintf(names[i], sizeof names[i], "x-field-%02d", i);
+    snprintf(values[i], sizeof values[i], "value-%02d", i);
+    f[i] = (vq_qpack_field){(const uint8_t *)names[i], strlen(names[i]), (const uint8_t *)values[i],
+                            strlen(values[i]), 0};
+  }
+  uint8_t enc[4096], sec[4096], b[16];
+  size_t el, sl, u;
+  CHECK_EQ(vq_qpack_encode_section(&e, 0, f, 15, enc, sizeof enc, &el, sec, sizeof sec, &sl), VQ_OK);
+  CHECK(e.table.inserts > 2);
+  CHECK_EQ(e.table.dropped, 0);
+  /* the stream is cancelled: no reference left, and still nothing acknowledged */
+  CHECK_EQ(vq_qpack_build_stream_cancel(b, sizeof b, 0, &u), VQ_OK);
+  CHECK_EQ(vq_qpack_encoder_decoder_stream(&e, b, u), VQ_OK);
+  CHECK_EQ(e.known_received, 0);
+  for (uint64_t sid = 4; sid < 64; sid += 4) {
+    CHECK_EQ(vq_qpack_encode_section(&e, sid, &f[sid % 8 == 0 ? 0 : 1], 1, enc, sizeof enc, &el, sec, sizeof sec, &sl), VQ_OK);
+    CHECK(e.table.dropped <= e.known_received);
+  }
+  free(mem);
+}

@@ -110,8 +110,10 @@ static int can_insert(const vq_qpack_encoder *e, uint64_t s, uint64_t floor, int
   if (s > t->capacity) return 0;
   uint64_t size = t->size, a = t->dropped;
   while (size + s > t->capacity) {
-    if (a >= t->inserts || a >= floor) return 0;
-    if (keep_useful && (a >= e->known_received || e->uses[a % t->max_entries] > 0)) return 0;
+    /* spec: rfc9204#2.1.1/1, rfc9204#3.2.2/1 — only evictable entries may be evicted: their insertion
+     * acknowledged (below the Known Received Count) and no unacknowledged section referencing them */
+    if (a >= t->inserts || a >= floor || a >= e->known_received) return 0;
+    if (keep_useful && e->uses[a % t->max_entries] > 0) return 0;
     const vq_qpack_dentry *d = ent(e, a);
     size -= (uint64_t)d->name_len + d->value_len + ENTRY_OVERHEAD;
     a++;
