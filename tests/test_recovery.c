@@ -570,6 +570,30 @@ VQ_TEST(recovery_table_full)
   CHECK_EQ(f->mem.used, 0);
 }
 
+/* DESIGN.md principle 5: the table is bounded by max_sent_per_space but starts small and grows on
+ * demand, so an idle connection holds little; growth keeps every record in order. */
+VQ_TEST(recovery_table_grows_on_demand)
+{
+  fx *f = fx_new(VQ_CC_NEWRENO, 1000);
+  CHECK(f != NULL);
+  size_t idle = f->mem.used;
+  CHECK(f->r.space[VQ_SPACE_APP].cap < 1000);
+  CHECK(vq_recovery_has_room(&f->r, VQ_SPACE_APP));
+  for (uint64_t pn = 0; pn < 1000; pn++) CHECK_EQ(sendp(f, VQ_SPACE_APP, pn, pn, 100, 1), VQ_OK);
+  CHECK_EQ(f->r.space[VQ_SPACE_APP].cap, 1000);
+  CHECK(f->mem.used > idle);
+  CHECK(!vq_recovery_has_room(&f->r, VQ_SPACE_APP));
+  CHECK_EQ(sendp(f, VQ_SPACE_APP, 1000, 1000, 100, 1), VQ_ERR_BUDGET);
+  CHECK_EQ(vq_recovery_bytes_in_flight(&f->r), 100000);
+  /* acknowledging the oldest half frees room at the head; the order survived the growth */
+  CHECK_EQ(ack1(f, VQ_SPACE_APP, 0, 499, MS, NULL), VQ_OK);
+  CHECK_EQ(vq_recovery_bytes_in_flight(&f->r), 50000);
+  CHECK(vq_recovery_has_room(&f->r, VQ_SPACE_APP));
+  CHECK_EQ(sendp(f, VQ_SPACE_APP, 1000, 1000, 100, 1), VQ_OK);
+  fx_free(f);
+  CHECK_EQ(f->mem.used, 0);
+}
+
 /* ---- congestion signals from loss detection (§7) ----------------------------------------------- */
 
 /* spec: rfc9002#7.3.2 — one reduction per recovery period: a later loss of a packet sent before the

@@ -8,7 +8,8 @@
  * principle 4).
  *
  * Memory is bounded (principle 5): the sent-packet table of each space holds at most
- * max_sent_per_space records, allocated once from the connection's vq_mem; a connection that would
+ * max_sent_per_space records, allocated from the connection's vq_mem as needed (starting small, so an
+ * idle connection holds little); a connection that would
  * exceed it must stop sending ack-eliciting packets (vq_recovery_on_packet_sent says so). */
 #ifndef VQUIC_RECOVERY_H
 #define VQUIC_RECOVERY_H
@@ -128,6 +129,7 @@ typedef struct vq_sent_packet {
 typedef struct vq_recovery_space {
   vq_sent_packet *ring;    /* max_sent records, oldest first from head */
   uint32_t head, count, cap;
+  uint32_t max;            /* the bound cap may grow to (max_sent_per_space): tables start small */
   uint64_t largest_acked;  /* valid when has_largest_acked */
   int has_largest_acked;
   vq_time loss_time;                      /* VQ_TIME_NEVER: none */
@@ -179,6 +181,9 @@ typedef struct vq_recovery_state {
 /* max_sent_per_space >= 2. r->rtt.max_ack_delay starts at 25 ms (RFC 9000 §18.2's default); the
  * connection sets it from the peer's transport parameters. r->pacer.burst starts at 10 datagrams. */
 vq_status vq_recovery_init(vq_recovery *r, vq_mem *mem, const vq_recovery_config *cfg);
+/* 1 when a packet sent now in space can be recorded (the table has room or may still grow): the
+ * connection sends nothing in a space without room (every sent packet must be recorded). */
+int vq_recovery_has_room(const vq_recovery *r, vq_pn_space space);
 /* Frees the tables. Packets still tracked are not reported (call discard_space first if needed). */
 void vq_recovery_free(vq_recovery *r);
 

@@ -571,7 +571,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     return VQ_OK;
   /* every packet is recorded by recovery (an ACK of an unrecorded pn is a PROTOCOL_VIOLATION): with
    * the space's table full, nothing is sent until ACKs free it (DESIGN.md principle 5) */
-  if (c->rec.space[space].count >= c->rec.space[space].cap)
+  if (!vq_recovery_has_room(&c->rec, (vq_pn_space)space))
     return VQ_OK;
   vq_time now = cx->now;
   int largest_ok = 0;

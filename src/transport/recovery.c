@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#define INITIAL_SLOTS 32u /* sent-packet records a space starts with */
+
 __extension__ typedef unsigned __int128 rc_u128;
 
 enum {
@@ -132,6 +134,34 @@ static void trim(vq_recovery_space *sp, int drop_skipped)
   if (sp->count == 0) sp->head = 0;
 }
 
+/* Doubles the table (up to its bound), keeping the records in order from index 0. 0 if it cannot. */
+static int grow(vq_recovery *r, vq_recovery_space *sp)
+{
+  if (sp->cap >= sp->max)
+    return 0;
+  uint32_t ncap = sp->cap > sp->max / 2u ? sp->max : sp->cap * 2u;
+  vq_sent_packet *n = vq_mem_calloc(r->mem, ncap, sizeof(vq_sent_packet));
+  if (n == NULL)
+    return 0;
+  for (uint32_t i = 0; i < sp->count; i++)
+    n[i] = *slot(sp, i);
+  vq_mem_free(r->mem, sp->ring, (size_t)sp->cap * sizeof(vq_sent_packet));
+  sp->ring = n;
+  sp->cap = ncap;
+  sp->head = 0;
+  return 1;
+}
+
+int vq_recovery_has_room(const vq_recovery *r, vq_pn_space space)
+{
+  if (r == NULL || (unsigned)space >= VQ_SPACE_COUNT)
+    return 0;
+  const vq_recovery_space *sp = &r->space[space];
+  /* two slots: a skipped-pn record may precede the packet */
+  return sp->ring != NULL && (sp->count + 2u <= sp->cap || sp->cap < sp->max ||
+                              (sp->count > 0 && is_hole(slot(sp, 0)->reserved)));
+}
+
 static void push(vq_recovery_space *sp, const vq_sent_packet *p, uint8_t state)
 {
   vq_sent_packet *s = slot(sp, sp->count);
@@ -174,12 +204,16 @@ vq_status vq_recovery_init(vq_recovery *r, vq_mem *mem, const vq_recovery_config
   r->mem = mem;
   for (int s = 0; s < VQ_SPACE_COUNT; s++) {
     vq_recovery_space *sp = &r->space[s];
-    sp->ring = vq_mem_calloc(mem, cfg->max_sent_per_space, sizeof(vq_sent_packet));
+    /* DESIGN.md principle 5: bounded by max_sent_per_space, but grown on demand from a small table so
+     * an idle connection does not hold the bound */
+    uint32_t first = cfg->max_sent_per_space < INITIAL_SLOTS ? cfg->max_sent_per_space : INITIAL_SLOTS;
+    sp->ring = vq_mem_calloc(mem, first, sizeof(vq_sent_packet));
     if (sp->ring == NULL) {
       vq_recovery_free(r);
       return VQ_ERR_NOMEM;
     }
-    sp->cap = cfg->max_sent_per_space;
+    sp->cap = first;
+    sp->max = cfg->max_sent_per_space;
     space_reset(sp);
   }
   /* spec: rfc9002#6.2.2/2, rfc9002#6.2.2/1 — when no previous RTT is available, the initial RTT
@@ -312,6 +346,8 @@ vq_status vq_recovery_on_packet_sent(vq_recovery *r, vq_pn_space space, const vq
   /* spec: rfc9002#2 — an ack-eliciting packet is always in flight. */
   if (p->ack_eliciting && !p->in_flight) return VQ_ERR_INVALID_ARGUMENT;
   const int gap = sp->has_sent ? p->pn > sp->largest_sent + 1u : p->pn > 0;
+  if (sp->cap - sp->count < 2u) trim(sp, 0);
+  if (sp->cap - sp->count < 2u) (void)grow(r, sp);
   if (sp->count == sp->cap) trim(sp, 1);
   if (sp->count == sp->cap) return VQ_ERR_BUDGET;
   if (gap) {
