@@ -1064,7 +1064,7 @@ VQ_TEST(qpack_encoder_never_evicts_unacknowledged)
   void *mem = malloc(em);
   vq_qpack_encoder e;
   CHECK_EQ(vq_qpack_encoder_init(&e, mem, em, 512, 512, 16, 16), VQ_OK);
-  char names[15][16], values[15][16];
+  char names[15][32], values[15][32];
   vq_qpack_field f[15];
   for (int i = 0; i < 15; i++) {
     snprintf(names[i], sizeof names[i], "x-field-%02d", i);
