@@ -110,12 +110,9 @@ static vq_status conn_open(vq_t *t, conn *k, vq_tls_ctx *sctx, vq_tls_ctx *cctx,
   vq_mem_init(&k->mem, vq_allocator_system(), NULL, 4u << 20);
   vq_tls_params sp = {NULL, stp ? stp : SERVER_TP, stp ? stp_len : sizeof SERVER_TP};
   vq_tls_params cp = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
-  sp.wall_ms = swall;
-  cp.wall_ms = cwall;
-  cp.session = session;
-  cp.session_len = slen;
-  CHECK_EQ(vq_tls_new(&k->s, &k->mem, sctx, &sp, &k->scx), VQ_OK);
-  vq_status st = vq_tls_new(&k->c, &k->mem, cctx, &cp, &k->ccx);
+  vq_tls_resume sr = {swall, NULL, 0}, cr = {cwall, session, slen};
+  CHECK_EQ(vq_tls_new_ex(&k->s, &k->mem, sctx, &sp, &sr, &k->scx), VQ_OK);
+  vq_status st = vq_tls_new_ex(&k->c, &k->mem, cctx, &cp, &cr, &k->ccx);
   poll_all(k);
   return st;
 }
@@ -582,14 +579,12 @@ VQ_TEST(hs_resume_other_name_not_offered)
   memset(&cx, 0, sizeof cx);
   vq_tls *c = NULL;
   vq_tls_params cp = {"example.org", CLIENT_TP, sizeof CLIENT_TP};
-  cp.wall_ms = T0 + 1000;
-  cp.session = blob;
-  cp.session_len = bl;
-  CHECK_EQ(vq_tls_new(&c, &mem, cctx, &cp, &cx), VQ_OK);
+  vq_tls_resume cr = {T0 + 1000, blob, bl};
+  CHECK_EQ(vq_tls_new_ex(&c, &mem, cctx, &cp, &cr, &cx), VQ_OK);
   CHECK(c && !vq_tls_session_offered(c));
   vq_tls_free(c);
   cp.server_name = "localhost";
-  CHECK_EQ(vq_tls_new(&c, &mem, cctx, &cp, &cx), VQ_OK);
+  CHECK_EQ(vq_tls_new_ex(&c, &mem, cctx, &cp, &cr, &cx), VQ_OK);
   CHECK(c && vq_tls_session_offered(c));
   vq_tls_free(c);
   CHECK_EQ(mem.used, 0);
@@ -725,10 +720,8 @@ VQ_TEST(hs_resume_session_blob)
     if (i == 4) n = 3;
     vq_tls *c = (vq_tls *)&mem;             /* must be reset to NULL on failure */
     vq_tls_params cp = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
-    cp.wall_ms = T0 + 1000;
-    cp.session = bad;
-    cp.session_len = n;
-    CHECK_EQ(vq_tls_new(&c, &mem, cctx, &cp, &cx), VQ_ERR_TLS_SESSION_INVALID);
+    vq_tls_resume cr = {T0 + 1000, bad, n};
+    CHECK_EQ(vq_tls_new_ex(&c, &mem, cctx, &cp, &cr, &cx), VQ_ERR_TLS_SESSION_INVALID);
     CHECK(c == NULL);
   }
   CHECK_EQ(mem.used, 0);

@@ -12,7 +12,7 @@
  *     protection keys from those secrets (vquic/protect.h) and carries the bytes in CRYPTO frames.
  *
  * Resumption: a client connection hands out its session (vq_tls_session_get) once the server's
- * NewSessionTicket has arrived; a later connection offers it (vq_tls_params.session) and, when the
+ * NewSessionTicket has arrived; a later connection offers it (vq_tls_new_ex) and, when the
  * server accepts, skips the certificate exchange and may send 0-RTT with the VQ_LEVEL_EARLY secret
  * (see "Resumption and 0-RTT" below).
  *
@@ -73,7 +73,9 @@ typedef struct vq_tls_ctx_config {
    * per try, used as the scalar once one lies in [1, n-1]), the server random (32). Server: when no cert_pem/key_pem is given, the self-signed certificate's
    * key is an Ed25519 key from 32 bytes of it (Ed25519 signatures are deterministic, unlike ECDSA's
    * nonces in OpenSSL 3.0), its serial 16 bytes of it, and its validity a fixed window
-   * (2000-01-01 .. 2099-12-31) instead of one around the wall clock. A given ECDSA or RSA-PSS key
+   * (2000-01-01 .. 2099-12-31) instead of one around the wall clock. Then, when no ticket_key is
+   * given, the ticket key (32). Per NewSessionTicket (only with a wall clock): ticket_age_add (4)
+   * and the ticket's AES-GCM nonce (12). A given ECDSA or RSA-PSS key
    * still signs with OpenSSL's randomness. Called from vq_tls_ctx_new and from the vq_tls calls
    * (vq_tls_new, vq_tls_recv) of every connection that uses the context, on the caller's thread;
    * out[0..len) must be filled completely. */
@@ -81,8 +83,8 @@ typedef struct vq_tls_ctx_config {
   void *test_random_ud;
   /* ---- Session resumption and 0-RTT (RFC 8446 §4.2.9-4.2.11, §4.6.1; RFC 9001 §4.5, §4.6) ----
    * Server: once the handshake is complete it queues one NewSessionTicket at VQ_LEVEL_APP (send it
-   * in a 1-RTT CRYPTO frame like any other handshake byte) on every connection whose vq_tls_params
-   * has a wall clock (wall_ms != 0) unless no_tickets is set. The ticket is opaque to the client:
+   * in a 1-RTT CRYPTO frame like any other handshake byte) on every connection made with a wall
+   * clock (vq_tls_new_ex, vq_tls_resume.wall_ms != 0) unless no_tickets is set. The ticket is opaque to the client:
    * the session state sealed with AES-256-GCM under the ticket key (below). The server accepts a
    * ticket it sealed (with the same key) when it is not older than its lifetime; any ticket it
    * cannot open or that is too old is ignored and a full handshake follows (not an error).
@@ -122,24 +124,35 @@ typedef struct vq_tls_params {
                                      IP literal: then no SNI is sent, the IP is checked) */
   const uint8_t *local_tp;        /* our encoded quic_transport_parameters (extension 0x39) */
   size_t local_tp_len;
-  /* The wall clock when vq_tls_new is called, in milliseconds since 1970-01-01T00:00:00Z; the
+} vq_tls_params;
+
+/* What resumption needs besides vq_tls_params, for vq_tls_new_ex. (A separate structure so that the
+ * positional initializers of vq_tls_params in existing callers stay complete: the fuzz builds warn
+ * about missing field initializers.) */
+typedef struct vq_tls_resume {
+  /* The wall clock when vq_tls_new_ex is called, in milliseconds since 1970-01-01T00:00:00Z; the
    * handshake adds the progress of cx->now of later calls to it. Tickets are dated with it (server)
    * and ticket ages computed with it (client). 0: unknown, and then this connection neither issues
    * nor stores nor offers nor accepts tickets. */
   uint64_t wall_ms;
   /* Client: a session from vq_tls_session_get of an earlier connection to offer for resumption
    * (and 0-RTT); NULL/0: none. A blob that is not a valid session is VQ_ERR_TLS_SESSION_INVALID
-   * from vq_tls_new. A valid one that has expired, names another server_name, or whose cipher suite
-   * is not offered is silently not offered (vq_tls_session_offered says so). The bytes are copied. */
+   * from vq_tls_new_ex. A valid one that has expired, names another server_name, or whose cipher
+   * suite is not offered is silently not offered (vq_tls_session_offered says so). The bytes are
+   * copied. Server: ignored. */
   const uint8_t *session;
   size_t session_len;
-} vq_tls_params;
+} vq_tls_resume;
 
 /* Allocates the handshake state from mem (its buffers are bounded: VQ_TLS_MAX_MSG per message).
  * A client queues its ClientHello at VQ_LEVEL_INITIAL at once. */
 #define VQ_TLS_MAX_MSG 65536u
 vq_status vq_tls_new(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_tls_params *p,
                      const vq_cx *cx);
+/* The same with resumption: r may be NULL (= vq_tls_new: no wall clock, no session, so no tickets).
+ * A server needs r->wall_ms to issue and accept tickets; a client to store and offer them. */
+vq_status vq_tls_new_ex(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_tls_params *p,
+                        const vq_tls_resume *r, const vq_cx *cx);
 /* Wipes every secret and frees. NULL is ignored. */
 void vq_tls_free(vq_tls *t);
 
@@ -180,7 +193,7 @@ int vq_tls_alert(const vq_tls *t);
 /* ---- Resumption and 0-RTT -------------------------------------------------------------------- */
 
 /* Client: the latest session (from a NewSessionTicket received on this connection) as a versioned
- * blob to keep (e.g. in a --session file) and hand to a later connection in vq_tls_params.session.
+ * blob to keep (e.g. in a --session file) and hand to a later connection in vq_tls_resume.session.
  * VQ_OK with *len = 0 when no ticket has arrived (yet); VQ_ERR_BUFFER_TOO_SMALL with *len = the size
  * needed when cap is too small (out may be NULL then). The blob holds the resumption PSK in clear:
  * store it like a private key (mode 0600). Server: always *len = 0.
@@ -201,7 +214,7 @@ int vq_tls_alert(const vq_tls *t);
  *   32 bytes SHA-256 of all the bytes before it (detects corruption of the stored file) */
 #define VQ_TLS_SESSION_MAX 4096u
 vq_status vq_tls_session_get(const vq_tls *t, uint8_t *out, size_t cap, size_t *len);
-/* Client: 1 when vq_tls_params.session was offered in the ClientHello (pre_shared_key). */
+/* Client: 1 when vq_tls_resume.session was offered in the ClientHello (pre_shared_key). */
 int vq_tls_session_offered(const vq_tls *t);
 /* Both: 1 once the server has accepted the PSK (ServerHello with pre_shared_key): an abbreviated
  * handshake without Certificate and CertificateVerify; the peer was authenticated by the

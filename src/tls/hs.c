@@ -1,16 +1,19 @@
 /* vquic — the TLS 1.3 handshake for QUIC: client and server state machines (RFC 8446 §2, §4 as used
- * by RFC 9001 §4, §8). Full (EC)DHE handshakes with certificate authentication of the server; no PSK
- * resumption, no 0-RTT, no client certificates (a CertificateRequest is answered with an empty
- * Certificate, RFC 8446 §4.4.2).
+ * by RFC 9001 §4, §8). Full (EC)DHE handshakes with certificate authentication of the server, and
+ * resumption with a ticket PSK in psk_dhe_ke mode (RFC 8446 §2.2: no Certificate/CertificateVerify)
+ * with optional 0-RTT keys (RFC 8446 §2.3, RFC 9001 §4.6; no EndOfEarlyData in QUIC); tickets and
+ * session blobs are src/tls/hs_resume.c's. No client certificates (a CertificateRequest is answered
+ * with an empty Certificate, RFC 8446 §4.4.2).
  *
  * Sans-I/O: CRYPTO bytes come in per encryption level (vq_tls_recv), messages go out into a queue
  * per level, and traffic secrets are announced in the order the connection installs them.
  *
  *   client  C_WAIT_SH --SH--> C_WAIT_EE --EE--> C_WAIT_CERT_CR --(CR)--> C_WAIT_CERT --Cert--> C_WAIT_CV
  *           --CV--> C_WAIT_FIN --Finished--> C_DONE (NewSessionTicket accepted at 1-RTT)
+ *           (resumed: C_WAIT_EE --EE--> C_WAIT_FIN)
  *           (C_WAIT_SH --HRR--> C_WAIT_SH with a second ClientHello)
  *   server  S_WAIT_CH --CH--> [HRR: S_WAIT_CH again] SH EE Cert CV Finished --> S_WAIT_FIN
- *           --Finished--> S_DONE
+ *           (resumed: SH EE Finished) --Finished--> S_DONE, then NewSessionTicket at 1-RTT
  *
  * Every failure is sticky: the status, the alert and a detail string stay, and every later call
  * returns the same status. */
@@ -1407,9 +1410,16 @@ static vq_status client_take_session(vq_tls *t, const uint8_t *blob, size_t len)
 vq_status vq_tls_new(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_tls_params *p,
                      const vq_cx *cx)
 {
+  return vq_tls_new_ex(out, mem, ctx, p, NULL, cx);
+}
+
+vq_status vq_tls_new_ex(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_tls_params *p,
+                        const vq_tls_resume *r, const vq_cx *cx)
+{
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK) return st;
-  if (!out || !mem || !ctx || !p || (p->local_tp_len && !p->local_tp) || p->local_tp_len > 65535)
+  if (!out || !mem || !ctx || !p || (p->local_tp_len && !p->local_tp) || p->local_tp_len > 65535 ||
+      (r && r->session_len && !r->session))
     return VQ_ERR_INVALID_ARGUMENT;
   const char *name = p->server_name ? p->server_name : "";
   if (strlen(name) > 255) return VQ_ERR_INVALID_ARGUMENT;
@@ -1422,14 +1432,15 @@ vq_status vq_tls_new(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_
   t->ctx = ctx;
   t->server = ctx->is_server;
   t->alert = -1;
-  t->wall0 = p->wall_ms;
+  t->wall0 = r ? r->wall_ms : 0;
   t->mono0 = t->mono_now = cx ? cx->now : 0;
   if (!t->server) {
     memcpy(t->server_name, name, strlen(name) + 1);
     t->send_sni = name[0] != 0 && !vq_hs_is_ip_literal(name);
   }
   st = copy_out(t, &t->local_tp, &t->local_tp_len, p->local_tp, p->local_tp_len);
-  if (st == VQ_OK && !t->server && p->session_len) st = client_take_session(t, p->session, p->session_len);
+  if (st == VQ_OK && !t->server && r && r->session_len)
+    st = client_take_session(t, r->session, r->session_len);
   if (st == VQ_OK) st = vq_hs_th_init(&t->th);
   if (st == VQ_OK) {
     if (t->server) {

@@ -4,6 +4,8 @@
  *              §7.4) on EVP_PKEY.
  *   hs_cert.c: vq_tls_ctx (PEM loading, self-signed generation), certificate chain and name checks,
  *              CertificateVerify signatures (§4.4.3).
+ *   hs_resume.c: session tickets (sealed with the context's key), the client's session blob, the
+ *              0-RTT transport parameter check.
  *   hs.c:      the client and server state machines and the vq_tls API. */
 #ifndef VQUIC_TLS_HS_INTERNAL_H
 #define VQUIC_TLS_HS_INTERNAL_H
