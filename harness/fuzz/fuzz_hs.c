@@ -5,6 +5,9 @@
  *   - odd [0]: a client vq_tls (its ClientHello already queued) fed the bytes as the server's
  *     Initial CRYPTO data (a ServerHello or HelloRetryRequest ...).
  * The bytes are delivered in pieces of ([0] >> 1) + 1 bytes, or whole when that is 128.
+ * Both contexts allow 0-RTT and a server ticket key is fixed (FUZZ_TICKET_KEY, as in hs_seedgen.c),
+ * with a fixed wall clock, so a seed's resumption ClientHello (client-hello-psk) reaches the ticket,
+ * binder and early-data checks (rfc8446#4.2.11).
  * Checks: a failure is sticky (the next call returns the same status) and carries an alert and a
  * detail; every vq_mem byte is returned on free. Seeds: corpus/hs (made by harness/fuzz/hs_seedgen.c).
  * spec: rfc9001#4.1.3 — messages arrive in pieces of any size; spec: rfc8446#4 — any malformed or
@@ -20,6 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t alpn[] = {2, 'h', '3'};
 static const uint8_t tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00};
+static const uint8_t FUZZ_TICKET_KEY[32] = "vquic fuzz ticket key 0123456789";
+#define FUZZ_WALL_MS 1700000000000ull
 
 static vq_tls_ctx *ctx_of(int server)
 {
@@ -31,6 +36,8 @@ static vq_tls_ctx *ctx_of(int server)
     cfg.insecure = 1;
     cfg.alpn = alpn;
     cfg.alpn_len = sizeof alpn;
+    cfg.ticket_key = server ? FUZZ_TICKET_KEY : NULL;
+    cfg.enable_early_data = 1;
     if (vq_tls_ctx_new(&ctx[server], &cfg, NULL, 0) != VQ_OK) abort();
   }
   return ctx[server];
@@ -53,7 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   memset(&cx, 0, sizeof cx);
   vq_mem_init(&mem, vq_allocator_system(), NULL, 1u << 20);
   vq_tls_params par = {"localhost", tp, sizeof tp};
-  if (vq_tls_new(&t, &mem, ctx_of(server), &par, &cx) != VQ_OK) abort();
+  vq_tls_resume res = {FUZZ_WALL_MS, NULL, 0};
+  if (vq_tls_new_ex(&t, &mem, ctx_of(server), &par, &res, &cx) != VQ_OK) abort();
   vq_status st = VQ_OK;
   for (size_t off = 0; off < len && st == VQ_OK; off += piece) {
     size_t n = len - off < piece ? len - off : piece;

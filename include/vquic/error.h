@@ -126,6 +126,9 @@ typedef enum vq_status {
                                            receiver's bound (VQ_TLS_MAX_MSG) */
   VQ_ERR_TLS_KEY_CHANGE_LEFTOVER = -171,/* PROTOCOL_VIOLATION: handshake bytes at an encryption level
                                            the peer has moved past (RFC 9001 §4.1.3) */
+  VQ_ERR_TLS_SESSION_INVALID = -172,    /* local (VQ_DISP_NONE): a vq_tls session blob (tls.h) that is
+                                           truncated, of another format version, or corrupted (its
+                                           checksum does not match): nothing is offered */
   /* The POSIX driver (include/vquic/posix.h): local errors, VQ_DISP_NONE. */
   /* Address validation tokens (src/transport/token.c, RFC 9000 §8.1). */
   VQ_ERR_TOKEN_INVALID = -200,          /* not ours, altered, or for another address: a Retry token

@@ -11,6 +11,11 @@
  *     announces each new traffic secret in order (vq_tls_poll_secret). The connection derives packet
  *     protection keys from those secrets (vquic/protect.h) and carries the bytes in CRYPTO frames.
  *
+ * Resumption: a client connection hands out its session (vq_tls_session_get) once the server's
+ * NewSessionTicket has arrived; a later connection offers it (vq_tls_new_ex) and, when the
+ * server accepts, skips the certificate exchange and may send 0-RTT with the VQ_LEVEL_EARLY secret
+ * (see "Resumption and 0-RTT" below).
+ *
  * Failures are vq_status values whose vq_status_tls_alert() is the TLS alert to report as
  * CRYPTO_ERROR 0x100 + alert (RFC 9001 §4.8); vq_tls_alert() repeats it after the fact. */
 #ifndef VQUIC_TLS_H
@@ -68,13 +73,36 @@ typedef struct vq_tls_ctx_config {
    * per try, used as the scalar once one lies in [1, n-1]), the server random (32). Server: when no cert_pem/key_pem is given, the self-signed certificate's
    * key is an Ed25519 key from 32 bytes of it (Ed25519 signatures are deterministic, unlike ECDSA's
    * nonces in OpenSSL 3.0), its serial 16 bytes of it, and its validity a fixed window
-   * (2000-01-01 .. 2099-12-31) instead of one around the wall clock. A given ECDSA or RSA-PSS key
+   * (2000-01-01 .. 2099-12-31) instead of one around the wall clock. Then, when no ticket_key is
+   * given, the ticket key (32). Per NewSessionTicket (only with a wall clock): ticket_age_add (4)
+   * and the ticket's AES-GCM nonce (12). A given ECDSA or RSA-PSS key
    * still signs with OpenSSL's randomness. Called from vq_tls_ctx_new and from the vq_tls calls
    * (vq_tls_new, vq_tls_recv) of every connection that uses the context, on the caller's thread;
    * out[0..len) must be filled completely. */
   void (*test_random)(void *ud, uint8_t *out, size_t len);
   void *test_random_ud;
+  /* ---- Session resumption and 0-RTT (RFC 8446 §4.2.9-4.2.11, §4.6.1; RFC 9001 §4.5, §4.6) ----
+   * Server: once the handshake is complete it queues one NewSessionTicket at VQ_LEVEL_APP (send it
+   * in a 1-RTT CRYPTO frame like any other handshake byte) on every connection made with a wall
+   * clock (vq_tls_new_ex, vq_tls_resume.wall_ms != 0) unless no_tickets is set. The ticket is opaque to the client:
+   * the session state sealed with AES-256-GCM under the ticket key (below). The server accepts a
+   * ticket it sealed (with the same key) when it is not older than its lifetime; any ticket it
+   * cannot open or that is too old is ignored and a full handshake follows (not an error).
+   * ticket_key: 32 bytes shared by several servers or kept across restarts so that tickets stay
+   * valid; NULL: a random key drawn at vq_tls_ctx_new (tickets die with the context).
+   * ticket_lifetime_s: 0 is 604800 (7 days), the largest value allowed (RFC 8446 §4.6.1).
+   * enable_early_data: server: tickets allow 0-RTT (max_early_data_size 0xffffffff, RFC 9001
+   * §4.6.1) and 0-RTT is accepted when every check passes; 0: tickets without early_data, 0-RTT is
+   * refused (the resumption itself still works). Client: offer 0-RTT (the early_data extension and
+   * the VQ_LEVEL_EARLY write secret) when the offered session allows it; 0: resumption only. */
+  const uint8_t *ticket_key;
+  uint32_t ticket_lifetime_s;
+  int no_tickets;
+  int enable_early_data;
 } vq_tls_ctx_config;
+
+#define VQ_TLS_TICKET_KEY_LEN 32u
+#define VQ_TLS_TICKET_LIFETIME_MAX 604800u
 
 /* Builds a context; OpenSSL objects it holds are freed by vq_tls_ctx_free. Errors: VQ_ERR_INVALID_ARGUMENT
  * with a message in err (if err_cap > 0) for unreadable PEM, a key that does not match the
@@ -98,11 +126,33 @@ typedef struct vq_tls_params {
   size_t local_tp_len;
 } vq_tls_params;
 
+/* What resumption needs besides vq_tls_params, for vq_tls_new_ex. (A separate structure so that the
+ * positional initializers of vq_tls_params in existing callers stay complete: the fuzz builds warn
+ * about missing field initializers.) */
+typedef struct vq_tls_resume {
+  /* The wall clock when vq_tls_new_ex is called, in milliseconds since 1970-01-01T00:00:00Z; the
+   * handshake adds the progress of cx->now of later calls to it. Tickets are dated with it (server)
+   * and ticket ages computed with it (client). 0: unknown, and then this connection neither issues
+   * nor stores nor offers nor accepts tickets. */
+  uint64_t wall_ms;
+  /* Client: a session from vq_tls_session_get of an earlier connection to offer for resumption
+   * (and 0-RTT); NULL/0: none. A blob that is not a valid session is VQ_ERR_TLS_SESSION_INVALID
+   * from vq_tls_new_ex. A valid one that has expired, names another server_name, or whose cipher
+   * suite is not offered is silently not offered (vq_tls_session_offered says so). The bytes are
+   * copied. Server: ignored. */
+  const uint8_t *session;
+  size_t session_len;
+} vq_tls_resume;
+
 /* Allocates the handshake state from mem (its buffers are bounded: VQ_TLS_MAX_MSG per message).
  * A client queues its ClientHello at VQ_LEVEL_INITIAL at once. */
 #define VQ_TLS_MAX_MSG 65536u
 vq_status vq_tls_new(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_tls_params *p,
                      const vq_cx *cx);
+/* The same with resumption: r may be NULL (= vq_tls_new: no wall clock, no session, so no tickets).
+ * A server needs r->wall_ms to issue and accept tickets; a client to store and offer them. */
+vq_status vq_tls_new_ex(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_tls_params *p,
+                        const vq_tls_resume *r, const vq_cx *cx);
 /* Wipes every secret and frees. NULL is ignored. */
 void vq_tls_free(vq_tls *t);
 
@@ -140,6 +190,57 @@ void vq_tls_alpn(const vq_tls *t, const uint8_t **name, size_t *len);
 vq_cipher_suite vq_tls_suite(const vq_tls *t);
 /* The TLS alert of the failure, -1 while the handshake has not failed. */
 int vq_tls_alert(const vq_tls *t);
+/* ---- Resumption and 0-RTT -------------------------------------------------------------------- */
+
+/* Client: the latest session (from a NewSessionTicket received on this connection) as a versioned
+ * blob to keep (e.g. in a --session file) and hand to a later connection in vq_tls_resume.session.
+ * VQ_OK with *len = 0 when no ticket has arrived (yet); VQ_ERR_BUFFER_TOO_SMALL with *len = the size
+ * needed when cap is too small (out may be NULL then). The blob holds the resumption PSK in clear:
+ * store it like a private key (mode 0600). Server: always *len = 0.
+ *
+ * Format version 1 (every integer big-endian):
+ *   "VQS" 0x01                       magic and format version
+ *   u16 cipher_suite                 of the connection that got the ticket
+ *   u64 received_ms                  client wall clock (ms since the epoch) when the ticket came
+ *   u32 lifetime_s                   ticket_lifetime, capped to 604800
+ *   u32 age_add                      ticket_age_add
+ *   u32 max_early_data               0xffffffff: 0-RTT allowed (RFC 9001 §4.6.1); 0: not
+ *   u8  psk_len,   psk               HKDF-Expand-Label(resumption_master_secret, "resumption",
+ *                                    ticket_nonce, Hash.length) (RFC 8446 §4.6.1)
+ *   u8  alpn_len,  alpn              the negotiated ALPN protocol
+ *   u8  sni_len,   server_name       the server_name of that connection
+ *   u16 ticket_len, ticket           the opaque ticket
+ *   u16 tp_len,    tp                the server's quic_transport_parameters as received
+ *   32 bytes SHA-256 of all the bytes before it (detects corruption of the stored file) */
+#define VQ_TLS_SESSION_MAX 4096u
+vq_status vq_tls_session_get(const vq_tls *t, uint8_t *out, size_t cap, size_t *len);
+/* Client: 1 when vq_tls_resume.session was offered in the ClientHello (pre_shared_key). */
+int vq_tls_session_offered(const vq_tls *t);
+/* Both: 1 once the server has accepted the PSK (ServerHello with pre_shared_key): an abbreviated
+ * handshake without Certificate and CertificateVerify; the peer was authenticated by the
+ * connection the ticket came from. */
+int vq_tls_resumed(const vq_tls *t);
+/* Both: 1 when 0-RTT is accepted. Server: known after the ClientHello (its EncryptedExtensions
+ * carries early_data and the VQ_LEVEL_EARLY read secret was announced). Client: 1 from the
+ * EncryptedExtensions with early_data on; before that, 0 (the client may still be sending 0-RTT
+ * with the VQ_LEVEL_EARLY write secret it got right after vq_tls_new, RFC 9001 §4.6.1; once the
+ * handshake keys arrive and this is still 0, 0-RTT was rejected: every 0-RTT packet is lost and
+ * what it carried must be sent again in 1-RTT, RFC 9001 §4.6.2). */
+int vq_tls_early_data_accepted(const vq_tls *t);
+/* Client: 1 when 0-RTT was offered (the early_data extension was sent and the VQ_LEVEL_EARLY write
+ * secret announced). */
+int vq_tls_early_data_offered(const vq_tls *t);
+/* Client: the server's transport parameters remembered in the offered session (RFC 9000 §7.4.1),
+ * to apply to what is sent in 0-RTT; NULL/0 when no 0-RTT is offered. The connection must not use
+ * the remembered ack_delay_exponent, max_ack_delay, initial_source_connection_id,
+ * original_destination_connection_id, preferred_address, retry_source_connection_id and
+ * stateless_reset_token (RFC 9000 §7.4.1), and once the handshake gives the new values it uses
+ * those for 1-RTT. Server side: it remembers its own parameters in the ticket and accepts 0-RTT
+ * only if its current local_tp does not lower any limit of RFC 9000 §7.4.1 (initial_max_data,
+ * initial_max_stream_data_*, initial_max_streams_*, active_connection_id_limit) nor RFC 9221's
+ * max_datagram_frame_size. */
+void vq_tls_early_peer_tp(const vq_tls *t, const uint8_t **tp, size_t *len);
+
 /* A human-readable reason for the failure ("certificate verify failed: unable to get local issuer
  * certificate"), "" when none. */
 const char *vq_tls_error_detail(const vq_tls *t);

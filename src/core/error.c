@@ -141,6 +141,8 @@ static const status_info infos[] = {
    "TLS handshake message too large"},
   {VQ_ERR_TLS_KEY_CHANGE_LEFTOVER, VQ_DISP_CLOSE, VQ_TE_PROTOCOL_VIOLATION,
    "handshake data at an encryption level already left"},
+  {VQ_ERR_TLS_SESSION_INVALID, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR,
+   "TLS session blob truncated, of another version or corrupted"},
   /* The POSIX driver: local errors that never reach the wire. */
   {VQ_ERR_TOKEN_INVALID, VQ_DISP_CLOSE, VQ_TE_INVALID_TOKEN, "invalid address validation token"},
   {VQ_ERR_TOKEN_EXPIRED, VQ_DISP_NONE, VQ_TE_NO_ERROR, "address validation token expired"},

@@ -1,16 +1,19 @@
 /* vquic — the TLS 1.3 handshake for QUIC: client and server state machines (RFC 8446 §2, §4 as used
- * by RFC 9001 §4, §8). Full (EC)DHE handshakes with certificate authentication of the server; no PSK
- * resumption, no 0-RTT, no client certificates (a CertificateRequest is answered with an empty
- * Certificate, RFC 8446 §4.4.2).
+ * by RFC 9001 §4, §8). Full (EC)DHE handshakes with certificate authentication of the server, and
+ * resumption with a ticket PSK in psk_dhe_ke mode (RFC 8446 §2.2: no Certificate/CertificateVerify)
+ * with optional 0-RTT keys (RFC 8446 §2.3, RFC 9001 §4.6; no EndOfEarlyData in QUIC); tickets and
+ * session blobs are src/tls/hs_resume.c's. No client certificates (a CertificateRequest is answered
+ * with an empty Certificate, RFC 8446 §4.4.2).
  *
  * Sans-I/O: CRYPTO bytes come in per encryption level (vq_tls_recv), messages go out into a queue
  * per level, and traffic secrets are announced in the order the connection installs them.
  *
  *   client  C_WAIT_SH --SH--> C_WAIT_EE --EE--> C_WAIT_CERT_CR --(CR)--> C_WAIT_CERT --Cert--> C_WAIT_CV
  *           --CV--> C_WAIT_FIN --Finished--> C_DONE (NewSessionTicket accepted at 1-RTT)
+ *           (resumed: C_WAIT_EE --EE--> C_WAIT_FIN)
  *           (C_WAIT_SH --HRR--> C_WAIT_SH with a second ClientHello)
  *   server  S_WAIT_CH --CH--> [HRR: S_WAIT_CH again] SH EE Cert CV Finished --> S_WAIT_FIN
- *           --Finished--> S_DONE
+ *           (resumed: SH EE Finished) --Finished--> S_DONE, then NewSessionTicket at 1-RTT
  *
  * Every failure is sticky: the status, the alert and a detail string stay, and every later call
  * returns the same status. */
@@ -44,7 +47,10 @@ typedef struct out_buf {
   size_t off, len, cap; /* p[off .. len) waits to be sent */
 } out_buf;
 
-#define SECRET_QUEUE 6u
+#define SECRET_QUEUE 8u
+/* spec: rfc8446#4.2.10/3 — the window within which the client's view of the ticket age must match
+ * the server's for 0-RTT to be accepted (the RTT, clock drift over the ticket's life, jitter). */
+#define AGE_TOLERANCE_MS 10000u
 
 struct vq_tls {
   vq_mem *mem;
@@ -94,6 +100,25 @@ struct vq_tls {
   int cert_requested;
   uint8_t cr_ctx[255];
   size_t cr_ctx_len;
+
+  /* resumption and 0-RTT */
+  uint64_t wall0;          /* vq_tls_params.wall_ms (0: no resumption on this connection) */
+  vq_time mono0;           /* cx->now at vq_tls_new */
+  vq_time mono_now;        /* cx->now of the call being processed */
+  int resumed;             /* the server accepted the PSK */
+  int early_offered;       /* client: early_data sent in ClientHello1 */
+  int early_accepted;
+  int psk_sent;            /* client: the last ClientHello carried pre_shared_key */
+  uint8_t early[VQ_SECRET_MAX];   /* Early Secret of the PSK */
+  uint8_t c_early[VQ_SECRET_MAX]; /* client_early_traffic_secret */
+  uint8_t *offer;          /* client: the offered session blob (sess points into it) */
+  size_t offer_len;
+  vq_hs_session sess;
+  int sess_ok;             /* client: sess is offered */
+  vq_hash sess_hash;
+  uint8_t *session;        /* client: the latest session blob from a NewSessionTicket */
+  size_t session_len;
+  uint64_t tickets_sent;   /* server: the ticket_nonce of the next */
 };
 
 static const uint16_t default_suites[3] = {VQ_CS_AES_128_GCM_SHA256, VQ_CS_AES_256_GCM_SHA384,
@@ -189,7 +214,7 @@ static vq_status copy_out(vq_tls *t, uint8_t **dst, size_t *dst_len, const uint8
 
 /* ---- secrets ----------------------------------------------------------------------------------- */
 
-static void keylog(vq_tls *t, const char *label, const uint8_t *secret)
+static void keylog_n(vq_tls *t, const char *label, const uint8_t *secret, size_t hl)
 {
   static const char hex[] = "0123456789abcdef";
   char line[40 + 1 + 2 * VQ_TLS_RANDOM_LEN + 1 + 2 * VQ_SECRET_MAX + 1];
@@ -203,7 +228,7 @@ static void keylog(vq_tls *t, const char *label, const uint8_t *secret)
     line[o++] = hex[t->client_random[i] & 15];
   }
   line[o++] = ' ';
-  for (size_t i = 0; i < t->hl; i++) {
+  for (size_t i = 0; i < hl; i++) {
     line[o++] = hex[secret[i] >> 4];
     line[o++] = hex[secret[i] & 15];
   }
@@ -212,15 +237,47 @@ static void keylog(vq_tls *t, const char *label, const uint8_t *secret)
   OPENSSL_cleanse(line, sizeof line);
 }
 
-static void push_secret(vq_tls *t, vq_level l, vq_tls_dir d, const uint8_t *secret)
+static void keylog(vq_tls *t, const char *label, const uint8_t *secret)
+{
+  keylog_n(t, label, secret, t->hl);
+}
+
+static void push_secret_ex(vq_tls *t, vq_level l, vq_tls_dir d, const uint8_t *secret,
+                           vq_cipher_suite suite, size_t hl)
 {
   vq_tls_secret *e = &t->q[(t->q_head + t->q_len) % SECRET_QUEUE];
   t->q_len++;
   e->level = l;
   e->dir = d;
-  e->suite = t->suite;
-  e->len = t->hl;
-  memcpy(e->secret, secret, t->hl);
+  e->suite = suite;
+  e->len = hl;
+  memcpy(e->secret, secret, hl);
+}
+
+static void push_secret(vq_tls *t, vq_level l, vq_tls_dir d, const uint8_t *secret)
+{
+  push_secret_ex(t, l, d, secret, t->suite, t->hl);
+}
+
+/* The wall clock now (ms since the epoch): vq_tls_params.wall_ms plus the progress of cx->now. */
+static uint64_t wall_now(const vq_tls *t)
+{
+  if (!t->wall0) return 0;
+  return t->wall0 + (t->mono_now > t->mono0 ? (t->mono_now - t->mono0) / 1000000u : 0);
+}
+
+/* spec: rfc8446#7.1 — client_early_traffic_secret = Derive-Secret(Early Secret, "c e traffic",
+ * ClientHello); rfc9001#4.1.4 — the 0-RTT keys: the client's write, the server's read. */
+static vq_status derive_early(vq_tls *t, vq_hash h, vq_cipher_suite suite)
+{
+  uint8_t th[VQ_SECRET_MAX];
+  size_t hl = vq_hash_len(h);
+  vq_status st = vq_hs_th_hash_extra(&t->th, h, NULL, 0, th);
+  if (st == VQ_OK) st = vq_hs_derive_secret(h, t->early, "c e traffic", th, t->c_early);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "early key derivation failed");
+  keylog_n(t, "CLIENT_EARLY_TRAFFIC_SECRET", t->c_early, hl);
+  push_secret_ex(t, VQ_LEVEL_EARLY, t->server ? VQ_TLS_READ : VQ_TLS_WRITE, t->c_early, suite, hl);
+  return VQ_OK;
 }
 
 static vq_status set_suite(vq_tls *t, uint16_t cs)
@@ -237,7 +294,10 @@ static vq_status derive_handshake(vq_tls *t, const uint8_t *shared, size_t share
 {
   uint8_t th[VQ_SECRET_MAX];
   size_t hl = 0;
-  vq_status st = vq_hs_handshake_secret(t->hash, shared, shared_len, t->hs_secret);
+  /* spec: rfc8446#7.1 — with a resumption PSK the Early Secret is HKDF-Extract(0, PSK). */
+  vq_status st = t->resumed
+                     ? vq_hs_handshake_secret_from(t->hash, t->early, shared, shared_len, t->hs_secret)
+                     : vq_hs_handshake_secret(t->hash, shared, shared_len, t->hs_secret);
   if (st == VQ_OK) st = vq_hs_th_hash(&t->th, th, &hl);
   if (st == VQ_OK) st = vq_hs_derive_secret(t->hash, t->hs_secret, "c hs traffic", th, t->c_hs);
   if (st == VQ_OK) st = vq_hs_derive_secret(t->hash, t->hs_secret, "s hs traffic", th, t->s_hs);
@@ -439,12 +499,55 @@ static vq_status client_send_hello(vq_tls *t)
     e->quic_tp.p = t->local_tp ? t->local_tp : versions;
     e->quic_tp.len = t->local_tp_len;
   }
-  size_t need = 512 + t->ctx->alpn_len + t->local_tp_len + t->cookie_len + strlen(t->server_name);
+  /* spec: rfc8446#4.2.11, rfc8446#4.2.9/2 — the session's ticket as the one PskIdentity (with
+   * psk_key_exchange_modes psk_dhe_ke above, and a key_share); after a HelloRetryRequest only if
+   * its suite has the PSK's hash (rfc8446#4.6.1/4). */
+  uint8_t ids[VQ_TLS_SESSION_MAX + 6], binders[1 + VQ_SECRET_MAX];
+  size_t bl = vq_hash_len(t->sess_hash);
+  t->psk_sent = t->sess_ok && (!t->hrr || t->hash == t->sess_hash);
+  if (t->psk_sent) {
+    /* spec: rfc8446#4.2.11.1 — obfuscated_ticket_age = the age in ms + ticket_age_add mod 2^32. */
+    uint64_t now = wall_now(t);
+    uint32_t age = (uint32_t)(now > t->sess.received_ms ? now - t->sess.received_ms : 0);
+    uint32_t obf = age + t->sess.age_add;
+    size_t tl = t->sess.ticket_len;
+    ids[0] = (uint8_t)(tl >> 8);
+    ids[1] = (uint8_t)tl;
+    memcpy(ids + 2, t->sess.ticket, tl);
+    for (size_t i = 0; i < 4; i++) ids[2 + tl + i] = (uint8_t)(obf >> (24 - 8 * i));
+    binders[0] = (uint8_t)bl;
+    memset(binders + 1, 0, bl);
+    e->has[VQ_TLS_EXT_PRE_SHARED_KEY] = 1;
+    e->psk_identities.p = ids;
+    e->psk_identities.len = 6 + tl;
+    e->psk_binders.p = binders;
+    e->psk_binders.len = 1 + bl;
+    e->psk_count = 1;
+    /* spec: rfc8446#4.2.10/1, rfc8446#4.2.10/6 — early_data with pre_shared_key, and only in the
+     * first ClientHello. */
+    if (t->early_offered && !t->hrr) e->has[VQ_TLS_EXT_EARLY_DATA] = 1;
+  }
+  size_t need = 512 + t->ctx->alpn_len + t->local_tp_len + t->cookie_len + strlen(t->server_name) +
+                (t->psk_sent ? t->sess.ticket_len + 64 : 0);
   st = out_reserve(t, VQ_LEVEL_INITIAL, need, &p, &cap);
   if (st != VQ_OK) return st;
   st = vq_tls_build_client_hello(p, cap, &ch, &used);
   if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build ClientHello");
-  return out_commit(t, VQ_LEVEL_INITIAL, used);
+  if (t->psk_sent) {
+    /* spec: rfc8446#4.2.11.2 — the binder is computed over the transcript up to and including the
+     * ClientHello truncated before the binders list (its 2-byte length included); after a
+     * HelloRetryRequest the transcript holds message_hash and the HelloRetryRequest too. */
+    uint8_t th[VQ_SECRET_MAX];
+    size_t trunc = used - 2 - 1 - bl;
+    st = vq_hs_th_hash_extra(&t->th, t->sess_hash, p, trunc, th);
+    if (st == VQ_OK) st = vq_hs_binder(t->sess_hash, t->early, th, p + used - bl);
+    if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "PSK binder computation failed");
+  }
+  st = out_commit(t, VQ_LEVEL_INITIAL, used);
+  if (st != VQ_OK) return st;
+  /* spec: rfc9001#4.6.1 — the client may send 0-RTT once it has sent its ClientHello. */
+  if (t->early_offered && !t->hrr) return derive_early(t, t->sess_hash, (vq_cipher_suite)t->sess.suite);
+  return VQ_OK;
 }
 
 /* spec: rfc8446#4.1.3, rfc8446#4.1.4 — ServerHello or HelloRetryRequest. */
@@ -497,8 +600,19 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (!sh.ext.has[VQ_TLS_EXT_KEY_SHARE])
     return fail(t, VQ_ERR_TLS_MISSING_EXTENSION, "ServerHello without key_share");
   /* spec: rfc8446#4.2 — an extension the client did not offer: unsupported_extension. */
-  if (sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY])
+  if (sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] && !t->psk_sent)
     return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "pre_shared_key was not offered");
+  if (sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY]) {
+    /* spec: rfc8446#4.2.11/11, rfc8446#4.2.11/12 — selected_identity within the one offered, a
+     * suite with the PSK's hash, and (psk_dhe_ke) a key_share: otherwise illegal_parameter. */
+    if (sh.ext.psk_selected != 0)
+      return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "selected_identity %u was not offered",
+                  sh.ext.psk_selected);
+    if (t->hash != t->sess_hash)
+      return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "cipher suite 0x%04x does not fit the PSK's hash",
+                  sh.cipher_suite);
+    t->resumed = 1;
+  }
   /* spec: rfc8446#4.2.8/12, rfc8446#4.2.8/15 — the server's share is in the group of the client's. */
   if (sh.ext.key_share_group != t->group)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "key share in group 0x%04x, offered 0x%04x",
@@ -537,15 +651,22 @@ static vq_status client_ee(vq_tls *t, const uint8_t *m, size_t n)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "server selected an application protocol not offered");
   if (ee.ext.has[VQ_TLS_EXT_SERVER_NAME] && !t->send_sni)
     return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "server_name acknowledged but not sent");
-  if (ee.ext.has[VQ_TLS_EXT_EARLY_DATA])
+  if (ee.ext.has[VQ_TLS_EXT_EARLY_DATA] && (!t->early_offered || t->hrr))
     return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "early_data accepted but not offered");
+  /* spec: rfc8446#4.2.11/13, rfc8446#4.2.11/14 — early_data accepted: the server selected
+   * identity 0 (the PSK the early data used), else illegal_parameter. */
+  if (ee.ext.has[VQ_TLS_EXT_EARLY_DATA] && !t->resumed)
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "early_data accepted without the PSK");
+  t->early_accepted = ee.ext.has[VQ_TLS_EXT_EARLY_DATA] != 0;
   memcpy(t->alpn, name.p, name.len);
   t->alpn_len = name.len;
   if (copy_out(t, &t->peer_tp, &t->peer_tp_len, ee.ext.quic_tp.p, ee.ext.quic_tp.len) != VQ_OK)
     return fail(t, VQ_ERR_NOMEM, "out of memory budget for transport parameters");
   st = vq_hs_th_add(&t->th, m, n);
   if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
-  t->state = C_WAIT_CERT_CR;
+  /* spec: rfc8446#2.2 — with a resumption PSK the server is authenticated by the PSK: no
+   * Certificate, no CertificateVerify; its Finished follows. */
+  t->state = t->resumed ? C_WAIT_FIN : C_WAIT_CERT_CR;
   return VQ_OK;
 }
 
@@ -669,8 +790,8 @@ static vq_status client_finished(vq_tls *t, const uint8_t *m, size_t n)
   return VQ_OK;
 }
 
-/* spec: rfc8446#4.6.1 — NewSessionTicket after the handshake: checked (rfc9001#4.6.1), not kept:
- * resumption is not implemented yet. */
+/* spec: rfc8446#4.6.1 — NewSessionTicket after the handshake: checked (rfc9001#4.6.1) and kept as
+ * the session vq_tls_session_get hands out (the latest replaces an earlier one). */
 static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
 {
   vq_tls_new_session_ticket nst;
@@ -678,6 +799,52 @@ static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
   if (st != VQ_OK) return fail(t, st, "malformed NewSessionTicket");
   st = vq_tls_quic_check_new_session_ticket(&nst);
   if (st != VQ_OK) return fail(t, st, "NewSessionTicket max_early_data_size is not 0xffffffff");
+  /* A lifetime of 0: discard at once (rfc8446#4.6.1); no wall clock: cannot date it. */
+  if (nst.lifetime == 0 || t->wall0 == 0 || nst.ticket.len == 0) return VQ_OK;
+  vq_hs_session s;
+  memset(&s, 0, sizeof s);
+  s.suite = (uint16_t)t->suite;
+  s.received_ms = wall_now(t);
+  /* spec: rfc8446#4.6.1/10 — never kept longer than 7 days. */
+  s.lifetime_s = nst.lifetime > VQ_TLS_TICKET_LIFETIME_MAX ? VQ_TLS_TICKET_LIFETIME_MAX : nst.lifetime;
+  s.age_add = nst.age_add;
+  s.max_early_data = nst.ext.has[VQ_TLS_EXT_EARLY_DATA] ? nst.ext.max_early_data : 0;
+  /* spec: rfc8446#4.6.1 — PSK = HKDF-Expand-Label(resumption_master_secret, "resumption",
+   * ticket_nonce, Hash.length). */
+  st = vq_hkdf_expand_label(t->hash, t->res_master, t->hl, "resumption", nst.nonce.p, nst.nonce.len,
+                            s.psk, t->hl);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "resumption PSK derivation failed");
+  s.psk_len = t->hl;
+  memcpy(s.alpn, t->alpn, t->alpn_len);
+  s.alpn_len = t->alpn_len;
+  /* spec: rfc8446#4.2.11/4 — the SNI is stored with the PSK. */
+  memcpy(s.sni, t->server_name, strlen(t->server_name) + 1);
+  s.ticket = nst.ticket.p;
+  s.ticket_len = nst.ticket.len;
+  s.tp = t->peer_tp;
+  s.tp_len = t->peer_tp_len;
+  size_t need = 0;
+  st = vq_hs_session_encode(&s, NULL, 0, &need);
+  /* a session over VQ_TLS_SESSION_MAX (a huge ticket or transport parameters) is not kept */
+  if (st == VQ_ERR_BUFFER_TOO_SMALL && need <= VQ_TLS_SESSION_MAX) {
+    uint8_t *blob = vq_mem_alloc(t->mem, need);
+    if (!blob) {
+      OPENSSL_cleanse(&s, sizeof s);
+      return fail(t, VQ_ERR_NOMEM, "out of memory budget for the session");
+    }
+    st = vq_hs_session_encode(&s, blob, need, &need);
+    if (st == VQ_OK) {
+      if (t->session) {
+        OPENSSL_cleanse(t->session, t->session_len);
+        vq_mem_free(t->mem, t->session, t->session_len);
+      }
+      t->session = blob;
+      t->session_len = need;
+    } else {
+      vq_mem_free(t->mem, blob, need);
+    }
+  }
+  OPENSSL_cleanse(&s, sizeof s);
   return VQ_OK;
 }
 
@@ -722,6 +889,75 @@ static vq_status server_send_hrr(vq_tls *t, uint16_t group)
   return out_commit(t, VQ_LEVEL_INITIAL, used);
 }
 
+/* The server's Finished and its application write secret. */
+static vq_status server_send_finished_flight(vq_tls *t)
+{
+  vq_status st = send_finished(t, t->s_hs);
+  if (st == VQ_OK) st = derive_application(t);
+  if (st != VQ_OK) return st;
+  /* spec: rfc9001#4.1.4 — the server may send 1-RTT data after its Finished: write key now; the
+   * read key once the client's Finished is verified. */
+  push_secret(t, VQ_LEVEL_APP, VQ_TLS_WRITE, t->s_ap);
+  return VQ_OK;
+}
+
+/* spec: rfc8446#4.6.1/1 — after the client's Finished, one NewSessionTicket at 1-RTT
+ * (rfc9001#4.1.4) carrying the session sealed under the context's ticket key. */
+static vq_status server_send_ticket(vq_tls *t)
+{
+  if (t->ctx->no_tickets || t->wall0 == 0) return VQ_OK;
+  vq_hs_ticket tk;
+  uint8_t nonce[8], ticket[VQ_HS_TICKET_MAX], age_add[4], *p = NULL;
+  size_t tl = 0, cap = 0, used = 0;
+  memset(&tk, 0, sizeof tk);
+  /* spec: rfc8446#4.6.1/12 — a fresh ticket_nonce per ticket of the connection (a counter). */
+  for (size_t i = 0; i < 8; i++) nonce[i] = (uint8_t)(t->tickets_sent >> (56 - 8 * i));
+  if (vq_hs_random(t->ctx, age_add, sizeof age_add) != VQ_OK)
+    return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "no randomness");
+  tk.suite = (uint16_t)t->suite;
+  tk.created_ms = wall_now(t);
+  tk.lifetime_s = t->ctx->ticket_lifetime_s;
+  tk.age_add = (uint32_t)age_add[0] << 24 | (uint32_t)age_add[1] << 16 | (uint32_t)age_add[2] << 8 |
+               age_add[3];
+  vq_status st = vq_hkdf_expand_label(t->hash, t->res_master, t->hl, "resumption", nonce,
+                                      sizeof nonce, tk.psk, t->hl);
+  tk.psk_len = t->hl;
+  memcpy(tk.alpn, t->alpn, t->alpn_len);
+  tk.alpn_len = t->alpn_len;
+  /* 0-RTT needs the parameters to compare with (rfc9000#7.4.1/6): without room, no early data. */
+  int early = t->ctx->enable_early_data && t->local_tp_len <= VQ_HS_TICKET_TP_MAX;
+  if (early) {
+    if (t->local_tp_len) memcpy(tk.tp, t->local_tp, t->local_tp_len);
+    tk.tp_len = t->local_tp_len;
+  }
+  /* spec: rfc9001#4.6.1/1 — max_early_data_size is 0xffffffff when 0-RTT is allowed. */
+  tk.max_early_data = early ? 0xffffffffu : 0;
+  if (st == VQ_OK) st = vq_hs_ticket_seal(t->ctx, &tk, ticket, sizeof ticket, &tl);
+  OPENSSL_cleanse(&tk, sizeof tk);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot seal the session ticket");
+  vq_tls_new_session_ticket nst;
+  memset(&nst, 0, sizeof nst);
+  nst.lifetime = t->ctx->ticket_lifetime_s;
+  nst.age_add = (uint32_t)age_add[0] << 24 | (uint32_t)age_add[1] << 16 | (uint32_t)age_add[2] << 8 |
+                age_add[3];
+  nst.nonce.p = nonce;
+  nst.nonce.len = sizeof nonce;
+  nst.ticket.p = ticket;
+  nst.ticket.len = tl;
+  if (early) {
+    nst.ext.has[VQ_TLS_EXT_EARLY_DATA] = 1;
+    nst.ext.max_early_data = 0xffffffffu;
+  }
+  st = out_reserve(t, VQ_LEVEL_APP, 64 + tl, &p, &cap);
+  if (st != VQ_OK) return st;
+  if (vq_tls_build_new_session_ticket(p, cap, &nst, &used) != VQ_OK)
+    return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build NewSessionTicket");
+  t->tickets_sent++;
+  /* After the handshake the transcript no longer matters: queued without it. */
+  t->out[VQ_LEVEL_APP].len += used;
+  return VQ_OK;
+}
+
 /* The server's flight after ServerHello: EncryptedExtensions, Certificate, CertificateVerify,
  * Finished (rfc8446#2), at the Handshake level (rfc9001#4.1.4). */
 static vq_status server_send_flight(vq_tls *t)
@@ -740,12 +976,16 @@ static vq_status server_send_flight(vq_tls *t)
     ee.ext.quic_tp.p = t->local_tp ? t->local_tp : alpn;
     ee.ext.quic_tp.len = t->local_tp_len;
   }
+  /* spec: rfc8446#4.2.10/5 — early data accepted: early_data in EncryptedExtensions. */
+  if (t->early_accepted) ee.ext.has[VQ_TLS_EXT_EARLY_DATA] = 1;
   vq_status st = out_reserve(t, VQ_LEVEL_HANDSHAKE, 64 + t->alpn_len + t->local_tp_len, &p, &cap);
   if (st != VQ_OK) return st;
   if (vq_tls_build_encrypted_extensions(p, cap, &ee, &used) != VQ_OK)
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build EncryptedExtensions");
   st = out_commit(t, VQ_LEVEL_HANDSHAKE, used);
   if (st != VQ_OK) return st;
+  /* spec: rfc8446#2.2 — resumed with a PSK: no Certificate, no CertificateVerify. */
+  if (t->resumed) return server_send_finished_flight(t);
 
   vq_tls_certificate ct;
   memset(&ct, 0, sizeof ct);
@@ -772,13 +1012,70 @@ static vq_status server_send_flight(vq_tls *t)
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build CertificateVerify");
   st = out_commit(t, VQ_LEVEL_HANDSHAKE, used);
   if (st != VQ_OK) return st;
+  return server_send_finished_flight(t);
+}
 
-  st = send_finished(t, t->s_hs);
-  if (st == VQ_OK) st = derive_application(t);
-  if (st != VQ_OK) return st;
-  /* spec: rfc9001#4.1.4 — the server may send 1-RTT data after its Finished: write key now; the
-   * read key once the client's Finished is verified. */
-  push_secret(t, VQ_LEVEL_APP, VQ_TLS_WRITE, t->s_ap);
+/* A ticket offered in ch that this server can use: psk_dhe_ke offered (rfc8446#4.2.9/4: the only
+ * mode we select), the first identity is a ticket we sealed, not older than its lifetime. Anything
+ * else is ignored: spec: rfc8446#4.2.11/5, rfc8446#4.2.11/6 — unknown PSKs are ignored and a full
+ * handshake follows. *age_ok: the client's view of the ticket age fits ours (rfc8446#4.2.10/3). */
+static int server_open_ticket(vq_tls *t, const vq_tls_client_hello *ch, vq_hs_ticket *tk, int *age_ok)
+{
+  memset(tk, 0, sizeof *tk);
+  *age_ok = 0;
+  if (!ch->ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] || !ch->ext.has[VQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES] ||
+      t->wall0 == 0 || t->ctx->no_tickets)
+    return 0;
+  if (!memchr(ch->ext.psk_modes.p, 1, ch->ext.psk_modes.len)) return 0; /* psk_dhe_ke */
+  size_t off = 0;
+  vq_tls_psk_identity id;
+  if (vq_tls_psk_identity_next(ch->ext.psk_identities, &off, &id) != VQ_OK) return 0;
+  if (vq_hs_ticket_open(t->ctx, id.identity.p, id.identity.len, tk) != VQ_OK) return 0;
+  uint64_t now = wall_now(t);
+  /* a ticket dated in the future (another server's clock) by more than the tolerance: not used */
+  if (tk->created_ms > now + AGE_TOLERANCE_MS) return 0;
+  uint64_t age = now > tk->created_ms ? now - tk->created_ms : 0;
+  /* spec: rfc8446#4.6.1/11 — the ticket's lifetime (at most 7 days) bounds its use. */
+  if (tk->lifetime_s > VQ_TLS_TICKET_LIFETIME_MAX || age > (uint64_t)tk->lifetime_s * 1000u) return 0;
+  /* spec: rfc8446#4.2.10/3 — the client's ticket age: obfuscated_ticket_age - ticket_age_add mod
+   * 2^32, within a small tolerance of ours. */
+  uint32_t client_age = id.obfuscated_ticket_age - tk->age_add;
+  uint64_t d = client_age > age ? client_age - age : age - client_age;
+  *age_ok = d <= AGE_TOLERANCE_MS;
+  return 1;
+}
+
+/* Verifies the binder of the first PSK of ClientHello m (rfc8446#4.2.11.2) against the ticket tk;
+ * then the PSK is accepted and, when every condition holds, 0-RTT too. */
+static vq_status server_take_psk(vq_tls *t, const vq_hs_ticket *tk, const vq_tls_client_hello *ch,
+                                 const uint8_t *m, uint16_t suite, vq_hash h, int age_ok)
+{
+  uint8_t th[VQ_SECRET_MAX], want[VQ_SECRET_MAX];
+  size_t hl = vq_hash_len(h), off = 0;
+  vq_tls_span binder;
+  /* the binders list (with its 2-byte length) ends the message: the truncated ClientHello is all
+   * that precedes it */
+  size_t trunc = (size_t)(ch->ext.psk_binders.p - m) - 2;
+  vq_status st = vq_hs_early_secret(h, tk->psk, tk->psk_len, t->early);
+  if (st == VQ_OK) st = vq_hs_th_hash_extra(&t->th, h, m, trunc, th);
+  if (st == VQ_OK) st = vq_hs_binder(h, t->early, th, want);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "PSK binder computation failed");
+  /* spec: rfc8446#4.2.11/8, rfc8446#4.2.11/9, rfc8446#4.2.11/10 — the binder of the one PSK we
+   * selected is validated before the PSK is accepted; one that does not validate aborts the
+   * handshake (decrypt_error, rfc8446#6.2). */
+  if (vq_tls_psk_binder_next(ch->ext.psk_binders, &off, &binder) != VQ_OK || binder.len != hl ||
+      CRYPTO_memcmp(binder.p, want, hl) != 0)
+    return fail(t, VQ_ERR_TLS_DECRYPT_ERROR, "PSK binder does not verify");
+  t->resumed = 1;
+  /* spec: rfc8446#4.2.10/7, rfc8446#4.2.10/8, rfc8446#4.2.10/10 — 0-RTT only with the first PSK, in
+   * the first ClientHello, for the ticket's suite and ALPN protocol, a fresh enough ticket age, and
+   * (rfc9000#7.4.1/9) transport parameters that keep the remembered limits; otherwise the handshake
+   * goes on without early_data in EncryptedExtensions (rfc8446#4.2.10/4). */
+  t->early_accepted = ch->ext.has[VQ_TLS_EXT_EARLY_DATA] && !t->hrr && t->ctx->enable_early_data &&
+                      tk->max_early_data == 0xffffffffu && age_ok && tk->suite == suite &&
+                      tk->alpn_len == t->alpn_len && memcmp(tk->alpn, t->alpn, t->alpn_len) == 0 &&
+                      vq_hs_tp_keeps_limits(tk->tp, tk->tp_len,
+                                            t->local_tp ? t->local_tp : tk->tp, t->local_tp_len);
   return VQ_OK;
 }
 
@@ -796,17 +1093,39 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (st == VQ_ERR_TLS_QUIC_SESSION_ID) return fail(t, st, "ClientHello legacy_session_id not empty");
   if (st != VQ_OK) return fail(t, st, "ClientHello does not offer TLS 1.3");
   /* spec: rfc8446#9.2 — without a PSK, signature_algorithms, supported_groups and key_share are
-   * required: missing_extension. */
-  if (!ch.ext.has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS] || !ch.ext.has[VQ_TLS_EXT_SUPPORTED_GROUPS] ||
-      !ch.ext.has[VQ_TLS_EXT_KEY_SHARE])
+   * required: missing_extension (we accept a PSK only with (EC)DHE: supported_groups and key_share
+   * are always needed). */
+  if ((!ch.ext.has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS] && !ch.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY]) ||
+      !ch.ext.has[VQ_TLS_EXT_SUPPORTED_GROUPS] || !ch.ext.has[VQ_TLS_EXT_KEY_SHARE])
     return fail(t, VQ_ERR_TLS_MISSING_EXTENSION,
                 "ClientHello without signature_algorithms, supported_groups or key_share");
+  /* spec: rfc8446#4.2.9/3 — pre_shared_key without psk_key_exchange_modes: abort. */
+  if (ch.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] && !ch.ext.has[VQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES])
+    return fail(t, VQ_ERR_TLS_MISSING_EXTENSION, "pre_shared_key without psk_key_exchange_modes");
+  /* spec: rfc8446#4.2.10/6 — no early_data in the ClientHello that follows a HelloRetryRequest. */
+  if (t->hrr && ch.ext.has[VQ_TLS_EXT_EARLY_DATA])
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "early_data in the second ClientHello");
+  vq_hs_ticket tk;
+  int age_ok = 0, have_tk = server_open_ticket(t, &ch, &tk, &age_ok);
 
-  /* spec: rfc8446#4.1.1 — the server selects a cipher suite (its preference among the client's). */
+  /* spec: rfc8446#4.1.1 — the server selects a cipher suite (its preference among the client's);
+   * rfc8446#4.2.11/3 — with a usable ticket, the ticket's suite when both still allow it. */
   uint16_t suite = 0;
+  if (have_tk && u16_in(ch.cipher_suites, tk.suite) && u16_in_arr(s, ns, tk.suite) &&
+      (!t->hrr || tk.suite == t->suite))
+    suite = tk.suite;
   for (size_t i = 0; i < ns && !suite; i++)
     if (u16_in(ch.cipher_suites, s[i])) suite = s[i];
-  if (!suite) return fail(t, VQ_ERR_TLS_HANDSHAKE_FAILURE, "no cipher suite in common");
+  if (!suite) {
+    OPENSSL_cleanse(&tk, sizeof tk);
+    return fail(t, VQ_ERR_TLS_HANDSHAKE_FAILURE, "no cipher suite in common");
+  }
+  vq_hash suite_hash = VQ_HASH_SHA256, tk_hash = VQ_HASH_SHA256;
+  (void)vq_suite_hash((vq_cipher_suite)suite, &suite_hash);
+  /* spec: rfc8446#4.6.1/4 — a ticket resumes only with a suite of the same hash. */
+  if (have_tk && (vq_suite_hash((vq_cipher_suite)tk.suite, &tk_hash) != VQ_OK || tk_hash != suite_hash))
+    have_tk = 0;
+
   /* spec: rfc8446#4.1.4/9 — the same suite after a HelloRetryRequest. */
   if (t->hrr && suite != t->suite)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "second ClientHello changes the cipher suite");
@@ -841,7 +1160,10 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   size_t nsch = server_schemes(t->ctx->key, schemes);
   for (size_t i = 0; i < nsch && !scheme; i++)
     if (u16_in(ch.ext.sig_algs, schemes[i])) scheme = schemes[i];
-  if (!scheme) return fail(t, VQ_ERR_TLS_HANDSHAKE_FAILURE, "no signature scheme in common");
+  if (!scheme && !have_tk)
+    return fail(t, ch.ext.has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS] ? VQ_ERR_TLS_HANDSHAKE_FAILURE
+                                                              : VQ_ERR_TLS_MISSING_EXTENSION,
+                "no signature scheme in common");
 
   /* spec: rfc9001#8.1/1, rfc9001#8.1/2 — no ALPN, or no protocol in common: no_application_protocol. */
   if (!ch.ext.has[VQ_TLS_EXT_ALPN])
@@ -861,10 +1183,20 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   t->alpn_len = al;
   t->sig_scheme = scheme;
 
+  /* The PSK is decided on the ClientHello that gets a ServerHello (after a HelloRetryRequest, on
+   * the second one). */
+  if (have_tk && !retry_group) st = server_take_psk(t, &tk, &ch, m, suite, suite_hash, age_ok);
+  OPENSSL_cleanse(&tk, sizeof tk);
+  if (st != VQ_OK) return st;
   st = vq_hs_th_add(&t->th, m, n);
   if (st == VQ_OK && !t->hrr) st = set_suite(t, suite);
   if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
   if (retry_group) return server_send_hrr(t, retry_group);
+  /* spec: rfc8446#4.2.10/5 — 0-RTT accepted: the early secret from the ClientHello. */
+  if (t->early_accepted) {
+    st = derive_early(t, t->hash, t->suite);
+    if (st != VQ_OK) return st;
+  }
 
   memcpy(t->client_random, ch.random, VQ_TLS_RANDOM_LEN);
   if (copy_out(t, &t->peer_tp, &t->peer_tp_len, ch.ext.quic_tp.p, ch.ext.quic_tp.len) != VQ_OK)
@@ -895,6 +1227,11 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   sh.ext.key_share_group = group;
   sh.ext.key_share.p = pub;
   sh.ext.key_share.len = pl;
+  /* spec: rfc8446#4.2.11 — the accepted PSK: selected_identity 0 (the only one we look at). */
+  if (t->resumed) {
+    sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] = 1;
+    sh.ext.psk_selected = 0;
+  }
   st = out_reserve(t, VQ_LEVEL_INITIAL, 256, &p, &cap);
   if (st == VQ_OK && vq_tls_build_server_hello(p, cap, &sh, &used) != VQ_OK)
     st = fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "cannot build ServerHello");
@@ -921,7 +1258,7 @@ static vq_status server_finished(vq_tls *t, const uint8_t *m, size_t n)
   if (st != VQ_OK) return st;
   push_secret(t, VQ_LEVEL_APP, VQ_TLS_READ, t->c_ap);
   t->state = S_DONE;
-  return VQ_OK;
+  return server_send_ticket(t);
 }
 
 /* ---- dispatch ----------------------------------------------------------------------------------- */
@@ -999,6 +1336,7 @@ vq_status vq_tls_recv(vq_tls *t, const vq_cx *cx, vq_level level, const uint8_t 
   if (t->err != VQ_OK) return t->err;
   if ((unsigned)level >= VQ_LEVEL_COUNT || (len && !data)) return VQ_ERR_INVALID_ARGUMENT;
   if (len == 0) return VQ_OK;
+  if (cx) t->mono_now = cx->now;
   vq_level exp = recv_level(t);
   /* spec: rfc9001#4.1.3 — CRYPTO frames are never carried at 0-RTT. */
   if (level == VQ_LEVEL_EARLY)
@@ -1042,12 +1380,46 @@ vq_status vq_tls_recv(vq_tls *t, const vq_cx *cx, vq_level level, const uint8_t 
 
 /* ---- the rest of the API ----------------------------------------------------------------------- */
 
+/* Client: decodes the session to offer and decides whether it is offered (and 0-RTT with it). */
+static vq_status client_take_session(vq_tls *t, const uint8_t *blob, size_t len)
+{
+  if (!blob) return VQ_ERR_INVALID_ARGUMENT;
+  if (len > VQ_TLS_SESSION_MAX) return VQ_ERR_TLS_SESSION_INVALID;
+  vq_status st = copy_out(t, &t->offer, &t->offer_len, blob, len);
+  if (st != VQ_OK) return st;
+  st = vq_hs_session_decode(t->offer, t->offer_len, &t->sess);
+  if (st != VQ_OK) return st;
+  size_t ns = 0;
+  const uint16_t *s = suites_of(t, &ns);
+  uint64_t now = wall_now(t);
+  uint64_t life = (uint64_t)(t->sess.lifetime_s > VQ_TLS_TICKET_LIFETIME_MAX ? VQ_TLS_TICKET_LIFETIME_MAX
+                                                                           : t->sess.lifetime_s);
+  (void)vq_suite_hash((vq_cipher_suite)t->sess.suite, &t->sess_hash);
+  /* spec: rfc8446#4.2.11.1/1 — not older than ticket_lifetime (nor 7 days, rfc8446#4.6.1/10);
+   * rfc8446#4.6.1/5 — only for the same server name; and for a suite we offer. */
+  t->sess_ok = now != 0 && now >= t->sess.received_ms && now - t->sess.received_ms < life * 1000u &&
+               strcmp(t->sess.sni, t->server_name) == 0 && u16_in_arr(s, ns, t->sess.suite);
+  /* spec: rfc9001#4.6.1 — 0-RTT when the ticket allows it (max_early_data_size 0xffffffff) and the
+   * session's ALPN protocol is one we offer (the server accepts only the same, rfc8446#4.2.10/8). */
+  t->early_offered = t->sess_ok && t->ctx->enable_early_data && t->sess.max_early_data == 0xffffffffu &&
+                     alpn_has(t->ctx->alpn, t->ctx->alpn_len, t->sess.alpn, t->sess.alpn_len);
+  if (t->sess_ok) st = vq_hs_early_secret(t->sess_hash, t->sess.psk, t->sess.psk_len, t->early);
+  return st == VQ_OK ? VQ_OK : VQ_ERR_TLS_INTERNAL_ERROR;
+}
+
 vq_status vq_tls_new(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_tls_params *p,
                      const vq_cx *cx)
 {
+  return vq_tls_new_ex(out, mem, ctx, p, NULL, cx);
+}
+
+vq_status vq_tls_new_ex(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_tls_params *p,
+                        const vq_tls_resume *r, const vq_cx *cx)
+{
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK) return st;
-  if (!out || !mem || !ctx || !p || (p->local_tp_len && !p->local_tp) || p->local_tp_len > 65535)
+  if (!out || !mem || !ctx || !p || (p->local_tp_len && !p->local_tp) || p->local_tp_len > 65535 ||
+      (r && r->session_len && !r->session))
     return VQ_ERR_INVALID_ARGUMENT;
   const char *name = p->server_name ? p->server_name : "";
   if (strlen(name) > 255) return VQ_ERR_INVALID_ARGUMENT;
@@ -1060,11 +1432,15 @@ vq_status vq_tls_new(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const vq_
   t->ctx = ctx;
   t->server = ctx->is_server;
   t->alert = -1;
+  t->wall0 = r ? r->wall_ms : 0;
+  t->mono0 = t->mono_now = cx ? cx->now : 0;
   if (!t->server) {
     memcpy(t->server_name, name, strlen(name) + 1);
     t->send_sni = name[0] != 0 && !vq_hs_is_ip_literal(name);
   }
   st = copy_out(t, &t->local_tp, &t->local_tp_len, p->local_tp, p->local_tp_len);
+  if (st == VQ_OK && !t->server && r && r->session_len)
+    st = client_take_session(t, r->session, r->session_len);
   if (st == VQ_OK) st = vq_hs_th_init(&t->th);
   if (st == VQ_OK) {
     if (t->server) {
@@ -1095,6 +1471,10 @@ void vq_tls_free(vq_tls *t)
   vq_mem_free(mem, t->local_tp, t->local_tp_len);
   vq_mem_free(mem, t->peer_tp, t->peer_tp_len);
   vq_mem_free(mem, t->cookie, t->cookie_len);
+  if (t->offer) OPENSSL_cleanse(t->offer, t->offer_len);
+  vq_mem_free(mem, t->offer, t->offer_len);
+  if (t->session) OPENSSL_cleanse(t->session, t->session_len);
+  vq_mem_free(mem, t->session, t->session_len);
   vq_hs_th_free(&t->th);
   EVP_PKEY_free(t->kx);
   sk_X509_pop_free(t->peer_chain, X509_free);
@@ -1163,4 +1543,41 @@ int vq_tls_alert(const vq_tls *t)
 const char *vq_tls_error_detail(const vq_tls *t)
 {
   return t ? t->detail : "";
+}
+
+vq_status vq_tls_session_get(const vq_tls *t, uint8_t *out, size_t cap, size_t *len)
+{
+  if (!t || !len) return VQ_ERR_INVALID_ARGUMENT;
+  *len = t->session ? t->session_len : 0;
+  if (!t->session) return VQ_OK;
+  if (!out || cap < t->session_len) return VQ_ERR_BUFFER_TOO_SMALL;
+  memcpy(out, t->session, t->session_len);
+  return VQ_OK;
+}
+
+int vq_tls_session_offered(const vq_tls *t)
+{
+  return t && !t->server && t->sess_ok;
+}
+
+int vq_tls_resumed(const vq_tls *t)
+{
+  return t && t->resumed;
+}
+
+int vq_tls_early_data_accepted(const vq_tls *t)
+{
+  return t && t->early_accepted;
+}
+
+int vq_tls_early_data_offered(const vq_tls *t)
+{
+  return t && !t->server && t->early_offered;
+}
+
+void vq_tls_early_peer_tp(const vq_tls *t, const uint8_t **tp, size_t *len)
+{
+  int ok = t && !t->server && t->early_offered;
+  *tp = ok ? t->sess.tp : NULL;
+  *len = ok ? t->sess.tp_len : 0;
 }

@@ -409,6 +409,18 @@ vq_status vq_tls_ctx_new(vq_tls_ctx **out, const vq_tls_ctx_config *cfg, char *e
   vq_status st = c->alpn ? VQ_OK : VQ_ERR_NOMEM;
   if (st == VQ_OK)
     st = c->is_server ? server_setup(c, cfg, err, err_cap) : client_setup(c, cfg, err, err_cap);
+  c->enable_early_data = cfg->enable_early_data != 0;
+  c->no_tickets = cfg->no_tickets != 0;
+  /* spec: rfc8446#4.6.1/9 — a ticket_lifetime of at most 604800 seconds. */
+  c->ticket_lifetime_s = cfg->ticket_lifetime_s == 0 || cfg->ticket_lifetime_s > VQ_TLS_TICKET_LIFETIME_MAX
+                             ? VQ_TLS_TICKET_LIFETIME_MAX
+                             : cfg->ticket_lifetime_s;
+  /* The ticket key: given, or drawn after everything server_setup drew (test_random order). */
+  if (st == VQ_OK && c->is_server) {
+    if (cfg->ticket_key) memcpy(c->ticket_key, cfg->ticket_key, VQ_TLS_TICKET_KEY_LEN);
+    else if (vq_hs_random(c, c->ticket_key, sizeof c->ticket_key) != VQ_OK)
+      st = ctx_err(err, err_cap, "no randomness for the ticket key");
+  }
   if (st != VQ_OK) {
     vq_tls_ctx_free(c);
     return st;

@@ -4,6 +4,8 @@
  *              §7.4) on EVP_PKEY.
  *   hs_cert.c: vq_tls_ctx (PEM loading, self-signed generation), certificate chain and name checks,
  *              CertificateVerify signatures (§4.4.3).
+ *   hs_resume.c: session tickets (sealed with the context's key), the client's session blob, the
+ *              0-RTT transport parameter check.
  *   hs.c:      the client and server state machines and the vq_tls API. */
 #ifndef VQUIC_TLS_HS_INTERNAL_H
 #define VQUIC_TLS_HS_INTERNAL_H
@@ -68,6 +70,11 @@ struct vq_tls_ctx {
   void (*test_random)(void *ud, uint8_t *out, size_t len);
   void *test_random_ud;
   vq_tls_test_hooks hooks;
+  /* resumption (tls.h) */
+  uint8_t ticket_key[VQ_TLS_TICKET_KEY_LEN]; /* server */
+  uint32_t ticket_lifetime_s;                /* server, 1 .. 604800 */
+  int no_tickets;                            /* server */
+  int enable_early_data;                     /* both */
 };
 
 /* Random bytes for the handshake: the context's test_random when set, else RAND_bytes. */
@@ -88,6 +95,10 @@ vq_status vq_hs_th_add(vq_hs_transcript *th, const uint8_t *msg, size_t len);
 vq_status vq_hs_th_select(vq_hs_transcript *th, vq_hash h);
 /* Hash of the messages so far (a copy of the running context is finalised). */
 vq_status vq_hs_th_hash(const vq_hs_transcript *th, uint8_t *out, size_t *out_len);
+/* Hash (with h, selected or not yet) of the messages so far followed by extra[0..extra_len): the
+ * transcript a PSK binder covers (RFC 8446 §4.2.11.2). */
+vq_status vq_hs_th_hash_extra(const vq_hs_transcript *th, vq_hash h, const uint8_t *extra,
+                              size_t extra_len, uint8_t *out);
 /* Replaces ClientHello1 by message_hash (RFC 8446 §4.4.1): call after the suite is selected and
  * before the HelloRetryRequest is added. */
 vq_status vq_hs_th_hrr_restart(vq_hs_transcript *th);
@@ -97,6 +108,12 @@ vq_status vq_hs_derive_secret(vq_hash h, const uint8_t *secret, const char *labe
                               uint8_t *out);
 /* Early Secret without PSK, then Handshake Secret from the (EC)DHE shared secret. */
 vq_status vq_hs_handshake_secret(vq_hash h, const uint8_t *shared, size_t shared_len, uint8_t *out);
+/* Early Secret = HKDF-Extract(0, psk) (psk NULL: Hash.length zeros); Handshake Secret from it. */
+vq_status vq_hs_early_secret(vq_hash h, const uint8_t *psk, size_t psk_len, uint8_t *out);
+vq_status vq_hs_handshake_secret_from(vq_hash h, const uint8_t *early, const uint8_t *shared,
+                                      size_t shared_len, uint8_t *out);
+/* The PSK binder (resumption: "res binder") over the transcript hash th. */
+vq_status vq_hs_binder(vq_hash h, const uint8_t *early, const uint8_t *th, uint8_t *out);
 /* Master Secret from the Handshake Secret. */
 vq_status vq_hs_master_secret(vq_hash h, const uint8_t *hs_secret, uint8_t *out);
 /* verify_data = HMAC(finished_key(base_key), transcript hash) (RFC 8446 §4.4.4). */
@@ -112,6 +129,52 @@ vq_status vq_hs_kx_keygen_ctx(const vq_tls_ctx *ctx, uint16_t group, EVP_PKEY **
                               size_t *pub_len);
 vq_status vq_hs_kx_derive(EVP_PKEY *key, uint16_t group, const uint8_t *peer, size_t peer_len,
                           uint8_t *shared, size_t *shared_len);
+
+/* ---- hs_resume.c ----------------------------------------------------------------------------- */
+
+#define VQ_HS_TICKET_TP_MAX 1024u  /* server transport parameters kept in a ticket (else no 0-RTT) */
+#define VQ_HS_TICKET_PLAIN_MAX (1u + 2 + 8 + 12 + 1 + VQ_SECRET_MAX + 1 + 255 + 2 + VQ_HS_TICKET_TP_MAX)
+#define VQ_HS_TICKET_MAX (12u + VQ_HS_TICKET_PLAIN_MAX + 16)
+
+/* What a server's ticket holds (sealed with the context's ticket key). */
+typedef struct vq_hs_ticket {
+  uint16_t suite;
+  uint64_t created_ms;        /* server wall clock */
+  uint32_t lifetime_s, age_add, max_early_data;
+  uint8_t psk[VQ_SECRET_MAX];
+  size_t psk_len;
+  uint8_t alpn[255];
+  size_t alpn_len;
+  uint8_t tp[VQ_HS_TICKET_TP_MAX]; /* the server's own transport parameters (RFC 9000 §7.4.1) */
+  size_t tp_len;
+} vq_hs_ticket;
+
+vq_status vq_hs_ticket_seal(const vq_tls_ctx *ctx, const vq_hs_ticket *tk, uint8_t *out, size_t cap,
+                            size_t *len);
+/* VQ_ERR_TLS_DECODE for anything that is not a ticket sealed with this context's key. */
+vq_status vq_hs_ticket_open(const vq_tls_ctx *ctx, const uint8_t *in, size_t len, vq_hs_ticket *tk);
+int vq_hs_tp_keeps_limits(const uint8_t *rem, size_t rem_len, const uint8_t *cur, size_t cur_len);
+
+/* A client session (tls.h documents the blob); ticket and tp point into the decoded blob. */
+typedef struct vq_hs_session {
+  uint16_t suite;
+  uint64_t received_ms;
+  uint32_t lifetime_s, age_add, max_early_data;
+  uint8_t psk[VQ_SECRET_MAX];
+  size_t psk_len;
+  uint8_t alpn[255];
+  size_t alpn_len;
+  char sni[256];
+  const uint8_t *ticket;
+  size_t ticket_len;
+  const uint8_t *tp;
+  size_t tp_len;
+} vq_hs_session;
+
+/* VQ_ERR_BUFFER_TOO_SMALL with *len the size needed when cap is short (out may be NULL). */
+vq_status vq_hs_session_encode(const vq_hs_session *s, uint8_t *out, size_t cap, size_t *len);
+/* VQ_ERR_TLS_SESSION_INVALID for a truncated, corrupted or other-version blob. */
+vq_status vq_hs_session_decode(const uint8_t *in, size_t len, vq_hs_session *s);
 
 /* ---- hs_cert.c ------------------------------------------------------------------------------- */
 

@@ -75,6 +75,21 @@ vq_status vq_hs_th_hash(const vq_hs_transcript *th, uint8_t *out, size_t *out_le
   return VQ_OK;
 }
 
+vq_status vq_hs_th_hash_extra(const vq_hs_transcript *th, vq_hash h, const uint8_t *extra,
+                              size_t extra_len, uint8_t *out)
+{
+  unsigned int n = 0;
+  int i = h == VQ_HASH_SHA384 ? 1 : 0;
+  if ((th->sel >= 0 && th->sel != i) || !th->md[i]) return VQ_ERR_TLS_INTERNAL_ERROR;
+  EVP_MD_CTX *c = EVP_MD_CTX_new();
+  if (!c) return VQ_ERR_TLS_INTERNAL_ERROR;
+  int ok = EVP_MD_CTX_copy_ex(c, th->md[i]) == 1 &&
+           (extra_len == 0 || EVP_DigestUpdate(c, extra, extra_len) == 1) &&
+           EVP_DigestFinal_ex(c, out, &n) == 1;
+  EVP_MD_CTX_free(c);
+  return ok ? VQ_OK : VQ_ERR_TLS_INTERNAL_ERROR;
+}
+
 /* spec: rfc8446#4.4.1 — after a HelloRetryRequest, ClientHello1 is replaced by the synthetic
  * message_hash message: handshake type 254, uint24 length Hash.length, Hash(ClientHello1). */
 vq_status vq_hs_th_hrr_restart(vq_hs_transcript *th)
@@ -112,17 +127,55 @@ static vq_status derived(vq_hash h, const uint8_t *secret, uint8_t *out)
   return vq_hs_derive_secret(h, secret, "derived", empty_hash, out);
 }
 
+/* spec: rfc8446#7.1 — Early Secret = HKDF-Extract(0, PSK); without a PSK the IKM is Hash.length
+ * zeros (a salt of 0 is Hash.length zeros too). */
+vq_status vq_hs_early_secret(vq_hash h, const uint8_t *psk, size_t psk_len, uint8_t *out)
+{
+  uint8_t zeros[VQ_SECRET_MAX] = {0};
+  size_t hl = vq_hash_len(h);
+  if (!psk) {
+    psk = zeros;
+    psk_len = hl;
+  }
+  return vq_hkdf_extract(h, zeros, hl, psk, psk_len, out, VQ_SECRET_MAX);
+}
+
+/* spec: rfc8446#7.1 — Derive-Secret(Early Secret, "derived", "") is the salt of
+ * HKDF-Extract(salt, (EC)DHE) = Handshake Secret. */
+vq_status vq_hs_handshake_secret_from(vq_hash h, const uint8_t *early, const uint8_t *shared,
+                                      size_t shared_len, uint8_t *out)
+{
+  uint8_t salt[VQ_SECRET_MAX];
+  size_t hl = vq_hash_len(h);
+  vq_status st = derived(h, early, salt);
+  if (st == VQ_OK) st = vq_hkdf_extract(h, salt, hl, shared, shared_len, out, VQ_SECRET_MAX);
+  OPENSSL_cleanse(salt, sizeof salt);
+  return st;
+}
+
 /* spec: rfc8446#7.1 — 0 -> HKDF-Extract = Early Secret (no PSK: IKM is Hash.length zeros);
  * Derive-Secret(., "derived", "") is the salt of HKDF-Extract(salt, (EC)DHE) = Handshake Secret. */
 vq_status vq_hs_handshake_secret(vq_hash h, const uint8_t *shared, size_t shared_len, uint8_t *out)
 {
-  uint8_t zeros[VQ_SECRET_MAX] = {0}, early[VQ_SECRET_MAX], salt[VQ_SECRET_MAX];
-  size_t hl = vq_hash_len(h);
-  vq_status st = vq_hkdf_extract(h, zeros, hl, zeros, hl, early, sizeof early);
-  if (st == VQ_OK) st = derived(h, early, salt);
-  if (st == VQ_OK) st = vq_hkdf_extract(h, salt, hl, shared, shared_len, out, VQ_SECRET_MAX);
+  uint8_t early[VQ_SECRET_MAX];
+  vq_status st = vq_hs_early_secret(h, NULL, 0, early);
+  if (st == VQ_OK) st = vq_hs_handshake_secret_from(h, early, shared, shared_len, out);
   OPENSSL_cleanse(early, sizeof early);
-  OPENSSL_cleanse(salt, sizeof salt);
+  return st;
+}
+
+/* spec: rfc8446#4.2.11.2 — binder_key = Derive-Secret(Early Secret, "res binder", "") for a
+ * resumption PSK; the binder is computed like Finished (rfc8446#4.4.4) with binder_key as the base
+ * key, over the transcript hash th (of the messages before the ClientHello and the ClientHello
+ * truncated before its binders list). */
+vq_status vq_hs_binder(vq_hash h, const uint8_t *early, const uint8_t *th, uint8_t *out)
+{
+  uint8_t empty_hash[VQ_SECRET_MAX], bk[VQ_SECRET_MAX];
+  unsigned int n = 0;
+  if (EVP_Digest("", 0, empty_hash, &n, md_of(h), NULL) != 1) return VQ_ERR_TLS_INTERNAL_ERROR;
+  vq_status st = vq_hs_derive_secret(h, early, "res binder", empty_hash, bk);
+  if (st == VQ_OK) st = vq_hs_finished(h, bk, th, out);
+  OPENSSL_cleanse(bk, sizeof bk);
   return st;
 }
 
