@@ -931,7 +931,12 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, 
   while (off < len && c->state < VQ_CONN_CLOSING) {
     vq_pkt_header h;
     if (vq_packet_parse(dgram + off, len - off, c->scid.len, &h) == VQ_OK && !have_first) {
-      vq_cid_set(&first, dgram + off + h.dcid_off, h.dcid_len);
+      /* a first Destination CID longer than ours can ever be (a Version Negotiation may echo up to
+       * 255 bytes, RFC 8999 §6) is not for this connection: the datagram is dropped */
+      if (vq_cid_set(&first, dgram + off + h.dcid_off, h.dcid_len) != VQ_OK) {
+        c->stats.pkts_dropped++;
+        break;
+      }
       have_first = 1;
     }
     size_t used = recv_packet(c, cx, dgram + off, len - off, have_first ? &first : NULL);
