@@ -121,14 +121,24 @@ FUZZ_SRCS := $(sort $(wildcard harness/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(FUZZ_SRCS:harness/fuzz/%.c=%)
 FUZZ_SECONDS ?= 15
 FUZZ_CFLAGS := -std=c11 -g -O1 $(CPPFLAGS_ALL) -Wall -Wextra -Werror
+FUZZ_HDRS := $(wildcard harness/fuzz/*.h)
+# The library is compiled once per flavour (instrumented objects), then linked into every harness.
+FUZZ_LF_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/lfobj/%.o)
+FUZZ_AFL_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/aflobj/%.o)
+FUZZ_LF_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz/libfuzzer/%) $(FUZZ_NAMES:%=$(BUILD)/fuzz/afl/%)
-$(BUILD)/fuzz/libfuzzer/%: harness/fuzz/%.c $(LIB_SRCS) $(HDRS) | $(DEPS_STAMP)
+$(BUILD)/fuzz/lfobj/%.o: %.c $(HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -o $@ $< $(LIB_SRCS) $(LDLIBS)
-$(BUILD)/fuzz/afl/%: harness/fuzz/%.c $(LIB_SRCS) $(HDRS) | $(DEPS_STAMP)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_LF_SAN) -c $< -o $@
+$(BUILD)/fuzz/aflobj/%.o: %.c $(HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -c $< -o $@
+$(BUILD)/fuzz/libfuzzer/%: harness/fuzz/%.c $(FUZZ_LF_OBJS) $(HDRS) $(FUZZ_HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_LF_SAN) -o $@ $< $(FUZZ_LF_OBJS) $(LDLIBS)
+$(BUILD)/fuzz/afl/%: harness/fuzz/%.c $(FUZZ_AFL_OBJS) $(HDRS) $(FUZZ_HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_AFL_OBJS) $(LDLIBS)
 # Smoke: each libFuzzer harness for FUZZ_SECONDS from its seed corpus (a scratch copy, so the committed
 # corpus only changes on purpose), and each AFL++ binary replays the seeds.
 fuzz-smoke: fuzz-build
