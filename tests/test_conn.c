@@ -680,3 +680,37 @@ VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
   vq_conn_free(c, NULL);
   vq_tls_ctx_free(cctx);
 }
+
+/* The transport parameters a peer received, decoded. */
+static int peer_tp_of(vq_conn *c, int sent_by_server, vq_tp *tp)
+{
+  const uint8_t *b = NULL;
+  size_t n = 0;
+  vq_tls_peer_tp(vq_conn_tls(c), &b, &n);
+  return b && vq_tp_decode(b, n, sent_by_server ? VQ_TP_SERVER : VQ_TP_CLIENT, tp) == VQ_OK;
+}
+
+VQ_TEST(conn_lab_tp_disable_active_migration)
+{
+  /* spec: rfc9000#9/2 — found by interop (gtlsclient --change-local-addr): a connection that drops
+   * packets from a new address announces disable_active_migration, both as server and client */
+  scenario sc = {0};
+  sc.seed = 8;
+  sc.link = link_ms(5);
+  sc.streams = 1;
+  sc.request = 10;
+  sc.response = 10;
+  world w;
+  CHECK(world_run(&w, &sc));
+  CHECK(w.cli.handshake_done);
+  vq_tp tp;
+  CHECK(peer_tp_of(w.cli.conn, 1, &tp));
+  CHECK(vq_tp_has(&tp, VQ_TP_DISABLE_ACTIVE_MIGRATION));
+  vq_conn *s = peer_conn(&w.srv);
+  CHECK(s != NULL);
+  if (s) {
+    CHECK(peer_tp_of(s, 0, &tp));
+    CHECK(vq_tp_has(&tp, VQ_TP_DISABLE_ACTIVE_MIGRATION));
+  }
+  world_free(&w);
+}

@@ -267,6 +267,7 @@ if [ $SHORT -eq 0 ]; then
   case_gtc gtc-vqs-10MB 1000 "" 10MB.bin
   case_gtc gtc-vqs-keyupdate 100 "--key-update=5ms" 2MB.bin
   case_gtc gtc-vqs-loss5 100 "-t 0.05 -r 0.05" 2MB.bin f5.bin index.html
+  case_gtc gtc-vqs-vn 3 "-v 0x1a2a3a4a --preferred-versions v1" index.html f1.bin
   case_chromium
 fi
 say "$PASS passed, $FAIL failed"

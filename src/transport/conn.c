@@ -122,6 +122,10 @@ static vq_status local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used)
   SETP(VQ_TP_INITIAL_MAX_STREAMS_UNI, initial_max_streams_uni, k->initial_max_streams_uni);
   SETP(VQ_TP_ACTIVE_CONNECTION_ID_LIMIT, active_connection_id_limit, 2);
 #undef SETP
+  /* spec: rfc9000#9/2 — we do not support active migration (packets from another address are not
+   * accepted, we issue no spare connection ID): the peer is told with disable_active_migration, so
+   * it does not move to a new local address (RFC 9000 §18.2) */
+  (void)vq_tp_set_present(&tp, VQ_TP_DISABLE_ACTIVE_MIGRATION, 1);
   /* spec: rfc9000#7.3 — both endpoints send initial_source_connection_id; the server also sends
    * original_destination_connection_id. */
   tp_cid(&tp.initial_source_connection_id, &c->scid);
