@@ -10,6 +10,9 @@ pkgs=(
   afl++                            # AFL++ build of the fuzz harnesses
   python3                          # vector extraction and ledger scripts
   libnghttp3-dev                   # test-only HTTP/3 oracle (tests/test_h3_nghttp3.c), never in libvquic
+  ngtcp2-client ngtcp2-server      # interop peers: gtlsclient, gtlsserver (harness/interop)
+  tshark chromium                  # interop: capture checks, the browser peer
+  ethtool iproute2 openssl         # interop: GSO off on the namespace's lo, lo up, certificates
 )
 
 missing=()

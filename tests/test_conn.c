@@ -9,6 +9,8 @@
 #include "vquic/conn.h"
 #include "vquic/endpoint.h"
 #include "vquic/lab.h"
+#include "vquic/packet.h"
+#include "vquic/protect.h"
 #include "vquic/tls.h"
 
 #define MAXS 64
@@ -570,5 +572,145 @@ VQ_TEST(conn_lab_idle_timeout)
   CHECK(!w.cli.close_by_peer);
   CHECK(vq_lab_now(w.lab) >= VQ_MS(30000));
   CHECK(vq_lab_now(w.lab) < VQ_MS(40000));
+  world_free(&w);
+}
+
+/* ---- Retry (RFC 9000 §17.2.5), found by interop with ngtcp2's server in address validation mode --- */
+
+/* Builds a Retry from the server side of a client's first Initial: to the client's SCID, from scid,
+ * with a tag over odcid (bad_tag flips a tag bit). */
+static size_t make_retry(uint8_t *out, size_t cap, const uint8_t *ini, size_t ini_len, const vq_cid *scid,
+                         const uint8_t *token, size_t token_len, int bad_tag)
+{
+  vq_pkt_header h;
+  if (vq_packet_parse(ini, ini_len, 0, &h) != VQ_OK || h.type != VQ_PKT_INITIAL)
+    return 0;
+  vq_cid cdcid, cscid;
+  (void)vq_cid_set(&cdcid, ini + h.scid_off, h.scid_len);
+  (void)vq_cid_set(&cscid, ini + h.dcid_off, h.dcid_len);
+  size_t tag_off = 0;
+  if (vq_retry_write(out, cap, VQ_QUIC_V1, 5, &cdcid, scid, token, token_len, &tag_off) != VQ_OK)
+    return 0;
+  if (vq_retry_tag_compute(VQ_QUIC_V1, cscid.bytes, cscid.len, out, tag_off, out + tag_off) != VQ_OK)
+    return 0;
+  if (bad_tag)
+    out[tag_off + 3] ^= 0x10;
+  return tag_off + VQ_RETRY_TAG_LEN;
+}
+
+VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
+{
+  /* spec: rfc9000#17.2.5.2 — the client validates the Retry's tag, takes at most one, then sends its
+   * Initial to the Retry's SCID with the token, under keys of that CID, packet numbers going on */
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)1 << 28);
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  char err[256];
+  vq_tls_ctx *cctx = NULL;
+  CHECK(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)) == VQ_OK);
+  vq_rng rng;
+  vq_rng_seed(&rng, 42);
+  vq_cx cx = {VQ_MS(1000), NULL, NULL, &rng, NULL};
+  vq_conn_config cc = {0};
+  cc.tls = cctx;
+  cc.server_name = "localhost";
+  vq_conn *c = NULL;
+  CHECK(vq_conn_new_client(&c, &root, &cc, &cx) == VQ_OK);
+  uint8_t d1[1500], d2[1500], r[512];
+  size_t n1 = 0, n2 = 0;
+  CHECK(vq_conn_send(c, &cx, d1, sizeof(d1), &n1) == VQ_OK);
+  CHECK(n1 >= 1200);
+  vq_cid odcid = *vq_conn_dcid(c);
+  const uint8_t tok[] = {'t', 'o', 'k', 'e', 'n', '-', '1'};
+  const uint8_t s1[] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9};
+  const uint8_t s2[] = {0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8};
+  vq_cid rs1, rs2;
+  (void)vq_cid_set(&rs1, s1, sizeof(s1));
+  (void)vq_cid_set(&rs2, s2, sizeof(s2));
+  /* a Retry with a bad integrity tag is discarded (rfc9000#17.2.5.2/3) */
+  size_t rl = make_retry(r, sizeof(r), d1, n1, &rs1, tok, sizeof(tok), 1);
+  CHECK(rl > 0);
+  cx.now += VQ_MS(1);
+  CHECK(vq_conn_recv(c, &cx, r, rl, 0) == VQ_OK);
+  CHECK(vq_cid_equal(vq_conn_dcid(c), &odcid));
+  /* a Retry whose SCID is our first DCID is discarded (rfc9000#17.2.5.1/2) */
+  rl = make_retry(r, sizeof(r), d1, n1, &odcid, tok, sizeof(tok), 0);
+  CHECK(rl > 0);
+  CHECK(vq_conn_recv(c, &cx, r, rl, 0) == VQ_OK);
+  CHECK(vq_cid_equal(vq_conn_dcid(c), &odcid));
+  /* a good one is followed */
+  rl = make_retry(r, sizeof(r), d1, n1, &rs1, tok, sizeof(tok), 0);
+  CHECK(vq_conn_recv(c, &cx, r, rl, 0) == VQ_OK);
+  CHECK(vq_cid_equal(vq_conn_dcid(c), &rs1));
+  /* a second one is not (rfc9000#17.2.5.2/1) */
+  rl = make_retry(r, sizeof(r), d1, n1, &rs2, tok, sizeof(tok), 0);
+  CHECK(vq_conn_recv(c, &cx, r, rl, 0) == VQ_OK);
+  CHECK(vq_cid_equal(vq_conn_dcid(c), &rs1));
+  /* the next datagram: an Initial to rs1 with the token, padded, decryptable with rs1's keys, the
+   * ClientHello again from offset 0, and a packet number after the first one's */
+  CHECK(vq_conn_send(c, &cx, d2, sizeof(d2), &n2) == VQ_OK);
+  CHECK(n2 >= 1200);
+  vq_pkt_header h;
+  CHECK(vq_packet_parse(d2, n2, 0, &h) == VQ_OK);
+  CHECK(h.type == VQ_PKT_INITIAL);
+  CHECK(h.dcid_len == sizeof(s1) && memcmp(d2 + h.dcid_off, s1, sizeof(s1)) == 0);
+  CHECK(h.token_len == sizeof(tok) && memcmp(d2 + h.token_off, tok, sizeof(tok)) == 0);
+  vq_pp_key kc, ks;
+  vq_pp_key_init(&kc);
+  vq_pp_key_init(&ks);
+  CHECK(vq_pp_key_install_initial(&kc, &ks, VQ_QUIC_V1, s1, sizeof(s1)) == VQ_OK);
+  vq_unprotected u;
+  CHECK(vq_packet_unprotect(&kc, d2, h.packet_len, h.pn_off, -1, &u) == VQ_OK);
+  CHECK(u.pn >= 1);
+  vq_frame f;
+  size_t used = 0, off = 0;
+  int crypto_at_0 = 0;
+  while (off < u.payload_len &&
+         vq_frame_parse(d2 + u.payload_offset + off, u.payload_len - off, &f, &used) == VQ_OK) {
+    if (f.type == VQ_FRAME_CRYPTO && f.crypto.offset == 0 && f.crypto.len > 0)
+      crypto_at_0 = 1;
+    off += used;
+  }
+  CHECK(crypto_at_0);
+  vq_pp_key_discard(&kc);
+  vq_pp_key_discard(&ks);
+  vq_conn_free(c, NULL);
+  vq_tls_ctx_free(cctx);
+}
+
+/* The transport parameters a peer received, decoded. */
+static int peer_tp_of(vq_conn *c, int sent_by_server, vq_tp *tp)
+{
+  const uint8_t *b = NULL;
+  size_t n = 0;
+  vq_tls_peer_tp(vq_conn_tls(c), &b, &n);
+  return b && vq_tp_decode(b, n, sent_by_server ? VQ_TP_SERVER : VQ_TP_CLIENT, tp) == VQ_OK;
+}
+
+VQ_TEST(conn_lab_tp_disable_active_migration)
+{
+  /* spec: rfc9000#9/2 — found by interop (gtlsclient --change-local-addr): a connection that drops
+   * packets from a new address announces disable_active_migration, both as server and client */
+  scenario sc = {0};
+  sc.seed = 8;
+  sc.link = link_ms(5);
+  sc.streams = 1;
+  sc.request = 10;
+  sc.response = 10;
+  world w;
+  CHECK(world_run(&w, &sc));
+  CHECK(w.cli.handshake_done);
+  vq_tp tp;
+  CHECK(peer_tp_of(w.cli.conn, 1, &tp));
+  CHECK(vq_tp_has(&tp, VQ_TP_DISABLE_ACTIVE_MIGRATION));
+  vq_conn *s = peer_conn(&w.srv);
+  CHECK(s != NULL);
+  if (s) {
+    CHECK(peer_tp_of(s, 0, &tp));
+    CHECK(vq_tp_has(&tp, VQ_TP_DISABLE_ACTIVE_MIGRATION));
+  }
   world_free(&w);
 }

@@ -187,6 +187,7 @@ static void usage(FILE *f)
           "  --keylog FILE        NSS key log (also $SSLKEYLOGFILE)\n"
           "  --timeout MS         give up when idle this long (default 10000)\n"
           "  --stats              print transport statistics (RTT, loss, bytes) at the end\n"
+          "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  -q, --quiet          no progress bar\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
@@ -209,13 +210,13 @@ int main(int argc, char **argv)
 {
   const char *cafile = NULL, *output = NULL, *outdir = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE");
-  int insecure = 0, stats = 0, quiet = 0, verbose = 0;
+  int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0;
   uint64_t timeout_ms = 10000;
   static const struct option opts[] = {
       {"cafile", 1, 0, 'A'}, {"insecure", 0, 0, 'I'}, {"output", 1, 0, 'o'},
       {"output-dir", 1, 0, 'D'}, {"alpn", 1, 0, 'a'}, {"keylog", 1, 0, 'K'},
       {"timeout", 1, 0, 'T'}, {"stats", 0, 0, 'S'}, {"quiet", 0, 0, 'q'},
-      {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
     switch (o) {
@@ -229,6 +230,7 @@ int main(int argc, char **argv)
     case 'S': stats = 1; break;
     case 'q': quiet = 1; break;
     case 'v': verbose = 1; break;
+    case 'G': no_gso = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -342,7 +344,9 @@ int main(int argc, char **argv)
   (void)vq_addr_parse(&local, vq_addr_family(&peer) == AF_INET6 ? "[::]:0" : "0.0.0.0:0");
   vq_posix_sock *sock = NULL;
   vq_posix_loop *loop = NULL;
-  if (vq_posix_sock_open(&sock, &mem, &local, NULL) != VQ_OK ||
+  vq_posix_config pc = {0};
+  pc.flags = no_gso ? VQ_POSIX_NO_GSO : 0u;
+  if (vq_posix_sock_open(&sock, &mem, &local, &pc) != VQ_OK ||
       vq_posix_loop_open(&loop, &mem, 0) != VQ_OK || vq_posix_loop_add(loop, sock) != VQ_OK) {
     fprintf(stderr, "vq-client: socket: %s\n", strerror(errno));
     return 1;

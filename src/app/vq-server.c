@@ -314,6 +314,7 @@ static void usage(FILE *f)
           "  --keylog FILE        NSS key log (also $SSLKEYLOGFILE)\n"
           "  --idle-timeout MS    max_idle_timeout (default 30000)\n"
           "  --max-conns N        connections held at once (default 10000)\n"
+          "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
 }
@@ -341,11 +342,11 @@ int main(int argc, char **argv)
   const char *listen = "127.0.0.1:4433", *root = ".", *cert = NULL, *key = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE"), *cert_out = NULL, *cc = "cubic";
   uint64_t idle = 30000, max_conns = 10000;
-  int verbose = 0;
+  int verbose = 0, no_gso = 0;
   static const struct option opts[] = {
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
-      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'},
+      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'},
       {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -361,6 +362,7 @@ int main(int argc, char **argv)
     case 'i': idle = strtoull(optarg, NULL, 10); break;
     case 'm': max_conns = strtoull(optarg, NULL, 10); break;
     case 'v': verbose = 1; break;
+    case 'G': no_gso = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -447,7 +449,11 @@ int main(int argc, char **argv)
     fprintf(stderr, "vq-server: --listen %s: not an address:port\n", listen);
     return 2;
   }
-  if (vq_posix_sock_open(&s.sock, &s.mem, &la, NULL) != VQ_OK) {
+  /* exclusive: with SO_REUSEADDR a second server on the same port would bind and share the traffic
+   * instead of failing (found by the interop harness, which picks ports) */
+  vq_posix_config pc = {0};
+  pc.flags = VQ_POSIX_EXCLUSIVE | (no_gso ? VQ_POSIX_NO_GSO : 0u);
+  if (vq_posix_sock_open(&s.sock, &s.mem, &la, &pc) != VQ_OK) {
     fprintf(stderr, "vq-server: cannot listen on %s: %s\n", listen, strerror(errno));
     return 1;
   }

@@ -122,6 +122,10 @@ static vq_status local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used)
   SETP(VQ_TP_INITIAL_MAX_STREAMS_UNI, initial_max_streams_uni, k->initial_max_streams_uni);
   SETP(VQ_TP_ACTIVE_CONNECTION_ID_LIMIT, active_connection_id_limit, 2);
 #undef SETP
+  /* spec: rfc9000#9/2 — we do not support active migration (packets from another address are not
+   * accepted, we issue no spare connection ID): the peer is told with disable_active_migration, so
+   * it does not move to a new local address (RFC 9000 §18.2) */
+  (void)vq_tp_set_present(&tp, VQ_TP_DISABLE_ACTIVE_MIGRATION, 1);
   /* spec: rfc9000#7.3 — both endpoints send initial_source_connection_id; the server also sends
    * original_destination_connection_id. */
   tp_cid(&tp.initial_source_connection_id, &c->scid);
@@ -203,7 +207,7 @@ static vq_status start_tls(vq_conn *c, const vq_cx *cx)
   return vq_tls_new(&c->tls, &c->mem, c->cfg.tls, &p, cx);
 }
 
-static vq_status install_initial(vq_conn *c)
+static vq_status install_initial(vq_conn *c, const vq_cid *dcid)
 {
   vq_space *s = &c->sp[VQ_SPACE_INITIAL];
   vq_pp_key_discard(&s->tx);
@@ -212,7 +216,7 @@ static vq_status install_initial(vq_conn *c)
   vq_pp_key_init(&cl);
   vq_pp_key_init(&sv);
   /* spec: rfc9001#5.2 — Initial keys from the client's first Destination Connection ID */
-  vq_status st = vq_pp_key_install_initial(&cl, &sv, c->version, c->odcid.bytes, c->odcid.len);
+  vq_status st = vq_pp_key_install_initial(&cl, &sv, c->version, dcid->bytes, dcid->len);
   if (st != VQ_OK)
     return st;
   if (c->is_server) {
@@ -250,7 +254,7 @@ vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config
     st = random_cid(cx, c->cfg.cid_len, &c->scid);
   if (st == VQ_OK) {
     c->odcid = c->dcid;
-    st = install_initial(c);
+    st = install_initial(c, &c->odcid);
   }
   if (st == VQ_OK)
     st = start_tls(c, cx);
@@ -290,7 +294,7 @@ vq_status vq_conn_new_server(vq_conn **out, vq_mem *parent, const vq_conn_config
   if (st == VQ_OK)
     st = vq_cid_set(&c->dcid, dgram + h.scid_off, h.scid_len);
   if (st == VQ_OK)
-    st = install_initial(c);
+    st = install_initial(c, &c->odcid);
   if (st == VQ_OK)
     st = start_tls(c, cx);
   if (st != VQ_OK) {
@@ -434,8 +438,13 @@ static vq_status apply_peer_tp(vq_conn *c)
     if (p->original_destination_connection_id.len != c->odcid.len ||
         memcmp(p->original_destination_connection_id.bytes, c->odcid.bytes, c->odcid.len) != 0)
       return VQ_ERR_TP_VALUE;
-    /* spec: rfc9000#7.3/4 — no Retry was received, so retry_source_connection_id must be absent */
-    if (vq_tp_has(p, VQ_TP_RETRY_SOURCE_CONNECTION_ID))
+    /* spec: rfc9000#7.3/4 — retry_source_connection_id is present exactly when a Retry was
+     * processed, and then equals the Retry's Source Connection ID */
+    if ((vq_tp_has(p, VQ_TP_RETRY_SOURCE_CONNECTION_ID) != 0) != (c->retry_received != 0))
+      return c->retry_received ? VQ_ERR_TP_MISSING : VQ_ERR_TP_VALUE;
+    if (c->retry_received &&
+        (p->retry_source_connection_id.len != c->retry_scid.len ||
+         memcmp(p->retry_source_connection_id.bytes, c->retry_scid.bytes, c->retry_scid.len) != 0))
       return VQ_ERR_TP_VALUE;
   }
   c->peer_tp_done = 1;
@@ -785,6 +794,57 @@ static void note_received(vq_conn *c, const vq_cx *cx, int space, uint64_t pn, i
     s->ack_deadline = deadline;
 }
 
+/* A Retry (RFC 9000 §17.2.5): the client starts over towards the Source CID the server chose,
+ * with the token it gave, under Initial keys derived from that CID; the ClientHello is sent again.
+ * Anything not acceptable returns an error and the packet is dropped. */
+static vq_status on_retry(vq_conn *c, const vq_cx *cx, const uint8_t *pkt, size_t len,
+                          const vq_pkt_header *h)
+{
+  /* spec: rfc9000#17.2.5.2/1 — at most one Retry per connection attempt; spec:
+   * rfc9000#17.2.5.2/2 — none once an Initial (or Retry) from the server was processed */
+  if (c->is_server || c->retry_received || c->have_peer_scid || h->version != c->version)
+    return VQ_ERR_PROTOCOL_VIOLATION;
+  /* spec: rfc9000#17.2.5.2/4 — a zero-length token is discarded (the parser requires one); the
+   * token must also fit what we keep */
+  if (h->token_len == 0 || h->token_len > sizeof(c->token))
+    return VQ_ERR_PACKET_RETRY;
+  /* spec: rfc9000#17.2.5.1/2 — a Retry whose Source CID is our Initial's Destination CID is
+   * discarded */
+  if (h->scid_len == c->odcid.len && memcmp(pkt + h->scid_off, c->odcid.bytes, h->scid_len) == 0)
+    return VQ_ERR_PROTOCOL_VIOLATION;
+  /* spec: rfc9000#17.2.5.2/3 — the Retry Integrity Tag is checked against our first DCID */
+  vq_status st = vq_retry_tag_verify(c->version, c->odcid.bytes, c->odcid.len, pkt, len);
+  if (st != VQ_OK)
+    return st;
+  vq_cid scid;
+  st = vq_cid_set(&scid, pkt + h->scid_off, h->scid_len);
+  if (st != VQ_OK)
+    return st;
+  /* spec: rfc9000#17.2.5.1/3 — later packets go to the Retry's Source CID; the Initial keys follow
+   * it (rfc9001#5.2); spec: rfc9000#17.2.5.2/5 — our own Source CID stays */
+  c->retry_scid = scid;
+  c->dcid = scid;
+  memcpy(c->token, pkt + h->token_off, h->token_len);
+  c->token_len = h->token_len;
+  c->retry_received = 1;
+  st = install_initial(c, &scid);
+  if (st != VQ_OK)
+    return st;
+  /* spec: rfc9002#6.3 — what was sent in Initial packets is abandoned without a congestion signal
+   * (the records are released) and sent again; spec: rfc9000#17.2.5.3/4 — packet numbers go on */
+  vq_space *s = &c->sp[VQ_SPACE_INITIAL];
+  vq_recovery_state rs;
+  vq_conn_recovery_state(c, &rs);
+  vq_recovery_discard_space(&c->rec, VQ_SPACE_INITIAL, &rs, cx->now,
+                            &(vq_recovery_cb){vq_conn_on_packet_fate, c});
+  /* spec: rfc9000#17.2.5.3/1 — the same ClientHello goes out again */
+  if (s->crypto_tx.sent > s->crypto_tx.base)
+    (void)vq_sendbuf_on_lost(&s->crypto_tx, s->crypto_tx.base,
+                             (size_t)(s->crypto_tx.sent - s->crypto_tx.base), 0);
+  vq_cx_trace(cx, "retry", "scid_len=%zu token_len=%zu", h->scid_len, h->token_len);
+  return VQ_OK;
+}
+
 /* One packet of a datagram. Returns how many bytes it took (the rest may hold coalesced packets);
  * 0 ends the datagram. */
 static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len, const vq_cid *first_dcid)
@@ -801,9 +861,14 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     c->stats.pkts_dropped++;
     return h.packet_len;
   }
-  if (h.type == VQ_PKT_VERSION_NEGOTIATION || h.type == VQ_PKT_RETRY ||
-      h.type == VQ_PKT_UNKNOWN_VERSION || h.type == VQ_PKT_0RTT) {
-    /* Version Negotiation and Retry handling and 0-RTT are issue 5: dropped here. */
+  if (h.type == VQ_PKT_RETRY) {
+    if (on_retry(c, cx, pkt, h.packet_len, &h) != VQ_OK)
+      c->stats.pkts_dropped++;
+    return h.packet_len;
+  }
+  if (h.type == VQ_PKT_VERSION_NEGOTIATION || h.type == VQ_PKT_UNKNOWN_VERSION ||
+      h.type == VQ_PKT_0RTT) {
+    /* Version Negotiation handling and 0-RTT are issue 5: dropped here. */
     c->stats.pkts_dropped++;
     return h.packet_len;
   }

@@ -1,0 +1,103 @@
+# vquic interop harness — shared helpers (sourced by harness/interop/run.sh).
+# Everything runs on loopback, inside a network namespace of its own when run.sh could make one.
+
+# A free UDP port on 127.0.0.1 (the kernel picks it; released just before the peer binds it).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits up to $2 tenths of a second for file $1 to contain $3.
+wait_for() {
+  local f=$1 n=$2 pat=$3 i
+  for ((i = 0; i < n; i++)); do
+    grep -q -- "$pat" "$f" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Starts a capture of UDP port $2 on lo into $1 (pcapng); sets CAP_PID. Returns 1 if it did not start.
+cap_start() {
+  local out=$1 port=$2
+  CAP_PID=
+  tshark -q -i lo -s 0 -w "$out" -f "udp port $port" 2> "$out.err" &
+  CAP_PID=$!
+  wait_for "$out.err" 100 "Capturing on" || { kill "$CAP_PID" 2>/dev/null; CAP_PID=; return 1; }
+}
+
+cap_stop() {
+  [ -n "${CAP_PID:-}" ] || return 0
+  sleep 0.2 # the last datagrams reach the capture
+  kill -INT "$CAP_PID" 2>/dev/null
+  wait "$CAP_PID" 2>/dev/null
+  CAP_PID=
+}
+
+# Checks a capture with tshark: it decodes as QUIC with the key log, nothing malformed, nothing left
+# undecrypted, and the expected frames are there. $1 capture, $2 key log, $3 minimum STREAM frames.
+# Prints a one-line summary into CAP_SUMMARY; returns 1 with CAP_ERR set on a problem.
+cap_check() {
+  local cap=$1 keys=$2 min_stream=$3 base
+  base=(tshark -r "$cap" -o "tls.keylog_file:$keys")
+  CAP_ERR= CAP_SUMMARY=
+  local npk nquic nmal nundec
+  npk=$("${base[@]}" -Y udp 2>/dev/null | wc -l)
+  nquic=$("${base[@]}" -Y quic 2>/dev/null | wc -l)
+  nmal=$("${base[@]}" -Y "_ws.malformed || _ws.expert.severity == error" 2>/dev/null | wc -l)
+  nundec=$("${base[@]}" -Y "quic.decryption_failed || quic.remaining_payload" 2>/dev/null | wc -l)
+  # frame types of every decrypted QUIC packet, one per line
+  local types
+  types=$("${base[@]}" -Y quic -T fields -e quic.frame_type 2>/dev/null | tr ',' '\n' | grep -v '^$')
+  local nstream nack nhsd nclose ncrypto
+  nstream=$(grep -cE '^(8|9|10|11|12|13|14|15)$' <<< "$types")
+  nack=$(grep -cE '^(2|3)$' <<< "$types")
+  ncrypto=$(grep -cE '^6$' <<< "$types")
+  nhsd=$(grep -cE '^30$' <<< "$types")
+  nclose=$(grep -cE '^(28|29)$' <<< "$types")
+  CAP_SUMMARY="tshark: $npk datagrams, $nquic QUIC, malformed $nmal, undecrypted $nundec, frames: STREAM $nstream ACK $nack CRYPTO $ncrypto HANDSHAKE_DONE $nhsd CONNECTION_CLOSE $nclose"
+  if [ "$npk" -eq 0 ]; then CAP_ERR="empty capture"; return 1; fi
+  if [ "$nquic" -ne "$npk" ]; then CAP_ERR="$((npk - nquic)) datagrams not decoded as QUIC"; return 1; fi
+  if [ "$nmal" -ne 0 ]; then CAP_ERR="$nmal malformed packets"; return 1; fi
+  if [ "$nundec" -ne 0 ]; then CAP_ERR="$nundec packets not decrypted"; return 1; fi
+  if [ "$nstream" -lt "$min_stream" ]; then CAP_ERR="only $nstream STREAM frames (< $min_stream)"; return 1; fi
+  if [ "$nack" -eq 0 ]; then CAP_ERR="no ACK frame"; return 1; fi
+  if [ "$ncrypto" -eq 0 ]; then CAP_ERR="no CRYPTO frame"; return 1; fi
+  if [ "$nhsd" -eq 0 ]; then CAP_ERR="no HANDSHAKE_DONE"; return 1; fi
+  return 0
+}
+
+# Byte-exact comparison of the files named in "$3..." between dirs $1 (served) and $2 (fetched).
+same_files() {
+  local src=$1 dst=$2 f
+  shift 2
+  for f in "$@"; do
+    if ! cmp -s "$src/$f" "$dst/$f"; then
+      CMP_ERR="$f differs (served $(stat -c %s "$src/$f" 2>/dev/null || echo none) bytes, got $(stat -c %s "$dst/$f" 2>/dev/null || echo none))"
+      return 1
+    fi
+  done
+}
+
+# Length check of generated bodies: "$3..." are NAME:LENGTH pairs found in dir $1.
+sized_files() {
+  local dir=$1 p
+  shift
+  for p in "$@"; do
+    local f=${p%%:*} n=${p##*:}
+    if [ "$(stat -c %s "$dir/$f" 2>/dev/null || echo none)" != "$n" ]; then
+      CMP_ERR="$f: $(stat -c %s "$dir/$f" 2>/dev/null || echo no) bytes, expected $n"
+      return 1
+    fi
+  done
+}
+
+# Stops a background process we started, by pid; SIGINT first (vq-server drains), then SIGKILL.
+stop_pid() {
+  local pid=$1 i
+  [ -n "$pid" ] || return 0
+  kill -INT "$pid" 2>/dev/null || return 0
+  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}

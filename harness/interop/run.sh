@@ -1,0 +1,274 @@
+#!/bin/bash
+# vquic interop: vq-client and vq-server against ngtcp2 (gtlsserver / gtlsclient, GnuTLS) and headless
+# Chromium, every pair on loopback, every capture checked with tshark.
+#
+#   harness/interop/run.sh [--build DIR] [--short] [--only REGEX] [--keep] [--no-netns]
+#
+# Each case prints PASS or FAIL with its reason and the tshark summary of its capture; the last line
+# is `N passed, N failed`, also written to DIR/results/interop.txt (details in DIR/interop/<case>/).
+# --short runs the quick cases only (what `make check` runs). The whole run happens in a network
+# namespace of its own with only lo up when `unshare -n` works (so nothing, Chromium included, can
+# reach beyond this machine, and the ports are ours); the Chromium cases never run outside one
+# (--no-netns: run on the machine's loopback, Chromium case failing).
+set -u
+BUILD=build SHORT=0 ONLY= KEEP=0 IN_NS=0 NO_NS=0
+while [ $# -gt 0 ]; do
+  case $1 in
+  --build) BUILD=$2; shift ;;
+  --short) SHORT=1 ;;
+  --only) ONLY=$2; shift ;;
+  --keep) KEEP=1 ;;
+  --in-netns) IN_NS=1 ;;
+  --no-netns) NO_NS=1 ;;
+  -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+  *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=$(cd "$BUILD" && pwd) || exit 2
+
+if [ $IN_NS -eq 0 ] && [ $NO_NS -eq 0 ] && unshare -n true 2>/dev/null; then
+  args=(--build "$BUILD" --in-netns)
+  [ $SHORT -eq 1 ] && args+=(--short)
+  [ -n "$ONLY" ] && args+=(--only "$ONLY")
+  [ $KEEP -eq 1 ] && args+=(--keep)
+  exec unshare -n -- bash "$0" "${args[@]}"
+fi
+if [ $IN_NS -eq 1 ]; then
+  ip link set lo up || { echo "interop: cannot bring lo up in the namespace"; exit 1; }
+fi
+# UDP GSO trains (vq-server, ngtcp2) would reach the capture unsegmented, as one datagram tshark
+# cannot split: segmentation offload goes off on this lo, so the kernel segments before the tap.
+# Only inside our own namespace: the machine's lo is never touched.
+# Elsewhere the peers are asked not to send GSO trains (vq-* --no-gso, gtlsserver --max-gso-dgrams=1).
+NOGSO_VQ=(--no-gso) NOGSO_GTLS=--max-gso-dgrams=1
+if [ $IN_NS -eq 1 ] && command -v ethtool > /dev/null &&
+  ethtool -K lo tx-udp-segmentation off > /dev/null 2>&1; then
+  NOGSO_VQ=() NOGSO_GTLS=
+fi
+
+. "$HERE/lib.sh"
+
+W=$BUILD/interop
+RES=$BUILD/results/interop.txt
+mkdir -p "$W" "$BUILD/results"
+: > "$RES"
+PASS=0 FAIL=0
+VQS=$BUILD/bin/vq-server VQC=$BUILD/bin/vq-client
+
+say() { echo "$*" | tee -a "$RES"; }
+result() { # case status detail...
+  local name=$1 st=$2
+  shift 2
+  if [ "$st" = PASS ]; then PASS=$((PASS + 1)); else FAIL=$((FAIL + 1)); fi
+  say "$st $name: $*"
+}
+want() { [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]; }
+
+# ---- shared material ------------------------------------------------------------------------------
+missing=
+for t in gtlsserver gtlsclient tshark openssl python3; do
+  command -v $t > /dev/null || missing="$missing $t"
+done
+[ -x "$VQS" ] && [ -x "$VQC" ] || missing="$missing vq-server/vq-client (make programs)"
+WWW=$W/www
+rm -rf "$WWW" && mkdir -p "$WWW"
+printf '<!doctype html><title>vquic</title><p>Hello over HTTP/3 from vquic interop.</p>\n' > "$WWW/index.html"
+[ $SHORT -eq 1 ] || head -c 10000000 /dev/urandom > "$WWW/10MB.bin"
+for i in 1 2 3 4 5 6; do head -c $((i * 77777 + i)) /dev/urandom > "$WWW/f$i.bin"; done
+head -c 2000000 /dev/urandom > "$WWW/2MB.bin"
+# ngtcp2's server needs a key and certificate of its own (ECDSA P-256, for localhost)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/key.pem" \
+  -out "$W/cert.pem" -days 30 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 > /dev/null 2>&1 || missing="$missing (openssl req)"
+
+# ---- vq-client -> gtlsserver ----------------------------------------------------------------------
+# case_vqc NAME MIN_STREAM "gtlsserver options" "files to compare" "generated NAME:LEN" URL-PATHS...
+case_vqc() {
+  local name=$1 min_stream=$2 sopts=$3 files=$4 sized=$5
+  shift 5
+  want "$name" || return 0
+  local D=$W/$name port spid
+  rm -rf "$D" && mkdir -p "$D/out"
+  port=$(free_port)
+  if ! cap_start "$D/cap.pcapng" "$port"; then result "$name" FAIL "tshark capture did not start"; return; fi
+  # shellcheck disable=SC2086
+  gtlsserver $sopts $NOGSO_GTLS --no-quic-dump --no-http-dump -d "$WWW" 127.0.0.1 "$port" "$W/key.pem" "$W/cert.pem" \
+    > "$D/server.log" 2>&1 &
+  spid=$!
+  sleep 0.3
+  local urls=() p
+  for p in "$@"; do urls+=("https://localhost:$port$p"); done
+  local t0 rc
+  t0=$(date +%s.%N)
+  SSLKEYLOGFILE=$D/keys.log timeout 120 "$VQC" "${NOGSO_VQ[@]}" --cafile "$W/cert.pem" --output-dir "$D/out" --stats -q \
+    --timeout 10000 "${urls[@]}" > "$D/client.log" 2>&1
+  rc=$?
+  local secs
+  secs=$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $t0}")
+  stop_pid "$spid"
+  cap_stop
+  local cmd="vq-client --cafile cert.pem --output-dir out ${urls[*]}  <->  gtlsserver $sopts -d www 127.0.0.1 $port key.pem cert.pem"
+  echo "$cmd" > "$D/command"
+  CMP_ERR=
+  if [ $rc -ne 0 ]; then
+    result "$name" FAIL "vq-client exit $rc: $(grep -v '^stats' "$D/client.log" | tail -2 | tr '\n' ' ')"
+  elif [ -n "$files" ] && ! same_files "$WWW" "$D/out" $files; then
+    result "$name" FAIL "$CMP_ERR"
+  elif [ -n "$sized" ] && ! sized_files "$D/out" $sized; then
+    result "$name" FAIL "$CMP_ERR"
+  elif ! cap_check "$D/cap.pcapng" "$D/keys.log" "$min_stream"; then
+    result "$name" FAIL "$CAP_ERR; $CAP_SUMMARY"
+  else
+    result "$name" PASS "${secs}s, $CAP_SUMMARY"
+    [ $KEEP -eq 1 ] || rm -f "$D/cap.pcapng" "$D/out/"*
+    return
+  fi
+  echo "  command: $cmd" | tee -a "$RES"
+}
+
+# ---- gtlsclient -> vq-server ----------------------------------------------------------------------
+# case_gtc NAME MIN_STREAM "gtlsclient options" FILES...
+case_gtc() {
+  local name=$1 min_stream=$2 copts=$3
+  shift 3
+  want "$name" || return 0
+  local D=$W/$name port spid
+  rm -rf "$D" && mkdir -p "$D/out"
+  port=$(free_port)
+  if ! cap_start "$D/cap.pcapng" "$port"; then result "$name" FAIL "tshark capture did not start"; return; fi
+  SSLKEYLOGFILE=$D/keys.log "$VQS" "${NOGSO_VQ[@]}" --listen "127.0.0.1:$port" --root "$WWW" > "$D/server.log" 2>&1 &
+  spid=$!
+  wait_for "$D/server.log" 50 serving
+  local urls=() f
+  for f in "$@"; do urls+=("https://127.0.0.1:$port/$f"); done
+  local t0 rc
+  t0=$(date +%s.%N)
+  # shellcheck disable=SC2086
+  timeout 120 gtlsclient $copts --no-quic-dump --no-http-dump --download "$D/out" --exit-on-all-streams-close \
+    127.0.0.1 "$port" "${urls[@]}" > "$D/client.log" 2>&1
+  rc=$?
+  local secs
+  secs=$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $t0}")
+  stop_pid "$spid"
+  cap_stop
+  local cmd="gtlsclient $copts --download out --exit-on-all-streams-close 127.0.0.1 $port ${urls[*]}  <->  vq-server --listen 127.0.0.1:$port --root www"
+  echo "$cmd" > "$D/command"
+  CMP_ERR=
+  local nreq
+  nreq=$(grep -c ' 200 ' "$D/server.log")
+  if [ $rc -ne 0 ]; then
+    result "$name" FAIL "gtlsclient exit $rc: $(grep -iE 'error|close' "$D/client.log" | tail -2 | tr '\n' ' ')"
+  elif ! same_files "$WWW" "$D/out" "$@"; then
+    result "$name" FAIL "$CMP_ERR"
+  elif [ "$nreq" -ne $# ]; then
+    result "$name" FAIL "vq-server logged $nreq requests answered 200, expected $#"
+  elif ! cap_check "$D/cap.pcapng" "$D/keys.log" "$min_stream"; then
+    result "$name" FAIL "$CAP_ERR; $CAP_SUMMARY"
+  else
+    result "$name" PASS "${secs}s, $CAP_SUMMARY"
+    [ $KEEP -eq 1 ] || rm -f "$D/cap.pcapng" "$D/out/"*
+    return
+  fi
+  echo "  command: $cmd" | tee -a "$RES"
+}
+
+# ---- Chromium -> vq-server ------------------------------------------------------------------------
+case_chromium() {
+  local name=chromium-page
+  want "$name" || return 0
+  local D=$W/$name port spid
+  if [ $IN_NS -ne 1 ]; then result "$name" FAIL "no network namespace (unshare -n): Chromium is not run outside one"; return; fi
+  if ! command -v chromium > /dev/null; then result "$name" FAIL "chromium is not installed (ci/install-deps.sh)"; return; fi
+  rm -rf "$D" && mkdir -p "$D/www"
+  cat > "$D/www/index.html" << 'EOF'
+<!doctype html><html><head><meta charset="utf-8"><title>vquic interop</title><link rel="stylesheet" href="style.css"></head>
+<body><h1>Hello from vquic over HTTP/3</h1>
+<p id="js">script not loaded</p>
+<img src="pixel.png" onload="document.getElementById('img').textContent='image loaded'"><p id="img">image not loaded</p>
+<p id="big">big not loaded</p>
+<script src="app.js"></script></body></html>
+EOF
+  echo 'h1 { color: #123456; }' > "$D/www/style.css"
+  cat > "$D/www/app.js" << 'EOF'
+document.getElementById("js").textContent = "script loaded over " + performance.getEntriesByType("navigation")[0].nextHopProtocol;
+fetch("big.bin").then(r => r.arrayBuffer()).then(b => { document.getElementById("big").textContent = "big loaded " + b.byteLength + " bytes"; });
+EOF
+  printf '\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82' > "$D/www/pixel.png"
+  head -c 3000000 /dev/urandom > "$D/www/big.bin"
+  port=$(free_port)
+  if ! cap_start "$D/cap.pcapng" "$port"; then result "$name" FAIL "tshark capture did not start"; return; fi
+  SSLKEYLOGFILE=$D/keys.log "$VQS" "${NOGSO_VQ[@]}" --listen "127.0.0.1:$port" --root "$D/www" --cert-out "$D/cert.pem" \
+    > "$D/server.log" 2>&1 &
+  spid=$!
+  wait_for "$D/server.log" 50 serving
+  local spki
+  spki=$(openssl x509 -pubkey -noout -in "$D/cert.pem" | openssl pkey -pubin -outform der |
+    openssl dgst -sha256 -binary | base64)
+  # No traffic beyond loopback: no proxy, no background services, localhost pinned to 127.0.0.1
+  # (vq-server listens there), and the namespace has nothing but lo anyway.
+  local copts=(--headless=new --disable-gpu --no-sandbox --user-data-dir="$D/profile" --enable-quic
+    "--origin-to-force-quic-on=localhost:$port" "--ignore-certificate-errors-spki-list=$spki"
+    --no-proxy-server "--host-resolver-rules=MAP localhost 127.0.0.1" --disable-background-networking
+    --disable-component-update --disable-sync --no-first-run --disable-extensions --disable-default-apps
+    --disable-domain-reliability --disable-client-side-phishing-detection --no-pings
+    --disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication
+    --virtual-time-budget=5000 --dump-dom)
+  local rc
+  timeout 60 chromium "${copts[@]}" "https://localhost:$port/" > "$D/dom.html" 2> "$D/chromium.log"
+  rc=$?
+  sleep 0.3
+  stop_pid "$spid"
+  cap_stop
+  echo "chromium ${copts[*]} https://localhost:$port/  <->  vq-server --listen 127.0.0.1:$port --root www --cert-out cert.pem" > "$D/command"
+  local nreq
+  nreq=$(grep -cE ' GET /(|style.css|app.js|pixel.png|big.bin) 200 ' "$D/server.log")
+  if [ $rc -ne 0 ]; then
+    result "$name" FAIL "chromium exit $rc: $(grep -E 'ERROR.*(net::|QUIC)' "$D/chromium.log" | tail -1)"
+  elif ! grep -q 'Hello from vquic over HTTP/3' "$D/dom.html"; then
+    result "$name" FAIL "the page text is not in the DOM: $(grep -E 'net::|QUIC' "$D/chromium.log" | tail -1)"
+  elif ! grep -q 'script loaded over h3' "$D/dom.html"; then
+    result "$name" FAIL "app.js did not run, or the page did not come over h3: $(grep -o '<p id="js">[^<]*' "$D/dom.html")"
+  elif ! grep -q 'image loaded' "$D/dom.html"; then
+    result "$name" FAIL "pixel.png did not load"
+  elif ! grep -q 'big loaded 3000000 bytes' "$D/dom.html"; then
+    result "$name" FAIL "big.bin (3 MB by fetch) did not arrive whole: $(grep -o '<p id="big">[^<]*' "$D/dom.html")"
+  elif [ "$nreq" -lt 5 ]; then
+    result "$name" FAIL "vq-server answered $nreq of the 5 resources with 200"
+  elif ! cap_check "$D/cap.pcapng" "$D/keys.log" 5; then
+    result "$name" FAIL "$CAP_ERR; $CAP_SUMMARY"
+  else
+    result "$name" PASS "DOM has the page text, script ran over h3, image and 3 MB fetch loaded; $nreq requests; $CAP_SUMMARY"
+    [ $KEEP -eq 1 ] || rm -rf "$D/cap.pcapng" "$D/profile"
+    return
+  fi
+  echo "  command: $(cat "$D/command")" | tee -a "$RES"
+}
+
+if [ -n "$missing" ]; then
+  result setup FAIL "missing:$missing (ci/install-deps.sh installs them)"
+  say "$PASS passed, $FAIL failed"
+  exit 1
+fi
+
+# name, min STREAM frames, peer options, byte-exact files, generated NAME:LEN, paths
+case_vqc vqc-gtls-small 3 "" "index.html" "" /index.html
+case_vqc vqc-gtls-parallel 10 "" "index.html f1.bin f2.bin f3.bin" "100000:100000 700000:700000 1:1" \
+  /index.html /f1.bin /f2.bin /f3.bin /100000 /700000 /1
+case_vqc vqc-gtls-retry 3 "-V" "index.html f1.bin" "" /index.html /f1.bin
+if [ $SHORT -eq 0 ]; then
+  case_vqc vqc-gtls-10MB 1000 "" "10MB.bin" "" /10MB.bin
+  case_vqc vqc-gtls-loss5 100 "-t 0.05 -r 0.05" "2MB.bin f4.bin" "500000:500000" /2MB.bin /f4.bin /500000
+fi
+case_gtc gtc-vqs-small 3 "" index.html
+case_gtc gtc-vqs-parallel 10 "" index.html f1.bin f2.bin f3.bin f4.bin f5.bin f6.bin
+if [ $SHORT -eq 0 ]; then
+  case_gtc gtc-vqs-10MB 1000 "" 10MB.bin
+  case_gtc gtc-vqs-keyupdate 100 "--key-update=5ms" 2MB.bin
+  case_gtc gtc-vqs-loss5 100 "-t 0.05 -r 0.05" 2MB.bin f5.bin index.html
+  case_gtc gtc-vqs-vn 3 "-v 0x1a2a3a4a --preferred-versions v1" index.html f1.bin
+  case_chromium
+fi
+say "$PASS passed, $FAIL failed"
+[ $FAIL -eq 0 ]

@@ -1,0 +1,30 @@
+# ---- interop: vq-client / vq-server against ngtcp2 (gtlsserver, gtlsclient) and headless Chromium ----
+#   make interop        every case (harness/interop/run.sh): ngtcp2 both ways (small, parallel, Retry,
+#                       10 MB, 5 % loss, key update) and Chromium loading a page with sub-resources;
+#                       captures checked with tshark; results in $(BUILD)/results/interop.txt
+#   make interop-short  the quick cases (ngtcp2 both ways, small and parallel, Retry), ~10 s
+# Both run in a network namespace of their own (unshare -n) with only lo up. The peers come from
+# Debian packages (ci/install-deps.sh: ngtcp2-client ngtcp2-server tshark chromium ethtool).
+#
+# `make check` runs the short cases (interop-check) through CHECK_EXTRA (a prerequisite of check; its result file is
+# counted by ci/summary.py like every stage, and a failure there fails the check's summary without
+# stopping the other stages). CHECK_EXTRA= (empty) on the command line leaves it out.
+INTEROP_TOOLS := gtlsserver gtlsclient tshark ethtool chromium
+.PHONY: interop interop-short interop-check interop-deps
+
+interop-deps:
+	@missing=""; for t in $(INTEROP_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	 if [ -n "$$missing" ]; then echo "interop: missing$$missing -> ci/install-deps.sh"; bash ci/install-deps.sh; fi
+
+interop: $(PROGRAMS) interop-deps
+	@bash harness/interop/run.sh --build $(BUILD)
+
+interop-short: $(PROGRAMS) interop-deps
+	@bash harness/interop/run.sh --build $(BUILD) --short
+
+# for check: the same, its failures counted in the summary rather than stopping the other stages
+interop-check: $(PROGRAMS) interop-deps
+	-@bash harness/interop/run.sh --build $(BUILD) --short
+
+CHECK_EXTRA ?= interop-check
+check: $(CHECK_EXTRA)
