@@ -10,6 +10,8 @@ pkgs=(
   afl++                            # AFL++ build of the fuzz harnesses
   python3                          # vector extraction and ledger scripts
   libnghttp3-dev                   # test-only HTTP/3 oracle (tests/test_h3_nghttp3.c), never in libvquic
+  ngtcp2-client ngtcp2-server      # make bench: the reference stack (gtlsclient / gtlsserver)
+  python3-matplotlib               # make bench: build/bench/ratios.png
 )
 
 missing=()
