@@ -13,6 +13,7 @@ pkgs=(
   ngtcp2-client ngtcp2-server      # interop peers: gtlsclient, gtlsserver (harness/interop)
   tshark chromium                  # interop: capture checks, the browser peer
   ethtool iproute2 openssl         # interop: GSO off on the namespace's lo, lo up, certificates
+  python3-matplotlib               # make bench: build/bench/ratios.png
 )
 
 missing=()
