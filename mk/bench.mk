@@ -31,3 +31,14 @@ bench: $(PROGRAMS) $(BENCH_IDLE) bench-tools $(BENCH_LOSS_OBJ)
 	PATH="$$PATH:/usr/sbin" $(BENCH_PY) harness/bench/bench.py --build $(BUILD)
 
 .PHONY: bench bench-tools
+
+# In make check: BENCH_SMOKE (one repetition of tiny bulk / connection / stream cases) only to see that
+# the bench runs and every transfer succeeds; no number is judged.
+CHECK_EXTRA += bench-smoke
+bench-smoke: $(PROGRAMS) $(BENCH_IDLE) bench-tools
+	@mkdir -p $(BUILD)/results
+	@if BENCH_SMOKE=1 BENCH_CASES=bulk,conns,streams PATH="$$PATH:/usr/sbin" $(BENCH_PY) harness/bench/bench.py \
+	     --build $(BUILD) > $(BUILD)/results/bench.log 2>&1; then \
+	   echo "bench-smoke: 1 passed, 0 failed" | tee $(BUILD)/results/bench.txt; \
+	 else tail -20 $(BUILD)/results/bench.log; echo "bench-smoke: 0 passed, 1 failed" | tee $(BUILD)/results/bench.txt; fi
+.PHONY: bench-smoke

@@ -204,13 +204,17 @@ class Env:
         self.build = args.build
         self.bin = os.path.join(args.build, "bin")
         self.quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-        self.R = int(os.environ.get("BENCH_R", "3" if self.quick else "5"))
+        # BENCH_SMOKE: what make check runs -- one repetition of tiny cases, to see that the bench works
+        self.smoke = os.environ.get("BENCH_SMOKE", "") not in ("", "0")
+        if self.smoke:
+            self.quick = True
+        self.R = int(os.environ.get("BENCH_R", "1" if self.smoke else "3" if self.quick else "5"))
         pin = os.environ.get("BENCH_PIN", "") not in ("", "0") and os.cpu_count() >= 2
         self.srv_cpu, self.cli_cpu = (0, 1) if pin else (None, None)
-        self.bulk_bytes = 50_000_000 if self.quick else 1_000_000_000
-        self.n_conns = 100 if self.quick else 1000
-        self.n_streams, self.stream_bytes = 100, 1_000_000
-        self.n_idle = 1000
+        self.bulk_bytes = 5_000_000 if self.smoke else 50_000_000 if self.quick else 1_000_000_000
+        self.n_conns = 10 if self.smoke else 100 if self.quick else 1000
+        self.n_streams, self.stream_bytes = (10, 100_000) if self.smoke else (100, 1_000_000)
+        self.n_idle = 50 if self.smoke else 1000
         self.small_bytes = 1000
         self.tmp = tempfile.mkdtemp(prefix="vq-bench-", dir="/dev/shm" if os.path.isdir("/dev/shm")
                                     else None)
