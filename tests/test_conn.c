@@ -256,6 +256,7 @@ typedef struct scenario {
   uint64_t stream_window;     /* initial_max_stream_data of both sides (0: default) */
   uint64_t conn_window;
   uint64_t max_streams;       /* server's initial_max_streams_bidi (0: default) */
+  size_t mem_limit;           /* both connections' memory budget (0: default) */
   const char *server_name;    /* what the client checks ("localhost") */
   int insecure;
   vq_time run_for;
@@ -318,6 +319,7 @@ static int world_run(world *w, const scenario *sc)
   ec.conn.initial_max_data = sc->conn_window;
   ec.conn.max_conn_window = sc->conn_window;
   ec.conn.initial_max_streams_bidi = sc->max_streams;
+  ec.conn.mem_limit = sc->mem_limit;
   if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
     return 0;
   vq_conn_config cc = {0};
@@ -327,6 +329,7 @@ static int world_run(world *w, const scenario *sc)
   cc.max_stream_window = sc->stream_window;
   cc.initial_max_data = sc->conn_window;
   cc.max_conn_window = sc->conn_window;
+  cc.mem_limit = sc->mem_limit;
   w->cli.streams_to_open = sc->streams;
   w->cli.request_size = sc->request;
   w->cli.close_when_done = 1;
@@ -467,6 +470,22 @@ VQ_TEST(conn_lab_many_streams)
   sc.streams = 40;
   sc.request = 3000;
   sc.response = 20000;
+  CHECK(run_check(&sc));
+}
+
+VQ_TEST(conn_lab_parallel_streams_small_budget)
+{
+  /* DESIGN.md principle 5: 60 parallel 300 KB responses through a 4 MiB connection budget — send
+   * buffers take their share, writers are woken as acknowledgments free memory, nothing stalls */
+  scenario sc = {0};
+  sc.seed = 8;
+  sc.link = link_ms(5);
+  sc.link.rate_bps = 400000000u;
+  sc.link.queue_bytes = 2000000;
+  sc.streams = 60;
+  sc.request = 100;
+  sc.response = 300000;
+  sc.mem_limit = (size_t)4 << 20;
   CHECK(run_check(&sc));
 }
 

@@ -57,7 +57,7 @@ static void config_defaults(vq_conn_config *k)
   if (k->cid_len > VQ_CID_MAX_LEN)
     k->cid_len = VQ_CID_MAX_LEN;
   if (!k->mem_limit)
-    k->mem_limit = (size_t)16 << 20;
+    k->mem_limit = (size_t)64 << 20;
   if (!k->max_idle_timeout_ms)
     k->max_idle_timeout_ms = 30000;
   if (!k->initial_max_data)
@@ -69,7 +69,17 @@ static void config_defaults(vq_conn_config *k)
   if (k->max_stream_window < k->initial_max_stream_data)
     k->max_stream_window = k->initial_max_stream_data;
   if (!k->max_conn_window)
-    k->max_conn_window = (uint64_t)32 << 20;
+    k->max_conn_window = (uint64_t)24 << 20;
+  /* DESIGN.md principle 5: what the peer may make us buffer (the connection's flow-control window)
+   * stays within half the memory budget, the rest for send buffers and state */
+  if (k->max_conn_window > k->mem_limit / 2)
+    k->max_conn_window = k->mem_limit / 2;
+  if (k->initial_max_data > k->max_conn_window)
+    k->initial_max_data = k->max_conn_window;
+  if (k->max_stream_window > k->max_conn_window)
+    k->max_stream_window = k->max_conn_window;
+  if (k->initial_max_stream_data > k->max_stream_window)
+    k->initial_max_stream_data = k->max_stream_window;
   if (k->max_conn_window < k->initial_max_data)
     k->max_conn_window = k->initial_max_data;
   if (!k->initial_max_streams_bidi)
@@ -190,6 +200,9 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
   /* flow control (RFC 9000 §4): our limits; the peer's arrive with its transport parameters */
   vq_fc_rx_init(&c->fc_rx, k.initial_max_data, k.max_conn_window);
   vq_fc_tx_init(&c->fc_tx, 0);
+  /* application data may hold a quarter of the budget: handshake, recovery and receive state keep
+   * the rest (DESIGN.md principle 5) */
+  c->send_cap = k.mem_limit / 4;
   c->local_max_streams[0] = k.initial_max_streams_bidi;
   c->local_max_streams[1] = k.initial_max_streams_uni;
   *out = c;
@@ -616,6 +629,8 @@ static vq_status on_ack(vq_conn *c, const vq_cx *cx, int space, const vq_frame_a
   vq_status st = vq_recovery_on_ack(&c->rec, (vq_pn_space)space, a, delay, &rs, cx->now, &cb, &sampled);
   if (st != VQ_OK)
     return st;
+  /* acknowledged data freed memory: streams refused for lack of it may write again */
+  vq_conn_wake_writers(c);
   /* spec: rfc9002#A.6 — a client knows the server validated its address once a Handshake packet
    * is acknowledged */
   if (space == VQ_SPACE_HANDSHAKE)

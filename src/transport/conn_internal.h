@@ -157,6 +157,9 @@ struct vq_conn {
   vq_stream *streams;             /* list of all */
   vq_stream *sendq_head, *sendq_tail;
   uint64_t nstreams;
+  uint64_t writers_waiting;       /* streams with writable_want set */
+  uint64_t send_buffered;         /* application bytes held by all stream send buffers */
+  uint64_t send_cap;              /* the most they may hold together (a quarter of the budget) */
 
   /* events */
   vq_conn_event ev[VQ_EVENTS];
@@ -196,6 +199,8 @@ vq_stream *vq_conn_stream_create(vq_conn *c, uint64_t id, int local);
 void vq_conn_stream_sendq_add(vq_conn *c, vq_stream *s);
 void vq_conn_stream_maybe_free(vq_conn *c, vq_stream *s);
 void vq_conn_stream_free_all(vq_conn *c);
+/* Tells every stream that wanted to write and now can (VQ_CONN_EV_STREAM_WRITABLE). */
+void vq_conn_wake_writers(vq_conn *c);
 vq_status vq_conn_on_stream_frame(vq_conn *c, const vq_cx *cx, const vq_frame_stream *f);
 vq_status vq_conn_on_reset_stream(vq_conn *c, const vq_frame_reset_stream *f);
 vq_status vq_conn_on_stop_sending(vq_conn *c, const vq_frame_stop_sending *f);

@@ -74,11 +74,18 @@ static void frame_acked(vq_conn *c, const vq_sent_frame *r)
     s = vq_conn_stream_find(c, r->id);
     if (!s)
       return;
-    vq_sendbuf_on_acked(&s->sb, r->off, r->len, r->fin);
+    {
+      uint64_t held = s->sb.end - s->sb.base;
+      vq_sendbuf_on_acked(&s->sb, r->off, r->len, r->fin);
+      uint64_t freed = held - (s->sb.end - s->sb.base);
+      c->send_buffered = c->send_buffered > freed ? c->send_buffered - freed : 0;
+    }
     if (s->ss != VQ_SEND_RESET_SENT && s->ss != VQ_SEND_RESET_RECVD && vq_sendbuf_done(&s->sb))
       s->ss = VQ_SEND_DATA_RECVD;
     if (s->writable_want && vq_conn_stream_writable(c, s->id) > 0) {
       s->writable_want = 0;
+      if (c->writers_waiting)
+        c->writers_waiting--;
       vq_conn_push_event(c, VQ_CONN_EV_STREAM_WRITABLE, s->id, 0);
     }
     vq_conn_stream_maybe_free(c, s);
@@ -784,6 +791,7 @@ vq_status vq_conn_send(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, si
     return VQ_ERR_BUFFER_TOO_SMALL;
   st = vq_conn_build_datagram(c, cx, buf, cap, len);
   if (st != VQ_OK) {
+    vq_cx_trace(cx, "internal_error", "packet building failed: %s (%d)", vq_status_reason(st), (int)st);
     vq_conn_error(c, cx, VQ_ERR_INTERNAL, 0, "packet building failed");
     return st;
   }

@@ -97,6 +97,12 @@ void vq_conn_stream_sendq_add(vq_conn *c, vq_stream *s)
 static void stream_release(vq_conn *c, vq_stream *s)
 {
   sendq_remove(c, s);
+  if (s->writable_want && c->writers_waiting)
+    c->writers_waiting--;
+  if (!s->sb.abandoned) {
+    uint64_t held = s->sb.end - s->sb.base;
+    c->send_buffered = c->send_buffered > held ? c->send_buffered - held : 0;
+  }
   vq_stream **pp = &c->buckets[bucket_of(s->id)];
   while (*pp && *pp != s)
     pp = &(*pp)->hnext;
@@ -277,6 +283,8 @@ static void reset_local(vq_conn *c, vq_stream *s, uint64_t code)
   s->reset_code = code;
   /* spec: rfc9000#19.4 — the final size is the amount of data sent (the highest offset) */
   s->reset_final = s->sb.sent;
+  uint64_t held = s->sb.end - s->sb.base;
+  c->send_buffered = c->send_buffered > held ? c->send_buffered - held : 0;
   vq_sendbuf_abandon(&s->sb);
   s->ss = VQ_SEND_RESET_SENT;
   vq_conn_stream_sendq_add(c, s);
@@ -363,11 +371,17 @@ vq_status vq_conn_stream_write(vq_conn *c, const vq_cx *cx, uint64_t stream_id, 
   vq_stream *s = vq_conn_stream_find(c, stream_id);
   if (!s || !s->can_send || s->reset_pending || s->reset_sent)
     return VQ_ERR_STREAM_STATE;
-  st = vq_sendbuf_write(&s->sb, data, len, fin, accepted);
+  /* the connection's share for application data bounds what all streams hold together */
+  uint64_t room = c->send_cap > c->send_buffered ? c->send_cap - c->send_buffered : 0;
+  size_t take = len < room ? len : (size_t)room;
+  st = vq_sendbuf_write(&s->sb, data, take, fin && take == len, accepted);
   if (st != VQ_OK)
     return st;
-  if (*accepted < len)
+  c->send_buffered += *accepted;
+  if (*accepted < len && !s->writable_want) {
     s->writable_want = 1;
+    c->writers_waiting++;
+  }
   if (*accepted > 0 || (fin && *accepted == len)) {
     if (s->ss == VQ_SEND_READY)
       s->ss = VQ_SEND_SEND;
@@ -442,6 +456,22 @@ uint64_t vq_conn_stream_writable(const vq_conn *c, uint64_t stream_id)
   vq_stream *s = vq_conn_stream_find((vq_conn *)c, stream_id);
   if (!s || !s->can_send || s->sb.fin)
     return 0;
+  /* the send buffer's own limit, and a chunk's worth of room in the connection's memory budget */
+  if (c->mem.used + VQ_STREAMBUF_CHUNK + 64 > c->mem.limit || c->send_buffered >= c->send_cap)
+    return 0;
   uint64_t held = s->sb.end - s->sb.base;
   return s->sb.limit > held ? s->sb.limit - held : 0;
+}
+
+void vq_conn_wake_writers(vq_conn *c)
+{
+  if (!c->writers_waiting)
+    return;
+  for (vq_stream *s = c->streams; s && c->writers_waiting; s = s->next) {
+    if (!s->writable_want || vq_conn_stream_writable(c, s->id) == 0)
+      continue;
+    s->writable_want = 0;
+    c->writers_waiting--;
+    vq_conn_push_event(c, VQ_CONN_EV_STREAM_WRITABLE, s->id, 0);
+  }
 }
