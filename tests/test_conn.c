@@ -449,6 +449,25 @@ VQ_TEST(conn_lab_handshake_and_small_request)
   CHECK(run_check(&sc));
 }
 
+VQ_TEST(conn_lab_idle_connection_memory)
+{
+  /* DESIGN.md principle 5: an established, idle connection holds little (tables start small) */
+  scenario sc = {0};
+  sc.seed = 9;
+  sc.link = link_ms(10);
+  sc.run_for = VQ_MS(2000);
+  world w;
+  CHECK(world_run(&w, &sc));
+  CHECK(w.cli.handshake_done);
+  CHECK(w.srv.handshake_done);
+  fprintf(stderr, "  idle connection memory: client %zu bytes (peak %zu), server %zu (peak %zu)\n",
+          w.cli.stats.mem_used, w.cli.stats.mem_peak, w.srv.stats.mem_used, w.srv.stats.mem_peak);
+  CHECK(w.srv.stats.mem_used < 48 * 1024);
+  CHECK(w.cli.stats.mem_used < 48 * 1024);
+  CHECK_EQ(w.srv.stats.events_dropped, 0);
+  world_free(&w);
+}
+
 VQ_TEST(conn_lab_bulk_one_stream)
 {
   scenario sc = {0};

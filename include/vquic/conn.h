@@ -87,6 +87,8 @@ typedef struct vq_conn_stats {
   vq_time srtt, min_rtt, rttvar;
   uint64_t cwnd, bytes_in_flight;
   uint64_t pto_count;
+  size_t mem_used, mem_peak;    /* bytes the connection holds now / at most so far */
+  uint64_t events_dropped;      /* events lost to the queue bound (VQ_CONN_EV_*): should stay 0 */
 } vq_conn_stats;
 
 /* Creates a client connection: picks its CIDs from cx->rng and queues the ClientHello; the first

@@ -15,11 +15,23 @@ static const vq_level space_level[VQ_SPACE_COUNT] = {VQ_LEVEL_INITIAL, VQ_LEVEL_
 
 void vq_conn_push_event(vq_conn *c, vq_conn_event_type t, uint64_t stream_id, uint64_t code)
 {
-  if (c->ev_count == VQ_EVENTS) {
-    c->ev_dropped++;
-    return;
+  if (c->ev_count == c->ev_cap) {
+    /* grow the ring (in order from 0); past the bound events are dropped and counted */
+    uint32_t ncap = c->ev_cap ? c->ev_cap * 2 : VQ_EVENTS_FIRST;
+    vq_conn_event *n = ncap <= VQ_EVENTS_MAX ? vq_mem_alloc(&c->mem, ncap * sizeof(*n)) : NULL;
+    if (!n) {
+      c->ev_dropped++;
+      return;
+    }
+    for (uint32_t i = 0; i < c->ev_count; i++)
+      n[i] = c->ev[(c->ev_head + i) % c->ev_cap];
+    if (c->ev)
+      vq_mem_free(&c->mem, c->ev, c->ev_cap * sizeof(*c->ev));
+    c->ev = n;
+    c->ev_cap = ncap;
+    c->ev_head = 0;
   }
-  vq_conn_event *e = &c->ev[(c->ev_head + c->ev_count) % VQ_EVENTS];
+  vq_conn_event *e = &c->ev[(c->ev_head + c->ev_count) % c->ev_cap];
   memset(e, 0, sizeof(*e));
   e->type = t;
   e->stream_id = stream_id;
@@ -36,7 +48,7 @@ int vq_conn_poll_event(vq_conn *c, vq_conn_event *ev)
   if (c->ev_count == 0)
     return 0;
   *ev = c->ev[c->ev_head];
-  c->ev_head = (c->ev_head + 1) % VQ_EVENTS;
+  c->ev_head = (c->ev_head + 1) % c->ev_cap;
   c->ev_count--;
   if (ev->type == VQ_CONN_EV_STREAM_READABLE) {
     vq_stream *s = vq_conn_stream_find(c, ev->stream_id);
@@ -187,7 +199,7 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
     vq_mem_free(&c->mem, c, sizeof(*c));
     return st;
   }
-  c->sf_cap = 1024;
+  c->sf_cap = 64;
   c->sf = vq_mem_calloc(&c->mem, c->sf_cap, sizeof(vq_sent_frame));
   if (!c->sf) {
     vq_recovery_free(&c->rec);
@@ -343,6 +355,8 @@ void vq_conn_free(vq_conn *c, uint64_t *obligations)
   vq_pp_key_discard(&c->app_rx_prev);
   vq_tls_free(c->tls);
   vq_recovery_free(&c->rec);
+  if (c->ev)
+    vq_mem_free(&c->mem, c->ev, c->ev_cap * sizeof(*c->ev));
   if (c->sf)
     vq_mem_free(&c->mem, c->sf, (size_t)c->sf_cap * sizeof(vq_sent_frame));
   vq_mem m = c->mem;
@@ -1131,4 +1145,7 @@ void vq_conn_get_stats(const vq_conn *c, vq_conn_stats *st)
   st->cwnd = c->rec.cc.cwnd;
   st->bytes_in_flight = c->rec.cc.bytes_in_flight;
   st->pkts_lost = c->rec.packets_lost;
+  st->mem_used = c->mem.used;
+  st->mem_peak = c->mem.peak;
+  st->events_dropped = c->ev_dropped;
 }

@@ -16,7 +16,8 @@
 #define VQ_ACK_RANGES 64u        /* received pn ranges remembered per space */
 #define VQ_ACK_RANGES_SENT 32u   /* ranges put in one ACK frame */
 #define VQ_CRYPTO_WINDOW 65536u  /* CRYPTO reassembly bound per level (RFC 9000 §7.5) */
-#define VQ_EVENTS 1024u
+#define VQ_EVENTS_FIRST 16u     /* event queue slots at first; doubles as needed */
+#define VQ_EVENTS_MAX 65536u    /* the most queued events (then they are dropped and counted) */
 #define VQ_STREAM_BUCKETS 256u
 #define VQ_ACK_ELICITING_THRESHOLD 2u /* ack every 2nd ack-eliciting packet (RFC 9000 §13.2.2) */
 #define VQ_CLOSE_REASON_MAX 128u
@@ -162,8 +163,8 @@ struct vq_conn {
   uint64_t send_cap;              /* the most they may hold together (a quarter of the budget) */
 
   /* events */
-  vq_conn_event ev[VQ_EVENTS];
-  uint32_t ev_head, ev_count;
+  vq_conn_event *ev;              /* ring of ev_cap */
+  uint32_t ev_head, ev_count, ev_cap;
   uint64_t ev_dropped;
 
   /* timers */

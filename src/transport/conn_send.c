@@ -276,6 +276,7 @@ int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
 /* ---- building one packet --------------------------------------------------------------------- */
 
 typedef struct pkt {
+  vq_conn *c;
   uint8_t *buf;   /* the packet's first byte */
   size_t pos;     /* write position (from buf) */
   size_t end;     /* payload may extend to here (before the AEAD tag) */
@@ -283,10 +284,14 @@ typedef struct pkt {
   int padded;
 } pkt;
 
+/* Every recorded frame needs a record: a packet stops taking frames when none is free (64 are
+ * reserved per packet). */
+static int sf_room(const vq_conn *c) { return c->sf_free != VQ_SF_NIL; }
+
 static int put(pkt *p, const vq_frame *f)
 {
   size_t used = 0;
-  if (p->pos >= p->end)
+  if (p->pos >= p->end || !sf_room(p->c))
     return 0;
   if (vq_frame_encode(p->buf + p->pos, p->end - p->pos, f, &used) != VQ_OK)
     return 0;
@@ -362,7 +367,7 @@ static void put_crypto(vq_conn *c, pkt *p, int space)
 {
   vq_space *s = &c->sp[space];
   for (;;) {
-    if (p->end - p->pos < 16)
+    if (p->end - p->pos < 16 || !sf_room(c))
       return;
     uint64_t off;
     size_t len;
@@ -489,7 +494,7 @@ static void put_app_ctrl(vq_conn *c, pkt *p)
 /* One STREAM frame of stream s into the packet; returns 1 if the stream has more to send. */
 static int put_stream(vq_conn *c, pkt *p, vq_stream *s)
 {
-  if (p->end - p->pos < 24)
+  if (p->end - p->pos < 24 || !sf_room(c))
     return 1;
   uint64_t off;
   size_t len;
@@ -574,7 +579,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   vq_space *s = &c->sp[space];
   *len = 0;
   *eliciting = 0;
-  if (cap < 64 || !sf_reserve(c, 256))
+  if (cap < 64 || !sf_reserve(c, 64))
     return VQ_OK;
   /* every packet is recorded by recovery (an ACK of an unrecorded pn is a PROTOCOL_VIOLATION): with
    * the space's table full, nothing is sent until ACKs free it (DESIGN.md principle 5) */
@@ -608,7 +613,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   st = vq_pn_write(buf + pn_off, cap - pn_off, s->next_pn, pn_len);
   if (st != VQ_OK)
     return st;
-  pkt p = {buf, pn_off + pn_len, cap - VQ_AEAD_TAG_LEN, 0, 0};
+  pkt p = {c, buf, pn_off + pn_len, cap - VQ_AEAD_TAG_LEN, 0, 0};
   c->cur_first = c->cur_last = VQ_SF_NIL;
 
   vq_time next_send = VQ_TIME_NEVER;
