@@ -22,6 +22,11 @@ typedef struct vq_endpoint_config {
   vq_conn_config conn;          /* for every server connection (conn.is_server must be 1) */
   size_t mem_limit;             /* the endpoint's budget: default 1 GiB */
   uint32_t max_conns;           /* refuse new connections beyond (default 10000) */
+  /* Optional: the trace sink of a new connection (e.g. a qlog file per connection), asked before the
+   * connection processes its first datagram; odcid is the client's first Destination CID. NULL: the
+   * cx's sink. The sink must outlive the connection. */
+  const vq_trace *(*conn_trace)(void *ud, const vq_cid *odcid);
+  void *conn_trace_ud;
 } vq_endpoint_config;
 
 typedef struct vq_endpoint_conn {

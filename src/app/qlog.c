@@ -1,7 +1,9 @@
 /* vquic programs — qlog files (see qlog.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "qlog.h"
 
 int app_qlog_open(app_qlog *q, const char *dir, const char *name, int is_server, const char *title)
@@ -43,4 +45,38 @@ void app_qlog_close(app_qlog *q)
   if (q->f)
     fclose(q->f);
   q->f = NULL;
+}
+
+static void qtrace_emit(void *ud, vq_time now, const char *event, const char *detail)
+{
+  app_qtrace *qt = ud;
+  app_qlog_emit(&qt->q, now, event, detail);
+  if (qt->also_stderr)
+    app_trace(NULL, now, event, detail);
+}
+
+app_qtrace *app_qtrace_open(const char *dir, const char *name, int is_server, const char *title,
+                            int also_stderr)
+{
+  app_qtrace *qt = calloc(1, sizeof(*qt));
+  if (!qt)
+    return NULL;
+  if (app_qlog_open(&qt->q, dir, name, is_server, title) != 0) {
+    int e = errno;
+    free(qt);
+    errno = e;
+    return NULL;
+  }
+  qt->t.emit = qtrace_emit;
+  qt->t.ud = qt;
+  qt->also_stderr = also_stderr;
+  return qt;
+}
+
+void app_qtrace_free(app_qtrace *qt)
+{
+  if (!qt)
+    return;
+  app_qlog_close(&qt->q);
+  free(qt);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "qlog.h"
 #include "vquic/h3.h"
 #include "vquic/h3quic.h"
 #include "vquic/tls.h"
@@ -189,6 +190,7 @@ static void usage(FILE *f)
           "  --stats              print transport statistics (RTT, loss, bytes) at the end\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  -q, --quiet          no progress bar\n"
+          "  --qlog-dir DIR       write the connection's qlog (JSON-SEQ) into DIR\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
 }
@@ -211,12 +213,14 @@ int main(int argc, char **argv)
   const char *cafile = NULL, *output = NULL, *outdir = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE");
   int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0;
+  const char *qlog_dir = NULL;
   uint64_t timeout_ms = 10000;
   static const struct option opts[] = {
       {"cafile", 1, 0, 'A'}, {"insecure", 0, 0, 'I'}, {"output", 1, 0, 'o'},
       {"output-dir", 1, 0, 'D'}, {"alpn", 1, 0, 'a'}, {"keylog", 1, 0, 'K'},
       {"timeout", 1, 0, 'T'}, {"stats", 0, 0, 'S'}, {"quiet", 0, 0, 'q'},
-      {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
+      {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
     switch (o) {
@@ -230,6 +234,7 @@ int main(int argc, char **argv)
     case 'S': stats = 1; break;
     case 'q': quiet = 1; break;
     case 'v': verbose = 1; break;
+    case 'Q': qlog_dir = optarg; break;
     case 'G': no_gso = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
@@ -360,6 +365,17 @@ int main(int argc, char **argv)
   cc.server_name = c->host;
   cc.max_idle_timeout_ms = timeout_ms;
   cc.cc = VQ_CC_CUBIC;
+  app_qtrace *qt = NULL;
+  if (qlog_dir) {
+    char name[64];
+    snprintf(name, sizeof(name), "client-%ld", (long)getpid());
+    qt = app_qtrace_open(qlog_dir, name, 0, "vq-client", verbose);
+    if (!qt) {
+      fprintf(stderr, "vq-client: --qlog-dir %s: %s\n", qlog_dir, strerror(errno));
+      return 1;
+    }
+    cc.trace = &qt->t;
+  }
   vq_conn *conn = NULL;
   vq_status st = vq_conn_new_client(&conn, &mem, &cc, &cx);
   if (st != VQ_OK) {
@@ -462,6 +478,7 @@ int main(int argc, char **argv)
   }
   vq_h3q_free(&c->q);
   vq_conn_free(conn, NULL);
+  app_qtrace_free(qt);
   vq_posix_loop_close(loop);
   vq_posix_sock_close(sock);
   vq_tls_ctx_free(tls);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "qlog.h"
 #include "vquic/endpoint.h"
 #include "vquic/h3.h"
 #include "vquic/h3quic.h"
@@ -40,6 +41,7 @@ typedef struct sconn {
   vq_endpoint_conn *ec;
   vq_h3q q;
   vq_addr peer;
+  app_qtrace *qt;           /* its qlog file (--qlog-dir), freed after the connection */
   sreq req[MAX_REQ];
 } sconn;
 
@@ -53,7 +55,25 @@ typedef struct server {
   const vq_cx *cx;
   vq_h3_config h3cfg;
   uint64_t requests;
+  const char *qlog_dir;
+  app_qtrace *pending_qt;   /* opened for a connection being created (endpoint conn_trace hook) */
 } server;
+
+/* vq_endpoint_config.conn_trace: a qlog file per connection, named by the client's first DCID. */
+static const vq_trace *conn_trace(void *ud, const vq_cid *odcid)
+{
+  server *s = ud;
+  char name[2 * VQ_CID_MAX_LEN + 8];
+  size_t o = 0;
+  for (size_t i = 0; i < odcid->len; i++)
+    o += (size_t)snprintf(name + o, sizeof(name) - o, "%02x", odcid->bytes[i]);
+  snprintf(name + o, sizeof(name) - o, "_server");
+  app_qtrace_free(s->pending_qt);
+  s->pending_qt = app_qtrace_open(s->qlog_dir, name, 1, "vq-server", s->verbose);
+  if (!s->pending_qt)
+    fprintf(stderr, "vq-server: --qlog-dir %s: %s\n", s->qlog_dir, strerror(errno));
+  return s->pending_qt ? &s->pending_qt->t : NULL;
+}
 
 static const char *content_type(const char *path)
 {
@@ -315,6 +335,7 @@ static void usage(FILE *f)
           "  --idle-timeout MS    max_idle_timeout (default 30000)\n"
           "  --max-conns N        connections held at once (default 10000)\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
+          "  --qlog-dir DIR       write a qlog (JSON-SEQ) file per connection into DIR\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
 }
@@ -343,10 +364,11 @@ int main(int argc, char **argv)
   const char *keylog = getenv("SSLKEYLOGFILE"), *cert_out = NULL, *cc = "cubic";
   uint64_t idle = 30000, max_conns = 10000;
   int verbose = 0, no_gso = 0;
+  const char *qlog_dir = NULL;
   static const struct option opts[] = {
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
-      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'},
+      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
       {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -362,6 +384,7 @@ int main(int argc, char **argv)
     case 'i': idle = strtoull(optarg, NULL, 10); break;
     case 'm': max_conns = strtoull(optarg, NULL, 10); break;
     case 'v': verbose = 1; break;
+    case 'Q': qlog_dir = optarg; break;
     case 'G': no_gso = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
@@ -383,6 +406,7 @@ int main(int argc, char **argv)
   memset(&s, 0, sizeof(s));
   s.root = root;
   s.verbose = verbose;
+  s.qlog_dir = qlog_dir;
   if (!realpath(root, s.root_real)) {
     fprintf(stderr, "vq-server: --root %s: %s\n", root, strerror(errno));
     return 1;
@@ -469,6 +493,10 @@ int main(int argc, char **argv)
   ecfg.conn.max_idle_timeout_ms = idle;
   ecfg.conn.cc = strcmp(cc, "cubic") == 0 ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
   ecfg.max_conns = (uint32_t)max_conns;
+  if (qlog_dir) {
+    ecfg.conn_trace = conn_trace;
+    ecfg.conn_trace_ud = &s;
+  }
   if (vq_endpoint_new(&s.ep, &s.mem, &ecfg) != VQ_OK) {
     fprintf(stderr, "vq-server: endpoint: out of memory\n");
     return 1;
@@ -525,7 +553,14 @@ int main(int argc, char **argv)
           size_t sent;
           (void)vq_posix_send(s.sock, &t, 1, &sent);
         }
-        if (created && ec && (draining || !sconn_new(&s, ec, &peer)))
+        sconn *nsc = created && ec ? sconn_new(&s, ec, &peer) : NULL;
+        if (nsc) {
+          nsc->qt = s.pending_qt;
+          s.pending_qt = NULL;
+        }
+        app_qtrace_free(s.pending_qt); /* a connection that was not created */
+        s.pending_qt = NULL;
+        if (created && ec && (draining || !nsc))
           (void)vq_conn_close(ec->conn, &cx, 0, VQ_TE_CONNECTION_REFUSED, "server shutting down");
       }
     }
@@ -549,21 +584,32 @@ int main(int argc, char **argv)
       const vq_addr *peer = (const vq_addr *)ec->addr;
       (void)app_flush(s.sock, ec->conn, &cx, peer, &blocked);
       if (vq_conn_get_state(ec->conn) == VQ_CONN_CLOSED) {
+        app_qtrace *qt = NULL;
         if (sc) {
           vq_h3q_process(&sc->q, &cx);
+          qt = sc->qt;
           sconn_free(sc);
         }
         uint64_t owed = 0;
         vq_endpoint_remove(s.ep, ec, &owed);
+        app_qtrace_free(qt);
       }
     }
     if (draining && (vq_endpoint_count(s.ep) == 0 || cx.now >= drain_deadline))
       break;
   }
+  app_qtrace *qts[4096];
+  size_t nqt = 0;
   for (vq_endpoint_conn *ec = vq_endpoint_next(s.ep, NULL); ec; ec = vq_endpoint_next(s.ep, ec))
-    if (ec->ud)
-      sconn_free(ec->ud);
+    if (ec->ud) {
+      sconn *sc = ec->ud;
+      if (sc->qt && nqt < sizeof(qts) / sizeof(qts[0]))
+        qts[nqt++] = sc->qt;
+      sconn_free(sc);
+    }
   vq_endpoint_free(s.ep);
+  for (size_t i = 0; i < nqt; i++)
+    app_qtrace_free(qts[i]);
   vq_posix_loop_close(loop);
   vq_posix_sock_close(s.sock);
   vq_tls_ctx_free(tls);

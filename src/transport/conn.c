@@ -11,6 +11,15 @@
 static const vq_level space_level[VQ_SPACE_COUNT] = {VQ_LEVEL_INITIAL, VQ_LEVEL_HANDSHAKE,
                                                      VQ_LEVEL_APP};
 
+const vq_cx *vq_conn_cx(const vq_conn *c, const vq_cx *cx, vq_cx *tmp)
+{
+  if (!c || !c->cfg.trace || !cx)
+    return cx;
+  *tmp = *cx;
+  tmp->trace = c->cfg.trace;
+  return tmp;
+}
+
 /* ---- events ---------------------------------------------------------------------------------- */
 
 void vq_conn_push_event(vq_conn *c, vq_conn_event_type t, uint64_t stream_id, uint64_t code)
@@ -272,6 +281,8 @@ vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config
   st = conn_alloc(&c, parent, cfg);
   if (st != VQ_OK)
     return st;
+  vq_cx tcx_;
+  cx = vq_conn_cx(c, cx, &tcx_);
   /* spec: rfc9000#7.2/3 — the client's first Destination Connection ID is unpredictable and at
    * least 8 bytes */
   st = random_cid(cx, 8 > c->cfg.cid_len ? 8 : c->cfg.cid_len, &c->dcid);
@@ -314,6 +325,8 @@ vq_status vq_conn_new_server(vq_conn **out, vq_mem *parent, const vq_conn_config
   st = conn_alloc(&c, parent, &k);
   if (st != VQ_OK)
     return st;
+  vq_cx tcx_;
+  cx = vq_conn_cx(c, cx, &tcx_);
   c->scid = *scid;
   st = vq_cid_set(&c->odcid, dgram + h.dcid_off, h.dcid_len);
   if (st == VQ_OK)
@@ -405,8 +418,10 @@ void vq_conn_error(vq_conn *c, const vq_cx *cx, vq_status s, uint64_t frame_type
                   reason ? reason : vq_status_reason(s));
 }
 
-vq_status vq_conn_close(vq_conn *c, const vq_cx *cx, int app, uint64_t error_code, const char *reason)
+vq_status vq_conn_close(vq_conn *c, const vq_cx *cx_in, int app, uint64_t error_code, const char *reason)
 {
+  vq_cx tcx_;
+  const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
     return st;
@@ -1000,8 +1015,10 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   return plen;
 }
 
-vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, uint8_t ecn)
+vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t len, uint8_t ecn)
 {
+  vq_cx tcx_;
+  const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
   (void)ecn;
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
@@ -1066,8 +1083,10 @@ vq_time vq_conn_next_timeout(const vq_conn *c)
   return t;
 }
 
-vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx)
+vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
 {
+  vq_cx tcx_;
+  const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
     return st;

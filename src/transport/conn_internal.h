@@ -191,6 +191,8 @@ struct vq_conn {
 };
 
 /* conn.c */
+/* The cx an entry point works with: cx, with the connection's own trace sink when it has one. */
+const vq_cx *vq_conn_cx(const vq_conn *c, const vq_cx *cx, vq_cx *tmp);
 void vq_conn_push_event(vq_conn *c, vq_conn_event_type t, uint64_t stream_id, uint64_t code);
 void vq_conn_error(vq_conn *c, const vq_cx *cx, vq_status s, uint64_t frame_type, const char *reason);
 /* conn_stream.c */

@@ -786,8 +786,10 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
   return VQ_OK;
 }
 
-vq_status vq_conn_send(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len)
+vq_status vq_conn_send(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t cap, size_t *len)
 {
+  vq_cx tcx_;
+  const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
     return st;

@@ -193,7 +193,13 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
     memset(b, 0x5a, sizeof(b));
   (void)vq_cid_set(&scid, b, ep->cfg.conn.cid_len);
   vq_conn *c = NULL;
-  st = vq_conn_new_server(&c, &ep->mem, &ep->cfg.conn, cx, &scid, dgram, len);
+  vq_conn_config k = ep->cfg.conn;
+  if (ep->cfg.conn_trace) {
+    vq_cid odcid;
+    if (vq_cid_set(&odcid, dgram + h.dcid_off, h.dcid_len) == VQ_OK)
+      k.trace = ep->cfg.conn_trace(ep->cfg.conn_trace_ud, &odcid);
+  }
+  st = vq_conn_new_server(&c, &ep->mem, &k, cx, &scid, dgram, len);
   if (st != VQ_OK && !c) {
     vq_mem_free(&ep->mem, e, sizeof(*e));
     return VQ_OK;
