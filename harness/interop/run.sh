@@ -138,7 +138,8 @@ case_gtc() {
   rm -rf "$D" && mkdir -p "$D/out"
   port=$(free_port)
   if ! cap_start "$D/cap.pcapng" "$port"; then result "$name" FAIL "tshark capture did not start"; return; fi
-  SSLKEYLOGFILE=$D/keys.log "$VQS" "${NOGSO_VQ[@]}" --listen "127.0.0.1:$port" --root "$WWW" > "$D/server.log" 2>&1 &
+  # shellcheck disable=SC2086 # VQS_EXTRA: vq-server options of a case, word-split on purpose
+  SSLKEYLOGFILE=$D/keys.log "$VQS" "${NOGSO_VQ[@]}" $VQS_EXTRA --listen "127.0.0.1:$port" --root "$WWW" > "$D/server.log" 2>&1 &
   spid=$!
   wait_for "$D/server.log" 50 serving
   local urls=() f
@@ -153,7 +154,7 @@ case_gtc() {
   secs=$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $t0}")
   stop_pid "$spid"
   cap_stop
-  local cmd="gtlsclient $copts --download out --exit-on-all-streams-close 127.0.0.1 $port ${urls[*]}  <->  vq-server --listen 127.0.0.1:$port --root www"
+  local cmd="gtlsclient $copts --download out --exit-on-all-streams-close 127.0.0.1 $port ${urls[*]}  <->  vq-server $VQS_EXTRA --listen 127.0.0.1:$port --root www"
   echo "$cmd" > "$D/command"
   CMP_ERR=
   local nreq
@@ -246,6 +247,7 @@ EOF
   echo "  command: $(cat "$D/command")" | tee -a "$RES"
 }
 
+VQS_EXTRA=""
 if [ -n "$missing" ]; then
   result setup FAIL "missing:$missing (ci/install-deps.sh installs them)"
   say "$PASS passed, $FAIL failed"
@@ -263,6 +265,7 @@ if [ $SHORT -eq 0 ]; then
 fi
 case_gtc gtc-vqs-small 3 "" index.html
 case_gtc gtc-vqs-parallel 10 "" index.html f1.bin f2.bin f3.bin f4.bin f5.bin f6.bin
+VQS_EXTRA="--retry" case_gtc gtc-vqs-retry 3 "" index.html f1.bin
 if [ $SHORT -eq 0 ]; then
   case_gtc gtc-vqs-10MB 1000 "" 10MB.bin
   case_gtc gtc-vqs-keyupdate 100 "--key-update=5ms" 2MB.bin

@@ -102,6 +102,13 @@ vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config
  * vq_conn_recv. */
 vq_status vq_conn_new_server(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg, const vq_cx *cx,
                              const vq_cid *scid, uint8_t *dgram, size_t len);
+/* The same after a Retry (RFC 9000 §8.1.2): the client's Initial carried a valid Retry token, which
+ * gave the original Destination CID (odcid, for original_destination_connection_id) and the Retry's
+ * Source CID (retry_scid: the client now sends to it, and it is sent back as
+ * retry_source_connection_id, §7.3). The client's address counts as validated. */
+vq_status vq_conn_new_server_retry(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg,
+                                   const vq_cx *cx, const vq_cid *scid, const vq_cid *odcid,
+                                   const vq_cid *retry_scid, uint8_t *dgram, size_t len);
 /* Finalizes: frees every stream, buffer and key. *obligations (if not NULL) receives the application
  * bytes and frames still unacknowledged (0 after a clean close). NULL is ignored. */
 void vq_conn_free(vq_conn *c, uint64_t *obligations);

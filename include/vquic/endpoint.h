@@ -27,6 +27,13 @@ typedef struct vq_endpoint_config {
    * cx's sink. The sink must outlive the connection. */
   const vq_trace *(*conn_trace)(void *ud, const vq_cid *odcid);
   void *conn_trace_ud;
+  /* Address validation (RFC 9000 §8.1): retry = 1 answers every Initial without a valid Retry token
+   * with a Retry (the client comes back from the same address with the token); 0 never. token_key:
+   * 32 secret bytes shared by servers that must accept each other's tokens; NULL: random at start.
+   * retry_token_lifetime: 0 = 10 s. */
+  int retry;
+  const uint8_t *token_key;
+  vq_time retry_token_lifetime;
 } vq_endpoint_config;
 
 typedef struct vq_endpoint_conn {
@@ -55,5 +62,9 @@ void vq_endpoint_remove(vq_endpoint *ep, vq_endpoint_conn *ec, uint64_t *obligat
 /* The earliest vq_conn_next_timeout of all connections. */
 vq_time vq_endpoint_next_timeout(const vq_endpoint *ep);
 size_t vq_endpoint_count(const vq_endpoint *ep);
+typedef struct vq_endpoint_stats {
+  uint64_t conns_created, retries_sent, tokens_refused, vn_sent;
+} vq_endpoint_stats;
+void vq_endpoint_get_stats(const vq_endpoint *ep, vq_endpoint_stats *st);
 
 #endif

@@ -336,6 +336,7 @@ static void usage(FILE *f)
           "  --max-conns N        connections held at once (default 10000)\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  --qlog-dir DIR       write a qlog (JSON-SEQ) file per connection into DIR\n"
+          "  --retry              validate every client address with a Retry first (RFC 9000 §8.1.2)\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
 }
@@ -365,10 +366,11 @@ int main(int argc, char **argv)
   uint64_t idle = 30000, max_conns = 10000;
   int verbose = 0, no_gso = 0;
   const char *qlog_dir = NULL;
+  int retry = 0;
   static const struct option opts[] = {
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
-      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
+      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'},
       {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -385,6 +387,7 @@ int main(int argc, char **argv)
     case 'm': max_conns = strtoull(optarg, NULL, 10); break;
     case 'v': verbose = 1; break;
     case 'Q': qlog_dir = optarg; break;
+    case 'R': retry = 1; break;
     case 'G': no_gso = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
@@ -493,6 +496,7 @@ int main(int argc, char **argv)
   ecfg.conn.max_idle_timeout_ms = idle;
   ecfg.conn.cc = strcmp(cc, "cubic") == 0 ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
   ecfg.max_conns = (uint32_t)max_conns;
+  ecfg.retry = retry;
   if (qlog_dir) {
     ecfg.conn_trace = conn_trace;
     ecfg.conn_trace_ud = &s;

@@ -161,6 +161,10 @@ static vq_status local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used)
    * original_destination_connection_id. */
   tp_cid(&tp.initial_source_connection_id, &c->scid);
   (void)vq_tp_set_present(&tp, VQ_TP_INITIAL_SOURCE_CONNECTION_ID, 1);
+  if (c->is_server && c->retry_received) {
+    tp_cid(&tp.retry_source_connection_id, &c->retry_scid);
+    (void)vq_tp_set_present(&tp, VQ_TP_RETRY_SOURCE_CONNECTION_ID, 1);
+  }
   if (c->is_server) {
     tp_cid(&tp.original_destination_connection_id, &c->odcid);
     (void)vq_tp_set_present(&tp, VQ_TP_ORIGINAL_DESTINATION_CONNECTION_ID, 1);
@@ -305,8 +309,28 @@ vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config
   return VQ_OK;
 }
 
+static vq_status new_server(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg, const vq_cx *cx,
+                            const vq_cid *scid, const vq_cid *odcid, const vq_cid *retry_scid,
+                            uint8_t *dgram, size_t len);
+
 vq_status vq_conn_new_server(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg, const vq_cx *cx,
                              const vq_cid *scid, uint8_t *dgram, size_t len)
+{
+  return new_server(out, parent, cfg, cx, scid, NULL, NULL, dgram, len);
+}
+
+vq_status vq_conn_new_server_retry(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg,
+                                   const vq_cx *cx, const vq_cid *scid, const vq_cid *odcid,
+                                   const vq_cid *retry_scid, uint8_t *dgram, size_t len)
+{
+  if (!odcid || !retry_scid)
+    return VQ_ERR_INVALID_ARGUMENT;
+  return new_server(out, parent, cfg, cx, scid, odcid, retry_scid, dgram, len);
+}
+
+static vq_status new_server(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg, const vq_cx *cx,
+                            const vq_cid *scid, const vq_cid *odcid, const vq_cid *retry_scid,
+                            uint8_t *dgram, size_t len)
 {
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
@@ -328,11 +352,22 @@ vq_status vq_conn_new_server(vq_conn **out, vq_mem *parent, const vq_conn_config
   vq_cx tcx_;
   cx = vq_conn_cx(c, cx, &tcx_);
   c->scid = *scid;
-  st = vq_cid_set(&c->odcid, dgram + h.dcid_off, h.dcid_len);
+  vq_cid pkt_dcid;
+  st = vq_cid_set(&pkt_dcid, dgram + h.dcid_off, h.dcid_len);
+  c->odcid = pkt_dcid;
+  if (st == VQ_OK && odcid) {
+    /* spec: rfc9000#7.3/1 — after a Retry, original_destination_connection_id is the client's first
+     * DCID (from the token) and retry_source_connection_id the Retry's SCID */
+    c->odcid = *odcid;
+    c->retry_scid = *retry_scid;
+    c->retry_received = 1;
+    /* spec: rfc9000#8.1.2 — a valid Retry token validates the client's address */
+    c->addr_validated = 1;
+  }
   if (st == VQ_OK)
     st = vq_cid_set(&c->dcid, dgram + h.scid_off, h.scid_len);
   if (st == VQ_OK)
-    st = install_initial(c, &c->odcid);
+    st = install_initial(c, &pkt_dcid); /* spec: rfc9001#5.2 — keys from the DCID of this Initial */
   if (st == VQ_OK)
     st = start_tls(c, cx);
   if (st != VQ_OK) {

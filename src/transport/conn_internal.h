@@ -114,8 +114,9 @@ struct vq_conn {
   int have_peer_scid;
   uint8_t token[256];             /* client: token to put in Initials (Retry / NEW_TOKEN) */
   size_t token_len;
-  int retry_received;             /* client: a Retry was accepted (RFC 9000 §17.2.5.2) */
-  vq_cid retry_scid;              /* client: its Source Connection ID */
+  int retry_received;             /* client: a Retry was accepted (RFC 9000 §17.2.5.2); server: it
+                                     sent one and the client came back with its token */
+  vq_cid retry_scid;              /* the Retry's Source Connection ID */
 
   vq_tls *tls;
   int hs_complete, hs_confirmed, hs_event_sent;

@@ -5,6 +5,9 @@
 #include "vquic/endpoint.h"
 #include "vquic/packet.h"
 #include "vquic/protect.h"
+#include "vquic/token.h"
+
+#include <openssl/rand.h>
 
 #define ROUTE_BUCKETS 1024u
 
@@ -23,6 +26,8 @@ typedef struct ep_entry {
 struct vq_endpoint {
   vq_mem mem;
   vq_endpoint_config cfg;
+  vq_token_key tokens;
+  vq_endpoint_stats stats;
   route *buckets[ROUTE_BUCKETS];
   ep_entry *list;
   size_t count;
@@ -75,6 +80,22 @@ vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_c
     ep->cfg.max_conns = 10000;
   if (!ep->cfg.conn.cid_len)
     ep->cfg.conn.cid_len = 8;
+  if (!ep->cfg.retry_token_lifetime)
+    ep->cfg.retry_token_lifetime = VQ_MS(10000);
+  uint8_t key[VQ_TOKEN_KEY_LEN];
+  if (cfg->token_key)
+    memcpy(key, cfg->token_key, sizeof(key));
+  else if (RAND_bytes(key, sizeof(key)) != 1) {
+    vq_mem_free(&ep->mem, ep, sizeof(*ep));
+    return VQ_ERR_INTERNAL;
+  }
+  vq_status st = vq_token_key_init(&ep->tokens, key);
+  memset(key, 0, sizeof(key));
+  if (st != VQ_OK) {
+    vq_mem_free(&ep->mem, ep, sizeof(*ep));
+    return st;
+  }
+  ep->cfg.token_key = NULL; /* not kept: the caller's buffer need not outlive this call */
   *out = ep;
   return VQ_OK;
 }
@@ -101,6 +122,7 @@ void vq_endpoint_free(vq_endpoint *ep)
     return;
   while (ep->list)
     vq_endpoint_remove(ep, &ep->list->pub, NULL);
+  vq_token_key_free(&ep->tokens);
   vq_mem m = ep->mem;
   vq_mem_free(&m, ep, sizeof(*ep));
 }
@@ -125,6 +147,8 @@ vq_time vq_endpoint_next_timeout(const vq_endpoint *ep)
 }
 
 size_t vq_endpoint_count(const vq_endpoint *ep) { return ep->count; }
+
+void vq_endpoint_get_stats(const vq_endpoint *ep, vq_endpoint_stats *st) { *st = ep->stats; }
 
 static vq_status version_negotiation(const vq_cx *cx, const uint8_t *dgram, const vq_pkt_header *h,
                                      uint8_t *resp, size_t cap, size_t *resp_len)
@@ -159,8 +183,9 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
   vq_pkt_header h;
   st = vq_packet_parse(dgram, len, ep->cfg.conn.cid_len, &h);
   if (st == VQ_ERR_PACKET_VERSION) {
-    if (len >= VQ_MIN_INITIAL_DATAGRAM && resp)
-      (void)version_negotiation(cx, dgram, &h, resp, resp_cap, resp_len);
+    if (len >= VQ_MIN_INITIAL_DATAGRAM && resp &&
+        version_negotiation(cx, dgram, &h, resp, resp_cap, resp_len) == VQ_OK && *resp_len)
+      ep->stats.vn_sent++;
     return VQ_OK;
   }
   if (st != VQ_OK)
@@ -182,9 +207,6 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
   /* spec: rfc9000#7.2/3 — the client's first DCID is at least 8 bytes */
   if (h.dcid_len < 8 || ep->count >= ep->cfg.max_conns)
     return VQ_OK;
-  e = vq_mem_calloc(&ep->mem, 1, sizeof(*e));
-  if (!e)
-    return VQ_OK;
   vq_cid scid;
   uint8_t b[VQ_CID_MAX_LEN];
   if (cx->rng)
@@ -192,6 +214,44 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
   else
     memset(b, 0x5a, sizeof(b));
   (void)vq_cid_set(&scid, b, ep->cfg.conn.cid_len);
+  vq_token_info tok;
+  int retried = 0;
+  if (ep->cfg.retry) {
+    if (h.token_len == 0) {
+      /* spec: rfc9000#8.1.2 — no token: answer with a Retry carrying one, and keep no state */
+      vq_cid odcid, cscid;
+      uint8_t token[VQ_TOKEN_MAX];
+      size_t tlen = 0, tag_off = 0;
+      if (!resp || vq_cid_set(&odcid, dgram + h.dcid_off, h.dcid_len) != VQ_OK ||
+          vq_cid_set(&cscid, dgram + h.scid_off, h.scid_len) != VQ_OK ||
+          vq_token_make_retry(&ep->tokens, cx, addr, addr_len, &odcid, &scid, token, sizeof(token),
+                              &tlen) != VQ_OK ||
+          vq_retry_write(resp, resp_cap, h.version, (uint8_t)(cx->rng ? vq_rng_next(cx->rng) & 15u : 0),
+                         &cscid, &scid, token, tlen, &tag_off) != VQ_OK ||
+          tag_off + VQ_RETRY_TAG_LEN > resp_cap ||
+          vq_retry_tag_compute(h.version, odcid.bytes, odcid.len, resp, tag_off, resp + tag_off) != VQ_OK)
+        return VQ_OK;
+      *resp_len = tag_off + VQ_RETRY_TAG_LEN;
+      ep->stats.retries_sent++;
+      return VQ_OK;
+    }
+    /* spec: rfc9000#8.1.3 — a token: it must be ours, for this address, unexpired, a Retry token, and
+     * the client must now send to the Retry's Source CID */
+    st = vq_token_check(&ep->tokens, cx->now, addr, addr_len, dgram + h.token_off, h.token_len,
+                        ep->cfg.retry_token_lifetime, ep->cfg.retry_token_lifetime, &tok);
+    if (st != VQ_OK || tok.kind != VQ_TOKEN_KIND_RETRY || tok.rscid.len != h.dcid_len ||
+        memcmp(tok.rscid.bytes, dgram + h.dcid_off, h.dcid_len) != 0) {
+      /* spec: rfc9000#8.1.2 — an invalid token: the Initial is dropped (a server without state
+       * cannot tell a forged token from an old one; the client retries or times out) */
+      ep->stats.tokens_refused++;
+      return VQ_OK;
+    }
+    scid = tok.rscid;
+    retried = 1;
+  }
+  e = vq_mem_calloc(&ep->mem, 1, sizeof(*e));
+  if (!e)
+    return VQ_OK;
   vq_conn *c = NULL;
   vq_conn_config k = ep->cfg.conn;
   if (ep->cfg.conn_trace) {
@@ -199,7 +259,10 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
     if (vq_cid_set(&odcid, dgram + h.dcid_off, h.dcid_len) == VQ_OK)
       k.trace = ep->cfg.conn_trace(ep->cfg.conn_trace_ud, &odcid);
   }
-  st = vq_conn_new_server(&c, &ep->mem, &k, cx, &scid, dgram, len);
+  if (retried)
+    st = vq_conn_new_server_retry(&c, &ep->mem, &k, cx, &scid, &tok.odcid, &tok.rscid, dgram, len);
+  else
+    st = vq_conn_new_server(&c, &ep->mem, &k, cx, &scid, dgram, len);
   if (st != VQ_OK && !c) {
     vq_mem_free(&ep->mem, e, sizeof(*e));
     return VQ_OK;
@@ -218,6 +281,7 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
     ep->list->prev = e;
   ep->list = e;
   ep->count++;
+  ep->stats.conns_created++;
   *ec = &e->pub;
   *created = 1;
   return VQ_OK;
