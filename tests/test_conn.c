@@ -847,3 +847,38 @@ VQ_TEST(conn_endpoint_refuses_forged_token)
   vq_tls_ctx_free(sctx);
   CHECK_EQ(root.used, 0);
 }
+
+VQ_TEST(conn_lab_stateless_reset)
+{
+  /* spec: rfc9000#10.3 — a server that lost the connection answers its packets with a Stateless
+   * Reset (the token it sent in its transport parameters); the client closes at once instead of
+   * waiting for the idle timeout */
+  scenario sc = {0};
+  sc.seed = 11;
+  sc.link = link_ms(10);
+  sc.run_for = VQ_MS(1000);
+  world w;
+  CHECK(world_run(&w, &sc));
+  CHECK(w.cli.handshake_done);
+  vq_endpoint_conn *ec = vq_endpoint_next(w.srv.ep, NULL);
+  CHECK(ec != NULL);
+  vq_endpoint_remove(w.srv.ep, ec, NULL); /* the server forgets it */
+  vq_cx cx = vq_lab_cx(w.lab);
+  uint64_t id;
+  size_t acc = 0;
+  CHECK_EQ(vq_conn_stream_open(w.cli.conn, &cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(w.cli.conn, &cx, id, (const uint8_t *)"hello", 5, 1, &acc), VQ_OK);
+  flush(&w.cli, w.lab, &cx);
+  vq_lab_run(w.lab, VQ_MS(10000), both_closed, &w);
+  app_step(&w.cli, &cx);
+  CHECK(w.cli.closed);
+  CHECK(w.cli.close_by_peer);
+  const char *reason = "";
+  (void)vq_conn_close_error(w.cli.conn, NULL, NULL, &reason);
+  CHECK(strcmp(reason, "stateless reset") == 0);
+  CHECK(vq_lab_now(w.lab) < VQ_MS(2000));
+  vq_endpoint_stats es;
+  vq_endpoint_get_stats(w.srv.ep, &es);
+  CHECK(es.resets_sent >= 1);
+  world_free(&w);
+}

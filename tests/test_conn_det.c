@@ -304,6 +304,10 @@ static uint64_t dworld_run(dworld *w, dnode nodes[2], const dscenario *sc)
   vq_endpoint_config ec = {0};
   ec.conn.is_server = 1;
   ec.conn.tls = w->sctx;
+  /* the endpoint's secrets come from libcrypto unless given: fixed here so runs are reproducible */
+  static const uint8_t token_key[32] = {1}, reset_key[32] = {2};
+  ec.token_key = token_key;
+  ec.reset_key = reset_key;
   if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
     return 0;
   vq_conn_config cc = {0};

@@ -51,6 +51,8 @@ typedef struct vq_conn_config {
   int disable_pacing;
   uint32_t max_sent_per_space;   /* packets tracked per space: 4096 */
   uint64_t stream_send_buffer;   /* bytes the application may queue per stream: 1 MiB */
+  const uint8_t *stateless_reset_token; /* server: 16 bytes to send as stateless_reset_token (the
+                                    endpoint derives it from its key and the CID, RFC 9000 §10.3.2) */
   const vq_trace *trace;         /* this connection's trace sink (qlog per connection); NULL: the
                                     cx's. Must outlive the connection. */
 } vq_conn_config;

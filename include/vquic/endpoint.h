@@ -33,6 +33,9 @@ typedef struct vq_endpoint_config {
    * retry_token_lifetime: 0 = 10 s. */
   int retry;
   const uint8_t *token_key;
+  /* 32 secret bytes the stateless reset tokens derive from (RFC 9000 §10.3.2): servers that must
+   * reset each other's connections share it; NULL: random at start. */
+  const uint8_t *reset_key;
   vq_time retry_token_lifetime;
 } vq_endpoint_config;
 
@@ -50,7 +53,8 @@ void vq_endpoint_free(vq_endpoint *ep);
 /* A datagram dgram[0..len) arrived from addr. On VQ_OK exactly one of:
  *   *ec set:          it was for (or created) that connection and was processed; *created = 1
  *                     for a new one;
- *   *resp_len > 0:    send resp[0..*resp_len) back to addr (Version Negotiation);
+ *   *resp_len > 0:    send resp[0..*resp_len) back to addr (Version Negotiation, Retry, or a
+ *                     Stateless Reset for a short header packet of no connection);
  *   neither:          it was dropped (unknown CID, too short, garbage). */
 vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
                            uint8_t *dgram, size_t len, vq_endpoint_conn **ec, int *created,
@@ -63,7 +67,7 @@ void vq_endpoint_remove(vq_endpoint *ep, vq_endpoint_conn *ec, uint64_t *obligat
 vq_time vq_endpoint_next_timeout(const vq_endpoint *ep);
 size_t vq_endpoint_count(const vq_endpoint *ep);
 typedef struct vq_endpoint_stats {
-  uint64_t conns_created, retries_sent, tokens_refused, vn_sent;
+  uint64_t conns_created, retries_sent, tokens_refused, vn_sent, resets_sent;
 } vq_endpoint_stats;
 void vq_endpoint_get_stats(const vq_endpoint *ep, vq_endpoint_stats *st);
 

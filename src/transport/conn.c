@@ -161,6 +161,11 @@ static vq_status local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used)
    * original_destination_connection_id. */
   tp_cid(&tp.initial_source_connection_id, &c->scid);
   (void)vq_tp_set_present(&tp, VQ_TP_INITIAL_SOURCE_CONNECTION_ID, 1);
+  if (c->is_server && c->has_reset_token) {
+    /* spec: rfc9000#10.3 — the server's stateless reset token for the CID of the handshake */
+    memcpy(tp.stateless_reset_token, c->reset_token, 16);
+    (void)vq_tp_set_present(&tp, VQ_TP_STATELESS_RESET_TOKEN, 1);
+  }
   if (c->is_server && c->retry_received) {
     tp_cid(&tp.retry_source_connection_id, &c->retry_scid);
     (void)vq_tp_set_present(&tp, VQ_TP_RETRY_SOURCE_CONNECTION_ID, 1);
@@ -183,6 +188,11 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
     return VQ_ERR_NOMEM;
   c->mem = m;
   c->cfg = k;
+  if (k.stateless_reset_token) {
+    memcpy(c->reset_token, k.stateless_reset_token, 16);
+    c->has_reset_token = 1;
+  }
+  c->cfg.stateless_reset_token = NULL; /* the caller's buffer need not outlive this call */
   c->is_server = k.is_server;
   c->version = k.version;
   c->state = VQ_CONN_HANDSHAKE;
@@ -1074,6 +1084,7 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
   size_t off = 0;
   vq_cid first;
   int have_first = 0;
+  uint64_t recv_before = c->stats.pkts_recv;
   while (off < len && c->state < VQ_CONN_CLOSING) {
     vq_pkt_header h;
     if (vq_packet_parse(dgram + off, len - off, c->scid.len, &h) == VQ_OK && !have_first) {
@@ -1089,6 +1100,19 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
     if (used == 0)
       break;
     off += used;
+  }
+  /* spec: rfc9000#10.3.1/1 — a datagram none of whose packets could be processed, ending in the
+   * peer's stateless reset token, is a Stateless Reset: the connection drains at once */
+  if (c->stats.pkts_recv == recv_before && !c->is_server && c->peer_tp_done &&
+      vq_tp_has(&c->peer_tp, VQ_TP_STATELESS_RESET_TOKEN) && c->state < VQ_CONN_DRAINING &&
+      vq_stateless_reset_match(dgram, len, c->peer_tp.stateless_reset_token)) {
+    vq_frame_close fc = {0, 0, (const uint8_t *)"stateless reset", 15};
+    enter_draining(c, cx, &fc, 0);
+    c->closed_by_peer = 1;
+    /* a reset ends the connection without a draining period (§10.3.1: no more packets to send) */
+    c->close_deadline = cx->now;
+    vq_cx_trace(cx, "stateless_reset", "received");
+    return VQ_OK;
   }
   /* spec: rfc9002#A.6 — keys, address validation or the amplification limit may have changed: the
    * loss detection timer is set again */

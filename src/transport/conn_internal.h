@@ -114,6 +114,8 @@ struct vq_conn {
   int have_peer_scid;
   uint8_t token[256];             /* client: token to put in Initials (Retry / NEW_TOKEN) */
   size_t token_len;
+  uint8_t reset_token[16];        /* ours (server), sent in the transport parameters */
+  int has_reset_token;
   int retry_received;             /* client: a Retry was accepted (RFC 9000 §17.2.5.2); server: it
                                      sent one and the client came back with its token */
   vq_cid retry_scid;              /* the Retry's Source Connection ID */

@@ -27,6 +27,7 @@ struct vq_endpoint {
   vq_mem mem;
   vq_endpoint_config cfg;
   vq_token_key tokens;
+  uint8_t reset_key[VQ_TOKEN_KEY_LEN]; /* stateless reset tokens (RFC 9000 §10.3.2) */
   vq_endpoint_stats stats;
   route *buckets[ROUTE_BUCKETS];
   ep_entry *list;
@@ -89,13 +90,20 @@ vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_c
     vq_mem_free(&ep->mem, ep, sizeof(*ep));
     return VQ_ERR_INTERNAL;
   }
+  if (cfg->reset_key)
+    memcpy(ep->reset_key, cfg->reset_key, sizeof(ep->reset_key));
+  else if (RAND_bytes(ep->reset_key, sizeof(ep->reset_key)) != 1) {
+    vq_mem_free(&ep->mem, ep, sizeof(*ep));
+    return VQ_ERR_INTERNAL;
+  }
   vq_status st = vq_token_key_init(&ep->tokens, key);
   memset(key, 0, sizeof(key));
   if (st != VQ_OK) {
     vq_mem_free(&ep->mem, ep, sizeof(*ep));
     return st;
   }
-  ep->cfg.token_key = NULL; /* not kept: the caller's buffer need not outlive this call */
+  ep->cfg.token_key = NULL; /* not kept: the caller's buffers need not outlive this call */
+  ep->cfg.reset_key = NULL;
   *out = ep;
   return VQ_OK;
 }
@@ -123,6 +131,7 @@ void vq_endpoint_free(vq_endpoint *ep)
   while (ep->list)
     vq_endpoint_remove(ep, &ep->list->pub, NULL);
   vq_token_key_free(&ep->tokens);
+  memset(ep->reset_key, 0, sizeof(ep->reset_key));
   vq_mem m = ep->mem;
   vq_mem_free(&m, ep, sizeof(*ep));
 }
@@ -199,8 +208,20 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
     *ec = &e->pub;
     return VQ_OK;
   }
+  if (h.type == VQ_PKT_1RTT && resp) {
+    /* spec: rfc9000#10.3/1 — a short header packet for no connection we have: a Stateless Reset with
+     * the token of its DCID (a peer that lost us learns at once), smaller than the trigger
+     * (rfc9000#10.3.3) so that two endpoints cannot answer each other forever */
+    vq_cid d;
+    uint8_t tok[16];
+    if (vq_cid_set(&d, dgram + h.dcid_off, h.dcid_len) == VQ_OK &&
+        vq_stateless_reset_token(ep->reset_key, &d, tok) == VQ_OK &&
+        vq_stateless_reset_build(cx, tok, len, resp, resp_cap, resp_len) == VQ_OK && *resp_len)
+      ep->stats.resets_sent++;
+    return VQ_OK;
+  }
   if (h.type != VQ_PKT_INITIAL)
-    return VQ_OK; /* stateless reset for unknown short headers: issue 5 */
+    return VQ_OK;
   /* spec: rfc9000#14.1/4 — a server discards an Initial in a datagram smaller than 1200 bytes */
   if (!vq_initial_datagram_size_ok(len))
     return VQ_OK;
@@ -254,6 +275,9 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
     return VQ_OK;
   vq_conn *c = NULL;
   vq_conn_config k = ep->cfg.conn;
+  uint8_t reset_tok[16];
+  if (vq_stateless_reset_token(ep->reset_key, &scid, reset_tok) == VQ_OK)
+    k.stateless_reset_token = reset_tok;
   if (ep->cfg.conn_trace) {
     vq_cid odcid;
     if (vq_cid_set(&odcid, dgram + h.dcid_off, h.dcid_len) == VQ_OK)
