@@ -833,6 +833,8 @@ static vq_status process_payload(vq_conn *c, const vq_cx *cx, int space, vq_pkt_
     st = on_frame(c, cx, space, pt, &f);
     if (st != VQ_OK)
       return st;
+    if (c->drop_packet)
+      return VQ_OK; /* the rest of the packet is not processed: it is dropped, unacknowledged */
     if (c->state >= VQ_CONN_DRAINING)
       return VQ_OK;
     off += used;
@@ -1043,8 +1045,18 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   }
   int eliciting = 0;
   uint64_t bad_type = 0;
+  c->drop_packet = 0;
   st = process_payload(c, cx, space, h.type, pkt + u.payload_offset, u.payload_len, &eliciting,
                        &bad_type);
+  if (st == VQ_OK && c->drop_packet) {
+    /* a frame could not be held (receive ranges full): not acknowledged, so the peer sends it again;
+     * the frames before it were processed, and their retransmissions are duplicates */
+    c->drop_packet = 0;
+    c->stats.pkts_dropped++;
+    vq_cx_trace(cx, "packet_dropped", "space=%d pn=%llu reason=receive_ranges_full", space,
+                (unsigned long long)u.pn);
+    return plen;
+  }
   if (st != VQ_OK) {
     vq_cx_trace(cx, "frame_error", "space=%d frame=0x%llx status=%d", space,
                 (unsigned long long)bad_type, (int)st);

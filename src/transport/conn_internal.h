@@ -188,6 +188,8 @@ struct vq_conn {
   uint32_t close_recv_since;
 
   vq_conn_stats stats;
+  int drop_packet;                /* a frame of the packet being processed could not be held: the
+                                     packet is dropped unacknowledged (not an error) */
   uint64_t path_response_pending;
   uint8_t path_response_data[8];
   uint64_t max_udp_payload;       /* what we put in a datagram */
