@@ -1,0 +1,1243 @@
+/* The lab scenario suite (issue 4): a client vq_conn and a server vq_endpoint in the deterministic lab
+ * (src/rt/lab), each fault scenario run over many seeds. Every run checks the invariants of
+ * DESIGN.md:
+ *   - all bytes delivered and equal to what was written (a byte pattern per stream);
+ *   - nothing owed at finalize on a clean link with a clean close (principle 4), or explained
+ *     (on a lossy link the closing side may close before the last ACK of data the peer verifiably
+ *     read came back; a close in the middle of a transfer abandons exactly what was not acknowledged);
+ *   - the server never sends more than 3x the bytes it received to an unvalidated client address
+ *     (RFC 9000 §8.1), counted on the wire by the lab's trace until a genuine client Handshake packet
+ *     reaches the server;
+ *   - memory within the configured budget (vq_conn_stats.mem_peak <= mem_limit), every vq_mem back to
+ *     0 after finalize (principle 5, regions);
+ *   - no dropped events (vq_conn_stats.events_dropped == 0).
+ *
+ * Seeds: each scenario runs a default number of seeds in `make check`; VQ_LAB_SEEDS=N runs N per
+ * scenario (make lab-long), VQ_LAB_SEED_BASE=B shifts them, VQ_LAB_VERBOSE=1 prints each run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vqtest.h"
+#include "vquic/conn.h"
+#include "vquic/endpoint.h"
+#include "vquic/lab.h"
+#include "vquic/packet.h"
+#include "vquic/tls.h"
+
+#define MAXS 260
+#define LAB_MEM_LIMIT ((size_t)8 << 20)
+
+static uint8_t pat(uint64_t id, uint64_t off) { return (uint8_t)(off * 7u + id * 13u + (off >> 9)); }
+
+/* ---- seeds --------------------------------------------------------------------------------------- */
+
+static unsigned env_u(const char *name, unsigned dflt)
+{
+  const char *v = getenv(name);
+  if (!v || !*v)
+    return dflt;
+  return (unsigned)strtoul(v, NULL, 10);
+}
+
+static unsigned nseeds(unsigned dflt) { return env_u("VQ_LAB_SEEDS", dflt); }
+static uint64_t seed_base(void) { return env_u("VQ_LAB_SEED_BASE", 0); }
+static int verbose(void) { return env_u("VQ_LAB_VERBOSE", 0) != 0; }
+
+/* ---- the application on each side --------------------------------------------------------------- */
+
+typedef struct lstream {
+  uint64_t id;
+  uint64_t to_send, sent;     /* bytes this side writes (sent: accepted by the connection) */
+  int fin_written;
+  uint64_t received;          /* bytes read */
+  int fin_read;
+  int bad;                    /* a byte differed from the pattern */
+  int reset_seen;
+} lstream;
+
+typedef struct lpeer {
+  int node, other;
+  int is_server;
+  vq_conn *conn;
+  vq_endpoint *ep;            /* server: connections come from the endpoint */
+  lstream st[MAXS];
+  int nst;
+  int handshake_done;
+  int closed;
+  uint64_t close_code;
+  int close_app, close_by_peer;
+  vq_time closed_at;
+  int streams_to_open;        /* client */
+  uint64_t request_size, response_size;
+  int opened;
+  int done_streams;
+  int close_when_done;
+  uint64_t obligations_at_free;
+  vq_conn_stats stats;
+  int have_stats;
+  uint64_t written;           /* application bytes accepted by the connection, all streams */
+  /* cancellation: while *cancel is set the node's callbacks use a cancelled cx (and must change
+   * nothing); its timers are not driven */
+  vq_cancel *cancel;
+  uint64_t cancel_violations;
+  uint64_t cancelled_calls;
+} lpeer;
+
+static lstream *find_st(lpeer *p, uint64_t id, int create)
+{
+  for (int i = 0; i < p->nst; i++)
+    if (p->st[i].id == id)
+      return &p->st[i];
+  if (!create || p->nst == MAXS)
+    return NULL;
+  lstream *s = &p->st[p->nst++];
+  memset(s, 0, sizeof(*s));
+  s->id = id;
+  return s;
+}
+
+static vq_conn *peer_conn(lpeer *p)
+{
+  if (!p->is_server)
+    return p->conn;
+  vq_endpoint_conn *ec = p->ep ? vq_endpoint_next(p->ep, NULL) : NULL;
+  return ec ? ec->conn : NULL;
+}
+
+static void write_more(lpeer *p, const vq_cx *cx, vq_conn *c, lstream *s)
+{
+  uint8_t buf[4096];
+  while (s->sent < s->to_send || (!s->fin_written && s->sent == s->to_send)) {
+    uint64_t n = s->to_send - s->sent;
+    if (n > sizeof(buf))
+      n = sizeof(buf);
+    for (uint64_t i = 0; i < n; i++)
+      buf[i] = pat(s->id, s->sent + i);
+    int fin = s->sent + n == s->to_send;
+    size_t acc = 0;
+    if (vq_conn_stream_write(c, cx, s->id, buf, (size_t)n, fin, &acc) != VQ_OK)
+      return;
+    s->sent += acc;
+    p->written += acc;
+    if (fin && acc == n)
+      s->fin_written = 1;
+    if (acc < n || (n == 0 && !s->fin_written))
+      return;
+  }
+}
+
+static void read_stream(lpeer *p, const vq_cx *cx, vq_conn *c, lstream *s)
+{
+  uint8_t buf[8192];
+  for (;;) {
+    size_t n = 0;
+    int fin = 0;
+    if (vq_conn_stream_read(c, cx, s->id, buf, sizeof(buf), &n, &fin) != VQ_OK)
+      return;
+    for (size_t i = 0; i < n; i++)
+      if (buf[i] != pat(s->id, s->received + i))
+        s->bad = 1;
+    s->received += n;
+    if (fin && !s->fin_read) {
+      s->fin_read = 1;
+      if (p->is_server && vq_stream_is_unidirectional(s->id) == 0) {
+        s->to_send = p->response_size;
+        write_more(p, cx, c, s);
+      } else if (!p->is_server) {
+        p->done_streams++;
+      }
+    }
+    if (n == 0 || fin)
+      return;
+  }
+}
+
+static void app_step(lpeer *p, const vq_cx *cx)
+{
+  vq_conn *c = peer_conn(p);
+  if (!c)
+    return;
+  vq_conn_event ev;
+  while (vq_conn_poll_event(c, &ev)) {
+    lstream *s;
+    switch (ev.type) {
+    case VQ_CONN_EV_HANDSHAKE_DONE:
+      p->handshake_done = 1;
+      break;
+    case VQ_CONN_EV_STREAM_OPENED:
+      (void)find_st(p, ev.stream_id, 1);
+      break;
+    case VQ_CONN_EV_STREAM_READABLE:
+      s = find_st(p, ev.stream_id, 1);
+      if (s)
+        read_stream(p, cx, c, s);
+      break;
+    case VQ_CONN_EV_STREAM_RESET:
+      s = find_st(p, ev.stream_id, 1);
+      if (s)
+        s->reset_seen = 1;
+      break;
+    case VQ_CONN_EV_CLOSED:
+      p->closed = 1;
+      p->closed_at = cx->now;
+      p->close_code = ev.error_code;
+      p->close_app = ev.app;
+      p->close_by_peer = ev.by_peer;
+      break;
+    default:
+      break;
+    }
+  }
+  if (p->closed)
+    return;
+  if (!p->is_server && p->handshake_done) {
+    while (p->opened < p->streams_to_open) {
+      uint64_t id;
+      if (vq_conn_stream_open(c, cx, 1, &id) != VQ_OK)
+        break;
+      lstream *s = find_st(p, id, 1);
+      if (!s)
+        break;
+      s->to_send = p->request_size;
+      p->opened++;
+    }
+    if (p->close_when_done && p->done_streams == p->streams_to_open && p->streams_to_open > 0 &&
+        vq_conn_get_state(c) == VQ_CONN_ESTABLISHED)
+      (void)vq_conn_close(c, cx, 1, 0, "done");
+  }
+  for (int i = 0; i < p->nst; i++) {
+    lstream *s = &p->st[i];
+    if (!s->fin_written && s->to_send > 0)
+      write_more(p, cx, c, s);
+    if (!s->fin_read)
+      read_stream(p, cx, c, s);
+  }
+}
+
+static void flush(lpeer *p, vq_lab *lab, const vq_cx *cx)
+{
+  uint8_t buf[1500];
+  if (p->is_server) {
+    for (vq_endpoint_conn *ec = p->ep ? vq_endpoint_next(p->ep, NULL) : NULL; ec;
+         ec = vq_endpoint_next(p->ep, ec)) {
+      for (int k = 0; k < 1000; k++) {
+        size_t n = 0;
+        if (vq_conn_send(ec->conn, cx, buf, sizeof(buf), &n) != VQ_OK || n == 0)
+          break;
+        vq_lab_send(lab, p->node, p->other, buf, n);
+      }
+    }
+    return;
+  }
+  for (int k = 0; k < 1000 && p->conn; k++) {
+    size_t n = 0;
+    if (vq_conn_send(p->conn, cx, buf, sizeof(buf), &n) != VQ_OK || n == 0)
+      break;
+    vq_lab_send(lab, p->node, p->other, buf, n);
+  }
+}
+
+static int stats_equal(const vq_conn_stats *a, const vq_conn_stats *b)
+{
+  return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+static void get_stats(const vq_conn *c, vq_conn_stats *st)
+{
+  memset(st, 0, sizeof(*st));
+  vq_conn_get_stats(c, st);
+}
+
+static void node_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const uint8_t *data, size_t len)
+{
+  lpeer *p = ud;
+  uint8_t buf[VQ_LAB_MAX_DATAGRAM];
+  memcpy(buf, data, len);
+  if (p->cancel && vq_cancel_is_set(p->cancel)) {
+    /* the application's cx is cancelled: the datagram is refused and nothing changes */
+    vq_cx ccx = *cx;
+    ccx.cancel = p->cancel;
+    vq_conn *c = peer_conn(p);
+    if (!c)
+      return;
+    vq_conn_stats before, after;
+    get_stats(c, &before);
+    vq_time nt = vq_conn_next_timeout(c);
+    p->cancelled_calls++;
+    if (vq_conn_recv(c, &ccx, buf, len, 0) != VQ_ECANCELED)
+      p->cancel_violations++;
+    get_stats(c, &after);
+    vq_conn_event ev;
+    if (!stats_equal(&before, &after) || vq_conn_next_timeout(c) != nt || vq_conn_poll_event(c, &ev))
+      p->cancel_violations++;
+    return;
+  }
+  if (p->is_server) {
+    vq_endpoint_conn *ec = NULL;
+    int created = 0;
+    uint8_t resp[1500];
+    size_t rl = 0;
+    uint8_t addr = (uint8_t)from;
+    (void)vq_endpoint_recv(p->ep, cx, &addr, 1, buf, len, &ec, &created, resp, sizeof(resp), &rl);
+    if (rl)
+      vq_lab_send(lab, p->node, from, resp, rl);
+  } else if (p->conn) {
+    (void)vq_conn_recv(p->conn, cx, buf, len, 0);
+  }
+  app_step(p, cx);
+  flush(p, lab, cx);
+}
+
+static vq_time node_next(void *ud)
+{
+  lpeer *p = ud;
+  if (p->cancel && vq_cancel_is_set(p->cancel))
+    return VQ_TIME_NEVER;
+  if (p->is_server)
+    return p->ep ? vq_endpoint_next_timeout(p->ep) : VQ_TIME_NEVER;
+  return p->conn ? vq_conn_next_timeout(p->conn) : VQ_TIME_NEVER;
+}
+
+static void node_timeout(void *ud, vq_lab *lab, const vq_cx *cx)
+{
+  lpeer *p = ud;
+  if (p->is_server) {
+    for (vq_endpoint_conn *ec = vq_endpoint_next(p->ep, NULL); ec; ec = vq_endpoint_next(p->ep, ec))
+      if (vq_conn_next_timeout(ec->conn) <= cx->now)
+        (void)vq_conn_handle_timeout(ec->conn, cx);
+  } else if (p->conn) {
+    (void)vq_conn_handle_timeout(p->conn, cx);
+  }
+  app_step(p, cx);
+  flush(p, lab, cx);
+}
+
+static const vq_lab_node_ops node_ops = {node_dgram, node_next, node_timeout};
+
+/* ---- scenario and world --------------------------------------------------------------------------- */
+
+typedef struct scenario {
+  uint64_t seed;
+  vq_lab_link link;           /* both directions */
+  int streams;
+  uint64_t request, response;
+  uint64_t stream_window;     /* initial_max_stream_data and its ceiling, both sides (0: default) */
+  uint64_t conn_window;
+  uint64_t max_streams;       /* server's initial_max_streams_bidi (0: default) */
+  size_t mem_limit;           /* both connections' budget (0: LAB_MEM_LIMIT) */
+  uint64_t idle_ms;           /* both sides' max_idle_timeout (0: default 30 s) */
+  vq_cc_algo cc;
+  int no_close;               /* the client does not close when done */
+  /* A limit of QUIC itself, not of this stack (see burst30): the run may instead end at the idle
+   * timeout — the whole transfer on both sides when one direction loses every datagram for longer
+   * than the exponential PTO backoff takes to pass the idle timeout, or only the server when every
+   * CONNECTION_CLOSE of the client's closing period is lost (RFC 9000 §10.2: the peer then times
+   * out). Every other invariant still holds and what was delivered is byte-exact. */
+  int idle_ok;
+  vq_time run_for;
+} scenario;
+
+#define AMP_HS_MAX 64
+typedef struct world {
+  vq_mem root;
+  vq_lab *lab;
+  vq_tls_ctx *sctx, *cctx;
+  lpeer cli, srv;
+  const scenario *sc;
+  size_t mem_limit;
+  /* anti-amplification: counted on the wire until a genuine client Handshake packet arrives */
+  int validated;
+  uint64_t amp_recv, amp_sent, amp_worst_sent, amp_worst_recv;
+  int amp_violation;
+  uint64_t hs_hash[AMP_HS_MAX];
+  int nhs;
+  int freed;
+} world;
+
+static uint64_t fnv(const uint8_t *d, size_t n)
+{
+  uint64_t h = 0xcbf29ce484222325u;
+  for (size_t i = 0; i < n; i++) {
+    h ^= d[i];
+    h *= 0x100000001b3u;
+  }
+  return h;
+}
+
+/* Calls fn for every long header Handshake packet of the datagram (its bytes). */
+static int for_handshake_packets(world *w, const uint8_t *d, size_t len, int record)
+{
+  size_t off = 0;
+  int found = 0;
+  while (off < len) {
+    vq_pkt_header h;
+    if (vq_packet_parse(d + off, len - off, 8, &h) != VQ_OK || h.packet_len == 0)
+      break;
+    if (h.type == VQ_PKT_HANDSHAKE) {
+      uint64_t hh = fnv(d + off, h.packet_len);
+      if (record) {
+        if (w->nhs < AMP_HS_MAX)
+          w->hs_hash[w->nhs++] = hh;
+      } else {
+        for (int i = 0; i < w->nhs; i++)
+          if (w->hs_hash[i] == hh)
+            found = 1;
+      }
+    }
+    if (h.type != VQ_PKT_INITIAL && h.type != VQ_PKT_HANDSHAKE && h.type != VQ_PKT_0RTT)
+      break; /* a short header runs to the end of the datagram */
+    off += h.packet_len;
+  }
+  return found;
+}
+
+static void lab_trace(void *ud, vq_time now, vq_lab_event ev, int from, int to, const uint8_t *data,
+                      size_t len)
+{
+  world *w = ud;
+  (void)now;
+  if (w->validated)
+    return;
+  if (ev == VQ_LAB_SENT && from == w->cli.node && to == w->srv.node)
+    (void)for_handshake_packets(w, data, len, 1);
+  if (ev == VQ_LAB_DELIVERED && from == w->cli.node && to == w->srv.node) {
+    w->amp_recv += len;
+    if (for_handshake_packets(w, data, len, 0))
+      w->validated = 1;
+  }
+  if (ev == VQ_LAB_SENT && from == w->srv.node && to == w->cli.node) {
+    w->amp_sent += len;
+    /* spec: rfc9000#8.1/2 — before validating the client's address the server sends at most three
+     * times the bytes it received */
+    if (w->amp_sent > 3u * w->amp_recv && !w->amp_violation) {
+      w->amp_violation = 1;
+      w->amp_worst_sent = w->amp_sent;
+      w->amp_worst_recv = w->amp_recv;
+    }
+  }
+}
+
+static int both_closed(void *ud)
+{
+  world *w = ud;
+  vq_conn *sc = peer_conn(&w->srv);
+  return w->cli.closed && (!sc || w->srv.closed);
+}
+
+/* VQ_LAB_TRACE=1: every connection event on stderr (to study a failing seed). */
+static void trace_emit(void *ud, vq_time now, const char *event, const char *detail)
+{
+  fprintf(stderr, "%10.3f %s %s %s\n", (double)now / 1e6, (const char *)ud, event, detail);
+}
+static const vq_trace cli_trace = {trace_emit, (void *)"C"};
+static const vq_trace srv_trace = {trace_emit, (void *)"S"};
+static const vq_trace *srv_conn_trace(void *ud, const vq_cid *odcid)
+{
+  (void)ud;
+  (void)odcid;
+  return &srv_trace;
+}
+
+static const uint8_t alpn[] = {10, 'h', 'q', '-', 'i', 'n', 't', 'e', 'r', 'o', 'p'};
+
+static int world_setup(world *w, const scenario *sc)
+{
+  memset(w, 0, sizeof(*w));
+  w->sc = sc;
+  vq_mem_init(&w->root, vq_allocator_system(), NULL, (size_t)1 << 30);
+  vq_tls_ctx_config scfg = {0};
+  scfg.is_server = 1;
+  scfg.selfsigned_name = "localhost";
+  scfg.alpn = alpn;
+  scfg.alpn_len = sizeof(alpn);
+  char err[256];
+  if (vq_tls_ctx_new(&w->sctx, &scfg, err, sizeof(err)) != VQ_OK)
+    return 0;
+  const char *pem;
+  size_t pem_len;
+  if (vq_tls_ctx_leaf_pem(w->sctx, &pem, &pem_len) != VQ_OK)
+    return 0;
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.ca_pem = (const uint8_t *)pem;
+  ccfg.ca_pem_len = pem_len;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  if (vq_tls_ctx_new(&w->cctx, &ccfg, err, sizeof(err)) != VQ_OK)
+    return 0;
+  w->lab = vq_lab_new(&w->root, sc->seed);
+  if (!w->lab)
+    return 0;
+  w->cli.node = vq_lab_add_node(w->lab, &node_ops, &w->cli);
+  w->srv.node = vq_lab_add_node(w->lab, &node_ops, &w->srv);
+  w->cli.other = w->srv.node;
+  w->srv.other = w->cli.node;
+  vq_lab_set_link(w->lab, w->cli.node, w->srv.node, &sc->link);
+  vq_lab_set_link(w->lab, w->srv.node, w->cli.node, &sc->link);
+  vq_lab_set_trace(w->lab, lab_trace, w);
+  w->mem_limit = sc->mem_limit ? sc->mem_limit : LAB_MEM_LIMIT;
+  w->srv.is_server = 1;
+  w->srv.response_size = sc->response;
+  vq_endpoint_config ec = {0};
+  ec.conn.is_server = 1;
+  ec.conn.tls = w->sctx;
+  ec.conn.initial_max_stream_data = sc->stream_window;
+  ec.conn.max_stream_window = sc->stream_window;
+  ec.conn.initial_max_data = sc->conn_window;
+  ec.conn.max_conn_window = sc->conn_window;
+  ec.conn.initial_max_streams_bidi = sc->max_streams;
+  ec.conn.mem_limit = w->mem_limit;
+  ec.conn.max_idle_timeout_ms = sc->idle_ms;
+  ec.conn.cc = sc->cc;
+  /* fixed endpoint keys: a run is reproducible from its seed */
+  static const uint8_t token_key[32] = {1, 2, 3};
+  static const uint8_t reset_key[32] = {4, 5, 6};
+  ec.token_key = token_key;
+  ec.reset_key = reset_key;
+  int tr = env_u("VQ_LAB_TRACE", 0) != 0;
+  if (tr)
+    ec.conn_trace = srv_conn_trace;
+  if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
+    return 0;
+  vq_conn_config cc = {0};
+  cc.tls = w->cctx;
+  cc.server_name = "localhost";
+  cc.initial_max_stream_data = sc->stream_window;
+  cc.max_stream_window = sc->stream_window;
+  cc.initial_max_data = sc->conn_window;
+  cc.max_conn_window = sc->conn_window;
+  cc.mem_limit = w->mem_limit;
+  cc.max_idle_timeout_ms = sc->idle_ms;
+  cc.cc = sc->cc;
+  if (tr)
+    cc.trace = &cli_trace;
+  w->cli.streams_to_open = sc->streams;
+  w->cli.request_size = sc->request;
+  w->cli.close_when_done = !sc->no_close;
+  vq_cx cx = vq_lab_cx(w->lab);
+  if (vq_conn_new_client(&w->cli.conn, &w->root, &cc, &cx) != VQ_OK)
+    return 0;
+  flush(&w->cli, w->lab, &cx);
+  return 1;
+}
+
+static void world_run_until(world *w, vq_time until)
+{
+  vq_lab_run(w->lab, until, both_closed, w);
+}
+
+static void world_snap(world *w)
+{
+  vq_conn *s = peer_conn(&w->srv);
+  if (s) {
+    get_stats(s, &w->srv.stats);
+    w->srv.have_stats = 1;
+  }
+  get_stats(w->cli.conn, &w->cli.stats);
+  w->cli.have_stats = 1;
+}
+
+static void world_free(world *w)
+{
+  vq_endpoint_conn *ec = w->srv.ep ? vq_endpoint_next(w->srv.ep, NULL) : NULL;
+  if (ec)
+    vq_endpoint_remove(w->srv.ep, ec, &w->srv.obligations_at_free);
+  vq_endpoint_free(w->srv.ep);
+  vq_conn_free(w->cli.conn, &w->cli.obligations_at_free);
+  vq_lab_free(w->lab);
+  vq_tls_ctx_free(w->sctx);
+  vq_tls_ctx_free(w->cctx);
+  w->freed = 1;
+}
+
+#define FAIL(...)                                                                                  \
+  do {                                                                                             \
+    fprintf(stderr, "  %s seed %llu: ", name, (unsigned long long)w->sc->seed);                   \
+    fprintf(stderr, __VA_ARGS__);                                                                  \
+    fputc('\n', stderr);                                                                           \
+    ok = 0;                                                                                        \
+  } while (0)
+
+/* The invariants every run checks, whatever the scenario (after world_snap, before world_free). */
+static int check_common(world *w, const char *name)
+{
+  int ok = 1;
+  if (w->amp_violation)
+    FAIL("server sent %llu bytes to an unvalidated address after receiving %llu",
+         (unsigned long long)w->amp_worst_sent, (unsigned long long)w->amp_worst_recv);
+  const lpeer *ps[2] = {&w->cli, &w->srv};
+  for (int i = 0; i < 2; i++) {
+    const lpeer *p = ps[i];
+    if (!p->have_stats)
+      continue;
+    if (p->stats.mem_peak > w->mem_limit)
+      FAIL("%s memory peak %zu over the budget %zu", p->is_server ? "server" : "client",
+           p->stats.mem_peak, w->mem_limit);
+    if (p->stats.events_dropped != 0)
+      FAIL("%s dropped %llu events", p->is_server ? "server" : "client",
+           (unsigned long long)p->stats.events_dropped);
+  }
+  return ok;
+}
+
+/* After world_free: every budget back to 0 (nothing leaked, no orphan). */
+static int check_freed(world *w, const char *name)
+{
+  int ok = 1;
+  if (w->root.used != 0)
+    FAIL("%zu bytes still held after finalize", w->root.used);
+  return ok;
+}
+
+/* A transfer that should succeed: everything delivered byte-exact, both sides closed cleanly. */
+static unsigned idle_endings_client, idle_endings_server;
+
+/* burst30: the run ended at the idle timeout (see scenario.idle_ok), and cleanly so: */
+static int idle_ending(world *w, const char *name)
+{
+  int ok = 1;
+  const char *reason = "";
+  int cli_idle = w->cli.closed && !w->cli.close_by_peer && w->cli.close_code == 0 && !w->cli.close_app;
+  int srv_idle = w->srv.closed && !w->srv.close_by_peer && w->srv.close_code == 0 && !w->srv.close_app;
+  if (cli_idle) {
+    (void)vq_conn_close_error(w->cli.conn, NULL, NULL, &reason);
+    if (strcmp(reason, "idle timeout") != 0 || !srv_idle)
+      FAIL("client ended without its close (%s), server idle %d", reason, srv_idle);
+    for (int i = 0; i < w->cli.nst; i++)
+      if (w->cli.st[i].bad)
+        FAIL("client stream %llu corrupted", (unsigned long long)w->cli.st[i].id);
+    for (int i = 0; i < w->srv.nst; i++)
+      if (w->srv.st[i].bad)
+        FAIL("server stream %llu corrupted", (unsigned long long)w->srv.st[i].id);
+    idle_endings_client++;
+    return ok ? 1 : -1;
+  }
+  if (srv_idle && w->cli.closed && w->cli.close_app && w->cli.close_code == 0 &&
+      w->cli.done_streams == w->sc->streams) {
+    idle_endings_server++;
+    return 1;
+  }
+  return 0;
+}
+
+static int check_transfer(world *w, const char *name)
+{
+  const scenario *sc = w->sc;
+  int ok = 1;
+  if (sc->idle_ok) {
+    int r = idle_ending(w, name);
+    if (r == 1 && w->cli.done_streams != sc->streams)
+      return 1; /* nothing more to check of an unfinished transfer */
+    if (r == -1)
+      return 0;
+    if (r == 1) {
+      /* the server timed out after the client finished and closed: check the data */
+      for (int i = 0; i < w->cli.nst; i++)
+        if (w->cli.st[i].bad || w->cli.st[i].received != sc->response)
+          FAIL("client stream %llu got %llu", (unsigned long long)w->cli.st[i].id,
+               (unsigned long long)w->cli.st[i].received);
+      return ok;
+    }
+  }
+  if (!w->cli.handshake_done || !w->srv.handshake_done)
+    FAIL("handshake not done (client %d server %d)", w->cli.handshake_done, w->srv.handshake_done);
+  if (w->cli.done_streams != sc->streams)
+    FAIL("%d of %d streams done at %.3f s", w->cli.done_streams, sc->streams,
+         (double)vq_lab_now(w->lab) / 1e9);
+  for (int i = 0; i < w->cli.nst; i++) {
+    const lstream *s = &w->cli.st[i];
+    if (s->bad || s->received != sc->response || !s->fin_read) {
+      FAIL("client stream %llu got %llu bad=%d", (unsigned long long)s->id,
+           (unsigned long long)s->received, s->bad);
+      break;
+    }
+  }
+  for (int i = 0; i < w->srv.nst; i++) {
+    const lstream *s = &w->srv.st[i];
+    if (s->bad || s->received != sc->request) {
+      FAIL("server stream %llu got %llu bad=%d", (unsigned long long)s->id,
+           (unsigned long long)s->received, s->bad);
+      break;
+    }
+  }
+  if (w->srv.nst != sc->streams)
+    FAIL("server saw %d streams of %d", w->srv.nst, sc->streams);
+  if (!sc->no_close) {
+    if (!w->cli.closed || w->cli.close_code != 0 || !w->cli.close_app || w->cli.close_by_peer)
+      FAIL("client closed=%d code=0x%llx app=%d by_peer=%d", w->cli.closed,
+           (unsigned long long)w->cli.close_code, w->cli.close_app, w->cli.close_by_peer);
+    if (!w->srv.closed || !w->srv.close_by_peer || w->srv.close_code != 0 || !w->srv.close_app)
+      FAIL("server closed=%d by_peer=%d code=0x%llx", w->srv.closed, w->srv.close_by_peer,
+           (unsigned long long)w->srv.close_code);
+  }
+  return ok;
+}
+
+static int link_is_lossy(const vq_lab_link *l)
+{
+  return l->loss_ppm || l->ge_bad_loss_ppm || l->reorder_ppm || l->corrupt_ppm || l->duplicate_ppm ||
+         l->blackhole_until > l->blackhole_from || l->queue_bytes;
+}
+
+/* Runs a whole transfer and checks every invariant. */
+static int run_transfer(scenario *sc, const char *name)
+{
+  world w_, *w = &w_;
+  int ok = 1;
+  if (!world_setup(w, sc)) {
+    fprintf(stderr, "  %s seed %llu: setup failed\n", name, (unsigned long long)sc->seed);
+    return 0;
+  }
+  world_run_until(w, sc->run_for ? sc->run_for : VQ_MS(300000));
+  world_snap(w);
+  ok &= check_transfer(w, name);
+  ok &= check_common(w, name);
+  vq_time end = vq_lab_now(w->lab);
+  world_free(w);
+  ok &= check_freed(w, name);
+  /* spec: rfc9000#13.3 — every obligation discharged: nothing owed after a clean close on a clean
+   * link. On a lossy one the closing client may not have seen the ACK of the tail of what the server
+   * verifiably read in full (check_transfer); that tail is all it may owe. */
+  if (!link_is_lossy(&sc->link) && (w->cli.obligations_at_free || w->srv.obligations_at_free))
+    FAIL("obligations left client %llu server %llu", (unsigned long long)w->cli.obligations_at_free,
+         (unsigned long long)w->srv.obligations_at_free);
+  if (w->cli.obligations_at_free > w->cli.written + (uint64_t)sc->streams ||
+      w->srv.obligations_at_free > w->srv.written + (uint64_t)sc->streams)
+    FAIL("obligations over what was written");
+  if (verbose())
+    fprintf(stderr, "  %s seed %llu: %s at %.3f s, pkts c %llu/%llu s %llu/%llu lost c %llu s %llu, "
+                    "pto c %llu s %llu, mem peak c %zu s %zu, owed c %llu s %llu\n",
+            name, (unsigned long long)sc->seed, ok ? "ok" : "FAILED", (double)end / 1e9,
+            (unsigned long long)w->cli.stats.pkts_sent, (unsigned long long)w->cli.stats.pkts_recv,
+            (unsigned long long)w->srv.stats.pkts_sent, (unsigned long long)w->srv.stats.pkts_recv,
+            (unsigned long long)w->cli.stats.pkts_lost, (unsigned long long)w->srv.stats.pkts_lost,
+            (unsigned long long)w->cli.stats.pto_count, (unsigned long long)w->srv.stats.pto_count,
+            w->cli.stats.mem_peak, w->srv.stats.mem_peak,
+            (unsigned long long)w->cli.obligations_at_free,
+            (unsigned long long)w->srv.obligations_at_free);
+  return ok;
+}
+
+#undef FAIL
+
+static vq_lab_link link_ms(unsigned ms)
+{
+  vq_lab_link l;
+  memset(&l, 0, sizeof(l));
+  l.delay = VQ_MS(ms);
+  return l;
+}
+
+/* Runs fn over n seeds from base; returns the number of failed runs (each printed by fn). */
+typedef int (*seed_fn)(uint64_t seed);
+static unsigned over_seeds(const char *name, uint64_t base, unsigned n, seed_fn fn)
+{
+  unsigned fails = 0;
+  base += seed_base();
+  for (unsigned i = 0; i < n; i++)
+    fails += !fn(base + i);
+  fprintf(stderr, "  %s: %u seeds from %llu, %u failed\n", name, n, (unsigned long long)base, fails);
+  return fails;
+}
+
+/* The bulk transfer of the fault scenarios: a few streams, a 30 ms RTT with jitter, a bottleneck
+ * with a queue; NewReno on even seeds, CUBIC on odd ones. */
+static scenario bulk(uint64_t seed)
+{
+  scenario sc;
+  memset(&sc, 0, sizeof(sc));
+  sc.seed = seed;
+  sc.link = link_ms(15);
+  sc.link.jitter = VQ_MS(2);
+  sc.link.rate_bps = 50000000u;
+  sc.link.queue_bytes = 256000;
+  sc.streams = 3;
+  sc.request = 20000;
+  sc.response = 150000;
+  sc.cc = (seed & 1u) ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
+  return sc;
+}
+
+/* ---- handshake + bulk under each fault ------------------------------------------------------------ */
+
+static int run_clean(uint64_t seed)
+{
+  scenario sc = bulk(seed);
+  sc.link.queue_bytes = 0;
+  sc.link.jitter = 0;
+  return run_transfer(&sc, "clean");
+}
+
+static int run_loss1(uint64_t seed)
+{
+  scenario sc = bulk(seed);
+  sc.link.loss_ppm = 10000;
+  return run_transfer(&sc, "loss1");
+}
+
+static int run_loss5(uint64_t seed)
+{
+  scenario sc = bulk(seed);
+  sc.link.loss_ppm = 50000;
+  return run_transfer(&sc, "loss5");
+}
+
+static int run_burst30(uint64_t seed)
+{
+  /* Gilbert-Elliott: 30 % of the time in the bad state (enter 10 %, leave 23.3 % per datagram:
+   * bursts of 4.3 datagrams on average), everything lost there: ~30 % loss in bursts */
+  scenario sc = bulk(seed);
+  sc.link.ge_enter_ppm = 214286;
+  sc.link.ge_leave_ppm = 500000;
+  sc.link.ge_bad_loss_ppm = 1000000;
+  sc.streams = 2;
+  sc.request = 5000;
+  sc.response = 40000;
+  sc.idle_ok = 1;
+  return run_transfer(&sc, "burst30");
+}
+
+static int run_reorder(uint64_t seed)
+{
+  scenario sc = bulk(seed);
+  sc.link.reorder_ppm = 100000;
+  sc.link.reorder_delay = VQ_MS(8);
+  return run_transfer(&sc, "reorder");
+}
+
+static int run_dup(uint64_t seed)
+{
+  scenario sc = bulk(seed);
+  sc.link.duplicate_ppm = 100000;
+  return run_transfer(&sc, "dup");
+}
+
+static int run_corrupt(uint64_t seed)
+{
+  scenario sc = bulk(seed);
+  sc.link.corrupt_ppm = 30000;
+  return run_transfer(&sc, "corrupt");
+}
+
+static int run_blackhole(uint64_t seed)
+{
+  /* 2 s of nothing in both directions in the middle of the transfer (the idle timeout is 30 s) */
+  scenario sc = bulk(seed);
+  sc.response = 400000;
+  sc.link.blackhole_from = VQ_MS(150) + VQ_MS(seed % 100u);
+  sc.link.blackhole_until = sc.link.blackhole_from + VQ_MS(2000);
+  return run_transfer(&sc, "blackhole");
+}
+
+static int run_mixed(uint64_t seed)
+{
+  scenario sc = bulk(seed);
+  sc.link.loss_ppm = 20000;
+  sc.link.reorder_ppm = 50000;
+  sc.link.reorder_delay = VQ_MS(5);
+  sc.link.duplicate_ppm = 20000;
+  sc.link.corrupt_ppm = 10000;
+  return run_transfer(&sc, "mixed");
+}
+
+VQ_TEST(lab_clean)
+{
+  CHECK_EQ(over_seeds("clean", 1000, nseeds(10), run_clean), 0);
+}
+
+VQ_TEST(lab_loss_1pct)
+{
+  CHECK_EQ(over_seeds("loss1", 2000, nseeds(20), run_loss1), 0);
+}
+
+VQ_TEST(lab_loss_5pct)
+{
+  CHECK_EQ(over_seeds("loss5", 3000, nseeds(20), run_loss5), 0);
+}
+
+VQ_TEST(lab_burst_loss_30pct)
+{
+  idle_endings_client = idle_endings_server = 0;
+  unsigned n = nseeds(20);
+  CHECK_EQ(over_seeds("burst30", 4000, n, run_burst30), 0);
+  fprintf(stderr, "  burst30: %u runs ended at the idle timeout on both sides, %u on the server only "
+                  "(the client's closes all lost)\n", idle_endings_client, idle_endings_server);
+  /* the limit is rare: most runs complete */
+  CHECK(idle_endings_client * 10u <= n);
+}
+
+VQ_TEST(lab_reorder)
+{
+  CHECK_EQ(over_seeds("reorder", 5000, nseeds(20), run_reorder), 0);
+}
+
+VQ_TEST(lab_duplicate)
+{
+  CHECK_EQ(over_seeds("dup", 6000, nseeds(20), run_dup), 0);
+}
+
+VQ_TEST(lab_corrupt)
+{
+  CHECK_EQ(over_seeds("corrupt", 7000, nseeds(20), run_corrupt), 0);
+}
+
+VQ_TEST(lab_blackhole_2s)
+{
+  CHECK_EQ(over_seeds("blackhole", 8000, nseeds(10), run_blackhole), 0);
+}
+
+VQ_TEST(lab_mixed_faults)
+{
+  CHECK_EQ(over_seeds("mixed", 9000, nseeds(20), run_mixed), 0);
+}
+
+/* ---- many streams, flow control ------------------------------------------------------------------ */
+
+static int run_many_streams(uint64_t seed)
+{
+  /* 200 bidirectional streams at once: the server raises MAX_STREAMS to 256 */
+  scenario sc = bulk(seed);
+  sc.link.loss_ppm = (seed & 2u) ? 10000 : 0;
+  sc.streams = 200;
+  sc.max_streams = 256;
+  sc.request = 1000;
+  sc.response = 8000;
+  return run_transfer(&sc, "streams200");
+}
+
+static int run_flow_limited(uint64_t seed)
+{
+  /* small windows on both sides: the transfer is paced by MAX_STREAM_DATA / MAX_DATA, under loss */
+  scenario sc = bulk(seed);
+  sc.link.loss_ppm = 20000;
+  sc.streams = 4;
+  sc.request = 30000;
+  sc.response = 100000;
+  sc.stream_window = 8192;
+  sc.conn_window = 16384;
+  return run_transfer(&sc, "flow");
+}
+
+VQ_TEST(lab_many_streams)
+{
+  CHECK_EQ(over_seeds("streams200", 10000, nseeds(6), run_many_streams), 0);
+}
+
+VQ_TEST(lab_flow_control_limited)
+{
+  CHECK_EQ(over_seeds("flow", 11000, nseeds(12), run_flow_limited), 0);
+}
+
+/* ---- cancellation in the middle of a transfer ---------------------------------------------------- */
+
+#define FAIL(...)                                                                                  \
+  do {                                                                                             \
+    fprintf(stderr, "  %s seed %llu: ", name, (unsigned long long)w->sc->seed);                   \
+    fprintf(stderr, __VA_ARGS__);                                                                  \
+    fputc('\n', stderr);                                                                           \
+    ok = 0;                                                                                        \
+  } while (0)
+
+/* Every entry point of a connection, with a cancelled cx: each returns VQ_ECANCELED and nothing of
+ * the connection changes (stats, timer, state, events, stream room). Returns the number of calls
+ * that did otherwise. */
+static unsigned cancelled_calls(vq_conn *c, const vq_cx *ccx, uint64_t sid)
+{
+  unsigned bad = 0;
+  vq_conn_stats before, after;
+  get_stats(c, &before);
+  vq_time nt = vq_conn_next_timeout(c);
+  vq_conn_state state = vq_conn_get_state(c);
+  uint64_t room = vq_conn_stream_writable(c, sid);
+  uint8_t buf[1500];
+  memset(buf, 0x5a, sizeof(buf));
+  uint64_t id = 777;
+  size_t n = 4242, acc = 4242;
+  int fin = 7;
+  bad += vq_conn_stream_open(c, ccx, 1, &id) != VQ_ECANCELED || id != 777;
+  bad += vq_conn_stream_write(c, ccx, sid, buf, 100, 1, &acc) != VQ_ECANCELED || acc != 4242;
+  bad += vq_conn_stream_read(c, ccx, sid, buf, sizeof(buf), &n, &fin) != VQ_ECANCELED || n != 4242;
+  bad += vq_conn_stream_reset(c, ccx, sid, 7) != VQ_ECANCELED;
+  bad += vq_conn_stream_stop(c, ccx, sid, 7) != VQ_ECANCELED;
+  bad += vq_conn_send(c, ccx, buf, sizeof(buf), &n) != VQ_ECANCELED || n != 4242;
+  bad += vq_conn_handle_timeout(c, ccx) != VQ_ECANCELED;
+  bad += vq_conn_recv(c, ccx, buf, 1200, 0) != VQ_ECANCELED;
+  bad += vq_conn_close(c, ccx, 1, 9, "cancelled") != VQ_ECANCELED;
+  get_stats(c, &after);
+  vq_conn_event ev;
+  bad += !stats_equal(&before, &after);
+  bad += vq_conn_next_timeout(c) != nt;
+  bad += vq_conn_get_state(c) != state;
+  bad += vq_conn_stream_writable(c, sid) != room;
+  bad += vq_conn_poll_event(c, &ev) != 0;
+  return bad;
+}
+
+static int run_cancel(uint64_t seed)
+{
+  const char *name = "cancel";
+  scenario sc = bulk(seed);
+  sc.link.loss_ppm = (seed % 3u) * 10000u;
+  sc.request = 100000;
+  sc.response = 300000;
+  world w_, *w = &w_;
+  int ok = 1;
+  if (!world_setup(w, &sc))
+    return 0;
+  vq_time t1 = VQ_MS(150) + VQ_MS(seed % 150u);
+  world_run_until(w, t1);
+  vq_conn *c = w->cli.conn, *s = peer_conn(&w->srv);
+  if (!w->cli.handshake_done || !s || w->cli.nst == 0 || w->cli.done_streams == sc.streams)
+    FAIL("not in the middle of the transfer at %.3f s", (double)t1 / 1e9);
+  vq_cancel tok;
+  vq_cancel_init(&tok, NULL);
+  vq_cancel_set(&tok);
+  vq_cx ccx = vq_lab_cx(w->lab);
+  ccx.cancel = &tok;
+  unsigned bad = 0;
+  if (ok) {
+    bad += cancelled_calls(c, &ccx, w->cli.st[0].id);
+    bad += cancelled_calls(s, &ccx, w->cli.st[0].id);
+    /* the endpoint too: a datagram for the connection is refused whole */
+    vq_conn_stats before, after;
+    get_stats(s, &before);
+    uint8_t dg[1200], resp[1500];
+    memset(dg, 0x40, sizeof(dg));
+    vq_endpoint_conn *ec = (vq_endpoint_conn *)1;
+    int created = 5;
+    size_t rl = 99;
+    uint8_t addr = (uint8_t)w->cli.node;
+    bad += vq_endpoint_recv(w->srv.ep, &ccx, &addr, 1, dg, sizeof(dg), &ec, &created, resp,
+                            sizeof(resp), &rl) != VQ_ECANCELED;
+    bad += ec != (vq_endpoint_conn *)1 || created != 5 || rl != 99;
+    get_stats(s, &after);
+    bad += !stats_equal(&before, &after);
+  }
+  if (bad)
+    FAIL("%u cancelled calls returned otherwise or changed something", bad);
+  /* the client's application stays cancelled for 300 ms: every datagram that arrives is refused
+   * (node_dgram checks that nothing changes), its timers are not driven */
+  w->cli.cancel = &tok;
+  world_run_until(w, t1 + VQ_MS(300));
+  if (w->cli.cancel_violations)
+    FAIL("%llu cancelled receives changed the connection",
+         (unsigned long long)w->cli.cancel_violations);
+  /* the token is cleared (a new cx without it): the transfer completes */
+  w->cli.cancel = NULL;
+  vq_cx cx = vq_lab_cx(w->lab);
+  if (vq_conn_next_timeout(c) <= cx.now)
+    (void)vq_conn_handle_timeout(c, &cx);
+  app_step(&w->cli, &cx);
+  flush(&w->cli, w->lab, &cx);
+  world_run_until(w, VQ_MS(300000));
+  world_snap(w);
+  ok &= check_transfer(w, name);
+  ok &= check_common(w, name);
+  uint64_t refused = w->cli.cancelled_calls;
+  world_free(w);
+  ok &= check_freed(w, name);
+  if (verbose())
+    fprintf(stderr, "  %s seed %llu: %s, %llu datagrams refused while cancelled\n", name,
+            (unsigned long long)seed, ok ? "ok" : "FAILED", (unsigned long long)refused);
+  return ok;
+}
+
+VQ_TEST(lab_cancel_mid_transfer)
+{
+  CHECK_EQ(over_seeds("cancel", 12000, nseeds(12), run_cancel), 0);
+}
+
+/* ---- the client closes its region while data is in flight ----------------------------------------- */
+
+static int run_close_mid(uint64_t seed)
+{
+  const char *name = "close";
+  scenario sc = bulk(seed);
+  sc.link.loss_ppm = (seed % 3u) * 10000u;
+  sc.streams = 2;
+  sc.request = 1500000;
+  sc.response = 200000;
+  sc.no_close = 1;
+  world w_, *w = &w_;
+  int ok = 1;
+  if (!world_setup(w, &sc))
+    return 0;
+  vq_time t1 = VQ_MS(100) + VQ_MS(seed % 300u);
+  world_run_until(w, t1);
+  const uint64_t code = 0x40u + seed % 16u;
+  vq_cx cx = vq_lab_cx(w->lab);
+  if (!w->cli.handshake_done || w->cli.done_streams == sc.streams)
+    FAIL("not in the middle of the transfer");
+  if (vq_conn_close(w->cli.conn, &cx, 1, code, "abort") != VQ_OK)
+    FAIL("close refused");
+  flush(&w->cli, w->lab, &cx);
+  world_run_until(w, t1 + VQ_MS(60000));
+  world_snap(w);
+  ok &= check_common(w, name);
+  /* both sides CLOSED with the client's application code */
+  if (!w->cli.closed || w->cli.close_code != code || !w->cli.close_app || w->cli.close_by_peer ||
+      vq_conn_get_state(w->cli.conn) != VQ_CONN_CLOSED)
+    FAIL("client closed=%d code=0x%llx app=%d by_peer=%d", w->cli.closed,
+         (unsigned long long)w->cli.close_code, w->cli.close_app, w->cli.close_by_peer);
+  vq_conn *s = peer_conn(&w->srv);
+  if (!s || !w->srv.closed || w->srv.close_code != code || !w->srv.close_app || !w->srv.close_by_peer ||
+      vq_conn_get_state(s) != VQ_CONN_CLOSED)
+    FAIL("server closed=%d code=0x%llx app=%d by_peer=%d", w->srv.closed,
+         (unsigned long long)w->srv.close_code, w->srv.close_app, w->srv.close_by_peer);
+  for (int i = 0; i < w->cli.nst; i++)
+    if (w->cli.st[i].bad)
+      FAIL("client stream corrupted");
+  for (int i = 0; i < w->srv.nst; i++)
+    if (w->srv.st[i].bad)
+      FAIL("server stream corrupted");
+  world_free(w);
+  ok &= check_freed(w, name);
+  /* Finalize reports what was abandoned: written - acknowledged (+1 per unacknowledged FIN). The
+   * client was uploading: it owes something. What it owes covers everything it never sent, and
+   * what was acknowledged the server did receive. */
+  const lpeer *ps[2] = {&w->cli, &w->srv};
+  for (int i = 0; i < 2; i++) {
+    const lpeer *p = ps[i], *q = ps[1 - i];
+    uint64_t obl = p->obligations_at_free;
+    if (obl > p->written + (uint64_t)sc.streams)
+      FAIL("%s owes %llu, more than the %llu written", p->is_server ? "server" : "client",
+           (unsigned long long)obl, (unsigned long long)p->written);
+    if (obl + p->stats.stream_bytes_sent < p->written)
+      FAIL("%s owes %llu, less than the %llu never sent", p->is_server ? "server" : "client",
+           (unsigned long long)obl, (unsigned long long)(p->written - p->stats.stream_bytes_sent));
+    if (p->written > obl && p->written - obl > q->stats.stream_bytes_recv)
+      FAIL("%s: %llu acknowledged but the peer received %llu", p->is_server ? "server" : "client",
+           (unsigned long long)(p->written - obl), (unsigned long long)q->stats.stream_bytes_recv);
+  }
+  if (w->cli.obligations_at_free == 0)
+    FAIL("the client closed mid-upload but owes nothing");
+  if (verbose())
+    fprintf(stderr, "  %s seed %llu: %s, client wrote %llu owes %llu, server wrote %llu owes %llu\n",
+            name, (unsigned long long)seed, ok ? "ok" : "FAILED", (unsigned long long)w->cli.written,
+            (unsigned long long)w->cli.obligations_at_free, (unsigned long long)w->srv.written,
+            (unsigned long long)w->srv.obligations_at_free);
+  return ok;
+}
+
+VQ_TEST(lab_close_mid_transfer)
+{
+  CHECK_EQ(over_seeds("close", 13000, nseeds(15), run_close_mid), 0);
+}
+
+/* ---- idle timeout, peer crash ---------------------------------------------------------------------- */
+
+static int run_idle(uint64_t seed)
+{
+  /* spec: rfc9000#10.1 — the path dies in the middle of a transfer: both sides close silently at the
+   * idle timeout (the data in flight is abandoned: obligations may remain) */
+  const char *name = "idle";
+  scenario sc = bulk(seed);
+  sc.response = 10000000;
+  sc.idle_ms = 3000u + (seed % 3u) * 1000u;
+  sc.link.blackhole_from = VQ_MS(200) + VQ_MS(seed % 300u);
+  sc.link.blackhole_until = VQ_TIME_NEVER;
+  sc.no_close = 1;
+  world w_, *w = &w_;
+  int ok = 1;
+  if (!world_setup(w, &sc))
+    return 0;
+  world_run_until(w, VQ_MS(120000));
+  world_snap(w);
+  ok &= check_common(w, name);
+  const lpeer *ps[2] = {&w->cli, &w->srv};
+  vq_time lo = sc.link.blackhole_from + VQ_MS(sc.idle_ms) - VQ_MS(100);
+  vq_time hi = sc.link.blackhole_from + VQ_MS(sc.idle_ms) + VQ_MS(2000);
+  for (int i = 0; i < 2; i++) {
+    const lpeer *p = ps[i];
+    const char *reason = "";
+    vq_conn *c = i == 0 ? w->cli.conn : peer_conn(&w->srv);
+    if (c)
+      (void)vq_conn_close_error(c, NULL, NULL, &reason);
+    if (!p->handshake_done || !p->closed || p->close_by_peer || p->close_code != 0 ||
+        strcmp(reason, "idle timeout") != 0 || p->closed_at < lo || p->closed_at > hi)
+      FAIL("%s closed=%d by_peer=%d at %.3f s (%s), expected the idle timeout in [%.3f, %.3f]",
+           p->is_server ? "server" : "client", p->closed, p->close_by_peer,
+           (double)p->closed_at / 1e9, reason, (double)lo / 1e9, (double)hi / 1e9);
+  }
+  world_free(w);
+  ok &= check_freed(w, name);
+  return ok;
+}
+
+VQ_TEST(lab_idle_timeout)
+{
+  CHECK_EQ(over_seeds("idle", 14000, nseeds(12), run_idle), 0);
+}
+
+static int run_crash(uint64_t seed)
+{
+  /* spec: rfc9000#10.3 — the server loses the connection in the middle of a transfer; the client's
+   * next packets get Stateless Resets and it closes at once, under loss too */
+  const char *name = "crash";
+  scenario sc = bulk(seed);
+  sc.link.loss_ppm = (seed % 3u) * 20000u;
+  sc.response = 2000000;
+  sc.no_close = 1;
+  world w_, *w = &w_;
+  int ok = 1;
+  if (!world_setup(w, &sc))
+    return 0;
+  vq_time t1 = VQ_MS(150) + VQ_MS(seed % 300u);
+  world_run_until(w, t1);
+  world_snap(w);
+  ok &= check_common(w, name);
+  vq_endpoint_conn *ec = vq_endpoint_next(w->srv.ep, NULL);
+  if (!ec || !w->cli.handshake_done)
+    FAIL("no established connection at %.3f s", (double)t1 / 1e9);
+  uint64_t crashed_owed = 0;
+  if (ec)
+    vq_endpoint_remove(w->srv.ep, ec, &crashed_owed); /* the server forgets it */
+  vq_cx cx = vq_lab_cx(w->lab);
+  uint64_t id;
+  size_t acc = 0;
+  if (vq_conn_stream_open(w->cli.conn, &cx, 1, &id) == VQ_OK)
+    (void)vq_conn_stream_write(w->cli.conn, &cx, id, (const uint8_t *)"hello", 5, 1, &acc);
+  flush(&w->cli, w->lab, &cx);
+  world_run_until(w, t1 + VQ_MS(30000));
+  app_step(&w->cli, &cx);
+  const char *reason = "";
+  (void)vq_conn_close_error(w->cli.conn, NULL, NULL, &reason);
+  if (!w->cli.closed || !w->cli.close_by_peer || strcmp(reason, "stateless reset") != 0 ||
+      w->cli.closed_at > t1 + VQ_MS(5000))
+    FAIL("client closed=%d by_peer=%d (%s) %.3f s after the crash", w->cli.closed,
+         w->cli.close_by_peer, reason, (double)(w->cli.closed_at - t1) / 1e9);
+  vq_endpoint_stats es;
+  vq_endpoint_get_stats(w->srv.ep, &es);
+  if (es.resets_sent == 0)
+    FAIL("no stateless reset sent");
+  for (int i = 0; i < w->cli.nst; i++)
+    if (w->cli.st[i].bad)
+      FAIL("client stream corrupted");
+  world_free(w);
+  ok &= check_freed(w, name);
+  return ok;
+}
+
+VQ_TEST(lab_peer_crash_stateless_reset)
+{
+  CHECK_EQ(over_seeds("crash", 15000, nseeds(15), run_crash), 0);
+}
+
+/* ---- a large window with many holes --------------------------------------------------------------- */
+
+static int run_holes(uint64_t seed)
+{
+  /* Found by the idle scenario: a 10 MB response over a tail-drop bottleneck with a window of
+   * megabytes leaves more than VQ_STREAMBUF_RANGES holes in one stream's receive buffer. A frame that
+   * would open one more range used to close the connection with INTERNAL_ERROR; it must instead be
+   * dropped unacknowledged (the peer retransmits it). */
+  scenario sc = bulk(seed);
+  sc.streams = 3;
+  sc.response = 3000000;
+  return run_transfer(&sc, "holes");
+}
+
+VQ_TEST(lab_receive_holes)
+{
+  CHECK_EQ(over_seeds("holes", 16000, nseeds(6), run_holes), 0);
+}
