@@ -342,3 +342,168 @@ VQ_TEST(cc_pacing_window_limit)
   CHECK_EQ(next, 5);
   vq_recovery_free(&r);
 }
+
+/* ---- HyStart++ (RFC 9406) ------------------------------------------------------------------------ */
+
+/* A sender in slow start: each round sends `pkts` packets, then every one is acknowledged by its own
+ * ACK carrying an RTT sample of `rtt`, as vq_recovery_on_ack does (the round hook, then the packet). */
+typedef struct hs_sim {
+  vq_cc cc;
+  uint64_t next_pn;
+  vq_time now;
+  int hook;                     /* 0: plain slow start (no HyStart++ calls) */
+} hs_sim;
+
+static void hs_init(hs_sim *s, vq_cc_algo algo, int hook)
+{
+  memset(s, 0, sizeof(*s));
+  vq_cc_init(&s->cc, algo, MDS);
+  s->now = VQ_MS(1000);
+  s->hook = hook;
+}
+
+static void hs_round(hs_sim *s, vq_time rtt, uint32_t pkts)
+{
+  uint64_t first = s->next_pn;
+  for (uint32_t i = 0; i < pkts; i++) {
+    vq_cc_on_sent(&s->cc, MDS);
+    s->next_pn++;
+  }
+  vq_time sent = s->now;
+  s->now += rtt;
+  for (uint64_t pn = first; pn < s->next_pn; pn++) {
+    if (s->hook)
+      vq_cc_on_ack_round(&s->cc, pn, s->next_pn, rtt);
+    vq_cc_on_acked(&s->cc, MDS, sent, s->now, rtt, 0);
+  }
+}
+
+VQ_TEST(cc_hystart_flat_rtt_is_plain_slow_start)
+{
+  /* a flat RTT: HyStart++ changes nothing, the window doubles every round as without it */
+  for (int a = 0; a < 2; a++) {
+    hs_sim h, p;
+    hs_init(&h, a ? VQ_CC_CUBIC : VQ_CC_NEWRENO, 1);
+    hs_init(&p, a ? VQ_CC_CUBIC : VQ_CC_NEWRENO, 0);
+    for (int r = 0; r < 8; r++) {
+      uint32_t n = (uint32_t)(h.cc.cwnd / MDS);
+      hs_round(&h, VQ_MS(50), n);
+      hs_round(&p, VQ_MS(50), n);
+      CHECK(!vq_cc_in_css(&h.cc));
+      CHECK_EQ(h.cc.cwnd, p.cc.cwnd);
+    }
+    CHECK_EQ(h.cc.ssthresh, UINT64_MAX);
+    CHECK_EQ(h.cc.hs_css_entries, 0);
+    CHECK_EQ(h.cc.cwnd, 12000u << 8);
+  }
+}
+
+/* Slow start at 50 ms for three rounds, then the RTT grows to 60 ms (>= 50 + max(4, min(50/8, 16))
+ * = 56.25 ms): CSS once the round has N_RTT_SAMPLE samples. Returns the window at CSS entry. */
+static uint64_t hs_enter_css(vq_t *t, hs_sim *h, vq_cc_algo algo)
+{
+  hs_init(h, algo, 1);
+  for (int r = 0; r < 3; r++)
+    hs_round(h, VQ_MS(50), (uint32_t)(h->cc.cwnd / MDS));
+  CHECK(!vq_cc_in_css(&h->cc));
+  /* the first 7 samples of the slower round: still slow start */
+  uint64_t first = h->next_pn, n = h->cc.cwnd / MDS;
+  for (uint64_t i = 0; i < n; i++) {
+    vq_cc_on_sent(&h->cc, MDS);
+    h->next_pn++;
+  }
+  h->now += VQ_MS(60);
+  uint64_t at_entry = 0;
+  for (uint64_t pn = first; pn < h->next_pn; pn++) {
+    vq_cc_on_ack_round(&h->cc, pn, h->next_pn, VQ_MS(60));
+    if (pn - first + 1 < VQ_HS_N_RTT_SAMPLE) {
+      CHECK(!vq_cc_in_css(&h->cc));
+    } else if (pn - first + 1 == VQ_HS_N_RTT_SAMPLE) {
+      CHECK(vq_cc_in_css(&h->cc));
+      at_entry = h->cc.cwnd;
+    }
+    vq_cc_on_acked(&h->cc, MDS, h->now - VQ_MS(60), h->now, VQ_MS(60), 0);
+  }
+  CHECK(vq_cc_in_css(&h->cc));
+  CHECK_EQ(h->cc.hs_css_baseline_min_rtt, VQ_MS(60));
+  return at_entry;
+}
+
+VQ_TEST(cc_hystart_css_on_rtt_increase)
+{
+  for (int a = 0; a < 2; a++) {
+    hs_sim h;
+    vq_cc_algo algo = a ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
+    uint64_t at_entry = hs_enter_css(t, &h, algo);
+    CHECK(at_entry > 0);
+    CHECK_EQ(h.cc.ssthresh, UINT64_MAX);
+    CHECK_EQ(h.cc.hs_css_entries, 1);
+    /* in CSS the window grows by a quarter of the bytes acknowledged (CSS_GROWTH_DIVISOR = 4) */
+    uint64_t w = h.cc.cwnd, n = w / MDS;
+    hs_round(&h, VQ_MS(60), (uint32_t)n);
+    CHECK(vq_cc_in_css(&h.cc));
+    CHECK_EQ(h.cc.cwnd, w + n * MDS / VQ_HS_CSS_GROWTH_DIVISOR);
+  }
+}
+
+VQ_TEST(cc_hystart_css_exits_to_congestion_avoidance)
+{
+  for (int a = 0; a < 2; a++) {
+    hs_sim h;
+    vq_cc_algo algo = a ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
+    (void)hs_enter_css(t, &h, algo);
+    /* the round CSS was entered in ends at the first ACK of the next one: CSS_ROUNDS round ends */
+    uint32_t rounds = 0;
+    while (vq_cc_in_css(&h.cc) && rounds < 20) {
+      hs_round(&h, VQ_MS(60), (uint32_t)(h.cc.cwnd / MDS));
+      rounds++;
+    }
+    CHECK_EQ(rounds, VQ_HS_CSS_ROUNDS);
+    CHECK(!vq_cc_in_css(&h.cc));
+    CHECK(h.cc.ssthresh != UINT64_MAX);
+    CHECK(h.cc.cwnd >= h.cc.ssthresh);
+    CHECK_EQ(h.cc.congestion_events, 0);
+    /* congestion avoidance: about one datagram per window per round, not a doubling */
+    uint64_t w = h.cc.cwnd;
+    hs_round(&h, VQ_MS(60), (uint32_t)(w / MDS));
+    CHECK(h.cc.cwnd > w);
+    CHECK(h.cc.cwnd < w + w / 4);
+    /* HyStart++ is over for this connection: an RTT change no longer matters */
+    hs_round(&h, VQ_MS(200), (uint32_t)(h.cc.cwnd / MDS));
+    CHECK(!vq_cc_in_css(&h.cc));
+  }
+}
+
+VQ_TEST(cc_hystart_back_to_slow_start_on_rtt_decrease)
+{
+  for (int a = 0; a < 2; a++) {
+    hs_sim h;
+    vq_cc_algo algo = a ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
+    (void)hs_enter_css(t, &h, algo);
+    /* the next round's minimum RTT falls below the CSS baseline (60 ms): back to slow start once it
+     * has N_RTT_SAMPLE samples, and the window doubles again */
+    uint64_t w = h.cc.cwnd, n = w / MDS;
+    hs_round(&h, VQ_MS(45), (uint32_t)n);
+    CHECK(!vq_cc_in_css(&h.cc));
+    CHECK_EQ(h.cc.ssthresh, UINT64_MAX);
+    /* the first 7 ACKs of the round were still in CSS (a quarter), the rest full slow start */
+    uint64_t css = VQ_HS_N_RTT_SAMPLE - 1u;
+    CHECK_EQ(h.cc.cwnd, w + css * MDS / VQ_HS_CSS_GROWTH_DIVISOR + (n - css) * MDS);
+    w = h.cc.cwnd;
+    hs_round(&h, VQ_MS(45), (uint32_t)(w / MDS));
+    CHECK_EQ(h.cc.cwnd, w + (w / MDS) * MDS);
+  }
+}
+
+VQ_TEST(cc_hystart_loss_ends_it)
+{
+  /* a congestion event in slow start or CSS sets ssthresh: HyStart++ no longer applies */
+  hs_sim h;
+  (void)hs_enter_css(t, &h, VQ_CC_NEWRENO);
+  vq_cc_on_congestion_event(&h.cc, h.now, h.now + 1);
+  CHECK(!vq_cc_in_css(&h.cc));
+  CHECK(h.cc.ssthresh != UINT64_MAX);
+  uint64_t w = h.cc.cwnd;
+  hs_round(&h, VQ_MS(30), (uint32_t)(w / MDS));
+  CHECK(h.cc.cwnd < w + w / 4);
+}

@@ -80,10 +80,29 @@ typedef struct vq_cc {
   uint64_t w_est;                 /* Reno-friendly estimate, bytes */
   uint64_t cubic_acked;           /* bytes acked since the last window increase (Reno/Est) */
   uint64_t cwnd_prior;            /* CUBIC: cwnd when ssthresh was last set (RFC 9438 §4.3 alpha) */
+  /* HyStart++ (RFC 9406) in the initial slow start (while ssthresh is infinite): rounds are delimited
+   * by packet numbers of the application space, each round keeps its minimum RTT */
+  int hs_round_started;           /* hs_window_end is valid */
+  uint64_t hs_window_end;         /* the round ends when a packet numbered >= it is acknowledged */
+  vq_time hs_last_round_min_rtt;  /* VQ_TIME_NEVER: none */
+  vq_time hs_current_round_min_rtt;
+  uint32_t hs_rtt_sample_count;   /* samples in the current round */
+  vq_time hs_css_baseline_min_rtt;/* VQ_TIME_NEVER: not in Conservative Slow Start */
+  uint32_t hs_css_rounds;         /* rounds ended in CSS */
+  uint64_t hs_css_acked;          /* bytes acked in CSS not yet turned into window (1/4 each) */
+  uint64_t hs_css_entries;        /* statistics: times CSS was entered */
   /* counters for statistics */
   uint64_t congestion_events;
   uint64_t persistent_congestion_events;
 } vq_cc;
+
+/* HyStart++ constants (RFC 9406 §4.3). */
+#define VQ_HS_MIN_RTT_THRESH VQ_MS(4)
+#define VQ_HS_MAX_RTT_THRESH VQ_MS(16)
+#define VQ_HS_MIN_RTT_DIVISOR 8u
+#define VQ_HS_N_RTT_SAMPLE 8u
+#define VQ_HS_CSS_GROWTH_DIVISOR 4u
+#define VQ_HS_CSS_ROUNDS 5u
 
 void vq_cc_init(vq_cc *cc, vq_cc_algo algo, uint64_t max_datagram_size);
 /* Bytes that may be sent now without exceeding the window (0 when blocked). */
@@ -101,6 +120,16 @@ void vq_cc_on_removed(vq_cc *cc, uint64_t bytes);
 void vq_cc_on_congestion_event(vq_cc *cc, vq_time time_sent, vq_time now);
 /* §7.6.2: persistent congestion: the window collapses to kMinimumWindow, recovery ends. */
 void vq_cc_on_persistent_congestion(vq_cc *cc);
+/* HyStart++ (RFC 9406), for each ACK frame of the application space, before its packets reach
+ * vq_cc_on_acked: largest_acked is the largest packet number it acknowledges, next_pn the number the
+ * next packet sent will get (where the round that starts now ends), rtt the RTT sample it gave
+ * (VQ_TIME_NEVER: none). Only the initial slow start is affected (ssthresh still infinite): an RTT
+ * increase moves it to Conservative Slow Start (the window grows by a quarter of the bytes acked),
+ * an RTT decrease back to slow start, and CSS ends in congestion avoidance after
+ * VQ_HS_CSS_ROUNDS rounds (ssthresh = cwnd). */
+void vq_cc_on_ack_round(vq_cc *cc, uint64_t largest_acked, uint64_t next_pn, vq_time rtt);
+/* 1 while in Conservative Slow Start. */
+int vq_cc_in_css(const vq_cc *cc);
 /* CUBIC: W_cubic(t) in bytes, t the time elapsed since epoch_start (RFC 9438 §4.2, Figure 1). */
 uint64_t vq_cc_cubic_window(const vq_cc *cc, vq_time t);
 

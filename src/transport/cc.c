@@ -78,8 +78,81 @@ void vq_cc_init(vq_cc *cc, vq_cc_algo algo, uint64_t max_datagram_size)
   cc->w_est = 0;
   cc->cubic_acked = 0;
   cc->cwnd_prior = 0;
+  cc->hs_round_started = 0;
+  cc->hs_window_end = 0;
+  cc->hs_last_round_min_rtt = VQ_TIME_NEVER;
+  cc->hs_current_round_min_rtt = VQ_TIME_NEVER;
+  cc->hs_rtt_sample_count = 0;
+  cc->hs_css_baseline_min_rtt = VQ_TIME_NEVER;
+  cc->hs_css_rounds = 0;
+  cc->hs_css_acked = 0;
+  cc->hs_css_entries = 0;
   cc->congestion_events = 0;
   cc->persistent_congestion_events = 0;
+}
+
+/* ---- HyStart++ (RFC 9406) ------------------------------------------------------------------------ */
+
+/* RFC 9406 §4.2: HyStart++ applies to the initial slow start only (ssthresh still at its initial,
+ * infinite value); later slow starts end at the ssthresh a congestion event set. */
+static int hs_active(const vq_cc *cc) { return cc->ssthresh == UINT64_MAX; }
+
+int vq_cc_in_css(const vq_cc *cc)
+{
+  return hs_active(cc) && cc->hs_css_baseline_min_rtt != VQ_TIME_NEVER;
+}
+
+void vq_cc_on_ack_round(vq_cc *cc, uint64_t largest_acked, uint64_t next_pn, vq_time rtt)
+{
+  if (!hs_active(cc)) return;
+  /* RFC 9406 §4.2: a round ends when a packet sent at or after its start (pn >= windowEnd) is
+   * acknowledged; the next one starts with windowEnd = the next packet number to be sent. */
+  if (!cc->hs_round_started || largest_acked >= cc->hs_window_end) {
+    if (cc->hs_round_started && vq_cc_in_css(cc)) {
+      /* RFC 9406 §4.2: after CSS_ROUNDS rounds in CSS, enter congestion avoidance by setting
+       * ssthresh to the current cwnd. */
+      if (++cc->hs_css_rounds >= VQ_HS_CSS_ROUNDS) {
+        cc->ssthresh = cc->cwnd;
+        cc->hs_css_baseline_min_rtt = VQ_TIME_NEVER;
+        cc->hs_css_acked = 0;
+        return;
+      }
+    }
+    cc->hs_round_started = 1;
+    cc->hs_window_end = next_pn;
+    cc->hs_last_round_min_rtt = cc->hs_current_round_min_rtt;
+    cc->hs_current_round_min_rtt = VQ_TIME_NEVER;
+    cc->hs_rtt_sample_count = 0;
+  }
+  if (rtt == VQ_TIME_NEVER) return;
+  /* RFC 9406 §4.2: keep the minimum RTT of the round and count its samples */
+  if (rtt < cc->hs_current_round_min_rtt) cc->hs_current_round_min_rtt = rtt;
+  cc->hs_rtt_sample_count++;
+  if (cc->hs_rtt_sample_count < VQ_HS_N_RTT_SAMPLE ||
+      cc->hs_current_round_min_rtt == VQ_TIME_NEVER)
+    return;
+  if (!vq_cc_in_css(cc)) {
+    if (cc->hs_last_round_min_rtt == VQ_TIME_NEVER) return;
+    /* RFC 9406 §4.2: RttThresh = max(MIN_RTT_THRESH, min(lastRoundMinRTT / MIN_RTT_DIVISOR,
+     * MAX_RTT_THRESH)); a round whose minimum RTT grew by at least that leaves slow start for
+     * Conservative Slow Start, remembering the round's minimum as the baseline. */
+    vq_time thresh = cc->hs_last_round_min_rtt / VQ_HS_MIN_RTT_DIVISOR;
+    if (thresh > VQ_HS_MAX_RTT_THRESH) thresh = VQ_HS_MAX_RTT_THRESH;
+    if (thresh < VQ_HS_MIN_RTT_THRESH) thresh = VQ_HS_MIN_RTT_THRESH;
+    if (cc->hs_current_round_min_rtt >= cc->hs_last_round_min_rtt + thresh) {
+      cc->hs_css_baseline_min_rtt = cc->hs_current_round_min_rtt;
+      cc->hs_css_rounds = 0;
+      cc->hs_css_acked = 0;
+      cc->hs_css_entries++;
+    }
+    return;
+  }
+  /* RFC 9406 §4.2: in CSS, a round whose minimum RTT fell below the baseline means the increase was
+   * spurious: back to slow start. */
+  if (cc->hs_current_round_min_rtt < cc->hs_css_baseline_min_rtt) {
+    cc->hs_css_baseline_min_rtt = VQ_TIME_NEVER;
+    cc->hs_css_acked = 0;
+  }
 }
 
 /* spec: rfc9002#7/3 — an endpoint MUST NOT send a packet if it would cause bytes_in_flight to be
@@ -183,6 +256,15 @@ void vq_cc_on_acked(vq_cc *cc, uint64_t bytes, vq_time time_sent, vq_time now, v
   if (in_congestion_recovery(cc, time_sent)) return;
   cc->in_recovery = 0;
   if (cc->cwnd < cc->ssthresh) {
+    if (vq_cc_in_css(cc)) {
+      /* RFC 9406 §4.2: in Conservative Slow Start the window grows by bytes / CSS_GROWTH_DIVISOR
+       * (the remainder carried to the next ACK). The limit L of §4.2 is not applied: the
+       * connection paces its packets (RFC 9406 §4.2 allows L = infinity then). */
+      cc->hs_css_acked += bytes;
+      cc->cwnd = wmin(CC_WINDOW_MAX, cc->cwnd + cc->hs_css_acked / VQ_HS_CSS_GROWTH_DIVISOR);
+      cc->hs_css_acked %= VQ_HS_CSS_GROWTH_DIVISOR;
+      return;
+    }
     /* spec: rfc9002#7.3.1 — in slow start the window grows by the number of bytes acknowledged. */
     cc->cwnd = wmin(CC_WINDOW_MAX, cc->cwnd + bytes);
     return;

@@ -567,6 +567,10 @@ vq_status vq_recovery_on_ack(vq_recovery *r, vq_pn_space space, const vq_frame_a
     vq_rtt_sample(&r->rtt, now, latest, ack_delay, st->handshake_confirmed);
     *rtt_updated = 1;
   }
+  /* HyStart++ (RFC 9406): rounds by packet number of the application space, and the RTT sample */
+  if (space == VQ_SPACE_APP)
+    vq_cc_on_ack_round(&r->cc, largest, sp->largest_sent + 1u,
+                       *rtt_updated ? r->rtt.latest : VQ_TIME_NEVER);
 
   /* spec: rfc9002#B.7 — if the ECN-CE counter reported by the peer has increased, this could be a
    * new congestion event (for the send time of the largest acknowledged packet).
