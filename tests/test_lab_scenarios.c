@@ -842,23 +842,23 @@ static int run_mixed(uint64_t seed)
 
 VQ_TEST(lab_clean)
 {
-  CHECK_EQ(over_seeds("clean", 1000, nseeds(10), run_clean), 0);
+  CHECK_EQ(over_seeds("clean", 1000, nseeds(20), run_clean), 0);
 }
 
 VQ_TEST(lab_loss_1pct)
 {
-  CHECK_EQ(over_seeds("loss1", 2000, nseeds(20), run_loss1), 0);
+  CHECK_EQ(over_seeds("loss1", 2000, nseeds(30), run_loss1), 0);
 }
 
 VQ_TEST(lab_loss_5pct)
 {
-  CHECK_EQ(over_seeds("loss5", 3000, nseeds(20), run_loss5), 0);
+  CHECK_EQ(over_seeds("loss5", 3000, nseeds(40), run_loss5), 0);
 }
 
 VQ_TEST(lab_burst_loss_30pct)
 {
   idle_endings_client = idle_endings_server = 0;
-  unsigned n = nseeds(20);
+  unsigned n = nseeds(30);
   CHECK_EQ(over_seeds("burst30", 4000, n, run_burst30), 0);
   fprintf(stderr, "  burst30: %u runs ended at the idle timeout on both sides, %u on the server only "
                   "(the client's closes all lost)\n", idle_endings_client, idle_endings_server);
@@ -868,27 +868,27 @@ VQ_TEST(lab_burst_loss_30pct)
 
 VQ_TEST(lab_reorder)
 {
-  CHECK_EQ(over_seeds("reorder", 5000, nseeds(20), run_reorder), 0);
+  CHECK_EQ(over_seeds("reorder", 5000, nseeds(30), run_reorder), 0);
 }
 
 VQ_TEST(lab_duplicate)
 {
-  CHECK_EQ(over_seeds("dup", 6000, nseeds(20), run_dup), 0);
+  CHECK_EQ(over_seeds("dup", 6000, nseeds(30), run_dup), 0);
 }
 
 VQ_TEST(lab_corrupt)
 {
-  CHECK_EQ(over_seeds("corrupt", 7000, nseeds(20), run_corrupt), 0);
+  CHECK_EQ(over_seeds("corrupt", 7000, nseeds(30), run_corrupt), 0);
 }
 
 VQ_TEST(lab_blackhole_2s)
 {
-  CHECK_EQ(over_seeds("blackhole", 8000, nseeds(10), run_blackhole), 0);
+  CHECK_EQ(over_seeds("blackhole", 8000, nseeds(15), run_blackhole), 0);
 }
 
 VQ_TEST(lab_mixed_faults)
 {
-  CHECK_EQ(over_seeds("mixed", 9000, nseeds(20), run_mixed), 0);
+  CHECK_EQ(over_seeds("mixed", 9000, nseeds(40), run_mixed), 0);
 }
 
 /* ---- many streams, flow control ------------------------------------------------------------------ */
@@ -920,12 +920,27 @@ static int run_flow_limited(uint64_t seed)
 
 VQ_TEST(lab_many_streams)
 {
-  CHECK_EQ(over_seeds("streams200", 10000, nseeds(6), run_many_streams), 0);
+  CHECK_EQ(over_seeds("streams200", 10000, nseeds(8), run_many_streams), 0);
 }
 
 VQ_TEST(lab_flow_control_limited)
 {
-  CHECK_EQ(over_seeds("flow", 11000, nseeds(12), run_flow_limited), 0);
+  CHECK_EQ(over_seeds("flow", 11000, nseeds(20), run_flow_limited), 0);
+}
+
+/* Runs until both sides completed the handshake (loss may delay it by PTOs), then `offset` more:
+ * the middle of the transfer. Returns the time reached. */
+static vq_time run_established(world *w, vq_time offset)
+{
+  vq_time t = VQ_MS(50);
+  world_run_until(w, t);
+  while ((!w->cli.handshake_done || !w->srv.handshake_done) && t < VQ_MS(30000)) {
+    t += VQ_MS(10);
+    world_run_until(w, t);
+  }
+  t += offset;
+  world_run_until(w, t);
+  return t;
 }
 
 /* ---- cancellation in the middle of a transfer ---------------------------------------------------- */
@@ -984,8 +999,7 @@ static int run_cancel(uint64_t seed)
   int ok = 1;
   if (!world_setup(w, &sc))
     return 0;
-  vq_time t1 = VQ_MS(150) + VQ_MS(seed % 150u);
-  world_run_until(w, t1);
+  vq_time t1 = run_established(w, VQ_MS(50) + VQ_MS(seed % 150u));
   vq_conn *c = w->cli.conn, *s = peer_conn(&w->srv);
   if (!w->cli.handshake_done || !s || w->cli.nst == 0 || w->cli.done_streams == sc.streams)
     FAIL("not in the middle of the transfer at %.3f s", (double)t1 / 1e9);
@@ -1044,7 +1058,7 @@ static int run_cancel(uint64_t seed)
 
 VQ_TEST(lab_cancel_mid_transfer)
 {
-  CHECK_EQ(over_seeds("cancel", 12000, nseeds(12), run_cancel), 0);
+  CHECK_EQ(over_seeds("cancel", 12000, nseeds(20), run_cancel), 0);
 }
 
 /* ---- the client closes its region while data is in flight ----------------------------------------- */
@@ -1062,8 +1076,7 @@ static int run_close_mid(uint64_t seed)
   int ok = 1;
   if (!world_setup(w, &sc))
     return 0;
-  vq_time t1 = VQ_MS(100) + VQ_MS(seed % 300u);
-  world_run_until(w, t1);
+  vq_time t1 = run_established(w, VQ_MS(20) + VQ_MS(seed % 300u));
   const uint64_t code = 0x40u + seed % 16u;
   vq_cx cx = vq_lab_cx(w->lab);
   if (!w->cli.handshake_done || w->cli.done_streams == sc.streams)
@@ -1121,7 +1134,7 @@ static int run_close_mid(uint64_t seed)
 
 VQ_TEST(lab_close_mid_transfer)
 {
-  CHECK_EQ(over_seeds("close", 13000, nseeds(15), run_close_mid), 0);
+  CHECK_EQ(over_seeds("close", 13000, nseeds(25), run_close_mid), 0);
 }
 
 /* ---- idle timeout, peer crash ---------------------------------------------------------------------- */
@@ -1166,7 +1179,7 @@ static int run_idle(uint64_t seed)
 
 VQ_TEST(lab_idle_timeout)
 {
-  CHECK_EQ(over_seeds("idle", 14000, nseeds(12), run_idle), 0);
+  CHECK_EQ(over_seeds("idle", 14000, nseeds(15), run_idle), 0);
 }
 
 static int run_crash(uint64_t seed)
@@ -1182,8 +1195,7 @@ static int run_crash(uint64_t seed)
   int ok = 1;
   if (!world_setup(w, &sc))
     return 0;
-  vq_time t1 = VQ_MS(150) + VQ_MS(seed % 300u);
-  world_run_until(w, t1);
+  vq_time t1 = run_established(w, VQ_MS(20) + VQ_MS(seed % 300u));
   world_snap(w);
   ok &= check_common(w, name);
   vq_endpoint_conn *ec = vq_endpoint_next(w->srv.ep, NULL);
@@ -1220,7 +1232,7 @@ static int run_crash(uint64_t seed)
 
 VQ_TEST(lab_peer_crash_stateless_reset)
 {
-  CHECK_EQ(over_seeds("crash", 15000, nseeds(15), run_crash), 0);
+  CHECK_EQ(over_seeds("crash", 15000, nseeds(25), run_crash), 0);
 }
 
 /* ---- a large window with many holes --------------------------------------------------------------- */
@@ -1239,5 +1251,5 @@ static int run_holes(uint64_t seed)
 
 VQ_TEST(lab_receive_holes)
 {
-  CHECK_EQ(over_seeds("holes", 16000, nseeds(6), run_holes), 0);
+  CHECK_EQ(over_seeds("holes", 16000, nseeds(8), run_holes), 0);
 }
