@@ -155,56 +155,97 @@ static const status_info infos[] = {
   {VQ_ERR_MSG_SIZE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "datagram too large for the path"},
 };
 
-static const status_info *find(vq_status s)
+#define VQ_NINFOS ((int)(sizeof(infos) / sizeof(infos[0])))
+
+/* The index of s in infos, or -1. An int index rather than a pointer: WP then reads the const table
+ * as a logic array and never needs the validity of a pointer into it, and with an int counter the
+ * loop's goals are closed by Qed alone.
+ * Proof note (measured, Frama-C 25 + z3 4.8.12 / cvc4 1.8): WP puts the whole initializer of infos
+ * (99 rows, 99 string literals) in the context of every goal that reads it, and with the literals'
+ * axioms there z3 and cvc4 time out or run out of memory on any goal Qed leaves them, even
+ * `i < i + 1`. Facts that need the table's contents for a symbolic row (disposition in range, code
+ * below 2^62, reason non-NULL) and quantified "not found" invariants are therefore not in the
+ * contracts yet; Eva checks the lookups over every status of the table (proofs/harness/error_eva.c).
+ * Without the reason strings the same table facts prove in under a second. */
+/*@ assigns \nothing;
+    ensures -1 <= \result < VQ_NINFOS;
+    ensures \result >= 0 ==> infos[\result].st == s; */
+static int find(vq_status s)
 {
-  for (size_t i = 0; i < sizeof infos / sizeof infos[0]; i++)
-    if (infos[i].st == s) return &infos[i];
-  return NULL;
+  /*@ loop invariant 0 <= i <= VQ_NINFOS;
+      loop assigns i;
+      loop variant VQ_NINFOS - i; */
+  for (int i = 0; i < VQ_NINFOS; i++)
+    if (infos[i].st == s) return i;
+  return -1;
 }
 
+/*@ assigns \nothing; */
 vq_disposition vq_status_disposition(vq_status s)
 {
-  const status_info *i = find(s);
-  return i ? i->disp : VQ_DISP_CLOSE;
+  const int k = find(s);
+  return k >= 0 ? infos[k].disp : VQ_DISP_CLOSE;
 }
 
+/*@ assigns \nothing; */
 uint64_t vq_status_transport_error(vq_status s)
 {
-  const status_info *i = find(s);
-  if (i && i->disp == VQ_DISP_CLOSE_APP) return VQ_TE_APPLICATION_ERROR;
-  return i ? i->code : VQ_TE_INTERNAL_ERROR;
+  const int k = find(s);
+  if (k >= 0 && infos[k].disp == VQ_DISP_CLOSE_APP) return VQ_TE_APPLICATION_ERROR;
+  return k >= 0 ? infos[k].code : VQ_TE_INTERNAL_ERROR;
 }
 
+/*@ assigns \nothing; */
 uint64_t vq_status_app_error(vq_status s)
 {
-  const status_info *i = find(s);
-  return i && i->disp == VQ_DISP_CLOSE_APP ? i->code : VQ_H3_INTERNAL_ERROR;
+  const int k = find(s);
+  return k >= 0 && infos[k].disp == VQ_DISP_CLOSE_APP ? infos[k].code : VQ_H3_INTERNAL_ERROR;
 }
 
+/*@ assigns \nothing; */
 const char *vq_status_reason(vq_status s)
 {
-  const status_info *i = find(s);
-  return i ? i->reason : "unknown status";
+  const int k = find(s);
+  return k >= 0 ? infos[k].reason : "unknown status";
 }
 
+#define VQ_NNAMES 18
+/*@ assigns \nothing;
+    ensures code >= VQ_NNAMES && (code < 0x100 || code > 0x1ff) ==> \result == \null; */
 const char *vq_transport_error_name(uint64_t code)
 {
-  static const char *const names[] = {
+  static const char *const names[VQ_NNAMES] = {
     "NO_ERROR", "INTERNAL_ERROR", "CONNECTION_REFUSED", "FLOW_CONTROL_ERROR",
     "STREAM_LIMIT_ERROR", "STREAM_STATE_ERROR", "FINAL_SIZE_ERROR", "FRAME_ENCODING_ERROR",
     "TRANSPORT_PARAMETER_ERROR", "CONNECTION_ID_LIMIT_ERROR", "PROTOCOL_VIOLATION",
     "INVALID_TOKEN", "APPLICATION_ERROR", "CRYPTO_BUFFER_EXCEEDED", "KEY_UPDATE_ERROR",
     "AEAD_LIMIT_REACHED", "NO_VIABLE_PATH", "VERSION_NEGOTIATION_ERROR",
   };
-  if (code < sizeof names / sizeof names[0]) return names[code];
+  if (code < VQ_NNAMES) return names[code];
   if (code >= 0x0100u && code <= 0x01ffu) return "CRYPTO_ERROR";
   return NULL;
 }
 
+/* The TLS alert carried by a CRYPTO_ERROR code (RFC 9001 §4.8). Kept apart from the table so that
+ * its arithmetic is proved without the table's initializer in the context. */
+/*@ requires 0x0100 <= c <= 0x01ff;
+    assigns \nothing;
+    ensures \result == c - 0x0100;
+    ensures 0 <= \result <= 255; */
+static int crypto_alert(uint64_t c)
+{
+  return (int)(c - 0x0100u);
+}
+
+/*@ assigns \nothing;
+    ensures \result == -1 || 0 <= \result <= 255; */
 int vq_status_tls_alert(vq_status s)
 {
-  const status_info *i = find(s);
-  if (!i || i->disp != VQ_DISP_CLOSE) return -1;
-  if (i->code < 0x0100u || i->code > 0x01ffu) return -1;
-  return (int)(i->code - 0x0100u);
+  const int k = find(s);
+  if (k < 0 || infos[k].disp != VQ_DISP_CLOSE) return -1;
+  const uint64_t c = infos[k].code;
+  /* One combined test: no CLOSE status has a code above 0x1ff, so a separate `return -1` for that
+   * case would be dead code for Eva. */
+  if (c >= 0x0100u && c <= 0x01ffu) return crypto_alert(c);
+  return -1;
 }

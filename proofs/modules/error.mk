@@ -1,0 +1,2 @@
+PROVE_MODULES += error
+PROVE_SRCS_error = src/core/error.c
