@@ -52,6 +52,11 @@ static void remove_at(vq_ackset *s, uint32_t i)
   /* So the n - 1 ranges left are each well-formed and pairwise ordered: vq_ranges_ok. */
   /*@ assert \forall integer a, b; 0 <= a < b < s->n - 1 ==> s->r[b].hi + 1 < s->r[a].lo; */
   /*@ assert \forall integer k; 0 <= k < s->n - 1 ==> s->r[k].lo <= s->r[k].hi <= 4611686018427387903; */
+  /* The same facts in the shape of vq_ranges_ok(s->r, s->n - 1). */
+  /*@ assert s->n - 1 > 0 ==> s->r[0].lo <= s->r[0].hi <= 4611686018427387903; */
+  /*@ assert \forall integer j; 0 < j < s->n - 1 ==> s->r[j].lo <= s->r[j].hi <= 4611686018427387903; */
+  /*@ assert \forall integer j; 0 < j < s->n - 1 ==>
+               (\forall integer a; 0 <= a < j ==> s->r[j].hi + 1 < s->r[a].lo); */
   s->n--;
 }
 
@@ -72,7 +77,8 @@ static void put_single(vq_ackset_range *r, uint64_t pn)
     requires \forall integer k; 0 <= k < i ==> pn + 1 < s->r[k].lo;
     assigns s->n, s->r[i .. s->n];
     ensures s->n == \old(s->n) + 1;
-    ensures vq_ackset_ok(s);
+    ensures vq_ackset_mem(s);
+    ensures vq_ranges_ok(s->r, \old(s->n) + 1);
     ensures s->r[i].lo == pn && s->r[i].hi == pn; */
 static void insert_at(vq_ackset *s, uint32_t i, uint64_t pn)
 {
@@ -99,6 +105,12 @@ static void insert_at(vq_ackset *s, uint32_t i, uint64_t pn)
   /*@ assert \forall integer b; i < b <= s->n ==> s->r[b].hi + 1 < s->r[i].lo; */
   /*@ assert \forall integer a; 0 <= a < i ==> s->r[i].hi + 1 < s->r[a].lo; */
   /*@ assert \forall integer a, b; 0 <= a < b <= s->n ==> s->r[b].hi + 1 < s->r[a].lo; */
+  /* The same facts in the shape of vq_ranges_ok(s->r, s->n + 1), so that the postcondition is
+   * read off them. */
+  /*@ assert s->r[0].lo <= s->r[0].hi <= 4611686018427387903; */
+  /*@ assert \forall integer j; 0 < j <= s->n ==> s->r[j].lo <= s->r[j].hi <= 4611686018427387903; */
+  /*@ assert \forall integer j; 0 < j <= s->n ==>
+               (\forall integer a; 0 <= a < j ==> s->r[j].hi + 1 < s->r[a].lo); */
   s->n++;
 }
 
