@@ -101,3 +101,33 @@ VQ_TEST(ackset_property_model)
   }
   CHECK(1);
 }
+
+/* A join in the middle of the set moves the ranges below it up one place, keeping their order. */
+VQ_TEST(ackset_join_shifts_lower_ranges)
+{
+  vq_ackset_range st[5];
+  vq_ackset s;
+  vq_ackset_init(&s, st, 5);
+  const uint64_t pns[] = {1, 3, 5, 7, 10};
+  for (size_t k = 0; k < sizeof pns / sizeof pns[0]; k++) CHECK_EQ(vq_ackset_add(&s, pns[k]), 1);
+  CHECK_EQ(s.n, 5);
+  CHECK_EQ(vq_ackset_add(&s, 6), 1); /* joins {7} and {5} */
+  CHECK_EQ(s.n, 4);
+  CHECK_EQ(s.r[0].lo, 10);
+  CHECK_EQ(s.r[1].lo, 5);
+  CHECK_EQ(s.r[1].hi, 7);
+  CHECK_EQ(s.r[2].lo, 3);
+  CHECK_EQ(s.r[3].lo, 1);
+  CHECK_EQ(vq_ackset_add(&s, 2), 1); /* joins the two lowest: {1..3} */
+  CHECK_EQ(s.n, 3);
+  CHECK_EQ(s.r[2].lo, 1);
+  CHECK_EQ(s.r[2].hi, 3);
+  CHECK_EQ(vq_ackset_add(&s, 4), 1); /* joins {5..7} and {1..3} */
+  CHECK_EQ(vq_ackset_add(&s, 8), 1);
+  CHECK_EQ(vq_ackset_add(&s, 9), 1); /* and {1..8} with {10} */
+  CHECK_EQ(s.n, 1);
+  CHECK_EQ(s.r[0].lo, 1);
+  CHECK_EQ(s.r[0].hi, 10);
+  CHECK_EQ(s.dropped, 0);
+  CHECK(well_formed(&s));
+}

@@ -32,6 +32,10 @@ static void parse_all(void)
   h.versions_off = Frama_C_size_t_interval(0, DG + 8);
   h.versions_count = Frama_C_size_t_interval(0, 20);
   (void)vq_packet_vn_version(dg, DG, &h, Frama_C_size_t_interval(0, 20), &ver);
+  /* an index far past any datagram: refused before the position is computed */
+  h.versions_off = 7;
+  h.versions_count = SIZE_MAX;
+  (void)vq_packet_vn_version(dg, DG, &h, SIZE_MAX - 1, &ver);
   h.type = VQ_PKT_1RTT;
   (void)vq_packet_vn_version(dg, DG, &h, 0, &ver);
 }
@@ -110,6 +114,7 @@ static void build_all(void)
     (void)vq_packet_set_length(out, OUT, 7, sz, lv);
     (void)vq_packet_set_length(out, OUT, OUT + 2, sz, lv);
     (void)vq_packet_set_length(out, OUT, OUT - 4, sz, 100);
+    (void)vq_packet_set_length(out, OUT, OUT - 3, sz, 100); /* a 4-byte Length one byte short */
   }
 
   uint32_t vers[4];

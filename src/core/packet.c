@@ -193,9 +193,7 @@ static vq_status parse_length_tail(const uint8_t *buf, size_t len, size_t off, i
   size_t tok_len = 0;
   size_t tok_size = 0;
   if (initial) {
-    /* used > len - cur cannot hold (the decoder ensures used <= its len); spelled out so that
-     * Eva's intervals see cur <= len. */
-    if (vq_varint_decode(buf + cur, len - cur, &v, &used) != VQ_OK || used > len - cur)
+    if (vq_varint_decode(buf + cur, len - cur, &v, &used) != VQ_OK)
       return VQ_ERR_PACKET_TRUNCATED;
     cur += used;
     /*@ split cur; */
@@ -207,8 +205,11 @@ static vq_status parse_length_tail(const uint8_t *buf, size_t len, size_t off, i
   const size_t tok_off = cur;
   cur += tok_len;
   /*@ split cur; */
+  /* used > len - cur cannot hold (the decoder ensures used <= its len); spelled out so that Eva's
+   * intervals, which lose the token length's relation to cur, see cur <= len. (After the Token
+   * Length above, cur is exact and Eva needs no such test.) */
   if (vq_varint_decode(buf + cur, len - cur, &v, &used) != VQ_OK || used > len - cur)
-    return VQ_ERR_PACKET_TRUNCATED; /* as above */
+    return VQ_ERR_PACKET_TRUNCATED;
   const size_t length_size = used;
   cur += used;
   if (v > len - cur) return VQ_ERR_PACKET_LENGTH;
@@ -328,9 +329,13 @@ vq_status vq_packet_vn_version(const uint8_t *buf, size_t len, const vq_pkt_head
                                uint32_t *version)
 {
   if (h->type != VQ_PKT_VERSION_NEGOTIATION || i >= h->versions_count) return VQ_ERR_INVALID_ARGUMENT;
-  const size_t pos = h->versions_off + 4u * (i < 65536u ? i : 65536u);
-  if (h->versions_off > len || (len - h->versions_off) / 4u <= i || pos > len || len - pos < 4u)
-    return VQ_ERR_INVALID_ARGUMENT; /* the last two are implied by the first two */
+  if (h->versions_off > len || (len - h->versions_off) / 4u <= i) return VQ_ERR_INVALID_ARGUMENT;
+  /* Now i < (len - versions_off) / 4: the i-th version lies in buf[0..len) and 4 * i cannot wrap. */
+  /*@ assert 4 * i + 4 <= len - h->versions_off; */
+  const size_t pos = h->versions_off + 4u * i;
+  /* Implied by the test above; spelled out so that Eva's intervals (which do not relate pos to i)
+   * see the read inside buf. */
+  if (pos > len || len - pos < 4u) return VQ_ERR_INVALID_ARGUMENT;
   *version = rd_u32(buf + pos);
   return VQ_OK;
 }

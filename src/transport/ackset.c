@@ -17,10 +17,12 @@ void vq_ackset_init(vq_ackset *s, vq_ackset_range *storage, uint32_t cap)
   s->dropped = 0;
 }
 
-/* Removes r[i], moving r[i+1 .. n) down one place. */
+/* Removes r[i], moving r[i+1 .. n) down one place. The ordering requirement names the larger index
+ * first (as vq_ranges_ok does) so that Eva can evaluate it at the call. */
 /*@ requires \valid(s) && vq_ackset_mem(s) && 0 <= i < s->n;
     requires \forall integer k; 0 <= k < s->n && k != i ==> s->r[k].lo <= s->r[k].hi <= 4611686018427387903;
-    requires \forall integer a, b; 0 <= a < b < s->n && a != i && b != i ==> s->r[b].hi + 1 < s->r[a].lo;
+    requires \forall integer b; 0 <= b < s->n && b != i ==>
+               (\forall integer a; 0 <= a < b && a != i ==> s->r[b].hi + 1 < s->r[a].lo);
     assigns s->n, s->r[i .. s->n - 2];
     ensures s->n == \old(s->n) - 1;
     ensures vq_ackset_mem(s);
@@ -47,7 +49,25 @@ static void remove_at(vq_ackset *s, uint32_t i)
   /*@ assert \forall integer a, b; 0 <= a < b < i ==> s->r[b].hi + 1 < s->r[a].lo; */
   /*@ assert \forall integer a, b; i <= a < b < s->n - 1 ==> s->r[b].hi + 1 < s->r[a].lo; */
   /*@ assert \forall integer a, b; 0 <= a < i <= b < s->n - 1 ==> s->r[b].hi + 1 < s->r[a].lo; */
+  /* So the n - 1 ranges left are each well-formed and pairwise ordered: vq_ranges_ok. */
+  /*@ assert \forall integer a, b; 0 <= a < b < s->n - 1 ==> s->r[b].hi + 1 < s->r[a].lo; */
+  /*@ assert \forall integer k; 0 <= k < s->n - 1 ==> s->r[k].lo <= s->r[k].hi <= 4611686018427387903; */
+  /* The same facts in the shape of vq_ranges_ok(s->r, s->n - 1). */
+  /*@ assert s->n - 1 > 0 ==> s->r[0].lo <= s->r[0].hi <= 4611686018427387903; */
+  /*@ assert \forall integer j; 0 < j < s->n - 1 ==> s->r[j].lo <= s->r[j].hi <= 4611686018427387903; */
+  /*@ assert \forall integer j; 0 < j < s->n - 1 ==>
+               (\forall integer a; 0 <= a < j ==> s->r[j].hi + 1 < s->r[a].lo); */
   s->n--;
+}
+
+/* Sets *r to the single packet number pn. */
+/*@ requires \valid(r);
+    assigns r->lo, r->hi;
+    ensures r->lo == pn && r->hi == pn; */
+static void put_single(vq_ackset_range *r, uint64_t pn)
+{
+  r->lo = pn;
+  r->hi = pn;
 }
 
 /* Inserts {pn, pn} at index i, moving r[i .. n) up one place (n < cap). */
@@ -57,7 +77,8 @@ static void remove_at(vq_ackset *s, uint32_t i)
     requires \forall integer k; 0 <= k < i ==> pn + 1 < s->r[k].lo;
     assigns s->n, s->r[i .. s->n];
     ensures s->n == \old(s->n) + 1;
-    ensures vq_ackset_ok(s);
+    ensures vq_ackset_mem(s);
+    ensures vq_ranges_ok(s->r, \old(s->n) + 1);
     ensures s->r[i].lo == pn && s->r[i].hi == pn; */
 static void insert_at(vq_ackset *s, uint32_t i, uint64_t pn)
 {
@@ -74,9 +95,54 @@ static void insert_at(vq_ackset *s, uint32_t i, uint64_t pn)
     s->r[k].hi = s->r[k - 1].hi;
     k--;
   }
-  s->r[i].lo = pn;
-  s->r[i].hi = pn;
+  put_single(s->r + i, pn);
+  /*@ assert \forall integer k; 0 <= k <= s->n ==> s->r[k].lo <= s->r[k].hi <= 4611686018427387903; */
+  /* Every pair of the n + 1 ranges, split by where each index lies relative to i, is ordered: the
+   * ranges before i and those moved up were ordered before, pn lies between r[i - 1] and r[i + 1]. */
+  /*@ assert \forall integer a, b; 0 <= a < b < i ==> s->r[b].hi + 1 < s->r[a].lo; */
+  /*@ assert \forall integer a, b; i < a < b <= s->n ==> s->r[b].hi + 1 < s->r[a].lo; */
+  /*@ assert \forall integer a, b; 0 <= a < i < b <= s->n ==> s->r[b].hi + 1 < s->r[a].lo; */
+  /*@ assert \forall integer b; i < b <= s->n ==> s->r[b].hi + 1 < s->r[i].lo; */
+  /*@ assert \forall integer a; 0 <= a < i ==> s->r[i].hi + 1 < s->r[a].lo; */
+  /*@ assert \forall integer a, b; 0 <= a < b <= s->n ==> s->r[b].hi + 1 < s->r[a].lo; */
+  /* The same facts in the shape of vq_ranges_ok(s->r, s->n + 1), so that the postcondition is
+   * read off them. */
+  /*@ assert s->r[0].lo <= s->r[0].hi <= 4611686018427387903; */
+  /*@ assert \forall integer j; 0 < j <= s->n ==> s->r[j].lo <= s->r[j].hi <= 4611686018427387903; */
+  /*@ assert \forall integer j; 0 < j <= s->n ==>
+               (\forall integer a; 0 <= a < j ==> s->r[j].hi + 1 < s->r[a].lo); */
   s->n++;
+}
+
+/* Lowers r[a].lo to pn, which lies just below it and above every later range. */
+/*@ requires \valid(s) && vq_ackset_ok(s) && 0 <= a < s->n;
+    requires pn + 1 == s->r[a].lo;
+    requires \forall integer b; a < b < s->n ==> s->r[b].hi + 1 < pn;
+    assigns s->r[a].lo;
+    ensures vq_ackset_ok(s) && s->r[a].lo == pn; */
+static void extend_down(vq_ackset *s, uint32_t a, uint64_t pn)
+{
+  s->r[a].lo = pn;
+}
+
+/* Raises r[b].hi to pn, which lies just above it and below every earlier range. */
+/*@ requires \valid(s) && vq_ackset_ok(s) && 0 <= b < s->n;
+    requires s->r[b].hi + 1 == pn && pn <= 4611686018427387903;
+    requires \forall integer a; 0 <= a < b ==> pn + 1 < s->r[a].lo;
+    assigns s->r[b].hi;
+    ensures vq_ackset_ok(s) && s->r[b].hi == pn; */
+static void extend_up(vq_ackset *s, uint32_t b, uint64_t pn)
+{
+  s->r[b].hi = pn;
+}
+
+/* Counts a range forgotten for lack of room (saturating). The ranges are untouched. */
+/*@ requires \valid(s) && vq_ackset_ok(s);
+    assigns s->dropped;
+    ensures vq_ackset_ok(s); */
+static void count_dropped(vq_ackset *s)
+{
+  if (s->dropped < UINT64_MAX) s->dropped++;
 }
 
 /* spec: rfc9000#13.2.3 — a receiver may limit the ACK ranges it keeps; the lowest go first. */
@@ -100,23 +166,23 @@ int vq_ackset_add(vq_ackset *s, uint64_t pn)
   const int below = i < s->n && s->r[i].hi + 1u == pn;
   const int above = i > 0 && pn + 1u == s->r[i - 1].lo;
   if (below && above) {
-    /* pn closes the gap between r[i] and r[i-1]: join them. */
-    s->r[i - 1].lo = s->r[i].lo;
-    remove_at(s, i);
+    /* pn closes the gap between r[i] and r[i-1]: r[i] grows up to r[i-1]'s top, r[i-1] goes. */
+    s->r[i].hi = s->r[i - 1].hi;
+    remove_at(s, i - 1);
     return 1;
   }
   if (above) {
     /*@ assert \forall integer b; i <= b < s->n ==> s->r[b].hi + 1 < pn; */
-    s->r[i - 1].lo = pn;
+    extend_down(s, i - 1, pn);
     return 1;
   }
   if (below) {
     /*@ assert \forall integer a; 0 <= a < i ==> pn + 1 < s->r[a].lo; */
-    s->r[i].hi = pn;
+    extend_up(s, i, pn);
     return 1;
   }
   if (s->n == s->cap) {
-    if (s->dropped < UINT64_MAX) s->dropped++;
+    count_dropped(s);
     if (i == s->n) return 1; /* it would be the lowest range: forgotten at once */
     s->n--;                  /* forget the lowest range to make room */
   }
