@@ -111,7 +111,10 @@ static int retire_queued(const vq_cidmgr *m, uint64_t seq)
     assigns m->retire_n, m->retire[m->retire_n];
     ensures vq_cidmgr_ok(m);
     ensures m->retire_n == \old(m->retire_n) + 1;
-    ensures m->retire[\old(m->retire_n)].seq == seq && m->retire[\old(m->retire_n)].in_flight == 0; */
+    ensures m->retire[\old(m->retire_n)].seq == seq && m->retire[\old(m->retire_n)].in_flight == 0;
+    ensures m->peer_rpt == \old(m->peer_rpt);
+    ensures \forall integer j; 0 <= j < m->peer_cap ==>
+      m->peer[j].state == \old(m->peer[j].state) && m->peer[j].seq == \old(m->peer[j].seq); */
 static void retire_push(vq_cidmgr *m, uint64_t seq)
 {
   m->retire[m->retire_n].seq = seq;
@@ -187,7 +190,9 @@ void vq_cidmgr_retire_lost(vq_cidmgr *m, uint64_t seq)
       ensures \result == VQ_ERR_INVALID_ARGUMENT;
     behavior ok:
       assumes cid->len <= 20;
-      ensures \result == VQ_OK && vq_cidmgr_ok(m) && vq_cidmgr_peer_above_rpt(m);
+      ensures \result == VQ_OK;
+      ensures vq_cidmgr_ok(m);
+      ensures vq_cidmgr_peer_above_rpt(m);
       ensures m->peer[0].state == VQ_CIDMGR_IN_USE && m->peer[0].seq == 0 && m->peer[0].path == 0;
       ensures m->peer[0].cid.len == cid->len && m->peer_zero_len == (cid->len == 0);
       ensures m->retire_n == 0 && m->peer_rpt == 0;
@@ -234,6 +239,142 @@ vq_status vq_cidmgr_peer_set_initial_token(vq_cidmgr *m, const uint8_t *token)
   return VQ_ERR_INVALID_ARGUMENT;
 }
 
+/* Pass 1 of NEW_CONNECTION_ID processing, nothing written: a repeated sequence number or CID
+ * (PROTOCOL_VIOLATION), how many active CIDs stay (seq >= rpt) and go (seq < rpt), and a slot for a
+ * new CID (a free entry or one that goes; cap when none: then every entry stays). */
+/*@ requires vq_cidmgr_ok(m) && \valid_read(f) && \valid_read(c);
+    requires \valid_read(f->reset_token + (0 .. 15));
+    requires \valid(keep) && \valid(drop) && \valid(slot) && \valid(dup);
+    requires \separated(keep, drop, slot, dup, m, m->peer + (0 .. m->peer_cap - 1));
+    assigns *keep, *drop, *slot, *dup;
+    ensures \result == VQ_OK || \result == VQ_ERR_PROTOCOL_VIOLATION;
+    ensures \result == VQ_OK ==> *keep + *drop <= m->peer_cap && *slot <= m->peer_cap &&
+      (*slot == m->peer_cap ==> *keep == m->peer_cap) && (*dup == 0 || *dup == 1); */
+static vq_status peer_scan(const vq_cidmgr *m, const vq_frame_new_cid *f, const vq_cid *c,
+                           uint64_t rpt, uint32_t *keep, uint32_t *drop, uint32_t *slot, int *dup)
+{
+  const uint32_t cap = m->peer_cap;
+  uint32_t k = 0, d = 0, s = cap;
+  int du = 0;
+  /*@ loop invariant 0 <= i <= cap;
+      loop invariant k + d <= i;
+      loop invariant s == cap || s < i;
+      loop invariant s == cap ==> k == i;
+      loop invariant du == 0 || du == 1;
+      loop assigns i, k, d, s, du;
+      loop variant cap - i; */
+  for (uint32_t i = 0; i < cap; i++) {
+    const vq_cidmgr_entry *e = &m->peer[i];
+    if (e->state == VQ_CIDMGR_FREE) {
+      if (s == cap) s = i;
+      continue;
+    }
+    const int same = vq_cid_equal(&e->cid, c);
+    if (e->seq == f->sequence) {
+      if (!same || !e->has_token || !vq_reset_token_equal(e->token, f->reset_token))
+        return VQ_ERR_PROTOCOL_VIOLATION;
+      du = 1;
+    } else if (same) {
+      return VQ_ERR_PROTOCOL_VIOLATION;
+    }
+    if (e->seq < rpt) {
+      d++;
+      if (s == cap) s = i;
+    } else {
+      k++;
+    }
+  }
+  *keep = k;
+  *drop = d;
+  *slot = s;
+  *dup = du;
+  return VQ_OK;
+}
+
+/* Pass 2: every active peer CID below rpt is retired and queued (at most drop of them, for which
+ * the queue has room); a path using one must switch. */
+/*@ requires vq_cidmgr_ok(m) && \valid(m);
+    requires m->retire_n + drop <= m->retire_cap;
+    assigns m->retire_n, m->retire[0 .. m->retire_cap - 1], m->in_use_retired,
+            m->peer[0 .. m->peer_cap - 1].state;
+    ensures vq_cidmgr_ok(m);
+    ensures \old(m->retire_n) <= m->retire_n <= \old(m->retire_n) + drop;
+    ensures vq_cidmgr_peer_above(m, rpt);
+    ensures m->peer_rpt == \old(m->peer_rpt); */
+static void peer_retire_below(vq_cidmgr *m, uint64_t rpt, uint32_t drop)
+{
+  const uint32_t cap = m->peer_cap;
+  uint32_t left = drop;
+  /*@ loop invariant 0 <= i <= cap;
+      loop invariant left <= drop;
+      loop invariant m->retire_n + left == \at(m->retire_n, LoopEntry) + drop;
+      loop invariant \forall integer j; 0 <= j < i ==> m->peer[j].state != 0 ==> m->peer[j].seq >= rpt;
+      loop invariant m->peer_rpt == \at(m->peer_rpt, LoopEntry);
+      loop assigns i, left, m->retire_n, m->retire[0 .. m->retire_cap - 1], m->in_use_retired,
+                   m->peer[0 .. cap - 1].state;
+      loop variant cap - i; */
+  for (uint32_t i = 0; i < cap; i++) {
+    vq_cidmgr_entry *e = &m->peer[i];
+    if (e->state != VQ_CIDMGR_FREE && e->seq < rpt) {
+      if (left > 0u) {
+        retire_push(m, e->seq);
+        left--;
+      }
+      if (e->state == VQ_CIDMGR_IN_USE && m->in_use_retired < UINT64_MAX) m->in_use_retired++;
+      e->state = VQ_CIDMGR_FREE;
+    }
+  }
+}
+
+/* Stores the new CID in slot. */
+/*@ requires vq_cidmgr_ok(m) && \valid(m) && slot < m->peer_cap;
+    requires \valid_read(f) && \valid_read(c) && \valid_read(f->reset_token + (0 .. 15));
+    requires \separated(f->reset_token + (0 .. 15), m->peer + (0 .. m->peer_cap - 1));
+    requires \separated(c, m->peer + (0 .. m->peer_cap - 1));
+    assigns m->peer[slot];
+    ensures vq_cidmgr_ok(m);
+    ensures \at(vq_cidmgr_peer_above(m, rpt), Pre) && f->sequence >= rpt ==> vq_cidmgr_peer_above(m, rpt);
+    ensures m->peer_rpt == \old(m->peer_rpt);
+    ensures m->peer[slot].seq == f->sequence && m->peer[slot].state == VQ_CIDMGR_UNUSED; */
+static void peer_insert(vq_cidmgr *m, uint32_t slot, const vq_frame_new_cid *f, const vq_cid *c,
+                        uint64_t rpt)
+{
+  (void)rpt; /* named by the contract only */
+  vq_cidmgr_entry *e = &m->peer[slot];
+  e->seq = f->sequence;
+  e->cid = *c;
+  token_copy(e->token, f->reset_token);
+  e->has_token = 1;
+  e->state = VQ_CIDMGR_UNUSED;
+  e->send = 0;
+  e->path = 0;
+}
+
+/* Pass 2 as a whole, once every check passed: retire below rpt, retire a late CID (late), store a new
+ * one in slot (add), record rpt. */
+/*@ requires vq_cidmgr_ok(m) && \valid(m) && \valid_read(f) && \valid_read(c);
+    requires \valid_read(f->reset_token + (0 .. 15));
+    requires \separated(f, c, m, m->peer + (0 .. m->peer_cap - 1), m->retire + (0 .. m->retire_cap - 1));
+    requires \separated(f->reset_token + (0 .. 15), m->peer + (0 .. m->peer_cap - 1),
+                        m->retire + (0 .. m->retire_cap - 1));
+    requires late <= 1 && add <= 1;
+    requires m->retire_n + drop + late <= m->retire_cap;
+    assigns m->peer[0 .. m->peer_cap - 1], m->retire[0 .. m->retire_cap - 1], m->retire_n,
+            m->in_use_retired, m->peer_rpt;
+    ensures vq_cidmgr_ok(m);
+    ensures m->peer_rpt == rpt;
+    ensures vq_cidmgr_peer_above_rpt(m); */
+static void peer_commit(vq_cidmgr *m, const vq_frame_new_cid *f, const vq_cid *c, uint64_t rpt,
+                        uint32_t drop, uint32_t late, uint32_t add, uint32_t slot)
+{
+  peer_retire_below(m, rpt, drop);
+  if (late) retire_push(m, f->sequence);
+  /*@ assert vq_cidmgr_peer_above(m, rpt); */
+  /* (slot < cap and sequence >= rpt always hold with add: the caller's checks; restated here.) */
+  if (add && slot < m->peer_cap && f->sequence >= rpt) peer_insert(m, slot, f, c, rpt);
+  m->peer_rpt = rpt;
+}
+
 /* spec: rfc9000#19.15/3 — a NEW_CONNECTION_ID while the peer sends zero-length CIDs is a
  * PROTOCOL_VIOLATION.
  * spec: rfc9000#19.15/4 — receiving the same frame again is not an error.
@@ -247,7 +388,8 @@ vq_status vq_cidmgr_peer_set_initial_token(vq_cidmgr *m, const uint8_t *token)
  * retiring is a CONNECTION_ID_LIMIT_ERROR.
  * spec: rfc9000#5.1.2/5, rfc9000#5.1.2/7 — the retirements outstanding are bounded; exceeding the
  * bound closes with CONNECTION_ID_LIMIT_ERROR; a CID is never forgotten without being retired. */
-/*@ requires vq_cidmgr_ok(m) && \valid(m) && \valid_read(f) && \separated(f, m);
+/*@ requires vq_cidmgr_ok(m) && \valid(m) && \valid_read(f);
+    requires \separated(f, m, m->peer + (0 .. m->peer_cap - 1), m->retire + (0 .. m->retire_cap - 1));
     requires 1 <= f->cid_len <= 20 ==> \valid_read(f->cid + (0 .. f->cid_len - 1));
     requires \valid_read(f->reset_token + (0 .. 15));
     requires \separated(f->reset_token + (0 .. 15), m->peer + (0 .. m->peer_cap - 1),
@@ -262,8 +404,8 @@ vq_status vq_cidmgr_peer_set_initial_token(vq_cidmgr *m, const uint8_t *token)
       && m->in_use_retired == \old(m->in_use_retired)
       && (\forall integer j; 0 <= j < m->peer_cap ==>
             m->peer[j].state == \old(m->peer[j].state) && m->peer[j].seq == \old(m->peer[j].seq));
-    ensures \result == VQ_OK ==> m->peer_rpt == (f->retire_prior_to > \old(m->peer_rpt) ?
-                                                 f->retire_prior_to : \old(m->peer_rpt));
+    ensures \result == VQ_OK ==> m->peer_rpt == (\old(f->retire_prior_to) > \old(m->peer_rpt) ?
+                                                 \old(f->retire_prior_to) : \old(m->peer_rpt));
     ensures \result == VQ_OK ==> vq_cidmgr_peer_above_rpt(m);
     behavior zero_len:
       assumes m->peer_zero_len != 0;
@@ -286,39 +428,10 @@ vq_status vq_cidmgr_peer_on_new_cid(vq_cidmgr *m, const vq_frame_new_cid *f)
   vq_cid c = {0, {0}};
   (void)vq_cid_set(&c, f->cid, f->cid_len);
   const uint64_t rpt = f->retire_prior_to > m->peer_rpt ? f->retire_prior_to : m->peer_rpt;
-  const uint32_t cap = m->peer_cap;
-
-  /* Pass 1, nothing written: duplicates and reuse, how many stay and go, a slot for the new one. */
-  uint32_t keep = 0, drop = 0, slot = cap;
+  uint32_t keep = 0, drop = 0, slot = m->peer_cap;
   int dup = 0;
-  /*@ loop invariant 0 <= i <= cap;
-      loop invariant keep + drop <= i;
-      loop invariant slot == cap || slot < i;
-      loop invariant slot == cap ==> keep == i;
-      loop invariant dup == 0 || dup == 1;
-      loop assigns i, keep, drop, slot, dup;
-      loop variant cap - i; */
-  for (uint32_t i = 0; i < cap; i++) {
-    const vq_cidmgr_entry *e = &m->peer[i];
-    if (e->state == VQ_CIDMGR_FREE) {
-      if (slot == cap) slot = i;
-      continue;
-    }
-    const int same = vq_cid_equal(&e->cid, &c);
-    if (e->seq == f->sequence) {
-      if (!same || !e->has_token || !vq_reset_token_equal(e->token, f->reset_token))
-        return VQ_ERR_PROTOCOL_VIOLATION;
-      dup = 1;
-    } else if (same) {
-      return VQ_ERR_PROTOCOL_VIOLATION;
-    }
-    if (e->seq < rpt) {
-      drop++;
-      if (slot == cap) slot = i;
-    } else {
-      keep++;
-    }
-  }
+  const vq_status st = peer_scan(m, f, &c, rpt, &keep, &drop, &slot, &dup);
+  if (st != VQ_OK) return st;
   uint32_t add = 0, late = 0;
   if (!dup) {
     if (f->sequence >= rpt) add = 1;
@@ -326,43 +439,9 @@ vq_status vq_cidmgr_peer_on_new_cid(vq_cidmgr *m, const vq_frame_new_cid *f)
   }
   if (keep + add > m->peer_limit) return VQ_ERR_CONNECTION_ID_LIMIT;
   /* No free slot means every entry is kept: keep == cap >= limit, refused just above. */
-  /*@ assert add == 1 ==> slot < cap; */
+  /*@ assert add == 1 ==> slot < m->peer_cap; */
   if (drop + late > m->retire_cap - m->retire_n) return VQ_ERR_CID_RETIRE_LIMIT;
-
-  /* Pass 2: retire everything below rpt (at most `drop` entries, each queued). */
-  m->peer_rpt = rpt;
-  uint32_t left = drop;
-  /*@ loop invariant 0 <= i <= cap;
-      loop invariant left <= drop;
-      loop invariant m->retire_n + left + late <= m->retire_cap;
-      loop invariant \at(m->retire_n, LoopEntry) <= m->retire_n;
-      loop invariant m->peer_rpt == rpt;
-      loop invariant \forall integer j; 0 <= j < i ==> m->peer[j].state != 0 ==> m->peer[j].seq >= rpt;
-      loop assigns i, left, m->retire_n, m->retire[0 .. m->retire_cap - 1], m->in_use_retired,
-                   m->peer[0 .. cap - 1].state;
-      loop variant cap - i; */
-  for (uint32_t i = 0; i < cap; i++) {
-    vq_cidmgr_entry *e = &m->peer[i];
-    if (e->state != VQ_CIDMGR_FREE && e->seq < rpt) {
-      if (left > 0u) {
-        retire_push(m, e->seq);
-        left--;
-      }
-      if (e->state == VQ_CIDMGR_IN_USE) m->in_use_retired++;
-      e->state = VQ_CIDMGR_FREE;
-    }
-  }
-  if (late) retire_push(m, f->sequence);
-  if (add) {
-    vq_cidmgr_entry *e = &m->peer[slot];
-    e->seq = f->sequence;
-    e->cid = c;
-    token_copy(e->token, f->reset_token);
-    e->has_token = 1;
-    e->state = VQ_CIDMGR_UNUSED;
-    e->send = 0;
-    e->path = 0;
-  }
+  peer_commit(m, f, &c, rpt, drop, late, add, slot);
   return VQ_OK;
 }
 
@@ -502,7 +581,8 @@ int vq_cidmgr_reset_token_match(const vq_cidmgr *m, const uint8_t *dgram, size_t
       ensures \result == VQ_ERR_INVALID_ARGUMENT;
     behavior ok:
       assumes cid->len <= 20;
-      ensures \result == VQ_OK && vq_cidmgr_ok(m);
+      ensures \result == VQ_OK;
+      ensures vq_cidmgr_ok(m);
       ensures m->local_next_seq == 1 && m->local_zero_len == (cid->len == 0);
     complete behaviors; disjoint behaviors; */
 vq_status vq_cidmgr_local_set_initial(vq_cidmgr *m, const vq_cid *cid, const uint8_t *token)

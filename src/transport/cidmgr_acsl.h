@@ -23,10 +23,12 @@
     \separated(m, m->peer + (0 .. m->peer_cap - 1), m->retire + (0 .. m->retire_cap - 1),
                m->local + (0 .. m->local_cap - 1));
 
+  // No active peer CID lies below rpt.
+  predicate vq_cidmgr_peer_above(vq_cidmgr *m, integer rpt) =
+    \forall integer i; 0 <= i < m->peer_cap ==> m->peer[i].state != 0 ==> m->peer[i].seq >= rpt;
+
   // RFC 9000 §5.1.2, §19.15: no active peer CID lies below the largest Retire Prior To.
-  predicate vq_cidmgr_peer_above_rpt(vq_cidmgr *m) =
-    \forall integer i; 0 <= i < m->peer_cap ==>
-      m->peer[i].state != 0 ==> m->peer[i].seq >= m->peer_rpt;
+  predicate vq_cidmgr_peer_above_rpt(vq_cidmgr *m) = vq_cidmgr_peer_above(m, m->peer_rpt);
 
   // The part of the manager a call outside the peer table cannot change.
   predicate vq_cidmgr_same_shape{L1, L2}(vq_cidmgr *m) =
