@@ -33,6 +33,29 @@ static void entry_clear(vq_cidmgr_entry *e)
   e->path = 0;
 }
 
+/* Fills one entry (one assigned location for the callers' proofs). */
+/*@ requires \valid(e) && \valid_read(cid) && cid->len <= 20;
+    requires token == \null || \valid_read(token + (0 .. 15));
+    requires \separated(e, cid);
+    requires token != \null ==> \separated(e, token + (0 .. 15));
+    assigns *e;
+    ensures e->seq == seq && e->state == state && e->send == send && e->path == 0;
+    ensures e->cid.len == cid->len; */
+static void entry_fill(vq_cidmgr_entry *e, uint64_t seq, const vq_cid *cid, const uint8_t *token,
+                       uint8_t state, uint8_t send)
+{
+  e->seq = seq;
+  e->cid = *cid;
+  e->has_token = 0;
+  if (token) {
+    token_copy(e->token, token);
+    e->has_token = 1;
+  }
+  e->state = state;
+  e->send = send;
+  e->path = 0;
+}
+
 /*@ requires n <= 1024 && \valid(t + (0 .. n - 1));
     assigns t[0 .. n - 1];
     ensures \forall integer j; 0 <= j < n ==> t[j].state == VQ_CIDMGR_FREE; */
@@ -201,16 +224,7 @@ vq_status vq_cidmgr_peer_set_initial(vq_cidmgr *m, const vq_cid *cid, const uint
 {
   if (cid->len > VQ_CID_MAX_LEN) return VQ_ERR_INVALID_ARGUMENT;
   table_clear(m->peer, m->peer_cap);
-  vq_cidmgr_entry *e = &m->peer[0];
-  e->cid = *cid;
-  e->seq = 0;
-  e->state = VQ_CIDMGR_IN_USE;
-  e->path = 0;
-  e->has_token = 0;
-  if (token) {
-    token_copy(e->token, token);
-    e->has_token = 1;
-  }
+  entry_fill(&m->peer[0], 0, cid, token, VQ_CIDMGR_IN_USE, 0);
   m->peer_rpt = 0;
   m->retire_n = 0;
   m->in_use_retired = 0;
@@ -329,6 +343,7 @@ static void peer_retire_below(vq_cidmgr *m, uint64_t rpt, uint32_t drop)
 /* Stores the new CID in slot. */
 /*@ requires vq_cidmgr_ok(m) && \valid(m) && slot < m->peer_cap;
     requires \valid_read(f) && \valid_read(c) && \valid_read(f->reset_token + (0 .. 15));
+    requires c->len <= 20;
     requires \separated(f->reset_token + (0 .. 15), m->peer + (0 .. m->peer_cap - 1));
     requires \separated(c, m->peer + (0 .. m->peer_cap - 1));
     assigns m->peer[slot];
@@ -340,19 +355,12 @@ static void peer_insert(vq_cidmgr *m, uint32_t slot, const vq_frame_new_cid *f, 
                         uint64_t rpt)
 {
   (void)rpt; /* named by the contract only */
-  vq_cidmgr_entry *e = &m->peer[slot];
-  e->seq = f->sequence;
-  e->cid = *c;
-  token_copy(e->token, f->reset_token);
-  e->has_token = 1;
-  e->state = VQ_CIDMGR_UNUSED;
-  e->send = 0;
-  e->path = 0;
+  entry_fill(&m->peer[slot], f->sequence, c, f->reset_token, VQ_CIDMGR_UNUSED, 0);
 }
 
 /* Pass 2 as a whole, once every check passed: retire below rpt, retire a late CID (late), store a new
  * one in slot (add), record rpt. */
-/*@ requires vq_cidmgr_ok(m) && \valid(m) && \valid_read(f) && \valid_read(c);
+/*@ requires vq_cidmgr_ok(m) && \valid(m) && \valid_read(f) && \valid_read(c) && c->len <= 20;
     requires \valid_read(f->reset_token + (0 .. 15));
     requires \separated(f, c, m, m->peer + (0 .. m->peer_cap - 1), m->retire + (0 .. m->retire_cap - 1));
     requires \separated(f->reset_token + (0 .. 15), m->peer + (0 .. m->peer_cap - 1),
@@ -592,15 +600,8 @@ vq_status vq_cidmgr_local_set_initial(vq_cidmgr *m, const vq_cid *cid, const uin
   m->local_next_seq = 1;
   m->local_zero_len = cid->len == 0;
   if (cid->len == 0) return VQ_OK;
-  vq_cidmgr_entry *e = &m->local[0];
-  e->cid = *cid;
-  e->seq = 0;
-  e->state = VQ_CIDMGR_UNUSED;
-  e->send = 0; /* sequence 0 travels in the handshake */
-  if (token) {
-    token_copy(e->token, token);
-    e->has_token = 1;
-  }
+  /* sequence 0 travels in the handshake: no NEW_CONNECTION_ID for it */
+  entry_fill(&m->local[0], 0, cid, token, VQ_CIDMGR_UNUSED, 0);
   return VQ_OK;
 }
 
@@ -686,14 +687,7 @@ vq_status vq_cidmgr_local_add(vq_cidmgr *m, const vq_cid *cid, const uint8_t *to
   if (n >= m->local_limit || m->local_next_seq >= VARINT_LIMIT) return VQ_ERR_CID_FULL;
   /* No free slot means every slot is active: n == cap >= local_limit, refused just above. */
   /*@ assert slot < cap; */
-  vq_cidmgr_entry *e = &m->local[slot];
-  e->cid = *cid;
-  token_copy(e->token, token);
-  e->has_token = 1;
-  e->seq = m->local_next_seq;
-  e->state = VQ_CIDMGR_UNUSED;
-  e->send = 1;
-  e->path = 0;
+  entry_fill(&m->local[slot], m->local_next_seq, cid, token, VQ_CIDMGR_UNUSED, 1);
   *seq = m->local_next_seq;
   m->local_next_seq++;
   return VQ_OK;
