@@ -140,6 +140,19 @@ typedef enum vq_status {
   VQ_ERR_ADDR_IN_USE = -223,            /* another socket holds the address and port */
   VQ_ERR_SYSCALL = -224,                /* a system call failed: errno says why */
   VQ_ERR_MSG_SIZE = -225,               /* datagram larger than the interface or path allows */
+  /* Connection IDs (src/transport/cidmgr.c) and DATAGRAM (src/transport/dgram.c, RFC 9221). */
+  VQ_ERR_CID_UNAVAILABLE = -230,        /* local: no unused peer connection ID to switch to */
+  VQ_ERR_CID_FULL = -231,               /* local: issuing another CID would exceed the peer's
+                                           active_connection_id_limit or our storage (§5.1.1) */
+  VQ_ERR_CID_DUPLICATE = -232,          /* local: that CID is already issued: draw another (§5.1) */
+  VQ_ERR_CID_RETIRE_LIMIT = -233,       /* CONNECTION_ID_LIMIT_ERROR: too many retirements are
+                                           outstanding (RFC 9000 §5.1.2) */
+  VQ_ERR_DGRAM_TOO_LARGE = -234,        /* local: over the peer's max_datagram_frame_size or the
+                                           room of one packet (RFC 9221 §3, §5) */
+  VQ_ERR_DGRAM_QUEUE_FULL = -235,       /* local: the send queue refuses new datagrams */
+  VQ_ERR_DGRAM_DISABLED = -236,         /* local: the peer did not advertise DATAGRAM support */
+  VQ_ERR_DGRAM_PROTOCOL = -237,         /* PROTOCOL_VIOLATION: a DATAGRAM frame we did not allow
+                                           or larger than our max_datagram_frame_size (RFC 9221 §3) */
 } vq_status;
 
 /* RFC 9000 §20.1 transport error codes. */

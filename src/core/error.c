@@ -153,6 +153,16 @@ static const status_info infos[] = {
   {VQ_ERR_ADDR_IN_USE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "address already in use"},
   {VQ_ERR_SYSCALL, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "system call failed"},
   {VQ_ERR_MSG_SIZE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "datagram too large for the path"},
+  {VQ_ERR_CID_UNAVAILABLE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "no unused connection ID of the peer"},
+  {VQ_ERR_CID_FULL, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "connection ID limit of the peer reached"},
+  {VQ_ERR_CID_DUPLICATE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "connection ID already issued"},
+  {VQ_ERR_CID_RETIRE_LIMIT, VQ_DISP_CLOSE, VQ_TE_CONNECTION_ID_LIMIT_ERROR,
+   "too many connection IDs awaiting retirement"},
+  {VQ_ERR_DGRAM_TOO_LARGE, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "datagram larger than allowed"},
+  {VQ_ERR_DGRAM_QUEUE_FULL, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "datagram send queue full"},
+  {VQ_ERR_DGRAM_DISABLED, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "peer does not accept datagrams"},
+  {VQ_ERR_DGRAM_PROTOCOL, VQ_DISP_CLOSE, VQ_TE_PROTOCOL_VIOLATION,
+   "DATAGRAM frame not allowed or larger than max_datagram_frame_size"},
 };
 
 #define VQ_NINFOS ((int)(sizeof(infos) / sizeof(infos[0])))
