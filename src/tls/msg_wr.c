@@ -128,6 +128,8 @@ vq_status vq_tls_wr_open(uint8_t *b, size_t cap, size_t *off, size_t nlen, size_
 vq_status vq_tls_wr_close(uint8_t *b, size_t cap, size_t off, size_t mark, size_t nlen, uint32_t min,
                           uint32_t max)
 {
+  /* Eva hint: one state per value of mark, so that `mark <= off` bounds off from below in each. */
+  /*@ split mark; */
   if (off > cap || mark > off) return VQ_ERR_INVALID_ARGUMENT;
   size_t d = off - mark;
   if (d < nlen) return VQ_ERR_INVALID_ARGUMENT;
