@@ -6,7 +6,60 @@
 #include "msg_internal.h"
 #include "msg_acsl.h"
 
-/* The extension_data of one extension (the inverse of vq_tls_ext_body). */
+/* The writers below take the fields they write by value, read from the extension block before any
+ * byte is written: each proof then sees one call on a plain span (PROOF-STYLE.md: small functions). */
+
+/* spec: rfc8446#4.2 — ServerNameList with one host_name (RFC 6066 §3). */
+/*@ requires vq_writable(b, cap);
+    requires vq_span_ok(name);
+    requires \valid(off) && \separated(off, b + (0 .. cap - 1));
+    assigns *off, b[0 .. cap - 1];
+    ensures vq_build_status(\result); */
+static vq_status put_server_name(uint8_t *b, size_t cap, size_t *off, vq_tls_span name)
+{
+  size_t m = 0;
+  vq_status st = vq_tls_wr_open(b, cap, off, 2, &m);
+  if (st != VQ_OK) return st;
+  st = vq_tls_wr_uint(b, cap, off, 1, 0);
+  if (st != VQ_OK) return st;
+  st = vq_tls_wr_vec(b, cap, off, 2, 1, 65535, name);
+  if (st != VQ_OK) return st;
+  return vq_tls_wr_close(b, cap, *off, m, 2, 1, 65535);
+}
+
+/* spec: rfc8446#4.2.8 — ServerHello: KeyShareEntry {group, key_exchange<1..2^16-1>};
+ * HelloRetryRequest (hrr != 0): selected_group only. */
+/*@ requires vq_writable(b, cap);
+    requires vq_span_ok(key) && group < 65536;
+    requires \valid(off) && \separated(off, b + (0 .. cap - 1));
+    assigns *off, b[0 .. cap - 1];
+    ensures vq_build_status(\result); */
+static vq_status put_server_share(uint8_t *b, size_t cap, size_t *off, uint32_t group, int hrr,
+                                  vq_tls_span key)
+{
+  vq_status st = vq_tls_wr_uint(b, cap, off, 2, group);
+  if (st != VQ_OK || hrr) return st;
+  return vq_tls_wr_vec(b, cap, off, 2, 1, 65535, key);
+}
+
+/* spec: rfc8446#4.2.11 — OfferedPsks {identities<7..2^16-1>, binders<33..2^16-1>}. */
+/*@ requires vq_writable(b, cap);
+    requires vq_span_ok(ids) && vq_span_ok(binders);
+    requires \valid(off) && \separated(off, b + (0 .. cap - 1));
+    assigns *off, b[0 .. cap - 1];
+    ensures vq_build_status(\result); */
+static vq_status put_psk_offer(uint8_t *b, size_t cap, size_t *off, vq_tls_span ids,
+                               vq_tls_span binders)
+{
+  vq_status st = vq_tls_wr_vec(b, cap, off, 2, 7, 65535, ids);
+  if (st != VQ_OK) return st;
+  return vq_tls_wr_vec(b, cap, off, 2, 33, 65535, binders);
+}
+
+/* The extension_data of one extension (the inverse of vq_tls_ext_body). Each case reads its fields
+ * of *e and then makes one call. Every call's status goes to st and the function has one exit: a
+ * `return f(...)` inside a switch case gives WP a block-scoped temporary whose assignment it could
+ * not place in the assigns clause. */
 /*@ requires vq_writable(b, cap);
     requires \valid_read(e) && vq_exts_ok(e);
     requires vq_ctx_ok(ctx) && vq_ext_id_ok(id);
@@ -17,51 +70,50 @@
 static vq_status put_ext_body(uint8_t *b, size_t cap, size_t *off, vq_tls_ext_ctx ctx, vq_tls_ext_id id,
                               const vq_tls_exts *e)
 {
-  vq_status st;
-  size_t m = 0;
+  vq_status st = VQ_OK;
   int client = ctx == VQ_TLS_CTX_CH;
   switch (id) {
   case VQ_TLS_EXT_SERVER_NAME:
-    if (!client) return VQ_OK;
-    /* spec: rfc8446#4.2 — ServerNameList with one host_name (RFC 6066 §3). */
-    st = vq_tls_wr_open(b, cap, off, 2, &m);
-    if (st != VQ_OK) return st;
-    st = vq_tls_wr_uint(b, cap, off, 1, 0);
-    if (st != VQ_OK) return st;
-    st = vq_tls_wr_vec(b, cap, off, 2, 1, 65535, e->server_name);
-    if (st != VQ_OK) return st;
-    return vq_tls_wr_close(b, cap, *off, m, 2, 1, 65535);
+    if (client) st = put_server_name(b, cap, off, e->server_name);
+    break;
   case VQ_TLS_EXT_SUPPORTED_VERSIONS:
-    if (client) return vq_tls_wr_vec(b, cap, off, 1, 2, 254, e->supported_versions);
-    return vq_tls_wr_uint(b, cap, off, 2, e->selected_version);
+    if (client) st = vq_tls_wr_vec(b, cap, off, 1, 2, 254, e->supported_versions);
+    else st = vq_tls_wr_uint(b, cap, off, 2, e->selected_version);
+    break;
   case VQ_TLS_EXT_SUPPORTED_GROUPS:
-    return vq_tls_wr_vec(b, cap, off, 2, 2, 65535, e->groups);
+    st = vq_tls_wr_vec(b, cap, off, 2, 2, 65535, e->groups);
+    break;
   case VQ_TLS_EXT_SIGNATURE_ALGORITHMS:
-    return vq_tls_wr_vec(b, cap, off, 2, 2, 65534, e->sig_algs);
+    st = vq_tls_wr_vec(b, cap, off, 2, 2, 65534, e->sig_algs);
+    break;
   case VQ_TLS_EXT_SIGNATURE_ALGORITHMS_CERT:
-    return vq_tls_wr_vec(b, cap, off, 2, 2, 65534, e->sig_algs_cert);
+    st = vq_tls_wr_vec(b, cap, off, 2, 2, 65534, e->sig_algs_cert);
+    break;
   case VQ_TLS_EXT_ALPN:
-    return vq_tls_wr_vec(b, cap, off, 2, 2, 65535, e->alpn);
+    st = vq_tls_wr_vec(b, cap, off, 2, 2, 65535, e->alpn);
+    break;
   case VQ_TLS_EXT_KEY_SHARE:
-    if (client) return vq_tls_wr_vec(b, cap, off, 2, 0, 65535, e->key_shares);
-    st = vq_tls_wr_uint(b, cap, off, 2, e->key_share_group);
-    if (st != VQ_OK || ctx == VQ_TLS_CTX_HRR) return st;
-    return vq_tls_wr_vec(b, cap, off, 2, 1, 65535, e->key_share);
+    if (client) st = vq_tls_wr_vec(b, cap, off, 2, 0, 65535, e->key_shares);
+    else st = put_server_share(b, cap, off, e->key_share_group, ctx == VQ_TLS_CTX_HRR, e->key_share);
+    break;
   case VQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES:
-    return vq_tls_wr_vec(b, cap, off, 1, 1, 255, e->psk_modes);
+    st = vq_tls_wr_vec(b, cap, off, 1, 1, 255, e->psk_modes);
+    break;
   case VQ_TLS_EXT_COOKIE:
-    return vq_tls_wr_vec(b, cap, off, 2, 1, 65535, e->cookie);
+    st = vq_tls_wr_vec(b, cap, off, 2, 1, 65535, e->cookie);
+    break;
   case VQ_TLS_EXT_EARLY_DATA:
-    if (ctx != VQ_TLS_CTX_NST) return VQ_OK;
-    return vq_tls_wr_uint(b, cap, off, 4, e->max_early_data);
+    if (ctx == VQ_TLS_CTX_NST) st = vq_tls_wr_uint(b, cap, off, 4, e->max_early_data);
+    break;
   case VQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS:
-    return vq_tls_wr_bytes(b, cap, off, e->quic_tp.p, e->quic_tp.len);
+    st = vq_tls_wr_bytes(b, cap, off, e->quic_tp.p, e->quic_tp.len);
+    break;
   default: /* VQ_TLS_EXT_PRE_SHARED_KEY */
-    if (!client) return vq_tls_wr_uint(b, cap, off, 2, e->psk_selected);
-    st = vq_tls_wr_vec(b, cap, off, 2, 7, 65535, e->psk_identities);
-    if (st != VQ_OK) return st;
-    return vq_tls_wr_vec(b, cap, off, 2, 33, 65535, e->psk_binders);
+    if (client) st = put_psk_offer(b, cap, off, e->psk_identities, e->psk_binders);
+    else st = vq_tls_wr_uint(b, cap, off, 2, e->psk_selected);
+    break;
   }
+  return st;
 }
 
 /* spec: rfc8446#4.2 — the extensions e->has[] marks, in vq_tls_ext_id order: pre_shared_key comes

@@ -86,7 +86,9 @@ vq_status vq_tls_wr_vec(uint8_t *b, size_t cap, size_t *off, size_t nlen, uint32
 {
   if (s.len < min || s.len > max) return VQ_ERR_INVALID_ARGUMENT;
   size_t o = *off;
-  if (nlen > cap || o > cap - nlen || s.len > cap - nlen - o) return VQ_ERR_BUFFER_TOO_SMALL;
+  /* o + nlen + s.len <= cap, with each subtraction on the known sizes first: Eva keeps no relation
+   * between o and cap, so `cap - nlen - o` after `o <= cap - nlen` looked like it could wrap. */
+  if (nlen > cap || s.len > cap - nlen || o > cap - nlen - s.len) return VQ_ERR_BUFFER_TOO_SMALL;
   (void)vq_tls_wr_uint(b, cap, off, nlen, (uint32_t)s.len);
   return vq_tls_wr_bytes(b, cap, off, s.p, s.len);
 }
@@ -126,8 +128,12 @@ vq_status vq_tls_wr_open(uint8_t *b, size_t cap, size_t *off, size_t nlen, size_
 vq_status vq_tls_wr_close(uint8_t *b, size_t cap, size_t off, size_t mark, size_t nlen, uint32_t min,
                           uint32_t max)
 {
-  if (off > cap || mark > off || off - mark < nlen) return VQ_ERR_INVALID_ARGUMENT;
-  size_t l = off - mark - nlen;
+  /* Eva hint: one state per value of mark, so that `mark <= off` bounds off from below in each. */
+  /*@ split mark; */
+  if (off > cap || mark > off) return VQ_ERR_INVALID_ARGUMENT;
+  size_t d = off - mark;
+  if (d < nlen) return VQ_ERR_INVALID_ARGUMENT;
+  size_t l = d - nlen;
   if (l < min || l > max) return VQ_ERR_INVALID_ARGUMENT;
   size_t m = mark;
   (void)vq_tls_wr_uint(b, cap, &m, nlen, (uint32_t)l); /* fits: mark + nlen <= off <= cap */
