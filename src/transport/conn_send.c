@@ -144,6 +144,7 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
     c->max_streams_pending[1] = 1;
     return;
   case VQ_SF_RESET_STREAM:
+    /* spec: rfc9000#13.3/1 — sent again as it was: reset_code and reset_final do not change */
     s = vq_conn_stream_find(c, r->id);
     if (s && !s->reset_acked) {
       s->reset_pending = 1;
@@ -158,6 +159,7 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
     }
     return;
   case VQ_SF_HANDSHAKE_DONE:
+    /* spec: rfc9000#13.3/3 — HANDSHAKE_DONE is sent again until acknowledged */
     c->handshake_done_pending = 1;
     return;
   default:
@@ -244,8 +246,11 @@ static int crypto_pending(const vq_space *s)
 int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
 {
   vq_space *s = &c->sp[space];
+  /* spec: rfc9001#4.9.1/2 — no Initial (or Handshake) packet once its keys are discarded */
   if (s->discarded || !s->tx.installed)
     return 0;
+  /* spec: rfc9000#10.2.3/1 — CONNECTION_CLOSE goes in every space whose keys are held: once the
+   * handshake is confirmed only 1-RTT is left (Initial and Handshake keys are discarded) */
   if (c->state == VQ_CONN_CLOSING)
     return c->close_pending;
   if (c->state != VQ_CONN_HANDSHAKE && c->state != VQ_CONN_ESTABLISHED)
@@ -306,6 +311,8 @@ static int put_ack(vq_conn *c, const vq_cx *cx, pkt *p, int space)
   vq_space *s = &c->sp[space];
   if (s->recv.n == 0)
     return 0;
+  /* spec: rfc9000#13.2.6/1, rfc9000#13.2.6/2, rfc9000#17.2.3/4 — the ACK frame is built from the
+   * ranges of the packet number space of the packet it goes in (1-RTT acknowledged in 1-RTT) */
   vq_ack_range r[VQ_ACK_RANGES_SENT];
   size_t n = s->recv.n < VQ_ACK_RANGES_SENT ? s->recv.n : VQ_ACK_RANGES_SENT;
   for (size_t i = 0; i < n; i++) {
@@ -318,7 +325,8 @@ static int put_ack(vq_conn *c, const vq_cx *cx, pkt *p, int space)
   f.ack.ranges_in = r;
   f.ack.range_count_in = n;
   if (space == VQ_SPACE_APP && cx->now > s->largest_recv_time) {
-    /* spec: rfc9000#19.3 — ACK Delay in microseconds scaled by our ack_delay_exponent */
+    /* spec: rfc9000#19.3 — ACK Delay in microseconds scaled by our ack_delay_exponent; spec:
+     * rfc9000#13.2.5/1 — only the time since we received the largest packet */
     f.ack.delay = ((cx->now - s->largest_recv_time) / 1000u) >> VQ_TP_DEFAULT_ACK_DELAY_EXPONENT;
   }
   /* fewer ranges if the frame does not fit */
@@ -332,6 +340,8 @@ static int put_ack(vq_conn *c, const vq_cx *cx, pkt *p, int space)
   if (n == 0 || !put(p, &f))
     return 0;
   sf_add(c, VQ_SF_ACK, space, 0, r[0].largest, 0, 0);
+  /* spec: rfc9000#13.2.1/3 — one ACK answers what arrived: no further ACK-only packet until another
+   * ack-eliciting packet arrives */
   s->ack_pending = 0;
   s->unacked_eliciting = 0;
   s->ack_deadline = VQ_TIME_NEVER;
@@ -343,8 +353,8 @@ static void put_close(vq_conn *c, pkt *p, int space)
   vq_frame f;
   memset(&f, 0, sizeof(f));
   int app = c->close_app;
-  /* spec: rfc9000#10.2.3/3 — an application close in an Initial or Handshake packet becomes
-   * CONNECTION_CLOSE 0x1c with APPLICATION_ERROR and no reason */
+  /* spec: rfc9000#10.2.3/6, rfc9000#10.2.3/7 — an application close in an Initial or Handshake
+   * packet becomes CONNECTION_CLOSE 0x1c with APPLICATION_ERROR and no reason */
   if (app && space != VQ_SPACE_APP) {
     f.type = VQ_FRAME_CONNECTION_CLOSE;
     f.close.error_code = VQ_TE_APPLICATION_ERROR;
@@ -433,6 +443,7 @@ static void put_app_ctrl(vq_conn *c, pkt *p)
     memset(&f, 0, sizeof(f));
     f.type = VQ_FRAME_PATH_RESPONSE;
     f.path.data = c->path_response_data;
+    /* spec: rfc9000#8.2.2/7 — one PATH_RESPONSE per PATH_CHALLENGE (never retransmitted) */
     if (put(p, &f))
       c->path_response_pending = 0;
   }
@@ -687,6 +698,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     s->probes--;
   vq_cx_trace(cx, "packet_sent", "space=%d pn=%llu size=%zu eliciting=%d", space,
               (unsigned long long)s->next_pn, out, p.eliciting);
+  /* spec: rfc9000#12.3/1, rfc9000#12.3/2, rfc9000#17.2.3/2 — each packet sent takes the next packet
+   * number of its space; next_pn is never reset (not even after a Retry) */
   s->next_pn++;
   c->stats.pkts_sent++;
   *len = out;
@@ -697,12 +710,13 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
 vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len)
 {
   *len = 0;
+  /* spec: rfc9000#10.2.2/1 — nothing is sent in the draining state */
   if (c->state == VQ_CONN_CLOSED || c->state == VQ_CONN_DRAINING)
     return VQ_OK;
   if (cap > c->max_udp_payload)
     cap = (size_t)c->max_udp_payload;
-  /* spec: rfc9000#8.1/2 — before validating the client's address, a server sends at most three
-   * times the bytes it received */
+  /* spec: rfc9000#8.1/2, rfc9000#8/1, rfc9000#14.1/6 — before validating the client's address, a
+   * server sends at most three times the bytes it received (also in the closing state) */
   if (c->is_server && !c->addr_validated) {
     uint64_t allow = 3 * c->bytes_recv_unvalidated;
     uint64_t left = allow > c->bytes_sent_unvalidated ? allow - c->bytes_sent_unvalidated : 0;
@@ -726,7 +740,7 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
       more |= pending[j];
     if (i == VQ_SPACE_INITIAL) {
       /* spec: rfc9000#14.1/1 — a client pads every datagram carrying an Initial packet to 1200
-       * bytes; spec: rfc9000#14.1/3 — a server pads datagrams with ack-eliciting Initials */
+       * bytes; spec: rfc9000#14.1/2 — a server pads datagrams with ack-eliciting Initials */
       if (!c->is_server || crypto_pending(&c->sp[i]) || c->sp[i].probes)
         need_pad = 1;
     }
