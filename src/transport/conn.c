@@ -927,6 +927,8 @@ static vq_status on_retry(vq_conn *c, const vq_cx *cx, const uint8_t *pkt, size_
    * it (rfc9001#5.2); spec: rfc9000#17.2.5.2/5 — our own Source CID stays */
   c->retry_scid = scid;
   c->dcid = scid;
+  /* spec: rfc9000#8.1.2/1 — the token goes in every later Initial (build_packet); spec:
+   * rfc9000#8.1.3/3, rfc9000#8.1.3/12 — it is kept in this connection only, never for another */
   memcpy(c->token, pkt + h->token_off, h->token_len);
   c->token_len = h->token_len;
   c->retry_received = 1;
@@ -975,6 +977,7 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     c->stats.pkts_dropped++;
     return h.packet_len;
   }
+  /* spec: rfc9000#5.2.1/2 — a long header packet of another version than ours is discarded */
   if (h.type != VQ_PKT_1RTT && h.version != c->version) {
     c->stats.pkts_dropped++;
     return h.packet_len;
