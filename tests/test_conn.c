@@ -673,7 +673,10 @@ static size_t make_retry(uint8_t *out, size_t cap, const uint8_t *ini, size_t in
 VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
 {
   /* spec: rfc9000#17.2.5.2 — the client validates the Retry's tag, takes at most one, then sends its
-   * Initial to the Retry's SCID with the token, under keys of that CID, packet numbers going on */
+   * Initial to the Retry's SCID with the token, under keys of that CID, packet numbers going on.
+   * spec: rfc9000#17.2.5.2/3, rfc9000#17.2.5.1/2, rfc9000#17.2.5.2/1, rfc9000#17.2.5.1/3,
+   * rfc9000#8.1.2/1, rfc9000#17.2.5.3/1, rfc9000#17.2.5.3/4, rfc9000#17.2.5.2/5, rfc9000#14.1/1,
+   * rfc9000#7.2/1, rfc9000#7.2/2 — each shown below */
   vq_mem root;
   vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)1 << 28);
   vq_tls_ctx_config ccfg = {0};
@@ -694,8 +697,13 @@ VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
   uint8_t d1[1500], d2[1500], r[512];
   size_t n1 = 0, n2 = 0;
   CHECK(vq_conn_send(c, &cx, d1, sizeof(d1), &n1) == VQ_OK);
-  CHECK(n1 >= 1200);
+  CHECK(n1 >= 1200); /* rfc9000#14.1/1 */
   vq_cid odcid = *vq_conn_dcid(c);
+  CHECK(odcid.len >= 8); /* rfc9000#7.2/1 */
+  vq_pkt_header h1;
+  CHECK(vq_packet_parse(d1, n1, 0, &h1) == VQ_OK);
+  vq_cid scid1;
+  CHECK(vq_cid_set(&scid1, d1 + h1.scid_off, h1.scid_len) == VQ_OK);
   const uint8_t tok[] = {'t', 'o', 'k', 'e', 'n', '-', '1'};
   const uint8_t s1[] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9};
   const uint8_t s2[] = {0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8};
@@ -707,7 +715,7 @@ VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
   CHECK(rl > 0);
   cx.now += VQ_MS(1);
   CHECK(vq_conn_recv(c, &cx, r, rl, 0) == VQ_OK);
-  CHECK(vq_cid_equal(vq_conn_dcid(c), &odcid));
+  CHECK(vq_cid_equal(vq_conn_dcid(c), &odcid)); /* rfc9000#7.2/2: unchanged until a valid packet */
   /* a Retry whose SCID is our first DCID is discarded (rfc9000#17.2.5.1/2) */
   rl = make_retry(r, sizeof(r), d1, n1, &odcid, tok, sizeof(tok), 0);
   CHECK(rl > 0);
@@ -730,6 +738,8 @@ VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
   CHECK(h.type == VQ_PKT_INITIAL);
   CHECK(h.dcid_len == sizeof(s1) && memcmp(d2 + h.dcid_off, s1, sizeof(s1)) == 0);
   CHECK(h.token_len == sizeof(tok) && memcmp(d2 + h.token_off, tok, sizeof(tok)) == 0);
+  /* the client's Source CID is the one of its first Initial (rfc9000#17.2.5.2/5) */
+  CHECK(h.scid_len == scid1.len && memcmp(d2 + h.scid_off, scid1.bytes, scid1.len) == 0);
   vq_pp_key kc, ks;
   vq_pp_key_init(&kc);
   vq_pp_key_init(&ks);

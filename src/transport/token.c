@@ -164,7 +164,8 @@ vq_status vq_stateless_reset_token(const uint8_t key[VQ_TOKEN_KEY_LEN], const vq
   uint8_t mac[EVP_MAX_MD_SIZE];
   unsigned int mlen = 0;
   /* spec: rfc9000#10.3.2 — a token derived from a static key and the connection ID; spec:
-   * rfc9000#10.3.2/1 — an HMAC under a secret key is hard to guess */
+   * rfc9000#10.3.2/1 — an HMAC under a secret key is hard to guess; spec: rfc9000#10.3.2/5 — each
+   * connection ID gets its own token */
   if (!HMAC(EVP_sha256(), key, VQ_TOKEN_KEY_LEN, cid->bytes, cid->len, mac, &mlen) || mlen < 16)
     return VQ_ERR_INTERNAL;
   memcpy(token, mac, 16);
