@@ -10,6 +10,7 @@
 #include "vquic/endpoint.h"
 #include "vquic/lab.h"
 #include "vquic/packet.h"
+#include "vquic/pn.h"
 #include "vquic/protect.h"
 #include "vquic/tls.h"
 
@@ -261,6 +262,7 @@ typedef struct scenario {
   const char *server_name;    /* what the client checks ("localhost") */
   int insecure;
   vq_time run_for;
+  int keylog;                 /* record the 1-RTT secrets (to inject frames: inject_1rtt) */
 } scenario;
 
 typedef struct world {
@@ -268,6 +270,8 @@ typedef struct world {
   vq_lab *lab;
   vq_tls_ctx *sctx, *cctx;
   lpeer cli, srv;
+  uint8_t csec[64], ssec[64]; /* 1-RTT traffic secrets from the client's key log (scenario.keylog) */
+  size_t csec_len, ssec_len;
 } world;
 
 static int both_closed(void *ud)
@@ -278,6 +282,35 @@ static int both_closed(void *ud)
 }
 
 static const uint8_t alpn[] = {10, 'h', 'q', '-', 'i', 'n', 't', 'e', 'r', 'o', 'p'};
+
+static int hexval(char ch)
+{
+  if (ch >= '0' && ch <= '9')
+    return ch - '0';
+  if (ch >= 'a' && ch <= 'f')
+    return ch - 'a' + 10;
+  return -1;
+}
+
+/* Key log lines "CLIENT_TRAFFIC_SECRET_0 <random> <secret>" (and SERVER_...): the 1-RTT secrets. */
+static void keylog_1rtt(void *ud, const char *line)
+{
+  world *w = ud;
+  int server = strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0;
+  if (!server && strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) != 0)
+    return;
+  const char *p = strchr(line + 24, ' ');
+  if (!p)
+    return;
+  uint8_t *out = server ? w->ssec : w->csec;
+  size_t n = 0;
+  for (p++; n < 64 && hexval(p[0]) >= 0 && hexval(p[1]) >= 0; p += 2)
+    out[n++] = (uint8_t)(hexval(p[0]) * 16 + hexval(p[1]));
+  if (server)
+    w->ssec_len = n;
+  else
+    w->csec_len = n;
+}
 
 static int world_run(world *w, const scenario *sc)
 {
@@ -301,6 +334,10 @@ static int world_run(world *w, const scenario *sc)
   ccfg.insecure = sc->insecure;
   ccfg.alpn = alpn;
   ccfg.alpn_len = sizeof(alpn);
+  if (sc->keylog) {
+    ccfg.keylog = keylog_1rtt;
+    ccfg.keylog_ud = w;
+  }
   if (vq_tls_ctx_new(&w->cctx, &ccfg, err, sizeof(err)) != VQ_OK)
     return 0;
   w->lab = vq_lab_new(&w->root, sc->seed);
@@ -890,5 +927,224 @@ VQ_TEST(conn_lab_stateless_reset)
   vq_endpoint_stats es;
   vq_endpoint_get_stats(w.srv.ep, &es);
   CHECK(es.resets_sent >= 1);
+  world_free(&w);
+}
+
+/* ---- frames injected in authentic 1-RTT packets ------------------------------------------------- */
+
+/* An established connection (client and server in the lab, still open) whose 1-RTT secrets are
+ * known: the test can send the server any frame as the client would. */
+static int world_established(world *w, uint64_t seed)
+{
+  scenario sc = {0};
+  sc.seed = seed;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.keylog = 1;
+  return world_run(w, &sc) && w->cli.handshake_done && w->srv.handshake_done && peer_conn(&w->srv) &&
+         w->csec_len > 0 && w->ssec_len > 0;
+}
+
+/* Installs the 1-RTT key of one direction (generation 0; next_gen gives generation 1). */
+static int key_1rtt(world *w, int server, int next_gen, vq_pp_key *k)
+{
+  vq_pp_key_init(k);
+  vq_cipher_suite cs = vq_tls_suite(vq_conn_tls(w->cli.conn));
+  if (vq_pp_key_install(k, VQ_QUIC_V1, cs, server ? w->ssec : w->csec,
+                        server ? w->ssec_len : w->csec_len) != VQ_OK)
+    return 0;
+  if (next_gen) {
+    vq_pp_key n;
+    vq_pp_key_init(&n);
+    if (vq_pp_key_update(k, &n) != VQ_OK)
+      return 0;
+    vq_pp_key_discard(k);
+    *k = n;
+  }
+  return 1;
+}
+
+/* Sends the server a 1-RTT packet from the client with the given payload (frames), packet number
+ * pn, key phase / generation phase. */
+static int inject_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned phase)
+{
+  vq_pp_key k;
+  if (!key_1rtt(w, 0, (int)phase, &k))
+    return 0;
+  uint8_t buf[1500];
+  size_t pn_off = 0, out = 0;
+  int ok = vq_short_header_write(buf, sizeof(buf), vq_conn_dcid(w->cli.conn), 0, phase, 4, &pn_off) == VQ_OK &&
+           vq_pn_write(buf + pn_off, sizeof(buf) - pn_off, pn, 4) == VQ_OK && pn_off + 4 + plen < 1400;
+  if (ok) {
+    if (plen)
+      memcpy(buf + pn_off + 4, payload, plen);
+    ok = vq_packet_protect(&k, buf, sizeof(buf), pn_off, 4, pn, plen, &out) == VQ_OK;
+  }
+  vq_pp_key_discard(&k);
+  if (!ok)
+    return 0;
+  vq_cx cx = vq_lab_cx(w->lab);
+  return vq_conn_recv(peer_conn(&w->srv), &cx, buf, out, 0) == VQ_OK;
+}
+
+/* A packet number above everything the client sent. */
+static uint64_t next_pn(world *w)
+{
+  vq_conn_stats st;
+  vq_conn_get_stats(w->cli.conn, &st);
+  return st.pkts_sent + 1000;
+}
+
+typedef struct bad_frame {
+  const char *what;
+  uint8_t bytes[16];
+  size_t len;
+  uint64_t code; /* the transport error the server closes with */
+} bad_frame;
+
+VQ_TEST(conn_inject_frame_errors)
+{
+  /* Each frame alone in a 1-RTT packet from the client: the server closes with the error the RFC
+   * names. (Stream 1: server-initiated bidirectional, not yet created; 2: client-initiated
+   * unidirectional, receive-only for the server; 3: server-initiated unidirectional, send-only.)
+   * spec: rfc9000#19.20/2, rfc9000#19.7/4, rfc9000#19.16/1, rfc9000#19.5/1, rfc9000#19.5/2,
+   * rfc9000#19.10/1, rfc9000#19.10/2, rfc9000#19.4/1, rfc9000#19.13/2, rfc9000#19.8/1,
+   * rfc9000#4.6/3, rfc9000#19.11/4, rfc9000#12.4/2 — one row each below */
+  static const bad_frame cases[] = {
+      {"HANDSHAKE_DONE to a server (rfc9000#19.20/2)", {0x1e}, 1, VQ_TE_PROTOCOL_VIOLATION},
+      {"NEW_TOKEN to a server (rfc9000#19.7/4)", {0x07, 0x01, 0x78}, 3, VQ_TE_PROTOCOL_VIOLATION},
+      {"RETIRE_CONNECTION_ID of a sequence never sent (rfc9000#19.16/1)", {0x19, 0x05}, 2,
+       VQ_TE_PROTOCOL_VIOLATION},
+      {"STOP_SENDING, local stream not created (rfc9000#19.5/1)", {0x05, 0x01, 0x00}, 3,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"STOP_SENDING, receive-only stream (rfc9000#19.5/2)", {0x05, 0x02, 0x00}, 3,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"MAX_STREAM_DATA, local stream not created (rfc9000#19.10/1)", {0x11, 0x01, 0x40, 0x64}, 4,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"MAX_STREAM_DATA, receive-only stream (rfc9000#19.10/2)", {0x11, 0x02, 0x40, 0x64}, 4,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"RESET_STREAM, send-only stream (rfc9000#19.4/1)", {0x04, 0x03, 0x00, 0x00}, 4,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"STREAM_DATA_BLOCKED, send-only stream (rfc9000#19.13/2)", {0x15, 0x03, 0x00}, 3,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"STREAM, local stream not created (rfc9000#19.8/1)", {0x0a, 0x01, 0x01, 0x78}, 4,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"STREAM beyond the advertised limit (rfc9000#4.6/3, rfc9000#19.11/4)",
+       {0x0a, 0x80, 0x00, 0x3e, 0x80, 0x01, 0x78}, 7, VQ_TE_STREAM_LIMIT_ERROR},
+      {"a packet without frames (rfc9000#12.4/2)", {0}, 0, VQ_TE_PROTOCOL_VIOLATION},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    world w;
+    CHECK(world_established(&w, 40 + i));
+    vq_conn *s = peer_conn(&w.srv);
+    if (s && w.csec_len) {
+      CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+      CHECK(inject_1rtt(&w, cases[i].bytes, cases[i].len, next_pn(&w), 0));
+      int app = -1;
+      uint64_t code = vq_conn_close_error(s, &app, NULL, NULL);
+      if (vq_conn_get_state(s) != VQ_CONN_CLOSING || app != 0 || code != cases[i].code)
+        fprintf(stderr, "  %s: state %d app %d code 0x%llx\n", cases[i].what, (int)vq_conn_get_state(s),
+                app, (unsigned long long)code);
+      CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSING);
+      CHECK_EQ(app, 0);
+      CHECK_EQ(code, cases[i].code);
+    }
+    world_free(&w);
+  }
+}
+
+/* What the server sends next, decrypted with its generation-gen 1-RTT key: counts PATH_RESPONSE
+ * frames carrying data, and whether an ACK frame acknowledges pn. *phase gets the key phase bit. */
+static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, int *path_responses,
+                        int *acked, unsigned *phase)
+{
+  uint8_t buf[1500];
+  size_t n = 0;
+  vq_cx cx = vq_lab_cx(w->lab);
+  if (vq_conn_send(peer_conn(&w->srv), &cx, buf, sizeof(buf), &n) != VQ_OK)
+    return -1;
+  if (n == 0)
+    return 0;
+  vq_pkt_header h;
+  if (vq_packet_parse(buf, n, vq_conn_scid(w->cli.conn)->len, &h) != VQ_OK || h.type != VQ_PKT_1RTT)
+    return -1;
+  vq_pp_key k;
+  if (!key_1rtt(w, 1, gen, &k))
+    return -1;
+  vq_unprotected u;
+  vq_status st = vq_packet_unprotect(&k, buf, h.packet_len, h.pn_off, -1, &u);
+  vq_pp_key_discard(&k);
+  if (st != VQ_OK)
+    return -1;
+  *phase = (buf[0] >> 2) & 1u;
+  size_t off = 0, used = 0;
+  vq_frame f;
+  while (off < u.payload_len &&
+         vq_frame_parse(buf + u.payload_offset + off, u.payload_len - off, &f, &used) == VQ_OK) {
+    if (f.type == VQ_FRAME_PATH_RESPONSE && memcmp(f.path.data, data, 8) == 0)
+      (*path_responses)++;
+    if ((f.type == VQ_FRAME_ACK || f.type == VQ_FRAME_ACK_ECN) && f.ack.largest == pn)
+      *acked = 1;
+    off += used;
+  }
+  return 1;
+}
+
+VQ_TEST(conn_inject_path_challenge_duplicate_key_update)
+{
+  world w;
+  CHECK(world_established(&w, 60));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    const uint8_t data[8] = {0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8};
+    uint8_t pl[10] = {0x1a};
+    memcpy(pl + 1, data, 8);
+    pl[9] = 0x01; /* PING */
+    uint64_t pn = next_pn(&w);
+    vq_conn_stats a, b;
+    vq_conn_get_stats(s, &a);
+    CHECK(inject_1rtt(&w, pl, sizeof(pl), pn, 0));
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv + 1);
+    /* spec: rfc9000#12.3/4, rfc9000#12.3/5 — the same packet again (it authenticates) is discarded
+     * as a duplicate */
+    CHECK(inject_1rtt(&w, pl, sizeof(pl), pn, 0));
+    vq_conn_get_stats(s, &a);
+    CHECK_EQ(a.pkts_recv, b.pkts_recv);
+    CHECK_EQ(a.pkts_dropped, b.pkts_dropped + 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    /* spec: rfc9000#8.2.2/1, rfc9000#19.17/1 — the server answers with PATH_RESPONSE echoing the
+     * data; spec: rfc9000#8.2.2/7 — once, though the challenge arrived twice and the server sends
+     * again; spec: rfc9000#13.2.6/2, rfc9000#17.2.3/4 — the 1-RTT packet is acknowledged in a 1-RTT
+     * packet (decrypted with the 1-RTT key) */
+    int responses = 0, acked = 0;
+    unsigned phase = 9;
+    CHECK_EQ(server_reply(&w, 0, data, pn, &responses, &acked, &phase), 1);
+    CHECK_EQ(responses, 1);
+    CHECK(acked);
+    CHECK_EQ(phase, 0u);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 1, 0));
+    int r = server_reply(&w, 0, data, pn + 1, &responses, &acked, &phase);
+    CHECK(r >= 0);
+    CHECK_EQ(responses, 1);
+    /* spec: rfc9001#6.2/1, rfc9001#6.2/2 — the client updates its keys (key phase 1, next
+     * generation): the server takes the packet, and what it sends next, with the ACK of that packet,
+     * is protected with its own next-generation keys and key phase 1 */
+    memcpy(pl + 1, data, 8);
+    pl[1] ^= 0xff;
+    uint8_t data2[8];
+    memcpy(data2, pl + 1, 8);
+    vq_conn_get_stats(s, &a);
+    CHECK(inject_1rtt(&w, pl, sizeof(pl), pn + 2, 1));
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv + 1);
+    responses = 0;
+    acked = 0;
+    CHECK_EQ(server_reply(&w, 1, data2, pn + 2, &responses, &acked, &phase), 1);
+    CHECK_EQ(phase, 1u);
+    CHECK(acked);
+    CHECK_EQ(responses, 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+  }
   world_free(&w);
 }
