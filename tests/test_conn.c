@@ -1009,7 +1009,7 @@ VQ_TEST(conn_inject_frame_errors)
    * unidirectional, receive-only for the server; 3: server-initiated unidirectional, send-only.)
    * spec: rfc9000#19.20/2, rfc9000#19.7/4, rfc9000#19.16/1, rfc9000#19.5/1, rfc9000#19.5/2,
    * rfc9000#19.10/1, rfc9000#19.10/2, rfc9000#19.4/1, rfc9000#19.13/2, rfc9000#19.8/1,
-   * rfc9000#4.6/3, rfc9000#19.11/4, rfc9000#12.4/2 — one row each below */
+   * rfc9000#4.6/3, rfc9000#19.11/4, rfc9000#12.4/2, rfc9000#7.5/3 — one row each below */
   static const bad_frame cases[] = {
       {"HANDSHAKE_DONE to a server (rfc9000#19.20/2)", {0x1e}, 1, VQ_TE_PROTOCOL_VIOLATION},
       {"NEW_TOKEN to a server (rfc9000#19.7/4)", {0x07, 0x01, 0x78}, 3, VQ_TE_PROTOCOL_VIOLATION},
@@ -1032,6 +1032,8 @@ VQ_TEST(conn_inject_frame_errors)
       {"STREAM beyond the advertised limit (rfc9000#4.6/3, rfc9000#19.11/4)",
        {0x0a, 0x80, 0x00, 0x3e, 0x80, 0x01, 0x78}, 7, VQ_TE_STREAM_LIMIT_ERROR},
       {"a packet without frames (rfc9000#12.4/2)", {0}, 0, VQ_TE_PROTOCOL_VIOLATION},
+      {"CRYPTO beyond the 64 KiB reassembly bound (rfc9000#7.5/3)",
+       {0x06, 0x80, 0x01, 0x11, 0x70, 0x01, 0x78}, 7, VQ_TE_CRYPTO_BUFFER_EXCEEDED},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     world w;
@@ -1145,6 +1147,71 @@ VQ_TEST(conn_inject_path_challenge_duplicate_key_update)
     CHECK(acked);
     CHECK_EQ(responses, 1);
     CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_inject_benign_frames)
+{
+  world w;
+  CHECK(world_established(&w, 70));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    uint64_t pn = next_pn(&w);
+    vq_conn_event ev;
+    while (vq_conn_poll_event(s, &ev))
+      ;
+    /* spec: rfc9000#3.2/1 — a STREAM frame for stream 8 opens the client's bidirectional streams 0
+     * and 4 first */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x0a, 0x08, 0x01, 0x78}, 4, pn++, 0));
+    uint64_t opened[4];
+    int nopened = 0;
+    while (vq_conn_poll_event(s, &ev))
+      if (ev.type == VQ_CONN_EV_STREAM_OPENED && nopened < 4)
+        opened[nopened++] = ev.stream_id;
+    CHECK_EQ(nopened, 3);
+    if (nopened == 3) {
+      CHECK_EQ(opened[0], 0);
+      CHECK_EQ(opened[1], 4);
+      CHECK_EQ(opened[2], 8);
+    }
+    /* spec: rfc9000#4.6/4, rfc9000#19.11/2 — MAX_STREAMS (bidirectional) 0 does not lower the
+     * client's limit (100): the server still opens a stream */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x12, 0x00}, 2, pn++, 0));
+    vq_cx cx = vq_lab_cx(w.lab);
+    uint64_t sid = 0;
+    CHECK_EQ(vq_conn_stream_open(s, &cx, 1, &sid), VQ_OK);
+    /* spec: rfc9000#7.5/1 — CRYPTO data 4000 bytes ahead of what was read is buffered, no error */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x06, 0x4f, 0xa0, 0x01, 0x78}, 5, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    /* drain what the server has to say now (the new stream, ACKs) */
+    uint8_t buf[1500];
+    size_t n = 0;
+    for (int i = 0; i < 8; i++) {
+      CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+      if (n == 0)
+        break;
+    }
+    /* spec: rfc9000#13.2.1/4 — a packet of PADDING only (not ack-eliciting) makes the server send
+     * nothing */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x00, 0x00, 0x00}, 3, pn++, 0));
+    CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0);
+    /* spec: rfc9000#13.2.1/2 — two ack-eliciting packets are acknowledged at once; spec:
+     * rfc9000#13.2.1/3 — by one packet only */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0));
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0));
+    CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK(n > 0);
+    CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0);
+    /* spec: rfc9000#10.2.2/1, rfc9000#10.2.2/3 — on CONNECTION_CLOSE the server drains and sends
+     * nothing more, whatever arrives */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x1c, 0x00, 0x00, 0x00}, 4, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_DRAINING);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0));
+    CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0);
   }
   world_free(&w);
 }
