@@ -1215,3 +1215,163 @@ VQ_TEST(conn_inject_benign_frames)
   }
   world_free(&w);
 }
+
+VQ_TEST(conn_app_close_in_initial_becomes_transport_close)
+{
+  /* spec: rfc9000#10.2.3/6, rfc9000#10.2.3/7 — an application close before the handshake goes out in
+   * an Initial packet as CONNECTION_CLOSE 0x1c with APPLICATION_ERROR and an empty reason */
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)1 << 28);
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  char err[256];
+  vq_tls_ctx *cctx = NULL;
+  CHECK(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)) == VQ_OK);
+  vq_rng rng;
+  vq_rng_seed(&rng, 43);
+  vq_cx cx = {VQ_MS(1000), NULL, NULL, &rng, NULL};
+  vq_conn_config cc = {0};
+  cc.tls = cctx;
+  cc.server_name = "localhost";
+  vq_conn *c = NULL;
+  CHECK(vq_conn_new_client(&c, &root, &cc, &cx) == VQ_OK);
+  uint8_t d[1500];
+  size_t n = 0;
+  CHECK(vq_conn_send(c, &cx, d, sizeof(d), &n) == VQ_OK);
+  vq_cid odcid = *vq_conn_dcid(c);
+  CHECK(vq_conn_close(c, &cx, 1, 0x42, "secret reason") == VQ_OK);
+  CHECK(vq_conn_send(c, &cx, d, sizeof(d), &n) == VQ_OK);
+  CHECK(n > 0);
+  vq_pkt_header h;
+  CHECK(vq_packet_parse(d, n, 0, &h) == VQ_OK);
+  CHECK(h.type == VQ_PKT_INITIAL);
+  vq_pp_key kc, ks;
+  vq_pp_key_init(&kc);
+  vq_pp_key_init(&ks);
+  CHECK(vq_pp_key_install_initial(&kc, &ks, VQ_QUIC_V1, odcid.bytes, odcid.len) == VQ_OK);
+  vq_unprotected u;
+  int closes = 0;
+  if (vq_packet_unprotect(&kc, d, h.packet_len, h.pn_off, -1, &u) == VQ_OK) {
+    vq_frame f;
+    size_t used = 0, off = 0;
+    while (off < u.payload_len &&
+           vq_frame_parse(d + u.payload_offset + off, u.payload_len - off, &f, &used) == VQ_OK) {
+      CHECK(f.type != VQ_FRAME_CONNECTION_CLOSE_APP);
+      if (f.type == VQ_FRAME_CONNECTION_CLOSE) {
+        closes++;
+        CHECK_EQ(f.close.error_code, VQ_TE_APPLICATION_ERROR);
+        CHECK_EQ(f.close.reason_len, (size_t)0);
+      }
+      off += used;
+    }
+  }
+  CHECK_EQ(closes, 1);
+  vq_pp_key_discard(&kc);
+  vq_pp_key_discard(&ks);
+  vq_conn_free(c, NULL);
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
+}
+
+/* A long header datagram of len bytes (zero padded) with the given version, DCID and SCID. */
+static size_t raw_long(uint8_t *out, size_t len, uint8_t first, uint32_t version, const uint8_t *dcid,
+                       size_t dl, const uint8_t *scid, size_t sl)
+{
+  memset(out, 0, len);
+  size_t o = 0;
+  out[o++] = first;
+  out[o++] = (uint8_t)(version >> 24);
+  out[o++] = (uint8_t)(version >> 16);
+  out[o++] = (uint8_t)(version >> 8);
+  out[o++] = (uint8_t)version;
+  out[o++] = (uint8_t)dl;
+  memcpy(out + o, dcid, dl);
+  o += dl;
+  out[o++] = (uint8_t)sl;
+  memcpy(out + o, scid, sl);
+  return len;
+}
+
+VQ_TEST(conn_endpoint_version_negotiation_and_drops)
+{
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)64 << 20);
+  vq_tls_ctx_config scfg = {0};
+  scfg.is_server = 1;
+  scfg.alpn = alpn;
+  scfg.alpn_len = sizeof(alpn);
+  char err[128];
+  vq_tls_ctx *sctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&sctx, &scfg, err, sizeof(err)), VQ_OK);
+  vq_endpoint_config ec = {0};
+  ec.conn.is_server = 1;
+  ec.conn.tls = sctx;
+  vq_endpoint *ep = NULL;
+  CHECK_EQ(vq_endpoint_new(&ep, &root, &ec), VQ_OK);
+  vq_rng rng;
+  vq_rng_seed(&rng, 5);
+  vq_cx cx = {VQ_MS(1), NULL, NULL, &rng, NULL};
+  const uint8_t addr[] = {127, 0, 0, 1, 0x12, 0x35};
+  const uint8_t dcid[] = {0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9};
+  const uint8_t scid[] = {0x51, 0x52, 0x53, 0x54, 0x55};
+  uint8_t dg[1300], resp[1500];
+  size_t rl = 0;
+  vq_endpoint_conn *c = NULL;
+  int created = 0;
+  /* spec: rfc9000#17.2.1/4, rfc9000#17.2.1/5, rfc9000#17.2.1/7 — an unknown version in a 1200-byte
+   * datagram gets one Version Negotiation packet, the CIDs swapped */
+  size_t len = raw_long(dg, 1200, 0xc0, 0x1a2a3a4au, dcid, sizeof(dcid), scid, sizeof(scid));
+  CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, len, &c, &created, resp, sizeof(resp), &rl),
+           VQ_OK);
+  CHECK(rl > 0);
+  vq_pkt_header h;
+  CHECK_EQ(vq_packet_parse(resp, rl, 0, &h), VQ_OK);
+  CHECK(h.type == VQ_PKT_VERSION_NEGOTIATION);
+  CHECK(h.dcid_len == sizeof(scid) && memcmp(resp + h.dcid_off, scid, sizeof(scid)) == 0);
+  CHECK(h.scid_len == sizeof(dcid) && memcmp(resp + h.scid_off, dcid, sizeof(dcid)) == 0);
+  CHECK_EQ(h.packet_len, rl);
+  /* spec: rfc9000#5.2.2/3 — the same in a smaller datagram is dropped */
+  len = raw_long(dg, 1199, 0xc0, 0x1a2a3a4au, dcid, sizeof(dcid), scid, sizeof(scid));
+  CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, len, &c, &created, resp, sizeof(resp), &rl),
+           VQ_OK);
+  CHECK_EQ(rl, (size_t)0);
+  /* spec: rfc9000#6.1/1 — a Version Negotiation packet gets no Version Negotiation */
+  uint32_t versions[1] = {0x1a2a3a4au};
+  size_t vl = 0;
+  CHECK_EQ(vq_vn_write(dg, sizeof(dg), 0x40, dcid, sizeof(dcid), scid, sizeof(scid), versions, 1, &vl), VQ_OK);
+  memset(dg + vl, 0, 1200 - vl);
+  CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, 1200, &c, &created, resp, sizeof(resp), &rl),
+           VQ_OK);
+  CHECK_EQ(rl, (size_t)0);
+  /* spec: rfc9000#5.2.2/8 — a version 1 Handshake packet for no connection is dropped */
+  vq_cid d, sc;
+  CHECK_EQ(vq_cid_set(&d, dcid, sizeof(dcid)), VQ_OK);
+  CHECK_EQ(vq_cid_set(&sc, scid, sizeof(scid)), VQ_OK);
+  vq_long_header_spec hs = {VQ_PKT_HANDSHAKE, VQ_QUIC_V1, &d, &sc, NULL, 0, 4, 2};
+  size_t length_off = 0, pn_off = 0;
+  memset(dg, 0, sizeof(dg));
+  CHECK_EQ(vq_long_header_write(dg, sizeof(dg), &hs, &length_off, &pn_off), VQ_OK);
+  CHECK_EQ(vq_packet_set_length(dg, sizeof(dg), length_off, 2, 1200 - pn_off), VQ_OK);
+  CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, 1200, &c, &created, resp, sizeof(resp), &rl),
+           VQ_OK);
+  CHECK_EQ(rl, (size_t)0);
+  CHECK(!created);
+  /* spec: rfc9000#14.1/4 — an Initial in a datagram of less than 1200 bytes makes no connection */
+  vq_long_header_spec hi = {VQ_PKT_INITIAL, VQ_QUIC_V1, &d, &sc, NULL, 0, 4, 2};
+  memset(dg, 0, sizeof(dg));
+  CHECK_EQ(vq_long_header_write(dg, sizeof(dg), &hi, &length_off, &pn_off), VQ_OK);
+  CHECK_EQ(vq_packet_set_length(dg, sizeof(dg), length_off, 2, 1100 - pn_off), VQ_OK);
+  CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, 1100, &c, &created, resp, sizeof(resp), &rl),
+           VQ_OK);
+  CHECK(!created);
+  CHECK_EQ(rl, (size_t)0);
+  vq_endpoint_stats es;
+  vq_endpoint_get_stats(ep, &es);
+  CHECK_EQ(es.vn_sent, 1);
+  CHECK_EQ(es.conns_created, 0);
+  vq_endpoint_free(ep);
+  vq_tls_ctx_free(sctx);
+  CHECK_EQ(root.used, 0);
+}
