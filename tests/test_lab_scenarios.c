@@ -351,7 +351,7 @@ typedef struct world {
   uint64_t amp_recv, amp_sent, amp_worst_sent, amp_worst_recv;
   int amp_violation;
   /* what every datagram on the wire must look like (checked in lab_trace, reported by check_common) */
-  int pad_violation, coalesce_violation;
+  int pad_violation, coalesce_violation, initial_after_handshake, cli_sent_handshake;
   size_t pad_worst;
   uint64_t hs_hash[AMP_HS_MAX];
   int nhs;
@@ -415,6 +415,12 @@ static void wire_check(world *w, const uint8_t *d, size_t len, int from_client)
       w->coalesce_violation = 1;
     if (h.type == VQ_PKT_INITIAL)
       initial = 1;
+    /* spec: rfc9001#4.9.1/1, rfc9001#4.9.1/2 — once the client has sent a Handshake packet it has
+     * discarded its Initial keys: no Initial packet from it after that */
+    if (from_client && h.type == VQ_PKT_INITIAL && w->cli_sent_handshake)
+      w->initial_after_handshake = 1;
+    if (from_client && h.type == VQ_PKT_HANDSHAKE)
+      w->cli_sent_handshake = 1;
     off += h.packet_len;
   }
   /* spec: rfc9000#14.1/1, rfc9000#8.1/4 — every datagram of the client carrying an Initial packet
@@ -604,6 +610,8 @@ static int check_common(world *w, const char *name)
     FAIL("client sent an Initial in a datagram of %zu bytes", w->pad_worst);
   if (w->coalesce_violation)
     FAIL("packets with different connection IDs coalesced in one datagram");
+  if (w->initial_after_handshake)
+    FAIL("client sent an Initial packet after a Handshake packet");
   const lpeer *ps[2] = {&w->cli, &w->srv};
   for (int i = 0; i < 2; i++) {
     const lpeer *p = ps[i];
