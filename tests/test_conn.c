@@ -595,7 +595,10 @@ VQ_TEST(conn_lab_small_windows)
 
 VQ_TEST(conn_lab_stream_limit)
 {
-  /* spec: rfc9000#4.6 — more streams than the peer's MAX_STREAMS: opened as the limit rises */
+  /* spec: rfc9000#4.6 — more streams than the peer's MAX_STREAMS: opened as the limit rises. spec:
+   * rfc9000#4.6/2, rfc9000#19.11/3 — the client never opens more than allowed (the server would
+   * close with STREAM_LIMIT_ERROR, and run_check wants a clean close); spec: rfc9000#4.6/6 — the
+   * server raises the limit as streams close, without waiting for STREAMS_BLOCKED */
   scenario sc = {0};
   sc.seed = 5;
   sc.link = link_ms(10);
@@ -966,22 +969,30 @@ static int key_1rtt(world *w, int server, int next_gen, vq_pp_key *k)
 
 /* Sends the server a 1-RTT packet from the client with the given payload (frames), packet number
  * pn, key phase / generation phase. */
-static int inject_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned phase)
+static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned phase,
+                      uint8_t buf[1500], size_t *outp)
 {
   vq_pp_key k;
   if (!key_1rtt(w, 0, (int)phase, &k))
     return 0;
-  uint8_t buf[1500];
   size_t pn_off = 0, out = 0;
-  int ok = vq_short_header_write(buf, sizeof(buf), vq_conn_dcid(w->cli.conn), 0, phase, 4, &pn_off) == VQ_OK &&
-           vq_pn_write(buf + pn_off, sizeof(buf) - pn_off, pn, 4) == VQ_OK && pn_off + 4 + plen < 1400;
+  int ok = vq_short_header_write(buf, 1500, vq_conn_dcid(w->cli.conn), 0, phase, 4, &pn_off) == VQ_OK &&
+           vq_pn_write(buf + pn_off, 1500 - pn_off, pn, 4) == VQ_OK && pn_off + 4 + plen < 1400;
   if (ok) {
     if (plen)
       memcpy(buf + pn_off + 4, payload, plen);
-    ok = vq_packet_protect(&k, buf, sizeof(buf), pn_off, 4, pn, plen, &out) == VQ_OK;
+    ok = vq_packet_protect(&k, buf, 1500, pn_off, 4, pn, plen, &out) == VQ_OK;
   }
   vq_pp_key_discard(&k);
-  if (!ok)
+  *outp = out;
+  return ok;
+}
+
+static int inject_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned phase)
+{
+  uint8_t buf[1500];
+  size_t out = 0;
+  if (!build_1rtt(w, payload, plen, pn, phase, buf, &out))
     return 0;
   vq_cx cx = vq_lab_cx(w->lab);
   return vq_conn_recv(peer_conn(&w->srv), &cx, buf, out, 0) == VQ_OK;
@@ -993,6 +1004,50 @@ static uint64_t next_pn(world *w)
   vq_conn_stats st;
   vq_conn_get_stats(w->cli.conn, &st);
   return st.pkts_sent + 1000;
+}
+
+/* What the server sends next, decrypted with its generation-gen 1-RTT key: counts PATH_RESPONSE
+ * frames carrying data, and whether an ACK frame acknowledges pn. *phase gets the key phase bit. */
+static uint64_t reply_pn, reply_close;  /* of the last server_reply: its packet number, the
+                                          * error code of a CONNECTION_CLOSE 0x1c in it (or ~0) */
+
+static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, int *path_responses,
+                        int *acked, unsigned *phase)
+{
+  reply_close = ~(uint64_t)0;
+  uint8_t buf[1500];
+  size_t n = 0;
+  vq_cx cx = vq_lab_cx(w->lab);
+  if (vq_conn_send(peer_conn(&w->srv), &cx, buf, sizeof(buf), &n) != VQ_OK)
+    return -1;
+  if (n == 0)
+    return 0;
+  vq_pkt_header h;
+  if (vq_packet_parse(buf, n, vq_conn_scid(w->cli.conn)->len, &h) != VQ_OK || h.type != VQ_PKT_1RTT)
+    return -1;
+  vq_pp_key k;
+  if (!key_1rtt(w, 1, gen, &k))
+    return -1;
+  vq_unprotected u;
+  vq_status st = vq_packet_unprotect(&k, buf, h.packet_len, h.pn_off, -1, &u);
+  vq_pp_key_discard(&k);
+  if (st != VQ_OK)
+    return -1;
+  *phase = (buf[0] >> 2) & 1u;
+  reply_pn = u.pn;
+  size_t off = 0, used = 0;
+  vq_frame f;
+  while (off < u.payload_len &&
+         vq_frame_parse(buf + u.payload_offset + off, u.payload_len - off, &f, &used) == VQ_OK) {
+    if (f.type == VQ_FRAME_PATH_RESPONSE && memcmp(f.path.data, data, 8) == 0)
+      (*path_responses)++;
+    if ((f.type == VQ_FRAME_ACK || f.type == VQ_FRAME_ACK_ECN) && f.ack.largest == pn)
+      *acked = 1;
+    if (f.type == VQ_FRAME_CONNECTION_CLOSE)
+      reply_close = f.close.error_code;
+    off += used;
+  }
+  return 1;
 }
 
 typedef struct bad_frame {
@@ -1050,46 +1105,15 @@ VQ_TEST(conn_inject_frame_errors)
       CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSING);
       CHECK_EQ(app, 0);
       CHECK_EQ(code, cases[i].code);
+      /* spec: rfc9000#10.2.3/1 — the handshake is confirmed: the CONNECTION_CLOSE goes out in a
+       * 1-RTT packet (it decrypts with the server's 1-RTT key) */
+      int responses = 0, acked = 0;
+      unsigned phase = 0;
+      CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+      CHECK_EQ(reply_close, cases[i].code);
     }
     world_free(&w);
   }
-}
-
-/* What the server sends next, decrypted with its generation-gen 1-RTT key: counts PATH_RESPONSE
- * frames carrying data, and whether an ACK frame acknowledges pn. *phase gets the key phase bit. */
-static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, int *path_responses,
-                        int *acked, unsigned *phase)
-{
-  uint8_t buf[1500];
-  size_t n = 0;
-  vq_cx cx = vq_lab_cx(w->lab);
-  if (vq_conn_send(peer_conn(&w->srv), &cx, buf, sizeof(buf), &n) != VQ_OK)
-    return -1;
-  if (n == 0)
-    return 0;
-  vq_pkt_header h;
-  if (vq_packet_parse(buf, n, vq_conn_scid(w->cli.conn)->len, &h) != VQ_OK || h.type != VQ_PKT_1RTT)
-    return -1;
-  vq_pp_key k;
-  if (!key_1rtt(w, 1, gen, &k))
-    return -1;
-  vq_unprotected u;
-  vq_status st = vq_packet_unprotect(&k, buf, h.packet_len, h.pn_off, -1, &u);
-  vq_pp_key_discard(&k);
-  if (st != VQ_OK)
-    return -1;
-  *phase = (buf[0] >> 2) & 1u;
-  size_t off = 0, used = 0;
-  vq_frame f;
-  while (off < u.payload_len &&
-         vq_frame_parse(buf + u.payload_offset + off, u.payload_len - off, &f, &used) == VQ_OK) {
-    if (f.type == VQ_FRAME_PATH_RESPONSE && memcmp(f.path.data, data, 8) == 0)
-      (*path_responses)++;
-    if ((f.type == VQ_FRAME_ACK || f.type == VQ_FRAME_ACK_ECN) && f.ack.largest == pn)
-      *acked = 1;
-    off += used;
-  }
-  return 1;
 }
 
 VQ_TEST(conn_inject_path_challenge_duplicate_key_update)
@@ -1117,14 +1141,15 @@ VQ_TEST(conn_inject_path_challenge_duplicate_key_update)
     CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
     /* spec: rfc9000#8.2.2/1, rfc9000#19.17/1 — the server answers with PATH_RESPONSE echoing the
      * data; spec: rfc9000#8.2.2/7 — once, though the challenge arrived twice and the server sends
-     * again; spec: rfc9000#13.2.6/2, rfc9000#17.2.3/4 — the 1-RTT packet is acknowledged in a 1-RTT
-     * packet (decrypted with the 1-RTT key) */
+     * again; spec: rfc9000#13.2.6/1, rfc9000#13.2.6/2, rfc9000#17.2.3/4 — the 1-RTT packet is
+     * acknowledged in a 1-RTT packet (decrypted with the 1-RTT key) */
     int responses = 0, acked = 0;
     unsigned phase = 9;
     CHECK_EQ(server_reply(&w, 0, data, pn, &responses, &acked, &phase), 1);
     CHECK_EQ(responses, 1);
     CHECK(acked);
     CHECK_EQ(phase, 0u);
+    uint64_t first_pn = reply_pn;
     CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 1, 0));
     int r = server_reply(&w, 0, data, pn + 1, &responses, &acked, &phase);
     CHECK(r >= 0);
@@ -1143,6 +1168,8 @@ VQ_TEST(conn_inject_path_challenge_duplicate_key_update)
     responses = 0;
     acked = 0;
     CHECK_EQ(server_reply(&w, 1, data2, pn + 2, &responses, &acked, &phase), 1);
+    /* spec: rfc9000#12.3/1, rfc9000#12.3/2, rfc9000#17.2.3/2 — a later packet has a higher number */
+    CHECK(reply_pn > first_pn);
     CHECK_EQ(phase, 1u);
     CHECK(acked);
     CHECK_EQ(responses, 1);
@@ -1158,6 +1185,30 @@ VQ_TEST(conn_inject_benign_frames)
   vq_conn *s = peer_conn(&w.srv);
   if (s && w.csec_len) {
     uint64_t pn = next_pn(&w);
+    /* spec: rfc9000#7.2/4 — the client sends to the Source CID of the server's Initial; spec:
+     * rfc9000#7.2/5 — the server to the Source CID of the client's first Initial */
+    CHECK(vq_cid_equal(vq_conn_dcid(w.cli.conn), vq_conn_scid(s)));
+    CHECK(vq_cid_equal(vq_conn_dcid(s), vq_conn_scid(w.cli.conn)));
+    /* spec: rfc9000#9/3 — a packet of the connection from another address is dropped by the
+     * endpoint, without a Stateless Reset (and the connection does not see it) */
+    {
+      uint8_t b[1500], resp[1500];
+      size_t bl = 0, rl = 1;
+      CHECK(build_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0, b, &bl));
+      const uint8_t other[] = {10, 9, 8, 7, 0x44, 0x44};
+      vq_endpoint_conn *ec = NULL;
+      int created = 0;
+      vq_conn_stats a, b2;
+      vq_conn_get_stats(s, &a);
+      vq_cx cx0 = vq_lab_cx(w.lab);
+      CHECK_EQ(vq_endpoint_recv(w.srv.ep, &cx0, other, sizeof(other), b, bl, &ec, &created, resp,
+                                sizeof(resp), &rl), VQ_OK);
+      vq_conn_get_stats(s, &b2);
+      CHECK_EQ(rl, (size_t)0);
+      CHECK(!created);
+      CHECK_EQ(b2.pkts_recv, a.pkts_recv);
+      CHECK_EQ(b2.bytes_recv, a.bytes_recv);
+    }
     vq_conn_event ev;
     while (vq_conn_poll_event(s, &ev))
       ;
