@@ -597,8 +597,7 @@ VQ_TEST(conn_lab_stream_limit)
 {
   /* spec: rfc9000#4.6 — more streams than the peer's MAX_STREAMS: opened as the limit rises. spec:
    * rfc9000#4.6/2, rfc9000#19.11/3 — the client never opens more than allowed (the server would
-   * close with STREAM_LIMIT_ERROR, and run_check wants a clean close); spec: rfc9000#4.6/6 — the
-   * server raises the limit as streams close, without waiting for STREAMS_BLOCKED */
+   * close with STREAM_LIMIT_ERROR, and run_check wants a clean close) */
   scenario sc = {0};
   sc.seed = 5;
   sc.link = link_ms(10);
@@ -948,15 +947,15 @@ static int world_established(world *w, uint64_t seed)
          w->csec_len > 0 && w->ssec_len > 0;
 }
 
-/* Installs the 1-RTT key of one direction (generation 0; next_gen gives generation 1). */
-static int key_1rtt(world *w, int server, int next_gen, vq_pp_key *k)
+/* Installs the 1-RTT key of one direction, of generation gen (0: the first). */
+static int key_1rtt(world *w, int server, int gen, vq_pp_key *k)
 {
   vq_pp_key_init(k);
   vq_cipher_suite cs = vq_tls_suite(vq_conn_tls(w->cli.conn));
   if (vq_pp_key_install(k, VQ_QUIC_V1, cs, server ? w->ssec : w->csec,
                         server ? w->ssec_len : w->csec_len) != VQ_OK)
     return 0;
-  if (next_gen) {
+  for (int g = 0; g < gen; g++) {
     vq_pp_key n;
     vq_pp_key_init(&n);
     if (vq_pp_key_update(k, &n) != VQ_OK)
@@ -967,13 +966,14 @@ static int key_1rtt(world *w, int server, int next_gen, vq_pp_key *k)
   return 1;
 }
 
-/* Sends the server a 1-RTT packet from the client with the given payload (frames), packet number
- * pn, key phase / generation phase. */
-static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned phase,
+/* A 1-RTT packet from the client with the given payload (frames), packet number pn, under the keys
+ * of generation gen (key phase gen & 1). */
+static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen,
                       uint8_t buf[1500], size_t *outp)
 {
   vq_pp_key k;
-  if (!key_1rtt(w, 0, (int)phase, &k))
+  unsigned phase = gen & 1u;
+  if (!key_1rtt(w, 0, (int)gen, &k))
     return 0;
   size_t pn_off = 0, out = 0;
   int ok = vq_short_header_write(buf, 1500, vq_conn_dcid(w->cli.conn), 0, phase, 4, &pn_off) == VQ_OK &&
@@ -988,11 +988,11 @@ static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn
   return ok;
 }
 
-static int inject_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned phase)
+static int inject_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen)
 {
   uint8_t buf[1500];
   size_t out = 0;
-  if (!build_1rtt(w, payload, plen, pn, phase, buf, &out))
+  if (!build_1rtt(w, payload, plen, pn, gen, buf, &out))
     return 0;
   vq_cx cx = vq_lab_cx(w->lab);
   return vq_conn_recv(peer_conn(&w->srv), &cx, buf, out, 0) == VQ_OK;
@@ -1157,6 +1157,14 @@ VQ_TEST(conn_inject_path_challenge_duplicate_key_update)
     /* spec: rfc9001#6.2/1, rfc9001#6.2/2 — the client updates its keys (key phase 1, next
      * generation): the server takes the packet, and what it sends next, with the ACK of that packet,
      * is protected with its own next-generation keys and key phase 1 */
+    /* spec: rfc9001#5.5/2, rfc9001#5.5/1 — a packet with key phase 1 that the next keys do not
+     * unprotect (generation 3, phase 1) is discarded, and starts no key update */
+    vq_conn_get_stats(s, &a);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 50, 3));
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv);
+    CHECK_EQ(b.pkts_dropped, a.pkts_dropped + 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
     memcpy(pl + 1, data, 8);
     pl[1] ^= 0xff;
     uint8_t data2[8];
@@ -1232,6 +1240,14 @@ VQ_TEST(conn_inject_benign_frames)
     vq_cx cx = vq_lab_cx(w.lab);
     uint64_t sid = 0;
     CHECK_EQ(vq_conn_stream_open(s, &cx, 1, &sid), VQ_OK);
+    /* spec: rfc9000#13.3/5 — an outdated MAX_DATA (0) is accepted; spec: rfc9000#19.15/4 — the
+     * same NEW_CONNECTION_ID twice is no error */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x10, 0x00}, 2, pn++, 0));
+    static const uint8_t ncid[] = {0x18, 0x01, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3, 4,
+                                   5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    CHECK(inject_1rtt(&w, ncid, sizeof(ncid), pn++, 0));
+    CHECK(inject_1rtt(&w, ncid, sizeof(ncid), pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
     /* spec: rfc9000#7.5/1 — CRYPTO data 4000 bytes ahead of what was read is buffered, no error */
     CHECK(inject_1rtt(&w, (const uint8_t[]){0x06, 0x4f, 0xa0, 0x01, 0x78}, 5, pn++, 0));
     CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);

@@ -423,8 +423,8 @@ static void wire_check(world *w, const uint8_t *d, size_t len, int from_client)
       w->cli_sent_handshake = 1;
     off += h.packet_len;
   }
-  /* spec: rfc9000#14.1/1, rfc9000#8.1/4 — every datagram of the client carrying an Initial packet
-   * has at least 1200 bytes */
+  /* spec: rfc9000#14.1/1, rfc9000#8.1/4, rfc9001#9.3/1 — every datagram of the client carrying an
+   * Initial packet (the ClientHello's among them) has at least 1200 bytes */
   if (from_client && initial && len < VQ_MIN_INITIAL_DATAGRAM && !w->pad_violation) {
     w->pad_violation = 1;
     w->pad_worst = len;

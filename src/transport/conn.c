@@ -739,6 +739,7 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
   case VQ_FRAME_STOP_SENDING:
     return vq_conn_on_stop_sending(c, &f->stop_sending);
   case VQ_FRAME_MAX_DATA:
+    /* spec: rfc9000#13.3/5 — an outdated (smaller) MAX_DATA is accepted and changes nothing */
     if (vq_fc_tx_update(&c->fc_tx, f->max_data.maximum)) {
       for (vq_stream *s = c->streams; s; s = s->next)
         if (vq_sendbuf_next(&s->sb, 1, s->fc_tx.limit, &(uint64_t){0}, &(size_t){0}, &(int){0}))
@@ -774,6 +775,7 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
      * which stays within our active_connection_id_limit. */
     if (c->dcid.len == 0)
       return VQ_ERR_PROTOCOL_VIOLATION;
+    /* spec: rfc9000#19.15/4 — the same frame again is no error (every one is ignored) */
     return VQ_OK;
   case VQ_FRAME_RETIRE_CONNECTION_ID:
     /* spec: rfc9000#19.16/1 — retiring a sequence number never sent is a PROTOCOL_VIOLATION; we sent
@@ -886,8 +888,9 @@ static void note_received(vq_conn *c, const vq_cx *cx, int space, uint64_t pn, i
     return;
   s->ack_pending = 1;
   s->unacked_eliciting++;
-  /* spec: rfc9000#13.2.1/2 — Initial and Handshake packets are acknowledged at once; 1-RTT ones
-   * within max_ack_delay, or at once every second ack-eliciting packet (rfc9000#13.2.2/1) */
+  /* spec: rfc9000#13.2.1/2, rfc9000#13.2.1/1 — Initial and Handshake packets are acknowledged at
+   * once; 1-RTT ones within max_ack_delay, or at once every second ack-eliciting packet
+   * (rfc9000#13.2.2/1) */
   vq_time deadline;
   if (space != VQ_SPACE_APP || s->unacked_eliciting >= VQ_ACK_ELICITING_THRESHOLD)
     deadline = cx->now;
@@ -956,6 +959,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
 {
   vq_pkt_header h;
   vq_status st = vq_packet_parse(pkt, len, c->scid.len, &h);
+  /* spec: rfc9000#10.3/7 — what does not parse (too small to be a QUIC packet, among others) is
+   * discarded */
   if (st != VQ_OK) {
     c->stats.pkts_dropped++;
     return 0;
@@ -973,7 +978,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   }
   if (h.type == VQ_PKT_VERSION_NEGOTIATION || h.type == VQ_PKT_UNKNOWN_VERSION ||
       h.type == VQ_PKT_0RTT) {
-    /* Version Negotiation handling and 0-RTT are issue 5: dropped here. */
+    /* Version Negotiation handling and 0-RTT are issue 5: dropped here. spec: rfc9001#5.6/6 — a
+     * client does not decrypt 0-RTT packets: it discards them */
     c->stats.pkts_dropped++;
     return h.packet_len;
   }
@@ -1016,6 +1022,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     vq_conn_error(c, cx, st, 0, "reserved bits set");
     return 0;
   }
+  /* spec: rfc9001#5.5/1, rfc9001#5.5/2 — a packet that neither the current nor the next keys
+   * unprotect (one that appears to start a key update included) is discarded */
   if (st != VQ_OK) {
     c->stats.pkts_dropped++;
     return plen;
@@ -1121,6 +1129,7 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
   vq_cid first;
   int have_first = 0;
   uint64_t recv_before = c->stats.pkts_recv;
+  /* spec: rfc9000#12.2/1 — a datagram's coalesced packets are processed one after the other */
   while (off < len && c->state < VQ_CONN_CLOSING) {
     vq_pkt_header h;
     if (vq_packet_parse(dgram + off, len - off, c->scid.len, &h) == VQ_OK && !have_first) {

@@ -375,6 +375,9 @@ static void put_close(vq_conn *c, pkt *p, int space)
 
 static void put_crypto(vq_conn *c, pkt *p, int space)
 {
+  /* spec: rfc9001#4.9/1, rfc9001#4/1 — each level's CRYPTO data (new or lost and sent again) comes
+   * from that space's own send stream, so it always goes out at the level, and under the keys, it
+   * was first sent with */
   vq_space *s = &c->sp[space];
   for (;;) {
     if (p->end - p->pos < 16 || !sf_room(c))
@@ -606,6 +609,9 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     pn_len = 2;
   size_t length_off = 0, pn_off = 0;
   vq_status st;
+  /* spec: rfc9000#12.2/4 — every packet of the datagram carries the same Destination CID (c->dcid);
+   * spec: rfc9000#17.2.2/1 — the server's Initial has no token (only on_retry, in a client, sets
+   * c->token) */
   if (space == VQ_SPACE_APP) {
     st = vq_short_header_write(buf, cap, &c->dcid, 0, (unsigned)c->tx_key_phase, pn_len, &pn_off);
   } else {
@@ -642,6 +648,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
       if (s->probes && space != VQ_SPACE_APP)
         requeue_crypto(s);
       put_crypto(c, &p, space);
+      /* spec: rfc9001#4.9/2 — application data only at the highest level, 1-RTT (no NEW_TOKEN
+       * frame is ever built, by either side: rfc9000#19.7/3 holds for the client) */
       if (space == VQ_SPACE_APP && c->hs_complete) {
         put_app_ctrl(c, &p);
         put_streams(c, &p);
@@ -657,6 +665,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     }
   }
   size_t hdr_end = pn_off + pn_len;
+  /* spec: rfc9000#12.4/1 — a packet with no frame is not sent (a forced one gets PADDING below) */
   if (p.pos == hdr_end && !force) {
     sf_release_chain(c, c->cur_first);
     return VQ_OK; /* nothing to send: the packet number is not used */
@@ -739,8 +748,9 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
     for (int j = i + 1; j < VQ_SPACE_COUNT; j++)
       more |= pending[j];
     if (i == VQ_SPACE_INITIAL) {
-      /* spec: rfc9000#14.1/1 — a client pads every datagram carrying an Initial packet to 1200
-       * bytes; spec: rfc9000#14.1/2 — a server pads datagrams with ack-eliciting Initials */
+      /* spec: rfc9000#14.1/1, rfc9000#8.1/4, rfc9001#9.3/1 — a client pads every datagram carrying an Initial
+       * packet (the ClientHello among them) to 1200 bytes; spec: rfc9000#14.1/2 — a server pads
+       * datagrams with ack-eliciting Initials */
       if (!c->is_server || crypto_pending(&c->sp[i]) || c->sp[i].probes)
         need_pad = 1;
     }

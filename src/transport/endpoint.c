@@ -262,6 +262,7 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
           tag_off + VQ_RETRY_TAG_LEN > resp_cap ||
           vq_retry_tag_compute(h.version, odcid.bytes, odcid.len, resp, tag_off, resp + tag_off) != VQ_OK)
         return VQ_OK;
+      /* spec: rfc9000#17.2.5.1/5 — one Retry (resp holds one) for this datagram */
       *resp_len = tag_off + VQ_RETRY_TAG_LEN;
       ep->stats.retries_sent++;
       return VQ_OK;
@@ -309,6 +310,8 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
   e->r_scid.e = e;
   e->r_odcid.cid = *vq_conn_odcid(c);
   e->r_odcid.e = e;
+  /* spec: rfc9000#5.1.1/2 — the connection ID we issued routes to the connection for its whole life
+   * (it is never retired: we issue no other) */
   route_add(ep, &e->r_scid);
   route_add(ep, &e->r_odcid);
   e->next = ep->list;
