@@ -715,7 +715,7 @@ VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
    * Initial to the Retry's SCID with the token, under keys of that CID, packet numbers going on.
    * spec: rfc9000#17.2.5.2/3, rfc9000#17.2.5.1/2, rfc9000#17.2.5.2/1, rfc9000#17.2.5.1/3,
    * rfc9000#8.1.2/1, rfc9000#17.2.5.3/1, rfc9000#17.2.5.3/4, rfc9000#17.2.5.2/5, rfc9000#14.1/1,
-   * rfc9000#7.2/1, rfc9000#7.2/2 — each shown below */
+   * rfc9000#7.2/1, rfc9000#7.2/2, rfc9000#17.2.5.2/4, rfc9000#17.2.5.2/2 — each shown below */
   vq_mem root;
   vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)1 << 28);
   vq_tls_ctx_config ccfg = {0};
@@ -758,6 +758,14 @@ VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
   /* a Retry whose SCID is our first DCID is discarded (rfc9000#17.2.5.1/2) */
   rl = make_retry(r, sizeof(r), d1, n1, &odcid, tok, sizeof(tok), 0);
   CHECK(rl > 0);
+  CHECK(vq_conn_recv(c, &cx, r, rl, 0) == VQ_OK);
+  CHECK(vq_cid_equal(vq_conn_dcid(c), &odcid));
+  /* a Retry with an empty token is discarded (rfc9000#17.2.5.2/4) */
+  rl = make_retry(r, sizeof(r), d1, n1, &rs2, tok, 1, 0); /* a 1-byte token, then cut it off */
+  CHECK(rl > VQ_RETRY_TAG_LEN + 1);
+  size_t no_tok = rl - VQ_RETRY_TAG_LEN - 1;
+  CHECK(vq_retry_tag_compute(VQ_QUIC_V1, odcid.bytes, odcid.len, r, no_tok, r + no_tok) == VQ_OK);
+  rl = no_tok + VQ_RETRY_TAG_LEN;
   CHECK(vq_conn_recv(c, &cx, r, rl, 0) == VQ_OK);
   CHECK(vq_cid_equal(vq_conn_dcid(c), &odcid));
   /* a good one is followed */

@@ -648,8 +648,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
       if (s->probes && space != VQ_SPACE_APP)
         requeue_crypto(s);
       put_crypto(c, &p, space);
-      /* spec: rfc9001#4.9/2 — application data only at the highest level, 1-RTT (no NEW_TOKEN
-       * frame is ever built, by either side: rfc9000#19.7/3 holds for the client) */
+      /* spec: rfc9001#4.9/2 — application data only at the highest level, 1-RTT; spec:
+       * rfc9000#19.7/3 — put_app_ctrl builds no NEW_TOKEN frame (neither side sends one) */
       if (space == VQ_SPACE_APP && c->hs_complete) {
         put_app_ctrl(c, &p);
         put_streams(c, &p);
