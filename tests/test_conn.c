@@ -1018,11 +1018,13 @@ static uint64_t next_pn(world *w)
  * frames carrying data, and whether an ACK frame acknowledges pn. *phase gets the key phase bit. */
 static uint64_t reply_pn, reply_close;  /* of the last server_reply: its packet number, the
                                           * error code of a CONNECTION_CLOSE 0x1c in it (or ~0) */
+static uint64_t reply_reset_id, reply_reset_code; /* and of a RESET_STREAM in it (id ~0 if none) */
 
 static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, int *path_responses,
                         int *acked, unsigned *phase)
 {
   reply_close = ~(uint64_t)0;
+  reply_reset_id = ~(uint64_t)0;
   uint8_t buf[1500];
   size_t n = 0;
   vq_cx cx = vq_lab_cx(w->lab);
@@ -1053,6 +1055,10 @@ static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, i
       *acked = 1;
     if (f.type == VQ_FRAME_CONNECTION_CLOSE)
       reply_close = f.close.error_code;
+    if (f.type == VQ_FRAME_RESET_STREAM) {
+      reply_reset_id = f.reset_stream.stream_id;
+      reply_reset_code = f.reset_stream.error_code;
+    }
     off += used;
   }
   return 1;
@@ -1162,8 +1168,8 @@ VQ_TEST(conn_inject_path_challenge_duplicate_key_update)
     int r = server_reply(&w, 0, data, pn + 1, &responses, &acked, &phase);
     CHECK(r >= 0);
     CHECK_EQ(responses, 1);
-    /* spec: rfc9001#6.2/1, rfc9001#6.2/2 — the client updates its keys (key phase 1, next
-     * generation): the server takes the packet, and what it sends next, with the ACK of that packet,
+    /* spec: rfc9001#6.2/1, rfc9001#6.2/2, rfc9001#6.3/5 — the client updates its keys (key phase 1,
+     * next generation): the server, holding the next read keys, takes the packet, and what it sends next, with the ACK of that packet,
      * is protected with its own next-generation keys and key phase 1 */
     /* spec: rfc9001#5.5/2, rfc9001#5.5/1 — a packet with key phase 1 that the next keys do not
      * unprotect (generation 3, phase 1) is discarded, and starts no key update */
@@ -1280,6 +1286,17 @@ VQ_TEST(conn_inject_benign_frames)
     CHECK(n > 0);
     CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
     CHECK_EQ(n, (size_t)0);
+    /* spec: rfc9000#3.5/2, rfc9000#3.5/5 — STOP_SENDING on the server's stream (in "Ready":
+     * nothing sent yet) makes it send RESET_STREAM, with the error code of the STOP_SENDING */
+    CHECK(sid == 1);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x05, 0x01, 0x07}, 3, pn++, 0));
+    {
+      int responses = 0, acked = 0;
+      unsigned phase = 0;
+      CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+      CHECK_EQ(reply_reset_id, sid);
+      CHECK_EQ(reply_reset_code, 7);
+    }
     /* spec: rfc9000#10.2.2/1, rfc9000#10.2.2/3 — on CONNECTION_CLOSE the server drains and sends
      * nothing more, whatever arrives */
     CHECK(inject_1rtt(&w, (const uint8_t[]){0x1c, 0x00, 0x00, 0x00}, 4, pn++, 0));

@@ -323,7 +323,8 @@ vq_status vq_conn_on_stop_sending(vq_conn *c, const vq_frame_stop_sending *f)
   if (st != VQ_OK || !s)
     return st;
   /* spec: rfc9000#3.5/2 — an endpoint receiving STOP_SENDING sends RESET_STREAM (in "Ready" or
-   * "Send", and also in "Data Sent": rfc9000#3.5/3 allows deferring, we do not) */
+   * "Send", and also in "Data Sent": rfc9000#3.5/3 allows deferring, we do not); spec:
+   * rfc9000#3.5/5 — with the STOP_SENDING's error code */
   if (!s->reset_pending && !s->reset_sent && s->ss != VQ_SEND_DATA_RECVD) {
     vq_conn_push_event(c, VQ_CONN_EV_STREAM_STOP, s->id, f->error_code);
     reset_local(c, s, f->error_code);
