@@ -402,6 +402,7 @@ static void wire_check(world *w, const uint8_t *d, size_t len, int from_client)
   size_t off = 0;
   int initial = 0;
   vq_pkt_header first;
+  memset(&first, 0, sizeof(first));
   while (off < len) {
     vq_pkt_header h;
     if (vq_packet_parse(d + off, len - off, 8, &h) != VQ_OK || h.packet_len == 0)

@@ -610,8 +610,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   size_t length_off = 0, pn_off = 0;
   vq_status st;
   /* spec: rfc9000#12.2/4 — every packet of the datagram carries the same Destination CID (c->dcid);
-   * spec: rfc9000#17.2.2/1 — the server's Initial has no token (only on_retry, in a client, sets
-   * c->token) */
+   * spec: rfc9000#17.2.2 — the server's Initial has no token (only on_retry, in a client, sets
+   * c->token); the client's side of rfc9000#17.2.2/1 is missing (status.tsv) */
   if (space == VQ_SPACE_APP) {
     st = vq_short_header_write(buf, cap, &c->dcid, 0, (unsigned)c->tx_key_phase, pn_len, &pn_off);
   } else {
