@@ -10,6 +10,7 @@
 #include "vquic/endpoint.h"
 #include "vquic/lab.h"
 #include "vquic/packet.h"
+#include "vquic/pn.h"
 #include "vquic/protect.h"
 #include "vquic/tls.h"
 
@@ -261,6 +262,7 @@ typedef struct scenario {
   const char *server_name;    /* what the client checks ("localhost") */
   int insecure;
   vq_time run_for;
+  int keylog;                 /* record the 1-RTT secrets (to inject frames: inject_1rtt) */
 } scenario;
 
 typedef struct world {
@@ -268,6 +270,8 @@ typedef struct world {
   vq_lab *lab;
   vq_tls_ctx *sctx, *cctx;
   lpeer cli, srv;
+  uint8_t csec[64], ssec[64]; /* 1-RTT traffic secrets from the client's key log (scenario.keylog) */
+  size_t csec_len, ssec_len;
 } world;
 
 static int both_closed(void *ud)
@@ -278,6 +282,35 @@ static int both_closed(void *ud)
 }
 
 static const uint8_t alpn[] = {10, 'h', 'q', '-', 'i', 'n', 't', 'e', 'r', 'o', 'p'};
+
+static int hexval(char ch)
+{
+  if (ch >= '0' && ch <= '9')
+    return ch - '0';
+  if (ch >= 'a' && ch <= 'f')
+    return ch - 'a' + 10;
+  return -1;
+}
+
+/* Key log lines "CLIENT_TRAFFIC_SECRET_0 <random> <secret>" (and SERVER_...): the 1-RTT secrets. */
+static void keylog_1rtt(void *ud, const char *line)
+{
+  world *w = ud;
+  int server = strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0;
+  if (!server && strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) != 0)
+    return;
+  const char *p = strchr(line + 24, ' ');
+  if (!p)
+    return;
+  uint8_t *out = server ? w->ssec : w->csec;
+  size_t n = 0;
+  for (p++; n < 64 && hexval(p[0]) >= 0 && hexval(p[1]) >= 0; p += 2)
+    out[n++] = (uint8_t)(hexval(p[0]) * 16 + hexval(p[1]));
+  if (server)
+    w->ssec_len = n;
+  else
+    w->csec_len = n;
+}
 
 static int world_run(world *w, const scenario *sc)
 {
@@ -301,6 +334,10 @@ static int world_run(world *w, const scenario *sc)
   ccfg.insecure = sc->insecure;
   ccfg.alpn = alpn;
   ccfg.alpn_len = sizeof(alpn);
+  if (sc->keylog) {
+    ccfg.keylog = keylog_1rtt;
+    ccfg.keylog_ud = w;
+  }
   if (vq_tls_ctx_new(&w->cctx, &ccfg, err, sizeof(err)) != VQ_OK)
     return 0;
   w->lab = vq_lab_new(&w->root, sc->seed);
@@ -558,7 +595,9 @@ VQ_TEST(conn_lab_small_windows)
 
 VQ_TEST(conn_lab_stream_limit)
 {
-  /* spec: rfc9000#4.6 — more streams than the peer's MAX_STREAMS: opened as the limit rises */
+  /* spec: rfc9000#4.6 — more streams than the peer's MAX_STREAMS: opened as the limit rises. spec:
+   * rfc9000#4.6/2, rfc9000#19.11/3 — the client never opens more than allowed (the server would
+   * close with STREAM_LIMIT_ERROR, and run_check wants a clean close) */
   scenario sc = {0};
   sc.seed = 5;
   sc.link = link_ms(10);
@@ -673,7 +712,10 @@ static size_t make_retry(uint8_t *out, size_t cap, const uint8_t *ini, size_t in
 VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
 {
   /* spec: rfc9000#17.2.5.2 — the client validates the Retry's tag, takes at most one, then sends its
-   * Initial to the Retry's SCID with the token, under keys of that CID, packet numbers going on */
+   * Initial to the Retry's SCID with the token, under keys of that CID, packet numbers going on.
+   * spec: rfc9000#17.2.5.2/3, rfc9000#17.2.5.1/2, rfc9000#17.2.5.2/1, rfc9000#17.2.5.1/3,
+   * rfc9000#8.1.2/1, rfc9000#17.2.5.3/1, rfc9000#17.2.5.3/4, rfc9000#17.2.5.2/5, rfc9000#14.1/1,
+   * rfc9000#7.2/1, rfc9000#7.2/2, rfc9000#17.2.5.2/4, rfc9000#17.2.5.2/2 — each shown below */
   vq_mem root;
   vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)1 << 28);
   vq_tls_ctx_config ccfg = {0};
@@ -694,8 +736,13 @@ VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
   uint8_t d1[1500], d2[1500], r[512];
   size_t n1 = 0, n2 = 0;
   CHECK(vq_conn_send(c, &cx, d1, sizeof(d1), &n1) == VQ_OK);
-  CHECK(n1 >= 1200);
+  CHECK(n1 >= 1200); /* rfc9000#14.1/1 */
   vq_cid odcid = *vq_conn_dcid(c);
+  CHECK(odcid.len >= 8); /* rfc9000#7.2/1 */
+  vq_pkt_header h1;
+  CHECK(vq_packet_parse(d1, n1, 0, &h1) == VQ_OK);
+  vq_cid scid1;
+  CHECK(vq_cid_set(&scid1, d1 + h1.scid_off, h1.scid_len) == VQ_OK);
   const uint8_t tok[] = {'t', 'o', 'k', 'e', 'n', '-', '1'};
   const uint8_t s1[] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9};
   const uint8_t s2[] = {0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8};
@@ -707,10 +754,18 @@ VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
   CHECK(rl > 0);
   cx.now += VQ_MS(1);
   CHECK(vq_conn_recv(c, &cx, r, rl, 0) == VQ_OK);
-  CHECK(vq_cid_equal(vq_conn_dcid(c), &odcid));
+  CHECK(vq_cid_equal(vq_conn_dcid(c), &odcid)); /* rfc9000#7.2/2: unchanged until a valid packet */
   /* a Retry whose SCID is our first DCID is discarded (rfc9000#17.2.5.1/2) */
   rl = make_retry(r, sizeof(r), d1, n1, &odcid, tok, sizeof(tok), 0);
   CHECK(rl > 0);
+  CHECK(vq_conn_recv(c, &cx, r, rl, 0) == VQ_OK);
+  CHECK(vq_cid_equal(vq_conn_dcid(c), &odcid));
+  /* a Retry with an empty token is discarded (rfc9000#17.2.5.2/4) */
+  rl = make_retry(r, sizeof(r), d1, n1, &rs2, tok, 1, 0); /* a 1-byte token, then cut it off */
+  CHECK(rl > VQ_RETRY_TAG_LEN + 1);
+  size_t no_tok = rl - VQ_RETRY_TAG_LEN - 1;
+  CHECK(vq_retry_tag_compute(VQ_QUIC_V1, odcid.bytes, odcid.len, r, no_tok, r + no_tok) == VQ_OK);
+  rl = no_tok + VQ_RETRY_TAG_LEN;
   CHECK(vq_conn_recv(c, &cx, r, rl, 0) == VQ_OK);
   CHECK(vq_cid_equal(vq_conn_dcid(c), &odcid));
   /* a good one is followed */
@@ -730,6 +785,8 @@ VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
   CHECK(h.type == VQ_PKT_INITIAL);
   CHECK(h.dcid_len == sizeof(s1) && memcmp(d2 + h.dcid_off, s1, sizeof(s1)) == 0);
   CHECK(h.token_len == sizeof(tok) && memcmp(d2 + h.token_off, tok, sizeof(tok)) == 0);
+  /* the client's Source CID is the one of its first Initial (rfc9000#17.2.5.2/5) */
+  CHECK(h.scid_len == scid1.len && memcmp(d2 + h.scid_off, scid1.bytes, scid1.len) == 0);
   vq_pp_key kc, ks;
   vq_pp_key_init(&kc);
   vq_pp_key_init(&ks);
@@ -881,4 +938,532 @@ VQ_TEST(conn_lab_stateless_reset)
   vq_endpoint_get_stats(w.srv.ep, &es);
   CHECK(es.resets_sent >= 1);
   world_free(&w);
+}
+
+/* ---- frames injected in authentic 1-RTT packets ------------------------------------------------- */
+
+/* An established connection (client and server in the lab, still open) whose 1-RTT secrets are
+ * known: the test can send the server any frame as the client would. */
+static int world_established(world *w, uint64_t seed)
+{
+  scenario sc = {0};
+  sc.seed = seed;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.keylog = 1;
+  return world_run(w, &sc) && w->cli.handshake_done && w->srv.handshake_done && peer_conn(&w->srv) &&
+         w->csec_len > 0 && w->ssec_len > 0;
+}
+
+/* Installs the 1-RTT key of one direction, of generation gen (0: the first). */
+static int key_1rtt(world *w, int server, int gen, vq_pp_key *k)
+{
+  vq_pp_key_init(k);
+  vq_cipher_suite cs = vq_tls_suite(vq_conn_tls(w->cli.conn));
+  if (vq_pp_key_install(k, VQ_QUIC_V1, cs, server ? w->ssec : w->csec,
+                        server ? w->ssec_len : w->csec_len) != VQ_OK)
+    return 0;
+  for (int g = 0; g < gen; g++) {
+    vq_pp_key n;
+    vq_pp_key_init(&n);
+    if (vq_pp_key_update(k, &n) != VQ_OK)
+      return 0;
+    vq_pp_key_discard(k);
+    *k = n;
+  }
+  return 1;
+}
+
+/* A 1-RTT packet from the client with the given payload (frames), packet number pn, under the keys
+ * of generation gen (key phase gen & 1). */
+static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen,
+                      uint8_t buf[1500], size_t *outp)
+{
+  vq_pp_key k;
+  unsigned phase = gen & 1u;
+  if (!key_1rtt(w, 0, (int)gen, &k))
+    return 0;
+  size_t pn_off = 0, out = 0;
+  int ok = vq_short_header_write(buf, 1500, vq_conn_dcid(w->cli.conn), 0, phase, 4, &pn_off) == VQ_OK &&
+           vq_pn_write(buf + pn_off, 1500 - pn_off, pn, 4) == VQ_OK && pn_off + 4 + plen < 1400;
+  if (ok) {
+    if (plen)
+      memcpy(buf + pn_off + 4, payload, plen);
+    ok = vq_packet_protect(&k, buf, 1500, pn_off, 4, pn, plen, &out) == VQ_OK;
+  }
+  vq_pp_key_discard(&k);
+  *outp = out;
+  return ok;
+}
+
+static int inject_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen)
+{
+  uint8_t buf[1500];
+  size_t out = 0;
+  if (!build_1rtt(w, payload, plen, pn, gen, buf, &out))
+    return 0;
+  vq_cx cx = vq_lab_cx(w->lab);
+  return vq_conn_recv(peer_conn(&w->srv), &cx, buf, out, 0) == VQ_OK;
+}
+
+/* A packet number above everything the client sent. */
+static uint64_t next_pn(world *w)
+{
+  vq_conn_stats st;
+  vq_conn_get_stats(w->cli.conn, &st);
+  return st.pkts_sent + 1000;
+}
+
+/* What the server sends next, decrypted with its generation-gen 1-RTT key: counts PATH_RESPONSE
+ * frames carrying data, and whether an ACK frame acknowledges pn. *phase gets the key phase bit. */
+static uint64_t reply_pn, reply_close;  /* of the last server_reply: its packet number, the
+                                          * error code of a CONNECTION_CLOSE 0x1c in it (or ~0) */
+static uint64_t reply_reset_id, reply_reset_code; /* and of a RESET_STREAM in it (id ~0 if none) */
+
+static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, int *path_responses,
+                        int *acked, unsigned *phase)
+{
+  reply_close = ~(uint64_t)0;
+  reply_reset_id = ~(uint64_t)0;
+  uint8_t buf[1500];
+  size_t n = 0;
+  vq_cx cx = vq_lab_cx(w->lab);
+  if (vq_conn_send(peer_conn(&w->srv), &cx, buf, sizeof(buf), &n) != VQ_OK)
+    return -1;
+  if (n == 0)
+    return 0;
+  vq_pkt_header h;
+  if (vq_packet_parse(buf, n, vq_conn_scid(w->cli.conn)->len, &h) != VQ_OK || h.type != VQ_PKT_1RTT)
+    return -1;
+  vq_pp_key k;
+  if (!key_1rtt(w, 1, gen, &k))
+    return -1;
+  vq_unprotected u;
+  vq_status st = vq_packet_unprotect(&k, buf, h.packet_len, h.pn_off, -1, &u);
+  vq_pp_key_discard(&k);
+  if (st != VQ_OK)
+    return -1;
+  *phase = (buf[0] >> 2) & 1u;
+  reply_pn = u.pn;
+  size_t off = 0, used = 0;
+  vq_frame f;
+  while (off < u.payload_len &&
+         vq_frame_parse(buf + u.payload_offset + off, u.payload_len - off, &f, &used) == VQ_OK) {
+    if (f.type == VQ_FRAME_PATH_RESPONSE && memcmp(f.path.data, data, 8) == 0)
+      (*path_responses)++;
+    if ((f.type == VQ_FRAME_ACK || f.type == VQ_FRAME_ACK_ECN) && f.ack.largest == pn)
+      *acked = 1;
+    if (f.type == VQ_FRAME_CONNECTION_CLOSE)
+      reply_close = f.close.error_code;
+    if (f.type == VQ_FRAME_RESET_STREAM) {
+      reply_reset_id = f.reset_stream.stream_id;
+      reply_reset_code = f.reset_stream.error_code;
+    }
+    off += used;
+  }
+  return 1;
+}
+
+typedef struct bad_frame {
+  const char *what;
+  uint8_t bytes[16];
+  size_t len;
+  uint64_t code; /* the transport error the server closes with */
+} bad_frame;
+
+VQ_TEST(conn_inject_frame_errors)
+{
+  /* Each frame alone in a 1-RTT packet from the client: the server closes with the error the RFC
+   * names. (Stream 1: server-initiated bidirectional, not yet created; 2: client-initiated
+   * unidirectional, receive-only for the server; 3: server-initiated unidirectional, send-only.)
+   * spec: rfc9000#19.20/2, rfc9000#19.7/4, rfc9000#19.16/1, rfc9000#19.5/1, rfc9000#19.5/2,
+   * rfc9000#19.10/1, rfc9000#19.10/2, rfc9000#19.4/1, rfc9000#19.13/2, rfc9000#19.8/1,
+   * rfc9000#4.6/3, rfc9000#19.11/4, rfc9000#12.4/2, rfc9000#7.5/3 — one row each below */
+  static const bad_frame cases[] = {
+      {"HANDSHAKE_DONE to a server (rfc9000#19.20/2)", {0x1e}, 1, VQ_TE_PROTOCOL_VIOLATION},
+      {"NEW_TOKEN to a server (rfc9000#19.7/4)", {0x07, 0x01, 0x78}, 3, VQ_TE_PROTOCOL_VIOLATION},
+      {"RETIRE_CONNECTION_ID of a sequence never sent (rfc9000#19.16/1)", {0x19, 0x05}, 2,
+       VQ_TE_PROTOCOL_VIOLATION},
+      {"STOP_SENDING, local stream not created (rfc9000#19.5/1)", {0x05, 0x01, 0x00}, 3,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"STOP_SENDING, receive-only stream (rfc9000#19.5/2)", {0x05, 0x02, 0x00}, 3,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"MAX_STREAM_DATA, local stream not created (rfc9000#19.10/1)", {0x11, 0x01, 0x40, 0x64}, 4,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"MAX_STREAM_DATA, receive-only stream (rfc9000#19.10/2)", {0x11, 0x02, 0x40, 0x64}, 4,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"RESET_STREAM, send-only stream (rfc9000#19.4/1)", {0x04, 0x03, 0x00, 0x00}, 4,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"STREAM_DATA_BLOCKED, send-only stream (rfc9000#19.13/2)", {0x15, 0x03, 0x00}, 3,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"STREAM, local stream not created (rfc9000#19.8/1)", {0x0a, 0x01, 0x01, 0x78}, 4,
+       VQ_TE_STREAM_STATE_ERROR},
+      {"STREAM beyond the advertised limit (rfc9000#4.6/3, rfc9000#19.11/4)",
+       {0x0a, 0x80, 0x00, 0x3e, 0x80, 0x01, 0x78}, 7, VQ_TE_STREAM_LIMIT_ERROR},
+      {"a packet without frames (rfc9000#12.4/2)", {0}, 0, VQ_TE_PROTOCOL_VIOLATION},
+      {"CRYPTO beyond the 64 KiB reassembly bound (rfc9000#7.5/3)",
+       {0x06, 0x80, 0x01, 0x11, 0x70, 0x01, 0x78}, 7, VQ_TE_CRYPTO_BUFFER_EXCEEDED},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    world w;
+    CHECK(world_established(&w, 40 + i));
+    vq_conn *s = peer_conn(&w.srv);
+    if (s && w.csec_len) {
+      CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+      CHECK(inject_1rtt(&w, cases[i].bytes, cases[i].len, next_pn(&w), 0));
+      int app = -1;
+      uint64_t code = vq_conn_close_error(s, &app, NULL, NULL);
+      if (vq_conn_get_state(s) != VQ_CONN_CLOSING || app != 0 || code != cases[i].code)
+        fprintf(stderr, "  %s: state %d app %d code 0x%llx\n", cases[i].what, (int)vq_conn_get_state(s),
+                app, (unsigned long long)code);
+      CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSING);
+      CHECK_EQ(app, 0);
+      CHECK_EQ(code, cases[i].code);
+      /* spec: rfc9000#10.2.3/1 — the handshake is confirmed: the CONNECTION_CLOSE goes out in a
+       * 1-RTT packet (it decrypts with the server's 1-RTT key) */
+      int responses = 0, acked = 0;
+      unsigned phase = 0;
+      CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+      CHECK_EQ(reply_close, cases[i].code);
+    }
+    world_free(&w);
+  }
+}
+
+VQ_TEST(conn_inject_path_challenge_duplicate_key_update)
+{
+  world w;
+  CHECK(world_established(&w, 60));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    const uint8_t data[8] = {0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8};
+    uint8_t pl[10] = {0x1a};
+    memcpy(pl + 1, data, 8);
+    pl[9] = 0x01; /* PING */
+    uint64_t pn = next_pn(&w);
+    vq_conn_stats a, b;
+    vq_conn_get_stats(s, &a);
+    CHECK(inject_1rtt(&w, pl, sizeof(pl), pn, 0));
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv + 1);
+    /* spec: rfc9000#12.3/4, rfc9000#12.3/5 — the same packet again (it authenticates) is discarded
+     * as a duplicate */
+    CHECK(inject_1rtt(&w, pl, sizeof(pl), pn, 0));
+    vq_conn_get_stats(s, &a);
+    CHECK_EQ(a.pkts_recv, b.pkts_recv);
+    CHECK_EQ(a.pkts_dropped, b.pkts_dropped + 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    /* spec: rfc9000#8.2.2/1, rfc9000#19.17/1 — the server answers with PATH_RESPONSE echoing the
+     * data; spec: rfc9000#8.2.2/7 — once, though the challenge arrived twice and the server sends
+     * again; spec: rfc9000#13.2.6/1, rfc9000#13.2.6/2, rfc9000#17.2.3/4 — the 1-RTT packet is
+     * acknowledged in a 1-RTT packet (decrypted with the 1-RTT key) */
+    int responses = 0, acked = 0;
+    unsigned phase = 9;
+    CHECK_EQ(server_reply(&w, 0, data, pn, &responses, &acked, &phase), 1);
+    CHECK_EQ(responses, 1);
+    CHECK(acked);
+    CHECK_EQ(phase, 0u);
+    uint64_t first_pn = reply_pn;
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 1, 0));
+    int r = server_reply(&w, 0, data, pn + 1, &responses, &acked, &phase);
+    CHECK(r >= 0);
+    CHECK_EQ(responses, 1);
+    /* spec: rfc9001#6.2/1, rfc9001#6.2/2, rfc9001#6.3/5 — the client updates its keys (key phase 1,
+     * next generation): the server, holding the next read keys, takes the packet, and what it sends next, with the ACK of that packet,
+     * is protected with its own next-generation keys and key phase 1 */
+    /* spec: rfc9001#5.5/2, rfc9001#5.5/1 — a packet with key phase 1 that the next keys do not
+     * unprotect (generation 3, phase 1) is discarded, and starts no key update */
+    vq_conn_get_stats(s, &a);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 50, 3));
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv);
+    CHECK_EQ(b.pkts_dropped, a.pkts_dropped + 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    memcpy(pl + 1, data, 8);
+    pl[1] ^= 0xff;
+    uint8_t data2[8];
+    memcpy(data2, pl + 1, 8);
+    vq_conn_get_stats(s, &a);
+    CHECK(inject_1rtt(&w, pl, sizeof(pl), pn + 2, 1));
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv + 1);
+    responses = 0;
+    acked = 0;
+    CHECK_EQ(server_reply(&w, 1, data2, pn + 2, &responses, &acked, &phase), 1);
+    /* spec: rfc9000#12.3/1, rfc9000#12.3/2, rfc9000#17.2.3/2 — a later packet has a higher number */
+    CHECK(reply_pn > first_pn);
+    CHECK_EQ(phase, 1u);
+    CHECK(acked);
+    CHECK_EQ(responses, 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_inject_benign_frames)
+{
+  world w;
+  CHECK(world_established(&w, 70));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    uint64_t pn = next_pn(&w);
+    /* spec: rfc9000#7.2/4 — the client sends to the Source CID of the server's Initial; spec:
+     * rfc9000#7.2/5 — the server to the Source CID of the client's first Initial */
+    CHECK(vq_cid_equal(vq_conn_dcid(w.cli.conn), vq_conn_scid(s)));
+    CHECK(vq_cid_equal(vq_conn_dcid(s), vq_conn_scid(w.cli.conn)));
+    /* spec: rfc9000#9/3 — a packet of the connection from another address is dropped by the
+     * endpoint, without a Stateless Reset (and the connection does not see it) */
+    {
+      uint8_t b[1500], resp[1500];
+      size_t bl = 0, rl = 1;
+      CHECK(build_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0, b, &bl));
+      const uint8_t other[] = {10, 9, 8, 7, 0x44, 0x44};
+      vq_endpoint_conn *ec = NULL;
+      int created = 0;
+      vq_conn_stats a, b2;
+      vq_conn_get_stats(s, &a);
+      vq_cx cx0 = vq_lab_cx(w.lab);
+      CHECK_EQ(vq_endpoint_recv(w.srv.ep, &cx0, other, sizeof(other), b, bl, &ec, &created, resp,
+                                sizeof(resp), &rl), VQ_OK);
+      vq_conn_get_stats(s, &b2);
+      CHECK_EQ(rl, (size_t)0);
+      CHECK(!created);
+      CHECK_EQ(b2.pkts_recv, a.pkts_recv);
+      CHECK_EQ(b2.bytes_recv, a.bytes_recv);
+    }
+    vq_conn_event ev;
+    while (vq_conn_poll_event(s, &ev))
+      ;
+    /* spec: rfc9000#3.2/1 — a STREAM frame for stream 8 opens the client's bidirectional streams 0
+     * and 4 first */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x0a, 0x08, 0x01, 0x78}, 4, pn++, 0));
+    uint64_t opened[4];
+    int nopened = 0;
+    while (vq_conn_poll_event(s, &ev))
+      if (ev.type == VQ_CONN_EV_STREAM_OPENED && nopened < 4)
+        opened[nopened++] = ev.stream_id;
+    CHECK_EQ(nopened, 3);
+    if (nopened == 3) {
+      CHECK_EQ(opened[0], 0);
+      CHECK_EQ(opened[1], 4);
+      CHECK_EQ(opened[2], 8);
+    }
+    /* spec: rfc9000#4.6/4, rfc9000#19.11/2 — MAX_STREAMS (bidirectional) 0 does not lower the
+     * client's limit (100): the server still opens a stream */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x12, 0x00}, 2, pn++, 0));
+    vq_cx cx = vq_lab_cx(w.lab);
+    uint64_t sid = 0;
+    CHECK_EQ(vq_conn_stream_open(s, &cx, 1, &sid), VQ_OK);
+    /* spec: rfc9000#13.3/5 — an outdated MAX_DATA (0) is accepted; spec: rfc9000#19.15/4 — the
+     * same NEW_CONNECTION_ID twice is no error */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x10, 0x00}, 2, pn++, 0));
+    static const uint8_t ncid[] = {0x18, 0x01, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3, 4,
+                                   5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    CHECK(inject_1rtt(&w, ncid, sizeof(ncid), pn++, 0));
+    CHECK(inject_1rtt(&w, ncid, sizeof(ncid), pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    /* spec: rfc9000#7.5/1 — CRYPTO data 4000 bytes ahead of what was read is buffered, no error */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x06, 0x4f, 0xa0, 0x01, 0x78}, 5, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    /* drain what the server has to say now (the new stream, ACKs) */
+    uint8_t buf[1500];
+    size_t n = 0;
+    for (int i = 0; i < 8; i++) {
+      CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+      if (n == 0)
+        break;
+    }
+    /* spec: rfc9000#13.2.1/4 — a packet of PADDING only (not ack-eliciting) makes the server send
+     * nothing */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x00, 0x00, 0x00}, 3, pn++, 0));
+    CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0);
+    /* spec: rfc9000#13.2.1/2 — two ack-eliciting packets are acknowledged at once; spec:
+     * rfc9000#13.2.1/3 — by one packet only */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0));
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0));
+    CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK(n > 0);
+    CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0);
+    /* spec: rfc9000#3.5/2, rfc9000#3.5/5 — STOP_SENDING on the server's stream (in "Ready":
+     * nothing sent yet) makes it send RESET_STREAM, with the error code of the STOP_SENDING */
+    CHECK(sid == 1);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x05, 0x01, 0x07}, 3, pn++, 0));
+    {
+      int responses = 0, acked = 0;
+      unsigned phase = 0;
+      CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+      CHECK_EQ(reply_reset_id, sid);
+      CHECK_EQ(reply_reset_code, 7);
+    }
+    /* spec: rfc9000#10.2.2/1, rfc9000#10.2.2/3 — on CONNECTION_CLOSE the server drains and sends
+     * nothing more, whatever arrives */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x1c, 0x00, 0x00, 0x00}, 4, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_DRAINING);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0));
+    CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_app_close_in_initial_becomes_transport_close)
+{
+  /* spec: rfc9000#10.2.3/6, rfc9000#10.2.3/7 — an application close before the handshake goes out in
+   * an Initial packet as CONNECTION_CLOSE 0x1c with APPLICATION_ERROR and an empty reason */
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)1 << 28);
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  char err[256];
+  vq_tls_ctx *cctx = NULL;
+  CHECK(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)) == VQ_OK);
+  vq_rng rng;
+  vq_rng_seed(&rng, 43);
+  vq_cx cx = {VQ_MS(1000), NULL, NULL, &rng, NULL};
+  vq_conn_config cc = {0};
+  cc.tls = cctx;
+  cc.server_name = "localhost";
+  vq_conn *c = NULL;
+  CHECK(vq_conn_new_client(&c, &root, &cc, &cx) == VQ_OK);
+  uint8_t d[1500];
+  size_t n = 0;
+  CHECK(vq_conn_send(c, &cx, d, sizeof(d), &n) == VQ_OK);
+  vq_cid odcid = *vq_conn_dcid(c);
+  CHECK(vq_conn_close(c, &cx, 1, 0x42, "secret reason") == VQ_OK);
+  CHECK(vq_conn_send(c, &cx, d, sizeof(d), &n) == VQ_OK);
+  CHECK(n > 0);
+  vq_pkt_header h;
+  CHECK(vq_packet_parse(d, n, 0, &h) == VQ_OK);
+  CHECK(h.type == VQ_PKT_INITIAL);
+  vq_pp_key kc, ks;
+  vq_pp_key_init(&kc);
+  vq_pp_key_init(&ks);
+  CHECK(vq_pp_key_install_initial(&kc, &ks, VQ_QUIC_V1, odcid.bytes, odcid.len) == VQ_OK);
+  vq_unprotected u;
+  int closes = 0;
+  if (vq_packet_unprotect(&kc, d, h.packet_len, h.pn_off, -1, &u) == VQ_OK) {
+    vq_frame f;
+    size_t used = 0, off = 0;
+    while (off < u.payload_len &&
+           vq_frame_parse(d + u.payload_offset + off, u.payload_len - off, &f, &used) == VQ_OK) {
+      CHECK(f.type != VQ_FRAME_CONNECTION_CLOSE_APP);
+      if (f.type == VQ_FRAME_CONNECTION_CLOSE) {
+        closes++;
+        CHECK_EQ(f.close.error_code, VQ_TE_APPLICATION_ERROR);
+        CHECK_EQ(f.close.reason_len, (size_t)0);
+      }
+      off += used;
+    }
+  }
+  CHECK_EQ(closes, 1);
+  vq_pp_key_discard(&kc);
+  vq_pp_key_discard(&ks);
+  vq_conn_free(c, NULL);
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
+}
+
+/* A long header datagram of len bytes (zero padded) with the given version, DCID and SCID. */
+static size_t raw_long(uint8_t *out, size_t len, uint8_t first, uint32_t version, const uint8_t *dcid,
+                       size_t dl, const uint8_t *scid, size_t sl)
+{
+  memset(out, 0, len);
+  size_t o = 0;
+  out[o++] = first;
+  out[o++] = (uint8_t)(version >> 24);
+  out[o++] = (uint8_t)(version >> 16);
+  out[o++] = (uint8_t)(version >> 8);
+  out[o++] = (uint8_t)version;
+  out[o++] = (uint8_t)dl;
+  memcpy(out + o, dcid, dl);
+  o += dl;
+  out[o++] = (uint8_t)sl;
+  memcpy(out + o, scid, sl);
+  return len;
+}
+
+VQ_TEST(conn_endpoint_version_negotiation_and_drops)
+{
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)64 << 20);
+  vq_tls_ctx_config scfg = {0};
+  scfg.is_server = 1;
+  scfg.alpn = alpn;
+  scfg.alpn_len = sizeof(alpn);
+  char err[128];
+  vq_tls_ctx *sctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&sctx, &scfg, err, sizeof(err)), VQ_OK);
+  vq_endpoint_config ec = {0};
+  ec.conn.is_server = 1;
+  ec.conn.tls = sctx;
+  vq_endpoint *ep = NULL;
+  CHECK_EQ(vq_endpoint_new(&ep, &root, &ec), VQ_OK);
+  vq_rng rng;
+  vq_rng_seed(&rng, 5);
+  vq_cx cx = {VQ_MS(1), NULL, NULL, &rng, NULL};
+  const uint8_t addr[] = {127, 0, 0, 1, 0x12, 0x35};
+  const uint8_t dcid[] = {0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9};
+  const uint8_t scid[] = {0x51, 0x52, 0x53, 0x54, 0x55};
+  uint8_t dg[1300], resp[1500];
+  size_t rl = 0;
+  vq_endpoint_conn *c = NULL;
+  int created = 0;
+  /* spec: rfc9000#17.2.1/4, rfc9000#17.2.1/5, rfc9000#17.2.1/7 — an unknown version in a 1200-byte
+   * datagram gets one Version Negotiation packet, the CIDs swapped */
+  size_t len = raw_long(dg, 1200, 0xc0, 0x1a2a3a4au, dcid, sizeof(dcid), scid, sizeof(scid));
+  CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, len, &c, &created, resp, sizeof(resp), &rl),
+           VQ_OK);
+  CHECK(rl > 0);
+  vq_pkt_header h;
+  CHECK_EQ(vq_packet_parse(resp, rl, 0, &h), VQ_OK);
+  CHECK(h.type == VQ_PKT_VERSION_NEGOTIATION);
+  CHECK(h.dcid_len == sizeof(scid) && memcmp(resp + h.dcid_off, scid, sizeof(scid)) == 0);
+  CHECK(h.scid_len == sizeof(dcid) && memcmp(resp + h.scid_off, dcid, sizeof(dcid)) == 0);
+  CHECK_EQ(h.packet_len, rl);
+  /* spec: rfc9000#5.2.2/3 — the same in a smaller datagram is dropped */
+  len = raw_long(dg, 1199, 0xc0, 0x1a2a3a4au, dcid, sizeof(dcid), scid, sizeof(scid));
+  CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, len, &c, &created, resp, sizeof(resp), &rl),
+           VQ_OK);
+  CHECK_EQ(rl, (size_t)0);
+  /* spec: rfc9000#6.1/1 — a Version Negotiation packet gets no Version Negotiation */
+  uint32_t versions[1] = {0x1a2a3a4au};
+  size_t vl = 0;
+  CHECK_EQ(vq_vn_write(dg, sizeof(dg), 0x40, dcid, sizeof(dcid), scid, sizeof(scid), versions, 1, &vl), VQ_OK);
+  memset(dg + vl, 0, 1200 - vl);
+  CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, 1200, &c, &created, resp, sizeof(resp), &rl),
+           VQ_OK);
+  CHECK_EQ(rl, (size_t)0);
+  /* spec: rfc9000#5.2.2/8 — a version 1 Handshake packet for no connection is dropped */
+  vq_cid d, sc;
+  CHECK_EQ(vq_cid_set(&d, dcid, sizeof(dcid)), VQ_OK);
+  CHECK_EQ(vq_cid_set(&sc, scid, sizeof(scid)), VQ_OK);
+  vq_long_header_spec hs = {VQ_PKT_HANDSHAKE, VQ_QUIC_V1, &d, &sc, NULL, 0, 4, 2};
+  size_t length_off = 0, pn_off = 0;
+  memset(dg, 0, sizeof(dg));
+  CHECK_EQ(vq_long_header_write(dg, sizeof(dg), &hs, &length_off, &pn_off), VQ_OK);
+  CHECK_EQ(vq_packet_set_length(dg, sizeof(dg), length_off, 2, 1200 - pn_off), VQ_OK);
+  CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, 1200, &c, &created, resp, sizeof(resp), &rl),
+           VQ_OK);
+  CHECK_EQ(rl, (size_t)0);
+  CHECK(!created);
+  /* spec: rfc9000#14.1/4 — an Initial in a datagram of less than 1200 bytes makes no connection */
+  vq_long_header_spec hi = {VQ_PKT_INITIAL, VQ_QUIC_V1, &d, &sc, NULL, 0, 4, 2};
+  memset(dg, 0, sizeof(dg));
+  CHECK_EQ(vq_long_header_write(dg, sizeof(dg), &hi, &length_off, &pn_off), VQ_OK);
+  CHECK_EQ(vq_packet_set_length(dg, sizeof(dg), length_off, 2, 1100 - pn_off), VQ_OK);
+  CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, 1100, &c, &created, resp, sizeof(resp), &rl),
+           VQ_OK);
+  CHECK(!created);
+  CHECK_EQ(rl, (size_t)0);
+  vq_endpoint_stats es;
+  vq_endpoint_get_stats(ep, &es);
+  CHECK_EQ(es.vn_sent, 1);
+  CHECK_EQ(es.conns_created, 0);
+  vq_endpoint_free(ep);
+  vq_tls_ctx_free(sctx);
+  CHECK_EQ(root.used, 0);
 }

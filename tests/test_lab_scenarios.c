@@ -350,6 +350,9 @@ typedef struct world {
   int validated;
   uint64_t amp_recv, amp_sent, amp_worst_sent, amp_worst_recv;
   int amp_violation;
+  /* what every datagram on the wire must look like (checked in lab_trace, reported by check_common) */
+  int pad_violation, coalesce_violation, initial_after_handshake, cli_sent_handshake;
+  size_t pad_worst;
   uint64_t hs_hash[AMP_HS_MAX];
   int nhs;
   int freed;
@@ -392,11 +395,50 @@ static int for_handshake_packets(world *w, const uint8_t *d, size_t len, int rec
   return found;
 }
 
+/* The long header packets of a datagram as sent: whether one is an Initial, and whether all have the
+ * Destination CID of the first. */
+static void wire_check(world *w, const uint8_t *d, size_t len, int from_client)
+{
+  size_t off = 0;
+  int initial = 0;
+  vq_pkt_header first;
+  memset(&first, 0, sizeof(first));
+  while (off < len) {
+    vq_pkt_header h;
+    if (vq_packet_parse(d + off, len - off, 8, &h) != VQ_OK || h.packet_len == 0)
+      break;
+    if (h.type != VQ_PKT_INITIAL && h.type != VQ_PKT_HANDSHAKE && h.type != VQ_PKT_0RTT)
+      break; /* a short header runs to the end of the datagram */
+    if (off == 0)
+      first = h;
+    /* spec: rfc9000#12.2/4 — never packets with different connection IDs in one datagram */
+    else if (h.dcid_len != first.dcid_len || memcmp(d + off + h.dcid_off, d + first.dcid_off, h.dcid_len) != 0)
+      w->coalesce_violation = 1;
+    if (h.type == VQ_PKT_INITIAL)
+      initial = 1;
+    /* spec: rfc9001#4.9.1/1, rfc9001#4.9.1/2 — once the client has sent a Handshake packet it has
+     * discarded its Initial keys: no Initial packet from it after that */
+    if (from_client && h.type == VQ_PKT_INITIAL && w->cli_sent_handshake)
+      w->initial_after_handshake = 1;
+    if (from_client && h.type == VQ_PKT_HANDSHAKE)
+      w->cli_sent_handshake = 1;
+    off += h.packet_len;
+  }
+  /* spec: rfc9000#14.1/1, rfc9000#8.1/4, rfc9001#9.3/1 — every datagram of the client carrying an
+   * Initial packet (the ClientHello's among them) has at least 1200 bytes */
+  if (from_client && initial && len < VQ_MIN_INITIAL_DATAGRAM && !w->pad_violation) {
+    w->pad_violation = 1;
+    w->pad_worst = len;
+  }
+}
+
 static void lab_trace(void *ud, vq_time now, vq_lab_event ev, int from, int to, const uint8_t *data,
                       size_t len)
 {
   world *w = ud;
   (void)now;
+  if (ev == VQ_LAB_SENT)
+    wire_check(w, data, len, from == w->cli.node);
   if (w->validated)
     return;
   if (ev == VQ_LAB_SENT && from == w->cli.node && to == w->srv.node)
@@ -408,8 +450,8 @@ static void lab_trace(void *ud, vq_time now, vq_lab_event ev, int from, int to, 
   }
   if (ev == VQ_LAB_SENT && from == w->srv.node && to == w->cli.node) {
     w->amp_sent += len;
-    /* spec: rfc9000#8.1/2 — before validating the client's address the server sends at most three
-     * times the bytes it received */
+    /* spec: rfc9000#8.1/2, rfc9000#8/1, rfc9000#14.1/6 — before validating the client's address
+     * the server sends at most three times the bytes it received */
     if (w->amp_sent > 3u * w->amp_recv && !w->amp_violation) {
       w->amp_violation = 1;
       w->amp_worst_sent = w->amp_sent;
@@ -565,6 +607,12 @@ static int check_common(world *w, const char *name)
   if (w->amp_violation)
     FAIL("server sent %llu bytes to an unvalidated address after receiving %llu",
          (unsigned long long)w->amp_worst_sent, (unsigned long long)w->amp_worst_recv);
+  if (w->pad_violation)
+    FAIL("client sent an Initial in a datagram of %zu bytes", w->pad_worst);
+  if (w->coalesce_violation)
+    FAIL("packets with different connection IDs coalesced in one datagram");
+  if (w->initial_after_handshake)
+    FAIL("client sent an Initial packet after a Handshake packet");
   const lpeer *ps[2] = {&w->cli, &w->srv};
   for (int i = 0; i < 2; i++) {
     const lpeer *p = ps[i];
@@ -1190,7 +1238,9 @@ VQ_TEST(lab_idle_timeout)
 static int run_crash(uint64_t seed)
 {
   /* spec: rfc9000#10.3 — the server loses the connection in the middle of a transfer; the client's
-   * next packets get Stateless Resets and it closes at once, under loss too */
+   * next packets get Stateless Resets and it closes at once, under loss too. spec:
+   * rfc9000#10.3.1/2, rfc9000#10.3.1/5 — the client checks the datagram it cannot decrypt and
+   * drains at once; spec: rfc9000#11/4 — only the server without state sends the reset */
   const char *name = "crash";
   scenario sc = bulk(seed);
   sc.link.loss_ppm = (seed % 3u) * 20000u;

@@ -33,7 +33,18 @@ VQ_TEST(token_retry_round_trip)
   size_t len = 0;
   CHECK_EQ(vq_token_make_retry(&k, &cx, addr, sizeof(addr), &odcid, &rscid, tok, sizeof(tok), &len), VQ_OK);
   CHECK(len <= VQ_TOKEN_MAX);
+  /* spec: rfc9000#8.1.4/1 — two tokens for the same address, CIDs and time differ (random nonce);
+   * spec: rfc9000#8.1.1/1 — the server tells how each was provided (Retry or NEW_TOKEN) */
+  uint8_t tok2[VQ_TOKEN_MAX], tok3[VQ_TOKEN_MAX];
+  size_t len2 = 0, len3 = 0;
+  CHECK_EQ(vq_token_make_retry(&k, &cx, addr, sizeof(addr), &odcid, &rscid, tok2, sizeof(tok2), &len2), VQ_OK);
+  CHECK_EQ(len2, len);
+  CHECK(memcmp(tok, tok2, len) != 0);
+  CHECK_EQ(vq_token_make_new(&k, &cx, addr, sizeof(addr), tok3, sizeof(tok3), &len3), VQ_OK);
   vq_token_info info;
+  CHECK_EQ(vq_token_check(&k, VQ_MS(6000), addr, sizeof(addr), tok3, len3, VQ_MS(10000), VQ_MS(86400000),
+                          &info), VQ_OK);
+  CHECK_EQ(info.kind, VQ_TOKEN_KIND_NEW);
   CHECK_EQ(vq_token_check(&k, VQ_MS(6000), addr, sizeof(addr), tok, len, VQ_MS(10000), VQ_MS(86400000),
                           &info), VQ_OK);
   CHECK_EQ(info.kind, VQ_TOKEN_KIND_RETRY);
@@ -45,7 +56,9 @@ VQ_TEST(token_retry_round_trip)
 
 VQ_TEST(token_bound_to_address_and_key)
 {
-  /* spec: rfc9000#8.1.3 — a token is only good from the address it was issued to */
+  /* spec: rfc9000#8.1.3 — a token is only good from the address it was issued to; spec:
+   * rfc9000#8.1.4/4 — a NEW_TOKEN token from another address is refused; spec: rfc9000#8.1.4/2 —
+   * every single-bit modification is refused (integrity protection) */
   vq_token_key k, other;
   vq_rng rng;
   vq_cx cx;
@@ -106,7 +119,8 @@ VQ_TEST(token_expiry)
 
 VQ_TEST(stateless_reset_token_and_packet)
 {
-  /* spec: rfc9000#10.3.2 — derived from a static key: the same CID gives the same token */
+  /* spec: rfc9000#10.3.2 — derived from a static key: the same CID gives the same token; spec:
+   * rfc9000#10.3.2/5 — another CID gives another token */
   uint8_t key[VQ_TOKEN_KEY_LEN] = {1, 2, 3};
   vq_cid a, b;
   CHECK_EQ(vq_cid_set(&a, (const uint8_t *)"12345678", 8), VQ_OK);
@@ -124,7 +138,8 @@ VQ_TEST(stateless_reset_token_and_packet)
   cx.rng = &rng;
   uint8_t out[1500];
   size_t len = 0;
-  /* spec: rfc9000#10.3.3 — always smaller than the trigger; none for a trigger too small */
+  /* spec: rfc9000#10.3.3/1, rfc9000#10.3/6 — always smaller than the trigger; none for a trigger
+   * too small; spec: rfc9000#10.3/8 — with a short header's first bits (0b01) */
   for (size_t trig = 1; trig < 1400; trig += 7) {
     CHECK_EQ(vq_stateless_reset_build(&cx, t1, trig, out, sizeof(out), &len), VQ_OK);
     if (trig <= VQ_STATELESS_RESET_MIN) {

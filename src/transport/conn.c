@@ -297,8 +297,9 @@ vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config
     return st;
   vq_cx tcx_;
   cx = vq_conn_cx(c, cx, &tcx_);
-  /* spec: rfc9000#7.2/3 — the client's first Destination Connection ID is unpredictable and at
-   * least 8 bytes */
+  /* spec: rfc9000#7.2/1 — the client's first Destination Connection ID is unpredictable and at
+   * least 8 bytes; spec: rfc9000#7.2/2 — it is kept until a packet from the server arrives (only
+   * on_retry and the first Initial in recv_packet change it) */
   st = random_cid(cx, 8 > c->cfg.cid_len ? 8 : c->cfg.cid_len, &c->dcid);
   if (st == VQ_OK)
     st = random_cid(cx, c->cfg.cid_len, &c->scid);
@@ -375,6 +376,7 @@ static vq_status new_server(vq_conn **out, vq_mem *parent, const vq_conn_config 
     c->addr_validated = 1;
   }
   if (st == VQ_OK)
+    /* spec: rfc9000#7.2/5 — the server's Destination CID is the Source CID of the first Initial */
     st = vq_cid_set(&c->dcid, dgram + h.scid_off, h.scid_len);
   if (st == VQ_OK)
     st = install_initial(c, &pkt_dcid); /* spec: rfc9001#5.2 — keys from the DCID of this Initial */
@@ -439,7 +441,7 @@ static void enter_closing(vq_conn *c, const vq_cx *cx, int app, uint64_t code, u
   c->close_frame_type = frame_type;
   snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
   c->close_pending = 1;
-  /* spec: rfc9000#10.2/3 — the closing state lasts at least three times the current PTO */
+  /* spec: rfc9000#10.2/1 — the closing state lasts at least three times the current PTO */
   c->close_deadline = cx->now + three_pto(c);
   vq_cx_trace(cx, "connection_closed", "local code=0x%llx app=%d reason=%s",
               (unsigned long long)code, app, c->close_reason);
@@ -510,16 +512,18 @@ static vq_status apply_peer_tp(vq_conn *c)
   if (st != VQ_OK)
     return st;
   vq_tp *p = &c->peer_tp;
-  /* spec: rfc9000#7.3/4 — initial_source_connection_id must be present and match the Source
-   * Connection ID of the peer's first Initial; the server's original_destination_connection_id must
-   * match the client's first Destination Connection ID. */
+  /* spec: rfc9000#7.3/3 — initial_source_connection_id must be present (TRANSPORT_PARAMETER_ERROR) */
   if (!vq_tp_has(p, VQ_TP_INITIAL_SOURCE_CONNECTION_ID))
     return VQ_ERR_TP_MISSING;
+  /* spec: rfc9000#7.3/2, rfc9000#7.3/4 — it must match the Source Connection ID of the peer's
+   * first Initial; the server's original_destination_connection_id must match the client's first
+   * Destination Connection ID (a mismatch is an error) */
   if (p->initial_source_connection_id.len != c->peer_initial_scid.len ||
       memcmp(p->initial_source_connection_id.bytes, c->peer_initial_scid.bytes,
              c->peer_initial_scid.len) != 0)
     return VQ_ERR_TP_VALUE;
   if (!c->is_server) {
+    /* spec: rfc9000#7.3/3 — the server's original_destination_connection_id must be present */
     if (!vq_tp_has(p, VQ_TP_ORIGINAL_DESTINATION_CONNECTION_ID))
       return VQ_ERR_TP_MISSING;
     if (p->original_destination_connection_id.len != c->odcid.len ||
@@ -596,7 +600,8 @@ static vq_status install_secrets(vq_conn *c, const vq_cx *cx)
       vq_pp_key_discard(k);
       st = vq_pp_key_install(k, c->version, sec.suite, sec.secret, sec.len);
       if (st == VQ_OK && sp == VQ_SPACE_APP && sec.dir == VQ_TLS_READ) {
-        /* spec: rfc9001#6.3/1 — prepare the next read keys so a key update is recognised */
+        /* spec: rfc9001#6.3/1 — prepare the next read keys so a key update is recognised without
+         * a timing signal; spec: rfc9001#6.3/5 — current and next read keys are held together */
         vq_pp_key_discard(&c->app_rx_next);
         st = vq_pp_key_update(k, &c->app_rx_next);
       }
@@ -641,7 +646,7 @@ static vq_status pump_tls(vq_conn *c, const vq_cx *cx)
     vq_cx_trace(cx, "handshake_complete", "%s", c->is_server ? "server" : "client");
     if (c->is_server) {
       /* spec: rfc9001#4.1.2/1 — the server's handshake is confirmed when it completes; it sends
-       * HANDSHAKE_DONE (rfc9000#19.20) */
+       * HANDSHAKE_DONE; spec: rfc9000#19.20/1 — never before (only set here, at completion) */
       c->handshake_done_pending = 1;
       confirm_handshake(c, cx);
     }
@@ -652,7 +657,8 @@ static vq_status pump_tls(vq_conn *c, const vq_cx *cx)
 static vq_status on_crypto(vq_conn *c, const vq_cx *cx, int space, const vq_frame_crypto *f)
 {
   vq_space *s = &c->sp[space];
-  /* spec: rfc9000#7.5/2 — data beyond the CRYPTO buffer bound is CRYPTO_BUFFER_EXCEEDED */
+  /* spec: rfc9000#7.5/1 — VQ_CRYPTO_WINDOW (64 KiB) of out-of-order CRYPTO data is buffered;
+   * spec: rfc9000#7.5/3 — data beyond it is CRYPTO_BUFFER_EXCEEDED */
   if (f->offset + f->len > s->crypto_rx.read + VQ_CRYPTO_WINDOW)
     return VQ_ERR_CRYPTO_BUFFER_EXCEEDED;
   vq_status st = vq_recvbuf_insert(&s->crypto_rx, f->offset, f->data, f->len, 0);
@@ -724,7 +730,7 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
   case VQ_FRAME_CRYPTO:
     return on_crypto(c, cx, space, &f->crypto);
   case VQ_FRAME_NEW_TOKEN:
-    /* spec: rfc9000#19.7/3 — a server receiving NEW_TOKEN closes with PROTOCOL_VIOLATION */
+    /* spec: rfc9000#19.7/4 — a server receiving NEW_TOKEN closes with PROTOCOL_VIOLATION */
     if (c->is_server)
       return VQ_ERR_PROTOCOL_VIOLATION;
     return VQ_OK; /* tokens for later connections: not kept yet */
@@ -733,6 +739,7 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
   case VQ_FRAME_STOP_SENDING:
     return vq_conn_on_stop_sending(c, &f->stop_sending);
   case VQ_FRAME_MAX_DATA:
+    /* spec: rfc9000#13.3/5 — an outdated (smaller) MAX_DATA is accepted and changes nothing */
     if (vq_fc_tx_update(&c->fc_tx, f->max_data.maximum)) {
       for (vq_stream *s = c->streams; s; s = s->next)
         if (vq_sendbuf_next(&s->sb, 1, s->fc_tx.limit, &(uint64_t){0}, &(size_t){0}, &(int){0}))
@@ -744,6 +751,7 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
   case VQ_FRAME_MAX_STREAMS_BIDI:
   case VQ_FRAME_MAX_STREAMS_UNI: {
     int uni = f->type == VQ_FRAME_MAX_STREAMS_UNI;
+    /* spec: rfc9000#4.6/4, rfc9000#19.11/2 — a MAX_STREAMS that does not raise the limit is ignored */
     if (f->max_streams.maximum > c->peer_max_streams[uni]) {
       c->peer_max_streams[uni] = f->max_streams.maximum;
       if (c->streams_blocked_want[uni]) {
@@ -762,20 +770,22 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
   case VQ_FRAME_STREAMS_BLOCKED_UNI:
     return VQ_OK;
   case VQ_FRAME_NEW_CONNECTION_ID:
-    /* spec: rfc9000#19.15/5 — NEW_CONNECTION_ID to an endpoint using a zero-length Destination CID
+    /* spec: rfc9000#19.15/3 — NEW_CONNECTION_ID to an endpoint using a zero-length Destination CID
      * is a PROTOCOL_VIOLATION. Extra CIDs are not used yet (migration is issue 5): they are not kept,
      * which stays within our active_connection_id_limit. */
     if (c->dcid.len == 0)
       return VQ_ERR_PROTOCOL_VIOLATION;
+    /* spec: rfc9000#19.15/4 — the same frame again is no error (every one is ignored) */
     return VQ_OK;
   case VQ_FRAME_RETIRE_CONNECTION_ID:
-    /* spec: rfc9000#19.16/3 — retiring a sequence number never sent is a PROTOCOL_VIOLATION; we sent
-     * only sequence number 0 (the handshake CID), and it may not be retired by a packet sent to it. */
+    /* spec: rfc9000#19.16/1 — retiring a sequence number never sent is a PROTOCOL_VIOLATION; we sent
+     * only sequence number 0 (the handshake CID). Retiring 0 by a packet sent to it (rfc9000#19.16/3,
+     * a MAY) is not refused. */
     if (f->retire_cid.sequence > 0)
       return VQ_ERR_PROTOCOL_VIOLATION;
     return VQ_OK;
   case VQ_FRAME_PATH_CHALLENGE:
-    /* spec: rfc9000#8.2.2/1 — answer with PATH_RESPONSE echoing the data */
+    /* spec: rfc9000#8.2.2/1, rfc9000#19.17/1 — answer with PATH_RESPONSE echoing the data */
     memcpy(c->path_response_data, f->path.data, VQ_PATH_DATA_LEN);
     c->path_response_pending = 1;
     return VQ_OK;
@@ -789,7 +799,7 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
     /* spec: rfc9000#19.20/2 — a server receiving HANDSHAKE_DONE closes with PROTOCOL_VIOLATION */
     if (c->is_server)
       return VQ_ERR_PROTOCOL_VIOLATION;
-    /* spec: rfc9001#4.1.2/2 — the client's handshake is confirmed on HANDSHAKE_DONE */
+    /* spec: rfc9001#4.1.2 — the client's handshake is confirmed on HANDSHAKE_DONE */
     confirm_handshake(c, cx);
     return VQ_OK;
   case VQ_FRAME_DATAGRAM:
@@ -811,7 +821,7 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
 static vq_status process_payload(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt,
                                  const uint8_t *p, size_t len, int *eliciting, uint64_t *bad_type)
 {
-  /* spec: rfc9000#12.4/3 — a packet without frames is a PROTOCOL_VIOLATION */
+  /* spec: rfc9000#12.4/2 — a packet without frames is a PROTOCOL_VIOLATION */
   if (len == 0)
     return VQ_ERR_PROTOCOL_VIOLATION;
   size_t off = 0;
@@ -824,7 +834,7 @@ static vq_status process_payload(vq_conn *c, const vq_cx *cx, int space, vq_pkt_
       return st;
     }
     *bad_type = f.type;
-    /* spec: rfc9000#12.4/5 — a frame in a packet type that does not allow it is a
+    /* spec: rfc9000#12.4/3 — a frame in a packet type that does not allow it is a
      * PROTOCOL_VIOLATION */
     if (!vq_frame_allowed_in(f.type, frame_pkt_of(pt)))
       return VQ_ERR_PROTOCOL_VIOLATION;
@@ -860,22 +870,27 @@ static void note_received(vq_conn *c, const vq_cx *cx, int space, uint64_t pn, i
   uint64_t dropped = s->recv.dropped;
   (void)vq_ackset_add(&s->recv, pn);
   if (s->recv.dropped != dropped && s->recv.n > 0) {
-    /* spec: rfc9000#12.3 — the set forgot its lowest range: packets below what it still holds are
-     * treated as duplicates from now on (we cannot be certain they were not processed) */
+    /* spec: rfc9000#12.3/4, rfc9000#13.2.3/4 — the set forgot its lowest range: packets below what
+     * it still holds are treated as duplicates from now on (we cannot be certain they were not
+     * processed), so no packet in a forgotten range is accepted again */
     uint64_t lo = s->recv.r[s->recv.n - 1].lo;
     if (lo > s->floor)
       s->floor = lo;
   }
+  /* spec: rfc9000#13.2.3/5 — the largest packet number processed is always kept */
   if ((int64_t)pn > s->largest_recv) {
     s->largest_recv = (int64_t)pn;
     s->largest_recv_time = cx->now;
   }
+  /* spec: rfc9000#13.2.1/4 — a non-ack-eliciting packet does not make us send an ACK (nor any
+   * packet): only ack-eliciting ones set ack_pending */
   if (!eliciting)
     return;
   s->ack_pending = 1;
   s->unacked_eliciting++;
-  /* spec: rfc9000#13.2.1/2 — Initial and Handshake packets are acknowledged at once; 1-RTT ones
-   * within max_ack_delay, or at once every second ack-eliciting packet (rfc9000#13.2.2/1) */
+  /* spec: rfc9000#13.2.1/2, rfc9000#13.2.1/1 — Initial and Handshake packets are acknowledged at
+   * once; 1-RTT ones within max_ack_delay, or at once every second ack-eliciting packet
+   * (rfc9000#13.2.2/1) */
   vq_time deadline;
   if (space != VQ_SPACE_APP || s->unacked_eliciting >= VQ_ACK_ELICITING_THRESHOLD)
     deadline = cx->now;
@@ -915,6 +930,8 @@ static vq_status on_retry(vq_conn *c, const vq_cx *cx, const uint8_t *pkt, size_
    * it (rfc9001#5.2); spec: rfc9000#17.2.5.2/5 — our own Source CID stays */
   c->retry_scid = scid;
   c->dcid = scid;
+  /* spec: rfc9000#8.1.2/1 — the token goes in every later Initial (build_packet); spec:
+   * rfc9000#8.1.3/3, rfc9000#8.1.3/12 — it is kept in this connection only, never for another */
   memcpy(c->token, pkt + h->token_off, h->token_len);
   c->token_len = h->token_len;
   c->retry_received = 1;
@@ -942,6 +959,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
 {
   vq_pkt_header h;
   vq_status st = vq_packet_parse(pkt, len, c->scid.len, &h);
+  /* spec: rfc9000#10.3/7 — what does not parse (too small to be a QUIC packet, among others) is
+   * discarded */
   if (st != VQ_OK) {
     c->stats.pkts_dropped++;
     return 0;
@@ -959,10 +978,12 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   }
   if (h.type == VQ_PKT_VERSION_NEGOTIATION || h.type == VQ_PKT_UNKNOWN_VERSION ||
       h.type == VQ_PKT_0RTT) {
-    /* Version Negotiation handling and 0-RTT are issue 5: dropped here. */
+    /* Version Negotiation handling and 0-RTT are issue 5: dropped here. spec: rfc9001#5.6/6 — a
+     * client does not decrypt 0-RTT packets: it discards them */
     c->stats.pkts_dropped++;
     return h.packet_len;
   }
+  /* spec: rfc9000#5.2.1/2 — a long header packet of another version than ours is discarded */
   if (h.type != VQ_PKT_1RTT && h.version != c->version) {
     c->stats.pkts_dropped++;
     return h.packet_len;
@@ -970,8 +991,9 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   int space = space_of(h.type);
   vq_space *s = &c->sp[space];
   if (space < 0 || s->discarded || !s->rx.installed) {
-    /* spec: rfc9001#5.7/1 — packets for which keys are not (yet / any longer) available are
-     * dropped (the peer retransmits) */
+    /* spec: rfc9001#5.7/1, rfc9001#5.7/2, rfc9001#5.7/5 — packets for which keys are not (yet / any
+     * longer) available are dropped (the peer retransmits); the 1-RTT read keys are installed only
+     * when the handshake completes (src/tls/hs.c pushes them after verifying the peer's Finished) */
     c->stats.pkts_dropped++;
     return h.packet_len;
   }
@@ -1000,12 +1022,15 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     vq_conn_error(c, cx, st, 0, "reserved bits set");
     return 0;
   }
+  /* spec: rfc9001#5.5/1, rfc9001#5.5/2 — a packet that neither the current nor the next keys
+   * unprotect (one that appears to start a key update included) is discarded */
   if (st != VQ_OK) {
     c->stats.pkts_dropped++;
     return plen;
   }
   if (next_phase) {
-    /* spec: rfc9001#6.2/1 — the peer updated its keys: rotate the read keys and update ours */
+    /* spec: rfc9001#6.2/1 — the peer updated its keys: rotate the read keys and update ours;
+     * spec: rfc9001#6.2/2 — before any ACK of this packet is built (note_received comes later) */
     vq_pp_key_discard(&c->app_rx_prev);
     c->app_rx_prev = s->rx;
     s->rx = c->app_rx_next;
@@ -1020,7 +1045,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
       c->tx_key_phase ^= 1u;
     }
   }
-  /* spec: rfc9000#12.3/5 — duplicates are discarded */
+  /* spec: rfc9000#12.3/5, rfc9000#12.3/4 — after removing protection, duplicates (and packets
+   * below the floor of forgotten ranges) are discarded */
   if (u.pn < s->floor || vq_ackset_contains(&s->recv, u.pn)) {
     c->stats.pkts_dropped++;
     return plen;
@@ -1032,13 +1058,14 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     vq_cid_set(&c->peer_initial_scid, pkt + h.scid_off, h.scid_len);
     c->have_peer_scid = 1;
     if (!c->is_server) {
-      /* spec: rfc9000#7.2/6 — the client uses the server's Source CID as its Destination CID */
+      /* spec: rfc9000#7.2/4 — the client uses the Source CID of the server's first Initial as its
+       * Destination CID, and changes it only then (have_peer_scid) */
       c->dcid = c->peer_initial_scid;
     }
   }
   if (c->is_server && space == VQ_SPACE_HANDSHAKE) {
-    /* spec: rfc9000#8.1/4 — a Handshake packet from the client validates its address; spec:
-     * rfc9001#4.9.1/2 — and the server discards Initial keys when it first receives one */
+    /* spec: rfc9000#8.1 — a Handshake packet from the client validates its address; spec:
+     * rfc9001#4.9.1/1 — and the server discards Initial keys when it first processes one */
     c->addr_validated = 1;
     if (!c->sp[VQ_SPACE_INITIAL].discarded)
       discard_space(c, cx, VQ_SPACE_INITIAL);
@@ -1063,8 +1090,11 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     vq_conn_error(c, cx, st, bad_type, NULL);
     return 0;
   }
+  /* spec: rfc9000#13.1/1 — acknowledged only once unprotected and all frames processed; spec:
+   * rfc9000#12.2/6 — each coalesced packet is recorded in its own space */
   note_received(c, cx, space, u.pn, eliciting);
-  /* spec: rfc9000#10.1/1 — the idle timer restarts when a packet is processed */
+  /* spec: rfc9000#10.1 — the idle timer restarts when a packet is processed; spec: rfc9000#10.1/1 —
+   * the period is at least three times the current PTO */
   c->idle_deadline = cx->now + (c->idle_timeout > three_pto(c) ? c->idle_timeout : three_pto(c));
   c->ack_eliciting_sent_since_recv = 0;
   if (space == VQ_SPACE_APP && !c->is_server && c->hs_complete)
@@ -1081,12 +1111,14 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
   if (st != VQ_OK)
     return st;
   c->stats.bytes_recv += len;
+  /* spec: rfc9000#8.1/3 — every byte of a datagram attributed to this connection counts towards the
+   * anti-amplification allowance, whether or not its packets could be processed */
   if (c->is_server && !c->addr_validated)
     c->bytes_recv_unvalidated += len;
   if (c->state == VQ_CONN_CLOSED || c->state == VQ_CONN_DRAINING)
     return VQ_OK;
   if (c->state == VQ_CONN_CLOSING) {
-    /* spec: rfc9000#10.2.1/2 — in the closing state, answer incoming packets with CONNECTION_CLOSE,
+    /* spec: rfc9000#10.2.1/1 — in the closing state, answer incoming packets with CONNECTION_CLOSE,
      * at a limited rate */
     c->close_recv_since++;
     if (c->close_recv_since >= (1u << (c->close_sends < 8 ? c->close_sends : 8)))
@@ -1097,6 +1129,7 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
   vq_cid first;
   int have_first = 0;
   uint64_t recv_before = c->stats.pkts_recv;
+  /* spec: rfc9000#12.2/1 — a datagram's coalesced packets are processed one after the other */
   while (off < len && c->state < VQ_CONN_CLOSING) {
     vq_pkt_header h;
     if (vq_packet_parse(dgram + off, len - off, c->scid.len, &h) == VQ_OK && !have_first) {
@@ -1113,8 +1146,10 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
       break;
     off += used;
   }
-  /* spec: rfc9000#10.3.1/1 — a datagram none of whose packets could be processed, ending in the
-   * peer's stateless reset token, is a Stateless Reset: the connection drains at once */
+  /* spec: rfc9000#10.3.1/1, rfc9000#10.3.1/2 — a datagram none of whose packets could be processed,
+   * ending in the peer's stateless reset token, is a Stateless Reset; spec: rfc9000#10.3.1/3 — only
+   * the token for the connection ID in use (the server's transport parameter) is checked; spec:
+   * rfc9000#10.3.1/5 — the connection drains and sends nothing more */
   if (c->stats.pkts_recv == recv_before && !c->is_server && c->peer_tp_done &&
       vq_tp_has(&c->peer_tp, VQ_TP_STATELESS_RESET_TOKEN) && c->state < VQ_CONN_DRAINING &&
       vq_stateless_reset_match(dgram, len, c->peer_tp.stateless_reset_token)) {
@@ -1172,7 +1207,7 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
   if (c->state == VQ_CONN_CLOSED)
     return VQ_OK;
   if (now >= c->idle_deadline) {
-    /* spec: rfc9000#10.1/1 — the idle timeout closes the connection silently */
+    /* spec: rfc9000#10.1 — the idle timeout closes the connection silently */
     c->state = VQ_CONN_CLOSED;
     c->close_code = VQ_TE_NO_ERROR;
     snprintf(c->close_reason, sizeof(c->close_reason), "idle timeout");

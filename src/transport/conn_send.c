@@ -144,6 +144,7 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
     c->max_streams_pending[1] = 1;
     return;
   case VQ_SF_RESET_STREAM:
+    /* spec: rfc9000#13.3/1 — sent again as it was: reset_code and reset_final do not change */
     s = vq_conn_stream_find(c, r->id);
     if (s && !s->reset_acked) {
       s->reset_pending = 1;
@@ -158,6 +159,7 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
     }
     return;
   case VQ_SF_HANDSHAKE_DONE:
+    /* spec: rfc9000#13.3/3 — HANDSHAKE_DONE is sent again until acknowledged */
     c->handshake_done_pending = 1;
     return;
   default:
@@ -244,8 +246,11 @@ static int crypto_pending(const vq_space *s)
 int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
 {
   vq_space *s = &c->sp[space];
+  /* spec: rfc9001#4.9.1/2 — no Initial (or Handshake) packet once its keys are discarded */
   if (s->discarded || !s->tx.installed)
     return 0;
+  /* spec: rfc9000#10.2.3/1 — CONNECTION_CLOSE goes in every space whose keys are held: once the
+   * handshake is confirmed only 1-RTT is left (Initial and Handshake keys are discarded) */
   if (c->state == VQ_CONN_CLOSING)
     return c->close_pending;
   if (c->state != VQ_CONN_HANDSHAKE && c->state != VQ_CONN_ESTABLISHED)
@@ -306,6 +311,8 @@ static int put_ack(vq_conn *c, const vq_cx *cx, pkt *p, int space)
   vq_space *s = &c->sp[space];
   if (s->recv.n == 0)
     return 0;
+  /* spec: rfc9000#13.2.6/1, rfc9000#13.2.6/2, rfc9000#17.2.3/4 — the ACK frame is built from the
+   * ranges of the packet number space of the packet it goes in (1-RTT acknowledged in 1-RTT) */
   vq_ack_range r[VQ_ACK_RANGES_SENT];
   size_t n = s->recv.n < VQ_ACK_RANGES_SENT ? s->recv.n : VQ_ACK_RANGES_SENT;
   for (size_t i = 0; i < n; i++) {
@@ -318,7 +325,8 @@ static int put_ack(vq_conn *c, const vq_cx *cx, pkt *p, int space)
   f.ack.ranges_in = r;
   f.ack.range_count_in = n;
   if (space == VQ_SPACE_APP && cx->now > s->largest_recv_time) {
-    /* spec: rfc9000#19.3 — ACK Delay in microseconds scaled by our ack_delay_exponent */
+    /* spec: rfc9000#19.3 — ACK Delay in microseconds scaled by our ack_delay_exponent; spec:
+     * rfc9000#13.2.5/1 — only the time since we received the largest packet */
     f.ack.delay = ((cx->now - s->largest_recv_time) / 1000u) >> VQ_TP_DEFAULT_ACK_DELAY_EXPONENT;
   }
   /* fewer ranges if the frame does not fit */
@@ -332,6 +340,8 @@ static int put_ack(vq_conn *c, const vq_cx *cx, pkt *p, int space)
   if (n == 0 || !put(p, &f))
     return 0;
   sf_add(c, VQ_SF_ACK, space, 0, r[0].largest, 0, 0);
+  /* spec: rfc9000#13.2.1/3 — one ACK answers what arrived: no further ACK-only packet until another
+   * ack-eliciting packet arrives */
   s->ack_pending = 0;
   s->unacked_eliciting = 0;
   s->ack_deadline = VQ_TIME_NEVER;
@@ -343,8 +353,8 @@ static void put_close(vq_conn *c, pkt *p, int space)
   vq_frame f;
   memset(&f, 0, sizeof(f));
   int app = c->close_app;
-  /* spec: rfc9000#10.2.3/3 — an application close in an Initial or Handshake packet becomes
-   * CONNECTION_CLOSE 0x1c with APPLICATION_ERROR and no reason */
+  /* spec: rfc9000#10.2.3/6, rfc9000#10.2.3/7 — an application close in an Initial or Handshake
+   * packet becomes CONNECTION_CLOSE 0x1c with APPLICATION_ERROR and no reason */
   if (app && space != VQ_SPACE_APP) {
     f.type = VQ_FRAME_CONNECTION_CLOSE;
     f.close.error_code = VQ_TE_APPLICATION_ERROR;
@@ -365,6 +375,9 @@ static void put_close(vq_conn *c, pkt *p, int space)
 
 static void put_crypto(vq_conn *c, pkt *p, int space)
 {
+  /* spec: rfc9001#4.9/1, rfc9001#4/1 — each level's CRYPTO data (new or lost and sent again) comes
+   * from that space's own send stream, so it always goes out at the level, and under the keys, it
+   * was first sent with */
   vq_space *s = &c->sp[space];
   for (;;) {
     if (p->end - p->pos < 16 || !sf_room(c))
@@ -433,6 +446,7 @@ static void put_app_ctrl(vq_conn *c, pkt *p)
     memset(&f, 0, sizeof(f));
     f.type = VQ_FRAME_PATH_RESPONSE;
     f.path.data = c->path_response_data;
+    /* spec: rfc9000#8.2.2/7 — one PATH_RESPONSE per PATH_CHALLENGE (never retransmitted) */
     if (put(p, &f))
       c->path_response_pending = 0;
   }
@@ -595,6 +609,9 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     pn_len = 2;
   size_t length_off = 0, pn_off = 0;
   vq_status st;
+  /* spec: rfc9000#12.2/4 — every packet of the datagram carries the same Destination CID (c->dcid);
+   * spec: rfc9000#17.2.2 — the server's Initial has no token (only on_retry, in a client, sets
+   * c->token); the client's side of rfc9000#17.2.2/1 is missing (status.tsv) */
   if (space == VQ_SPACE_APP) {
     st = vq_short_header_write(buf, cap, &c->dcid, 0, (unsigned)c->tx_key_phase, pn_len, &pn_off);
   } else {
@@ -631,6 +648,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
       if (s->probes && space != VQ_SPACE_APP)
         requeue_crypto(s);
       put_crypto(c, &p, space);
+      /* spec: rfc9001#4.9/2 — application data only at the highest level, 1-RTT; spec:
+       * rfc9000#19.7/3 — put_app_ctrl builds no NEW_TOKEN frame (neither side sends one) */
       if (space == VQ_SPACE_APP && c->hs_complete) {
         put_app_ctrl(c, &p);
         put_streams(c, &p);
@@ -646,6 +665,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     }
   }
   size_t hdr_end = pn_off + pn_len;
+  /* spec: rfc9000#12.4/1 — a packet with no frame is not sent (a forced one gets PADDING below) */
   if (p.pos == hdr_end && !force) {
     sf_release_chain(c, c->cur_first);
     return VQ_OK; /* nothing to send: the packet number is not used */
@@ -687,6 +707,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     s->probes--;
   vq_cx_trace(cx, "packet_sent", "space=%d pn=%llu size=%zu eliciting=%d", space,
               (unsigned long long)s->next_pn, out, p.eliciting);
+  /* spec: rfc9000#12.3/1, rfc9000#12.3/2, rfc9000#17.2.3/2 — each packet sent takes the next packet
+   * number of its space; next_pn is never reset (not even after a Retry) */
   s->next_pn++;
   c->stats.pkts_sent++;
   *len = out;
@@ -697,12 +719,13 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
 vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len)
 {
   *len = 0;
+  /* spec: rfc9000#10.2.2/1 — nothing is sent in the draining state */
   if (c->state == VQ_CONN_CLOSED || c->state == VQ_CONN_DRAINING)
     return VQ_OK;
   if (cap > c->max_udp_payload)
     cap = (size_t)c->max_udp_payload;
-  /* spec: rfc9000#8.1/2 — before validating the client's address, a server sends at most three
-   * times the bytes it received */
+  /* spec: rfc9000#8.1/2, rfc9000#8/1, rfc9000#14.1/6 — before validating the client's address, a
+   * server sends at most three times the bytes it received (also in the closing state) */
   if (c->is_server && !c->addr_validated) {
     uint64_t allow = 3 * c->bytes_recv_unvalidated;
     uint64_t left = allow > c->bytes_sent_unvalidated ? allow - c->bytes_sent_unvalidated : 0;
@@ -725,8 +748,9 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
     for (int j = i + 1; j < VQ_SPACE_COUNT; j++)
       more |= pending[j];
     if (i == VQ_SPACE_INITIAL) {
-      /* spec: rfc9000#14.1/1 — a client pads every datagram carrying an Initial packet to 1200
-       * bytes; spec: rfc9000#14.1/3 — a server pads datagrams with ack-eliciting Initials */
+      /* spec: rfc9000#14.1/1, rfc9000#8.1/4, rfc9001#9.3/1 — a client pads every datagram carrying an Initial
+       * packet (the ClientHello among them) to 1200 bytes; spec: rfc9000#14.1/2 — a server pads
+       * datagrams with ack-eliciting Initials */
       if (!c->is_server || crypto_pending(&c->sp[i]) || c->sp[i].probes)
         need_pad = 1;
     }

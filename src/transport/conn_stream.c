@@ -167,18 +167,20 @@ vq_status vq_conn_stream_get_peer(vq_conn *c, uint64_t id, vq_stream **out)
   int uni = uni_of(id);
   uint64_t index = id >> 2;
   if (local_of(c, id)) {
-    /* spec: rfc9000#19.8/1 — a frame for a locally initiated stream not yet created is a
-     * STREAM_STATE_ERROR */
+    /* spec: rfc9000#19.8/1, rfc9000#19.5/1, rfc9000#19.10/1 — a STREAM, STOP_SENDING or
+     * MAX_STREAM_DATA frame for a locally initiated stream not yet created is a STREAM_STATE_ERROR */
     if (index >= c->local_opened[uni])
       return VQ_ERR_STREAM_STATE;
     return VQ_OK; /* closed already */
   }
   if (index < c->peer_opened[uni])
     return VQ_OK; /* closed already */
-  /* spec: rfc9000#4.6/3 — a stream beyond the limit we advertised is a STREAM_LIMIT_ERROR */
+  /* spec: rfc9000#4.6/3, rfc9000#19.11/4 — a stream beyond the limit we advertised is a
+   * STREAM_LIMIT_ERROR */
   if (index >= c->local_max_streams[uni])
     return VQ_ERR_STREAM_LIMIT;
   vq_stream *s = NULL;
+  /* spec: rfc9000#3.2/1 — the lower-numbered streams of the type are created first */
   while (c->peer_opened[uni] <= index) {
     uint64_t sid = (c->peer_opened[uni] << 2) | (id & 3u);
     s = vq_conn_stream_create(c, sid, 0);
@@ -320,7 +322,9 @@ vq_status vq_conn_on_stop_sending(vq_conn *c, const vq_frame_stop_sending *f)
   vq_status st = vq_conn_stream_get_peer(c, f->stream_id, &s);
   if (st != VQ_OK || !s)
     return st;
-  /* spec: rfc9000#3.5/3 — an endpoint receiving STOP_SENDING sends RESET_STREAM */
+  /* spec: rfc9000#3.5/2 — an endpoint receiving STOP_SENDING sends RESET_STREAM (in "Ready" or
+   * "Send", and also in "Data Sent": rfc9000#3.5/3 allows deferring, we do not); spec:
+   * rfc9000#3.5/5 — with the STOP_SENDING's error code */
   if (!s->reset_pending && !s->reset_sent && s->ss != VQ_SEND_DATA_RECVD) {
     vq_conn_push_event(c, VQ_CONN_EV_STREAM_STOP, s->id, f->error_code);
     reset_local(c, s, f->error_code);
@@ -330,7 +334,7 @@ vq_status vq_conn_on_stop_sending(vq_conn *c, const vq_frame_stop_sending *f)
 
 vq_status vq_conn_on_max_stream_data(vq_conn *c, const vq_frame_max_stream_data *f)
 {
-  /* spec: rfc9000#19.10/3 — MAX_STREAM_DATA for a receive-only stream is a STREAM_STATE_ERROR */
+  /* spec: rfc9000#19.10/2 — MAX_STREAM_DATA for a receive-only stream is a STREAM_STATE_ERROR */
   if (!vq_stream_can_send(f->stream_id, c->is_server))
     return VQ_ERR_STREAM_STATE;
   vq_stream *s;
@@ -365,12 +369,15 @@ vq_status vq_conn_stream_open(vq_conn *c, const vq_cx *cx, int bidi, uint64_t *s
   if (c->state != VQ_CONN_ESTABLISHED)
     return VQ_ERR_STREAM_STATE;
   int uni = bidi ? 0 : 1;
+  /* spec: rfc9000#4.6/2, rfc9000#19.11/3 — never more streams than the peer's limit */
   if (c->local_opened[uni] >= c->peer_max_streams[uni]) {
     /* spec: rfc9000#4.6/5 — blocked by the peer's limit: send STREAMS_BLOCKED */
     c->streams_blocked_pending[uni] = 1;
     c->streams_blocked_want[uni] = 1;
     return VQ_ERR_STREAM_LIMIT;
   }
+  /* spec: rfc9000#2.1/1, rfc9000#3.2/1 — stream IDs are taken in order from a counter that only
+   * grows: none is reused, and the lower-numbered ones exist first */
   uint64_t id = (c->local_opened[uni] << 2) | (uint64_t)(uni ? 2u : 0u) | (c->is_server ? 1u : 0u);
   vq_stream *s = vq_conn_stream_create(c, id, 1);
   if (!s)

@@ -171,8 +171,9 @@ static vq_status version_negotiation(const vq_cx *cx, const uint8_t *dgram, cons
     uint32_t g = (uint32_t)vq_rng_next(cx->rng) & 0xf0f0f0f0u;
     versions[nv++] = g | 0x0a0a0a0au;
   }
+  /* spec: rfc9000#17.2.1/2 — the Unused field has 0x40 set */
   uint8_t unused = cx->rng ? (uint8_t)(vq_rng_next(cx->rng) & 0x7fu) : 0x40u;
-  /* spec: rfc9000#17.2.1/2 — the CIDs are echoed swapped */
+  /* spec: rfc9000#17.2.1/4, rfc9000#17.2.1/5 — the CIDs are echoed swapped */
   return vq_vn_write(resp, cap, unused | 0x40u, dgram + h->scid_off, h->scid_len,
                      dgram + h->dcid_off, h->dcid_len, versions, nv, resp_len);
 }
@@ -191,7 +192,11 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
     return VQ_OK;
   vq_pkt_header h;
   st = vq_packet_parse(dgram, len, ep->cfg.conn.cid_len, &h);
+  /* spec: rfc9000#6.1/1 — only a packet of an unknown version gets a Version Negotiation: a
+   * Version Negotiation packet parses as VQ_PKT_VERSION_NEGOTIATION and is dropped below */
   if (st == VQ_ERR_PACKET_VERSION) {
+    /* spec: rfc9000#5.2.2/3 — smaller datagrams of unsupported versions are dropped; spec:
+     * rfc9000#17.2.1/7 — at most one Version Negotiation (resp holds one) per datagram */
     if (len >= VQ_MIN_INITIAL_DATAGRAM && resp &&
         version_negotiation(cx, dgram, &h, resp, resp_cap, resp_len) == VQ_OK && *resp_len)
       ep->stats.vn_sent++;
@@ -201,7 +206,8 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
     return VQ_OK; /* spec: rfc9000#5.2/1 — datagrams that cannot be parsed are dropped */
   ep_entry *e = route_find(ep, dgram + h.dcid_off, h.dcid_len);
   if (e) {
-    /* spec: rfc9000#9/1 — the connection stays on its address (migration is not supported yet) */
+    /* spec: rfc9000#9/3 — the connection stays on its address (migration is not supported yet):
+     * packets from another address are dropped, without a Stateless Reset */
     if (e->pub.addr_len != addr_len || memcmp(e->pub.addr, addr, addr_len) != 0)
       return VQ_OK;
     (void)vq_conn_recv(e->pub.conn, cx, dgram, len, 0);
@@ -209,7 +215,8 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
     return VQ_OK;
   }
   if (h.type == VQ_PKT_1RTT && resp) {
-    /* spec: rfc9000#10.3/1 — a short header packet for no connection we have: a Stateless Reset with
+    /* spec: rfc9000#11/4 — only for a connection of which we hold no state; spec: rfc9000#10.3/1 —
+     * a short header packet for no connection we have: a Stateless Reset with
      * the token of its DCID (a peer that lost us learns at once), smaller than the trigger
      * (rfc9000#10.3.3) so that two endpoints cannot answer each other forever */
     vq_cid d;
@@ -220,16 +227,19 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
       ep->stats.resets_sent++;
     return VQ_OK;
   }
+  /* spec: rfc9000#5.2.2/8 — a packet for no connection that is not an Initial is dropped */
   if (h.type != VQ_PKT_INITIAL)
     return VQ_OK;
   /* spec: rfc9000#14.1/4 — a server discards an Initial in a datagram smaller than 1200 bytes */
   if (!vq_initial_datagram_size_ok(len))
     return VQ_OK;
-  /* spec: rfc9000#7.2/3 — the client's first DCID is at least 8 bytes */
+  /* spec: rfc9000#7.2 — the client's first DCID is at least 8 bytes (rfc9000#7.2/1) */
   if (h.dcid_len < 8 || ep->count >= ep->cfg.max_conns)
     return VQ_OK;
   vq_cid scid;
   uint8_t b[VQ_CID_MAX_LEN];
+  /* spec: rfc9000#10.3.2/2 — every connection gets a CID of the same length (cfg.conn.cid_len),
+   * so the stateless reset token can be recomputed from a CID without state */
   if (cx->rng)
     vq_rng_fill(cx->rng, b, ep->cfg.conn.cid_len);
   else
@@ -252,12 +262,14 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
           tag_off + VQ_RETRY_TAG_LEN > resp_cap ||
           vq_retry_tag_compute(h.version, odcid.bytes, odcid.len, resp, tag_off, resp + tag_off) != VQ_OK)
         return VQ_OK;
+      /* spec: rfc9000#17.2.5.1/5 — one Retry (resp holds one) for this datagram */
       *resp_len = tag_off + VQ_RETRY_TAG_LEN;
       ep->stats.retries_sent++;
       return VQ_OK;
     }
     /* spec: rfc9000#8.1.3 — a token: it must be ours, for this address, unexpired, a Retry token, and
-     * the client must now send to the Retry's Source CID */
+     * the client must now send to the Retry's Source CID (in retry mode only: without it a token is
+     * not looked at, see status.tsv for rfc9000#8.1.3/14) */
     st = vq_token_check(&ep->tokens, cx->now, addr, addr_len, dgram + h.token_off, h.token_len,
                         ep->cfg.retry_token_lifetime, ep->cfg.retry_token_lifetime, &tok);
     if (st != VQ_OK || tok.kind != VQ_TOKEN_KIND_RETRY || tok.rscid.len != h.dcid_len ||
@@ -298,6 +310,8 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
   e->r_scid.e = e;
   e->r_odcid.cid = *vq_conn_odcid(c);
   e->r_odcid.e = e;
+  /* spec: rfc9000#5.1.1/2 — the connection ID we issued routes to the connection for its whole life
+   * (it is never retired: we issue no other) */
   route_add(ep, &e->r_scid);
   route_add(ep, &e->r_odcid);
   e->next = ep->list;

@@ -54,6 +54,9 @@ static vq_status seal(vq_token_key *k, const vq_cx *cx, uint8_t kind, const uint
     return VQ_ERR_INVALID_ARGUMENT;
   if (cap < need)
     return VQ_ERR_BUFFER_TOO_SMALL;
+  /* spec: rfc9000#8.1.1/1 — the first byte tells a Retry token from a NEW_TOKEN one; spec:
+   * rfc9000#8.1.4/1, rfc9000#8.1.4/2 — a random nonce and AES-256-GCM under the server's key make it
+   * hard to guess and protect it (kind, address and content) against modification */
   out[0] = kind;
   vq_rng_fill(cx->rng, out + 1, NONCE_LEN);
   uint8_t aad_kind = kind;
@@ -93,6 +96,9 @@ vq_status vq_token_make_retry(vq_token_key *k, const vq_cx *cx, const uint8_t *a
 vq_status vq_token_make_new(vq_token_key *k, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
                             uint8_t *out, size_t cap, size_t *len)
 {
+  /* spec: rfc9000#8.1.4/4 — bound to the client's address (authenticated data); spec:
+   * rfc9000#8.1.3/6 — only an encrypted timestamp under a fresh random nonce: nothing links it to
+   * the connection */
   uint8_t plain[8];
   put64(plain, cx->now);
   return seal(k, cx, VQ_TOKEN_KIND_NEW, addr, addr_len, plain, sizeof(plain), out, cap, len);
@@ -157,7 +163,9 @@ vq_status vq_stateless_reset_token(const uint8_t key[VQ_TOKEN_KEY_LEN], const vq
 {
   uint8_t mac[EVP_MAX_MD_SIZE];
   unsigned int mlen = 0;
-  /* spec: rfc9000#10.3.2 — a token derived from a static key and the connection ID */
+  /* spec: rfc9000#10.3.2 — a token derived from a static key and the connection ID; spec:
+   * rfc9000#10.3.2/1 — an HMAC under a secret key is hard to guess; spec: rfc9000#10.3.2/5 — each
+   * connection ID gets its own token */
   if (!HMAC(EVP_sha256(), key, VQ_TOKEN_KEY_LEN, cid->bytes, cid->len, mac, &mlen) || mlen < 16)
     return VQ_ERR_INTERNAL;
   memcpy(token, mac, 16);
@@ -171,7 +179,8 @@ vq_status vq_stateless_reset_build(const vq_cx *cx, const uint8_t token[16], siz
   *len = 0;
   if (!cx->rng)
     return VQ_ERR_INVALID_ARGUMENT;
-  /* spec: rfc9000#10.3.3 — smaller than the packet that triggered it, so resets cannot loop */
+  /* spec: rfc9000#10.3.3/1, rfc9000#10.3/6 — smaller than the packet that triggered it, so resets
+   * cannot loop (and never amplify) */
   if (trigger_len <= VQ_STATELESS_RESET_MIN)
     return VQ_OK;
   size_t n = trigger_len - 1;
@@ -182,7 +191,8 @@ vq_status vq_stateless_reset_build(const vq_cx *cx, const uint8_t token[16], siz
   if (cap < n)
     return VQ_ERR_BUFFER_TOO_SMALL;
   vq_rng_fill(cx->rng, out, n - 16);
-  /* spec: rfc9000#10.3/2 — it looks like a short header packet: 0b01 then unpredictable bits */
+  /* spec: rfc9000#10.3/8, rfc9000#10.3/3 — it looks like a short header packet: 0b01 then
+   * unpredictable bits */
   out[0] = (uint8_t)(0x40u | (out[0] & 0x3fu));
   memcpy(out + n - 16, token, 16);
   *len = n;
