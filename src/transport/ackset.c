@@ -181,6 +181,10 @@ int vq_ackset_add(vq_ackset *s, uint64_t pn)
     extend_up(s, i, pn);
     return 1;
   }
+  /* pn lies strictly between r[i - 1] and r[i], touching neither: what insert_at requires (first
+   * for r[i], then for the ranges below it). */
+  /*@ assert i < s->n ==> s->r[i].hi + 1 < pn; */
+  /*@ assert \forall integer k; i <= k < s->n ==> s->r[k].hi + 1 < pn; */
   if (s->n == s->cap) {
     count_dropped(s);
     if (i == s->n) return 1; /* it would be the lowest range: forgotten at once */
