@@ -4,7 +4,7 @@ A stage whose file has no such line counts as one failure (it did not report).""
 import os, re, sys
 d = sys.argv[1]
 tp = tf = 0
-for name in sorted(os.listdir(d)):
+for name in sorted(n for n in os.listdir(d) if n.endswith(".txt")):  # stages' result files; *.log are their logs
     p = f = None
     for line in open(os.path.join(d, name)):
         m = re.search(r"(\d+) passed, (\d+) failed", line)
