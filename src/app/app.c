@@ -102,3 +102,22 @@ void app_trace(void *ud, vq_time now, const char *event, const char *detail)
   fprintf(stderr, "%llu.%06llu %s %s\n", (unsigned long long)(now / 1000000000u),
           (unsigned long long)(now % 1000000000u / 1000u), event, detail);
 }
+
+/* "h3,hq-interop" into ALPN wire form (each name prefixed by its length, RFC 7301 §3.1). */
+int app_build_alpn(const char *list, uint8_t *out, size_t cap, size_t *len)
+{
+  size_t o = 0;
+  const char *p = list;
+  while (*p) {
+    const char *c = strchr(p, ',');
+    size_t n = c ? (size_t)(c - p) : strlen(p);
+    if (n == 0 || n > 255 || o + 1 + n > cap)
+      return -1;
+    out[o++] = (uint8_t)n;
+    memcpy(out + o, p, n);
+    o += n;
+    p += n + (c ? 1 : 0);
+  }
+  *len = o;
+  return o ? 0 : -1;
+}

@@ -18,6 +18,10 @@ void app_keylog(void *ud, const char *line);
  * buffer stops early (the loop retries when writable). */
 size_t app_flush(vq_posix_sock *sock, vq_conn *c, const vq_cx *cx, const vq_addr *peer, int *blocked);
 
+/* A comma-separated ALPN list in wire form; 0, or -1 for an empty name, a name over 255 bytes, an
+ * empty list, or more than cap bytes. */
+int app_build_alpn(const char *list, uint8_t *out, size_t cap, size_t *len);
+
 /* A trace sink printing to stderr when verbose. */
 void app_trace(void *ud, vq_time now, const char *event, const char *detail);
 

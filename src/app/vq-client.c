@@ -294,20 +294,9 @@ int main(int argc, char **argv)
 
   uint8_t alpn[256];
   size_t alpn_len = 0;
-  {
-    const char *p = alpn_s;
-    while (*p) {
-      const char *e = strchr(p, ',');
-      size_t n = e ? (size_t)(e - p) : strlen(p);
-      if (n == 0 || n > 255 || alpn_len + 1 + n > sizeof(alpn)) {
-        fprintf(stderr, "vq-client: bad --alpn list\n");
-        return 2;
-      }
-      alpn[alpn_len++] = (uint8_t)n;
-      memcpy(alpn + alpn_len, p, n);
-      alpn_len += n;
-      p += n + (e ? 1 : 0);
-    }
+  if (app_build_alpn(alpn_s, alpn, sizeof(alpn), &alpn_len) != 0) {
+    fprintf(stderr, "vq-client: bad --alpn list\n");
+    return 2;
   }
   char err[512] = "";
   uint8_t *ca = NULL;

@@ -341,23 +341,6 @@ static void usage(FILE *f)
           "  -h, --help           this text\n");
 }
 
-static int build_alpn(const char *list, uint8_t *out, size_t cap, size_t *len)
-{
-  size_t o = 0;
-  const char *p = list;
-  while (*p) {
-    const char *c = strchr(p, ',');
-    size_t n = c ? (size_t)(c - p) : strlen(p);
-    if (n == 0 || n > 255 || o + 1 + n > cap)
-      return -1;
-    out[o++] = (uint8_t)n;
-    memcpy(out + o, p, n);
-    o += n;
-    p += n + (c ? 1 : 0);
-  }
-  *len = o;
-  return o ? 0 : -1;
-}
 
 int main(int argc, char **argv)
 {
@@ -417,7 +400,7 @@ int main(int argc, char **argv)
   vq_mem_init(&s.mem, vq_allocator_system(), NULL, (size_t)4 << 30);
   uint8_t alpn[256];
   size_t alpn_len = 0;
-  if (build_alpn(alpn_s, alpn, sizeof(alpn), &alpn_len) != 0) {
+  if (app_build_alpn(alpn_s, alpn, sizeof(alpn), &alpn_len) != 0) {
     fprintf(stderr, "vq-server: bad --alpn list\n");
     return 2;
   }
