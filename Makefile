@@ -106,7 +106,13 @@ test-san: $(BUILD)/bin/vq-test-san
 	  $(BUILD)/bin/vq-test-san | tee $(BUILD)/results/test-san.txt
 
 # ---- spec-derived vectors: extracted from the RFC texts, never retyped ------------------------------
-RFC_DIR ?= ../shared/rfc
+# The workplace's shared material (RFC texts, QPACK interop files, Huffman table): ../shared beside this
+# repository or beside the one it was cloned from (ci/find-shared.sh); VQ_SHARED_DIR=... overrides.
+ifeq ($(origin SHARED_DIR),undefined)
+SHARED_DIR := $(or $(shell sh ci/find-shared.sh),../shared)
+endif
+export VQ_SHARED_DIR := $(SHARED_DIR)
+RFC_DIR ?= $(SHARED_DIR)/rfc
 vectors:
 	python3 spec/extract-vectors.py --rfc-dir $(RFC_DIR) --out spec/vectors
 # In check: re-extract when the RFC texts are at hand and fail if the committed vectors differ.

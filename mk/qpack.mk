@@ -1,7 +1,7 @@
 # QPACK (src/h3): generated tables. `make qpack-gen` regenerates them from the RFC 7541 Huffman code
 # and RFC 9204 Appendix A; `make qpack-gen-check` regenerates into build/ and fails if the committed
 # sources differ.
-QPACK_HUFF_TSV ?= ../shared/spec-data/hpack-huffman.tsv
+QPACK_HUFF_TSV ?= $(SHARED_DIR)/spec-data/hpack-huffman.tsv
 .PHONY: qpack-gen qpack-gen-check
 qpack-gen:
 	python3 src/h3/gen/huffman.py $(QPACK_HUFF_TSV) src/h3/qpack_huff_table.c

@@ -1,6 +1,6 @@
 /* Tests of QPACK (src/h3): the proved primitives at their boundaries, the static table, the RFC 9204
  * Appendix B examples byte for byte (spec/vectors/rfc9204-examples.txt, extracted from the RFC), every
- * file of the QPACK interop set (../shared/qpack-interop: encoders nobody here wrote), the rejected
+ * file of the QPACK interop set (qpack-interop of the shared material: encoders nobody here wrote), the rejected
  * inputs of that set, and encoder round trips with several table sizes, blocked-stream limits and
  * acknowledgment delays. */
 #include "vqtest.h"
@@ -10,7 +10,14 @@
 #include <dirent.h>
 #include <stdlib.h>
 
-#define INTEROP "../shared/qpack-interop"
+/* The interop set: $VQ_SHARED_DIR/qpack-interop (the Makefile exports VQ_SHARED_DIR, found by
+ * ci/find-shared.sh), else ../shared/qpack-interop relative to the repository root. */
+static const char *shared_dir(void)
+{
+  const char *d = getenv("VQ_SHARED_DIR");
+  return d && *d ? d : "../shared";
+}
+#define INTEROP "%s/qpack-interop"
 
 /* ---- integers ----------------------------------------------------------------------------------- */
 
@@ -537,10 +544,12 @@ static vq_status decode_file(const uint8_t *data, size_t len, uint64_t table, ui
 
 static int interop_present(vq_t *t)
 {
-  DIR *d = opendir(INTEROP "/encoded");
+  char dir[512];
+  snprintf(dir, sizeof dir, INTEROP "/encoded", shared_dir());
+  DIR *d = opendir(dir);
   if (!d) {
-    vq_fail(t, __FILE__, __LINE__, "QPACK interop data not found at %s (relative to the repository root); "
-            "CI provides it", INTEROP);
+    vq_fail(t, __FILE__, __LINE__, "QPACK interop data not found at %s: the shared material "
+            "(../shared beside the repository or its origin, or VQ_SHARED_DIR) is missing", dir);
     return 0;
   }
   closedir(d);
@@ -555,15 +564,15 @@ VQ_TEST(qpack_interop_decode_all)
   const char *encoders[] = {"ls-qpack", "nghttp3", "examples"};
   int files = 0, ok_files = 0;
   for (size_t e = 0; e < 3; e++) {
-    char dir[256];
-    snprintf(dir, sizeof dir, INTEROP "/encoded/%s", encoders[e]);
+    char dir[512];
+    snprintf(dir, sizeof dir, INTEROP "/encoded/%s", shared_dir(), encoders[e]);
     DIR *d = opendir(dir);
     CHECK(d != NULL);
     if (!d) continue;
     struct dirent *de;
     while ((de = readdir(d))) {
       if (de->d_name[0] == '.') continue;
-      char name[128], path[512], qpath[512];
+      char name[128], path[1024], qpath[512];
       unsigned long long table = 0, blocked = 100, ack = 0; /* no suffix: the file sets the capacity */
       const char *dot = strstr(de->d_name, ".out");
       if (!dot) continue;
@@ -577,7 +586,7 @@ VQ_TEST(qpack_interop_decode_all)
       files++;
       qif q;
       int is_b = strcmp(name, "examples") == 0;
-      snprintf(qpath, sizeof qpath, INTEROP "/qifs/%s.qif", name);
+      snprintf(qpath, sizeof qpath, INTEROP "/qifs/%s.qif", shared_dir(), name);
       if (!is_b) CHECK(qif_load(qpath, &q));
       size_t matched = 0, sections = 0;
       vq_status st = decode_file(data, len, table, blocked, is_b ? NULL : &q, &matched, &sections, 0);
@@ -609,9 +618,9 @@ VQ_TEST(qpack_interop_byte_by_byte)
   const char *qifs[] = {"netbsd", "fb-req", "netbsd-hq"};
   const uint64_t tables[] = {4096, 256, 4096}, blocked[] = {100, 100, 0};
   for (int i = 0; i < 3; i++) {
-    char path[256], qp[256];
-    snprintf(path, sizeof path, INTEROP "/encoded/%s", files[i]);
-    snprintf(qp, sizeof qp, INTEROP "/qifs/%s.qif", qifs[i]);
+    char path[512], qp[512];
+    snprintf(path, sizeof path, INTEROP "/encoded/%s", shared_dir(), files[i]);
+    snprintf(qp, sizeof qp, INTEROP "/qifs/%s.qif", shared_dir(), qifs[i]);
     size_t len;
     uint8_t *data = (uint8_t *)vq_read_file(path, &len);
     CHECK(data != NULL);
@@ -632,8 +641,8 @@ VQ_TEST(qpack_interop_errors)
   if (!interop_present(t)) return;
   for (int i = 1; i <= 12; i++) {
     if (i == 9 || i == 10) continue;
-    char path[256];
-    snprintf(path, sizeof path, INTEROP "/encoded/errors/err%d", i);
+    char path[512];
+    snprintf(path, sizeof path, INTEROP "/encoded/errors/err%d", shared_dir(), i);
     size_t len;
     uint8_t *data = (uint8_t *)vq_read_file(path, &len);
     CHECK(data != NULL);
@@ -895,8 +904,8 @@ VQ_TEST(qpack_encoder_roundtrip_qifs)
   const unsigned delays[] = {0, 3};
   size_t runs = 0;
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    char qp[256];
-    snprintf(qp, sizeof qp, INTEROP "/qifs/%s.qif", names[i]);
+    char qp[512];
+    snprintf(qp, sizeof qp, INTEROP "/qifs/%s.qif", shared_dir(), names[i]);
     qif q;
     CHECK(qif_load(qp, &q));
     int heavy = q.nblocks > 100;
