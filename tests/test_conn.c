@@ -13,6 +13,7 @@
 #include "vquic/pn.h"
 #include "vquic/protect.h"
 #include "vquic/tls.h"
+#include "transport/conn_internal.h" /* white-box: the packet number exhaustion test */
 
 #define MAXS 64
 
@@ -975,16 +976,16 @@ static int key_1rtt(world *w, int server, int gen, vq_pp_key *k)
 }
 
 /* A 1-RTT packet from the client with the given payload (frames), packet number pn, under the keys
- * of generation gen (key phase gen & 1). */
-static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen,
-                      uint8_t buf[1500], size_t *outp)
+ * of generation gen (key phase gen & 1), with the given spin bit. */
+static int build_1rtt_spin(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen,
+                           unsigned spin, uint8_t buf[1500], size_t *outp)
 {
   vq_pp_key k;
   unsigned phase = gen & 1u;
   if (!key_1rtt(w, 0, (int)gen, &k))
     return 0;
   size_t pn_off = 0, out = 0;
-  int ok = vq_short_header_write(buf, 1500, vq_conn_dcid(w->cli.conn), 0, phase, 4, &pn_off) == VQ_OK &&
+  int ok = vq_short_header_write(buf, 1500, vq_conn_dcid(w->cli.conn), spin, phase, 4, &pn_off) == VQ_OK &&
            vq_pn_write(buf + pn_off, 1500 - pn_off, pn, 4) == VQ_OK && pn_off + 4 + plen < 1400;
   if (ok) {
     if (plen)
@@ -994,6 +995,12 @@ static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn
   vq_pp_key_discard(&k);
   *outp = out;
   return ok;
+}
+
+static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen,
+                      uint8_t buf[1500], size_t *outp)
+{
+  return build_1rtt_spin(w, payload, plen, pn, gen, 0, buf, outp);
 }
 
 static int inject_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen)
@@ -1466,4 +1473,211 @@ VQ_TEST(conn_endpoint_version_negotiation_and_drops)
   vq_endpoint_free(ep);
   vq_tls_ctx_free(sctx);
   CHECK_EQ(root.used, 0);
+}
+
+/* ---- RFC 9000 conformance details of the connection ----------------------------------------------- */
+
+/* spec: rfc9000#17.4/5 — vquic keeps the spin bit disabled: the peer's value is ignored (a packet
+ * with the spin bit set is processed and acknowledged like any other). */
+VQ_TEST(conn_spin_bit_ignored)
+{
+  world w;
+  CHECK(world_established(&w, 71));
+  vq_conn *srv = peer_conn(&w.srv);
+  if (srv && w.csec_len) {
+    /* two ack-eliciting packets with the spin bit set: the second is acknowledged at once */
+    uint64_t pn = next_pn(&w);
+    for (int k = 0; k < 2; k++) {
+      uint8_t buf[1500];
+      size_t out = 0;
+      CHECK(build_1rtt_spin(&w, (const uint8_t[]){0x01}, 1, pn + (uint64_t)k, 0, 1, buf, &out));
+      CHECK_EQ(buf[0] & 0x20u, 0x20u);
+      vq_cx cx = vq_lab_cx(w.lab);
+      CHECK(vq_conn_recv(srv, &cx, buf, out, 0) == VQ_OK);
+    }
+    int pr = 0, acked = 0;
+    unsigned phase = 0;
+    const uint8_t none[8] = {0};
+    CHECK_EQ(server_reply(&w, 0, none, pn + 1, &pr, &acked, &phase), 1);
+    CHECK(acked);
+    vq_conn_stats st;
+    vq_conn_get_stats(srv, &st);
+    CHECK_EQ(srv->state, VQ_CONN_ESTABLISHED);
+  }
+  world_free(&w);
+}
+
+/* spec: rfc9000#12.3/3 — when the next packet number would be 2^62-1 the connection closes without
+ * sending CONNECTION_CLOSE or any other packet. */
+VQ_TEST(conn_packet_numbers_exhausted_close_silently)
+{
+  world w;
+  CHECK(world_established(&w, 72));
+  vq_conn *srv = peer_conn(&w.srv);
+  if (srv && w.csec_len) {
+    vq_conn_event ev;
+    while (vq_conn_poll_event(srv, &ev))
+      ;
+    srv->sp[VQ_SPACE_APP].next_pn = VQ_PN_MAX; /* as if 2^62-1 packets had been sent */
+    uint64_t pn = next_pn(&w);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn, 0));
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 1, 0)); /* an ACK is due now */
+    uint8_t buf[1500];
+    size_t n = 1;
+    vq_cx cx = vq_lab_cx(w.lab);
+    CHECK_EQ(vq_conn_send(srv, &cx, buf, sizeof buf, &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0);
+    CHECK_EQ(srv->state, VQ_CONN_CLOSED);
+    int closed = 0;
+    while (vq_conn_poll_event(srv, &ev))
+      if (ev.type == VQ_CONN_EV_CLOSED)
+        closed++;
+    CHECK_EQ(closed, 1);
+    /* and nothing later either, whatever arrives */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 2, 0));
+    CHECK_EQ(vq_conn_send(srv, &cx, buf, sizeof buf, &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0);
+  }
+  world_free(&w);
+}
+
+/* spec: rfc9000#10.2.1/5, rfc9000#10.2.1/7 — in the closing state, the CONNECTION_CLOSE packets sent
+ * in answer to the peer's packets total at most three times the bytes received from it. */
+VQ_TEST(conn_closing_answers_capped_at_three_times)
+{
+  world w;
+  CHECK(world_established(&w, 73));
+  vq_conn *srv = peer_conn(&w.srv);
+  if (srv && w.csec_len) {
+    char reason[400];
+    memset(reason, 'r', sizeof reason - 1);
+    reason[sizeof reason - 1] = 0;
+    vq_cx cx = vq_lab_cx(w.lab);
+    CHECK_EQ(vq_conn_close(srv, &cx, 1, 7, reason), VQ_OK);
+    uint8_t buf[1500];
+    size_t n = 0;
+    CHECK_EQ(vq_conn_send(srv, &cx, buf, sizeof buf, &n), VQ_OK);
+    CHECK(n > 100); /* the first CONNECTION_CLOSE, with a reason of VQ_CLOSE_REASON_MAX bytes */
+    uint64_t recvd = 0, answered = 0;
+    int answers = 0;
+    for (int k = 0; k < 64; k++) {
+      /* small datagrams to the connection's CID (what the endpoint attributes to it): the rate
+       * limit alone would answer the second one with a packet over three times their size */
+      uint8_t p[13];
+      size_t pl = sizeof p;
+      const vq_cid *dc = vq_conn_scid(srv);
+      memset(p, 0x5a, sizeof p);
+      p[0] = 0x41;
+      memcpy(p + 1, dc->bytes, dc->len < 8 ? dc->len : 8);
+      recvd += pl;
+      CHECK_EQ(vq_conn_recv(srv, &cx, p, pl, 0), VQ_OK);
+      n = 0;
+      CHECK_EQ(vq_conn_send(srv, &cx, buf, sizeof buf, &n), VQ_OK);
+      if (n) {
+        answers++;
+        answered += n;
+      }
+      CHECK(answered <= 3 * recvd);
+    }
+    CHECK(answers >= 1); /* it does answer, once enough has arrived */
+    CHECK_EQ(srv->state, VQ_CONN_CLOSING);
+  }
+  world_free(&w);
+}
+
+/* A long header packet of type ty from the "server" to a client: DCID dcid, SCID scid, token (only
+ * in an Initial), a PING padded to 40 bytes of payload, protected with key k. */
+static size_t make_server_long(uint8_t *out, size_t cap, vq_pkt_type ty, const vq_cid *dcid,
+                               const vq_cid *scid, const uint8_t *tok, size_t tl, uint64_t pn,
+                               vq_pp_key *k)
+{
+  vq_long_header_spec sp = {ty, VQ_QUIC_V1, dcid, scid, tok, tl, 2, 2};
+  size_t loff = 0, poff = 0, out_len = 0;
+  const size_t plen = 40;
+  if (vq_long_header_write(out, cap, &sp, &loff, &poff) != VQ_OK || poff + 2 + plen + 16 > cap)
+    return 0;
+  if (vq_packet_set_length(out, cap, loff, 2, 2 + plen + VQ_AEAD_TAG_LEN) != VQ_OK ||
+      vq_pn_write(out + poff, cap - poff, pn, 2) != VQ_OK)
+    return 0;
+  memset(out + poff + 2, 0, plen); /* PADDING */
+  out[poff + 2] = 0x01;            /* PING */
+  if (vq_packet_protect(k, out, cap, poff, 2, pn, plen, &out_len) != VQ_OK)
+    return 0;
+  return out_len;
+}
+
+/* spec: rfc9000#17.2.2/1 — a client discards a server Initial whose Token Length is not 0; spec:
+ * rfc9000#7.2/3 — once it processed the server's first Initial, it discards long header packets with
+ * another Source CID. */
+VQ_TEST(conn_client_discards_server_initial_with_token_or_other_scid)
+{
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)1 << 28);
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  char err[256];
+  vq_tls_ctx *cctx = NULL;
+  CHECK(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)) == VQ_OK);
+  vq_rng rng;
+  vq_rng_seed(&rng, 43);
+  vq_cx cx = {VQ_MS(1000), NULL, NULL, &rng, NULL};
+  vq_conn_config cc = {0};
+  cc.tls = cctx;
+  cc.server_name = "localhost";
+  vq_conn *c = NULL;
+  CHECK(vq_conn_new_client(&c, &root, &cc, &cx) == VQ_OK);
+  if (c) {
+    uint8_t d1[1500], p[1500];
+    size_t n1 = 0;
+    CHECK(vq_conn_send(c, &cx, d1, sizeof(d1), &n1) == VQ_OK);
+    vq_cid odcid = *vq_conn_dcid(c), cscid;
+    vq_pkt_header h1;
+    CHECK(vq_packet_parse(d1, n1, 0, &h1) == VQ_OK);
+    CHECK(vq_cid_set(&cscid, d1 + h1.scid_off, h1.scid_len) == VQ_OK);
+    vq_pp_key kc, ks;
+    vq_pp_key_init(&kc);
+    vq_pp_key_init(&ks);
+    CHECK(vq_pp_key_install_initial(&kc, &ks, VQ_QUIC_V1, odcid.bytes, odcid.len) == VQ_OK);
+    const uint8_t s1b[] = {0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8};
+    const uint8_t s2b[] = {0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8};
+    vq_cid s1, s2;
+    (void)vq_cid_set(&s1, s1b, sizeof s1b);
+    (void)vq_cid_set(&s2, s2b, sizeof s2b);
+    const uint8_t tok[] = {1, 2, 3};
+    vq_conn_stats a, b;
+    /* with a token: discarded, the Destination CID stays the client's own choice */
+    size_t pl = make_server_long(p, sizeof p, VQ_PKT_INITIAL, &cscid, &s1, tok, sizeof tok, 0, &ks);
+    CHECK(pl > 0);
+    vq_conn_get_stats(c, &a);
+    CHECK_EQ(vq_conn_recv(c, &cx, p, pl, 0), VQ_OK);
+    vq_conn_get_stats(c, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv);
+    CHECK_EQ(b.pkts_dropped, a.pkts_dropped + 1);
+    CHECK(vq_cid_equal(vq_conn_dcid(c), &odcid));
+    /* without: processed, and its Source CID becomes the Destination CID */
+    pl = make_server_long(p, sizeof p, VQ_PKT_INITIAL, &cscid, &s1, NULL, 0, 1, &ks);
+    CHECK(pl > 0);
+    CHECK_EQ(vq_conn_recv(c, &cx, p, pl, 0), VQ_OK);
+    vq_conn_get_stats(c, &a);
+    CHECK_EQ(a.pkts_recv, b.pkts_recv + 1);
+    CHECK(vq_cid_equal(vq_conn_dcid(c), &s1));
+    /* another Initial with another Source CID: discarded, nothing changes */
+    pl = make_server_long(p, sizeof p, VQ_PKT_INITIAL, &cscid, &s2, NULL, 0, 2, &ks);
+    CHECK_EQ(vq_conn_recv(c, &cx, p, pl, 0), VQ_OK);
+    vq_conn_get_stats(c, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv);
+    CHECK_EQ(b.pkts_dropped, a.pkts_dropped + 1);
+    CHECK(vq_cid_equal(vq_conn_dcid(c), &s1));
+    /* the same Source CID again: processed */
+    pl = make_server_long(p, sizeof p, VQ_PKT_INITIAL, &cscid, &s1, NULL, 0, 3, &ks);
+    CHECK_EQ(vq_conn_recv(c, &cx, p, pl, 0), VQ_OK);
+    vq_conn_get_stats(c, &a);
+    CHECK_EQ(a.pkts_recv, b.pkts_recv + 1);
+    vq_pp_key_discard(&kc);
+    vq_pp_key_discard(&ks);
+    vq_conn_free(c, NULL);
+  }
+  vq_tls_ctx_free(cctx);
 }

@@ -114,6 +114,16 @@ VQ_TEST(packet_rfc_retry)
                             h.token_len, &tag), VQ_OK);
     CHECK_EQ(tag, h.tag_off);
     CHECK_MEM(out, tag, p, h.tag_off);
+    /* spec: rfc9000#17.2.5/1 — the Unused bits are ignored: any value parses the same way. */
+    for (unsigned u = 0; u < 16; u++) {
+      uint8_t q[128];
+      memcpy(q, p, n);
+      q[0] = (uint8_t)((q[0] & 0xf0u) | u);
+      vq_pkt_header hu;
+      CHECK_EQ(vq_packet_parse(q, n, 0, &hu), VQ_OK);
+      CHECK_EQ(hu.type, VQ_PKT_RETRY);
+      CHECK_EQ(hu.token_len, h.token_len);
+    }
     /* Without room for the tag (or with an empty token) the Retry is dropped. */
     CHECK_EQ(vq_packet_parse(p, n - 1, 0, &h), VQ_OK); /* one byte shorter token */
     CHECK_EQ(vq_packet_parse(p, h.token_off + 16, 0, &h), VQ_ERR_PACKET_RETRY);
@@ -213,6 +223,8 @@ VQ_TEST(packet_long_roundtrip_and_truncation)
 
 /* spec: rfc9000#17.2 — CIDs over 20 bytes are dropped in v1/v2; rfc8999#5.1 — up to 255 for other
  * versions, whose header is still read so Version Negotiation can be sent (rfc9000#6). */
+/* spec: rfc9000#17.2/3 — a v1 (or v2) long header whose DCID length is over 20 is dropped (unknown
+ * versions keep up to 255, rfc8999#5.1); spec: rfc9000#17.2/6 — the same for the SCID length. */
 VQ_TEST(packet_cid_lengths)
 {
   uint8_t p[600];
@@ -245,6 +257,20 @@ VQ_TEST(packet_cid_lengths)
       } else {
         CHECK_EQ(st, VQ_ERR_PACKET_CID_TOO_LONG);
       }
+    }
+  }
+  /* The SCID length over 20 (DCID fine): dropped for v1 and v2 too. */
+  for (int v = 0; v < 2; v++) {
+    p[0] = 0xc0;
+    p[1] = (uint8_t)(VER[v] >> 24); p[2] = (uint8_t)(VER[v] >> 16); p[3] = (uint8_t)(VER[v] >> 8);
+    p[4] = (uint8_t)VER[v];
+    p[5] = 8;
+    for (size_t sl = 20; sl <= 22; sl++) {
+      p[14] = (uint8_t)sl;
+      p[15 + sl] = 0;  /* token length */
+      p[16 + sl] = 20; /* Length */
+      vq_pkt_header h;
+      CHECK_EQ(vq_packet_parse(p, 17 + sl + 20, 0, &h), sl <= 20 ? VQ_OK : VQ_ERR_PACKET_CID_TOO_LONG);
     }
   }
   /* Builders refuse a 21-byte CID. */
@@ -297,7 +323,8 @@ VQ_TEST(packet_length_past_datagram)
   CHECK_EQ(vq_packet_parse(p, n, 0, &h), VQ_ERR_PACKET_TOKEN);
 }
 
-/* spec: rfc9000#12.2 — coalesced packets: Initial, Handshake and a 1-RTT packet in one datagram. */
+/* spec: rfc9000#12.2/1 — coalesced packets: Initial, Handshake and a 1-RTT packet in one datagram,
+ * each parsed on its own (the connection's loop over them is in conn.c). */
 VQ_TEST(packet_coalesced_split)
 {
   for (int v = 0; v < 2; v++) {
@@ -336,8 +363,9 @@ VQ_TEST(packet_coalesced_split)
   }
 }
 
-/* spec: rfc9000#17.2.1 — Version Negotiation: any Unused bits, echoed CIDs up to 255 bytes, at least
- * one version, a whole number of 4-byte versions. */
+/* spec: rfc9000#17.2.1 — Version Negotiation: any Unused bits (spec: rfc9000#17.2.1/1 — ignored),
+ * echoed CIDs up to 255 bytes, at least one version, a whole number of 4-byte versions; spec:
+ * rfc9000#17.2.1/3 — the builder writes Version 0. */
 VQ_TEST(packet_version_negotiation)
 {
   uint8_t cids[255];
@@ -350,6 +378,7 @@ VQ_TEST(packet_version_negotiation)
     CHECK_EQ(vq_vn_write(p, sizeof p, 0x40, cids, dls[i], cids, 255 - dls[i], vers, 3, &used), VQ_OK);
     CHECK_EQ(used, 7 + 255 + 12);
     CHECK_EQ(p[0], 0xc0);
+    CHECK(p[1] == 0 && p[2] == 0 && p[3] == 0 && p[4] == 0);
     vq_pkt_header h;
     CHECK_EQ(vq_packet_parse(p, used, 0, &h), VQ_OK);
     CHECK_EQ(h.type, VQ_PKT_VERSION_NEGOTIATION);
@@ -369,12 +398,18 @@ VQ_TEST(packet_version_negotiation)
     CHECK_EQ(vq_packet_parse(p, used - 12, 0, &h), VQ_ERR_PACKET_VN_EMPTY);
     for (size_t k = 0; k < used - 12; k++) CHECK(vq_packet_parse(p, k, 0, &h) != VQ_OK);
   }
-  /* Fixed bit 0 is fine in Version Negotiation (Unused bits). */
+  /* Fixed bit 0 is fine in Version Negotiation (Unused bits), and so is every other Unused value. */
   CHECK_EQ(vq_vn_write(p, sizeof p, 0x00, cids, 8, cids, 8, vers, 1, &used), VQ_OK);
   CHECK_EQ(p[0], 0x80);
   vq_pkt_header h;
   CHECK_EQ(vq_packet_parse(p, used, 0, &h), VQ_OK);
   CHECK_EQ(h.type, VQ_PKT_VERSION_NEGOTIATION);
+  for (unsigned u = 0; u < 128; u += 9) {
+    p[0] = (uint8_t)(0x80u | u);
+    CHECK_EQ(vq_packet_parse(p, used, 0, &h), VQ_OK);
+    CHECK_EQ(h.type, VQ_PKT_VERSION_NEGOTIATION);
+    CHECK_EQ(h.versions_count, 1);
+  }
   /* Builder: no versions, too long a CID, no room. */
   CHECK_EQ(vq_vn_write(p, sizeof p, 0x40, cids, 8, cids, 8, vers, 0, &used), VQ_ERR_INVALID_ARGUMENT);
   CHECK_EQ(vq_vn_write(p, sizeof p, 0x40, cids, 256, cids, 8, vers, 1, &used), VQ_ERR_INVALID_ARGUMENT);
@@ -382,7 +417,8 @@ VQ_TEST(packet_version_negotiation)
   CHECK_EQ(vq_vn_write(p, 7 + 16 + 11, 0x40, cids, 8, cids, 8, vers, 3, &used), VQ_ERR_BUFFER_TOO_SMALL);
 }
 
-/* spec: rfc9000#17.2, rfc9000#17.3.1 — fixed bit 0 drops v1/v2 long headers and short headers. */
+/* spec: rfc9000#17.2/1, rfc9000#17.3.1/1 — fixed bit 0 drops v1/v2 long headers and short headers;
+ * spec: rfc9000#17.2/8, rfc9000#17.3.1/2 — the builders write the Reserved Bits as 0. */
 VQ_TEST(packet_fixed_bit)
 {
   uint8_t p[64];
@@ -392,12 +428,13 @@ VQ_TEST(packet_fixed_bit)
     size_t n = build_long(p, sizeof p, VQ_PKT_HANDSHAKE, VER[v], &dc, &dc, NULL, 0, 1, 2, 0, 20);
     vq_pkt_header h;
     CHECK_EQ(vq_packet_parse(p, n, 0, &h), VQ_OK);
+    CHECK_EQ(p[0] & 0x0cu, 0); /* Reserved Bits */
     p[0] = (uint8_t)(p[0] - 0x40);
     CHECK_EQ(vq_packet_parse(p, n, 0, &h), VQ_ERR_PACKET_FIXED_BIT);
   }
   size_t poff = 0;
   CHECK_EQ(vq_short_header_write(p, sizeof p, &dc, 0, 1, 2, &poff), VQ_OK);
-  CHECK_EQ(p[0], 0x40 + 4 + 1);
+  CHECK_EQ(p[0], 0x40 + 4 + 1); /* Reserved Bits (0x18) are 0 */
   vq_pkt_header h;
   CHECK_EQ(vq_packet_parse(p, 30, 8, &h), VQ_OK);
   p[0] = 0x00;

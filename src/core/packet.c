@@ -136,13 +136,14 @@ static vq_status parse_short(const uint8_t *buf, size_t len, size_t dcid_len, vq
 {
   const uint8_t b0 = buf[0];
   hdr_clear(h);
-  /* spec: rfc9000#17.3.1 — "Packets containing a zero value for this bit are not valid packets in
-   * this version and MUST be discarded." */
+  /* spec: rfc9000#17.3.1/1 — "Packets containing a zero value for this bit are not valid packets
+   * in this version and MUST be discarded." (the caller drops on VQ_ERR_PACKET_FIXED_BIT) */
   if (b0 % 128u < 64u) return VQ_ERR_PACKET_FIXED_BIT;
   /* The packet number is at least one byte (rfc9000#17.1). */
   if (len - 1u <= dcid_len) return VQ_ERR_PACKET_TRUNCATED;
   h->type = VQ_PKT_1RTT;
   h->first = b0;
+  /* spec: rfc9000#17.4/5 — the spin bit is reported, never interpreted (vquic keeps it disabled) */
   h->spin = (uint8_t)(b0 / 32u % 2u);
   h->dcid_off = 1;
   h->dcid_len = dcid_len;
@@ -226,7 +227,7 @@ static vq_status parse_length_tail(const uint8_t *buf, size_t len, size_t off, i
 }
 
 /* spec: rfc9000#17.2.5 — Retry: Retry Token (the rest), Retry Integrity Tag (128 bits); it uses the
- * whole datagram. spec: rfc9000#17.2.5.2 — "A client MUST discard a Retry packet with a zero-length
+ * whole datagram. spec: rfc9000#17.2.5/1 — the four Unused bits of the first byte are not looked at. spec: rfc9000#17.2.5.2 — "A client MUST discard a Retry packet with a zero-length
  * Retry Token field." */
 /*@ requires off <= len;
     requires \valid(h);
@@ -248,8 +249,9 @@ static vq_status parse_retry_tail(size_t len, size_t off, vq_pkt_header *h)
 /* spec: rfc9000#17.2 — Header Form 1, Fixed Bit, Long Packet Type, Type-Specific Bits, Version (32),
  * DCID Length (8), DCID, SCID Length (8), SCID, then the type-specific payload.
  * spec: rfc8999#5.1 — for any version: the version and two CIDs of up to 255 bytes.
- * spec: rfc9000#17.2 — "Endpoints that receive a version 1 long header with a value larger than 20
- * MUST drop the packet." */
+ * spec: rfc9000#17.2/3, rfc9000#17.2/6 — "Endpoints that receive a version 1 long header with a
+ * value larger than 20 MUST drop the packet." (VQ_ERR_PACKET_CID_TOO_LONG, for either CID)
+ * spec: rfc9000#17.2.1/1 — a Version Negotiation packet's Unused bits are not looked at. */
 /*@ requires len >= 1 && \valid_read(buf + (0 .. len - 1));
     requires \valid(h) && \separated(h, buf + (0 .. len - 1));
     assigns *h;
@@ -287,7 +289,7 @@ static vq_status parse_long(const uint8_t *buf, size_t len, vq_pkt_header *h)
     h->packet_len = len;
     return VQ_ERR_PACKET_VERSION;
   }
-  /* spec: rfc9000#17.2 — Fixed Bit: "Packets containing a zero value for this bit are not valid
+  /* spec: rfc9000#17.2/1 — Fixed Bit: "Packets containing a zero value for this bit are not valid
    * packets in this version and MUST be discarded." */
   if (b0 % 128u < 64u) return VQ_ERR_PACKET_FIXED_BIT;
   const vq_pkt_type t = long_type(version, (unsigned)(b0 / 16u % 4u));
@@ -389,8 +391,8 @@ static size_t put_token(uint8_t *buf, size_t cap, size_t off, const uint8_t *tok
 }
 
 /* spec: rfc9000#17.2 — first byte: Header Form 1, Fixed Bit 1, Long Packet Type, Reserved Bits
- * (rfc9000#17.2: "The value included prior to protection MUST be set to 0"), Packet Number Length
- * (pn_len - 1). */
+ * (spec: rfc9000#17.2/8 — "The value included prior to protection MUST be set to 0"), Packet Number
+ * Length (pn_len - 1). */
 /*@ requires \valid(buf + (0 .. cap - 1));
     requires \valid_read(s) && \valid(length_off) && \valid(pn_off);
     requires \valid_read(s->dcid) && \valid_read(s->scid);
@@ -444,8 +446,8 @@ vq_status vq_packet_set_length(uint8_t *buf, size_t cap, size_t length_off, size
   return vq_varint_encode_n(buf + length_off, cap - length_off, value, size);
 }
 
-/* spec: rfc9000#17.3.1 — first byte: Header Form 0, Fixed Bit 1, Spin Bit, Reserved Bits 0, Key
- * Phase, Packet Number Length (pn_len - 1); then the DCID. */
+/* spec: rfc9000#17.3.1 — first byte: Header Form 0, Fixed Bit 1, Spin Bit, Reserved Bits 0
+ * (spec: rfc9000#17.3.1/2), Key Phase, Packet Number Length (pn_len - 1); then the DCID. */
 /*@ requires \valid(buf + (0 .. cap - 1));
     requires \valid_read(dcid) && \valid(pn_off);
     requires \separated(buf + (0 .. cap - 1), dcid, pn_off) && \separated(pn_off, dcid);
@@ -464,8 +466,8 @@ vq_status vq_short_header_write(uint8_t *buf, size_t cap, const vq_cid *dcid, un
   return VQ_OK;
 }
 
-/* spec: rfc9000#17.2.1 — Version Negotiation: Header Form 1, Unused (7), Version 0, the echoed
- * CIDs (rfc8999#6: up to 255 bytes), Supported Versions. */
+/* spec: rfc9000#17.2.1 — Version Negotiation: Header Form 1, Unused (7), Version 0 (spec:
+ * rfc9000#17.2.1/3), the echoed CIDs (rfc8999#6: up to 255 bytes), Supported Versions. */
 /*@ requires \valid(buf + (0 .. cap - 1));
     requires dcid_len > 0 && dcid_len <= 255 ==> \valid_read(dcid + (0 .. dcid_len - 1));
     requires scid_len > 0 && scid_len <= 255 ==> \valid_read(scid + (0 .. scid_len - 1));

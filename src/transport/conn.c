@@ -997,6 +997,22 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     c->stats.pkts_dropped++;
     return h.packet_len;
   }
+  if (!c->is_server && h.type != VQ_PKT_1RTT) {
+    /* spec: rfc9000#17.2.2/1 — a server's Initial carries no token: one that does is discarded */
+    if (h.type == VQ_PKT_INITIAL && h.token_len != 0) {
+      c->stats.pkts_dropped++;
+      vq_cx_trace(cx, "packet_dropped", "reason=server_initial_with_token");
+      return h.packet_len;
+    }
+    /* spec: rfc9000#7.2/3 — once the server's first Initial was processed, a long header packet with
+     * another Source CID is discarded */
+    if (c->have_peer_scid && (h.scid_len != c->peer_initial_scid.len ||
+                              memcmp(pkt + h.scid_off, c->peer_initial_scid.bytes, h.scid_len) != 0)) {
+      c->stats.pkts_dropped++;
+      vq_cx_trace(cx, "packet_dropped", "reason=other_source_cid");
+      return h.packet_len;
+    }
+  }
   size_t plen = h.packet_len;
   vq_unprotected u;
   vq_pp_key *key = &s->rx;
@@ -1119,7 +1135,9 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
     return VQ_OK;
   if (c->state == VQ_CONN_CLOSING) {
     /* spec: rfc9000#10.2.1/1 — in the closing state, answer incoming packets with CONNECTION_CLOSE,
-     * at a limited rate */
+     * at a limited rate; spec: rfc9000#10.2.1/5 — the bytes received bound what the answers may
+     * take (vq_conn_build_datagram) */
+    c->close_bytes_recv += len;
     c->close_recv_since++;
     if (c->close_recv_since >= (1u << (c->close_sends < 8 ? c->close_sends : 8)))
       c->close_pending = 1;

@@ -186,6 +186,8 @@ struct vq_conn {
   int closed_by_peer;
   uint32_t close_sends;           /* closes sent in the closing state (rate limit) */
   uint32_t close_recv_since;
+  uint64_t close_bytes_recv;      /* bytes received in the closing state, and sent in answer to */
+  uint64_t close_bytes_sent;      /* them (at most three times as many, RFC 9000 §10.2.1) */
 
   vq_conn_stats stats;
   int drop_packet;                /* a frame of the packet being processed could not be held: the

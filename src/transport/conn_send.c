@@ -1,6 +1,7 @@
 /* vquic — building datagrams: packets of the three packet number spaces coalesced (RFC 9000 §12.2),
  * frames chosen by priority, packets built in place in the caller's buffer and encrypted in place
  * (DESIGN.md principle 8), what each packet carried recorded for the ACK or the loss (principle 4). */
+#include <stdio.h>
 #include <string.h>
 
 #include "conn_internal.h"
@@ -585,6 +586,18 @@ static void requeue_crypto(vq_space *s)
     (void)vq_sendbuf_on_lost(b, b->base, (size_t)(b->sent - b->base), 0);
 }
 
+/* spec: rfc9000#12.3/3 — the packet numbers of a space are used up (the next would be 2^62-1): the
+ * connection closes without sending CONNECTION_CLOSE or anything else. */
+static void close_pn_exhausted(vq_conn *c, const vq_cx *cx, int space)
+{
+  c->state = VQ_CONN_CLOSED;
+  c->close_pending = 0;
+  c->close_code = VQ_TE_INTERNAL_ERROR;
+  snprintf(c->close_reason, sizeof(c->close_reason), "packet numbers exhausted");
+  vq_conn_push_event(c, VQ_CONN_EV_CLOSED, 0, VQ_TE_INTERNAL_ERROR);
+  vq_cx_trace(cx, "connection_closed", "packet numbers exhausted in space %d", space);
+}
+
 /* Builds one packet of space into buf[0..cap) padded to at least min_len bytes when possible.
  * *len = 0 when there was nothing to send. */
 static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *buf, size_t cap,
@@ -599,6 +612,10 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
    * the space's table full, nothing is sent until ACKs free it (DESIGN.md principle 5) */
   if (!vq_recovery_has_room(&c->rec, (vq_pn_space)space))
     return VQ_OK;
+  if (s->next_pn >= VQ_PN_MAX) {
+    close_pn_exhausted(c, cx, space);
+    return VQ_OK;
+  }
   vq_time now = cx->now;
   int largest_ok = 0;
   uint64_t la = vq_recovery_largest_acked(&c->rec, (vq_pn_space)space, &largest_ok);
@@ -613,6 +630,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
    * spec: rfc9000#17.2.2 — the server's Initial has no token (only on_retry, in a client, sets
    * c->token); the client's side of rfc9000#17.2.2/1 is missing (status.tsv) */
   if (space == VQ_SPACE_APP) {
+    /* spec: rfc9000#17.4/2 — vquic does not implement the latency spin bit: it is disabled, sent as
+     * 0, and the peer's value is never looked at (spec: rfc9000#17.4/5) */
     st = vq_short_header_write(buf, cap, &c->dcid, 0, (unsigned)c->tx_key_phase, pn_len, &pn_off);
   } else {
     vq_long_header_spec hs = {space == VQ_SPACE_INITIAL ? VQ_PKT_INITIAL : VQ_PKT_HANDSHAKE,
@@ -724,6 +743,15 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
     return VQ_OK;
   if (cap > c->max_udp_payload)
     cap = (size_t)c->max_udp_payload;
+  /* spec: rfc9000#10.2.1/5, rfc9000#10.2.1/7 — in the closing state, what goes out in answer to the
+   * peer's packets (every CONNECTION_CLOSE after the one that entered the state) is at most three
+   * times what was received from it since, validated address or not */
+  if (c->state == VQ_CONN_CLOSING && c->close_sends > 0) {
+    uint64_t allow = 3 * c->close_bytes_recv;
+    uint64_t left = allow > c->close_bytes_sent ? allow - c->close_bytes_sent : 0;
+    if (left < cap)
+      cap = (size_t)left;
+  }
   /* spec: rfc9000#8.1/2, rfc9000#8/1, rfc9000#14.1/6 — before validating the client's address, a
    * server sends at most three times the bytes it received (also in the closing state) */
   if (c->is_server && !c->addr_validated) {
@@ -762,6 +790,8 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
     vq_status st = build_packet(c, cx, i, buf + pos, cap - pos, min_len, 0, &n, &el);
     if (st != VQ_OK)
       return st;
+    if (c->state == VQ_CONN_CLOSED)
+      return VQ_OK; /* packet numbers exhausted: nothing more leaves, this datagram included */
     pos += n;
     if (i == VQ_SPACE_HANDSHAKE && n > 0 && !c->is_server && !c->sent_handshake) {
       /* spec: rfc9001#4.9.1/1 — a client discards Initial keys when it first sends a Handshake
@@ -792,6 +822,8 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
                                   &n, &el);
       if (st != VQ_OK)
         return st;
+      if (c->state == VQ_CONN_CLOSED)
+        return VQ_OK;
       pos += n;
       break;
     }
@@ -802,6 +834,8 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
     vq_recovery_update_timer(&c->rec, &rs, cx->now);
   }
   if (pos > 0 && c->state == VQ_CONN_CLOSING) {
+    if (c->close_sends > 0)
+      c->close_bytes_sent += pos;
     c->close_pending = 0;
     c->close_sends++;
     c->close_recv_since = 0;
