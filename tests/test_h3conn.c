@@ -1377,6 +1377,7 @@ VQ_TEST(h3conn_validate)
   const vq_h3_field differ[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
                                 F(":path", "/"), F("host", "b")};
   CHECK_EQ(vq_h3_validate(differ, 5, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  /* spec: rfc9114#4.3.1/1 — no userinfo in an https authority */
   const vq_h3_field userinfo[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "u@a"), F(":path", "/")};
   CHECK_EQ(vq_h3_validate(userinfo, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
   const vq_h3_field emptypath[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "")};
@@ -1495,7 +1496,7 @@ VQ_TEST(h3conn_connect_tunnel)
   free(n);
 }
 
-/* spec: rfc9114#4.4/3 — a client that received the 2xx to its CONNECT: a HEADERS or PUSH_PROMISE
+/* spec: rfc9114#4.4/3, rfc9114#4.4/2 — a client that received the 2xx to its CONNECT: a HEADERS or PUSH_PROMISE
  * frame on the stream is the connection error H3_FRAME_UNEXPECTED; DATA and reserved frames pass,
  * and a content-length in the 2xx does not bound the tunnel's DATA. A non-2xx answer is an ordinary
  * response (its trailers are accepted). */
@@ -1870,6 +1871,49 @@ VQ_TEST(h3conn_body_copies_counted)
   for (size_t i = 0; same && i < c->blen; i++) same = c->body[i] == pattern(i);
   CHECK(same);
   CHECK_EQ(c->ended, 1);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+/* spec: rfc9114#4.2/1, rfc9114#4.3/1, rfc9114#4.3/5, rfc9114#4.2/3 — what the application asks to send
+ * passes the same checks: an uppercase field name (never put on the wire: refused, not converted), a
+ * pseudo-header field not defined here, one after a regular field, a connection-specific field; in a
+ * request, a response and a trailer section. Nothing is written. */
+VQ_TEST(h3conn_send_refuses_malformed)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  vq_h3 *c = n->e[0].h3, *sv = n->e[1].h3;
+  const vq_h3_field up[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
+                            F("Accept", "*/*")};
+  const vq_h3_field foo[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
+                             F(":foo", "x")};
+  const vq_h3_field late[] = {F(":method", "GET"), F(":scheme", "https"), F("accept", "*/*"),
+                              F(":authority", "a"), F(":path", "/")};
+  const vq_h3_field ka[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
+                            F("keep-alive", "1")};
+  uint64_t id = 99;
+  CHECK_EQ(vq_h3_request(c, &n->cx, up, 5, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_request(c, &n->cx, foo, 5, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_request(c, &n->cx, late, 5, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_request(c, &n->cx, ka, 5, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(id, 99);
+  CHECK_EQ(n->e[0].next_bidi, 0);
+  const vq_h3_field hold[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/hold")};
+  CHECK_EQ(vq_h3_request(c, &n->cx, hold, 4, 1, &id), VQ_OK);
+  pump(n);
+  const vq_h3_field rup[] = {F("Server", "x")};
+  const vq_h3_field rps[] = {F(":path", "/")};
+  const vq_h3_field rup2[] = {F("upgrade", "h2c")};
+  CHECK_EQ(vq_h3_respond(sv, &n->cx, id, 200, rup, 1, 1), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_respond(sv, &n->cx, id, 200, rps, 1, 1), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_respond(sv, &n->cx, id, 200, rup2, 1, 1), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_send_trailers(c, &n->cx, id, rup, 1), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_send_trailers(c, &n->cx, id, rps, 1), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_respond(sv, &n->cx, id, 200, NULL, 0, 0), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(&n->e[0], id)->status, 200);
   CHECK_EQ(net_free(n), 0);
   free(n);
 }
