@@ -549,3 +549,72 @@ VQ_TEST(h3_nghttp3_vquic_client_dynamic_pieces) { run_vq_client(t, 1, 7); }
 VQ_TEST(h3_nghttp3_vquic_server_static) { run_vq_server(t, 0, 0); }
 VQ_TEST(h3_nghttp3_vquic_server_dynamic) { run_vq_server(t, 1, 0); }
 VQ_TEST(h3_nghttp3_vquic_server_dynamic_pieces) { run_vq_server(t, 1, 5); }
+
+/* spec: rfc9114#4.2.1/1, rfc9114#4.2.1/2 — cookies with nghttp3 as the peer: the vquic client's cookie
+ * reaches nghttp3 as one field line per cookie-pair (nghttp3 hands lines over as they are), and cookie
+ * lines an nghttp3 client sends separately reach the vquic server's application joined with "; ". */
+VQ_TEST(h3_nghttp3_cookie_split_and_join)
+{
+  for (int dyn = 0; dyn < 2; dyn++) {
+    world *w = world_new(0, dyn, 0);
+    w->resp_body = (const uint8_t *)"ok";
+    w->resp_len = 2;
+    const vq_h3_field f[] = {
+        {(const uint8_t *)":method", 7, (const uint8_t *)"GET", 3, 0},
+        {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5, 0},
+        {(const uint8_t *)":authority", 10, (const uint8_t *)"oracle.example", 14, 0},
+        {(const uint8_t *)":path", 5, (const uint8_t *)"/c", 2, 0},
+        {(const uint8_t *)"cookie", 6, (const uint8_t *)"a=1; b=2; c=3", 13, 0}};
+    uint64_t id;
+    CHECK_EQ(vq_h3_request(w->h3, &w->cx, f, 5, 0, &id), VQ_OK);
+    pump(w);
+    CHECK(strcmp(w->ng_log[0].head, ":method: GET\n:scheme: https\n:authority: oracle.example\n:path: /c\n"
+                                    "cookie: a=1\ncookie: b=2\ncookie: c=3\n") == 0);
+    CHECK_EQ(w->vq_log[0].status, 200);
+    CHECK_MEM(w->vq_log[0].body, w->vq_log[0].blen, "ok", 2);
+    CHECK_EQ(w->ng_err, 0);
+    CHECK_EQ(w->vq_closed, 0);
+    CHECK_EQ(world_free(w), 0);
+
+    w = world_new(1, dyn, 0);
+    w->resp_body = (const uint8_t *)"ok";
+    w->resp_len = 2;
+    const nghttp3_nv nv[] = {NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "oracle.example"),
+                             NV(":path", "/c"), NV("cookie", "a=1"), NV("x-other", "y"), NV("cookie", "b=2")};
+    CHECK_EQ(nghttp3_conn_submit_request(w->ng, 0, nv, 7, NULL, NULL), 0);
+    pump(w);
+    CHECK(strcmp(w->vq_log[0].head, ":method: GET\n:scheme: https\n:authority: oracle.example\n:path: /c\n"
+                                    "cookie: a=1; b=2\nx-other: y\n") == 0);
+    CHECK_EQ(w->vq_log[0].ended, 1);
+    CHECK_EQ(w->ng_log[0].status, 200);
+    CHECK_EQ(w->ng_err, 0);
+    CHECK_EQ(w->vq_closed, 0);
+    CHECK_EQ(world_free(w), 0);
+  }
+}
+
+/* spec: rfc9114#4.4/1 — a vquic client's CONNECT (":method" and ":authority" only) is accepted by
+ * nghttp3's server; the tunnel's bytes pass both ways as DATA. */
+VQ_TEST(h3_nghttp3_connect)
+{
+  world *w = world_new(0, 1, 0);
+  uint8_t *resp = make_body(3000, 17);
+  w->resp_body = resp;
+  w->resp_len = 3000;
+  const vq_h3_field f[] = {{(const uint8_t *)":method", 7, (const uint8_t *)"CONNECT", 7, 0},
+                           {(const uint8_t *)":authority", 10, (const uint8_t *)"oracle.example:443", 18, 0}};
+  uint64_t id;
+  size_t acc = 0;
+  CHECK_EQ(vq_h3_request(w->h3, &w->cx, f, 2, 1, &id), VQ_OK);
+  CHECK_EQ(vq_h3_send_body(w->h3, &w->cx, id, (const uint8_t *)"ping", 4, 1, &acc), VQ_OK);
+  pump(w);
+  CHECK(strcmp(w->ng_log[0].head, ":method: CONNECT\n:authority: oracle.example:443\n") == 0);
+  CHECK_MEM(w->ng_log[0].body, w->ng_log[0].blen, "ping", 4);
+  CHECK_EQ(w->vq_log[0].status, 200);
+  CHECK_MEM(w->vq_log[0].body, w->vq_log[0].blen, resp, 3000);
+  CHECK_EQ(w->vq_log[0].ended, 1);
+  CHECK_EQ(w->ng_err, 0);
+  CHECK_EQ(w->vq_closed, 0);
+  CHECK_EQ(world_free(w), 0);
+  free(resp);
+}

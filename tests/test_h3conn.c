@@ -39,6 +39,8 @@ typedef struct app_req {       /* what the application saw of one request stream
   int ended, reset, closed, trailers, nfields;
   uint64_t reset_code;
   char hdr_x[64];              /* value of x-test */
+  char cookie[512];            /* value of the (last) cookie field */
+  int ncookie;                 /* cookie field lines handed over */
   /* server: response plan */
   size_t to_send, sent;
   int deferred;
@@ -183,6 +185,14 @@ static void copy_str(char *dst, size_t cap, const vq_h3_str *s)
 static void note_fields(app_req *r, const vq_h3_field *f, size_t n)
 {
   r->nfields = (int)n;
+  r->ncookie = 0;
+  for (size_t i = 0; i < n; i++)
+    if (f[i].name_len == 6 && memcmp(f[i].name, "cookie", 6) == 0) {
+      size_t l = f[i].value_len < sizeof r->cookie - 1 ? f[i].value_len : sizeof r->cookie - 1;
+      memcpy(r->cookie, f[i].value, l);
+      r->cookie[l] = 0;
+      r->ncookie++;
+    }
   for (size_t i = 0; i < n; i++)
     if (f[i].name_len == 6 && memcmp(f[i].name, "x-test", 6) == 0) {
       size_t l = f[i].value_len < sizeof r->hdr_x - 1 ? f[i].value_len : sizeof r->hdr_x - 1;
@@ -919,7 +929,10 @@ VQ_TEST(h3conn_err_h2_frame_and_second_settings)
 }
 
 /* spec: rfc9114#4.1.2/2, rfc9114#4.3/4, rfc9114#4.3/6, rfc9114#4.2/2, rfc9114#4.3.1/6 — malformed
- * requests are stream errors H3_MESSAGE_ERROR: the stream is reset, the connection stays. */
+ * requests are stream errors H3_MESSAGE_ERROR: the stream is reset, the connection stays.
+ * spec: rfc9114#4.2/3, rfc9114#4.2/4, rfc9114#4.3/2 — every connection-specific field (connection,
+ * keep-alive, proxy-connection, transfer-encoding, upgrade), TE other than "trailers", a response
+ * pseudo-header field in a request are among them. */
 VQ_TEST(h3conn_err_malformed_pseudo_headers)
 {
   const vq_h3_field no_path[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a")};
@@ -941,11 +954,26 @@ VQ_TEST(h3conn_err_malformed_pseudo_headers)
                              F(":authority", "a"), F(":path", "/")};
   const vq_h3_field proto[] = {F(":method", "CONNECT"), F(":protocol", "websocket"), F(":scheme", "https"),
                                F(":authority", "a"), F(":path", "/")};
+  const vq_h3_field ka[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                            F(":path", "/"), F("keep-alive", "timeout=5")};
+  const vq_h3_field pc[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                            F(":path", "/"), F("proxy-connection", "keep-alive")};
+  const vq_h3_field tenc[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "a"),
+                              F(":path", "/"), F("transfer-encoding", "chunked")};
+  const vq_h3_field upg[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                             F(":path", "/"), F("upgrade", "websocket")};
+  const vq_h3_field te2[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                             F(":path", "/"), F("te", "trailers, gzip")};
+  const vq_h3_field dupp[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                              F(":path", "/"), F(":path", "/x")};
+  const vq_h3_field upseudo[] = {F(":method", "GET"), F(":Scheme", "https"), F(":authority", "a"),
+                                 F(":path", "/"), F("x", "y")};
   const struct {
     const vq_h3_field *f;
     size_t n;
-  } cases[] = {{no_path, 3}, {after, 5}, {upper, 5}, {unknown, 5}, {status, 5},
-               {conn, 5},    {te, 5},    {crlf, 5},  {dup, 5},     {proto, 5}};
+  } cases[] = {{no_path, 3}, {after, 5}, {upper, 5}, {unknown, 5}, {status, 5}, {conn, 5},
+               {te, 5},      {crlf, 5},  {dup, 5},   {proto, 5},   {ka, 5},     {pc, 5},
+               {tenc, 5},    {upg, 5},   {te2, 5},   {dupp, 5},    {upseudo, 5}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     raw *r = raw_new(1, NULL);
     uint8_t b[4096];
@@ -1349,6 +1377,7 @@ VQ_TEST(h3conn_validate)
   const vq_h3_field differ[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
                                 F(":path", "/"), F("host", "b")};
   CHECK_EQ(vq_h3_validate(differ, 5, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  /* spec: rfc9114#4.3.1/1 — no userinfo in an https authority */
   const vq_h3_field userinfo[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "u@a"), F(":path", "/")};
   CHECK_EQ(vq_h3_validate(userinfo, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
   const vq_h3_field emptypath[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "")};
@@ -1417,4 +1446,474 @@ VQ_TEST(h3conn_memory_budget)
   CHECK_EQ(vq_h3_create(&h3, &m, &c, &tr, NULL), VQ_ERR_NOMEM);
   CHECK(h3 == NULL);
   CHECK_EQ(m.used, 0);
+}
+
+/* ---- CONNECT (RFC 9114 §4.4, RFC 9220) ------------------------------------------------------------ */
+
+/* spec: rfc9114#4.4/1, rfc9114#4.4/3 — a CONNECT request carries :authority only and keeps its stream
+ * open; after the 2xx both sides exchange DATA only: no trailer section can be sent either way, and a
+ * content-length in the 2xx is refused. */
+VQ_TEST(h3conn_connect_tunnel)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  vq_h3 *c = n->e[0].h3, *sv = n->e[1].h3;
+  vq_h3_field conn[] = {F(":method", "CONNECT"), F(":authority", "proxy.example:443")};
+  uint64_t id = 99;
+  /* the stream stays open at the end of the request */
+  CHECK_EQ(vq_h3_request(c, &n->cx, conn, 2, 0, &id), VQ_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(id, 99);
+  CHECK_EQ(vq_h3_request(c, &n->cx, conn, 2, 1, &id), VQ_OK);
+  size_t acc = 0;
+  /* optimistic tunnel data before the response */
+  CHECK_EQ(vq_h3_send_body(c, &n->cx, id, (const uint8_t *)"ping", 4, 0, &acc), VQ_OK);
+  CHECK_EQ(acc, 4);
+  const vq_h3_field tr[] = {F("x-trailer", "t")};
+  CHECK_EQ(vq_h3_send_trailers(c, &n->cx, id, tr, 1), VQ_ERR_STREAM_STATE);
+  pump(n);
+  app_req *s = areq(&n->e[1], id);
+  CHECK(strcmp(s->method, "CONNECT") == 0);
+  CHECK_MEM(s->body, s->blen, "ping", 4);
+  const vq_h3_field cl[] = {F("content-length", "4")};
+  CHECK_EQ(vq_h3_respond(sv, &n->cx, id, 200, cl, 1, 1), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_respond(sv, &n->cx, id, 200, NULL, 0, 1), VQ_OK);
+  CHECK_EQ(vq_h3_send_body(sv, &n->cx, id, (const uint8_t *)"pong", 4, 0, &acc), VQ_OK);
+  CHECK_EQ(vq_h3_send_trailers(sv, &n->cx, id, tr, 1), VQ_ERR_STREAM_STATE);
+  pump(n);
+  app_req *cr = areq(&n->e[0], id);
+  CHECK_EQ(cr->status, 200);
+  CHECK_MEM(cr->body, cr->blen, "pong", 4);
+  CHECK_EQ(vq_h3_send_body(c, &n->cx, id, (const uint8_t *)"bye", 3, 1, &acc), VQ_OK);
+  CHECK_EQ(vq_h3_send_body(sv, &n->cx, id, NULL, 0, 1, &acc), VQ_OK);
+  pump(n);
+  CHECK_MEM(s->body, s->blen, "pingbye", 7);
+  CHECK_EQ(s->ended, 1);
+  CHECK_EQ(cr->ended, 1);
+  CHECK_EQ(cr->closed, 1);
+  CHECK_EQ(n->e[0].closed + n->e[1].closed, 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+/* spec: rfc9114#4.4/3, rfc9114#4.4/2 — a client that received the 2xx to its CONNECT: a HEADERS or PUSH_PROMISE
+ * frame on the stream is the connection error H3_FRAME_UNEXPECTED; DATA and reserved frames pass,
+ * and a content-length in the 2xx does not bound the tunnel's DATA. A non-2xx answer is an ordinary
+ * response (its trailers are accepted). */
+VQ_TEST(h3conn_err_connect_frames_after_2xx_client)
+{
+  const vq_h3_field conn[] = {F(":method", "CONNECT"), F(":authority", "h.example:443")};
+  const vq_h3_field ok[] = {F(":status", "200"), F("content-length", "1")};
+  const vq_h3_field denied[] = {F(":status", "407")};
+  const vq_h3_field trl[] = {F("x-trailer", "t")};
+  static const uint8_t data[] = {0x00, 0x05, 'h', 'e', 'l', 'l', 'o'};
+  static const uint8_t grease[] = {0x21, 0x01, 'g'};
+  static const uint8_t pp[] = {0x05, 0x03, 0x00, 0x00, 0x00};
+  for (int kind = 0; kind < 3; kind++) {
+    raw *r = raw_new(0, NULL);
+    uint64_t id = 99;
+    CHECK_EQ(vq_h3_request(r->e->h3, &r->n.cx, conn, 2, 1, &id), VQ_OK);
+    uint8_t b[4096];
+    size_t l = headers_frame(r, id, kind == 2 ? denied : ok, kind == 2 ? 1 : 2, b, sizeof b);
+    memcpy(b + l, data, sizeof data);
+    l += sizeof data;
+    memcpy(b + l, grease, sizeof grease);
+    l += sizeof grease;
+    CHECK_EQ(feed(r, id, b, l, 0), VQ_OK);
+    app_req *a = areq(r->e, id);
+    CHECK_EQ(a->status, kind == 2 ? 407 : 200);
+    CHECK_MEM(a->body, a->blen, "hello", 5);
+    CHECK_EQ(a->reset, 0);
+    if (kind == 1) {
+      CHECK_EQ(feed(r, id, pp, sizeof pp, 0), VQ_ERR_H3_FRAME_UNEXPECTED);
+    } else {
+      l = headers_frame(r, id, trl, 1, b, sizeof b);
+      if (kind == 0) {
+        CHECK_EQ(feed(r, id, b, l, 0), VQ_ERR_H3_FRAME_UNEXPECTED);
+      } else {
+        CHECK_EQ(feed(r, id, b, l, 1), VQ_OK);
+        CHECK_EQ(a->trailers, 1);
+        CHECK_EQ(a->ended, 1);
+      }
+    }
+    if (kind != 2) {
+      CHECK_EQ(r->e->closed, 1);
+      CHECK_EQ(r->e->close_code, VQ_H3_FRAME_UNEXPECTED);
+    } else {
+      CHECK_EQ(r->e->closed, 0);
+    }
+    CHECK_EQ(raw_free(r), 0);
+  }
+}
+
+/* spec: rfc9114#4.4/3 — a server that sent the 2xx to a CONNECT: a HEADERS frame from the client is
+ * H3_FRAME_UNEXPECTED (connection). Before the 2xx, a trailer section on the CONNECT request is
+ * malformed (rfc9114#4.1.2/2: stream error H3_MESSAGE_ERROR). Extended CONNECT (RFC 9220) the same. */
+VQ_TEST(h3conn_err_connect_headers_server)
+{
+  vq_h3_config sc;
+  vq_h3_config_default(&sc, 1);
+  sc.enable_connect_protocol = 1;
+  const vq_h3_field conn[] = {F(":method", "CONNECT"), F(":authority", "h.example:443")};
+  const vq_h3_field ws[] = {F(":method", "CONNECT"), F(":protocol", "websocket"), F(":scheme", "https"),
+                            F(":authority", "a.example"), F(":path", "/chat")};
+  const vq_h3_field trl[] = {F("x-trailer", "t")};
+  static const uint8_t data[] = {0x00, 0x02, 'h', 'i'};
+  for (int ext = 0; ext < 2; ext++) {
+    for (int responded = 0; responded < 2; responded++) {
+      raw *r = raw_new(1, &sc);
+      uint8_t b[4096];
+      size_t l = ext ? headers_frame(r, 0, ws, 5, b, sizeof b) : headers_frame(r, 0, conn, 2, b, sizeof b);
+      memcpy(b + l, data, sizeof data);
+      l += sizeof data;
+      CHECK_EQ(feed(r, 0, b, l, 0), VQ_OK);
+      app_req *a = areq(r->e, 0);
+      CHECK(strcmp(a->method, "CONNECT") == 0);
+      CHECK(strcmp(a->protocol, ext ? "websocket" : "") == 0);
+      CHECK_MEM(a->body, a->blen, "hi", 2);
+      if (responded) CHECK_EQ(vq_h3_respond(r->e->h3, &r->n.cx, 0, 200, NULL, 0, 1), VQ_OK);
+      l = headers_frame(r, 0, trl, 1, b, sizeof b);
+      if (responded) {
+        CHECK_EQ(feed(r, 0, b, l, 0), VQ_ERR_H3_FRAME_UNEXPECTED);
+        CHECK_EQ(r->e->close_code, VQ_H3_FRAME_UNEXPECTED);
+      } else {
+        CHECK_EQ(feed(r, 0, b, l, 0), VQ_OK);
+        CHECK_EQ(r->e->closed, 0);
+        CHECK_EQ(a->reset, 1);
+        CHECK_EQ(a->reset_code, VQ_H3_MESSAGE_ERROR);
+        CHECK_EQ(a->trailers, 0);
+      }
+      CHECK_EQ(raw_free(r), 0);
+    }
+  }
+}
+
+/* spec: rfc9114#4.4/1 — CONNECT requests and extended CONNECT (RFC 9220): what is malformed, on
+ * receipt (server) and when asked to send (client, which also needs the server's
+ * SETTINGS_ENABLE_CONNECT_PROTOCOL before sending :protocol). */
+VQ_TEST(h3conn_connect_malformed)
+{
+  const vq_h3_field noauth[] = {F(":method", "CONNECT")};
+  const vq_h3_field scheme[] = {F(":method", "CONNECT"), F(":scheme", "https"), F(":authority", "h:1")};
+  const vq_h3_field path[] = {F(":method", "CONNECT"), F(":authority", "h:1"), F(":path", "/")};
+  const vq_h3_field emptyauth[] = {F(":method", "CONNECT"), F(":authority", "")};
+  const vq_h3_field hostdiff[] = {F(":method", "CONNECT"), F(":authority", "h:1"), F("host", "g:1")};
+  const vq_h3_field xnoscheme[] = {F(":method", "CONNECT"), F(":protocol", "websocket"), F(":authority", "a"),
+                                   F(":path", "/")};
+  const vq_h3_field xnopath[] = {F(":method", "CONNECT"), F(":protocol", "websocket"), F(":scheme", "https"),
+                                 F(":authority", "a")};
+  const vq_h3_field xnoauth[] = {F(":method", "CONNECT"), F(":protocol", "websocket"), F(":scheme", "https"),
+                                 F(":path", "/")};
+  const vq_h3_field xempty[] = {F(":method", "CONNECT"), F(":protocol", ""), F(":scheme", "https"),
+                                F(":authority", "a"), F(":path", "/")};
+  const vq_h3_field xget[] = {F(":method", "GET"), F(":protocol", "websocket"), F(":scheme", "https"),
+                              F(":authority", "a"), F(":path", "/")};
+  const struct {
+    const vq_h3_field *f;
+    size_t n;
+  } cases[] = {{noauth, 1},    {scheme, 3},  {path, 3},    {emptyauth, 2}, {hostdiff, 3},
+               {xnoscheme, 4}, {xnopath, 4}, {xnoauth, 4}, {xempty, 5},    {xget, 5}};
+  vq_h3_config sc;
+  vq_h3_config_default(&sc, 1);
+  sc.enable_connect_protocol = 1;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    vq_h3_head h;
+    CHECK_EQ(vq_h3_validate(cases[i].f, cases[i].n, VQ_H3_SECTION_REQUEST, 1, &h), VQ_ERR_H3_MESSAGE);
+    raw *r = raw_new(1, &sc);
+    uint8_t b[4096];
+    size_t l = headers_frame(r, 0, cases[i].f, cases[i].n, b, sizeof b);
+    CHECK_EQ(feed(r, 0, b, l, 0), VQ_OK);
+    CHECK_EQ(r->e->closed, 0);
+    CHECK_EQ(r->e->last_reset_code, VQ_H3_MESSAGE_ERROR);
+    CHECK_EQ(areq(r->e, 0)->method[0], 0);
+    CHECK_EQ(raw_free(r), 0);
+  }
+  /* the client: refused before sending, also once the server enabled extended CONNECT */
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, &sc);
+  start(n);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    uint64_t id = 99;
+    CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, cases[i].f, cases[i].n, 1, &id), VQ_ERR_H3_MESSAGE);
+  }
+  CHECK_EQ(n->e[0].next_bidi, 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+  /* a server that did not enable RFC 9220 refuses :protocol */
+  raw *r = raw_new(1, NULL);
+  const vq_h3_field ws[] = {F(":method", "CONNECT"), F(":protocol", "websocket"), F(":scheme", "https"),
+                            F(":authority", "a.example"), F(":path", "/chat")};
+  uint8_t b[4096];
+  size_t l = headers_frame(r, 0, ws, 5, b, sizeof b);
+  CHECK_EQ(feed(r, 0, b, l, 0), VQ_OK);
+  CHECK_EQ(r->e->last_reset_code, VQ_H3_MESSAGE_ERROR);
+  CHECK_EQ(areq(r->e, 0)->method[0], 0);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* ---- request control data (RFC 9114 §4.3.1) ------------------------------------------------------- */
+
+VQ_TEST(h3conn_validate_authority_and_path)
+{
+  vq_h3_head h;
+  /* spec: rfc9114#4.3.1/9 — Host lines and :authority agree; duplicate Host lines too */
+  const vq_h3_field hh[] = {F(":method", "GET"), F(":scheme", "https"), F(":path", "/"), F("host", "h"),
+                            F("host", "h")};
+  const vq_h3_field hd[] = {F(":method", "GET"), F(":scheme", "https"), F(":path", "/"), F("host", "h"),
+                            F("host", "g")};
+  const vq_h3_field ah[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "h"), F(":path", "/"),
+                            F("host", "h"), F("host", "g")};
+  CHECK_EQ(vq_h3_validate(hh, 5, VQ_H3_SECTION_REQUEST, 0, &h), VQ_OK);
+  CHECK_EQ(vq_h3_validate(hd, 5, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(ah, 6, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  /* spec: rfc9114#4.3.1/7, rfc9114#4.3.1/8 — https: a non-empty :authority or Host */
+  const vq_h3_field eh[] = {F(":method", "GET"), F(":scheme", "https"), F(":path", "/"), F("host", "")};
+  const vq_h3_field ea[] = {F(":method", "GET"), F(":scheme", "http"), F(":authority", ""), F(":path", "/")};
+  CHECK_EQ(vq_h3_validate(eh, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(ea, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  /* another scheme: the authority may be left out; when both are present they agree */
+  const vq_h3_field urn[] = {F(":method", "GET"), F(":scheme", "urn"), F(":path", "isbn:0451450523")};
+  const vq_h3_field oth[] = {F(":method", "GET"), F(":scheme", "coap"), F(":authority", "a"), F(":path", "/x"),
+                             F("host", "b")};
+  const vq_h3_field oth2[] = {F(":method", "GET"), F(":scheme", "coap"), F(":authority", "a"), F(":path", "/x"),
+                              F("host", "a")};
+  CHECK_EQ(vq_h3_validate(urn, 3, VQ_H3_SECTION_REQUEST, 0, &h), VQ_OK);
+  CHECK_EQ(vq_h3_validate(oth, 5, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(oth2, 5, VQ_H3_SECTION_REQUEST, 0, &h), VQ_OK);
+  /* spec: rfc9114#4.3.1/5 — http and https: "/..." or, for OPTIONS only, "*" */
+  const vq_h3_field star[] = {F(":method", "OPTIONS"), F(":scheme", "https"), F(":authority", "a"), F(":path", "*")};
+  const vq_h3_field gstar[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "*")};
+  const vq_h3_field rel[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "x/y")};
+  const vq_h3_field abs[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"),
+                             F(":path", "https://a/x")};
+  CHECK_EQ(vq_h3_validate(star, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_OK);
+  CHECK_EQ(vq_h3_validate(gstar, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(rel, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(abs, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  /* spec: rfc9114#4.3.1/6 — :method, :scheme, :path present; :method a token */
+  const vq_h3_field nom[] = {F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+  const vq_h3_field nos[] = {F(":method", "GET"), F(":authority", "a"), F(":path", "/")};
+  const vq_h3_field em[] = {F(":method", ""), F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+  const vq_h3_field sm[] = {F(":method", "G T"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+  const vq_h3_field xm[] = {F(":method", "PROPFIND"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+  CHECK_EQ(vq_h3_validate(nom, 3, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(nos, 3, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(em, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(sm, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(xm, 4, VQ_H3_SECTION_REQUEST, 0, &h), VQ_OK);
+}
+
+/* spec: rfc9114#4.2/2, rfc9114#4.2/3, rfc9114#4.2/4, rfc9114#4.3/2, rfc9114#4.3/6,
+ * rfc9114#4.1.2/4 — a client does not accept a malformed response: every connection-specific field,
+ * TE, an uppercase name, a request pseudo-header field, a pseudo-header field after a regular one, a
+ * duplicate :status. The stream is aborted with H3_MESSAGE_ERROR; the connection stays. */
+VQ_TEST(h3conn_err_malformed_responses)
+{
+  const vq_h3_field c1[] = {F(":status", "200"), F("connection", "close")};
+  const vq_h3_field c2[] = {F(":status", "200"), F("keep-alive", "timeout=5")};
+  const vq_h3_field c3[] = {F(":status", "200"), F("proxy-connection", "keep-alive")};
+  const vq_h3_field c4[] = {F(":status", "200"), F("transfer-encoding", "chunked")};
+  const vq_h3_field c5[] = {F(":status", "200"), F("upgrade", "h2c")};
+  const vq_h3_field c6[] = {F(":status", "200"), F("te", "trailers")};
+  const vq_h3_field c7[] = {F(":status", "200"), F("Server", "x")};
+  const vq_h3_field c8[] = {F(":status", "200"), F(":path", "/")};
+  const vq_h3_field c9[] = {F("server", "x"), F(":status", "200")};
+  const vq_h3_field c10[] = {F(":status", "200"), F(":status", "200")};
+  const vq_h3_field *cases[] = {c1, c2, c3, c4, c5, c6, c7, c8, c9, c10};
+  const vq_h3_field req[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    raw *r = raw_new(0, NULL);
+    uint64_t id = 99;
+    CHECK_EQ(vq_h3_request(r->e->h3, &r->n.cx, req, 4, 0, &id), VQ_OK);
+    uint8_t b[4096];
+    size_t l = headers_frame(r, id, cases[i], 2, b, sizeof b);
+    CHECK_EQ(feed(r, id, b, l, 1), VQ_OK);
+    CHECK_EQ(r->e->closed, 0);
+    CHECK_EQ(r->e->last_stop_id, id);
+    CHECK_EQ(r->e->last_stop_code, VQ_H3_MESSAGE_ERROR);
+    app_req *a = areq(r->e, id);
+    CHECK_EQ(a->status, 0);
+    CHECK_EQ(a->reset, 1);
+    CHECK_EQ(a->ended, 0);
+    CHECK_EQ(raw_free(r), 0);
+  }
+}
+
+/* ---- cookies (RFC 9114 §4.2.1) --------------------------------------------------------------------- */
+
+/* spec: rfc9114#4.2.1/2 — cookie field lines received separately reach the application as one,
+ * joined with "; ", in the place of the first (also when the joined value does not fit in the
+ * session's section buffer and takes memory of its own, returned after delivery). */
+VQ_TEST(h3conn_cookie_lines_joined)
+{
+  const vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
+                           F("cookie", "a=1"), F("x-test", "v"), F("cookie", "b=2"), F("cookie", "c=3")};
+  raw *r = raw_new(1, NULL);
+  uint8_t b[4096];
+  size_t l = headers_frame(r, 0, f, 8, b, sizeof b);
+  CHECK_EQ(feed(r, 0, b, l, 1), VQ_OK);
+  app_req *a = areq(r->e, 0);
+  CHECK(strcmp(a->path, "/") == 0);
+  CHECK_EQ(a->ncookie, 1);
+  CHECK(strcmp(a->cookie, "a=1; b=2; c=3") == 0);
+  CHECK_EQ(a->nfields, 2);
+  CHECK(strcmp(a->hdr_x, "v") == 0);
+  CHECK_EQ(raw_free(r), 0);
+  /* large cookies in a small section buffer */
+  vq_h3_config sc;
+  vq_h3_config_default(&sc, 1);
+  sc.max_field_section_size = 700;
+  char big1[201], big2[201];
+  memset(big1, 'x', 200);
+  memset(big2, 'y', 200);
+  big1[0] = 'p', big1[1] = '=';
+  big2[0] = 'q', big2[1] = '=';
+  const vq_h3_field g[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
+                           {(const uint8_t *)"cookie", 6, (const uint8_t *)big1, 200, 0},
+                           {(const uint8_t *)"cookie", 6, (const uint8_t *)big2, 200, 0}};
+  r = raw_new(1, &sc);
+  l = headers_frame(r, 0, g, 6, b, sizeof b);
+  CHECK_EQ(feed(r, 0, b, l, 1), VQ_OK);
+  a = areq(r->e, 0);
+  CHECK_EQ(a->ncookie, 1);
+  CHECK_EQ(strlen(a->cookie), 402);
+  CHECK(memcmp(a->cookie, big1, 200) == 0 && memcmp(a->cookie + 200, "; ", 2) == 0 &&
+        memcmp(a->cookie + 202, big2, 200) == 0);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#4.2.1/1 — a cookie field sent is split into one line per cookie-pair, so the QPACK
+ * encoder indexes each pair: a second request changing one pair inserts one entry, not a whole new
+ * cookie; the receiver joins them back (rfc9114#4.2.1/2). */
+VQ_TEST(h3conn_cookie_split_on_send)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "example.com"),
+                     F(":path", "/hold/1"), F("cookie", "session=0123456789abcdef; theme=dark; lang=en")};
+  uint64_t id1, id2;
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, f, 5, 0, &id1), VQ_OK);
+  pump(n);
+  app_req *s1 = areq(&n->e[1], id1);
+  CHECK_EQ(s1->ncookie, 1);
+  CHECK(strcmp(s1->cookie, "session=0123456789abcdef; theme=dark; lang=en") == 0);
+  vq_h3_stats st;
+  vq_h3_get_stats(n->e[0].h3, &st);
+  const uint64_t ins = st.qpack_inserts_tx;
+  CHECK(ins >= 4); /* :authority and the three pairs */
+  const size_t enc0 = fs_get(&n->e[0], 6)->len; /* the client's QPACK encoder stream */
+  f[3] = (vq_h3_field)F(":path", "/hold/2");
+  f[4] = (vq_h3_field)F("cookie", "session=0123456789abcdef; theme=light; lang=en");
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, f, 5, 0, &id2), VQ_OK);
+  pump(n);
+  CHECK(strcmp(areq(&n->e[1], id2)->cookie, "session=0123456789abcdef; theme=light; lang=en") == 0);
+  vq_h3_get_stats(n->e[0].h3, &st);
+  /* theme=light only (perhaps with a Duplicate of an old entry): far less than the whole cookie */
+  CHECK(st.qpack_inserts_tx >= ins + 1 && st.qpack_inserts_tx <= ins + 2);
+  CHECK(fs_get(&n->e[0], 6)->len - enc0 < 20);
+  /* an empty pair and a trailing delimiter survive the round trip */
+  f[3] = (vq_h3_field)F(":path", "/hold/3");
+  f[4] = (vq_h3_field)F("cookie", "a=1; ; b=2; ");
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, f, 5, 0, &id2), VQ_OK);
+  pump(n);
+  CHECK(strcmp(areq(&n->e[1], id2)->cookie, "a=1; ; b=2; ") == 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+/* ---- body copies ----------------------------------------------------------------------------------- */
+
+/* vq_h3_send_body hands the body to the transport straight from the caller's buffer when nothing is
+ * queued before it: with a transport that takes everything, no body byte is copied by the session;
+ * with a small window only what the transport refused is queued (and the bytes still arrive in
+ * order). */
+VQ_TEST(h3conn_body_copies_counted)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  uint64_t id;
+  CHECK_EQ(get(n, "/big/100000", &id), VQ_OK);
+  pump(n);
+  vq_h3_stats st;
+  vq_h3_get_stats(n->e[1].h3, &st);
+  CHECK_EQ(st.body_direct, 100000);
+  CHECK_EQ(st.body_queued, 0);
+  app_req *c = areq(&n->e[0], id);
+  CHECK_EQ(c->blen, 100000);
+  CHECK_EQ(c->ended, 1);
+  /* the client's request body too */
+  vq_h3_field pf[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/up")};
+  size_t acc = 0;
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, pf, 4, 1, &id), VQ_OK);
+  CHECK_EQ(vq_h3_send_body(n->e[0].h3, &n->cx, id, (const uint8_t *)"0123456789", 10, 1, &acc), VQ_OK);
+  CHECK_EQ(acc, 10);
+  pump(n);
+  vq_h3_get_stats(n->e[0].h3, &st);
+  CHECK_EQ(st.body_direct, 10);
+  CHECK_EQ(st.body_queued, 0);
+  CHECK_MEM(areq(&n->e[0], id)->body, areq(&n->e[0], id)->blen, "0123456789", 10);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+  n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  n->window = 1000;
+  CHECK_EQ(get(n, "/big/300000", &id), VQ_OK);
+  pump(n);
+  vq_h3_get_stats(n->e[1].h3, &st);
+  CHECK_EQ(st.body_direct + st.body_queued, 300000);
+  CHECK(st.body_queued > 0);
+  CHECK(st.body_direct > 0);
+  c = areq(&n->e[0], id);
+  int same = c->blen == 300000;
+  for (size_t i = 0; same && i < c->blen; i++) same = c->body[i] == pattern(i);
+  CHECK(same);
+  CHECK_EQ(c->ended, 1);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+/* spec: rfc9114#4.2/1, rfc9114#4.3/1, rfc9114#4.3/5, rfc9114#4.2/3 — what the application asks to send
+ * passes the same checks: an uppercase field name (never put on the wire: refused, not converted), a
+ * pseudo-header field not defined here, one after a regular field, a connection-specific field; in a
+ * request, a response and a trailer section. Nothing is written. */
+VQ_TEST(h3conn_send_refuses_malformed)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  vq_h3 *c = n->e[0].h3, *sv = n->e[1].h3;
+  const vq_h3_field up[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
+                            F("Accept", "*/*")};
+  const vq_h3_field foo[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
+                             F(":foo", "x")};
+  const vq_h3_field late[] = {F(":method", "GET"), F(":scheme", "https"), F("accept", "*/*"),
+                              F(":authority", "a"), F(":path", "/")};
+  const vq_h3_field ka[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
+                            F("keep-alive", "1")};
+  uint64_t id = 99;
+  CHECK_EQ(vq_h3_request(c, &n->cx, up, 5, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_request(c, &n->cx, foo, 5, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_request(c, &n->cx, late, 5, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_request(c, &n->cx, ka, 5, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(id, 99);
+  CHECK_EQ(n->e[0].next_bidi, 0);
+  const vq_h3_field hold[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/hold")};
+  CHECK_EQ(vq_h3_request(c, &n->cx, hold, 4, 1, &id), VQ_OK);
+  pump(n);
+  const vq_h3_field rup[] = {F("Server", "x")};
+  const vq_h3_field rps[] = {F(":path", "/")};
+  const vq_h3_field rup2[] = {F("upgrade", "h2c")};
+  CHECK_EQ(vq_h3_respond(sv, &n->cx, id, 200, rup, 1, 1), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_respond(sv, &n->cx, id, 200, rps, 1, 1), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_respond(sv, &n->cx, id, 200, rup2, 1, 1), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_send_trailers(c, &n->cx, id, rup, 1), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_send_trailers(c, &n->cx, id, rps, 1), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_respond(sv, &n->cx, id, 200, NULL, 0, 0), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(&n->e[0], id)->status, 200);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
 }

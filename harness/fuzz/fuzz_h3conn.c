@@ -9,7 +9,9 @@
  *   - an error returned from an input call is exactly the connection error reported to the transport.
  * Input: records [sel][flags][len][len bytes]. sel: stream ID = (sel >> 2) * 4 + (sel & 3) (client
  * bidi, server bidi, client uni, server uni). flags: bit 0 FIN, bit 1 reset (code = len), bit 2
- * STOP_SENDING, bit 3 writable, bits 4-7: the transport's write budget for the next writes. */
+ * STOP_SENDING, bit 3 writable, bits 4-7: the transport's write budget for the next writes.
+ * Also checked: cookie field lines reach on_request joined into one; a CONNECT answered with 2xx
+ * (every fifth request) refuses a trailer section. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -87,7 +89,20 @@ static void on_request(void *ud, vq_h3 *h3, uint64_t id, const vq_h3_head *head)
   static const vq_h3_field rf[] = {FLD("content-type", "text/plain"), FLD("x-fuzz", "yes")};
   static const vq_h3_field tf[] = {FLD("x-trailer", "t")};
   size_t acc;
-  (void)head;
+  /* cookie lines reach the application joined into one (RFC 9114 §4.2.1) */
+  size_t cookies = 0;
+  for (size_t i = 0; i < head->nfields; i++)
+    if (head->fields[i].name_len == 6 && memcmp(head->fields[i].name, "cookie", 6) == 0) cookies++;
+  if (cookies > 1) abort();
+  const int connect = head->method.len == 7 && memcmp(head->method.p, "CONNECT", 7) == 0;
+  if (connect && f->rq % 5 == 4) {
+    /* open the tunnel and keep it open: from now on only DATA may arrive (RFC 9114 §4.4) */
+    f->rq++;
+    if (vq_h3_respond(h3, &f->cx, id, 200, NULL, 0, 1) != VQ_OK) abort();
+    vq_h3_send_body(h3, &f->cx, id, (const uint8_t *)"t", 1, 0, &acc);
+    if (vq_h3_send_trailers(h3, &f->cx, id, tf, 1) != VQ_ERR_STREAM_STATE) abort();
+    return;
+  }
   switch (f->rq++ % 5) {
   case 0:
     vq_h3_respond(h3, &f->cx, id, 200, rf, 2, 1);

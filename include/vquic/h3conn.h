@@ -18,7 +18,15 @@
  * bound from vq_h3_config (buffered frames, field sections, per-stream send queue, input held while a
  * stream is blocked on QPACK inserts). A peer exceeding them gets H3_EXCESSIVE_LOAD, never growth.
  *
- * Fields (names and values) handed to callbacks live only for the duration of the callback. */
+ * Fields (names and values) handed to callbacks live only for the duration of the callback. Several
+ * cookie field lines of a received section are handed over as one, joined with "; " (RFC 9114
+ * §4.2.1); a cookie field sent is split into one line per cookie-pair so that QPACK can index each.
+ *
+ * CONNECT (RFC 9114 §4.4, extended CONNECT RFC 9220): the request stream stays open to carry the
+ * tunnel (vq_h3_request refuses has_body 0); once a 2xx response is sent or received only DATA may
+ * follow: no trailers can be sent, and a HEADERS or PUSH_PROMISE frame received is the connection
+ * error H3_FRAME_UNEXPECTED (before the 2xx, a trailer section on a CONNECT is malformed). A 2xx
+ * response to CONNECT carries no content-length (refused by vq_h3_respond, ignored when received). */
 #ifndef VQUIC_H3CONN_H
 #define VQUIC_H3CONN_H
 
@@ -77,9 +85,12 @@ typedef enum vq_h3_section_kind {
 
 /* RFC 9114 §4.2, §4.3, §4.4, §10.3 and RFC 9220 §3: field names (non-empty tokens, lowercase), values
  * (no NUL, CR, LF), no connection-specific fields, TE only "trailers", pseudo-header fields defined
- * for the kind, each at most once, before every regular field, the required ones present, CONNECT and
- * extended CONNECT (:protocol allowed only when connect_protocol), content-length digits and
- * consistent. VQ_OK fills *head (pointers into f); VQ_ERR_H3_MESSAGE otherwise. */
+ * for the kind, each at most once, before every regular field, the required ones present (:method a
+ * token), CONNECT (:authority only) and extended CONNECT (:protocol, allowed only when
+ * connect_protocol, with :scheme, :path and :authority), http/https requests with a non-empty
+ * authority and a :path starting with '/' (or "*" for OPTIONS), :authority and Host (every Host line)
+ * equal when both are present, content-length digits and consistent. VQ_OK fills *head (pointers
+ * into f); VQ_ERR_H3_MESSAGE otherwise. */
 vq_status vq_h3_validate(const vq_h3_field *f, size_t n, vq_h3_section_kind kind, int connect_protocol,
                          vq_h3_head *head);
 
@@ -204,6 +215,10 @@ typedef struct vq_h3_stats {
   uint64_t close_code;
   int goaway_received, goaway_sent;
   uint64_t goaway_id;         /* received */
+  /* Body bytes of vq_h3_send_body: handed to transport->write straight from the caller's buffer
+   * (no copy in the session), or copied into the stream's send queue first (the transport did not
+   * take them at once, or bytes were already queued before them). */
+  uint64_t body_direct, body_queued;
 } vq_h3_stats;
 
 void vq_h3_get_stats(const vq_h3 *h3, vq_h3_stats *st);

@@ -415,10 +415,64 @@ static uint64_t section_size(const vq_h3_field *f, size_t n)
   return sz;
 }
 
+static int str_eq(const uint8_t *p, size_t n, const char *lit)
+{
+  return n == strlen(lit) && memcmp(p, lit, n) == 0;
+}
+
+/* The field lines a cookie field is split into: one per "; "-separated cookie-pair. */
+static size_t cookie_pieces(const vq_h3_field *f)
+{
+  if (!str_eq(f->name, f->name_len, "cookie")) return 1;
+  size_t k = 1;
+  for (size_t i = 0; i + 1 < f->value_len; i++)
+    if (f->value[i] == ';' && f->value[i + 1] == ' ') k++;
+  return k;
+}
+
+static vq_status queue_headers_lines(vq_h3 *h3, h3_stream *s, const vq_h3_field *f, size_t n);
+
+/* spec: rfc9114#4.2.1/1 — a cookie field may be split into separate field lines, one per
+ * cookie-pair, before compression: each pair is then its own QPACK entry, and a request that changes
+ * one pair re-sends only that one (the receiver joins them, rfc9114#4.2.1/2). The pieces point into
+ * the caller's value (no copy); a split that would exceed the peer's MAX_FIELD_SECTION_SIZE (32 bytes
+ * more per line) is not made. */
+static vq_status queue_headers(vq_h3 *h3, h3_stream *s, const vq_h3_field *f, size_t n)
+{
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) total += cookie_pieces(&f[i]);
+  if (total == n || total > SIZE_MAX / sizeof *f ||
+      section_size(f, n) + 32u * (uint64_t)(total - n) > h3->peer.max_field_section_size)
+    return queue_headers_lines(h3, s, f, n);
+  vq_h3_field *all = vq_mem_alloc(h3->mem, total * sizeof *all);
+  if (!all) return VQ_ERR_NOMEM;
+  size_t j = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (cookie_pieces(&f[i]) == 1) {
+      all[j++] = f[i];
+      continue;
+    }
+    size_t start = 0;
+    for (size_t k = 0; k <= f[i].value_len; k++) {
+      if (k < f[i].value_len && !(k + 1 < f[i].value_len && f[i].value[k] == ';' && f[i].value[k + 1] == ' '))
+        continue;
+      all[j] = f[i];
+      all[j].value = f[i].value + start;
+      all[j].value_len = k - start;
+      j++;
+      start = k + 2;
+      k++;
+    }
+  }
+  vq_status st = queue_headers_lines(h3, s, all, j);
+  vq_mem_free(h3->mem, all, total * sizeof *all);
+  return st;
+}
+
 /* Encodes fields as a HEADERS frame queued on s, with the encoder instructions it needs queued on our
  * encoder stream. All buffers are reserved before the encoder runs, so its state never moves without
  * the bytes being queued. */
-static vq_status queue_headers(vq_h3 *h3, h3_stream *s, const vq_h3_field *f, size_t n)
+static vq_status queue_headers_lines(vq_h3 *h3, h3_stream *s, const vq_h3_field *f, size_t n)
 {
   /* spec: rfc9114#4.2.2/2 — do not send a header section over the peer's MAX_FIELD_SECTION_SIZE. */
   if (section_size(f, n) > h3->peer.max_field_section_size) return VQ_ERR_H3_FIELD_SECTION_TOO_LARGE;
@@ -446,10 +500,6 @@ static vq_status queue_headers(vq_h3 *h3, h3_stream *s, const vq_h3_field *f, si
   return st;
 }
 
-static int str_eq(const uint8_t *p, size_t n, const char *lit)
-{
-  return n == strlen(lit) && memcmp(p, lit, n) == 0;
-}
 
 vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, size_t n, int has_body,
                         uint64_t *stream_id)
@@ -468,6 +518,10 @@ vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, s
     return leave(h3, VQ_ERR_H3_MESSAGE);
   if (section_size(fields, n) > h3->peer.max_field_section_size)
     return leave(h3, VQ_ERR_H3_FIELD_SECTION_TOO_LARGE);
+  const int connect = str_eq(head.method.p, head.method.len, "CONNECT");
+  /* spec: rfc9114#4.4 — the request stream of a CONNECT stays open at the end of the request to carry
+   * the tunnel's data: it is never closed with the header section. */
+  if (connect && !has_body) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
   if (h3->nreq >= h3->cfg.max_streams) return leave(h3, VQ_ERR_STREAM_LIMIT);
   uint64_t id;
   /* spec: rfc9114#4.1/1 — every request gets a new stream; there is no way to send a second request
@@ -480,6 +534,7 @@ vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, s
   }
   s->app_known = 1;
   s->no_body = str_eq(head.method.p, head.method.len, "HEAD");
+  s->connect = (uint8_t)connect;
   if ((st = queue_headers(h3, s, fields, n)) != VQ_OK) {
     s->rx_done = 1;
     s->tx_done = 1;
@@ -524,7 +579,11 @@ vq_status vq_h3_respond(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, int stat
   all[0].value_len = 3;
   all[0].never_indexed = 0;
   if (n) memcpy(all + 1, fields, n * sizeof *fields);
-  if (vq_h3_validate(all, n + 1, VQ_H3_SECTION_RESPONSE, 0, NULL) != VQ_OK) st = VQ_ERR_H3_MESSAGE;
+  vq_h3_head head;
+  const int tunnel = s->connect && status >= 200 && status < 300;
+  if (vq_h3_validate(all, n + 1, VQ_H3_SECTION_RESPONSE, 0, &head) != VQ_OK) st = VQ_ERR_H3_MESSAGE;
+  /* A 2xx response to CONNECT has no content-length (RFC 9110 §9.3.6): what follows is the tunnel. */
+  else if (tunnel && head.content_length >= 0) st = VQ_ERR_H3_MESSAGE;
   else st = queue_headers(h3, s, all, n + 1);
   vq_mem_free(h3->mem, all, (n + 1) * sizeof *all);
   if (st != VQ_OK) return leave(h3, st);
@@ -532,6 +591,9 @@ vq_status vq_h3_respond(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, int stat
   if (status >= 200) {
     s->tx_head = 1;
     s->tx_body = has_body != 0;
+    /* spec: rfc9114#4.4/3 — the CONNECT completed: only DATA frames on the stream from now on, both
+     * ways (a HEADERS frame from the client is then H3_FRAME_UNEXPECTED, h3conn_rx.c frame_start). */
+    if (tunnel) s->tunnel = 1;
     /* spec: rfc9114#4.1/11 — after the final response, the server closes the stream for sending. */
     if (!has_body) s->tx_fin = 1;
   }
@@ -552,16 +614,56 @@ vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const 
   size_t take = 0;
   const size_t room = s->tx.len < h3->cfg.send_buf ? h3->cfg.send_buf - s->tx.len : 0;
   if (room > 9) take = len < room - 9 ? len : room - 9; /* 9: the largest DATA frame header we write */
+  const int last = take == len && fin;
   if (take > 0) {
     uint8_t hdr[16];
     size_t hl = 0;
-    if ((st = vq_h3_frame_header_encode(hdr, sizeof hdr, VQ_H3_FRAME_DATA, take, &hl)) != VQ_OK ||
-        (st = h3_qbuf_reserve(h3->mem, &s->tx, hl + take)) != VQ_OK)
+    if ((st = vq_h3_frame_header_encode(hdr, sizeof hdr, VQ_H3_FRAME_DATA, take, &hl)) != VQ_OK)
       return leave(h3, st);
-    (void)h3_qbuf_append(h3->mem, &s->tx, hdr, hl);
-    (void)h3_qbuf_append(h3->mem, &s->tx, data, take);
+    size_t hacc = 0, dacc = 0;
+    if (s->tx.len == 0 && s->opened && !h3->closed) {
+      /* Nothing queued before this frame: hand the header and the body to the transport from here
+       * (the transport copies what it takes into its own send buffer); only what it does not take
+       * is copied into the stream's queue, so a body byte is copied once on its way, not twice. */
+      vq_status w = h3->tr.write(h3->tr.ud, s->id, hdr, hl, 0, &hacc);
+      if (w == VQ_OK && hacc > hl) hacc = hl;
+      if (w == VQ_OK && hacc == hl) {
+        w = h3->tr.write(h3->tr.ud, s->id, data, take, last, &dacc);
+        if (w == VQ_OK && dacc > take) dacc = take;
+      }
+      if (w != VQ_OK) {
+        /* The stream cannot be written any more (as in h3_flush): nothing more goes out on it. */
+        s->tx_done = 1;
+        h3_qbuf_free(h3->mem, &s->tx);
+        *accepted = take;
+        if (last) {
+          s->tx_fin = 1;
+          s->tx_body = 0;
+        }
+        return leave(h3, VQ_OK);
+      }
+    }
+    const size_t rest = (hl - hacc) + (take - dacc);
+    if (rest > 0 && (st = h3_qbuf_reserve(h3->mem, &s->tx, rest)) != VQ_OK) {
+      /* Part of the frame is already out and the rest cannot be kept: the stream is lost. */
+      if (hacc > 0) h3_stream_abort(h3, s, VQ_H3_INTERNAL_ERROR, 0);
+      return leave(h3, st);
+    }
+    (void)h3_qbuf_append(h3->mem, &s->tx, hdr + hacc, hl - hacc);
+    (void)h3_qbuf_append(h3->mem, &s->tx, data + dacc, take - dacc);
+    h3->body_direct += dacc;
+    h3->body_queued += take - dacc;
+    if (last && dacc == take) {
+      /* the transport took the last byte with the FIN */
+      s->tx_fin = 1;
+      s->tx_body = 0;
+      s->tx_done = 1;
+      h3_qbuf_free(h3->mem, &s->tx);
+      *accepted = take;
+      return leave(h3, VQ_OK);
+    }
   }
-  if (take == len && fin) {
+  if (last) {
     s->tx_fin = 1;
     s->tx_body = 0;
   }
@@ -580,6 +682,9 @@ vq_status vq_h3_send_trailers(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, co
   h3_stream *s = req_stream(h3, stream_id);
   if (!s || (n && !f)) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
   if (!s->tx_head || !s->tx_body || s->tx_fin || s->tx_done) return leave(h3, VQ_ERR_STREAM_STATE);
+  /* spec: rfc9114#4.4/3 — once CONNECT completed, only DATA frames are sent on the stream; a client's
+   * CONNECT request carries the tunnel's data only (RFC 9114 §4.4), never a trailer section. */
+  if (s->tunnel || (s->connect && !h3->cfg.is_server)) return leave(h3, VQ_ERR_STREAM_STATE);
   /* spec: rfc9114#4.3/3 — no pseudo-header field in a trailer section. */
   if (vq_h3_validate(f, n, VQ_H3_SECTION_TRAILERS, 0, NULL) != VQ_OK) return leave(h3, VQ_ERR_H3_MESSAGE);
   if ((st = queue_headers(h3, s, f, n)) != VQ_OK) return leave(h3, st);
@@ -723,6 +828,8 @@ void vq_h3_get_stats(const vq_h3 *h3, vq_h3_stats *st)
   st->goaway_received = h3->goaway_rcvd;
   st->goaway_sent = h3->goaway_sent;
   st->goaway_id = h3->goaway_rcvd_id;
+  st->body_direct = h3->body_direct;
+  st->body_queued = h3->body_queued;
 }
 
 const struct vq_h3_settings *vq_h3_peer_settings(const vq_h3 *h3) { return &h3->peer; }

@@ -43,6 +43,9 @@ typedef struct h3_stream {
   h3_qbuf held;           /* input that arrived while blocked */
   uint8_t app_known;      /* the application has heard of the stream */
   uint8_t no_body;        /* response to HEAD, or 204 / 304: content-length is not checked */
+  uint8_t connect;        /* the request is a CONNECT (or extended CONNECT, RFC 9220) */
+  uint8_t tunnel;         /* a 2xx response to the CONNECT was sent (server) or received (client):
+                           * only DATA (and unknown or reserved frames) from now on, both ways */
   int64_t clen;           /* content-length, -1 if absent */
   uint64_t dlen;          /* DATA payload bytes received */
   /* send side */
@@ -91,6 +94,8 @@ struct vq_h3 {
   int goaway_sent, goaway_rcvd, max_push_rcvd;
   uint64_t goaway_sent_id, goaway_rcvd_id, max_push_id;
   uint64_t blocked_total;
+  uint64_t body_queued;     /* body bytes copied into a stream's send queue (vq_h3_send_body) */
+  uint64_t body_direct;     /* body bytes handed to the transport straight from the caller */
 };
 
 /* ---- shared by h3conn.c and h3conn_rx.c ---- */

@@ -56,6 +56,63 @@ static void free_fbuf(vq_h3 *h3, h3_stream *s)
   s->flen = 0;
 }
 
+static int is_cookie(const vq_h3_field *f)
+{
+  return f->name_len == 6 && memcmp(f->name, "cookie", 6) == 0;
+}
+
+/* spec: rfc9114#4.2.1/2 — several cookie field lines of a decoded section are concatenated with "; "
+ * before the application (a generic HTTP application, not HTTP/3) sees them: the first line takes the
+ * joined value, the others are removed. The joined bytes go after the decoded ones in the session's
+ * section buffer, or in *tmp (from the session's vq_mem, *tmp_len bytes; freed by the caller after
+ * delivery) when they do not fit. The joined line is never-indexed if any of its parts was. */
+static vq_status join_cookies(vq_h3 *h3, vq_qpack_out *out, uint8_t **tmp, size_t *tmp_len)
+{
+  size_t first = SIZE_MAX, k = 0, total = 0;
+  for (size_t i = 0; i < out->count; i++)
+    if (is_cookie(&out->fields[i])) {
+      if (first == SIZE_MAX) first = i;
+      k++;
+      total += out->fields[i].value_len;
+    }
+  if (k < 2) return VQ_OK;
+  total += 2u * (k - 1u);
+  uint8_t *dst;
+  if (out->used <= out->cap && out->cap - out->used >= total) {
+    dst = out->buf + out->used;
+    out->used += total;
+  } else {
+    dst = vq_mem_alloc(h3->mem, total);
+    if (!dst) return VQ_ERR_NOMEM;
+    *tmp = dst;
+    *tmp_len = total;
+  }
+  size_t off = 0, j = first;
+  int never = 0;
+  for (size_t i = first; i < out->count; i++) {
+    const vq_h3_field f = out->fields[i];
+    if (!is_cookie(&f)) {
+      out->fields[j++] = f;
+      continue;
+    }
+    if (off > 0) {
+      dst[off++] = ';';
+      dst[off++] = ' ';
+    }
+    if (f.value_len) memcpy(dst + off, f.value, f.value_len);
+    off += f.value_len;
+    never |= f.never_indexed;
+    if (i == first) j++;
+  }
+  out->fields[first].value = dst;
+  out->fields[first].value_len = total;
+  out->fields[first].never_indexed = (uint8_t)never;
+  out->count = j;
+  return VQ_OK;
+}
+
+static vq_status on_headers_decoded(vq_h3 *h3, h3_stream *s, vq_qpack_out *out);
+
 /* A complete HEADERS frame on a request stream: decode (or block), validate, deliver. */
 static vq_status on_headers(vq_h3 *h3, h3_stream *s)
 {
@@ -84,8 +141,28 @@ static vq_status on_headers(vq_h3 *h3, h3_stream *s)
     h3_stream_abort(h3, s, VQ_H3_EXCESSIVE_LOAD, 1);
     return VQ_OK;
   }
+  uint8_t *tmp = NULL;
+  size_t tmp_len = 0;
+  if ((st = join_cookies(h3, &out, &tmp, &tmp_len)) != VQ_OK) return st;
+  st = on_headers_decoded(h3, s, &out);
+  if (tmp) vq_mem_free(h3->mem, tmp, tmp_len);
+  return st;
+}
+
+/* A decoded header or trailer section (cookies joined): validate, deliver. */
+static vq_status on_headers_decoded(vq_h3 *h3, h3_stream *s, vq_qpack_out *o)
+{
+  const vq_qpack_out out = *o;
   vq_h3_head head;
   if (s->msg.state == VQ_H3_MSG_TRAILERS) {
+    if (s->connect && h3->cfg.is_server) {
+      /* spec: rfc9114#4.4 — a CONNECT request stream carries only the tunnel's DATA after the
+       * request ("remains open at the end of the request to carry the data"): a trailer section on it
+       * does not conform, and is malformed (rfc9114#4.1.2/2: H3_MESSAGE_ERROR). After a 2xx the
+       * frame itself is refused (frame_start). */
+      h3_stream_abort(h3, s, VQ_H3_MESSAGE_ERROR, 1);
+      return VQ_OK;
+    }
     /* spec: rfc9114#4.3/3, rfc9114#4.1.2/2 — a malformed trailer section: stream error H3_MESSAGE_ERROR.
      * spec: rfc9114#4.1/2 — a second request, or a response after the final response, arrives here as
      * a trailer section with pseudo-header fields: malformed (a further HEADERS is H3_FRAME_UNEXPECTED,
@@ -105,6 +182,7 @@ static vq_status on_headers(vq_h3 *h3, h3_stream *s)
       return VQ_OK;
     }
     s->clen = head.content_length;
+    s->connect = head.method.len == 7 && memcmp(head.method.p, "CONNECT", 7) == 0;
     s->app_known = 1;
     if (h3->cb.on_request) h3->cb.on_request(h3->cb.ud, h3, s->id, &head);
     return VQ_OK;
@@ -120,6 +198,13 @@ static vq_status on_headers(vq_h3 *h3, h3_stream *s)
   } else {
     s->clen = head.content_length;
     if (head.status == 204 || head.status == 304) s->no_body = 1;
+    if (s->connect && head.status < 300) {
+      /* spec: rfc9114#4.4/3 — the CONNECT completed: from now on only DATA frames (frame_start).
+       * A content-length in a 2xx response to CONNECT is ignored (RFC 9110 §9.3.6): the DATA is the
+       * tunnel's. */
+      s->tunnel = 1;
+      s->clen = -1;
+    }
   }
   if (h3->cb.on_response) h3->cb.on_response(h3->cb.ud, h3, s->id, s->ud, &head);
   return VQ_OK;
@@ -196,6 +281,13 @@ static vq_status on_ctrl_frame(vq_h3 *h3, h3_stream *s)
 static vq_status frame_start(vq_h3 *h3, h3_stream *s)
 {
   const uint64_t type = s->fh.type;
+  if (s->kind == H3K_REQ && s->tunnel) {
+    /* spec: rfc9114#4.4/3, rfc9114#4.4/2 — once CONNECT completed only DATA frames may be sent on the
+     * stream; any other known frame type (HEADERS, PUSH_PROMISE, ...) is the connection error
+     * H3_FRAME_UNEXPECTED. Unknown and reserved types stay skipped (rfc9114#9/1). */
+    const vq_h3_frame_class fc = vq_h3_frame_classify(type);
+    if (fc != VQ_H3_FC_DATA && fc != VQ_H3_FC_RESERVED && fc != VQ_H3_FC_UNKNOWN) return VQ_ERR_H3_FRAME_UNEXPECTED;
+  }
   vq_status st = s->kind == H3K_CTRL ? vq_h3_ctrl_on_frame(&s->ctrl, type) : vq_h3_msg_on_frame(&s->msg, type);
   if (st != VQ_OK) return st;
   s->in_frame = 1;

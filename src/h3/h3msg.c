@@ -19,6 +19,15 @@ static int is_tchar_lower(uint8_t c)
   return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
+/* RFC 9110 §5.6.2 tchar, uppercase letters included (a method is a case-sensitive token). */
+static int token_ok(const uint8_t *p, size_t n)
+{
+  if (n == 0) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!is_tchar_lower(p[i]) && !(p[i] >= 'A' && p[i] <= 'Z')) return 0;
+  return 1;
+}
+
 /* spec: rfc9114#4.2/2, rfc9114#10.3/1 — field names are non-empty tokens in lowercase; uppercase or any
  * other character makes the message malformed. (A pseudo-header name is ':' then such a token.) */
 static int name_ok(const uint8_t *p, size_t n)
@@ -116,8 +125,11 @@ vq_status vq_h3_validate(const vq_h3_field *f, size_t n, vq_h3_section_kind kind
       if (v < 0 || (h.content_length >= 0 && v != h.content_length)) return VQ_ERR_H3_MESSAGE;
       h.content_length = v;
     }
-    if (str_is(x->name, x->name_len, "host") && !host.p) {
-      host.p = x->value;
+    if (str_is(x->name, x->name_len, "host")) {
+      /* spec: rfc9114#4.3.1/9 — Host lines that disagree name no single authority: malformed. */
+      if (host.p && (host.len != x->value_len || memcmp(host.p, x->value, host.len) != 0))
+        return VQ_ERR_H3_MESSAGE;
+      host.p = x->value_len ? x->value : (const uint8_t *)"";
       host.len = x->value_len;
     }
   }
@@ -133,23 +145,42 @@ vq_status vq_h3_validate(const vq_h3_field *f, size_t n, vq_h3_section_kind kind
     if (s < 100 || s > 599 || s == 101) return VQ_ERR_H3_MESSAGE;
     h.status = s;
   } else if (kind == VQ_H3_SECTION_REQUEST) {
-    if (!h.method.p) return VQ_ERR_H3_MESSAGE;
+    /* spec: rfc9114#4.3.1/6 — :method present, and a valid value (a token, RFC 9110 §9.1): a request
+     * with an invalid value for a pseudo-header field is malformed (RFC 9114 §4.3.1). */
+    if (!h.method.p || !token_ok(h.method.p, h.method.len)) return VQ_ERR_H3_MESSAGE;
     const int connect = str_is(h.method.p, h.method.len, "CONNECT");
     if (h.protocol.p) {
       /* RFC 9220 §3, §4: :protocol only on a CONNECT request, only once the server sent
        * SETTINGS_ENABLE_CONNECT_PROTOCOL = 1; such a request carries :scheme, :path and :authority. */
-      if (!connect_protocol || !connect) return VQ_ERR_H3_MESSAGE;
+      if (!connect_protocol || !connect || h.protocol.len == 0) return VQ_ERR_H3_MESSAGE;
       if (!h.scheme.p || !h.path.p || !h.authority.p || h.path.len == 0 || h.authority.len == 0)
+        return VQ_ERR_H3_MESSAGE;
+      if (host.p && (h.authority.len != host.len || memcmp(h.authority.p, host.p, host.len) != 0))
         return VQ_ERR_H3_MESSAGE;
     } else if (connect) {
       /* spec: rfc9114#4.4/1 — CONNECT: :scheme and :path omitted, :authority holds host and port. */
       if (h.scheme.p || h.path.p || !h.authority.p || h.authority.len == 0) return VQ_ERR_H3_MESSAGE;
+      /* spec: rfc9114#4.3.1/9 — a Host line, if any, names the same authority. */
+      if (host.p && (h.authority.len != host.len || memcmp(h.authority.p, host.p, host.len) != 0))
+        return VQ_ERR_H3_MESSAGE;
     } else {
       /* spec: rfc9114#4.3.1/6 — :method, :scheme and :path exactly once (duplicates refused above). */
       if (!h.scheme.p || !h.path.p) return VQ_ERR_H3_MESSAGE;
       const int http = str_is(h.scheme.p, h.scheme.len, "http") || str_is(h.scheme.p, h.scheme.len, "https");
-      /* spec: rfc9114#4.3.1/5 — :path not empty for http and https. */
+      /* spec: rfc9114#4.3.1/5 — :path not empty for http and https: "/" or an absolute path (and
+       * query), or "*" for an OPTIONS request without a path (RFC 9110 §7.1). */
       if (http && h.path.len == 0) return VQ_ERR_H3_MESSAGE;
+      if (http && h.path.p[0] != '/' &&
+          !(str_is(h.path.p, h.path.len, "*") && str_is(h.method.p, h.method.len, "OPTIONS")))
+        return VQ_ERR_H3_MESSAGE;
+      if (!http) {
+        /* Another scheme (RFC 9114 §3.1.2): the authority may be omitted (rfc9114#4.3.1/10 cannot be
+         * checked: the request target is not known here); spec: rfc9114#4.3.1/9 — when :authority and
+         * Host are both present they are the same. */
+        if (h.authority.p && host.p &&
+            (h.authority.len != host.len || memcmp(h.authority.p, host.p, host.len) != 0))
+          return VQ_ERR_H3_MESSAGE;
+      }
       if (http) {
         /* spec: rfc9114#4.3.1/7, rfc9114#4.3.1/8, rfc9114#4.3.1/9 — an authority in :authority or
          * Host, not empty, the same when both are present. */
