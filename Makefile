@@ -132,6 +132,8 @@ FUZZ_HDRS := $(wildcard harness/fuzz/*.h)
 FUZZ_LF_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/lfobj/%.o)
 FUZZ_AFL_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/aflobj/%.o)
 FUZZ_LF_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+# Pattern-rule objects are intermediate to make: keep them, or building one harness deletes them all.
+.SECONDARY: $(FUZZ_LF_OBJS) $(FUZZ_AFL_OBJS)
 fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz/libfuzzer/%) $(FUZZ_NAMES:%=$(BUILD)/fuzz/afl/%)
 $(BUILD)/fuzz/lfobj/%.o: %.c $(HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
