@@ -164,7 +164,7 @@ static void abandon(vq_conn *c, const vq_cx *cx)
     vq_conn_discard_space(c, cx, i);
   c->state = VQ_CONN_CLOSED;
   c->close_app = 0;
-  c->closed_by_peer = 1;
+  c->closed_by_peer = 0;
   c->close_code = VQ_TE_VERSION_NEGOTIATION_ERROR;
   strcpy(c->close_reason, "version negotiation: no version in common with the server");
   c->close_deadline = VQ_TIME_NEVER;
