@@ -400,7 +400,8 @@ VQ_TEST(conn_compatible_negotiation_v1_to_v2)
 VQ_TEST(conn_compatible_negotiation_with_lost_first_flight)
 {
   /* the client's first two datagrams are lost: the retransmitted v1 Initial still converts, and a
-   * v1 Initial arriving after the switch is read with the original keys (rfc9369#4.1/7) */
+   * v1 Initial arriving after the switch is read with the original keys (spec: rfc9369#4.1/7 — the
+   * server keeps its original Initial read keys until a Handshake packet arrives) */
   pair p;
   const uint32_t cv[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
   const uint32_t sv[] = {VQ_QUIC_V2, 0};

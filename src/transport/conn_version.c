@@ -76,7 +76,8 @@ void vq_conn_version_tp_hook(void *ud, const uint8_t *tp, size_t len)
   const vq_tp_version_info *vi = &p.version_information;
   if (vi->chosen != c->orig_version)
     return; /* a VERSION_NEGOTIATION_ERROR in vq_conn_version_check_tp */
-  /* spec: rfc9368#2.3/1 — the Negotiated Version is one the client lists that we support and that
+  /* spec: rfc9369#4/3 — compatible negotiation (no extra round trip); spec: rfc9368#2.3/1 — the
+   * Negotiated Version is one the client lists that we support and that
    * its Chosen Version is compatible with: our most preferred such version; spec: rfc9368#3/3 — the
    * client's order is advisory, ours decides */
   uint32_t pick = 0;
