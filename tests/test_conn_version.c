@@ -27,7 +27,8 @@ typedef struct pair {
    * 2 Handshake v1, 3 Handshake v2 */
   unsigned seen[2];
   uint32_t first_cli_version;
-  size_t vn_seen;
+  size_t vn_seen, retry_seen;
+  uint32_t retry_version;
 } pair;
 
 static void note(pair *p, int from_server, const uint8_t *d, size_t len)
@@ -41,6 +42,11 @@ static void note(pair *p, int from_server, const uint8_t *d, size_t len)
       p->vn_seen++;
       return;
     }
+    if (h.type == VQ_PKT_RETRY) {
+      p->retry_seen++;
+      p->retry_version = h.version;
+      return;
+    }
     if (h.type != VQ_PKT_INITIAL && h.type != VQ_PKT_HANDSHAKE)
       return;
     if (!from_server && !p->first_cli_version)
@@ -51,8 +57,8 @@ static void note(pair *p, int from_server, const uint8_t *d, size_t len)
   }
 }
 
-static int pair_new(pair *p, const uint32_t *cli_versions, uint32_t cli_version,
-                    const uint32_t *srv_versions)
+static int pair_new_ex(pair *p, const uint32_t *cli_versions, uint32_t cli_version,
+                       const uint32_t *srv_versions, int retry)
 {
   memset(p, 0, sizeof(*p));
   vq_mem_init(&p->root, vq_allocator_system(), NULL, (size_t)256 << 20);
@@ -75,6 +81,7 @@ static int pair_new(pair *p, const uint32_t *cli_versions, uint32_t cli_version,
   vq_endpoint_config ec = {0};
   ec.conn.is_server = 1;
   ec.conn.tls = p->sctx;
+  ec.retry = retry;
   for (size_t i = 0; srv_versions && srv_versions[i] && i < VQ_CONN_MAX_VERSIONS; i++)
     ec.conn.versions[i] = srv_versions[i];
   if (vq_endpoint_new(&p->ep, &p->root, &ec) != VQ_OK)
@@ -86,6 +93,12 @@ static int pair_new(pair *p, const uint32_t *cli_versions, uint32_t cli_version,
   for (size_t i = 0; cli_versions && cli_versions[i] && i < VQ_CONN_MAX_VERSIONS; i++)
     cc.versions[i] = cli_versions[i];
   return vq_conn_new_client(&p->cli, &p->root, &cc, &p->cx) == VQ_OK;
+}
+
+static int pair_new(pair *p, const uint32_t *cli_versions, uint32_t cli_version,
+                    const uint32_t *srv_versions)
+{
+  return pair_new_ex(p, cli_versions, cli_version, srv_versions, 0);
 }
 
 static vq_conn *srv_conn(pair *p)
@@ -462,6 +475,99 @@ VQ_TEST(conn_endpoint_vn_for_unaccepted_version)
   /* the v1-only client finds nothing in common (rfc9000#6.2/1) */
   CHECK_EQ(vq_conn_recv(p.cli, &p.cx, resp, rl, 0), VQ_OK);
   CHECK_EQ(vq_conn_get_state(p.cli), VQ_CONN_CLOSED);
+  pair_free(&p);
+  CHECK_EQ(p.root.used, 0);
+}
+
+/* The transport parameters a connection received, decoded. */
+static int peer_tp_of(vq_conn *c, int sent_by_server, vq_tp *tp)
+{
+  const uint8_t *b = NULL;
+  size_t n = 0;
+  vq_tls_peer_tp(vq_conn_tls(c), &b, &n);
+  return b && vq_tp_decode(b, n, sent_by_server ? VQ_TP_SERVER : VQ_TP_CLIENT, tp) == VQ_OK;
+}
+
+static int vi_lists(const vq_tp_version_info *vi, uint32_t v)
+{
+  for (uint32_t i = 0; i < vi->n_available; i++)
+    if (vi->available[i] == v)
+      return 1;
+  return 0;
+}
+
+VQ_TEST(conn_version_information_sent_by_both)
+{
+  /* spec: rfc9369#4/2 — both endpoints send version_information (and validate it: the handshake
+   * completes); spec: rfc9368#3/2 — each Chosen Version is among its Available Versions */
+  pair p;
+  const uint32_t cv[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
+  const uint32_t sv[] = {VQ_QUIC_V2, VQ_QUIC_V1, 0};
+  CHECK(pair_new(&p, cv, 0, sv));
+  pair_run(&p, 400);
+  CHECK(p.cli_hs && p.srv_hs);
+  vq_tp tp;
+  /* the client's: Chosen v1 (its first flight), Available v1 and v2 */
+  CHECK(peer_tp_of(srv_conn(&p), 0, &tp));
+  CHECK(vq_tp_has(&tp, VQ_TP_VERSION_INFORMATION));
+  CHECK_EQ(tp.version_information.chosen, VQ_QUIC_V1);
+  CHECK(vi_lists(&tp.version_information, VQ_QUIC_V1) && vi_lists(&tp.version_information, VQ_QUIC_V2));
+  /* the server's: Chosen v2 (the negotiated version, rfc9368#4/18), Available its list */
+  CHECK(peer_tp_of(p.cli, 1, &tp));
+  CHECK(vq_tp_has(&tp, VQ_TP_VERSION_INFORMATION));
+  CHECK_EQ(tp.version_information.chosen, VQ_QUIC_V2);
+  CHECK_EQ(tp.version_information.n_available, 2u);
+  CHECK_EQ(tp.version_information.available[0], VQ_QUIC_V2);
+  CHECK_EQ(tp.version_information.available[1], VQ_QUIC_V1);
+  pair_free(&p);
+  CHECK_EQ(p.root.used, 0);
+}
+
+VQ_TEST(conn_server_ignores_version_negotiation)
+{
+  pair p;
+  CHECK(pair_new(&p, NULL, 0, NULL));
+  pair_run(&p, 400);
+  CHECK(p.cli_hs && p.srv_hs);
+  vq_conn *s = srv_conn(&p);
+  vq_conn_stats before, after;
+  vq_conn_get_stats(s, &before);
+  /* spec: rfc9368#2.1/6 — a Version Negotiation packet to the server (to its CID, from the
+   * client's) is ignored: nothing changes but the drop count */
+  uint8_t vn[256];
+  const vq_cid *sc = vq_conn_scid(s), *dc = vq_conn_dcid(s);
+  const uint32_t vs[] = {VQ_QUIC_V2};
+  size_t vl = 0;
+  CHECK_EQ(vq_vn_write(vn, sizeof(vn), 0x40, sc->bytes, sc->len, dc->bytes, dc->len, vs, 1, &vl), VQ_OK);
+  CHECK_EQ(vq_conn_recv(s, &p.cx, vn, vl, 0), VQ_OK);
+  vq_conn_get_stats(s, &after);
+  CHECK_EQ(after.pkts_dropped, before.pkts_dropped + 1);
+  CHECK_EQ(after.pkts_recv, before.pkts_recv);
+  CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_version(s), VQ_QUIC_V1);
+  pair_free(&p);
+  CHECK_EQ(p.root.used, 0);
+}
+
+VQ_TEST(conn_compatible_negotiation_after_retry)
+{
+  /* spec: rfc9369#4.1/1 — the Retry is in the original version (v1); spec: rfc9369#4.1/2 — the
+   * client's Initial with the token too; spec: rfc9369#4.1/4 — the server, having switched to v2,
+   * still authenticates the Retry in its transport parameters (the client checks them, RFC 9000
+   * §7.3), and the connection completes in v2 */
+  pair p;
+  const uint32_t cv[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
+  const uint32_t sv[] = {VQ_QUIC_V2, VQ_QUIC_V1, 0};
+  CHECK(pair_new_ex(&p, cv, 0, sv, 1));
+  pair_run(&p, 400);
+  CHECK_EQ(p.retry_seen, 1);
+  CHECK_EQ(p.retry_version, VQ_QUIC_V1);
+  CHECK(p.cli_hs && p.srv_hs);
+  CHECK_EQ(vq_conn_version(p.cli), VQ_QUIC_V2);
+  CHECK_EQ(vq_conn_version(srv_conn(&p)), VQ_QUIC_V2);
+  vq_tp tp;
+  CHECK(peer_tp_of(p.cli, 1, &tp));
+  CHECK(vq_tp_has(&tp, VQ_TP_RETRY_SOURCE_CONNECTION_ID));
   pair_free(&p);
   CHECK_EQ(p.root.used, 0);
 }

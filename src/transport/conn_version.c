@@ -101,7 +101,9 @@ void vq_conn_version_tp_hook(void *ud, const uint8_t *tp, size_t len)
   size_t used = 0;
   vq_status st = reinstall_initial(c);
   if (st == VQ_OK) {
-    /* our version_information names the negotiated version (rfc9368#4/18): local_tp is rebuilt */
+    /* our version_information names the negotiated version (rfc9368#4/18): local_tp is rebuilt;
+     * spec: rfc9369#4.1/4 — after a Retry it still carries retry_source_connection_id and
+     * original_destination_connection_id (local_tp keeps them) */
     st = vq_conn_local_tp(c, buf, sizeof(buf), &used);
   }
   if (st == VQ_OK)
@@ -276,7 +278,9 @@ vq_pp_key *vq_conn_version_rx_key(vq_conn *c, const vq_pkt_header *h, int space,
     return NULL;
   }
   /* spec: rfc9369#4.1 — the client learns the negotiated version from the first long header of
-   * another version; a CRYPTO frame in the original version settled it (have_peer_scid) */
+   * another version; a CRYPTO frame in the original version settled it (have_peer_scid); spec:
+   * rfc9369#4.1/2 — only a server Initial switches it, so the Initial carrying a Retry token stays
+   * in the original version */
   if (c->have_peer_scid || c->version != c->orig_version || !listed(c->avail, c->n_avail, h->version) ||
       !compatible(c->version, h->version))
     return NULL;

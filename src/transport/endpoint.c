@@ -277,7 +277,8 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
   int retried = 0;
   if (ep->cfg.retry) {
     if (h.token_len == 0) {
-      /* spec: rfc9000#8.1.2 — no token: answer with a Retry carrying one, and keep no state */
+      /* spec: rfc9000#8.1.2 — no token: answer with a Retry carrying one, and keep no state;
+       * spec: rfc9369#4.1/1 — in the version of the client's Initial (the original version) */
       vq_cid odcid, cscid;
       uint8_t token[VQ_TOKEN_MAX];
       size_t tlen = 0, tag_off = 0;
