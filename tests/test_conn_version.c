@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "transport/conn_internal.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/endpoint.h"
@@ -417,12 +418,14 @@ VQ_TEST(conn_compatible_negotiation_with_lost_first_flight)
    * server keeps its original Initial read keys until a Handshake packet arrives) */
   pair p;
   const uint32_t cv[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
-  const uint32_t sv[] = {VQ_QUIC_V2, 0};
+  const uint32_t sv[] = {VQ_QUIC_V2, VQ_QUIC_V1, 0};
   CHECK(pair_new(&p, cv, 0, sv));
   p.drop_client_datagrams = 2;
   pair_run(&p, 600);
   CHECK(p.cli_hs && p.srv_hs);
   CHECK_EQ(vq_conn_version(p.cli), VQ_QUIC_V2);
+  CHECK(!vq_conn_version_restarted(p.cli));
+  CHECK_EQ(p.vn_seen, 0);
   pair_free(&p);
   CHECK_EQ(p.root.used, 0);
 }
@@ -568,6 +571,140 @@ VQ_TEST(conn_compatible_negotiation_after_retry)
   vq_tp tp;
   CHECK(peer_tp_of(p.cli, 1, &tp));
   CHECK(vq_tp_has(&tp, VQ_TP_RETRY_SOURCE_CONNECTION_ID));
+  pair_free(&p);
+  CHECK_EQ(p.root.used, 0);
+}
+
+VQ_TEST(conn_compatible_server_reads_original_version_after_switch)
+{
+  /* spec: rfc9369#4.1/7 — the server switched to v2 on the client's first v1 Initial; a later v1
+   * Initial of the client (a probe sent before it heard from the server) is still read */
+  pair p;
+  const uint32_t cv[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
+  const uint32_t sv[] = {VQ_QUIC_V2, VQ_QUIC_V1, 0};
+  CHECK(pair_new(&p, cv, 0, sv));
+  uint8_t d[1500], held[8][1500];
+  size_t n = 0, hn[8], nh = 0;
+  CHECK_EQ(vq_conn_send(p.cli, &p.cx, d, sizeof(d), &n), VQ_OK);
+  vq_endpoint_conn *ec = NULL;
+  int created = 0;
+  size_t rl = 0;
+  CHECK_EQ(vq_endpoint_recv(p.ep, &p.cx, addr, sizeof(addr), d, n, &ec, &created, NULL, 0, &rl), VQ_OK);
+  CHECK(created);
+  vq_conn *s = ec->conn;
+  CHECK_EQ(vq_conn_version(s), VQ_QUIC_V2);
+  /* the server's first flight is held back */
+  while (nh < 8 && vq_conn_send(s, &p.cx, held[nh], sizeof(held[nh]), &hn[nh]) == VQ_OK && hn[nh])
+    nh++;
+  CHECK(nh > 0);
+  vq_pkt_header h;
+  CHECK_EQ(vq_packet_parse(held[0], hn[0], 8, &h), VQ_OK);
+  CHECK(h.type == VQ_PKT_INITIAL && h.version == VQ_QUIC_V2);
+  /* the client's probe, still v1 */
+  p.cx.now = vq_conn_next_timeout(p.cli);
+  CHECK_EQ(vq_conn_handle_timeout(p.cli, &p.cx), VQ_OK);
+  CHECK_EQ(vq_conn_send(p.cli, &p.cx, d, sizeof(d), &n), VQ_OK);
+  CHECK(n > 0);
+  CHECK_EQ(vq_packet_parse(d, n, 8, &h), VQ_OK);
+  CHECK(h.type == VQ_PKT_INITIAL && h.version == VQ_QUIC_V1);
+  vq_conn_stats before, after;
+  vq_conn_get_stats(s, &before);
+  CHECK_EQ(vq_endpoint_recv(p.ep, &p.cx, addr, sizeof(addr), d, n, &ec, &created, NULL, 0, &rl), VQ_OK);
+  vq_conn_get_stats(s, &after);
+  CHECK_EQ(after.pkts_recv, before.pkts_recv + 1);
+  CHECK_EQ(after.pkts_dropped, before.pkts_dropped);
+  /* the held flight reaches the client, which follows, and the handshake completes */
+  for (size_t i = 0; i < nh; i++)
+    CHECK_EQ(vq_conn_recv(p.cli, &p.cx, held[i], hn[i], 0), VQ_OK);
+  CHECK_EQ(vq_conn_version(p.cli), VQ_QUIC_V2);
+  pair_run(&p, 400);
+  CHECK(p.cli_hs && p.srv_hs);
+  /* spec: rfc9369#4.1/9 — once settled, a v1 Handshake-level packet is dropped: after the handshake
+   * the client's v1 Initial above is dropped too (Initial keys gone) */
+  vq_conn_get_stats(s, &before);
+  CHECK_EQ(vq_endpoint_recv(p.ep, &p.cx, addr, sizeof(addr), d, n, &ec, &created, NULL, 0, &rl), VQ_OK);
+  vq_conn_get_stats(s, &after);
+  CHECK_EQ(after.pkts_recv, before.pkts_recv);
+  pair_free(&p);
+  CHECK_EQ(p.root.used, 0);
+}
+
+/* The validation of the peer's version_information (conn_version.c), rule by rule, on a client
+ * whose received parameters are set by hand (conn_internal.h): a fresh connection for each (the first
+ * failure closes it). */
+
+static int vi_check(vq_conn *c, int is_server, int has, uint32_t chosen, const uint32_t *avail,
+                    uint32_t n, int reacted, uint64_t *code)
+{
+  vq_rng rng;
+  vq_rng_seed(&rng, 3);
+  vq_cx cx = {VQ_MS(5), NULL, NULL, &rng, NULL};
+  c->is_server = is_server;
+  c->vn_reacted = reacted;
+  vq_tp_init_defaults(&c->peer_tp);
+  if (has) {
+    c->peer_tp.version_information.chosen = chosen;
+    c->peer_tp.version_information.n_available = n;
+    for (uint32_t i = 0; i < n; i++)
+      c->peer_tp.version_information.available[i] = avail[i];
+    (void)vq_tp_set_present(&c->peer_tp, VQ_TP_VERSION_INFORMATION, 1);
+  }
+  vq_status st = vq_conn_version_check_tp(c, &cx);
+  *code = vq_conn_close_error(c, NULL, NULL, NULL);
+  c->is_server = 0;
+  return st == VQ_OK;
+}
+
+VQ_TEST(conn_version_information_validation_rules)
+{
+  pair p;
+  const uint32_t cv[] = {VQ_QUIC_V2, VQ_QUIC_V1, 0};
+  const uint32_t v1[] = {VQ_QUIC_V1}, v2[] = {VQ_QUIC_V2}, v21[] = {VQ_QUIC_V2, VQ_QUIC_V1};
+  uint64_t code = 0;
+#define FRESH()                                                                                     \
+  do {                                                                                             \
+    vq_conn_free(p.cli, NULL);                                                                     \
+    p.cli = NULL;                                                                                  \
+    vq_conn_config cc = {0};                                                                       \
+    cc.tls = p.cctx;                                                                               \
+    cc.server_name = "localhost";                                                                  \
+    memcpy(cc.versions, cv, sizeof(cv));                                                           \
+    CHECK_EQ(vq_conn_new_client(&p.cli, &p.root, &cc, &p.cx), VQ_OK);                             \
+  } while (0)
+  CHECK(pair_new(&p, cv, 0, NULL)); /* a v2 client, v2 then v1 */
+  /* the server's: chosen v2 = ours, listed by us: fine; spec: rfc9368#4/12 — missing without a
+   * Version Negotiation: the client may complete */
+  CHECK(vi_check(p.cli, 0, 1, VQ_QUIC_V2, v21, 2, 0, &code));
+  CHECK(vi_check(p.cli, 0, 0, 0, NULL, 0, 0, &code));
+  /* spec: rfc9368#4/14 — missing after a Version Negotiation: VERSION_NEGOTIATION_ERROR */
+  CHECK(!vi_check(p.cli, 0, 0, 0, NULL, 0, 1, &code));
+  CHECK_EQ(code, VQ_TE_VERSION_NEGOTIATION_ERROR);
+  CHECK_EQ(vq_conn_get_state(p.cli), VQ_CONN_CLOSING);
+  /* spec: rfc9368#4/18 — the server's Chosen Version is not the version in use */
+  FRESH();
+  CHECK(!vi_check(p.cli, 0, 1, VQ_QUIC_V1, v21, 2, 0, &code));
+  CHECK_EQ(code, VQ_TE_VERSION_NEGOTIATION_ERROR);
+  /* spec: rfc9368#4/13 — a Chosen Version we did not offer (the client offers only v2 and v1:
+   * the connection is made to believe it runs a reserved version) */
+  FRESH();
+  p.cli->version = 0x1a2a3a4au;
+  CHECK(!vi_check(p.cli, 0, 1, 0x1a2a3a4au, v2, 1, 0, &code));
+  CHECK_EQ(code, VQ_TE_VERSION_NEGOTIATION_ERROR);
+  /* spec: rfc9368#4/17 — after a Version Negotiation, empty Available Versions */
+  FRESH();
+  CHECK(!vi_check(p.cli, 0, 1, VQ_QUIC_V2, NULL, 0, 1, &code));
+  CHECK_EQ(code, VQ_TE_VERSION_NEGOTIATION_ERROR);
+  /* after a Version Negotiation that led us to v2, a server offering v2 and v1 confirms it */
+  FRESH();
+  CHECK(vi_check(p.cli, 0, 1, VQ_QUIC_V2, v21, 2, 1, &code));
+  /* spec: rfc9368#4/11 — a server completes without it; spec: rfc9368#4/8, rfc9368#4/9,
+   * rfc9368#4/10 — the client's Chosen Version must be the version of its first flight (v2 here) */
+  FRESH();
+  CHECK(vi_check(p.cli, 1, 0, 0, NULL, 0, 0, &code));
+  CHECK(vi_check(p.cli, 1, 1, VQ_QUIC_V2, v21, 2, 0, &code));
+  CHECK(!vi_check(p.cli, 1, 1, VQ_QUIC_V1, v1, 1, 0, &code));
+  CHECK_EQ(code, VQ_TE_VERSION_NEGOTIATION_ERROR);
+#undef FRESH
   pair_free(&p);
   CHECK_EQ(p.root.used, 0);
 }
