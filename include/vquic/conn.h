@@ -31,6 +31,8 @@
 
 typedef struct vq_conn vq_conn;
 
+#define VQ_CONN_MAX_VERSIONS 4u
+
 typedef struct vq_conn_config {
   int is_server;
   uint32_t version;              /* VQ_QUIC_V1 (default when 0) or VQ_QUIC_V2 */
@@ -55,6 +57,17 @@ typedef struct vq_conn_config {
                                     endpoint derives it from its key and the CID, RFC 9000 §10.3.2) */
   const vq_trace *trace;         /* this connection's trace sink (qlog per connection); NULL: the
                                     cx's. Must outlive the connection. */
+  /* QUIC versions (RFC 9368), in order of preference, 0-terminated (VQ_QUIC_V1, VQ_QUIC_V2).
+   * Client: the versions it may use, sent as Available Versions in version_information; a Version
+   * Negotiation packet makes it start a new attempt with the first of these the server lists
+   * (RFC 9000 §6.2, RFC 9368 §2.1), and a server's Initial of another version of this list is
+   * followed (compatible negotiation, RFC 9368 §2.3). `version` (the first flight's) is added
+   * first if missing; all zero: {version} only, i.e. QUIC v1 and no negotiation by default.
+   * Server (and endpoint): the versions it accepts, best first; a client's first flight of one of
+   * them that lists a better one in its Available Versions is answered in that one (compatible
+   * negotiation), an Initial of a version not listed gets Version Negotiation. All zero: v1 and
+   * v2 are accepted and the client's version is kept. */
+  uint32_t versions[VQ_CONN_MAX_VERSIONS];
 } vq_conn_config;
 
 typedef enum vq_conn_state {
@@ -74,7 +87,9 @@ typedef enum vq_conn_event_type {
   VQ_CONN_EV_STREAM_RESET,     /* the peer reset stream_id (error_code) */
   VQ_CONN_EV_STREAM_STOP,      /* the peer asked us to stop sending on stream_id (error_code) */
   VQ_CONN_EV_STREAM_CLOSED,    /* stream_id is finished in both directions and was freed */
-  VQ_CONN_EV_CLOSED,           /* the connection closed: error_code, app, reason */
+  VQ_CONN_EV_CLOSED,           /* the connection closed: error_code, app, reason (a client whose
+                                  Version Negotiation left no common version closes at once with
+                                  error_code VQ_TE_VERSION_NEGOTIATION_ERROR, nothing sent) */
 } vq_conn_event_type;
 
 typedef struct vq_conn_event {
@@ -133,6 +148,10 @@ int vq_conn_is_server(const vq_conn *c);
 /* The error the connection closed with (by either side) and its reason ("" if none). */
 uint64_t vq_conn_close_error(const vq_conn *c, int *app, int *by_peer, const char **reason);
 void vq_conn_get_stats(const vq_conn *c, vq_conn_stats *st);
+/* The QUIC version in use: the first flight's until a version is negotiated (RFC 9368). */
+uint32_t vq_conn_version(const vq_conn *c);
+/* 1 when the client started a new attempt after a Version Negotiation packet (RFC 9368 §2.1). */
+int vq_conn_version_restarted(const vq_conn *c);
 /* Our source CID (what the peer sends to) and the current destination CID. */
 const vq_cid *vq_conn_scid(const vq_conn *c);
 const vq_cid *vq_conn_dcid(const vq_conn *c);

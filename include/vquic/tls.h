@@ -182,6 +182,15 @@ int vq_tls_poll_secret(vq_tls *t, vq_tls_secret *s);
 /* 1 once the handshake is complete (RFC 9001 §4.1.1: the client has sent and the server has received
  * ... Finished; for the client: it sent its Finished, for the server: it verified the client's). */
 int vq_tls_handshake_complete(const vq_tls *t);
+/* Server: fn(ud, tp, len) is called with the client's quic_transport_parameters as soon as the
+ * ClientHello is accepted, before the server's flight (ServerHello, EncryptedExtensions) is built:
+ * the connection may choose its QUIC version from them (RFC 9368 §2.3) and replace its own
+ * parameters with vq_tls_set_local_tp. The hook does not fail the handshake: validation comes
+ * after vq_tls_recv returns. */
+typedef void (*vq_tls_tp_hook)(void *ud, const uint8_t *tp, size_t len);
+void vq_tls_set_tp_hook(vq_tls *t, vq_tls_tp_hook fn, void *ud);
+/* Replaces our quic_transport_parameters (copied) for the messages not yet built. */
+vq_status vq_tls_set_local_tp(vq_tls *t, const uint8_t *tp, size_t len);
 /* The peer's quic_transport_parameters extension body, once received (NULL/0 before). */
 void vq_tls_peer_tp(const vq_tls *t, const uint8_t **tp, size_t *len);
 /* The negotiated ALPN protocol (without its length byte), NULL/0 before it is known. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "vquic/protect.h"
 
 uint8_t *app_read_file(const char *path, size_t max, size_t *len, char *err, size_t errcap)
 {
@@ -101,6 +102,39 @@ void app_trace(void *ud, vq_time now, const char *event, const char *detail)
   (void)ud;
   fprintf(stderr, "%llu.%06llu %s %s\n", (unsigned long long)(now / 1000000000u),
           (unsigned long long)(now % 1000000000u / 1000u), event, detail);
+}
+
+int app_parse_versions(const char *list, uint32_t *out, size_t cap)
+{
+  size_t n = 0;
+  const char *p = list;
+  memset(out, 0, cap * sizeof(*out));
+  while (*p) {
+    const char *c = strchr(p, ',');
+    size_t len = c ? (size_t)(c - p) : strlen(p);
+    uint32_t v = 0;
+    if (len == 2 && strncmp(p, "v1", 2) == 0)
+      v = VQ_QUIC_V1;
+    else if (len == 2 && strncmp(p, "v2", 2) == 0)
+      v = VQ_QUIC_V2;
+    else if (len > 2 && len <= 10 && strncmp(p, "0x", 2) == 0) {
+      char b[11];
+      memcpy(b, p, len);
+      b[len] = 0;
+      char *end = NULL;
+      v = (uint32_t)strtoul(b, &end, 16);
+      if (!end || *end)
+        v = 0;
+    }
+    if (!vq_version_supported(v) || n >= cap)
+      return -1;
+    for (size_t i = 0; i < n; i++)
+      if (out[i] == v)
+        return -1;
+    out[n++] = v;
+    p += len + (c ? 1 : 0);
+  }
+  return n ? 0 : -1;
 }
 
 /* "h3,hq-interop" into ALPN wire form (each name prefixed by its length, RFC 7301 §3.1). */

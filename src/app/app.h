@@ -21,6 +21,9 @@ size_t app_flush(vq_posix_sock *sock, vq_conn *c, const vq_cx *cx, const vq_addr
 /* A comma-separated ALPN list in wire form; 0, or -1 for an empty name, a name over 255 bytes, an
  * empty list, or more than cap bytes. */
 int app_build_alpn(const char *list, uint8_t *out, size_t cap, size_t *len);
+/* "v2,v1" (v1, v2, or 0x-prefixed hex) into out[0..cap), 0-terminated when shorter; -1 for an empty
+ * or bad list, an unknown version, a repeat, or more than cap versions. */
+int app_parse_versions(const char *list, uint32_t *out, size_t cap);
 
 /* A trace sink printing to stderr when verbose. */
 void app_trace(void *ud, vq_time now, const char *event, const char *detail);

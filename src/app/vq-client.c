@@ -179,12 +179,15 @@ static void usage(FILE *f)
 {
   fprintf(f,
           "usage: vq-client [--cafile FILE | --insecure] [-o FILE | --output-dir DIR] URL...\n"
-          "Fetches https:// URLs over HTTP/3 (QUIC v1), all on one connection.\n"
+          "Fetches https:// URLs over HTTP/3 (QUIC v1 or v2), all on one connection.\n"
           "  --cafile FILE        PEM trust anchors (default: the system's)\n"
           "  --insecure           do not verify the server's certificate chain and name\n"
           "  -o, --output FILE    write the body here (one URL only; default stdout)\n"
           "  --output-dir DIR     write each body to DIR/<last path segment>\n"
           "  --alpn LIST          comma-separated ALPN protocols (default h3)\n"
+          "  --version v1|v2      QUIC version of the first flight (default v1)\n"
+          "  --versions LIST      versions we may use, best first, e.g. v2,v1: answers to Version\n"
+          "                       Negotiation and compatible negotiation (default: --version only)\n"
           "  --keylog FILE        NSS key log (also $SSLKEYLOGFILE)\n"
           "  --timeout MS         give up when idle this long (default 10000)\n"
           "  --stats              print transport statistics (RTT, loss, bytes) at the end\n"
@@ -215,11 +218,13 @@ int main(int argc, char **argv)
   int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0;
   const char *qlog_dir = NULL;
   uint64_t timeout_ms = 10000;
+  uint32_t first_version[2] = {0, 0}, versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
       {"cafile", 1, 0, 'A'}, {"insecure", 0, 0, 'I'}, {"output", 1, 0, 'o'},
       {"output-dir", 1, 0, 'D'}, {"alpn", 1, 0, 'a'}, {"keylog", 1, 0, 'K'},
       {"timeout", 1, 0, 'T'}, {"stats", 0, 0, 'S'}, {"quiet", 0, 0, 'q'},
       {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
+      {"version", 1, 0, 'V'}, {"versions", 1, 0, 'W'},
       {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
@@ -236,6 +241,18 @@ int main(int argc, char **argv)
     case 'v': verbose = 1; break;
     case 'Q': qlog_dir = optarg; break;
     case 'G': no_gso = 1; break;
+    case 'V':
+      if (app_parse_versions(optarg, first_version, 1) != 0) {
+        fprintf(stderr, "vq-client: --version: v1 or v2\n");
+        return 2;
+      }
+      break;
+    case 'W':
+      if (app_parse_versions(optarg, versions, VQ_CONN_MAX_VERSIONS) != 0) {
+        fprintf(stderr, "vq-client: --versions: a list of v1, v2\n");
+        return 2;
+      }
+      break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -354,6 +371,8 @@ int main(int argc, char **argv)
   cc.server_name = c->host;
   cc.max_idle_timeout_ms = timeout_ms;
   cc.cc = VQ_CC_CUBIC;
+  cc.version = first_version[0];
+  memcpy(cc.versions, versions, sizeof(cc.versions));
   app_qtrace *qt = NULL;
   if (qlog_dir) {
     char name[64];

@@ -323,7 +323,7 @@ static void usage(FILE *f)
 {
   fprintf(f,
           "usage: vq-server [--listen ADDR:PORT] [--root DIR] [--cert FILE --key FILE] [options]\n"
-          "Serves DIR over HTTP/3 (QUIC v1) on UDP.\n"
+          "Serves DIR over HTTP/3 (QUIC v1 and v2) on UDP.\n"
           "  --listen ADDR:PORT   address to listen on (default 127.0.0.1:4433)\n"
           "  --root DIR           directory to serve (default .)\n"
           "  --cert FILE          PEM certificate chain (default: a generated self-signed one)\n"
@@ -336,6 +336,10 @@ static void usage(FILE *f)
           "  --max-conns N        connections held at once (default 10000)\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  --qlog-dir DIR       write a qlog (JSON-SEQ) file per connection into DIR\n"
+          "  --versions LIST      QUIC versions accepted, best first, e.g. v2,v1: a client's v1 first\n"
+          "                       flight that lists v2 is answered in v2 (compatible negotiation);\n"
+          "                       others get Version Negotiation (default: v1 and v2, as the client\n"
+          "                       chose)\n"
           "  --retry              validate every client address with a Retry first (RFC 9000 §8.1.2)\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
@@ -350,10 +354,11 @@ int main(int argc, char **argv)
   int verbose = 0, no_gso = 0;
   const char *qlog_dir = NULL;
   int retry = 0;
+  uint32_t versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
-      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'},
+      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'}, {"versions", 1, 0, 'W'},
       {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -372,6 +377,12 @@ int main(int argc, char **argv)
     case 'Q': qlog_dir = optarg; break;
     case 'R': retry = 1; break;
     case 'G': no_gso = 1; break;
+    case 'W':
+      if (app_parse_versions(optarg, versions, VQ_CONN_MAX_VERSIONS) != 0) {
+        fprintf(stderr, "vq-server: --versions: a list of v1, v2\n");
+        return 2;
+      }
+      break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -480,6 +491,7 @@ int main(int argc, char **argv)
   ecfg.conn.cc = strcmp(cc, "cubic") == 0 ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
   ecfg.max_conns = (uint32_t)max_conns;
   ecfg.retry = retry;
+  memcpy(ecfg.conn.versions, versions, sizeof(ecfg.conn.versions));
   if (qlog_dir) {
     ecfg.conn_trace = conn_trace;
     ecfg.conn_trace_ud = &s;

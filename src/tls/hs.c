@@ -119,6 +119,9 @@ struct vq_tls {
   uint8_t *session;        /* client: the latest session blob from a NewSessionTicket */
   size_t session_len;
   uint64_t tickets_sent;   /* server: the ticket_nonce of the next */
+  /* server: told the client's transport parameters before the server's flight is built */
+  vq_tls_tp_hook tp_hook;
+  void *tp_hook_ud;
 };
 
 static const uint16_t default_suites[3] = {VQ_CS_AES_128_GCM_SHA256, VQ_CS_AES_256_GCM_SHA384,
@@ -1201,6 +1204,8 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   memcpy(t->client_random, ch.random, VQ_TLS_RANDOM_LEN);
   if (copy_out(t, &t->peer_tp, &t->peer_tp_len, ch.ext.quic_tp.p, ch.ext.quic_tp.len) != VQ_OK)
     return fail(t, VQ_ERR_NOMEM, "out of memory budget for transport parameters");
+  /* the connection may choose its QUIC version from them (RFC 9368 §2.3) and replace local_tp */
+  if (t->tp_hook) t->tp_hook(t->tp_hook_ud, t->peer_tp, t->peer_tp_len);
 
   /* spec: rfc8446#4.1.3 — ServerHello: random, the client's legacy_session_id echoed (empty),
    * the suite, supported_versions = TLS 1.3, key_share in the client's share's group. */
@@ -1516,6 +1521,19 @@ int vq_tls_poll_secret(vq_tls *t, vq_tls_secret *s)
 int vq_tls_handshake_complete(const vq_tls *t)
 {
   return t && t->err == VQ_OK && (t->state == C_DONE || t->state == S_DONE);
+}
+
+void vq_tls_set_tp_hook(vq_tls *t, vq_tls_tp_hook fn, void *ud)
+{
+  if (!t) return;
+  t->tp_hook = fn;
+  t->tp_hook_ud = ud;
+}
+
+vq_status vq_tls_set_local_tp(vq_tls *t, const uint8_t *tp, size_t len)
+{
+  if (!t || (len && !tp) || len > 65535) return VQ_ERR_INVALID_ARGUMENT;
+  return copy_out(t, &t->local_tp, &t->local_tp_len, tp, len);
 }
 
 void vq_tls_peer_tp(const vq_tls *t, const uint8_t **tp, size_t *len)

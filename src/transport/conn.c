@@ -72,7 +72,7 @@ int vq_conn_poll_event(vq_conn *c, vq_conn_event *ev)
 static void config_defaults(vq_conn_config *k)
 {
   if (!k->version)
-    k->version = VQ_QUIC_V1;
+    k->version = k->versions[0] ? k->versions[0] : VQ_QUIC_V1;
   if (!k->cid_len)
     k->cid_len = 8;
   if (k->cid_len > VQ_CID_MAX_LEN)
@@ -174,7 +174,13 @@ static vq_status local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used)
     tp_cid(&tp.original_destination_connection_id, &c->odcid);
     (void)vq_tp_set_present(&tp, VQ_TP_ORIGINAL_DESTINATION_CONNECTION_ID, 1);
   }
+  vq_conn_version_local_tp(c, &tp);
   return vq_tp_encode(&tp, c->is_server ? VQ_TP_SERVER : VQ_TP_CLIENT, out, cap, used);
+}
+
+vq_status vq_conn_local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used)
+{
+  return local_tp(c, out, cap, used);
 }
 
 static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg)
@@ -195,6 +201,8 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
   c->cfg.stateless_reset_token = NULL; /* the caller's buffer need not outlive this call */
   c->is_server = k.is_server;
   c->version = k.version;
+  vq_conn_version_init(c);
+  vq_pp_key_init(&c->initial_rx_orig);
   c->state = VQ_CONN_HANDSHAKE;
   c->max_udp_payload = k.max_udp_payload;
   c->idle_deadline = VQ_TIME_NEVER;
@@ -252,8 +260,13 @@ static vq_status start_tls(vq_conn *c, const vq_cx *cx)
   if (st != VQ_OK)
     return st;
   vq_tls_params p = {c->cfg.server_name, tpbuf, tplen};
-  return vq_tls_new(&c->tls, &c->mem, c->cfg.tls, &p, cx);
+  st = vq_tls_new(&c->tls, &c->mem, c->cfg.tls, &p, cx);
+  if (st == VQ_OK && c->is_server)
+    vq_tls_set_tp_hook(c->tls, vq_conn_version_tp_hook, c);
+  return st;
 }
+
+vq_status vq_conn_start_tls(vq_conn *c, const vq_cx *cx) { return start_tls(c, cx); }
 
 static vq_status install_initial(vq_conn *c, const vq_cid *dcid)
 {
@@ -267,6 +280,7 @@ static vq_status install_initial(vq_conn *c, const vq_cid *dcid)
   vq_status st = vq_pp_key_install_initial(&cl, &sv, c->version, dcid->bytes, dcid->len);
   if (st != VQ_OK)
     return st;
+  c->initial_dcid = *dcid;
   if (c->is_server) {
     s->tx = sv;
     s->rx = cl;
@@ -276,6 +290,8 @@ static vq_status install_initial(vq_conn *c, const vq_cid *dcid)
   }
   return VQ_OK;
 }
+
+vq_status vq_conn_install_initial(vq_conn *c, const vq_cid *dcid) { return install_initial(c, dcid); }
 
 static void conn_destroy_partial(vq_conn *c)
 {
@@ -413,6 +429,7 @@ void vq_conn_free(vq_conn *c, uint64_t *obligations)
   }
   vq_pp_key_discard(&c->app_rx_next);
   vq_pp_key_discard(&c->app_rx_prev);
+  vq_pp_key_discard(&c->initial_rx_orig);
   vq_tls_free(c->tls);
   vq_recovery_free(&c->rec);
   if (c->ev)
@@ -445,6 +462,11 @@ static void enter_closing(vq_conn *c, const vq_cx *cx, int app, uint64_t code, u
   c->close_deadline = cx->now + three_pto(c);
   vq_cx_trace(cx, "connection_closed", "local code=0x%llx app=%d reason=%s",
               (unsigned long long)code, app, c->close_reason);
+}
+
+void vq_conn_close_code(vq_conn *c, const vq_cx *cx, uint64_t code, const char *reason)
+{
+  enter_closing(c, cx, 0, code, 0, reason);
 }
 
 void vq_conn_error(vq_conn *c, const vq_cx *cx, vq_status s, uint64_t frame_type, const char *reason)
@@ -501,7 +523,7 @@ static void enter_draining(vq_conn *c, const vq_cx *cx, const vq_frame_close *f,
 
 /* ---- the handshake glue ---------------------------------------------------------------------- */
 
-static vq_status apply_peer_tp(vq_conn *c)
+static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)
 {
   const uint8_t *tp;
   size_t len;
@@ -538,6 +560,9 @@ static vq_status apply_peer_tp(vq_conn *c)
          memcmp(p->retry_source_connection_id.bytes, c->retry_scid.bytes, c->retry_scid.len) != 0))
       return VQ_ERR_TP_VALUE;
   }
+  st = vq_conn_version_check_tp(c, cx);
+  if (st != VQ_OK)
+    return st;
   c->peer_tp_done = 1;
   vq_fc_tx_update(&c->fc_tx, p->initial_max_data);
   c->peer_max_streams[0] = p->initial_max_streams_bidi;
@@ -572,12 +597,16 @@ static void discard_space(vq_conn *c, const vq_cx *cx, int i)
                             &(vq_recovery_cb){vq_conn_on_packet_fate, c});
   vq_pp_key_discard(&s->tx);
   vq_pp_key_discard(&s->rx);
+  if (i == VQ_SPACE_INITIAL)
+    vq_pp_key_discard(&c->initial_rx_orig);
   vq_sendbuf_abandon(&s->crypto_tx);
   s->ack_pending = 0;
   s->ack_deadline = VQ_TIME_NEVER;
   s->probes = 0;
   vq_cx_trace(cx, "key_discarded", "space=%d", i);
 }
+
+void vq_conn_discard_space(vq_conn *c, const vq_cx *cx, int space) { discard_space(c, cx, space); }
 
 static void confirm_handshake(vq_conn *c, const vq_cx *cx)
 {
@@ -634,7 +663,7 @@ static vq_status pump_tls(vq_conn *c, const vq_cx *cx)
   vq_status st = install_secrets(c, cx);
   if (st != VQ_OK)
     return st;
-  st = apply_peer_tp(c);
+  st = apply_peer_tp(c, cx);
   if (st != VQ_OK)
     return st;
   if (!c->hs_complete && vq_tls_handshake_complete(c->tls)) {
@@ -653,6 +682,8 @@ static vq_status pump_tls(vq_conn *c, const vq_cx *cx)
   }
   return VQ_OK;
 }
+
+vq_status vq_conn_pump_tls(vq_conn *c, const vq_cx *cx) { return pump_tls(c, cx); }
 
 static vq_status on_crypto(vq_conn *c, const vq_cx *cx, int space, const vq_frame_crypto *f)
 {
@@ -976,15 +1007,14 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
       c->stats.pkts_dropped++;
     return h.packet_len;
   }
-  if (h.type == VQ_PKT_VERSION_NEGOTIATION || h.type == VQ_PKT_UNKNOWN_VERSION ||
-      h.type == VQ_PKT_0RTT) {
-    /* Version Negotiation handling and 0-RTT are issue 5: dropped here. spec: rfc9001#5.6/6 — a
-     * client does not decrypt 0-RTT packets: it discards them */
-    c->stats.pkts_dropped++;
-    return h.packet_len;
+  if (h.type == VQ_PKT_VERSION_NEGOTIATION) {
+    /* conn_version.c: RFC 9000 §6.2, RFC 9368 §2.1 (it may restart the attempt) */
+    vq_conn_on_version_negotiation(c, cx, pkt, h.packet_len, &h);
+    return 0;
   }
-  /* spec: rfc9000#5.2.1/2 — a long header packet of another version than ours is discarded */
-  if (h.type != VQ_PKT_1RTT && h.version != c->version) {
+  if (h.type == VQ_PKT_UNKNOWN_VERSION || h.type == VQ_PKT_0RTT) {
+    /* 0-RTT is issue 5: dropped here. spec: rfc9001#5.6/6 — a client does not decrypt 0-RTT
+     * packets: it discards them */
     c->stats.pkts_dropped++;
     return h.packet_len;
   }
@@ -1017,6 +1047,18 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   vq_unprotected u;
   vq_pp_key *key = &s->rx;
   int next_phase = 0;
+  vq_pp_key alt;
+  int follow = 0;
+  vq_pp_key_init(&alt);
+  /* spec: rfc9000#5.2.1/2 — a long header packet of another version than ours is discarded, but for
+   * the other version of a compatible negotiation (conn_version.c, RFC 9369 §4.1) */
+  if (h.type != VQ_PKT_1RTT && h.version != c->version) {
+    key = vq_conn_version_rx_key(c, &h, space, &alt, &follow);
+    if (!key) {
+      c->stats.pkts_dropped++;
+      return plen;
+    }
+  }
   if (space == VQ_SPACE_APP) {
     /* the key phase bit is protected: unprotect with the current keys first; on a phase change try
      * the next generation (RFC 9001 §6.3) */
@@ -1033,6 +1075,9 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   } else {
     st = vq_packet_unprotect(key, pkt, plen, h.pn_off, s->largest_recv, &u);
   }
+  if (follow && st == VQ_OK)
+    st = vq_conn_version_follow(c, cx, h.version, &alt);
+  vq_pp_key_discard(&alt);
   if (st == VQ_ERR_PROTOCOL_VIOLATION) {
     /* spec: rfc9000#17.2/9 — non-zero reserved bits after removing protection */
     vq_conn_error(c, cx, st, 0, "reserved bits set");
@@ -1259,6 +1304,8 @@ const vq_cid *vq_conn_scid(const vq_conn *c) { return &c->scid; }
 const vq_cid *vq_conn_dcid(const vq_conn *c) { return &c->dcid; }
 const vq_cid *vq_conn_odcid(const vq_conn *c) { return &c->odcid; }
 const vq_tls *vq_conn_tls(const vq_conn *c) { return c->tls; }
+uint32_t vq_conn_version(const vq_conn *c) { return c->version; }
+int vq_conn_version_restarted(const vq_conn *c) { return c->vn_reacted; }
 
 uint64_t vq_conn_close_error(const vq_conn *c, int *app, int *by_peer, const char **reason)
 {

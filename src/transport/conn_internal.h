@@ -195,6 +195,16 @@ struct vq_conn {
   uint64_t path_response_pending;
   uint8_t path_response_data[8];
   uint64_t max_udp_payload;       /* what we put in a datagram */
+
+  /* version negotiation (RFC 9368; conn_version.c) */
+  uint32_t avail[VQ_CONN_MAX_VERSIONS]; /* ours, best first (Available Versions) */
+  size_t n_avail;
+  int server_prefers;             /* server: cfg.versions was given (compatible negotiation) */
+  uint32_t orig_version;          /* the version of the client's first flight (Original Version) */
+  vq_cid initial_dcid;            /* the DCID the Initial keys derive from */
+  vq_pp_key initial_rx_orig;      /* server: Initial read keys of the original version, kept until
+                                     a Handshake packet arrives (RFC 9369 §4.1) */
+  int vn_reacted;                 /* client: this attempt answers a Version Negotiation packet */
 };
 
 /* conn.c */
@@ -202,6 +212,33 @@ struct vq_conn {
 const vq_cx *vq_conn_cx(const vq_conn *c, const vq_cx *cx, vq_cx *tmp);
 void vq_conn_push_event(vq_conn *c, vq_conn_event_type t, uint64_t stream_id, uint64_t code);
 void vq_conn_error(vq_conn *c, const vq_cx *cx, vq_status s, uint64_t frame_type, const char *reason);
+/* Closes with a transport error code that has no vq_status (VERSION_NEGOTIATION_ERROR). */
+void vq_conn_close_code(vq_conn *c, const vq_cx *cx, uint64_t code, const char *reason);
+vq_status vq_conn_local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used);
+vq_status vq_conn_start_tls(vq_conn *c, const vq_cx *cx);
+vq_status vq_conn_pump_tls(vq_conn *c, const vq_cx *cx);
+vq_status vq_conn_install_initial(vq_conn *c, const vq_cid *dcid);
+void vq_conn_discard_space(vq_conn *c, const vq_cx *cx, int space);
+/* conn_version.c */
+/* Fills avail / orig_version from the configuration (conn_alloc). */
+void vq_conn_version_init(vq_conn *c);
+/* Sets version_information in our transport parameters. */
+void vq_conn_version_local_tp(const vq_conn *c, vq_tp *tp);
+/* Server: the TLS hook, told the client's transport parameters (compatible negotiation). */
+void vq_conn_version_tp_hook(void *ud, const uint8_t *tp, size_t len);
+/* Validates the peer's version_information (RFC 9368 §4): VQ_OK, or the connection is closed with
+ * VERSION_NEGOTIATION_ERROR and VQ_ERR_TP_VALUE returned. */
+vq_status vq_conn_version_check_tp(vq_conn *c, const vq_cx *cx);
+/* A Version Negotiation packet pkt[0..len) (client: RFC 9000 §6.2). */
+void vq_conn_on_version_negotiation(vq_conn *c, const vq_cx *cx, const uint8_t *pkt, size_t len,
+                                    const vq_pkt_header *h);
+/* The read key for a long header packet of another version than c->version in space, NULL: drop.
+ * *alt receives new keys the caller must pass to vq_conn_version_follow once the packet is
+ * unprotected (*follow = 1), or discard. */
+vq_pp_key *vq_conn_version_rx_key(vq_conn *c, const vq_pkt_header *h, int space, vq_pp_key *alt,
+                                  int *follow);
+/* Client: the server's Initial of version `version` was unprotected with *alt: switch to it. */
+vq_status vq_conn_version_follow(vq_conn *c, const vq_cx *cx, uint32_t version, vq_pp_key *alt);
 /* conn_stream.c */
 vq_stream *vq_conn_stream_find(vq_conn *c, uint64_t id);
 vq_status vq_conn_stream_get_peer(vq_conn *c, uint64_t id, vq_stream **out);

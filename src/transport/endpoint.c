@@ -159,15 +159,35 @@ size_t vq_endpoint_count(const vq_endpoint *ep) { return ep->count; }
 
 void vq_endpoint_get_stats(const vq_endpoint *ep, vq_endpoint_stats *st) { *st = ep->stats; }
 
-static vq_status version_negotiation(const vq_cx *cx, const uint8_t *dgram, const vq_pkt_header *h,
-                                     uint8_t *resp, size_t cap, size_t *resp_len)
+/* 1 if the endpoint accepts connections of this version: cfg.conn.versions, or v1 and v2 */
+static int version_accepted(const vq_endpoint_config *k, uint32_t v)
+{
+  if (!k->conn.versions[0])
+    return vq_version_supported(v);
+  for (size_t i = 0; i < VQ_CONN_MAX_VERSIONS && k->conn.versions[i]; i++)
+    if (k->conn.versions[i] == v)
+      return vq_version_supported(v);
+  return 0;
+}
+
+static vq_status version_negotiation(const vq_endpoint_config *k, const vq_cx *cx,
+                                     const uint8_t *dgram, const vq_pkt_header *h, uint8_t *resp,
+                                     size_t cap, size_t *resp_len)
 {
   /* spec: rfc9000#14.1 — Version Negotiation only in answer to a datagram of at least the
-   * minimum Initial size (amplification) */
-  uint32_t versions[3] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
+   * minimum Initial size (amplification); spec: rfc9368#2.1/1 — it lists every version we accept
+   * (the same list as our version_information, conn_version.c) */
+  uint32_t versions[VQ_CONN_MAX_VERSIONS + 1] = {VQ_QUIC_V1, VQ_QUIC_V2};
   size_t nv = 2;
+  if (k->conn.versions[0]) {
+    nv = 0;
+    for (size_t i = 0; i < VQ_CONN_MAX_VERSIONS && k->conn.versions[i]; i++)
+      if (vq_version_supported(k->conn.versions[i]))
+        versions[nv++] = k->conn.versions[i];
+  }
   if (cx->rng) {
-    /* spec: rfc9000#6.3/1 — a reserved version 0x?a?a?a?a exercises version negotiation */
+    /* spec: rfc9000#6.3/1, rfc9368#2.1/2 — a reserved version 0x?a?a?a?a exercises version
+   * negotiation */
     uint32_t g = (uint32_t)vq_rng_next(cx->rng) & 0xf0f0f0f0u;
     versions[nv++] = g | 0x0a0a0a0au;
   }
@@ -198,7 +218,7 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
     /* spec: rfc9000#5.2.2/3 — smaller datagrams of unsupported versions are dropped; spec:
      * rfc9000#17.2.1/7 — at most one Version Negotiation (resp holds one) per datagram */
     if (len >= VQ_MIN_INITIAL_DATAGRAM && resp &&
-        version_negotiation(cx, dgram, &h, resp, resp_cap, resp_len) == VQ_OK && *resp_len)
+        version_negotiation(&ep->cfg, cx, dgram, &h, resp, resp_cap, resp_len) == VQ_OK && *resp_len)
       ep->stats.vn_sent++;
     return VQ_OK;
   }
@@ -233,6 +253,14 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
   /* spec: rfc9000#14.1/4 — a server discards an Initial in a datagram smaller than 1200 bytes */
   if (!vq_initial_datagram_size_ok(len))
     return VQ_OK;
+  /* an Initial of a version we speak but do not accept (cfg.conn.versions): Version Negotiation
+   * (RFC 9368 §2.1), as for an unknown version */
+  if (!version_accepted(&ep->cfg, h.version)) {
+    if (resp && version_negotiation(&ep->cfg, cx, dgram, &h, resp, resp_cap, resp_len) == VQ_OK &&
+        *resp_len)
+      ep->stats.vn_sent++;
+    return VQ_OK;
+  }
   /* spec: rfc9000#7.2 — the client's first DCID is at least 8 bytes (rfc9000#7.2/1) */
   if (h.dcid_len < 8 || ep->count >= ep->cfg.max_conns)
     return VQ_OK;
@@ -249,7 +277,8 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
   int retried = 0;
   if (ep->cfg.retry) {
     if (h.token_len == 0) {
-      /* spec: rfc9000#8.1.2 — no token: answer with a Retry carrying one, and keep no state */
+      /* spec: rfc9000#8.1.2 — no token: answer with a Retry carrying one, and keep no state;
+       * spec: rfc9369#4.1/1 — in the version of the client's Initial (the original version) */
       vq_cid odcid, cscid;
       uint8_t token[VQ_TOKEN_MAX];
       size_t tlen = 0, tag_off = 0;
