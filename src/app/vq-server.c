@@ -27,7 +27,6 @@
 #define MAX_REQ 256
 
 typedef struct sreq {
-  int used;
   uint64_t id;
   int fd;
   uint64_t off, size;
@@ -42,7 +41,8 @@ typedef struct sconn {
   vq_h3q q;
   vq_addr peer;
   app_qtrace *qt;           /* its qlog file (--qlog-dir), freed after the connection */
-  sreq req[MAX_REQ];
+  sreq *req[MAX_REQ];       /* requests in progress, allocated when they start (an idle
+                               connection holds none: the bench's idle case counts these bytes) */
 } sconn;
 
 typedef struct server {
@@ -97,17 +97,19 @@ static const char *content_type(const char *path)
 static sreq *req_find(sconn *sc, uint64_t id)
 {
   for (int i = 0; i < MAX_REQ; i++)
-    if (sc->req[i].used && sc->req[i].id == id)
-      return &sc->req[i];
+    if (sc->req[i] && sc->req[i]->id == id)
+      return sc->req[i];
   return NULL;
 }
 
-static void req_done(sreq *r)
+static void req_done(sconn *sc, sreq *r)
 {
+  for (int i = 0; i < MAX_REQ; i++)
+    if (sc->req[i] == r)
+      sc->req[i] = NULL;
   if (r->fd >= 0)
     close(r->fd);
-  r->fd = -1;
-  r->used = 0;
+  free(r);
 }
 
 static void log_req(server *s, sconn *sc, const char *method, const char *path, int status, uint64_t size)
@@ -123,24 +125,28 @@ static void log_req(server *s, sconn *sc, const char *method, const char *path, 
 static void pump_body(server *s, sconn *sc, sreq *r)
 {
   uint8_t buf[16384];
-  while (r->used && r->fd >= 0) {
+  while (r->fd >= 0) {
     uint64_t left = r->size - r->off;
     size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
     ssize_t got = n ? pread(r->fd, buf, n, (off_t)r->off) : 0;
     if (got < 0 || (size_t)got != n) {
       (void)vq_h3_cancel(sc->q.h3, s->cx, r->id, VQ_H3_INTERNAL_ERROR);
-      req_done(r);
+      req_done(sc, r);
       return;
     }
     size_t acc = 0;
     int fin = r->off + n == r->size;
-    if (vq_h3_send_body(sc->q.h3, s->cx, r->id, buf, n, fin, &acc) != VQ_OK) {
-      req_done(r);
+    const uint64_t id = r->id;
+    vq_status st = vq_h3_send_body(sc->q.h3, s->cx, id, buf, n, fin, &acc);
+    if (req_find(sc, id) != r)
+      return; /* finished from a callback meanwhile */
+    if (st != VQ_OK) {
+      req_done(sc, r);
       return;
     }
     r->off += acc;
     if (fin && acc == n) {
-      req_done(r);
+      req_done(sc, r);
       return;
     }
     if (acc == 0 && n > 0)
@@ -229,16 +235,17 @@ static void on_request(void *ud, vq_h3 *h3, uint64_t id, const vq_h3_head *head)
     return;
   }
   sreq *r = NULL;
-  for (int i = 0; i < MAX_REQ && !r; i++)
-    if (!sc->req[i].used)
-      r = &sc->req[i];
+  int slot = 0;
+  while (slot < MAX_REQ && sc->req[slot])
+    slot++;
+  if (slot < MAX_REQ)
+    r = calloc(1, sizeof(*r));
   if (!r) {
     close(fd);
     (void)vq_h3_cancel(sc->q.h3, s->cx, id, VQ_H3_REQUEST_REJECTED);
     return;
   }
-  memset(r, 0, sizeof(*r));
-  r->used = 1;
+  sc->req[slot] = r;
   r->id = id;
   r->fd = fd;
   r->size = (uint64_t)stt.st_size;
@@ -250,12 +257,12 @@ static void on_request(void *ud, vq_h3 *h3, uint64_t id, const vq_h3_head *head)
                       {(const uint8_t *)"content-length", 14, (const uint8_t *)len, strlen(len), 0}};
   int has_body = !is_head && r->size > 0;
   if (vq_h3_respond(sc->q.h3, s->cx, id, 200, f, 2, has_body) != VQ_OK) {
-    req_done(r);
+    req_done(sc, r);
     return;
   }
   log_req(s, sc, method, rawpath, 200, is_head ? 0 : r->size);
   if (!has_body)
-    req_done(r);
+    req_done(sc, r);
   else
     pump_body(s, sc, r);
 }
@@ -278,7 +285,7 @@ static void on_reset(void *ud, vq_h3 *h3, uint64_t id, void *sud, uint64_t err)
   (void)err;
   sreq *r = req_find(sc, id);
   if (r)
-    req_done(r);
+    req_done(sc, r);
 }
 
 static void on_stream_close(void *ud, vq_h3 *h3, uint64_t id, void *sud)
@@ -294,8 +301,6 @@ static sconn *sconn_new(server *s, vq_endpoint_conn *ec, const vq_addr *peer)
   sc->srv = s;
   sc->ec = ec;
   sc->peer = *peer;
-  for (int i = 0; i < MAX_REQ; i++)
-    sc->req[i].fd = -1;
   vq_h3_callbacks cb = {0};
   cb.ud = sc;
   cb.on_request = on_request;
@@ -313,8 +318,8 @@ static sconn *sconn_new(server *s, vq_endpoint_conn *ec, const vq_addr *peer)
 static void sconn_free(sconn *sc)
 {
   for (int i = 0; i < MAX_REQ; i++)
-    if (sc->req[i].used)
-      req_done(&sc->req[i]);
+    if (sc->req[i])
+      req_done(sc, sc->req[i]);
   vq_h3q_free(&sc->q);
   free(sc);
 }
