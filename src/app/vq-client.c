@@ -189,6 +189,7 @@ static void usage(FILE *f)
           "  --timeout MS         give up when idle this long (default 10000)\n"
           "  --stats              print transport statistics (RTT, loss, bytes) at the end\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
+          "  --no-ecn             do not mark datagrams with ECT(0) (RFC 9000 §13.4)\n"
           "  -q, --quiet          no progress bar\n"
           "  --qlog-dir DIR       write the connection's qlog (JSON-SEQ) into DIR\n"
           "  -v, --verbose        trace connection events to stderr\n"
@@ -212,7 +213,7 @@ int main(int argc, char **argv)
 {
   const char *cafile = NULL, *output = NULL, *outdir = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE");
-  int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0;
+  int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, no_ecn = 0;
   const char *qlog_dir = NULL;
   uint64_t timeout_ms = 10000;
   static const struct option opts[] = {
@@ -220,7 +221,7 @@ int main(int argc, char **argv)
       {"output-dir", 1, 0, 'D'}, {"alpn", 1, 0, 'a'}, {"keylog", 1, 0, 'K'},
       {"timeout", 1, 0, 'T'}, {"stats", 0, 0, 'S'}, {"quiet", 0, 0, 'q'},
       {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
-      {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
     switch (o) {
@@ -236,6 +237,7 @@ int main(int argc, char **argv)
     case 'v': verbose = 1; break;
     case 'Q': qlog_dir = optarg; break;
     case 'G': no_gso = 1; break;
+    case 'E': no_ecn = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -350,6 +352,7 @@ int main(int argc, char **argv)
   vq_trace trace = {app_trace, NULL};
   vq_cx cx = {vq_posix_now(), NULL, NULL, &rng, verbose ? &trace : NULL};
   vq_conn_config cc = {0};
+  cc.disable_ecn = no_ecn;
   cc.tls = tls;
   cc.server_name = c->host;
   cc.max_idle_timeout_ms = timeout_ms;
