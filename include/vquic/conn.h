@@ -119,6 +119,7 @@ typedef struct vq_conn_stats {
   uint64_t ecn_ce_signals;      /* validated ECN-CE increases that reached the congestion controller */
   uint64_t ecn_recv[4];         /* packets received per IP codepoint (VQ_ECN_*), all spaces */
   uint64_t ecn_acked_ect0, ecn_acked_ce; /* the peer's last validated 1-RTT ACK_ECN counts */
+  uint64_t congestion_events;   /* congestion window reductions (loss or ECN-CE), RFC 9002 §7.3.2 */
 } vq_conn_stats;
 
 /* Creates a client connection: picks its CIDs from cx->rng and queues the ClientHello; the first

@@ -1386,6 +1386,7 @@ void vq_conn_get_stats(const vq_conn *c, vq_conn_stats *st)
   st->ecn_sent_ect0 = c->ecn.sent_ect0[0] + c->ecn.sent_ect0[1] + c->ecn.sent_ect0[2];
   st->ecn_acked_ect0 = c->ecn.peer[VQ_SPACE_APP].ect0;
   st->ecn_acked_ce = c->ecn.peer[VQ_SPACE_APP].ce;
+  st->congestion_events = c->rec.cc.congestion_events;
 }
 
 const char *vq_conn_ecn_state_name(int state)
