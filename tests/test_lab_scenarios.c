@@ -416,6 +416,7 @@ typedef struct scenario {
   vq_time run_for;
   int ecn;                    /* the lab carries ECN codepoints (else every datagram arrives not-ECT) */
   int no_ecn;                 /* both sides: disable_ecn */
+  int cli_no_ecn;             /* the client only: disable_ecn */
   uint64_t dgram_max;         /* both sides' max_datagram_frame_size (0: DATAGRAM off) */
   uint32_t dgrams;            /* datagrams each side sends after the handshake */
   size_t dgram_len;
@@ -641,7 +642,7 @@ static int world_setup(world *w, const scenario *sc)
   cc.mem_limit = w->mem_limit;
   cc.max_idle_timeout_ms = sc->idle_ms;
   cc.cc = sc->cc;
-  cc.disable_ecn = sc->no_ecn;
+  cc.disable_ecn = sc->no_ecn || sc->cli_no_ecn;
   cc.max_datagram_frame_size = sc->dgram_max;
   cc.dgram_queue_count = sc->dgram_queue;
   cc.dgram_fate_events = 1;
@@ -1645,7 +1646,9 @@ static int check_ecn_ce(struct world *w, const char *name)
   const vq_conn_stats *s = &w->srv.stats;
   const vq_lab_stats *ls = vq_lab_stats_of(w->lab, w->srv.node, w->cli.node);
   /* spec: rfc9002#7.1, rfc9002#B.7 — CE marks on a loss-free link: the server (the bulk sender)
-   * reduced its window for them, at most once per signal, and the path stays validated */
+   * reduced its window for them, at most once per signal, and the path stays validated; spec:
+   * rfc9002#7.3.1/1 — each reduction is the start of a recovery period (congestion_events counts
+   * them), leaving slow start */
   if (verbose())
     fprintf(stderr, "  %s seed %llu: CE marked %llu, reported %llu, signals %llu, congestion events "
                     "%llu, cwnd %llu, client received ECT(0) %llu CE %llu\n",
@@ -1665,7 +1668,6 @@ static int check_ecn_ce(struct world *w, const char *name)
   return ok;
 }
 
-#undef FAIL
 
 static int run_ecn_ce(uint64_t seed)
 {
@@ -1702,7 +1704,85 @@ VQ_TEST(lab_ecn_bleaching_disables)
   CHECK_EQ(over_seeds("ecn_off", 22000, nseeds(4), run_ecn_off), 0);
 }
 
+/* The client does not mark its packets but still reports the marks it receives, so the server's
+ * path validates (spec: rfc9000#13.4.1/1). */
+static int check_ecn_one_side(struct world *w, const char *name)
+{
+  int ok = ecn_counts_consistent(w, name);
+  const vq_conn_stats *c = &w->cli.stats, *s = &w->srv.stats;
+  if (c->ecn_state != VQ_ECN_FAILED || c->ecn_failure != VQ_ECN_FAIL_DISABLED ||
+      c->ecn_sent_ect0 != 0 || s->ecn_recv[VQ_ECN_ECT0] != 0)
+    FAIL("client: state %d failure %d, %llu marked, server received %llu ECT(0)", c->ecn_state,
+         c->ecn_failure, (unsigned long long)c->ecn_sent_ect0,
+         (unsigned long long)s->ecn_recv[VQ_ECN_ECT0]);
+  if (s->ecn_state != VQ_ECN_CAPABLE || s->ecn_acked_ect0 == 0 || c->ecn_recv[VQ_ECN_ECT0] == 0)
+    FAIL("server: state %d failure %d, acked ECT(0) %llu", s->ecn_state, s->ecn_failure,
+         (unsigned long long)s->ecn_acked_ect0);
+  return ok;
+}
+
+static int run_ecn_one_side(uint64_t seed)
+{
+  scenario sc = ecn_bulk(seed);
+  sc.cli_no_ecn = 1;
+  sc.check = check_ecn_one_side;
+  return run_transfer(&sc, "ecn_one_side");
+}
+
+/* The path starts bleaching in the middle of the transfer: a validated path fails later and ECN is
+ * disabled (spec: rfc9000#13.4.2.2/4). The receiver, having seen marks, keeps sending ACK_ECN frames
+ * whose counts stop growing: the ECT(0) packets they acknowledge are not covered (BLEACHED). */
+static int run_ecn_later_bleach(uint64_t seed)
+{
+  scenario sc = ecn_bulk(seed);
+  sc.response = 2000000;
+  world w_, *w = &w_;
+  const char *name = "ecn_later_bleach";
+  int ok = 1;
+  if (!world_setup(w, &sc)) {
+    fprintf(stderr, "  %s seed %llu: setup failed\n", name, (unsigned long long)seed);
+    return 0;
+  }
+  world_run_until(w, VQ_MS(250));
+  world_snap(w);
+  int before_cli = w->cli.stats.ecn_state, before_srv = w->srv.stats.ecn_state;
+  uint64_t marked_before = w->srv.stats.ecn_sent_ect0;
+  vq_lab_link l = sc.link;
+  l.ecn_bleach = 1;
+  vq_lab_set_link(w->lab, w->cli.node, w->srv.node, &l);
+  vq_lab_set_link(w->lab, w->srv.node, w->cli.node, &l);
+  world_run_until(w, VQ_MS(300000));
+  world_snap(w);
+  ok &= check_transfer(w, name);
+  ok &= check_common(w, name);
+  const vq_conn_stats *s = &w->srv.stats;
+  if (before_cli != VQ_ECN_CAPABLE || before_srv != VQ_ECN_CAPABLE || s->ecn_state != VQ_ECN_FAILED ||
+      w->cli.stats.ecn_state != VQ_ECN_FAILED || s->ecn_failure != VQ_ECN_FAIL_BLEACHED) {
+    fprintf(stderr, "  %s seed %llu: before %d/%d, after %d/%d (failure %d)\n", name,
+            (unsigned long long)seed, before_cli, before_srv, w->cli.stats.ecn_state, s->ecn_state,
+            s->ecn_failure);
+    ok = 0;
+  }
+  /* marking stopped at the first ACK without counts: within about one window of packets */
+  if (s->ecn_sent_ect0 - marked_before > 1000u) {
+    fprintf(stderr, "  %s seed %llu: %llu packets marked after bleaching began\n", name,
+            (unsigned long long)seed, (unsigned long long)(s->ecn_sent_ect0 - marked_before));
+    ok = 0;
+  }
+  world_free(w);
+  ok &= check_freed(w, name);
+  return ok;
+}
+
+VQ_TEST(lab_ecn_one_side_and_later_failure)
+{
+  CHECK_EQ(over_seeds("ecn_one_side", 25000, nseeds(8), run_ecn_one_side), 0);
+  CHECK_EQ(over_seeds("ecn_later_bleach", 26000, nseeds(8), run_ecn_later_bleach), 0);
+}
+
 VQ_TEST(lab_ecn_ce_reduces_cwnd)
 {
   CHECK_EQ(over_seeds("ecn_ce", 23000, nseeds(12), run_ecn_ce), 0);
 }
+
+#undef FAIL

@@ -1433,7 +1433,8 @@ vq_status vq_conn_dgram_send(vq_conn *c, const vq_cx *cx_in, const uint8_t *data
   if (!c->hs_complete || c->state != VQ_CONN_ESTABLISHED)
     return VQ_ERR_STREAM_STATE;
   /* spec: rfc9221#3/1, rfc9221#3/2, rfc9221#5 — refused without the peer's parameter, above its
-   * limit, or when one packet of our datagram size cannot carry the frame */
+   * limit, or when one packet of our datagram size cannot carry the frame; spec: rfc9000#19.21/1 —
+   * the new frame type only to a peer that said it understands it */
   vq_dgram_set_packet_room(&c->dg, dgram_packet_room(c));
   st = vq_dgram_send(&c->dg, data, len);
   if (st == VQ_OK)

@@ -563,7 +563,8 @@ static void put_datagrams(vq_conn *c, const vq_cx *cx, pkt *p)
     uint64_t id = c->dg_written + c->dg.tx_too_large;
     c->dg_written++;
     p->pos += used;
-    /* spec: rfc9221#5.2 — DATAGRAM frames are ack-eliciting */
+    /* spec: rfc9221#5.2 — DATAGRAM frames are ack-eliciting; spec: rfc9000#19.21/3 — an extension
+     * frame is congestion controlled (vq_conn_has_pending) and elicits an ACK */
     p->eliciting = 1;
     c->stats.dgram_sent++;
     sf_add(c, VQ_SF_DATAGRAM, VQ_SPACE_APP, id, 0, (uint32_t)used, 0);
