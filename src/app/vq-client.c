@@ -175,6 +175,12 @@ static void send_requests(client *c, const vq_cx *cx)
   }
 }
 
+static const char *ecn_name(int state)
+{
+  static const char *const names[] = {"testing", "unknown", "capable", "failed"};
+  return state >= 0 && state < 4 ? names[state] : "?";
+}
+
 static void usage(FILE *f)
 {
   fprintf(f,
@@ -461,12 +467,13 @@ int main(int argc, char **argv)
     vq_conn_get_stats(conn, &s);
     fprintf(stderr,
             "stats: rtt %.3f ms (min %.3f), cwnd %llu, packets sent %llu recv %llu lost %llu, "
-            "bytes sent %llu recv %llu, stream bytes recv %llu, %.3f s\n",
+            "bytes sent %llu recv %llu, stream bytes recv %llu, %.3f s, ecn %s (recv ect0 %llu ce %llu)\n",
             (double)s.srtt / 1e6, (double)s.min_rtt / 1e6, (unsigned long long)s.cwnd,
             (unsigned long long)s.pkts_sent, (unsigned long long)s.pkts_recv,
             (unsigned long long)s.pkts_lost, (unsigned long long)s.bytes_sent,
             (unsigned long long)s.bytes_recv, (unsigned long long)s.stream_bytes_recv,
-            (double)(cx.now - start) / 1e9);
+            (double)(cx.now - start) / 1e9, ecn_name(s.ecn_state),
+            (unsigned long long)s.ecn_recv[VQ_ECN_ECT0], (unsigned long long)s.ecn_recv[VQ_ECN_CE]);
   }
   vq_h3q_free(&c->q);
   vq_conn_free(conn, NULL);
