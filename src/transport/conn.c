@@ -903,7 +903,8 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
     /* spec: rfc9221#5/2 — delivered to the application at once: an event says datagrams wait;
      * spec: rfc9221#5.3/1 — a full receive queue drops the oldest */
     c->stats.dgram_recv_dropped += c->dg.rx.dropped - dropped;
-    c->stats.dgram_recv++;
+    if (f->datagram.len <= c->dg.rx.cap_bytes)
+      c->stats.dgram_recv++; /* (a larger one cannot be kept: only counted as dropped) */
     if (!c->dg_ev_pending && c->dg.rx.n > 0) {
       c->dg_ev_pending = 1;
       vq_conn_push_event(c, VQ_CONN_EV_DATAGRAM, 0, 0);
@@ -1155,6 +1156,7 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     return plen;
   }
   c->stats.pkts_recv++;
+  c->stats.ecn_recv[c->rx_ecn & 3u]++;
   vq_cx_trace(cx, "packet_received", "space=%d pn=%llu size=%zu", space, (unsigned long long)u.pn,
               plen);
   if (!c->have_peer_scid && h.type != VQ_PKT_1RTT) {
@@ -1199,7 +1201,6 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   /* spec: rfc9000#13.4.1/1 — the ECN codepoint of every packet processed is counted in its space for
    * our ACK_ECN frames, whether or not we mark our own packets */
   vq_ecn_on_received(&c->ecn, (unsigned)space, c->rx_ecn);
-  c->stats.ecn_recv[c->rx_ecn & 3u]++;
   /* spec: rfc9000#10.1 — the idle timer restarts when a packet is processed; spec: rfc9000#10.1/1 —
    * the period is at least three times the current PTO */
   c->idle_deadline = cx->now + (c->idle_timeout > three_pto(c) ? c->idle_timeout : three_pto(c));
