@@ -1728,3 +1728,45 @@ VQ_TEST(conn_dgram_congestion_controlled)
   }
   world_free(&w);
 }
+
+VQ_TEST(conn_dgram_receive_queue_bounded)
+{
+  /* spec: rfc9221#5.3/1 — the receive queue holds 4 datagrams: when the application does not read,
+   * the oldest are dropped (counted) and the newest kept */
+  scenario sc = {0};
+  sc.seed = 313;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.cli_dgram_max = VQ_DGRAM_RECOMMENDED_MAX;
+  sc.srv_dgram_max = VQ_DGRAM_RECOMMENDED_MAX;
+  sc.dgram_queue = 4;
+  world w;
+  CHECK(world_run(&w, &sc));
+  vq_conn *s = peer_conn(&w.srv);
+  CHECK(s != NULL && w.cli.handshake_done);
+  if (s && w.cli.handshake_done) {
+    for (uint8_t k = 0; k < 8; k++) {
+      vq_cx cx = vq_lab_cx(w.lab);
+      uint8_t d[20];
+      memset(d, k, sizeof(d));
+      CHECK_EQ(vq_conn_dgram_send(w.cli.conn, &cx, d, sizeof(d)), VQ_OK);
+      flush(&w.cli, w.lab, &cx);
+      vq_lab_run(w.lab, vq_lab_now(w.lab) + VQ_MS(20), NULL, NULL);
+    }
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.dgram_recv, 8);
+    CHECK_EQ(st.dgram_recv_dropped, 4);
+    vq_cx cx = vq_lab_cx(w.lab);
+    uint8_t buf[64];
+    size_t len = 0;
+    int got = 0;
+    for (uint8_t k = 4; k < 8; k++) {
+      CHECK_EQ(vq_conn_dgram_recv(s, &cx, buf, sizeof(buf), &len, &got), VQ_OK);
+      CHECK(got == 1 && len == 20 && buf[0] == k);
+    }
+    CHECK_EQ(vq_conn_dgram_recv(s, &cx, buf, sizeof(buf), &len, &got), VQ_OK);
+    CHECK_EQ(got, 0);
+  }
+  world_free(&w);
+}

@@ -5,6 +5,7 @@
  *
  *   vq_conn_recv(c, cx, dgram, len, ecn)        a datagram arrived for this connection
  *   vq_conn_send(c, cx, buf, cap, &len)         the next datagram to send (len 0: nothing now)
+ *   vq_conn_send_ecn(..., &ecn)                 the same with the ECN codepoint to send it with
  *   vq_conn_next_timeout(c)                     when to call vq_conn_handle_timeout
  *   vq_conn_handle_timeout(c, cx)               timers: loss detection, PTO, ACK delay, idle, close
  *   vq_conn_poll_event(c, &ev)                  what the application should know
