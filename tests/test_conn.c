@@ -7,6 +7,8 @@
 
 #include "vqtest.h"
 #include "vquic/conn.h"
+#include "vquic/dgram.h"
+#include "vquic/ecn.h"
 #include "vquic/endpoint.h"
 #include "vquic/lab.h"
 #include "vquic/packet.h"
@@ -264,6 +266,8 @@ typedef struct scenario {
   int insecure;
   vq_time run_for;
   int keylog;                 /* record the 1-RTT secrets (to inject frames: inject_1rtt) */
+  uint64_t cli_dgram_max, srv_dgram_max; /* max_datagram_frame_size of each side (0: DATAGRAM off) */
+  uint32_t dgram_queue;       /* both sides' dgram_queue_count (0: default) */
 } scenario;
 
 typedef struct world {
@@ -359,6 +363,8 @@ static int world_run(world *w, const scenario *sc)
   ec.conn.max_conn_window = sc->conn_window;
   ec.conn.initial_max_streams_bidi = sc->max_streams;
   ec.conn.mem_limit = sc->mem_limit;
+  ec.conn.max_datagram_frame_size = sc->srv_dgram_max;
+  ec.conn.dgram_queue_count = sc->dgram_queue;
   ec.retry = sc->retry;
   if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
     return 0;
@@ -370,6 +376,8 @@ static int world_run(world *w, const scenario *sc)
   cc.initial_max_data = sc->conn_window;
   cc.max_conn_window = sc->conn_window;
   cc.mem_limit = sc->mem_limit;
+  cc.max_datagram_frame_size = sc->cli_dgram_max;
+  cc.dgram_queue_count = sc->dgram_queue;
   w->cli.streams_to_open = sc->streams;
   w->cli.request_size = sc->request;
   w->cli.close_when_done = 1;
@@ -945,16 +953,20 @@ VQ_TEST(conn_lab_stateless_reset)
 
 /* An established connection (client and server in the lab, still open) whose 1-RTT secrets are
  * known: the test can send the server any frame as the client would. */
-static int world_established(world *w, uint64_t seed)
+static int world_established_dg(world *w, uint64_t seed, uint64_t cli_dg, uint64_t srv_dg)
 {
   scenario sc = {0};
   sc.seed = seed;
+  sc.cli_dgram_max = cli_dg;
+  sc.srv_dgram_max = srv_dg;
   sc.link = link_ms(5);
   sc.run_for = VQ_MS(500);
   sc.keylog = 1;
   return world_run(w, &sc) && w->cli.handshake_done && w->srv.handshake_done && peer_conn(&w->srv) &&
          w->csec_len > 0 && w->ssec_len > 0;
 }
+
+static int world_established(world *w, uint64_t seed) { return world_established_dg(w, seed, 0, 0); }
 
 /* Installs the 1-RTT key of one direction, of generation gen (0: the first). */
 static int key_1rtt(world *w, int server, int gen, vq_pp_key *k)
@@ -1680,4 +1692,294 @@ VQ_TEST(conn_client_discards_server_initial_with_token_or_other_scid)
     vq_conn_free(c, NULL);
   }
   vq_tls_ctx_free(cctx);
+}
+/* ---- DATAGRAM (RFC 9221) in the connection -------------------------------------------------------- */
+
+/* A DATAGRAM frame (type 0x31 with a 2-byte Length, or 0x30 without) of n payload bytes from the
+ * client, injected into an established connection whose server advertised srv_max. Returns the
+ * server's state afterwards and its close code in *code. */
+static vq_conn_state inject_dgram(uint64_t seed, uint64_t srv_max, int with_len, size_t n,
+                                  uint64_t *code, size_t *got_len, int *got_ok)
+{
+  world w;
+  vq_conn_state st = VQ_CONN_CLOSED;
+  *code = ~(uint64_t)0;
+  *got_len = 0;
+  *got_ok = 0;
+  if (world_established_dg(&w, seed, 0, srv_max)) {
+    uint8_t f[1300];
+    size_t o = 0;
+    if (with_len) {
+      f[o++] = 0x31;
+      f[o++] = (uint8_t)(0x40 | (n >> 8));
+      f[o++] = (uint8_t)n;
+    } else {
+      f[o++] = 0x30;
+    }
+    for (size_t i = 0; i < n; i++)
+      f[o++] = (uint8_t)(i * 3u + 1u);
+    vq_conn *s = peer_conn(&w.srv);
+    if (inject_1rtt(&w, f, o, next_pn(&w), 0)) {
+      st = vq_conn_get_state(s);
+      int app = 0;
+      if (st == VQ_CONN_CLOSING)
+        *code = vq_conn_close_error(s, &app, NULL, NULL);
+      vq_cx cx = vq_lab_cx(w.lab);
+      uint8_t buf[1300];
+      size_t len = 0;
+      int got = 0;
+      if (vq_conn_dgram_recv(s, &cx, buf, sizeof(buf), &len, &got) == VQ_OK && got) {
+        *got_len = len;
+        *got_ok = 1;
+        for (size_t i = 0; i < len; i++)
+          if (buf[i] != (uint8_t)(i * 3u + 1u))
+            *got_ok = 0;
+      }
+    }
+  }
+  world_free(&w);
+  return st;
+}
+
+VQ_TEST(conn_dgram_receive_limits)
+{
+  uint64_t code;
+  size_t len;
+  int ok;
+  /* spec: rfc9221#3/4 — a frame of exactly the advertised size (type, Length and payload: 1 + 2 +
+   * 97 = 100) is accepted and delivered whole (spec: rfc9221#5/2); one byte more is a
+   * PROTOCOL_VIOLATION */
+  CHECK_EQ(inject_dgram(300, 100, 1, 97, &code, &len, &ok), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(len, 97);
+  CHECK(ok);
+  CHECK_EQ(inject_dgram(301, 100, 1, 98, &code, &len, &ok), VQ_CONN_CLOSING);
+  CHECK_EQ(code, VQ_TE_PROTOCOL_VIOLATION);
+  CHECK_EQ(len, 0);
+  /* the same for the frame without Length (it extends to the end of the packet: 1 + 99) */
+  CHECK_EQ(inject_dgram(302, 100, 0, 99, &code, &len, &ok), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(len, 99);
+  CHECK(ok);
+  CHECK_EQ(inject_dgram(303, 100, 0, 100, &code, &len, &ok), VQ_CONN_CLOSING);
+  CHECK_EQ(code, VQ_TE_PROTOCOL_VIOLATION);
+  /* spec: rfc9221#3/3 — without having advertised max_datagram_frame_size: PROTOCOL_VIOLATION */
+  CHECK_EQ(inject_dgram(304, 0, 1, 1, &code, &len, &ok), VQ_CONN_CLOSING);
+  CHECK_EQ(code, VQ_TE_PROTOCOL_VIOLATION);
+}
+
+VQ_TEST(conn_dgram_tp_and_send_rules)
+{
+  /* The client accepts any DATAGRAM frame (65535), the server at most 200-byte frames. */
+  scenario sc = {0};
+  sc.seed = 310;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.cli_dgram_max = VQ_DGRAM_RECOMMENDED_MAX;
+  sc.srv_dgram_max = 200;
+  sc.dgram_queue = 4;
+  world w;
+  CHECK(world_run(&w, &sc));
+  vq_conn *s = peer_conn(&w.srv);
+  CHECK(s != NULL && w.cli.handshake_done && w.srv.handshake_done);
+  if (!s || !w.cli.handshake_done) {
+    world_free(&w);
+    return;
+  }
+  vq_cx cx = vq_lab_cx(w.lab);
+  /* spec: rfc9221#3 — each side advertises its max_datagram_frame_size */
+  vq_tp tp;
+  CHECK(peer_tp_of(w.cli.conn, 1, &tp));
+  CHECK(vq_tp_has(&tp, VQ_TP_MAX_DATAGRAM_FRAME_SIZE));
+  CHECK_EQ(tp.max_datagram_frame_size, 200);
+  CHECK(peer_tp_of(s, 0, &tp));
+  CHECK_EQ(tp.max_datagram_frame_size, VQ_DGRAM_RECOMMENDED_MAX);
+  /* spec: rfc9221#3/2 — never larger than the peer's limit: 1 + 2 + 197 = 200 */
+  CHECK_EQ(vq_conn_dgram_max_payload(w.cli.conn), 197);
+  uint8_t big[1400];
+  for (size_t i = 0; i < sizeof(big); i++)
+    big[i] = (uint8_t)(i * 5u);
+  CHECK_EQ(vq_conn_dgram_send(w.cli.conn, &cx, big, 198), VQ_ERR_DGRAM_TOO_LARGE);
+  CHECK_EQ(vq_conn_dgram_send(w.cli.conn, &cx, big, 197), VQ_OK);
+  /* spec: rfc9221#5 — the server's limit is one 1-RTT packet of 1200 bytes: 1200 - (1 + 8-byte DCID
+   * + 4-byte packet number) - 16 (AEAD tag) = 1171 bytes of frame, 1168 of payload */
+  CHECK_EQ(vq_conn_dgram_max_payload(s), 1168);
+  CHECK_EQ(vq_conn_dgram_send(s, &cx, big, 1169), VQ_ERR_DGRAM_TOO_LARGE);
+  CHECK_EQ(vq_conn_dgram_send(s, &cx, big, 1168), VQ_OK);
+  /* the bounded send queue (4 datagrams): the fifth is refused with a precise status */
+  for (int i = 0; i < 3; i++)
+    CHECK_EQ(vq_conn_dgram_send(w.cli.conn, &cx, big, 10), VQ_OK);
+  CHECK_EQ(vq_conn_dgram_send(w.cli.conn, &cx, big, 10), VQ_ERR_DGRAM_QUEUE_FULL);
+  /* delivered: the server gets the client's four, the client the server's 1168 bytes */
+  flush(&w.cli, w.lab, &cx);
+  flush(&w.srv, w.lab, &cx);
+  vq_lab_run(w.lab, vq_lab_now(w.lab) + VQ_MS(200), NULL, NULL);
+  cx = vq_lab_cx(w.lab);
+  uint8_t buf[1400];
+  size_t len = 0;
+  int got = 0;
+  CHECK_EQ(vq_conn_dgram_recv(w.cli.conn, &cx, buf, 100, &len, &got), VQ_ERR_BUFFER_TOO_SMALL);
+  CHECK_EQ(len, 1168);
+  CHECK_EQ(vq_conn_dgram_recv(w.cli.conn, &cx, buf, sizeof(buf), &len, &got), VQ_OK);
+  CHECK(got == 1 && len == 1168 && memcmp(buf, big, 1168) == 0);
+  CHECK_EQ(vq_conn_dgram_recv(w.cli.conn, &cx, buf, sizeof(buf), &len, &got), VQ_OK);
+  CHECK_EQ(got, 0);
+  size_t sizes[5] = {0};
+  int n = 0;
+  while (n < 5 && vq_conn_dgram_recv(s, &cx, buf, sizeof(buf), &sizes[n], &got) == VQ_OK && got)
+    n++;
+  CHECK_EQ(n, 4);
+  CHECK_EQ(sizes[0], 197);
+  CHECK_EQ(sizes[3], 10);
+  vq_conn_stats cs, ss;
+  vq_conn_get_stats(w.cli.conn, &cs);
+  vq_conn_get_stats(s, &ss);
+  CHECK_EQ(cs.dgram_sent, 4);
+  CHECK_EQ(ss.dgram_recv, 4);
+  CHECK_EQ(ss.dgram_sent, 1);
+  CHECK_EQ(cs.dgram_recv, 1);
+  /* spec: rfc9221#5.2 — DATAGRAM frames are ack-eliciting: they were acknowledged */
+  CHECK_EQ(cs.dgram_acked, 4);
+  CHECK_EQ(ss.dgram_acked, 1);
+  /* after the close, nothing more is accepted */
+  CHECK_EQ(vq_conn_close(w.cli.conn, &cx, 1, 0, "bye"), VQ_OK);
+  CHECK_EQ(vq_conn_dgram_send(w.cli.conn, &cx, big, 10), VQ_ERR_STREAM_STATE);
+  world_free(&w);
+}
+
+VQ_TEST(conn_dgram_refused_without_support)
+{
+  /* spec: rfc9221#3/1, rfc9000#19.21/1 — the server did not advertise DATAGRAM: the client sends
+   * none; and a side with DATAGRAM off refuses too (it accepts none either: rfc9221#3/3) */
+  scenario sc = {0};
+  sc.seed = 311;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.cli_dgram_max = VQ_DGRAM_RECOMMENDED_MAX;
+  world w;
+  CHECK(world_run(&w, &sc));
+  vq_conn *s = peer_conn(&w.srv);
+  CHECK(s != NULL && w.cli.handshake_done);
+  if (s && w.cli.handshake_done) {
+    vq_cx cx = vq_lab_cx(w.lab);
+    const uint8_t d[4] = {1, 2, 3, 4};
+    CHECK_EQ(vq_conn_dgram_max_payload(w.cli.conn), 0);
+    CHECK_EQ(vq_conn_dgram_send(w.cli.conn, &cx, d, 4), VQ_ERR_DGRAM_DISABLED);
+    CHECK_EQ(vq_conn_dgram_send(s, &cx, d, 4), VQ_ERR_DGRAM_DISABLED);
+    vq_tp tp;
+    CHECK(peer_tp_of(w.cli.conn, 1, &tp));
+    CHECK(!vq_tp_has(&tp, VQ_TP_MAX_DATAGRAM_FRAME_SIZE));
+    /* before the handshake completes nothing is queued (only 1-RTT carries DATAGRAM, rfc9221#5/3) */
+    vq_conn_config cc = {0};
+    cc.tls = w.cctx;
+    cc.server_name = "localhost";
+    cc.max_datagram_frame_size = 1000;
+    vq_conn *c2 = NULL;
+    CHECK_EQ(vq_conn_new_client(&c2, &w.root, &cc, &cx), VQ_OK);
+    if (c2) {
+      CHECK_EQ(vq_conn_dgram_send(c2, &cx, d, 4), VQ_ERR_STREAM_STATE);
+      vq_conn_free(c2, NULL);
+    }
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_dgram_congestion_controlled)
+{
+  /* spec: rfc9221#5.4/1, rfc9000#19.21/3 — DATAGRAM frames wait for the congestion controller (and
+   * were acknowledged: conn_dgram_tp_and_send_rules): with 64 KB of datagrams
+   * queued and no ACK coming back, the client sends no more than its window; the rest goes out as
+   * ACKs open it, none dropped */
+  scenario sc = {0};
+  sc.seed = 312;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.cli_dgram_max = VQ_DGRAM_RECOMMENDED_MAX;
+  sc.srv_dgram_max = VQ_DGRAM_RECOMMENDED_MAX;
+  world w;
+  CHECK(world_run(&w, &sc));
+  vq_conn *s = peer_conn(&w.srv);
+  CHECK(s != NULL && w.cli.handshake_done);
+  if (s && w.cli.handshake_done) {
+    vq_cx cx = vq_lab_cx(w.lab);
+    uint8_t d[1000];
+    int queued = 0;
+    for (int i = 0; i < 100; i++) {
+      memset(d, i, sizeof(d));
+      if (vq_conn_dgram_send(w.cli.conn, &cx, d, sizeof(d)) != VQ_OK)
+        break;
+      queued++;
+    }
+    CHECK_EQ(queued, 64); /* the default queue: 64 datagrams */
+    uint8_t buf[1500];
+    size_t n = 0;
+    int pkts = 0;
+    while (pkts < 200 && vq_conn_send(w.cli.conn, &cx, buf, sizeof(buf), &n) == VQ_OK && n > 0)
+      pkts++; /* sent into the void: no ACK comes back */
+    vq_conn_stats st;
+    vq_conn_get_stats(w.cli.conn, &st);
+    CHECK(st.dgram_sent > 0);
+    CHECK(st.dgram_sent < 64);
+    CHECK(st.bytes_in_flight <= st.cwnd);
+    CHECK(st.cwnd < 64000);
+    /* the rest is delivered once the lab carries the next datagrams and their ACKs (the datagrams
+     * sent above were lost: never sent again) */
+    uint64_t lost_before = st.dgram_sent;
+    for (int round = 0; round < 40; round++) {
+      cx = vq_lab_cx(&*w.lab);
+      flush(&w.cli, w.lab, &cx);
+      flush(&w.srv, w.lab, &cx);
+      vq_lab_run(w.lab, vq_lab_now(w.lab) + VQ_MS(50), NULL, NULL);
+    }
+    vq_conn_get_stats(w.cli.conn, &st);
+    CHECK_EQ(st.dgram_sent, 64);
+    int got = 0, recv = 0;
+    size_t len = 0;
+    cx = vq_lab_cx(w.lab);
+    while (vq_conn_dgram_recv(s, &cx, buf, sizeof(buf), &len, &got) == VQ_OK && got)
+      recv++;
+    CHECK_EQ((uint64_t)recv, 64 - lost_before);
+    CHECK_EQ(st.dgram_lost, lost_before);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_dgram_receive_queue_bounded)
+{
+  /* spec: rfc9221#5.3/1 — the receive queue holds 4 datagrams: when the application does not read,
+   * the oldest are dropped (counted) and the newest kept */
+  scenario sc = {0};
+  sc.seed = 313;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.cli_dgram_max = VQ_DGRAM_RECOMMENDED_MAX;
+  sc.srv_dgram_max = VQ_DGRAM_RECOMMENDED_MAX;
+  sc.dgram_queue = 4;
+  world w;
+  CHECK(world_run(&w, &sc));
+  vq_conn *s = peer_conn(&w.srv);
+  CHECK(s != NULL && w.cli.handshake_done);
+  if (s && w.cli.handshake_done) {
+    for (uint8_t k = 0; k < 8; k++) {
+      vq_cx cx = vq_lab_cx(w.lab);
+      uint8_t d[20];
+      memset(d, k, sizeof(d));
+      CHECK_EQ(vq_conn_dgram_send(w.cli.conn, &cx, d, sizeof(d)), VQ_OK);
+      flush(&w.cli, w.lab, &cx);
+      vq_lab_run(w.lab, vq_lab_now(w.lab) + VQ_MS(20), NULL, NULL);
+    }
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.dgram_recv, 8);
+    CHECK_EQ(st.dgram_recv_dropped, 4);
+    vq_cx cx = vq_lab_cx(w.lab);
+    uint8_t buf[64];
+    size_t len = 0;
+    int got = 0;
+    for (uint8_t k = 4; k < 8; k++) {
+      CHECK_EQ(vq_conn_dgram_recv(s, &cx, buf, sizeof(buf), &len, &got), VQ_OK);
+      CHECK(got == 1 && len == 20 && buf[0] == k);
+    }
+    CHECK_EQ(vq_conn_dgram_recv(s, &cx, buf, sizeof(buf), &len, &got), VQ_OK);
+    CHECK_EQ(got, 0);
+  }
+  world_free(&w);
 }

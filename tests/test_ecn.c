@@ -46,6 +46,32 @@ VQ_TEST(ecn_unknown_needs_marked_ack)
   CHECK_EQ(e.state, VQ_ECN_UNKNOWN);
 }
 
+/* Testing packets acknowledged with valid counts while still testing (in the handshake spaces), then
+ * only plain ACKs (the 1-RTT space saw no mark yet): the next ACK completes the validation, and a
+ * plain ACK without validated marked packets does not. */
+VQ_TEST(ecn_capable_after_marked_acked_while_testing)
+{
+  vq_ecn e;
+  vq_ecn_init(&e, 1, 0);
+  send_n(&e, 0, 4, 0); /* Initial space */
+  vq_ecn_counts c = {4, 0, 0};
+  CHECK_EQ(vq_ecn_on_ack(&e, 0, 3, 1, &c, 4), 0);
+  CHECK_EQ(e.state, VQ_ECN_TESTING);
+  vq_ecn_on_sent(&e, APP, VQ_ECN_NOT_ECT);
+  CHECK_EQ(vq_ecn_on_ack(&e, APP, 0, 0, NULL, 0), 0);
+  CHECK_EQ(e.state, VQ_ECN_TESTING);
+  send_n(&e, 1, 6, 0); /* Handshake space: the tenth marked packet ends testing */
+  CHECK_EQ(e.state, VQ_ECN_UNKNOWN);
+  CHECK_EQ(vq_ecn_on_ack(&e, APP, 1, 0, NULL, 0), 0);
+  CHECK_EQ(e.state, VQ_ECN_CAPABLE);
+  CHECK_EQ(vq_ecn_mark(&e, 0, VQ_MS(100)), VQ_ECN_ECT0);
+
+  vq_ecn_init(&e, 1, 0);
+  send_n(&e, APP, 10, 0);
+  CHECK_EQ(vq_ecn_on_ack(&e, APP, 1, 0, NULL, 0), 0);
+  CHECK_EQ(e.state, VQ_ECN_UNKNOWN);
+}
+
 /* spec: rfc9000#13.4.2 — or for a period of three PTOs. */
 VQ_TEST(ecn_testing_ends_after_three_ptos)
 {

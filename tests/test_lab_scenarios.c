@@ -20,6 +20,8 @@
 
 #include "vqtest.h"
 #include "vquic/conn.h"
+#include "vquic/dgram.h"
+#include "vquic/ecn.h"
 #include "vquic/endpoint.h"
 #include "vquic/lab.h"
 #include "vquic/packet.h"
@@ -82,6 +84,14 @@ typedef struct lpeer {
   vq_cancel *cancel;
   uint64_t cancel_violations;
   uint64_t cancelled_calls;
+  /* ECN and DATAGRAM scenarios */
+  int ecn;                    /* pass the ECN codepoints between the connection and the lab */
+  uint32_t dg_to_send;        /* datagrams to send once the handshake is done */
+  size_t dg_len;              /* their payload size (>= 4: a sequence number, then a pattern) */
+  uint32_t dg_accepted, dg_refused; /* accepted by vq_conn_dgram_send / refused: queue full */
+  uint64_t dg_recv, dg_bad, dg_dup; /* received from the peer: all, wrong bytes, seen twice */
+  uint8_t dg_seen[512];       /* bitmap of the sequence numbers received */
+  uint64_t dg_ev_acked, dg_ev_lost;
 } lpeer;
 
 static lstream *find_st(lpeer *p, uint64_t id, int create)
@@ -153,6 +163,58 @@ static void read_stream(lpeer *p, const vq_cx *cx, vq_conn *c, lstream *s)
   }
 }
 
+/* Datagram k: its 4-byte number, then a pattern of it. */
+static void dgram_fill(uint8_t *b, size_t len, uint32_t k)
+{
+  b[0] = (uint8_t)(k >> 24);
+  b[1] = (uint8_t)(k >> 16);
+  b[2] = (uint8_t)(k >> 8);
+  b[3] = (uint8_t)k;
+  for (size_t i = 4; i < len; i++)
+    b[i] = (uint8_t)(k * 31u + i);
+}
+
+static void dgram_send_more(lpeer *p, const vq_cx *cx, vq_conn *c)
+{
+  uint8_t b[1200];
+  while (p->dg_accepted < p->dg_to_send && p->dg_len >= 4 && p->dg_len <= sizeof(b)) {
+    dgram_fill(b, p->dg_len, p->dg_accepted);
+    vq_status st = vq_conn_dgram_send(c, cx, b, p->dg_len);
+    if (st == VQ_ERR_DGRAM_QUEUE_FULL) {
+      p->dg_refused++; /* the bounded queue: try again after the next event */
+      return;
+    }
+    if (st != VQ_OK)
+      return;
+    p->dg_accepted++;
+  }
+}
+
+static void dgram_drain(lpeer *p, const vq_cx *cx, vq_conn *c)
+{
+  uint8_t b[1500], want[1500];
+  for (;;) {
+    size_t len = 0;
+    int got = 0;
+    if (vq_conn_dgram_recv(c, cx, b, sizeof(b), &len, &got) != VQ_OK || !got)
+      return;
+    p->dg_recv++;
+    if (len < 4) {
+      p->dg_bad++;
+      continue;
+    }
+    uint32_t k = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    dgram_fill(want, len, k);
+    if (memcmp(b, want, len) != 0 || k >= sizeof(p->dg_seen) * 8u) {
+      p->dg_bad++;
+      continue;
+    }
+    if (p->dg_seen[k / 8u] & (1u << (k % 8u)))
+      p->dg_dup++;
+    p->dg_seen[k / 8u] |= (uint8_t)(1u << (k % 8u));
+  }
+}
+
 static void app_step(lpeer *p, const vq_cx *cx)
 {
   vq_conn *c = peer_conn(p);
@@ -178,6 +240,15 @@ static void app_step(lpeer *p, const vq_cx *cx)
       if (s)
         s->reset_seen = 1;
       break;
+    case VQ_CONN_EV_DATAGRAM:
+      dgram_drain(p, cx, c);
+      break;
+    case VQ_CONN_EV_DATAGRAM_ACKED:
+      p->dg_ev_acked++;
+      break;
+    case VQ_CONN_EV_DATAGRAM_LOST:
+      p->dg_ev_lost++;
+      break;
     case VQ_CONN_EV_CLOSED:
       p->closed = 1;
       p->closed_at = cx->now;
@@ -191,6 +262,8 @@ static void app_step(lpeer *p, const vq_cx *cx)
   }
   if (p->closed)
     return;
+  if (p->handshake_done)
+    dgram_send_more(p, cx, c);
   if (!p->is_server && p->handshake_done) {
     while (p->opened < p->streams_to_open) {
       uint64_t id;
@@ -223,18 +296,20 @@ static void flush(lpeer *p, vq_lab *lab, const vq_cx *cx)
          ec = vq_endpoint_next(p->ep, ec)) {
       for (int k = 0; k < 1000; k++) {
         size_t n = 0;
-        if (vq_conn_send(ec->conn, cx, buf, sizeof(buf), &n) != VQ_OK || n == 0)
+        uint8_t ecn = 0;
+        if (vq_conn_send_ecn(ec->conn, cx, buf, sizeof(buf), &n, &ecn) != VQ_OK || n == 0)
           break;
-        vq_lab_send(lab, p->node, p->other, buf, n);
+        vq_lab_send_ecn(lab, p->node, p->other, buf, n, p->ecn ? ecn : 0);
       }
     }
     return;
   }
   for (int k = 0; k < 1000 && p->conn; k++) {
     size_t n = 0;
-    if (vq_conn_send(p->conn, cx, buf, sizeof(buf), &n) != VQ_OK || n == 0)
+    uint8_t ecn = 0;
+    if (vq_conn_send_ecn(p->conn, cx, buf, sizeof(buf), &n, &ecn) != VQ_OK || n == 0)
       break;
-    vq_lab_send(lab, p->node, p->other, buf, n);
+    vq_lab_send_ecn(lab, p->node, p->other, buf, n, p->ecn ? ecn : 0);
   }
 }
 
@@ -279,11 +354,12 @@ static void node_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const u
     uint8_t resp[1500];
     size_t rl = 0;
     uint8_t addr = (uint8_t)from;
-    (void)vq_endpoint_recv(p->ep, cx, &addr, 1, buf, len, &ec, &created, resp, sizeof(resp), &rl);
+    (void)vq_endpoint_recv_ecn(p->ep, cx, &addr, 1, buf, len, p->ecn ? vq_lab_delivered_ecn(lab) : 0,
+                               &ec, &created, resp, sizeof(resp), &rl);
     if (rl)
       vq_lab_send(lab, p->node, from, resp, rl);
   } else if (p->conn) {
-    (void)vq_conn_recv(p->conn, cx, buf, len, 0);
+    (void)vq_conn_recv(p->conn, cx, buf, len, p->ecn ? vq_lab_delivered_ecn(lab) : 0);
   }
   app_step(p, cx);
   flush(p, lab, cx);
@@ -315,6 +391,8 @@ static void node_timeout(void *ud, vq_lab *lab, const vq_cx *cx)
 
 static const vq_lab_node_ops node_ops = {node_dgram, node_next, node_timeout};
 
+struct world;
+
 /* ---- scenario and world --------------------------------------------------------------------------- */
 
 typedef struct scenario {
@@ -344,6 +422,15 @@ typedef struct scenario {
   uint32_t srv_versions[VQ_CONN_MAX_VERSIONS];
   uint32_t want_version;
   int want_restart;
+  int ecn;                    /* the lab carries ECN codepoints (else every datagram arrives not-ECT) */
+  int no_ecn;                 /* both sides: disable_ecn */
+  int cli_no_ecn;             /* the client only: disable_ecn */
+  uint64_t dgram_max;         /* both sides' max_datagram_frame_size (0: DATAGRAM off) */
+  uint32_t dgrams;            /* datagrams each side sends after the handshake */
+  size_t dgram_len;
+  uint32_t dgram_queue;       /* dgram_queue_count of both sides (0: default) */
+  int (*check)(struct world *w, const char *name); /* more invariants (after world_snap) */
+  vq_conn_stats *srv_stats_out;                     /* the server's final stats, if set */
 } scenario;
 
 #define AMP_HS_MAX 64
@@ -540,6 +627,10 @@ static int world_setup(world *w, const scenario *sc)
   ec.conn.max_idle_timeout_ms = sc->idle_ms;
   ec.conn.cc = sc->cc;
   memcpy(ec.conn.versions, sc->srv_versions, sizeof(ec.conn.versions));
+  ec.conn.disable_ecn = sc->no_ecn;
+  ec.conn.max_datagram_frame_size = sc->dgram_max;
+  ec.conn.dgram_queue_count = sc->dgram_queue;
+  ec.conn.dgram_fate_events = 1;
   /* fixed endpoint keys: a run is reproducible from its seed */
   static const uint8_t token_key[32] = {1, 2, 3};
   static const uint8_t reset_key[32] = {4, 5, 6};
@@ -562,8 +653,15 @@ static int world_setup(world *w, const scenario *sc)
   cc.cc = sc->cc;
   cc.version = sc->cli_version;
   memcpy(cc.versions, sc->cli_versions, sizeof(cc.versions));
+  cc.disable_ecn = sc->no_ecn || sc->cli_no_ecn;
+  cc.max_datagram_frame_size = sc->dgram_max;
+  cc.dgram_queue_count = sc->dgram_queue;
+  cc.dgram_fate_events = 1;
   if (tr)
     cc.trace = &cli_trace;
+  w->cli.ecn = w->srv.ecn = sc->ecn;
+  w->cli.dg_to_send = w->srv.dg_to_send = sc->dgrams;
+  w->cli.dg_len = w->srv.dg_len = sc->dgram_len;
   w->cli.streams_to_open = sc->streams;
   w->cli.request_size = sc->request;
   w->cli.close_when_done = !sc->no_close;
@@ -761,6 +859,10 @@ static int run_transfer(scenario *sc, const char *name)
     if (vq_conn_version_restarted(w->cli.conn) != sc->want_restart)
       FAIL("client restarted after Version Negotiation: %d", vq_conn_version_restarted(w->cli.conn));
   }
+  if (sc->check)
+    ok &= sc->check(w, name);
+  if (sc->srv_stats_out)
+    *sc->srv_stats_out = w->srv.stats;
   vq_time end = vq_lab_now(w->lab);
   world_free(w);
   ok &= check_freed(w, name);
@@ -1393,3 +1495,379 @@ VQ_TEST(lab_receive_holes)
 {
   CHECK_EQ(over_seeds("holes", 16000, nseeds(8), run_holes), 0);
 }
+
+/* ---- DATAGRAM (RFC 9221) and ECN (RFC 9000 §13.4) ------------------------------------------------- */
+
+#define FAIL(...)                                                                                  \
+  do {                                                                                             \
+    fprintf(stderr, "  %s seed %llu: ", name, (unsigned long long)w->sc->seed);                   \
+    fprintf(stderr, __VA_ARGS__);                                                                  \
+    fputc('\n', stderr);                                                                           \
+    ok = 0;                                                                                        \
+  } while (0)
+
+static uint64_t dg_lost_total, dg_refused_total, dg_undelivered_total;
+
+/* Datagrams: each received one is byte-exact and new; frames sent never exceed the datagrams the
+ * application queued (none retransmitted); every acknowledged one was delivered; the fate events
+ * match the counts. On a clean link every datagram arrives. */
+static int check_dgrams(struct world *w, const char *name)
+{
+  int ok = 1;
+  const lpeer *ps[2] = {&w->cli, &w->srv};
+  int clean = !link_is_lossy(&w->sc->link);
+  for (int i = 0; i < 2; i++) {
+    const lpeer *p = ps[i], *q = ps[1 - i];
+    const char *who = p->is_server ? "server" : "client";
+    if (q->dg_bad || q->dg_dup)
+      FAIL("%s's datagrams: %llu corrupted, %llu twice", who, (unsigned long long)q->dg_bad,
+           (unsigned long long)q->dg_dup);
+    /* spec: rfc9221#5.2 — never retransmitted: one frame at most per datagram queued */
+    if (p->stats.dgram_sent > p->dg_accepted)
+      FAIL("%s sent %llu DATAGRAM frames for %u datagrams", who,
+           (unsigned long long)p->stats.dgram_sent, p->dg_accepted);
+    if (q->dg_recv > p->stats.dgram_sent || q->dg_recv != q->stats.dgram_recv)
+      FAIL("%s received %llu of %llu sent (stats %llu)", q->is_server ? "server" : "client",
+           (unsigned long long)q->dg_recv, (unsigned long long)p->stats.dgram_sent,
+           (unsigned long long)q->stats.dgram_recv);
+    if (q->dg_recv < p->stats.dgram_acked)
+      FAIL("%s: %llu datagrams acknowledged, %llu delivered", who,
+           (unsigned long long)p->stats.dgram_acked, (unsigned long long)q->dg_recv);
+    /* spec: rfc9221#5.2/2, rfc9221#5.2/3 — the application is told of each fate once */
+    if (p->dg_ev_acked != p->stats.dgram_acked || p->dg_ev_lost != p->stats.dgram_lost ||
+        p->stats.dgram_acked + p->stats.dgram_lost > p->stats.dgram_sent)
+      FAIL("%s fate events acked %llu/%llu lost %llu/%llu of %llu sent", who,
+           (unsigned long long)p->dg_ev_acked, (unsigned long long)p->stats.dgram_acked,
+           (unsigned long long)p->dg_ev_lost, (unsigned long long)p->stats.dgram_lost,
+           (unsigned long long)p->stats.dgram_sent);
+    if (q->stats.dgram_recv_dropped != 0)
+      FAIL("%s dropped %llu received datagrams", q->is_server ? "server" : "client",
+           (unsigned long long)q->stats.dgram_recv_dropped);
+    if (clean && (p->dg_accepted != p->dg_to_send || q->dg_recv != p->dg_to_send))
+      FAIL("clean link: %s queued %u of %u, %llu delivered", who, p->dg_accepted, p->dg_to_send,
+           (unsigned long long)q->dg_recv);
+    dg_lost_total += p->stats.dgram_lost;
+    dg_refused_total += p->dg_refused;
+    dg_undelivered_total += p->dg_accepted - q->dg_recv;
+  }
+  return ok;
+}
+
+static scenario dgram_bulk(uint64_t seed)
+{
+  scenario sc = bulk(seed);
+  sc.dgram_max = VQ_DGRAM_RECOMMENDED_MAX;
+  sc.dgrams = 400;
+  sc.dgram_len = 100 + (size_t)(seed % 7u) * 150u;
+  sc.dgram_queue = 8;
+  sc.check = check_dgrams;
+  return sc;
+}
+
+static int run_dgram_clean(uint64_t seed)
+{
+  scenario sc = dgram_bulk(seed);
+  sc.link.queue_bytes = 0;
+  sc.link.jitter = 0;
+  return run_transfer(&sc, "dgram_clean");
+}
+
+static int run_dgram_loss(uint64_t seed)
+{
+  scenario sc = dgram_bulk(seed);
+  sc.link.loss_ppm = 50000;
+  sc.link.reorder_ppm = 20000;
+  sc.link.reorder_delay = VQ_MS(5);
+  sc.link.duplicate_ppm = 10000;
+  /* the client's rate-limited CONNECTION_CLOSE may all be lost (seed 18009): the server then ends
+   * at its idle timeout (scenario.idle_ok) */
+  sc.idle_ok = 1;
+  return run_transfer(&sc, "dgram_loss");
+}
+
+VQ_TEST(lab_dgram_clean)
+{
+  dg_refused_total = 0;
+  CHECK_EQ(over_seeds("dgram_clean", 17000, nseeds(12), run_dgram_clean), 0);
+  /* the bounded send queue (8) refused datagrams the application then queued later */
+  CHECK(dg_refused_total > 0);
+}
+
+VQ_TEST(lab_dgram_loss_not_retransmitted)
+{
+  /* 5 % loss, reordering and duplication: the streams complete byte-exact while lost datagrams stay
+   * lost (spec: rfc9221#5.2 — not retransmitted) */
+  dg_lost_total = dg_undelivered_total = 0;
+  CHECK_EQ(over_seeds("dgram_loss", 18000, nseeds(16), run_dgram_loss), 0);
+  CHECK(dg_lost_total > 0);
+  CHECK(dg_undelivered_total > 0);
+}
+
+/* ECN: the receive counts add up to the packets received; what the peer validated never exceeds them. */
+static int ecn_counts_consistent(struct world *w, const char *name)
+{
+  int ok = 1;
+  const lpeer *ps[2] = {&w->cli, &w->srv};
+  for (int i = 0; i < 2; i++) {
+    const lpeer *p = ps[i], *q = ps[1 - i];
+    const vq_conn_stats *s = &p->stats;
+    const char *who = p->is_server ? "server" : "client";
+    /* spec: rfc9000#13.4.1 — every packet processed is counted once, by its codepoint */
+    if (s->ecn_recv[0] + s->ecn_recv[1] + s->ecn_recv[2] + s->ecn_recv[3] != s->pkts_recv)
+      FAIL("%s counted %llu+%llu+%llu+%llu codepoints for %llu packets", who,
+           (unsigned long long)s->ecn_recv[0], (unsigned long long)s->ecn_recv[1],
+           (unsigned long long)s->ecn_recv[2], (unsigned long long)s->ecn_recv[3],
+           (unsigned long long)s->pkts_recv);
+    /* the peer's validated ACK_ECN counts of the 1-RTT space are at most what we received */
+    if (q->stats.ecn_acked_ect0 > s->ecn_recv[VQ_ECN_ECT0] || q->stats.ecn_acked_ce > s->ecn_recv[VQ_ECN_CE])
+      FAIL("%s reported ECT(0) %llu CE %llu, received %llu / %llu", who,
+           (unsigned long long)q->stats.ecn_acked_ect0, (unsigned long long)q->stats.ecn_acked_ce,
+           (unsigned long long)s->ecn_recv[VQ_ECN_ECT0], (unsigned long long)s->ecn_recv[VQ_ECN_CE]);
+    /* the link delivered datagrams with each codepoint: the connection saw that codepoint */
+    const vq_lab_stats *ls = vq_lab_stats_of(w->lab, q->node, p->node);
+    for (int k = 1; k < 4; k++)
+      if ((ls->ecn_delivered[k] > 0) != (s->ecn_recv[k] > 0))
+        FAIL("%s: link delivered %llu datagrams with codepoint %d, %llu packets counted", who,
+             (unsigned long long)ls->ecn_delivered[k], k, (unsigned long long)s->ecn_recv[k]);
+  }
+  return ok;
+}
+
+static int check_ecn_capable(struct world *w, const char *name)
+{
+  int ok = ecn_counts_consistent(w, name);
+  const lpeer *ps[2] = {&w->cli, &w->srv};
+  for (int i = 0; i < 2; i++) {
+    const vq_conn_stats *s = &ps[i]->stats;
+    const char *who = ps[i]->is_server ? "server" : "client";
+    /* spec: rfc9000#13.4.2, rfc9000#13.4.2.2/3 — validated: the path stays marked */
+    if (s->ecn_state != VQ_ECN_CAPABLE || s->ecn_ce_signals != 0 || s->ecn_acked_ect0 == 0 ||
+        s->ecn_recv[VQ_ECN_ECT0] == 0 || s->ecn_recv[VQ_ECN_CE] != 0)
+      FAIL("%s: ECN state %d (failure %d), CE signals %llu, acked ECT(0) %llu", who, s->ecn_state,
+           s->ecn_failure, (unsigned long long)s->ecn_ce_signals,
+           (unsigned long long)s->ecn_acked_ect0);
+  }
+  return ok;
+}
+
+static int check_ecn_failed(struct world *w, const char *name)
+{
+  int ok = ecn_counts_consistent(w, name);
+  const lpeer *ps[2] = {&w->cli, &w->srv};
+  for (int i = 0; i < 2; i++) {
+    const vq_conn_stats *s = &ps[i]->stats;
+    const char *who = ps[i]->is_server ? "server" : "client";
+    /* spec: rfc9000#13.4.2.2/1 — validation failed: ECN disabled, so marking stopped within the
+     * test (ten packets; a datagram's coalesced packets share its mark) */
+    if (s->ecn_state != VQ_ECN_FAILED || s->ecn_sent_ect0 > VQ_ECN_TESTING_PACKETS + 2u ||
+        s->ecn_ce_signals != 0)
+      FAIL("%s: ECN state %d (failure %d), %llu packets marked, %llu CE signals", who, s->ecn_state,
+           s->ecn_failure, (unsigned long long)s->ecn_sent_ect0,
+           (unsigned long long)s->ecn_ce_signals);
+    if (w->sc->no_ecn && (s->ecn_failure != VQ_ECN_FAIL_DISABLED || s->ecn_sent_ect0 != 0))
+      FAIL("%s: ECN disabled but %llu packets marked", who, (unsigned long long)s->ecn_sent_ect0);
+  }
+  return ok;
+}
+
+static scenario ecn_bulk(uint64_t seed)
+{
+  scenario sc = bulk(seed); /* 30 ms RTT, jitter, 50 Mbit/s; NewReno and CUBIC */
+  sc.link.queue_bytes = 0;  /* no loss: congestion signals come only from CE marks */
+  sc.ecn = 1;
+  sc.response = 400000;
+  return sc;
+}
+
+static int run_ecn_clean(uint64_t seed)
+{
+  scenario sc = ecn_bulk(seed);
+  sc.check = check_ecn_capable;
+  return run_transfer(&sc, "ecn_clean");
+}
+
+static int run_ecn_lossy(uint64_t seed)
+{
+  /* loss, reordering and duplication do not fail validation: lost packets are not acknowledged,
+   * and an ACK that does not raise the largest acknowledged is not validated
+   * (spec: rfc9000#13.4.2.1/1) */
+  scenario sc = ecn_bulk(seed);
+  sc.link.loss_ppm = 20000;
+  sc.link.reorder_ppm = 20000;
+  sc.link.reorder_delay = VQ_MS(8);
+  sc.link.duplicate_ppm = 10000;
+  sc.idle_ok = 1;
+  sc.check = check_ecn_capable;
+  return run_transfer(&sc, "ecn_lossy");
+}
+
+static int run_ecn_bleach(uint64_t seed)
+{
+  scenario sc = ecn_bulk(seed);
+  sc.link.ecn_bleach = 1;
+  sc.check = check_ecn_failed;
+  return run_transfer(&sc, "ecn_bleach");
+}
+
+static int run_ecn_remark(uint64_t seed)
+{
+  scenario sc = ecn_bulk(seed);
+  sc.link.ect1_ppm = 1000000;
+  sc.check = check_ecn_failed;
+  return run_transfer(&sc, "ecn_ect1");
+}
+
+static int run_ecn_off(uint64_t seed)
+{
+  scenario sc = ecn_bulk(seed);
+  sc.no_ecn = 1;
+  sc.check = check_ecn_failed;
+  return run_transfer(&sc, "ecn_off");
+}
+
+static int check_ecn_ce(struct world *w, const char *name)
+{
+  int ok = ecn_counts_consistent(w, name);
+  const vq_conn_stats *s = &w->srv.stats;
+  const vq_lab_stats *ls = vq_lab_stats_of(w->lab, w->srv.node, w->cli.node);
+  /* spec: rfc9002#7.1, rfc9002#B.7 — CE marks on a loss-free link: the server (the bulk sender)
+   * reduced its window for them, at most once per signal, and the path stays validated; spec:
+   * rfc9002#7.3.1/1 — each reduction is the start of a recovery period (congestion_events counts
+   * them), leaving slow start */
+  if (verbose())
+    fprintf(stderr, "  %s seed %llu: CE marked %llu, reported %llu, signals %llu, congestion events "
+                    "%llu, cwnd %llu, client received ECT(0) %llu CE %llu\n",
+            name, (unsigned long long)w->sc->seed, (unsigned long long)ls->ce_marked,
+            (unsigned long long)s->ecn_acked_ce, (unsigned long long)s->ecn_ce_signals,
+            (unsigned long long)s->congestion_events, (unsigned long long)s->cwnd,
+            (unsigned long long)w->cli.stats.ecn_recv[VQ_ECN_ECT0],
+            (unsigned long long)w->cli.stats.ecn_recv[VQ_ECN_CE]);
+  if (ls->ce_marked == 0 || s->ecn_ce_signals == 0 || s->congestion_events == 0 ||
+      s->congestion_events > s->ecn_ce_signals || s->pkts_lost != 0 || s->ecn_state != VQ_ECN_CAPABLE ||
+      s->ecn_acked_ce == 0 || s->ecn_acked_ce > ls->ce_marked)
+    FAIL("server: %llu CE marked on the link, %llu reported, %llu CE signals, %llu congestion "
+         "events, %llu lost, ECN state %d (failure %d)",
+         (unsigned long long)ls->ce_marked, (unsigned long long)s->ecn_acked_ce,
+         (unsigned long long)s->ecn_ce_signals, (unsigned long long)s->congestion_events,
+         (unsigned long long)s->pkts_lost, s->ecn_state, s->ecn_failure);
+  return ok;
+}
+
+
+static int run_ecn_ce(uint64_t seed)
+{
+  vq_conn_stats clean, marked;
+  scenario sc = ecn_bulk(seed);
+  sc.srv_stats_out = &clean;
+  sc.check = check_ecn_capable;
+  int ok = run_transfer(&sc, "ecn_ce(clean)");
+  sc = ecn_bulk(seed);
+  sc.link.ce_ppm = 20000;
+  sc.srv_stats_out = &marked;
+  sc.check = check_ecn_ce;
+  ok &= run_transfer(&sc, "ecn_ce");
+  /* the same transfer without marks never reduced the window: the marks made it smaller */
+  if (ok && (clean.congestion_events != 0 || marked.cwnd >= clean.cwnd)) {
+    fprintf(stderr, "  ecn_ce seed %llu: cwnd %llu with CE marks, %llu without (%llu events)\n",
+            (unsigned long long)seed, (unsigned long long)marked.cwnd,
+            (unsigned long long)clean.cwnd, (unsigned long long)clean.congestion_events);
+    ok = 0;
+  }
+  return ok;
+}
+
+VQ_TEST(lab_ecn_validated_clean_link)
+{
+  CHECK_EQ(over_seeds("ecn_clean", 19000, nseeds(12), run_ecn_clean), 0);
+  CHECK_EQ(over_seeds("ecn_lossy", 24000, nseeds(12), run_ecn_lossy), 0);
+}
+
+VQ_TEST(lab_ecn_bleaching_disables)
+{
+  CHECK_EQ(over_seeds("ecn_bleach", 20000, nseeds(12), run_ecn_bleach), 0);
+  CHECK_EQ(over_seeds("ecn_ect1", 21000, nseeds(8), run_ecn_remark), 0);
+  CHECK_EQ(over_seeds("ecn_off", 22000, nseeds(4), run_ecn_off), 0);
+}
+
+/* The client does not mark its packets but still reports the marks it receives, so the server's
+ * path validates (spec: rfc9000#13.4.1/1). */
+static int check_ecn_one_side(struct world *w, const char *name)
+{
+  int ok = ecn_counts_consistent(w, name);
+  const vq_conn_stats *c = &w->cli.stats, *s = &w->srv.stats;
+  if (c->ecn_state != VQ_ECN_FAILED || c->ecn_failure != VQ_ECN_FAIL_DISABLED ||
+      c->ecn_sent_ect0 != 0 || s->ecn_recv[VQ_ECN_ECT0] != 0)
+    FAIL("client: state %d failure %d, %llu marked, server received %llu ECT(0)", c->ecn_state,
+         c->ecn_failure, (unsigned long long)c->ecn_sent_ect0,
+         (unsigned long long)s->ecn_recv[VQ_ECN_ECT0]);
+  if (s->ecn_state != VQ_ECN_CAPABLE || s->ecn_acked_ect0 == 0 || c->ecn_recv[VQ_ECN_ECT0] == 0)
+    FAIL("server: state %d failure %d, acked ECT(0) %llu", s->ecn_state, s->ecn_failure,
+         (unsigned long long)s->ecn_acked_ect0);
+  return ok;
+}
+
+static int run_ecn_one_side(uint64_t seed)
+{
+  scenario sc = ecn_bulk(seed);
+  sc.cli_no_ecn = 1;
+  sc.check = check_ecn_one_side;
+  return run_transfer(&sc, "ecn_one_side");
+}
+
+/* The path starts bleaching in the middle of the transfer: a validated path fails later and ECN is
+ * disabled (spec: rfc9000#13.4.2.2/4). The receiver, having seen marks, keeps sending ACK_ECN frames
+ * whose counts stop growing: the ECT(0) packets they acknowledge are not covered (BLEACHED). */
+static int run_ecn_later_bleach(uint64_t seed)
+{
+  scenario sc = ecn_bulk(seed);
+  sc.response = 2000000;
+  world w_, *w = &w_;
+  const char *name = "ecn_later_bleach";
+  int ok = 1;
+  if (!world_setup(w, &sc)) {
+    fprintf(stderr, "  %s seed %llu: setup failed\n", name, (unsigned long long)seed);
+    return 0;
+  }
+  world_run_until(w, VQ_MS(250));
+  world_snap(w);
+  int before_cli = w->cli.stats.ecn_state, before_srv = w->srv.stats.ecn_state;
+  uint64_t marked_before = w->srv.stats.ecn_sent_ect0;
+  vq_lab_link l = sc.link;
+  l.ecn_bleach = 1;
+  vq_lab_set_link(w->lab, w->cli.node, w->srv.node, &l);
+  vq_lab_set_link(w->lab, w->srv.node, w->cli.node, &l);
+  world_run_until(w, VQ_MS(300000));
+  world_snap(w);
+  ok &= check_transfer(w, name);
+  ok &= check_common(w, name);
+  const vq_conn_stats *s = &w->srv.stats;
+  if (before_cli != VQ_ECN_CAPABLE || before_srv != VQ_ECN_CAPABLE || s->ecn_state != VQ_ECN_FAILED ||
+      w->cli.stats.ecn_state != VQ_ECN_FAILED || s->ecn_failure != VQ_ECN_FAIL_BLEACHED) {
+    fprintf(stderr, "  %s seed %llu: before %d/%d, after %d/%d (failure %d)\n", name,
+            (unsigned long long)seed, before_cli, before_srv, w->cli.stats.ecn_state, s->ecn_state,
+            s->ecn_failure);
+    ok = 0;
+  }
+  /* marking stopped at the first ACK without counts: within about one window of packets */
+  if (s->ecn_sent_ect0 - marked_before > 1000u) {
+    fprintf(stderr, "  %s seed %llu: %llu packets marked after bleaching began\n", name,
+            (unsigned long long)seed, (unsigned long long)(s->ecn_sent_ect0 - marked_before));
+    ok = 0;
+  }
+  world_free(w);
+  ok &= check_freed(w, name);
+  return ok;
+}
+
+VQ_TEST(lab_ecn_one_side_and_later_failure)
+{
+  CHECK_EQ(over_seeds("ecn_one_side", 25000, nseeds(8), run_ecn_one_side), 0);
+  CHECK_EQ(over_seeds("ecn_later_bleach", 26000, nseeds(8), run_ecn_later_bleach), 0);
+}
+
+VQ_TEST(lab_ecn_ce_reduces_cwnd)
+{
+  CHECK_EQ(over_seeds("ecn_ce", 23000, nseeds(12), run_ecn_ce), 0);
+}
+
+#undef FAIL

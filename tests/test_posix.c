@@ -8,7 +8,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "vquic/conn.h"
+#include "vquic/dgram.h"
+#include "vquic/ecn.h"
+#include "vquic/endpoint.h"
 #include "vquic/posix.h"
+#include "vquic/tls.h"
 
 #define MAXD 256
 #define DSIZE 2048
@@ -413,6 +418,152 @@ static void ecn_case(vq_t *t, const char *addr)
 }
 
 VQ_TEST(posix_ecn_v4) { ecn_case(t, "127.0.0.1:0"); }
+
+/* A client connection and a server endpoint over two loopback sockets, the driver passing each
+ * datagram's ECN codepoint both ways (vq_conn_send_ecn, vq_posix_tx.ecn, vq_posix_rx.ecn): the marks
+ * the connection chose arrive, ECN is validated on both sides (spec: rfc9000#13.4.2), and datagrams
+ * (RFC 9221) go back and forth. */
+static void pc_flush(vq_posix_sock *s, vq_conn *c, const vq_cx *cx, const vq_addr *peer,
+                     uint64_t *marked)
+{
+  uint8_t buf[1500];
+  for (int k = 0; k < 200; k++) {
+    size_t n = 0, sent = 0;
+    uint8_t ecn = VQ_ECN_NOT_ECT;
+    if (vq_conn_send_ecn(c, cx, buf, sizeof buf, &n, &ecn) != VQ_OK || n == 0) return;
+    if (ecn == VQ_ECN_ECT0) (*marked)++;
+    vq_posix_tx tx = {buf, n, peer, NULL, ecn};
+    (void)vq_posix_send(s, &tx, 1, &sent);
+  }
+}
+
+VQ_TEST(posix_conn_ecn_and_datagrams_loopback)
+{
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)256 << 20);
+  static const uint8_t alpn[] = {2, 'h', '3'};
+  vq_tls_ctx_config scfg = {0};
+  scfg.is_server = 1;
+  scfg.selfsigned_name = "localhost";
+  scfg.alpn = alpn;
+  scfg.alpn_len = sizeof alpn;
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof alpn;
+  char err[256];
+  vq_tls_ctx *sctx = NULL, *cctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&sctx, &scfg, err, sizeof err), VQ_OK);
+  CHECK_EQ(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof err), VQ_OK);
+  vq_posix_sock *cs = open_at(t, "127.0.0.1:0", 0, NULL), *ss = open_at(t, "127.0.0.1:0", 0, NULL);
+  vq_endpoint *ep = NULL;
+  vq_conn *cli = NULL;
+  vq_rng rng;
+  vq_rng_seed(&rng, 7);
+  vq_cx cx = {vq_posix_now(), NULL, NULL, &rng, NULL};
+  if (sctx && cctx && cs && ss) {
+    vq_endpoint_config ec = {0};
+    ec.conn.is_server = 1;
+    ec.conn.tls = sctx;
+    ec.conn.max_datagram_frame_size = VQ_DGRAM_RECOMMENDED_MAX;
+    CHECK_EQ(vq_endpoint_new(&ep, &root, &ec), VQ_OK);
+    vq_conn_config cc = {0};
+    cc.tls = cctx;
+    cc.server_name = "localhost";
+    cc.max_datagram_frame_size = VQ_DGRAM_RECOMMENDED_MAX;
+    CHECK_EQ(vq_conn_new_client(&cli, &root, &cc, &cx), VQ_OK);
+  }
+  const vq_addr *sa = ss ? vq_posix_sock_local(ss) : NULL, *ca = cs ? vq_posix_sock_local(cs) : NULL;
+  uint64_t cli_marked = 0, srv_marked = 0, echoed = 0, sent_dg = 0;
+  uint64_t rx_ect0[2] = {0, 0};
+  int hs = 0;
+  vq_time end = vq_posix_now() + VQ_MS(3000), next_dg = 0;
+  while (ep && cli && vq_posix_now() < end && echoed < 30) {
+    cx.now = vq_posix_now();
+    int busy = 0;
+    vq_posix_rx rx[16];
+    size_t got = 0;
+    if (vq_posix_recv(cs, rx, 16, &got) == VQ_OK)
+      for (size_t i = 0; i < got; i++) {
+        busy = 1;
+        rx_ect0[0] += rx[i].ecn == VQ_ECN_ECT0;
+        (void)vq_conn_recv(cli, &cx, rx[i].data, rx[i].len, rx[i].ecn);
+      }
+    got = 0;
+    if (vq_posix_recv(ss, rx, 16, &got) == VQ_OK)
+      for (size_t i = 0; i < got; i++) {
+        busy = 1;
+        rx_ect0[1] += rx[i].ecn == VQ_ECN_ECT0;
+        vq_endpoint_conn *e = NULL;
+        int created = 0;
+        uint8_t resp[1500];
+        size_t rl = 0;
+        (void)vq_endpoint_recv_ecn(ep, &cx, (const uint8_t *)&rx[i].peer, sizeof rx[i].peer,
+                                   rx[i].data, rx[i].len, rx[i].ecn, &e, &created, resp,
+                                   sizeof resp, &rl);
+      }
+    vq_endpoint_conn *se = vq_endpoint_next(ep, NULL);
+    vq_conn *srv = se ? se->conn : NULL;
+    vq_conn_event ev;
+    while (vq_conn_poll_event(cli, &ev)) {
+      if (ev.type == VQ_CONN_EV_HANDSHAKE_DONE) hs = 1;
+      if (ev.type == VQ_CONN_EV_DATAGRAM) {
+        uint8_t b[64];
+        size_t n = 0;
+        int g = 0;
+        while (vq_conn_dgram_recv(cli, &cx, b, sizeof b, &n, &g) == VQ_OK && g) echoed++;
+      }
+    }
+    while (srv && vq_conn_poll_event(srv, &ev)) {
+      if (ev.type == VQ_CONN_EV_DATAGRAM) { /* echo */
+        uint8_t b[64];
+        size_t n = 0;
+        int g = 0;
+        while (vq_conn_dgram_recv(srv, &cx, b, sizeof b, &n, &g) == VQ_OK && g)
+          (void)vq_conn_dgram_send(srv, &cx, b, n);
+      }
+    }
+    if (hs && cx.now >= next_dg) {
+      uint8_t d[32] = {1, 2, 3};
+      if (vq_conn_dgram_send(cli, &cx, d, sizeof d) == VQ_OK) sent_dg++;
+      next_dg = cx.now + VQ_MS(10);
+    }
+    if (vq_conn_next_timeout(cli) <= cx.now) (void)vq_conn_handle_timeout(cli, &cx);
+    if (srv && vq_conn_next_timeout(srv) <= cx.now) (void)vq_conn_handle_timeout(srv, &cx);
+    pc_flush(cs, cli, &cx, sa, &cli_marked);
+    if (srv) pc_flush(ss, srv, &cx, ca, &srv_marked);
+    if (!busy) {
+      struct timespec ts = {0, 1000000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  CHECK(hs);
+  CHECK(echoed >= 30);
+  vq_endpoint_conn *se = ep ? vq_endpoint_next(ep, NULL) : NULL;
+  if (cli && se && ss && vq_posix_sock_info(ss)->ecn_rx && vq_posix_sock_info(cs)->ecn_rx) {
+    vq_conn_stats c, s;
+    vq_conn_get_stats(cli, &c);
+    vq_conn_get_stats(se->conn, &s);
+    /* the marks the connections chose arrived as such, were counted, reported and validated */
+    CHECK(cli_marked > 0 && srv_marked > 0);
+    CHECK_EQ(rx_ect0[1], cli_marked);
+    CHECK_EQ(rx_ect0[0], srv_marked);
+    CHECK(s.ecn_recv[VQ_ECN_ECT0] >= cli_marked);
+    CHECK_EQ(c.ecn_state, VQ_ECN_CAPABLE);
+    CHECK_EQ(s.ecn_state, VQ_ECN_CAPABLE);
+    CHECK(c.ecn_acked_ect0 > 0);
+    CHECK_EQ(c.ecn_recv[VQ_ECN_CE], 0);
+  } else {
+    printf("posix: note: the kernel does not deliver TOS; connection ECN checks skipped\n");
+  }
+  vq_conn_free(cli, NULL);
+  vq_endpoint_free(ep);
+  vq_posix_sock_close(cs);
+  vq_posix_sock_close(ss);
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
+}
 
 static int have_ipv6(vq_t *t)
 {

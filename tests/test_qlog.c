@@ -54,3 +54,20 @@ VQ_TEST(qlog_header_and_bounds)
     CHECK(vq_qlog_event(b, cap, 0, "packet_sent", "space=2 pn=1 size=3") < cap ||
           vq_qlog_event(b, cap, 0, "packet_sent", "space=2 pn=1 size=3") == 0);
 }
+
+VQ_TEST(qlog_ecn_and_datagram_events)
+{
+  char b[512];
+  /* the connection's ECN state changes become qlog's recovery:ecn_state_updated with "new" */
+  size_t n = vq_qlog_event(b, sizeof(b), VQ_MS(3), "ecn_state_updated", "new=capable failure=0 space=2");
+  const char *want = "\x1e{\"time\":3.000,\"name\":\"recovery:ecn_state_updated\",\"data\":{\"new\":"
+                     "\"capable\",\"failure\":0,\"space\":2}}\n";
+  CHECK_EQ(n, strlen(want));
+  CHECK(memcmp(b, want, n) == 0);
+  /* datagram and CE events keep their own names */
+  n = vq_qlog_event(b, sizeof(b), 0, "datagram_dropped", "reason=too_large count=1");
+  want = "\x1e{\"time\":0.000,\"name\":\"vquic:datagram_dropped\",\"data\":{\"reason\":\"too_large\","
+         "\"count\":1}}\n";
+  CHECK_EQ(n, strlen(want));
+  CHECK(memcmp(b, want, n) == 0);
+}

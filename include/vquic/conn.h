@@ -5,6 +5,7 @@
  *
  *   vq_conn_recv(c, cx, dgram, len, ecn)        a datagram arrived for this connection
  *   vq_conn_send(c, cx, buf, cap, &len)         the next datagram to send (len 0: nothing now)
+ *   vq_conn_send_ecn(..., &ecn)                 the same with the ECN codepoint to send it with
  *   vq_conn_next_timeout(c)                     when to call vq_conn_handle_timeout
  *   vq_conn_handle_timeout(c, cx)               timers: loss detection, PTO, ACK delay, idle, close
  *   vq_conn_poll_event(c, &ev)                  what the application should know
@@ -68,6 +69,15 @@ typedef struct vq_conn_config {
    * negotiation), an Initial of a version not listed gets Version Negotiation. All zero: v1 and
    * v2 are accepted and the client's version is kept. */
   uint32_t versions[VQ_CONN_MAX_VERSIONS];
+  /* DATAGRAM (RFC 9221): the max_datagram_frame_size we advertise; 0: DATAGRAM is off in both
+   * directions (not advertised, vq_conn_dgram_send refuses). VQ_DGRAM_RECOMMENDED_MAX (65535) accepts
+   * any DATAGRAM frame that fits a packet (RFC 9221 §3). */
+  uint64_t max_datagram_frame_size;
+  uint32_t dgram_queue_count;    /* datagrams each queue (send, receive) holds: 64 */
+  size_t dgram_queue_bytes;      /* payload bytes each queue holds: 64 KiB */
+  int dgram_fate_events;         /* 1: report VQ_CONN_EV_DATAGRAM_ACKED / _LOST for sent datagrams */
+  int disable_ecn;               /* 1: never mark packets with ECT (received marks are still counted
+                                    and reported, RFC 9000 §13.4.1) */
 } vq_conn_config;
 
 typedef enum vq_conn_state {
@@ -90,6 +100,11 @@ typedef enum vq_conn_event_type {
   VQ_CONN_EV_CLOSED,           /* the connection closed: error_code, app, reason (a client whose
                                   Version Negotiation left no common version closes at once with
                                   error_code VQ_TE_VERSION_NEGOTIATION_ERROR, nothing sent) */
+  VQ_CONN_EV_DATAGRAM,         /* received datagrams wait: take them with vq_conn_dgram_recv until it
+                                  says none (one event until then) */
+  VQ_CONN_EV_DATAGRAM_ACKED,   /* dgram_fate_events: the packet of datagram stream_id (its number,
+                                  see vq_conn_dgram_send) was acknowledged (RFC 9221 §5.2) */
+  VQ_CONN_EV_DATAGRAM_LOST,    /* dgram_fate_events: it was declared lost; it is not sent again */
 } vq_conn_event_type;
 
 typedef struct vq_conn_event {
@@ -108,6 +123,19 @@ typedef struct vq_conn_stats {
   uint64_t pto_count;
   size_t mem_used, mem_peak;    /* bytes the connection holds now / at most so far */
   uint64_t events_dropped;      /* events lost to the queue bound (VQ_CONN_EV_*): should stay 0 */
+  /* DATAGRAM (RFC 9221) */
+  uint64_t dgram_sent, dgram_acked, dgram_lost;  /* frames sent; their packets' fates */
+  uint64_t dgram_recv;          /* frames received and queued for the application */
+  uint64_t dgram_recv_dropped;  /* received but dropped: the receive queue was full (§5.3) */
+  uint64_t dgram_send_dropped;  /* queued but dropped unsent: no longer fit the path's packets */
+  /* ECN (RFC 9000 §13.4) */
+  int ecn_state;                /* vq_ecn_state of the path (include/vquic/ecn.h) */
+  int ecn_failure;              /* vq_ecn_failure: why validation failed */
+  uint64_t ecn_sent_ect0;       /* packets sent with ECT(0) */
+  uint64_t ecn_ce_signals;      /* validated ECN-CE increases that reached the congestion controller */
+  uint64_t ecn_recv[4];         /* packets received per IP codepoint (VQ_ECN_*), all spaces */
+  uint64_t ecn_acked_ect0, ecn_acked_ce; /* the peer's last validated 1-RTT ACK_ECN counts */
+  uint64_t congestion_events;   /* congestion window reductions (loss or ECN-CE), RFC 9002 §7.3.2 */
 } vq_conn_stats;
 
 /* Creates a client connection: picks its CIDs from cx->rng and queues the ClientHello; the first
@@ -135,6 +163,11 @@ void vq_conn_free(vq_conn *c, uint64_t *obligations);
 vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, uint8_t ecn);
 /* Writes the next datagram into buf[0..cap) (cap >= 1200); *len = 0 when nothing is to be sent now. */
 vq_status vq_conn_send(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len);
+/* The same, and *ecn receives the IP ECN codepoint (VQ_ECN_NOT_ECT or VQ_ECN_ECT0, see ecn.h) the
+ * driver puts on this datagram (RFC 9000 §13.4). A driver that uses vq_conn_send, or cannot set the
+ * codepoint, sends them unmarked: the path then fails ECN validation and marking stops. */
+vq_status vq_conn_send_ecn(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
+                           uint8_t *ecn);
 vq_time vq_conn_next_timeout(const vq_conn *c);
 vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx);
 int vq_conn_poll_event(vq_conn *c, vq_conn_event *ev);
@@ -162,6 +195,23 @@ const vq_cid *vq_conn_odcid(const vq_conn *c);
 void vq_conn_alpn(const vq_conn *c, const uint8_t **name, size_t *len);
 /* The handshake, for its details (alert, certificate error). */
 const vq_tls *vq_conn_tls(const vq_conn *c);
+
+/* ---- Datagrams (RFC 9221) ------------------------------------------------------------------- */
+
+/* Queues an unreliable datagram (copied) for a DATAGRAM frame of a 1-RTT packet: sent under congestion
+ * control, ack-eliciting, never retransmitted. Datagrams accepted are numbered from 0 (the stream_id
+ * of VQ_CONN_EV_DATAGRAM_ACKED / _LOST). VQ_ERR_STREAM_STATE before the handshake completes or once
+ * closing; VQ_ERR_DGRAM_DISABLED when DATAGRAM is off here (max_datagram_frame_size 0) or the peer did
+ * not advertise it; VQ_ERR_DGRAM_TOO_LARGE when its frame exceeds the peer's max_datagram_frame_size
+ * or one packet of our max_udp_payload (vq_conn_dgram_max_payload); VQ_ERR_DGRAM_QUEUE_FULL when the
+ * send queue holds dgram_queue_count datagrams or dgram_queue_bytes (try again after sending). */
+vq_status vq_conn_dgram_send(vq_conn *c, const vq_cx *cx, const uint8_t *data, size_t len);
+/* The largest payload vq_conn_dgram_send accepts now (0: none). */
+size_t vq_conn_dgram_max_payload(const vq_conn *c);
+/* Takes the oldest received datagram: VQ_OK with *len set (0 and *got = 0 when none);
+ * VQ_ERR_BUFFER_TOO_SMALL when cap is short (*len says what is needed; it stays queued). */
+vq_status vq_conn_dgram_recv(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
+                             int *got);
 
 /* ---- Streams (RFC 9000 §2, §3) --------------------------------------------------------------- */
 

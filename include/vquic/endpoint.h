@@ -59,6 +59,12 @@ void vq_endpoint_free(vq_endpoint *ep);
 vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
                            uint8_t *dgram, size_t len, vq_endpoint_conn **ec, int *created,
                            uint8_t *resp, size_t resp_cap, size_t *resp_len);
+/* The same with the datagram's IP ECN codepoint (VQ_ECN_*, RFC 9000 §13.4), counted by the connection
+ * for its ACK_ECN frames. */
+vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr,
+                               size_t addr_len, uint8_t *dgram, size_t len, uint8_t ecn,
+                               vq_endpoint_conn **ec, int *created, uint8_t *resp, size_t resp_cap,
+                               size_t *resp_len);
 /* Iterates the connections: NULL starts; returns NULL after the last. */
 vq_endpoint_conn *vq_endpoint_next(vq_endpoint *ep, vq_endpoint_conn *prev);
 /* Removes and finalizes a connection (after VQ_CONN_EV_CLOSED). *obligations as vq_conn_free. */

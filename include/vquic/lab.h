@@ -48,6 +48,13 @@ typedef struct vq_lab_link {
   uint32_t reorder_ppm;     /* held back by reorder_delay so later datagrams overtake it */
   vq_time reorder_delay;
   vq_time blackhole_from, blackhole_until; /* everything sent in [from, until) is dropped */
+  /* ECN (RFC 3168 codepoints, the two low bits; see vq_lab_send_ecn), applied to datagrams that are
+   * delivered: bleaching clears every codepoint to not-ECT (a path that erases the field); ce_ppm
+   * turns ECT(0)/ECT(1) into CE (a congested AQM router); ect1_ppm turns ECT(0) into ECT(1) (a
+   * mangling middlebox). */
+  int ecn_bleach;
+  uint32_t ce_ppm;
+  uint32_t ect1_ppm;
 } vq_lab_link;
 
 typedef enum vq_lab_event {
@@ -67,6 +74,8 @@ typedef enum vq_lab_event {
 typedef struct vq_lab_stats {
   uint64_t count[VQ_LAB_EVENT_COUNT];
   uint64_t bytes_sent, bytes_delivered;
+  uint64_t ecn_delivered[4];  /* datagrams delivered with each ECN codepoint (after the link) */
+  uint64_t ce_marked;         /* datagrams the link marked CE */
 } vq_lab_stats;
 
 /* Called for every packet event, if set (for printing a trace). */
@@ -85,6 +94,11 @@ void vq_lab_set_trace(vq_lab *lab, vq_lab_trace_fn fn, void *ud);
 
 /* A node sends a datagram (called from its callbacks, or by the test). The bytes are copied. */
 vq_status vq_lab_send(vq_lab *lab, int from, int to, const uint8_t *data, size_t len);
+/* The same with the IP ECN codepoint the sender puts on the datagram (0..3; vq_lab_send: not-ECT). */
+vq_status vq_lab_send_ecn(vq_lab *lab, int from, int to, const uint8_t *data, size_t len,
+                          uint8_t ecn);
+/* During on_datagram: the ECN codepoint the datagram arrived with (after the link's changes). */
+uint8_t vq_lab_delivered_ecn(const vq_lab *lab);
 
 /* Runs events in time order until the clock would pass `until`, nothing is left to do, or `stop`
  * (checked after every event) returns non-zero. Returns the number of events run. */

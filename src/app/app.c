@@ -72,13 +72,15 @@ size_t app_flush(vq_posix_sock *sock, vq_conn *c, const vq_cx *cx, const vq_addr
     size_t n = 0;
     while (n < BATCH) {
       size_t len = 0;
-      if (vq_conn_send(c, cx, bufs[n], sizeof(bufs[n]), &len) != VQ_OK || len == 0)
+      uint8_t ecn = VQ_ECN_NOT_ECT;
+      if (vq_conn_send_ecn(c, cx, bufs[n], sizeof(bufs[n]), &len, &ecn) != VQ_OK || len == 0)
         break;
       tx[n].data = bufs[n];
       tx[n].len = len;
       tx[n].peer = peer;
       tx[n].local = NULL;
-      tx[n].ecn = VQ_ECN_NOT_ECT;
+      /* spec: rfc9000#13.4 — the codepoint the connection chose for this datagram */
+      tx[n].ecn = ecn;
       n++;
     }
     if (n == 0)

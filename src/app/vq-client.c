@@ -175,6 +175,12 @@ static void send_requests(client *c, const vq_cx *cx)
   }
 }
 
+static const char *ecn_name(int state)
+{
+  static const char *const names[] = {"testing", "unknown", "capable", "failed"};
+  return state >= 0 && state < 4 ? names[state] : "?";
+}
+
 static void usage(FILE *f)
 {
   fprintf(f,
@@ -192,6 +198,7 @@ static void usage(FILE *f)
           "  --timeout MS         give up when idle this long (default 10000)\n"
           "  --stats              print transport statistics (RTT, loss, bytes) at the end\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
+          "  --no-ecn             do not mark datagrams with ECT(0) (RFC 9000 §13.4)\n"
           "  -q, --quiet          no progress bar\n"
           "  --qlog-dir DIR       write the connection's qlog (JSON-SEQ) into DIR\n"
           "  -v, --verbose        trace connection events to stderr\n"
@@ -215,7 +222,7 @@ int main(int argc, char **argv)
 {
   const char *cafile = NULL, *output = NULL, *outdir = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE");
-  int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0;
+  int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, no_ecn = 0;
   const char *qlog_dir = NULL;
   uint64_t timeout_ms = 10000;
   uint32_t first_version[2] = {0, 0}, versions[VQ_CONN_MAX_VERSIONS] = {0};
@@ -225,7 +232,7 @@ int main(int argc, char **argv)
       {"timeout", 1, 0, 'T'}, {"stats", 0, 0, 'S'}, {"quiet", 0, 0, 'q'},
       {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
       {"version", 1, 0, 'V'}, {"versions", 1, 0, 'W'},
-      {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
     switch (o) {
@@ -253,6 +260,7 @@ int main(int argc, char **argv)
         return 2;
       }
       break;
+    case 'E': no_ecn = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -367,6 +375,7 @@ int main(int argc, char **argv)
   vq_trace trace = {app_trace, NULL};
   vq_cx cx = {vq_posix_now(), NULL, NULL, &rng, verbose ? &trace : NULL};
   vq_conn_config cc = {0};
+  cc.disable_ecn = no_ecn;
   cc.tls = tls;
   cc.server_name = c->host;
   cc.max_idle_timeout_ms = timeout_ms;
@@ -477,12 +486,13 @@ int main(int argc, char **argv)
     vq_conn_get_stats(conn, &s);
     fprintf(stderr,
             "stats: rtt %.3f ms (min %.3f), cwnd %llu, packets sent %llu recv %llu lost %llu, "
-            "bytes sent %llu recv %llu, stream bytes recv %llu, %.3f s\n",
+            "bytes sent %llu recv %llu, stream bytes recv %llu, %.3f s, ecn %s (recv ect0 %llu ce %llu)\n",
             (double)s.srtt / 1e6, (double)s.min_rtt / 1e6, (unsigned long long)s.cwnd,
             (unsigned long long)s.pkts_sent, (unsigned long long)s.pkts_recv,
             (unsigned long long)s.pkts_lost, (unsigned long long)s.bytes_sent,
             (unsigned long long)s.bytes_recv, (unsigned long long)s.stream_bytes_recv,
-            (double)(cx.now - start) / 1e9);
+            (double)(cx.now - start) / 1e9, ecn_name(s.ecn_state),
+            (unsigned long long)s.ecn_recv[VQ_ECN_ECT0], (unsigned long long)s.ecn_recv[VQ_ECN_CE]);
   }
   vq_h3q_free(&c->q);
   vq_conn_free(conn, NULL);

@@ -340,6 +340,7 @@ static void usage(FILE *f)
           "  --idle-timeout MS    max_idle_timeout (default 30000)\n"
           "  --max-conns N        connections held at once (default 10000)\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
+          "  --no-ecn             do not mark datagrams with ECT(0) (RFC 9000 §13.4)\n"
           "  --qlog-dir DIR       write a qlog (JSON-SEQ) file per connection into DIR\n"
           "  --versions LIST      QUIC versions accepted, best first, e.g. v2,v1: a client's v1 first\n"
           "                       flight that lists v2 is answered in v2 (compatible negotiation);\n"
@@ -356,7 +357,7 @@ int main(int argc, char **argv)
   const char *listen = "127.0.0.1:4433", *root = ".", *cert = NULL, *key = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE"), *cert_out = NULL, *cc = "cubic";
   uint64_t idle = 30000, max_conns = 10000;
-  int verbose = 0, no_gso = 0;
+  int verbose = 0, no_gso = 0, no_ecn = 0;
   const char *qlog_dir = NULL;
   int retry = 0;
   uint32_t versions[VQ_CONN_MAX_VERSIONS] = {0};
@@ -364,7 +365,7 @@ int main(int argc, char **argv)
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
       {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'}, {"versions", 1, 0, 'W'},
-      {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+      {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
     switch (o) {
@@ -388,6 +389,7 @@ int main(int argc, char **argv)
         return 2;
       }
       break;
+    case 'E': no_ecn = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -491,6 +493,7 @@ int main(int argc, char **argv)
   }
   vq_endpoint_config ecfg = {0};
   ecfg.conn.is_server = 1;
+  ecfg.conn.disable_ecn = no_ecn;
   ecfg.conn.tls = tls;
   ecfg.conn.max_idle_timeout_ms = idle;
   ecfg.conn.cc = strcmp(cc, "cubic") == 0 ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
@@ -550,8 +553,9 @@ int main(int argc, char **argv)
         int created = 0;
         uint8_t resp[1500];
         size_t resp_len = 0;
-        (void)vq_endpoint_recv(s.ep, &cx, (const uint8_t *)&peer, sizeof(peer), rx[i].data,
-                               rx[i].len, &ec, &created, resp, sizeof(resp), &resp_len);
+        (void)vq_endpoint_recv_ecn(s.ep, &cx, (const uint8_t *)&peer, sizeof(peer), rx[i].data,
+                                   rx[i].len, rx[i].ecn, &ec, &created, resp, sizeof(resp),
+                                   &resp_len);
         if (resp_len) {
           vq_posix_tx t = {resp, resp_len, &peer, NULL, VQ_ECN_NOT_ECT};
           size_t sent;

@@ -179,6 +179,7 @@ size_t vq_qlog_event(char *out, size_t cap, vq_time rel, const char *event, cons
                {"key_updated", "security:key_updated"},
                {"key_discarded", "security:key_discarded"},
                {"pto", "recovery:loss_timer_updated"},
+               {"ecn_state_updated", "recovery:ecn_state_updated"},
                {"handshake_complete", "connectivity:connection_state_updated"},
                {"connection_closed", "connectivity:connection_closed"}};
   vq_sb b = {out, cap, 0};

@@ -59,6 +59,8 @@ int vq_conn_poll_event(vq_conn *c, vq_conn_event *ev)
   *ev = c->ev[c->ev_head];
   c->ev_head = (c->ev_head + 1) % c->ev_cap;
   c->ev_count--;
+  if (ev->type == VQ_CONN_EV_DATAGRAM)
+    c->dg_ev_pending = 0;
   if (ev->type == VQ_CONN_EV_STREAM_READABLE) {
     vq_stream *s = vq_conn_stream_find(c, ev->stream_id);
     if (s)
@@ -113,6 +115,14 @@ static void config_defaults(vq_conn_config *k)
     k->max_sent_per_space = 4096;
   if (!k->stream_send_buffer)
     k->stream_send_buffer = (uint64_t)1 << 20;
+  if (!k->dgram_queue_count)
+    k->dgram_queue_count = 64;
+  if (k->dgram_queue_count > 65536u)
+    k->dgram_queue_count = 65536u;
+  if (!k->dgram_queue_bytes)
+    k->dgram_queue_bytes = (size_t)64 << 10;
+  if (k->dgram_queue_bytes > k->mem_limit / 8)
+    k->dgram_queue_bytes = k->mem_limit / 8;
 }
 
 static vq_status random_cid(const vq_cx *cx, size_t len, vq_cid *out)
@@ -152,6 +162,10 @@ static vq_status local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used)
   SETP(VQ_TP_INITIAL_MAX_STREAMS_BIDI, initial_max_streams_bidi, k->initial_max_streams_bidi);
   SETP(VQ_TP_INITIAL_MAX_STREAMS_UNI, initial_max_streams_uni, k->initial_max_streams_uni);
   SETP(VQ_TP_ACTIVE_CONNECTION_ID_LIMIT, active_connection_id_limit, 2);
+  /* spec: rfc9221#3 — max_datagram_frame_size announces that we accept DATAGRAM frames up to that
+   * size (frame type, Length and payload); absent when DATAGRAM is off */
+  if (c->dg_on)
+    SETP(VQ_TP_MAX_DATAGRAM_FRAME_SIZE, max_datagram_frame_size, k->max_datagram_frame_size);
 #undef SETP
   /* spec: rfc9000#9/2 — we do not support active migration (packets from another address are not
    * accepted, we issue no spare connection ID): the peer is told with disable_active_migration, so
@@ -248,6 +262,36 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
   c->send_cap = k.mem_limit / 4;
   c->local_max_streams[0] = k.initial_max_streams_bidi;
   c->local_max_streams[1] = k.initial_max_streams_uni;
+  /* ECN: this path starts testing (the creator sets the start time); spec: rfc9000#13.4.2 */
+  vq_ecn_init(&c->ecn, !k.disable_ecn, 0);
+  if (k.max_datagram_frame_size > 0) {
+    /* DATAGRAM queues (RFC 9221 §5): bounded in datagrams and bytes, both from the budget */
+    size_t nb = k.dgram_queue_bytes, nl = (size_t)k.dgram_queue_count * sizeof(size_t);
+    c->dg_mem_len = 2 * (nb + nl);
+    c->dg_mem = vq_mem_alloc(&c->mem, c->dg_mem_len);
+    if (!c->dg_mem) {
+      vq_mem_free(&c->mem, c->sf, (size_t)c->sf_cap * sizeof(vq_sent_frame));
+      vq_recovery_free(&c->rec);
+      vq_mem_free(&c->mem, c, sizeof(*c));
+      return VQ_ERR_NOMEM;
+    }
+    size_t *lens = (size_t *)(void *)c->dg_mem; /* the lengths first: aligned */
+    vq_dgram_config dc;
+    memset(&dc, 0, sizeof(dc));
+    dc.tx_lens = lens;
+    dc.rx_lens = lens + k.dgram_queue_count;
+    dc.tx_count = dc.rx_count = k.dgram_queue_count;
+    dc.tx_buf = c->dg_mem + 2 * nl;
+    dc.rx_buf = dc.tx_buf + nb;
+    dc.tx_bytes = dc.rx_bytes = nb;
+    /* spec: rfc9221#5.3/1 — the receive queue keeps the newest datagrams (the oldest are dropped
+     * when it is full); the send queue refuses new ones (VQ_ERR_DGRAM_QUEUE_FULL) */
+    dc.tx_policy = VQ_DGRAM_REFUSE_NEW;
+    dc.rx_policy = VQ_DGRAM_DROP_OLDEST;
+    dc.local_max = k.max_datagram_frame_size;
+    (void)vq_dgram_init(&c->dg, &dc);
+    c->dg_on = 1;
+  }
   *out = c;
   return VQ_OK;
 }
@@ -313,6 +357,7 @@ vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config
     return st;
   vq_cx tcx_;
   cx = vq_conn_cx(c, cx, &tcx_);
+  c->ecn.testing_start = cx->now;
   /* spec: rfc9000#7.2/1 — the client's first Destination Connection ID is unpredictable and at
    * least 8 bytes; spec: rfc9000#7.2/2 — it is kept until a packet from the server arrives (only
    * on_retry and the first Initial in recv_packet change it) */
@@ -338,12 +383,21 @@ vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config
 
 static vq_status new_server(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg, const vq_cx *cx,
                             const vq_cid *scid, const vq_cid *odcid, const vq_cid *retry_scid,
-                            uint8_t *dgram, size_t len);
+                            uint8_t *dgram, size_t len, uint8_t ecn);
 
 vq_status vq_conn_new_server(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg, const vq_cx *cx,
                              const vq_cid *scid, uint8_t *dgram, size_t len)
 {
-  return new_server(out, parent, cfg, cx, scid, NULL, NULL, dgram, len);
+  return new_server(out, parent, cfg, cx, scid, NULL, NULL, dgram, len, 0);
+}
+
+vq_status vq_conn_new_server_ecn(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg,
+                                 const vq_cx *cx, const vq_cid *scid, const vq_cid *odcid,
+                                 const vq_cid *retry_scid, uint8_t *dgram, size_t len, uint8_t ecn)
+{
+  if ((odcid == NULL) != (retry_scid == NULL))
+    return VQ_ERR_INVALID_ARGUMENT;
+  return new_server(out, parent, cfg, cx, scid, odcid, retry_scid, dgram, len, ecn);
 }
 
 vq_status vq_conn_new_server_retry(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg,
@@ -352,12 +406,12 @@ vq_status vq_conn_new_server_retry(vq_conn **out, vq_mem *parent, const vq_conn_
 {
   if (!odcid || !retry_scid)
     return VQ_ERR_INVALID_ARGUMENT;
-  return new_server(out, parent, cfg, cx, scid, odcid, retry_scid, dgram, len);
+  return new_server(out, parent, cfg, cx, scid, odcid, retry_scid, dgram, len, 0);
 }
 
 static vq_status new_server(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg, const vq_cx *cx,
                             const vq_cid *scid, const vq_cid *odcid, const vq_cid *retry_scid,
-                            uint8_t *dgram, size_t len)
+                            uint8_t *dgram, size_t len, uint8_t ecn)
 {
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
@@ -378,6 +432,7 @@ static vq_status new_server(vq_conn **out, vq_mem *parent, const vq_conn_config 
     return st;
   vq_cx tcx_;
   cx = vq_conn_cx(c, cx, &tcx_);
+  c->ecn.testing_start = cx->now;
   c->scid = *scid;
   vq_cid pkt_dcid;
   st = vq_cid_set(&pkt_dcid, dgram + h.dcid_off, h.dcid_len);
@@ -404,7 +459,7 @@ static vq_status new_server(vq_conn **out, vq_mem *parent, const vq_conn_config 
   }
   c->idle_deadline = cx->now + c->idle_timeout;
   *out = c;
-  return vq_conn_recv(c, cx, dgram, len, 0);
+  return vq_conn_recv(c, cx, dgram, len, ecn);
 }
 
 void vq_conn_free(vq_conn *c, uint64_t *obligations)
@@ -436,6 +491,8 @@ void vq_conn_free(vq_conn *c, uint64_t *obligations)
     vq_mem_free(&c->mem, c->ev, c->ev_cap * sizeof(*c->ev));
   if (c->sf)
     vq_mem_free(&c->mem, c->sf, (size_t)c->sf_cap * sizeof(vq_sent_frame));
+  if (c->dg_mem)
+    vq_mem_free(&c->mem, c->dg_mem, c->dg_mem_len);
   vq_mem m = c->mem;
   vq_mem_free(&m, c, sizeof(*c));
 }
@@ -574,6 +631,11 @@ static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)
     c->idle_timeout = VQ_MS(p->max_idle_timeout);
   if (p->max_udp_payload_size < c->max_udp_payload)
     c->max_udp_payload = p->max_udp_payload_size;
+  /* spec: rfc9221#3/1 — DATAGRAM frames may be sent once the peer's max_datagram_frame_size is
+   * known and non-zero (0 or absent: vq_dgram refuses every datagram) */
+  if (c->dg_on)
+    vq_dgram_set_peer_max(&c->dg, vq_tp_has(p, VQ_TP_MAX_DATAGRAM_FRAME_SIZE)
+                                      ? p->max_datagram_frame_size : 0);
   /* streams opened before the parameters arrived get the peer's initial limits now */
   for (vq_stream *s = c->streams; s; s = s->next) {
     uint64_t lim = vq_stream_is_unidirectional(s->id) ? p->initial_max_stream_data_uni
@@ -722,7 +784,7 @@ static vq_frame_pkt frame_pkt_of(vq_pkt_type t)
   }
 }
 
-static vq_status on_ack(vq_conn *c, const vq_cx *cx, int space, const vq_frame_ack *a)
+static vq_status on_ack(vq_conn *c, const vq_cx *cx, int space, const vq_frame_ack *a, int has_ecn)
 {
   vq_time delay = 0;
   if (space == VQ_SPACE_APP) {
@@ -737,9 +799,34 @@ static vq_status on_ack(vq_conn *c, const vq_cx *cx, int space, const vq_frame_a
   vq_conn_recovery_state(c, &rs);
   int sampled = 0;
   vq_recovery_cb cb = {vq_conn_on_packet_fate, c};
-  vq_status st = vq_recovery_on_ack(&c->rec, (vq_pn_space)space, a, delay, &rs, cx->now, &cb, &sampled);
+  /* The ECN-CE count reaches the congestion controller only once validated (below): recovery sees
+   * the ACK without it. */
+  vq_frame_ack plain = *a;
+  plain.ecn_ce = 0;
+  c->ack_newly_ect0 = 0;
+  c->ack_newly_any = 0;
+  vq_status st =
+      vq_recovery_on_ack(&c->rec, (vq_pn_space)space, &plain, delay, &rs, cx->now, &cb, &sampled);
   if (st != VQ_OK)
     return st;
+  /* spec: rfc9000#13.4.2.1 — the counts of every ACK that raises the largest acknowledged packet
+   * number are validated against the ECT(0) packets it newly acknowledges (src/transport/ecn.c);
+   * spec: rfc9000#13.4.2.2/1, rfc9000#13.4.2.2/4 — a failure disables marking (at any time). */
+  vq_ecn_counts ec = {a->ect0, a->ect1, a->ecn_ce};
+  int before = (int)c->ecn.state;
+  uint64_t dce = vq_ecn_on_ack(&c->ecn, (unsigned)space, a->largest, has_ecn, &ec, c->ack_newly_ect0);
+  if ((int)c->ecn.state != before)
+    vq_cx_trace(cx, "ecn_state_updated", "new=%s failure=%d space=%d",
+                vq_conn_ecn_state_name(c->ecn.state), (int)c->ecn.failure, space);
+  /* spec: rfc9002#7.1, rfc9002#B.7 — a validated increase of the ECN-CE count is a congestion event
+   * for the send time of the largest newly acknowledged packet; vq_cc_on_congestion_event reacts at
+   * most once per recovery period (one RTT), as for loss. spec: rfc9002#7.3.1/1 — slow start ends. */
+  if (dce > 0 && c->ack_newly_any) {
+    c->stats.ecn_ce_signals++;
+    vq_cc_on_congestion_event(&c->rec.cc, c->ack_newly_time, cx->now);
+    vq_cx_trace(cx, "ecn_congestion", "space=%d ce_increase=%llu cwnd=%llu", space,
+                (unsigned long long)dce, (unsigned long long)c->rec.cc.cwnd);
+  }
   /* acknowledged data freed memory: streams refused for lack of it may write again */
   vq_conn_wake_writers(c);
   /* spec: rfc9002#A.6 — a client knows the server validated its address once a Handshake packet
@@ -749,7 +836,8 @@ static vq_status on_ack(vq_conn *c, const vq_cx *cx, int space, const vq_frame_a
   return VQ_OK;
 }
 
-static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt, const vq_frame *f)
+static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt, const vq_frame *f,
+                          size_t used)
 {
   switch (f->type) {
   case VQ_FRAME_PADDING:
@@ -757,7 +845,7 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
     return VQ_OK;
   case VQ_FRAME_ACK:
   case VQ_FRAME_ACK_ECN:
-    return on_ack(c, cx, space, &f->ack);
+    return on_ack(c, cx, space, &f->ack, f->type == VQ_FRAME_ACK_ECN);
   case VQ_FRAME_CRYPTO:
     return on_crypto(c, cx, space, &f->crypto);
   case VQ_FRAME_NEW_TOKEN:
@@ -834,10 +922,26 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
     confirm_handshake(c, cx);
     return VQ_OK;
   case VQ_FRAME_DATAGRAM:
-  case VQ_FRAME_DATAGRAM_LEN:
-    /* spec: rfc9221#3 — DATAGRAM without having advertised max_datagram_frame_size is a
-     * PROTOCOL_VIOLATION */
-    return VQ_ERR_PROTOCOL_VIOLATION;
+  case VQ_FRAME_DATAGRAM_LEN: {
+    /* spec: rfc9221#3/3 — DATAGRAM without having advertised max_datagram_frame_size, spec:
+     * rfc9221#3/4 — or larger (the whole frame) than we advertised: PROTOCOL_VIOLATION */
+    if (!c->dg_on)
+      return VQ_ERR_DGRAM_PROTOCOL;
+    uint64_t dropped = c->dg.rx.dropped;
+    vq_status st = vq_dgram_on_frame(&c->dg, &f->datagram, used);
+    if (st != VQ_OK)
+      return st;
+    /* spec: rfc9221#5/2 — delivered to the application at once: an event says datagrams wait;
+     * spec: rfc9221#5.3/1 — a full receive queue drops the oldest */
+    c->stats.dgram_recv_dropped += c->dg.rx.dropped - dropped;
+    if (f->datagram.len <= c->dg.rx.cap_bytes)
+      c->stats.dgram_recv++; /* (a larger one cannot be kept: only counted as dropped) */
+    if (!c->dg_ev_pending && c->dg.rx.n > 0) {
+      c->dg_ev_pending = 1;
+      vq_conn_push_event(c, VQ_CONN_EV_DATAGRAM, 0, 0);
+    }
+    return VQ_OK;
+  }
   default:
     if (f->type >= VQ_FRAME_STREAM && f->type <= (VQ_FRAME_STREAM | 7u)) {
       (void)pt;
@@ -871,7 +975,7 @@ static vq_status process_payload(vq_conn *c, const vq_cx *cx, int space, vq_pkt_
       return VQ_ERR_PROTOCOL_VIOLATION;
     if (vq_frame_is_ack_eliciting(f.type))
       *eliciting = 1;
-    st = on_frame(c, cx, space, pt, &f);
+    st = on_frame(c, cx, space, pt, &f, used);
     if (st != VQ_OK)
       return st;
     if (c->drop_packet)
@@ -1113,6 +1217,7 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     return plen;
   }
   c->stats.pkts_recv++;
+  c->stats.ecn_recv[c->rx_ecn & 3u]++;
   vq_cx_trace(cx, "packet_received", "space=%d pn=%llu size=%zu", space, (unsigned long long)u.pn,
               plen);
   if (!c->have_peer_scid && h.type != VQ_PKT_1RTT) {
@@ -1154,6 +1259,9 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   /* spec: rfc9000#13.1/1 — acknowledged only once unprotected and all frames processed; spec:
    * rfc9000#12.2/6 — each coalesced packet is recorded in its own space */
   note_received(c, cx, space, u.pn, eliciting);
+  /* spec: rfc9000#13.4.1/1 — the ECN codepoint of every packet processed is counted in its space for
+   * our ACK_ECN frames, whether or not we mark our own packets */
+  vq_ecn_on_received(&c->ecn, (unsigned)space, c->rx_ecn);
   /* spec: rfc9000#10.1 — the idle timer restarts when a packet is processed; spec: rfc9000#10.1/1 —
    * the period is at least three times the current PTO */
   c->idle_deadline = cx->now + (c->idle_timeout > three_pto(c) ? c->idle_timeout : three_pto(c));
@@ -1167,10 +1275,10 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
 {
   vq_cx tcx_;
   const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
-  (void)ecn;
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
     return st;
+  c->rx_ecn = ecn & 3u;
   c->stats.bytes_recv += len;
   /* spec: rfc9000#8.1/3 — every byte of a datagram attributed to this connection counts towards the
    * anti-amplification allowance, whether or not its packets could be processed */
@@ -1338,4 +1446,85 @@ void vq_conn_get_stats(const vq_conn *c, vq_conn_stats *st)
   st->mem_used = c->mem.used;
   st->mem_peak = c->mem.peak;
   st->events_dropped = c->ev_dropped;
+  st->dgram_send_dropped = c->dg_on ? c->dg.tx_too_large : 0;
+  st->ecn_state = (int)c->ecn.state;
+  st->ecn_failure = (int)c->ecn.failure;
+  st->ecn_sent_ect0 = c->ecn.sent_ect0[0] + c->ecn.sent_ect0[1] + c->ecn.sent_ect0[2];
+  st->ecn_acked_ect0 = c->ecn.peer[VQ_SPACE_APP].ect0;
+  st->ecn_acked_ce = c->ecn.peer[VQ_SPACE_APP].ce;
+  st->congestion_events = c->rec.cc.congestion_events;
+}
+
+const char *vq_conn_ecn_state_name(int state)
+{
+  switch (state) {
+  case VQ_ECN_TESTING: return "testing";
+  case VQ_ECN_UNKNOWN: return "unknown";
+  case VQ_ECN_CAPABLE: return "capable";
+  case VQ_ECN_FAILED: return "failed";
+  default: return "?";
+  }
+}
+
+/* ---- datagrams (RFC 9221) -------------------------------------------------------------------- */
+
+/* The frame bytes one 1-RTT packet of max_udp_payload can hold: short header (1 + DCID + a packet
+ * number of up to 4 bytes) and the AEAD tag taken. */
+static size_t dgram_packet_room(const vq_conn *c)
+{
+  size_t hdr = 1 + c->dcid.len + 4 + VQ_AEAD_TAG_LEN;
+  return c->max_udp_payload > hdr ? (size_t)c->max_udp_payload - hdr : 0;
+}
+
+size_t vq_conn_dgram_max_payload(const vq_conn *c)
+{
+  if (!c->dg_on || !c->hs_complete || c->state != VQ_CONN_ESTABLISHED)
+    return 0;
+  vq_dgram d = c->dg;
+  vq_dgram_set_packet_room(&d, dgram_packet_room(c));
+  return vq_dgram_max_payload(&d);
+}
+
+vq_status vq_conn_dgram_send(vq_conn *c, const vq_cx *cx_in, const uint8_t *data, size_t len)
+{
+  vq_cx tcx_;
+  const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK)
+    return st;
+  if (!c->dg_on)
+    return VQ_ERR_DGRAM_DISABLED;
+  /* spec: rfc9221#5/3, rfc9221#6/1 — only in 1-RTT packets (0-RTT is not sent by this transport):
+   * nothing before the handshake completes */
+  if (!c->hs_complete || c->state != VQ_CONN_ESTABLISHED)
+    return VQ_ERR_STREAM_STATE;
+  /* spec: rfc9221#3/1, rfc9221#3/2, rfc9221#5 — refused without the peer's parameter, above its
+   * limit, or when one packet of our datagram size cannot carry the frame; spec: rfc9000#19.21/1 —
+   * the new frame type only to a peer that said it understands it */
+  vq_dgram_set_packet_room(&c->dg, dgram_packet_room(c));
+  st = vq_dgram_send(&c->dg, data, len);
+  if (st == VQ_OK)
+    vq_cx_trace(cx, "datagram_queued", "len=%zu pending=%u", len, vq_dgram_pending(&c->dg));
+  return st;
+}
+
+vq_status vq_conn_dgram_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t cap, size_t *len,
+                             int *got)
+{
+  vq_cx tcx_;
+  const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
+  vq_status st = vq_cx_checkpoint(cx);
+  *got = 0;
+  *len = 0;
+  if (st != VQ_OK)
+    return st;
+  if (!c->dg_on)
+    return VQ_OK;
+  int r = vq_dgram_recv(&c->dg, buf, cap, len);
+  if (r < 0)
+    return (vq_status)r;
+  *got = r;
+  if (!r)
+    *len = 0;
+  return VQ_OK;
 }

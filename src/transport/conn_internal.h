@@ -4,6 +4,8 @@
 
 #include "vquic/ackset.h"
 #include "vquic/conn.h"
+#include "vquic/dgram.h"
+#include "vquic/ecn.h"
 #include "vquic/fc.h"
 #include "vquic/frame.h"
 #include "vquic/packet.h"
@@ -40,6 +42,7 @@ typedef enum vq_sf_kind {
   VQ_SF_STREAMS_BLOCKED_BIDI,
   VQ_SF_STREAMS_BLOCKED_UNI,
   VQ_SF_PING,
+  VQ_SF_DATAGRAM,      /* id = the datagram's number (never retransmitted, RFC 9221 §5.2) */
 } vq_sf_kind;
 
 typedef struct vq_sent_frame {
@@ -205,7 +208,26 @@ struct vq_conn {
   vq_pp_key initial_rx_orig;      /* server: Initial read keys of the original version, kept until
                                      a Handshake packet arrives (RFC 9369 §4.1) */
   int vn_reacted;                 /* client: this attempt answers a Version Negotiation packet */
+  /* DATAGRAM (RFC 9221): queues from the connection's budget when cfg.max_datagram_frame_size > 0 */
+  int dg_on;
+  vq_dgram dg;
+  uint8_t *dg_mem;                /* both queues' bytes and lengths, one allocation */
+  size_t dg_mem_len;
+  uint64_t dg_written;            /* DATAGRAM frames written */
+  int dg_ev_pending;              /* a VQ_CONN_EV_DATAGRAM is queued and not yet polled */
+
+  /* ECN (RFC 9000 §13.4): the one path's validation and the receive counts */
+  vq_ecn ecn;
+  uint8_t rx_ecn;                 /* codepoint of the datagram being processed */
+  uint8_t tx_ecn;                 /* codepoint of the datagram being built */
+  uint64_t ack_newly_ect0;        /* while an ACK is processed: ECT(0) packets it newly acknowledged */
+  int ack_newly_any;
+  vq_time ack_newly_time;         /* send time of the largest of them */
+  uint64_t ack_newly_pn;
 };
+
+/* The sent packet's handle: the index of its first frame record, and the ECN codepoint above it. */
+#define VQ_HANDLE_ECN_SHIFT 32u
 
 /* conn.c */
 /* The cx an entry point works with: cx, with the connection's own trace sink when it has one. */
@@ -239,6 +261,7 @@ vq_pp_key *vq_conn_version_rx_key(vq_conn *c, const vq_pkt_header *h, int space,
                                   int *follow);
 /* Client: the server's Initial of version `version` was unprotected with *alt: switch to it. */
 vq_status vq_conn_version_follow(vq_conn *c, const vq_cx *cx, uint32_t version, vq_pp_key *alt);
+const char *vq_conn_ecn_state_name(int state);
 /* conn_stream.c */
 vq_stream *vq_conn_stream_find(vq_conn *c, uint64_t id);
 vq_status vq_conn_stream_get_peer(vq_conn *c, uint64_t id, vq_stream **out);
@@ -253,6 +276,9 @@ vq_status vq_conn_on_reset_stream(vq_conn *c, const vq_frame_reset_stream *f);
 vq_status vq_conn_on_stop_sending(vq_conn *c, const vq_frame_stop_sending *f);
 vq_status vq_conn_on_max_stream_data(vq_conn *c, const vq_frame_max_stream_data *f);
 vq_status vq_conn_on_stream_data_blocked(vq_conn *c, const vq_frame_max_stream_data *f);
+vq_status vq_conn_new_server_ecn(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg,
+                                 const vq_cx *cx, const vq_cid *scid, const vq_cid *odcid,
+                                 const vq_cid *retry_scid, uint8_t *dgram, size_t len, uint8_t ecn);
 /* conn_send.c */
 vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len);
 void vq_conn_on_packet_fate(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate);

@@ -101,6 +101,12 @@ static void frame_acked(vq_conn *c, const vq_sent_frame *r)
      * Acknowledged, would then never be acknowledged and its sender would keep it owed. The range
      * set is bounded instead; ACK frames report its highest ranges. */
     return;
+  case VQ_SF_DATAGRAM:
+    /* spec: rfc9221#5.2/3 — the application may be told that the datagram arrived */
+    c->stats.dgram_acked++;
+    if (c->cfg.dgram_fate_events)
+      vq_conn_push_event(c, VQ_CONN_EV_DATAGRAM_ACKED, r->id, 0);
+    return;
   case VQ_SF_RESET_STREAM:
     s = vq_conn_stream_find(c, r->id);
     if (s) {
@@ -163,6 +169,13 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
     /* spec: rfc9000#13.3/3 — HANDSHAKE_DONE is sent again until acknowledged */
     c->handshake_done_pending = 1;
     return;
+  case VQ_SF_DATAGRAM:
+    /* spec: rfc9221#5.2 — a lost DATAGRAM frame is not retransmitted; spec: rfc9221#5.2/2 — the
+     * application may be told it was probably lost */
+    c->stats.dgram_lost++;
+    if (c->cfg.dgram_fate_events)
+      vq_conn_push_event(c, VQ_CONN_EV_DATAGRAM_LOST, r->id, 0);
+    return;
   default:
     return; /* ACK, PING and BLOCKED frames are not retransmitted as such */
   }
@@ -173,8 +186,22 @@ void vq_conn_on_packet_fate(void *ud, vq_pn_space space, const vq_sent_packet *p
   vq_conn *c = ud;
   (void)space;
   uint32_t i = (uint32_t)p->handle;
+  unsigned mark = (unsigned)(p->handle >> VQ_HANDLE_ECN_SHIFT) & 3u;
   if (fate == VQ_PKT_LOST)
     c->stats.pkts_lost++;
+  if (fate == VQ_PKT_ACKED) {
+    /* for ECN validation (rfc9000#13.4.2.1) and the CE congestion event (rfc9002#B.7) */
+    if (mark == VQ_ECN_ECT0)
+      c->ack_newly_ect0++;
+    if (!c->ack_newly_any || p->pn > c->ack_newly_pn) {
+      c->ack_newly_any = 1;
+      c->ack_newly_pn = p->pn;
+      c->ack_newly_time = p->time_sent;
+    }
+  } else if (fate == VQ_PKT_LOST && mark == VQ_ECN_ECT0) {
+    /* spec: rfc9000#13.4.2 — every marked packet of the test lost: ECN is disabled (ecn.c) */
+    vq_ecn_on_lost(&c->ecn, 1);
+  }
   for (uint32_t j = i; j != VQ_SF_NIL && j < c->sf_cap; j = c->sf[j].next) {
     if (fate == VQ_PKT_ACKED)
       frame_acked(c, &c->sf[j]);
@@ -273,6 +300,9 @@ int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
     return 0;
   if (app_ctrl_pending(c))
     return 1;
+  /* spec: rfc9221#5.4/1 — datagrams wait for the congestion controller (cwnd_ok above) */
+  if (c->dg_on && c->state == VQ_CONN_ESTABLISHED && vq_dgram_pending(&c->dg) > 0)
+    return 1;
   for (vq_stream *st = c->sendq_head; st; st = st->qnext)
     if (stream_has_data(c, st))
       return 1;
@@ -325,6 +355,15 @@ static int put_ack(vq_conn *c, const vq_cx *cx, pkt *p, int space)
   f.type = VQ_FRAME_ACK;
   f.ack.ranges_in = r;
   f.ack.range_count_in = n;
+  /* spec: rfc9000#13.4.1/1, rfc9000#19.3.2 — once any ECN codepoint arrived in this space, its
+   * ACKs are ACK_ECN frames carrying the counts of the packets received with each (ecn.c) */
+  vq_ecn_counts ec;
+  if (vq_ecn_rx_counts(&c->ecn, (unsigned)space, &ec)) {
+    f.type = VQ_FRAME_ACK_ECN;
+    f.ack.ect0 = ec.ect0;
+    f.ack.ect1 = ec.ect1;
+    f.ack.ecn_ce = ec.ce;
+  }
   if (space == VQ_SPACE_APP && cx->now > s->largest_recv_time) {
     /* spec: rfc9000#19.3 — ACK Delay in microseconds scaled by our ack_delay_exponent; spec:
      * rfc9000#13.2.5/1 — only the time since we received the largest packet */
@@ -506,6 +545,33 @@ static void put_app_ctrl(vq_conn *c, pkt *p)
   }
 }
 
+/* Queued datagrams, each a DATAGRAM frame, as many as fit (RFC 9221 §5: a frame never spans
+ * packets; spec: rfc9221#5/1 — sent as soon as the congestion controller allows, before stream data,
+ * coalesced with other frames). Each is recorded only to tell its fate: never retransmitted. */
+static void put_datagrams(vq_conn *c, const vq_cx *cx, pkt *p)
+{
+  if (!c->dg_on || c->state != VQ_CONN_ESTABLISHED)
+    return;
+  while (vq_dgram_pending(&c->dg) > 0 && p->pos < p->end && sf_room(c)) {
+    size_t used = 0;
+    uint64_t dropped = c->dg.tx_too_large;
+    int w = vq_dgram_write_frame(&c->dg, p->buf + p->pos, p->end - p->pos, &used);
+    if (c->dg.tx_too_large != dropped)
+      vq_cx_trace(cx, "datagram_dropped", "reason=too_large count=%llu",
+                  (unsigned long long)(c->dg.tx_too_large - dropped));
+    if (!w)
+      return;
+    uint64_t id = c->dg_written + c->dg.tx_too_large;
+    c->dg_written++;
+    p->pos += used;
+    /* spec: rfc9221#5.2 — DATAGRAM frames are ack-eliciting; spec: rfc9000#19.21/3 — an extension
+     * frame is congestion controlled (vq_conn_has_pending) and elicits an ACK */
+    p->eliciting = 1;
+    c->stats.dgram_sent++;
+    sf_add(c, VQ_SF_DATAGRAM, VQ_SPACE_APP, id, 0, (uint32_t)used, 0);
+  }
+}
+
 /* One STREAM frame of stream s into the packet; returns 1 if the stream has more to send. */
 static int put_stream(vq_conn *c, pkt *p, vq_stream *s)
 {
@@ -671,6 +737,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
        * rfc9000#19.7/3 — put_app_ctrl builds no NEW_TOKEN frame (neither side sends one) */
       if (space == VQ_SPACE_APP && c->hs_complete) {
         put_app_ctrl(c, &p);
+        put_datagrams(c, cx, &p);
         put_streams(c, &p);
       }
       if (s->probes && !p.eliciting) {
@@ -716,6 +783,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
                        (uint8_t)(p.eliciting || p.padded), 0, 0, c->cur_first};
   if (c->cur_first == VQ_SF_NIL)
     sp.handle = VQ_SF_NIL;
+  sp.handle |= (uint64_t)(c->tx_ecn & 3u) << VQ_HANDLE_ECN_SHIFT;
   vq_recovery_state rs;
   vq_conn_recovery_state(c, &rs);
   st = vq_recovery_on_packet_sent(&c->rec, (vq_pn_space)space, &sp, &rs);
@@ -724,6 +792,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   vq_recovery_paced(&c->rec, out, now);
   if (s->probes && p.eliciting)
     s->probes--;
+  /* spec: rfc9000#13.4.2 — the ECT(0) packets of each space are counted for validation */
+  vq_ecn_on_sent(&c->ecn, (unsigned)space, c->tx_ecn);
   vq_cx_trace(cx, "packet_sent", "space=%d pn=%llu size=%zu eliciting=%d", space,
               (unsigned long long)s->next_pn, out, p.eliciting);
   /* spec: rfc9000#12.3/1, rfc9000#12.3/2, rfc9000#17.2.3/2 — each packet sent takes the next packet
@@ -844,17 +914,34 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
   return VQ_OK;
 }
 
-vq_status vq_conn_send(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t cap, size_t *len)
+vq_status vq_conn_send(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len)
+{
+  uint8_t ecn;
+  return vq_conn_send_ecn(c, cx, buf, cap, len, &ecn);
+}
+
+vq_status vq_conn_send_ecn(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t cap, size_t *len,
+                           uint8_t *ecn)
 {
   vq_cx tcx_;
   const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
   vq_status st = vq_cx_checkpoint(cx);
+  *ecn = VQ_ECN_NOT_ECT;
   if (st != VQ_OK)
     return st;
   *len = 0;
   if (cap < VQ_MIN_INITIAL_DATAGRAM)
     return VQ_ERR_BUFFER_TOO_SMALL;
+  /* spec: rfc9000#13.4.2 — ECT(0) while the path is tested (ten packets or three PTOs) and once it
+   * is validated; unmarked otherwise. Every packet of the datagram carries the same codepoint. */
+  int before = (int)c->ecn.state;
+  c->tx_ecn = vq_ecn_mark(&c->ecn, cx->now, vq_rtt_pto(&c->rec.rtt, 1));
   st = vq_conn_build_datagram(c, cx, buf, cap, len);
+  if ((int)c->ecn.state != before)
+    vq_cx_trace(cx, "ecn_state_updated", "new=%s failure=%d", vq_conn_ecn_state_name(c->ecn.state),
+                (int)c->ecn.failure);
+  if (*len)
+    *ecn = c->tx_ecn;
   if (st != VQ_OK) {
     vq_cx_trace(cx, "internal_error", "packet building failed: %s (%d)", vq_status_reason(st), (int)st);
     vq_conn_error(c, cx, VQ_ERR_INTERNAL, 0, "packet building failed");

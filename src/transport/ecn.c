@@ -62,7 +62,15 @@ uint64_t vq_ecn_on_ack(vq_ecn *e, unsigned space, uint64_t largest, int has_coun
   if (e->state == VQ_ECN_FAILED) return 0;
   if (!has_counts || !counts) {
     /* ECT(0) packets acknowledged without counts: the peer or the path drops the marks. */
-    if (newly_acked_ect0 > 0) fail(e, VQ_ECN_FAIL_NO_COUNTS);
+    if (newly_acked_ect0 > 0) {
+      fail(e, VQ_ECN_FAIL_NO_COUNTS);
+      return 0;
+    }
+    /* Nothing marked in this ACK, so nothing to contradict: marked packets already acknowledged with
+     * valid counts (marked_acked, perhaps in another space whose keys are gone now) complete the
+     * validation (A.4). Without this a path whose testing packets all went in Initial and Handshake
+     * packets would stay "unknown" — unmarked — for good. */
+    if (e->state == VQ_ECN_UNKNOWN && e->marked_acked > 0) e->state = VQ_ECN_CAPABLE;
     return 0;
   }
   vq_ecn_counts *p = &e->peer[space];

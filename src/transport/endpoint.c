@@ -2,6 +2,7 @@
  * creating connections from Initials, Version Negotiation (RFC 9000 §5.2, §6, §14.1). */
 #include <string.h>
 
+#include "conn_internal.h"
 #include "vquic/endpoint.h"
 #include "vquic/packet.h"
 #include "vquic/protect.h"
@@ -202,6 +203,15 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
                            uint8_t *dgram, size_t len, vq_endpoint_conn **ec, int *created,
                            uint8_t *resp, size_t resp_cap, size_t *resp_len)
 {
+  return vq_endpoint_recv_ecn(ep, cx, addr, addr_len, dgram, len, 0, ec, created, resp, resp_cap,
+                              resp_len);
+}
+
+vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr,
+                               size_t addr_len, uint8_t *dgram, size_t len, uint8_t ecn,
+                               vq_endpoint_conn **ec, int *created, uint8_t *resp, size_t resp_cap,
+                               size_t *resp_len)
+{
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
     return st;
@@ -230,7 +240,7 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
      * packets from another address are dropped, without a Stateless Reset */
     if (e->pub.addr_len != addr_len || memcmp(e->pub.addr, addr, addr_len) != 0)
       return VQ_OK;
-    (void)vq_conn_recv(e->pub.conn, cx, dgram, len, 0);
+    (void)vq_conn_recv(e->pub.conn, cx, dgram, len, ecn);
     *ec = &e->pub;
     return VQ_OK;
   }
@@ -325,9 +335,10 @@ vq_status vq_endpoint_recv(vq_endpoint *ep, const vq_cx *cx, const uint8_t *addr
       k.trace = ep->cfg.conn_trace(ep->cfg.conn_trace_ud, &odcid);
   }
   if (retried)
-    st = vq_conn_new_server_retry(&c, &ep->mem, &k, cx, &scid, &tok.odcid, &tok.rscid, dgram, len);
+    st = vq_conn_new_server_ecn(&c, &ep->mem, &k, cx, &scid, &tok.odcid, &tok.rscid, dgram, len,
+                                ecn);
   else
-    st = vq_conn_new_server(&c, &ep->mem, &k, cx, &scid, dgram, len);
+    st = vq_conn_new_server_ecn(&c, &ep->mem, &k, cx, &scid, NULL, NULL, dgram, len, ecn);
   if (st != VQ_OK && !c) {
     vq_mem_free(&ep->mem, e, sizeof(*e));
     return VQ_OK;

@@ -8,6 +8,7 @@ typedef struct lab_dgram {
   uint64_t seq;    /* tie-break: the order events were scheduled in */
   int from, to;
   size_t len;
+  uint8_t ecn;     /* IP ECN codepoint */
   uint8_t data[];  /* the datagram's bytes follow */
 } lab_dgram;
 
@@ -38,6 +39,7 @@ struct vq_lab {
   size_t nheap, capheap;
   vq_lab_trace_fn trace;
   void *trace_ud;
+  uint8_t cur_ecn;        /* the codepoint of the datagram being delivered */
 };
 
 static const char *const event_names[VQ_LAB_EVENT_COUNT] = {
@@ -121,7 +123,8 @@ static lab_dgram *heap_pop(vq_lab *lab)
 
 static void dgram_free(vq_lab *lab, lab_dgram *d) { vq_mem_free(lab->mem, d, sizeof *d + d->len); }
 
-static vq_status schedule(vq_lab *lab, int from, int to, const uint8_t *data, size_t len, vq_time at)
+static vq_status schedule(vq_lab *lab, int from, int to, const uint8_t *data, size_t len, vq_time at,
+                          uint8_t ecn)
 {
   lab_dgram *d = vq_mem_alloc(lab->mem, sizeof *d + len);
   if (!d) return VQ_ERR_NOMEM;
@@ -130,6 +133,7 @@ static vq_status schedule(vq_lab *lab, int from, int to, const uint8_t *data, si
   d->from = from;
   d->to = to;
   d->len = len;
+  d->ecn = ecn;
   memcpy(d->data, data, len);
   vq_status st = heap_push(lab, d);
   if (st != VQ_OK) dgram_free(lab, d);
@@ -204,6 +208,15 @@ static vq_time rand_upto(vq_lab *lab, vq_time max) { return max ? vq_rng_below(&
 
 vq_status vq_lab_send(vq_lab *lab, int from, int to, const uint8_t *data, size_t len)
 {
+  return vq_lab_send_ecn(lab, from, to, data, len, 0);
+}
+
+uint8_t vq_lab_delivered_ecn(const vq_lab *lab) { return lab->cur_ecn; }
+
+vq_status vq_lab_send_ecn(vq_lab *lab, int from, int to, const uint8_t *data, size_t len,
+                          uint8_t ecn)
+{
+  ecn &= 3u;
   if (from < 0 || to < 0 || from >= lab->nnodes || to >= lab->nnodes || len > VQ_LAB_MAX_DATAGRAM)
     return VQ_ERR_INVALID_ARGUMENT;
   lab_link *l = &lab->links[from][to];
@@ -250,6 +263,13 @@ vq_status vq_lab_send(vq_lab *lab, int from, int to, const uint8_t *data, size_t
     out = copy;
     record(lab, VQ_LAB_CORRUPTED, from, to, out, len);
   }
+  /* ECN changes on the path (no RNG draw when the link does none: other runs stay as they were) */
+  if (c->ecn_bleach) ecn = 0;
+  if (ecn == 2u && chance(lab, c->ect1_ppm)) ecn = 1u;
+  if ((ecn == 1u || ecn == 2u) && chance(lab, c->ce_ppm)) {
+    ecn = 3u;
+    l->stats.ce_marked++;
+  }
   vq_time at = start + tx + c->delay + rand_upto(lab, c->jitter);
   if (at < l->last_arrival) at = l->last_arrival; /* jitter alone keeps the order */
   if (chance(lab, c->reorder_ppm)) {
@@ -258,10 +278,10 @@ vq_status vq_lab_send(vq_lab *lab, int from, int to, const uint8_t *data, size_t
   } else {
     l->last_arrival = at;
   }
-  vq_status st = schedule(lab, from, to, out, len, at);
+  vq_status st = schedule(lab, from, to, out, len, at, ecn);
   if (st == VQ_OK && chance(lab, c->duplicate_ppm)) {
     record(lab, VQ_LAB_DUPLICATED, from, to, out, len);
-    st = schedule(lab, from, to, out, len, at + rand_upto(lab, c->delay));
+    st = schedule(lab, from, to, out, len, at + rand_upto(lab, c->delay), ecn);
   }
   return st;
 }
@@ -289,8 +309,15 @@ uint64_t vq_lab_run(vq_lab *lab, vq_time until, int (*stop)(void *ud), void *sto
     if (timer_node < 0) {
       lab_dgram *d = heap_pop(lab);
       record(lab, VQ_LAB_DELIVERED, d->from, d->to, d->data, d->len);
+      if (d->ecn) {
+        /* hashed only when set: runs without ECN keep their hashes */
+        hash_bytes(&lab->hash, &d->ecn, 1);
+      }
+      lab->links[d->from][d->to].stats.ecn_delivered[d->ecn & 3u]++;
+      lab->cur_ecn = d->ecn;
       lab_node *n = &lab->nodes[d->to];
       if (n->ops.on_datagram) n->ops.on_datagram(n->ud, lab, &cx, d->from, d->data, d->len);
+      lab->cur_ecn = 0;
       dgram_free(lab, d);
     } else {
       lab_node *n = &lab->nodes[timer_node];
