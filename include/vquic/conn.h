@@ -53,6 +53,13 @@ typedef struct vq_conn_config {
   uint64_t stream_send_buffer;   /* bytes the application may queue per stream: 1 MiB */
   const uint8_t *stateless_reset_token; /* server: 16 bytes to send as stateless_reset_token (the
                                     endpoint derives it from its key and the CID, RFC 9000 §10.3.2) */
+  uint64_t key_update_every;     /* initiate a 1-RTT key update (RFC 9001 §6.1) once this many packets
+                                    were protected with the current key and it is permitted; 0: only
+                                    when the AEAD confidentiality limit requires it */
+  uint64_t aead_confidentiality_limit; /* packets per 1-RTT key (0: RFC 9001 §6.6 value of the suite,
+                                    2^23 for AES-GCM); lower values are for tests */
+  uint64_t aead_integrity_limit; /* received packets failing authentication before the connection
+                                    closes with AEAD_LIMIT_REACHED (0: 2^52 AES-GCM, 2^36 ChaCha20) */
   const vq_trace *trace;         /* this connection's trace sink (qlog per connection); NULL: the
                                     cx's. Must outlive the connection. */
 } vq_conn_config;
@@ -93,6 +100,10 @@ typedef struct vq_conn_stats {
   uint64_t pto_count;
   size_t mem_used, mem_peak;    /* bytes the connection holds now / at most so far */
   uint64_t events_dropped;      /* events lost to the queue bound (VQ_CONN_EV_*): should stay 0 */
+  uint64_t key_updates_initiated; /* 1-RTT key updates we started (RFC 9001 §6.1) */
+  uint64_t key_updates_answered;  /* key updates the peer started and we followed (§6.2) */
+  uint64_t auth_failures;       /* received packets that failed authentication (§6.6) */
+  uint64_t old_key_pkts;        /* packets accepted under the previous read keys (§6.5) */
 } vq_conn_stats;
 
 /* Creates a client connection: picks its CIDs from cx->rng and queues the ClientHello; the first
@@ -143,6 +154,13 @@ const vq_cid *vq_conn_odcid(const vq_conn *c);
 void vq_conn_alpn(const vq_conn *c, const uint8_t **name, size_t *len);
 /* The handshake, for its details (alert, certificate error). */
 const vq_tls *vq_conn_tls(const vq_conn *c);
+
+/* Starts a 1-RTT key update (RFC 9001 §6.1): the next packets are protected with the next
+ * generation's keys and the other Key Phase. VQ_ERR_KEY_UPDATE_BLOCKED (nothing changes) before the
+ * handshake is confirmed, before a packet protected with the current keys was acknowledged, or while
+ * the peer has not yet answered the previous update; VQ_ERR_STREAM_STATE once closing. The 3 PTO wait
+ * RFC 9001 §6.5 recommends between updates is the caller's (key_update_every observes it). */
+vq_status vq_conn_initiate_key_update(vq_conn *c, const vq_cx *cx);
 
 /* ---- Streams (RFC 9000 §2, §3) --------------------------------------------------------------- */
 
