@@ -1109,15 +1109,16 @@ static vq_status on_1rtt_keys(vq_conn *c, const vq_cx *cx, int which, uint64_t p
    * spec: rfc9001#6.4/2 — older keys were used for a higher pn than this newer-key packet */
   if (c->rx_cur_max_pn >= 0 && p < c->rx_cur_max_pn)
     return VQ_ERR_KEY_UPDATE;
-  /* spec: rfc9001#6.2/3 — a second update before we sent, under the updated keys, an ACK of the
-   * packet that started the previous one (the peer did not wait for it, rfc9001#6.1/2) */
-  if (c->ku_ack_owed)
+  /* an update the peer started (not its answer to ours) */
+  int peer_started = c->tx_gen == c->rx_gen;
+  /* spec: rfc9001#6.2/3 — a second update started by the peer before we sent, under the updated
+   * keys, an ACK of the packet that started its previous one (it did not wait, rfc9001#6.1/2) */
+  if (peer_started && c->ku_ack_owed)
     return VQ_ERR_KEY_UPDATE;
   /* spec: rfc9001#6.1/1 — a client cannot have confirmed the handshake before the server sent
    * HANDSHAKE_DONE: an update before that breaks the rule */
   if (c->is_server && (!c->hs_confirmed || c->handshake_done_pending))
     return VQ_ERR_KEY_UPDATE;
-  int peer_started = c->tx_gen == c->rx_gen;
   /* spec: rfc9001#6.1/3 — the old keys were kept until a packet under the new ones was unprotected;
    * spec: rfc9001#6.1/4, rfc9001#6.5/4 — they are kept for three PTOs more (reordered packets) */
   vq_pp_key_discard(&c->app_rx_prev);
@@ -1134,7 +1135,7 @@ static vq_status on_1rtt_keys(vq_conn *c, const vq_cx *cx, int which, uint64_t p
   c->rx_gen++;
   c->cur_rx_gen = c->rx_gen;
   c->rx_cur_min_pn = c->rx_cur_max_pn = p;
-  c->ku_ack_owed = 1;
+  c->ku_ack_owed = peer_started;
   vq_cx_trace(cx, "key_updated", "space=%d dir=read generation=%llu", VQ_SPACE_APP,
               (unsigned long long)c->rx_gen);
   if (peer_started) {
