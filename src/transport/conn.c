@@ -1066,6 +1066,15 @@ int vq_conn_app_key_usable(vq_conn *c, const vq_cx *cx)
       want = 1;
     if (want)
       (void)vq_conn_key_update_now(c, cx);
+  } else if (c->state == VQ_CONN_ESTABLISHED && c->hs_confirmed && c->tx_gen == c->rx_gen &&
+             !c->tx_gen_acked &&
+             ((c->cfg.key_update_every && c->tx_key_pkts >= c->cfg.key_update_every) ||
+              (limit != UINT64_MAX && c->tx_key_pkts >= limit / 2)) &&
+             (c->ku_ping_last == 0 || cx->now >= c->ku_ping_last + three_pto(c) / 3)) {
+    /* an update is due but no packet of this phase was acknowledged (rfc9001#6.1/2): an endpoint
+     * that sends only ACKs (a downloading client) would never get one; a PING, once per PTO,
+     * elicits it */
+    c->ku_ping_wanted = 1;
   }
   if (limit == UINT64_MAX)
     return 1;

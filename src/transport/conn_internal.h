@@ -146,6 +146,9 @@ struct vq_conn {
   uint64_t cur_rx_gen;            /* generation of the packet being processed */
   uint64_t tx_key_pkts;           /* packets protected with the current 1-RTT write key (§6.6) */
   uint64_t auth_failures;         /* received packets that failed authentication, all keys (§6.6) */
+  int ku_ping_wanted;             /* an update is due but nothing of the current phase was
+                                     acknowledged: make the next 1-RTT packet ack-eliciting */
+  vq_time ku_ping_last;
 
   vq_space sp[VQ_SPACE_COUNT];
   vq_recovery rec;

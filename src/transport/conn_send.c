@@ -661,6 +661,17 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
         put_app_ctrl(c, &p);
         put_streams(c, &p);
       }
+      if (space == VQ_SPACE_APP && c->ku_ping_wanted && !p.eliciting) {
+        /* a key update waits for an ACK of this key phase (vq_conn_app_key_usable) */
+        vq_frame f;
+        memset(&f, 0, sizeof(f));
+        f.type = VQ_FRAME_PING;
+        if (put(&p, &f)) {
+          sf_add(c, VQ_SF_PING, space, 0, 0, 0, 0);
+          c->ku_ping_wanted = 0;
+          c->ku_ping_last = now;
+        }
+      }
       if (s->probes && !p.eliciting) {
         /* spec: rfc9002#6.2.4/1 — a PTO sends an ack-eliciting probe: PING when nothing else */
         vq_frame f;
