@@ -1508,6 +1508,7 @@ VQ_TEST(conn_key_update_initiate_rules)
     /* spec: rfc9001#6.1/2 — the client sent only ACKs in 1-RTT (never acknowledged): refused; the
      * server's HANDSHAKE_DONE was acknowledged: permitted */
     CHECK_EQ(vq_conn_initiate_key_update(w.cli.conn, &cx), VQ_ERR_KEY_UPDATE_BLOCKED);
+    /* spec: rfc9001#6/1 — the handshake is confirmed: the server may update */
     CHECK_EQ(vq_conn_initiate_key_update(s, &cx), VQ_OK);
     /* spec: rfc9001#6.1/2 — and not again before a packet of the new phase is acknowledged */
     CHECK_EQ(vq_conn_initiate_key_update(s, &cx), VQ_ERR_KEY_UPDATE_BLOCKED);
@@ -1581,7 +1582,9 @@ VQ_TEST(conn_key_update_previous_keys_and_consecutive_updates)
     CHECK_EQ(server_reply(&w, 1, (const uint8_t[8]){0}, pn + 10, &r, &acked, &phase), 1);
     CHECK_EQ(phase, 1u);
     CHECK(acked);
-    /* a second update after that ACK: followed */
+    /* a second update after that ACK: followed (spec: rfc9001#9.5/3, rfc9001#6.3/4 — the next
+     * read keys were made after the first update and kept, though the generation-0 packet with a
+     * high pn that tried them was discarded) */
     CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 30, 2));
     vq_conn_get_stats(s, &b);
     CHECK_EQ(b.key_updates_answered, (uint64_t)2);

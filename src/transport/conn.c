@@ -996,9 +996,9 @@ uint64_t vq_conn_aead_conf_limit(const vq_conn *c)
 
 int vq_conn_key_update_permitted(const vq_conn *c)
 {
-  /* spec: rfc9001#6.1/1 — not before the handshake is confirmed; spec: rfc9001#6.1/2 — not before a
-   * packet of the current key phase was acknowledged (tx_gen_acked, set in on_ack), which needs the
-   * peer to have answered the previous update (tx_gen == rx_gen) */
+  /* spec: rfc9001#6/1, rfc9001#6.1/1 — only once the handshake is confirmed; spec: rfc9001#6.1/2 —
+   * not before a packet of the current key phase was acknowledged (tx_gen_acked, set in on_ack),
+   * which needs the peer to have answered the previous update (tx_gen == rx_gen) */
   return c->state == VQ_CONN_ESTABLISHED && c->hs_confirmed && c->sp[VQ_SPACE_APP].tx.installed &&
          !c->sp[VQ_SPACE_APP].discarded && c->tx_gen == c->rx_gen && c->tx_gen_acked;
 }
@@ -1215,7 +1215,7 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   vq_pp_key *key = &s->rx;
   int which = 0; /* 1-RTT: the keys that took the packet: -1 previous, 0 current, 1 next */
   if (space == VQ_SPACE_APP) {
-    /* spec: rfc9001#6.3/1, rfc9001#9.5/1 — the Key Phase bit and the packet number, once header
+    /* spec: rfc9001#6.3/1 — the Key Phase bit and the packet number, once header
      * protection is off (its key never changes), choose one set of keys, so one AEAD attempt is made
      * whatever the bit says; spec: rfc9001#6.5 — a phase other than the current one is the previous
      * keys' for a pn below every pn of the current phase, the next keys' otherwise */
