@@ -1126,7 +1126,7 @@ static vq_status on_1rtt_keys(vq_conn *c, const vq_cx *cx, int which, uint64_t p
     return VQ_ERR_KEY_UPDATE;
   /* spec: rfc9001#6.1/1 — a client cannot have confirmed the handshake before the server sent
    * HANDSHAKE_DONE: an update before that breaks the rule */
-  if (c->is_server && (!c->hs_confirmed || c->handshake_done_pending))
+  if (c->is_server && (!c->hs_confirmed || !c->handshake_done_sent))
     return VQ_ERR_KEY_UPDATE;
   /* spec: rfc9001#6.1/3 — the old keys were kept until a packet under the new ones was unprotected;
    * spec: rfc9001#6.1/4, rfc9001#6.5/4 — they are kept for three PTOs more (reordered packets) */

@@ -126,6 +126,7 @@ struct vq_conn {
   vq_tp peer_tp;
   uint64_t peer_ack_delay_exp;
   int handshake_done_pending;     /* server: HANDSHAKE_DONE to send */
+  int handshake_done_sent;        /* server: it was sent (at least once) */
   int peer_addr_validated;        /* client: the server validated our address (RFC 9002 A.6) */
   int addr_validated;             /* server: the client's address is validated (RFC 9000 §8.1) */
   uint64_t bytes_recv_unvalidated, bytes_sent_unvalidated;

@@ -442,6 +442,7 @@ static void put_app_ctrl(vq_conn *c, pkt *p)
     f.type = VQ_FRAME_HANDSHAKE_DONE;
     if (put(p, &f)) {
       c->handshake_done_pending = 0;
+      c->handshake_done_sent = 1;
       sf_add(c, VQ_SF_HANDSHAKE_DONE, VQ_SPACE_APP, 0, 0, 0, 0);
     }
   }
