@@ -767,10 +767,17 @@ static int check_key_updates(world *w, const char *name)
          (unsigned long long)w->srv.stats.key_updates_initiated,
          (unsigned long long)w->srv.stats.key_updates_answered,
          (unsigned long long)w->cli.stats.key_updates_initiated);
-  if ((sc->ku_every_cli || sc->ku_early) && w->cli.stats.key_updates_initiated == 0)
-    FAIL("client initiated no key update");
-  if (sc->ku_every_srv && w->srv.stats.key_updates_initiated == 0)
-    FAIL("server initiated no key update");
+  /* with both sides updating, either may always be first (the other then only answers): one of them
+   * at least; the test checks over all seeds that both did */
+  if (sc->ku_every_cli && sc->ku_every_srv) {
+    if (w->cli.stats.key_updates_initiated + w->srv.stats.key_updates_initiated == 0)
+      FAIL("no key update initiated");
+  } else {
+    if ((sc->ku_every_cli || sc->ku_early) && w->cli.stats.key_updates_initiated == 0)
+      FAIL("client initiated no key update");
+    if (sc->ku_every_srv && w->srv.stats.key_updates_initiated == 0)
+      FAIL("server initiated no key update");
+  }
   if (sc->ku_early && (!w->cli.ku_early_at || w->cli.ku_early_bad))
     FAIL("early key update: accepted at %llu, other refusal %d",
          (unsigned long long)w->cli.ku_early_at, w->cli.ku_early_bad);
@@ -1377,6 +1384,10 @@ static scenario ku_bulk(uint64_t seed, uint64_t every_cli, uint64_t every_srv)
   sc.link.reorder_delay = VQ_MS(8);
   sc.ku_every_cli = every_cli;
   sc.ku_every_srv = every_srv;
+  /* rarely (about 1 run in 100) the client's CONNECTION_CLOSE and one of the two server probes that
+   * would make it send another are lost within its closing period: the server then ends at its idle
+   * timeout (RFC 9000 §10.2; see scenario.idle_ok), unrelated to the keys */
+  sc.idle_ok = 1;
   return sc;
 }
 
@@ -1477,6 +1488,8 @@ static int run_aead_close(uint64_t seed, int integrity)
   const char *name = integrity ? "aead-integrity" : "aead-close";
   scenario sc = bulk(seed);
   if (integrity) {
+    /* the client sends ~300 packets, 5 % of them corrupted: far more than 3 fail */
+    sc.request = 100000;
     sc.link.corrupt_ppm = 50000;
     sc.integ_limit_srv = 3;
   } else {
