@@ -268,6 +268,7 @@ typedef struct scenario {
   int keylog;                 /* record the 1-RTT secrets (to inject frames: inject_1rtt) */
   uint64_t cli_dgram_max, srv_dgram_max; /* max_datagram_frame_size of each side (0: DATAGRAM off) */
   uint32_t dgram_queue;       /* both sides' dgram_queue_count (0: default) */
+  uint64_t srv_conf_limit, srv_integ_limit; /* the server's AEAD limits (0: RFC 9001 values) */
 } scenario;
 
 typedef struct world {
@@ -365,6 +366,8 @@ static int world_run(world *w, const scenario *sc)
   ec.conn.mem_limit = sc->mem_limit;
   ec.conn.max_datagram_frame_size = sc->srv_dgram_max;
   ec.conn.dgram_queue_count = sc->dgram_queue;
+  ec.conn.aead_confidentiality_limit = sc->srv_conf_limit;
+  ec.conn.aead_integrity_limit = sc->srv_integ_limit;
   ec.retry = sc->retry;
   if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
     return 0;
@@ -953,12 +956,15 @@ VQ_TEST(conn_lab_stateless_reset)
 
 /* An established connection (client and server in the lab, still open) whose 1-RTT secrets are
  * known: the test can send the server any frame as the client would. */
-static int world_established_dg(world *w, uint64_t seed, uint64_t cli_dg, uint64_t srv_dg)
+static int world_established_full(world *w, uint64_t seed, uint64_t cli_dg, uint64_t srv_dg,
+                                  uint64_t conf, uint64_t integ)
 {
   scenario sc = {0};
   sc.seed = seed;
   sc.cli_dgram_max = cli_dg;
   sc.srv_dgram_max = srv_dg;
+  sc.srv_conf_limit = conf;
+  sc.srv_integ_limit = integ;
   sc.link = link_ms(5);
   sc.run_for = VQ_MS(500);
   sc.keylog = 1;
@@ -966,7 +972,17 @@ static int world_established_dg(world *w, uint64_t seed, uint64_t cli_dg, uint64
          w->csec_len > 0 && w->ssec_len > 0;
 }
 
-static int world_established(world *w, uint64_t seed) { return world_established_dg(w, seed, 0, 0); }
+static int world_established_dg(world *w, uint64_t seed, uint64_t cli_dg, uint64_t srv_dg)
+{
+  return world_established_full(w, seed, cli_dg, srv_dg, 0, 0);
+}
+
+static int world_established_limits(world *w, uint64_t seed, uint64_t conf, uint64_t integ)
+{
+  return world_established_full(w, seed, 0, 0, conf, integ);
+}
+
+static int world_established(world *w, uint64_t seed) { return world_established_full(w, seed, 0, 0, 0, 0); }
 
 /* Installs the 1-RTT key of one direction, of generation gen (0: the first). */
 static int key_1rtt(world *w, int server, int gen, vq_pp_key *k)
@@ -1487,6 +1503,7 @@ VQ_TEST(conn_endpoint_version_negotiation_and_drops)
   CHECK_EQ(root.used, 0);
 }
 
+
 /* ---- RFC 9000 conformance details of the connection ----------------------------------------------- */
 
 /* spec: rfc9000#17.4/5 — vquic keeps the spin bit disabled: the peer's value is ignored (a packet
@@ -1980,6 +1997,271 @@ VQ_TEST(conn_dgram_receive_queue_bounded)
     }
     CHECK_EQ(vq_conn_dgram_recv(s, &cx, buf, sizeof(buf), &len, &got), VQ_OK);
     CHECK_EQ(got, 0);
+  }
+  world_free(&w);
+}
+
+/* ---- key update (RFC 9001 §6) and AEAD limits (§6.6), with injected 1-RTT packets ------------------ */
+
+/* The server's close code as seen in its next packet (under its generation-gen keys), or ~0. */
+static uint64_t server_close_code(world *w, int gen)
+{
+  int r = 0, a = 0;
+  unsigned ph = 0;
+  if (server_reply(w, gen, (const uint8_t[8]){0}, 0, &r, &a, &ph) != 1)
+    return ~(uint64_t)0;
+  return reply_close;
+}
+
+VQ_TEST(conn_key_update_initiate_rules)
+{
+  world w;
+  CHECK(world_established(&w, 80));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    vq_cx cx = vq_lab_cx(w.lab);
+    /* spec: rfc9001#6.1/1 — a new client, its handshake not even started: no key update */
+    vq_conn_config cc = {0};
+    cc.tls = w.cctx;
+    cc.server_name = "localhost";
+    vq_conn *c2 = NULL;
+    CHECK_EQ(vq_conn_new_client(&c2, &w.root, &cc, &cx), VQ_OK);
+    CHECK_EQ(vq_conn_initiate_key_update(c2, &cx), VQ_ERR_KEY_UPDATE_BLOCKED);
+    vq_conn_free(c2, NULL);
+    /* spec: rfc9001#6.1/2 — the client sent only ACKs in 1-RTT (never acknowledged): refused; the
+     * server's HANDSHAKE_DONE was acknowledged: permitted */
+    CHECK_EQ(vq_conn_initiate_key_update(w.cli.conn, &cx), VQ_ERR_KEY_UPDATE_BLOCKED);
+    /* spec: rfc9001#6/1 — the handshake is confirmed: the server may update */
+    CHECK_EQ(vq_conn_initiate_key_update(s, &cx), VQ_OK);
+    /* spec: rfc9001#6.1/2 — and not again before a packet of the new phase is acknowledged */
+    CHECK_EQ(vq_conn_initiate_key_update(s, &cx), VQ_ERR_KEY_UPDATE_BLOCKED);
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.key_updates_initiated, (uint64_t)1);
+    /* spec: rfc9001#6.1 — the next packet is under the next generation's keys, Key Phase 1 */
+    uint64_t pn = next_pn(&w);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn, 0));
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 1, 0));
+    int r = 0, acked = 0;
+    unsigned phase = 9;
+    CHECK_EQ(server_reply(&w, 1, (const uint8_t[8]){0}, pn + 1, &r, &acked, &phase), 1);
+    CHECK_EQ(phase, 1u);
+    CHECK(acked);
+    uint64_t gen1_pn = reply_pn;
+    /* the peer's answer (generation 1) acknowledging that packet: a further update is permitted;
+     * our write keys do not move again (the peer only answered) */
+    uint8_t ack[8] = {0x02, (uint8_t)(0x40 | (gen1_pn >> 8)), (uint8_t)gen1_pn, 0, 0, 0, 0x01};
+    CHECK(inject_1rtt(&w, ack, 7, pn + 2, 1));
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.key_updates_answered, (uint64_t)0);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    CHECK_EQ(vq_conn_initiate_key_update(s, &cx), VQ_OK);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 3, 1));
+    r = acked = 0;
+    CHECK_EQ(server_reply(&w, 2, (const uint8_t[8]){0}, pn + 3, &r, &acked, &phase), 1);
+    CHECK_EQ(phase, 0u);
+    CHECK(acked);
+    /* spec: rfc9001#6.2/4 — an ACK in a packet under the old keys (generation 1) acknowledging a
+     * packet under the newer ones: KEY_UPDATE_ERROR */
+    uint64_t gen2_pn = reply_pn;
+    uint8_t ack2[8] = {0x02, (uint8_t)(0x40 | (gen2_pn >> 8)), (uint8_t)gen2_pn, 0, 0, 0, 0x01};
+    CHECK(inject_1rtt(&w, ack2, 7, pn + 4, 1));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSING);
+    CHECK_EQ(server_close_code(&w, 2), (uint64_t)VQ_TE_KEY_UPDATE_ERROR);
+    CHECK_EQ(vq_conn_initiate_key_update(s, &cx), VQ_ERR_STREAM_STATE);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_key_update_previous_keys_and_consecutive_updates)
+{
+  world w;
+  CHECK(world_established(&w, 81));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    uint64_t pn = next_pn(&w);
+    vq_conn_stats a, b;
+    /* spec: rfc9001#6.2/1 — the peer's update (generation 1) is followed */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 10, 1));
+    vq_conn_get_stats(s, &a);
+    CHECK_EQ(a.key_updates_answered, (uint64_t)1);
+    /* spec: rfc9001#6.1/3, rfc9001#6.1/4, rfc9001#6.5 — a delayed packet of the old phase (a pn below
+     * the first of the new phase) still decrypts with the previous keys */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 5, 0));
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv + 1);
+    CHECK_EQ(b.old_key_pkts, a.old_key_pkts + 1);
+    /* spec: rfc9001#6.5, rfc9001#6.3/1 — old phase bit but a pn above the new phase's: taken for the
+     * next generation, which does not authenticate it: dropped (and counted, rfc9001#6.6/6), no
+     * error */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 20, 0));
+    vq_conn_get_stats(s, &a);
+    CHECK_EQ(a.pkts_recv, b.pkts_recv);
+    CHECK_EQ(a.auth_failures, b.auth_failures + 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    /* the server acknowledges under generation 1: the update is complete */
+    int r = 0, acked = 0;
+    unsigned phase = 9;
+    CHECK_EQ(server_reply(&w, 1, (const uint8_t[8]){0}, pn + 10, &r, &acked, &phase), 1);
+    CHECK_EQ(phase, 1u);
+    CHECK(acked);
+    /* a second update after that ACK: followed (spec: rfc9001#9.5/3, rfc9001#6.3/4 — the next
+     * read keys were made after the first update and kept, though the generation-0 packet with a
+     * high pn that tried them was discarded) */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 30, 2));
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.key_updates_answered, (uint64_t)2);
+    /* spec: rfc9001#6.2/3 — a third before the server sent any ACK under generation 2:
+     * KEY_UPDATE_ERROR */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 40, 3));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSING);
+    CHECK_EQ(server_close_code(&w, 2), (uint64_t)VQ_TE_KEY_UPDATE_ERROR);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_key_update_older_keys_for_higher_pn)
+{
+  for (int k = 0; k < 2; k++) {
+    world w;
+    CHECK(world_established(&w, 82 + (uint64_t)k));
+    vq_conn *s = peer_conn(&w.srv);
+    if (s && w.csec_len) {
+      uint64_t pn = next_pn(&w);
+      if (k == 0) {
+        /* spec: rfc9001#6.4/1, rfc9001#6.4/2 — generation 0 took pn+10; the next generation for the
+         * lower pn+5: older keys were used for a higher pn: KEY_UPDATE_ERROR */
+        CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 10, 0));
+        CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 5, 1));
+        CHECK_EQ(server_close_code(&w, 0), (uint64_t)VQ_TE_KEY_UPDATE_ERROR);
+      } else {
+        /* the same seen from the new phase: generation 1 from pn+10, a delayed generation-0 pn+8
+         * (accepted), then generation 1 with pn+7, below it: KEY_UPDATE_ERROR */
+        CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 10, 1));
+        CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 8, 0));
+        CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+        CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 7, 1));
+        CHECK_EQ(server_close_code(&w, 1), (uint64_t)VQ_TE_KEY_UPDATE_ERROR);
+      }
+      CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSING);
+    }
+    world_free(&w);
+  }
+}
+
+VQ_TEST(conn_key_update_previous_keys_discarded_after_3pto)
+{
+  world w;
+  CHECK(world_established(&w, 84));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    uint64_t pn = next_pn(&w);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 10, 1));
+    vq_time tmo = vq_conn_next_timeout(s);
+    vq_cx cx = vq_lab_cx(w.lab);
+    CHECK(tmo > cx.now);
+    /* spec: rfc9001#6.5/4, rfc9001#6.5/5 — three PTOs later the previous read keys are gone: a
+     * delayed generation-0 packet is dropped */
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    vq_time pto3 = 3 * (st.srtt + (4 * st.rttvar > VQ_MS(1) ? 4 * st.rttvar : VQ_MS(1))) + VQ_MS(100);
+    cx.now += pto3;
+    CHECK_EQ(vq_conn_handle_timeout(s, &cx), VQ_OK);
+    vq_conn_stats a, b;
+    vq_conn_get_stats(s, &a);
+    uint8_t buf[1500];
+    size_t out = 0;
+    CHECK(build_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 5, 0, buf, &out));
+    CHECK_EQ(vq_conn_recv(s, &cx, buf, out, 0), VQ_OK);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv);
+    CHECK_EQ(b.old_key_pkts, a.old_key_pkts);
+    CHECK_EQ(b.pkts_dropped, a.pkts_dropped + 1);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_aead_integrity_limit)
+{
+  world w;
+  CHECK(world_established_limits(&w, 85, 0, 3));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    uint64_t pn = next_pn(&w);
+    /* spec: rfc9001#6.6/6 — packets failing authentication are counted (generation 5 keys: they
+     * fail under the current and the next keys alike) */
+    for (int i = 0; i < 3; i++)
+      CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + (uint64_t)i, 5));
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.auth_failures, (uint64_t)3);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    /* spec: rfc9001#6.6/7 — one more exceeds the integrity limit: AEAD_LIMIT_REACHED at once, and
+     * no more packets are processed (an authentic one changes nothing) */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 3, 5));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSING);
+    vq_conn_get_stats(s, &st);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 4, 0));
+    vq_conn_stats st2;
+    vq_conn_get_stats(s, &st2);
+    CHECK_EQ(st2.pkts_recv, st.pkts_recv);
+    CHECK_EQ(server_close_code(&w, 0), (uint64_t)VQ_TE_AEAD_LIMIT_REACHED);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_aead_confidentiality_limit)
+{
+  world w;
+  const uint64_t limit = 40;
+  CHECK(world_established_limits(&w, 86, limit, 0));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    /* the client (injected) acknowledges nothing: the server's first update (at 3/4 of the limit,
+     * its HANDSHAKE_DONE having been acknowledged in the handshake) goes out, the next cannot
+     * (rfc9001#6.1/2), so it closes with AEAD_LIMIT_REACHED before the limit */
+    uint64_t pn = next_pn(&w);
+    vq_cx cx = vq_lab_cx(w.lab);
+    uint64_t after_update = 0, total = 0;
+    int updated = 0;
+    uint8_t buf[1500];
+    for (int i = 0; i < 400 && vq_conn_get_state(s) == VQ_CONN_ESTABLISHED; i++) {
+      CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0));
+      CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0));
+      for (;;) {
+        size_t n = 0;
+        if (vq_conn_send(s, &cx, buf, sizeof(buf), &n) != VQ_OK || n == 0)
+          break;
+        total++;
+        vq_conn_stats st;
+        vq_conn_get_stats(s, &st);
+        if (st.key_updates_initiated == 1)
+          updated = 1;
+        if (updated)
+          after_update++;
+      }
+    }
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    /* spec: rfc9001#6.6/1, rfc9001#6.6/3, rfc9001#5.3/3 — packets are counted per key and an update
+     * is initiated before the limit */
+    CHECK_EQ(st.key_updates_initiated, (uint64_t)1);
+    CHECK(total > limit);
+    /* spec: rfc9001#6.6/4, rfc9001#6.6/5 — no further update possible: closed with
+     * AEAD_LIMIT_REACHED; spec: rfc9001#6.6/2 — never more than the limit under one key */
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSING);
+    CHECK(after_update > 0 && after_update <= limit);
+    /* the CONNECTION_CLOSE goes out again when packets arrive, still under the limit */
+    for (int i = 0; i < 200; i++) {
+      CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0));
+      size_t n = 0;
+      if (vq_conn_send(s, &cx, buf, sizeof(buf), &n) == VQ_OK && n > 0)
+        after_update++;
+    }
+    CHECK(after_update <= limit);
+    int app = 0, by_peer = 0;
+    CHECK_EQ(vq_conn_close_error(s, &app, &by_peer, NULL), (uint64_t)VQ_TE_AEAD_LIMIT_REACHED);
+    CHECK(!by_peer);
   }
   world_free(&w);
 }

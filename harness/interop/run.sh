@@ -102,14 +102,15 @@ case_vqc() {
   for p in "$@"; do urls+=("https://localhost:$port$p"); done
   local t0 rc
   t0=$(date +%s.%N)
-  SSLKEYLOGFILE=$D/keys.log timeout 120 "$VQC" "${NOGSO_VQ[@]}" --cafile "$W/cert.pem" --output-dir "$D/out" --stats -q \
+  # shellcheck disable=SC2086 # VQC_EXTRA: vq-client options of a case, word-split on purpose
+  SSLKEYLOGFILE=$D/keys.log timeout 120 "$VQC" "${NOGSO_VQ[@]}" $VQC_EXTRA --cafile "$W/cert.pem" --output-dir "$D/out" --stats -q \
     --timeout 10000 "${urls[@]}" > "$D/client.log" 2>&1
   rc=$?
   local secs
   secs=$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $t0}")
   stop_pid "$spid"
   cap_stop
-  local cmd="vq-client --cafile cert.pem --output-dir out ${urls[*]}  <->  gtlsserver $sopts -d www 127.0.0.1 $port key.pem cert.pem"
+  local cmd="vq-client $VQC_EXTRA --cafile cert.pem --output-dir out ${urls[*]}  <->  gtlsserver $sopts -d www 127.0.0.1 $port key.pem cert.pem"
   echo "$cmd" > "$D/command"
   CMP_ERR=
   if [ $rc -ne 0 ]; then
@@ -118,10 +119,15 @@ case_vqc() {
     result "$name" FAIL "$CMP_ERR"
   elif [ -n "$sized" ] && ! sized_files "$D/out" $sized; then
     result "$name" FAIL "$CMP_ERR"
+  elif [ -n "${VQC_KU_MIN:-}" ] &&
+    [ "$(grep -o 'key updates [0-9]*' "$D/client.log" | awk '{print $3}')" -lt "$VQC_KU_MIN" ] 2> /dev/null; then
+    result "$name" FAIL "vq-client initiated fewer than $VQC_KU_MIN key updates: $(grep '^stats' "$D/client.log")"
   elif ! cap_check "$D/cap.pcapng" "$D/keys.log" "$min_stream"; then
     result "$name" FAIL "$CAP_ERR; $CAP_SUMMARY"
   else
-    result "$name" PASS "${secs}s, $CAP_SUMMARY"
+    local ku=
+    [ -n "${VQC_KU_MIN:-}" ] && ku="key updates $(grep -o 'key updates [0-9+]*' "$D/client.log" | awk '{print $3}') (initiated+answered), "
+    result "$name" PASS "${secs}s, $ku$CAP_SUMMARY"
     [ $KEEP -eq 1 ] || rm -f "$D/cap.pcapng" "$D/out/"*
     return
   fi
@@ -247,7 +253,7 @@ EOF
   echo "  command: $(cat "$D/command")" | tee -a "$RES"
 }
 
-VQS_EXTRA=""
+VQS_EXTRA="" VQC_EXTRA=""
 if [ -n "$missing" ]; then
   result setup FAIL "missing:$missing (ci/install-deps.sh installs them)"
   say "$PASS passed, $FAIL failed"
@@ -261,6 +267,10 @@ case_vqc vqc-gtls-parallel 10 "" "index.html f1.bin f2.bin f3.bin" "100000:10000
 case_vqc vqc-gtls-retry 3 "-V" "index.html f1.bin" "" /index.html /f1.bin
 if [ $SHORT -eq 0 ]; then
   case_vqc vqc-gtls-10MB 1000 "" "10MB.bin" "" /10MB.bin
+  # vq-client starts key updates (RFC 9001 §6.1) against ngtcp2, under 2 % loss (the transfer lasts
+  # long enough for several: each waits three PTOs after the previous one was acknowledged)
+  VQC_EXTRA="--key-update-every 10" VQC_KU_MIN=2 case_vqc vqc-gtls-keyupdate 100 "-t 0.02 -r 0.02" \
+    "10MB.bin f4.bin" "" /10MB.bin /f4.bin
   case_vqc vqc-gtls-loss5 100 "-t 0.05 -r 0.05" "2MB.bin f4.bin" "500000:500000" /2MB.bin /f4.bin /500000
 fi
 case_gtc gtc-vqs-small 3 "" index.html

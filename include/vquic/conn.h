@@ -56,6 +56,13 @@ typedef struct vq_conn_config {
   uint64_t stream_send_buffer;   /* bytes the application may queue per stream: 1 MiB */
   const uint8_t *stateless_reset_token; /* server: 16 bytes to send as stateless_reset_token (the
                                     endpoint derives it from its key and the CID, RFC 9000 §10.3.2) */
+  uint64_t key_update_every;     /* initiate a 1-RTT key update (RFC 9001 §6.1) once this many packets
+                                    were protected with the current key and it is permitted; 0: only
+                                    when the AEAD confidentiality limit requires it */
+  uint64_t aead_confidentiality_limit; /* packets per 1-RTT key (0: RFC 9001 §6.6 value of the suite,
+                                    2^23 for AES-GCM); lower values are for tests */
+  uint64_t aead_integrity_limit; /* received packets failing authentication before the connection
+                                    closes with AEAD_LIMIT_REACHED (0: 2^52 AES-GCM, 2^36 ChaCha20) */
   const vq_trace *trace;         /* this connection's trace sink (qlog per connection); NULL: the
                                     cx's. Must outlive the connection. */
   /* QUIC versions (RFC 9368), in order of preference, 0-terminated (VQ_QUIC_V1, VQ_QUIC_V2).
@@ -136,6 +143,10 @@ typedef struct vq_conn_stats {
   uint64_t ecn_recv[4];         /* packets received per IP codepoint (VQ_ECN_*), all spaces */
   uint64_t ecn_acked_ect0, ecn_acked_ce; /* the peer's last validated 1-RTT ACK_ECN counts */
   uint64_t congestion_events;   /* congestion window reductions (loss or ECN-CE), RFC 9002 §7.3.2 */
+  uint64_t key_updates_initiated; /* 1-RTT key updates we started (RFC 9001 §6.1) */
+  uint64_t key_updates_answered;  /* key updates the peer started and we followed (§6.2) */
+  uint64_t auth_failures;       /* received packets that failed authentication (§6.6) */
+  uint64_t old_key_pkts;        /* packets accepted under the previous read keys (§6.5) */
 } vq_conn_stats;
 
 /* Creates a client connection: picks its CIDs from cx->rng and queues the ClientHello; the first
@@ -212,6 +223,12 @@ size_t vq_conn_dgram_max_payload(const vq_conn *c);
  * VQ_ERR_BUFFER_TOO_SMALL when cap is short (*len says what is needed; it stays queued). */
 vq_status vq_conn_dgram_recv(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
                              int *got);
+/* Starts a 1-RTT key update (RFC 9001 §6.1): the next packets are protected with the next
+ * generation's keys and the other Key Phase. VQ_ERR_KEY_UPDATE_BLOCKED (nothing changes) before the
+ * handshake is confirmed, before a packet protected with the current keys was acknowledged, or while
+ * the peer has not yet answered the previous update; VQ_ERR_STREAM_STATE once closing. The 3 PTO wait
+ * RFC 9001 §6.5 recommends between updates is the caller's (key_update_every observes it). */
+vq_status vq_conn_initiate_key_update(vq_conn *c, const vq_cx *cx);
 
 /* ---- Streams (RFC 9000 §2, §3) --------------------------------------------------------------- */
 

@@ -67,6 +67,13 @@ typedef enum vq_status {
   VQ_ERR_DECRYPT = -90,                 /* AEAD authentication failed (RFC 9000 §12.2, RFC 9001 §5.5) */
   VQ_ERR_HP_SAMPLE = -91,               /* too short for the header protection sample (RFC 9001 §5.4.2) */
   VQ_ERR_RETRY_INTEGRITY = -92,         /* Retry integrity tag mismatch (RFC 9000 §17.2.5.2) */
+  VQ_ERR_KEY_UPDATE = -93,              /* KEY_UPDATE_ERROR: the peer broke a key update rule
+                                           (RFC 9001 §6.2, §6.4) */
+  VQ_ERR_AEAD_LIMIT = -94,              /* AEAD_LIMIT_REACHED: a confidentiality or integrity limit
+                                           (RFC 9001 §6.6) */
+  VQ_ERR_KEY_UPDATE_BLOCKED = -95,      /* local: a key update may not be initiated now (handshake not
+                                           confirmed, or no packet of the current key phase
+                                           acknowledged yet, RFC 9001 §6.1): try again later */
 
   /* HTTP/3 and QPACK (RFC 9114 §8.1, RFC 9204 §6): application error codes, VQ_DISP_CLOSE_APP. */
   VQ_ERR_QPACK_DECOMPRESSION = -110,    /* QPACK_DECOMPRESSION_FAILED 0x200: a field section */

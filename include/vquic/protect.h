@@ -196,6 +196,20 @@ typedef struct vq_unprotected {
 vq_status vq_packet_unprotect(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset,
                               int64_t largest_pn, vq_unprotected *out);
 
+/* The two halves of vq_packet_unprotect, so that a receiver can choose the packet protection key from
+ * the unprotected Key Phase bit and packet number with one AEAD attempt (RFC 9001 §6.3, §6.5; the
+ * header protection key does not change with a key update). vq_packet_unprotect_header removes
+ * header protection with hp_key and recovers the packet number (out->pn, pn_len, hdr_len); mask keeps
+ * the mask for the second half (VQ_ERR_PACKET_NUMBER, packet untouched, if the pn would pass 2^62-1).
+ * vq_packet_unprotect_payload decrypts with k (VQ_ERR_DECRYPT when k is not installed) and, on
+ * failure, restores the packet to the bytes received; its results are those of vq_packet_unprotect.
+ * Both wipe mask when they fail, the second always. */
+vq_status vq_packet_unprotect_header(vq_pp_key *hp_key, uint8_t *pkt, size_t len, size_t pn_offset,
+                                     int64_t largest_pn, vq_unprotected *out,
+                                     uint8_t mask[VQ_HP_MASK_LEN]);
+vq_status vq_packet_unprotect_payload(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset,
+                                      vq_unprotected *out, uint8_t mask[VQ_HP_MASK_LEN]);
+
 /* ---- Retry integrity (RFC 9001 §5.8, RFC 9369 §3.3.3) ---------------------------------------- */
 
 #define VQ_RETRY_TAG_LEN 16u

@@ -197,6 +197,8 @@ static void usage(FILE *f)
           "  --keylog FILE        NSS key log (also $SSLKEYLOGFILE)\n"
           "  --timeout MS         give up when idle this long (default 10000)\n"
           "  --stats              print transport statistics (RTT, loss, bytes) at the end\n"
+          "  --key-update-every N update the 1-RTT keys every N packets sent (RFC 9001 §6;\n"
+          "                       default 0: only when the AEAD limit requires it)\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  --no-ecn             do not mark datagrams with ECT(0) (RFC 9000 §13.4)\n"
           "  -q, --quiet          no progress bar\n"
@@ -224,14 +226,14 @@ int main(int argc, char **argv)
   const char *keylog = getenv("SSLKEYLOGFILE");
   int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, no_ecn = 0;
   const char *qlog_dir = NULL;
-  uint64_t timeout_ms = 10000;
+  uint64_t timeout_ms = 10000, key_update_every = 0;
   uint32_t first_version[2] = {0, 0}, versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
       {"cafile", 1, 0, 'A'}, {"insecure", 0, 0, 'I'}, {"output", 1, 0, 'o'},
       {"output-dir", 1, 0, 'D'}, {"alpn", 1, 0, 'a'}, {"keylog", 1, 0, 'K'},
       {"timeout", 1, 0, 'T'}, {"stats", 0, 0, 'S'}, {"quiet", 0, 0, 'q'},
       {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
-      {"version", 1, 0, 'V'}, {"versions", 1, 0, 'W'},
+      {"version", 1, 0, 'V'}, {"versions", 1, 0, 'W'}, {"key-update-every", 1, 0, 'U'},
       {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
@@ -261,6 +263,15 @@ int main(int argc, char **argv)
       }
       break;
     case 'E': no_ecn = 1; break;
+    case 'U': {
+      char *end = NULL;
+      key_update_every = strtoull(optarg, &end, 10);
+      if (!end || *end || optarg[0] == '-') {
+        fprintf(stderr, "vq-client: --key-update-every %s: not a number of packets\n", optarg);
+        return 2;
+      }
+      break;
+    }
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -382,6 +393,7 @@ int main(int argc, char **argv)
   cc.cc = VQ_CC_CUBIC;
   cc.version = first_version[0];
   memcpy(cc.versions, versions, sizeof(cc.versions));
+  cc.key_update_every = key_update_every;
   app_qtrace *qt = NULL;
   if (qlog_dir) {
     char name[64];
@@ -486,11 +498,12 @@ int main(int argc, char **argv)
     vq_conn_get_stats(conn, &s);
     fprintf(stderr,
             "stats: rtt %.3f ms (min %.3f), cwnd %llu, packets sent %llu recv %llu lost %llu, "
-            "bytes sent %llu recv %llu, stream bytes recv %llu, %.3f s, ecn %s (recv ect0 %llu ce %llu)\n",
+            "bytes sent %llu recv %llu, stream bytes recv %llu, key updates %llu+%llu, %.3f s, ecn %s (recv ect0 %llu ce %llu)\n",
             (double)s.srtt / 1e6, (double)s.min_rtt / 1e6, (unsigned long long)s.cwnd,
             (unsigned long long)s.pkts_sent, (unsigned long long)s.pkts_recv,
             (unsigned long long)s.pkts_lost, (unsigned long long)s.bytes_sent,
             (unsigned long long)s.bytes_recv, (unsigned long long)s.stream_bytes_recv,
+            (unsigned long long)s.key_updates_initiated, (unsigned long long)s.key_updates_answered,
             (double)(cx.now - start) / 1e9, ecn_name(s.ecn_state),
             (unsigned long long)s.ecn_recv[VQ_ECN_ECT0], (unsigned long long)s.ecn_recv[VQ_ECN_CE]);
   }

@@ -347,6 +347,8 @@ static void usage(FILE *f)
           "                       others get Version Negotiation (default: v1 and v2, as the client\n"
           "                       chose)\n"
           "  --retry              validate every client address with a Retry first (RFC 9000 §8.1.2)\n"
+          "  --key-update-every N update the 1-RTT keys every N packets sent (RFC 9001 §6;\n"
+          "                       default 0: only when the AEAD limit requires it)\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
 }
@@ -356,7 +358,7 @@ int main(int argc, char **argv)
 {
   const char *listen = "127.0.0.1:4433", *root = ".", *cert = NULL, *key = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE"), *cert_out = NULL, *cc = "cubic";
-  uint64_t idle = 30000, max_conns = 10000;
+  uint64_t idle = 30000, max_conns = 10000, key_update_every = 0;
   int verbose = 0, no_gso = 0, no_ecn = 0;
   const char *qlog_dir = NULL;
   int retry = 0;
@@ -365,7 +367,7 @@ int main(int argc, char **argv)
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
       {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'}, {"versions", 1, 0, 'W'},
-      {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+      {"key-update-every", 1, 0, 'U'}, {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
     switch (o) {
@@ -390,6 +392,15 @@ int main(int argc, char **argv)
       }
       break;
     case 'E': no_ecn = 1; break;
+    case 'U': {
+      char *end = NULL;
+      key_update_every = strtoull(optarg, &end, 10);
+      if (!end || *end || optarg[0] == '-') {
+        fprintf(stderr, "vq-server: --key-update-every %s: not a number of packets\n", optarg);
+        return 2;
+      }
+      break;
+    }
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -496,6 +507,7 @@ int main(int argc, char **argv)
   ecfg.conn.disable_ecn = no_ecn;
   ecfg.conn.tls = tls;
   ecfg.conn.max_idle_timeout_ms = idle;
+  ecfg.conn.key_update_every = key_update_every;
   ecfg.conn.cc = strcmp(cc, "cubic") == 0 ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
   ecfg.max_conns = (uint32_t)max_conns;
   ecfg.retry = retry;

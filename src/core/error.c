@@ -74,6 +74,9 @@ static const status_info infos[] = {
   {VQ_ERR_DECRYPT, VQ_DISP_DROP_PACKET, 0, "packet failed authentication"},
   {VQ_ERR_HP_SAMPLE, VQ_DISP_DROP_PACKET, 0, "packet too short for the header protection sample"},
   {VQ_ERR_RETRY_INTEGRITY, VQ_DISP_DROP_PACKET, 0, "retry integrity tag mismatch"},
+  {VQ_ERR_KEY_UPDATE, VQ_DISP_CLOSE, VQ_TE_KEY_UPDATE_ERROR, "key update rule broken"},
+  {VQ_ERR_AEAD_LIMIT, VQ_DISP_CLOSE, VQ_TE_AEAD_LIMIT_REACHED, "AEAD usage limit reached"},
+  {VQ_ERR_KEY_UPDATE_BLOCKED, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "key update not permitted yet"},
   /* HTTP/3 and QPACK: the code is the HTTP/3 application error code (RFC 9204 §6). */
   {VQ_ERR_QPACK_DECOMPRESSION, VQ_DISP_CLOSE_APP, VQ_H3_QPACK_DECOMPRESSION_FAILED,
    "QPACK field section cannot be decoded"},

@@ -316,38 +316,61 @@ vq_status vq_packet_protect(vq_pp_key *k, uint8_t *pkt, size_t cap, size_t pn_of
   return VQ_OK;
 }
 
-vq_status vq_packet_unprotect(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset,
-                              int64_t largest_pn, vq_unprotected *out)
+vq_status vq_packet_unprotect_header(vq_pp_key *hp_key, uint8_t *pkt, size_t len, size_t pn_offset,
+                                     int64_t largest_pn, vq_unprotected *out,
+                                     uint8_t mask[VQ_HP_MASK_LEN])
 {
-  uint8_t mask[VQ_HP_MASK_LEN];
-  size_t pn_len = 0, plen = 0;
+  size_t pn_len = 0;
   uint64_t tpn = 0;
-  if (!out || largest_pn < -1 || largest_pn >= (INT64_C(1) << 62)) return VQ_ERR_INVALID_ARGUMENT;
-  vq_status st = hp_remove(k, pkt, len, pn_offset, &pn_len, &tpn, mask);
+  if (!out || !mask || largest_pn < -1 || largest_pn >= (INT64_C(1) << 62))
+    return VQ_ERR_INVALID_ARGUMENT;
+  vq_status st = hp_remove(hp_key, pkt, len, pn_offset, &pn_len, &tpn, mask);
   if (st != VQ_OK) return st;
   /* spec: rfc9000#A.3 — the full packet number, by the proved decoder of src/core/pn.c. */
   uint64_t pn = 0;
-  size_t hdr_len = pn_offset + pn_len;
   st = vq_pn_decode(largest_pn < 0 ? VQ_PN_NONE : (uint64_t)largest_pn, tpn, pn_len, &pn);
-  if (st == VQ_OK) st = vq_aead_open(k, pn, pkt, len, hdr_len, &plen);
+  if (st != VQ_OK) {
+    xor_header(pkt, pn_offset, pn_len, first_byte_bits(pkt[0]), mask);
+    OPENSSL_cleanse(mask, VQ_HP_MASK_LEN);
+    return st;
+  }
+  out->pn = pn;
+  out->pn_len = pn_len;
+  out->hdr_len = pn_offset + pn_len;
+  out->payload_offset = pn_offset + pn_len;
+  out->payload_len = 0;
+  return VQ_OK;
+}
+
+vq_status vq_packet_unprotect_payload(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset,
+                                      vq_unprotected *out, uint8_t mask[VQ_HP_MASK_LEN])
+{
+  size_t plen = 0;
+  vq_status st = (k && k->installed) ? vq_aead_open(k, out->pn, pkt, len, out->hdr_len, &plen)
+                                     : VQ_ERR_DECRYPT;
   if (st != VQ_OK) {
     /* The ciphertext is restored by vq_aead_open; restoring header protection leaves the packet as
      * received (the sample is unchanged, so the mask is the same). */
-    xor_header(pkt, pn_offset, pn_len, first_byte_bits(pkt[0]), mask);
-    OPENSSL_cleanse(mask, sizeof mask);
+    xor_header(pkt, pn_offset, out->pn_len, first_byte_bits(pkt[0]), mask);
+    OPENSSL_cleanse(mask, VQ_HP_MASK_LEN);
     return st;
   }
-  OPENSSL_cleanse(mask, sizeof mask);
-  out->pn = pn;
-  out->pn_len = pn_len;
-  out->hdr_len = hdr_len;
-  out->payload_offset = hdr_len;
+  OPENSSL_cleanse(mask, VQ_HP_MASK_LEN);
   out->payload_len = plen;
   /* spec: rfc9000#17.2/9 — reserved bits (0x0c of a long header) non-zero after removing both packet
    * and header protection: PROTOCOL_VIOLATION; spec: rfc9000#17.3.1/3 — the same for 0x18 of a short
    * header */
   if (pkt[0] & ((pkt[0] & 0x80) ? 0x0c : 0x18)) return VQ_ERR_PROTOCOL_VIOLATION;
   return VQ_OK;
+}
+
+vq_status vq_packet_unprotect(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset,
+                              int64_t largest_pn, vq_unprotected *out)
+{
+  uint8_t mask[VQ_HP_MASK_LEN];
+  vq_status st = vq_packet_unprotect_header(k, pkt, len, pn_offset, largest_pn, out, mask);
+  if (st != VQ_OK) return st;
+  return vq_packet_unprotect_payload(k, pkt, len, pn_offset, out, mask);
 }
 
 /* ---- AEAD limits -------------------------------------------------------------------------------- */

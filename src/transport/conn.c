@@ -237,6 +237,8 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
   vq_pp_key_init(&c->app_rx_next);
   vq_pp_key_init(&c->app_rx_prev);
   c->app_rx_prev_until = VQ_TIME_NEVER;
+  c->rx_cur_min_pn = c->rx_cur_max_pn = c->rx_prev_max_pn = -1;
+  c->ku_acked_at = VQ_TIME_NEVER;
   vq_recovery_config rc = {k.cc, k.max_udp_payload, VQ_K_INITIAL_RTT, k.max_sent_per_space,
                            !k.disable_pacing};
   vq_status st = vq_recovery_init(&c->rec, &c->mem, &rc);
@@ -795,6 +797,12 @@ static vq_status on_ack(vq_conn *c, const vq_cx *cx, int space, const vq_frame_a
     else
       delay = VQ_TIME_NEVER / 2;
   }
+  if (space == VQ_SPACE_APP && c->cur_rx_gen < c->tx_gen &&
+      a->largest >= c->tx_first_pn[(c->cur_rx_gen + 1) & 1u]) {
+    /* spec: rfc9001#6.2/4 — an ACK in a packet under older keys acknowledges a packet we protected
+     * with newer keys: the peer took our key update without updating its own keys */
+    return VQ_ERR_KEY_UPDATE;
+  }
   vq_recovery_state rs;
   vq_conn_recovery_state(c, &rs);
   int sampled = 0;
@@ -833,6 +841,16 @@ static vq_status on_ack(vq_conn *c, const vq_cx *cx, int space, const vq_frame_a
    * is acknowledged */
   if (space == VQ_SPACE_HANDSHAKE)
     c->peer_addr_validated = 1;
+  if (space == VQ_SPACE_APP && !c->tx_gen_acked) {
+    /* spec: rfc9001#6.1/2 — the lowest pn sent under the current keys against the largest
+     * acknowledged: once that is reached, another key update may be initiated */
+    int ok = 0;
+    uint64_t la = vq_recovery_largest_acked(&c->rec, VQ_SPACE_APP, &ok);
+    if (ok && la >= c->tx_first_pn[c->tx_gen & 1u] && c->tx_gen == c->rx_gen) {
+      c->tx_gen_acked = 1;
+      c->ku_acked_at = cx->now;
+    }
+  }
   return VQ_OK;
 }
 
@@ -1088,6 +1106,201 @@ static vq_status on_retry(vq_conn *c, const vq_cx *cx, const uint8_t *pkt, size_
   return VQ_OK;
 }
 
+/* ---- key update (RFC 9001 §6) and AEAD limits (§6.6) ------------------------------------------- */
+
+static uint64_t aead_integrity_limit(const vq_conn *c, const vq_pp_key *k)
+{
+  if (c->cfg.aead_integrity_limit)
+    return c->cfg.aead_integrity_limit;
+  uint64_t conf = 0, integ = 0;
+  /* Initial packets use AES-128-GCM (rfc9001#5.2); the limit of the key that failed applies */
+  if (vq_aead_limits(k->installed ? k->suite : VQ_CS_AES_128_GCM_SHA256, &conf, &integ) != VQ_OK)
+    return UINT64_C(1) << 36;
+  return integ;
+}
+
+uint64_t vq_conn_aead_conf_limit(const vq_conn *c)
+{
+  if (c->cfg.aead_confidentiality_limit)
+    return c->cfg.aead_confidentiality_limit;
+  uint64_t conf = 0, integ = 0;
+  if (vq_aead_limits(c->sp[VQ_SPACE_APP].tx.suite, &conf, &integ) != VQ_OK)
+    return UINT64_C(1) << 23;
+  return conf;
+}
+
+int vq_conn_key_update_permitted(const vq_conn *c)
+{
+  /* spec: rfc9001#6/1, rfc9001#6.1/1 — only once the handshake is confirmed; spec: rfc9001#6.1/2 —
+   * not before a packet of the current key phase was acknowledged (tx_gen_acked, set in on_ack),
+   * which needs the peer to have answered the previous update (tx_gen == rx_gen) */
+  return c->state == VQ_CONN_ESTABLISHED && c->hs_confirmed && c->sp[VQ_SPACE_APP].tx.installed &&
+         !c->sp[VQ_SPACE_APP].discarded && c->tx_gen == c->rx_gen && c->tx_gen_acked;
+}
+
+/* Moves the write keys to the next generation (our update, or the answer to the peer's). */
+static vq_status update_tx_keys(vq_conn *c, const vq_cx *cx)
+{
+  vq_space *s = &c->sp[VQ_SPACE_APP];
+  vq_pp_key nk;
+  vq_pp_key_init(&nk);
+  /* spec: rfc9001#6.1 — secret_<n+1> from the "quic ku" label; the header protection key stays */
+  vq_status st = vq_pp_key_update(&s->tx, &nk);
+  if (st != VQ_OK)
+    return st;
+  /* spec: rfc9001#6.4 — the old write keys are discarded at once: only the current keys are used */
+  vq_pp_key_discard(&s->tx);
+  s->tx = nk;
+  c->tx_gen++;
+  c->tx_first_pn[c->tx_gen & 1u] = s->next_pn;
+  c->tx_gen_acked = 0;
+  c->ku_acked_at = VQ_TIME_NEVER;
+  c->tx_key_pkts = 0;
+  vq_cx_trace(cx, "key_updated", "space=%d dir=write generation=%llu", VQ_SPACE_APP,
+              (unsigned long long)c->tx_gen);
+  return VQ_OK;
+}
+
+vq_status vq_conn_key_update_now(vq_conn *c, const vq_cx *cx)
+{
+  if (!vq_conn_key_update_permitted(c))
+    return VQ_ERR_KEY_UPDATE_BLOCKED;
+  /* spec: rfc9001#6.1 — the initiator updates its write keys and toggles the Key Phase bit; its next
+   * read keys (app_rx_next, made in advance) take the peer's answer */
+  vq_status st = update_tx_keys(c, cx);
+  if (st == VQ_OK)
+    c->stats.key_updates_initiated++;
+  return st;
+}
+
+vq_status vq_conn_initiate_key_update(vq_conn *c, const vq_cx *cx_in)
+{
+  vq_cx tcx_;
+  const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK)
+    return st;
+  if (c->state >= VQ_CONN_CLOSING)
+    return VQ_ERR_STREAM_STATE;
+  return vq_conn_key_update_now(c, cx);
+}
+
+int vq_conn_app_key_usable(vq_conn *c, const vq_cx *cx)
+{
+  uint64_t limit = vq_conn_aead_conf_limit(c);
+  if (vq_conn_key_update_permitted(c)) {
+    int want = 0;
+    /* spec: rfc9001#6.6/3, rfc9001#5.3/3 — a key update well before the confidentiality limit (at
+     * three quarters of it, so that the peer's answer and an ACK can come back in time) */
+    if (limit != UINT64_MAX && c->tx_key_pkts >= limit - limit / 4)
+      want = 1;
+    /* the configured period; spec: rfc9001#6.5/3 — three PTOs after the ACK that confirmed the
+     * previous update */
+    if (c->cfg.key_update_every && c->tx_key_pkts >= c->cfg.key_update_every &&
+        (c->tx_gen == 0 || cx->now >= c->ku_acked_at + three_pto(c)))
+      want = 1;
+    if (want)
+      (void)vq_conn_key_update_now(c, cx);
+  } else if (c->state == VQ_CONN_ESTABLISHED && c->hs_confirmed && c->tx_gen == c->rx_gen &&
+             !c->tx_gen_acked &&
+             ((c->cfg.key_update_every && c->tx_key_pkts >= c->cfg.key_update_every) ||
+              (limit != UINT64_MAX && c->tx_key_pkts >= limit / 2)) &&
+             (c->ku_ping_last == 0 || cx->now >= c->ku_ping_last + three_pto(c) / 3)) {
+    /* an update is due but no packet of this phase was acknowledged (rfc9001#6.1/2): an endpoint
+     * that sends only ACKs (a downloading client) would never get one; a PING, once per PTO,
+     * elicits it */
+    c->ku_ping_wanted = 1;
+  }
+  if (limit == UINT64_MAX)
+    return 1;
+  uint64_t reserve = limit / 8 < 8 ? limit / 8 : 8;
+  if (c->state < VQ_CONN_CLOSING && c->tx_key_pkts + reserve >= limit) {
+    /* spec: rfc9001#6.6/4, rfc9001#6.6/5 — no key update was possible in time: close with
+     * AEAD_LIMIT_REACHED while a few packets (the CONNECTION_CLOSE) remain under the limit */
+    vq_conn_error(c, cx, VQ_ERR_AEAD_LIMIT, 0, "confidentiality limit reached, no key update possible");
+  }
+  /* spec: rfc9001#6.6/2 — at the limit the key is used no more (nothing is sent) */
+  return c->tx_key_pkts < limit;
+}
+
+/* A 1-RTT packet authenticated under the keys `which` (-1 previous, 0 current, 1 next): the key
+ * update rules on the receiving side, and the rotation of the read keys when the next ones took it. */
+static vq_status on_1rtt_keys(vq_conn *c, const vq_cx *cx, int which, uint64_t pn)
+{
+  vq_space *s = &c->sp[VQ_SPACE_APP];
+  int64_t p = (int64_t)pn;
+  if (which < 0) {
+    /* spec: rfc9001#6.1/4, rfc9001#6.5 — a delayed packet of the previous phase, still readable */
+    c->cur_rx_gen = c->rx_gen - 1;
+    c->stats.old_key_pkts++;
+    if (p > c->rx_prev_max_pn)
+      c->rx_prev_max_pn = p;
+    return VQ_OK;
+  }
+  if (which == 0) {
+    c->cur_rx_gen = c->rx_gen;
+    /* spec: rfc9001#6.4/1, rfc9001#6.4/2 — a packet under the newer keys with a lower pn than one
+     * the older keys took: KEY_UPDATE_ERROR */
+    if (c->rx_prev_max_pn >= 0 && p < c->rx_prev_max_pn)
+      return VQ_ERR_KEY_UPDATE;
+    if (c->rx_cur_min_pn < 0 || p < c->rx_cur_min_pn)
+      c->rx_cur_min_pn = p;
+    if (p > c->rx_cur_max_pn)
+      c->rx_cur_max_pn = p;
+    return VQ_OK;
+  }
+  /* the next keys took it: the peer's keys moved on.
+   * spec: rfc9001#6.4/2 — older keys were used for a higher pn than this newer-key packet */
+  if (c->rx_cur_max_pn >= 0 && p < c->rx_cur_max_pn)
+    return VQ_ERR_KEY_UPDATE;
+  /* an update the peer started (not its answer to ours) */
+  int peer_started = c->tx_gen == c->rx_gen;
+  /* spec: rfc9001#6.2/3 — a second update started by the peer before we sent, under the updated
+   * keys, an ACK of the packet that started its previous one (it did not wait, rfc9001#6.1/2) */
+  if (peer_started && c->ku_ack_owed)
+    return VQ_ERR_KEY_UPDATE;
+  /* spec: rfc9001#6.1/1 — a client cannot have confirmed the handshake before the server sent
+   * HANDSHAKE_DONE: an update before that breaks the rule */
+  if (c->is_server && (!c->hs_confirmed || !c->handshake_done_sent))
+    return VQ_ERR_KEY_UPDATE;
+  /* spec: rfc9001#6.1/3 — the old keys were kept until a packet under the new ones was unprotected;
+   * spec: rfc9001#6.1/4, rfc9001#6.5/4 — they are kept for three PTOs more (reordered packets) */
+  vq_pp_key_discard(&c->app_rx_prev);
+  c->app_rx_prev = s->rx;
+  c->app_rx_prev_until = cx->now + three_pto(c);
+  c->rx_prev_max_pn = c->rx_cur_max_pn;
+  s->rx = c->app_rx_next;
+  vq_pp_key_init(&c->app_rx_next);
+  /* spec: rfc9001#6.3/4, rfc9001#9.5/3 — the following generation is made now, not when a packet
+   * claims it (rfc9001#6.3/5: current and next held together) */
+  vq_status st = vq_pp_key_update(&s->rx, &c->app_rx_next);
+  if (st != VQ_OK)
+    return st;
+  c->rx_gen++;
+  c->cur_rx_gen = c->rx_gen;
+  c->rx_cur_min_pn = c->rx_cur_max_pn = p;
+  c->ku_ack_owed = peer_started;
+  vq_cx_trace(cx, "key_updated", "space=%d dir=read generation=%llu", VQ_SPACE_APP,
+              (unsigned long long)c->rx_gen);
+  if (peer_started) {
+    /* spec: rfc9001#6.2/1 — the peer updated its keys: ours follow; spec: rfc9001#6.2/2 — before
+     * any ACK of this packet is built (note_received comes later) */
+    st = update_tx_keys(c, cx);
+    if (st != VQ_OK)
+      return st;
+    c->stats.key_updates_answered++;
+  } else if (!c->tx_gen_acked) {
+    /* our update was answered: a packet of our current generation may already be acknowledged */
+    int ok = 0;
+    uint64_t la = vq_recovery_largest_acked(&c->rec, VQ_SPACE_APP, &ok);
+    if (ok && la >= c->tx_first_pn[c->tx_gen & 1u]) {
+      c->tx_gen_acked = 1;
+      c->ku_acked_at = cx->now;
+    }
+  }
+  return VQ_OK;
+}
+
 /* One packet of a datagram. Returns how many bytes it took (the rest may hold coalesced packets);
  * 0 ends the datagram. */
 static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len, const vq_cid *first_dcid)
@@ -1150,7 +1363,6 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   size_t plen = h.packet_len;
   vq_unprotected u;
   vq_pp_key *key = &s->rx;
-  int next_phase = 0;
   vq_pp_key alt;
   int follow = 0;
   vq_pp_key_init(&alt);
@@ -1163,18 +1375,20 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
       return plen;
     }
   }
+  int which = 0; /* 1-RTT: the keys that took the packet: -1 previous, 0 current, 1 next */
   if (space == VQ_SPACE_APP) {
-    /* the key phase bit is protected: unprotect with the current keys first; on a phase change try
-     * the next generation (RFC 9001 §6.3) */
-    st = vq_packet_unprotect(key, pkt, plen, h.pn_off, s->largest_recv, &u);
-    if (st == VQ_ERR_DECRYPT && c->app_rx_next.installed) {
-      st = vq_packet_unprotect(&c->app_rx_next, pkt, plen, h.pn_off, s->largest_recv, &u);
-      if (st == VQ_OK || st == VQ_ERR_PROTOCOL_VIOLATION)
-        next_phase = 1;
-    }
-    if (st == VQ_OK && !next_phase && ((pkt[0] >> 2) & 1u) != c->app_rx_key_phase) {
-      /* authenticated with the current keys but the phase bit differs: only possible for the old
-       * phase's keys, which are the same keys here — treat as the current phase */
+    /* spec: rfc9001#6.3/1 — the Key Phase bit and the packet number, once header
+     * protection is off (its key never changes), choose one set of keys, so one AEAD attempt is made
+     * whatever the bit says; spec: rfc9001#6.5 — a phase other than the current one is the previous
+     * keys' for a pn below every pn of the current phase, the next keys' otherwise */
+    uint8_t mask[VQ_HP_MASK_LEN];
+    st = vq_packet_unprotect_header(&s->rx, pkt, plen, h.pn_off, s->largest_recv, &u, mask);
+    if (st == VQ_OK) {
+      if (((pkt[0] >> 2) & 1u) != (c->rx_gen & 1u))
+        which = (c->app_rx_prev.installed && c->rx_cur_min_pn >= 0 &&
+                 u.pn < (uint64_t)c->rx_cur_min_pn) ? -1 : 1;
+      key = which < 0 ? &c->app_rx_prev : which > 0 ? &c->app_rx_next : &s->rx;
+      st = vq_packet_unprotect_payload(key, pkt, plen, h.pn_off, &u, mask);
     }
   } else {
     st = vq_packet_unprotect(key, pkt, plen, h.pn_off, s->largest_recv, &u);
@@ -1191,23 +1405,24 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
    * unprotect (one that appears to start a key update included) is discarded */
   if (st != VQ_OK) {
     c->stats.pkts_dropped++;
+    if (st == VQ_ERR_DECRYPT) {
+      /* spec: rfc9001#6.6/6 — packets failing authentication are counted over the connection's
+       * life, across all keys; spec: rfc9001#6.6/7 — past the integrity limit the connection closes
+       * with AEAD_LIMIT_REACHED at once and processes no more packets (it is closing) */
+      c->auth_failures++;
+      c->stats.auth_failures = c->auth_failures;
+      if (c->auth_failures > aead_integrity_limit(c, key)) {
+        vq_conn_error(c, cx, VQ_ERR_AEAD_LIMIT, 0, "integrity limit of failed decryptions reached");
+        return 0;
+      }
+    }
     return plen;
   }
-  if (next_phase) {
-    /* spec: rfc9001#6.2/1 — the peer updated its keys: rotate the read keys and update ours;
-     * spec: rfc9001#6.2/2 — before any ACK of this packet is built (note_received comes later) */
-    vq_pp_key_discard(&c->app_rx_prev);
-    c->app_rx_prev = s->rx;
-    s->rx = c->app_rx_next;
-    vq_pp_key_init(&c->app_rx_next);
-    (void)vq_pp_key_update(&s->rx, &c->app_rx_next);
-    c->app_rx_key_phase ^= 1u;
-    vq_pp_key nk;
-    vq_pp_key_init(&nk);
-    if (vq_pp_key_update(&s->tx, &nk) == VQ_OK) {
-      vq_pp_key_discard(&s->tx);
-      s->tx = nk;
-      c->tx_key_phase ^= 1u;
+  if (space == VQ_SPACE_APP) {
+    st = on_1rtt_keys(c, cx, which, u.pn);
+    if (st != VQ_OK) {
+      vq_conn_error(c, cx, st, 0, NULL);
+      return 0;
     }
   }
   /* spec: rfc9000#12.3/5, rfc9000#12.3/4 — after removing protection, duplicates (and packets
@@ -1357,6 +1572,8 @@ vq_time vq_conn_next_timeout(const vq_conn *c)
   for (int i = 0; i < VQ_SPACE_COUNT; i++)
     if (!c->sp[i].discarded && c->sp[i].ack_pending && c->sp[i].ack_deadline < t)
       t = c->sp[i].ack_deadline;
+  if (c->app_rx_prev.installed && c->app_rx_prev_until < t)
+    t = c->app_rx_prev_until;
   return t;
 }
 
@@ -1385,6 +1602,14 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
     vq_conn_push_event(c, VQ_CONN_EV_CLOSED, 0, VQ_TE_NO_ERROR);
     vq_cx_trace(cx, "connection_closed", "idle timeout");
     return VQ_OK;
+  }
+  if (c->app_rx_prev.installed && now >= c->app_rx_prev_until) {
+    /* spec: rfc9001#6.5/4, rfc9001#6.5/5 — three PTOs after the first packet under the new keys, the
+     * old read keys and their secret are discarded (wiped) */
+    vq_pp_key_discard(&c->app_rx_prev);
+    c->app_rx_prev_until = VQ_TIME_NEVER;
+    vq_cx_trace(cx, "key_discarded", "space=%d generation=%llu", VQ_SPACE_APP,
+                (unsigned long long)(c->rx_gen - 1));
   }
   if (vq_recovery_timer(&c->rec) <= now) {
     vq_recovery_state rs;

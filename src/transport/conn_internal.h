@@ -129,16 +129,30 @@ struct vq_conn {
   vq_tp peer_tp;
   uint64_t peer_ack_delay_exp;
   int handshake_done_pending;     /* server: HANDSHAKE_DONE to send */
+  int handshake_done_sent;        /* server: it was sent (at least once) */
   int peer_addr_validated;        /* client: the server validated our address (RFC 9002 A.6) */
   int addr_validated;             /* server: the client's address is validated (RFC 9000 §8.1) */
   uint64_t bytes_recv_unvalidated, bytes_sent_unvalidated;
   int sent_handshake;             /* client: sent a Handshake packet (Initial keys discarded) */
-  uint64_t app_rx_key_phase;      /* key phase of the current 1-RTT read keys */
-  uint64_t tx_key_phase;
-  vq_pp_key app_rx_next;          /* the next generation's read keys, ready for a peer key update */
-  vq_pp_key app_rx_prev;
+  /* Key update (RFC 9001 §6): the 1-RTT keys of each direction have a generation; the Key Phase bit
+   * is its low bit. sp[VQ_SPACE_APP].rx holds generation rx_gen, .tx generation tx_gen; tx_gen is
+   * rx_gen or rx_gen + 1 (we updated, the peer has not answered yet). */
+  uint64_t rx_gen, tx_gen;
+  vq_pp_key app_rx_next;          /* read keys of rx_gen + 1, made in advance (RFC 9001 §6.3) */
+  vq_pp_key app_rx_prev;          /* read keys of rx_gen - 1, kept until app_rx_prev_until (§6.5) */
   vq_time app_rx_prev_until;
-  int key_update_allowed;         /* we may update once a packet of the current phase was acked */
+  int64_t rx_cur_min_pn, rx_cur_max_pn; /* pns received under rx_gen (-1: none yet) */
+  int64_t rx_prev_max_pn;         /* largest pn received under rx_gen - 1 (-1: none) */
+  uint64_t tx_first_pn[2];        /* [g & 1]: first pn sent under generation g (tx_gen, tx_gen - 1) */
+  int tx_gen_acked;               /* a packet of tx_gen was acknowledged (§6.1/2) */
+  vq_time ku_acked_at;            /* when (for the 3 PTO wait of §6.5) */
+  int ku_ack_owed;                /* the peer's keys changed (rx_gen): no ACK sent under the new keys yet */
+  uint64_t cur_rx_gen;            /* generation of the packet being processed */
+  uint64_t tx_key_pkts;           /* packets protected with the current 1-RTT write key (§6.6) */
+  uint64_t auth_failures;         /* received packets that failed authentication, all keys (§6.6) */
+  int ku_ping_wanted;             /* an update is due but nothing of the current phase was
+                                     acknowledged: make the next 1-RTT packet ack-eliciting */
+  vq_time ku_ping_last;
 
   vq_space sp[VQ_SPACE_COUNT];
   vq_recovery rec;
@@ -262,6 +276,15 @@ vq_pp_key *vq_conn_version_rx_key(vq_conn *c, const vq_pkt_header *h, int space,
 /* Client: the server's Initial of version `version` was unprotected with *alt: switch to it. */
 vq_status vq_conn_version_follow(vq_conn *c, const vq_cx *cx, uint32_t version, vq_pp_key *alt);
 const char *vq_conn_ecn_state_name(int state);
+/* Key update (RFC 9001 §6): whether one may be initiated now; starting one (VQ_ERR_KEY_UPDATE_BLOCKED
+ * when not permitted); the confidentiality limit of the current 1-RTT write key. */
+int vq_conn_key_update_permitted(const vq_conn *c);
+vq_status vq_conn_key_update_now(vq_conn *c, const vq_cx *cx);
+uint64_t vq_conn_aead_conf_limit(const vq_conn *c);
+/* Before a 1-RTT packet is built: starts the key update the configured period or the
+ * confidentiality limit asks for, closes with AEAD_LIMIT_REACHED when the limit comes and no update
+ * is possible; 0 when the write key may protect no more packets (RFC 9001 §6.6). */
+int vq_conn_app_key_usable(vq_conn *c, const vq_cx *cx);
 /* conn_stream.c */
 vq_stream *vq_conn_stream_find(vq_conn *c, uint64_t id);
 vq_status vq_conn_stream_get_peer(vq_conn *c, uint64_t id, vq_stream **out);

@@ -380,6 +380,9 @@ static int put_ack(vq_conn *c, const vq_cx *cx, pkt *p, int space)
   if (n == 0 || !put(p, &f))
     return 0;
   sf_add(c, VQ_SF_ACK, space, 0, r[0].largest, 0, 0);
+  /* spec: rfc9001#6.2 — this ACK, under the keys of the peer's latest update, completes it */
+  if (space == VQ_SPACE_APP)
+    c->ku_ack_owed = 0;
   /* spec: rfc9000#13.2.1/3 — one ACK answers what arrived: no further ACK-only packet until another
    * ack-eliciting packet arrives */
   s->ack_pending = 0;
@@ -479,6 +482,7 @@ static void put_app_ctrl(vq_conn *c, pkt *p)
     f.type = VQ_FRAME_HANDSHAKE_DONE;
     if (put(p, &f)) {
       c->handshake_done_pending = 0;
+      c->handshake_done_sent = 1;
       sf_add(c, VQ_SF_HANDSHAKE_DONE, VQ_SPACE_APP, 0, 0, 0, 0);
     }
   }
@@ -674,6 +678,9 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   *eliciting = 0;
   if (cap < 64 || !sf_reserve(c, 64))
     return VQ_OK;
+  /* spec: rfc9001#6.6/1 — 1-RTT packets are counted per write key (tx_key_pkts) against the limit */
+  if (space == VQ_SPACE_APP && !vq_conn_app_key_usable(c, cx))
+    return VQ_OK;
   /* every packet is recorded by recovery (an ACK of an unrecorded pn is a PROTOCOL_VIOLATION): with
    * the space's table full, nothing is sent until ACKs free it (DESIGN.md principle 5) */
   if (!vq_recovery_has_room(&c->rec, (vq_pn_space)space))
@@ -697,8 +704,9 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
    * c->token); the client's side of rfc9000#17.2.2/1 is missing (status.tsv) */
   if (space == VQ_SPACE_APP) {
     /* spec: rfc9000#17.4/2 — vquic does not implement the latency spin bit: it is disabled, sent as
-     * 0, and the peer's value is never looked at (spec: rfc9000#17.4/5) */
-    st = vq_short_header_write(buf, cap, &c->dcid, 0, (unsigned)c->tx_key_phase, pn_len, &pn_off);
+     * 0, and the peer's value is never looked at (spec: rfc9000#17.4/5); spec: rfc9001#6 — the Key
+     * Phase bit is the low bit of the write keys' generation */
+    st = vq_short_header_write(buf, cap, &c->dcid, 0, (unsigned)(c->tx_gen & 1u), pn_len, &pn_off);
   } else {
     vq_long_header_spec hs = {space == VQ_SPACE_INITIAL ? VQ_PKT_INITIAL : VQ_PKT_HANDSHAKE,
                               c->version,
@@ -740,6 +748,17 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
         put_datagrams(c, cx, &p);
         put_streams(c, &p);
       }
+      if (space == VQ_SPACE_APP && c->ku_ping_wanted && !p.eliciting) {
+        /* a key update waits for an ACK of this key phase (vq_conn_app_key_usable) */
+        vq_frame f;
+        memset(&f, 0, sizeof(f));
+        f.type = VQ_FRAME_PING;
+        if (put(&p, &f)) {
+          sf_add(c, VQ_SF_PING, space, 0, 0, 0, 0);
+          c->ku_ping_wanted = 0;
+          c->ku_ping_last = now;
+        }
+      }
       if (s->probes && !p.eliciting) {
         /* spec: rfc9002#6.2.4/1 — a PTO sends an ack-eliciting probe: PING when nothing else */
         vq_frame f;
@@ -779,6 +798,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   st = vq_packet_protect(&s->tx, buf, cap, pn_off, pn_len, s->next_pn, payload_len, &out);
   if (st != VQ_OK)
     return st;
+  if (space == VQ_SPACE_APP)
+    c->tx_key_pkts++;
   vq_sent_packet sp = {s->next_pn, now, (uint32_t)out, (uint8_t)p.eliciting,
                        (uint8_t)(p.eliciting || p.padded), 0, 0, c->cur_first};
   if (c->cur_first == VQ_SF_NIL)
