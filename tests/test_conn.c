@@ -13,6 +13,7 @@
 #include "vquic/pn.h"
 #include "vquic/protect.h"
 #include "vquic/tls.h"
+#include "vquic/token.h"
 
 #define MAXS 64
 
@@ -263,6 +264,8 @@ typedef struct scenario {
   int insecure;
   vq_time run_for;
   int keylog;                 /* record the 1-RTT secrets (to inject frames: inject_1rtt) */
+  const uint8_t *reset_key;   /* the endpoint's stateless reset key (32 bytes; NULL: random) */
+  int allow_migration;        /* neither side sends disable_active_migration */
 } scenario;
 
 typedef struct world {
@@ -359,6 +362,8 @@ static int world_run(world *w, const scenario *sc)
   ec.conn.initial_max_streams_bidi = sc->max_streams;
   ec.conn.mem_limit = sc->mem_limit;
   ec.retry = sc->retry;
+  ec.reset_key = sc->reset_key;
+  ec.conn.allow_active_migration = sc->allow_migration;
   if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
     return 0;
   vq_conn_config cc = {0};
@@ -369,6 +374,7 @@ static int world_run(world *w, const scenario *sc)
   cc.initial_max_data = sc->conn_window;
   cc.max_conn_window = sc->conn_window;
   cc.mem_limit = sc->mem_limit;
+  cc.allow_active_migration = sc->allow_migration;
   w->cli.streams_to_open = sc->streams;
   w->cli.request_size = sc->request;
   w->cli.close_when_done = 1;
@@ -976,15 +982,15 @@ static int key_1rtt(world *w, int server, int gen, vq_pp_key *k)
 
 /* A 1-RTT packet from the client with the given payload (frames), packet number pn, under the keys
  * of generation gen (key phase gen & 1). */
-static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen,
-                      uint8_t buf[1500], size_t *outp)
+static int build_1rtt_to(world *w, const vq_cid *dcid, const uint8_t *payload, size_t plen,
+                         uint64_t pn, unsigned gen, uint8_t buf[1500], size_t *outp)
 {
   vq_pp_key k;
   unsigned phase = gen & 1u;
   if (!key_1rtt(w, 0, (int)gen, &k))
     return 0;
   size_t pn_off = 0, out = 0;
-  int ok = vq_short_header_write(buf, 1500, vq_conn_dcid(w->cli.conn), 0, phase, 4, &pn_off) == VQ_OK &&
+  int ok = vq_short_header_write(buf, 1500, dcid, 0, phase, 4, &pn_off) == VQ_OK &&
            vq_pn_write(buf + pn_off, 1500 - pn_off, pn, 4) == VQ_OK && pn_off + 4 + plen < 1400;
   if (ok) {
     if (plen)
@@ -994,6 +1000,35 @@ static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn
   vq_pp_key_discard(&k);
   *outp = out;
   return ok;
+}
+
+static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen,
+                      uint8_t buf[1500], size_t *outp)
+{
+  return build_1rtt_to(w, vq_conn_dcid(w->cli.conn), payload, plen, pn, gen, buf, outp);
+}
+
+/* A 1-RTT packet from the client to dcid handed to the server's endpoint as if from addr (NULL: the
+ * client's lab address). Returns the connection it went to (NULL: none); *rl gets the size of the
+ * endpoint's answer (a Stateless Reset), *bl the datagram's. */
+static vq_endpoint_conn *ep_inject(world *w, const vq_cid *dcid, const uint8_t *payload, size_t plen,
+                                   uint64_t pn, const uint8_t *addr, size_t addr_len, size_t *rl,
+                                   size_t *bl)
+{
+  uint8_t b[1500], resp[1500];
+  size_t n = 0;
+  *rl = 0;
+  if (!build_1rtt_to(w, dcid, payload, plen, pn, 0, b, &n))
+    return NULL;
+  if (bl)
+    *bl = n;
+  uint8_t own = (uint8_t)w->cli.node;
+  vq_endpoint_conn *ec = NULL;
+  int created = 0;
+  vq_cx cx = vq_lab_cx(w->lab);
+  (void)vq_endpoint_recv(w->srv.ep, &cx, addr ? addr : &own, addr ? addr_len : 1, b, n, &ec,
+                         &created, resp, sizeof(resp), rl);
+  return ec;
 }
 
 static int inject_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen)
@@ -1019,12 +1054,21 @@ static uint64_t next_pn(world *w)
 static uint64_t reply_pn, reply_close;  /* of the last server_reply: its packet number, the
                                           * error code of a CONNECTION_CLOSE 0x1c in it (or ~0) */
 static uint64_t reply_reset_id, reply_reset_code; /* and of a RESET_STREAM in it (id ~0 if none) */
+static uint64_t reply_retired;   /* bit s: a RETIRE_CONNECTION_ID of sequence s (< 64) in it */
+static uint64_t reply_new_cids, reply_new_cid_max; /* NEW_CONNECTION_ID frames, largest sequence */
+static size_t reply_len;         /* the datagram's size */
+static vq_cid reply_dcid;        /* its Destination CID */
+static int reply_challenge;      /* it carries a PATH_CHALLENGE, whose data is: */
+static uint8_t reply_challenge_data[8];
 
 static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, int *path_responses,
                         int *acked, unsigned *phase)
 {
   reply_close = ~(uint64_t)0;
   reply_reset_id = ~(uint64_t)0;
+  reply_retired = reply_new_cids = reply_new_cid_max = 0;
+  reply_len = 0;
+  reply_challenge = 0;
   uint8_t buf[1500];
   size_t n = 0;
   vq_cx cx = vq_lab_cx(w->lab);
@@ -1035,6 +1079,8 @@ static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, i
   vq_pkt_header h;
   if (vq_packet_parse(buf, n, vq_conn_scid(w->cli.conn)->len, &h) != VQ_OK || h.type != VQ_PKT_1RTT)
     return -1;
+  reply_len = n;
+  (void)vq_cid_set(&reply_dcid, buf + h.dcid_off, h.dcid_len);
   vq_pp_key k;
   if (!key_1rtt(w, 1, gen, &k))
     return -1;
@@ -1058,6 +1104,17 @@ static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, i
     if (f.type == VQ_FRAME_RESET_STREAM) {
       reply_reset_id = f.reset_stream.stream_id;
       reply_reset_code = f.reset_stream.error_code;
+    }
+    if (f.type == VQ_FRAME_RETIRE_CONNECTION_ID && f.retire_cid.sequence < 64)
+      reply_retired |= (uint64_t)1 << f.retire_cid.sequence;
+    if (f.type == VQ_FRAME_NEW_CONNECTION_ID) {
+      reply_new_cids++;
+      if (f.new_cid.sequence > reply_new_cid_max)
+        reply_new_cid_max = f.new_cid.sequence;
+    }
+    if (f.type == VQ_FRAME_PATH_CHALLENGE) {
+      reply_challenge = 1;
+      memcpy(reply_challenge_data, f.path.data, 8);
     }
     off += used;
   }
@@ -1211,26 +1268,6 @@ VQ_TEST(conn_inject_benign_frames)
      * rfc9000#7.2/5 — the server to the Source CID of the client's first Initial */
     CHECK(vq_cid_equal(vq_conn_dcid(w.cli.conn), vq_conn_scid(s)));
     CHECK(vq_cid_equal(vq_conn_dcid(s), vq_conn_scid(w.cli.conn)));
-    /* spec: rfc9000#9/3 — a packet of the connection from another address is dropped by the
-     * endpoint, without a Stateless Reset (and the connection does not see it) */
-    {
-      uint8_t b[1500], resp[1500];
-      size_t bl = 0, rl = 1;
-      CHECK(build_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0, b, &bl));
-      const uint8_t other[] = {10, 9, 8, 7, 0x44, 0x44};
-      vq_endpoint_conn *ec = NULL;
-      int created = 0;
-      vq_conn_stats a, b2;
-      vq_conn_get_stats(s, &a);
-      vq_cx cx0 = vq_lab_cx(w.lab);
-      CHECK_EQ(vq_endpoint_recv(w.srv.ep, &cx0, other, sizeof(other), b, bl, &ec, &created, resp,
-                                sizeof(resp), &rl), VQ_OK);
-      vq_conn_get_stats(s, &b2);
-      CHECK_EQ(rl, (size_t)0);
-      CHECK(!created);
-      CHECK_EQ(b2.pkts_recv, a.pkts_recv);
-      CHECK_EQ(b2.bytes_recv, a.bytes_recv);
-    }
     vq_conn_event ev;
     while (vq_conn_poll_event(s, &ev))
       ;
@@ -1255,9 +1292,10 @@ VQ_TEST(conn_inject_benign_frames)
     uint64_t sid = 0;
     CHECK_EQ(vq_conn_stream_open(s, &cx, 1, &sid), VQ_OK);
     /* spec: rfc9000#13.3/5 — an outdated MAX_DATA (0) is accepted; spec: rfc9000#19.15/4 — the
-     * same NEW_CONNECTION_ID twice is no error */
+     * same NEW_CONNECTION_ID twice is no error (sequence 4 retiring those below 1: the client
+     * issued 1..3 itself, so four stay active, the server's limit) */
     CHECK(inject_1rtt(&w, (const uint8_t[]){0x10, 0x00}, 2, pn++, 0));
-    static const uint8_t ncid[] = {0x18, 0x01, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3, 4,
+    static const uint8_t ncid[] = {0x18, 0x04, 0x01, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3, 4,
                                    5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     CHECK(inject_1rtt(&w, ncid, sizeof(ncid), pn++, 0));
     CHECK(inject_1rtt(&w, ncid, sizeof(ncid), pn++, 0));
@@ -1466,4 +1504,266 @@ VQ_TEST(conn_endpoint_version_negotiation_and_drops)
   vq_endpoint_free(ep);
   vq_tls_ctx_free(sctx);
   CHECK_EQ(root.used, 0);
+}
+
+/* ---- connection IDs (RFC 9000 §5.1, §19.15, §19.16) ---------------------------------------------- */
+
+/* A NEW_CONNECTION_ID frame (sequence numbers < 64): returns its length. */
+static size_t ncid_frame(uint8_t *o, uint64_t seq, uint64_t rpt, const uint8_t *cid, size_t cid_len,
+                         uint8_t tok)
+{
+  size_t n = 0;
+  o[n++] = 0x18;
+  o[n++] = (uint8_t)seq;
+  o[n++] = (uint8_t)rpt;
+  o[n++] = (uint8_t)cid_len;
+  memcpy(o + n, cid, cid_len);
+  n += cid_len;
+  memset(o + n, tok, 16);
+  return n + 16;
+}
+
+static const uint8_t cid_x[8] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8};
+static const uint8_t cid_y[8] = {0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8};
+static const uint8_t cid_z[8] = {0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8};
+
+/* The client's CID of sequence seq (1 if it has it). */
+static int cli_cid(world *w, uint64_t seq, vq_cid *out)
+{
+  for (uint32_t i = 0; i < VQ_CONN_MAX_LOCAL_CIDS; i++) {
+    uint64_t sq = 0;
+    if (vq_conn_local_cid(w->cli.conn, i, out, &sq) && sq == seq)
+      return 1;
+  }
+  return 0;
+}
+
+VQ_TEST(conn_cid_issued_routed_retired)
+{
+  world w;
+  CHECK(world_established(&w, 80));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    /* spec: rfc9000#5.1.1/3, rfc9000#5.1.1/4 — each side issued CIDs up to the other's
+     * active_connection_id_limit (4: the handshake CID and three more); spec: rfc9000#5.1.1/1 —
+     * with sequence numbers 1, 2, 3 */
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.cids_issued, 3);
+    vq_conn_get_stats(w.cli.conn, &st);
+    CHECK_EQ(st.cids_issued, 3);
+    vq_cid ids[VQ_CONN_MAX_LOCAL_CIDS];
+    uint64_t seqs[VQ_CONN_MAX_LOCAL_CIDS], seqsum = 0;
+    int n = 0;
+    for (uint32_t i = 0; i < VQ_CONN_MAX_LOCAL_CIDS; i++)
+      if (vq_conn_local_cid(s, i, &ids[n], &seqs[n])) {
+        seqsum += seqs[n];
+        n++;
+      }
+    CHECK_EQ(n, 4);
+    CHECK_EQ(seqsum, 0 + 1 + 2 + 3);
+    /* spec: rfc9000#5.1.1/2 — packets to any of them reach the connection through the endpoint */
+    uint64_t pn = next_pn(&w);
+    int victim = -1;
+    for (int k = 0; k < n; k++) {
+      vq_conn_stats a, b;
+      size_t rl = 0;
+      vq_conn_get_stats(s, &a);
+      vq_endpoint_conn *ec = ep_inject(&w, &ids[k], (const uint8_t[]){0x01}, 1, pn++, NULL, 0, &rl, NULL);
+      vq_conn_get_stats(s, &b);
+      CHECK(ec != NULL && ec->conn == s);
+      CHECK_EQ(b.pkts_recv, a.pkts_recv + 1);
+      if (seqs[k] == 2)
+        victim = k;
+    }
+    CHECK(victim >= 0);
+    if (victim >= 0) {
+      /* the client retires sequence 2 (in a packet to the handshake CID): the endpoint forgets it,
+       * spec: rfc9000#5.1.1/7 — and the server issues sequence 4 in its place */
+      size_t rl = 0;
+      CHECK(ep_inject(&w, vq_conn_scid(s), (const uint8_t[]){0x19, 0x02}, 2, pn++, NULL, 0, &rl, NULL) != NULL);
+      CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+      vq_conn_get_stats(s, &st);
+      CHECK_EQ(st.cids_retired_by_peer, 1);
+      CHECK_EQ(st.cids_issued, 4);
+      vq_endpoint_conn *ec = ep_inject(&w, &ids[victim], (const uint8_t[]){0x01}, 1, pn++, NULL, 0, &rl, NULL);
+      CHECK(ec == NULL);
+      CHECK(rl > 0); /* a short header packet for no connection: a Stateless Reset */
+      /* the same retirement again is no error */
+      CHECK(ep_inject(&w, vq_conn_scid(s), (const uint8_t[]){0x19, 0x02}, 2, pn++, NULL, 0, &rl, NULL) != NULL);
+      CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+      int responses = 0, acked = 0;
+      unsigned phase = 0;
+      CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+      CHECK_EQ(reply_new_cids, 1);
+      CHECK_EQ(reply_new_cid_max, 4);
+      int m = 0;
+      for (uint32_t i = 0; i < VQ_CONN_MAX_LOCAL_CIDS; i++) {
+        vq_cid c;
+        if (vq_conn_local_cid(s, i, &c, NULL)) {
+          m++;
+          size_t r2 = 0;
+          vq_endpoint_conn *e2 = ep_inject(&w, &c, (const uint8_t[]){0x01}, 1, pn++, NULL, 0, &r2, NULL);
+          CHECK(e2 != NULL && e2->conn == s);
+        }
+      }
+      CHECK_EQ(m, 4);
+    }
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_cid_frame_errors)
+{
+  /* Each alone (or in one packet) from the client; the server closes with the code given. */
+  typedef struct cid_case {
+    const char *what;
+    int kind;
+    uint64_t code;
+  } cid_case;
+  static const cid_case cases[] = {
+      /* spec: rfc9000#5.1.1/6 — a fifth active CID (the client issued 1..3 itself) */
+      {"over active_connection_id_limit", 0, VQ_TE_CONNECTION_ID_LIMIT_ERROR},
+      /* spec: rfc9000#19.15/5 — a sequence number again with another CID */
+      {"sequence 1 with another CID", 1, VQ_TE_PROTOCOL_VIOLATION},
+      /* spec: rfc9000#19.15/5 — a CID again under another sequence number */
+      {"the handshake CID under sequence 4", 2, VQ_TE_PROTOCOL_VIOLATION},
+      /* spec: rfc9000#19.15/6, rfc9000#19.15/7 — Retire Prior To above the sequence number */
+      {"Retire Prior To above Sequence Number", 3, VQ_TE_FRAME_ENCODING_ERROR},
+      /* spec: rfc9000#19.15/1 — a CID of length 0 */
+      {"zero-length CID", 4, VQ_TE_FRAME_ENCODING_ERROR},
+      /* spec: rfc9000#19.16/2, rfc9000#19.16/3 — retiring the CID the packet was sent to */
+      {"RETIRE_CONNECTION_ID of the packet's own CID", 5, VQ_TE_PROTOCOL_VIOLATION},
+      /* spec: rfc9000#19.16/1 — retiring a sequence number never sent (the server sent 0..3) */
+      {"RETIRE_CONNECTION_ID of sequence 4", 6, VQ_TE_PROTOCOL_VIOLATION},
+      /* spec: rfc9000#5.1.2/6, rfc9000#5.1.2/7 — a ninth retirement outstanding (twice the limit
+       * fit) */
+      {"retirements beyond twice the limit", 7, VQ_TE_CONNECTION_ID_LIMIT_ERROR},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    world w;
+    CHECK(world_established(&w, 90 + i));
+    vq_conn *s = peer_conn(&w.srv);
+    if (!s || !w.csec_len) {
+      world_free(&w);
+      continue;
+    }
+    uint8_t pl[400];
+    size_t n = 0;
+    switch (cases[i].kind) {
+    case 0: n = ncid_frame(pl, 4, 0, cid_x, 8, 0x11); break;
+    case 1: n = ncid_frame(pl, 1, 0, cid_x, 8, 0x11); break;
+    case 2: n = ncid_frame(pl, 4, 1, vq_conn_scid(w.cli.conn)->bytes, vq_conn_scid(w.cli.conn)->len, 0x11);
+      break;
+    case 3: n = ncid_frame(pl, 4, 5, cid_x, 8, 0x11); break;
+    case 4: n = ncid_frame(pl, 4, 0, cid_x, 0, 0x11); break;
+    case 5: pl[0] = 0x19; pl[1] = 0x00; n = 2; break;
+    case 6: pl[0] = 0x19; pl[1] = 0x04; n = 2; break;
+    default:
+      for (uint64_t q = 4; q <= 9; q++) {
+        uint8_t c8[8];
+        memcpy(c8, cid_x, 8);
+        c8[7] = (uint8_t)q;
+        n += ncid_frame(pl + n, q, q, c8, 8, (uint8_t)q);
+      }
+      break;
+    }
+    CHECK(inject_1rtt(&w, pl, n, next_pn(&w), 0));
+    int app = -1;
+    uint64_t code = vq_conn_close_error(s, &app, NULL, NULL);
+    if (vq_conn_get_state(s) != VQ_CONN_CLOSING || code != cases[i].code)
+      fprintf(stderr, "  %s: state %d code 0x%llx\n", cases[i].what, (int)vq_conn_get_state(s),
+              (unsigned long long)code);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSING);
+    CHECK_EQ(app, 0);
+    CHECK_EQ(code, cases[i].code);
+    world_free(&w);
+  }
+}
+
+VQ_TEST(conn_cid_retire_prior_to)
+{
+  world w;
+  CHECK(world_established(&w, 100));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    uint64_t pn = next_pn(&w);
+    vq_cid c2, x, y;
+    CHECK(cli_cid(&w, 2, &c2));
+    CHECK_EQ(vq_cid_set(&x, cid_x, 8), VQ_OK);
+    CHECK_EQ(vq_cid_set(&y, cid_y, 8), VQ_OK);
+    uint8_t pl[64];
+    int responses = 0, acked = 0;
+    unsigned phase = 0;
+    /* spec: rfc9000#5.1.2/4 — Retire Prior To 2 covers the CID in use (sequence 0): the server
+     * stops using it, retires 0 and 1 with RETIRE_CONNECTION_ID and moves to sequence 2 */
+    size_t n = ncid_frame(pl, 4, 2, cid_x, 8, 0x44);
+    CHECK(inject_1rtt(&w, pl, n, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    CHECK(vq_cid_equal(vq_conn_dcid(s), &c2));
+    CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+    CHECK_EQ(reply_retired, 3u);
+    CHECK(vq_cid_equal(&reply_dcid, &c2));
+    /* spec: rfc9000#19.15/4 — the same frame again: no error, nothing more retired */
+    CHECK(inject_1rtt(&w, pl, n, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    /* Retire Prior To 6: 2, 3 and 4 go; sequence 7 (y) is used */
+    n = ncid_frame(pl, 7, 6, cid_y, 8, 0x77);
+    CHECK(inject_1rtt(&w, pl, n, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    CHECK(vq_cid_equal(vq_conn_dcid(s), &y));
+    CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+    CHECK_EQ(reply_retired, (1u << 2) | (1u << 3) | (1u << 4));
+    /* spec: rfc9000#19.15/8 — a smaller Retire Prior To (0) is ignored; spec: rfc9000#19.15/9 —
+     * sequence 5, below the largest Retire Prior To (6), is retired at once and never used */
+    n = ncid_frame(pl, 5, 0, cid_z, 8, 0x55);
+    CHECK(inject_1rtt(&w, pl, n, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    CHECK(vq_cid_equal(vq_conn_dcid(s), &y));
+    CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+    CHECK_EQ(reply_retired, 1u << 5);
+    CHECK(vq_cid_equal(&reply_dcid, &y));
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.peer_cids_retired, 6);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_cid_reset_tokens_in_use_only)
+{
+  /* spec: rfc9000#10.3.1/3 — a datagram ending in the token of a CID the client was given but never
+   * used is not a Stateless Reset; one ending in the token of the CID in use is (rfc9000#10.3.1/5) */
+  static const uint8_t key[32] = {7, 7, 7};
+  scenario sc = {0};
+  sc.seed = 110;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.reset_key = key;
+  world w;
+  CHECK(world_run(&w, &sc));
+  vq_conn *s = peer_conn(&w.srv);
+  CHECK(w.cli.handshake_done && s != NULL);
+  if (s) {
+    vq_cx cx = vq_lab_cx(w.lab);
+    for (uint32_t i = 0; i < VQ_CONN_MAX_LOCAL_CIDS; i++) {
+      vq_cid c;
+      uint64_t seq = 0;
+      if (!vq_conn_local_cid(s, i, &c, &seq) || seq == 0)
+        continue;
+      uint8_t tok[16], dg[64];
+      CHECK_EQ(vq_stateless_reset_token(key, &c, tok), VQ_OK);
+      memset(dg, 0x41, sizeof(dg));
+      memcpy(dg + sizeof(dg) - 16, tok, 16);
+      CHECK_EQ(vq_conn_recv(w.cli.conn, &cx, dg, sizeof(dg), 0), VQ_OK);
+      CHECK_EQ(vq_conn_get_state(w.cli.conn), VQ_CONN_ESTABLISHED);
+    }
+    uint8_t tok[16], dg[64];
+    CHECK_EQ(vq_stateless_reset_token(key, vq_conn_dcid(w.cli.conn), tok), VQ_OK);
+    memset(dg, 0x41, sizeof(dg));
+    memcpy(dg + sizeof(dg) - 16, tok, 16);
+    CHECK_EQ(vq_conn_recv(w.cli.conn, &cx, dg, sizeof(dg), 0), VQ_OK);
+    CHECK_EQ(vq_conn_get_state(w.cli.conn), VQ_CONN_DRAINING);
+  }
+  world_free(&w);
 }

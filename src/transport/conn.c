@@ -151,12 +151,14 @@ static vq_status local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used)
   SETP(VQ_TP_INITIAL_MAX_STREAM_DATA_UNI, initial_max_stream_data_uni, k->initial_max_stream_data);
   SETP(VQ_TP_INITIAL_MAX_STREAMS_BIDI, initial_max_streams_bidi, k->initial_max_streams_bidi);
   SETP(VQ_TP_INITIAL_MAX_STREAMS_UNI, initial_max_streams_uni, k->initial_max_streams_uni);
-  SETP(VQ_TP_ACTIVE_CONNECTION_ID_LIMIT, active_connection_id_limit, 2);
+  /* spec: rfc9000#5.1.2/6 — the peer's CIDs we keep; twice as many retirements fit (conn_path.c) */
+  SETP(VQ_TP_ACTIVE_CONNECTION_ID_LIMIT, active_connection_id_limit, VQ_CONN_PEER_CID_LIMIT);
 #undef SETP
-  /* spec: rfc9000#9/2 — we do not support active migration (packets from another address are not
-   * accepted, we issue no spare connection ID): the peer is told with disable_active_migration, so
-   * it does not move to a new local address (RFC 9000 §18.2) */
-  (void)vq_tp_set_present(&tp, VQ_TP_DISABLE_ACTIVE_MIGRATION, 1);
+  /* spec: rfc9000#9/2 — unless configured otherwise the peer is told with disable_active_migration
+   * not to move to a new local address on purpose (RFC 9000 §18.2); a NAT rebinding is still
+   * followed (conn_path.c) */
+  if (!k->allow_active_migration)
+    (void)vq_tp_set_present(&tp, VQ_TP_DISABLE_ACTIVE_MIGRATION, 1);
   /* spec: rfc9000#7.3 — both endpoints send initial_source_connection_id; the server also sends
    * original_destination_connection_id. */
   tp_cid(&tp.initial_source_connection_id, &c->scid);
@@ -193,6 +195,12 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
     c->has_reset_token = 1;
   }
   c->cfg.stateless_reset_token = NULL; /* the caller's buffer need not outlive this call */
+  if (k.reset_key) {
+    memcpy(c->cid_key, k.reset_key, sizeof(c->cid_key));
+    c->have_cid_key = 1;
+  }
+  c->cfg.reset_key = NULL;
+  c->path_deadline = VQ_TIME_NEVER;
   c->is_server = k.is_server;
   c->version = k.version;
   c->state = VQ_CONN_HANDSHAKE;
@@ -308,6 +316,8 @@ vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config
     st = install_initial(c, &c->odcid);
   }
   if (st == VQ_OK)
+    st = vq_conn_cids_init(c, cx);
+  if (st == VQ_OK)
     st = start_tls(c, cx);
   if (st == VQ_OK)
     st = pump_tls(c, cx);
@@ -380,6 +390,10 @@ static vq_status new_server(vq_conn **out, vq_mem *parent, const vq_conn_config 
     st = vq_cid_set(&c->dcid, dgram + h.scid_off, h.scid_len);
   if (st == VQ_OK)
     st = install_initial(c, &pkt_dcid); /* spec: rfc9001#5.2 — keys from the DCID of this Initial */
+  if (st == VQ_OK)
+    st = vq_conn_cids_init(c, cx);
+  if (st == VQ_OK)
+    vq_conn_cids_peer_initial(c);
   if (st == VQ_OK)
     st = start_tls(c, cx);
   if (st != VQ_OK) {
@@ -539,6 +553,7 @@ static vq_status apply_peer_tp(vq_conn *c)
       return VQ_ERR_TP_VALUE;
   }
   c->peer_tp_done = 1;
+  vq_conn_cids_peer_tp(c);
   vq_fc_tx_update(&c->fc_tx, p->initial_max_data);
   c->peer_max_streams[0] = p->initial_max_streams_bidi;
   c->peer_max_streams[1] = p->initial_max_streams_uni;
@@ -650,6 +665,8 @@ static vq_status pump_tls(vq_conn *c, const vq_cx *cx)
       c->handshake_done_pending = 1;
       confirm_handshake(c, cx);
     }
+    /* spec: rfc9000#5.1.1/3 — spare CIDs for the peer as soon as 1-RTT packets can carry them */
+    vq_conn_cids_issue(c, cx);
   }
   return VQ_OK;
 }
@@ -770,27 +787,15 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
   case VQ_FRAME_STREAMS_BLOCKED_UNI:
     return VQ_OK;
   case VQ_FRAME_NEW_CONNECTION_ID:
-    /* spec: rfc9000#19.15/3 — NEW_CONNECTION_ID to an endpoint using a zero-length Destination CID
-     * is a PROTOCOL_VIOLATION. Extra CIDs are not used yet (migration is issue 5): they are not kept,
-     * which stays within our active_connection_id_limit. */
-    if (c->dcid.len == 0)
-      return VQ_ERR_PROTOCOL_VIOLATION;
-    /* spec: rfc9000#19.15/4 — the same frame again is no error (every one is ignored) */
-    return VQ_OK;
+    return vq_conn_on_new_cid(c, cx, &f->new_cid);
   case VQ_FRAME_RETIRE_CONNECTION_ID:
-    /* spec: rfc9000#19.16/1 — retiring a sequence number never sent is a PROTOCOL_VIOLATION; we sent
-     * only sequence number 0 (the handshake CID). Retiring 0 by a packet sent to it (rfc9000#19.16/3,
-     * a MAY) is not refused. */
-    if (f->retire_cid.sequence > 0)
-      return VQ_ERR_PROTOCOL_VIOLATION;
-    return VQ_OK;
+    return vq_conn_on_retire_cid(c, cx, f->retire_cid.sequence);
   case VQ_FRAME_PATH_CHALLENGE:
-    /* spec: rfc9000#8.2.2/1, rfc9000#19.17/1 — answer with PATH_RESPONSE echoing the data */
-    memcpy(c->path_response_data, f->path.data, VQ_PATH_DATA_LEN);
-    c->path_response_pending = 1;
+    vq_conn_on_path_challenge(c, f->path.data);
     return VQ_OK;
   case VQ_FRAME_PATH_RESPONSE:
-    return VQ_OK; /* we send no PATH_CHALLENGE yet: an unsolicited response is ignored */
+    vq_conn_on_path_response(c, cx, f->path.data);
+    return VQ_OK;
   case VQ_FRAME_CONNECTION_CLOSE:
   case VQ_FRAME_CONNECTION_CLOSE_APP:
     enter_draining(c, cx, &f->close, f->type == VQ_FRAME_CONNECTION_CLOSE_APP);
@@ -840,6 +845,10 @@ static vq_status process_payload(vq_conn *c, const vq_cx *cx, int space, vq_pkt_
       return VQ_ERR_PROTOCOL_VIOLATION;
     if (vq_frame_is_ack_eliciting(f.type))
       *eliciting = 1;
+    /* spec: rfc9000#9.1 — probing frames: PATH_CHALLENGE, PATH_RESPONSE, NEW_CONNECTION_ID, PADDING */
+    if (f.type != VQ_FRAME_PATH_CHALLENGE && f.type != VQ_FRAME_PATH_RESPONSE &&
+        f.type != VQ_FRAME_NEW_CONNECTION_ID && f.type != VQ_FRAME_PADDING)
+      c->rx_pkt_non_probing = 1;
     st = on_frame(c, cx, space, pt, &f);
     if (st != VQ_OK)
       return st;
@@ -1061,6 +1070,7 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
       /* spec: rfc9000#7.2/4 — the client uses the Source CID of the server's first Initial as its
        * Destination CID, and changes it only then (have_peer_scid) */
       c->dcid = c->peer_initial_scid;
+      vq_conn_cids_peer_initial(c);
     }
   }
   if (c->is_server && space == VQ_SPACE_HANDSHAKE) {
@@ -1073,6 +1083,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   int eliciting = 0;
   uint64_t bad_type = 0;
   c->drop_packet = 0;
+  c->rx_pkt_non_probing = 0;
+  (void)vq_cid_set(&c->rx_dcid, pkt + h.dcid_off, h.dcid_len);
   st = process_payload(c, cx, space, h.type, pkt + u.payload_offset, u.payload_len, &eliciting,
                        &bad_type);
   if (st == VQ_OK && c->drop_packet) {
@@ -1093,6 +1105,10 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   /* spec: rfc9000#13.1/1 — acknowledged only once unprotected and all frames processed; spec:
    * rfc9000#12.2/6 — each coalesced packet is recorded in its own space */
   note_received(c, cx, space, u.pn, eliciting);
+  /* spec: rfc9000#9.3 — only a non-probing packet with the largest packet number so far moves the
+   * connection to a new peer address */
+  if (space == VQ_SPACE_APP && c->rx_pkt_non_probing && (int64_t)u.pn == s->largest_recv)
+    c->rx_non_probing = 1;
   /* spec: rfc9000#10.1 — the idle timer restarts when a packet is processed; spec: rfc9000#10.1/1 —
    * the period is at least three times the current PTO */
   c->idle_deadline = cx->now + (c->idle_timeout > three_pto(c) ? c->idle_timeout : three_pto(c));
@@ -1102,7 +1118,13 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   return plen;
 }
 
-vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t len, uint8_t ecn)
+vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, uint8_t ecn)
+{
+  return vq_conn_recv_from(c, cx, NULL, 0, dgram, len, ecn);
+}
+
+vq_status vq_conn_recv_from(vq_conn *c, const vq_cx *cx_in, const uint8_t *addr, size_t addr_len,
+                            uint8_t *dgram, size_t len, uint8_t ecn)
 {
   vq_cx tcx_;
   const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
@@ -1110,6 +1132,11 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
     return st;
+  if (c->state < VQ_CONN_CLOSING && !vq_conn_path_before(c, addr, addr_len, len)) {
+    c->stats.pkts_dropped++;
+    return VQ_OK;
+  }
+  uint64_t prev_response = c->path_response_pending;
   c->stats.bytes_recv += len;
   /* spec: rfc9000#8.1/3 — every byte of a datagram attributed to this connection counts towards the
    * anti-amplification allowance, whether or not its packets could be processed */
@@ -1147,12 +1174,12 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
     off += used;
   }
   /* spec: rfc9000#10.3.1/1, rfc9000#10.3.1/2 — a datagram none of whose packets could be processed,
-   * ending in the peer's stateless reset token, is a Stateless Reset; spec: rfc9000#10.3.1/3 — only
-   * the token for the connection ID in use (the server's transport parameter) is checked; spec:
-   * rfc9000#10.3.1/5 — the connection drains and sends nothing more */
-  if (c->stats.pkts_recv == recv_before && !c->is_server && c->peer_tp_done &&
-      vq_tp_has(&c->peer_tp, VQ_TP_STATELESS_RESET_TOKEN) && c->state < VQ_CONN_DRAINING &&
-      vq_stateless_reset_match(dgram, len, c->peer_tp.stateless_reset_token)) {
+   * ending in a stateless reset token of the peer, is a Stateless Reset; spec: rfc9000#10.3.1/3 —
+   * only the tokens of the peer CIDs in use are checked (the server's transport parameter for its
+   * handshake CID, NEW_CONNECTION_ID for the others: conn_path.c); spec: rfc9000#10.3.1/5 — the
+   * connection drains and sends nothing more */
+  if (c->stats.pkts_recv == recv_before && c->state < VQ_CONN_DRAINING &&
+      vq_conn_reset_token_match(c, dgram, len)) {
     vq_frame_close fc = {0, 0, (const uint8_t *)"stateless reset", 15};
     enter_draining(c, cx, &fc, 0);
     c->closed_by_peer = 1;
@@ -1161,6 +1188,9 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
     vq_cx_trace(cx, "stateless_reset", "received");
     return VQ_OK;
   }
+  if (c->stats.pkts_recv != recv_before)
+    vq_conn_path_after(c, cx, addr, addr_len, len, prev_response);
+  c->rx_other_addr = 0;
   /* spec: rfc9002#A.6 — keys, address validation or the amplification limit may have changed: the
    * loss detection timer is set again */
   vq_recovery_state rs;
@@ -1186,6 +1216,8 @@ vq_time vq_conn_next_timeout(const vq_conn *c)
   for (int i = 0; i < VQ_SPACE_COUNT; i++)
     if (!c->sp[i].discarded && c->sp[i].ack_pending && c->sp[i].ack_deadline < t)
       t = c->sp[i].ack_deadline;
+  if (c->path_validating && c->path_deadline < t)
+    t = c->path_deadline;
   return t;
 }
 
@@ -1215,6 +1247,9 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
     vq_cx_trace(cx, "connection_closed", "idle timeout");
     return VQ_OK;
   }
+  vq_conn_path_timeout(c, cx);
+  if (c->state == VQ_CONN_CLOSED)
+    return VQ_OK;
   if (vq_recovery_timer(&c->rec) <= now) {
     vq_recovery_state rs;
     vq_conn_recovery_state(c, &rs);
