@@ -266,6 +266,7 @@ typedef struct scenario {
   int keylog;                 /* record the 1-RTT secrets (to inject frames: inject_1rtt) */
   const uint8_t *reset_key;   /* the endpoint's stateless reset key (32 bytes; NULL: random) */
   int allow_migration;        /* neither side sends disable_active_migration */
+  int (*same_host)(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 } scenario;
 
 typedef struct world {
@@ -364,6 +365,7 @@ static int world_run(world *w, const scenario *sc)
   ec.retry = sc->retry;
   ec.reset_key = sc->reset_key;
   ec.conn.allow_active_migration = sc->allow_migration;
+  ec.conn.addr_same_host = sc->same_host;
   if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
     return 0;
   vq_conn_config cc = {0};
@@ -1766,4 +1768,249 @@ VQ_TEST(conn_cid_reset_tokens_in_use_only)
     CHECK_EQ(vq_conn_get_state(w.cli.conn), VQ_CONN_DRAINING);
   }
   world_free(&w);
+}
+
+/* ---- paths (RFC 9000 §8.2, §9) --------------------------------------------------------------------- */
+
+/* Test addresses: the first byte is the host. */
+static int first_byte_host(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+  return alen > 0 && blen > 0 && a[0] == b[0];
+}
+
+static int established_paths(world *w, uint64_t seed, int allow_migration)
+{
+  scenario sc = {0};
+  sc.seed = seed;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.keylog = 1;
+  sc.allow_migration = allow_migration;
+  sc.same_host = first_byte_host;
+  return world_run(w, &sc) && w->cli.handshake_done && w->srv.handshake_done && peer_conn(&w->srv) &&
+         w->csec_len > 0 && w->ssec_len > 0;
+}
+
+VQ_TEST(conn_path_response_padded)
+{
+  world w;
+  CHECK(established_paths(&w, 120, 0));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t pl[9] = {0x1a};
+    memcpy(pl + 1, data, 8);
+    size_t rl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), pl, sizeof(pl), next_pn(&w), NULL, 0, &rl, NULL) != NULL);
+    int responses = 0, acked = 0;
+    unsigned phase = 0;
+    CHECK_EQ(server_reply(&w, 0, data, 0, &responses, &acked, &phase), 1);
+    /* spec: rfc9000#8.2.2/1 — echoed; spec: rfc9000#8.2.2/5 — in a datagram of at least 1200 bytes */
+    CHECK_EQ(responses, 1);
+    CHECK(reply_len >= 1200);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_nat_rebinding_new_host)
+{
+  world w;
+  CHECK(established_paths(&w, 121, 0));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    vq_endpoint_conn *ec0 = vq_endpoint_next(w.srv.ep, NULL);
+    uint8_t old_addr[VQ_ADDR_MAX];
+    size_t old_len = ec0->addr_len;
+    memcpy(old_addr, ec0->addr, old_len);
+    vq_cid old_dcid = *vq_conn_dcid(s);
+    uint64_t pn = next_pn(&w);
+    const uint8_t other[2] = {9, 9};
+    vq_conn_stats a;
+    vq_conn_get_stats(s, &a);
+    /* a probing packet only (PATH_CHALLENGE) from another address: the connection stays, and
+     * spec: rfc9000#8.2.2/3 — does not answer it on its own path */
+    const uint8_t data[8] = {8, 7, 6, 5, 4, 3, 2, 1};
+    uint8_t pl[9] = {0x1a};
+    memcpy(pl + 1, data, 8);
+    size_t rl = 0, bl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), pl, sizeof(pl), pn + 10, other, 2, &rl, &bl) != NULL);
+    vq_conn_stats b;
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 0);
+    int responses = 0, acked = 0;
+    unsigned phase = 0;
+    (void)server_reply(&w, 0, data, 0, &responses, &acked, &phase);
+    CHECK_EQ(responses, 0);
+    /* spec: rfc9000#9.3 — a non-probing packet from there that is not the largest so far (a late
+     * one) does not move the connection either */
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, pn, other, 2, &rl, &bl) != NULL);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 0);
+    /* the largest one does: spec: rfc9000#9.3/1 — the server sends to the new address from now on
+     * (the endpoint's addr follows), spec: rfc9000#9/4 — validates it with PATH_CHALLENGE, spec:
+     * rfc9000#9.5/3 — with a CID of the client not used before, spec: rfc9000#9.4/2 — and, the host
+     * having changed, congestion control and RTT start again from their initial values */
+    vq_endpoint_conn *ec = ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, pn + 20,
+                                     other, 2, &rl, &bl);
+    CHECK(ec != NULL && ec->conn == s);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 1);
+    CHECK(ec && ec->addr_len == 2 && memcmp(ec->addr, other, 2) == 0);
+    CHECK(!vq_cid_equal(vq_conn_dcid(s), &old_dcid));
+    CHECK_EQ(b.srtt, VQ_K_INITIAL_RTT);
+    CHECK(a.srtt != VQ_K_INITIAL_RTT);
+    /* spec: rfc9000#9.3/2, rfc9000#8.2.1/5, rfc9000#8.2.2/6 — until validated, at most three times
+     * what came from the new address (so the PATH_CHALLENGE datagram is not expanded to 1200) */
+    uint64_t recv_there = bl;
+    CHECK_EQ(server_reply(&w, 0, data, 0, &responses, &acked, &phase), 1);
+    CHECK(reply_challenge);
+    CHECK(reply_len <= 3 * recv_there);
+    CHECK(vq_cid_equal(&reply_dcid, vq_conn_dcid(s)));
+    uint8_t challenge[8];
+    memcpy(challenge, reply_challenge_data, 8);
+    size_t total = reply_len;
+    uint8_t buf[1500];
+    size_t n = 0;
+    vq_cx cx = vq_lab_cx(w.lab);
+    for (int i = 0; i < 10; i++) {
+      CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+      total += n;
+      if (n == 0)
+        break;
+    }
+    CHECK(total <= 3 * recv_there);
+    /* spec: rfc9000#8.2.2/4 — the PATH_RESPONSE validates the path (whatever path it came on) */
+    uint8_t resp[9] = {0x1b};
+    memcpy(resp + 1, challenge, 8);
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), resp, sizeof(resp), pn + 21, other, 2, &rl, &bl) != NULL);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.paths_validated, 1);
+    CHECK_EQ(b.path_validation_failures, 0);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    (void)old_addr;
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_nat_rebinding_port_and_failed_validation)
+{
+  world w;
+  CHECK(established_paths(&w, 122, 0));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    vq_endpoint_conn *ec = vq_endpoint_next(w.srv.ep, NULL);
+    uint8_t old_addr[VQ_ADDR_MAX];
+    size_t old_len = ec->addr_len;
+    memcpy(old_addr, ec->addr, old_len);
+    const uint8_t moved[2] = {old_addr[0], 0x55}; /* the same host, another port */
+    vq_conn_stats a, b;
+    vq_conn_get_stats(s, &a);
+    size_t rl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, next_pn(&w), moved, 2, &rl,
+                    NULL) == ec);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 1);
+    /* spec: rfc9000#9.4/3 — only the port changed: congestion control and RTT are kept */
+    CHECK_EQ(b.srtt, a.srtt);
+    CHECK_EQ(b.cwnd, a.cwnd);
+    CHECK(ec->addr_len == 2 && memcmp(ec->addr, moved, 2) == 0);
+    /* no PATH_RESPONSE comes: once the validation timer expires, spec: rfc9000#9.3.2/1 — the server
+     * goes back to the last validated address */
+    CHECK(vq_conn_next_timeout(s) < VQ_TIME_NEVER);
+    vq_cx cx = vq_lab_cx(w.lab);
+    for (int i = 0; i < 200 && vq_conn_get_state(s) == VQ_CONN_ESTABLISHED; i++) {
+      vq_conn_get_stats(s, &b);
+      if (b.path_validation_failures)
+        break;
+      cx.now = vq_conn_next_timeout(s);
+      (void)vq_conn_handle_timeout(s, &cx);
+      uint8_t buf[1500];
+      size_t n = 0;
+      (void)vq_conn_send(s, &cx, buf, sizeof(buf), &n);
+    }
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.path_validation_failures, 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    const uint8_t *pa = NULL;
+    size_t pl = 0;
+    CHECK(vq_conn_peer_addr(s, &pa, &pl));
+    CHECK(pl == old_len && memcmp(pa, old_addr, old_len) == 0);
+    ec = vq_endpoint_next(w.srv.ep, NULL);
+    CHECK(ec->addr_len == old_len && memcmp(ec->addr, old_addr, old_len) == 0);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_client_migrate)
+{
+  world w;
+  /* spec: rfc9000#9/2 — the server sent disable_active_migration (the default): no migration */
+  CHECK(established_paths(&w, 123, 0));
+  vq_cx cx = vq_lab_cx(w.lab);
+  if (w.cli.handshake_done) {
+    CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_ERR_INVALID_ARGUMENT);
+    vq_conn *s = peer_conn(&w.srv);
+    if (s)
+      CHECK_EQ(vq_conn_migrate(s, &cx), VQ_ERR_INVALID_ARGUMENT); /* a server does not migrate */
+  }
+  world_free(&w);
+  CHECK(established_paths(&w, 124, 1));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    cx = vq_lab_cx(w.lab);
+    vq_cid before = *vq_conn_dcid(w.cli.conn);
+    CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_OK);
+    /* spec: rfc9000#9.5/2 — a CID not used before on the new path */
+    CHECK(!vq_cid_equal(vq_conn_dcid(w.cli.conn), &before));
+    vq_conn_stats st;
+    vq_conn_get_stats(w.cli.conn, &st);
+    CHECK_EQ(st.migrations, 1);
+    CHECK_EQ(st.srtt, VQ_K_INITIAL_RTT);
+    /* spec: rfc9000#8.2.1/4, rfc9000#8.2.1/5 — the probe: PATH_CHALLENGE (and a PING) in a datagram
+     * of at least 1200 bytes; the server, seeing it from a new port, follows */
+    uint8_t buf[1500];
+    size_t n = 0;
+    CHECK_EQ(vq_conn_send(w.cli.conn, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK(n >= 1200);
+    const uint8_t moved[2] = {(uint8_t)w.cli.node, 0x66};
+    vq_endpoint_conn *ec = NULL;
+    int created = 0;
+    uint8_t resp[1500];
+    size_t rl = 0;
+    CHECK_EQ(vq_endpoint_recv(w.srv.ep, &cx, moved, 2, buf, n, &ec, &created, resp, sizeof(resp), &rl),
+             VQ_OK);
+    CHECK(ec != NULL && ec->conn == s);
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.peer_migrations, 1);
+    /* the server gave three spare CIDs: two more migrations, then none is left (none is reused) */
+    CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_OK);
+    CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_OK);
+    CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_ERR_CID_UNAVAILABLE);
+  }
+  world_free(&w);
+  /* spec: rfc9000#9/1 — not before the handshake is confirmed */
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)64 << 20);
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  char err[128];
+  vq_tls_ctx *cctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)), VQ_OK);
+  vq_conn_config cc = {0};
+  cc.tls = cctx;
+  cc.server_name = "localhost";
+  cc.allow_active_migration = 1;
+  vq_rng rng;
+  vq_rng_seed(&rng, 5);
+  vq_cx cx2 = {VQ_MS(1), NULL, NULL, &rng, NULL};
+  vq_conn *c = NULL;
+  CHECK_EQ(vq_conn_new_client(&c, &root, &cc, &cx2), VQ_OK);
+  if (c) {
+    CHECK_EQ(vq_conn_migrate(c, &cx2), VQ_ERR_INVALID_ARGUMENT);
+    vq_conn_free(c, NULL);
+  }
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
 }
