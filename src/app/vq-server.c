@@ -337,6 +337,8 @@ static void usage(FILE *f)
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  --qlog-dir DIR       write a qlog (JSON-SEQ) file per connection into DIR\n"
           "  --retry              validate every client address with a Retry first (RFC 9000 §8.1.2)\n"
+          "  --allow-migration    let clients migrate (no disable_active_migration; NAT rebinding is\n"
+          "                       followed either way)\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
 }
@@ -349,12 +351,12 @@ int main(int argc, char **argv)
   uint64_t idle = 30000, max_conns = 10000;
   int verbose = 0, no_gso = 0;
   const char *qlog_dir = NULL;
-  int retry = 0;
+  int retry = 0, allow_migration = 0;
   static const struct option opts[] = {
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
       {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'},
-      {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+      {"allow-migration", 0, 0, 'M'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
     switch (o) {
@@ -371,6 +373,7 @@ int main(int argc, char **argv)
     case 'v': verbose = 1; break;
     case 'Q': qlog_dir = optarg; break;
     case 'R': retry = 1; break;
+    case 'M': allow_migration = 1; break;
     case 'G': no_gso = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
@@ -480,6 +483,10 @@ int main(int argc, char **argv)
   ecfg.conn.cc = strcmp(cc, "cubic") == 0 ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
   ecfg.max_conns = (uint32_t)max_conns;
   ecfg.retry = retry;
+  /* the datagrams' source addresses go to the connections (vq_endpoint_recv): a client behind a NAT
+   * that rebinds is followed; a port-only change keeps congestion control (RFC 9000 §9.4) */
+  ecfg.conn.addr_same_host = vq_posix_addr_same_host;
+  ecfg.conn.allow_active_migration = allow_migration;
   if (qlog_dir) {
     ecfg.conn_trace = conn_trace;
     ecfg.conn_trace_ud = &s;
