@@ -2014,3 +2014,41 @@ VQ_TEST(conn_client_migrate)
   vq_tls_ctx_free(cctx);
   CHECK_EQ(root.used, 0);
 }
+
+VQ_TEST(conn_cid_frames_retransmitted)
+{
+  /* spec: rfc9000#13.3 — NEW_CONNECTION_ID (and RETIRE_CONNECTION_ID) are sent again when the packet
+   * carrying them is lost: over a link losing 25 %, the client still holds the server's three spare
+   * CIDs (three migrations succeed, a fourth finds none), and after the migrations the server has
+   * replaced every CID the client retired */
+  uint64_t lost = 0;
+  for (uint64_t seed = 130; seed < 138; seed++) {
+    scenario sc = {0};
+    sc.seed = seed;
+    sc.link = link_ms(5);
+    sc.link.loss_ppm = 250000;
+    sc.run_for = VQ_MS(3000);
+    sc.allow_migration = 1;
+    world w;
+    CHECK(world_run(&w, &sc));
+    vq_conn *s = peer_conn(&w.srv);
+    if (w.cli.handshake_done && s && vq_conn_get_state(w.cli.conn) == VQ_CONN_ESTABLISHED) {
+      vq_conn_stats st;
+      vq_conn_get_stats(s, &st);
+      lost += st.pkts_lost;
+      vq_cx cx = vq_lab_cx(w.lab);
+      for (int k = 0; k < 3; k++)
+        CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_OK);
+      CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_ERR_CID_UNAVAILABLE);
+      flush(&w.cli, w.lab, &cx);
+      vq_lab_run(w.lab, vq_lab_now(w.lab) + VQ_MS(3000), NULL, NULL);
+      vq_conn_get_stats(s, &st);
+      CHECK_EQ(st.cids_retired_by_peer, 3);
+      CHECK_EQ(st.cids_issued, 6);
+      vq_conn_get_stats(w.cli.conn, &st);
+      CHECK_EQ(st.peer_cids_retired, 3);
+    }
+    world_free(&w);
+  }
+  CHECK(lost > 0);
+}
