@@ -1866,6 +1866,8 @@ VQ_TEST(conn_nat_rebinding_new_host)
     CHECK(reply_challenge);
     CHECK(reply_len <= 3 * recv_there);
     CHECK(vq_cid_equal(&reply_dcid, vq_conn_dcid(s)));
+    /* spec: rfc9000#8.2.2/3 — the earlier probe's PATH_CHALLENGE is answered now, on its path */
+    CHECK_EQ(responses, 1);
     uint8_t challenge[8];
     memcpy(challenge, reply_challenge_data, 8);
     size_t total = reply_len;

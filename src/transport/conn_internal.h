@@ -223,6 +223,10 @@ struct vq_conn {
   vq_time path_deadline;          /* the validation fails then */
   int path_pad;                   /* the packet being built carries PATH_CHALLENGE/RESPONSE */
   int ping_pending;               /* a PING to send (makes a migration probe non-probing) */
+  uint8_t probe_addr[VQ_ADDR_MAX];/* a PATH_CHALLENGE that came from another address (a probe): */
+  size_t probe_addr_len;          /* answered if the connection moves there (§8.2.2/3) */
+  uint8_t probe_data[8];
+  int have_probe;
   int rx_other_addr;              /* the datagram being processed came from another address */
   int rx_non_probing;             /* ... and held a non-probing frame in a new largest packet */
   int rx_pkt_non_probing;         /* the packet being processed held a non-probing frame */

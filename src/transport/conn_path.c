@@ -253,6 +253,14 @@ static void peer_moved(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t 
    * one (else, spec: rfc9000#9.5/4, the current one goes on) */
   if (vq_cidmgr_peer_unused(&c->cids) > 0)
     (void)use_next_peer_cid(c);
+  /* spec: rfc9000#8.2.2/3 — a PATH_CHALLENGE that came from this address before (the peer probed
+   * it first) is answered now, on its path */
+  if (c->have_probe && !c->path_response_pending &&
+      addr_eq(addr, addr_len, c->probe_addr, c->probe_addr_len)) {
+    memcpy(c->path_response_data, c->probe_data, sizeof(c->probe_data));
+    c->path_response_pending = 1;
+  }
+  c->have_probe = 0;
   /* spec: rfc9000#9/4 — path validation on any change of the peer's address */
   path_start_validation(c, cx);
   c->stats.peer_migrations++;
@@ -272,9 +280,15 @@ void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t
   }
   /* only probing frames (or nothing new) from another address: the connection stays. A
    * PATH_RESPONSE must go back on the path of its PATH_CHALLENGE (spec: rfc9000#8.2.2/3); this
-   * connection sends on its one path only, so such a challenge is not answered */
-  if (!prev_response_pending)
+   * connection sends on its one path only, so the challenge is kept and answered only if the
+   * connection moves to that address (peer_moved) */
+  if (!prev_response_pending && c->path_response_pending) {
+    memcpy(c->probe_data, c->path_response_data, sizeof(c->probe_data));
+    memcpy(c->probe_addr, addr, addr_len);
+    c->probe_addr_len = addr_len;
+    c->have_probe = 1;
     c->path_response_pending = 0;
+  }
 }
 
 void vq_conn_on_path_challenge(vq_conn *c, const uint8_t data[8])
