@@ -1247,9 +1247,16 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
     vq_cx_trace(cx, "connection_closed", "idle timeout");
     return VQ_OK;
   }
-  vq_conn_path_timeout(c, cx);
-  if (c->state == VQ_CONN_CLOSED)
-    return VQ_OK;
+  if (c->path_validating && now >= c->path_deadline) {
+    vq_conn_path_timeout(c, cx);
+    if (c->state == VQ_CONN_CLOSED)
+      return VQ_OK;
+    /* spec: rfc9002#A.6 — back on a validated address the anti-amplification limit is gone: the
+     * loss detection timer (not armed while limited) is set again */
+    vq_recovery_state rs;
+    vq_conn_recovery_state(c, &rs);
+    vq_recovery_update_timer(&c->rec, &rs, now);
+  }
   if (vq_recovery_timer(&c->rec) <= now) {
     vq_recovery_state rs;
     vq_conn_recovery_state(c, &rs);

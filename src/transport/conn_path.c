@@ -219,10 +219,12 @@ int vq_conn_path_before(vq_conn *c, const uint8_t *addr, size_t addr_len, size_t
   /* spec: rfc9000#9/7, rfc9000#9.6/1 — a client discards packets from an unknown server address */
   if (!c->is_server)
     return 0;
-  /* spec: rfc9000#9/1 — the peer may not migrate before the handshake is confirmed: dropped
-   * (spec: rfc9000#9/3 — without a Stateless Reset) */
+  /* spec: rfc9000#9/1, rfc9000#9/3 — before the handshake is confirmed the connection does not
+   * move: the packets are processed where they came from (a NAT may rebind during the handshake:
+   * dropping the client's Finished would end the connection), and the first non-probing packet
+   * from the new address after confirmation moves it (with path validation) */
   if (!c->hs_confirmed || c->state != VQ_CONN_ESTABLISHED)
-    return 0;
+    return 1;
   c->rx_other_addr = 1;
   return 1;
 }
