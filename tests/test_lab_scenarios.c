@@ -1428,6 +1428,17 @@ static int run_nat_host(uint64_t seed)
   return run_transfer(&sc, "nathost");
 }
 
+static int run_nat_handshake(uint64_t seed)
+{
+  /* the client's address changes while the handshake is still going on (its first flight takes
+   * 15 ms): what arrives from the new address is processed, and once the handshake is confirmed the
+   * server moves there and validates it (RFC 9000 §9/1, §9/3) */
+  scenario sc = bulk(seed);
+  sc.rebind_at = VQ_MS(20) + VQ_MS(seed % 40u);
+  sc.rebind_host = (int)(seed & 1u);
+  return run_transfer(&sc, "nathandshake");
+}
+
 static int run_migrate(uint64_t seed)
 {
   /* the client moves to a new port every 60 ms of the transfer: a new server CID each time, the old
@@ -1448,6 +1459,11 @@ VQ_TEST(lab_nat_rebinding_port)
 VQ_TEST(lab_nat_rebinding_address)
 {
   CHECK_EQ(over_seeds("nathost", 18000, nseeds(20), run_nat_host), 0);
+}
+
+VQ_TEST(lab_nat_rebinding_in_handshake)
+{
+  CHECK_EQ(over_seeds("nathandshake", 20000, nseeds(20), run_nat_handshake), 0);
 }
 
 VQ_TEST(lab_client_migration_cid_churn)
