@@ -16,6 +16,7 @@
 #include "vquic/protect.h"
 #include "vquic/tls.h"
 #include "transport/conn_internal.h" /* white-box: the packet number exhaustion test */
+#include "vquic/token.h"
 
 #define MAXS 64
 
@@ -269,6 +270,9 @@ typedef struct scenario {
   uint64_t cli_dgram_max, srv_dgram_max; /* max_datagram_frame_size of each side (0: DATAGRAM off) */
   uint32_t dgram_queue;       /* both sides' dgram_queue_count (0: default) */
   uint64_t srv_conf_limit, srv_integ_limit; /* the server's AEAD limits (0: RFC 9001 values) */
+  const uint8_t *reset_key;   /* the endpoint's stateless reset key (32 bytes; NULL: random) */
+  int allow_migration;        /* neither side sends disable_active_migration */
+  int (*same_host)(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 } scenario;
 
 typedef struct world {
@@ -369,6 +373,9 @@ static int world_run(world *w, const scenario *sc)
   ec.conn.aead_confidentiality_limit = sc->srv_conf_limit;
   ec.conn.aead_integrity_limit = sc->srv_integ_limit;
   ec.retry = sc->retry;
+  ec.reset_key = sc->reset_key;
+  ec.conn.allow_active_migration = sc->allow_migration;
+  ec.conn.addr_same_host = sc->same_host;
   if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
     return 0;
   vq_conn_config cc = {0};
@@ -381,6 +388,7 @@ static int world_run(world *w, const scenario *sc)
   cc.mem_limit = sc->mem_limit;
   cc.max_datagram_frame_size = sc->cli_dgram_max;
   cc.dgram_queue_count = sc->dgram_queue;
+  cc.allow_active_migration = sc->allow_migration;
   w->cli.streams_to_open = sc->streams;
   w->cli.request_size = sc->request;
   w->cli.close_when_done = 1;
@@ -1004,16 +1012,16 @@ static int key_1rtt(world *w, int server, int gen, vq_pp_key *k)
 }
 
 /* A 1-RTT packet from the client with the given payload (frames), packet number pn, under the keys
- * of generation gen (key phase gen & 1), with the given spin bit. */
-static int build_1rtt_spin(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen,
-                           unsigned spin, uint8_t buf[1500], size_t *outp)
+ * of generation gen (key phase gen & 1), to dcid, with the given spin bit. */
+static int build_1rtt_to_spin(world *w, const vq_cid *dcid, const uint8_t *payload, size_t plen,
+                              uint64_t pn, unsigned gen, unsigned spin, uint8_t buf[1500], size_t *outp)
 {
   vq_pp_key k;
   unsigned phase = gen & 1u;
   if (!key_1rtt(w, 0, (int)gen, &k))
     return 0;
   size_t pn_off = 0, out = 0;
-  int ok = vq_short_header_write(buf, 1500, vq_conn_dcid(w->cli.conn), spin, phase, 4, &pn_off) == VQ_OK &&
+  int ok = vq_short_header_write(buf, 1500, dcid, spin, phase, 4, &pn_off) == VQ_OK &&
            vq_pn_write(buf + pn_off, 1500 - pn_off, pn, 4) == VQ_OK && pn_off + 4 + plen < 1400;
   if (ok) {
     if (plen)
@@ -1028,7 +1036,42 @@ static int build_1rtt_spin(world *w, const uint8_t *payload, size_t plen, uint64
 static int build_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen,
                       uint8_t buf[1500], size_t *outp)
 {
-  return build_1rtt_spin(w, payload, plen, pn, gen, 0, buf, outp);
+  return build_1rtt_to_spin(w, vq_conn_dcid(w->cli.conn), payload, plen, pn, gen, 0, buf, outp);
+}
+
+static int build_1rtt_spin(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen,
+                           unsigned spin, uint8_t buf[1500], size_t *outp)
+{
+  return build_1rtt_to_spin(w, vq_conn_dcid(w->cli.conn), payload, plen, pn, gen, spin, buf, outp);
+}
+
+static int build_1rtt_to(world *w, const vq_cid *dcid, const uint8_t *payload, size_t plen,
+                         uint64_t pn, unsigned gen, uint8_t buf[1500], size_t *outp)
+{
+  return build_1rtt_to_spin(w, dcid, payload, plen, pn, gen, 0, buf, outp);
+}
+
+/* A 1-RTT packet from the client to dcid handed to the server's endpoint as if from addr (NULL: the
+ * client's lab address). Returns the connection it went to (NULL: none); *rl gets the size of the
+ * endpoint's answer (a Stateless Reset), *bl the datagram's. */
+static vq_endpoint_conn *ep_inject(world *w, const vq_cid *dcid, const uint8_t *payload, size_t plen,
+                                   uint64_t pn, const uint8_t *addr, size_t addr_len, size_t *rl,
+                                   size_t *bl)
+{
+  uint8_t b[1500], resp[1500];
+  size_t n = 0;
+  *rl = 0;
+  if (!build_1rtt_to(w, dcid, payload, plen, pn, 0, b, &n))
+    return NULL;
+  if (bl)
+    *bl = n;
+  uint8_t own = (uint8_t)w->cli.node;
+  vq_endpoint_conn *ec = NULL;
+  int created = 0;
+  vq_cx cx = vq_lab_cx(w->lab);
+  (void)vq_endpoint_recv(w->srv.ep, &cx, addr ? addr : &own, addr ? addr_len : 1, b, n, &ec,
+                         &created, resp, sizeof(resp), rl);
+  return ec;
 }
 
 static int inject_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, unsigned gen)
@@ -1054,12 +1097,21 @@ static uint64_t next_pn(world *w)
 static uint64_t reply_pn, reply_close;  /* of the last server_reply: its packet number, the
                                           * error code of a CONNECTION_CLOSE 0x1c in it (or ~0) */
 static uint64_t reply_reset_id, reply_reset_code; /* and of a RESET_STREAM in it (id ~0 if none) */
+static uint64_t reply_retired;   /* bit s: a RETIRE_CONNECTION_ID of sequence s (< 64) in it */
+static uint64_t reply_new_cids, reply_new_cid_max; /* NEW_CONNECTION_ID frames, largest sequence */
+static size_t reply_len;         /* the datagram's size */
+static vq_cid reply_dcid;        /* its Destination CID */
+static int reply_challenge;      /* it carries a PATH_CHALLENGE, whose data is: */
+static uint8_t reply_challenge_data[8];
 
 static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, int *path_responses,
                         int *acked, unsigned *phase)
 {
   reply_close = ~(uint64_t)0;
   reply_reset_id = ~(uint64_t)0;
+  reply_retired = reply_new_cids = reply_new_cid_max = 0;
+  reply_len = 0;
+  reply_challenge = 0;
   uint8_t buf[1500];
   size_t n = 0;
   vq_cx cx = vq_lab_cx(w->lab);
@@ -1070,6 +1122,8 @@ static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, i
   vq_pkt_header h;
   if (vq_packet_parse(buf, n, vq_conn_scid(w->cli.conn)->len, &h) != VQ_OK || h.type != VQ_PKT_1RTT)
     return -1;
+  reply_len = n;
+  (void)vq_cid_set(&reply_dcid, buf + h.dcid_off, h.dcid_len);
   vq_pp_key k;
   if (!key_1rtt(w, 1, gen, &k))
     return -1;
@@ -1093,6 +1147,17 @@ static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, i
     if (f.type == VQ_FRAME_RESET_STREAM) {
       reply_reset_id = f.reset_stream.stream_id;
       reply_reset_code = f.reset_stream.error_code;
+    }
+    if (f.type == VQ_FRAME_RETIRE_CONNECTION_ID && f.retire_cid.sequence < 64)
+      reply_retired |= (uint64_t)1 << f.retire_cid.sequence;
+    if (f.type == VQ_FRAME_NEW_CONNECTION_ID) {
+      reply_new_cids++;
+      if (f.new_cid.sequence > reply_new_cid_max)
+        reply_new_cid_max = f.new_cid.sequence;
+    }
+    if (f.type == VQ_FRAME_PATH_CHALLENGE) {
+      reply_challenge = 1;
+      memcpy(reply_challenge_data, f.path.data, 8);
     }
     off += used;
   }
@@ -1246,26 +1311,6 @@ VQ_TEST(conn_inject_benign_frames)
      * rfc9000#7.2/5 — the server to the Source CID of the client's first Initial */
     CHECK(vq_cid_equal(vq_conn_dcid(w.cli.conn), vq_conn_scid(s)));
     CHECK(vq_cid_equal(vq_conn_dcid(s), vq_conn_scid(w.cli.conn)));
-    /* spec: rfc9000#9/3 — a packet of the connection from another address is dropped by the
-     * endpoint, without a Stateless Reset (and the connection does not see it) */
-    {
-      uint8_t b[1500], resp[1500];
-      size_t bl = 0, rl = 1;
-      CHECK(build_1rtt(&w, (const uint8_t[]){0x01}, 1, pn++, 0, b, &bl));
-      const uint8_t other[] = {10, 9, 8, 7, 0x44, 0x44};
-      vq_endpoint_conn *ec = NULL;
-      int created = 0;
-      vq_conn_stats a, b2;
-      vq_conn_get_stats(s, &a);
-      vq_cx cx0 = vq_lab_cx(w.lab);
-      CHECK_EQ(vq_endpoint_recv(w.srv.ep, &cx0, other, sizeof(other), b, bl, &ec, &created, resp,
-                                sizeof(resp), &rl), VQ_OK);
-      vq_conn_get_stats(s, &b2);
-      CHECK_EQ(rl, (size_t)0);
-      CHECK(!created);
-      CHECK_EQ(b2.pkts_recv, a.pkts_recv);
-      CHECK_EQ(b2.bytes_recv, a.bytes_recv);
-    }
     vq_conn_event ev;
     while (vq_conn_poll_event(s, &ev))
       ;
@@ -1290,9 +1335,10 @@ VQ_TEST(conn_inject_benign_frames)
     uint64_t sid = 0;
     CHECK_EQ(vq_conn_stream_open(s, &cx, 1, &sid), VQ_OK);
     /* spec: rfc9000#13.3/5 — an outdated MAX_DATA (0) is accepted; spec: rfc9000#19.15/4 — the
-     * same NEW_CONNECTION_ID twice is no error */
+     * same NEW_CONNECTION_ID twice is no error (sequence 4 retiring those below 1: the client
+     * issued 1..3 itself, so four stay active, the server's limit) */
     CHECK(inject_1rtt(&w, (const uint8_t[]){0x10, 0x00}, 2, pn++, 0));
-    static const uint8_t ncid[] = {0x18, 0x01, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3, 4,
+    static const uint8_t ncid[] = {0x18, 0x04, 0x01, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3, 4,
                                    5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     CHECK(inject_1rtt(&w, ncid, sizeof(ncid), pn++, 0));
     CHECK(inject_1rtt(&w, ncid, sizeof(ncid), pn++, 0));
@@ -1502,7 +1548,6 @@ VQ_TEST(conn_endpoint_version_negotiation_and_drops)
   vq_tls_ctx_free(sctx);
   CHECK_EQ(root.used, 0);
 }
-
 
 /* ---- RFC 9000 conformance details of the connection ----------------------------------------------- */
 
@@ -2028,9 +2073,8 @@ VQ_TEST(conn_key_update_initiate_rules)
     CHECK_EQ(vq_conn_new_client(&c2, &w.root, &cc, &cx), VQ_OK);
     CHECK_EQ(vq_conn_initiate_key_update(c2, &cx), VQ_ERR_KEY_UPDATE_BLOCKED);
     vq_conn_free(c2, NULL);
-    /* spec: rfc9001#6.1/2 — the client sent only ACKs in 1-RTT (never acknowledged): refused; the
-     * server's HANDSHAKE_DONE was acknowledged: permitted */
-    CHECK_EQ(vq_conn_initiate_key_update(w.cli.conn, &cx), VQ_ERR_KEY_UPDATE_BLOCKED);
+    /* (whether the client may update depends on whether one of its ack-eliciting 1-RTT packets, e.g.
+     * a NEW_CONNECTION_ID, was acknowledged yet; the server's HANDSHAKE_DONE was) */
     /* spec: rfc9001#6/1 — the handshake is confirmed: the server may update */
     CHECK_EQ(vq_conn_initiate_key_update(s, &cx), VQ_OK);
     /* spec: rfc9001#6.1/2 — and not again before a packet of the new phase is acknowledged */
@@ -2264,4 +2308,551 @@ VQ_TEST(conn_aead_confidentiality_limit)
     CHECK(!by_peer);
   }
   world_free(&w);
+}
+
+/* ---- connection IDs (RFC 9000 §5.1, §19.15, §19.16) ---------------------------------------------- */
+
+/* A NEW_CONNECTION_ID frame (sequence numbers < 64): returns its length. */
+static size_t ncid_frame(uint8_t *o, uint64_t seq, uint64_t rpt, const uint8_t *cid, size_t cid_len,
+                         uint8_t tok)
+{
+  size_t n = 0;
+  o[n++] = 0x18;
+  o[n++] = (uint8_t)seq;
+  o[n++] = (uint8_t)rpt;
+  o[n++] = (uint8_t)cid_len;
+  memcpy(o + n, cid, cid_len);
+  n += cid_len;
+  memset(o + n, tok, 16);
+  return n + 16;
+}
+
+static const uint8_t cid_x[8] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8};
+static const uint8_t cid_y[8] = {0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8};
+static const uint8_t cid_z[8] = {0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8};
+
+/* The client's CID of sequence seq (1 if it has it). */
+static int cli_cid(world *w, uint64_t seq, vq_cid *out)
+{
+  for (uint32_t i = 0; i < VQ_CONN_MAX_LOCAL_CIDS; i++) {
+    uint64_t sq = 0;
+    if (vq_conn_local_cid(w->cli.conn, i, out, &sq) && sq == seq)
+      return 1;
+  }
+  return 0;
+}
+
+VQ_TEST(conn_cid_issued_routed_retired)
+{
+  world w;
+  CHECK(world_established(&w, 80));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    /* spec: rfc9000#5.1.1/3, rfc9000#5.1.1/4 — each side issued CIDs up to the other's
+     * active_connection_id_limit (4: the handshake CID and three more); spec: rfc9000#5.1.1/1 —
+     * with sequence numbers 1, 2, 3 */
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.cids_issued, 3);
+    vq_conn_get_stats(w.cli.conn, &st);
+    CHECK_EQ(st.cids_issued, 3);
+    vq_cid ids[VQ_CONN_MAX_LOCAL_CIDS];
+    uint64_t seqs[VQ_CONN_MAX_LOCAL_CIDS], seqsum = 0;
+    int n = 0;
+    for (uint32_t i = 0; i < VQ_CONN_MAX_LOCAL_CIDS; i++)
+      if (vq_conn_local_cid(s, i, &ids[n], &seqs[n])) {
+        seqsum += seqs[n];
+        n++;
+      }
+    CHECK_EQ(n, 4);
+    CHECK_EQ(seqsum, 0 + 1 + 2 + 3);
+    /* spec: rfc9000#5.1.1/2 — packets to any of them reach the connection through the endpoint */
+    uint64_t pn = next_pn(&w);
+    int victim = -1;
+    for (int k = 0; k < n; k++) {
+      vq_conn_stats a, b;
+      size_t rl = 0;
+      vq_conn_get_stats(s, &a);
+      vq_endpoint_conn *ec = ep_inject(&w, &ids[k], (const uint8_t[]){0x01}, 1, pn++, NULL, 0, &rl, NULL);
+      vq_conn_get_stats(s, &b);
+      CHECK(ec != NULL && ec->conn == s);
+      CHECK_EQ(b.pkts_recv, a.pkts_recv + 1);
+      if (seqs[k] == 2)
+        victim = k;
+    }
+    CHECK(victim >= 0);
+    if (victim >= 0) {
+      /* the client retires sequence 2 (in a packet to the handshake CID): the endpoint forgets it,
+       * spec: rfc9000#5.1.1/7 — and the server issues sequence 4 in its place */
+      size_t rl = 0;
+      CHECK(ep_inject(&w, vq_conn_scid(s), (const uint8_t[]){0x19, 0x02}, 2, pn++, NULL, 0, &rl, NULL) != NULL);
+      CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+      vq_conn_get_stats(s, &st);
+      CHECK_EQ(st.cids_retired_by_peer, 1);
+      CHECK_EQ(st.cids_issued, 4);
+      vq_endpoint_conn *ec = ep_inject(&w, &ids[victim], (const uint8_t[]){0x01}, 1, pn++, NULL, 0, &rl, NULL);
+      CHECK(ec == NULL);
+      CHECK(rl > 0); /* a short header packet for no connection: a Stateless Reset */
+      /* the same retirement again is no error */
+      CHECK(ep_inject(&w, vq_conn_scid(s), (const uint8_t[]){0x19, 0x02}, 2, pn++, NULL, 0, &rl, NULL) != NULL);
+      CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+      int responses = 0, acked = 0;
+      unsigned phase = 0;
+      CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+      CHECK_EQ(reply_new_cids, 1);
+      CHECK_EQ(reply_new_cid_max, 4);
+      int m = 0;
+      for (uint32_t i = 0; i < VQ_CONN_MAX_LOCAL_CIDS; i++) {
+        vq_cid c;
+        if (vq_conn_local_cid(s, i, &c, NULL)) {
+          m++;
+          size_t r2 = 0;
+          vq_endpoint_conn *e2 = ep_inject(&w, &c, (const uint8_t[]){0x01}, 1, pn++, NULL, 0, &r2, NULL);
+          CHECK(e2 != NULL && e2->conn == s);
+        }
+      }
+      CHECK_EQ(m, 4);
+    }
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_cid_frame_errors)
+{
+  /* Each alone (or in one packet) from the client; the server closes with the code given. */
+  typedef struct cid_case {
+    const char *what;
+    int kind;
+    uint64_t code;
+  } cid_case;
+  static const cid_case cases[] = {
+      /* spec: rfc9000#5.1.1/6 — a fifth active CID (the client issued 1..3 itself) */
+      {"over active_connection_id_limit", 0, VQ_TE_CONNECTION_ID_LIMIT_ERROR},
+      /* spec: rfc9000#19.15/5 — a sequence number again with another CID */
+      {"sequence 1 with another CID", 1, VQ_TE_PROTOCOL_VIOLATION},
+      /* spec: rfc9000#19.15/5 — a CID again under another sequence number */
+      {"the handshake CID under sequence 4", 2, VQ_TE_PROTOCOL_VIOLATION},
+      /* spec: rfc9000#19.15/6, rfc9000#19.15/7 — Retire Prior To above the sequence number */
+      {"Retire Prior To above Sequence Number", 3, VQ_TE_FRAME_ENCODING_ERROR},
+      /* spec: rfc9000#19.15/1 — a CID of length 0 */
+      {"zero-length CID", 4, VQ_TE_FRAME_ENCODING_ERROR},
+      /* spec: rfc9000#19.16/2, rfc9000#19.16/3 — retiring the CID the packet was sent to */
+      {"RETIRE_CONNECTION_ID of the packet's own CID", 5, VQ_TE_PROTOCOL_VIOLATION},
+      /* spec: rfc9000#19.16/1 — retiring a sequence number never sent (the server sent 0..3) */
+      {"RETIRE_CONNECTION_ID of sequence 4", 6, VQ_TE_PROTOCOL_VIOLATION},
+      /* spec: rfc9000#5.1.2/6, rfc9000#5.1.2/7 — a ninth retirement outstanding (twice the limit
+       * fit) */
+      {"retirements beyond twice the limit", 7, VQ_TE_CONNECTION_ID_LIMIT_ERROR},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    world w;
+    CHECK(world_established(&w, 90 + i));
+    vq_conn *s = peer_conn(&w.srv);
+    if (!s || !w.csec_len) {
+      world_free(&w);
+      continue;
+    }
+    uint8_t pl[400];
+    size_t n = 0;
+    switch (cases[i].kind) {
+    case 0: n = ncid_frame(pl, 4, 0, cid_x, 8, 0x11); break;
+    case 1: n = ncid_frame(pl, 1, 0, cid_x, 8, 0x11); break;
+    case 2: n = ncid_frame(pl, 4, 1, vq_conn_scid(w.cli.conn)->bytes, vq_conn_scid(w.cli.conn)->len, 0x11);
+      break;
+    case 3: n = ncid_frame(pl, 4, 5, cid_x, 8, 0x11); break;
+    case 4: n = ncid_frame(pl, 4, 0, cid_x, 0, 0x11); break;
+    case 5: pl[0] = 0x19; pl[1] = 0x00; n = 2; break;
+    case 6: pl[0] = 0x19; pl[1] = 0x04; n = 2; break;
+    default:
+      for (uint64_t q = 4; q <= 9; q++) {
+        uint8_t c8[8];
+        memcpy(c8, cid_x, 8);
+        c8[7] = (uint8_t)q;
+        n += ncid_frame(pl + n, q, q, c8, 8, (uint8_t)q);
+      }
+      break;
+    }
+    CHECK(inject_1rtt(&w, pl, n, next_pn(&w), 0));
+    int app = -1;
+    uint64_t code = vq_conn_close_error(s, &app, NULL, NULL);
+    if (vq_conn_get_state(s) != VQ_CONN_CLOSING || code != cases[i].code)
+      fprintf(stderr, "  %s: state %d code 0x%llx\n", cases[i].what, (int)vq_conn_get_state(s),
+              (unsigned long long)code);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSING);
+    CHECK_EQ(app, 0);
+    CHECK_EQ(code, cases[i].code);
+    world_free(&w);
+  }
+}
+
+VQ_TEST(conn_cid_retire_prior_to)
+{
+  world w;
+  CHECK(world_established(&w, 100));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    uint64_t pn = next_pn(&w);
+    vq_cid c2, x, y;
+    CHECK(cli_cid(&w, 2, &c2));
+    CHECK_EQ(vq_cid_set(&x, cid_x, 8), VQ_OK);
+    CHECK_EQ(vq_cid_set(&y, cid_y, 8), VQ_OK);
+    uint8_t pl[64];
+    int responses = 0, acked = 0;
+    unsigned phase = 0;
+    /* spec: rfc9000#5.1.2/4 — Retire Prior To 2 covers the CID in use (sequence 0): the server
+     * stops using it, retires 0 and 1 with RETIRE_CONNECTION_ID and moves to sequence 2 */
+    size_t n = ncid_frame(pl, 4, 2, cid_x, 8, 0x44);
+    CHECK(inject_1rtt(&w, pl, n, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    CHECK(vq_cid_equal(vq_conn_dcid(s), &c2));
+    CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+    CHECK_EQ(reply_retired, 3u);
+    CHECK(vq_cid_equal(&reply_dcid, &c2));
+    /* spec: rfc9000#19.15/4 — the same frame again: no error, nothing more retired */
+    CHECK(inject_1rtt(&w, pl, n, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    /* Retire Prior To 6: 2, 3 and 4 go; sequence 7 (y) is used */
+    n = ncid_frame(pl, 7, 6, cid_y, 8, 0x77);
+    CHECK(inject_1rtt(&w, pl, n, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    CHECK(vq_cid_equal(vq_conn_dcid(s), &y));
+    CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+    CHECK_EQ(reply_retired, (1u << 2) | (1u << 3) | (1u << 4));
+    /* spec: rfc9000#19.15/8 — a smaller Retire Prior To (0) is ignored; spec: rfc9000#19.15/9 —
+     * sequence 5, below the largest Retire Prior To (6), is retired at once and never used */
+    n = ncid_frame(pl, 5, 0, cid_z, 8, 0x55);
+    CHECK(inject_1rtt(&w, pl, n, pn++, 0));
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    CHECK(vq_cid_equal(vq_conn_dcid(s), &y));
+    CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, 0, &responses, &acked, &phase), 1);
+    CHECK_EQ(reply_retired, 1u << 5);
+    CHECK(vq_cid_equal(&reply_dcid, &y));
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.peer_cids_retired, 6);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_cid_reset_tokens_in_use_only)
+{
+  /* spec: rfc9000#10.3.1/3 — a datagram ending in the token of a CID the client was given but never
+   * used is not a Stateless Reset; one ending in the token of the CID in use is (rfc9000#10.3.1/5) */
+  static const uint8_t key[32] = {7, 7, 7};
+  scenario sc = {0};
+  sc.seed = 110;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.reset_key = key;
+  world w;
+  CHECK(world_run(&w, &sc));
+  vq_conn *s = peer_conn(&w.srv);
+  CHECK(w.cli.handshake_done && s != NULL);
+  if (s) {
+    vq_cx cx = vq_lab_cx(w.lab);
+    for (uint32_t i = 0; i < VQ_CONN_MAX_LOCAL_CIDS; i++) {
+      vq_cid c;
+      uint64_t seq = 0;
+      if (!vq_conn_local_cid(s, i, &c, &seq) || seq == 0)
+        continue;
+      uint8_t tok[16], dg[64];
+      CHECK_EQ(vq_stateless_reset_token(key, &c, tok), VQ_OK);
+      memset(dg, 0x41, sizeof(dg));
+      memcpy(dg + sizeof(dg) - 16, tok, 16);
+      CHECK_EQ(vq_conn_recv(w.cli.conn, &cx, dg, sizeof(dg), 0), VQ_OK);
+      CHECK_EQ(vq_conn_get_state(w.cli.conn), VQ_CONN_ESTABLISHED);
+    }
+    uint8_t tok[16], dg[64];
+    CHECK_EQ(vq_stateless_reset_token(key, vq_conn_dcid(w.cli.conn), tok), VQ_OK);
+    memset(dg, 0x41, sizeof(dg));
+    memcpy(dg + sizeof(dg) - 16, tok, 16);
+    CHECK_EQ(vq_conn_recv(w.cli.conn, &cx, dg, sizeof(dg), 0), VQ_OK);
+    CHECK_EQ(vq_conn_get_state(w.cli.conn), VQ_CONN_DRAINING);
+  }
+  world_free(&w);
+}
+
+/* ---- paths (RFC 9000 §8.2, §9) --------------------------------------------------------------------- */
+
+/* Test addresses: the first byte is the host. */
+static int first_byte_host(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+  return alen > 0 && blen > 0 && a[0] == b[0];
+}
+
+static int established_paths(world *w, uint64_t seed, int allow_migration)
+{
+  scenario sc = {0};
+  sc.seed = seed;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.keylog = 1;
+  sc.allow_migration = allow_migration;
+  sc.same_host = first_byte_host;
+  return world_run(w, &sc) && w->cli.handshake_done && w->srv.handshake_done && peer_conn(&w->srv) &&
+         w->csec_len > 0 && w->ssec_len > 0;
+}
+
+VQ_TEST(conn_path_response_padded)
+{
+  world w;
+  CHECK(established_paths(&w, 120, 0));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t pl[9] = {0x1a};
+    memcpy(pl + 1, data, 8);
+    size_t rl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), pl, sizeof(pl), next_pn(&w), NULL, 0, &rl, NULL) != NULL);
+    int responses = 0, acked = 0;
+    unsigned phase = 0;
+    CHECK_EQ(server_reply(&w, 0, data, 0, &responses, &acked, &phase), 1);
+    /* spec: rfc9000#8.2.2/1 — echoed; spec: rfc9000#8.2.2/5 — in a datagram of at least 1200 bytes */
+    CHECK_EQ(responses, 1);
+    CHECK(reply_len >= 1200);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_nat_rebinding_new_host)
+{
+  world w;
+  CHECK(established_paths(&w, 121, 0));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    vq_endpoint_conn *ec0 = vq_endpoint_next(w.srv.ep, NULL);
+    uint8_t old_addr[VQ_ADDR_MAX];
+    size_t old_len = ec0->addr_len;
+    memcpy(old_addr, ec0->addr, old_len);
+    vq_cid old_dcid = *vq_conn_dcid(s);
+    uint64_t pn = next_pn(&w);
+    const uint8_t other[2] = {9, 9};
+    vq_conn_stats a;
+    vq_conn_get_stats(s, &a);
+    /* a probing packet only (PATH_CHALLENGE) from another address: the connection stays, and
+     * spec: rfc9000#8.2.2/3 — does not answer it on its own path */
+    const uint8_t data[8] = {8, 7, 6, 5, 4, 3, 2, 1};
+    uint8_t pl[9] = {0x1a};
+    memcpy(pl + 1, data, 8);
+    size_t rl = 0, bl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), pl, sizeof(pl), pn + 10, other, 2, &rl, &bl) != NULL);
+    vq_conn_stats b;
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 0);
+    int responses = 0, acked = 0;
+    unsigned phase = 0;
+    (void)server_reply(&w, 0, data, 0, &responses, &acked, &phase);
+    CHECK_EQ(responses, 0);
+    /* spec: rfc9000#9.3 — a non-probing packet from there that is not the largest so far (a late
+     * one) does not move the connection either */
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, pn, other, 2, &rl, &bl) != NULL);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 0);
+    /* the largest one does: spec: rfc9000#9.3/1 — the server sends to the new address from now on
+     * (the endpoint's addr follows), spec: rfc9000#9/4 — validates it with PATH_CHALLENGE, spec:
+     * rfc9000#9.5/3 — with a CID of the client not used before, spec: rfc9000#9.4/2 — and, the host
+     * having changed, congestion control and RTT start again from their initial values */
+    vq_endpoint_conn *ec = ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, pn + 20,
+                                     other, 2, &rl, &bl);
+    CHECK(ec != NULL && ec->conn == s);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 1);
+    CHECK(ec && ec->addr_len == 2 && memcmp(ec->addr, other, 2) == 0);
+    CHECK(!vq_cid_equal(vq_conn_dcid(s), &old_dcid));
+    CHECK_EQ(b.srtt, VQ_K_INITIAL_RTT);
+    CHECK(a.srtt != VQ_K_INITIAL_RTT);
+    /* spec: rfc9000#9.3/2, rfc9000#8.2.1/5, rfc9000#8.2.2/6 — until validated, at most three times
+     * what came from the new address (so the PATH_CHALLENGE datagram is not expanded to 1200) */
+    uint64_t recv_there = bl;
+    CHECK_EQ(server_reply(&w, 0, data, 0, &responses, &acked, &phase), 1);
+    CHECK(reply_challenge);
+    CHECK(reply_len <= 3 * recv_there);
+    CHECK(vq_cid_equal(&reply_dcid, vq_conn_dcid(s)));
+    /* spec: rfc9000#8.2.2/3 — the earlier probe's PATH_CHALLENGE is answered now, on its path */
+    CHECK_EQ(responses, 1);
+    uint8_t challenge[8];
+    memcpy(challenge, reply_challenge_data, 8);
+    size_t total = reply_len;
+    uint8_t buf[1500];
+    size_t n = 0;
+    vq_cx cx = vq_lab_cx(w.lab);
+    for (int i = 0; i < 10; i++) {
+      CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+      total += n;
+      if (n == 0)
+        break;
+    }
+    CHECK(total <= 3 * recv_there);
+    /* spec: rfc9000#8.2.2/4 — the PATH_RESPONSE validates the path (whatever path it came on) */
+    uint8_t resp[9] = {0x1b};
+    memcpy(resp + 1, challenge, 8);
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), resp, sizeof(resp), pn + 21, other, 2, &rl, &bl) != NULL);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.paths_validated, 1);
+    CHECK_EQ(b.path_validation_failures, 0);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    (void)old_addr;
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_nat_rebinding_port_and_failed_validation)
+{
+  world w;
+  CHECK(established_paths(&w, 122, 0));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    vq_endpoint_conn *ec = vq_endpoint_next(w.srv.ep, NULL);
+    uint8_t old_addr[VQ_ADDR_MAX];
+    size_t old_len = ec->addr_len;
+    memcpy(old_addr, ec->addr, old_len);
+    const uint8_t moved[2] = {old_addr[0], 0x55}; /* the same host, another port */
+    vq_conn_stats a, b;
+    vq_conn_get_stats(s, &a);
+    size_t rl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, next_pn(&w), moved, 2, &rl,
+                    NULL) == ec);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 1);
+    /* spec: rfc9000#9.4/3 — only the port changed: congestion control and RTT are kept */
+    CHECK_EQ(b.srtt, a.srtt);
+    CHECK_EQ(b.cwnd, a.cwnd);
+    CHECK(ec->addr_len == 2 && memcmp(ec->addr, moved, 2) == 0);
+    /* no PATH_RESPONSE comes: once the validation timer expires, spec: rfc9000#9.3.2/1 — the server
+     * goes back to the last validated address */
+    CHECK(vq_conn_next_timeout(s) < VQ_TIME_NEVER);
+    vq_cx cx = vq_lab_cx(w.lab);
+    for (int i = 0; i < 200 && vq_conn_get_state(s) == VQ_CONN_ESTABLISHED; i++) {
+      vq_conn_get_stats(s, &b);
+      if (b.path_validation_failures)
+        break;
+      cx.now = vq_conn_next_timeout(s);
+      (void)vq_conn_handle_timeout(s, &cx);
+      uint8_t buf[1500];
+      size_t n = 0;
+      (void)vq_conn_send(s, &cx, buf, sizeof(buf), &n);
+    }
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.path_validation_failures, 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    const uint8_t *pa = NULL;
+    size_t pl = 0;
+    CHECK(vq_conn_peer_addr(s, &pa, &pl));
+    CHECK(pl == old_len && memcmp(pa, old_addr, old_len) == 0);
+    ec = vq_endpoint_next(w.srv.ep, NULL);
+    CHECK(ec->addr_len == old_len && memcmp(ec->addr, old_addr, old_len) == 0);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_client_migrate)
+{
+  world w;
+  /* spec: rfc9000#9/2 — the server sent disable_active_migration (the default): no migration */
+  CHECK(established_paths(&w, 123, 0));
+  vq_cx cx = vq_lab_cx(w.lab);
+  if (w.cli.handshake_done) {
+    CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_ERR_INVALID_ARGUMENT);
+    vq_conn *s = peer_conn(&w.srv);
+    if (s)
+      CHECK_EQ(vq_conn_migrate(s, &cx), VQ_ERR_INVALID_ARGUMENT); /* a server does not migrate */
+  }
+  world_free(&w);
+  CHECK(established_paths(&w, 124, 1));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    cx = vq_lab_cx(w.lab);
+    vq_cid before = *vq_conn_dcid(w.cli.conn);
+    CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_OK);
+    /* spec: rfc9000#9.5/2 — a CID not used before on the new path */
+    CHECK(!vq_cid_equal(vq_conn_dcid(w.cli.conn), &before));
+    vq_conn_stats st;
+    vq_conn_get_stats(w.cli.conn, &st);
+    CHECK_EQ(st.migrations, 1);
+    CHECK_EQ(st.srtt, VQ_K_INITIAL_RTT);
+    /* spec: rfc9000#8.2.1/4, rfc9000#8.2.1/5 — the probe: PATH_CHALLENGE (and a PING) in a datagram
+     * of at least 1200 bytes; the server, seeing it from a new port, follows */
+    uint8_t buf[1500];
+    size_t n = 0;
+    CHECK_EQ(vq_conn_send(w.cli.conn, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK(n >= 1200);
+    const uint8_t moved[2] = {(uint8_t)w.cli.node, 0x66};
+    vq_endpoint_conn *ec = NULL;
+    int created = 0;
+    uint8_t resp[1500];
+    size_t rl = 0;
+    CHECK_EQ(vq_endpoint_recv(w.srv.ep, &cx, moved, 2, buf, n, &ec, &created, resp, sizeof(resp), &rl),
+             VQ_OK);
+    CHECK(ec != NULL && ec->conn == s);
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.peer_migrations, 1);
+    /* the server gave three spare CIDs: two more migrations, then none is left (none is reused) */
+    CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_OK);
+    CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_OK);
+    CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_ERR_CID_UNAVAILABLE);
+  }
+  world_free(&w);
+  /* spec: rfc9000#9/1 — not before the handshake is confirmed */
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)64 << 20);
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  char err[128];
+  vq_tls_ctx *cctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)), VQ_OK);
+  vq_conn_config cc = {0};
+  cc.tls = cctx;
+  cc.server_name = "localhost";
+  cc.allow_active_migration = 1;
+  vq_rng rng;
+  vq_rng_seed(&rng, 5);
+  vq_cx cx2 = {VQ_MS(1), NULL, NULL, &rng, NULL};
+  vq_conn *c = NULL;
+  CHECK_EQ(vq_conn_new_client(&c, &root, &cc, &cx2), VQ_OK);
+  if (c) {
+    CHECK_EQ(vq_conn_migrate(c, &cx2), VQ_ERR_INVALID_ARGUMENT);
+    vq_conn_free(c, NULL);
+  }
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
+}
+
+VQ_TEST(conn_cid_frames_retransmitted)
+{
+  /* spec: rfc9000#13.3 — NEW_CONNECTION_ID (and RETIRE_CONNECTION_ID) are sent again when the packet
+   * carrying them is lost: over a link losing 25 %, the client still holds the server's three spare
+   * CIDs (three migrations succeed, a fourth finds none), and after the migrations the server has
+   * replaced every CID the client retired */
+  uint64_t lost = 0;
+  for (uint64_t seed = 130; seed < 138; seed++) {
+    scenario sc = {0};
+    sc.seed = seed;
+    sc.link = link_ms(5);
+    sc.link.loss_ppm = 250000;
+    sc.run_for = VQ_MS(3000);
+    sc.allow_migration = 1;
+    world w;
+    CHECK(world_run(&w, &sc));
+    vq_conn *s = peer_conn(&w.srv);
+    if (w.cli.handshake_done && s && vq_conn_get_state(w.cli.conn) == VQ_CONN_ESTABLISHED) {
+      vq_conn_stats st;
+      vq_conn_get_stats(s, &st);
+      lost += st.pkts_lost;
+      vq_cx cx = vq_lab_cx(w.lab);
+      for (int k = 0; k < 3; k++)
+        CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_OK);
+      CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_ERR_CID_UNAVAILABLE);
+      flush(&w.cli, w.lab, &cx);
+      vq_lab_run(w.lab, vq_lab_now(w.lab) + VQ_MS(3000), NULL, NULL);
+      vq_conn_get_stats(s, &st);
+      CHECK_EQ(st.cids_retired_by_peer, 3);
+      CHECK_EQ(st.cids_issued, 6);
+      vq_conn_get_stats(w.cli.conn, &st);
+      CHECK_EQ(st.peer_cids_retired, 3);
+    }
+    world_free(&w);
+  }
+  CHECK(lost > 0);
 }

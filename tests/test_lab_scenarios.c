@@ -96,6 +96,12 @@ typedef struct lpeer {
   int ku_early;
   vq_time ku_early_at;        /* when it was accepted (0: not yet) */
   int ku_early_bad;           /* a refusal other than VQ_ERR_KEY_UPDATE_BLOCKED */
+  /* client migration (RFC 9000 §9.2): every migrate_every after the handshake the client moves to a
+   * new local port (vq_lab_set_addr) and calls vq_conn_migrate */
+  vq_time migrate_every, next_migrate;
+  uint32_t migrations;
+  vq_time done_at;            /* client: when it had everything and closed */
+  vq_time created_at;         /* server: when the endpoint created the connection */
 } lpeer;
 
 static lstream *find_st(lpeer *p, uint64_t id, int create)
@@ -288,8 +294,10 @@ static void app_step(lpeer *p, const vq_cx *cx)
       p->opened++;
     }
     if (p->close_when_done && p->done_streams == p->streams_to_open && p->streams_to_open > 0 &&
-        vq_conn_get_state(c) == VQ_CONN_ESTABLISHED)
+        vq_conn_get_state(c) == VQ_CONN_ESTABLISHED) {
       (void)vq_conn_close(c, cx, 1, 0, "done");
+      p->done_at = cx->now;
+    }
   }
   for (int i = 0; i < p->nst; i++) {
     lstream *s = &p->st[i];
@@ -336,6 +344,29 @@ static void get_stats(const vq_conn *c, vq_conn_stats *st)
   vq_conn_get_stats(c, st);
 }
 
+/* The client's driver rebinds its socket to a new port and tells the connection. */
+static void maybe_migrate(lpeer *p, vq_lab *lab, const vq_cx *cx)
+{
+  if (p->is_server || !p->migrate_every || !p->conn || cx->now < p->next_migrate ||
+      vq_conn_get_state(p->conn) != VQ_CONN_ESTABLISHED)
+    return;
+  vq_status st = vq_conn_migrate(p->conn, cx);
+  if (st != VQ_OK) {
+    p->next_migrate = cx->now + VQ_MS(5); /* not confirmed yet, or no spare CID yet */
+    return;
+  }
+  p->migrations++;
+  const uint8_t a[3] = {10, (uint8_t)(p->migrations >> 8), (uint8_t)(p->migrations + 1u)};
+  (void)vq_lab_set_addr(lab, p->node, cx->now, a, sizeof(a));
+  p->next_migrate = cx->now + p->migrate_every;
+}
+
+/* Lab addresses are {host, port_hi, port_lo}: the same host when the first byte is. */
+static int lab_same_host(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+  return alen == 3 && blen == 3 && a[0] == b[0];
+}
+
 static void node_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const uint8_t *data, size_t len)
 {
   lpeer *p = ud;
@@ -365,15 +396,20 @@ static void node_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const u
     int created = 0;
     uint8_t resp[1500];
     size_t rl = 0;
-    uint8_t addr = (uint8_t)from;
-    (void)vq_endpoint_recv_ecn(p->ep, cx, &addr, 1, buf, len, p->ecn ? vq_lab_delivered_ecn(lab) : 0,
+    /* the datagram's source address as the server sees it (NAT rebinding, migration) */
+    const uint8_t *addr = NULL;
+    size_t alen = vq_lab_src_addr(lab, &addr);
+    (void)vq_endpoint_recv_ecn(p->ep, cx, addr, alen, buf, len, p->ecn ? vq_lab_delivered_ecn(lab) : 0,
                                &ec, &created, resp, sizeof(resp), &rl);
+    if (created)
+      p->created_at = cx->now;
     if (rl)
       vq_lab_send(lab, p->node, from, resp, rl);
   } else if (p->conn) {
     (void)vq_conn_recv(p->conn, cx, buf, len, p->ecn ? vq_lab_delivered_ecn(lab) : 0);
   }
   app_step(p, cx);
+  maybe_migrate(p, lab, cx);
   flush(p, lab, cx);
 }
 
@@ -398,6 +434,7 @@ static void node_timeout(void *ud, vq_lab *lab, const vq_cx *cx)
     (void)vq_conn_handle_timeout(p->conn, cx);
   }
   app_step(p, cx);
+  maybe_migrate(p, lab, cx);
   flush(p, lab, cx);
 }
 
@@ -448,6 +485,11 @@ typedef struct scenario {
   uint64_t ku_every_cli, ku_every_srv;
   int ku_early;
   uint64_t conf_limit, integ_limit_srv;
+  /* paths: at rebind_at (if set) the client's address changes as the server sees it — only its
+   * port (rebind_host 0: a NAT rebinding) or its host too; migrate_every: the client migrates */
+  vq_time rebind_at;
+  int rebind_host;
+  vq_time migrate_every;
 } scenario;
 
 #define AMP_HS_MAX 64
@@ -629,6 +671,14 @@ static int world_setup(world *w, const scenario *sc)
   vq_lab_set_link(w->lab, w->cli.node, w->srv.node, &sc->link);
   vq_lab_set_link(w->lab, w->srv.node, w->cli.node, &sc->link);
   vq_lab_set_trace(w->lab, lab_trace, w);
+  static const uint8_t cli_addr[3] = {10, 0, 1};
+  (void)vq_lab_set_addr(w->lab, w->cli.node, 0, cli_addr, sizeof(cli_addr));
+  if (sc->rebind_at) {
+    const uint8_t moved[3] = {(uint8_t)(sc->rebind_host ? 11 : 10), 0x77, 0x01};
+    (void)vq_lab_set_addr(w->lab, w->cli.node, sc->rebind_at, moved, sizeof(moved));
+  }
+  w->cli.migrate_every = sc->migrate_every;
+  w->cli.next_migrate = sc->migrate_every;
   w->mem_limit = sc->mem_limit ? sc->mem_limit : LAB_MEM_LIMIT;
   w->srv.is_server = 1;
   w->srv.response_size = sc->response;
@@ -656,6 +706,8 @@ static int world_setup(world *w, const scenario *sc)
   static const uint8_t reset_key[32] = {4, 5, 6};
   ec.token_key = token_key;
   ec.reset_key = reset_key;
+  ec.conn.addr_same_host = lab_same_host;
+  ec.conn.allow_active_migration = sc->migrate_every != 0;
   int tr = env_u("VQ_LAB_TRACE", 0) != 0;
   if (tr)
     ec.conn_trace = srv_conn_trace;
@@ -679,6 +731,7 @@ static int world_setup(world *w, const scenario *sc)
   cc.dgram_fate_events = 1;
   cc.key_update_every = sc->ku_every_cli;
   cc.aead_confidentiality_limit = sc->conf_limit;
+  cc.allow_active_migration = sc->migrate_every != 0;
   if (tr)
     cc.trace = &cli_trace;
   w->cli.ecn = w->srv.ecn = sc->ecn;
@@ -899,6 +952,44 @@ static int link_is_lossy(const vq_lab_link *l)
          l->blackhole_until > l->blackhole_from || l->queue_bytes;
 }
 
+/* NAT rebinding and migration (RFC 9000 §9): the server followed the client and validated the new
+ * path; every CID the client retired was replaced (RFC 9000 §5.1.1/7). */
+static int check_paths(world *w, const char *name)
+{
+  const scenario *sc = w->sc;
+  int ok = 1;
+  const vq_conn_stats *s = &w->srv.stats, *c = &w->cli.stats;
+  if (!w->srv.have_stats || (!sc->rebind_at && !sc->migrate_every))
+    return 1;
+  /* (a connection created after the rebinding never saw the old address) */
+  if (sc->rebind_at && w->srv.created_at < sc->rebind_at && w->cli.done_at > sc->rebind_at + VQ_MS(100)) {
+    /* spec: rfc9000#9.3/1, rfc9000#9/4 — the server moved to the new address and validated it */
+    if (s->peer_migrations < 1 || s->paths_validated < 1)
+      FAIL("rebinding at %.3f s: server migrations %llu validated %llu", (double)sc->rebind_at / 1e9,
+           (unsigned long long)s->peer_migrations, (unsigned long long)s->paths_validated);
+  }
+  if (sc->migrate_every) {
+    if (w->cli.migrations < 1 || s->peer_migrations < 1 || c->paths_validated < 1)
+      FAIL("client migrations %u, server followed %llu, client validated %llu", w->cli.migrations,
+           (unsigned long long)s->peer_migrations, (unsigned long long)c->paths_validated);
+    /* spec: rfc9000#5.1.1/7 — each CID the client retired was replaced */
+    if (s->cids_issued != 3 + s->cids_retired_by_peer)
+      FAIL("server issued %llu CIDs, client retired %llu", (unsigned long long)s->cids_issued,
+           (unsigned long long)s->cids_retired_by_peer);
+  }
+  if (verbose())
+    fprintf(stderr, "  %s seed %llu: client migrated %u times, server followed %llu and validated %llu, "
+                    "CIDs issued %llu retired %llu\n", name, (unsigned long long)sc->seed,
+            w->cli.migrations, (unsigned long long)s->peer_migrations,
+            (unsigned long long)s->paths_validated, (unsigned long long)s->cids_issued,
+            (unsigned long long)s->cids_retired_by_peer);
+  if (!link_is_lossy(&sc->link) && (s->path_validation_failures || c->path_validation_failures))
+    FAIL("path validation failed (server %llu client %llu)",
+         (unsigned long long)s->path_validation_failures,
+         (unsigned long long)c->path_validation_failures);
+  return ok;
+}
+
 /* Runs a whole transfer and checks every invariant. */
 static int run_transfer(scenario *sc, const char *name)
 {
@@ -925,6 +1016,7 @@ static int run_transfer(scenario *sc, const char *name)
   if (sc->srv_stats_out)
     *sc->srv_stats_out = w->srv.stats;
   ok &= check_key_updates(w, name);
+  ok &= check_paths(w, name);
   vq_time end = vq_lab_now(w->lab);
   world_free(w);
   ok &= check_freed(w, name);
@@ -1217,6 +1309,10 @@ static int run_flow_limited(uint64_t seed)
   sc.response = 100000;
   sc.stream_window = 8192;
   sc.conn_window = 16384;
+  /* at 2 % loss the client's one CONNECTION_CLOSE is sometimes lost with no probe of the server
+   * arriving within the closing period: the server then ends at its idle timeout (see idle_ok;
+   * seed 11016 once the links' faults got an RNG of their own) */
+  sc.idle_ok = 1;
   return run_transfer(&sc, "flow");
 }
 
@@ -1557,7 +1653,6 @@ VQ_TEST(lab_receive_holes)
 {
   CHECK_EQ(over_seeds("holes", 16000, nseeds(8), run_holes), 0);
 }
-
 
 /* ---- DATAGRAM (RFC 9221) and ECN (RFC 9000 §13.4) ------------------------------------------------- */
 
@@ -2101,6 +2196,73 @@ VQ_TEST(lab_aead_confidentiality_limit_close)
 VQ_TEST(lab_aead_integrity_limit_close)
 {
   CHECK_EQ(over_seeds("aead-integrity", 23000, nseeds(15), run_aead_integrity_close), 0);
+}
+
+
+/* ---- paths: NAT rebinding and client migration (RFC 9000 §9) -------------------------------------- */
+
+static int run_nat_port(uint64_t seed)
+{
+  /* the NAT gives the client another port mid-transfer: the server follows (keeping congestion
+   * control and RTT, RFC 9000 §9.4) */
+  scenario sc = bulk(seed);
+  sc.response = 400000;
+  sc.rebind_at = VQ_MS(120) + VQ_MS(seed % 150u);
+  return run_transfer(&sc, "natport");
+}
+
+static int run_nat_host(uint64_t seed)
+{
+  /* another address altogether, on a link losing 1 % */
+  scenario sc = bulk(seed);
+  sc.response = 400000;
+  sc.link.loss_ppm = 10000;
+  sc.rebind_at = VQ_MS(120) + VQ_MS(seed % 150u);
+  sc.rebind_host = 1;
+  return run_transfer(&sc, "nathost");
+}
+
+static int run_nat_handshake(uint64_t seed)
+{
+  /* the client's address changes while the handshake is still going on (its first flight takes
+   * 15 ms): what arrives from the new address is processed, and once the handshake is confirmed the
+   * server moves there and validates it (RFC 9000 §9/1, §9/3) */
+  scenario sc = bulk(seed);
+  sc.rebind_at = VQ_MS(20) + VQ_MS(seed % 40u);
+  sc.rebind_host = (int)(seed & 1u);
+  return run_transfer(&sc, "nathandshake");
+}
+
+static int run_migrate(uint64_t seed)
+{
+  /* the client moves to a new port every 60 ms of the transfer: a new server CID each time, the old
+   * one retired and replaced — many CIDs issued and retired over one connection */
+  scenario sc = bulk(seed);
+  sc.response = 600000;
+  sc.migrate_every = VQ_MS(60) + VQ_MS(seed % 20u);
+  if (seed & 2u)
+    sc.link.loss_ppm = 10000;
+  return run_transfer(&sc, "migrate");
+}
+
+VQ_TEST(lab_nat_rebinding_port)
+{
+  CHECK_EQ(over_seeds("natport", 17000, nseeds(20), run_nat_port), 0);
+}
+
+VQ_TEST(lab_nat_rebinding_address)
+{
+  CHECK_EQ(over_seeds("nathost", 18000, nseeds(20), run_nat_host), 0);
+}
+
+VQ_TEST(lab_nat_rebinding_in_handshake)
+{
+  CHECK_EQ(over_seeds("nathandshake", 20000, nseeds(20), run_nat_handshake), 0);
+}
+
+VQ_TEST(lab_client_migration_cid_churn)
+{
+  CHECK_EQ(over_seeds("migrate", 19000, nseeds(20), run_migrate), 0);
 }
 
 #undef FAIL

@@ -785,3 +785,24 @@ VQ_TEST(posix_wait_signal)
   CHECK_EQ(pthread_sigmask(SIG_BLOCK, NULL, &cur), 0);
   CHECK(!sigismember(&cur, SIGTERM)); /* the mask is restored */
 }
+
+VQ_TEST(posix_addr_same_host)
+{
+  /* spec: rfc9000#9.4/3 — the driver tells the connection a port-only change (NAT rebinding) */
+  vq_addr a, b, c, d;
+  memset(&a, 0, sizeof a);
+  memset(&b, 0, sizeof b);
+  memset(&c, 0, sizeof c);
+  memset(&d, 0, sizeof d);
+  CHECK_EQ(vq_addr_parse(&a, "127.0.0.1:4433"), VQ_OK);
+  CHECK_EQ(vq_addr_parse(&b, "127.0.0.1:5555"), VQ_OK);
+  CHECK_EQ(vq_addr_parse(&c, "127.0.0.2:4433"), VQ_OK);
+  CHECK_EQ(vq_addr_parse(&d, "[::1]:4433"), VQ_OK);
+  const uint8_t *pa = (const uint8_t *)&a, *pb = (const uint8_t *)&b, *pc = (const uint8_t *)&c,
+                *pd = (const uint8_t *)&d;
+  CHECK(vq_posix_addr_same_host(pa, sizeof a, pb, sizeof b));
+  CHECK(vq_posix_addr_same_host(pa, sizeof a, pa, sizeof a));
+  CHECK(!vq_posix_addr_same_host(pa, sizeof a, pc, sizeof c));
+  CHECK(!vq_posix_addr_same_host(pa, sizeof a, pd, sizeof d));
+  CHECK(!vq_posix_addr_same_host(pa, 3, pb, 3));
+}

@@ -281,6 +281,11 @@ if [ $SHORT -eq 0 ]; then
   case_gtc gtc-vqs-keyupdate 100 "--key-update=5ms" 2MB.bin
   case_gtc gtc-vqs-loss5 100 "-t 0.05 -r 0.05" 2MB.bin f5.bin index.html
   case_gtc gtc-vqs-vn 3 "-v 0x1a2a3a4a --preferred-versions v1" index.html f1.bin
+  # RFC 9000 §9: ngtcp2 moves to a new local address mid-download and migrates (path validation both
+  # ways; the server must not send disable_active_migration). (--nat-rebinding is no test of a
+  # download: gtlsclient then ignores what arrives at its old port and, having nothing to send,
+  # never speaks from the new one, so no server can learn the new address.)
+  VQS_EXTRA="--allow-migration" case_gtc gtc-vqs-migrate 100 "--change-local-addr=30ms" 2MB.bin
   case_chromium
 fi
 say "$PASS passed, $FAIL failed"

@@ -33,6 +33,15 @@
 typedef struct vq_conn vq_conn;
 
 #define VQ_CONN_MAX_VERSIONS 4u
+/* Addresses are opaque bytes to the transport (the driver's sockaddr, or a lab address). */
+#ifndef VQ_ADDR_MAX
+#define VQ_ADDR_MAX 160u
+#endif
+/* The most connection IDs a connection keeps issued at once (RFC 9000 §5.1.1); the endpoint routes
+ * each of them (vq_conn_local_cid). */
+#define VQ_CONN_MAX_LOCAL_CIDS 8u
+/* The active_connection_id_limit we advertise: how many of the peer's CIDs we keep. */
+#define VQ_CONN_PEER_CID_LIMIT 4u
 
 typedef struct vq_conn_config {
   int is_server;
@@ -85,6 +94,16 @@ typedef struct vq_conn_config {
   int dgram_fate_events;         /* 1: report VQ_CONN_EV_DATAGRAM_ACKED / _LOST for sent datagrams */
   int disable_ecn;               /* 1: never mark packets with ECT (received marks are still counted
                                     and reported, RFC 9000 §13.4.1) */
+  const uint8_t *reset_key;      /* 32 bytes the stateless reset tokens of the CIDs we issue derive
+                                    from (RFC 9000 §10.3.2; the endpoint passes its own, so it can
+                                    reset any of them after losing the connection); NULL: drawn from
+                                    cx->rng for this connection. Copied. */
+  int allow_active_migration;    /* 0 (default): we send disable_active_migration (the peer must not
+                                    migrate on purpose; NAT rebinding is still followed) */
+  /* Optional: whether two peer addresses (driver format) differ only in their port (RFC 9000 §9.4:
+   * then congestion control and RTT are kept on a NAT rebinding). NULL: every change is a new
+   * host. */
+  int (*addr_same_host)(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 } vq_conn_config;
 
 typedef enum vq_conn_state {
@@ -147,6 +166,12 @@ typedef struct vq_conn_stats {
   uint64_t key_updates_answered;  /* key updates the peer started and we followed (§6.2) */
   uint64_t auth_failures;       /* received packets that failed authentication (§6.6) */
   uint64_t old_key_pkts;        /* packets accepted under the previous read keys (§6.5) */
+  uint64_t cids_issued;         /* NEW_CONNECTION_ID sequence numbers we issued (RFC 9000 §5.1.1) */
+  uint64_t cids_retired_by_peer;/* of ours, retired by the peer's RETIRE_CONNECTION_ID */
+  uint64_t peer_cids_retired;   /* of the peer's, retired by us (RETIRE_CONNECTION_ID sent) */
+  uint64_t path_challenges_sent, paths_validated, path_validation_failures;
+  uint64_t peer_migrations;     /* server: the peer's address changed (NAT rebinding, migration) */
+  uint64_t migrations;          /* client: vq_conn_migrate calls that started a probe */
 } vq_conn_stats;
 
 /* Creates a client connection: picks its CIDs from cx->rng and queues the ClientHello; the first
@@ -172,6 +197,33 @@ void vq_conn_free(vq_conn *c, uint64_t *obligations);
 /* Processes one received datagram (decrypted in place: dgram is modified). Packets that fail are
  * dropped (counted in stats); protocol errors close the connection (see vq_conn_state). */
 vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, uint8_t ecn);
+/* The same, with the address the datagram came from (driver format, up to VQ_ADDR_MAX bytes). The
+ * first address given is the peer's; a server whose peer sends a non-probing packet (the largest
+ * packet number so far) from another address follows it (RFC 9000 §9.3: NAT rebinding, migration):
+ * it sends there from then on (vq_conn_peer_addr), validates the new path with PATH_CHALLENGE,
+ * sends at most three times what it received there until then, resets congestion control and RTT
+ * unless only the port changed (cfg.addr_same_host), and moves to an unused CID of the peer. A
+ * client drops datagrams from another address than the server's (§9/7). addr NULL: as
+ * vq_conn_recv. */
+vq_status vq_conn_recv_from(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
+                            uint8_t *dgram, size_t len, uint8_t ecn);
+/* Sets the peer's address before any datagram from it (the endpoint does for a new server
+ * connection). VQ_ERR_INVALID_ARGUMENT for an empty or too long address. */
+vq_status vq_conn_set_peer_addr(vq_conn *c, const uint8_t *addr, size_t len);
+/* The peer address the connection sends to: 1 with *addr, *len once one is known, else 0. */
+int vq_conn_peer_addr(const vq_conn *c, const uint8_t **addr, size_t *len);
+/* Client: the driver moved the connection's socket to a new local address or port (RFC 9000 §9.2).
+ * The connection moves to an unused connection ID of the server (§9.5), resets congestion control
+ * and RTT (§9.4) and validates the new path with PATH_CHALLENGE (sent with the next packets).
+ * Errors, nothing changed: VQ_ERR_INVALID_ARGUMENT for a server, before the handshake is confirmed
+ * (§9/1), or when the server sent disable_active_migration (§9/2); VQ_ERR_CID_UNAVAILABLE when the
+ * server gave no unused connection ID (§9.5/2: none is reused). */
+vq_status vq_conn_migrate(vq_conn *c, const vq_cx *cx);
+/* Our active connection IDs (RFC 9000 §5.1): slot i in 0 .. VQ_CONN_MAX_LOCAL_CIDS-1; 1 with *cid
+ * (and *seq, its sequence number, unless seq is NULL) when the slot holds one, 0 when it is free. */
+int vq_conn_local_cid(const vq_conn *c, uint32_t i, vq_cid *cid, uint64_t *seq);
+/* Changes whenever that set changes (issued or retired): the endpoint re-reads it then. */
+uint64_t vq_conn_cid_generation(const vq_conn *c);
 /* Writes the next datagram into buf[0..cap) (cap >= 1200); *len = 0 when nothing is to be sent now. */
 vq_status vq_conn_send(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len);
 /* The same, and *ecn receives the IP ECN codepoint (VQ_ECN_NOT_ECT or VQ_ECN_ECT0, see ecn.h) the

@@ -14,8 +14,6 @@
 
 #include "vquic/conn.h"
 
-#define VQ_ADDR_MAX 160u
-
 typedef struct vq_endpoint vq_endpoint;
 
 typedef struct vq_endpoint_config {

@@ -100,12 +100,22 @@ vq_status vq_lab_send_ecn(vq_lab *lab, int from, int to, const uint8_t *data, si
 /* During on_datagram: the ECN codepoint the datagram arrived with (after the link's changes). */
 uint8_t vq_lab_delivered_ecn(const vq_lab *lab);
 
+/* Addresses, for NAT rebinding and migration scenarios. Every node has one (by default one byte: its
+ * index). vq_lab_set_addr gives node a new address from time `at` on (a NAT rebinding, or the node
+ * moving): datagrams it sends from then carry it, those already in flight keep the old one.
+ * vq_lab_src_addr, inside on_datagram, gives the source address of the datagram being delivered
+ * (its length; 0 outside a delivery). Neither changes the links, which stay by node. */
+#define VQ_LAB_ADDR_MAX 16u
+vq_status vq_lab_set_addr(vq_lab *lab, int node, vq_time at, const uint8_t *addr, size_t len);
+size_t vq_lab_src_addr(const vq_lab *lab, const uint8_t **addr);
+
 /* Runs events in time order until the clock would pass `until`, nothing is left to do, or `stop`
  * (checked after every event) returns non-zero. Returns the number of events run. */
 uint64_t vq_lab_run(vq_lab *lab, vq_time until, int (*stop)(void *ud), void *stop_ud);
 
 vq_time vq_lab_now(const vq_lab *lab);
-/* The lab's RNG (for nodes that need randomness tied to the seed). */
+/* The nodes' RNG (for nodes that need randomness tied to the seed): a stream of its own, apart from
+ * the one the links' faults draw from, so a node drawing more numbers does not change the faults. */
 vq_rng *vq_lab_rng(vq_lab *lab);
 /* A cx for work done outside callbacks (now = the lab clock, the lab's RNG). */
 vq_cx vq_lab_cx(vq_lab *lab);

@@ -50,6 +50,10 @@ int vq_addr_equal(const vq_addr *a, const vq_addr *b);
  * for equal seeds, on every run and machine. A server draws the seed at start to make collisions
  * harder to aim; the mix (splitmix64 rounds) is fast, not a keyed PRF such as SipHash. */
 uint64_t vq_addr_hash(const vq_addr *a, uint64_t seed);
+/* For vq_conn_config.addr_same_host (RFC 9000 §9.4: a port-only change keeps congestion control):
+ * a and b are vq_addr structs (alen, blen == sizeof(vq_addr)); 1 when they have the same family,
+ * address and scope, whatever their ports. */
+int vq_posix_addr_same_host(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 /* The port in host order (0 for an empty addr). */
 uint16_t vq_addr_port(const vq_addr *a);
 /* The address family (AF_INET, AF_INET6, or AF_UNSPEC for an empty addr). */

@@ -204,6 +204,9 @@ static void usage(FILE *f)
           "  --no-ecn             do not mark datagrams with ECT(0) (RFC 9000 §13.4)\n"
           "  -q, --quiet          no progress bar\n"
           "  --qlog-dir DIR       write the connection's qlog (JSON-SEQ) into DIR\n"
+          "  --migrate-after N    after N response bytes, move to a new local port (a new socket)\n"
+          "                       and migrate the connection there (RFC 9000 §9.2; the server must\n"
+          "                       allow it: vq-server --allow-migration)\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
 }
@@ -227,7 +230,7 @@ int main(int argc, char **argv)
   const char *keylog = getenv("SSLKEYLOGFILE");
   int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, no_ecn = 0;
   const char *qlog_dir = NULL;
-  uint64_t timeout_ms = 10000, key_update_every = 0;
+  uint64_t timeout_ms = 10000, key_update_every = 0, migrate_after = 0;
   uint32_t first_version[2] = {0, 0}, versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
       {"cafile", 1, 0, 'A'}, {"insecure", 0, 0, 'I'}, {"output", 1, 0, 'o'},
@@ -235,7 +238,7 @@ int main(int argc, char **argv)
       {"timeout", 1, 0, 'T'}, {"stats", 0, 0, 'S'}, {"quiet", 0, 0, 'q'},
       {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
       {"version", 1, 0, 'V'}, {"versions", 1, 0, 'W'}, {"key-update-every", 1, 0, 'U'},
-      {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"migrate-after", 1, 0, 'M'}, {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
     switch (o) {
@@ -273,6 +276,7 @@ int main(int argc, char **argv)
       }
       break;
     }
+    case 'M': migrate_after = strtoull(optarg, NULL, 10); break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -395,6 +399,7 @@ int main(int argc, char **argv)
   cc.version = first_version[0];
   memcpy(cc.versions, versions, sizeof(cc.versions));
   cc.key_update_every = key_update_every;
+  cc.allow_active_migration = migrate_after > 0;
   app_qtrace *qt = NULL;
   if (qlog_dir) {
     char name[64];
@@ -427,7 +432,7 @@ int main(int argc, char **argv)
   c->cx = &cx;
   int blocked;
   app_flush(sock, conn, &cx, &peer, &blocked);
-  int closing = 0, handshake = 0;
+  int closing = 0, handshake = 0, migrated = 0;
   vq_time start = cx.now;
   vq_posix_rx rx[RX_BATCH];
   while (vq_conn_get_state(conn) != VQ_CONN_CLOSED) {
@@ -459,6 +464,29 @@ int main(int argc, char **argv)
       send_requests(c, &cx);
     }
     progress(c, cx.now, 0);
+    if (migrate_after && !migrated && c->total_bytes >= migrate_after) {
+      /* a new socket on another local port, then the connection probes the path from it */
+      vq_posix_sock *ns = NULL;
+      vq_status mst = vq_posix_sock_open(&ns, &mem, &local, &pc);
+      if (mst == VQ_OK) {
+        mst = vq_conn_migrate(conn, &cx);
+        if (mst == VQ_OK && vq_posix_loop_add(loop, ns) == VQ_OK) {
+          (void)vq_posix_loop_remove(loop, sock);
+          vq_posix_sock_close(sock);
+          sock = ns;
+          ns = NULL;
+        }
+        if (ns)
+          vq_posix_sock_close(ns);
+      }
+      migrated = 1;
+      char la[VQ_ADDR_STRLEN] = "";
+      (void)vq_addr_format(vq_posix_sock_local(sock), la, sizeof(la));
+      if (mst != VQ_OK)
+        fprintf(stderr, "vq-client: migration not possible: %s\n", vq_status_reason(mst));
+      else if (verbose)
+        fprintf(stderr, "vq-client: migrated to %s\n", la);
+    }
     if (!closing && c->done == c->n) {
       closing = 1;
       (void)vq_h3_close(c->q.h3, &cx, VQ_H3_NO_ERROR, "done");

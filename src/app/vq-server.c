@@ -349,6 +349,8 @@ static void usage(FILE *f)
           "  --retry              validate every client address with a Retry first (RFC 9000 §8.1.2)\n"
           "  --key-update-every N update the 1-RTT keys every N packets sent (RFC 9001 §6;\n"
           "                       default 0: only when the AEAD limit requires it)\n"
+          "  --allow-migration    let clients migrate (no disable_active_migration; NAT rebinding is\n"
+          "                       followed either way)\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
 }
@@ -361,13 +363,13 @@ int main(int argc, char **argv)
   uint64_t idle = 30000, max_conns = 10000, key_update_every = 0;
   int verbose = 0, no_gso = 0, no_ecn = 0;
   const char *qlog_dir = NULL;
-  int retry = 0;
+  int retry = 0, allow_migration = 0;
   uint32_t versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
       {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'}, {"versions", 1, 0, 'W'},
-      {"key-update-every", 1, 0, 'U'}, {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+      {"key-update-every", 1, 0, 'U'}, {"allow-migration", 0, 0, 'M'}, {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
     switch (o) {
@@ -384,6 +386,7 @@ int main(int argc, char **argv)
     case 'v': verbose = 1; break;
     case 'Q': qlog_dir = optarg; break;
     case 'R': retry = 1; break;
+    case 'M': allow_migration = 1; break;
     case 'G': no_gso = 1; break;
     case 'W':
       if (app_parse_versions(optarg, versions, VQ_CONN_MAX_VERSIONS) != 0) {
@@ -512,6 +515,10 @@ int main(int argc, char **argv)
   ecfg.max_conns = (uint32_t)max_conns;
   ecfg.retry = retry;
   memcpy(ecfg.conn.versions, versions, sizeof(ecfg.conn.versions));
+  /* the datagrams' source addresses go to the connections (vq_endpoint_recv): a client behind a NAT
+   * that rebinds is followed; a port-only change keeps congestion control (RFC 9000 §9.4) */
+  ecfg.conn.addr_same_host = vq_posix_addr_same_host;
+  ecfg.conn.allow_active_migration = allow_migration;
   if (qlog_dir) {
     ecfg.conn_trace = conn_trace;
     ecfg.conn_trace_ud = &s;

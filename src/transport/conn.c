@@ -161,16 +161,18 @@ static vq_status local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used)
   SETP(VQ_TP_INITIAL_MAX_STREAM_DATA_UNI, initial_max_stream_data_uni, k->initial_max_stream_data);
   SETP(VQ_TP_INITIAL_MAX_STREAMS_BIDI, initial_max_streams_bidi, k->initial_max_streams_bidi);
   SETP(VQ_TP_INITIAL_MAX_STREAMS_UNI, initial_max_streams_uni, k->initial_max_streams_uni);
-  SETP(VQ_TP_ACTIVE_CONNECTION_ID_LIMIT, active_connection_id_limit, 2);
+  /* spec: rfc9000#5.1.2/6 — the peer's CIDs we keep; twice as many retirements fit (conn_path.c) */
+  SETP(VQ_TP_ACTIVE_CONNECTION_ID_LIMIT, active_connection_id_limit, VQ_CONN_PEER_CID_LIMIT);
   /* spec: rfc9221#3 — max_datagram_frame_size announces that we accept DATAGRAM frames up to that
    * size (frame type, Length and payload); absent when DATAGRAM is off */
   if (c->dg_on)
     SETP(VQ_TP_MAX_DATAGRAM_FRAME_SIZE, max_datagram_frame_size, k->max_datagram_frame_size);
 #undef SETP
-  /* spec: rfc9000#9/2 — we do not support active migration (packets from another address are not
-   * accepted, we issue no spare connection ID): the peer is told with disable_active_migration, so
-   * it does not move to a new local address (RFC 9000 §18.2) */
-  (void)vq_tp_set_present(&tp, VQ_TP_DISABLE_ACTIVE_MIGRATION, 1);
+  /* spec: rfc9000#9/2 — unless configured otherwise the peer is told with disable_active_migration
+   * not to move to a new local address on purpose (RFC 9000 §18.2); a NAT rebinding is still
+   * followed (conn_path.c) */
+  if (!k->allow_active_migration)
+    (void)vq_tp_set_present(&tp, VQ_TP_DISABLE_ACTIVE_MIGRATION, 1);
   /* spec: rfc9000#7.3 — both endpoints send initial_source_connection_id; the server also sends
    * original_destination_connection_id. */
   tp_cid(&tp.initial_source_connection_id, &c->scid);
@@ -213,6 +215,12 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
     c->has_reset_token = 1;
   }
   c->cfg.stateless_reset_token = NULL; /* the caller's buffer need not outlive this call */
+  if (k.reset_key) {
+    memcpy(c->cid_key, k.reset_key, sizeof(c->cid_key));
+    c->have_cid_key = 1;
+  }
+  c->cfg.reset_key = NULL;
+  c->path_deadline = VQ_TIME_NEVER;
   c->is_server = k.is_server;
   c->version = k.version;
   vq_conn_version_init(c);
@@ -371,6 +379,8 @@ vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config
     st = install_initial(c, &c->odcid);
   }
   if (st == VQ_OK)
+    st = vq_conn_cids_init(c, cx);
+  if (st == VQ_OK)
     st = start_tls(c, cx);
   if (st == VQ_OK)
     st = pump_tls(c, cx);
@@ -453,6 +463,10 @@ static vq_status new_server(vq_conn **out, vq_mem *parent, const vq_conn_config 
     st = vq_cid_set(&c->dcid, dgram + h.scid_off, h.scid_len);
   if (st == VQ_OK)
     st = install_initial(c, &pkt_dcid); /* spec: rfc9001#5.2 — keys from the DCID of this Initial */
+  if (st == VQ_OK)
+    st = vq_conn_cids_init(c, cx);
+  if (st == VQ_OK)
+    vq_conn_cids_peer_initial(c);
   if (st == VQ_OK)
     st = start_tls(c, cx);
   if (st != VQ_OK) {
@@ -623,6 +637,7 @@ static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)
   if (st != VQ_OK)
     return st;
   c->peer_tp_done = 1;
+  vq_conn_cids_peer_tp(c);
   vq_fc_tx_update(&c->fc_tx, p->initial_max_data);
   c->peer_max_streams[0] = p->initial_max_streams_bidi;
   c->peer_max_streams[1] = p->initial_max_streams_uni;
@@ -743,6 +758,8 @@ static vq_status pump_tls(vq_conn *c, const vq_cx *cx)
       c->handshake_done_pending = 1;
       confirm_handshake(c, cx);
     }
+    /* spec: rfc9000#5.1.1/3 — spare CIDs for the peer as soon as 1-RTT packets can carry them */
+    vq_conn_cids_issue(c, cx);
   }
   return VQ_OK;
 }
@@ -907,27 +924,15 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
   case VQ_FRAME_STREAMS_BLOCKED_UNI:
     return VQ_OK;
   case VQ_FRAME_NEW_CONNECTION_ID:
-    /* spec: rfc9000#19.15/3 — NEW_CONNECTION_ID to an endpoint using a zero-length Destination CID
-     * is a PROTOCOL_VIOLATION. Extra CIDs are not used yet (migration is issue 5): they are not kept,
-     * which stays within our active_connection_id_limit. */
-    if (c->dcid.len == 0)
-      return VQ_ERR_PROTOCOL_VIOLATION;
-    /* spec: rfc9000#19.15/4 — the same frame again is no error (every one is ignored) */
-    return VQ_OK;
+    return vq_conn_on_new_cid(c, cx, &f->new_cid);
   case VQ_FRAME_RETIRE_CONNECTION_ID:
-    /* spec: rfc9000#19.16/1 — retiring a sequence number never sent is a PROTOCOL_VIOLATION; we sent
-     * only sequence number 0 (the handshake CID). Retiring 0 by a packet sent to it (rfc9000#19.16/3,
-     * a MAY) is not refused. */
-    if (f->retire_cid.sequence > 0)
-      return VQ_ERR_PROTOCOL_VIOLATION;
-    return VQ_OK;
+    return vq_conn_on_retire_cid(c, cx, f->retire_cid.sequence);
   case VQ_FRAME_PATH_CHALLENGE:
-    /* spec: rfc9000#8.2.2/1, rfc9000#19.17/1 — answer with PATH_RESPONSE echoing the data */
-    memcpy(c->path_response_data, f->path.data, VQ_PATH_DATA_LEN);
-    c->path_response_pending = 1;
+    vq_conn_on_path_challenge(c, f->path.data);
     return VQ_OK;
   case VQ_FRAME_PATH_RESPONSE:
-    return VQ_OK; /* we send no PATH_CHALLENGE yet: an unsolicited response is ignored */
+    vq_conn_on_path_response(c, cx, f->path.data);
+    return VQ_OK;
   case VQ_FRAME_CONNECTION_CLOSE:
   case VQ_FRAME_CONNECTION_CLOSE_APP:
     enter_draining(c, cx, &f->close, f->type == VQ_FRAME_CONNECTION_CLOSE_APP);
@@ -993,6 +998,10 @@ static vq_status process_payload(vq_conn *c, const vq_cx *cx, int space, vq_pkt_
       return VQ_ERR_PROTOCOL_VIOLATION;
     if (vq_frame_is_ack_eliciting(f.type))
       *eliciting = 1;
+    /* spec: rfc9000#9.1 — probing frames: PATH_CHALLENGE, PATH_RESPONSE, NEW_CONNECTION_ID, PADDING */
+    if (f.type != VQ_FRAME_PATH_CHALLENGE && f.type != VQ_FRAME_PATH_RESPONSE &&
+        f.type != VQ_FRAME_NEW_CONNECTION_ID && f.type != VQ_FRAME_PADDING)
+      c->rx_pkt_non_probing = 1;
     st = on_frame(c, cx, space, pt, &f, used);
     if (st != VQ_OK)
       return st;
@@ -1442,6 +1451,7 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
       /* spec: rfc9000#7.2/4 — the client uses the Source CID of the server's first Initial as its
        * Destination CID, and changes it only then (have_peer_scid) */
       c->dcid = c->peer_initial_scid;
+      vq_conn_cids_peer_initial(c);
     }
   }
   if (c->is_server && space == VQ_SPACE_HANDSHAKE) {
@@ -1454,6 +1464,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   int eliciting = 0;
   uint64_t bad_type = 0;
   c->drop_packet = 0;
+  c->rx_pkt_non_probing = 0;
+  (void)vq_cid_set(&c->rx_dcid, pkt + h.dcid_off, h.dcid_len);
   st = process_payload(c, cx, space, h.type, pkt + u.payload_offset, u.payload_len, &eliciting,
                        &bad_type);
   if (st == VQ_OK && c->drop_packet) {
@@ -1477,6 +1489,10 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   /* spec: rfc9000#13.4.1/1 — the ECN codepoint of every packet processed is counted in its space for
    * our ACK_ECN frames, whether or not we mark our own packets */
   vq_ecn_on_received(&c->ecn, (unsigned)space, c->rx_ecn);
+  /* spec: rfc9000#9.3 — only a non-probing packet with the largest packet number so far moves the
+   * connection to a new peer address */
+  if (space == VQ_SPACE_APP && c->rx_pkt_non_probing && (int64_t)u.pn == s->largest_recv)
+    c->rx_non_probing = 1;
   /* spec: rfc9000#10.1 — the idle timer restarts when a packet is processed; spec: rfc9000#10.1/1 —
    * the period is at least three times the current PTO */
   c->idle_deadline = cx->now + (c->idle_timeout > three_pto(c) ? c->idle_timeout : three_pto(c));
@@ -1486,7 +1502,13 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   return plen;
 }
 
-vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t len, uint8_t ecn)
+vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, uint8_t ecn)
+{
+  return vq_conn_recv_from(c, cx, NULL, 0, dgram, len, ecn);
+}
+
+vq_status vq_conn_recv_from(vq_conn *c, const vq_cx *cx_in, const uint8_t *addr, size_t addr_len,
+                            uint8_t *dgram, size_t len, uint8_t ecn)
 {
   vq_cx tcx_;
   const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
@@ -1494,6 +1516,11 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
   if (st != VQ_OK)
     return st;
   c->rx_ecn = ecn & 3u;
+  if (c->state < VQ_CONN_CLOSING && !vq_conn_path_before(c, addr, addr_len, len)) {
+    c->stats.pkts_dropped++;
+    return VQ_OK;
+  }
+  uint64_t prev_response = c->path_response_pending;
   c->stats.bytes_recv += len;
   /* spec: rfc9000#8.1/3 — every byte of a datagram attributed to this connection counts towards the
    * anti-amplification allowance, whether or not its packets could be processed */
@@ -1533,12 +1560,12 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
     off += used;
   }
   /* spec: rfc9000#10.3.1/1, rfc9000#10.3.1/2 — a datagram none of whose packets could be processed,
-   * ending in the peer's stateless reset token, is a Stateless Reset; spec: rfc9000#10.3.1/3 — only
-   * the token for the connection ID in use (the server's transport parameter) is checked; spec:
-   * rfc9000#10.3.1/5 — the connection drains and sends nothing more */
-  if (c->stats.pkts_recv == recv_before && !c->is_server && c->peer_tp_done &&
-      vq_tp_has(&c->peer_tp, VQ_TP_STATELESS_RESET_TOKEN) && c->state < VQ_CONN_DRAINING &&
-      vq_stateless_reset_match(dgram, len, c->peer_tp.stateless_reset_token)) {
+   * ending in a stateless reset token of the peer, is a Stateless Reset; spec: rfc9000#10.3.1/3 —
+   * only the tokens of the peer CIDs in use are checked (the server's transport parameter for its
+   * handshake CID, NEW_CONNECTION_ID for the others: conn_path.c); spec: rfc9000#10.3.1/5 — the
+   * connection drains and sends nothing more */
+  if (c->stats.pkts_recv == recv_before && c->state < VQ_CONN_DRAINING &&
+      vq_conn_reset_token_match(c, dgram, len)) {
     vq_frame_close fc = {0, 0, (const uint8_t *)"stateless reset", 15};
     enter_draining(c, cx, &fc, 0);
     c->closed_by_peer = 1;
@@ -1547,6 +1574,9 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx_in, uint8_t *dgram, size_t le
     vq_cx_trace(cx, "stateless_reset", "received");
     return VQ_OK;
   }
+  if (c->stats.pkts_recv != recv_before)
+    vq_conn_path_after(c, cx, addr, addr_len, len, prev_response);
+  c->rx_other_addr = 0;
   /* spec: rfc9002#A.6 — keys, address validation or the amplification limit may have changed: the
    * loss detection timer is set again */
   vq_recovery_state rs;
@@ -1574,6 +1604,8 @@ vq_time vq_conn_next_timeout(const vq_conn *c)
       t = c->sp[i].ack_deadline;
   if (c->app_rx_prev.installed && c->app_rx_prev_until < t)
     t = c->app_rx_prev_until;
+  if (c->path_validating && c->path_deadline < t)
+    t = c->path_deadline;
   return t;
 }
 
@@ -1610,6 +1642,16 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
     c->app_rx_prev_until = VQ_TIME_NEVER;
     vq_cx_trace(cx, "key_discarded", "space=%d generation=%llu", VQ_SPACE_APP,
                 (unsigned long long)(c->rx_gen - 1));
+  }
+  if (c->path_validating && now >= c->path_deadline) {
+    vq_conn_path_timeout(c, cx);
+    if (c->state == VQ_CONN_CLOSED)
+      return VQ_OK;
+    /* spec: rfc9002#A.6 — back on a validated address the anti-amplification limit is gone: the
+     * loss detection timer (not armed while limited) is set again */
+    vq_recovery_state rs;
+    vq_conn_recovery_state(c, &rs);
+    vq_recovery_update_timer(&c->rec, &rs, now);
   }
   if (vq_recovery_timer(&c->rec) <= now) {
     vq_recovery_state rs;

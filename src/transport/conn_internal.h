@@ -3,6 +3,7 @@
 #define VQ_CONN_INTERNAL_H
 
 #include "vquic/ackset.h"
+#include "vquic/cidmgr.h"
 #include "vquic/conn.h"
 #include "vquic/dgram.h"
 #include "vquic/ecn.h"
@@ -43,6 +44,9 @@ typedef enum vq_sf_kind {
   VQ_SF_STREAMS_BLOCKED_UNI,
   VQ_SF_PING,
   VQ_SF_DATAGRAM,      /* id = the datagram's number (never retransmitted, RFC 9221 §5.2) */
+  VQ_SF_NEW_CID,       /* off = sequence number */
+  VQ_SF_RETIRE_CID,    /* off = sequence number */
+  VQ_SF_PATH_CHALLENGE,/* off = the challenge's data (8 bytes, big-endian) */
 } vq_sf_kind;
 
 typedef struct vq_sent_frame {
@@ -238,6 +242,38 @@ struct vq_conn {
   int ack_newly_any;
   vq_time ack_newly_time;         /* send time of the largest of them */
   uint64_t ack_newly_pn;
+  /* connection IDs (RFC 9000 §5.1; conn_path.c) */
+  vq_cidmgr cids;
+  vq_cidmgr_entry cid_peer[VQ_CONN_PEER_CID_LIMIT];
+  vq_cidmgr_retire cid_retire[2 * VQ_CONN_PEER_CID_LIMIT];
+  vq_cidmgr_entry cid_local[VQ_CONN_MAX_LOCAL_CIDS];
+  uint8_t cid_key[32];            /* stateless reset tokens of the CIDs we issue */
+  int have_cid_key;
+  uint64_t cid_gen;               /* changes with our set of active CIDs (endpoint routing) */
+  vq_cid rx_dcid;                 /* Destination CID of the packet being processed */
+
+  /* paths (RFC 9000 §8.2, §9; conn_path.c) */
+  uint8_t peer_addr[VQ_ADDR_MAX]; /* where we send (the driver's format) */
+  size_t peer_addr_len;
+  int have_peer_addr;
+  uint8_t prev_addr[VQ_ADDR_MAX]; /* the last validated address, to fall back to (§9.3.2) */
+  size_t prev_addr_len;
+  int have_prev_addr;
+  int path_unvalidated;           /* the current path awaits validation: 3x limit (§9.3, §8.2) */
+  uint64_t path_recv, path_sent;  /* bytes on the unvalidated path */
+  int path_challenge_pending;     /* a PATH_CHALLENGE to send */
+  int path_validating;            /* a PATH_CHALLENGE is outstanding */
+  uint8_t path_challenge_data[8];
+  vq_time path_deadline;          /* the validation fails then */
+  int path_pad;                   /* the packet being built carries PATH_CHALLENGE/RESPONSE */
+  int ping_pending;               /* a PING to send (makes a migration probe non-probing) */
+  uint8_t probe_addr[VQ_ADDR_MAX];/* a PATH_CHALLENGE that came from another address (a probe): */
+  size_t probe_addr_len;          /* answered if the connection moves there (§8.2.2/3) */
+  uint8_t probe_data[8];
+  int have_probe;
+  int rx_other_addr;              /* the datagram being processed came from another address */
+  int rx_non_probing;             /* ... and held a non-probing frame in a new largest packet */
+  int rx_pkt_non_probing;         /* the packet being processed held a non-probing frame */
 };
 
 /* The sent packet's handle: the index of its first frame record, and the ECN codepoint above it. */
@@ -302,6 +338,28 @@ vq_status vq_conn_on_stream_data_blocked(vq_conn *c, const vq_frame_max_stream_d
 vq_status vq_conn_new_server_ecn(vq_conn **out, vq_mem *parent, const vq_conn_config *cfg,
                                  const vq_cx *cx, const vq_cid *scid, const vq_cid *odcid,
                                  const vq_cid *retry_scid, uint8_t *dgram, size_t len, uint8_t ecn);
+/* conn_path.c */
+vq_status vq_conn_cids_init(vq_conn *c, const vq_cx *cx);
+/* The peer's handshake CID (c->dcid) is known: sequence 0 of its table. */
+void vq_conn_cids_peer_initial(vq_conn *c);
+/* The peer's transport parameters arrived: its active_connection_id_limit, reset token of seq 0. */
+void vq_conn_cids_peer_tp(vq_conn *c);
+/* Issues CIDs up to the peer's limit once the handshake is complete (RFC 9000 §5.1.1). */
+void vq_conn_cids_issue(vq_conn *c, const vq_cx *cx);
+vq_status vq_conn_on_new_cid(vq_conn *c, const vq_cx *cx, const vq_frame_new_cid *f);
+vq_status vq_conn_on_retire_cid(vq_conn *c, const vq_cx *cx, uint64_t seq);
+/* NEW_CONNECTION_ID or RETIRE_CONNECTION_ID frames wait to be sent. */
+int vq_conn_cid_frames_pending(const vq_conn *c);
+/* RFC 9000 §10.3.1: the datagram ends in the token of a peer CID in use. */
+int vq_conn_reset_token_match(const vq_conn *c, const uint8_t *dgram, size_t len);
+void vq_conn_on_path_challenge(vq_conn *c, const uint8_t data[8]);
+void vq_conn_on_path_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8]);
+/* Before / after the packets of a datagram from addr are processed (NAT rebinding, migration). */
+int vq_conn_path_before(vq_conn *c, const uint8_t *addr, size_t addr_len, size_t len);
+void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
+                        size_t len, uint64_t prev_response_pending);
+/* Path validation timer (§8.2.4). */
+void vq_conn_path_timeout(vq_conn *c, const vq_cx *cx);
 /* conn_send.c */
 vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len);
 void vq_conn_on_packet_fate(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate);

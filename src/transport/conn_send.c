@@ -115,6 +115,10 @@ static void frame_acked(vq_conn *c, const vq_sent_frame *r)
       vq_conn_stream_maybe_free(c, s);
     }
     return;
+  case VQ_SF_RETIRE_CID:
+    /* spec: rfc9000#5.1.2/5 — the retirement leaves the bounded queue once acknowledged */
+    vq_cidmgr_retire_acked(&c->cids, r->off);
+    return;
   default:
     return;
   }
@@ -176,6 +180,24 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
     if (c->cfg.dgram_fate_events)
       vq_conn_push_event(c, VQ_CONN_EV_DATAGRAM_LOST, r->id, 0);
     return;
+  case VQ_SF_NEW_CID:
+    /* spec: rfc9000#13.3 — NEW_CONNECTION_ID is sent again while the CID is active */
+    vq_cidmgr_local_frame_lost(&c->cids, r->off);
+    return;
+  case VQ_SF_RETIRE_CID:
+    /* spec: rfc9000#13.3 — RETIRE_CONNECTION_ID is sent again until acknowledged */
+    vq_cidmgr_retire_lost(&c->cids, r->off);
+    return;
+  case VQ_SF_PATH_CHALLENGE: {
+    /* spec: rfc9000#8.2.1/1 — a lost PATH_CHALLENGE is sent again (the same data) while the
+     * validation it belongs to goes on */
+    uint64_t d = 0;
+    for (int k = 0; k < 8; k++)
+      d = (d << 8) | c->path_challenge_data[k];
+    if (c->path_validating && d == r->off)
+      c->path_challenge_pending = 1;
+    return;
+  }
   default:
     return; /* ACK, PING and BLOCKED frames are not retransmitted as such */
   }
@@ -218,8 +240,9 @@ void vq_conn_recovery_state(const vq_conn *c, vq_recovery_state *st)
   st->handshake_confirmed = c->hs_confirmed;
   st->peer_completed_address_validation = c->is_server || c->peer_addr_validated;
   st->has_handshake_keys = c->sp[VQ_SPACE_HANDSHAKE].tx.installed;
-  st->amplification_limited = c->is_server && !c->addr_validated &&
-                              c->bytes_sent_unvalidated >= 3 * c->bytes_recv_unvalidated;
+  st->amplification_limited = (c->is_server && !c->addr_validated &&
+                               c->bytes_sent_unvalidated >= 3 * c->bytes_recv_unvalidated) ||
+                              (c->path_unvalidated && c->path_sent >= 3 * c->path_recv);
   for (int i = 0; i < VQ_SPACE_COUNT; i++)
     st->space_discarded[i] = c->sp[i].discarded;
 }
@@ -252,7 +275,8 @@ static int stream_has_data(const vq_conn *c, const vq_stream *s)
 
 static int app_ctrl_pending(vq_conn *c)
 {
-  if (c->handshake_done_pending || c->path_response_pending || c->max_data_pending ||
+  if (c->handshake_done_pending || c->path_response_pending || c->path_challenge_pending ||
+      c->ping_pending || vq_conn_cid_frames_pending(c) || c->max_data_pending ||
       c->data_blocked_pending || c->max_streams_pending[0] || c->max_streams_pending[1] ||
       c->streams_blocked_pending[0] || c->streams_blocked_pending[1])
     return 1;
@@ -474,6 +498,34 @@ static int put_simple(vq_conn *c, pkt *p, uint64_t type, uint64_t v, vq_sf_kind 
   return 1;
 }
 
+/* NEW_CONNECTION_ID for the CIDs we issued and RETIRE_CONNECTION_ID for the peer's we retired. */
+static void put_cid_frames(vq_conn *c, pkt *p)
+{
+  vq_frame f;
+  memset(&f, 0, sizeof(f));
+  f.type = VQ_FRAME_NEW_CONNECTION_ID;
+  /* spec: rfc9000#19.15/2 — none while we use a zero-length CID (cidmgr.c queues none then) */
+  while (p->end - p->pos >= 48 && sf_room(c) && vq_cidmgr_local_next_frame(&c->cids, &f.new_cid)) {
+    if (!put(p, &f)) {
+      vq_cidmgr_local_frame_lost(&c->cids, f.new_cid.sequence); /* next packet */
+      break;
+    }
+    sf_add(c, VQ_SF_NEW_CID, VQ_SPACE_APP, 0, f.new_cid.sequence, 0, 0);
+  }
+  memset(&f, 0, sizeof(f));
+  f.type = VQ_FRAME_RETIRE_CONNECTION_ID;
+  uint64_t seq;
+  /* spec: rfc9000#5.1.2/4 — retired peer CIDs are announced with RETIRE_CONNECTION_ID */
+  while (p->end - p->pos >= 16 && sf_room(c) && vq_cidmgr_retire_next(&c->cids, &seq)) {
+    f.retire_cid.sequence = seq;
+    if (!put(p, &f)) {
+      vq_cidmgr_retire_lost(&c->cids, seq);
+      break;
+    }
+    sf_add(c, VQ_SF_RETIRE_CID, VQ_SPACE_APP, 0, seq, 0, 0);
+  }
+}
+
 static void put_app_ctrl(vq_conn *c, pkt *p)
 {
   vq_frame f;
@@ -486,14 +538,40 @@ static void put_app_ctrl(vq_conn *c, pkt *p)
       sf_add(c, VQ_SF_HANDSHAKE_DONE, VQ_SPACE_APP, 0, 0, 0, 0);
     }
   }
+  if (c->path_challenge_pending) {
+    memset(&f, 0, sizeof(f));
+    f.type = VQ_FRAME_PATH_CHALLENGE;
+    f.path.data = c->path_challenge_data;
+    /* spec: rfc9000#8.2.1/2 — one PATH_CHALLENGE in a packet */
+    if (put(p, &f)) {
+      uint64_t d = 0;
+      for (int k = 0; k < 8; k++)
+        d = (d << 8) | c->path_challenge_data[k];
+      c->path_challenge_pending = 0;
+      c->path_pad = 1;
+      c->stats.path_challenges_sent++;
+      sf_add(c, VQ_SF_PATH_CHALLENGE, VQ_SPACE_APP, 0, d, 0, 0);
+    }
+  }
   if (c->path_response_pending) {
     memset(&f, 0, sizeof(f));
     f.type = VQ_FRAME_PATH_RESPONSE;
     f.path.data = c->path_response_data;
     /* spec: rfc9000#8.2.2/7 — one PATH_RESPONSE per PATH_CHALLENGE (never retransmitted) */
-    if (put(p, &f))
+    if (put(p, &f)) {
       c->path_response_pending = 0;
+      c->path_pad = 1;
+    }
   }
+  if (c->ping_pending) {
+    memset(&f, 0, sizeof(f));
+    f.type = VQ_FRAME_PING;
+    if (put(p, &f)) {
+      c->ping_pending = 0;
+      sf_add(c, VQ_SF_PING, VQ_SPACE_APP, 0, 0, 0, 0);
+    }
+  }
+  put_cid_frames(c, p);
   if (c->max_data_pending &&
       put_simple(c, p, VQ_FRAME_MAX_DATA, c->fc_rx.limit, VQ_SF_MAX_DATA, 0))
     c->max_data_pending = 0;
@@ -725,6 +803,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     return st;
   pkt p = {c, buf, pn_off + pn_len, cap - VQ_AEAD_TAG_LEN, 0, 0};
   c->cur_first = c->cur_last = VQ_SF_NIL;
+  c->path_pad = 0;
 
   vq_time next_send = VQ_TIME_NEVER;
   int cwnd_ok = vq_recovery_can_send(&c->rec, now, &next_send) > 0 || s->probes > 0;
@@ -778,6 +857,14 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   /* padding: to min_len for the 1200-byte rule, and so the header protection sample exists
    * (spec: rfc9001#5.4.2 — the packet number plus payload is at least 4 bytes) */
   size_t want = min_len > VQ_AEAD_TAG_LEN ? min_len - VQ_AEAD_TAG_LEN : 0;
+  if (c->path_pad) {
+    /* spec: rfc9000#8.2.1/5, rfc9000#8.2.2/5 — a datagram with PATH_CHALLENGE or PATH_RESPONSE is
+     * expanded to 1200 bytes; spec: rfc9000#8.2.2/6 — unless the anti-amplification limit does not
+     * allow it (cap is already cut to that limit: vq_conn_build_datagram) */
+    if (want < VQ_MIN_INITIAL_DATAGRAM - VQ_AEAD_TAG_LEN)
+      want = VQ_MIN_INITIAL_DATAGRAM - VQ_AEAD_TAG_LEN;
+    c->path_pad = 0;
+  }
   if (want > p.end)
     want = p.end;
   if (p.pos < hdr_end + 4 - (pn_len < 4 ? pn_len : 4) + 0)
@@ -851,6 +938,16 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
     if (left < cap)
       cap = (size_t)left;
     if (cap < VQ_MIN_INITIAL_DATAGRAM)
+      return VQ_OK;
+  }
+  if (c->path_unvalidated) {
+    /* spec: rfc9000#9.3/2, rfc9000#8.2.2/6 — on a new peer address not yet validated, at most three
+     * times the bytes received from it */
+    uint64_t allow = 3 * c->path_recv;
+    uint64_t left = allow > c->path_sent ? allow - c->path_sent : 0;
+    if (left < cap)
+      cap = (size_t)left;
+    if (cap < 64)
       return VQ_OK;
   }
   int pending[VQ_SPACE_COUNT];
@@ -972,6 +1069,8 @@ vq_status vq_conn_send_ecn(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t 
     c->stats.bytes_sent += *len;
     if (c->is_server && !c->addr_validated)
       c->bytes_sent_unvalidated += *len;
+    if (c->path_unvalidated)
+      c->path_sent += *len;
     /* spec: rfc9000#10.1 — the idle timer restarts when sending the first ack-eliciting packet
      * after receiving */
     if (!c->ack_eliciting_sent_since_recv && c->state < VQ_CONN_CLOSING) {

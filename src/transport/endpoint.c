@@ -21,7 +21,10 @@ typedef struct route {
 typedef struct ep_entry {
   vq_endpoint_conn pub;          /* first: vq_endpoint_conn * converts back */
   struct ep_entry *prev, *next;
-  route r_scid, r_odcid;
+  route r_odcid;
+  route r_cid[VQ_CONN_MAX_LOCAL_CIDS]; /* the connection's active CIDs, slot by slot */
+  uint8_t r_on[VQ_CONN_MAX_LOCAL_CIDS];
+  uint64_t cid_gen;                    /* vq_conn_cid_generation when they were last read */
 } ep_entry;
 
 struct vq_endpoint {
@@ -57,6 +60,42 @@ static void route_del(vq_endpoint *ep, route *r)
     pp = &(*pp)->next;
   if (*pp)
     *pp = r->next;
+}
+
+/* spec: rfc9000#5.1.1/2 — every CID the connection issued routes to it until the peer retires it;
+ * retired ones are forgotten. Re-read when the connection's set changed. */
+static void routes_sync(vq_endpoint *ep, ep_entry *e)
+{
+  uint64_t g = vq_conn_cid_generation(e->pub.conn);
+  if (g == e->cid_gen)
+    return;
+  e->cid_gen = g;
+  for (uint32_t i = 0; i < VQ_CONN_MAX_LOCAL_CIDS; i++) {
+    vq_cid cid;
+    int has = vq_conn_local_cid(e->pub.conn, i, &cid, NULL);
+    if (e->r_on[i] && (!has || !vq_cid_equal(&cid, &e->r_cid[i].cid))) {
+      route_del(ep, &e->r_cid[i]);
+      e->r_on[i] = 0;
+    }
+    if (has && !e->r_on[i]) {
+      e->r_cid[i].cid = cid;
+      e->r_cid[i].e = e;
+      route_add(ep, &e->r_cid[i]);
+      e->r_on[i] = 1;
+    }
+  }
+}
+
+/* The driver sends to pub.addr: it follows the connection's peer address (NAT rebinding). */
+static void addr_sync(ep_entry *e)
+{
+  const uint8_t *a;
+  size_t n;
+  if (vq_conn_peer_addr(e->pub.conn, &a, &n) && n <= VQ_ADDR_MAX &&
+      (n != e->pub.addr_len || memcmp(a, e->pub.addr, n) != 0)) {
+    memcpy(e->pub.addr, a, n);
+    e->pub.addr_len = n;
+  }
 }
 
 static ep_entry *route_find(const vq_endpoint *ep, const uint8_t *b, size_t len)
@@ -112,7 +151,9 @@ vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_c
 void vq_endpoint_remove(vq_endpoint *ep, vq_endpoint_conn *ec, uint64_t *obligations)
 {
   ep_entry *e = (ep_entry *)ec;
-  route_del(ep, &e->r_scid);
+  for (uint32_t i = 0; i < VQ_CONN_MAX_LOCAL_CIDS; i++)
+    if (e->r_on[i])
+      route_del(ep, &e->r_cid[i]);
   route_del(ep, &e->r_odcid);
   if (e->prev)
     e->prev->next = e->next;
@@ -139,10 +180,11 @@ void vq_endpoint_free(vq_endpoint *ep)
 
 vq_endpoint_conn *vq_endpoint_next(vq_endpoint *ep, vq_endpoint_conn *prev)
 {
-  if (!prev)
-    return ep->list ? &ep->list->pub : NULL;
-  ep_entry *e = ((ep_entry *)prev)->next;
-  return e ? &e->pub : NULL;
+  ep_entry *e = prev ? ((ep_entry *)prev)->next : ep->list;
+  if (!e)
+    return NULL;
+  addr_sync(e);
+  return &e->pub;
 }
 
 vq_time vq_endpoint_next_timeout(const vq_endpoint *ep)
@@ -236,11 +278,12 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
     return VQ_OK; /* spec: rfc9000#5.2/1 — datagrams that cannot be parsed are dropped */
   ep_entry *e = route_find(ep, dgram + h.dcid_off, h.dcid_len);
   if (e) {
-    /* spec: rfc9000#9/3 — the connection stays on its address (migration is not supported yet):
-     * packets from another address are dropped, without a Stateless Reset */
-    if (e->pub.addr_len != addr_len || memcmp(e->pub.addr, addr, addr_len) != 0)
-      return VQ_OK;
-    (void)vq_conn_recv(e->pub.conn, cx, dgram, len, ecn);
+    /* spec: rfc9000#9/3 — a packet from another address goes to the connection, which follows
+     * the peer there (path validation) once the handshake is confirmed, or drops it before, without
+     * a Stateless Reset (conn_path.c) */
+    (void)vq_conn_recv_from(e->pub.conn, cx, addr, addr_len, dgram, len, ecn);
+    routes_sync(ep, e);
+    addr_sync(e);
     *ec = &e->pub;
     return VQ_OK;
   }
@@ -326,6 +369,9 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
     return VQ_OK;
   vq_conn *c = NULL;
   vq_conn_config k = ep->cfg.conn;
+  /* spec: rfc9000#10.3.2 — every CID of every connection has a token from the endpoint's key, so
+   * the endpoint can reset any of them after losing the connection */
+  k.reset_key = ep->reset_key;
   uint8_t reset_tok[16];
   if (vq_stateless_reset_token(ep->reset_key, &scid, reset_tok) == VQ_OK)
     k.stateless_reset_token = reset_tok;
@@ -346,14 +392,13 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
   e->pub.conn = c;
   memcpy(e->pub.addr, addr, addr_len);
   e->pub.addr_len = addr_len;
-  e->r_scid.cid = *vq_conn_scid(c);
-  e->r_scid.e = e;
+  if (addr_len)
+    (void)vq_conn_set_peer_addr(c, addr, addr_len);
   e->r_odcid.cid = *vq_conn_odcid(c);
   e->r_odcid.e = e;
-  /* spec: rfc9000#5.1.1/2 — the connection ID we issued routes to the connection for its whole life
-   * (it is never retired: we issue no other) */
-  route_add(ep, &e->r_scid);
   route_add(ep, &e->r_odcid);
+  e->cid_gen = UINT64_MAX;
+  routes_sync(ep, e);
   e->next = ep->list;
   if (ep->list)
     ep->list->prev = e;

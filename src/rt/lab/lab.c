@@ -7,6 +7,8 @@ typedef struct lab_dgram {
   vq_time at;      /* delivery time */
   uint64_t seq;    /* tie-break: the order events were scheduled in */
   int from, to;
+  uint8_t src[VQ_LAB_ADDR_MAX]; /* the sender's address when it sent */
+  size_t src_len;
   size_t len;
   uint8_t ecn;     /* IP ECN codepoint */
   uint8_t data[];  /* the datagram's bytes follow */
@@ -24,17 +26,26 @@ typedef struct lab_link {
 typedef struct lab_node {
   vq_lab_node_ops ops;
   void *ud;
+  uint8_t addr[VQ_LAB_ADDR_MAX];
+  size_t addr_len;
+  uint8_t next_addr[VQ_LAB_ADDR_MAX]; /* from next_at on */
+  size_t next_len;
+  vq_time next_at;
 } lab_node;
 
 struct vq_lab {
   vq_mem *mem;
   vq_time now;
-  vq_rng rng;
+  vq_rng rng;             /* the links' faults */
+  vq_rng node_rng;        /* the nodes' randomness (vq_lab_cx, vq_lab_rng): a separate stream, so
+                           * the faults a seed gives do not move when a node draws more or fewer
+                           * random numbers (a code change in the stack) */
   uint64_t seq;
   uint64_t hash;
   int nnodes;
   lab_node nodes[VQ_LAB_MAX_NODES];
   lab_link links[VQ_LAB_MAX_NODES][VQ_LAB_MAX_NODES];
+  const lab_dgram *delivering; /* the datagram on_datagram is called for */
   lab_dgram **heap;       /* min-heap on (at, seq) */
   size_t nheap, capheap;
   vq_lab_trace_fn trace;
@@ -134,6 +145,14 @@ static vq_status schedule(vq_lab *lab, int from, int to, const uint8_t *data, si
   d->to = to;
   d->len = len;
   d->ecn = ecn;
+  lab_node *n = &lab->nodes[from];
+  if (lab->now >= n->next_at) {
+    memcpy(n->addr, n->next_addr, n->next_len);
+    n->addr_len = n->next_len;
+    n->next_at = VQ_TIME_NEVER;
+  }
+  memcpy(d->src, n->addr, n->addr_len);
+  d->src_len = n->addr_len;
   memcpy(d->data, data, len);
   vq_status st = heap_push(lab, d);
   if (st != VQ_OK) dgram_free(lab, d);
@@ -148,6 +167,7 @@ vq_lab *vq_lab_new(vq_mem *mem, uint64_t seed)
   lab->mem = mem;
   lab->hash = 0xcbf29ce484222325u;
   vq_rng_seed(&lab->rng, seed);
+  vq_rng_seed(&lab->node_rng, seed ^ 0x6e6f64652d726e67u);
   return lab;
 }
 
@@ -162,9 +182,31 @@ void vq_lab_free(vq_lab *lab)
 int vq_lab_add_node(vq_lab *lab, const vq_lab_node_ops *ops, void *ud)
 {
   if (lab->nnodes >= VQ_LAB_MAX_NODES) return -1;
-  lab->nodes[lab->nnodes].ops = *ops;
-  lab->nodes[lab->nnodes].ud = ud;
+  lab_node *n = &lab->nodes[lab->nnodes];
+  n->ops = *ops;
+  n->ud = ud;
+  n->addr[0] = (uint8_t)lab->nnodes;
+  n->addr_len = 1;
+  n->next_at = VQ_TIME_NEVER;
   return lab->nnodes++;
+}
+
+vq_status vq_lab_set_addr(vq_lab *lab, int node, vq_time at, const uint8_t *addr, size_t len)
+{
+  if (node < 0 || node >= lab->nnodes || !addr || len == 0 || len > VQ_LAB_ADDR_MAX)
+    return VQ_ERR_INVALID_ARGUMENT;
+  lab_node *n = &lab->nodes[node];
+  memcpy(n->next_addr, addr, len);
+  n->next_len = len;
+  n->next_at = at;
+  return VQ_OK;
+}
+
+size_t vq_lab_src_addr(const vq_lab *lab, const uint8_t **addr)
+{
+  if (!lab->delivering) return 0;
+  *addr = lab->delivering->src;
+  return lab->delivering->src_len;
 }
 
 vq_status vq_lab_set_link(vq_lab *lab, int from, int to, const vq_lab_link *link)
@@ -184,12 +226,12 @@ void vq_lab_set_trace(vq_lab *lab, vq_lab_trace_fn fn, void *ud)
 }
 
 vq_time vq_lab_now(const vq_lab *lab) { return lab->now; }
-vq_rng *vq_lab_rng(vq_lab *lab) { return &lab->rng; }
+vq_rng *vq_lab_rng(vq_lab *lab) { return &lab->node_rng; }
 uint64_t vq_lab_trace_hash(const vq_lab *lab) { return lab->hash; }
 
 vq_cx vq_lab_cx(vq_lab *lab)
 {
-  vq_cx cx = {lab->now, NULL, NULL, &lab->rng, NULL};
+  vq_cx cx = {lab->now, NULL, NULL, &lab->node_rng, NULL};
   return cx;
 }
 
@@ -316,8 +358,10 @@ uint64_t vq_lab_run(vq_lab *lab, vq_time until, int (*stop)(void *ud), void *sto
       lab->links[d->from][d->to].stats.ecn_delivered[d->ecn & 3u]++;
       lab->cur_ecn = d->ecn;
       lab_node *n = &lab->nodes[d->to];
+      lab->delivering = d;
       if (n->ops.on_datagram) n->ops.on_datagram(n->ud, lab, &cx, d->from, d->data, d->len);
       lab->cur_ecn = 0;
+      lab->delivering = NULL;
       dgram_free(lab, d);
     } else {
       lab_node *n = &lab->nodes[timer_node];

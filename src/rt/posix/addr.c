@@ -189,6 +189,19 @@ int vq_addr_equal(const vq_addr *a, const vq_addr *b)
   return na == nb && memcmp(ka, kb, na) == 0;
 }
 
+int vq_posix_addr_same_host(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+  if (alen != sizeof(vq_addr) || blen != sizeof(vq_addr))
+    return 0;
+  vq_addr x, y;
+  memcpy(&x, a, sizeof x);
+  memcpy(&y, b, sizeof y);
+  uint8_t ka[32], kb[32];
+  size_t na = addr_key(&x, ka), nb = addr_key(&y, kb);
+  /* the key is family, port (2 bytes), address (and scope): compared without the port */
+  return na == nb && na >= 3 && ka[0] == kb[0] && memcmp(ka + 3, kb + 3, na - 3) == 0;
+}
+
 static uint64_t mix64(uint64_t z)
 {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;

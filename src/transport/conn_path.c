@@ -1,0 +1,370 @@
+/* vquic — the connection's connection IDs and paths: issuing our CIDs and retiring the peer's
+ * (RFC 9000 §5.1, §19.15, §19.16) over the proved bookkeeping of cidmgr.c, stateless reset
+ * detection (§10.3.1), path validation (§8.2), the server following a NAT rebinding or a client's
+ * migration (§9.3, §9.4, §9.5), and a client's migration (§9.2). */
+#include <stdio.h>
+#include <string.h>
+
+#include "conn_internal.h"
+
+/* ---- connection IDs --------------------------------------------------------------------------- */
+
+vq_status vq_conn_cids_init(vq_conn *c, const vq_cx *cx)
+{
+  vq_status st = vq_cidmgr_init(&c->cids, c->cid_peer, VQ_CONN_PEER_CID_LIMIT, c->cid_retire,
+                                2 * VQ_CONN_PEER_CID_LIMIT, c->cid_local, VQ_CONN_MAX_LOCAL_CIDS,
+                                VQ_CONN_PEER_CID_LIMIT);
+  if (st != VQ_OK)
+    return st;
+  if (!c->have_cid_key) {
+    /* spec: rfc9000#10.3.2 — without the endpoint's static key the tokens come from a key of this
+     * connection, drawn at random */
+    if (!cx->rng)
+      return VQ_ERR_INVALID_ARGUMENT;
+    vq_rng_fill(cx->rng, c->cid_key, sizeof(c->cid_key));
+    c->have_cid_key = 1;
+  }
+  st = vq_cidmgr_local_set_initial(&c->cids, &c->scid, c->has_reset_token ? c->reset_token : NULL);
+  c->cid_gen = 1;
+  return st;
+}
+
+void vq_conn_cids_peer_initial(vq_conn *c)
+{
+  (void)vq_cidmgr_peer_set_initial(&c->cids, &c->dcid, NULL);
+}
+
+void vq_conn_cids_peer_tp(vq_conn *c)
+{
+  /* spec: rfc9000#5.1.1/4 — never more CIDs than the peer's active_connection_id_limit */
+  (void)vq_cidmgr_local_set_peer_limit(&c->cids, c->peer_tp.active_connection_id_limit);
+  /* spec: rfc9000#10.3 — the server's stateless_reset_token belongs to its handshake CID */
+  if (!c->is_server && vq_tp_has(&c->peer_tp, VQ_TP_STATELESS_RESET_TOKEN))
+    (void)vq_cidmgr_peer_set_initial_token(&c->cids, c->peer_tp.stateless_reset_token);
+}
+
+void vq_conn_cids_issue(vq_conn *c, const vq_cx *cx)
+{
+  if (!c->hs_complete || c->state >= VQ_CONN_CLOSING || c->scid.len == 0)
+    return;
+  vq_cid added[VQ_CONN_MAX_LOCAL_CIDS];
+  uint32_t n = 0;
+  /* spec: rfc9000#5.1.1/3, rfc9000#5.1.1/7 — the peer is kept supplied with CIDs up to its limit
+   * (also after it retires one); spec: rfc9000#10.3.2/2 — ours all have the handshake CID's
+   * length and a token derived from the static key and the CID */
+  (void)vq_cidmgr_local_replenish(&c->cids, cx, c->scid.len, vq_cidmgr_token_from_key, c->cid_key,
+                                  added, VQ_CONN_MAX_LOCAL_CIDS, &n);
+  if (n) {
+    c->cid_gen++;
+    c->stats.cids_issued += n;
+  }
+}
+
+/* The peer CID path 0 uses was retired (Retire Prior To, or moving): take the next unused one. */
+static vq_status use_next_peer_cid(vq_conn *c)
+{
+  vq_cid cur;
+  uint64_t seq;
+  uint32_t before = c->cids.retire_n;
+  vq_status st = vq_cidmgr_peer_use(&c->cids, 0, &cur, &seq);
+  if (st != VQ_OK)
+    return st;
+  if (c->cids.retire_n > before)
+    c->stats.peer_cids_retired += c->cids.retire_n - before;
+  c->dcid = cur;
+  return VQ_OK;
+}
+
+vq_status vq_conn_on_new_cid(vq_conn *c, const vq_cx *cx, const vq_frame_new_cid *f)
+{
+  (void)cx;
+  /* spec: rfc9000#19.15/3 — with a zero-length peer CID: PROTOCOL_VIOLATION; spec:
+   * rfc9000#19.15/4 — an exact repeat is no error; spec: rfc9000#19.15/5 — a CID repeated under
+   * another sequence number or token, or a sequence number with another CID: PROTOCOL_VIOLATION;
+   * spec: rfc9000#5.1.1/6 — more active CIDs than our limit: CONNECTION_ID_LIMIT_ERROR; spec:
+   * rfc9000#19.15/8 — a Retire Prior To that does not increase is ignored; spec: rfc9000#19.15/9 —
+   * a CID below the largest Retire Prior To is retired at once; spec: rfc9000#5.1.2/7 — none is
+   * forgotten without retiring it: more retirements than the queue holds is
+   * CONNECTION_ID_LIMIT_ERROR (all in cidmgr.c) */
+  uint32_t before = c->cids.retire_n;
+  vq_status st = vq_cidmgr_peer_on_new_cid(&c->cids, f);
+  if (st != VQ_OK)
+    return st;
+  if (c->cids.retire_n > before)
+    c->stats.peer_cids_retired += c->cids.retire_n - before;
+  vq_cid cur;
+  uint64_t seq;
+  /* spec: rfc9000#5.1.2/4 — an increased Retire Prior To that covers the CID in use: stop using it
+   * (it is retired) and move to an active one */
+  if (!vq_cidmgr_peer_current(&c->cids, 0, &cur, &seq)) {
+    if (use_next_peer_cid(c) != VQ_OK)
+      return VQ_ERR_PROTOCOL_VIOLATION; /* cannot happen: the frame's own CID is active */
+  }
+  return VQ_OK;
+}
+
+vq_status vq_conn_on_retire_cid(vq_conn *c, const vq_cx *cx, uint64_t seq)
+{
+  vq_cid removed;
+  /* spec: rfc9000#19.16/1 — a sequence number never sent, spec: rfc9000#19.16/2, rfc9000#19.16/3 —
+   * the CID the packet was sent to, spec: rfc9000#19.16/4 — any, when our CID is zero-length:
+   * PROTOCOL_VIOLATION (cidmgr.c) */
+  int r = vq_cidmgr_local_on_retire(&c->cids, seq, &c->rx_dcid, &removed);
+  if (r < 0)
+    return (vq_status)r;
+  if (r == 1) {
+    /* the endpoint forgets it (vq_conn_cid_generation changes); a new one replaces it */
+    c->cid_gen++;
+    c->stats.cids_retired_by_peer++;
+    vq_cx_trace(cx, "cid_retired", "seq=%llu", (unsigned long long)seq);
+    vq_conn_cids_issue(c, cx);
+  }
+  return VQ_OK;
+}
+
+int vq_conn_cid_frames_pending(const vq_conn *c)
+{
+  for (uint32_t i = 0; i < c->cids.local_cap; i++)
+    if (c->cids.local[i].state != VQ_CIDMGR_FREE && c->cids.local[i].send)
+      return 1;
+  for (uint32_t i = 0; i < c->cids.retire_n; i++)
+    if (!c->cids.retire[i].in_flight)
+      return 1;
+  return 0;
+}
+
+int vq_conn_reset_token_match(const vq_conn *c, const uint8_t *dgram, size_t len)
+{
+  /* spec: rfc9000#10.3.1/3 — only the tokens of peer CIDs in use: not those of CIDs never used
+   * (UNUSED) or retired (FREE); spec: rfc9000#10.3.1/4 — each compared in constant time, all of
+   * them compared */
+  int hit = 0;
+  for (uint32_t i = 0; i < c->cids.peer_cap; i++) {
+    const vq_cidmgr_entry *e = &c->cids.peer[i];
+    if (e->state == VQ_CIDMGR_IN_USE && e->has_token)
+      hit |= vq_stateless_reset_match(dgram, len, e->token);
+  }
+  return hit;
+}
+
+int vq_conn_local_cid(const vq_conn *c, uint32_t i, vq_cid *cid, uint64_t *seq)
+{
+  uint64_t sq = 0;
+  int r = vq_cidmgr_local_get(&c->cids, i, cid, &sq);
+  if (r && seq)
+    *seq = sq;
+  return r;
+}
+
+uint64_t vq_conn_cid_generation(const vq_conn *c) { return c->cid_gen; }
+
+/* ---- paths ------------------------------------------------------------------------------------ */
+
+static int addr_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+  return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+static void path_start_validation(vq_conn *c, const vq_cx *cx)
+{
+  /* spec: rfc9000#8.2.1/4 — unpredictable data in every PATH_CHALLENGE */
+  if (cx->rng)
+    vq_rng_fill(cx->rng, c->path_challenge_data, sizeof(c->path_challenge_data));
+  else
+    c->path_challenge_data[0] ^= 0x5a;
+  c->path_challenge_pending = 1;
+  c->path_validating = 1;
+  /* spec: rfc9000#8.2.4 — the validation is abandoned after three times the larger of the current
+   * PTO and the PTO of a new path (from kInitialRtt) */
+  vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
+  vq_time fresh = 2 * VQ_K_INITIAL_RTT;
+  c->path_deadline = cx->now + 3 * (pto > fresh ? pto : fresh);
+  vq_cx_trace(cx, "path_challenge", "start");
+}
+
+vq_status vq_conn_set_peer_addr(vq_conn *c, const uint8_t *addr, size_t len)
+{
+  if (!c || !addr || len == 0 || len > VQ_ADDR_MAX)
+    return VQ_ERR_INVALID_ARGUMENT;
+  memcpy(c->peer_addr, addr, len);
+  c->peer_addr_len = len;
+  c->have_peer_addr = 1;
+  return VQ_OK;
+}
+
+int vq_conn_peer_addr(const vq_conn *c, const uint8_t **addr, size_t *len)
+{
+  if (!c->have_peer_addr)
+    return 0;
+  *addr = c->peer_addr;
+  *len = c->peer_addr_len;
+  return 1;
+}
+
+int vq_conn_path_before(vq_conn *c, const uint8_t *addr, size_t addr_len, size_t len)
+{
+  c->rx_other_addr = 0;
+  c->rx_non_probing = 0;
+  if (!addr || addr_len == 0 || addr_len > VQ_ADDR_MAX)
+    return 1;
+  if (!c->have_peer_addr) {
+    (void)vq_conn_set_peer_addr(c, addr, addr_len);
+    return 1;
+  }
+  if (addr_eq(addr, addr_len, c->peer_addr, c->peer_addr_len)) {
+    if (c->path_unvalidated)
+      c->path_recv += len;
+    return 1;
+  }
+  /* spec: rfc9000#9/7, rfc9000#9.6/1 — a client discards packets from an unknown server address */
+  if (!c->is_server)
+    return 0;
+  /* spec: rfc9000#9/1, rfc9000#9/3 — before the handshake is confirmed the connection does not
+   * move: the packets are processed where they came from (a NAT may rebind during the handshake:
+   * dropping the client's Finished would end the connection), and the first non-probing packet
+   * from the new address after confirmation moves it (with path validation) */
+  if (!c->hs_confirmed || c->state != VQ_CONN_ESTABLISHED)
+    return 1;
+  c->rx_other_addr = 1;
+  return 1;
+}
+
+/* spec: rfc9000#9.3/1 — the server follows the peer to its new address and validates it */
+static void peer_moved(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len, size_t len)
+{
+  int port_only = c->cfg.addr_same_host &&
+                  c->cfg.addr_same_host(c->peer_addr, c->peer_addr_len, addr, addr_len);
+  if (!c->path_unvalidated) {
+    /* the address we fall back to if the new one does not validate (§9.3.2) */
+    memcpy(c->prev_addr, c->peer_addr, c->peer_addr_len);
+    c->prev_addr_len = c->peer_addr_len;
+    c->have_prev_addr = 1;
+  }
+  memcpy(c->peer_addr, addr, addr_len);
+  c->peer_addr_len = addr_len;
+  /* spec: rfc9000#9.3/2, rfc9000#8/1 — until the new address is validated, at most three times the
+   * bytes received on it are sent there */
+  c->path_unvalidated = 1;
+  c->path_recv = len;
+  c->path_sent = 0;
+  /* spec: rfc9000#9.4/2, rfc9000#9.4/3 — congestion control and RTT start again from their initial
+   * values on a new path, unless only the port changed (a NAT rebinding) */
+  if (!port_only)
+    vq_recovery_reset_path(&c->rec, c->max_udp_payload);
+  /* spec: rfc9000#9.5/3, rfc9000#9.5/1 — a new peer CID for the new address, when the peer gave
+   * one (else, spec: rfc9000#9.5/4, the current one goes on) */
+  if (vq_cidmgr_peer_unused(&c->cids) > 0)
+    (void)use_next_peer_cid(c);
+  /* spec: rfc9000#8.2.2/3 — a PATH_CHALLENGE that came from this address before (the peer probed
+   * it first) is answered now, on its path */
+  if (c->have_probe && !c->path_response_pending &&
+      addr_eq(addr, addr_len, c->probe_addr, c->probe_addr_len)) {
+    memcpy(c->path_response_data, c->probe_data, sizeof(c->probe_data));
+    c->path_response_pending = 1;
+  }
+  c->have_probe = 0;
+  /* spec: rfc9000#9/4 — path validation on any change of the peer's address */
+  path_start_validation(c, cx);
+  c->stats.peer_migrations++;
+  vq_cx_trace(cx, "peer_migrated", "port_only=%d", port_only);
+}
+
+void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
+                        size_t len, uint64_t prev_response_pending)
+{
+  if (!c->rx_other_addr)
+    return;
+  c->rx_other_addr = 0;
+  if (c->rx_non_probing && c->state == VQ_CONN_ESTABLISHED) {
+    /* spec: rfc9000#9.3 — a non-probing packet, the largest so far, from a new address */
+    peer_moved(c, cx, addr, addr_len, len);
+    return;
+  }
+  /* only probing frames (or nothing new) from another address: the connection stays. A
+   * PATH_RESPONSE must go back on the path of its PATH_CHALLENGE (spec: rfc9000#8.2.2/3); this
+   * connection sends on its one path only, so the challenge is kept and answered only if the
+   * connection moves to that address (peer_moved) */
+  if (!prev_response_pending && c->path_response_pending) {
+    memcpy(c->probe_data, c->path_response_data, sizeof(c->probe_data));
+    memcpy(c->probe_addr, addr, addr_len);
+    c->probe_addr_len = addr_len;
+    c->have_probe = 1;
+    c->path_response_pending = 0;
+  }
+}
+
+void vq_conn_on_path_challenge(vq_conn *c, const uint8_t data[8])
+{
+  /* spec: rfc9000#8.2.2/1, rfc9000#19.17/1 — answered with a PATH_RESPONSE echoing the data */
+  memcpy(c->path_response_data, data, VQ_PATH_DATA_LEN);
+  c->path_response_pending = 1;
+}
+
+void vq_conn_on_path_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
+{
+  /* spec: rfc9000#19.18/1 — a response that matches no challenge of ours is ignored; spec:
+   * rfc9000#8.2.2/4 — the path it arrived on is not checked */
+  if (!c->path_validating || memcmp(data, c->path_challenge_data, VQ_PATH_DATA_LEN) != 0)
+    return;
+  c->path_validating = 0;
+  c->path_challenge_pending = 0;
+  c->path_unvalidated = 0;
+  c->have_prev_addr = 0;
+  c->path_deadline = VQ_TIME_NEVER;
+  c->stats.paths_validated++;
+  vq_cx_trace(cx, "path_validated", "ok");
+}
+
+void vq_conn_path_timeout(vq_conn *c, const vq_cx *cx)
+{
+  if (!c->path_validating || cx->now < c->path_deadline)
+    return;
+  c->path_validating = 0;
+  c->path_challenge_pending = 0;
+  c->path_deadline = VQ_TIME_NEVER;
+  c->stats.path_validation_failures++;
+  vq_cx_trace(cx, "path_validation_failed", "server=%d", c->is_server);
+  if (!c->is_server || !c->path_unvalidated)
+    return; /* a client keeps going on its new path (its driver left the old one) */
+  if (c->have_prev_addr) {
+    /* spec: rfc9000#9.3.2/1 — back to the last validated address */
+    memcpy(c->peer_addr, c->prev_addr, c->prev_addr_len);
+    c->peer_addr_len = c->prev_addr_len;
+    c->have_prev_addr = 0;
+    c->path_unvalidated = 0;
+    return;
+  }
+  /* spec: rfc9000#9.3.2/2 — no validated address left: closed silently */
+  c->state = VQ_CONN_CLOSED;
+  c->close_code = VQ_TE_NO_ERROR;
+  snprintf(c->close_reason, sizeof(c->close_reason), "path validation failed");
+  vq_conn_push_event(c, VQ_CONN_EV_CLOSED, 0, VQ_TE_NO_ERROR);
+}
+
+vq_status vq_conn_migrate(vq_conn *c, const vq_cx *cx_in)
+{
+  vq_cx tcx_;
+  const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK)
+    return st;
+  /* spec: rfc9000#9/1 — not before the handshake is confirmed; spec: rfc9000#9/2 — not when the
+   * server sent disable_active_migration */
+  if (c->is_server || !c->hs_confirmed || c->state != VQ_CONN_ESTABLISHED ||
+      (c->peer_tp_done && vq_tp_has(&c->peer_tp, VQ_TP_DISABLE_ACTIVE_MIGRATION)))
+    return VQ_ERR_INVALID_ARGUMENT;
+  /* spec: rfc9000#9.5/2 — a CID is never used from two local addresses: an unused one or none */
+  if (vq_cidmgr_peer_unused(&c->cids) == 0)
+    return VQ_ERR_CID_UNAVAILABLE;
+  st = use_next_peer_cid(c);
+  if (st != VQ_OK)
+    return st;
+  /* spec: rfc9000#9.4 — the new path starts with fresh congestion control and RTT */
+  vq_recovery_reset_path(&c->rec, c->max_udp_payload);
+  /* spec: rfc9000#9.2 — the new path is validated; a PING makes the probe non-probing, so the
+   * server moves with it at once */
+  path_start_validation(c, cx);
+  c->ping_pending = 1;
+  c->stats.migrations++;
+  return VQ_OK;
+}
