@@ -283,12 +283,12 @@ vq_status vq_h3_create(vq_h3 **out, vq_mem *mem, const vq_h3_config *cfg, const 
    * counting 32 more, so that many fields at most. */
   h3->out_cap = (size_t)cfg->max_field_section_size;
   h3->max_fields = (size_t)(cfg->max_field_section_size / 32u) + 1;
-  h3->out_buf = vq_mem_alloc(mem, h3->out_cap);
-  h3->out_fields = vq_mem_calloc(mem, h3->max_fields, sizeof(vq_qpack_field));
+  /* out_buf / out_fields are allocated by the first header section received (h3conn_rx.c): an idle
+   * connection does not hold them (~42 KB with the default limits) */
   h3->dec_mem_len = vq_qpack_decoder_mem(cfg->qpack_max_table_capacity, cfg->qpack_blocked_streams);
   h3->dec_mem = vq_mem_alloc(mem, h3->dec_mem_len);
   vq_status st = VQ_ERR_NOMEM;
-  if (h3->bidi.gaps && h3->uni.gaps && h3->out_buf && h3->out_fields && h3->dec_mem)
+  if (h3->bidi.gaps && h3->uni.gaps && h3->dec_mem)
     st = vq_qpack_decoder_init(&h3->dec, h3->dec_mem, h3->dec_mem_len, cfg->qpack_max_table_capacity,
                                cfg->qpack_blocked_streams);
   /* spec: rfc9114#7.2.4.2/2 — until the peer's SETTINGS: its defaults, a table of capacity 0. */

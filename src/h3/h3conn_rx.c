@@ -116,6 +116,16 @@ static vq_status on_headers_decoded(vq_h3 *h3, h3_stream *s, vq_qpack_out *out);
 /* A complete HEADERS frame on a request stream: decode (or block), validate, deliver. */
 static vq_status on_headers(vq_h3 *h3, h3_stream *s)
 {
+  if (!h3->out_buf || !h3->out_fields) {
+    /* the decoding buffers, bounded by the MAX_FIELD_SECTION_SIZE we advertised, come with the first
+     * section; without memory for them the request cannot be read (the stream is refused) */
+    if (!h3->out_buf) h3->out_buf = vq_mem_alloc(h3->mem, h3->out_cap);
+    if (!h3->out_fields) h3->out_fields = vq_mem_calloc(h3->mem, h3->max_fields, sizeof(vq_qpack_field));
+    if (!h3->out_buf || !h3->out_fields) {
+      h3_stream_abort(h3, s, VQ_H3_EXCESSIVE_LOAD, 1);
+      return VQ_OK;
+    }
+  }
   vq_qpack_out out = {h3->out_fields, h3->max_fields, 0, h3->out_buf, h3->out_cap, 0};
   uint64_t until = 0, ric = 0;
   vq_status st = vq_qpack_decode_section(&h3->dec, s->id, s->fbuf, s->flen, &out, &until, &ric);
