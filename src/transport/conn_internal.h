@@ -193,7 +193,24 @@ struct vq_conn {
   uint64_t path_response_pending;
   uint8_t path_response_data[8];
   uint64_t max_udp_payload;       /* what we put in a datagram */
+
+  /* 0-RTT (RFC 9000 §7.4.1, §17.2.3; RFC 9001 §4.6) */
+  vq_early_data early_state;
+  vq_pp_key early_tx;             /* client: 0-RTT write keys until the 1-RTT keys (or a rejection) */
+  vq_pp_key early_rx;             /* server: 0-RTT read keys when it accepted 0-RTT */
+  vq_tp early_tp;                 /* client: the server's remembered transport parameters */
+  int early_tp_set;
+  vq_time early_discard_at;       /* server: when the 0-RTT read keys go (VQ_TIME_NEVER: not set) */
+  uint64_t sessions_seen;         /* client: sessions already announced (VQ_CONN_EV_SESSION_TICKET) */
 };
+
+/* Whether the application may open streams and write: once established, and on a client that
+ * offered 0-RTT already during the handshake. */
+static inline int vq_conn_app_open(const vq_conn *c)
+{
+  return c->state == VQ_CONN_ESTABLISHED ||
+         (c->state == VQ_CONN_HANDSHAKE && !c->is_server && c->early_state != VQ_EARLY_NONE);
+}
 
 /* conn.c */
 /* The cx an entry point works with: cx, with the connection's own trace sink when it has one. */
@@ -218,6 +235,9 @@ vq_status vq_conn_on_stream_data_blocked(vq_conn *c, const vq_frame_max_stream_d
 vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len);
 void vq_conn_on_packet_fate(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate);
 void vq_conn_recovery_state(const vq_conn *c, vq_recovery_state *st);
+/* Recovery callback for packets abandoned because 0-RTT was rejected: what they carried is queued
+ * again (as for a loss, without counting one). */
+void vq_conn_on_packet_requeue(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate);
 int vq_conn_has_pending(vq_conn *c, int space, vq_time now);
 
 #endif
