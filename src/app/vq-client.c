@@ -187,7 +187,12 @@ static void usage(FILE *f)
           "  --alpn LIST          comma-separated ALPN protocols (default h3)\n"
           "  --keylog FILE        NSS key log (also $SSLKEYLOGFILE)\n"
           "  --timeout MS         give up when idle this long (default 10000)\n"
-          "  --stats              print transport statistics (RTT, loss, bytes) at the end\n"
+          "  --stats              print transport statistics (RTT, loss, bytes) at the end, and\n"
+          "                       whether the session was resumed and 0-RTT accepted\n"
+          "  --session-file FILE  resume with the session in FILE when it holds a valid one, and\n"
+          "                       store the newest session of this connection there (mode 0600)\n"
+          "  --early-data         with a session: send the requests in 0-RTT (replayable: only\n"
+          "                       for idempotent requests such as these GETs)\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  -q, --quiet          no progress bar\n"
           "  --qlog-dir DIR       write the connection's qlog (JSON-SEQ) into DIR\n"
@@ -212,14 +217,15 @@ int main(int argc, char **argv)
 {
   const char *cafile = NULL, *output = NULL, *outdir = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE");
-  int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0;
-  const char *qlog_dir = NULL;
+  int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, early = 0;
+  const char *qlog_dir = NULL, *session_file = NULL;
   uint64_t timeout_ms = 10000;
   static const struct option opts[] = {
       {"cafile", 1, 0, 'A'}, {"insecure", 0, 0, 'I'}, {"output", 1, 0, 'o'},
       {"output-dir", 1, 0, 'D'}, {"alpn", 1, 0, 'a'}, {"keylog", 1, 0, 'K'},
       {"timeout", 1, 0, 'T'}, {"stats", 0, 0, 'S'}, {"quiet", 0, 0, 'q'},
       {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
+      {"session-file", 1, 0, 'F'}, {"early-data", 0, 0, 'E'},
       {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
@@ -236,6 +242,8 @@ int main(int argc, char **argv)
     case 'v': verbose = 1; break;
     case 'Q': qlog_dir = optarg; break;
     case 'G': no_gso = 1; break;
+    case 'F': session_file = optarg; break;
+    case 'E': early = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -316,6 +324,7 @@ int main(int argc, char **argv)
   tc.insecure = insecure;
   tc.alpn = alpn;
   tc.alpn_len = alpn_len;
+  tc.enable_early_data = early;
   if (kf) {
     tc.keylog = app_keylog;
     tc.keylog_ud = kf;
@@ -354,6 +363,17 @@ int main(int argc, char **argv)
   cc.server_name = c->host;
   cc.max_idle_timeout_ms = timeout_ms;
   cc.cc = VQ_CC_CUBIC;
+  /* tickets need the time of day: the wall clock at cx.now == 0 */
+  cc.wall_clock_base_ms = app_wall_clock_base_ms();
+  uint8_t *sess = NULL;
+  size_t sess_len = 0;
+  if (session_file) {
+    /* an absent, unreadable or invalid file just means a full handshake (the file is untrusted:
+     * vq_conn_new_client decodes it with bounds checks and refuses what is not a session) */
+    sess = app_read_file(session_file, VQ_TLS_SESSION_MAX, &sess_len, err, sizeof(err));
+    cc.session = sess;
+    cc.session_len = sess_len;
+  }
   app_qtrace *qt = NULL;
   if (qlog_dir) {
     char name[64];
@@ -367,6 +387,13 @@ int main(int argc, char **argv)
   }
   vq_conn *conn = NULL;
   vq_status st = vq_conn_new_client(&conn, &mem, &cc, &cx);
+  if (st == VQ_ERR_TLS_SESSION_INVALID) {
+    fprintf(stderr, "vq-client: --session-file %s: not a valid session (ignored)\n", session_file);
+    cc.session = NULL;
+    cc.session_len = 0;
+    st = vq_conn_new_client(&conn, &mem, &cc, &cx);
+  }
+  free(sess);
   if (st != VQ_OK) {
     fprintf(stderr, "vq-client: cannot start the connection: %s\n", vq_status_reason(st));
     return 1;
@@ -385,6 +412,10 @@ int main(int argc, char **argv)
   }
   c->cx = &cx;
   int blocked;
+  /* with 0-RTT the session has started: the requests go in the first flight */
+  (void)vq_h3q_process(&c->q, &cx);
+  if (c->q.started)
+    send_requests(c, &cx);
   app_flush(sock, conn, &cx, &peer, &blocked);
   int closing = 0, handshake = 0;
   vq_time start = cx.now;
@@ -407,7 +438,7 @@ int main(int argc, char **argv)
       (void)vq_conn_handle_timeout(conn, &cx);
     (void)vq_h3q_process(&c->q, &cx);
     if (c->q.started) {
-      handshake = 1;
+      handshake = vq_conn_get_state(conn) != VQ_CONN_HANDSHAKE;
       send_requests(c, &cx);
     }
     progress(c, cx.now, 0);
@@ -453,7 +484,18 @@ int main(int argc, char **argv)
     if (r->close_out && r->out)
       fclose(r->out);
   }
+  if (session_file) {
+    uint8_t blob[VQ_TLS_SESSION_MAX];
+    size_t blen = 0;
+    if (vq_conn_session_get(conn, blob, sizeof(blob), &blen) == VQ_OK && blen > 0 &&
+        app_write_file_private(session_file, blob, blen, err, sizeof(err)) != 0)
+      fprintf(stderr, "vq-client: --session-file: %s\n", err);
+  }
   if (stats) {
+    static const char *const early_s[] = {"not offered", "offered", "accepted", "rejected"};
+    fprintf(stderr, "stats: session %s, 0-RTT %s\n",
+            vq_conn_resumed(conn) ? "resumed" : "not resumed",
+            early_s[vq_conn_early_data(conn) & 3]);
     vq_conn_stats s;
     vq_conn_get_stats(conn, &s);
     fprintf(stderr,

@@ -204,12 +204,17 @@ struct vq_conn {
   uint64_t sessions_seen;         /* client: sessions already announced (VQ_CONN_EV_SESSION_TICKET) */
 };
 
-/* Whether the application may open streams and write: once established, and on a client that
- * offered 0-RTT already during the handshake. */
+/* Whether the application may open streams and write: once established; during the handshake on a
+ * client that offered 0-RTT (sent in 0-RTT packets) and on a server that accepted it (so it can
+ * answer early requests at once; its data waits for the handshake to complete: no 0.5-RTT data is
+ * sent). */
 static inline int vq_conn_app_open(const vq_conn *c)
 {
-  return c->state == VQ_CONN_ESTABLISHED ||
-         (c->state == VQ_CONN_HANDSHAKE && !c->is_server && c->early_state != VQ_EARLY_NONE);
+  if (c->state == VQ_CONN_ESTABLISHED)
+    return 1;
+  if (c->state != VQ_CONN_HANDSHAKE)
+    return 0;
+  return c->is_server ? c->early_state == VQ_EARLY_ACCEPTED : c->early_state != VQ_EARLY_NONE;
 }
 
 /* conn.c */
