@@ -267,7 +267,7 @@ VQ_TEST(conn_zrtt_session_event_and_early_stream)
   CHECK_EQ(p->root.used, 0);
 }
 
-/* spec: rfc8446#8/3 — the endpoint accepts a ticket's 0-RTT once: the same session offered again
+/* spec: rfc8446#8/1, rfc8446#8/3 — the endpoint accepts a ticket's 0-RTT once: the same session offered again
  * resumes without 0-RTT, and the client sends its stream data again in 1-RTT */
 VQ_TEST(conn_zrtt_ticket_single_use)
 {
@@ -402,8 +402,8 @@ VQ_TEST(conn_zrtt_forbidden_frames)
 }
 
 /* spec: rfc9001#4.9.3/4 — the server discards its 0-RTT keys three PTOs after the first 1-RTT
- * packet: a 0-RTT packet it would have accepted before is dropped after that; spec: rfc9001#4.9.3/1
- * — and the client sends no 0-RTT packet once it has 1-RTT keys */
+ * packet: a 0-RTT packet it would have accepted before is dropped after that; spec: rfc9001#4.9.3/1,
+ * rfc9000#17.2.3/3 — and the client sends no 0-RTT packet once it has 1-RTT keys */
 VQ_TEST(conn_zrtt_keys_discarded)
 {
   pair p_, *p = &p_;
@@ -512,4 +512,93 @@ VQ_TEST(conn_zrtt_accepted_lower_limits_violation)
   run_until_established(p);
   CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
   pair_free(p);
+}
+
+static void lower_stream_data(vq_tp *tp) { tp->initial_max_stream_data_bidi_remote = 10; }
+
+/* spec: rfc9000#7.4.1/4, rfc9000#7.4.1/10 — in 0-RTT the client keeps to the remembered limits (here
+ * a remembered stream limit of 10 bytes, below what the server gives now): only 10 bytes arrive
+ * before the handshake, the rest after it under the new limits; spec: rfc9000#7.4.1/2 — and the
+ * remembered values do not stand in for the new ones afterwards */
+VQ_TEST(conn_zrtt_remembered_limits)
+{
+  pair p_, *p = &p_;
+  CHECK(pair_init(p, 1, 0));
+  CHECK(get_session(p));
+  uint8_t b[VQ_TLS_SESSION_MAX];
+  size_t bl = tamper_tp(p->session, p->session_len, lower_stream_data, b);
+  CHECK(bl > 0);
+  CHECK_EQ(client_new(p, b, bl), VQ_OK);
+  uint64_t id = 0;
+  size_t acc = 0, n = 0;
+  uint8_t data[100];
+  for (int i = 0; i < 100; i++)
+    data[i] = (uint8_t)i;
+  CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, data, 100, 1, &acc), VQ_OK);
+  uint8_t d[1500];
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, d, sizeof(d), &n), VQ_OK);
+  to_server(p, d, n);
+  vq_conn *s = server(p);
+  uint8_t rb[128];
+  int fin = 0;
+  CHECK(s && vq_conn_stream_read(s, &p->cx, id, rb, sizeof(rb), &n, &fin) == VQ_OK);
+  CHECK_EQ(n, 10);
+  CHECK(!fin);
+  run_until_established(p);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+  size_t m = 0;
+  CHECK(s && vq_conn_stream_read(s, &p->cx, id, rb + n, sizeof(rb) - n, &m, &fin) == VQ_OK);
+  CHECK_MEM(rb, n + m, data, 100);
+  CHECK(fin);
+  pair_free(p);
+}
+
+/* spec: rfc9001#4.6.2/1 — a server that rejects 0-RTT does not process the 0-RTT packets: the data
+ * arrives only in 1-RTT after the handshake */
+VQ_TEST(conn_zrtt_rejected_not_processed)
+{
+  pair p_, *p = &p_;
+  CHECK(pair_init(p, 0, 0)); /* a server with 0-RTT off, same ticket key */
+  /* the session comes from a server with 0-RTT on (its tickets allow it); the client then meets
+   * the server p, which turned 0-RTT off (same ticket key: the resumption works) */
+  pair q_, *q = &q_;
+  CHECK(pair_init(q, 1, 0));
+  CHECK(get_session(q));
+  vq_endpoint_free(q->ep);
+  vq_tls_ctx_free(q->sctx);
+  q->ep = p->ep;
+  q->sctx = p->sctx;
+  p->ep = NULL;
+  p->sctx = NULL;
+  CHECK_EQ(client_new(q, q->session, q->session_len), VQ_OK);
+  CHECK_EQ(vq_conn_early_data(q->cli), VQ_EARLY_OFFERED);
+  uint64_t id = 0;
+  size_t acc = 0, n = 0;
+  CHECK_EQ(vq_conn_stream_open(q->cli, &q->cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(q->cli, &q->cx, id, (const uint8_t *)"abc", 3, 1, &acc), VQ_OK);
+  uint8_t d[1500];
+  CHECK_EQ(vq_conn_send(q->cli, &q->cx, d, sizeof(d), &n), VQ_OK);
+  CHECK(has_0rtt(d, n));
+  to_server(q, d, n);
+  vq_conn *s = server(q);
+  CHECK(s != NULL);
+  if (s) {
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK(st.pkts_dropped >= 1);
+    CHECK_EQ(vq_conn_early_data(s), VQ_EARLY_NONE);
+    uint8_t rb[8];
+    int fin = 0;
+    CHECK_EQ(vq_conn_stream_read(s, &q->cx, id, rb, sizeof(rb), &n, &fin), VQ_ERR_STREAM_STATE);
+  }
+  run_until_established(q);
+  CHECK_EQ(vq_conn_early_data(q->cli), VQ_EARLY_REJECTED);
+  s = server(q);
+  uint8_t rb[8];
+  int fin = 0;
+  CHECK(s && vq_conn_stream_read(s, &q->cx, id, rb, sizeof(rb), &n, &fin) == VQ_OK);
+  CHECK_MEM(rb, n, "abc", 3);
+  pair_free(q);
+  vq_tls_ctx_free(p->cctx);
 }

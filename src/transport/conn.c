@@ -644,7 +644,10 @@ static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)
     uint64_t lim = vq_stream_is_unidirectional(s->id) ? p->initial_max_stream_data_uni
                    : s->local ? p->initial_max_stream_data_bidi_remote
                               : p->initial_max_stream_data_bidi_local;
-    vq_fc_tx_update(&s->fc_tx, lim);
+    /* spec: rfc9000#7.4.1/3 — the new values replace the remembered ones: a stream that waited
+     * for credit in 0-RTT goes on */
+    if (vq_fc_tx_update(&s->fc_tx, lim) || s->sb.end > s->sb.sent)
+      vq_conn_stream_sendq_add(c, s);
   }
   return VQ_OK;
 }
