@@ -210,7 +210,7 @@ VQ_TEST(conn_zrtt_session_event_and_early_stream)
 {
   pair p_, *p = &p_;
   CHECK(pair_init(p, 1, 0));
-  /* without a session: no 0-RTT, streams wait for the handshake */
+  /* spec: rfc9001#5.6/1 — without a session: no 0-RTT, streams wait for the handshake */
   CHECK_EQ(client_new(p, NULL, 0), VQ_OK);
   uint64_t id = 0;
   CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_NONE);
@@ -403,7 +403,7 @@ VQ_TEST(conn_zrtt_forbidden_frames)
 
 /* spec: rfc9001#4.9.3/4 — the server discards its 0-RTT keys three PTOs after the first 1-RTT
  * packet: a 0-RTT packet it would have accepted before is dropped after that; spec: rfc9001#4.9.3/1,
- * rfc9000#17.2.3/3 — and the client sends no 0-RTT packet once it has 1-RTT keys */
+ * rfc9000#17.2.3/3, rfc9001#5.6/7 — and the client sends no 0-RTT packet once it has 1-RTT keys */
 VQ_TEST(conn_zrtt_keys_discarded)
 {
   pair p_, *p = &p_;

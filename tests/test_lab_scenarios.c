@@ -474,6 +474,14 @@ static void lab_trace(void *ud, vq_time now, vq_lab_event ev, int from, int to, 
       if (h.type == VQ_PKT_0RTT)
         w->cli.zrtt_pkts_seen++;
   }
+  if (ev == VQ_LAB_SENT && from == w->srv.node) {
+    vq_pkt_header h;
+    for (size_t off = 0; off < len && vq_packet_parse(data + off, len - off, 8, &h) == VQ_OK &&
+                         h.packet_len > 0 && h.type != VQ_PKT_1RTT;
+         off += h.packet_len)
+      if (h.type == VQ_PKT_0RTT)
+        w->srv.zrtt_pkts_seen++;
+  }
   if (w->validated)
     return;
   if (ev == VQ_LAB_SENT && from == w->cli.node && to == w->srv.node)
@@ -1112,6 +1120,9 @@ static int run_zrtt(uint64_t seed, zmode m, const char *name)
   if (w->cli.early_streams != s2.streams || w->cli.zrtt_pkts_seen == 0)
     FAIL("early streams %d of %d, 0-RTT packets %llu", w->cli.early_streams, s2.streams,
          (unsigned long long)w->cli.zrtt_pkts_seen);
+  /* spec: rfc9001#5.6/5 — the server sends no 0-RTT packet (it acknowledges them in 1-RTT) */
+  if (w->srv.zrtt_pkts_seen)
+    FAIL("the server sent %llu 0-RTT packets", (unsigned long long)w->srv.zrtt_pkts_seen);
   if (got != want || w->cli.early_ev != (want == VQ_EARLY_ACCEPTED ? 2 : 1))
     FAIL("client early state %d (want %d), event %d", (int)got, (int)want, w->cli.early_ev);
   if (vq_conn_resumed(w->cli.conn) != (m != Z_OTHER_KEY))

@@ -266,6 +266,8 @@ static vq_status start_tls(vq_conn *c, const vq_cx *cx)
     r.early_check_ud = c->cfg.early_check_ud;
   }
   st = vq_tls_new_ex(&c->tls, &c->mem, c->cfg.tls, &p, &r, cx);
+  /* spec: rfc9001#5.6/1 — 0-RTT only when the application asked for it: a session in the config
+   * and enable_early_data in its TLS context */
   if (st != VQ_OK || c->is_server || !vq_tls_early_data_offered(c->tls))
     return st;
   /* spec: rfc9000#7.4.1/4 — the client sending 0-RTT uses the server's remembered parameters;

@@ -261,8 +261,9 @@ static vq_pp_key *app_tx_key(vq_conn *c, int *zrtt)
   *zrtt = 0;
   if (c->sp[VQ_SPACE_APP].tx.installed)
     return &c->sp[VQ_SPACE_APP].tx;
-  /* spec: rfc9000#17.2.3/3 — never once 1-RTT keys exist (above); the 0-RTT keys are discarded
-   * when they are installed or when the server refuses 0-RTT */
+  /* spec: rfc9000#17.2.3/3, rfc9001#5.6/7 — never once 1-RTT keys exist (above); the 0-RTT keys
+   * are discarded when they are installed or when the server refuses 0-RTT; spec: rfc9001#5.6/5 —
+   * a server never protects with 0-RTT keys (it acknowledges 0-RTT packets in 1-RTT ones) */
   if (!c->is_server && c->early_tx.installed &&
       (c->early_state == VQ_EARLY_OFFERED || c->early_state == VQ_EARLY_ACCEPTED)) {
     *zrtt = 1;
