@@ -100,10 +100,17 @@ case_vqc() {
   sleep 0.3
   local urls=() p
   for p in "$@"; do urls+=("https://localhost:$port$p"); done
-  local t0 rc
+  local t0 rc resume=()
+  # VQC_RESUME=1: a first connection stores the session, the measured one resumes it and sends
+  # its requests in 0-RTT (the capture holds both; the key log has the 0-RTT secret too)
+  if [ "${VQC_RESUME:-0}" = 1 ]; then
+    resume=(--session-file "$D/session" --early-data)
+    SSLKEYLOGFILE=$D/keys.log timeout 60 "$VQC" "${NOGSO_VQ[@]}" --cafile "$W/cert.pem" -o "$D/first" -q \
+      --session-file "$D/session" --timeout 10000 "${urls[0]}" > "$D/client0.log" 2>&1
+  fi
   t0=$(date +%s.%N)
   SSLKEYLOGFILE=$D/keys.log timeout 120 "$VQC" "${NOGSO_VQ[@]}" --cafile "$W/cert.pem" --output-dir "$D/out" --stats -q \
-    --timeout 10000 "${urls[@]}" > "$D/client.log" 2>&1
+    --timeout 10000 "${resume[@]}" "${urls[@]}" > "$D/client.log" 2>&1
   rc=$?
   local secs
   secs=$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $t0}")
@@ -120,6 +127,11 @@ case_vqc() {
     result "$name" FAIL "$CMP_ERR"
   elif ! cap_check "$D/cap.pcapng" "$D/keys.log" "$min_stream"; then
     result "$name" FAIL "$CAP_ERR; $CAP_SUMMARY"
+  elif [ "${VQC_RESUME:-0}" = 1 ] && ! grep -q "session resumed, 0-RTT accepted" "$D/client.log"; then
+    result "$name" FAIL "not resumed with 0-RTT: $(grep '^stats: session' "$D/client.log")"
+  elif [ "${VQC_RESUME:-0}" = 1 ] && [ "$(tshark -r "$D/cap.pcapng" -o "tls.keylog_file:$D/keys.log" \
+         -Y 'quic.long.packet_type == 1 && quic.stream.stream_id' 2>/dev/null | wc -l)" -eq 0 ]; then
+    result "$name" FAIL "no STREAM frame in a 0-RTT packet on the wire; $CAP_SUMMARY"
   else
     result "$name" PASS "${secs}s, $CAP_SUMMARY"
     [ $KEEP -eq 1 ] || rm -f "$D/cap.pcapng" "$D/out/"*
@@ -259,6 +271,7 @@ case_vqc vqc-gtls-small 3 "" "index.html" "" /index.html
 case_vqc vqc-gtls-parallel 10 "" "index.html f1.bin f2.bin f3.bin" "100000:100000 700000:700000 1:1" \
   /index.html /f1.bin /f2.bin /f3.bin /100000 /700000 /1
 case_vqc vqc-gtls-retry 3 "-V" "index.html f1.bin" "" /index.html /f1.bin
+VQC_RESUME=1 case_vqc vqc-gtls-resume-0rtt 3 "" "index.html f1.bin" "" /index.html /f1.bin
 if [ $SHORT -eq 0 ]; then
   case_vqc vqc-gtls-10MB 1000 "" "10MB.bin" "" /10MB.bin
   case_vqc vqc-gtls-loss5 100 "-t 0.05 -r 0.05" "2MB.bin f4.bin" "500000:500000" /2MB.bin /f4.bin /500000
