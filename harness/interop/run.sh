@@ -156,7 +156,17 @@ case_gtc() {
   wait_for "$D/server.log" 50 serving
   local urls=() f
   for f in "$@"; do urls+=("https://127.0.0.1:$port/$f"); done
-  local t0 rc
+  local t0 rc nconn=1
+  # GTC_RESUME=1: a first gtlsclient run stores its TLS session and the server's transport
+  # parameters; the measured run resumes and sends its requests in 0-RTT
+  if [ "${GTC_RESUME:-0}" = 1 ]; then
+    nconn=2
+    copts="$copts --session-file=$D/session --tp-file=$D/tp"
+    mkdir -p "$D/out0"
+    # shellcheck disable=SC2086
+    timeout 60 gtlsclient $copts --no-quic-dump --no-http-dump --download "$D/out0" --exit-on-all-streams-close \
+      127.0.0.1 "$port" "${urls[@]}" > "$D/client0.log" 2>&1
+  fi
   t0=$(date +%s.%N)
   # shellcheck disable=SC2086
   timeout 120 gtlsclient $copts --no-quic-dump --no-http-dump --download "$D/out" --exit-on-all-streams-close \
@@ -175,10 +185,15 @@ case_gtc() {
     result "$name" FAIL "gtlsclient exit $rc: $(grep -iE 'error|close' "$D/client.log" | tail -2 | tr '\n' ' ')"
   elif ! same_files "$WWW" "$D/out" "$@"; then
     result "$name" FAIL "$CMP_ERR"
-  elif [ "$nreq" -ne $# ]; then
-    result "$name" FAIL "vq-server logged $nreq requests answered 200, expected $#"
+  elif [ "$nreq" -ne $(($# * nconn)) ]; then
+    result "$name" FAIL "vq-server logged $nreq requests answered 200, expected $(($# * nconn))"
   elif ! cap_check "$D/cap.pcapng" "$D/keys.log" "$min_stream"; then
     result "$name" FAIL "$CAP_ERR; $CAP_SUMMARY"
+  elif [ "${GTC_RESUME:-0}" = 1 ] && ! grep -q "key_updated space=0rtt dir=read" "$D/server.log"; then
+    result "$name" FAIL "vq-server did not accept 0-RTT; $CAP_SUMMARY"
+  elif [ "${GTC_RESUME:-0}" = 1 ] && [ "$(tshark -r "$D/cap.pcapng" -o "tls.keylog_file:$D/keys.log" \
+         -Y 'quic.long.packet_type == 1 && quic.stream.stream_id' 2>/dev/null | wc -l)" -eq 0 ]; then
+    result "$name" FAIL "no STREAM frame in a 0-RTT packet on the wire; $CAP_SUMMARY"
   else
     result "$name" PASS "${secs}s, $CAP_SUMMARY"
     [ $KEEP -eq 1 ] || rm -f "$D/cap.pcapng" "$D/out/"*
@@ -279,6 +294,7 @@ fi
 case_gtc gtc-vqs-small 3 "" index.html
 case_gtc gtc-vqs-parallel 10 "" index.html f1.bin f2.bin f3.bin f4.bin f5.bin f6.bin
 VQS_EXTRA="--retry" case_gtc gtc-vqs-retry 3 "" index.html f1.bin
+VQS_EXTRA="--early-data -v" GTC_RESUME=1 case_gtc gtc-vqs-resume-0rtt 3 "" index.html f1.bin
 if [ $SHORT -eq 0 ]; then
   case_gtc gtc-vqs-10MB 1000 "" 10MB.bin
   case_gtc gtc-vqs-keyupdate 100 "--key-update=5ms" 2MB.bin

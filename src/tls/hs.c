@@ -1206,13 +1206,14 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (st == VQ_OK && !t->hrr) st = set_suite(t, suite);
   if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
   if (retry_group) return server_send_hrr(t, retry_group);
+  /* (before derive_early: its key log line names the connection by this client random) */
+  memcpy(t->client_random, ch.random, VQ_TLS_RANDOM_LEN);
   /* spec: rfc8446#4.2.10/5 — 0-RTT accepted: the early secret from the ClientHello. */
   if (t->early_accepted) {
     st = derive_early(t, t->hash, t->suite);
     if (st != VQ_OK) return st;
   }
 
-  memcpy(t->client_random, ch.random, VQ_TLS_RANDOM_LEN);
   if (copy_out(t, &t->peer_tp, &t->peer_tp_len, ch.ext.quic_tp.p, ch.ext.quic_tp.len) != VQ_OK)
     return fail(t, VQ_ERR_NOMEM, "out of memory budget for transport parameters");
 
