@@ -29,6 +29,8 @@ typedef struct pair {
   vq_conn *cli;
   uint8_t early[64];          /* CLIENT_EARLY_TRAFFIC_SECRET of the last client handshake */
   size_t early_len;
+  uint8_t ssec[64];           /* SERVER_TRAFFIC_SECRET_0 of it */
+  size_t ssec_len;
   uint8_t session[VQ_TLS_SESSION_MAX];
   size_t session_len;
   int ev_early;               /* client: 1 + error_code of VQ_CONN_EV_EARLY_DATA */
@@ -47,16 +49,21 @@ static int hexval(char ch)
 static void keylog_early(void *ud, const char *line)
 {
   pair *p = ud;
-  static const char pre[] = "CLIENT_EARLY_TRAFFIC_SECRET ";
-  if (strncmp(line, pre, sizeof(pre) - 1) != 0)
+  static const char pre[] = "CLIENT_EARLY_TRAFFIC_SECRET ", pre1[] = "SERVER_TRAFFIC_SECRET_0 ";
+  int one = strncmp(line, pre1, sizeof(pre1) - 1) == 0;
+  if (!one && strncmp(line, pre, sizeof(pre) - 1) != 0)
     return;
-  const char *s = strchr(line + sizeof(pre) - 1, ' ');
+  const char *s = strchr(line + (one ? sizeof(pre1) : sizeof(pre)) - 1, ' ');
   if (!s)
     return;
+  uint8_t *out = one ? p->ssec : p->early;
   size_t n = 0;
   for (s++; n < sizeof(p->early) && hexval(s[0]) >= 0 && hexval(s[1]) >= 0; s += 2)
-    p->early[n++] = (uint8_t)(hexval(s[0]) * 16 + hexval(s[1]));
-  p->early_len = n;
+    out[n++] = (uint8_t)(hexval(s[0]) * 16 + hexval(s[1]));
+  if (one)
+    p->ssec_len = n;
+  else
+    p->early_len = n;
 }
 
 static int pair_init(pair *p, int server_early, int replay_off)
@@ -601,4 +608,48 @@ VQ_TEST(conn_zrtt_rejected_not_processed)
   CHECK_MEM(rb, n, "abc", 3);
   pair_free(q);
   vq_tls_ctx_free(p->cctx);
+}
+
+/* spec: rfc9001#4.6.2/2 — after the server rejected 0-RTT, an ACK (in 1-RTT) of a 0-RTT packet is a
+ * PROTOCOL_VIOLATION: a server that rejected it processed none */
+VQ_TEST(conn_zrtt_rejected_ack_of_0rtt)
+{
+  pair p_, *p = &p_;
+  CHECK(pair_init(p, 1, 0));
+  CHECK(get_session(p));
+  /* the same session twice: the second is refused 0-RTT by the replay record */
+  uint8_t sess[VQ_TLS_SESSION_MAX];
+  size_t slen = p->session_len;
+  memcpy(sess, p->session, slen);
+  for (int i = 0; i < 2; i++) {
+    CHECK_EQ(client_new(p, sess, slen), VQ_OK);
+    uint64_t id = 0;
+    size_t acc = 0;
+    CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
+    CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, (const uint8_t *)"x", 1, 1, &acc), VQ_OK);
+    run_until_established(p);
+    if (i == 0) {
+      client_done(p);
+      continue;
+    }
+  }
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_REJECTED);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(p->ssec_len, 32);
+  /* a 1-RTT packet of the server acknowledging pn 0 (the client's first 0-RTT packet) */
+  vq_pp_key k;
+  vq_pp_key_init(&k);
+  CHECK_EQ(vq_pp_key_install(&k, VQ_QUIC_V1, VQ_CS_AES_128_GCM_SHA256, p->ssec, p->ssec_len), VQ_OK);
+  uint8_t d[1500];
+  size_t pnoff = 0, out = 0;
+  uint8_t pl[] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}; /* ACK 0, PING */
+  CHECK_EQ(vq_short_header_write(d, sizeof(d), vq_conn_scid(p->cli), 0, 0, 4, &pnoff), VQ_OK);
+  CHECK_EQ(vq_pn_write(d + pnoff, sizeof(d) - pnoff, 5000, 4), VQ_OK);
+  memcpy(d + pnoff + 4, pl, sizeof(pl));
+  CHECK_EQ(vq_packet_protect(&k, d, sizeof(d), pnoff, 4, 5000, sizeof(pl), &out), VQ_OK);
+  vq_pp_key_discard(&k);
+  CHECK_EQ(vq_conn_recv(p->cli, &p->cx, d, out, 0), VQ_OK);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_CLOSING);
+  CHECK_EQ(vq_conn_close_error(p->cli, NULL, NULL, NULL), VQ_TE_PROTOCOL_VIOLATION);
+  pair_free(p);
 }

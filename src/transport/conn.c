@@ -556,6 +556,7 @@ static int tp_keeps_remembered(const vq_tp *n, const vq_tp *r)
 static void early_rejected(vq_conn *c, const vq_cx *cx)
 {
   c->early_state = VQ_EARLY_REJECTED;
+  c->early_pn_end = c->sp[VQ_SPACE_APP].next_pn;
   vq_pp_key_discard(&c->early_tx);
   vq_recovery_state rs;
   vq_conn_recovery_state(c, &rs);
@@ -819,6 +820,18 @@ static vq_status on_ack(vq_conn *c, const vq_cx *cx, int space, const vq_frame_a
       delay = VQ_US(us << c->peer_ack_delay_exp);
     else
       delay = VQ_TIME_NEVER / 2;
+  }
+  if (space == VQ_SPACE_APP && c->early_state == VQ_EARLY_REJECTED && c->early_pn_end > 0) {
+    /* spec: rfc9001#4.6.2/2 — after a rejection no 0-RTT packet was processed: an ACK of one is a
+     * PROTOCOL_VIOLATION (the ranges descend: the last one holds the smallest) */
+    vq_ack_iter it;
+    vq_ack_range r;
+    uint64_t smallest = UINT64_MAX;
+    vq_ack_iter_init(&it, a);
+    while (vq_ack_iter_next(&it, &r))
+      smallest = r.smallest;
+    if (smallest < c->early_pn_end)
+      return VQ_ERR_PROTOCOL_VIOLATION;
   }
   vq_recovery_state rs;
   vq_conn_recovery_state(c, &rs);

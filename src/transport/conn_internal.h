@@ -202,6 +202,7 @@ struct vq_conn {
   int early_tp_set;
   vq_time early_discard_at;       /* server: when the 0-RTT read keys go (VQ_TIME_NEVER: not set) */
   uint64_t sessions_seen;         /* client: sessions already announced (VQ_CONN_EV_SESSION_TICKET) */
+  uint64_t early_pn_end;          /* client, 0-RTT rejected: application pns below were 0-RTT */
 };
 
 /* Whether the application may open streams and write: once established; during the handshake on a
