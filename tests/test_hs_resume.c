@@ -35,6 +35,7 @@ typedef struct srv_opts {
   uint32_t lifetime;
   int no_tickets;
   uint16_t only_group;    /* test hook: accept only this group (forces a HelloRetryRequest) */
+  void (*keylog)(void *ud, const char *line);
 } srv_opts;
 
 typedef struct cli_opts {
@@ -67,6 +68,7 @@ static vq_tls_ctx *mk_server(vq_t *t, const srv_opts *o)
   c.ticket_key = o->random_key ? NULL : o->key ? o->key : TICKET_KEY;
   c.ticket_lifetime_s = o->lifetime;
   c.no_tickets = o->no_tickets;
+  c.keylog = o->keylog;
   CHECK_EQ(vq_tls_ctx_new(&ctx, &c, err, sizeof err), VQ_OK);
   if (ctx && o->only_group) {
     vq_tls_test_hooks h;
@@ -770,6 +772,46 @@ VQ_TEST(hs_resume_keylog_early)
   CHECK(vq_tls_early_data_accepted(k.c));
   CHECK_EQ(g_nlines, 5);
   conn_close(t, &k);
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+}
+
+/* The server's key log names its CLIENT_EARLY_TRAFFIC_SECRET by the ClientHello's client random
+ * (it was logged with zeros before: a capture of the server's side could not decrypt 0-RTT, found
+ * by the interop case gtc-vqs-resume-0rtt), and it is the client's line. */
+VQ_TEST(hs_resume_keylog_early_server)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  so.early = co.early = 1;
+  vq_tls_ctx *sctx0 = mk_server(t, &so);
+  so.keylog = collect;
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  uint8_t blob[VQ_TLS_SESSION_MAX];
+  size_t bl = 0;
+  first_session(t, sctx0, cctx, blob, sizeof blob, &bl);
+  vq_tls_ctx_free(cctx);
+  co.keylog = collect;
+  cctx = mk_client(t, &co);
+  g_nlines = 0;
+  conn k;
+  CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0), VQ_OK);
+  CHECK_EQ(pump(&k), VQ_OK);
+  CHECK(vq_tls_early_data_accepted(k.s));
+  static const char label[] = "CLIENT_EARLY_TRAFFIC_SECRET ";
+  int n_early = 0;
+  for (int i = 0; i < g_nlines; i++)
+    if (strncmp(g_lines[i], label, strlen(label)) == 0) n_early++;
+  CHECK_EQ(n_early, 2); /* the client's and the server's */
+  const char *first = NULL;
+  for (int i = 0; i < g_nlines; i++) {
+    if (strncmp(g_lines[i], label, strlen(label)) != 0) continue;
+    CHECK(strncmp(g_lines[i] + strlen(label), "0000000000000000000000000000000000000000000000000000000000000000", 64) != 0);
+    if (!first) first = g_lines[i];
+    else CHECK_EQ(strcmp(first, g_lines[i]), 0);
+  }
+  conn_close(t, &k);
+  vq_tls_ctx_free(sctx0);
   vq_tls_ctx_free(sctx);
   vq_tls_ctx_free(cctx);
 }

@@ -102,6 +102,12 @@ typedef struct lpeer {
   uint32_t migrations;
   vq_time done_at;            /* client: when it had everything and closed */
   vq_time created_at;         /* server: when the endpoint created the connection */
+  /* resumption and 0-RTT (client) */
+  uint8_t session[VQ_TLS_SESSION_MAX]; /* the newest session of this connection */
+  size_t session_len;
+  int early_ev;                /* VQ_CONN_EV_EARLY_DATA seen: 1 + its error_code (1 accepted) */
+  int early_streams;           /* streams opened before the handshake completed */
+  uint64_t zrtt_pkts_seen;     /* 0-RTT packets from the client on the wire */
 } lpeer;
 
 static lstream *find_st(lpeer *p, uint64_t id, int create)
@@ -237,6 +243,15 @@ static void app_step(lpeer *p, const vq_cx *cx)
     case VQ_CONN_EV_HANDSHAKE_DONE:
       p->handshake_done = 1;
       break;
+    case VQ_CONN_EV_EARLY_DATA:
+      p->early_ev = 1 + (int)ev.error_code;
+      break;
+    case VQ_CONN_EV_SESSION_TICKET: {
+      size_t n = 0;
+      if (vq_conn_session_get(c, p->session, sizeof(p->session), &n) == VQ_OK)
+        p->session_len = n;
+      break;
+    }
     case VQ_CONN_EV_STREAM_OPENED:
       (void)find_st(p, ev.stream_id, 1);
       break;
@@ -282,11 +297,14 @@ static void app_step(lpeer *p, const vq_cx *cx)
     else if (ks != VQ_ERR_KEY_UPDATE_BLOCKED)
       p->ku_early_bad = 1;
   }
-  if (!p->is_server && p->handshake_done) {
+  int early = !p->is_server && vq_conn_early_data(c) != VQ_EARLY_NONE;
+  if (!p->is_server && (p->handshake_done || early)) {
     while (p->opened < p->streams_to_open) {
       uint64_t id;
       if (vq_conn_stream_open(c, cx, 1, &id) != VQ_OK)
         break;
+      if (!p->handshake_done)
+        p->early_streams++;
       lstream *s = find_st(p, id, 1);
       if (!s)
         break;
@@ -490,6 +508,15 @@ typedef struct scenario {
   vq_time rebind_at;
   int rebind_host;
   vq_time migrate_every;
+  /* resumption and 0-RTT: both contexts get a ticket key and early data as below, both sides a wall
+   * clock (wall_ms at lab time 0) */
+  int resume;                 /* wall clock and tickets on */
+  uint64_t wall_ms;
+  const uint8_t *ticket_key;  /* server (32 bytes) */
+  int server_early, client_early;
+  const uint8_t *session;     /* client: offered */
+  size_t session_len;
+  vq_time drop_client_until;  /* client->server datagrams before this lab time are lost */
 } scenario;
 
 #define AMP_HS_MAX 64
@@ -593,6 +620,22 @@ static void lab_trace(void *ud, vq_time now, vq_lab_event ev, int from, int to, 
   (void)now;
   if (ev == VQ_LAB_SENT)
     wire_check(w, data, len, from == w->cli.node);
+  if (ev == VQ_LAB_SENT && from == w->cli.node) {
+    vq_pkt_header h;
+    for (size_t off = 0; off < len && vq_packet_parse(data + off, len - off, 8, &h) == VQ_OK &&
+                         h.packet_len > 0 && h.type != VQ_PKT_1RTT;
+         off += h.packet_len)
+      if (h.type == VQ_PKT_0RTT)
+        w->cli.zrtt_pkts_seen++;
+  }
+  if (ev == VQ_LAB_SENT && from == w->srv.node) {
+    vq_pkt_header h;
+    for (size_t off = 0; off < len && vq_packet_parse(data + off, len - off, 8, &h) == VQ_OK &&
+                         h.packet_len > 0 && h.type != VQ_PKT_1RTT;
+         off += h.packet_len)
+      if (h.type == VQ_PKT_0RTT)
+        w->srv.zrtt_pkts_seen++;
+  }
   if (w->validated)
     return;
   if (ev == VQ_LAB_SENT && from == w->cli.node && to == w->srv.node)
@@ -647,6 +690,8 @@ static int world_setup(world *w, const scenario *sc)
   scfg.selfsigned_name = "localhost";
   scfg.alpn = alpn;
   scfg.alpn_len = sizeof(alpn);
+  scfg.ticket_key = sc->ticket_key;
+  scfg.enable_early_data = sc->server_early;
   char err[256];
   if (vq_tls_ctx_new(&w->sctx, &scfg, err, sizeof(err)) != VQ_OK)
     return 0;
@@ -659,6 +704,7 @@ static int world_setup(world *w, const scenario *sc)
   ccfg.ca_pem_len = pem_len;
   ccfg.alpn = alpn;
   ccfg.alpn_len = sizeof(alpn);
+  ccfg.enable_early_data = sc->client_early;
   if (vq_tls_ctx_new(&w->cctx, &ccfg, err, sizeof(err)) != VQ_OK)
     return 0;
   w->lab = vq_lab_new(&w->root, sc->seed);
@@ -670,6 +716,12 @@ static int world_setup(world *w, const scenario *sc)
   w->srv.other = w->cli.node;
   vq_lab_set_link(w->lab, w->cli.node, w->srv.node, &sc->link);
   vq_lab_set_link(w->lab, w->srv.node, w->cli.node, &sc->link);
+  if (sc->drop_client_until) {
+    vq_lab_link l = sc->link;
+    l.blackhole_from = 0;
+    l.blackhole_until = sc->drop_client_until;
+    vq_lab_set_link(w->lab, w->cli.node, w->srv.node, &l);
+  }
   vq_lab_set_trace(w->lab, lab_trace, w);
   static const uint8_t cli_addr[3] = {10, 0, 1};
   (void)vq_lab_set_addr(w->lab, w->cli.node, 0, cli_addr, sizeof(cli_addr));
@@ -701,6 +753,7 @@ static int world_setup(world *w, const scenario *sc)
   ec.conn.key_update_every = sc->ku_every_srv;
   ec.conn.aead_confidentiality_limit = sc->conf_limit;
   ec.conn.aead_integrity_limit = sc->integ_limit_srv;
+  ec.conn.wall_clock_base_ms = sc->resume ? sc->wall_ms : 0;
   /* fixed endpoint keys: a run is reproducible from its seed */
   static const uint8_t token_key[32] = {1, 2, 3};
   static const uint8_t reset_key[32] = {4, 5, 6};
@@ -732,6 +785,9 @@ static int world_setup(world *w, const scenario *sc)
   cc.key_update_every = sc->ku_every_cli;
   cc.aead_confidentiality_limit = sc->conf_limit;
   cc.allow_active_migration = sc->migrate_every != 0;
+  cc.wall_clock_base_ms = sc->resume ? sc->wall_ms : 0;
+  cc.session = sc->session;
+  cc.session_len = sc->session_len;
   if (tr)
     cc.trace = &cli_trace;
   w->cli.ecn = w->srv.ecn = sc->ecn;
@@ -744,6 +800,7 @@ static int world_setup(world *w, const scenario *sc)
   vq_cx cx = vq_lab_cx(w->lab);
   if (vq_conn_new_client(&w->cli.conn, &w->root, &cc, &cx) != VQ_OK)
     return 0;
+  app_step(&w->cli, &cx); /* with 0-RTT the requests go in the first flight */
   flush(&w->cli, w->lab, &cx);
   return 1;
 }
@@ -1324,6 +1381,161 @@ VQ_TEST(lab_many_streams)
 VQ_TEST(lab_flow_control_limited)
 {
   CHECK_EQ(over_seeds("flow", 11000, nseeds(20), run_flow_limited), 0);
+}
+
+/* ---- resumption and 0-RTT (RFC 9000 §7.4.1, §17.2.3; RFC 9001 §4.6) ---------------------------- */
+
+typedef enum zmode { Z_ACCEPT, Z_SERVER_OFF, Z_OTHER_KEY, Z_LOSS_FIRST, Z_LOSSY_ACCEPT, Z_LOSSY_OFF } zmode;
+static const uint8_t ticket_key_a[32] = {0x5a, 1, 2, 3, 4};
+static const uint8_t ticket_key_b[32] = {0xa5, 9, 8, 7, 6};
+
+/* A first connection gets a session; a second one, a minute later, resumes with it and sends its
+ * requests in 0-RTT. By mode: the server accepts 0-RTT; the server has early data off (resumption
+ * without 0-RTT); the server has another ticket key (a full handshake); the first flight of the
+ * second connection is lost. Every run checks the transfer (byte-exact both ways, clean close,
+ * nothing owed) and the invariants of check_common. */
+#define FAIL(...)                                                                                  \
+  do {                                                                                             \
+    fprintf(stderr, "  %s seed %llu: ", name, (unsigned long long)seed);                          \
+    fprintf(stderr, __VA_ARGS__);                                                                  \
+    fputc('\n', stderr);                                                                           \
+    ok = 0;                                                                                        \
+  } while (0)
+static int run_zrtt(uint64_t seed, zmode m, const char *name)
+{
+  int ok = 1;
+  scenario s1 = bulk(seed);
+  s1.link.queue_bytes = 0;
+  s1.link.jitter = 0;
+  s1.streams = 1;
+  s1.request = 100;
+  s1.response = 1000;
+  s1.resume = 1;
+  s1.wall_ms = 1700000000000u + seed * 1000u;
+  s1.ticket_key = ticket_key_a;
+  s1.server_early = 1;
+  s1.client_early = 1;
+  world w1_, *w = &w1_;
+  static uint8_t session[VQ_TLS_SESSION_MAX];
+  size_t session_len = 0;
+  if (!world_setup(w, &s1)) {
+    fprintf(stderr, "  %s seed %llu: setup failed\n", name, (unsigned long long)seed);
+    return 0;
+  }
+  world_run_until(w, VQ_MS(60000));
+  world_snap(w);
+  ok &= check_transfer(w, name);
+  /* no session offered: no 0-RTT, no resumption */
+  if (vq_conn_early_data(w->cli.conn) != VQ_EARLY_NONE || vq_conn_resumed(w->cli.conn))
+    FAIL("first connection: early %d resumed %d", (int)vq_conn_early_data(w->cli.conn),
+         vq_conn_resumed(w->cli.conn));
+  memcpy(session, w->cli.session, w->cli.session_len);
+  session_len = w->cli.session_len;
+  world_free(w);
+  if (!session_len) {
+    FAIL("no session from the first connection");
+    return 0;
+  }
+
+  scenario s2 = bulk(seed);
+  s2.link.queue_bytes = 0;
+  s2.link.jitter = 0;
+  s2.resume = 1;
+  s2.wall_ms = s1.wall_ms + 60000u;
+  s2.session = session;
+  s2.session_len = session_len;
+  s2.ticket_key = m == Z_OTHER_KEY ? ticket_key_b : ticket_key_a;
+  s2.server_early = m != Z_SERVER_OFF && m != Z_LOSSY_OFF;
+  int lossy = m == Z_LOSSY_ACCEPT || m == Z_LOSSY_OFF;
+  if (lossy) {
+    s2.link.loss_ppm = 30000;
+    s2.link.reorder_ppm = 50000;
+    s2.link.reorder_delay = VQ_MS(5);
+    s2.idle_ok = 1; /* the client's only CONNECTION_CLOSE may be lost (see scenario.idle_ok) */
+  }
+  s2.client_early = 1;
+  s2.drop_client_until = m == Z_LOSS_FIRST ? VQ_MS(1) : 0;
+  world w2_;
+  w = &w2_;
+  if (!world_setup(w, &s2)) {
+    fprintf(stderr, "  %s seed %llu: setup failed (2)\n", name, (unsigned long long)seed);
+    return 0;
+  }
+  world_run_until(w, VQ_MS(300000));
+  world_snap(w);
+  ok &= check_transfer(w, name);
+  ok &= check_common(w, name);
+  vq_early_data want =
+      (m == Z_ACCEPT || m == Z_LOSS_FIRST || m == Z_LOSSY_ACCEPT) ? VQ_EARLY_ACCEPTED : VQ_EARLY_REJECTED;
+  vq_early_data got = vq_conn_early_data(w->cli.conn);
+  /* spec: rfc9000#17.2.3 — the requests went in 0-RTT packets, on streams opened before the
+   * handshake completed */
+  if (w->cli.early_streams != s2.streams || (w->cli.zrtt_pkts_seen == 0 && !lossy))
+    FAIL("early streams %d of %d, 0-RTT packets %llu", w->cli.early_streams, s2.streams,
+         (unsigned long long)w->cli.zrtt_pkts_seen);
+  /* spec: rfc9001#5.6/5 — the server sends no 0-RTT packet (it acknowledges them in 1-RTT) */
+  if (w->srv.zrtt_pkts_seen)
+    FAIL("the server sent %llu 0-RTT packets", (unsigned long long)w->srv.zrtt_pkts_seen);
+  if (got != want || w->cli.early_ev != (want == VQ_EARLY_ACCEPTED ? 2 : 1))
+    FAIL("client early state %d (want %d), event %d", (int)got, (int)want, w->cli.early_ev);
+  /* (on a lossy link the first ClientHello may be lost and 0-RTT decided on its copy: same) */
+  if (vq_conn_resumed(w->cli.conn) != (m != Z_OTHER_KEY))
+    FAIL("resumed %d", vq_conn_resumed(w->cli.conn));
+  vq_conn *sc = peer_conn(&w->srv);
+  if (sc && vq_conn_early_data(sc) != (want == VQ_EARLY_ACCEPTED ? VQ_EARLY_ACCEPTED : VQ_EARLY_NONE))
+    FAIL("server early state %d", (int)vq_conn_early_data(sc));
+  /* a new session came with this connection too (a lossy link may lose it with the close) */
+  if (!w->cli.session_len && !lossy)
+    FAIL("no session from the second connection");
+  world_free(w);
+  ok &= check_freed(w, name);
+  /* spec: rfc9001#4.6.2/3 — rejected or lost, what the application handed over in 0-RTT was all
+   * delivered (check_transfer) and nothing stays owed */
+  if (!lossy && (w->cli.obligations_at_free || w->srv.obligations_at_free))
+    FAIL("obligations left client %llu server %llu", (unsigned long long)w->cli.obligations_at_free,
+         (unsigned long long)w->srv.obligations_at_free);
+  /* on a lossy link the closing client may miss the last ACK of what the server verifiably read
+   * (check_transfer): at most what it wrote */
+  if (lossy && w->cli.obligations_at_free > w->cli.written + (uint64_t)s2.streams)
+    FAIL("client owes %llu, more than it wrote", (unsigned long long)w->cli.obligations_at_free);
+  return ok;
+}
+
+#undef FAIL
+
+static int run_zrtt_accept(uint64_t seed) { return run_zrtt(seed, Z_ACCEPT, "zrtt_accept"); }
+static int run_zrtt_off(uint64_t seed) { return run_zrtt(seed, Z_SERVER_OFF, "zrtt_server_off"); }
+static int run_zrtt_key(uint64_t seed) { return run_zrtt(seed, Z_OTHER_KEY, "zrtt_other_key"); }
+static int run_zrtt_loss(uint64_t seed) { return run_zrtt(seed, Z_LOSS_FIRST, "zrtt_loss_first"); }
+
+static int run_zrtt_lossy_accept(uint64_t seed) { return run_zrtt(seed, Z_LOSSY_ACCEPT, "zrtt_lossy_accept"); }
+static int run_zrtt_lossy_off(uint64_t seed) { return run_zrtt(seed, Z_LOSSY_OFF, "zrtt_lossy_off"); }
+
+/* 3 % loss and 5 % reordering both ways on the resumed connection, accepted and refused */
+VQ_TEST(lab_zrtt_lossy)
+{
+  CHECK_EQ(over_seeds("zrtt_lossy_accept", 25000, nseeds(20), run_zrtt_lossy_accept), 0);
+  CHECK_EQ(over_seeds("zrtt_lossy_off", 26000, nseeds(20), run_zrtt_lossy_off), 0);
+}
+
+VQ_TEST(lab_zrtt_accepted)
+{
+  CHECK_EQ(over_seeds("zrtt_accept", 21000, nseeds(20), run_zrtt_accept), 0);
+}
+
+VQ_TEST(lab_zrtt_rejected_server_off)
+{
+  CHECK_EQ(over_seeds("zrtt_server_off", 22000, nseeds(20), run_zrtt_off), 0);
+}
+
+VQ_TEST(lab_zrtt_rejected_other_key)
+{
+  CHECK_EQ(over_seeds("zrtt_other_key", 23000, nseeds(20), run_zrtt_key), 0);
+}
+
+VQ_TEST(lab_zrtt_first_flight_lost)
+{
+  CHECK_EQ(over_seeds("zrtt_loss_first", 24000, nseeds(20), run_zrtt_loss), 0);
 }
 
 /* Runs until both sides completed the handshake (loss may delay it by PTOs), then `offset` more:

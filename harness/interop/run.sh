@@ -100,11 +100,18 @@ case_vqc() {
   sleep 0.3
   local urls=() p
   for p in "$@"; do urls+=("https://localhost:$port$p"); done
-  local t0 rc
+  local t0 rc resume=()
+  # VQC_RESUME=1: a first connection stores the session, the measured one resumes it and sends
+  # its requests in 0-RTT (the capture holds both; the key log has the 0-RTT secret too)
+  if [ "${VQC_RESUME:-0}" = 1 ]; then
+    resume=(--session-file "$D/session" --early-data)
+    SSLKEYLOGFILE=$D/keys.log timeout 60 "$VQC" "${NOGSO_VQ[@]}" --cafile "$W/cert.pem" -o "$D/first" -q \
+      --session-file "$D/session" --timeout 10000 "${urls[0]}" > "$D/client0.log" 2>&1
+  fi
   t0=$(date +%s.%N)
   # shellcheck disable=SC2086 # VQC_EXTRA: vq-client options of a case, word-split on purpose
   SSLKEYLOGFILE=$D/keys.log timeout 120 "$VQC" "${NOGSO_VQ[@]}" $VQC_EXTRA --cafile "$W/cert.pem" --output-dir "$D/out" --stats -q \
-    --timeout 10000 "${urls[@]}" > "$D/client.log" 2>&1
+    --timeout 10000 "${resume[@]}" "${urls[@]}" > "$D/client.log" 2>&1
   rc=$?
   local secs
   secs=$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $t0}")
@@ -124,6 +131,11 @@ case_vqc() {
     result "$name" FAIL "vq-client initiated fewer than $VQC_KU_MIN key updates: $(grep '^stats' "$D/client.log")"
   elif ! cap_check "$D/cap.pcapng" "$D/keys.log" "$min_stream"; then
     result "$name" FAIL "$CAP_ERR; $CAP_SUMMARY"
+  elif [ "${VQC_RESUME:-0}" = 1 ] && ! grep -q "session resumed, 0-RTT accepted" "$D/client.log"; then
+    result "$name" FAIL "not resumed with 0-RTT: $(grep '^stats: session' "$D/client.log")"
+  elif [ "${VQC_RESUME:-0}" = 1 ] && [ "$(tshark -r "$D/cap.pcapng" -o "tls.keylog_file:$D/keys.log" \
+         -Y 'quic.long.packet_type == 1 && quic.stream.stream_id' 2>/dev/null | wc -l)" -eq 0 ]; then
+    result "$name" FAIL "no STREAM frame in a 0-RTT packet on the wire; $CAP_SUMMARY"
   else
     local ku=
     [ -n "${VQC_KU_MIN:-}" ] && ku="key updates $(grep -o 'key updates [0-9+]*' "$D/client.log" | awk '{print $3}') (initiated+answered), "
@@ -150,7 +162,17 @@ case_gtc() {
   wait_for "$D/server.log" 50 serving
   local urls=() f
   for f in "$@"; do urls+=("https://127.0.0.1:$port/$f"); done
-  local t0 rc
+  local t0 rc nconn=1
+  # GTC_RESUME=1: a first gtlsclient run stores its TLS session and the server's transport
+  # parameters; the measured run resumes and sends its requests in 0-RTT
+  if [ "${GTC_RESUME:-0}" = 1 ]; then
+    nconn=2
+    copts="$copts --session-file=$D/session --tp-file=$D/tp"
+    mkdir -p "$D/out0"
+    # shellcheck disable=SC2086
+    timeout 60 gtlsclient $copts --no-quic-dump --no-http-dump --download "$D/out0" --exit-on-all-streams-close \
+      127.0.0.1 "$port" "${urls[@]}" > "$D/client0.log" 2>&1
+  fi
   t0=$(date +%s.%N)
   # shellcheck disable=SC2086
   timeout 120 gtlsclient $copts --no-quic-dump --no-http-dump --download "$D/out" --exit-on-all-streams-close \
@@ -169,10 +191,15 @@ case_gtc() {
     result "$name" FAIL "gtlsclient exit $rc: $(grep -iE 'error|close' "$D/client.log" | tail -2 | tr '\n' ' ')"
   elif ! same_files "$WWW" "$D/out" "$@"; then
     result "$name" FAIL "$CMP_ERR"
-  elif [ "$nreq" -ne $# ]; then
-    result "$name" FAIL "vq-server logged $nreq requests answered 200, expected $#"
+  elif [ "$nreq" -ne $(($# * nconn)) ]; then
+    result "$name" FAIL "vq-server logged $nreq requests answered 200, expected $(($# * nconn))"
   elif ! cap_check "$D/cap.pcapng" "$D/keys.log" "$min_stream"; then
     result "$name" FAIL "$CAP_ERR; $CAP_SUMMARY"
+  elif [ "${GTC_RESUME:-0}" = 1 ] && ! grep -q "key_updated space=0rtt dir=read" "$D/server.log"; then
+    result "$name" FAIL "vq-server did not accept 0-RTT; $CAP_SUMMARY"
+  elif [ "${GTC_RESUME:-0}" = 1 ] && [ "$(tshark -r "$D/cap.pcapng" -o "tls.keylog_file:$D/keys.log" \
+         -Y 'quic.long.packet_type == 1 && quic.stream.stream_id' 2>/dev/null | wc -l)" -eq 0 ]; then
+    result "$name" FAIL "no STREAM frame in a 0-RTT packet on the wire; $CAP_SUMMARY"
   else
     result "$name" PASS "${secs}s, $CAP_SUMMARY"
     [ $KEEP -eq 1 ] || rm -f "$D/cap.pcapng" "$D/out/"*
@@ -265,6 +292,7 @@ case_vqc vqc-gtls-small 3 "" "index.html" "" /index.html
 case_vqc vqc-gtls-parallel 10 "" "index.html f1.bin f2.bin f3.bin" "100000:100000 700000:700000 1:1" \
   /index.html /f1.bin /f2.bin /f3.bin /100000 /700000 /1
 case_vqc vqc-gtls-retry 3 "-V" "index.html f1.bin" "" /index.html /f1.bin
+VQC_RESUME=1 case_vqc vqc-gtls-resume-0rtt 3 "" "index.html f1.bin" "" /index.html /f1.bin
 if [ $SHORT -eq 0 ]; then
   case_vqc vqc-gtls-10MB 1000 "" "10MB.bin" "" /10MB.bin
   # vq-client starts key updates (RFC 9001 §6.1) against ngtcp2, under 2 % loss (the transfer lasts
@@ -276,6 +304,7 @@ fi
 case_gtc gtc-vqs-small 3 "" index.html
 case_gtc gtc-vqs-parallel 10 "" index.html f1.bin f2.bin f3.bin f4.bin f5.bin f6.bin
 VQS_EXTRA="--retry" case_gtc gtc-vqs-retry 3 "" index.html f1.bin
+VQS_EXTRA="--early-data -v" GTC_RESUME=1 case_gtc gtc-vqs-resume-0rtt 3 "" index.html f1.bin
 if [ $SHORT -eq 0 ]; then
   case_gtc gtc-vqs-10MB 1000 "" 10MB.bin
   case_gtc gtc-vqs-keyupdate 100 "--key-update=5ms" 2MB.bin

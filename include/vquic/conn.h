@@ -104,6 +104,22 @@ typedef struct vq_conn_config {
    * then congestion control and RTT are kept on a NAT rebinding). NULL: every change is a new
    * host. */
   int (*addr_same_host)(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+  /* ---- Resumption and 0-RTT (RFC 9000 §7.4.1, RFC 9001 §4.5-4.6) ----
+   * wall_clock_base_ms: the wall clock (ms since 1970-01-01T00:00:00Z) at cx->now == 0; with it the
+   * connection knows the time of day (wall_clock_base_ms + cx->now / 10^6), which tickets need.
+   * 0: no wall clock: the server issues no tickets, the client neither keeps nor offers any.
+   * Whether 0-RTT is offered (client) or accepted (server) is the TLS context's enable_early_data. */
+  uint64_t wall_clock_base_ms;
+  /* Client: a session (vq_conn_session_get of an earlier connection, possibly read back from a
+   * file) to resume; with 0-RTT enabled and allowed by the ticket, streams may be opened and written
+   * at once and their data goes in 0-RTT packets within the server's remembered limits. A blob that
+   * does not decode is VQ_ERR_TLS_SESSION_INVALID from vq_conn_new_client; one that cannot be used
+   * (expired, another server name) is not offered (vq_conn_early_data says VQ_EARLY_NONE). */
+  const uint8_t *session;
+  size_t session_len;
+  /* Server: the 0-RTT anti-replay check (vq_tls_resume.early_check); vq_endpoint sets its own. */
+  int (*early_check)(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms);
+  void *early_check_ud;
 } vq_conn_config;
 
 typedef enum vq_conn_state {
@@ -131,6 +147,10 @@ typedef enum vq_conn_event_type {
   VQ_CONN_EV_DATAGRAM_ACKED,   /* dgram_fate_events: the packet of datagram stream_id (its number,
                                   see vq_conn_dgram_send) was acknowledged (RFC 9221 §5.2) */
   VQ_CONN_EV_DATAGRAM_LOST,    /* dgram_fate_events: it was declared lost; it is not sent again */
+  VQ_CONN_EV_EARLY_DATA,       /* 0-RTT was decided: error_code 1 accepted, 0 rejected (client:
+                                  what it sent in 0-RTT is sent again in 1-RTT, from the start of
+                                  each stream; server: only acceptance is reported) */
+  VQ_CONN_EV_SESSION_TICKET,   /* client: a new session is available from vq_conn_session_get */
 } vq_conn_event_type;
 
 typedef struct vq_conn_event {
@@ -281,12 +301,31 @@ vq_status vq_conn_dgram_recv(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t c
  * the peer has not yet answered the previous update; VQ_ERR_STREAM_STATE once closing. The 3 PTO wait
  * RFC 9001 §6.5 recommends between updates is the caller's (key_update_every observes it). */
 vq_status vq_conn_initiate_key_update(vq_conn *c, const vq_cx *cx);
+/* ---- Resumption and 0-RTT -------------------------------------------------------------------- */
+
+typedef enum vq_early_data {
+  VQ_EARLY_NONE = 0,    /* not offered (client) / not accepted (server) */
+  VQ_EARLY_OFFERED,     /* client: 0-RTT is being sent, the server has not answered yet */
+  VQ_EARLY_ACCEPTED,
+  VQ_EARLY_REJECTED,    /* client: the server refused it; the data went again in 1-RTT */
+} vq_early_data;
+vq_early_data vq_conn_early_data(const vq_conn *c);
+/* 1 when the handshake resumed a session (PSK accepted). */
+int vq_conn_resumed(const vq_conn *c);
+/* Client: the newest session of this connection (after VQ_CONN_EV_SESSION_TICKET), an opaque blob
+ * (format: vq_tls_session_get in tls.h: the ticket, the resumption secret, ALPN, server name, the
+ * server's transport parameters, the expiry) to pass as vq_conn_config.session later. *len = 0 when
+ * none has arrived; VQ_ERR_BUFFER_TOO_SMALL with *len the size needed (<= VQ_TLS_SESSION_MAX). The
+ * blob holds a secret: store it like a private key. */
+vq_status vq_conn_session_get(const vq_conn *c, uint8_t *out, size_t cap, size_t *len);
 
 /* ---- Streams (RFC 9000 §2, §3) --------------------------------------------------------------- */
 
 /* Opens a locally initiated stream. VQ_ERR_STREAM_LIMIT when the peer's MAX_STREAMS is reached
  * (STREAMS_BLOCKED is sent; retry after VQ_CONN_EV_STREAM_WRITABLE with stream_id UINT64_MAX),
- * VQ_ERR_STREAM_STATE before the handshake completes. */
+ * VQ_ERR_STREAM_STATE before the handshake completes — except on a client that offered 0-RTT
+ * (vq_conn_early_data != VQ_EARLY_NONE): then streams open and take data at once (sent in 0-RTT
+ * within the remembered limits, RFC 9000 §7.4.1). */
 vq_status vq_conn_stream_open(vq_conn *c, const vq_cx *cx, int bidi, uint64_t *stream_id);
 /* Queues data (copied) and optionally FIN. *accepted < len when the stream's send buffer is full:
  * wait for VQ_CONN_EV_STREAM_WRITABLE. */

@@ -35,6 +35,14 @@ typedef struct vq_endpoint_config {
    * reset each other's connections share it; NULL: random at start. */
   const uint8_t *reset_key;
   vq_time retry_token_lifetime;
+  /* 0-RTT anti-replay (RFC 8446 §8), used when conn.early_check is NULL: the endpoint records each
+   * ticket 0-RTT was accepted with until the ticket expires, and refuses 0-RTT (not the resumption)
+   * for a ticket it has seen: tickets are single-use for 0-RTT within one endpoint. The record holds
+   * early_replay_max tickets (0: 4096); when all are live, 0-RTT is refused until one expires.
+   * Servers sharing a ticket key do not share the record: each may accept a ticket's 0-RTT once.
+   * early_replay_off = 1 disables the check (tests only). */
+  uint32_t early_replay_max;
+  int early_replay_off;
 } vq_endpoint_config;
 
 typedef struct vq_endpoint_conn {
@@ -72,6 +80,7 @@ vq_time vq_endpoint_next_timeout(const vq_endpoint *ep);
 size_t vq_endpoint_count(const vq_endpoint *ep);
 typedef struct vq_endpoint_stats {
   uint64_t conns_created, retries_sent, tokens_refused, vn_sent, resets_sent;
+  uint64_t early_replays;       /* 0-RTT refused: ticket already used, or the record full */
 } vq_endpoint_stats;
 void vq_endpoint_get_stats(const vq_endpoint *ep, vq_endpoint_stats *st);
 

@@ -84,6 +84,10 @@ int vq_sendbuf_done(const vq_sendbuf *b);
 /* Abandons everything (RESET_STREAM sent): frees the data; obligations become 0, done() stays 0, write
  * is refused and later on_* calls are ignored. b->sent (highest offset sent) is the RESET_STREAM final size. */
 void vq_sendbuf_abandon(vq_sendbuf *b);
+/* Everything held becomes unsent again (sent = base; lost and FIN state cleared) when nothing above
+ * base was acknowledged: the packets that carried it are known never to have been processed (0-RTT
+ * rejected, RFC 9001 §4.6.2). Otherwise the unacknowledged part is re-queued as lost. */
+void vq_sendbuf_rewind(vq_sendbuf *b);
 
 /* ---- Receive side --------------------------------------------------------------------------- */
 

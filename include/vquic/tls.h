@@ -142,6 +142,13 @@ typedef struct vq_tls_resume {
    * copied. Server: ignored. */
   const uint8_t *session;
   size_t session_len;
+  /* Server, optional: the anti-replay check of 0-RTT (RFC 8446 §8). Called once the handshake
+   * would accept 0-RTT with ticket[0..len) (the PSK identity, unique per ticket issued), whose
+   * lifetime ends at expires_ms (wall clock); 1: accept 0-RTT (first use), anything else: the
+   * resumption goes on without 0-RTT. NULL: no check (0-RTT may then be replayed within the ticket
+   * lifetime). vq_endpoint installs its own single-use record (endpoint.h). */
+  int (*early_check)(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms);
+  void *early_check_ud;
 } vq_tls_resume;
 
 /* Allocates the handshake state from mem (its buffers are bounded: VQ_TLS_MAX_MSG per message).
@@ -236,6 +243,9 @@ int vq_tls_resumed(const vq_tls *t);
  * handshake keys arrive and this is still 0, 0-RTT was rejected: every 0-RTT packet is lost and
  * what it carried must be sent again in 1-RTT, RFC 9001 §4.6.2). */
 int vq_tls_early_data_accepted(const vq_tls *t);
+/* Client: how many sessions (NewSessionTickets kept) arrived so far: a change means
+ * vq_tls_session_get has a newer one. */
+uint64_t vq_tls_sessions_received(const vq_tls *t);
 /* Client: 1 when 0-RTT was offered (the early_data extension was sent and the VQ_LEVEL_EARLY write
  * secret announced). */
 int vq_tls_early_data_offered(const vq_tls *t);

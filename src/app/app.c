@@ -1,8 +1,11 @@
 /* vquic programs — shared helpers (see app.h). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "vquic/protect.h"
@@ -156,4 +159,46 @@ int app_build_alpn(const char *list, uint8_t *out, size_t cap, size_t *len)
   }
   *len = o;
   return o ? 0 : -1;
+}
+
+uint64_t app_wall_clock_base_ms(void)
+{
+  struct timespec ts;
+  (void)clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t wall = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  uint64_t mono = vq_posix_now() / 1000000u;
+  return wall > mono ? wall - mono : 1;
+}
+
+int app_write_file_private(const char *path, const uint8_t *data, size_t len, char *err, size_t errcap)
+{
+  char tmp[4096];
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
+    snprintf(err, errcap, "%s: path too long", path);
+    return -1;
+  }
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) {
+    snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
+    return -1;
+  }
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = write(fd, data + off, len - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
+      close(fd);
+      unlink(tmp);
+      return -1;
+    }
+    off += (size_t)n;
+  }
+  if (close(fd) != 0 || rename(tmp, path) != 0) {
+    snprintf(err, errcap, "%s: %s", path, strerror(errno));
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
 }

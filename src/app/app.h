@@ -25,6 +25,13 @@ int app_build_alpn(const char *list, uint8_t *out, size_t cap, size_t *len);
  * or bad list, an unknown version, a repeat, or more than cap versions. */
 int app_parse_versions(const char *list, uint32_t *out, size_t cap);
 
+/* The wall clock (ms since 1970) at vq_posix_now() == 0, for vq_conn_config.wall_clock_base_ms. */
+uint64_t app_wall_clock_base_ms(void);
+
+/* Writes data to path atomically (a temporary file renamed over it), readable by its owner only
+ * (mode 0600: session files hold a secret). 0, or -1 with a message in err. */
+int app_write_file_private(const char *path, const uint8_t *data, size_t len, char *err, size_t errcap);
+
 /* A trace sink printing to stderr when verbose. */
 void app_trace(void *ud, vq_time now, const char *event, const char *detail);
 

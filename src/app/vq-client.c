@@ -197,9 +197,14 @@ static void usage(FILE *f)
           "                       Negotiation and compatible negotiation (default: --version only)\n"
           "  --keylog FILE        NSS key log (also $SSLKEYLOGFILE)\n"
           "  --timeout MS         give up when idle this long (default 10000)\n"
-          "  --stats              print transport statistics (RTT, loss, bytes) at the end\n"
+          "  --stats              print transport statistics (RTT, loss, bytes) at the end, and\n"
+          "                       whether the session was resumed and 0-RTT accepted\n"
           "  --key-update-every N update the 1-RTT keys every N packets sent (RFC 9001 §6;\n"
           "                       default 0: only when the AEAD limit requires it)\n"
+          "  --session-file FILE  resume with the session in FILE when it holds a valid one, and\n"
+          "                       store the newest session of this connection there (mode 0600)\n"
+          "  --early-data         with a session: send the requests in 0-RTT (replayable: only\n"
+          "                       for idempotent requests such as these GETs)\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  --no-ecn             do not mark datagrams with ECT(0) (RFC 9000 §13.4)\n"
           "  -q, --quiet          no progress bar\n"
@@ -228,8 +233,8 @@ int main(int argc, char **argv)
 {
   const char *cafile = NULL, *output = NULL, *outdir = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE");
-  int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, no_ecn = 0;
-  const char *qlog_dir = NULL;
+  int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, no_ecn = 0, early = 0;
+  const char *qlog_dir = NULL, *session_file = NULL;
   uint64_t timeout_ms = 10000, key_update_every = 0, migrate_after = 0;
   uint32_t first_version[2] = {0, 0}, versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
@@ -238,7 +243,8 @@ int main(int argc, char **argv)
       {"timeout", 1, 0, 'T'}, {"stats", 0, 0, 'S'}, {"quiet", 0, 0, 'q'},
       {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
       {"version", 1, 0, 'V'}, {"versions", 1, 0, 'W'}, {"key-update-every", 1, 0, 'U'},
-      {"migrate-after", 1, 0, 'M'}, {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"migrate-after", 1, 0, 'M'}, {"no-ecn", 0, 0, 'E'}, {"session-file", 1, 0, 'F'},
+      {"early-data", 0, 0, 'Y'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
     switch (o) {
@@ -277,6 +283,8 @@ int main(int argc, char **argv)
       break;
     }
     case 'M': migrate_after = strtoull(optarg, NULL, 10); break;
+    case 'F': session_file = optarg; break;
+    case 'Y': early = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -357,6 +365,7 @@ int main(int argc, char **argv)
   tc.insecure = insecure;
   tc.alpn = alpn;
   tc.alpn_len = alpn_len;
+  tc.enable_early_data = early;
   if (kf) {
     tc.keylog = app_keylog;
     tc.keylog_ud = kf;
@@ -400,6 +409,17 @@ int main(int argc, char **argv)
   memcpy(cc.versions, versions, sizeof(cc.versions));
   cc.key_update_every = key_update_every;
   cc.allow_active_migration = migrate_after > 0;
+  /* tickets need the time of day: the wall clock at cx.now == 0 */
+  cc.wall_clock_base_ms = app_wall_clock_base_ms();
+  uint8_t *sess = NULL;
+  size_t sess_len = 0;
+  if (session_file) {
+    /* an absent, unreadable or invalid file just means a full handshake (the file is untrusted:
+     * vq_conn_new_client decodes it with bounds checks and refuses what is not a session) */
+    sess = app_read_file(session_file, VQ_TLS_SESSION_MAX, &sess_len, err, sizeof(err));
+    cc.session = sess;
+    cc.session_len = sess_len;
+  }
   app_qtrace *qt = NULL;
   if (qlog_dir) {
     char name[64];
@@ -413,6 +433,13 @@ int main(int argc, char **argv)
   }
   vq_conn *conn = NULL;
   vq_status st = vq_conn_new_client(&conn, &mem, &cc, &cx);
+  if (st == VQ_ERR_TLS_SESSION_INVALID) {
+    fprintf(stderr, "vq-client: --session-file %s: not a valid session (ignored)\n", session_file);
+    cc.session = NULL;
+    cc.session_len = 0;
+    st = vq_conn_new_client(&conn, &mem, &cc, &cx);
+  }
+  free(sess);
   if (st != VQ_OK) {
     fprintf(stderr, "vq-client: cannot start the connection: %s\n", vq_status_reason(st));
     return 1;
@@ -431,6 +458,10 @@ int main(int argc, char **argv)
   }
   c->cx = &cx;
   int blocked;
+  /* with 0-RTT the session has started: the requests go in the first flight */
+  (void)vq_h3q_process(&c->q, &cx);
+  if (c->q.started)
+    send_requests(c, &cx);
   app_flush(sock, conn, &cx, &peer, &blocked);
   int closing = 0, handshake = 0, migrated = 0;
   vq_time start = cx.now;
@@ -460,7 +491,7 @@ int main(int argc, char **argv)
       (void)vq_conn_handle_timeout(conn, &cx);
     (void)vq_h3q_process(&c->q, &cx);
     if (c->q.started) {
-      handshake = 1;
+      handshake = vq_conn_get_state(conn) != VQ_CONN_HANDSHAKE;
       send_requests(c, &cx);
     }
     progress(c, cx.now, 0);
@@ -529,7 +560,18 @@ int main(int argc, char **argv)
     if (r->close_out && r->out)
       fclose(r->out);
   }
+  if (session_file) {
+    uint8_t blob[VQ_TLS_SESSION_MAX];
+    size_t blen = 0;
+    if (vq_conn_session_get(conn, blob, sizeof(blob), &blen) == VQ_OK && blen > 0 &&
+        app_write_file_private(session_file, blob, blen, err, sizeof(err)) != 0)
+      fprintf(stderr, "vq-client: --session-file: %s\n", err);
+  }
   if (stats) {
+    static const char *const early_s[] = {"not offered", "offered", "accepted", "rejected"};
+    fprintf(stderr, "stats: session %s, 0-RTT %s\n",
+            vq_conn_resumed(conn) ? "resumed" : "not resumed",
+            early_s[vq_conn_early_data(conn) & 3]);
     vq_conn_stats s;
     vq_conn_get_stats(conn, &s);
     fprintf(stderr,

@@ -351,6 +351,9 @@ static void usage(FILE *f)
           "                       default 0: only when the AEAD limit requires it)\n"
           "  --allow-migration    let clients migrate (no disable_active_migration; NAT rebinding is\n"
           "                       followed either way)\n"
+          "  --early-data         accept 0-RTT from clients resuming a session (default off: 0-RTT\n"
+          "                       requests can be replayed; each ticket is accepted for 0-RTT once)\n"
+          "  --no-tickets         issue no session tickets (no resumption)\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
 }
@@ -363,13 +366,14 @@ int main(int argc, char **argv)
   uint64_t idle = 30000, max_conns = 10000, key_update_every = 0;
   int verbose = 0, no_gso = 0, no_ecn = 0;
   const char *qlog_dir = NULL;
-  int retry = 0, allow_migration = 0;
+  int retry = 0, allow_migration = 0, early = 0, no_tickets = 0;
   uint32_t versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
       {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'}, {"versions", 1, 0, 'W'},
-      {"key-update-every", 1, 0, 'U'}, {"allow-migration", 0, 0, 'M'}, {"no-ecn", 0, 0, 'E'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+      {"key-update-every", 1, 0, 'U'}, {"allow-migration", 0, 0, 'M'}, {"no-ecn", 0, 0, 'E'},
+      {"early-data", 0, 0, 'Y'}, {"no-tickets", 0, 0, 'N'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
     switch (o) {
@@ -404,6 +408,8 @@ int main(int argc, char **argv)
       }
       break;
     }
+    case 'Y': early = 1; break;
+    case 'N': no_tickets = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -465,6 +471,9 @@ int main(int argc, char **argv)
   tc.selfsigned_name = "localhost";
   tc.alpn = alpn;
   tc.alpn_len = alpn_len;
+  /* tickets (resumption) by default, with a random ticket key: they die with the process */
+  tc.no_tickets = no_tickets;
+  tc.enable_early_data = early;
   if (kf) {
     tc.keylog = app_keylog;
     tc.keylog_ud = kf;
@@ -511,6 +520,8 @@ int main(int argc, char **argv)
   ecfg.conn.tls = tls;
   ecfg.conn.max_idle_timeout_ms = idle;
   ecfg.conn.key_update_every = key_update_every;
+  /* tickets are dated with the time of day; the endpoint's single-use record guards 0-RTT */
+  ecfg.conn.wall_clock_base_ms = app_wall_clock_base_ms();
   ecfg.conn.cc = strcmp(cc, "cubic") == 0 ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
   ecfg.max_conns = (uint32_t)max_conns;
   ecfg.retry = retry;

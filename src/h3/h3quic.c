@@ -82,10 +82,27 @@ vq_status vq_h3q_process(vq_h3q *q, const vq_cx *cx)
   if (st != VQ_OK)
     return st;
   q->cx = cx;
+  /* 0-RTT: a client that offers it starts the session at once, so its SETTINGS and requests go in
+   * the first flight. spec: rfc9114#7.2.4.2/6 — it stores no settings, so it complies with the
+   * default values (no dynamic table until the server's SETTINGS arrive) */
+  if (!q->started && !vq_conn_is_server(q->conn) && vq_conn_early_data(q->conn) == VQ_EARLY_OFFERED) {
+    q->started = 1;
+    st = vq_h3_start(q->h3, cx);
+    vq_cx_trace(cx, "h3_start", "early status=%d (%s)", (int)st, vq_status_reason(st));
+  }
   vq_conn_event ev;
   while (vq_conn_poll_event(q->conn, &ev)) {
     st = VQ_OK;
     switch (ev.type) {
+    case VQ_CONN_EV_EARLY_DATA:
+      /* a server that accepted 0-RTT starts the session before the 0-RTT requests are fed (their
+       * responses wait for the handshake to complete) */
+      if (!q->started && ev.error_code == 1) {
+        q->started = 1;
+        st = vq_h3_start(q->h3, cx);
+        vq_cx_trace(cx, "h3_start", "early status=%d (%s)", (int)st, vq_status_reason(st));
+      }
+      break;
     case VQ_CONN_EV_HANDSHAKE_DONE:
       if (!q->started) {
         q->started = 1;

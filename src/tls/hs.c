@@ -122,6 +122,9 @@ struct vq_tls {
   /* server: told the client's transport parameters before the server's flight is built */
   vq_tls_tp_hook tp_hook;
   void *tp_hook_ud;
+  uint64_t sessions_received; /* client: sessions kept from NewSessionTickets */
+  int (*early_check)(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms);
+  void *early_check_ud;    /* server: the anti-replay check (vq_tls_resume) */
 };
 
 static const uint16_t default_suites[3] = {VQ_CS_AES_128_GCM_SHA256, VQ_CS_AES_256_GCM_SHA384,
@@ -843,6 +846,7 @@ static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
       }
       t->session = blob;
       t->session_len = need;
+      t->sessions_received++;
     } else {
       vq_mem_free(t->mem, blob, need);
     }
@@ -1079,6 +1083,16 @@ static vq_status server_take_psk(vq_tls *t, const vq_hs_ticket *tk, const vq_tls
                       tk->alpn_len == t->alpn_len && memcmp(tk->alpn, t->alpn, t->alpn_len) == 0 &&
                       vq_hs_tp_keeps_limits(tk->tp, tk->tp_len,
                                             t->local_tp ? t->local_tp : tk->tp, t->local_tp_len);
+  /* spec: rfc8446#8/1, rfc8446#8/3 — anti-replay: the endpoint's check (a single-use record of the ticket for
+   * its lifetime) decides last; a ticket seen before gets the resumption without 0-RTT. */
+  if (t->early_accepted && t->early_check) {
+    size_t ioff = 0;
+    vq_tls_psk_identity id;
+    t->early_accepted =
+        vq_tls_psk_identity_next(ch->ext.psk_identities, &ioff, &id) == VQ_OK &&
+        t->early_check(t->early_check_ud, id.identity.p, id.identity.len,
+                       tk->created_ms + (uint64_t)tk->lifetime_s * 1000u) == 1;
+  }
   return VQ_OK;
 }
 
@@ -1195,13 +1209,14 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (st == VQ_OK && !t->hrr) st = set_suite(t, suite);
   if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
   if (retry_group) return server_send_hrr(t, retry_group);
+  /* (before derive_early: its key log line names the connection by this client random) */
+  memcpy(t->client_random, ch.random, VQ_TLS_RANDOM_LEN);
   /* spec: rfc8446#4.2.10/5 — 0-RTT accepted: the early secret from the ClientHello. */
   if (t->early_accepted) {
     st = derive_early(t, t->hash, t->suite);
     if (st != VQ_OK) return st;
   }
 
-  memcpy(t->client_random, ch.random, VQ_TLS_RANDOM_LEN);
   if (copy_out(t, &t->peer_tp, &t->peer_tp_len, ch.ext.quic_tp.p, ch.ext.quic_tp.len) != VQ_OK)
     return fail(t, VQ_ERR_NOMEM, "out of memory budget for transport parameters");
   /* the connection may choose its QUIC version from them (RFC 9368 §2.3) and replace local_tp */
@@ -1438,6 +1453,10 @@ vq_status vq_tls_new_ex(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const 
   t->server = ctx->is_server;
   t->alert = -1;
   t->wall0 = r ? r->wall_ms : 0;
+  if (r && t->server) {
+    t->early_check = r->early_check;
+    t->early_check_ud = r->early_check_ud;
+  }
   t->mono0 = t->mono_now = cx ? cx->now : 0;
   if (!t->server) {
     memcpy(t->server_name, name, strlen(name) + 1);
@@ -1586,6 +1605,11 @@ int vq_tls_resumed(const vq_tls *t)
 int vq_tls_early_data_accepted(const vq_tls *t)
 {
   return t && t->early_accepted;
+}
+
+uint64_t vq_tls_sessions_received(const vq_tls *t)
+{
+  return t ? t->sessions_received : 0;
 }
 
 int vq_tls_early_data_offered(const vq_tls *t)

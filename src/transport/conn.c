@@ -270,6 +270,9 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
   /* application data may hold a quarter of the budget: handshake, recovery and receive state keep
    * the rest (DESIGN.md principle 5) */
   c->send_cap = k.mem_limit / 4;
+  c->early_discard_at = VQ_TIME_NEVER;
+  vq_pp_key_init(&c->early_tx);
+  vq_pp_key_init(&c->early_rx);
   c->local_max_streams[0] = k.initial_max_streams_bidi;
   c->local_max_streams[1] = k.initial_max_streams_uni;
   /* ECN: this path starts testing (the creator sets the start time); spec: rfc9000#13.4.2 */
@@ -314,10 +317,38 @@ static vq_status start_tls(vq_conn *c, const vq_cx *cx)
   if (st != VQ_OK)
     return st;
   vq_tls_params p = {c->cfg.server_name, tpbuf, tplen};
-  st = vq_tls_new(&c->tls, &c->mem, c->cfg.tls, &p, cx);
+  vq_tls_resume r;
+  memset(&r, 0, sizeof(r));
+  r.wall_ms = c->cfg.wall_clock_base_ms ? c->cfg.wall_clock_base_ms + cx->now / 1000000u : 0;
+  if (!c->is_server) {
+    r.session = c->cfg.session;
+    r.session_len = c->cfg.session ? c->cfg.session_len : 0;
+  } else {
+    r.early_check = c->cfg.early_check;
+    r.early_check_ud = c->cfg.early_check_ud;
+  }
+  st = vq_tls_new_ex(&c->tls, &c->mem, c->cfg.tls, &p, &r, cx);
   if (st == VQ_OK && c->is_server)
     vq_tls_set_tp_hook(c->tls, vq_conn_version_tp_hook, c);
-  return st;
+  /* spec: rfc9001#5.6/1 — 0-RTT only when the application asked for it: a session in the config
+   * and enable_early_data in its TLS context */
+  if (st != VQ_OK || c->is_server || !vq_tls_early_data_offered(c->tls))
+    return st;
+  /* spec: rfc9000#7.4.1/4 — the client sending 0-RTT uses the server's remembered parameters;
+   * spec: rfc9000#7.4.1/2 — of those only the limits (flow control, streams) are used here: the
+   * remembered ack_delay_exponent, max_ack_delay, CIDs, preferred_address and stateless_reset_token
+   * are not (the defaults hold until the handshake gives the new values) */
+  const uint8_t *etp;
+  size_t etp_len;
+  vq_tls_early_peer_tp(c->tls, &etp, &etp_len);
+  if (etp && vq_tp_decode(etp, etp_len, VQ_TP_SERVER, &c->early_tp) == VQ_OK) {
+    c->early_tp_set = 1;
+    vq_fc_tx_init(&c->fc_tx, c->early_tp.initial_max_data);
+    c->peer_max_streams[0] = c->early_tp.initial_max_streams_bidi;
+    c->peer_max_streams[1] = c->early_tp.initial_max_streams_uni;
+  }
+  c->early_state = VQ_EARLY_OFFERED;
+  return VQ_OK;
 }
 
 vq_status vq_conn_start_tls(vq_conn *c, const vq_cx *cx) { return start_tls(c, cx); }
@@ -501,6 +532,8 @@ void vq_conn_free(vq_conn *c, uint64_t *obligations)
   vq_pp_key_discard(&c->app_rx_next);
   vq_pp_key_discard(&c->app_rx_prev);
   vq_pp_key_discard(&c->initial_rx_orig);
+  vq_pp_key_discard(&c->early_tx);
+  vq_pp_key_discard(&c->early_rx);
   vq_tls_free(c->tls);
   vq_recovery_free(&c->rec);
   if (c->ev)
@@ -596,6 +629,51 @@ static void enter_draining(vq_conn *c, const vq_cx *cx, const vq_frame_close *f,
 
 /* ---- the handshake glue ---------------------------------------------------------------------- */
 
+/* spec: rfc9000#7.4.1/5, rfc9000#7.4.1/6 — a server that accepted 0-RTT keeps every limit at
+ * least at its remembered value: 1 if the new parameters n do, 0 if one went down */
+static int tp_keeps_remembered(const vq_tp *n, const vq_tp *r)
+{
+  return n->initial_max_data >= r->initial_max_data &&
+         n->initial_max_stream_data_bidi_local >= r->initial_max_stream_data_bidi_local &&
+         n->initial_max_stream_data_bidi_remote >= r->initial_max_stream_data_bidi_remote &&
+         n->initial_max_stream_data_uni >= r->initial_max_stream_data_uni &&
+         n->initial_max_streams_bidi >= r->initial_max_streams_bidi &&
+         n->initial_max_streams_uni >= r->initial_max_streams_uni &&
+         n->active_connection_id_limit >= r->active_connection_id_limit;
+}
+
+/* The server refused 0-RTT (or the ticket): spec: rfc9001#4.6.2/3 — the state of every stream is
+ * reset: what was sent in 0-RTT never arrived, so the packets are forgotten (their control frames
+ * queued again), every stream's data is unsent again from its start and flow control starts over
+ * with the limits of the new transport parameters (set by apply_peer_tp right after). The data the
+ * application handed over stays owed (DESIGN.md principle 4) and goes in 1-RTT packets. */
+static void early_rejected(vq_conn *c, const vq_cx *cx)
+{
+  c->early_state = VQ_EARLY_REJECTED;
+  c->early_pn_end = c->sp[VQ_SPACE_APP].next_pn;
+  vq_pp_key_discard(&c->early_tx);
+  vq_recovery_state rs;
+  vq_conn_recovery_state(c, &rs);
+  vq_recovery_discard_space(&c->rec, VQ_SPACE_APP, &rs, cx->now,
+                            &(vq_recovery_cb){vq_conn_on_packet_requeue, c});
+  vq_fc_tx_init(&c->fc_tx, 0);
+  c->data_blocked_pending = 0;
+  for (vq_stream *st = c->streams; st; st = st->next) {
+    vq_sendbuf_rewind(&st->sb);
+    vq_fc_tx_init(&st->fc_tx, 0);
+    st->sdb_pending = 0;
+    if (st->ss == VQ_SEND_DATA_SENT)
+      st->ss = VQ_SEND_SEND;
+    if (st->reset_sent && !st->reset_acked)
+      st->reset_pending = 1;
+    if (st->stop_sent)
+      st->stop_pending = 1;
+    vq_conn_stream_sendq_add(c, st);
+  }
+  vq_conn_push_event(c, VQ_CONN_EV_EARLY_DATA, 0, 0);
+  vq_cx_trace(cx, "early_data", "rejected");
+}
+
 static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)
 {
   const uint8_t *tp;
@@ -632,6 +710,20 @@ static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)
         (p->retry_source_connection_id.len != c->retry_scid.len ||
          memcmp(p->retry_source_connection_id.bytes, c->retry_scid.bytes, c->retry_scid.len) != 0))
       return VQ_ERR_TP_VALUE;
+    if (c->early_state == VQ_EARLY_OFFERED) {
+      /* the server's EncryptedExtensions (with these parameters) says whether 0-RTT was accepted */
+      if (vq_tls_early_data_accepted(c->tls)) {
+        /* spec: rfc9000#7.4.1/5 — limits below the remembered ones after accepting 0-RTT: the
+         * brief's PROTOCOL_VIOLATION */
+        if (c->early_tp_set && !tp_keeps_remembered(p, &c->early_tp))
+          return VQ_ERR_PROTOCOL_VIOLATION;
+        c->early_state = VQ_EARLY_ACCEPTED;
+        vq_conn_push_event(c, VQ_CONN_EV_EARLY_DATA, 0, 1);
+        vq_cx_trace(cx, "early_data", "accepted");
+      } else {
+        early_rejected(c, cx);
+      }
+    }
   }
   st = vq_conn_version_check_tp(c, cx);
   if (st != VQ_OK)
@@ -658,7 +750,10 @@ static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)
     uint64_t lim = vq_stream_is_unidirectional(s->id) ? p->initial_max_stream_data_uni
                    : s->local ? p->initial_max_stream_data_bidi_remote
                               : p->initial_max_stream_data_bidi_local;
-    vq_fc_tx_update(&s->fc_tx, lim);
+    /* spec: rfc9000#7.4.1/3 — the new values replace the remembered ones: a stream that waited
+     * for credit in 0-RTT goes on */
+    if (vq_fc_tx_update(&s->fc_tx, lim) || s->sb.end > s->sb.sent)
+      vq_conn_stream_sendq_add(c, s);
   }
   return VQ_OK;
 }
@@ -702,7 +797,19 @@ static vq_status install_secrets(vq_conn *c, const vq_cx *cx)
   vq_tls_secret sec;
   while (vq_tls_poll_secret(c->tls, &sec)) {
     vq_status st = VQ_OK;
-    if (sec.level == VQ_LEVEL_HANDSHAKE || sec.level == VQ_LEVEL_APP) {
+    if (sec.level == VQ_LEVEL_EARLY) {
+      /* spec: rfc9001#4.6.1 — 0-RTT keys: the client's write keys once it offered early data, the
+       * server's read keys once it accepted (it announces no secret when it rejects, so it never
+       * processes a 0-RTT packet then: rfc9001#4.6.2/1) */
+      vq_pp_key *k = c->is_server ? &c->early_rx : &c->early_tx;
+      vq_pp_key_discard(k);
+      st = vq_pp_key_install(k, c->version, sec.suite, sec.secret, sec.len);
+      if (st == VQ_OK && c->is_server && sec.dir == VQ_TLS_READ) {
+        c->early_state = VQ_EARLY_ACCEPTED;
+        vq_conn_push_event(c, VQ_CONN_EV_EARLY_DATA, 0, 1);
+      }
+      vq_cx_trace(cx, "key_updated", "space=0rtt dir=%s", sec.dir == VQ_TLS_READ ? "read" : "write");
+    } else if (sec.level == VQ_LEVEL_HANDSHAKE || sec.level == VQ_LEVEL_APP) {
       int sp = sec.level == VQ_LEVEL_HANDSHAKE ? VQ_SPACE_HANDSHAKE : VQ_SPACE_APP;
       vq_pp_key *k = sec.dir == VQ_TLS_READ ? &c->sp[sp].rx : &c->sp[sp].tx;
       vq_pp_key_discard(k);
@@ -712,6 +819,13 @@ static vq_status install_secrets(vq_conn *c, const vq_cx *cx)
          * a timing signal; spec: rfc9001#6.3/5 — current and next read keys are held together */
         vq_pp_key_discard(&c->app_rx_next);
         st = vq_pp_key_update(k, &c->app_rx_next);
+      }
+      if (st == VQ_OK && sp == VQ_SPACE_APP && sec.dir == VQ_TLS_WRITE && !c->is_server &&
+          c->early_tx.installed) {
+        /* spec: rfc9001#4.9.3/1, rfc9000#17.2.3/3 — the client discards its 0-RTT keys once it
+         * installs the 1-RTT keys: no 0-RTT packet after that */
+        vq_pp_key_discard(&c->early_tx);
+        vq_cx_trace(cx, "key_discarded", "space=0rtt");
       }
       vq_cx_trace(cx, "key_updated", "space=%d dir=%s", sp, sec.dir == VQ_TLS_READ ? "read" : "write");
     }
@@ -745,6 +859,10 @@ static vq_status pump_tls(vq_conn *c, const vq_cx *cx)
   st = apply_peer_tp(c, cx);
   if (st != VQ_OK)
     return st;
+  if (!c->is_server && vq_tls_sessions_received(c->tls) != c->sessions_seen) {
+    c->sessions_seen = vq_tls_sessions_received(c->tls);
+    vq_conn_push_event(c, VQ_CONN_EV_SESSION_TICKET, 0, 0);
+  }
   if (!c->hs_complete && vq_tls_handshake_complete(c->tls)) {
     c->hs_complete = 1;
     c->state = VQ_CONN_ESTABLISHED;
@@ -819,6 +937,18 @@ static vq_status on_ack(vq_conn *c, const vq_cx *cx, int space, const vq_frame_a
     /* spec: rfc9001#6.2/4 — an ACK in a packet under older keys acknowledges a packet we protected
      * with newer keys: the peer took our key update without updating its own keys */
     return VQ_ERR_KEY_UPDATE;
+  }
+  if (space == VQ_SPACE_APP && c->early_state == VQ_EARLY_REJECTED && c->early_pn_end > 0) {
+    /* spec: rfc9001#4.6.2/2 — after a rejection no 0-RTT packet was processed: an ACK of one is a
+     * PROTOCOL_VIOLATION (the ranges descend: the last one holds the smallest) */
+    vq_ack_iter it;
+    vq_ack_range r;
+    uint64_t smallest = UINT64_MAX;
+    vq_ack_iter_init(&it, a);
+    while (vq_ack_iter_next(&it, &r))
+      smallest = r.smallest;
+    if (smallest < c->early_pn_end)
+      return VQ_ERR_PROTOCOL_VIOLATION;
   }
   vq_recovery_state rs;
   vq_conn_recovery_state(c, &rs);
@@ -1338,15 +1468,23 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     vq_conn_on_version_negotiation(c, cx, pkt, h.packet_len, &h);
     return 0;
   }
-  if (h.type == VQ_PKT_UNKNOWN_VERSION || h.type == VQ_PKT_0RTT) {
-    /* 0-RTT is issue 5: dropped here. spec: rfc9001#5.6/6 — a client does not decrypt 0-RTT
-     * packets: it discards them */
+  if (h.type == VQ_PKT_UNKNOWN_VERSION ||
+      (h.type == VQ_PKT_0RTT && (!c->is_server || !c->early_rx.installed))) {
+    /* spec: rfc9001#5.6/6 — a client does not decrypt 0-RTT packets: it discards them; spec:
+     * rfc9001#4.6.2/1 — nor does a server that rejected 0-RTT (it has no 0-RTT keys), or one that
+     * discarded them (rfc9001#4.9.3/4) */
     c->stats.pkts_dropped++;
     return h.packet_len;
   }
-  int space = space_of(h.type);
+  /* spec: rfc9000#12.3 — 0-RTT and 1-RTT packets share the application data space */
+  int zrtt = h.type == VQ_PKT_0RTT;
+  int space = zrtt ? VQ_SPACE_APP : space_of(h.type);
+  if (space < 0) {
+    c->stats.pkts_dropped++;
+    return h.packet_len;
+  }
   vq_space *s = &c->sp[space];
-  if (space < 0 || s->discarded || !s->rx.installed) {
+  if (s->discarded || (!zrtt && !s->rx.installed)) {
     /* spec: rfc9001#5.7/1, rfc9001#5.7/2, rfc9001#5.7/5 — packets for which keys are not (yet / any
      * longer) available are dropped (the peer retransmits); the 1-RTT read keys are installed only
      * when the handshake completes (src/tls/hs.c pushes them after verifying the peer's Finished) */
@@ -1371,7 +1509,7 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   }
   size_t plen = h.packet_len;
   vq_unprotected u;
-  vq_pp_key *key = &s->rx;
+  vq_pp_key *key = zrtt ? &c->early_rx : &s->rx;
   vq_pp_key alt;
   int follow = 0;
   vq_pp_key_init(&alt);
@@ -1385,7 +1523,7 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     }
   }
   int which = 0; /* 1-RTT: the keys that took the packet: -1 previous, 0 current, 1 next */
-  if (space == VQ_SPACE_APP) {
+  if (space == VQ_SPACE_APP && !zrtt) {
     /* spec: rfc9001#6.3/1 — the Key Phase bit and the packet number, once header
      * protection is off (its key never changes), choose one set of keys, so one AEAD attempt is made
      * whatever the bit says; spec: rfc9001#6.5 — a phase other than the current one is the previous
@@ -1427,7 +1565,7 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     }
     return plen;
   }
-  if (space == VQ_SPACE_APP) {
+  if (space == VQ_SPACE_APP && !zrtt) {
     st = on_1rtt_keys(c, cx, which, u.pn);
     if (st != VQ_OK) {
       vq_conn_error(c, cx, st, 0, NULL);
@@ -1499,6 +1637,11 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   c->ack_eliciting_sent_since_recv = 0;
   if (space == VQ_SPACE_APP && !c->is_server && c->hs_complete)
     c->peer_addr_validated = 1;
+  if (c->is_server && h.type == VQ_PKT_1RTT && c->early_rx.installed &&
+      c->early_discard_at == VQ_TIME_NEVER)
+    /* spec: rfc9001#4.9.3/4, rfc9001#4.9.3/3 — after the first 1-RTT packet the 0-RTT keys are kept
+     * three PTOs for reordered 0-RTT packets, then discarded */
+    c->early_discard_at = cx->now + three_pto(c);
   return plen;
 }
 
@@ -1606,6 +1749,8 @@ vq_time vq_conn_next_timeout(const vq_conn *c)
     t = c->app_rx_prev_until;
   if (c->path_validating && c->path_deadline < t)
     t = c->path_deadline;
+  if (c->early_discard_at < t)
+    t = c->early_discard_at;
   return t;
 }
 
@@ -1653,6 +1798,11 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
     vq_conn_recovery_state(c, &rs);
     vq_recovery_update_timer(&c->rec, &rs, now);
   }
+  if (c->early_discard_at <= now) {
+    c->early_discard_at = VQ_TIME_NEVER;
+    vq_pp_key_discard(&c->early_rx);
+    vq_cx_trace(cx, "key_discarded", "space=0rtt");
+  }
   if (vq_recovery_timer(&c->rec) <= now) {
     vq_recovery_state rs;
     vq_conn_recovery_state(c, &rs);
@@ -1699,6 +1849,17 @@ void vq_conn_alpn(const vq_conn *c, const uint8_t **name, size_t *len)
   *len = 0;
   if (c->tls)
     vq_tls_alpn(c->tls, name, len);
+}
+
+vq_early_data vq_conn_early_data(const vq_conn *c) { return c->early_state; }
+int vq_conn_resumed(const vq_conn *c) { return c->tls ? vq_tls_resumed(c->tls) : 0; }
+
+vq_status vq_conn_session_get(const vq_conn *c, uint8_t *out, size_t cap, size_t *len)
+{
+  if (!c || !len)
+    return VQ_ERR_INVALID_ARGUMENT;
+  *len = 0;
+  return c->tls ? vq_tls_session_get(c->tls, out, cap, len) : VQ_OK;
 }
 
 void vq_conn_get_stats(const vq_conn *c, vq_conn_stats *st)

@@ -274,10 +274,32 @@ struct vq_conn {
   int rx_other_addr;              /* the datagram being processed came from another address */
   int rx_non_probing;             /* ... and held a non-probing frame in a new largest packet */
   int rx_pkt_non_probing;         /* the packet being processed held a non-probing frame */
+  /* 0-RTT (RFC 9000 §7.4.1, §17.2.3; RFC 9001 §4.6) */
+  vq_early_data early_state;
+  vq_pp_key early_tx;             /* client: 0-RTT write keys until the 1-RTT keys (or a rejection) */
+  vq_pp_key early_rx;             /* server: 0-RTT read keys when it accepted 0-RTT */
+  vq_tp early_tp;                 /* client: the server's remembered transport parameters */
+  int early_tp_set;
+  vq_time early_discard_at;       /* server: when the 0-RTT read keys go (VQ_TIME_NEVER: not set) */
+  uint64_t sessions_seen;         /* client: sessions already announced (VQ_CONN_EV_SESSION_TICKET) */
+  uint64_t early_pn_end;          /* client, 0-RTT rejected: application pns below were 0-RTT */
 };
 
 /* The sent packet's handle: the index of its first frame record, and the ECN codepoint above it. */
 #define VQ_HANDLE_ECN_SHIFT 32u
+
+/* Whether the application may open streams and write: once established; during the handshake on a
+ * client that offered 0-RTT (sent in 0-RTT packets) and on a server that accepted it (so it can
+ * answer early requests at once; its data waits for the handshake to complete: no 0.5-RTT data is
+ * sent). */
+static inline int vq_conn_app_open(const vq_conn *c)
+{
+  if (c->state == VQ_CONN_ESTABLISHED)
+    return 1;
+  if (c->state != VQ_CONN_HANDSHAKE)
+    return 0;
+  return c->is_server ? c->early_state == VQ_EARLY_ACCEPTED : c->early_state != VQ_EARLY_NONE;
+}
 
 /* conn.c */
 /* The cx an entry point works with: cx, with the connection's own trace sink when it has one. */
@@ -364,6 +386,9 @@ void vq_conn_path_timeout(vq_conn *c, const vq_cx *cx);
 vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len);
 void vq_conn_on_packet_fate(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate);
 void vq_conn_recovery_state(const vq_conn *c, vq_recovery_state *st);
+/* Recovery callback for packets abandoned because 0-RTT was rejected: what they carried is queued
+ * again (as for a loss, without counting one). */
+void vq_conn_on_packet_requeue(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate);
 int vq_conn_has_pending(vq_conn *c, int space, vq_time now);
 
 #endif

@@ -234,6 +234,18 @@ void vq_conn_on_packet_fate(void *ud, vq_pn_space space, const vq_sent_packet *p
     sf_release_chain(c, i);
 }
 
+void vq_conn_on_packet_requeue(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate)
+{
+  vq_conn *c = ud;
+  (void)space;
+  (void)fate;
+  uint32_t i = (uint32_t)p->handle;
+  for (uint32_t j = i; j != VQ_SF_NIL && j < c->sf_cap; j = c->sf[j].next)
+    frame_lost(c, &c->sf[j]);
+  if (i < c->sf_cap)
+    sf_release_chain(c, i);
+}
+
 void vq_conn_recovery_state(const vq_conn *c, vq_recovery_state *st)
 {
   memset(st, 0, sizeof(*st));
@@ -294,12 +306,38 @@ static int crypto_pending(const vq_space *s)
   return vq_sendbuf_next(&s->crypto_tx, 1200, UINT64_MAX, &off, &len, &fin);
 }
 
+/* The keys application data goes out with: 1-RTT once installed; before that, on a client that
+ * offered 0-RTT and was not refused, the 0-RTT keys (*zrtt = 1); NULL: none. */
+static vq_pp_key *app_tx_key(vq_conn *c, int *zrtt)
+{
+  *zrtt = 0;
+  if (c->sp[VQ_SPACE_APP].tx.installed)
+    return &c->sp[VQ_SPACE_APP].tx;
+  /* spec: rfc9000#17.2.3/3, rfc9001#5.6/7 — never once 1-RTT keys exist (above); the 0-RTT keys
+   * are discarded when they are installed or when the server refuses 0-RTT; spec: rfc9001#5.6/5 —
+   * a server never protects with 0-RTT keys (it acknowledges 0-RTT packets in 1-RTT ones) */
+  if (!c->is_server && c->early_tx.installed &&
+      (c->early_state == VQ_EARLY_OFFERED || c->early_state == VQ_EARLY_ACCEPTED)) {
+    *zrtt = 1;
+    return &c->early_tx;
+  }
+  return NULL;
+}
+
+/* 0-RTT packets leave this much of the congestion window free: lost 0-RTT packets stay in flight
+ * until an ACK in the application space reveals the loss, which needs the handshake to finish
+ * first; the client's Handshake flight (its Finished, in a datagram padded to 1200 bytes when it
+ * carries an Initial ACK) must still fit, or the connection would wait for nothing. */
+#define VQ_ZRTT_CWND_RESERVE(c) (3u * (c)->max_udp_payload)
+
 /* Whether a packet would be built in this space now (must agree with build_packet). */
 int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
 {
   vq_space *s = &c->sp[space];
+  int zrtt = 0;
+  vq_pp_key *key = space == VQ_SPACE_APP ? app_tx_key(c, &zrtt) : &s->tx;
   /* spec: rfc9001#4.9.1/2 — no Initial (or Handshake) packet once its keys are discarded */
-  if (s->discarded || !s->tx.installed)
+  if (s->discarded || !key || !key->installed)
     return 0;
   /* spec: rfc9000#10.2.3/1 — CONNECTION_CLOSE goes in every space whose keys are held: once the
    * handshake is confirmed only 1-RTT is left (Initial and Handshake keys are discarded) */
@@ -307,20 +345,22 @@ int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
     return c->close_pending;
   if (c->state != VQ_CONN_HANDSHAKE && c->state != VQ_CONN_ESTABLISHED)
     return 0;
-  if (s->ack_pending && s->ack_deadline <= now)
+  if (s->ack_pending && s->ack_deadline <= now && !zrtt)
     return 1;
   if (s->probes)
     return 1;
   vq_time next = VQ_TIME_NEVER;
-  int cwnd_ok = vq_recovery_can_send(&c->rec, now, &next) > 0;
+  uint64_t room = vq_recovery_can_send(&c->rec, now, &next);
+  int cwnd_ok = room > (zrtt ? VQ_ZRTT_CWND_RESERVE(c) : 0);
   if (!cwnd_ok) {
-    c->pace_until = next; /* pacing: vq_conn_next_timeout wakes the driver then */
+    /* pacing: vq_conn_next_timeout wakes the driver then (not for the 0-RTT reserve: an ACK will) */
+    c->pace_until = room ? VQ_TIME_NEVER : next;
     return 0;
   }
   c->pace_until = VQ_TIME_NEVER;
   if (crypto_pending(s))
     return 1;
-  if (space != VQ_SPACE_APP || !c->hs_complete)
+  if (space != VQ_SPACE_APP || !(c->hs_complete || zrtt))
     return 0;
   if (app_ctrl_pending(c))
     return 1;
@@ -754,6 +794,10 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   vq_space *s = &c->sp[space];
   *len = 0;
   *eliciting = 0;
+  int zrtt = 0;
+  vq_pp_key *key = space == VQ_SPACE_APP ? app_tx_key(c, &zrtt) : &s->tx;
+  if (!key)
+    return VQ_OK;
   if (cap < 64 || !sf_reserve(c, 64))
     return VQ_OK;
   /* spec: rfc9001#6.6/1 — 1-RTT packets are counted per write key (tx_key_pkts) against the limit */
@@ -780,13 +824,18 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   /* spec: rfc9000#12.2/4 — every packet of the datagram carries the same Destination CID (c->dcid);
    * spec: rfc9000#17.2.2 — the server's Initial has no token (only on_retry, in a client, sets
    * c->token); the client's side of rfc9000#17.2.2/1 is missing (status.tsv) */
-  if (space == VQ_SPACE_APP) {
+  int long_hdr = space != VQ_SPACE_APP || zrtt;
+  if (!long_hdr) {
     /* spec: rfc9000#17.4/2 — vquic does not implement the latency spin bit: it is disabled, sent as
      * 0, and the peer's value is never looked at (spec: rfc9000#17.4/5); spec: rfc9001#6 — the Key
      * Phase bit is the low bit of the write keys' generation */
     st = vq_short_header_write(buf, cap, &c->dcid, 0, (unsigned)(c->tx_gen & 1u), pn_len, &pn_off);
   } else {
-    vq_long_header_spec hs = {space == VQ_SPACE_INITIAL ? VQ_PKT_INITIAL : VQ_PKT_HANDSHAKE,
+    /* spec: rfc9000#17.2.3 — 0-RTT packets: long header type 0x1, numbered in the application data
+     * space (rfc9000#17.2.3/2: s->next_pn, shared with 1-RTT) */
+    vq_long_header_spec hs = {space == VQ_SPACE_INITIAL ? VQ_PKT_INITIAL
+                              : zrtt                    ? VQ_PKT_0RTT
+                                                        : VQ_PKT_HANDSHAKE,
                               c->version,
                               &c->dcid,
                               &c->scid,
@@ -806,7 +855,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   c->path_pad = 0;
 
   vq_time next_send = VQ_TIME_NEVER;
-  int cwnd_ok = vq_recovery_can_send(&c->rec, now, &next_send) > 0 || s->probes > 0;
+  int cwnd_ok = vq_recovery_can_send(&c->rec, now, &next_send) > (zrtt ? VQ_ZRTT_CWND_RESERVE(c) : 0) ||
+                s->probes > 0;
   if (c->state == VQ_CONN_CLOSING) {
     /* every CONNECTION_CLOSE also acknowledges what arrived, so the peer can discharge what it
      * sent before it drains (frames are processed in order: the ACK first) */
@@ -814,7 +864,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
       (void)put_ack(c, cx, &p, space);
     put_close(c, &p, space);
   } else {
-    if (s->ack_pending && (s->ack_deadline <= now || cwnd_ok))
+    /* spec: rfc9000#12.4/3 — no ACK frame in a 0-RTT packet (Table 3) */
+    if (s->ack_pending && (s->ack_deadline <= now || cwnd_ok) && !zrtt)
       (void)put_ack(c, cx, &p, space);
     if (cwnd_ok) {
       if (s->probes && space != VQ_SPACE_APP)
@@ -822,7 +873,10 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
       put_crypto(c, &p, space);
       /* spec: rfc9001#4.9/2 — application data only at the highest level, 1-RTT; spec:
        * rfc9000#19.7/3 — put_app_ctrl builds no NEW_TOKEN frame (neither side sends one) */
-      if (space == VQ_SPACE_APP && c->hs_complete) {
+      /* spec: rfc9000#7.4.1/10 — in 0-RTT, within the remembered limits (the flow-control and stream
+       * state was initialised from them); put_app_ctrl has no HANDSHAKE_DONE, PATH_RESPONSE or
+       * NEW_TOKEN pending on a client before the handshake completes (rfc9000#12.4/3) */
+      if (space == VQ_SPACE_APP && (c->hs_complete || zrtt)) {
         put_app_ctrl(c, &p);
         put_datagrams(c, cx, &p);
         put_streams(c, &p);
@@ -875,14 +929,14 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     p.padded = 1;
   }
   size_t payload_len = p.pos - hdr_end;
-  if (space != VQ_SPACE_APP) {
+  if (long_hdr) {
     st = vq_packet_set_length(buf, cap, length_off, cap > 16000 ? 4 : 2,
                               pn_len + payload_len + VQ_AEAD_TAG_LEN);
     if (st != VQ_OK)
       return st;
   }
   size_t out = 0;
-  st = vq_packet_protect(&s->tx, buf, cap, pn_off, pn_len, s->next_pn, payload_len, &out);
+  st = vq_packet_protect(key, buf, cap, pn_off, pn_len, s->next_pn, payload_len, &out);
   if (st != VQ_OK)
     return st;
   if (space == VQ_SPACE_APP)
@@ -902,8 +956,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     s->probes--;
   /* spec: rfc9000#13.4.2 — the ECT(0) packets of each space are counted for validation */
   vq_ecn_on_sent(&c->ecn, (unsigned)space, c->tx_ecn);
-  vq_cx_trace(cx, "packet_sent", "space=%d pn=%llu size=%zu eliciting=%d", space,
-              (unsigned long long)s->next_pn, out, p.eliciting);
+  vq_cx_trace(cx, "packet_sent", "space=%d%s pn=%llu size=%zu eliciting=%d", space,
+              zrtt ? " 0rtt" : "", (unsigned long long)s->next_pn, out, p.eliciting);
   /* spec: rfc9000#12.3/1, rfc9000#12.3/2, rfc9000#17.2.3/2 — each packet sent takes the next packet
    * number of its space; next_pn is never reset (not even after a Retry) */
   s->next_pn++;

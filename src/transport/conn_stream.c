@@ -27,12 +27,14 @@ vq_stream *vq_conn_stream_find(vq_conn *c, uint64_t id)
 /* The peer's initial limit for a stream we send on (RFC 9000 §18.2). */
 static uint64_t peer_initial_limit(const vq_conn *c, uint64_t id, int local)
 {
-  if (!c->peer_tp_done)
+  /* spec: rfc9000#7.4.1/10 — before the server's parameters arrive, a client sending 0-RTT uses
+   * only the remembered ones */
+  const vq_tp *tp = c->peer_tp_done ? &c->peer_tp : c->early_tp_set ? &c->early_tp : NULL;
+  if (!tp)
     return 0;
   if (vq_stream_is_unidirectional(id))
-    return c->peer_tp.initial_max_stream_data_uni;
-  return local ? c->peer_tp.initial_max_stream_data_bidi_remote
-               : c->peer_tp.initial_max_stream_data_bidi_local;
+    return tp->initial_max_stream_data_uni;
+  return local ? tp->initial_max_stream_data_bidi_remote : tp->initial_max_stream_data_bidi_local;
 }
 
 vq_stream *vq_conn_stream_create(vq_conn *c, uint64_t id, int local)
@@ -366,7 +368,7 @@ vq_status vq_conn_stream_open(vq_conn *c, const vq_cx *cx, int bidi, uint64_t *s
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
     return st;
-  if (c->state != VQ_CONN_ESTABLISHED)
+  if (!vq_conn_app_open(c))
     return VQ_ERR_STREAM_STATE;
   int uni = bidi ? 0 : 1;
   /* spec: rfc9000#4.6/2, rfc9000#19.11/3 — never more streams than the peer's limit */
@@ -394,7 +396,7 @@ vq_status vq_conn_stream_write(vq_conn *c, const vq_cx *cx, uint64_t stream_id, 
   if (st != VQ_OK)
     return st;
   *accepted = 0;
-  if (c->state != VQ_CONN_ESTABLISHED)
+  if (!vq_conn_app_open(c))
     return VQ_ERR_STREAM_STATE;
   vq_stream *s = vq_conn_stream_find(c, stream_id);
   if (!s || !s->can_send || s->reset_pending || s->reset_sent)

@@ -36,7 +36,52 @@ struct vq_endpoint {
   route *buckets[ROUTE_BUCKETS];
   ep_entry *list;
   size_t count;
+  /* 0-RTT anti-replay (RFC 8446 §8): the tickets 0-RTT was accepted with, until they expire */
+  struct replay_entry *replay;
+  uint32_t replay_cap;
+  uint64_t wall_now_ms;          /* the wall clock of the datagram being processed */
 };
+
+typedef struct replay_entry {
+  uint8_t tag[16];               /* the ticket's last 16 bytes (its AES-GCM tag: unique per ticket) */
+  uint64_t expires_ms;           /* 0: free */
+} replay_entry;
+
+/* spec: rfc8446#8/3 — single-use tickets for 0-RTT: a ticket 0-RTT was accepted with is recorded
+ * until its lifetime ends, and a second ClientHello with it gets no 0-RTT (the resumption itself
+ * goes on). The record is bounded (early_replay_max entries): when every entry is still live, 0-RTT
+ * is refused (fail safe) until one expires. */
+static int ep_early_check(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms)
+{
+  vq_endpoint *ep = ud;
+  if (len < 16)
+    return 0;
+  if (!ep->replay) {
+    ep->replay_cap = ep->cfg.early_replay_max ? ep->cfg.early_replay_max : 4096u;
+    ep->replay = vq_mem_calloc(&ep->mem, ep->replay_cap, sizeof(replay_entry));
+    if (!ep->replay)
+      return 0;
+  }
+  const uint8_t *tag = ticket + len - 16;
+  replay_entry *free_e = NULL;
+  for (uint32_t i = 0; i < ep->replay_cap; i++) {
+    replay_entry *r = &ep->replay[i];
+    int live = r->expires_ms != 0 && r->expires_ms > ep->wall_now_ms;
+    if (live && memcmp(r->tag, tag, 16) == 0) {
+      ep->stats.early_replays++;
+      return 0;
+    }
+    if (!live && !free_e)
+      free_e = r;
+  }
+  if (!free_e) {
+    ep->stats.early_replays++;
+    return 0;
+  }
+  memcpy(free_e->tag, tag, 16);
+  free_e->expires_ms = expires_ms ? expires_ms : 1;
+  return 1;
+}
 
 static uint32_t cid_hash(const uint8_t *b, size_t len)
 {
@@ -172,6 +217,8 @@ void vq_endpoint_free(vq_endpoint *ep)
     return;
   while (ep->list)
     vq_endpoint_remove(ep, &ep->list->pub, NULL);
+  if (ep->replay)
+    vq_mem_free(&ep->mem, ep->replay, (size_t)ep->replay_cap * sizeof(replay_entry));
   vq_token_key_free(&ep->tokens);
   memset(ep->reset_key, 0, sizeof(ep->reset_key));
   vq_mem m = ep->mem;
@@ -260,6 +307,7 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
   *ec = NULL;
   *created = 0;
   *resp_len = 0;
+  ep->wall_now_ms = ep->cfg.conn.wall_clock_base_ms + cx->now / 1000000u;
   if (addr_len > VQ_ADDR_MAX || len == 0)
     return VQ_OK;
   vq_pkt_header h;
@@ -375,6 +423,10 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
   uint8_t reset_tok[16];
   if (vq_stateless_reset_token(ep->reset_key, &scid, reset_tok) == VQ_OK)
     k.stateless_reset_token = reset_tok;
+  if (!k.early_check && !ep->cfg.early_replay_off) {
+    k.early_check = ep_early_check;
+    k.early_check_ud = ep;
+  }
   if (ep->cfg.conn_trace) {
     vq_cid odcid;
     if (vq_cid_set(&odcid, dgram + h.dcid_off, h.dcid_len) == VQ_OK)

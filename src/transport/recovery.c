@@ -284,7 +284,17 @@ static vq_time pto_time_and_space(const vq_recovery *r, const vq_recovery_state 
     const vq_recovery_space *sp = &r->space[s];
     if (sp->ack_eliciting_in_flight == 0) continue;
     if (s == VQ_SPACE_APP) {
-      if (!st->handshake_confirmed) return best;
+      if (!st->handshake_confirmed) {
+        /* spec: rfc9002#6.2.2.1/2 — only 0-RTT packets in flight (the Application Data space is
+         * skipped until the handshake is confirmed): a client whose address the server has not
+         * validated still needs the anti-deadlock timer, or a lost Finished would never be sent
+         * again (A.8's pseudo-code returns no timer here) */
+        if (best == VQ_TIME_NEVER && !st->peer_completed_address_validation) {
+          *space = st->has_handshake_keys ? VQ_SPACE_HANDSHAKE : VQ_SPACE_INITIAL;
+          return tadd(now, duration);
+        }
+        return best;
+      }
       duration = tadd(duration, tshift(r->rtt.max_ack_delay, r->pto_count));
     }
     const vq_time t = tadd(sp->time_of_last_ack_eliciting, duration);

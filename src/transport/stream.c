@@ -396,6 +396,24 @@ void vq_sendbuf_abandon(vq_sendbuf *b)
   b->abandoned = 1;
 }
 
+/* RFC 9001 §4.6.2: the packets that carried the data never reached the peer (0-RTT rejected): every
+ * byte held is unsent again, and goes out as new data under the new flow-control limits. With
+ * acknowledged ranges above base (not possible after a rejection) the rest is only re-queued. */
+void vq_sendbuf_rewind(vq_sendbuf *b)
+{
+  if (b->abandoned)
+    return;
+  if (b->acked.n != 0) {
+    if (b->sent > b->base)
+      (void)vq_sendbuf_on_lost(b, b->base, (size_t)(b->sent - b->base), b->fin_sent);
+    return;
+  }
+  b->lost.n = 0;
+  b->sent = b->base;
+  b->fin_sent = 0;
+  b->fin_lost = 0;
+}
+
 /* ---- Receive side ----------------------------------------------------------------------------- */
 
 void vq_recvbuf_init(vq_recvbuf *b, vq_mem *mem, uint64_t window)
