@@ -529,6 +529,15 @@ size_t vq_recvbuf_read(vq_recvbuf *b, uint8_t *out, size_t cap, int *fin)
     b->read += n;
     vq_rangeset_remove(&b->have, 0, b->read); /* a prefix trim: never splits */
     recvbuf_drop_below(b, old);
+    if (b->have.n == 0) {
+      /* nothing is buffered any more: the chunk holding the read position goes too, so a stream
+       * that is read up to date (a control stream, an idle connection's) holds no storage; the
+       * next data allocates it again (recvbuf_reserve) */
+      for (uint32_t k = 0; k < b->chunk_cap; k++) {
+        if (b->chunks[k] != NULL) vq_mem_free(b->mem, b->chunks[k], VQ_STREAMBUF_CHUNK);
+        b->chunks[k] = NULL;
+      }
+    }
   }
   *fin = b->final_size != UINT64_MAX && b->read == b->final_size;
   return (size_t)n;
