@@ -47,6 +47,10 @@ static void remove_at(vq_ackset *s, uint32_t i)
   /* The ranges before i are unchanged and those from i moved down one: every pair of ranges now
    * is a pair that was ordered before (split by where each index lies relative to i). */
   /*@ assert \forall integer a, b; 0 <= a < b < i ==> s->r[b].hi + 1 < s->r[a].lo; */
+  /* The moved ranges were ordered before, one place higher (the precondition at a + 1, b + 1, neither
+   * of which is i): stated on the old values first, so the next step is a plain substitution. */
+  /*@ assert \forall integer a, b; i <= a < b < s->n - 1 ==>
+               \at(s->r[b + 1].hi, Pre) + 1 < \at(s->r[a + 1].lo, Pre); */
   /*@ assert \forall integer a, b; i <= a < b < s->n - 1 ==> s->r[b].hi + 1 < s->r[a].lo; */
   /*@ assert \forall integer a, b; 0 <= a < i <= b < s->n - 1 ==> s->r[b].hi + 1 < s->r[a].lo; */
   /* So the n - 1 ranges left are each well-formed and pairwise ordered: vq_ranges_ok. */
@@ -100,6 +104,9 @@ static void insert_at(vq_ackset *s, uint32_t i, uint64_t pn)
   /* Every pair of the n + 1 ranges, split by where each index lies relative to i, is ordered: the
    * ranges before i and those moved up were ordered before, pn lies between r[i - 1] and r[i + 1]. */
   /*@ assert \forall integer a, b; 0 <= a < b < i ==> s->r[b].hi + 1 < s->r[a].lo; */
+  /* The moved ranges, on their old values (vq_ranges_ok at Pre, at a - 1 and b - 1). */
+  /*@ assert \forall integer a, b; i < a < b <= s->n ==>
+               \at(s->r[b - 1].hi, Pre) + 1 < \at(s->r[a - 1].lo, Pre); */
   /*@ assert \forall integer a, b; i < a < b <= s->n ==> s->r[b].hi + 1 < s->r[a].lo; */
   /*@ assert \forall integer a, b; 0 <= a < i < b <= s->n ==> s->r[b].hi + 1 < s->r[a].lo; */
   /*@ assert \forall integer b; i < b <= s->n ==> s->r[b].hi + 1 < s->r[i].lo; */
@@ -111,6 +118,7 @@ static void insert_at(vq_ackset *s, uint32_t i, uint64_t pn)
   /*@ assert \forall integer j; 0 < j <= s->n ==> s->r[j].lo <= s->r[j].hi <= 4611686018427387903; */
   /*@ assert \forall integer j; 0 < j <= s->n ==>
                (\forall integer a; 0 <= a < j ==> s->r[j].hi + 1 < s->r[a].lo); */
+  /*@ assert vq_ranges_ok(s->r, s->n + 1); */
   s->n++;
 }
 
