@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "transport/conn_internal.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/endpoint.h"
@@ -35,6 +36,7 @@ typedef struct pair {
   size_t session_len;
   int ev_early;               /* client: 1 + error_code of VQ_CONN_EV_EARLY_DATA */
   int ev_ticket;
+  const uint32_t *cli_versions; /* client_new: the client's versions (NULL: v1 only) */
 } pair;
 
 static int hexval(char ch)
@@ -66,7 +68,7 @@ static void keylog_early(void *ud, const char *line)
     p->early_len = n;
 }
 
-static int pair_init(pair *p, int server_early, int replay_off)
+static int pair_init_ex(pair *p, int server_early, int replay_off, const uint32_t *srv_versions)
 {
   memset(p, 0, sizeof(*p));
   vq_mem_init(&p->root, vq_allocator_system(), NULL, (size_t)1 << 30);
@@ -102,7 +104,14 @@ static int pair_init(pair *p, int server_early, int replay_off)
   ec.conn.tls = p->sctx;
   ec.conn.wall_clock_base_ms = WALL0;
   ec.early_replay_off = replay_off;
+  for (size_t i = 0; srv_versions && srv_versions[i] && i < VQ_CONN_MAX_VERSIONS; i++)
+    ec.conn.versions[i] = srv_versions[i];
   return vq_endpoint_new(&p->ep, &p->root, &ec) == VQ_OK;
+}
+
+static int pair_init(pair *p, int server_early, int replay_off)
+{
+  return pair_init_ex(p, server_early, replay_off, NULL);
 }
 
 static vq_status client_new(pair *p, const uint8_t *session, size_t len)
@@ -113,6 +122,10 @@ static vq_status client_new(pair *p, const uint8_t *session, size_t len)
   cc.wall_clock_base_ms = WALL0;
   cc.session = session;
   cc.session_len = len;
+  for (size_t i = 0; p->cli_versions && p->cli_versions[i] && i < VQ_CONN_MAX_VERSIONS; i++)
+    cc.versions[i] = p->cli_versions[i];
+  if (p->cli_versions)
+    cc.version = p->cli_versions[0];
   p->ev_early = p->ev_ticket = 0;
   p->early_len = 0;
   return vq_conn_new_client(&p->cli, &p->root, &cc, &p->cx);
@@ -652,4 +665,88 @@ VQ_TEST(conn_zrtt_rejected_ack_of_0rtt)
   CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_CLOSING);
   CHECK_EQ(vq_conn_close_error(p->cli, NULL, NULL, NULL), VQ_TE_PROTOCOL_VIOLATION);
   pair_free(p);
+}
+
+static uint32_t first_version(const uint8_t *d, size_t n)
+{
+  vq_pkt_header h;
+  if (vq_packet_parse(d, n, 8, &h) != VQ_OK || h.type == VQ_PKT_1RTT)
+    return 0;
+  return h.version;
+}
+
+/* spec: rfc9001#4.6.2/4 — a Version Negotiation restart: the 0-RTT sent in the abandoned v1 attempt is
+ * forgotten (streams rewound, flow control started over) and offered again in the new v2 attempt: its
+ * first datagram carries the stream's data in a v2 0-RTT packet, the server accepts it and gets
+ * every byte once, and the client's flow-control accounting counts the data once. */
+VQ_TEST(conn_zrtt_version_negotiation_reoffers)
+{
+  pair p_, *p = &p_;
+  const uint32_t sv[] = {VQ_QUIC_V2, 0};
+  const uint32_t v2only[] = {VQ_QUIC_V2, 0};
+  const uint32_t v1v2[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
+  CHECK(pair_init_ex(p, 1, 0, sv));
+  p->cli_versions = v2only;
+  CHECK(get_session(p));
+  p->cli_versions = v1v2;
+  CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  uint64_t id = 0;
+  size_t acc = 0;
+  static uint8_t body[3000];
+  for (size_t i = 0; i < sizeof(body); i++)
+    body[i] = (uint8_t)(i * 7);
+  CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, body, sizeof(body), 1, &acc), VQ_OK);
+  CHECK_EQ(acc, sizeof(body));
+  uint8_t buf[1500];
+  size_t n = 0;
+  /* the v1 attempt: its first datagram with 0-RTT, answered by Version Negotiation */
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n), VQ_OK);
+  CHECK(has_0rtt(buf, n));
+  CHECK_EQ(first_version(buf, n), VQ_QUIC_V1);
+  vq_endpoint_conn *ec = NULL;
+  int created = 0;
+  uint8_t resp[1500];
+  size_t rl = 0;
+  uint8_t addr = 1;
+  CHECK_EQ(vq_endpoint_recv(p->ep, &p->cx, &addr, 1, buf, n, &ec, &created, resp, sizeof(resp), &rl), VQ_OK);
+  CHECK(rl > 0);
+  CHECK(server(p) == NULL);
+  CHECK_EQ(vq_conn_recv(p->cli, &p->cx, resp, rl, 0), VQ_OK);
+  CHECK(vq_conn_version_restarted(p->cli));
+  /* offered again in v2 */
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n), VQ_OK);
+  CHECK_EQ(first_version(buf, n), VQ_QUIC_V2);
+  CHECK(has_0rtt(buf, n));
+  to_server(p, buf, n);
+  vq_conn *s = server(p);
+  CHECK(s != NULL);
+  if (s)
+    CHECK_EQ(vq_conn_early_data(s), VQ_EARLY_ACCEPTED);
+  run_until_established(p);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_version(p->cli), VQ_QUIC_V2);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+  s = server(p);
+  CHECK(s != NULL);
+  if (s) {
+    static uint8_t rb[4000];
+    size_t got = 0;
+    int fin = 0;
+    for (int k = 0; k < 10 && !fin; k++) {
+      size_t m = 0;
+      if (vq_conn_stream_read(s, &p->cx, id, rb + got, sizeof(rb) - got, &m, &fin) == VQ_OK)
+        got += m;
+      if (!fin)
+        round_trip(p);
+    }
+    CHECK(fin);
+    CHECK_MEM(rb, got, body, sizeof(body));
+  }
+  /* flow control counted the stream's data once: the connection-level bytes sent equal the body */
+  CHECK_EQ(p->cli->fc_tx.sent, (uint64_t)sizeof(body));
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
 }
