@@ -326,6 +326,8 @@ static vq_status start_tls(vq_conn *c, const vq_cx *cx)
   } else {
     r.early_check = c->cfg.early_check;
     r.early_check_ud = c->cfg.early_check_ud;
+    r.early_app = c->cfg.early_app;
+    r.early_app_len = c->cfg.early_app ? c->cfg.early_app_len : 0;
   }
   st = vq_tls_new_ex(&c->tls, &c->mem, c->cfg.tls, &p, &r, cx);
   if (st == VQ_OK && c->is_server)
