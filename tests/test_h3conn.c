@@ -2023,8 +2023,8 @@ VQ_TEST(h3conn_zrtt_settings_reduction_is_error)
   }
 }
 
-/* The client's session file (vq_h3q_session_encode/_decode): the session and the server's SETTINGS
- * (rfc9114#7.2.4.2/5) round-trip; the container is untrusted input: every truncation, a byte more, a
+/* spec: rfc9114#7.2.4.2/5 — the client's session file (vq_h3q_session_encode/_decode): the session and
+ * the server's SETTINGS round-trip; the container is untrusted input: every truncation, a byte more, a
  * wrong magic, bad lengths and settings a SETTINGS frame could not carry are refused. */
 VQ_TEST(h3conn_session_file_codec)
 {

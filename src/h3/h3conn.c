@@ -371,7 +371,8 @@ vq_status vq_h3_remember_settings(vq_h3 *h3, const vq_cx *cx, const vq_h3_settin
   return leave(h3, VQ_OK);
 }
 
-/* spec: rfc9114#7.2.4.2/12, rfc9114#7.2.4.2/13 — the server's SETTINGS after 0-RTT sent under the
+/* spec: rfc9114#7.2.4.2/12, rfc9114#7.2.4.2/13, rfc9204#3.2.3/3, rfc9204#3.2.3/2 — the server's
+ * SETTINGS after 0-RTT sent under the
  * remembered ones: 1 when it keeps every value the 0-RTT data may rely on. A limit may grow, not
  * shrink (max field section size, blocked streams; an omitted one is its default: unlimited, 0); a
  * non-zero remembered QPACK table capacity must come again unchanged (rfc9204#3.2.3/3; from 0 any
