@@ -32,6 +32,9 @@ if [ $rc -eq 0 ]; then
     "$BUILD/bin/vq-client" --cafile "$D/cert.pem" --session-file "$D/session" --early-data --stats -q \
       -o "$D/out/index$i.html" "https://localhost:$PORT/" 2> "$D/client$i.log" || rc2=1
     grep -q "session resumed, 0-RTT accepted" "$D/client$i.log" || rc2=1
+    # RFC 9114 §7.2.4.2: the session file holds the server's SETTINGS too, and the 0-RTT requests
+    # were sent under them (the QPACK dynamic table included: inserts were sent)
+    grep -q "h3 settings remembered, qpack inserts sent [1-9]" "$D/client$i.log" || rc2=1
     cmp -s "$D/www/index.html" "$D/out/index$i.html" || rc2=1
   done
 fi

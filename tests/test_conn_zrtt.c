@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "transport/conn_internal.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/endpoint.h"
+#include "vquic/h3quic.h"
 #include "vquic/packet.h"
 #include "vquic/pn.h"
 #include "vquic/protect.h"
@@ -35,6 +37,7 @@ typedef struct pair {
   size_t session_len;
   int ev_early;               /* client: 1 + error_code of VQ_CONN_EV_EARLY_DATA */
   int ev_ticket;
+  const uint32_t *cli_versions; /* client_new: the client's versions (NULL: v1 only) */
 } pair;
 
 static int hexval(char ch)
@@ -66,7 +69,8 @@ static void keylog_early(void *ud, const char *line)
     p->early_len = n;
 }
 
-static int pair_init(pair *p, int server_early, int replay_off)
+static int pair_init_ex(pair *p, int server_early, int replay_off, const uint32_t *srv_versions,
+                        const uint8_t *early_app, size_t early_app_len)
 {
   memset(p, 0, sizeof(*p));
   vq_mem_init(&p->root, vq_allocator_system(), NULL, (size_t)1 << 30);
@@ -102,7 +106,16 @@ static int pair_init(pair *p, int server_early, int replay_off)
   ec.conn.tls = p->sctx;
   ec.conn.wall_clock_base_ms = WALL0;
   ec.early_replay_off = replay_off;
+  ec.conn.early_app = early_app;
+  ec.conn.early_app_len = early_app_len;
+  for (size_t i = 0; srv_versions && srv_versions[i] && i < VQ_CONN_MAX_VERSIONS; i++)
+    ec.conn.versions[i] = srv_versions[i];
   return vq_endpoint_new(&p->ep, &p->root, &ec) == VQ_OK;
+}
+
+static int pair_init(pair *p, int server_early, int replay_off)
+{
+  return pair_init_ex(p, server_early, replay_off, NULL, NULL, 0);
 }
 
 static vq_status client_new(pair *p, const uint8_t *session, size_t len)
@@ -113,6 +126,10 @@ static vq_status client_new(pair *p, const uint8_t *session, size_t len)
   cc.wall_clock_base_ms = WALL0;
   cc.session = session;
   cc.session_len = len;
+  for (size_t i = 0; p->cli_versions && p->cli_versions[i] && i < VQ_CONN_MAX_VERSIONS; i++)
+    cc.versions[i] = p->cli_versions[i];
+  if (p->cli_versions)
+    cc.version = p->cli_versions[0];
   p->ev_early = p->ev_ticket = 0;
   p->early_len = 0;
   return vq_conn_new_client(&p->cli, &p->root, &cc, &p->cx);
@@ -652,4 +669,296 @@ VQ_TEST(conn_zrtt_rejected_ack_of_0rtt)
   CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_CLOSING);
   CHECK_EQ(vq_conn_close_error(p->cli, NULL, NULL, NULL), VQ_TE_PROTOCOL_VIOLATION);
   pair_free(p);
+}
+
+static uint32_t first_version(const uint8_t *d, size_t n)
+{
+  vq_pkt_header h;
+  if (vq_packet_parse(d, n, 8, &h) != VQ_OK || h.type == VQ_PKT_1RTT)
+    return 0;
+  return h.version;
+}
+
+/* spec: rfc9001#4.6.2/4 — a Version Negotiation restart: the 0-RTT sent in the abandoned v1 attempt is
+ * forgotten (streams rewound, flow control started over) and offered again in the new v2 attempt: its
+ * first datagram carries the stream's data in a v2 0-RTT packet, the server accepts it and gets
+ * every byte once, and the client's flow-control accounting counts the data once. */
+VQ_TEST(conn_zrtt_version_negotiation_reoffers)
+{
+  pair p_, *p = &p_;
+  const uint32_t sv[] = {VQ_QUIC_V2, 0};
+  const uint32_t v2only[] = {VQ_QUIC_V2, 0};
+  const uint32_t v1v2[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
+  CHECK(pair_init_ex(p, 1, 0, sv, NULL, 0));
+  p->cli_versions = v2only;
+  CHECK(get_session(p));
+  p->cli_versions = v1v2;
+  CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  uint64_t id = 0;
+  size_t acc = 0;
+  static uint8_t body[3000];
+  for (size_t i = 0; i < sizeof(body); i++)
+    body[i] = (uint8_t)(i * 7);
+  CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, body, sizeof(body), 1, &acc), VQ_OK);
+  CHECK_EQ(acc, sizeof(body));
+  uint8_t buf[1500];
+  size_t n = 0;
+  /* the v1 attempt: its first datagram with 0-RTT, answered by Version Negotiation */
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n), VQ_OK);
+  CHECK(has_0rtt(buf, n));
+  CHECK_EQ(first_version(buf, n), VQ_QUIC_V1);
+  vq_endpoint_conn *ec = NULL;
+  int created = 0;
+  uint8_t resp[1500];
+  size_t rl = 0;
+  uint8_t addr = 1;
+  CHECK_EQ(vq_endpoint_recv(p->ep, &p->cx, &addr, 1, buf, n, &ec, &created, resp, sizeof(resp), &rl), VQ_OK);
+  CHECK(rl > 0);
+  CHECK(server(p) == NULL);
+  CHECK_EQ(vq_conn_recv(p->cli, &p->cx, resp, rl, 0), VQ_OK);
+  CHECK(vq_conn_version_restarted(p->cli));
+  /* offered again in v2 */
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n), VQ_OK);
+  CHECK_EQ(first_version(buf, n), VQ_QUIC_V2);
+  CHECK(has_0rtt(buf, n));
+  to_server(p, buf, n);
+  vq_conn *s = server(p);
+  CHECK(s != NULL);
+  if (s)
+    CHECK_EQ(vq_conn_early_data(s), VQ_EARLY_ACCEPTED);
+  run_until_established(p);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_version(p->cli), VQ_QUIC_V2);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+  s = server(p);
+  CHECK(s != NULL);
+  if (s) {
+    static uint8_t rb[4000];
+    size_t got = 0;
+    int fin = 0;
+    for (int k = 0; k < 10 && !fin; k++) {
+      size_t m = 0;
+      if (vq_conn_stream_read(s, &p->cx, id, rb + got, sizeof(rb) - got, &m, &fin) == VQ_OK)
+        got += m;
+      if (!fin)
+        round_trip(p);
+    }
+    CHECK(fin);
+    CHECK_MEM(rb, got, body, sizeof(body));
+  }
+  /* flow control counted the stream's data once: the connection-level bytes sent equal the body */
+  CHECK_EQ(p->cli->fc_tx.sent, (uint64_t)sizeof(body));
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
+/* A new endpoint on the same TLS context (same ticket key) with other application 0-RTT state. */
+static int endpoint_renew(pair *p, const uint8_t *early_app, size_t len)
+{
+  vq_endpoint_free(p->ep);
+  p->ep = NULL;
+  vq_endpoint_config ec = {0};
+  ec.conn.is_server = 1;
+  ec.conn.tls = p->sctx;
+  ec.conn.wall_clock_base_ms = WALL0;
+  ec.early_replay_off = 1;
+  ec.conn.early_app = early_app;
+  ec.conn.early_app_len = len;
+  return vq_endpoint_new(&p->ep, &p->root, &ec) == VQ_OK;
+}
+
+/* spec: rfc9114#7.2.4.2/8 — the server's application 0-RTT state (HTTP/3: its SETTINGS) goes with the
+ * ticket; a ticket issued under other state resumes without 0-RTT (the data goes in 1-RTT), one
+ * issued under the same state gets 0-RTT. */
+VQ_TEST(conn_zrtt_early_app_state_must_match)
+{
+  pair p_, *p = &p_;
+  static const uint8_t a[] = {0x01, 0x50, 0x00, 0x06, 0x80, 0x00, 0x40, 0x00};
+  static const uint8_t b[] = {0x01, 0x48, 0x00, 0x06, 0x80, 0x00, 0x40, 0x00};
+  CHECK(pair_init_ex(p, 1, 1, NULL, a, sizeof a));
+  CHECK(get_session(p));
+  uint8_t sess[VQ_TLS_SESSION_MAX];
+  size_t slen = p->session_len;
+  memcpy(sess, p->session, slen);
+  const struct {
+    const uint8_t *app;
+    size_t len;
+    vq_early_data want;
+  } cases[] = {{b, sizeof b, VQ_EARLY_REJECTED}, {NULL, 0, VQ_EARLY_REJECTED}, {a, sizeof a, VQ_EARLY_ACCEPTED}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    CHECK(endpoint_renew(p, cases[i].app, cases[i].len));
+    CHECK_EQ(client_new(p, sess, slen), VQ_OK);
+    uint64_t id = 0;
+    size_t acc = 0;
+    CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
+    CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, (const uint8_t *)"GET", 3, 1, &acc), VQ_OK);
+    run_until_established(p);
+    CHECK_EQ(vq_conn_early_data(p->cli), cases[i].want);
+    CHECK(vq_conn_resumed(p->cli));
+    vq_conn *s = server(p);
+    uint8_t rb[8];
+    size_t n = 0;
+    int fin = 0;
+    CHECK(s && vq_conn_stream_read(s, &p->cx, id, rb, sizeof(rb), &n, &fin) == VQ_OK);
+    CHECK_MEM(rb, n, "GET", 3);
+    client_done(p);
+  }
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
+/* ---- HTTP/3 over the pair ----------------------------------------------------------------------- */
+
+typedef struct h3side {
+  vq_h3q q;
+  int init;
+  int status, ended;
+  uint64_t conn_error;
+} h3side;
+
+static void h3_on_request(void *ud, vq_h3 *h3, uint64_t id, const vq_h3_head *head)
+{
+  (void)ud;
+  (void)head;
+  static const uint8_t ct[] = "text/plain";
+  vq_h3_field f[] = {{(const uint8_t *)"content-type", 12, ct, sizeof(ct) - 1, 0}};
+  size_t acc = 0;
+  const vq_cx *cx = vq_h3_cx(h3);
+  (void)vq_h3_respond(h3, cx, id, 200, f, 1, 1);
+  (void)vq_h3_send_body(h3, cx, id, (const uint8_t *)"hello", 5, 1, &acc);
+}
+
+static void h3_on_response(void *ud, vq_h3 *h3, uint64_t id, void *sud, const vq_h3_head *head)
+{
+  (void)h3;
+  (void)id;
+  (void)sud;
+  ((h3side *)ud)->status = head->status;
+}
+
+static void h3_on_end(void *ud, vq_h3 *h3, uint64_t id, void *sud)
+{
+  (void)h3;
+  (void)id;
+  (void)sud;
+  ((h3side *)ud)->ended = 1;
+}
+
+static void h3_on_conn_error(void *ud, vq_h3 *h3, uint64_t code, const char *reason)
+{
+  (void)h3;
+  (void)reason;
+  ((h3side *)ud)->conn_error = code;
+}
+
+/* Client and server HTTP/3 sessions over one resumed connection (the pair's session): the client
+ * remembers rem (NULL: nothing), the server's sessions use scfg. One GET. */
+static int h3_zrtt_run(pair *p, const vq_h3_settings *rem, const vq_h3_config *scfg, h3side *c, h3side *sv)
+{
+  memset(c, 0, sizeof(*c));
+  memset(sv, 0, sizeof(*sv));
+  if (client_new(p, p->session, p->session_len) != VQ_OK)
+    return 0;
+  vq_h3_config cc;
+  vq_h3_config_default(&cc, 0);
+  vq_h3_callbacks ccb = {0};
+  ccb.ud = c;
+  ccb.on_response = h3_on_response;
+  ccb.on_end = h3_on_end;
+  ccb.on_conn_error = h3_on_conn_error;
+  if (vq_h3q_init(&c->q, p->cli, &p->root, &cc, &ccb) != VQ_OK)
+    return 0;
+  c->init = 1;
+  if (rem)
+    vq_h3q_remember_settings(&c->q, rem);
+  (void)vq_h3q_process(&c->q, &p->cx);
+  if (!c->q.started)
+    return 0;
+  static const uint8_t m[] = "GET", sc[] = "https", au[] = "localhost", pa[] = "/";
+  vq_h3_field f[] = {{(const uint8_t *)":method", 7, m, 3, 0}, {(const uint8_t *)":scheme", 7, sc, 5, 0},
+                     {(const uint8_t *)":authority", 10, au, 9, 0}, {(const uint8_t *)":path", 5, pa, 1, 0}};
+  uint64_t id = 0;
+  if (vq_h3_request(c->q.h3, &p->cx, f, 4, 0, &id) != VQ_OK)
+    return 0;
+  vq_h3_callbacks scb = {0};
+  scb.ud = sv;
+  scb.on_request = h3_on_request;
+  scb.on_conn_error = h3_on_conn_error;
+  uint8_t buf[1500];
+  size_t n;
+  for (int i = 0; i < 40 && vq_conn_get_state(p->cli) != VQ_CONN_CLOSED && !c->ended; i++) {
+    (void)vq_h3q_process(&c->q, &p->cx);
+    for (int k = 0; k < 100 && vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n) == VQ_OK && n; k++)
+      to_server(p, buf, n);
+    p->cx.now += VQ_MS(1);
+    vq_conn *s = server(p);
+    if (s && !sv->init) {
+      if (vq_h3q_init(&sv->q, s, &p->root, scfg, &scb) != VQ_OK)
+        return 0;
+      sv->init = 1;
+    }
+    if (sv->init)
+      (void)vq_h3q_process(&sv->q, &p->cx);
+    for (int k = 0; s && k < 100 && vq_conn_send(s, &p->cx, buf, sizeof(buf), &n) == VQ_OK && n; k++)
+      (void)vq_conn_recv(p->cli, &p->cx, buf, n, 0);
+    p->cx.now += VQ_MS(1);
+    (void)vq_h3q_process(&c->q, &p->cx);
+  }
+  return 1;
+}
+
+static void h3_zrtt_done(pair *p, h3side *c, h3side *sv)
+{
+  if (sv->init)
+    vq_h3q_free(&sv->q);
+  if (c->init)
+    vq_h3q_free(&c->q);
+  client_done(p);
+}
+
+/* spec: rfc9114#7.2.4.2/6, rfc9114#7.2.4.2/10 — a resumed HTTP/3 request in 0-RTT under the settings
+ * the client remembered: the server (tickets carrying its SETTINGS) accepts 0-RTT and sends the same
+ * settings, the client's QPACK encoder used the remembered dynamic table in 0-RTT, and the response
+ * comes. spec: rfc9114#7.2.4.2/12 — a server that accepts 0-RTT yet sends reduced settings (here
+ * misconfigured: its tickets claim settings its sessions do not use) gets H3_SETTINGS_ERROR from the
+ * client. */
+VQ_TEST(conn_zrtt_h3_remembered_settings)
+{
+  pair p_, *p = &p_;
+  vq_h3_config scfg, reduced;
+  vq_h3_config_default(&scfg, 1);
+  reduced = scfg;
+  reduced.max_field_section_size = 8192; /* the request is smaller: only the client can tell */
+  uint8_t app[VQ_H3Q_SETTINGS_MAX];
+  size_t app_len = 0;
+  CHECK_EQ(vq_h3q_early_app(&scfg, app, sizeof(app), &app_len), VQ_OK);
+  CHECK(pair_init_ex(p, 1, 1, NULL, app, app_len));
+  CHECK(get_session(p));
+  vq_h3_settings rem;
+  vq_h3_local_settings(&scfg, &rem); /* what the client stored from the first connection */
+  h3side c, sv;
+  for (int k = 0; k < 2; k++) {
+    CHECK(h3_zrtt_run(p, &rem, k == 0 ? &scfg : &reduced, &c, &sv));
+    CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+    vq_h3_stats cs;
+    vq_h3_get_stats(c.q.h3, &cs);
+    CHECK_EQ(cs.remembered_settings, 1);
+    CHECK(cs.qpack_inserts_tx > 0);
+    if (k == 0) {
+      CHECK_EQ(c.status, 200);
+      CHECK(c.ended);
+      CHECK_EQ(c.conn_error, 0);
+      CHECK_EQ(cs.closed, 0);
+    } else {
+      CHECK_EQ(cs.closed, 1);
+      CHECK_EQ(cs.close_code, VQ_H3_SETTINGS_ERROR);
+      CHECK(!c.ended);
+    }
+    h3_zrtt_done(p, &c, &sv);
+  }
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
 }

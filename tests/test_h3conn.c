@@ -7,6 +7,7 @@
 #include "vqtest.h"
 #include "vquic/h3conn.h"
 #include "vquic/h3frame.h"
+#include "vquic/h3quic.h"
 #include "vquic/varint.h"
 
 /* ---- the fake transport --------------------------------------------------------------------------- */
@@ -1916,4 +1917,168 @@ VQ_TEST(h3conn_send_refuses_malformed)
   CHECK_EQ(areq(&n->e[0], id)->status, 200);
   CHECK_EQ(net_free(n), 0);
   free(n);
+}
+
+/* ---- 0-RTT under remembered settings (RFC 9114 §7.2.4.2) ----------------------------------------- */
+
+/* spec: rfc9114#7.2.4.2/6, rfc9204#3.2.3/1 — a 0-RTT client with the server's settings remembered
+ * sends before the server's SETTINGS arrive under those: its encoder uses the remembered dynamic
+ * table capacity (inserts go before any SETTINGS came), and the remembered MAX_FIELD_SECTION_SIZE
+ * bounds its requests; the server's SETTINGS, the same, are accepted and the requests answered. */
+VQ_TEST(h3conn_zrtt_remembered_settings_used)
+{
+  vq_h3_config sc;
+  vq_h3_config_default(&sc, 1);
+  sc.max_field_section_size = 300;
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, &sc);
+  vq_h3_settings rem;
+  vq_h3_local_settings(&sc, &rem);
+  CHECK_EQ(rem.qpack_max_table_capacity, 4096);
+  /* on a server, or after the start: refused */
+  CHECK_EQ(vq_h3_remember_settings(n->e[1].h3, &n->cx, &rem), VQ_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(vq_h3_remember_settings(n->e[0].h3, &n->cx, &rem), VQ_OK);
+  vq_h3_start(n->e[0].h3, &n->cx);
+  CHECK_EQ(vq_h3_remember_settings(n->e[0].h3, &n->cx, &rem), VQ_ERR_INVALID_ARGUMENT);
+  char big[400];
+  memset(big, 'a', sizeof big);
+  vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/"),
+                     {(const uint8_t *)"x-big", 5, (const uint8_t *)big, sizeof big, 0}};
+  uint64_t id, ids[3];
+  CHECK_EQ(vq_h3_request(n->e[0].h3, &n->cx, f, 5, 0, &id), VQ_ERR_H3_FIELD_SECTION_TOO_LARGE);
+  for (int i = 0; i < 3; i++) CHECK_EQ(get(n, "/zrtt", &ids[i]), VQ_OK);
+  vq_h3_stats cs;
+  vq_h3_get_stats(n->e[0].h3, &cs);
+  CHECK_EQ(cs.peer_settings, 0);
+  CHECK(cs.qpack_inserts_tx > 0);
+  CHECK_EQ(cs.remembered_settings, 1);
+  vq_h3_start(n->e[1].h3, &n->cx);
+  pump(n);
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(areq(&n->e[0], ids[i])->status, 200);
+    CHECK(strcmp(areq(&n->e[1], ids[i])->hdr_x, "client-hello") == 0);
+  }
+  vq_h3_stats ss;
+  vq_h3_get_stats(n->e[0].h3, &cs);
+  vq_h3_get_stats(n->e[1].h3, &ss);
+  CHECK_EQ(cs.peer_settings, 1);
+  CHECK_EQ(cs.closed, 0);
+  CHECK_EQ(ss.qpack_inserts_rx, cs.qpack_inserts_tx);
+  CHECK_EQ(cs.qpack_known_received, cs.qpack_inserts_tx);
+  CHECK_EQ(n->e[0].conn_errors + n->e[1].conn_errors, 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+/* spec: rfc9114#7.2.4.2/12, rfc9114#7.2.4.2/13, rfc9204#3.2.3/3 — the server's SETTINGS after 0-RTT sent
+ * under remembered ones: a reduced limit, another non-zero table capacity, an omitted capacity or
+ * extended CONNECT remembered as enabled are H3_SETTINGS_ERROR; larger limits, and a table where 0
+ * was remembered (rfc9204#3.2.3/2), are accepted. */
+VQ_TEST(h3conn_zrtt_settings_reduction_is_error)
+{
+  enum { N = 8 };
+  for (int k = 0; k < N; k++) {
+    vq_h3_config sc;
+    vq_h3_config_default(&sc, 1);
+    sc.enable_connect_protocol = 1;
+    vq_h3_settings rem;
+    vq_h3_local_settings(&sc, &rem);
+    int bad = 1;
+    switch (k) {
+    case 0: sc.max_field_section_size = 16383; break;
+    case 1: sc.qpack_max_table_capacity = 2048; break;
+    case 2: sc.qpack_max_table_capacity = 8192; break;       /* not the same non-zero value */
+    case 3: sc.qpack_max_table_capacity = 0; break;          /* omitted */
+    case 4: sc.qpack_blocked_streams = 15; break;
+    case 5: sc.enable_connect_protocol = 0; break;           /* omitted */
+    case 6: /* everything larger: fine */
+      sc.max_field_section_size = 65536;
+      sc.qpack_blocked_streams = 100;
+      bad = 0;
+      break;
+    case 7: /* 0 remembered: any capacity may come */
+      rem.qpack_max_table_capacity = 0;
+      rem.has_qpack_max_table_capacity = 0;
+      sc.qpack_max_table_capacity = 8192;
+      bad = 0;
+      break;
+    }
+    net *n = calloc(1, sizeof *n);
+    net_init(n, NULL, &sc);
+    CHECK_EQ(vq_h3_remember_settings(n->e[0].h3, &n->cx, &rem), VQ_OK);
+    vq_h3_start(n->e[0].h3, &n->cx);
+    uint64_t id;
+    CHECK_EQ(get(n, "/zrtt", &id), VQ_OK);
+    vq_h3_start(n->e[1].h3, &n->cx);
+    pump(n);
+    if (bad) {
+      CHECK_EQ(n->e[0].closed, 1);
+      CHECK_EQ(n->e[0].close_code, VQ_H3_SETTINGS_ERROR);
+    } else {
+      CHECK_EQ(n->e[0].closed, 0);
+      CHECK_EQ(areq(&n->e[0], id)->status, 200);
+    }
+    CHECK_EQ(net_free(n), 0);
+    free(n);
+  }
+}
+
+/* spec: rfc9114#7.2.4.2/5 — the client's session file (vq_h3q_session_encode/_decode): the session and
+ * the server's SETTINGS round-trip; the container is untrusted input: every truncation, a byte more, a
+ * wrong magic, bad lengths and settings a SETTINGS frame could not carry are refused. */
+VQ_TEST(h3conn_session_file_codec)
+{
+  uint8_t sess[300], out[VQ_H3Q_SESSION_MAX], b[VQ_H3Q_SESSION_MAX];
+  for (size_t i = 0; i < sizeof sess; i++) sess[i] = (uint8_t)(i * 13 + 1);
+  vq_h3_config sc;
+  vq_h3_config_default(&sc, 1);
+  sc.enable_connect_protocol = 1;
+  vq_h3_settings s, got;
+  vq_h3_local_settings(&sc, &s);
+  size_t len = 0, sl = 0;
+  const uint8_t *sp = NULL;
+  int has = -1;
+  CHECK_EQ(vq_h3q_session_encode(sess, sizeof sess, &s, out, 10, &len), VQ_ERR_BUFFER_TOO_SMALL);
+  CHECK_EQ(vq_h3q_session_encode(sess, sizeof sess, &s, out, sizeof out, &len), VQ_OK);
+  CHECK_EQ(vq_h3q_session_decode(out, len, &sp, &sl, &got, &has), VQ_OK);
+  CHECK(sp == out + 7);
+  CHECK_MEM(sp, sl, sess, sizeof sess);
+  CHECK_EQ(has, 1);
+  CHECK_EQ(got.max_field_section_size, s.max_field_section_size);
+  CHECK_EQ(got.qpack_max_table_capacity, 4096);
+  CHECK_EQ(got.qpack_blocked_streams, 16);
+  CHECK_EQ(got.enable_connect_protocol, 1);
+  CHECK_EQ(got.has_h3_datagram, 0);
+  for (size_t k = 0; k < len; k++)
+    CHECK_EQ(vq_h3q_session_decode(out, k, &sp, &sl, &got, &has), VQ_ERR_TLS_SESSION_INVALID);
+  memcpy(b, out, len);
+  b[len] = 0;
+  CHECK_EQ(vq_h3q_session_decode(b, len + 1, &sp, &sl, &got, &has), VQ_ERR_TLS_SESSION_INVALID);
+  b[0] = 'X';
+  CHECK_EQ(vq_h3q_session_decode(b, len, &sp, &sl, &got, &has), VQ_ERR_TLS_SESSION_INVALID);
+  memcpy(b, out, len);
+  b[5] = 0xff; /* session length beyond the data */
+  CHECK_EQ(vq_h3q_session_decode(b, len, &sp, &sl, &got, &has), VQ_ERR_TLS_SESSION_INVALID);
+  memcpy(b, out, len);
+  b[7 + sizeof sess + 2] = 0x02; /* HTTP/2 ENABLE_PUSH: H3_SETTINGS_ERROR as a frame, refused here */
+  CHECK_EQ(vq_h3q_session_decode(b, len, &sp, &sl, &got, &has), VQ_ERR_TLS_SESSION_INVALID);
+  CHECK(sp == NULL);
+  CHECK_EQ(has, 0);
+  /* without settings */
+  CHECK_EQ(vq_h3q_session_encode(sess, sizeof sess, NULL, out, sizeof out, &len), VQ_OK);
+  CHECK_EQ(len, 7 + sizeof sess + 2);
+  CHECK_EQ(vq_h3q_session_decode(out, len, &sp, &sl, &got, &has), VQ_OK);
+  CHECK_EQ(has, 0);
+  CHECK_EQ(sl, sizeof sess);
+  CHECK_EQ(got.qpack_max_table_capacity, 0);
+  /* an empty session is no session */
+  CHECK_EQ(vq_h3q_session_encode(sess, 0, NULL, out, sizeof out, &len), VQ_ERR_INVALID_ARGUMENT);
+  out[5] = out[6] = 0;
+  CHECK_EQ(vq_h3q_session_decode(out, 9, &sp, &sl, &got, &has), VQ_ERR_TLS_SESSION_INVALID);
+  /* the server's early_app is its SETTINGS payload, the same bytes a client stores */
+  uint8_t ea[VQ_H3Q_SETTINGS_MAX];
+  size_t eal = 0;
+  CHECK_EQ(vq_h3q_early_app(&sc, ea, sizeof ea, &eal), VQ_OK);
+  CHECK_EQ(vq_h3q_session_encode(sess, sizeof sess, &s, out, sizeof out, &len), VQ_OK);
+  CHECK_MEM(out + 7 + sizeof sess + 2, len - (7 + sizeof sess + 2), ea, eal);
 }

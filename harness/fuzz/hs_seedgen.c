@@ -49,7 +49,7 @@ static int resumption_seeds(const char *dir, const char *sdir, vq_mem *mem, vq_c
   vq_tls_ctx *sc = mk_resume(1), *cc = mk_resume(0);
   vq_tls *s = NULL, *c = NULL, *c2 = NULL;
   vq_tls_params par = {"localhost", tp, sizeof tp};
-  vq_tls_resume res = {FUZZ_WALL_MS, NULL, 0, NULL, NULL};
+  vq_tls_resume res = {FUZZ_WALL_MS, NULL, 0, NULL, NULL, NULL, 0};
   if (!sc || !cc || vq_tls_new_ex(&s, mem, sc, &par, &res, cx) != VQ_OK ||
       vq_tls_new_ex(&c, mem, cc, &par, &res, cx) != VQ_OK)
     return 1;
@@ -67,7 +67,7 @@ static int resumption_seeds(const char *dir, const char *sdir, vq_mem *mem, vq_c
   size_t bl = 0;
   if (vq_tls_session_get(c, blob, sizeof blob, &bl) != VQ_OK || bl == 0) return 1;
   put_raw(sdir, "session-valid", blob, bl);
-  vq_tls_resume res2 = {FUZZ_WALL_MS + 1000, blob, bl, NULL, NULL};
+  vq_tls_resume res2 = {FUZZ_WALL_MS + 1000, blob, bl, NULL, NULL, NULL, 0};
   if (vq_tls_new_ex(&c2, mem, cc, &par, &res2, cx) != VQ_OK || !vq_tls_early_data_offered(c2)) return 1;
   const uint8_t *d;
   size_t n;

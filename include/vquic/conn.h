@@ -120,6 +120,12 @@ typedef struct vq_conn_config {
   /* Server: the 0-RTT anti-replay check (vq_tls_resume.early_check); vq_endpoint sets its own. */
   int (*early_check)(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms);
   void *early_check_ud;
+  /* Server: the application's state that 0-RTT depends on (vq_tls_resume.early_app: HTTP/3 passes
+   * its SETTINGS, vq_h3_local_settings encoded without grease); sealed into the tickets, 0-RTT is
+   * accepted only for a ticket with the same bytes. Must stay valid while connections are created
+   * with this config (the endpoint's template included). NULL/0: none. */
+  const uint8_t *early_app;
+  size_t early_app_len;
 } vq_conn_config;
 
 typedef enum vq_conn_state {

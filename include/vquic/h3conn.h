@@ -35,6 +35,7 @@
 
 #include "vquic/error.h"
 #include "vquic/h3.h"
+#include "vquic/h3frame.h"
 #include "vquic/qpack.h"
 #include "vquic/rt.h"
 
@@ -156,6 +157,20 @@ void vq_h3_destroy(vq_h3 *h3);
  * streams. */
 vq_status vq_h3_start(vq_h3 *h3, const vq_cx *cx);
 
+/* The SETTINGS a session with cfg sends (vq_h3_start; without the grease setting): e.g. what a server
+ * remembers with its session tickets (vq_conn_config.early_app) so that it accepts 0-RTT only from
+ * clients that remembered the same. */
+void vq_h3_local_settings(const vq_h3_config *cfg, struct vq_h3_settings *s);
+/* Client, 0-RTT (RFC 9114 §7.2.4.2): the server's settings remembered with the session being resumed
+ * (RFC 9114 §7.2.4.2/5). Call before vq_h3_start, only when 0-RTT is offered. What is sent before the
+ * server's SETTINGS arrive complies with them (field section size, extended CONNECT, and the QPACK
+ * encoder may use a dynamic table up to the remembered capacity and blocked streams); the server's
+ * SETTINGS must then keep them (no limit reduced, a non-zero QPACK table capacity the same, no setting
+ * remembered as non-default omitted), else the connection closes with H3_SETTINGS_ERROR — also after a
+ * refused 0-RTT, since the transport sends the same bytes again in 1-RTT. VQ_ERR_INVALID_ARGUMENT on a
+ * server, after vq_h3_start, or for values SETTINGS cannot carry. */
+vq_status vq_h3_remember_settings(vq_h3 *h3, const vq_cx *cx, const struct vq_h3_settings *rem);
+
 /* ---- input from the connection ------------------------------------------------------------------ */
 
 /* Stream bytes in order (the connection reassembles). fin: the stream ends after data. A return below
@@ -211,6 +226,7 @@ typedef struct vq_h3_stats {
   uint64_t blocked_streams;   /* streams blocked on QPACK inserts now */
   uint64_t blocked_total;     /* header sections that were blocked at least once */
   int peer_settings;          /* the peer's SETTINGS arrived */
+  int remembered_settings;    /* client: sent under remembered settings (vq_h3_remember_settings) */
   int closed;                 /* the connection was closed by the session */
   uint64_t close_code;
   int goaway_received, goaway_sent;

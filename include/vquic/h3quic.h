@@ -6,6 +6,8 @@
 
 #include "vquic/conn.h"
 #include "vquic/h3conn.h"
+#include "vquic/h3frame.h"
+#include "vquic/tls.h"
 
 typedef struct vq_h3q {
   vq_conn *conn;
@@ -15,6 +17,8 @@ typedef struct vq_h3q {
   int closed;             /* VQ_CONN_EV_CLOSED was seen */
   uint64_t close_code;
   int close_app, close_by_peer;
+  struct vq_h3_settings remembered; /* client: vq_h3q_remember_settings */
+  int has_remembered;
 } vq_h3q;
 
 /* Creates the session (from mem) over conn. Call vq_h3q_process after every vq_conn_recv and
@@ -25,5 +29,41 @@ void vq_h3q_free(vq_h3q *q);
 /* Feeds the connection's pending events to the session: handshake done (the session starts), stream
  * data, resets, stop-sending, writability; sets q->closed when the connection closed. */
 vq_status vq_h3q_process(vq_h3q *q, const vq_cx *cx);
+
+/* Client: the server's settings remembered with the session given to the connection
+ * (vq_conn_config.session). When the connection offers 0-RTT, the session starts at once under them
+ * (vq_h3_remember_settings: RFC 9114 §7.2.4.2); otherwise they are not used (the session starts after
+ * the handshake, with the server's SETTINGS to come). Call before the first vq_h3q_process. */
+void vq_h3q_remember_settings(vq_h3q *q, const struct vq_h3_settings *s);
+
+/* Server: what to pass as vq_conn_config.early_app (the endpoint's template) with sessions cfg: its
+ * SETTINGS payload (vq_h3_local_settings, no grease). Tickets then carry it and 0-RTT is accepted
+ * only from sessions issued under the same settings (RFC 9114 §7.2.4.2/8): the client remembered
+ * exactly these, so the server's SETTINGS never reduce what its 0-RTT data relies on. */
+vq_status vq_h3q_early_app(const vq_h3_config *cfg, uint8_t *out, size_t cap, size_t *len);
+
+/* ---- the session file of a client (vq-client --session-file) ------------------------------------
+ * What a client keeps to resume an HTTP/3 connection with 0-RTT: the QUIC session and the server's
+ * SETTINGS of the connection the session came from (RFC 9114 §7.2.4.2/5). Format, big-endian:
+ *   "VQH3" u8 1                      magic and version
+ *   u16 session_len, session          the vq_conn_session_get blob (1 .. VQ_TLS_SESSION_MAX bytes)
+ *   u16 settings_len, settings        a SETTINGS frame payload (RFC 9114 §7.2.4.1) of the settings
+ *                                     the server sent; settings_len 0: none stored (the ticket came
+ *                                     before the SETTINGS or they never came: the defaults apply)
+ * and nothing after. Both fields are bounds-checked when read; the settings are parsed as a received
+ * SETTINGS frame would be (vq_h3_settings_parse). VQ_H3Q_SESSION_MAX bounds the whole. */
+#define VQ_H3Q_SETTINGS_MAX 256u
+#define VQ_H3Q_SESSION_MAX (5u + 2u + VQ_TLS_SESSION_MAX + 2u + VQ_H3Q_SETTINGS_MAX)
+/* settings NULL: none stored. VQ_ERR_BUFFER_TOO_SMALL with *len the size needed;
+ * VQ_ERR_INVALID_ARGUMENT for an empty or too long session. */
+vq_status vq_h3q_session_encode(const uint8_t *session, size_t session_len,
+                                const struct vq_h3_settings *settings, uint8_t *out, size_t cap,
+                                size_t *len);
+/* *session points into in; *has_settings 0 when none were stored (*settings then the defaults).
+ * VQ_ERR_TLS_SESSION_INVALID for anything not of this format (the session blob itself is checked
+ * when the connection is created with it). */
+vq_status vq_h3q_session_decode(const uint8_t *in, size_t len, const uint8_t **session,
+                                size_t *session_len, struct vq_h3_settings *settings,
+                                int *has_settings);
 
 #endif

@@ -149,7 +149,15 @@ typedef struct vq_tls_resume {
    * lifetime). vq_endpoint installs its own single-use record (endpoint.h). */
   int (*early_check)(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms);
   void *early_check_ud;
+  /* Server, optional: the application's state that 0-RTT data depends on (HTTP/3: the SETTINGS the
+   * server sends, vq_h3_local_settings; RFC 9114 §7.2.4.2, RFC 9001 §4.6.3), at most
+   * VQ_TLS_EARLY_APP_MAX bytes (longer: tickets without 0-RTT). Sealed into every ticket that
+   * allows 0-RTT; 0-RTT is accepted only when the ticket's bytes equal these exactly (a ticket issued
+   * under other application state resumes without 0-RTT). NULL/0: none (equal only to none). Copied. */
+  const uint8_t *early_app;
+  size_t early_app_len;
 } vq_tls_resume;
+#define VQ_TLS_EARLY_APP_MAX 256u
 
 /* Allocates the handshake state from mem (its buffers are bounded: VQ_TLS_MAX_MSG per message).
  * A client queues its ClientHello at VQ_LEVEL_INITIAL at once. */

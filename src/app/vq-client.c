@@ -413,12 +413,22 @@ int main(int argc, char **argv)
   cc.wall_clock_base_ms = app_wall_clock_base_ms();
   uint8_t *sess = NULL;
   size_t sess_len = 0;
+  vq_h3_settings rem_settings;
+  int has_rem_settings = 0;
   if (session_file) {
     /* an absent, unreadable or invalid file just means a full handshake (the file is untrusted:
-     * vq_conn_new_client decodes it with bounds checks and refuses what is not a session) */
-    sess = app_read_file(session_file, VQ_TLS_SESSION_MAX, &sess_len, err, sizeof(err));
-    cc.session = sess;
-    cc.session_len = sess_len;
+     * vq_h3q_session_decode bounds-checks the container and parses the settings, and
+     * vq_conn_new_client decodes the session with bounds checks and refuses what is not one). The
+     * format is vq_h3q_session_encode's (vquic/h3quic.h): the session and the server's SETTINGS. */
+    sess = app_read_file(session_file, VQ_H3Q_SESSION_MAX, &sess_len, err, sizeof(err));
+    const uint8_t *sp = NULL;
+    size_t sl = 0;
+    if (sess && vq_h3q_session_decode(sess, sess_len, &sp, &sl, &rem_settings, &has_rem_settings) == VQ_OK) {
+      cc.session = sp;
+      cc.session_len = sl;
+    } else if (sess) {
+      fprintf(stderr, "vq-client: --session-file %s: not a session file (ignored)\n", session_file);
+    }
   }
   app_qtrace *qt = NULL;
   if (qlog_dir) {
@@ -456,6 +466,9 @@ int main(int argc, char **argv)
     fprintf(stderr, "vq-client: out of memory\n");
     return 1;
   }
+  /* spec: rfc9114#7.2.4.2/6 — 0-RTT under the server's settings stored with the session */
+  if (has_rem_settings && cc.session)
+    vq_h3q_remember_settings(&c->q, &rem_settings);
   c->cx = &cx;
   int blocked;
   /* with 0-RTT the session has started: the requests go in the first flight */
@@ -561,10 +574,16 @@ int main(int argc, char **argv)
       fclose(r->out);
   }
   if (session_file) {
-    uint8_t blob[VQ_TLS_SESSION_MAX];
-    size_t blen = 0;
+    uint8_t blob[VQ_TLS_SESSION_MAX], file[VQ_H3Q_SESSION_MAX];
+    size_t blen = 0, flen = 0;
+    vq_h3_stats hs;
+    vq_h3_get_stats(c->q.h3, &hs);
+    /* spec: rfc9114#7.2.4.2/5 — the server's settings of this connection are stored with its
+     * session (none when they never came) */
     if (vq_conn_session_get(conn, blob, sizeof(blob), &blen) == VQ_OK && blen > 0 &&
-        app_write_file_private(session_file, blob, blen, err, sizeof(err)) != 0)
+        vq_h3q_session_encode(blob, blen, hs.peer_settings ? vq_h3_peer_settings(c->q.h3) : NULL, file,
+                              sizeof(file), &flen) == VQ_OK &&
+        app_write_file_private(session_file, file, flen, err, sizeof(err)) != 0)
       fprintf(stderr, "vq-client: --session-file: %s\n", err);
   }
   if (stats) {
@@ -572,6 +591,12 @@ int main(int argc, char **argv)
     fprintf(stderr, "stats: session %s, 0-RTT %s\n",
             vq_conn_resumed(conn) ? "resumed" : "not resumed",
             early_s[vq_conn_early_data(conn) & 3]);
+    vq_h3_stats hs;
+    vq_h3_get_stats(c->q.h3, &hs);
+    fprintf(stderr, "stats: h3 settings %s, qpack inserts sent %llu, closed %s (0x%llx)\n",
+            hs.remembered_settings ? "remembered" : "not remembered",
+            (unsigned long long)hs.qpack_inserts_tx, hs.closed ? "by the session" : "no",
+            (unsigned long long)hs.close_code);
     vq_conn_stats s;
     vq_conn_get_stats(conn, &s);
     fprintf(stderr,

@@ -534,11 +534,19 @@ int main(int argc, char **argv)
     ecfg.conn_trace = conn_trace;
     ecfg.conn_trace_ud = &s;
   }
+  vq_h3_config_default(&s.h3cfg, 1);
+  /* spec: rfc9114#7.2.4.2/8 — the tickets carry our SETTINGS: 0-RTT only from sessions issued under
+   * the same ones (a ticket from a server run with other settings resumes without 0-RTT) */
+  uint8_t early_app[VQ_H3Q_SETTINGS_MAX];
+  size_t early_app_len = 0;
+  if (vq_h3q_early_app(&s.h3cfg, early_app, sizeof(early_app), &early_app_len) == VQ_OK) {
+    ecfg.conn.early_app = early_app;
+    ecfg.conn.early_app_len = early_app_len;
+  }
   if (vq_endpoint_new(&s.ep, &s.mem, &ecfg) != VQ_OK) {
     fprintf(stderr, "vq-server: endpoint: out of memory\n");
     return 1;
   }
-  vq_h3_config_default(&s.h3cfg, 1);
   vq_rng rng;
   vq_rng_seed(&rng, vq_posix_now() ^ ((uint64_t)getpid() << 32));
   vq_trace trace = {app_trace, NULL};

@@ -328,6 +328,66 @@ void vq_h3_destroy(vq_h3 *h3)
   vq_mem_free(m, h3, sizeof *h3);
 }
 
+void vq_h3_local_settings(const vq_h3_config *cfg, vq_h3_settings *s)
+{
+  vq_h3_settings_init(s);
+  s->max_field_section_size = cfg->max_field_section_size;
+  s->has_max_field_section_size = 1;
+  if (cfg->qpack_max_table_capacity > 0) {
+    s->qpack_max_table_capacity = cfg->qpack_max_table_capacity;
+    s->has_qpack_max_table_capacity = 1;
+  }
+  if (cfg->qpack_blocked_streams > 0) {
+    s->qpack_blocked_streams = cfg->qpack_blocked_streams;
+    s->has_qpack_blocked_streams = 1;
+  }
+  if (cfg->is_server && cfg->enable_connect_protocol) {
+    s->enable_connect_protocol = 1;
+    s->has_enable_connect_protocol = 1;
+  }
+}
+
+vq_status vq_h3_remember_settings(vq_h3 *h3, const vq_cx *cx, const vq_h3_settings *rem)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (!rem || h3->cfg.is_server || h3->started || h3->peer_settings || h3->closed)
+    return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  if (rem->enable_connect_protocol > 1 || rem->h3_datagram > 1 || rem->max_field_section_size == 0 ||
+      rem->qpack_max_table_capacity > VQ_VARINT_MAX || rem->qpack_blocked_streams > VQ_VARINT_MAX)
+    return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  /* spec: rfc9114#7.2.4.2/6 — the 0-RTT client complies with the stored settings: the request
+   * checks (max field section size, extended CONNECT) read h3->peer, and the encoder may use a
+   * dynamic table up to the remembered SETTINGS_QPACK_MAX_TABLE_CAPACITY with the remembered
+   * SETTINGS_QPACK_BLOCKED_STREAMS (rfc9204#3.2.3/1: never above it). */
+  uint64_t cap = h3->cfg.qpack_encoder_capacity;
+  if (cap > rem->qpack_max_table_capacity) cap = rem->qpack_max_table_capacity;
+  if (cap > (1u << 20)) cap = 1u << 20;
+  if ((st = init_encoder(h3, cap, rem->qpack_max_table_capacity, rem->qpack_blocked_streams)) != VQ_OK)
+    return leave(h3, st);
+  h3->peer = *rem;
+  h3->remembered = *rem;
+  h3->remembered_used = 1;
+  return leave(h3, VQ_OK);
+}
+
+/* spec: rfc9114#7.2.4.2/12, rfc9114#7.2.4.2/13, rfc9204#3.2.3/3, rfc9204#3.2.3/2 — the server's
+ * SETTINGS after 0-RTT sent under the
+ * remembered ones: 1 when it keeps every value the 0-RTT data may rely on. A limit may grow, not
+ * shrink (max field section size, blocked streams; an omitted one is its default: unlimited, 0); a
+ * non-zero remembered QPACK table capacity must come again unchanged (rfc9204#3.2.3/3; from 0 any
+ * value may follow, rfc9204#3.2.3/2); a boolean remembered as 1 must be 1 again. */
+static int settings_compatible(const vq_h3_settings *rem, const vq_h3_settings *cur)
+{
+  if (cur->max_field_section_size < rem->max_field_section_size) return 0;
+  if (cur->qpack_blocked_streams < rem->qpack_blocked_streams) return 0;
+  if (rem->qpack_max_table_capacity != 0 && cur->qpack_max_table_capacity != rem->qpack_max_table_capacity)
+    return 0;
+  if (rem->enable_connect_protocol && !cur->enable_connect_protocol) return 0;
+  if (rem->h3_datagram && !cur->h3_datagram) return 0;
+  return 1;
+}
+
 vq_status vq_h3_start(vq_h3 *h3, const vq_cx *cx)
 {
   vq_status st = enter(h3, cx);
@@ -342,21 +402,7 @@ vq_status vq_h3_start(vq_h3 *h3, const vq_cx *cx)
    * MAX_FIELD_SECTION_SIZE always (default unlimited), the QPACK ones when not 0, ENABLE_CONNECT_PROTOCOL
    * when 1; vquic never sends SETTINGS_H3_DATAGRAM. */
   vq_h3_settings s;
-  vq_h3_settings_init(&s);
-  s.max_field_section_size = h3->cfg.max_field_section_size;
-  s.has_max_field_section_size = 1;
-  if (h3->cfg.qpack_max_table_capacity > 0) {
-    s.qpack_max_table_capacity = h3->cfg.qpack_max_table_capacity;
-    s.has_qpack_max_table_capacity = 1;
-  }
-  if (h3->cfg.qpack_blocked_streams > 0) {
-    s.qpack_blocked_streams = h3->cfg.qpack_blocked_streams;
-    s.has_qpack_blocked_streams = 1;
-  }
-  if (h3->cfg.is_server && h3->cfg.enable_connect_protocol) {
-    s.enable_connect_protocol = 1;
-    s.has_enable_connect_protocol = 1;
-  }
+  vq_h3_local_settings(&h3->cfg, &s);
   uint8_t b[128];
   size_t used = 0, u = 0;
   /* spec: rfc9114#7.2.4.1/1, rfc9114#7.2.8/1 — a reserved setting and a reserved frame as grease. */
@@ -392,8 +438,17 @@ vq_status vq_h3_start(vq_h3 *h3, const vq_cx *cx)
 
 vq_status h3_on_peer_settings(vq_h3 *h3, const vq_h3_settings *ps)
 {
+  /* spec: rfc9114#7.2.4.2/12, rfc9114#7.2.4.2/13 — after 0-RTT under remembered settings, new ones
+   * that the data sent could violate are H3_SETTINGS_ERROR. Whether the server accepted 0-RTT or
+   * not: after a refusal the connection sends the same bytes again in 1-RTT (the transport rewinds
+   * the streams, not the session), so they must hold for the new settings just the same. */
+  if (h3->remembered_used && !settings_compatible(&h3->remembered, ps)) return VQ_ERR_H3_SETTINGS;
   h3->peer = *ps;
   h3->peer_settings = 1;
+  if (h3->remembered_used && h3->remembered.qpack_max_table_capacity != 0)
+    /* the same capacity (checked above): the encoder keeps its table, entries the 0-RTT sections
+     * referenced included; it keeps the remembered blocked-streams bound, at most the new one */
+    return VQ_OK;
   /* spec: rfc9114#7.2.4.2/7 — from now on, comply with the server's values: the encoder's table
    * capacity is bounded by the peer's SETTINGS_QPACK_MAX_TABLE_CAPACITY (RFC 9204 §3.2.3). Nothing has
    * referenced the dynamic table before (capacity 0), so the encoder starts afresh. */
@@ -823,6 +878,7 @@ void vq_h3_get_stats(const vq_h3 *h3, vq_h3_stats *st)
   st->blocked_streams = h3->dec.nblocked;
   st->blocked_total = h3->blocked_total;
   st->peer_settings = h3->peer_settings;
+  st->remembered_settings = h3->remembered_used;
   st->closed = h3->closed;
   st->close_code = h3->close_code;
   st->goaway_received = h3->goaway_rcvd;

@@ -76,6 +76,8 @@ struct vq_h3 {
   h3_stream *ctrl_rx, *qenc_rx, *qdec_rx;
   vq_h3_settings peer;
   int peer_settings;
+  vq_h3_settings remembered; /* client, 0-RTT: the server's settings stored with the session */
+  int remembered_used;       /* vq_h3_remember_settings: sent under them until the server's SETTINGS */
   vq_qpack_decoder dec;
   void *dec_mem;
   size_t dec_mem_len;

@@ -83,10 +83,13 @@ vq_status vq_h3q_process(vq_h3q *q, const vq_cx *cx)
     return st;
   q->cx = cx;
   /* 0-RTT: a client that offers it starts the session at once, so its SETTINGS and requests go in
-   * the first flight. spec: rfc9114#7.2.4.2/6 — it stores no settings, so it complies with the
-   * default values (no dynamic table until the server's SETTINGS arrive) */
+   * the first flight. spec: rfc9114#7.2.4.2/6 — under the settings stored with the session, or the
+   * default values without (no dynamic table until the server's SETTINGS arrive) */
   if (!q->started && !vq_conn_is_server(q->conn) && vq_conn_early_data(q->conn) == VQ_EARLY_OFFERED) {
     q->started = 1;
+    /* spec: rfc9114#7.2.4.2/6 — with settings stored with the session, it complies with those */
+    if (q->has_remembered && (st = vq_h3_remember_settings(q->h3, cx, &q->remembered)) != VQ_OK)
+      vq_cx_trace(cx, "h3_start", "remembered settings not used: %s", vq_status_reason(st));
     st = vq_h3_start(q->h3, cx);
     vq_cx_trace(cx, "h3_start", "early status=%d (%s)", (int)st, vq_status_reason(st));
   }
@@ -133,5 +136,116 @@ vq_status vq_h3q_process(vq_h3q *q, const vq_cx *cx)
     (void)st; /* session errors already closed the connection through the transport */
   }
   q->cx = NULL;
+  return VQ_OK;
+}
+
+void vq_h3q_remember_settings(vq_h3q *q, const vq_h3_settings *s)
+{
+  q->has_remembered = s != NULL;
+  if (s)
+    q->remembered = *s;
+}
+
+/* ---- the session file ---------------------------------------------------------------------------- */
+
+static const uint8_t sess_magic[5] = {'V', 'Q', 'H', '3', 1};
+
+/* The SETTINGS frame payload of s (no grease): fr[0..*pl). */
+static vq_status settings_payload(const vq_h3_settings *s, uint8_t *fr, size_t cap, size_t *pl)
+{
+  size_t fl = 0;
+  vq_status st = vq_h3_settings_encode(fr, cap, s, 0, 0, 0, &fl);
+  if (st != VQ_OK)
+    return st;
+  /* type 0x04 (one byte), then the length varint (its first byte gives its size) */
+  const size_t hl = fl >= 2 ? 1 + ((size_t)1 << (fr[1] >> 6)) : fl + 1;
+  if (fl < hl)
+    return VQ_ERR_INVALID_ARGUMENT;
+  *pl = fl - hl;
+  memmove(fr, fr + hl, *pl);
+  return VQ_OK;
+}
+
+vq_status vq_h3q_early_app(const vq_h3_config *cfg, uint8_t *out, size_t cap, size_t *len)
+{
+  uint8_t fr[VQ_H3Q_SETTINGS_MAX + 16];
+  vq_h3_settings s;
+  size_t pl = 0;
+  vq_h3_local_settings(cfg, &s);
+  vq_status st = settings_payload(&s, fr, sizeof fr, &pl);
+  if (st != VQ_OK)
+    return st;
+  *len = pl;
+  if (cap < pl)
+    return VQ_ERR_BUFFER_TOO_SMALL;
+  memcpy(out, fr, pl);
+  return VQ_OK;
+}
+
+vq_status vq_h3q_session_encode(const uint8_t *session, size_t session_len, const vq_h3_settings *settings,
+                                uint8_t *out, size_t cap, size_t *len)
+{
+  uint8_t fr[VQ_H3Q_SETTINGS_MAX + 16];
+  size_t pl = 0;
+  if (!session || session_len == 0 || session_len > VQ_TLS_SESSION_MAX || !len)
+    return VQ_ERR_INVALID_ARGUMENT;
+  if (settings) {
+    vq_status st = settings_payload(settings, fr, sizeof fr, &pl);
+    if (st != VQ_OK)
+      return st;
+    if (pl > VQ_H3Q_SETTINGS_MAX)
+      return VQ_ERR_INVALID_ARGUMENT;
+  }
+  size_t need = sizeof sess_magic + 2 + session_len + 2 + pl;
+  *len = need;
+  if (!out || cap < need)
+    return VQ_ERR_BUFFER_TOO_SMALL;
+  size_t o = 0;
+  memcpy(out, sess_magic, sizeof sess_magic);
+  o += sizeof sess_magic;
+  out[o++] = (uint8_t)(session_len >> 8);
+  out[o++] = (uint8_t)session_len;
+  memcpy(out + o, session, session_len);
+  o += session_len;
+  out[o++] = (uint8_t)(pl >> 8);
+  out[o++] = (uint8_t)pl;
+  if (pl)
+    memcpy(out + o, fr, pl);
+  return VQ_OK;
+}
+
+vq_status vq_h3q_session_decode(const uint8_t *in, size_t len, const uint8_t **session, size_t *session_len,
+                                vq_h3_settings *settings, int *has_settings)
+{
+  *session = NULL;
+  *session_len = 0;
+  *has_settings = 0;
+  vq_h3_settings_init(settings);
+  size_t o = sizeof sess_magic;
+  if (!in || len < o + 2 || len > VQ_H3Q_SESSION_MAX || memcmp(in, sess_magic, sizeof sess_magic) != 0)
+    return VQ_ERR_TLS_SESSION_INVALID;
+  size_t sl = (size_t)in[o] << 8 | in[o + 1];
+  o += 2;
+  if (sl == 0 || sl > VQ_TLS_SESSION_MAX || len - o < sl)
+    return VQ_ERR_TLS_SESSION_INVALID;
+  const uint8_t *sp = in + o;
+  o += sl;
+  if (len - o < 2)
+    return VQ_ERR_TLS_SESSION_INVALID;
+  size_t pl = (size_t)in[o] << 8 | in[o + 1];
+  o += 2;
+  if (pl > VQ_H3Q_SETTINGS_MAX || len - o != pl)
+    return VQ_ERR_TLS_SESSION_INVALID;
+  if (pl) {
+    vq_h3_settings s;
+    if (vq_h3_settings_parse(in + o, pl, &s) != VQ_OK) {
+      vq_h3_settings_init(settings);
+      return VQ_ERR_TLS_SESSION_INVALID;
+    }
+    *settings = s;
+    *has_settings = 1;
+  }
+  *session = sp;
+  *session_len = sl;
   return VQ_OK;
 }

@@ -125,6 +125,9 @@ struct vq_tls {
   uint64_t sessions_received; /* client: sessions kept from NewSessionTickets */
   int (*early_check)(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms);
   void *early_check_ud;    /* server: the anti-replay check (vq_tls_resume) */
+  uint8_t early_app[VQ_TLS_EARLY_APP_MAX]; /* server: vq_tls_resume.early_app */
+  size_t early_app_len;
+  int early_app_long;      /* server: early_app was longer than VQ_TLS_EARLY_APP_MAX: no 0-RTT */
 };
 
 static const uint16_t default_suites[3] = {VQ_CS_AES_128_GCM_SHA256, VQ_CS_AES_256_GCM_SHA384,
@@ -932,10 +935,15 @@ static vq_status server_send_ticket(vq_tls *t)
   memcpy(tk.alpn, t->alpn, t->alpn_len);
   tk.alpn_len = t->alpn_len;
   /* 0-RTT needs the parameters to compare with (rfc9000#7.4.1/6): without room, no early data. */
-  int early = t->ctx->enable_early_data && t->local_tp_len <= VQ_HS_TICKET_TP_MAX;
+  int early = t->ctx->enable_early_data && t->local_tp_len <= VQ_HS_TICKET_TP_MAX && !t->early_app_long;
   if (early) {
     if (t->local_tp_len) memcpy(tk.tp, t->local_tp, t->local_tp_len);
     tk.tp_len = t->local_tp_len;
+    /* spec: rfc9114#7.2.4.2/8 — the application's 0-RTT state (HTTP/3: the server's SETTINGS) goes
+     * with the ticket, so that a later connection can tell whether the settings the client
+     * remembered from this one are still its own */
+    if (t->early_app_len) memcpy(tk.app, t->early_app, t->early_app_len);
+    tk.app_len = t->early_app_len;
   }
   /* spec: rfc9001#4.6.1/1 — max_early_data_size is 0xffffffff when 0-RTT is allowed. */
   tk.max_early_data = early ? 0xffffffffu : 0;
@@ -1082,7 +1090,14 @@ static vq_status server_take_psk(vq_tls *t, const vq_hs_ticket *tk, const vq_tls
                       tk->max_early_data == 0xffffffffu && age_ok && tk->suite == suite &&
                       tk->alpn_len == t->alpn_len && memcmp(tk->alpn, t->alpn, t->alpn_len) == 0 &&
                       vq_hs_tp_keeps_limits(tk->tp, tk->tp_len,
-                                            t->local_tp ? t->local_tp : tk->tp, t->local_tp_len);
+                                            t->local_tp ? t->local_tp : tk->tp, t->local_tp_len) &&
+                      /* spec: rfc9114#7.2.4.2/8, rfc9114#7.2.4.2/10 — and the application's 0-RTT
+                       * state of the ticket (HTTP/3: the SETTINGS sent on the connection that issued
+                       * it, which the client remembers) equal to the current one byte for byte: a
+                       * server that cannot tell that they are compatible does not accept 0-RTT, and
+                       * one that accepts then sends the same settings, reducing nothing */
+                      !t->early_app_long && tk->app_len == t->early_app_len &&
+                      CRYPTO_memcmp(tk->app, t->early_app, t->early_app_len) == 0;
   /* spec: rfc8446#8/1, rfc8446#8/3 — anti-replay: the endpoint's check (a single-use record of the ticket for
    * its lifetime) decides last; a ticket seen before gets the resumption without 0-RTT. */
   if (t->early_accepted && t->early_check) {
@@ -1456,6 +1471,12 @@ vq_status vq_tls_new_ex(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const 
   if (r && t->server) {
     t->early_check = r->early_check;
     t->early_check_ud = r->early_check_ud;
+    if (r->early_app_len > VQ_TLS_EARLY_APP_MAX) {
+      t->early_app_long = 1;
+    } else if (r->early_app_len && r->early_app) {
+      memcpy(t->early_app, r->early_app, r->early_app_len);
+      t->early_app_len = r->early_app_len;
+    }
   }
   t->mono0 = t->mono_now = cx ? cx->now : 0;
   if (!t->server) {

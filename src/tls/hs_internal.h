@@ -133,7 +133,8 @@ vq_status vq_hs_kx_derive(EVP_PKEY *key, uint16_t group, const uint8_t *peer, si
 /* ---- hs_resume.c ----------------------------------------------------------------------------- */
 
 #define VQ_HS_TICKET_TP_MAX 1024u  /* server transport parameters kept in a ticket (else no 0-RTT) */
-#define VQ_HS_TICKET_PLAIN_MAX (1u + 2 + 8 + 12 + 1 + VQ_SECRET_MAX + 1 + 255 + 2 + VQ_HS_TICKET_TP_MAX)
+#define VQ_HS_TICKET_PLAIN_MAX \
+  (1u + 2 + 8 + 12 + 1 + VQ_SECRET_MAX + 1 + 255 + 2 + VQ_HS_TICKET_TP_MAX + 2 + VQ_TLS_EARLY_APP_MAX)
 #define VQ_HS_TICKET_MAX (12u + VQ_HS_TICKET_PLAIN_MAX + 16)
 
 /* What a server's ticket holds (sealed with the context's ticket key). */
@@ -147,6 +148,8 @@ typedef struct vq_hs_ticket {
   size_t alpn_len;
   uint8_t tp[VQ_HS_TICKET_TP_MAX]; /* the server's own transport parameters (RFC 9000 §7.4.1) */
   size_t tp_len;
+  uint8_t app[VQ_TLS_EARLY_APP_MAX]; /* the application's 0-RTT state (vq_tls_resume.early_app) */
+  size_t app_len;
 } vq_hs_ticket;
 
 vq_status vq_hs_ticket_seal(const vq_tls_ctx *ctx, const vq_hs_ticket *tk, uint8_t *out, size_t cap,

@@ -67,20 +67,22 @@ static const uint8_t *r_bytes(rd *r, size_t n)
 
 /* ---- tickets (server) -------------------------------------------------------------------------- */
 
-#define TICKET_VERSION 1u
+#define TICKET_VERSION 2u
 #define TICKET_NONCE_LEN 12u
 #define TICKET_TAG_LEN 16u
 static const uint8_t ticket_aad[] = "vquic ticket v1";
 
 /* Plaintext: u8 version, u16 suite, u64 created_ms, u32 lifetime_s, u32 age_add, u32 max_early_data,
- * u8 psk_len psk, u8 alpn_len alpn, u16 tp_len tp.
+ * u8 psk_len psk, u8 alpn_len alpn, u16 tp_len tp, u16 app_len app (version 2: the application's
+ * 0-RTT state, vq_tls_resume.early_app).
  * Ticket: nonce (12) || AES-256-GCM(ticket_key, nonce, aad "vquic ticket v1", plaintext) || tag. */
 vq_status vq_hs_ticket_seal(const vq_tls_ctx *ctx, const vq_hs_ticket *tk, uint8_t *out, size_t cap,
                             size_t *len)
 {
   uint8_t plain[VQ_HS_TICKET_PLAIN_MAX];
   wr w = {plain, sizeof plain, 0, 0};
-  if (tk->psk_len > VQ_SECRET_MAX || tk->alpn_len > 255 || tk->tp_len > VQ_HS_TICKET_TP_MAX)
+  if (tk->psk_len > VQ_SECRET_MAX || tk->alpn_len > 255 || tk->tp_len > VQ_HS_TICKET_TP_MAX ||
+      tk->app_len > VQ_TLS_EARLY_APP_MAX)
     return VQ_ERR_INVALID_ARGUMENT;
   w_uint(&w, TICKET_VERSION, 1);
   w_uint(&w, tk->suite, 2);
@@ -94,6 +96,8 @@ vq_status vq_hs_ticket_seal(const vq_tls_ctx *ctx, const vq_hs_ticket *tk, uint8
   w_bytes(&w, tk->alpn, tk->alpn_len);
   w_uint(&w, tk->tp_len, 2);
   w_bytes(&w, tk->tp, tk->tp_len);
+  w_uint(&w, tk->app_len, 2);
+  w_bytes(&w, tk->app, tk->app_len);
   if (w.bad) return VQ_ERR_INVALID_ARGUMENT;
   size_t need = TICKET_NONCE_LEN + w.off + TICKET_TAG_LEN;
   if (cap < need) {
@@ -156,13 +160,16 @@ vq_status vq_hs_ticket_open(const vq_tls_ctx *ctx, const uint8_t *in, size_t len
   const uint8_t *alpn = r_bytes(&r, tk->alpn_len);
   tk->tp_len = (size_t)r_uint(&r, 2);
   const uint8_t *tp = tk->tp_len <= VQ_HS_TICKET_TP_MAX ? r_bytes(&r, tk->tp_len) : NULL;
+  tk->app_len = (size_t)r_uint(&r, 2);
+  const uint8_t *app = tk->app_len <= VQ_TLS_EARLY_APP_MAX ? r_bytes(&r, tk->app_len) : NULL;
   vq_hash h;
-  ok = !r.bad && r.off == pl && ver == TICKET_VERSION && psk && alpn && tp &&
+  ok = !r.bad && r.off == pl && ver == TICKET_VERSION && psk && alpn && tp && app &&
        vq_suite_hash((vq_cipher_suite)tk->suite, &h) == VQ_OK && tk->psk_len == vq_hash_len(h);
   if (ok) {
     memcpy(tk->psk, psk, tk->psk_len);
     if (tk->alpn_len) memcpy(tk->alpn, alpn, tk->alpn_len);
     if (tk->tp_len) memcpy(tk->tp, tp, tk->tp_len);
+    if (tk->app_len) memcpy(tk->app, app, tk->app_len);
   }
   OPENSSL_cleanse(plain, sizeof plain);
   if (!ok) {

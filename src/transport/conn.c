@@ -326,6 +326,8 @@ static vq_status start_tls(vq_conn *c, const vq_cx *cx)
   } else {
     r.early_check = c->cfg.early_check;
     r.early_check_ud = c->cfg.early_check_ud;
+    r.early_app = c->cfg.early_app;
+    r.early_app_len = c->cfg.early_app ? c->cfg.early_app_len : 0;
   }
   st = vq_tls_new_ex(&c->tls, &c->mem, c->cfg.tls, &p, &r, cx);
   if (st == VQ_OK && c->is_server)
@@ -347,6 +349,7 @@ static vq_status start_tls(vq_conn *c, const vq_cx *cx)
     c->peer_max_streams[0] = c->early_tp.initial_max_streams_bidi;
     c->peer_max_streams[1] = c->early_tp.initial_max_streams_uni;
   }
+  vq_conn_streams_early_limits(c); /* none but after a Version Negotiation restart */
   c->early_state = VQ_EARLY_OFFERED;
   return VQ_OK;
 }
@@ -647,10 +650,8 @@ static int tp_keeps_remembered(const vq_tp *n, const vq_tp *r)
  * queued again), every stream's data is unsent again from its start and flow control starts over
  * with the limits of the new transport parameters (set by apply_peer_tp right after). The data the
  * application handed over stays owed (DESIGN.md principle 4) and goes in 1-RTT packets. */
-static void early_rejected(vq_conn *c, const vq_cx *cx)
+static void early_rewind(vq_conn *c, const vq_cx *cx)
 {
-  c->early_state = VQ_EARLY_REJECTED;
-  c->early_pn_end = c->sp[VQ_SPACE_APP].next_pn;
   vq_pp_key_discard(&c->early_tx);
   vq_recovery_state rs;
   vq_conn_recovery_state(c, &rs);
@@ -670,8 +671,34 @@ static void early_rejected(vq_conn *c, const vq_cx *cx)
       st->stop_pending = 1;
     vq_conn_stream_sendq_add(c, st);
   }
+}
+
+static void early_rejected(vq_conn *c, const vq_cx *cx)
+{
+  c->early_state = VQ_EARLY_REJECTED;
+  c->early_pn_end = c->sp[VQ_SPACE_APP].next_pn;
+  early_rewind(c, cx);
   vq_conn_push_event(c, VQ_CONN_EV_EARLY_DATA, 0, 0);
   vq_cx_trace(cx, "early_data", "rejected");
+}
+
+/* A Version Negotiation restart (conn_version.c) abandons the attempt its 0-RTT packets belonged to:
+ * the server of the new attempt never saw them and they were protected with keys of the abandoned
+ * ClientHello. spec: rfc9001#4.6.2/4 — the 0-RTT state is forgotten like after a rejection (every
+ * stream rewound, the 0-RTT packets forgotten, the 0-RTT keys and the remembered limits dropped);
+ * the new attempt's start_tls offers 0-RTT again with the same session, under its own keys and
+ * the remembered limits afresh, and the data goes again from its start. */
+void vq_conn_early_forget(vq_conn *c, const vq_cx *cx)
+{
+  if (c->is_server || c->early_state == VQ_EARLY_NONE)
+    return;
+  early_rewind(c, cx);
+  c->early_state = VQ_EARLY_NONE;
+  c->early_pn_end = 0;
+  c->early_tp_set = 0;
+  memset(&c->early_tp, 0, sizeof(c->early_tp));
+  c->peer_max_streams[0] = c->peer_max_streams[1] = 0;
+  vq_cx_trace(cx, "early_data", "forgotten (version negotiation)");
 }
 
 static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)

@@ -310,6 +310,9 @@ void vq_conn_error(vq_conn *c, const vq_cx *cx, vq_status s, uint64_t frame_type
 void vq_conn_close_code(vq_conn *c, const vq_cx *cx, uint64_t code, const char *reason);
 vq_status vq_conn_local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used);
 vq_status vq_conn_start_tls(vq_conn *c, const vq_cx *cx);
+/* Client: the 0-RTT state of an attempt abandoned by a Version Negotiation restart is forgotten. */
+void vq_conn_early_forget(vq_conn *c, const vq_cx *cx);
+void vq_conn_streams_early_limits(vq_conn *c);
 vq_status vq_conn_pump_tls(vq_conn *c, const vq_cx *cx);
 vq_status vq_conn_install_initial(vq_conn *c, const vq_cid *dcid);
 void vq_conn_discard_space(vq_conn *c, const vq_cx *cx, int space);

@@ -37,6 +37,15 @@ static uint64_t peer_initial_limit(const vq_conn *c, uint64_t id, int local)
   return local ? tp->initial_max_stream_data_bidi_remote : tp->initial_max_stream_data_bidi_local;
 }
 
+/* Streams that exist when 0-RTT is offered again (a Version Negotiation restart: they were rewound
+ * with limits 0) take the remembered limits afresh. */
+void vq_conn_streams_early_limits(vq_conn *c)
+{
+  for (vq_stream *s = c->streams; s; s = s->next)
+    if (s->can_send && s->fc_tx.sent == 0)
+      vq_fc_tx_init(&s->fc_tx, peer_initial_limit(c, s->id, s->local));
+}
+
 vq_stream *vq_conn_stream_create(vq_conn *c, uint64_t id, int local)
 {
   vq_stream *s = vq_mem_calloc(&c->mem, 1, sizeof(*s));

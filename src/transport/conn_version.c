@@ -179,6 +179,10 @@ static void abandon(vq_conn *c, const vq_cx *cx)
  * ClientHello; what was sent in the first attempt is forgotten. */
 static vq_status restart(vq_conn *c, const vq_cx *cx, uint32_t version)
 {
+  /* spec: rfc9001#4.6.2/4 — 0-RTT of the abandoned attempt is forgotten, then offered again by the
+   * new one (vq_conn_early_forget) */
+  const int had_early = c->early_state != VQ_EARLY_NONE;
+  vq_conn_early_forget(c, cx);
   vq_recovery_state rs;
   vq_conn_recovery_state(c, &rs);
   vq_recovery_discard_space(&c->rec, VQ_SPACE_INITIAL, &rs, cx->now,
@@ -207,6 +211,11 @@ static vq_status restart(vq_conn *c, const vq_cx *cx, uint32_t version)
   }
   if (st == VQ_OK)
     st = vq_conn_start_tls(c, cx);
+  if (st == VQ_OK && had_early && c->early_state == VQ_EARLY_NONE) {
+    /* not offered again: the streams' data waits for 1-RTT as after a rejection */
+    c->early_state = VQ_EARLY_REJECTED;
+    vq_conn_push_event(c, VQ_CONN_EV_EARLY_DATA, 0, 0);
+  }
   if (st == VQ_OK)
     st = vq_conn_pump_tls(c, cx);
   return st;
