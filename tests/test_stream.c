@@ -860,15 +860,29 @@ VQ_TEST(stream_recvbuf_budgets)
   rb_env e;
   rb_setup(&e, 1u << 22, 1u << 20);
   vq_recvbuf *b = &e.b;
-  for (uint32_t i = 0; i < VQ_STREAMBUF_RANGES; i++) CHECK_EQ(rb_put(b, 10 + 20 * i, 10, 0), VQ_OK);
-  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES);
-  CHECK_EQ(rb_put(b, 10000, 10, 0), VQ_ERR_BUDGET);
-  CHECK_EQ(b->highest, 10 + 20 * (VQ_STREAMBUF_RANGES - 1) + 10);
+  /* islands above a hole at the read offset take every slot but the last */
+  for (uint32_t i = 0; i + 1 < VQ_STREAMBUF_RANGES; i++)
+    CHECK_EQ(rb_put(b, 10 + 20 * i, 10, 0), VQ_OK);
+  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES - 1);
+  CHECK_EQ(rb_put(b, 10000, 10, 0), VQ_ERR_BUDGET); /* the last slot is not for another island */
+  CHECK(!vq_recvbuf_can_hold(b, 10000, 10010));
+  CHECK_EQ(b->highest, 10 + 20 * (VQ_STREAMBUF_RANGES - 2) + 10);
   CHECK_EQ(rb_put(b, 10000, 10, 1), VQ_ERR_BUDGET);
   CHECK_EQ(b->final_size, UINT64_MAX);
-  CHECK_EQ(rb_put(b, 15, 10, 0), VQ_OK); /* merges: fine */
-  CHECK_EQ(rb_put(b, 0, 10, 0), VQ_OK);  /* touches the first: fine */
-  CHECK_EQ(vq_recvbuf_readable(b), 25);
+  CHECK_EQ(rb_put(b, 15, 20, 0), VQ_OK); /* merges two: fine */
+  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES - 2);
+  CHECK_EQ(rb_put(b, 10000, 10, 0), VQ_OK); /* a slot freed: one more island */
+  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES - 1);
+  /* the hole below the first island fills from the read offset, in pieces that touch nothing: the
+   * kept slot takes the first, the next ones extend it (a retransmission split anywhere fits) */
+  CHECK(vq_recvbuf_can_hold(b, 0, 3));
+  CHECK_EQ(rb_put(b, 0, 3, 0), VQ_OK);
+  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES);
+  CHECK_EQ(rb_put(b, 5, 2, 0), VQ_ERR_BUDGET); /* above the read offset: no slot */
+  CHECK_EQ(rb_put(b, 3, 4, 0), VQ_OK);
+  CHECK_EQ(rb_put(b, 7, 3, 0), VQ_OK); /* joins the first island */
+  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES - 1);
+  CHECK_EQ(vq_recvbuf_readable(b), 40);
   vq_recvbuf_free(b);
   CHECK_EQ(e.mem.used, 0);
   /* Memory for one chunk and its ring only. */
