@@ -997,7 +997,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
         }
       }
       if (s->probes && !p.eliciting) {
-        /* spec: rfc9002#6.2.4/1 — a PTO sends an ack-eliciting probe: PING when nothing else */
+        /* spec: rfc9002#6.2.4/1 — a PTO sends an ack-eliciting probe; spec: rfc9002#6.2.4/8 — a
+         * PING when there is nothing new to send and nothing in flight left to resend */
         vq_frame f;
         memset(&f, 0, sizeof(f));
         f.type = VQ_FRAME_PING;
