@@ -832,7 +832,7 @@ static void resend_frame(vq_conn *c, pkt *p, const vq_sent_frame *r, int *crypto
  * frames of the oldest packets in flight, in pn order, as many as fit. Those packets are not declared
  * lost (spec: rfc9002#6.2/1): they stay in flight, and the data they carry stays owed until an ACK of
  * either copy (DESIGN.md principle 4). The probes of one PTO go on from where the last stopped. */
-static void put_probe_resend(vq_conn *c, pkt *p)
+static int put_probe_resend(vq_conn *c, pkt *p)
 {
   vq_space *s = &c->sp[VQ_SPACE_APP];
   vq_sent_packet sp;
@@ -854,8 +854,10 @@ static void put_probe_resend(vq_conn *c, pkt *p)
   if (crypto)
     put_crypto(c, p, VQ_SPACE_APP);
   put_app_ctrl(c, p);
-  if (p->pos != start)
-    c->stats.probes_resent++;
+  if (p->pos == start)
+    return 0;
+  c->stats.probes_resent++;
+  return 1;
 }
 
 /* For a PTO probe in Initial/Handshake: resend what is unacknowledged (RFC 9002 §6.2.4). */
@@ -975,14 +977,12 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
          * buffer cannot take it drops it unacknowledged, conn_stream.c) the second probe resends
          * the oldest data alone, which fills the hole the peer waits for */
         int probe = s->probes > 0 && !zrtt;
-        if (probe && s->probes == 1 && c->rec.pto_count >= 2) {
-          put_probe_resend(c, &p);
-        } else {
+        if (!(probe && s->probes == 1 && c->rec.pto_count >= 2 && put_probe_resend(c, &p))) {
           put_app_ctrl(c, &p);
           put_datagrams(c, cx, &p);
           put_streams(c, &p);
           if (probe && !p.data)
-            put_probe_resend(c, &p);
+            (void)put_probe_resend(c, &p);
         }
       }
       if (space == VQ_SPACE_APP && c->ku_ping_wanted && !p.eliciting) {
