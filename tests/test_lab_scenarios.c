@@ -2495,4 +2495,16 @@ VQ_TEST(lab_client_migration_cid_churn)
   CHECK_EQ(over_seeds("migrate", 19000, nseeds(20), run_migrate), 0);
 }
 
+/* Seeds where, under the migrations' reordering and loss, the client's receive buffer of a stream
+ * filled its range slots with islands above a hole and dropped the server's packets unacknowledged;
+ * the server's retransmissions and PTO probes were dropped again (data below the islands opens a new
+ * range) until the idle timeout. The last slot is now kept for data at the read offset
+ * (vq_recvbuf_can_hold) and a probe with no new data to send resends the oldest data in flight
+ * (spec: rfc9002#6.2.4/6), which fills the hole from its start. */
+VQ_TEST(lab_migration_receive_ranges_full)
+{
+  CHECK(run_migrate(19184));
+  CHECK(run_migrate(19924));
+}
+
 #undef FAIL
