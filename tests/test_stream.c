@@ -271,6 +271,77 @@ VQ_TEST(stream_sendbuf_in_order)
   CHECK_EQ(e.mem.used, 0);
 }
 
+/* spec: rfc9002#6.2.4/6 — what a PTO probe resends of a packet still in flight: the parts of its
+ * range not acknowledged (with the FIN when it was on it), never more than the room; sending it again
+ * takes no new offset, and the ACKs of both copies discharge each byte once. */
+VQ_TEST(stream_sendbuf_resend_in_flight)
+{
+  sb_env e;
+  sb_setup(&e, 1u << 20, 100000);
+  vq_sendbuf *b = &e.b;
+  uint64_t off;
+  size_t len;
+  int fin;
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 100, 0, 1000, &off, &len, &fin), 0); /* nothing sent */
+  CHECK_EQ(sb_write_pat(b, 3000, 1), 3000);
+  vq_sendbuf_on_sent(b, 0, 1000, 0);
+  vq_sendbuf_on_sent(b, 1000, 1000, 0);
+  vq_sendbuf_on_sent(b, 2000, 1000, 1);
+  /* the first packet's range, whole, then cut to the room */
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 5000, &off, &len, &fin), 1);
+  CHECK_EQ(off, 0);
+  CHECK_EQ(len, 1000);
+  CHECK(!fin);
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 300, &off, &len, &fin), 1);
+  CHECK_EQ(len, 300);
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 0, &off, &len, &fin), 0);
+  /* part of it acknowledged (another packet carried [200, 500) too): what is left, in order */
+  vq_sendbuf_on_acked(b, 200, 300, 0);
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 5000, &off, &len, &fin), 1);
+  CHECK_EQ(off, 0);
+  CHECK_EQ(len, 200);
+  vq_sendbuf_on_acked(b, 0, 200, 0);
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 5000, &off, &len, &fin), 1);
+  CHECK_EQ(off, 500);
+  CHECK_EQ(len, 500);
+  /* the last packet's range goes with its FIN */
+  CHECK_EQ(vq_sendbuf_resend(b, 2000, 1000, 1, 5000, &off, &len, &fin), 1);
+  CHECK_EQ(off, 2000);
+  CHECK_EQ(len, 1000);
+  CHECK(fin);
+  uint8_t buf[1000];
+  vq_sendbuf_copy(b, off, len, buf);
+  CHECK(is_pat(buf, off, len));
+  const uint64_t sent = b->sent, owed = vq_sendbuf_obligations(b);
+  vq_sendbuf_on_sent(b, off, len, fin); /* the probe carried it */
+  CHECK_EQ(b->sent, sent);
+  CHECK_EQ(vq_sendbuf_obligations(b), owed);
+  /* the copy's ACK, then the original's: counted once */
+  vq_sendbuf_on_acked(b, 2000, 1000, 1);
+  CHECK(b->fin_acked);
+  CHECK_EQ(vq_sendbuf_obligations(b), 1500);
+  vq_sendbuf_on_acked(b, 2000, 1000, 1);
+  CHECK_EQ(vq_sendbuf_obligations(b), 1500);
+  /* the data acknowledged, the FIN not: the FIN alone */
+  CHECK_EQ(vq_sendbuf_resend(b, 2000, 1000, 1, 5000, &off, &len, &fin), 0); /* all acknowledged */
+  vq_sendbuf_on_acked(b, 0, 2000, 0);
+  CHECK(vq_sendbuf_done(b));
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 5000, &off, &len, &fin), 0);
+  vq_sendbuf_free(b);
+  CHECK_EQ(e.mem.used, 0);
+
+  sb_setup(&e, 1u << 20, 100000);
+  CHECK_EQ(sb_write_pat(b, 100, 1), 100);
+  vq_sendbuf_on_sent(b, 0, 100, 1);
+  vq_sendbuf_on_acked(b, 0, 100, 0); /* the bytes acknowledged by a packet without the FIN */
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 100, 1, 5000, &off, &len, &fin), 1);
+  CHECK_EQ(off, 100);
+  CHECK_EQ(len, 0);
+  CHECK(fin);
+  vq_sendbuf_free(b);
+  CHECK_EQ(e.mem.used, 0);
+}
+
 /* A lost middle range is sent again before any new data, and only what is not acknowledged. */
 VQ_TEST(stream_sendbuf_loss_retransmit_first)
 {
