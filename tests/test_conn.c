@@ -2856,3 +2856,294 @@ VQ_TEST(conn_cid_frames_retransmitted)
   }
   CHECK(lost > 0);
 }
+
+/* ---- PTO probe contents (RFC 9002 §6.2.4) ------------------------------------------------------ */
+
+typedef struct probe_seen {
+  uint64_t pn;
+  int eliciting, ping, nst;
+  uint64_t st_off[8], st_len[8];
+  int st_fin[8];
+} probe_seen;
+
+/* Builds the server's next datagram and decodes it (first-generation 1-RTT keys): 1 when a packet
+ * was sent (what it carried in *ps), 0 when nothing was, -1 on an error. The datagram never reaches
+ * the client: every packet the server sends here is lost unless the test acknowledges it. */
+static int srv_datagram(world *w, vq_cx *cx, probe_seen *ps)
+{
+  memset(ps, 0, sizeof(*ps));
+  uint8_t buf[1500];
+  size_t n = 0;
+  if (vq_conn_send(peer_conn(&w->srv), cx, buf, sizeof(buf), &n) != VQ_OK)
+    return -1;
+  if (n == 0)
+    return 0;
+  vq_pkt_header h;
+  if (vq_packet_parse(buf, n, vq_conn_scid(w->cli.conn)->len, &h) != VQ_OK || h.type != VQ_PKT_1RTT)
+    return -1;
+  vq_pp_key k;
+  if (!key_1rtt(w, 1, 0, &k))
+    return -1;
+  vq_unprotected u;
+  vq_status st = vq_packet_unprotect(&k, buf, h.packet_len, h.pn_off, -1, &u);
+  vq_pp_key_discard(&k);
+  if (st != VQ_OK)
+    return -1;
+  ps->pn = u.pn;
+  size_t off = 0, used = 0;
+  vq_frame f;
+  while (off < u.payload_len &&
+         vq_frame_parse(buf + u.payload_offset + off, u.payload_len - off, &f, &used) == VQ_OK) {
+    if (vq_frame_is_ack_eliciting(f.type))
+      ps->eliciting = 1;
+    if (f.type == VQ_FRAME_PING)
+      ps->ping = 1;
+    if (f.type >= VQ_FRAME_STREAM && f.type <= (VQ_FRAME_STREAM | 7u) && ps->nst < 8) {
+      ps->st_off[ps->nst] = f.stream.offset;
+      ps->st_len[ps->nst] = f.stream.len;
+      ps->st_fin[ps->nst] = f.stream.fin;
+      ps->nst++;
+    }
+    off += used;
+  }
+  return 1;
+}
+
+/* A packet from the client (frames payload[0..plen)) received by the server at cx->now. */
+static int inject_at(world *w, vq_cx *cx, const uint8_t *payload, size_t plen, uint64_t pn)
+{
+  uint8_t buf[1500];
+  size_t out = 0;
+  if (!build_1rtt(w, payload, plen, pn, 0, buf, &out))
+    return 0;
+  return vq_conn_recv(peer_conn(&w->srv), cx, buf, out, 0) == VQ_OK;
+}
+
+/* The client acknowledges the server's packets [lo, hi]. */
+static int inject_ack(world *w, vq_cx *cx, uint64_t lo, uint64_t hi, uint64_t pn)
+{
+  vq_ack_range r = {lo, hi};
+  vq_frame f;
+  memset(&f, 0, sizeof(f));
+  f.type = VQ_FRAME_ACK;
+  f.ack.ranges_in = &r;
+  f.ack.range_count_in = 1;
+  uint8_t b[64];
+  size_t n = 0;
+  return vq_frame_encode(b, sizeof(b), &f, &n) == VQ_OK && inject_at(w, cx, b, n, pn);
+}
+
+/* An established connection where the client's request on stream 0 has arrived and the server has
+ * written len bytes of its answer (nothing of it sent yet). stream_window: both sides' initial
+ * stream flow-control limit (0: default). */
+static int pto_setup(world *w, uint64_t seed, uint64_t stream_window, size_t len, int fin, vq_cx *cx,
+                     uint64_t *pn)
+{
+  scenario sc = {0};
+  sc.seed = seed;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.keylog = 1;
+  sc.stream_window = stream_window;
+  if (!world_run(w, &sc) || !w->cli.handshake_done || !w->srv.handshake_done || !peer_conn(&w->srv) ||
+      !w->csec_len || !w->ssec_len)
+    return 0;
+  vq_conn *s = peer_conn(&w->srv);
+  *cx = vq_lab_cx(w->lab);
+  *pn = next_pn(w);
+  probe_seen ps;
+  while (srv_datagram(w, cx, &ps) == 1) /* anything the server still had to say */
+    ;
+  if (!inject_at(w, cx, (const uint8_t[]){0x0b, 0x00, 0x01, 'x'}, 4, (*pn)++))
+    return 0;
+  vq_conn_event ev;
+  while (vq_conn_poll_event(s, &ev))
+    ;
+  static uint8_t data[20000];
+  for (size_t i = 0; i < sizeof(data); i++)
+    data[i] = (uint8_t)(i * 7u);
+  size_t acc = 0;
+  return len <= sizeof(data) && vq_conn_stream_write(s, cx, 0, data, len, fin, &acc) == VQ_OK &&
+         acc == len;
+}
+
+/* Runs the server's timers until a PTO fires (datagrams due before it are sent and lost). */
+static int srv_until_pto(world *w, vq_cx *cx)
+{
+  vq_conn *s = peer_conn(&w->srv);
+  vq_conn_stats st;
+  vq_conn_get_stats(s, &st);
+  const uint64_t p0 = st.pto_count;
+  for (int i = 0; i < 100; i++) {
+    vq_time t = vq_conn_next_timeout(s);
+    if (t == VQ_TIME_NEVER)
+      return 0;
+    if (t > cx->now)
+      cx->now = t;
+    if (vq_conn_handle_timeout(s, cx) != VQ_OK)
+      return 0;
+    vq_conn_get_stats(s, &st);
+    if (st.pto_count > p0)
+      return 1;
+    probe_seen ps;
+    while (srv_datagram(w, cx, &ps) == 1)
+      ;
+  }
+  return 0;
+}
+
+/* spec: rfc9002#6.2.4/6 — flow control lets nothing new out: the probes resend the oldest data in
+ * flight (the first packet's, then the next one's), not a PING; spec: rfc9002#6.2.4/1,
+ * rfc9002#6.2.4/3 — both probes are ack-eliciting. The packets resent stay in flight: ACKs of the
+ * originals and of the copies discharge the bytes once (nothing counted twice). */
+VQ_TEST(conn_pto_probe_resends_oldest_data_when_blocked)
+{
+  world w;
+  vq_cx cx;
+  uint64_t pn = 0;
+  CHECK(pto_setup(&w, 301, 3000, 8000, 0, &cx, &pn));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s) {
+    probe_seen ps;
+    uint64_t first = 0, last = 0, sent_end = 0;
+    int pkts = 0;
+    while (srv_datagram(&w, &cx, &ps) == 1) {
+      for (int i = 0; i < ps.nst; i++)
+        if (ps.st_off[i] + ps.st_len[i] > sent_end)
+          sent_end = ps.st_off[i] + ps.st_len[i];
+      if (pkts++ == 0)
+        first = ps.pn;
+      last = ps.pn;
+    }
+    CHECK_EQ(sent_end, 3000); /* the stream's limit: 5000 bytes wait for MAX_STREAM_DATA */
+    CHECK(pkts >= 3);
+    vq_conn_stats st0, st1;
+    vq_conn_get_stats(s, &st0);
+    CHECK_EQ(st0.stream_bytes_sent, 3000);
+    CHECK(srv_until_pto(&w, &cx));
+    /* the first probe: the oldest data in flight, from offset 0 */
+    CHECK_EQ(srv_datagram(&w, &cx, &ps), 1);
+    CHECK(ps.eliciting);
+    CHECK_EQ(ps.nst, 1);
+    CHECK_EQ(ps.st_off[0], 0);
+    CHECK(ps.st_len[0] > 0);
+    uint64_t next_off = ps.st_len[0];
+    /* the second: the next packet in flight */
+    CHECK_EQ(srv_datagram(&w, &cx, &ps), 1);
+    CHECK(ps.eliciting);
+    CHECK(ps.nst >= 1);
+    if (ps.nst >= 1) {
+      CHECK_EQ(ps.st_off[0], next_off);
+      CHECK(ps.st_off[0] + ps.st_len[0] <= 3000);
+    }
+    uint64_t probe2 = ps.pn;
+    vq_conn_get_stats(s, &st1);
+    CHECK_EQ(st1.probes_resent, 2);
+    CHECK(st1.probe_resent_bytes >= next_off);
+    CHECK_EQ(st1.stream_bytes_sent, 3000); /* resent bytes take no credit and are not new */
+    CHECK_EQ(st1.pkts_lost, st0.pkts_lost); /* the originals are not declared lost */
+    /* a late ACK of the originals, then of the copies */
+    CHECK(inject_ack(&w, &cx, first, last, pn++));
+    CHECK(inject_ack(&w, &cx, first, probe2, pn++));
+    vq_conn_get_stats(s, &st1);
+    CHECK_EQ(st1.bytes_in_flight, 0);
+    CHECK_EQ(vq_conn_stream_writable(s, 0) >= 3000, 1);
+  }
+  world_free(&w);
+  CHECK_EQ(w.srv.obligations_at_free, 5000); /* the bytes never sent: nothing else is owed */
+}
+
+/* spec: rfc9002#6.2.4/5 — with new data to send, the probes carry it; spec: rfc9002#6.2.4/7 — on a
+ * consecutive PTO the second probe resends the oldest data instead (a receiver that cannot hold the
+ * new data drops it unacknowledged; the oldest fills the hole it waits for). */
+VQ_TEST(conn_pto_probe_new_data_first)
+{
+  world w;
+  vq_cx cx;
+  uint64_t pn = 0;
+  CHECK(pto_setup(&w, 302, 0, 2000, 0, &cx, &pn));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s) {
+    probe_seen ps;
+    while (srv_datagram(&w, &cx, &ps) == 1)
+      ;
+    static uint8_t more[12000];
+    size_t acc = 0;
+    CHECK_EQ(vq_conn_stream_write(s, &cx, 0, more, sizeof(more), 0, &acc), VQ_OK);
+    CHECK(srv_until_pto(&w, &cx));
+    CHECK_EQ(srv_datagram(&w, &cx, &ps), 1);
+    CHECK_EQ(ps.nst, 1);
+    CHECK_EQ(ps.st_off[0], 2000); /* new data */
+    uint64_t end = ps.st_off[0] + ps.st_len[0];
+    CHECK_EQ(srv_datagram(&w, &cx, &ps), 1);
+    CHECK_EQ(ps.nst, 1);
+    CHECK_EQ(ps.st_off[0], end); /* new data again */
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.probes_resent, 0);
+    /* no ACK: the next PTO is a consecutive one */
+    CHECK(srv_until_pto(&w, &cx));
+    CHECK_EQ(srv_datagram(&w, &cx, &ps), 1);
+    CHECK_EQ(ps.nst, 1);
+    CHECK(ps.st_off[0] >= 2000); /* new data */
+    CHECK_EQ(srv_datagram(&w, &cx, &ps), 1);
+    CHECK_EQ(ps.nst, 1);
+    CHECK_EQ(ps.st_off[0], 0); /* the oldest in flight, alone */
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.probes_resent, 1);
+  }
+  world_free(&w);
+}
+
+/* spec: rfc9002#6.2.4/8 — nothing left to resend (RFC 9002's example: data sent, sent again, the
+ * original acknowledged): the probe is a PING. */
+VQ_TEST(conn_pto_probe_ping_when_nothing_to_resend)
+{
+  world w;
+  vq_cx cx;
+  uint64_t pn = 0;
+  CHECK(pto_setup(&w, 303, 0, 1000, 1, &cx, &pn));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s) {
+    probe_seen ps;
+    CHECK_EQ(srv_datagram(&w, &cx, &ps), 1);
+    CHECK_EQ(ps.nst, 1);
+    CHECK_EQ(ps.st_len[0], 1000);
+    CHECK(ps.st_fin[0]);
+    uint64_t orig = ps.pn;
+    CHECK_EQ(srv_datagram(&w, &cx, &ps), 0);
+    CHECK(srv_until_pto(&w, &cx));
+    /* both probes resend the data and its FIN (nothing new to send) */
+    uint64_t last = 0;
+    for (int k = 0; k < 2; k++) {
+      CHECK_EQ(srv_datagram(&w, &cx, &ps), 1);
+      CHECK_EQ(ps.nst, 1);
+      CHECK_EQ(ps.st_off[0], 0);
+      CHECK_EQ(ps.st_len[0], 1000);
+      CHECK(ps.st_fin[0]);
+      last = ps.pn;
+    }
+    /* the original arrives after all: its ACK discharges the data and the FIN */
+    CHECK(inject_ack(&w, &cx, orig, orig, pn++));
+    CHECK(srv_until_pto(&w, &cx));
+    uint64_t ping_pn = 0;
+    for (int k = 0; k < 2; k++) {
+      CHECK_EQ(srv_datagram(&w, &cx, &ps), 1);
+      CHECK(ps.ping);
+      CHECK(ps.eliciting);
+      CHECK_EQ(ps.nst, 0);
+      ping_pn = ps.pn;
+    }
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.stream_bytes_sent, 1000);
+    /* the copies' ACK, late: nothing happens twice */
+    CHECK(inject_ack(&w, &cx, orig, ping_pn > last ? ping_pn : last, pn++));
+    while (srv_datagram(&w, &cx, &ps) == 1)
+      CHECK_EQ(ps.nst, 0);
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.bytes_in_flight, 0);
+  }
+  world_free(&w);
+  CHECK_EQ(w.srv.obligations_at_free, 0);
+}

@@ -1356,6 +1356,17 @@ static int run_many_streams(uint64_t seed)
   return run_transfer(&sc, "streams200");
 }
 
+/* PTO probes that resent data in flight (RFC 9002 §6.2.4), both sides, over the seeds of a run. */
+static uint64_t flow_probes_resent, flow_probe_resent_bytes;
+
+static int count_probes_resent(world *w, const char *name)
+{
+  (void)name;
+  flow_probes_resent += w->srv.stats.probes_resent + w->cli.stats.probes_resent;
+  flow_probe_resent_bytes += w->srv.stats.probe_resent_bytes + w->cli.stats.probe_resent_bytes;
+  return 1;
+}
+
 static int run_flow_limited(uint64_t seed)
 {
   /* small windows on both sides: the transfer is paced by MAX_STREAM_DATA / MAX_DATA, under loss */
@@ -1370,6 +1381,7 @@ static int run_flow_limited(uint64_t seed)
    * arriving within the closing period: the server then ends at its idle timeout (see idle_ok;
    * seed 11016 once the links' faults got an RNG of their own) */
   sc.idle_ok = 1;
+  sc.check = count_probes_resent;
   return run_transfer(&sc, "flow");
 }
 
@@ -1378,9 +1390,15 @@ VQ_TEST(lab_many_streams)
   CHECK_EQ(over_seeds("streams200", 10000, nseeds(8), run_many_streams), 0);
 }
 
+/* spec: rfc9002#6.2.4/6 — with the windows closed, a PTO finds no new data to send: its probes
+ * resend the oldest data in flight (counted here; the transfers are checked byte-exact as always). */
 VQ_TEST(lab_flow_control_limited)
 {
+  flow_probes_resent = flow_probe_resent_bytes = 0;
   CHECK_EQ(over_seeds("flow", 11000, nseeds(20), run_flow_limited), 0);
+  fprintf(stderr, "  flow: %llu PTO probes resent data in flight (%llu stream bytes)\n",
+          (unsigned long long)flow_probes_resent, (unsigned long long)flow_probe_resent_bytes);
+  CHECK(flow_probes_resent > 0);
 }
 
 /* ---- resumption and 0-RTT (RFC 9000 §7.4.1, §17.2.3; RFC 9001 §4.6) ---------------------------- */
@@ -2475,6 +2493,18 @@ VQ_TEST(lab_nat_rebinding_in_handshake)
 VQ_TEST(lab_client_migration_cid_churn)
 {
   CHECK_EQ(over_seeds("migrate", 19000, nseeds(20), run_migrate), 0);
+}
+
+/* Seeds where, under the migrations' reordering and loss, the client's receive buffer of a stream
+ * filled its range slots with islands above a hole and dropped the server's packets unacknowledged;
+ * the server's retransmissions and PTO probes were dropped again (data below the islands opens a new
+ * range) until the idle timeout. The last slot is now kept for data at the read offset
+ * (vq_recvbuf_can_hold) and a probe with no new data to send resends the oldest data in flight
+ * (spec: rfc9002#6.2.4/6), which fills the hole from its start. */
+VQ_TEST(lab_migration_receive_ranges_full)
+{
+  CHECK(run_migrate(19184));
+  CHECK(run_migrate(19924));
 }
 
 #undef FAIL

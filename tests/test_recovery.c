@@ -866,3 +866,52 @@ VQ_TEST(recovery_randomized_invariants)
     fx_free(f);
   }
 }
+
+/* spec: rfc9002#6.2.4/6, rfc9002#6.2/1 — what a probe may resend: the oldest ack-eliciting packets
+ * still in flight, in pn order; a PTO declares nothing lost, so they stay there (acknowledged and lost
+ * packets, ACK-only ones and skipped packet numbers are passed over). */
+VQ_TEST(recovery_oldest_in_flight)
+{
+  fx *f = fx_new(VQ_CC_NEWRENO, 64);
+  CHECK(f != NULL);
+  f->st.handshake_confirmed = 1;
+  vq_sent_packet p;
+  CHECK_EQ(vq_recovery_oldest_in_flight(&f->r, VQ_SPACE_APP, 0, 0, &p), 0);
+  const vq_time t0 = VQ_MS(100);
+  CHECK_EQ(sendp(f, VQ_SPACE_APP, 0, t0, 0, 0), VQ_OK); /* ACK-only: not in flight */
+  for (uint64_t pn = 1; pn <= 5; pn++)
+    CHECK_EQ(sendp(f, VQ_SPACE_APP, pn, t0 + pn * VQ_US(1), 1000, 1), VQ_OK);
+  CHECK_EQ(sendp(f, VQ_SPACE_APP, 8, t0 + VQ_US(8), 1000, 1), VQ_OK); /* 6 and 7 skipped */
+  CHECK_EQ(vq_recovery_oldest_in_flight(&f->r, VQ_SPACE_APP, 0, 0, &p), 1);
+  CHECK_EQ(p.pn, 1);
+  CHECK_EQ(p.handle, 11);
+  CHECK_EQ(vq_recovery_oldest_in_flight(&f->r, VQ_SPACE_APP, 1, 1, &p), 1);
+  CHECK_EQ(p.pn, 2);
+  CHECK_EQ(vq_recovery_oldest_in_flight(&f->r, VQ_SPACE_APP, 5, 1, &p), 1);
+  CHECK_EQ(p.pn, 8);
+  CHECK_EQ(vq_recovery_oldest_in_flight(&f->r, VQ_SPACE_APP, 8, 1, &p), 0);
+  /* a PTO: nothing declared lost, the same packets stay in flight */
+  vq_pn_space ps = VQ_SPACE_INITIAL;
+  uint32_t probes = 0;
+  vq_recovery_on_timeout(&f->r, &f->st, VQ_MS(5000), &f->cb, &ps, &probes);
+  CHECK_EQ(probes, 2);
+  CHECK_EQ(ps, VQ_SPACE_APP);
+  CHECK_EQ(f->n, 0);
+  CHECK_EQ(vq_recovery_oldest_in_flight(&f->r, VQ_SPACE_APP, 0, 0, &p), 1);
+  CHECK_EQ(p.pn, 1);
+  /* 2 acknowledged, then 5 (1 lost by the packet threshold, 3 and 4 not yet) */
+  CHECK_EQ(ack1(f, VQ_SPACE_APP, 2, 2, VQ_MS(5000), NULL), VQ_OK);
+  CHECK_EQ(vq_recovery_oldest_in_flight(&f->r, VQ_SPACE_APP, 0, 0, &p), 1);
+  CHECK_EQ(p.pn, 1);
+  CHECK_EQ(ack1(f, VQ_SPACE_APP, 5, 5, VQ_MS(5000), NULL), VQ_OK);
+  CHECK_EQ(fate_of(f, VQ_SPACE_APP, 1, NULL), VQ_PKT_LOST);
+  CHECK_EQ(vq_recovery_oldest_in_flight(&f->r, VQ_SPACE_APP, 0, 0, &p), 1);
+  CHECK_EQ(p.pn, 3);
+  CHECK_EQ(vq_recovery_oldest_in_flight(&f->r, VQ_SPACE_APP, 3, 1, &p), 1);
+  CHECK_EQ(p.pn, 4);
+  CHECK_EQ(vq_recovery_oldest_in_flight(&f->r, VQ_SPACE_APP, 4, 1, &p), 1);
+  CHECK_EQ(p.pn, 8);
+  CHECK_EQ(vq_recovery_oldest_in_flight(&f->r, VQ_SPACE_INITIAL, 0, 0, &p), 0);
+  CHECK_EQ(vq_recovery_oldest_in_flight(NULL, VQ_SPACE_APP, 0, 0, &p), 0);
+  fx_free(f);
+}

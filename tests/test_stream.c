@@ -271,6 +271,77 @@ VQ_TEST(stream_sendbuf_in_order)
   CHECK_EQ(e.mem.used, 0);
 }
 
+/* spec: rfc9002#6.2.4/6 — what a PTO probe resends of a packet still in flight: the parts of its
+ * range not acknowledged (with the FIN when it was on it), never more than the room; sending it again
+ * takes no new offset, and the ACKs of both copies discharge each byte once. */
+VQ_TEST(stream_sendbuf_resend_in_flight)
+{
+  sb_env e;
+  sb_setup(&e, 1u << 20, 100000);
+  vq_sendbuf *b = &e.b;
+  uint64_t off;
+  size_t len;
+  int fin;
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 100, 0, 1000, &off, &len, &fin), 0); /* nothing sent */
+  CHECK_EQ(sb_write_pat(b, 3000, 1), 3000);
+  vq_sendbuf_on_sent(b, 0, 1000, 0);
+  vq_sendbuf_on_sent(b, 1000, 1000, 0);
+  vq_sendbuf_on_sent(b, 2000, 1000, 1);
+  /* the first packet's range, whole, then cut to the room */
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 5000, &off, &len, &fin), 1);
+  CHECK_EQ(off, 0);
+  CHECK_EQ(len, 1000);
+  CHECK(!fin);
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 300, &off, &len, &fin), 1);
+  CHECK_EQ(len, 300);
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 0, &off, &len, &fin), 0);
+  /* part of it acknowledged (another packet carried [200, 500) too): what is left, in order */
+  vq_sendbuf_on_acked(b, 200, 300, 0);
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 5000, &off, &len, &fin), 1);
+  CHECK_EQ(off, 0);
+  CHECK_EQ(len, 200);
+  vq_sendbuf_on_acked(b, 0, 200, 0);
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 5000, &off, &len, &fin), 1);
+  CHECK_EQ(off, 500);
+  CHECK_EQ(len, 500);
+  /* the last packet's range goes with its FIN */
+  CHECK_EQ(vq_sendbuf_resend(b, 2000, 1000, 1, 5000, &off, &len, &fin), 1);
+  CHECK_EQ(off, 2000);
+  CHECK_EQ(len, 1000);
+  CHECK(fin);
+  uint8_t buf[1000];
+  vq_sendbuf_copy(b, off, len, buf);
+  CHECK(is_pat(buf, off, len));
+  const uint64_t sent = b->sent, owed = vq_sendbuf_obligations(b);
+  vq_sendbuf_on_sent(b, off, len, fin); /* the probe carried it */
+  CHECK_EQ(b->sent, sent);
+  CHECK_EQ(vq_sendbuf_obligations(b), owed);
+  /* the copy's ACK, then the original's: counted once */
+  vq_sendbuf_on_acked(b, 2000, 1000, 1);
+  CHECK(b->fin_acked);
+  CHECK_EQ(vq_sendbuf_obligations(b), 1500);
+  vq_sendbuf_on_acked(b, 2000, 1000, 1);
+  CHECK_EQ(vq_sendbuf_obligations(b), 1500);
+  /* the data acknowledged, the FIN not: the FIN alone */
+  CHECK_EQ(vq_sendbuf_resend(b, 2000, 1000, 1, 5000, &off, &len, &fin), 0); /* all acknowledged */
+  vq_sendbuf_on_acked(b, 0, 2000, 0);
+  CHECK(vq_sendbuf_done(b));
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 1000, 0, 5000, &off, &len, &fin), 0);
+  vq_sendbuf_free(b);
+  CHECK_EQ(e.mem.used, 0);
+
+  sb_setup(&e, 1u << 20, 100000);
+  CHECK_EQ(sb_write_pat(b, 100, 1), 100);
+  vq_sendbuf_on_sent(b, 0, 100, 1);
+  vq_sendbuf_on_acked(b, 0, 100, 0); /* the bytes acknowledged by a packet without the FIN */
+  CHECK_EQ(vq_sendbuf_resend(b, 0, 100, 1, 5000, &off, &len, &fin), 1);
+  CHECK_EQ(off, 100);
+  CHECK_EQ(len, 0);
+  CHECK(fin);
+  vq_sendbuf_free(b);
+  CHECK_EQ(e.mem.used, 0);
+}
+
 /* A lost middle range is sent again before any new data, and only what is not acknowledged. */
 VQ_TEST(stream_sendbuf_loss_retransmit_first)
 {
@@ -860,15 +931,29 @@ VQ_TEST(stream_recvbuf_budgets)
   rb_env e;
   rb_setup(&e, 1u << 22, 1u << 20);
   vq_recvbuf *b = &e.b;
-  for (uint32_t i = 0; i < VQ_STREAMBUF_RANGES; i++) CHECK_EQ(rb_put(b, 10 + 20 * i, 10, 0), VQ_OK);
-  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES);
-  CHECK_EQ(rb_put(b, 10000, 10, 0), VQ_ERR_BUDGET);
-  CHECK_EQ(b->highest, 10 + 20 * (VQ_STREAMBUF_RANGES - 1) + 10);
+  /* islands above a hole at the read offset take every slot but the last */
+  for (uint32_t i = 0; i + 1 < VQ_STREAMBUF_RANGES; i++)
+    CHECK_EQ(rb_put(b, 10 + 20 * i, 10, 0), VQ_OK);
+  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES - 1);
+  CHECK_EQ(rb_put(b, 10000, 10, 0), VQ_ERR_BUDGET); /* the last slot is not for another island */
+  CHECK(!vq_recvbuf_can_hold(b, 10000, 10010));
+  CHECK_EQ(b->highest, 10 + 20 * (VQ_STREAMBUF_RANGES - 2) + 10);
   CHECK_EQ(rb_put(b, 10000, 10, 1), VQ_ERR_BUDGET);
   CHECK_EQ(b->final_size, UINT64_MAX);
-  CHECK_EQ(rb_put(b, 15, 10, 0), VQ_OK); /* merges: fine */
-  CHECK_EQ(rb_put(b, 0, 10, 0), VQ_OK);  /* touches the first: fine */
-  CHECK_EQ(vq_recvbuf_readable(b), 25);
+  CHECK_EQ(rb_put(b, 15, 20, 0), VQ_OK); /* merges two: fine */
+  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES - 2);
+  CHECK_EQ(rb_put(b, 10000, 10, 0), VQ_OK); /* a slot freed: one more island */
+  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES - 1);
+  /* the hole below the first island fills from the read offset, in pieces that touch nothing: the
+   * kept slot takes the first, the next ones extend it (a retransmission split anywhere fits) */
+  CHECK(vq_recvbuf_can_hold(b, 0, 3));
+  CHECK_EQ(rb_put(b, 0, 3, 0), VQ_OK);
+  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES);
+  CHECK_EQ(rb_put(b, 5, 2, 0), VQ_ERR_BUDGET); /* above the read offset: no slot */
+  CHECK_EQ(rb_put(b, 3, 4, 0), VQ_OK);
+  CHECK_EQ(rb_put(b, 7, 3, 0), VQ_OK); /* joins the first island */
+  CHECK_EQ(b->have.n, VQ_STREAMBUF_RANGES - 1);
+  CHECK_EQ(vq_recvbuf_readable(b), 40);
   vq_recvbuf_free(b);
   CHECK_EQ(e.mem.used, 0);
   /* Memory for one chunk and its ring only. */

@@ -198,6 +198,8 @@ typedef struct vq_conn_stats {
   uint64_t path_challenges_sent, paths_validated, path_validation_failures;
   uint64_t peer_migrations;     /* server: the peer's address changed (NAT rebinding, migration) */
   uint64_t migrations;          /* client: vq_conn_migrate calls that started a probe */
+  uint64_t probe_resent_bytes;  /* stream bytes of packets in flight resent in PTO probes (RFC 9002 §6.2.4) */
+  uint64_t probes_resent;       /* PTO probes that carried previously sent data */
 } vq_conn_stats;
 
 /* Creates a client connection: picks its CIDs from cx->rng and queues the ClientHello; the first

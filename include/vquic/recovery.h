@@ -262,6 +262,11 @@ void vq_recovery_paced(vq_recovery *r, uint64_t size, vq_time now);
 
 /* The largest packet number acked in a space (0 and *ok = 0 if none): pn encoding needs it. */
 uint64_t vq_recovery_largest_acked(const vq_recovery *r, vq_pn_space space, int *ok);
+/* For a PTO probe that resends what is still in flight (RFC 9002 §6.2.4): the oldest ack-eliciting
+ * packet of a space that is neither acknowledged nor declared lost, with a packet number above
+ * `after` (any when !has_after). Copies its record to *out and returns 1; 0 when there is none. */
+int vq_recovery_oldest_in_flight(const vq_recovery *r, vq_pn_space space, uint64_t after,
+                                 int has_after, vq_sent_packet *out);
 /* Bytes in flight and the congestion window, for statistics and tests. */
 uint64_t vq_recovery_bytes_in_flight(const vq_recovery *r);
 

@@ -67,6 +67,14 @@ vq_status vq_sendbuf_write(vq_sendbuf *b, const uint8_t *data, size_t len, int f
  * something to send, 0 otherwise. Does not change b. */
 int vq_sendbuf_next(const vq_sendbuf *b, size_t max_len, uint64_t new_data_limit, uint64_t *off,
                     size_t *len, int *fin);
+/* For a PTO probe (RFC 9002 §6.2.4): the first part of [off, off + len) (plus its FIN when fin) sent
+ * before and still unacknowledged, at most max_len bytes: *roff, *rlen (possibly 0 with *rfin = 1 for
+ * a FIN alone). Returns 0 when nothing of it is owed any more. Sending it again takes no flow-control
+ * credit (it is below sent) and is told with vq_sendbuf_on_sent like any retransmission; the packet
+ * that first carried it stays in flight, and whichever ACK comes first discharges the bytes (a late
+ * one finds them below base or in acked: counted once). Does not change b. */
+int vq_sendbuf_resend(const vq_sendbuf *b, uint64_t off, size_t len, int fin, size_t max_len,
+                      uint64_t *roff, size_t *rlen, int *rfin);
 /* Copies [off, off + len) into out (the range must be held: off >= base, off + len <= end). */
 void vq_sendbuf_copy(const vq_sendbuf *b, uint64_t off, size_t len, uint8_t *out);
 /* The range was put in a packet: removes it from lost, advances sent, notes the FIN. */
@@ -110,6 +118,11 @@ void vq_recvbuf_free(vq_recvbuf *b);
  * size, a different final size, or a final size below data received), VQ_ERR_FLOW_CONTROL (beyond
  * read + window), VQ_ERR_BUDGET/VQ_ERR_NOMEM (too fragmented or memory budget). */
 vq_status vq_recvbuf_insert(vq_recvbuf *b, uint64_t off, const uint8_t *data, size_t len, int fin);
+/* 1 when vq_recvbuf_insert would find a range slot for [off, end): nothing new in it, it touches a
+ * range held, or a slot is free. The last free slot is kept for data at the read offset: with every
+ * other slot taken by islands above a hole, the hole still fills from its start (deliverable at once,
+ * so the application frees the slot by reading), however the peer splits its retransmissions. */
+int vq_recvbuf_can_hold(const vq_recvbuf *b, uint64_t off, uint64_t end);
 /* Reads contiguous bytes at `read` into out (up to cap). *fin = 1 when the final byte was read
  * (or the stream is empty and finished). */
 size_t vq_recvbuf_read(vq_recvbuf *b, uint8_t *out, size_t cap, int *fin);

@@ -1840,6 +1840,7 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
     if (probes) {
       c->stats.pto_count++;
       c->sp[ps].probes += probes;
+      c->sp[ps].probe_cursor_set = 0; /* a resending probe starts again from the oldest in flight */
       vq_cx_trace(cx, "pto", "space=%d probes=%u", (int)ps, probes);
       /* spec: rfc9002#6.2.4/3 — a client without Handshake keys sends an Initial probe; with
        * nothing in flight in Initial, it still sends one when the server may be blocked */

@@ -101,6 +101,10 @@ typedef struct vq_space {
   uint64_t next_pn;
   int discarded;
   uint32_t probes;                /* PTO probes still to send */
+  /* PTO probes that resend data in flight (RFC 9002 §6.2.4) go through the oldest packets in flight
+   * in pn order: the probes of one PTO resend different packets; each PTO starts from the oldest */
+  uint64_t probe_cursor;          /* the last packet whose frames a probe resent (when _set) */
+  int probe_cursor_set;
   /* CRYPTO stream of the level of this space */
   vq_sendbuf crypto_tx;
   vq_recvbuf crypto_rx;

@@ -382,6 +382,7 @@ typedef struct pkt {
   size_t end;     /* payload may extend to here (before the AEAD tag) */
   int eliciting;
   int padded;
+  int data;       /* stream data (new, or declared lost and sent again) or a DATAGRAM went in */
 } pkt;
 
 /* Every recorded frame needs a record: a packet stops taking frames when none is free (64 are
@@ -689,10 +690,20 @@ static void put_datagrams(vq_conn *c, const vq_cx *cx, pkt *p)
     /* spec: rfc9221#5.2 — DATAGRAM frames are ack-eliciting; spec: rfc9000#19.21/3 — an extension
      * frame is congestion controlled (vq_conn_has_pending) and elicits an ACK */
     p->eliciting = 1;
+    p->data = 1;
     c->stats.dgram_sent++;
     sf_add(c, VQ_SF_DATAGRAM, VQ_SPACE_APP, id, 0, (uint32_t)used, 0);
   }
 }
+
+/* The stream data a STREAM frame of s can carry in what is left of the packet (>= 24 bytes left). */
+static size_t stream_room(const pkt *p, const vq_stream *s)
+{
+  size_t hdr_max = 1 + vq_varint_len(s->id) + 8 + 4;
+  return p->end - p->pos - hdr_max;
+}
+
+static int put_stream_frame(vq_conn *c, pkt *p, vq_stream *s, uint64_t off, size_t len, int fin);
 
 /* One STREAM frame of stream s into the packet; returns 1 if the stream has more to send. */
 static int put_stream(vq_conn *c, pkt *p, vq_stream *s)
@@ -703,9 +714,7 @@ static int put_stream(vq_conn *c, pkt *p, vq_stream *s)
   size_t len;
   int fin;
   uint64_t limit = conn_credit_end(c, s);
-  size_t hdr_max = 1 + vq_varint_len(s->id) + 8 + 4;
-  size_t room = p->end - p->pos - hdr_max;
-  if (!vq_sendbuf_next(&s->sb, room, limit, &off, &len, &fin)) {
+  if (!vq_sendbuf_next(&s->sb, stream_room(p, s), limit, &off, &len, &fin)) {
     /* blocked by flow control? (spec: rfc9000#4.1/4 — signal it with *_DATA_BLOCKED) */
     if (s->sb.end > s->sb.sent && s->sb.sent >= s->fc_tx.limit && vq_fc_tx_take_blocked(&s->fc_tx))
       s->sdb_pending = 1;
@@ -714,6 +723,15 @@ static int put_stream(vq_conn *c, pkt *p, vq_stream *s)
       c->data_blocked_pending = 1;
     return 0;
   }
+  if (!put_stream_frame(c, p, s, off, len, fin))
+    return 0;
+  return stream_has_data(c, s);
+}
+
+/* The STREAM frame [off, off + len) (+ FIN) of s into the packet (it fits: stream_room). Only bytes
+ * above sb.sent take flow-control credit and count as sent: a retransmission takes none. */
+static int put_stream_frame(vq_conn *c, pkt *p, vq_stream *s, uint64_t off, size_t len, int fin)
+{
   uint8_t *w = p->buf + p->pos;
   size_t u = 1, n = 0;
   uint8_t type = VQ_FRAME_STREAM | VQ_FRAME_STREAM_LEN;
@@ -736,6 +754,7 @@ static int put_stream(vq_conn *c, pkt *p, vq_stream *s)
   vq_sendbuf_copy(&s->sb, off, len, w + u);
   p->pos += u + len;
   p->eliciting = 1;
+  p->data = 1;
   uint64_t new_end = off + len;
   if (new_end > s->sb.sent) {
     uint64_t fresh = new_end - s->sb.sent;
@@ -747,7 +766,7 @@ static int put_stream(vq_conn *c, pkt *p, vq_stream *s)
   if (fin && s->ss == VQ_SEND_SEND)
     s->ss = VQ_SEND_DATA_SENT;
   sf_add(c, VQ_SF_STREAM, VQ_SPACE_APP, s->id, off, (uint32_t)len, fin);
-  return stream_has_data(c, s);
+  return 1;
 }
 
 static void put_streams(vq_conn *c, pkt *p)
@@ -764,6 +783,81 @@ static void put_streams(vq_conn *c, pkt *p)
     if (put_stream(c, p, s))
       vq_conn_stream_sendq_add(c, s);
   }
+}
+
+/* One frame of a packet in flight, for a PTO probe that resends it (put_probe_resend). Stream data
+ * goes into the packet now; control frames are queued as if lost (each is sent again with its current
+ * value, and an ACK of either copy discharges it); CRYPTO data is re-queued for put_crypto. ACK, PING,
+ * DATAGRAM (never retransmitted, rfc9221#5.2), PATH_CHALLENGE and the BLOCKED frames are not resent. */
+static void resend_frame(vq_conn *c, pkt *p, const vq_sent_frame *r, int *crypto)
+{
+  switch ((vq_sf_kind)r->kind) {
+  case VQ_SF_STREAM: {
+    vq_stream *s = vq_conn_stream_find(c, r->id);
+    uint64_t off;
+    size_t len;
+    int fin;
+    if (!s || s->reset_pending || s->reset_sent || p->end - p->pos < 24 || !sf_room(c))
+      return;
+    if (!vq_sendbuf_resend(&s->sb, r->off, r->len, r->fin, stream_room(p, s), &off, &len, &fin))
+      return;
+    if (put_stream_frame(c, p, s, off, len, fin))
+      c->stats.probe_resent_bytes += len;
+    return;
+  }
+  case VQ_SF_CRYPTO:
+    if (!c->sp[r->space].discarded && r->space == VQ_SPACE_APP) {
+      /* lost is a superset by design (stream.c): this costs one extra copy at most */
+      (void)vq_sendbuf_on_lost(&c->sp[VQ_SPACE_APP].crypto_tx, r->off, r->len, 0);
+      *crypto = 1;
+    }
+    return;
+  case VQ_SF_MAX_DATA:
+  case VQ_SF_MAX_STREAM_DATA:
+  case VQ_SF_MAX_STREAMS_BIDI:
+  case VQ_SF_MAX_STREAMS_UNI:
+  case VQ_SF_RESET_STREAM:
+  case VQ_SF_STOP_SENDING:
+  case VQ_SF_HANDSHAKE_DONE:
+  case VQ_SF_NEW_CID:
+  case VQ_SF_RETIRE_CID:
+    frame_lost(c, r);
+    return;
+  default:
+    return;
+  }
+}
+
+/* spec: rfc9002#6.2.4/6 — a 1-RTT PTO probe with no new data to carry sends previously sent data: the
+ * frames of the oldest packets in flight, in pn order, as many as fit. Those packets are not declared
+ * lost (spec: rfc9002#6.2/1): they stay in flight, and the data they carry stays owed until an ACK of
+ * either copy (DESIGN.md principle 4). The probes of one PTO go on from where the last stopped. */
+static int put_probe_resend(vq_conn *c, pkt *p)
+{
+  vq_space *s = &c->sp[VQ_SPACE_APP];
+  vq_sent_packet sp;
+  int crypto = 0;
+  size_t start = p->pos;
+  if (s->probe_cursor_set &&
+      !vq_recovery_oldest_in_flight(&c->rec, VQ_SPACE_APP, s->probe_cursor, 1, &sp))
+    s->probe_cursor_set = 0; /* resent everything in flight: from the oldest again */
+  for (uint32_t n = 0; n < 16u && p->end - p->pos >= 24 && sf_room(c); n++) {
+    if (!vq_recovery_oldest_in_flight(&c->rec, VQ_SPACE_APP, s->probe_cursor, s->probe_cursor_set,
+                                      &sp))
+      break;
+    s->probe_cursor = sp.pn;
+    s->probe_cursor_set = 1;
+    uint32_t i = (uint32_t)sp.handle;
+    for (uint32_t j = i; j != VQ_SF_NIL && j < c->sf_cap && p->end - p->pos >= 24; j = c->sf[j].next)
+      resend_frame(c, p, &c->sf[j], &crypto);
+  }
+  if (crypto)
+    put_crypto(c, p, VQ_SPACE_APP);
+  put_app_ctrl(c, p);
+  if (p->pos == start)
+    return 0;
+  c->stats.probes_resent++;
+  return 1;
 }
 
 /* For a PTO probe in Initial/Handshake: resend what is unacknowledged (RFC 9002 §6.2.4). */
@@ -850,7 +944,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   st = vq_pn_write(buf + pn_off, cap - pn_off, s->next_pn, pn_len);
   if (st != VQ_OK)
     return st;
-  pkt p = {c, buf, pn_off + pn_len, cap - VQ_AEAD_TAG_LEN, 0, 0};
+  pkt p = {c, buf, pn_off + pn_len, cap - VQ_AEAD_TAG_LEN, 0, 0, 0};
   c->cur_first = c->cur_last = VQ_SF_NIL;
   c->path_pad = 0;
 
@@ -877,9 +971,19 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
        * state was initialised from them); put_app_ctrl has no HANDSHAKE_DONE, PATH_RESPONSE or
        * NEW_TOKEN pending on a client before the handshake completes (rfc9000#12.4/3) */
       if (space == VQ_SPACE_APP && (c->hs_complete || zrtt)) {
-        put_app_ctrl(c, &p);
-        put_datagrams(c, cx, &p);
-        put_streams(c, &p);
+        /* spec: rfc9002#6.2.4/5 — a probe carries new data when there is some; spec:
+         * rfc9002#6.2.4/6 — else what is still in flight, oldest first. spec: rfc9002#6.2.4/7 — on
+         * a consecutive PTO (the new data of the last probes drew no ACK: a peer whose receive
+         * buffer cannot take it drops it unacknowledged, conn_stream.c) the second probe resends
+         * the oldest data alone, which fills the hole the peer waits for */
+        int probe = s->probes > 0 && !zrtt;
+        if (!(probe && s->probes == 1 && c->rec.pto_count >= 2 && put_probe_resend(c, &p))) {
+          put_app_ctrl(c, &p);
+          put_datagrams(c, cx, &p);
+          put_streams(c, &p);
+          if (probe && !p.data)
+            (void)put_probe_resend(c, &p);
+        }
       }
       if (space == VQ_SPACE_APP && c->ku_ping_wanted && !p.eliciting) {
         /* a key update waits for an ACK of this key phase (vq_conn_app_key_usable) */
@@ -893,7 +997,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
         }
       }
       if (s->probes && !p.eliciting) {
-        /* spec: rfc9002#6.2.4/1 — a PTO sends an ack-eliciting probe: PING when nothing else */
+        /* spec: rfc9002#6.2.4/1 — a PTO sends an ack-eliciting probe; spec: rfc9002#6.2.4/8 — a
+         * PING when there is nothing new to send and nothing in flight left to resend */
         vq_frame f;
         memset(&f, 0, sizeof(f));
         f.type = VQ_FRAME_PING;

@@ -212,22 +212,8 @@ static void readable(vq_conn *c, vq_stream *s)
   vq_conn_push_event(c, VQ_CONN_EV_STREAM_READABLE, s->id, 0);
 }
 
-/* 1 when buf can hold [off, end): nothing new in it, a free range slot, or it touches a range held
- * (the test of vq_recvbuf_insert's range set, made before anything changes). */
-static int recv_range_fits(const vq_recvbuf *b, uint64_t off, uint64_t end)
-{
-  uint64_t lo = off > b->read ? off : b->read;
-  if (lo >= end || b->have.n < b->have.cap)
-    return 1;
-  for (uint32_t i = 0; i < b->have.n; i++)
-    if (b->have.r[i].lo <= end && b->have.r[i].hi >= lo)
-      return 1;
-  return 0;
-}
-
 vq_status vq_conn_on_stream_frame(vq_conn *c, const vq_cx *cx, const vq_frame_stream *f)
 {
-  (void)cx;
   /* spec: rfc9000#19.8 — STREAM on a send-only (locally initiated unidirectional) stream is a
    * STREAM_STATE_ERROR */
   if (!vq_stream_can_receive(f->stream_id, c->is_server))
@@ -239,12 +225,16 @@ vq_status vq_conn_on_stream_frame(vq_conn *c, const vq_cx *cx, const vq_frame_st
   if (s->rs == VQ_RECV_RESET_RECVD || s->rs == VQ_RECV_RESET_READ || s->rs == VQ_RECV_DATA_READ)
     return VQ_OK;
   uint64_t end = f->offset + f->len;
-  if (!recv_range_fits(&s->rb, f->offset, end)) {
+  if (!vq_recvbuf_can_hold(&s->rb, f->offset, end)) {
     /* The receive buffer tracks at most VQ_STREAMBUF_RANGES disjoint ranges: with loss over a window
      * of megabytes a frame may open one more. It cannot be held, and closing the connection for it
      * (as before) kills an ordinary lossy transfer: the packet is dropped unacknowledged instead
      * (recv_packet), so the peer retransmits it once the holes below have been filled. */
     c->drop_packet = 1;
+    vq_cx_trace(cx, "stream_frame_unheld", "id=%llu off=%llu len=%llu read=%llu ranges=%u first=%llu",
+                (unsigned long long)f->stream_id, (unsigned long long)f->offset,
+                (unsigned long long)f->len, (unsigned long long)s->rb.read, s->rb.have.n,
+                (unsigned long long)(s->rb.have.n ? s->rb.have.r[0].lo : 0));
     return VQ_OK;
   }
   uint64_t grown = 0;

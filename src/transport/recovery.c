@@ -699,6 +699,24 @@ uint64_t vq_recovery_largest_acked(const vq_recovery *r, vq_pn_space space, int 
   return r->space[space].largest_acked;
 }
 
+int vq_recovery_oldest_in_flight(const vq_recovery *r, vq_pn_space space, uint64_t after,
+                                 int has_after, vq_sent_packet *out)
+{
+  if (r == NULL || out == NULL || (unsigned)space >= VQ_SPACE_COUNT)
+    return 0;
+  const vq_recovery_space *sp = &r->space[space];
+  if (sp->ring == NULL || sp->ack_eliciting_in_flight == 0 || (has_after && after >= PN_MAX))
+    return 0;
+  for (uint32_t i = has_after ? lower_bound(sp, after + 1u) : 0; i < sp->count; i++) {
+    const vq_sent_packet *p = slot(sp, i);
+    if (p->reserved == SLOT_LIVE && p->ack_eliciting) {
+      *out = *p;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 uint64_t vq_recovery_bytes_in_flight(const vq_recovery *r)
 {
   return r == NULL ? 0 : r->cc.bytes_in_flight;

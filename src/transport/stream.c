@@ -15,7 +15,8 @@
  *    island is not recorded as acked but queued as lost: it is resent (identical bytes, RFC 9000 §2.2)
  *    and acknowledged again later, so the obligation is still discharged.
  *  - recvbuf `have`: an insert that would need a slot when none is free fails with VQ_ERR_BUDGET
- *    before anything is stored (the peer retransmits, or the caller closes). */
+ *    before anything is stored (the peer retransmits, or the caller closes). The last slot is kept
+ *    for data at the read offset, so the lowest hole can always be filled from its start. */
 #include <string.h>
 
 #include "vquic/stream.h"
@@ -41,14 +42,6 @@ static uint32_t rs_first_touching(const vq_rangeset *s, uint64_t lo)
   uint32_t i = 0;
   while (i < s->n && s->r[i].hi < lo) i++;
   return i;
-}
-
-/* 1 when adding [lo, hi) would not need a new slot, or a slot is free. */
-static int rs_can_add(const vq_rangeset *s, uint64_t lo, uint64_t hi)
-{
-  if (lo >= hi || s->n < s->cap) return 1;
-  uint32_t i = rs_first_touching(s, lo);
-  return i < s->n && s->r[i].lo <= hi;
 }
 
 vq_status vq_rangeset_add(vq_rangeset *s, uint64_t lo, uint64_t hi)
@@ -287,6 +280,36 @@ int vq_sendbuf_next(const vq_sendbuf *b, size_t max_len, uint64_t new_data_limit
   return 1;
 }
 
+int vq_sendbuf_resend(const vq_sendbuf *b, uint64_t off, size_t len, int fin, size_t max_len,
+                      uint64_t *roff, size_t *rlen, int *rfin)
+{
+  if (b->abandoned) return 0;
+  uint64_t p = max_u64(off, b->base);
+  uint64_t hi = clip_end(off, len, b->sent);
+  /* the FIN goes with the range when it was on this one, has been sent and is not acknowledged */
+  int want_fin = fin && b->fin && b->fin_sent && !b->fin_acked && clip_end(off, len, UINT64_MAX) == b->end;
+  uint32_t j = 0;
+  while (p < hi) { /* skip the acknowledged parts */
+    while (j < b->acked.n && b->acked.r[j].hi <= p) j++;
+    if (j < b->acked.n && b->acked.r[j].lo <= p) {
+      p = b->acked.r[j].hi;
+      continue;
+    }
+    if (max_len == 0) return 0;
+    uint64_t e = j < b->acked.n ? min_u64(hi, b->acked.r[j].lo) : hi;
+    e = min_u64(e, p + (uint64_t)max_len);
+    *roff = p;
+    *rlen = (size_t)(e - p);
+    *rfin = want_fin && e == b->end;
+    return 1;
+  }
+  if (!want_fin) return 0;
+  *roff = b->end; /* a FIN alone */
+  *rlen = 0;
+  *rfin = 1;
+  return 1;
+}
+
 void vq_sendbuf_copy(const vq_sendbuf *b, uint64_t off, size_t len, uint8_t *out)
 {
   if (len == 0 || off < b->base || off > b->end || len > b->end - off) return; /* not held */
@@ -458,6 +481,16 @@ static void recvbuf_copy_in(vq_recvbuf *b, uint64_t off, const uint8_t *data, ui
   }
 }
 
+int vq_recvbuf_can_hold(const vq_recvbuf *b, uint64_t off, uint64_t end)
+{
+  uint64_t lo = max_u64(off, b->read);
+  if (lo >= end || vq_rangeset_contains(&b->have, lo, end)) return 1;
+  uint32_t i = rs_first_touching(&b->have, lo);
+  if (i < b->have.n && b->have.r[i].lo <= end) return 1; /* merges with a range held */
+  if (b->have.n + 1u < b->have.cap) return 1;
+  return b->have.n < b->have.cap && lo == b->read; /* the last slot: only at the read offset */
+}
+
 /* spec: rfc9000#4.5/4 — data at or beyond the final size is FINAL_SIZE_ERROR;
  * spec: rfc9000#4.5/3 — so is a change of the final size (and a final size below data received);
  * spec: rfc9000#4.1 — data beyond the advertised limit is FLOW_CONTROL_ERROR;
@@ -476,7 +509,7 @@ vq_status vq_recvbuf_insert(vq_recvbuf *b, uint64_t off, const uint8_t *data, si
   if (end > b->read && end - b->read > b->window) return VQ_ERR_FLOW_CONTROL;
   uint64_t lo = max_u64(off, b->read);
   if (lo < end) {
-    if (!rs_can_add(&b->have, lo, end)) return VQ_ERR_BUDGET;
+    if (!vq_recvbuf_can_hold(b, lo, end)) return VQ_ERR_BUDGET;
     if (!vq_rangeset_contains(&b->have, lo, end)) {
       vq_status st = recvbuf_reserve(b, lo, end);
       if (st != VQ_OK) return st;
@@ -492,7 +525,7 @@ vq_status vq_recvbuf_insert(vq_recvbuf *b, uint64_t off, const uint8_t *data, si
         recvbuf_copy_in(b, p, data + (p - off), e - p);
         p = e;
       }
-      (void)vq_rangeset_add(&b->have, lo, end); /* rs_can_add said it fits */
+      (void)vq_rangeset_add(&b->have, lo, end); /* vq_recvbuf_can_hold said it fits */
     }
   }
   if (end > b->highest) b->highest = end;
