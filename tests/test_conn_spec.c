@@ -1,0 +1,221 @@
+/* Requirement-level conformance tests of the connection (RFC 9000) with a direct client <-> server
+ * driver (no endpoint, no lab): the server connection is created by the test from the client's first
+ * datagram, so what it announces (original_destination_connection_id, retry_source_connection_id)
+ * and the CIDs either side puts in its headers can be chosen or changed (white-box,
+ * transport/conn_internal.h) to play a faulty peer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "transport/conn_internal.h"
+#include "vqtest.h"
+#include "vquic/conn.h"
+#include "vquic/packet.h"
+#include "vquic/tls.h"
+
+static const uint8_t alpn[] = {10, 'h', 'q', '-', 'i', 'n', 't', 'e', 'r', 'o', 'p'};
+
+typedef struct duo {
+  vq_mem root;
+  vq_tls_ctx *sctx, *cctx;
+  vq_conn *cli, *srv;
+  vq_rng rng;
+  vq_cx cx;
+  uint8_t first[1500];   /* the client's first datagram */
+  size_t first_len;
+} duo;
+
+static int duo_new(duo *d)
+{
+  memset(d, 0, sizeof(*d));
+  vq_mem_init(&d->root, vq_allocator_system(), NULL, (size_t)256 << 20);
+  vq_rng_seed(&d->rng, 11);
+  d->cx = (vq_cx){VQ_MS(1000), NULL, NULL, &d->rng, NULL};
+  vq_tls_ctx_config scfg = {0};
+  scfg.is_server = 1;
+  scfg.selfsigned_name = "localhost";
+  scfg.alpn = alpn;
+  scfg.alpn_len = sizeof(alpn);
+  char err[256];
+  if (vq_tls_ctx_new(&d->sctx, &scfg, err, sizeof(err)) != VQ_OK)
+    return 0;
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  if (vq_tls_ctx_new(&d->cctx, &ccfg, err, sizeof(err)) != VQ_OK)
+    return 0;
+  vq_conn_config cc = {0};
+  cc.tls = d->cctx;
+  cc.server_name = "localhost";
+  return vq_conn_new_client(&d->cli, &d->root, &cc, &d->cx) == VQ_OK;
+}
+
+/* The client's first datagram (kept in d->first). */
+static int duo_client_first(duo *d)
+{
+  return vq_conn_send(d->cli, &d->cx, d->first, sizeof(d->first), &d->first_len) == VQ_OK &&
+         d->first_len >= 1200;
+}
+
+/* The server connection for it; odcid/retry_scid non-NULL: as after a Retry. */
+static int duo_server(duo *d, const vq_cid *odcid, const vq_cid *retry_scid)
+{
+  vq_conn_config sc = {0};
+  sc.is_server = 1;
+  sc.tls = d->sctx;
+  vq_cid scid;
+  const uint8_t sb[8] = {0x5e, 0x71, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07};
+  (void)vq_cid_set(&scid, sb, sizeof(sb));
+  uint8_t copy[1500];
+  memcpy(copy, d->first, d->first_len);
+  if (odcid)
+    return vq_conn_new_server_retry(&d->srv, &d->root, &sc, &d->cx, &scid, odcid, retry_scid, copy,
+                                    d->first_len) == VQ_OK;
+  return vq_conn_new_server(&d->srv, &d->root, &sc, &d->cx, &scid, copy, d->first_len) == VQ_OK;
+}
+
+/* The Destination CID of the client's first Initial. */
+static vq_cid duo_first_dcid(const duo *d)
+{
+  vq_cid c;
+  memset(&c, 0, sizeof(c));
+  vq_pkt_header h;
+  if (vq_packet_parse(d->first, d->first_len, 0, &h) == VQ_OK)
+    (void)vq_cid_set(&c, d->first + h.dcid_off, h.dcid_len);
+  return c;
+}
+
+/* Exchanges datagrams (moving time to the next timer when idle) for at most n rounds, until both
+ * handshakes are complete or one side left the handshake/established states. */
+static void duo_run(duo *d, int n)
+{
+  uint8_t b[1500];
+  for (int i = 0; i < n; i++) {
+    vq_conn_state cs = vq_conn_get_state(d->cli), ss = vq_conn_get_state(d->srv);
+    if (cs > VQ_CONN_ESTABLISHED || ss > VQ_CONN_ESTABLISHED)
+      return;
+    int sent = 0;
+    size_t len = 0;
+    while (vq_conn_send(d->srv, &d->cx, b, sizeof(b), &len) == VQ_OK && len) {
+      sent = 1;
+      (void)vq_conn_recv(d->cli, &d->cx, b, len, 0);
+    }
+    while (vq_conn_send(d->cli, &d->cx, b, sizeof(b), &len) == VQ_OK && len) {
+      sent = 1;
+      (void)vq_conn_recv(d->srv, &d->cx, b, len, 0);
+    }
+    if (sent)
+      continue;
+    if (cs == VQ_CONN_ESTABLISHED && ss == VQ_CONN_ESTABLISHED)
+      return; /* both complete and nothing left to send */
+    vq_time t = vq_conn_next_timeout(d->cli), ts = vq_conn_next_timeout(d->srv);
+    if (ts < t)
+      t = ts;
+    if (t == VQ_TIME_NEVER)
+      return;
+    if (t > d->cx.now)
+      d->cx.now = t;
+    (void)vq_conn_handle_timeout(d->cli, &d->cx);
+    (void)vq_conn_handle_timeout(d->srv, &d->cx);
+  }
+}
+
+static void duo_free(duo *d)
+{
+  vq_conn_free(d->srv, NULL);
+  vq_conn_free(d->cli, NULL);
+  vq_tls_ctx_free(d->sctx);
+  vq_tls_ctx_free(d->cctx);
+}
+
+/* The close code of a connection that closed on its own (CLOSING, our CONNECTION_CLOSE), ~0 if not. */
+static uint64_t own_close(const vq_conn *c)
+{
+  int app = 0, by_peer = 0;
+  uint64_t code = vq_conn_close_error(c, &app, &by_peer, NULL);
+  if (vq_conn_get_state(c) < VQ_CONN_CLOSING || app || by_peer)
+    return ~(uint64_t)0;
+  return code;
+}
+
+/* ---- RFC 9000 §7.3: authenticating connection IDs ---------------------------------------------- */
+
+VQ_TEST(conn_spec_tp_cid_control)
+{
+  /* the control: nothing changed, both handshakes complete */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_tp_original_dcid_mismatch)
+{
+  /* spec: rfc9000#7.3/1 — the server's original_destination_connection_id must be the Destination
+   * CID of the client's first Initial: a client that remembers another one closes with
+   * TRANSPORT_PARAMETER_ERROR */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  d.cli->odcid.bytes[0] ^= 0x80u;
+  duo_run(&d, 200);
+  CHECK_EQ(own_close(d.cli), VQ_TE_TRANSPORT_PARAMETER_ERROR);
+  CHECK(!d.cli->hs_complete || vq_conn_get_state(d.cli) != VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_tp_server_initial_scid_mismatch)
+{
+  /* spec: rfc9000#7.3/2 — the server's initial_source_connection_id must be the Source CID of its
+   * Initial packets: a server whose packets carry another Source CID than it announced is refused
+   * by the client (TRANSPORT_PARAMETER_ERROR) */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  d.srv->scid.bytes[0] ^= 0x80u; /* announced: the old value; in the headers: the new one */
+  duo_run(&d, 200);
+  CHECK_EQ(own_close(d.cli), VQ_TE_TRANSPORT_PARAMETER_ERROR);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_tp_client_initial_scid_mismatch)
+{
+  /* spec: rfc9000#7.3/1, rfc9000#7.3/2 — and the server checks the client's: the client's Initial
+   * carries another Source CID than its initial_source_connection_id (TRANSPORT_PARAMETER_ERROR) */
+  duo d;
+  CHECK(duo_new(&d));
+  d.cli->scid.bytes[0] ^= 0x80u; /* the ClientHello was built with the old one */
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  CHECK_EQ(own_close(d.srv), VQ_TE_TRANSPORT_PARAMETER_ERROR);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_tp_retry_scid_without_retry)
+{
+  /* spec: rfc9000#7.3/4 — retry_source_connection_id from a server when the client processed no
+   * Retry: TRANSPORT_PARAMETER_ERROR (the server is made to believe the client came through a Retry;
+   * its original_destination_connection_id is still right) */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  vq_cid odcid = duo_first_dcid(&d), rs;
+  const uint8_t rb[8] = {0xee, 1, 2, 3, 4, 5, 6, 7};
+  (void)vq_cid_set(&rs, rb, sizeof(rb));
+  CHECK(odcid.len >= 8);
+  CHECK(duo_server(&d, &odcid, &rs));
+  duo_run(&d, 200);
+  CHECK_EQ(own_close(d.cli), VQ_TE_TRANSPORT_PARAMETER_ERROR);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
