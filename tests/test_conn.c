@@ -1100,6 +1100,7 @@ static uint64_t reply_reset_id, reply_reset_code; /* and of a RESET_STREAM in it
 static uint64_t reply_retired;   /* bit s: a RETIRE_CONNECTION_ID of sequence s (< 64) in it */
 static uint64_t reply_new_cids, reply_new_cid_max; /* NEW_CONNECTION_ID frames, largest sequence */
 static size_t reply_len;         /* the datagram's size */
+static uint8_t reply_first;      /* its first byte (the spin bit is not under header protection) */
 static vq_cid reply_dcid;        /* its Destination CID */
 static int reply_challenge;      /* it carries a PATH_CHALLENGE, whose data is: */
 static uint8_t reply_challenge_data[8];
@@ -1123,6 +1124,7 @@ static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, i
   if (vq_packet_parse(buf, n, vq_conn_scid(w->cli.conn)->len, &h) != VQ_OK || h.type != VQ_PKT_1RTT)
     return -1;
   reply_len = n;
+  reply_first = buf[0];
   (void)vq_cid_set(&reply_dcid, buf + h.dcid_off, h.dcid_len);
   vq_pp_key k;
   if (!key_1rtt(w, 1, gen, &k))
@@ -1574,6 +1576,8 @@ VQ_TEST(conn_spin_bit_ignored)
     const uint8_t none[8] = {0};
     CHECK_EQ(server_reply(&w, 0, none, pn + 1, &pr, &acked, &phase), 1);
     CHECK(acked);
+    /* spec: rfc9000#17.4/2 — and its own spin bit stays disabled: 0, not the peer's 1 reflected */
+    CHECK_EQ(reply_first & 0x20u, 0);
     vq_conn_stats st;
     vq_conn_get_stats(srv, &st);
     CHECK_EQ(srv->state, VQ_CONN_ESTABLISHED);
