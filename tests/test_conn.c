@@ -1101,6 +1101,7 @@ static uint64_t reply_retired;   /* bit s: a RETIRE_CONNECTION_ID of sequence s 
 static uint64_t reply_new_cids, reply_new_cid_max; /* NEW_CONNECTION_ID frames, largest sequence */
 static size_t reply_len;         /* the datagram's size */
 static uint8_t reply_first;      /* its first byte (the spin bit is not under header protection) */
+static int reply_frames, reply_eliciting; /* frames in it, ack-eliciting ones among them */
 static vq_cid reply_dcid;        /* its Destination CID */
 static int reply_challenge;      /* it carries a PATH_CHALLENGE, whose data is: */
 static uint8_t reply_challenge_data[8];
@@ -1113,6 +1114,7 @@ static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, i
   reply_retired = reply_new_cids = reply_new_cid_max = 0;
   reply_len = 0;
   reply_challenge = 0;
+  reply_frames = reply_eliciting = 0;
   uint8_t buf[1500];
   size_t n = 0;
   vq_cx cx = vq_lab_cx(w->lab);
@@ -1161,8 +1163,16 @@ static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, i
       reply_challenge = 1;
       memcpy(reply_challenge_data, f.path.data, 8);
     }
+    reply_frames++;
+    if (f.type != VQ_FRAME_ACK && f.type != VQ_FRAME_ACK_ECN && f.type != VQ_FRAME_PADDING &&
+        f.type != VQ_FRAME_CONNECTION_CLOSE && f.type != VQ_FRAME_CONNECTION_CLOSE_APP)
+      reply_eliciting = 1;
     off += used;
   }
+  /* spec: rfc9000#12.4/1 — every packet the server sends holds at least one frame (all of them
+   * parse): checked on each reply of the tests below */
+  if (reply_frames == 0 || off != u.payload_len)
+    return -1;
   return 1;
 }
 
@@ -1180,7 +1190,9 @@ VQ_TEST(conn_inject_frame_errors)
    * unidirectional, receive-only for the server; 3: server-initiated unidirectional, send-only.)
    * spec: rfc9000#19.20/2, rfc9000#19.7/4, rfc9000#19.16/1, rfc9000#19.5/1, rfc9000#19.5/2,
    * rfc9000#19.10/1, rfc9000#19.10/2, rfc9000#19.4/1, rfc9000#19.13/2, rfc9000#19.8/1,
-   * rfc9000#4.6/3, rfc9000#19.11/4, rfc9000#12.4/2, rfc9000#7.5/3 — one row each below */
+   * rfc9000#4.6/3, rfc9000#19.11/4, rfc9000#12.4/2, rfc9000#7.5/3 — one row each below;
+   * spec: rfc9000#10.3/2, rfc9000#11.1/1 — each error is signalled with a CONNECTION_CLOSE frame
+   * (checked in the server's next packet) */
   static const bad_frame cases[] = {
       {"HANDSHAKE_DONE to a server (rfc9000#19.20/2)", {0x1e}, 1, VQ_TE_PROTOCOL_VIOLATION},
       {"NEW_TOKEN to a server (rfc9000#19.7/4)", {0x07, 0x01, 0x78}, 3, VQ_TE_PROTOCOL_VIOLATION},
@@ -1578,9 +1590,50 @@ VQ_TEST(conn_spin_bit_ignored)
     CHECK(acked);
     /* spec: rfc9000#17.4/2 — and its own spin bit stays disabled: 0, not the peer's 1 reflected */
     CHECK_EQ(reply_first & 0x20u, 0);
+    /* spec: rfc9000#13.2.1/7 — the acknowledgment is not made ack-eliciting (no PING added) */
+    CHECK(!reply_eliciting);
     vq_conn_stats st;
     vq_conn_get_stats(srv, &st);
     CHECK_EQ(srv->state, VQ_CONN_ESTABLISHED);
+  }
+  world_free(&w);
+}
+
+/* spec: rfc9000#10.3/7, rfc9000#14/4 — datagrams too small to hold a QUIC packet are discarded,
+ * and the connection goes on: nothing is sent for them, the next packet is processed as usual. */
+VQ_TEST(conn_small_datagrams_discarded)
+{
+  world w;
+  CHECK(world_established(&w, 73));
+  vq_conn *srv = peer_conn(&w.srv);
+  if (srv && w.csec_len) {
+    vq_cx cx = vq_lab_cx(w.lab);
+    vq_conn_stats st0, st1;
+    vq_conn_get_stats(srv, &st0);
+    /* a short header with only part of the Destination CID; a long header cut after its version;
+     * an Initial whose Length runs past the datagram */
+    uint8_t d1[4] = {0x40, 0x01, 0x02, 0x03};
+    uint8_t d2[6] = {0xc0, 0x00, 0x00, 0x00, 0x01, 0x08};
+    uint8_t d3[24] = {0xc0, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x44, 0x00};
+    CHECK_EQ(vq_conn_recv(srv, &cx, d1, sizeof(d1), 0), VQ_OK);
+    CHECK_EQ(vq_conn_recv(srv, &cx, d2, sizeof(d2), 0), VQ_OK);
+    CHECK_EQ(vq_conn_recv(srv, &cx, d3, sizeof(d3), 0), VQ_OK);
+    vq_conn_get_stats(srv, &st1);
+    CHECK_EQ(st1.pkts_dropped, st0.pkts_dropped + 3);
+    CHECK_EQ(vq_conn_get_state(srv), VQ_CONN_ESTABLISHED);
+    uint8_t buf[1500];
+    size_t n = 0;
+    CHECK_EQ(vq_conn_send(srv, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0);
+    /* the next genuine ack-eliciting packets are processed and acknowledged */
+    uint64_t pn = next_pn(&w);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn, 0));
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 1, 0));
+    int pr = 0, acked = 0;
+    unsigned phase = 0;
+    CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, pn + 1, &pr, &acked, &phase), 1);
+    CHECK(acked);
+    CHECK_EQ(vq_conn_get_state(srv), VQ_CONN_ESTABLISHED);
   }
   world_free(&w);
 }
