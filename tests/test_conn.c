@@ -920,6 +920,28 @@ VQ_TEST(conn_endpoint_refuses_forged_token)
            VQ_OK);
   CHECK(rl > 0);
   CHECK_EQ(vq_retry_tag_verify(VQ_QUIC_V1, d.bytes, d.len, resp, rl), VQ_OK);
+  /* spec: rfc9000#17.2.5.1/1 — the Retry's Source CID is not the client's Destination CID, even
+   * when the endpoint's random draw for it (predicted from a copy of its generator) equals it */
+  {
+    vq_rng pred = rng;
+    uint8_t next[8];
+    vq_rng_fill(&pred, next, sizeof(next));
+    vq_cid d3;
+    CHECK_EQ(vq_cid_set(&d3, next, sizeof(next)), VQ_OK);
+    vq_long_header_spec h3 = {VQ_PKT_INITIAL, VQ_QUIC_V1, &d3, &sc, NULL, 0, 4, 2};
+    memset(dg, 0, sizeof(dg));
+    CHECK_EQ(vq_long_header_write(dg, sizeof(dg), &h3, &length_off, &pn_off), VQ_OK);
+    CHECK_EQ(vq_packet_set_length(dg, sizeof(dg), length_off, 2, sizeof(dg) - pn_off), VQ_OK);
+    CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, sizeof(dg), &c, &created, resp,
+                              sizeof(resp), &rl), VQ_OK);
+    CHECK(rl > 0);
+    vq_pkt_header rh;
+    CHECK_EQ(vq_packet_parse(resp, rl, 0, &rh), VQ_OK);
+    CHECK(rh.type == VQ_PKT_RETRY);
+    CHECK_EQ(rh.scid_len, sizeof(next));
+    CHECK(memcmp(resp + rh.scid_off, next, sizeof(next)) != 0);
+    CHECK_EQ(vq_retry_tag_verify(VQ_QUIC_V1, d3.bytes, d3.len, resp, rl), VQ_OK);
+  }
   vq_endpoint_free(ep);
   vq_tls_ctx_free(sctx);
   CHECK_EQ(root.used, 0);
@@ -1519,6 +1541,21 @@ VQ_TEST(conn_endpoint_version_negotiation_and_drops)
   CHECK(h.dcid_len == sizeof(scid) && memcmp(resp + h.dcid_off, scid, sizeof(scid)) == 0);
   CHECK(h.scid_len == sizeof(dcid) && memcmp(resp + h.scid_off, dcid, sizeof(dcid)) == 0);
   CHECK_EQ(h.packet_len, rl);
+  /* spec: rfc9000#17.2.1/6 — version 1's CID rules do not decide it: a 21-byte Destination CID, a
+   * 40-byte Source CID and no Fixed Bit (all fine for an unknown version, RFC 8999) still get one */
+  {
+    uint8_t ld[21], ls[40];
+    memset(ld, 0xd0, sizeof(ld));
+    memset(ls, 0x50, sizeof(ls));
+    len = raw_long(dg, 1200, 0x80, 0x1a2a3a4au, ld, sizeof(ld), ls, sizeof(ls));
+    CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, len, &c, &created, resp, sizeof(resp),
+                              &rl), VQ_OK);
+    CHECK(rl > 0);
+    CHECK_EQ(vq_packet_parse(resp, rl, 0, &h), VQ_OK);
+    CHECK(h.type == VQ_PKT_VERSION_NEGOTIATION);
+    CHECK(h.dcid_len == sizeof(ls) && memcmp(resp + h.dcid_off, ls, sizeof(ls)) == 0);
+    CHECK(h.scid_len == sizeof(ld) && memcmp(resp + h.scid_off, ld, sizeof(ld)) == 0);
+  }
   /* spec: rfc9000#5.2.2/3 — the same in a smaller datagram is dropped */
   len = raw_long(dg, 1199, 0xc0, 0x1a2a3a4au, dcid, sizeof(dcid), scid, sizeof(scid));
   CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, len, &c, &created, resp, sizeof(resp), &rl),
@@ -1556,7 +1593,7 @@ VQ_TEST(conn_endpoint_version_negotiation_and_drops)
   CHECK_EQ(rl, (size_t)0);
   vq_endpoint_stats es;
   vq_endpoint_get_stats(ep, &es);
-  CHECK_EQ(es.vn_sent, 1);
+  CHECK_EQ(es.vn_sent, 2);
   CHECK_EQ(es.conns_created, 0);
   vq_endpoint_free(ep);
   vq_tls_ctx_free(sctx);
