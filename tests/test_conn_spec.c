@@ -10,6 +10,7 @@
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/packet.h"
+#include "vquic/recovery.h"
 #include "vquic/tls.h"
 
 static const uint8_t alpn[] = {10, 'h', 'q', '-', 'i', 'n', 't', 'e', 'r', 'o', 'p'};
@@ -22,11 +23,13 @@ typedef struct duo {
   vq_cx cx;
   uint8_t first[1500];   /* the client's first datagram */
   size_t first_len;
+  uint64_t idle_ms;      /* max_idle_timeout of both (0: the default) */
 } duo;
 
-static int duo_new(duo *d)
+static int duo_new_idle(duo *d, uint64_t idle_ms)
 {
   memset(d, 0, sizeof(*d));
+  d->idle_ms = idle_ms;
   vq_mem_init(&d->root, vq_allocator_system(), NULL, (size_t)256 << 20);
   vq_rng_seed(&d->rng, 11);
   d->cx = (vq_cx){VQ_MS(1000), NULL, NULL, &d->rng, NULL};
@@ -47,8 +50,11 @@ static int duo_new(duo *d)
   vq_conn_config cc = {0};
   cc.tls = d->cctx;
   cc.server_name = "localhost";
+  cc.max_idle_timeout_ms = idle_ms;
   return vq_conn_new_client(&d->cli, &d->root, &cc, &d->cx) == VQ_OK;
 }
+
+static int duo_new(duo *d) { return duo_new_idle(d, 0); }
 
 /* The client's first datagram (kept in d->first). */
 static int duo_client_first(duo *d)
@@ -63,6 +69,7 @@ static int duo_server(duo *d, const vq_cid *odcid, const vq_cid *retry_scid)
   vq_conn_config sc = {0};
   sc.is_server = 1;
   sc.tls = d->sctx;
+  sc.max_idle_timeout_ms = d->idle_ms;
   vq_cid scid;
   const uint8_t sb[8] = {0x5e, 0x71, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07};
   (void)vq_cid_set(&scid, sb, sizeof(sb));
@@ -112,6 +119,36 @@ static void duo_run(duo *d, int n)
     if (ts < t)
       t = ts;
     if (t == VQ_TIME_NEVER)
+      return;
+    if (t > d->cx.now)
+      d->cx.now = t;
+    (void)vq_conn_handle_timeout(d->cli, &d->cx);
+    (void)vq_conn_handle_timeout(d->srv, &d->cx);
+  }
+}
+
+/* Exchanges datagrams and runs the timers due within the next ms milliseconds (delayed ACKs). */
+static void duo_settle(duo *d, uint64_t ms)
+{
+  vq_time until = d->cx.now + VQ_MS(ms);
+  uint8_t b[1500];
+  for (int i = 0; i < 1000; i++) {
+    int sent = 0;
+    size_t len = 0;
+    while (vq_conn_send(d->srv, &d->cx, b, sizeof(b), &len) == VQ_OK && len) {
+      sent = 1;
+      (void)vq_conn_recv(d->cli, &d->cx, b, len, 0);
+    }
+    while (vq_conn_send(d->cli, &d->cx, b, sizeof(b), &len) == VQ_OK && len) {
+      sent = 1;
+      (void)vq_conn_recv(d->srv, &d->cx, b, len, 0);
+    }
+    if (sent)
+      continue;
+    vq_time t = vq_conn_next_timeout(d->cli), ts = vq_conn_next_timeout(d->srv);
+    if (ts < t)
+      t = ts;
+    if (t > until)
       return;
     if (t > d->cx.now)
       d->cx.now = t;
@@ -216,6 +253,102 @@ VQ_TEST(conn_spec_tp_retry_scid_without_retry)
   CHECK(duo_server(&d, &odcid, &rs));
   duo_run(&d, 200);
   CHECK_EQ(own_close(d.cli), VQ_TE_TRANSPORT_PARAMETER_ERROR);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9000 §2.1: stream IDs ------------------------------------------------------------------ */
+
+/* Reads what stream id holds on c; 1 when its FIN was read. */
+static int drain_stream(duo *d, vq_conn *c, uint64_t id)
+{
+  uint8_t b[256];
+  size_t n = 0;
+  int fin = 0;
+  while (vq_conn_stream_read(c, &d->cx, id, b, sizeof(b), &n, &fin) == VQ_OK && n > 0 && !fin)
+    ;
+  return fin;
+}
+
+VQ_TEST(conn_spec_stream_ids_never_reused)
+{
+  /* spec: rfc9000#2.1/1 — streams are opened, completed in both directions and freed, one after
+   * the other: each new stream gets an ID no earlier stream had, though the earlier ones' state is
+   * gone (an allocator that reused freed IDs would hand out the first one again) */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  uint64_t ids[6];
+  for (int k = 0; k < 6; k++) {
+    uint64_t id = 0;
+    CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, k % 2 == 0, &id), VQ_OK);
+    for (int j = 0; j < k; j++)
+      CHECK(ids[j] != id);
+    ids[k] = id;
+    size_t acc = 0;
+    CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"ping", 4, 1, &acc), VQ_OK);
+    duo_settle(&d, 100);
+    CHECK(drain_stream(&d, d.srv, id));
+    if (k % 2 == 0) /* bidirectional: the server's FIN completes it */
+      CHECK_EQ(vq_conn_stream_write(d.srv, &d.cx, id, (const uint8_t *)"pong", 4, 1, &acc), VQ_OK);
+    duo_settle(&d, 100);
+    if (k % 2 == 0)
+      CHECK(drain_stream(&d, d.cli, id));
+    duo_settle(&d, 100);
+    /* the client's state for the stream is gone */
+    CHECK(vq_conn_stream_find(d.cli, id) == NULL);
+  }
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9000 §10.1: idle timeout ---------------------------------------------------------------- */
+
+VQ_TEST(conn_spec_idle_timeout_at_least_three_pto)
+{
+  /* spec: rfc9000#10.1/1 — both sides ask for a 1 ms idle timeout: the connection still waits at
+   * least three PTOs after the last packet before it closes (idle) */
+  duo d;
+  CHECK(duo_new_idle(&d, 1));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(d.cli->idle_timeout, VQ_MS(1));
+  /* one more packet from the server, at a known time */
+  uint64_t id = 0;
+  size_t acc = 0, len = 0;
+  uint8_t b[1500];
+  CHECK_EQ(vq_conn_stream_open(d.srv, &d.cx, 0, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.srv, &d.cx, id, (const uint8_t *)"x", 1, 0, &acc), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  CHECK_EQ(vq_conn_recv(d.cli, &d.cx, b, len, 0), VQ_OK);
+  vq_time last = d.cx.now, pto = vq_rtt_pto(&d.cli->rec.rtt, 1);
+  CHECK(3 * pto > VQ_MS(1));
+  /* the client's timers run (nothing is delivered any more) until it closes */
+  vq_time closed_at = VQ_TIME_NEVER;
+  for (int i = 0; i < 100 && vq_conn_get_state(d.cli) < VQ_CONN_CLOSED; i++) {
+    while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+      ;
+    vq_time nt = vq_conn_next_timeout(d.cli);
+    if (nt == VQ_TIME_NEVER)
+      break;
+    if (nt > d.cx.now)
+      d.cx.now = nt;
+    (void)vq_conn_handle_timeout(d.cli, &d.cx);
+    if (vq_conn_get_state(d.cli) >= VQ_CONN_CLOSED && closed_at == VQ_TIME_NEVER)
+      closed_at = d.cx.now;
+  }
+  CHECK(closed_at != VQ_TIME_NEVER);
+  CHECK(closed_at >= last + 3 * pto);
+  int app = 0, by_peer = 0;
+  (void)vq_conn_close_error(d.cli, &app, &by_peer, NULL);
+  CHECK(!by_peer);
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }
