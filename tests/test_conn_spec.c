@@ -352,3 +352,86 @@ VQ_TEST(conn_spec_idle_timeout_at_least_three_pto)
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }
+
+/* ---- RFC 9000 §8.1: anti-amplification accounting ------------------------------------------------ */
+
+VQ_TEST(conn_spec_amplification_counts_unprocessable_bytes)
+{
+  /* spec: rfc9000#8.1/3 — a datagram for the connection (its CID) that cannot be processed (a
+   * Handshake packet that does not decrypt) still counts, whole, towards what the server may send
+   * before the client's address is validated */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  CHECK(!d.srv->addr_validated);
+  uint64_t before = d.srv->bytes_recv_unvalidated;
+  CHECK(before >= 1200); /* the client's Initial */
+  vq_conn_stats st0, st1;
+  vq_conn_get_stats(d.srv, &st0);
+  uint8_t dg[1200];
+  memset(dg, 0xa5, sizeof(dg));
+  vq_long_header_spec hs = {VQ_PKT_HANDSHAKE, VQ_QUIC_V1, &d.srv->scid, &d.cli->scid, NULL, 0, 4, 2};
+  size_t length_off = 0, pn_off = 0;
+  CHECK_EQ(vq_long_header_write(dg, sizeof(dg), &hs, &length_off, &pn_off), VQ_OK);
+  CHECK_EQ(vq_packet_set_length(dg, sizeof(dg), length_off, 2, sizeof(dg) - pn_off), VQ_OK);
+  CHECK_EQ(vq_conn_recv(d.srv, &d.cx, dg, sizeof(dg), 0), VQ_OK);
+  vq_conn_get_stats(d.srv, &st1);
+  CHECK_EQ(st1.pkts_recv, st0.pkts_recv);       /* not processed */
+  CHECK_EQ(d.srv->bytes_recv_unvalidated, before + sizeof(dg));
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9000 §9: a client and its server's address ---------------------------------------------- */
+
+VQ_TEST(conn_spec_client_discards_unknown_server_address)
+{
+  /* spec: rfc9000#9/7 — a client discards packets from an address other than its server's: the
+   * same packet is processed when it then comes from the server's address */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  const uint8_t srv_addr[] = {192, 0, 2, 1, 0x01, 0xbb}, other[] = {192, 0, 2, 99, 0x01, 0xbb};
+  uint64_t id = 0;
+  size_t acc = 0, len = 0;
+  uint8_t b[1500], r[64];
+  CHECK_EQ(vq_conn_stream_open(d.srv, &d.cx, 0, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.srv, &d.cx, id, (const uint8_t *)"a", 1, 0, &acc), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  CHECK_EQ(vq_conn_recv_from(d.cli, &d.cx, srv_addr, sizeof(srv_addr), b, len, 0), VQ_OK);
+  size_t n = 0;
+  int fin = 0;
+  CHECK_EQ(vq_conn_stream_read(d.cli, &d.cx, id, r, sizeof(r), &n, &fin), VQ_OK);
+  CHECK_EQ(n, (size_t)1);
+  /* the next one arrives from elsewhere: dropped */
+  CHECK_EQ(vq_conn_stream_write(d.srv, &d.cx, id, (const uint8_t *)"b", 1, 1, &acc), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  uint8_t copy[1500];
+  memcpy(copy, b, len);
+  vq_conn_stats st0, st1;
+  vq_conn_get_stats(d.cli, &st0);
+  CHECK_EQ(vq_conn_recv_from(d.cli, &d.cx, other, sizeof(other), b, len, 0), VQ_OK);
+  vq_conn_get_stats(d.cli, &st1);
+  CHECK_EQ(st1.pkts_recv, st0.pkts_recv);
+  n = 0;
+  (void)vq_conn_stream_read(d.cli, &d.cx, id, r, sizeof(r), &n, &fin);
+  CHECK_EQ(n, (size_t)0);
+  const uint8_t *pa = NULL;
+  size_t pal = 0;
+  CHECK(vq_conn_peer_addr(d.cli, &pa, &pal) && pal == sizeof(srv_addr) && memcmp(pa, srv_addr, pal) == 0);
+  /* from the server's address: processed */
+  CHECK_EQ(vq_conn_recv_from(d.cli, &d.cx, srv_addr, sizeof(srv_addr), copy, len, 0), VQ_OK);
+  n = 0;
+  fin = 0;
+  CHECK_EQ(vq_conn_stream_read(d.cli, &d.cx, id, r, sizeof(r), &n, &fin), VQ_OK);
+  CHECK_EQ(n, (size_t)1);
+  CHECK(fin);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
