@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tls/hs_internal.h"
 #include "transport/conn_internal.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
@@ -24,12 +25,14 @@ typedef struct duo {
   uint8_t first[1500];   /* the client's first datagram */
   size_t first_len;
   uint64_t idle_ms;      /* max_idle_timeout of both (0: the default) */
+  int hrr;               /* the server answers the first ClientHello with a HelloRetryRequest */
 } duo;
 
-static int duo_new_idle(duo *d, uint64_t idle_ms)
+static int duo_new_ex(duo *d, uint64_t idle_ms, int hrr)
 {
   memset(d, 0, sizeof(*d));
   d->idle_ms = idle_ms;
+  d->hrr = hrr;
   vq_mem_init(&d->root, vq_allocator_system(), NULL, (size_t)256 << 20);
   vq_rng_seed(&d->rng, 11);
   d->cx = (vq_cx){VQ_MS(1000), NULL, NULL, &d->rng, NULL};
@@ -47,6 +50,16 @@ static int duo_new_idle(duo *d, uint64_t idle_ms)
   ccfg.alpn_len = sizeof(alpn);
   if (vq_tls_ctx_new(&d->cctx, &ccfg, err, sizeof(err)) != VQ_OK)
     return 0;
+  if (hrr) {
+    /* the client's first key share is P-256, the server takes X25519 only: HelloRetryRequest, and
+     * the server's EncryptedExtensions (its transport parameters) wait for the second ClientHello */
+    vq_tls_test_hooks hc = {0}, hs = {0};
+    hc.client_share_group = VQ_HS_GROUP_SECP256R1;
+    hs.n_groups = 1;
+    hs.groups[0] = VQ_HS_GROUP_X25519;
+    vq_tls_ctx_set_test_hooks(d->cctx, &hc);
+    vq_tls_ctx_set_test_hooks(d->sctx, &hs);
+  }
   vq_conn_config cc = {0};
   cc.tls = d->cctx;
   cc.server_name = "localhost";
@@ -54,7 +67,8 @@ static int duo_new_idle(duo *d, uint64_t idle_ms)
   return vq_conn_new_client(&d->cli, &d->root, &cc, &d->cx) == VQ_OK;
 }
 
-static int duo_new(duo *d) { return duo_new_idle(d, 0); }
+static int duo_new_idle(duo *d, uint64_t idle_ms) { return duo_new_ex(d, idle_ms, 0); }
+static int duo_new(duo *d) { return duo_new_ex(d, 0, 0); }
 
 /* The client's first datagram (kept in d->first). */
 static int duo_client_first(duo *d)
@@ -434,4 +448,114 @@ VQ_TEST(conn_spec_client_discards_unknown_server_address)
   CHECK(fin);
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- forged server transport parameters (after a HelloRetryRequest) ------------------------------ */
+
+/* Creates the duo with a HelloRetryRequest, then replaces the server's transport parameters (before
+ * they are sent, in answer to the second ClientHello) with its own ones changed by edit. */
+static int duo_forged_server_tp(duo *d, void (*edit)(vq_tp *), const vq_cid *srv_scid)
+{
+  if (!duo_new_ex(d, 0, 1) || !duo_client_first(d))
+    return 0;
+  vq_conn_config sc = {0};
+  sc.is_server = 1;
+  sc.tls = d->sctx;
+  uint8_t copy[1500];
+  memcpy(copy, d->first, d->first_len);
+  if (vq_conn_new_server(&d->srv, &d->root, &sc, &d->cx, srv_scid, copy, d->first_len) != VQ_OK)
+    return 0;
+  uint8_t buf[512];
+  size_t used = 0;
+  vq_tp tp;
+  if (vq_conn_local_tp(d->srv, buf, sizeof(buf), &used) != VQ_OK ||
+      vq_tp_decode(buf, used, VQ_TP_SERVER, &tp) != VQ_OK)
+    return 0;
+  edit(&tp);
+  if (vq_tp_encode(&tp, VQ_TP_SERVER, buf, sizeof(buf), &used) != VQ_OK)
+    return 0;
+  return vq_tls_set_local_tp(d->srv->tls, buf, used) == VQ_OK;
+}
+
+static void tp_keep(vq_tp *tp) { (void)tp; }
+static void tp_no_iscid(vq_tp *tp) { (void)vq_tp_set_present(tp, VQ_TP_INITIAL_SOURCE_CONNECTION_ID, 0); }
+static void tp_no_odcid(vq_tp *tp)
+{
+  (void)vq_tp_set_present(tp, VQ_TP_ORIGINAL_DESTINATION_CONNECTION_ID, 0);
+}
+
+static vq_cid srv_cid8(void)
+{
+  vq_cid c;
+  const uint8_t b[8] = {0x5e, 0x72, 2, 3, 4, 5, 6, 7};
+  (void)vq_cid_set(&c, b, sizeof(b));
+  return c;
+}
+
+VQ_TEST(conn_spec_forged_tp_control)
+{
+  /* the control: after the HelloRetryRequest, the server's own parameters re-encoded: it works */
+  duo d;
+  vq_cid sc = srv_cid8();
+  CHECK(duo_forged_server_tp(&d, tp_keep, &sc));
+  duo_run(&d, 200);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_tp_missing_cids)
+{
+  /* spec: rfc9000#7.3/3 — a server without initial_source_connection_id, or without
+   * original_destination_connection_id: the client closes with TRANSPORT_PARAMETER_ERROR */
+  void (*edits[2])(vq_tp *) = {tp_no_iscid, tp_no_odcid};
+  for (int i = 0; i < 2; i++) {
+    duo d;
+    vq_cid sc = srv_cid8();
+    CHECK(duo_forged_server_tp(&d, edits[i], &sc));
+    duo_run(&d, 200);
+    CHECK_EQ(own_close(d.cli), VQ_TE_TRANSPORT_PARAMETER_ERROR);
+    duo_free(&d);
+    CHECK_EQ(d.root.used, 0);
+  }
+}
+
+static void tp_preferred_address(vq_tp *tp)
+{
+  vq_tp_preferred_address *pa = &tp->preferred_address;
+  memset(pa, 0, sizeof(*pa));
+  const uint8_t v4[4] = {192, 0, 2, 7};
+  memcpy(pa->ipv4, v4, 4);
+  pa->ipv4_port = 4433;
+  pa->cid.len = 8;
+  memset(pa->cid.bytes, 0x77, 8);
+  memset(pa->reset_token, 0x33, sizeof(pa->reset_token));
+  (void)vq_tp_set_present(tp, VQ_TP_PREFERRED_ADDRESS, 1);
+}
+
+VQ_TEST(conn_spec_tp_preferred_address_with_empty_cid)
+{
+  /* spec: rfc9000#18.2/7 — a server with a zero-length connection ID may not provide a preferred
+   * address (rfc9000#18.2/5): the client closes with TRANSPORT_PARAMETER_ERROR. The controls: the
+   * same server without preferred_address, and with it but an 8-byte CID, complete. */
+  vq_cid empty, eight = srv_cid8();
+  memset(&empty, 0, sizeof(empty));
+  struct {
+    void (*edit)(vq_tp *);
+    const vq_cid *scid;
+    int ok;
+  } cases[3] = {{tp_keep, &empty, 1}, {tp_preferred_address, &eight, 1},
+                {tp_preferred_address, &empty, 0}};
+  for (int i = 0; i < 3; i++) {
+    duo d;
+    CHECK(duo_forged_server_tp(&d, cases[i].edit, cases[i].scid));
+    duo_run(&d, 200);
+    if (cases[i].ok)
+      CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+    else
+      CHECK_EQ(own_close(d.cli), VQ_TE_TRANSPORT_PARAMETER_ERROR);
+    duo_free(&d);
+    CHECK_EQ(d.root.used, 0);
+  }
 }

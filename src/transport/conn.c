@@ -709,6 +709,12 @@ static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)
      * processed, and then equals the Retry's Source Connection ID */
     if ((vq_tp_has(p, VQ_TP_RETRY_SOURCE_CONNECTION_ID) != 0) != (c->retry_received != 0))
       return c->retry_received ? VQ_ERR_TP_MISSING : VQ_ERR_TP_VALUE;
+    /* spec: rfc9000#18.2/7 — a server using a zero-length connection ID (an empty
+     * initial_source_connection_id) that provides a preferred address violates rfc9000#18.2/5:
+     * TRANSPORT_PARAMETER_ERROR (a zero-length CID inside preferred_address is refused by
+     * vq_tp_decode) */
+    if (vq_tp_has(p, VQ_TP_PREFERRED_ADDRESS) && p->initial_source_connection_id.len == 0)
+      return VQ_ERR_TP_VALUE;
     if (c->retry_received &&
         (p->retry_source_connection_id.len != c->retry_scid.len ||
          memcmp(p->retry_source_connection_id.bytes, c->retry_scid.bytes, c->retry_scid.len) != 0))
