@@ -26,6 +26,7 @@ typedef struct duo {
   size_t first_len;
   uint64_t idle_ms;      /* max_idle_timeout of both (0: the default) */
   int hrr;               /* the server answers the first ClientHello with a HelloRetryRequest */
+  uint64_t srv_max_bidi; /* the server's initial_max_streams_bidi (0: the default) */
 } duo;
 
 static int duo_new_ex(duo *d, uint64_t idle_ms, int hrr)
@@ -84,6 +85,7 @@ static int duo_server(duo *d, const vq_cid *odcid, const vq_cid *retry_scid)
   sc.is_server = 1;
   sc.tls = d->sctx;
   sc.max_idle_timeout_ms = d->idle_ms;
+  sc.initial_max_streams_bidi = d->srv_max_bidi;
   vq_cid scid;
   const uint8_t sb[8] = {0x5e, 0x71, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07};
   (void)vq_cid_set(&scid, sb, sizeof(sb));
@@ -558,4 +560,40 @@ VQ_TEST(conn_spec_tp_preferred_address_with_empty_cid)
     duo_free(&d);
     CHECK_EQ(d.root.used, 0);
   }
+}
+
+/* ---- RFC 9000 §4.6: stream concurrency credit ----------------------------------------------------- */
+
+VQ_TEST(conn_spec_max_streams_without_streams_blocked)
+{
+  /* spec: rfc9000#4.6/6 — the server allows 2 bidirectional streams; the client uses both and never
+   * tries a third (so it has no reason to send STREAMS_BLOCKED): the server still raises the limit
+   * as they close */
+  duo d;
+  CHECK(duo_new(&d));
+  d.srv_max_bidi = 2;
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(d.cli->peer_max_streams[0], 2);
+  uint64_t ids[2];
+  size_t acc = 0;
+  for (int k = 0; k < 2; k++) {
+    CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 1, &ids[k]), VQ_OK);
+    CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, ids[k], (const uint8_t *)"q", 1, 1, &acc), VQ_OK);
+  }
+  duo_settle(&d, 100);
+  for (int k = 0; k < 2; k++) {
+    CHECK(drain_stream(&d, d.srv, ids[k]));
+    CHECK_EQ(vq_conn_stream_write(d.srv, &d.cx, ids[k], (const uint8_t *)"r", 1, 1, &acc), VQ_OK);
+  }
+  duo_settle(&d, 100);
+  for (int k = 0; k < 2; k++)
+    CHECK(drain_stream(&d, d.cli, ids[k]));
+  duo_settle(&d, 200);
+  CHECK(d.cli->peer_max_streams[0] > 2);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
 }
