@@ -597,7 +597,8 @@ VQ_TEST(recovery_table_grows_on_demand)
 /* ---- congestion signals from loss detection (§7) ----------------------------------------------- */
 
 /* spec: rfc9002#7.3.2 — one reduction per recovery period: a later loss of a packet sent before the
- * period started does not reduce the window again. */
+ * period started does not reduce the window again. spec: rfc9000#13.3/7 — a detected loss halves the
+ * congestion window (the first and the last acknowledgment below). */
 VQ_TEST(recovery_congestion_once_per_period)
 {
   fx *f = fx_new(VQ_CC_NEWRENO, 64);
