@@ -485,6 +485,46 @@ static void spy_sni(int from_server, vq_level l, uint8_t *b, size_t n)
     g_sni = ch.ext.has[VQ_TLS_EXT_SERVER_NAME] ? (int)ch.ext.server_name.len : 0;
 }
 
+static int g_ch_seen, g_ch_versions_ok, g_ch_session_id_len, g_ch_suites_ok;
+static void spy_ch(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  vq_tls_client_hello ch;
+  if (from_server || l != VQ_LEVEL_INITIAL || vq_tls_msg_split(b, n, &m) != VQ_OK ||
+      vq_tls_parse_client_hello(m.body.p, m.body.len, &ch) != VQ_OK)
+    return;
+  g_ch_seen++;
+  /* only TLS 1.3 (0x0304) in supported_versions */
+  g_ch_versions_ok = ch.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] && ch.ext.supported_versions.len == 2 &&
+                     vq_tls_u16_at(ch.ext.supported_versions, 0) == 0x0304;
+  g_ch_session_id_len = (int)ch.session_id.len;
+  g_ch_suites_ok = ch.cipher_suites.len >= 2;
+  for (size_t i = 0; i < ch.cipher_suites.len / 2; i++) {
+    uint16_t cs = vq_tls_u16_at(ch.cipher_suites, i);
+    if (cs != VQ_CS_AES_128_GCM_SHA256 && cs != VQ_CS_AES_256_GCM_SHA384 &&
+        cs != VQ_CS_CHACHA20_POLY1305_SHA256)
+      g_ch_suites_ok = 0;
+  }
+}
+
+/* spec: rfc9001#4.2/1 — the client offers TLS 1.3 only; spec: rfc9001#8.4/1 — its
+ * legacy_session_id is empty (no middlebox compatibility mode); spec: rfc9001#5.3/1 — it offers only
+ * the suites with a QUIC header protection scheme (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305;
+ * not TLS_AES_128_CCM_8_SHA256 in particular) */
+VQ_TEST(hs_client_hello_quic_rules)
+{
+  opts o;
+  defaults(&o);
+  o.tamper = spy_ch;
+  g_ch_seen = g_ch_versions_ok = g_ch_suites_ok = 0;
+  g_ch_session_id_len = -1;
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  CHECK(g_ch_seen >= 1);
+  CHECK(g_ch_versions_ok);
+  CHECK_EQ(g_ch_session_id_len, 0);
+  CHECK(g_ch_suites_ok);
+}
+
 /* spec: rfc9001#8.1 — SNI carries a host name, never an IP literal (RFC 6066 §3). */
 VQ_TEST(hs_sni_only_for_names)
 {

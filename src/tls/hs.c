@@ -393,6 +393,8 @@ static int u16_in_arr(const uint16_t *a, size_t n, uint16_t v)
   return 0;
 }
 
+/* spec: rfc9001#5.3/1 — both sides offer and accept only the suites whose header protection QUIC
+ * defines (default_suites: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305; never CCM_8) */
 static const uint16_t *suites_of(const vq_tls *t, size_t *n)
 {
   if (t->ctx->hooks.n_suites) {
@@ -464,6 +466,7 @@ static vq_status client_send_hello(vq_tls *t)
   memset(&ch, 0, sizeof ch);
   ch.legacy_version = VQ_TLS_LEGACY_VERSION;
   ch.random = t->client_random;
+  /* spec: rfc9001#8.4/1 — an empty legacy_session_id: no TLS 1.3 compatibility mode */
   ch.session_id.p = t->client_random;
   ch.session_id.len = 0;
   ch.cipher_suites.p = suites;
@@ -476,6 +479,7 @@ static vq_status client_send_hello(vq_tls *t)
     e->server_name.p = (const uint8_t *)t->server_name;
     e->server_name.len = strlen(t->server_name);
   }
+  /* spec: rfc9001#4.2/1 — TLS 1.3 (0x0304) alone in supported_versions: nothing older offered */
   e->has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
   e->supported_versions.p = versions;
   e->supported_versions.len = 2;
