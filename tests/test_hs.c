@@ -525,6 +525,28 @@ VQ_TEST(hs_client_hello_quic_rules)
   CHECK(g_ch_suites_ok);
 }
 
+/* spec: rfc9001#4.4/5 — a CertificateRequest after the handshake is a PROTOCOL_VIOLATION for the
+ * client (not the unexpected_message alert of an ordinary out-of-order message); the control: a
+ * post-handshake Certificate stays unexpected_message */
+VQ_TEST(hs_post_handshake_certificate_request)
+{
+  static const uint8_t cr[] = {13, 0, 0, 3, 0, 0, 0}, cert[] = {11, 0, 0, 4, 0, 0, 0, 0};
+  const uint8_t *msgs[2] = {cr, cert};
+  const size_t lens[2] = {sizeof cr, sizeof cert};
+  const vq_status want[2] = {VQ_ERR_PROTOCOL_VIOLATION, VQ_ERR_TLS_UNEXPECTED_MESSAGE};
+  for (int i = 0; i < 2; i++) {
+    opts o;
+    defaults(&o);
+    pair p;
+    if (setup(t, &p, &o)) {
+      CHECK_EQ(pump(&p, &o), VQ_OK);
+      CHECK(vq_tls_handshake_complete(p.c));
+      CHECK_EQ(vq_tls_recv(p.c, &p.cx, VQ_LEVEL_APP, msgs[i], lens[i]), want[i]);
+    }
+    teardown(t, &p);
+  }
+}
+
 /* spec: rfc9001#8.1 — SNI carries a host name, never an IP literal (RFC 6066 §3). */
 VQ_TEST(hs_sni_only_for_names)
 {
@@ -578,7 +600,21 @@ VQ_TEST(hs_insecure_skips_chain_and_name)
   CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
 }
 
-/* spec: rfc9001#8.1/2 — no application protocol in common: no_application_protocol (0x178). */
+/* The server's EncryptedExtensions names "h4" instead of "h3" (the client offered only "h3"). */
+static void alpn_h4(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  if (!from_server || l != VQ_LEVEL_HANDSHAKE || n < 4 || b[0] != 8 /* EncryptedExtensions */)
+    return;
+  for (size_t i = 4; i + 3 <= n; i++)
+    if (b[i] == 2 && b[i + 1] == 'h' && b[i + 2] == '3') {
+      b[i + 2] = '4';
+      return;
+    }
+}
+
+/* spec: rfc9001#8.1/2, rfc9001#8.1/6 — no application protocol in common: the server fails with
+ * no_application_protocol (0x178). spec: rfc9001#8.1/7 — a server selecting a protocol the client
+ * did not offer: the client fails with 0x178 too. */
 VQ_TEST(hs_alpn)
 {
   opts o;
@@ -587,6 +623,9 @@ VQ_TEST(hs_alpn)
   o.calpn_len = sizeof ALPN_OTHER;
   run_fail(t, &o, 1, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, 120, "no application protocol");
   CHECK_EQ(vq_status_transport_error(VQ_ERR_TLS_NO_APPLICATION_PROTOCOL), 0x178);
+  defaults(&o);
+  o.tamper = alpn_h4;
+  run_fail(t, &o, 0, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, 120, "not offered");
   /* the server takes the first of its own list that the client offers */
   defaults(&o);
   o.calpn = ALPN_BOTH;

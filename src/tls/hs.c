@@ -657,8 +657,10 @@ static vq_status client_ee(vq_tls *t, const uint8_t *m, size_t n)
   vq_tls_span name;
   if (vq_tls_alpn_next(ee.ext.alpn, &off, &name) != VQ_OK || off != ee.ext.alpn.len)
     return fail(t, VQ_ERR_TLS_DECODE, "ALPN in EncryptedExtensions is not one name");
+  /* spec: rfc9001#8.1/7 — a protocol we did not offer is incompatible: 0x0178 (no_application_protocol),
+   * as QUIC asks, rather than illegal_parameter */
   if (!alpn_has(t->ctx->alpn, t->ctx->alpn_len, name.p, name.len))
-    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "server selected an application protocol not offered");
+    return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "server selected an application protocol not offered");
   if (ee.ext.has[VQ_TLS_EXT_SERVER_NAME] && !t->send_sni)
     return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "server_name acknowledged but not sent");
   if (ee.ext.has[VQ_TLS_EXT_EARLY_DATA] && (!t->early_offered || t->hrr))
@@ -1200,6 +1202,7 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
         al = name.len;
       }
   }
+  /* spec: rfc9001#8.1/6 — no compatible protocol: the server fails with 0x0178 */
   if (!al) return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "no application protocol in common");
   t->alpn_len = al;
   t->sig_scheme = scheme;
@@ -1338,6 +1341,9 @@ static vq_status process(vq_tls *t, const uint8_t *m, size_t n)
     break;
   case C_DONE:
     if (type == VQ_TLS_NEW_SESSION_TICKET) return client_nst(t, m, n);
+    /* spec: rfc9001#4.4/5 — a post-handshake CertificateRequest is a PROTOCOL_VIOLATION */
+    if (type == VQ_TLS_CERTIFICATE_REQUEST)
+      return fail(t, VQ_ERR_PROTOCOL_VIOLATION, "post-handshake CertificateRequest");
     break;
   case S_WAIT_CH:
     if (type == VQ_TLS_CLIENT_HELLO) return server_client_hello(t, m, n);
