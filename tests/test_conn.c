@@ -664,7 +664,7 @@ VQ_TEST(conn_lab_reorder_dup_corrupt_many_seeds)
 VQ_TEST(conn_lab_bad_certificate_name)
 {
   /* spec: rfc9001#4.8 — a certificate for another name fails the handshake with CRYPTO_ERROR
-   * 0x100 + bad_certificate (42) */
+   * 0x100 + bad_certificate (42); spec: rfc9001#4.8/1 — the TLS alert ends the connection */
   scenario sc = {0};
   sc.seed = 6;
   sc.link = link_ms(10);

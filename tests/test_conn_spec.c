@@ -597,3 +597,69 @@ VQ_TEST(conn_spec_max_streams_without_streams_blocked)
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }
+
+/* ---- RFC 9001 §5.7: no 1-RTT before the handshake completes -------------------------------------- */
+
+VQ_TEST(conn_spec_server_no_1rtt_before_handshake_complete)
+{
+  /* spec: rfc9001#5.7/1, rfc9001#5.7/2 — the client's 1-RTT packet (stream data) reaches the server
+   * before the Handshake packet with the client's Finished: the server, which has its 1-RTT secrets
+   * already, does not process it; after the Finished the data arrives (retransmitted) */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  uint8_t b[1500];
+  size_t len = 0;
+  while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+    (void)vq_conn_recv(d.cli, &d.cx, b, len, 0);
+  CHECK(d.cli->hs_complete);
+  CHECK(!d.srv->hs_complete);
+  uint64_t id = 0;
+  size_t acc = 0;
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"hi", 2, 1, &acc), VQ_OK);
+  /* the client's datagrams, split: 1-RTT packets now, long header packets kept for later */
+  uint8_t held[8][1500];
+  size_t held_len[8], nheld = 0, n1rtt = 0;
+  vq_conn_stats st0, st1;
+  vq_conn_get_stats(d.srv, &st0);
+  while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len) {
+    size_t off = 0;
+    while (off < len) {
+      vq_pkt_header h;
+      if (vq_packet_parse(b + off, len - off, d.srv->scid.len, &h) != VQ_OK || h.packet_len == 0)
+        break;
+      if (h.type == VQ_PKT_1RTT) {
+        uint8_t one[1500];
+        memcpy(one, b + off, h.packet_len);
+        (void)vq_conn_recv(d.srv, &d.cx, one, h.packet_len, 0);
+        n1rtt++;
+      } else if (nheld < 8) {
+        memcpy(held[nheld], b + off, h.packet_len);
+        held_len[nheld++] = h.packet_len;
+      }
+      off += h.packet_len;
+    }
+  }
+  CHECK(n1rtt > 0);
+  CHECK(nheld > 0);
+  vq_conn_get_stats(d.srv, &st1);
+  CHECK_EQ(st1.pkts_recv, st0.pkts_recv);
+  CHECK_EQ(st1.pkts_dropped, st0.pkts_dropped + n1rtt);
+  CHECK(vq_conn_stream_find(d.srv, id) == NULL);
+  CHECK(!d.srv->hs_complete);
+  /* the Handshake packets: the server completes, and the data comes again */
+  for (size_t i = 0; i < nheld; i++)
+    (void)vq_conn_recv(d.srv, &d.cx, held[i], held_len[i], 0);
+  CHECK(d.srv->hs_complete);
+  duo_settle(&d, 3000);
+  uint8_t r[8];
+  size_t n = 0;
+  int fin = 0;
+  CHECK_EQ(vq_conn_stream_read(d.srv, &d.cx, id, r, sizeof(r), &n, &fin), VQ_OK);
+  CHECK_EQ(n, (size_t)2);
+  CHECK(fin);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}

@@ -612,9 +612,25 @@ static void alpn_h4(int from_server, vq_level l, uint8_t *b, size_t n)
     }
 }
 
+/* The client's ClientHello with its ALPN extension (type 0x0010, holding "h3") renamed to the
+ * unknown type 0x7a7a, which the server ignores: a ClientHello without ALPN. */
+static void ch_without_alpn(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  if (from_server || l != VQ_LEVEL_INITIAL || n < 4 || b[0] != 1 /* ClientHello */)
+    return;
+  for (size_t i = 4; i + 9 <= n; i++)
+    if (b[i] == 0 && b[i + 1] == 0x10 && b[i + 2] == 0 && b[i + 3] == 5 && b[i + 6] == 2 &&
+        b[i + 7] == 'h' && b[i + 8] == '3') {
+      b[i] = 0x7a;
+      b[i + 1] = 0x7a;
+      return;
+    }
+}
+
 /* spec: rfc9001#8.1/2, rfc9001#8.1/6 — no application protocol in common: the server fails with
- * no_application_protocol (0x178). spec: rfc9001#8.1/7 — a server selecting a protocol the client
- * did not offer: the client fails with 0x178 too. */
+ * no_application_protocol (0x178). spec: rfc9001#8.1/7, rfc9001#8.1/3 — a server selecting a
+ * protocol the client did not offer: ALPN negotiation failed, the client fails with 0x178 too.
+ * spec: rfc9001#8.1/1 — ALPN is required: a ClientHello without it is refused. */
 VQ_TEST(hs_alpn)
 {
   opts o;
@@ -626,6 +642,9 @@ VQ_TEST(hs_alpn)
   defaults(&o);
   o.tamper = alpn_h4;
   run_fail(t, &o, 0, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, 120, "not offered");
+  defaults(&o);
+  o.tamper = ch_without_alpn;
+  run_fail(t, &o, 1, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, 120, "without ALPN");
   /* the server takes the first of its own list that the client offers */
   defaults(&o);
   o.calpn = ALPN_BOTH;
