@@ -1074,6 +1074,25 @@ VQ_TEST(h3conn_unknown_uni_and_grease_ignored)
   CHECK_EQ(raw_free(r), 0);
 }
 
+/* spec: rfc9114#6.2/10 — unidirectional streams closed (FIN) or reset before their stream type
+ * arrived, whole or in part, are tolerated: no error, the session goes on (and a control stream that
+ * then arrives is taken as the first one). */
+VQ_TEST(h3conn_uni_closed_before_type)
+{
+  raw *r = raw_new(1, NULL);
+  static const uint8_t part[] = {0x40}; /* the first byte of a two-byte stream type */
+  CHECK_EQ(feed(r, 2, part, 0, 1), VQ_OK);           /* FIN, no byte at all */
+  CHECK_EQ(feed(r, 6, part, 1, 1), VQ_OK);           /* FIN inside the type */
+  CHECK_EQ(feed(r, 10, part, 1, 0), VQ_OK);
+  CHECK_EQ(vq_h3_on_stream_reset(r->e->h3, &r->n.cx, 10, 0x10c), VQ_OK); /* reset inside it */
+  CHECK_EQ(vq_h3_on_stream_reset(r->e->h3, &r->n.cx, 14, 0x10c), VQ_OK); /* reset before any byte */
+  CHECK_EQ(r->e->closed, 0);
+  CHECK_EQ(r->e->conn_errors, 0);
+  CHECK_EQ(feed(r, 18, ctrl_settings, 3, 0), VQ_OK);
+  CHECK_EQ(r->e->closed, 0);
+  CHECK_EQ(raw_free(r), 0);
+}
+
 /* spec: rfc9114#5.2/9 — a GOAWAY larger than an earlier one: H3_ID_ERROR; rfc9114#7.2.6/1 — from a
  * server, not a client-initiated bidirectional stream ID: H3_ID_ERROR. */
 VQ_TEST(h3conn_err_goaway_ids)
@@ -1404,6 +1423,7 @@ VQ_TEST(h3conn_validate)
   CHECK_EQ(h.status, 200);
   CHECK_EQ(h.content_length, 10);
   CHECK_EQ(vq_h3_validate(r2, 1, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  /* spec: rfc9114#4.3.2/1 — a response without :status is malformed */
   CHECK_EQ(vq_h3_validate(r3, 1, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
   CHECK_EQ(vq_h3_validate(r4, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
   CHECK_EQ(vq_h3_validate(r5, 3, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
@@ -1426,7 +1446,14 @@ VQ_TEST(h3conn_validate)
   const vq_h3_field nul[] = {F(":status", "200"), {(const uint8_t *)"x", 1, (const uint8_t *)"a\0b", 3, 0}};
   CHECK_EQ(vq_h3_validate(sp, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
   CHECK_EQ(vq_h3_validate(empty, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  /* spec: rfc9114#10.3/2 — a value with NUL, CR or LF is malformed; the same value without is fine */
+  const vq_h3_field cr[] = {F(":status", "200"), F("x", "a\rb")};
+  const vq_h3_field lf[] = {F(":status", "200"), F("x", "a\nb")};
+  const vq_h3_field fine[] = {F(":status", "200"), F("x", "a b")};
   CHECK_EQ(vq_h3_validate(nul, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(cr, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(lf, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(fine, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_OK);
   CHECK_EQ(vq_status_app_error(VQ_ERR_H3_MESSAGE), VQ_H3_MESSAGE_ERROR);
   CHECK_EQ(vq_status_app_error(VQ_ERR_H3_CLOSED_CRITICAL_STREAM), VQ_H3_CLOSED_CRITICAL_STREAM);
   CHECK_EQ(vq_status_app_error(VQ_ERR_H3_STREAM_CREATION), VQ_H3_STREAM_CREATION_ERROR);
