@@ -1041,6 +1041,34 @@ VQ_TEST(h3conn_err_push_stream)
   r = raw_new(0, NULL);
   CHECK_EQ(feed(r, 1, pp, 3, 0), VQ_ERR_H3_STREAM_CREATION);
   CHECK_EQ(raw_free(r), 0);
+  /* spec: rfc9114#7.2.5/2 — a PUSH_PROMISE on the client's request stream: the client never sent
+   * MAX_PUSH_ID, so push ID 0 is already larger than allowed: H3_ID_ERROR */
+  r = raw_new(0, NULL);
+  const vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+  uint64_t id = 99;
+  CHECK_EQ(vq_h3_request(r->e->h3, &r->n.cx, f, 4, 1, &id), VQ_OK);
+  CHECK_EQ(id, 0);
+  CHECK_EQ(feed(r, id, pp, 3, 0), VQ_ERR_H3_ID);
+  CHECK_EQ(r->e->close_code, VQ_H3_ID_ERROR);
+  CHECK_EQ(raw_free(r), 0);
+  /* spec: rfc9114#7.2.3/8 — CANCEL_PUSH at a client (push ID 0 > the maximum it never allowed);
+   * spec: rfc9114#7.2.3/9 — at a server, for a push ID no PUSH_PROMISE mentioned: H3_ID_ERROR */
+  static const uint8_t ctrl_cancel[] = {0x00, 0x04, 0x00, 0x03, 0x01, 0x00};
+  for (int srv = 0; srv < 2; srv++) {
+    r = raw_new(srv, NULL);
+    CHECK_EQ(feed(r, srv ? 2 : 3, ctrl_cancel, 3, 0), VQ_OK);
+    CHECK_EQ(feed(r, srv ? 2 : 3, ctrl_cancel + 3, 3, 0), VQ_ERR_H3_ID);
+    CHECK_EQ(r->e->close_code, VQ_H3_ID_ERROR);
+    CHECK_EQ(raw_free(r), 0);
+  }
+  /* spec: rfc9114#7.2.7/4 — MAX_PUSH_ID 5, 5 again (fine), then 3: H3_ID_ERROR */
+  static const uint8_t ctrl_mpi[] = {0x00, 0x04, 0x00, 0x0d, 0x01, 0x05, 0x0d, 0x01, 0x05, 0x0d, 0x01, 0x03};
+  r = raw_new(1, NULL);
+  CHECK_EQ(feed(r, 2, ctrl_mpi, 9, 0), VQ_OK);
+  CHECK_EQ(r->e->closed, 0);
+  CHECK_EQ(feed(r, 2, ctrl_mpi + 9, 3, 0), VQ_ERR_H3_ID);
+  CHECK_EQ(r->e->close_code, VQ_H3_ID_ERROR);
+  CHECK_EQ(raw_free(r), 0);
 }
 
 /* spec: rfc9114#6.2/4, rfc9114#6.2/6, rfc9114#7.2.8/2, rfc9114#7.2.4.1/2 — unknown and reserved stream

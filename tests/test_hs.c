@@ -547,7 +547,8 @@ VQ_TEST(hs_post_handshake_certificate_request)
   }
 }
 
-/* spec: rfc9001#8.1 — SNI carries a host name, never an IP literal (RFC 6066 §3). */
+/* spec: rfc9001#8.1 — SNI carries a host name, never an IP literal (RFC 6066 §3).
+ * spec: rfc9114#3.2/2, rfc9114#3.2/3 — a server named by a domain name gets SNI. */
 VQ_TEST(hs_sni_only_for_names)
 {
   opts o;

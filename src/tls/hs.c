@@ -473,7 +473,9 @@ static vq_status client_send_hello(vq_tls *t)
   ch.cipher_suites.len = 2 * ns;
   ch.has_extensions = 1;
   vq_tls_exts *e = &ch.ext;
-  /* spec: rfc9001#8.1 — SNI names the server unless it is an IP literal (RFC 6066 §3). */
+  /* spec: rfc9001#8.1 — SNI names the server unless it is an IP literal (RFC 6066 §3).
+   * spec: rfc9114#3.2/2, rfc9114#3.2/3 — the target host is indicated this way: SNI whenever the
+   * server is named by a domain name */
   if (t->send_sni) {
     e->has[VQ_TLS_EXT_SERVER_NAME] = 1;
     e->server_name.p = (const uint8_t *)t->server_name;
