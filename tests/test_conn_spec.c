@@ -663,3 +663,43 @@ VQ_TEST(conn_spec_server_no_1rtt_before_handshake_complete)
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }
+
+/* ---- RFC 9000 §13.2.1: acknowledgment within max_ack_delay ---------------------------------------- */
+
+VQ_TEST(conn_spec_ack_within_max_ack_delay)
+{
+  /* spec: rfc9000#13.2.1/1 — one ack-eliciting 1-RTT packet alone: the server defers its ACK, but
+   * not beyond the max_ack_delay it announced (the default 25 ms): the client's packet is
+   * acknowledged by then */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  duo_settle(&d, 1000);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_recovery_bytes_in_flight(&d.cli->rec), 0);
+  uint64_t id = 0;
+  size_t acc = 0, len = 0;
+  uint8_t b[1500];
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 0, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"x", 1, 0, &acc), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  CHECK(vq_recovery_bytes_in_flight(&d.cli->rec) > 0);
+  vq_time sent_at = d.cx.now;
+  CHECK_EQ(vq_conn_recv(d.srv, &d.cx, b, len, 0), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK_EQ(len, (size_t)0); /* deferred */
+  vq_time due = vq_conn_next_timeout(d.srv);
+  CHECK(due > sent_at);
+  CHECK(due <= sent_at + VQ_MS(25));
+  d.cx.now = due;
+  (void)vq_conn_handle_timeout(d.srv, &d.cx);
+  CHECK_EQ(vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  CHECK_EQ(vq_conn_recv(d.cli, &d.cx, b, len, 0), VQ_OK);
+  CHECK_EQ(vq_recovery_bytes_in_flight(&d.cli->rec), 0);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
