@@ -703,3 +703,39 @@ VQ_TEST(conn_spec_ack_within_max_ack_delay)
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }
+
+/* ---- HANDSHAKE_DONE -------------------------------------------------------------------------------- */
+
+VQ_TEST(conn_spec_handshake_done_sent_at_once_and_again)
+{
+  /* spec: rfc9000#19.20/1 — nothing the server sends before its handshake completes confirms the
+   * client's; spec: rfc9001#4.1.2/1 — HANDSHAKE_DONE goes in the first packet the server sends
+   * once complete; spec: rfc9000#13.3/3 — when that packet is lost, HANDSHAKE_DONE is sent again
+   * until it arrives (the client's handshake is confirmed only by it) */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  uint8_t b[1500];
+  size_t len = 0;
+  while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+    (void)vq_conn_recv(d.cli, &d.cx, b, len, 0);
+  CHECK(!d.srv->hs_complete);
+  CHECK(!d.srv->handshake_done_pending);
+  CHECK(d.cli->hs_complete);
+  CHECK(!d.cli->hs_confirmed);
+  while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+    (void)vq_conn_recv(d.srv, &d.cx, b, len, 0);
+  CHECK(d.srv->hs_complete);
+  CHECK(d.srv->handshake_done_pending);
+  CHECK_EQ(vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  CHECK(!d.srv->handshake_done_pending); /* it went in this packet, which is lost */
+  while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+    ; /* anything else now: lost too */
+  CHECK(!d.cli->hs_confirmed);
+  duo_settle(&d, 5000);
+  CHECK(d.cli->hs_confirmed);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
