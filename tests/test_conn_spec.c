@@ -734,8 +734,14 @@ VQ_TEST(conn_spec_handshake_done_sent_at_once_and_again)
   while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
     ; /* anything else now: lost too */
   CHECK(!d.cli->hs_confirmed);
+  /* spec: rfc9001#4.9.2/1 — Handshake keys are discarded at confirmation: at once by the server
+   * (complete = confirmed), by the client only when HANDSHAKE_DONE arrives */
+  CHECK(d.srv->sp[VQ_SPACE_HANDSHAKE].discarded);
+  CHECK(!d.cli->sp[VQ_SPACE_HANDSHAKE].discarded);
   duo_settle(&d, 5000);
   CHECK(d.cli->hs_confirmed);
+  CHECK(d.cli->sp[VQ_SPACE_HANDSHAKE].discarded);
+  CHECK(!d.cli->sp[VQ_SPACE_HANDSHAKE].rx.installed && !d.cli->sp[VQ_SPACE_HANDSHAKE].tx.installed);
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }

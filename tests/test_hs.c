@@ -918,8 +918,9 @@ VQ_TEST(hs_unexpected_messages)
   teardown(t, &p);
 }
 
-/* spec: rfc9001#4.1.3/3 — bytes left at a level when the keys change, or (rfc9001#4.1.3/2) new
- * bytes at a level already left: PROTOCOL_VIOLATION. */
+/* spec: rfc9001#4.1.3/3 — bytes left at a level when the keys change: PROTOCOL_VIOLATION;
+ * spec: rfc9001#4.1.3/1, rfc9001#4.1.3/2 — so are new bytes at a level already left (past the end
+ * of what was received there), for the client and the server. */
 VQ_TEST(hs_data_after_key_change)
 {
   solo c, s;
