@@ -781,6 +781,8 @@ static vq_status client_finished(vq_tls *t, const uint8_t *m, size_t n)
   if (st != VQ_OK) return st;
   push_secret(t, VQ_LEVEL_APP, VQ_TLS_READ, t->s_ap);
   push_secret(t, VQ_LEVEL_APP, VQ_TLS_WRITE, t->c_ap);
+  /* spec: rfc9001#8.3/1 — after accepted 0-RTT the client's flight is still only (Certificate and)
+   * Finished: no EndOfEarlyData (QUIC ends 0-RTT by switching keys) */
   if (t->cert_requested) {
     /* spec: rfc8446#4.4.2 — without a certificate the client sends an empty Certificate. */
     uint8_t *p = NULL;
