@@ -745,3 +745,46 @@ VQ_TEST(conn_spec_handshake_done_sent_at_once_and_again)
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }
+
+/* ---- RFC 9001 §4.9: retransmitted CRYPTO data ------------------------------------------------------ */
+
+VQ_TEST(conn_spec_crypto_resent_at_its_level)
+{
+  /* spec: rfc9001#4.9/1, rfc9001#4/1 — the server's whole first flight is lost: its CRYPTO data is
+   * sent again in Initial and Handshake packets (the ServerHello's at the Initial level, under the
+   * Initial keys: the client's TLS accepts it nowhere else) and the handshake completes */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  uint8_t b[1500];
+  size_t len = 0;
+  int lost = 0;
+  while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+    lost++;
+  CHECK(lost > 0);
+  /* the server's probe timer fires: what it sends now starts with Initial packets */
+  vq_time due = vq_conn_next_timeout(d.srv);
+  CHECK(due != VQ_TIME_NEVER);
+  d.cx.now = due;
+  (void)vq_conn_handle_timeout(d.srv, &d.cx);
+  int initial = 0;
+  while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len) {
+    size_t off = 0;
+    vq_pkt_header h;
+    while (off < len && vq_packet_parse(b + off, len - off, 8, &h) == VQ_OK && h.packet_len > 0 &&
+           h.type != VQ_PKT_1RTT) {
+      initial += h.type == VQ_PKT_INITIAL;
+      off += h.packet_len;
+    }
+    (void)vq_conn_recv(d.cli, &d.cx, b, len, 0);
+  }
+  CHECK(initial > 0);
+  duo_run(&d, 400);
+  duo_settle(&d, 3000);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  CHECK(d.cli->hs_confirmed);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
