@@ -826,6 +826,15 @@ VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
   CHECK(crypto_at_0);
   vq_pp_key_discard(&kc);
   vq_pp_key_discard(&ks);
+  /* spec: rfc9000#8.1.3/3, rfc9000#8.1.3/12 — the Retry's token was for this attempt only: a later
+   * connection (same TLS context, same memory, the first one still there) starts without a token */
+  vq_conn *c2 = NULL;
+  CHECK(vq_conn_new_client(&c2, &root, &cc, &cx) == VQ_OK);
+  CHECK(vq_conn_send(c2, &cx, d2, sizeof(d2), &n2) == VQ_OK);
+  CHECK(vq_packet_parse(d2, n2, 0, &h) == VQ_OK);
+  CHECK(h.type == VQ_PKT_INITIAL);
+  CHECK_EQ(h.token_len, 0);
+  vq_conn_free(c2, NULL);
   vq_conn_free(c, NULL);
   vq_tls_ctx_free(cctx);
 }
