@@ -2758,6 +2758,10 @@ VQ_TEST(conn_nat_rebinding_new_host)
     vq_endpoint_conn *ec = ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, pn + 20,
                                      other, 2, &rl, &bl);
     CHECK(ec != NULL && ec->conn == s);
+    /* spec: rfc9000#9/3 — the server announced disable_active_migration (allow_migration 0), so
+     * this move breaks it: the server neither drops it with a Stateless Reset nor ignores it, it
+     * proceeds with path validation and lets the client migrate */
+    CHECK_EQ(rl, 0);
     vq_conn_get_stats(s, &b);
     CHECK_EQ(b.peer_migrations, 1);
     CHECK(ec && ec->addr_len == 2 && memcmp(ec->addr, other, 2) == 0);
