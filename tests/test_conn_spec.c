@@ -788,3 +788,72 @@ VQ_TEST(conn_spec_crypto_resent_at_its_level)
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }
+
+/* ---- RFC 9000 §12.2, §13.1: coalesced packets, what is acknowledged ------------------------------- */
+
+VQ_TEST(conn_spec_coalesced_packets_acknowledged_separately)
+{
+  /* spec: rfc9000#12.2/6 — the server's first datagram coalesces an Initial and a Handshake packet:
+   * the client processes each, and owes an acknowledgment in each packet number space */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  uint8_t b[1500];
+  size_t len = 0;
+  CHECK_EQ(vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len), VQ_OK);
+  int initial = 0, handshake = 0;
+  size_t off = 0;
+  vq_pkt_header h;
+  while (off < len && vq_packet_parse(b + off, len - off, 8, &h) == VQ_OK && h.packet_len > 0 &&
+         h.type != VQ_PKT_1RTT) {
+    initial += h.type == VQ_PKT_INITIAL;
+    handshake += h.type == VQ_PKT_HANDSHAKE;
+    off += h.packet_len;
+  }
+  CHECK(initial == 1 && handshake >= 1);
+  CHECK_EQ(d.cli->sp[VQ_SPACE_INITIAL].largest_recv, -1);
+  CHECK_EQ(d.cli->sp[VQ_SPACE_HANDSHAKE].largest_recv, -1);
+  CHECK_EQ(vq_conn_recv(d.cli, &d.cx, b, len, 0), VQ_OK);
+  CHECK(d.cli->sp[VQ_SPACE_INITIAL].largest_recv >= 0);
+  CHECK(d.cli->sp[VQ_SPACE_HANDSHAKE].largest_recv >= 0);
+  CHECK(d.cli->sp[VQ_SPACE_INITIAL].ack_pending);
+  CHECK(d.cli->sp[VQ_SPACE_HANDSHAKE].ack_pending);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_no_ack_before_unprotected)
+{
+  /* spec: rfc9000#13.1/1 — a client 1-RTT packet with one bit flipped in its payload fails packet
+   * protection removal: nothing of it is recorded or acknowledged; the intact copy is */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  duo_settle(&d, 1000);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  vq_space *sp = &d.srv->sp[VQ_SPACE_APP];
+  CHECK(!sp->ack_pending);
+  int64_t largest = sp->largest_recv;
+  uint64_t id = 0;
+  size_t acc = 0, len = 0;
+  uint8_t b[1500], bad[1500];
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 0, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"x", 1, 0, &acc), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 20);
+  memcpy(bad, b, len);
+  bad[len - 20] ^= 0x01;
+  CHECK_EQ(vq_conn_recv(d.srv, &d.cx, bad, len, 0), VQ_OK);
+  CHECK(!sp->ack_pending);
+  CHECK_EQ(sp->largest_recv, largest);
+  CHECK(vq_conn_stream_find(d.srv, id) == NULL);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_recv(d.srv, &d.cx, b, len, 0), VQ_OK);
+  CHECK(sp->ack_pending);
+  CHECK(sp->largest_recv > largest);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
