@@ -857,3 +857,45 @@ VQ_TEST(conn_spec_no_ack_before_unprotected)
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }
+
+/* ---- RFC 9000 §13.3: RESET_STREAM sent again --------------------------------------------------------- */
+
+VQ_TEST(conn_spec_reset_stream_resent_unchanged)
+{
+  /* spec: rfc9000#13.3/1 — the client's RESET_STREAM (code 7, final size 3) is lost; what is sent
+   * again is the same frame: the server learns code 7 and accepts the final size */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  duo_settle(&d, 1000);
+  uint64_t id = 0;
+  size_t acc = 0, len = 0;
+  uint8_t b[1500];
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"abc", 3, 0, &acc), VQ_OK);
+  duo_settle(&d, 100);
+  vq_conn_event ev;
+  while (vq_conn_poll_event(d.srv, &ev))
+    ;
+  CHECK_EQ(vq_conn_stream_reset(d.cli, &d.cx, id, 7), VQ_OK);
+  int dropped = 0;
+  while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+    dropped++;
+  CHECK(dropped > 0);
+  duo_settle(&d, 3000);
+  int resets = 0;
+  uint64_t code = 0;
+  while (vq_conn_poll_event(d.srv, &ev))
+    if (ev.type == VQ_CONN_EV_STREAM_RESET && ev.stream_id == id) {
+      resets++;
+      code = ev.error_code;
+    }
+  CHECK_EQ(resets, 1);
+  CHECK_EQ(code, 7);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
