@@ -315,6 +315,7 @@ VQ_TEST(cidmgr_local_issue_and_retire)
   CHECK_EQ(x.m.local_limit, 8); /* capped by storage */
   CHECK_EQ(vq_cidmgr_local_set_peer_limit(&x.m, 3), VQ_OK);
   CHECK_EQ(vq_cidmgr_local_want(&x.m), 2);
+  /* spec: rfc9000#5.1/2 — a CID already issued (here sequence 0) is not issued again */
   CHECK_EQ(vq_cidmgr_local_add(&x.m, &c0, tk, &seq), VQ_ERR_CID_DUPLICATE);
   mkcid(&c, 51, 8);
   CHECK_EQ(vq_cidmgr_local_add(&x.m, &c, tk, &seq), VQ_OK);
@@ -458,4 +459,30 @@ VQ_TEST(cidmgr_peer_random_model)
       for (uint32_t i = 0; i < x.m.retire_n; i++) CHECK(owed[x.m.retire[i].seq]);
     }
   }
+}
+
+/* spec: rfc9000#19.15/2 — while we use a zero-length CID (the peer sends us packets with an empty
+ * Destination CID) no CID is issued, so no NEW_CONNECTION_ID frame can be sent. */
+VQ_TEST(cidmgr_local_zero_length_issues_nothing)
+{
+  fixture x;
+  vq_cid empty, c;
+  uint8_t tk[16];
+  uint64_t seq = 77;
+  vq_frame_new_cid f;
+  CHECK_EQ(fx_init(&x, 2), VQ_OK);
+  empty.len = 0;
+  mktoken(tk, 60);
+  CHECK_EQ(vq_cidmgr_local_set_initial(&x.m, &empty, NULL), VQ_OK);
+  CHECK_EQ(vq_cidmgr_local_set_peer_limit(&x.m, 4), VQ_OK);
+  mkcid(&c, 61, 8);
+  CHECK_EQ(vq_cidmgr_local_add(&x.m, &c, tk, &seq), VQ_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(seq, 77);
+  CHECK_EQ(vq_cidmgr_local_next_frame(&x.m, &f), 0);
+  /* the control: with an 8-byte CID the same add is issued and announced */
+  mkcid(&c, 62, 8);
+  CHECK_EQ(vq_cidmgr_local_set_initial(&x.m, &c, NULL), VQ_OK);
+  mkcid(&c, 63, 8);
+  CHECK_EQ(vq_cidmgr_local_add(&x.m, &c, tk, &seq), VQ_OK);
+  CHECK_EQ(vq_cidmgr_local_next_frame(&x.m, &f), 1);
 }

@@ -664,7 +664,7 @@ VQ_TEST(conn_lab_reorder_dup_corrupt_many_seeds)
 VQ_TEST(conn_lab_bad_certificate_name)
 {
   /* spec: rfc9001#4.8 — a certificate for another name fails the handshake with CRYPTO_ERROR
-   * 0x100 + bad_certificate (42) */
+   * 0x100 + bad_certificate (42); spec: rfc9001#4.8/1 — the TLS alert ends the connection */
   scenario sc = {0};
   sc.seed = 6;
   sc.link = link_ms(10);
@@ -826,6 +826,15 @@ VQ_TEST(conn_retry_client_restarts_towards_retry_scid)
   CHECK(crypto_at_0);
   vq_pp_key_discard(&kc);
   vq_pp_key_discard(&ks);
+  /* spec: rfc9000#8.1.3/3, rfc9000#8.1.3/12 — the Retry's token was for this attempt only: a later
+   * connection (same TLS context, same memory, the first one still there) starts without a token */
+  vq_conn *c2 = NULL;
+  CHECK(vq_conn_new_client(&c2, &root, &cc, &cx) == VQ_OK);
+  CHECK(vq_conn_send(c2, &cx, d2, sizeof(d2), &n2) == VQ_OK);
+  CHECK(vq_packet_parse(d2, n2, 0, &h) == VQ_OK);
+  CHECK(h.type == VQ_PKT_INITIAL);
+  CHECK_EQ(h.token_len, 0);
+  vq_conn_free(c2, NULL);
   vq_conn_free(c, NULL);
   vq_tls_ctx_free(cctx);
 }
@@ -920,6 +929,28 @@ VQ_TEST(conn_endpoint_refuses_forged_token)
            VQ_OK);
   CHECK(rl > 0);
   CHECK_EQ(vq_retry_tag_verify(VQ_QUIC_V1, d.bytes, d.len, resp, rl), VQ_OK);
+  /* spec: rfc9000#17.2.5.1/1 — the Retry's Source CID is not the client's Destination CID, even
+   * when the endpoint's random draw for it (predicted from a copy of its generator) equals it */
+  {
+    vq_rng pred = rng;
+    uint8_t next[8];
+    vq_rng_fill(&pred, next, sizeof(next));
+    vq_cid d3;
+    CHECK_EQ(vq_cid_set(&d3, next, sizeof(next)), VQ_OK);
+    vq_long_header_spec h3 = {VQ_PKT_INITIAL, VQ_QUIC_V1, &d3, &sc, NULL, 0, 4, 2};
+    memset(dg, 0, sizeof(dg));
+    CHECK_EQ(vq_long_header_write(dg, sizeof(dg), &h3, &length_off, &pn_off), VQ_OK);
+    CHECK_EQ(vq_packet_set_length(dg, sizeof(dg), length_off, 2, sizeof(dg) - pn_off), VQ_OK);
+    CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, sizeof(dg), &c, &created, resp,
+                              sizeof(resp), &rl), VQ_OK);
+    CHECK(rl > 0);
+    vq_pkt_header rh;
+    CHECK_EQ(vq_packet_parse(resp, rl, 0, &rh), VQ_OK);
+    CHECK(rh.type == VQ_PKT_RETRY);
+    CHECK_EQ(rh.scid_len, sizeof(next));
+    CHECK(memcmp(resp + rh.scid_off, next, sizeof(next)) != 0);
+    CHECK_EQ(vq_retry_tag_verify(VQ_QUIC_V1, d3.bytes, d3.len, resp, rl), VQ_OK);
+  }
   vq_endpoint_free(ep);
   vq_tls_ctx_free(sctx);
   CHECK_EQ(root.used, 0);
@@ -1100,6 +1131,8 @@ static uint64_t reply_reset_id, reply_reset_code; /* and of a RESET_STREAM in it
 static uint64_t reply_retired;   /* bit s: a RETIRE_CONNECTION_ID of sequence s (< 64) in it */
 static uint64_t reply_new_cids, reply_new_cid_max; /* NEW_CONNECTION_ID frames, largest sequence */
 static size_t reply_len;         /* the datagram's size */
+static uint8_t reply_first;      /* its first byte (the spin bit is not under header protection) */
+static int reply_frames, reply_eliciting; /* frames in it, ack-eliciting ones among them */
 static vq_cid reply_dcid;        /* its Destination CID */
 static int reply_challenge;      /* it carries a PATH_CHALLENGE, whose data is: */
 static uint8_t reply_challenge_data[8];
@@ -1112,6 +1145,7 @@ static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, i
   reply_retired = reply_new_cids = reply_new_cid_max = 0;
   reply_len = 0;
   reply_challenge = 0;
+  reply_frames = reply_eliciting = 0;
   uint8_t buf[1500];
   size_t n = 0;
   vq_cx cx = vq_lab_cx(w->lab);
@@ -1123,6 +1157,7 @@ static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, i
   if (vq_packet_parse(buf, n, vq_conn_scid(w->cli.conn)->len, &h) != VQ_OK || h.type != VQ_PKT_1RTT)
     return -1;
   reply_len = n;
+  reply_first = buf[0];
   (void)vq_cid_set(&reply_dcid, buf + h.dcid_off, h.dcid_len);
   vq_pp_key k;
   if (!key_1rtt(w, 1, gen, &k))
@@ -1159,8 +1194,16 @@ static int server_reply(world *w, int gen, const uint8_t data[8], uint64_t pn, i
       reply_challenge = 1;
       memcpy(reply_challenge_data, f.path.data, 8);
     }
+    reply_frames++;
+    if (f.type != VQ_FRAME_ACK && f.type != VQ_FRAME_ACK_ECN && f.type != VQ_FRAME_PADDING &&
+        f.type != VQ_FRAME_CONNECTION_CLOSE && f.type != VQ_FRAME_CONNECTION_CLOSE_APP)
+      reply_eliciting = 1;
     off += used;
   }
+  /* spec: rfc9000#12.4/1 — every packet the server sends holds at least one frame (all of them
+   * parse): checked on each reply of the tests below */
+  if (reply_frames == 0 || off != u.payload_len)
+    return -1;
   return 1;
 }
 
@@ -1178,7 +1221,9 @@ VQ_TEST(conn_inject_frame_errors)
    * unidirectional, receive-only for the server; 3: server-initiated unidirectional, send-only.)
    * spec: rfc9000#19.20/2, rfc9000#19.7/4, rfc9000#19.16/1, rfc9000#19.5/1, rfc9000#19.5/2,
    * rfc9000#19.10/1, rfc9000#19.10/2, rfc9000#19.4/1, rfc9000#19.13/2, rfc9000#19.8/1,
-   * rfc9000#4.6/3, rfc9000#19.11/4, rfc9000#12.4/2, rfc9000#7.5/3 — one row each below */
+   * rfc9000#4.6/3, rfc9000#19.11/4, rfc9000#12.4/2, rfc9000#7.5/3 — one row each below;
+   * spec: rfc9000#10.3/2, rfc9000#11.1/1 — each error is signalled with a CONNECTION_CLOSE frame
+   * (checked in the server's next packet) */
   static const bad_frame cases[] = {
       {"HANDSHAKE_DONE to a server (rfc9000#19.20/2)", {0x1e}, 1, VQ_TE_PROTOCOL_VIOLATION},
       {"NEW_TOKEN to a server (rfc9000#19.7/4)", {0x07, 0x01, 0x78}, 3, VQ_TE_PROTOCOL_VIOLATION},
@@ -1505,6 +1550,21 @@ VQ_TEST(conn_endpoint_version_negotiation_and_drops)
   CHECK(h.dcid_len == sizeof(scid) && memcmp(resp + h.dcid_off, scid, sizeof(scid)) == 0);
   CHECK(h.scid_len == sizeof(dcid) && memcmp(resp + h.scid_off, dcid, sizeof(dcid)) == 0);
   CHECK_EQ(h.packet_len, rl);
+  /* spec: rfc9000#17.2.1/6 — version 1's CID rules do not decide it: a 21-byte Destination CID, a
+   * 40-byte Source CID and no Fixed Bit (all fine for an unknown version, RFC 8999) still get one */
+  {
+    uint8_t ld[21], ls[40];
+    memset(ld, 0xd0, sizeof(ld));
+    memset(ls, 0x50, sizeof(ls));
+    len = raw_long(dg, 1200, 0x80, 0x1a2a3a4au, ld, sizeof(ld), ls, sizeof(ls));
+    CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, len, &c, &created, resp, sizeof(resp),
+                              &rl), VQ_OK);
+    CHECK(rl > 0);
+    CHECK_EQ(vq_packet_parse(resp, rl, 0, &h), VQ_OK);
+    CHECK(h.type == VQ_PKT_VERSION_NEGOTIATION);
+    CHECK(h.dcid_len == sizeof(ls) && memcmp(resp + h.dcid_off, ls, sizeof(ls)) == 0);
+    CHECK(h.scid_len == sizeof(ld) && memcmp(resp + h.scid_off, ld, sizeof(ld)) == 0);
+  }
   /* spec: rfc9000#5.2.2/3 — the same in a smaller datagram is dropped */
   len = raw_long(dg, 1199, 0xc0, 0x1a2a3a4au, dcid, sizeof(dcid), scid, sizeof(scid));
   CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), dg, len, &c, &created, resp, sizeof(resp), &rl),
@@ -1542,7 +1602,7 @@ VQ_TEST(conn_endpoint_version_negotiation_and_drops)
   CHECK_EQ(rl, (size_t)0);
   vq_endpoint_stats es;
   vq_endpoint_get_stats(ep, &es);
-  CHECK_EQ(es.vn_sent, 1);
+  CHECK_EQ(es.vn_sent, 2);
   CHECK_EQ(es.conns_created, 0);
   vq_endpoint_free(ep);
   vq_tls_ctx_free(sctx);
@@ -1574,9 +1634,52 @@ VQ_TEST(conn_spin_bit_ignored)
     const uint8_t none[8] = {0};
     CHECK_EQ(server_reply(&w, 0, none, pn + 1, &pr, &acked, &phase), 1);
     CHECK(acked);
+    /* spec: rfc9000#17.4/2 — and its own spin bit stays disabled: 0, not the peer's 1 reflected */
+    CHECK_EQ(reply_first & 0x20u, 0);
+    /* spec: rfc9000#13.2.1/7 — the acknowledgment is not made ack-eliciting (no PING added) */
+    CHECK(!reply_eliciting);
     vq_conn_stats st;
     vq_conn_get_stats(srv, &st);
     CHECK_EQ(srv->state, VQ_CONN_ESTABLISHED);
+  }
+  world_free(&w);
+}
+
+/* spec: rfc9000#10.3/7, rfc9000#14/4 — datagrams too small to hold a QUIC packet are discarded,
+ * and the connection goes on: nothing is sent for them, the next packet is processed as usual. */
+VQ_TEST(conn_small_datagrams_discarded)
+{
+  world w;
+  CHECK(world_established(&w, 73));
+  vq_conn *srv = peer_conn(&w.srv);
+  if (srv && w.csec_len) {
+    vq_cx cx = vq_lab_cx(w.lab);
+    vq_conn_stats st0, st1;
+    vq_conn_get_stats(srv, &st0);
+    /* a short header with only part of the Destination CID; a long header cut after its version;
+     * an Initial whose Length runs past the datagram */
+    uint8_t d1[4] = {0x40, 0x01, 0x02, 0x03};
+    uint8_t d2[6] = {0xc0, 0x00, 0x00, 0x00, 0x01, 0x08};
+    uint8_t d3[24] = {0xc0, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x44, 0x00};
+    CHECK_EQ(vq_conn_recv(srv, &cx, d1, sizeof(d1), 0), VQ_OK);
+    CHECK_EQ(vq_conn_recv(srv, &cx, d2, sizeof(d2), 0), VQ_OK);
+    CHECK_EQ(vq_conn_recv(srv, &cx, d3, sizeof(d3), 0), VQ_OK);
+    vq_conn_get_stats(srv, &st1);
+    CHECK_EQ(st1.pkts_dropped, st0.pkts_dropped + 3);
+    CHECK_EQ(vq_conn_get_state(srv), VQ_CONN_ESTABLISHED);
+    uint8_t buf[1500];
+    size_t n = 0;
+    CHECK_EQ(vq_conn_send(srv, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0);
+    /* the next genuine ack-eliciting packets are processed and acknowledged */
+    uint64_t pn = next_pn(&w);
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn, 0));
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 1, 0));
+    int pr = 0, acked = 0;
+    unsigned phase = 0;
+    CHECK_EQ(server_reply(&w, 0, (const uint8_t[8]){0}, pn + 1, &pr, &acked, &phase), 1);
+    CHECK(acked);
+    CHECK_EQ(vq_conn_get_state(srv), VQ_CONN_ESTABLISHED);
   }
   world_free(&w);
 }
@@ -2655,6 +2758,10 @@ VQ_TEST(conn_nat_rebinding_new_host)
     vq_endpoint_conn *ec = ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, pn + 20,
                                      other, 2, &rl, &bl);
     CHECK(ec != NULL && ec->conn == s);
+    /* spec: rfc9000#9/3 — the server announced disable_active_migration (allow_migration 0), so
+     * this move breaks it: the server neither drops it with a Stateless Reset nor ignores it, it
+     * proceeds with path validation and lets the client migrate */
+    CHECK_EQ(rl, 0);
     vq_conn_get_stats(s, &b);
     CHECK_EQ(b.peer_migrations, 1);
     CHECK(ec && ec->addr_len == 2 && memcmp(ec->addr, other, 2) == 0);

@@ -1042,6 +1042,34 @@ VQ_TEST(h3conn_err_push_stream)
   r = raw_new(0, NULL);
   CHECK_EQ(feed(r, 1, pp, 3, 0), VQ_ERR_H3_STREAM_CREATION);
   CHECK_EQ(raw_free(r), 0);
+  /* spec: rfc9114#7.2.5/2 — a PUSH_PROMISE on the client's request stream: the client never sent
+   * MAX_PUSH_ID, so push ID 0 is already larger than allowed: H3_ID_ERROR */
+  r = raw_new(0, NULL);
+  const vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/")};
+  uint64_t id = 99;
+  CHECK_EQ(vq_h3_request(r->e->h3, &r->n.cx, f, 4, 1, &id), VQ_OK);
+  CHECK_EQ(id, 0);
+  CHECK_EQ(feed(r, id, pp, 3, 0), VQ_ERR_H3_ID);
+  CHECK_EQ(r->e->close_code, VQ_H3_ID_ERROR);
+  CHECK_EQ(raw_free(r), 0);
+  /* spec: rfc9114#7.2.3/8 — CANCEL_PUSH at a client (push ID 0 > the maximum it never allowed);
+   * spec: rfc9114#7.2.3/9 — at a server, for a push ID no PUSH_PROMISE mentioned: H3_ID_ERROR */
+  static const uint8_t ctrl_cancel[] = {0x00, 0x04, 0x00, 0x03, 0x01, 0x00};
+  for (int srv = 0; srv < 2; srv++) {
+    r = raw_new(srv, NULL);
+    CHECK_EQ(feed(r, srv ? 2 : 3, ctrl_cancel, 3, 0), VQ_OK);
+    CHECK_EQ(feed(r, srv ? 2 : 3, ctrl_cancel + 3, 3, 0), VQ_ERR_H3_ID);
+    CHECK_EQ(r->e->close_code, VQ_H3_ID_ERROR);
+    CHECK_EQ(raw_free(r), 0);
+  }
+  /* spec: rfc9114#7.2.7/4 — MAX_PUSH_ID 5, 5 again (fine), then 3: H3_ID_ERROR */
+  static const uint8_t ctrl_mpi[] = {0x00, 0x04, 0x00, 0x0d, 0x01, 0x05, 0x0d, 0x01, 0x05, 0x0d, 0x01, 0x03};
+  r = raw_new(1, NULL);
+  CHECK_EQ(feed(r, 2, ctrl_mpi, 9, 0), VQ_OK);
+  CHECK_EQ(r->e->closed, 0);
+  CHECK_EQ(feed(r, 2, ctrl_mpi + 9, 3, 0), VQ_ERR_H3_ID);
+  CHECK_EQ(r->e->close_code, VQ_H3_ID_ERROR);
+  CHECK_EQ(raw_free(r), 0);
 }
 
 /* spec: rfc9114#6.2/4, rfc9114#6.2/6, rfc9114#7.2.8/2, rfc9114#7.2.4.1/2 — unknown and reserved stream
@@ -1072,6 +1100,25 @@ VQ_TEST(h3conn_unknown_uni_and_grease_ignored)
   CHECK_MEM(a->body, a->blen, "ok", 2);
   CHECK_EQ(a->ended, 1);
   CHECK_EQ(vq_h3_peer_settings(r->e->h3)->max_field_section_size, 0x10);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* spec: rfc9114#6.2/10 — unidirectional streams closed (FIN) or reset before their stream type
+ * arrived, whole or in part, are tolerated: no error, the session goes on (and a control stream that
+ * then arrives is taken as the first one). */
+VQ_TEST(h3conn_uni_closed_before_type)
+{
+  raw *r = raw_new(1, NULL);
+  static const uint8_t part[] = {0x40}; /* the first byte of a two-byte stream type */
+  CHECK_EQ(feed(r, 2, part, 0, 1), VQ_OK);           /* FIN, no byte at all */
+  CHECK_EQ(feed(r, 6, part, 1, 1), VQ_OK);           /* FIN inside the type */
+  CHECK_EQ(feed(r, 10, part, 1, 0), VQ_OK);
+  CHECK_EQ(vq_h3_on_stream_reset(r->e->h3, &r->n.cx, 10, 0x10c), VQ_OK); /* reset inside it */
+  CHECK_EQ(vq_h3_on_stream_reset(r->e->h3, &r->n.cx, 14, 0x10c), VQ_OK); /* reset before any byte */
+  CHECK_EQ(r->e->closed, 0);
+  CHECK_EQ(r->e->conn_errors, 0);
+  CHECK_EQ(feed(r, 18, ctrl_settings, 3, 0), VQ_OK);
+  CHECK_EQ(r->e->closed, 0);
   CHECK_EQ(raw_free(r), 0);
 }
 
@@ -1405,6 +1452,7 @@ VQ_TEST(h3conn_validate)
   CHECK_EQ(h.status, 200);
   CHECK_EQ(h.content_length, 10);
   CHECK_EQ(vq_h3_validate(r2, 1, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  /* spec: rfc9114#4.3.2/1 — a response without :status is malformed */
   CHECK_EQ(vq_h3_validate(r3, 1, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
   CHECK_EQ(vq_h3_validate(r4, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
   CHECK_EQ(vq_h3_validate(r5, 3, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
@@ -1427,7 +1475,14 @@ VQ_TEST(h3conn_validate)
   const vq_h3_field nul[] = {F(":status", "200"), {(const uint8_t *)"x", 1, (const uint8_t *)"a\0b", 3, 0}};
   CHECK_EQ(vq_h3_validate(sp, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
   CHECK_EQ(vq_h3_validate(empty, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  /* spec: rfc9114#10.3/2 — a value with NUL, CR or LF is malformed; the same value without is fine */
+  const vq_h3_field cr[] = {F(":status", "200"), F("x", "a\rb")};
+  const vq_h3_field lf[] = {F(":status", "200"), F("x", "a\nb")};
+  const vq_h3_field fine[] = {F(":status", "200"), F("x", "a b")};
   CHECK_EQ(vq_h3_validate(nul, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(cr, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(lf, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_validate(fine, 2, VQ_H3_SECTION_RESPONSE, 0, &h), VQ_OK);
   CHECK_EQ(vq_status_app_error(VQ_ERR_H3_MESSAGE), VQ_H3_MESSAGE_ERROR);
   CHECK_EQ(vq_status_app_error(VQ_ERR_H3_CLOSED_CRITICAL_STREAM), VQ_H3_CLOSED_CRITICAL_STREAM);
   CHECK_EQ(vq_status_app_error(VQ_ERR_H3_STREAM_CREATION), VQ_H3_STREAM_CREATION_ERROR);

@@ -485,7 +485,70 @@ static void spy_sni(int from_server, vq_level l, uint8_t *b, size_t n)
     g_sni = ch.ext.has[VQ_TLS_EXT_SERVER_NAME] ? (int)ch.ext.server_name.len : 0;
 }
 
-/* spec: rfc9001#8.1 — SNI carries a host name, never an IP literal (RFC 6066 §3). */
+static int g_ch_seen, g_ch_versions_ok, g_ch_session_id_len, g_ch_suites_ok;
+static void spy_ch(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  vq_tls_client_hello ch;
+  if (from_server || l != VQ_LEVEL_INITIAL || vq_tls_msg_split(b, n, &m) != VQ_OK ||
+      vq_tls_parse_client_hello(m.body.p, m.body.len, &ch) != VQ_OK)
+    return;
+  g_ch_seen++;
+  /* only TLS 1.3 (0x0304) in supported_versions */
+  g_ch_versions_ok = ch.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] && ch.ext.supported_versions.len == 2 &&
+                     vq_tls_u16_at(ch.ext.supported_versions, 0) == 0x0304;
+  g_ch_session_id_len = (int)ch.session_id.len;
+  g_ch_suites_ok = ch.cipher_suites.len >= 2;
+  for (size_t i = 0; i < ch.cipher_suites.len / 2; i++) {
+    uint16_t cs = vq_tls_u16_at(ch.cipher_suites, i);
+    if (cs != VQ_CS_AES_128_GCM_SHA256 && cs != VQ_CS_AES_256_GCM_SHA384 &&
+        cs != VQ_CS_CHACHA20_POLY1305_SHA256)
+      g_ch_suites_ok = 0;
+  }
+}
+
+/* spec: rfc9001#4.2/1 — the client offers TLS 1.3 only; spec: rfc9001#8.4/1 — its
+ * legacy_session_id is empty (no middlebox compatibility mode); spec: rfc9001#5.3/1 — it offers only
+ * the suites with a QUIC header protection scheme (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305;
+ * not TLS_AES_128_CCM_8_SHA256 in particular) */
+VQ_TEST(hs_client_hello_quic_rules)
+{
+  opts o;
+  defaults(&o);
+  o.tamper = spy_ch;
+  g_ch_seen = g_ch_versions_ok = g_ch_suites_ok = 0;
+  g_ch_session_id_len = -1;
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  CHECK(g_ch_seen >= 1);
+  CHECK(g_ch_versions_ok);
+  CHECK_EQ(g_ch_session_id_len, 0);
+  CHECK(g_ch_suites_ok);
+}
+
+/* spec: rfc9001#4.4/5 — a CertificateRequest after the handshake is a PROTOCOL_VIOLATION for the
+ * client (not the unexpected_message alert of an ordinary out-of-order message); the control: a
+ * post-handshake Certificate stays unexpected_message */
+VQ_TEST(hs_post_handshake_certificate_request)
+{
+  static const uint8_t cr[] = {13, 0, 0, 3, 0, 0, 0}, cert[] = {11, 0, 0, 4, 0, 0, 0, 0};
+  const uint8_t *msgs[2] = {cr, cert};
+  const size_t lens[2] = {sizeof cr, sizeof cert};
+  const vq_status want[2] = {VQ_ERR_PROTOCOL_VIOLATION, VQ_ERR_TLS_UNEXPECTED_MESSAGE};
+  for (int i = 0; i < 2; i++) {
+    opts o;
+    defaults(&o);
+    pair p;
+    if (setup(t, &p, &o)) {
+      CHECK_EQ(pump(&p, &o), VQ_OK);
+      CHECK(vq_tls_handshake_complete(p.c));
+      CHECK_EQ(vq_tls_recv(p.c, &p.cx, VQ_LEVEL_APP, msgs[i], lens[i]), want[i]);
+    }
+    teardown(t, &p);
+  }
+}
+
+/* spec: rfc9001#8.1 — SNI carries a host name, never an IP literal (RFC 6066 §3).
+ * spec: rfc9114#3.2/2, rfc9114#3.2/3 — a server named by a domain name gets SNI. */
 VQ_TEST(hs_sni_only_for_names)
 {
   opts o;
@@ -538,7 +601,37 @@ VQ_TEST(hs_insecure_skips_chain_and_name)
   CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
 }
 
-/* spec: rfc9001#8.1/2 — no application protocol in common: no_application_protocol (0x178). */
+/* The server's EncryptedExtensions names "h4" instead of "h3" (the client offered only "h3"). */
+static void alpn_h4(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  if (!from_server || l != VQ_LEVEL_HANDSHAKE || n < 4 || b[0] != 8 /* EncryptedExtensions */)
+    return;
+  for (size_t i = 4; i + 3 <= n; i++)
+    if (b[i] == 2 && b[i + 1] == 'h' && b[i + 2] == '3') {
+      b[i + 2] = '4';
+      return;
+    }
+}
+
+/* The client's ClientHello with its ALPN extension (type 0x0010, holding "h3") renamed to the
+ * unknown type 0x7a7a, which the server ignores: a ClientHello without ALPN. */
+static void ch_without_alpn(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  if (from_server || l != VQ_LEVEL_INITIAL || n < 4 || b[0] != 1 /* ClientHello */)
+    return;
+  for (size_t i = 4; i + 9 <= n; i++)
+    if (b[i] == 0 && b[i + 1] == 0x10 && b[i + 2] == 0 && b[i + 3] == 5 && b[i + 6] == 2 &&
+        b[i + 7] == 'h' && b[i + 8] == '3') {
+      b[i] = 0x7a;
+      b[i + 1] = 0x7a;
+      return;
+    }
+}
+
+/* spec: rfc9001#8.1/2, rfc9001#8.1/6 — no application protocol in common: the server fails with
+ * no_application_protocol (0x178). spec: rfc9001#8.1/7, rfc9001#8.1/3 — a server selecting a
+ * protocol the client did not offer: ALPN negotiation failed, the client fails with 0x178 too.
+ * spec: rfc9001#8.1/1 — ALPN is required: a ClientHello without it is refused. */
 VQ_TEST(hs_alpn)
 {
   opts o;
@@ -547,6 +640,12 @@ VQ_TEST(hs_alpn)
   o.calpn_len = sizeof ALPN_OTHER;
   run_fail(t, &o, 1, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, 120, "no application protocol");
   CHECK_EQ(vq_status_transport_error(VQ_ERR_TLS_NO_APPLICATION_PROTOCOL), 0x178);
+  defaults(&o);
+  o.tamper = alpn_h4;
+  run_fail(t, &o, 0, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, 120, "not offered");
+  defaults(&o);
+  o.tamper = ch_without_alpn;
+  run_fail(t, &o, 1, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, 120, "without ALPN");
   /* the server takes the first of its own list that the client offers */
   defaults(&o);
   o.calpn = ALPN_BOTH;
@@ -819,8 +918,9 @@ VQ_TEST(hs_unexpected_messages)
   teardown(t, &p);
 }
 
-/* spec: rfc9001#4.1.3/3 — bytes left at a level when the keys change, or (rfc9001#4.1.3/2) new
- * bytes at a level already left: PROTOCOL_VIOLATION. */
+/* spec: rfc9001#4.1.3/3 — bytes left at a level when the keys change: PROTOCOL_VIOLATION;
+ * spec: rfc9001#4.1.3/1, rfc9001#4.1.3/2 — so are new bytes at a level already left (past the end
+ * of what was received there), for the client and the server. */
 VQ_TEST(hs_data_after_key_change)
 {
   solo c, s;

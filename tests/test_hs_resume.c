@@ -284,6 +284,24 @@ VQ_TEST(hs_resume_no_ticket)
 /* spec: rfc9001#4.6.1/1, rfc8446#4.2.10/5 — a ticket with max_early_data_size 0xffffffff; 0-RTT
  * offered and accepted: the client's early write secret (announced right after vq_tls_new) equals
  * the server's early read secret; EncryptedExtensions carries early_data. */
+/* The client's Handshake-level messages: how many, and whether one is EndOfEarlyData (type 5). */
+static int g_cli_hs_msgs, g_cli_eoed;
+static void spy_client_handshake(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  if (from_server || l != VQ_LEVEL_HANDSHAKE)
+    return;
+  size_t off = 0;
+  vq_tls_msg m;
+  while (off < n && vq_tls_msg_split(b + off, n - off, &m) == VQ_OK && m.size > 0) {
+    g_cli_hs_msgs++;
+    if (m.type == 5)
+      g_cli_eoed = 1;
+    off += m.size;
+  }
+}
+
+/* spec: rfc9001#8.3/1 — with 0-RTT accepted the client's Handshake flight (its Finished) holds no
+ * EndOfEarlyData message. */
 VQ_TEST(hs_resume_early_accepted)
 {
   srv_opts so = {0};
@@ -305,7 +323,11 @@ VQ_TEST(hs_resume_early_accepted)
   size_t tpl = 0;
   vq_tls_early_peer_tp(k.c, &tp, &tpl);
   CHECK_MEM(tp, tpl, SERVER_TP, sizeof SERVER_TP);
+  g_cli_hs_msgs = g_cli_eoed = 0;
+  k.tamper = spy_client_handshake;
   CHECK_EQ(pump(&k), VQ_OK);
+  CHECK(g_cli_hs_msgs >= 1);
+  CHECK(!g_cli_eoed);
   check_complete(t, &k);
   CHECK(vq_tls_resumed(k.c) && vq_tls_resumed(k.s));
   CHECK(vq_tls_early_data_accepted(k.s));

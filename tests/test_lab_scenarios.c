@@ -533,7 +533,8 @@ typedef struct world {
   int amp_violation;
   /* what every datagram on the wire must look like (checked in lab_trace, reported by check_common) */
   int pad_violation, coalesce_violation, initial_after_handshake, cli_sent_handshake;
-  size_t pad_worst;
+  int srv_pad_violation;
+  size_t pad_worst, srv_pad_worst;
   uint64_t hs_hash[AMP_HS_MAX];
   int nhs;
   int freed;
@@ -590,6 +591,14 @@ static void wire_check(world *w, const uint8_t *d, size_t len, int from_client)
       break;
     if (h.type != VQ_PKT_INITIAL && h.type != VQ_PKT_HANDSHAKE && h.type != VQ_PKT_0RTT)
       break; /* a short header runs to the end of the datagram */
+    /* spec: rfc9000#14.1/2 — a server's datagram carrying an ack-eliciting Initial has at least 1200
+     * bytes (an Initial of 100 bytes or more carries CRYPTO data: one with only an ACK or
+     * CONNECTION_CLOSE is far smaller) */
+    if (!from_client && h.type == VQ_PKT_INITIAL && h.packet_len >= 100 &&
+        len < VQ_MIN_INITIAL_DATAGRAM && !w->srv_pad_violation) {
+      w->srv_pad_violation = 1;
+      w->srv_pad_worst = len;
+    }
     if (off == 0)
       first = h;
     /* spec: rfc9000#12.2/4 — never packets with different connection IDs in one datagram */
@@ -853,6 +862,8 @@ static int check_common(world *w, const char *name)
     FAIL("client sent an Initial in a datagram of %zu bytes", w->pad_worst);
   if (w->coalesce_violation)
     FAIL("packets with different connection IDs coalesced in one datagram");
+  if (w->srv_pad_violation)
+    FAIL("server sent an Initial with CRYPTO data in a datagram of %zu bytes", w->srv_pad_worst);
   if (w->initial_after_handshake)
     FAIL("client sent an Initial packet after a Handshake packet");
   const lpeer *ps[2] = {&w->cli, &w->srv};

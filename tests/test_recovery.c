@@ -597,7 +597,8 @@ VQ_TEST(recovery_table_grows_on_demand)
 /* ---- congestion signals from loss detection (§7) ----------------------------------------------- */
 
 /* spec: rfc9002#7.3.2 — one reduction per recovery period: a later loss of a packet sent before the
- * period started does not reduce the window again. */
+ * period started does not reduce the window again. spec: rfc9000#13.3/7 — a detected loss halves the
+ * congestion window (the first and the last acknowledgment below). */
 VQ_TEST(recovery_congestion_once_per_period)
 {
   fx *f = fx_new(VQ_CC_NEWRENO, 64);
@@ -661,7 +662,7 @@ VQ_TEST(recovery_ecn_ce)
 /* spec: rfc9002#7.6.2 — persistent congestion: two ack-eliciting packets lost, sent more than the
  * persistent congestion duration apart, after the first RTT sample, nothing acknowledged between
  * them: the window collapses to kMinimumWindow. The scenario of §7.6.3 with a time unit of 100 ms. */
-static void pc_scenario(vq_t *t, int ack_between)
+static void pc_scenario(vq_t *t, int ack_between, int ae)
 {
   fx *f = fx_new(VQ_CC_NEWRENO, 64);
   CHECK(f != NULL);
@@ -674,13 +675,13 @@ static void pc_scenario(vq_t *t, int ack_between)
   f->r.rtt.first_sample_time = 0;
   f->r.rtt.latest = f->r.rtt.smoothed = f->r.rtt.min = VQ_MS(120);
   f->r.rtt.rttvar = VQ_MS(15);
-  CHECK_EQ(sendp(f, VQ_SPACE_APP, 1, VQ_MS(100), 1000, 1), VQ_OK); /* #2 at t=1 */
+  CHECK_EQ(sendp(f, VQ_SPACE_APP, 1, VQ_MS(100), 1000, ae), VQ_OK); /* #2 at t=1 */
   CHECK_EQ(ack1(f, VQ_SPACE_APP, 0, 0, VQ_MS(120), NULL), VQ_OK);  /* ack of #1 at t=1.2 */
   CHECK_EQ(f->r.rtt.smoothed, VQ_MS(120));
   f->r.rtt.rttvar = VQ_MS(20); /* 3/4 * 20 = 15 after the next 120 ms sample */
   for (uint64_t pn = 2; pn <= 6; pn++) /* #3..#7 at t=2..6 */
-    CHECK_EQ(sendp(f, VQ_SPACE_APP, pn, VQ_MS(100) * pn, 1000, 1), VQ_OK);
-  CHECK_EQ(sendp(f, VQ_SPACE_APP, 7, VQ_MS(800), 1000, 1), VQ_OK);  /* #8 PTO 1 at t=8 */
+    CHECK_EQ(sendp(f, VQ_SPACE_APP, pn, VQ_MS(100) * pn, 1000, ae), VQ_OK);
+  CHECK_EQ(sendp(f, VQ_SPACE_APP, 7, VQ_MS(800), 1000, ae), VQ_OK); /* #8 PTO 1 at t=8 */
   CHECK_EQ(sendp(f, VQ_SPACE_APP, 8, VQ_MS(1100), 1000, 1), VQ_OK); /* #9 PTO 2 (t=11) */
   if (ack_between) CHECK_EQ(ack1(f, VQ_SPACE_APP, 4, 4, VQ_MS(1205), NULL), VQ_OK);
   const uint64_t pc0 = f->r.cc.persistent_congestion_events;
@@ -688,7 +689,13 @@ static void pc_scenario(vq_t *t, int ack_between)
   if (!ack_between) CHECK_EQ(f->r.rtt.rttvar, VQ_MS(15));
   for (uint64_t pn = 1; pn <= 7; pn++)
     if (!(ack_between && pn == 4)) CHECK_EQ(fate_of(f, VQ_SPACE_APP, pn, NULL), VQ_PKT_LOST);
-  if (ack_between) {
+  if (!ae) {
+    /* spec: rfc9002#7.6.2/1 — the lost packets were not ack-eliciting: a congestion event, but no
+     * persistent congestion however long they span */
+    CHECK_EQ(f->r.cc.persistent_congestion_events, pc0);
+    CHECK(f->r.cc.congestion_events >= 1);
+    CHECK(f->r.cc.cwnd > vq_cc_min_window(&f->r.cc));
+  } else if (ack_between) {
     /* 1..3 span 200 ms and 5..7 span 300 ms: neither exceeds the duration. */
     CHECK_EQ(f->r.cc.persistent_congestion_events, pc0);
     CHECK(f->r.cc.cwnd > vq_cc_min_window(&f->r.cc));
@@ -706,12 +713,17 @@ static void pc_scenario(vq_t *t, int ack_between)
 
 VQ_TEST(recovery_persistent_congestion)
 {
-  pc_scenario(t, 0);
+  pc_scenario(t, 0, 1);
+}
+
+VQ_TEST(recovery_persistent_congestion_needs_ack_eliciting)
+{
+  pc_scenario(t, 0, 0);
 }
 
 VQ_TEST(recovery_persistent_congestion_broken_by_ack)
 {
-  pc_scenario(t, 1);
+  pc_scenario(t, 1, 1);
 }
 
 /* Packets sent before the first RTT sample do not establish persistent congestion (§7.6.2/2). */

@@ -356,6 +356,10 @@ VQ_TEST(stream_sendbuf_loss_retransmit_first)
     CHECK_EQ(vq_sendbuf_next(b, 1000, UINT64_MAX, &off, &len, &fin), 1);
     vq_sendbuf_on_sent(b, off, len, fin);
   }
+  uint8_t first[1000], again[600], pat[1000];
+  vq_sendbuf_copy(b, 1000, 1000, first); /* what went out at [1000, 2000): the bytes written */
+  fill_pat(pat, 1000, 1000);
+  CHECK_MEM(first, 1000, pat, 1000);
   vq_sendbuf_on_acked(b, 0, 1000, 0);
   vq_sendbuf_on_acked(b, 2000, 1000, 0);
   CHECK_EQ(vq_sendbuf_on_lost(b, 1000, 1000, 0), VQ_OK);
@@ -363,6 +367,9 @@ VQ_TEST(stream_sendbuf_loss_retransmit_first)
   CHECK_EQ(off, 1000);
   CHECK_EQ(len, 600);
   CHECK_EQ(fin, 0);
+  /* spec: rfc9000#2.2/3 — the retransmission carries the very bytes first sent at that offset */
+  vq_sendbuf_copy(b, off, len, again);
+  CHECK_MEM(again, 600, first, 600);
   vq_sendbuf_on_sent(b, off, len, fin);
   CHECK_EQ(vq_sendbuf_next(b, 600, UINT64_MAX, &off, &len, &fin), 1);
   CHECK_EQ(off, 1600);

@@ -396,6 +396,8 @@ static int u16_in_arr(const uint16_t *a, size_t n, uint16_t v)
   return 0;
 }
 
+/* spec: rfc9001#5.3/1 — both sides offer and accept only the suites whose header protection QUIC
+ * defines (default_suites: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305; never CCM_8) */
 static const uint16_t *suites_of(const vq_tls *t, size_t *n)
 {
   if (t->ctx->hooks.n_suites) {
@@ -467,18 +469,22 @@ static vq_status client_send_hello(vq_tls *t)
   memset(&ch, 0, sizeof ch);
   ch.legacy_version = VQ_TLS_LEGACY_VERSION;
   ch.random = t->client_random;
+  /* spec: rfc9001#8.4/1 — an empty legacy_session_id: no TLS 1.3 compatibility mode */
   ch.session_id.p = t->client_random;
   ch.session_id.len = 0;
   ch.cipher_suites.p = suites;
   ch.cipher_suites.len = 2 * ns;
   ch.has_extensions = 1;
   vq_tls_exts *e = &ch.ext;
-  /* spec: rfc9001#8.1 — SNI names the server unless it is an IP literal (RFC 6066 §3). */
+  /* spec: rfc9001#8.1 — SNI names the server unless it is an IP literal (RFC 6066 §3).
+   * spec: rfc9114#3.2/2, rfc9114#3.2/3 — the target host is indicated this way: SNI whenever the
+   * server is named by a domain name */
   if (t->send_sni) {
     e->has[VQ_TLS_EXT_SERVER_NAME] = 1;
     e->server_name.p = (const uint8_t *)t->server_name;
     e->server_name.len = strlen(t->server_name);
   }
+  /* spec: rfc9001#4.2/1 — TLS 1.3 (0x0304) alone in supported_versions: nothing older offered */
   e->has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
   e->supported_versions.p = versions;
   e->supported_versions.len = 2;
@@ -656,8 +662,10 @@ static vq_status client_ee(vq_tls *t, const uint8_t *m, size_t n)
   vq_tls_span name;
   if (vq_tls_alpn_next(ee.ext.alpn, &off, &name) != VQ_OK || off != ee.ext.alpn.len)
     return fail(t, VQ_ERR_TLS_DECODE, "ALPN in EncryptedExtensions is not one name");
+  /* spec: rfc9001#8.1/7 — a protocol we did not offer is incompatible: 0x0178 (no_application_protocol),
+   * as QUIC asks, rather than illegal_parameter */
   if (!alpn_has(t->ctx->alpn, t->ctx->alpn_len, name.p, name.len))
-    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "server selected an application protocol not offered");
+    return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "server selected an application protocol not offered");
   if (ee.ext.has[VQ_TLS_EXT_SERVER_NAME] && !t->send_sni)
     return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "server_name acknowledged but not sent");
   if (ee.ext.has[VQ_TLS_EXT_EARLY_DATA] && (!t->early_offered || t->hrr))
@@ -776,6 +784,8 @@ static vq_status client_finished(vq_tls *t, const uint8_t *m, size_t n)
   if (st != VQ_OK) return st;
   push_secret(t, VQ_LEVEL_APP, VQ_TLS_READ, t->s_ap);
   push_secret(t, VQ_LEVEL_APP, VQ_TLS_WRITE, t->c_ap);
+  /* spec: rfc9001#8.3/1 — after accepted 0-RTT the client's flight is still only (Certificate and)
+   * Finished: no EndOfEarlyData (QUIC ends 0-RTT by switching keys) */
   if (t->cert_requested) {
     /* spec: rfc8446#4.4.2 — without a certificate the client sends an empty Certificate. */
     uint8_t *p = NULL;
@@ -1211,6 +1221,7 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
         al = name.len;
       }
   }
+  /* spec: rfc9001#8.1/6 — no compatible protocol: the server fails with 0x0178 */
   if (!al) return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "no application protocol in common");
   t->alpn_len = al;
   t->sig_scheme = scheme;
@@ -1349,6 +1360,9 @@ static vq_status process(vq_tls *t, const uint8_t *m, size_t n)
     break;
   case C_DONE:
     if (type == VQ_TLS_NEW_SESSION_TICKET) return client_nst(t, m, n);
+    /* spec: rfc9001#4.4/5 — a post-handshake CertificateRequest is a PROTOCOL_VIOLATION */
+    if (type == VQ_TLS_CERTIFICATE_REQUEST)
+      return fail(t, VQ_ERR_PROTOCOL_VIOLATION, "post-handshake CertificateRequest");
     break;
   case S_WAIT_CH:
     if (type == VQ_TLS_CLIENT_HELLO) return server_client_hello(t, m, n);

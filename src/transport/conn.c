@@ -566,6 +566,9 @@ static void enter_closing(vq_conn *c, const vq_cx *cx, int app, uint64_t code, u
   c->close_code = code;
   c->close_frame_type = frame_type;
   snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+  /* spec: rfc9000#10.3/2, rfc9000#11.1/1 — every connection error (vq_conn_error) ends here: it is
+   * signalled with a CONNECTION_CLOSE frame (sent by conn_send.c while closing); the silent closes
+   * the RFC allows (idle timeout, stateless reset, packet numbers exhausted) do not pass here */
   c->close_pending = 1;
   /* spec: rfc9000#10.2/1 — the closing state lasts at least three times the current PTO */
   c->close_deadline = cx->now + three_pto(c);
@@ -733,6 +736,12 @@ static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)
      * processed, and then equals the Retry's Source Connection ID */
     if ((vq_tp_has(p, VQ_TP_RETRY_SOURCE_CONNECTION_ID) != 0) != (c->retry_received != 0))
       return c->retry_received ? VQ_ERR_TP_MISSING : VQ_ERR_TP_VALUE;
+    /* spec: rfc9000#18.2/7 — a server using a zero-length connection ID (an empty
+     * initial_source_connection_id) that provides a preferred address violates rfc9000#18.2/5:
+     * TRANSPORT_PARAMETER_ERROR (a zero-length CID inside preferred_address is refused by
+     * vq_tp_decode) */
+    if (vq_tp_has(p, VQ_TP_PREFERRED_ADDRESS) && p->initial_source_connection_id.len == 0)
+      return VQ_ERR_TP_VALUE;
     if (c->retry_received &&
         (p->retry_source_connection_id.len != c->retry_scid.len ||
          memcmp(p->retry_source_connection_id.bytes, c->retry_scid.bytes, c->retry_scid.len) != 0))
@@ -1474,7 +1483,7 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   vq_pkt_header h;
   vq_status st = vq_packet_parse(pkt, len, c->scid.len, &h);
   /* spec: rfc9000#10.3/7 — what does not parse (too small to be a QUIC packet, among others) is
-   * discarded */
+   * discarded; spec: rfc9000#14/4 — only discarded: the connection is not closed for it */
   if (st != VQ_OK) {
     c->stats.pkts_dropped++;
     return 0;

@@ -985,6 +985,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
             (void)put_probe_resend(c, &p);
         }
       }
+      /* spec: rfc9000#13.2.1/7 — a packet that would hold only ACK (and PADDING) gets no PING to make
+       * it ack-eliciting: only the key update's one PING below, and PTO probes, are added */
       if (space == VQ_SPACE_APP && c->ku_ping_wanted && !p.eliciting) {
         /* a key update waits for an ACK of this key phase (vq_conn_app_key_usable) */
         vq_frame f;

@@ -315,6 +315,9 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
   /* spec: rfc9000#6.1/1 — only a packet of an unknown version gets a Version Negotiation: a
    * Version Negotiation packet parses as VQ_PKT_VERSION_NEGOTIATION and is dropped below */
   if (st == VQ_ERR_PACKET_VERSION) {
+    /* spec: rfc9000#17.2.1/6 — the decision rests on the version and the datagram size only:
+     * vq_packet_parse reads an unknown version's CIDs by the invariants (up to 255 bytes, RFC 8999)
+     * and does not look at its Fixed Bit, so version 1's rules play no part */
     /* spec: rfc9000#5.2.2/3 — smaller datagrams of unsupported versions are dropped; spec:
      * rfc9000#17.2.1/7 — at most one Version Negotiation (resp holds one) per datagram */
     if (len >= VQ_MIN_INITIAL_DATAGRAM && resp &&
@@ -373,6 +376,10 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
     vq_rng_fill(cx->rng, b, ep->cfg.conn.cid_len);
   else
     memset(b, 0x5a, sizeof(b));
+  /* spec: rfc9000#17.2.5.1/1 — this CID is also the Source CID of a Retry: never the client's
+   * Destination CID (however unlikely a random draw equal to it is) */
+  if (ep->cfg.conn.cid_len == h.dcid_len && memcmp(b, dgram + h.dcid_off, h.dcid_len) == 0)
+    b[0] ^= 0xffu;
   (void)vq_cid_set(&scid, b, ep->cfg.conn.cid_len);
   vq_token_info tok;
   int retried = 0;

@@ -471,7 +471,8 @@ static uint32_t detect_lost(vq_recovery *r, vq_pn_space space, vq_time now, cons
   /* spec: rfc9002#7.3.1/1 — the sender MUST exit slow start and enter a recovery period when a
    * packet is lost (B.8: a congestion event if in-flight packets were lost).
    * spec: rfc9002#7.4/2 — no loss is ignored: every in-flight packet declared lost above, in any
-   * space and whenever it was sent, counts (the MAY of rfc9002#7.4/1 is not used). */
+   * space and whenever it was sent, counts (the MAY of rfc9002#7.4/1 is not used).
+   * spec: rfc9000#13.3/7 — so every loss detected leads to the congestion controller's action */
   if (any_in_flight_lost) vq_cc_on_congestion_event(&r->cc, last_loss_sent, now);
   if (persistent) {
     vq_cc_on_persistent_congestion(&r->cc);

@@ -310,6 +310,8 @@ int vq_sendbuf_resend(const vq_sendbuf *b, uint64_t off, size_t len, int fin, si
   return 1;
 }
 
+/* spec: rfc9000#2.2/3 — every (re)transmission copies the bytes held for that offset, which stay
+ * unchanged until acknowledged: the data at an offset never changes when sent again */
 void vq_sendbuf_copy(const vq_sendbuf *b, uint64_t off, size_t len, uint8_t *out)
 {
   if (len == 0 || off < b->base || off > b->end || len > b->end - off) return; /* not held */
