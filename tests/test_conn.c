@@ -263,6 +263,8 @@ typedef struct scenario {
   uint64_t max_streams;       /* server's initial_max_streams_bidi (0: default) */
   size_t mem_limit;           /* both connections' memory budget (0: default) */
   int retry;                  /* the server answers Initials without a token with a Retry */
+  uint32_t retry_above;       /* ... only while it holds this many connections or more */
+  int preload;                /* connections another client opened first (left half-open) */
   const char *server_name;    /* what the client checks ("localhost") */
   int insecure;
   vq_time run_for;
@@ -373,6 +375,7 @@ static int world_run(world *w, const scenario *sc)
   ec.conn.aead_confidentiality_limit = sc->srv_conf_limit;
   ec.conn.aead_integrity_limit = sc->srv_integ_limit;
   ec.retry = sc->retry;
+  ec.retry_above = sc->retry_above;
   ec.reset_key = sc->reset_key;
   ec.conn.allow_active_migration = sc->allow_migration;
   ec.conn.addr_same_host = sc->same_host;
@@ -393,6 +396,24 @@ static int world_run(world *w, const scenario *sc)
   w->cli.request_size = sc->request;
   w->cli.close_when_done = 1;
   vq_cx cx = vq_lab_cx(w->lab);
+  for (int i = 0; i < sc->preload; i++) {
+    /* the first flight of other clients (from other addresses) that never come back: the
+     * server holds their connections, its load */
+    vq_conn *o = NULL;
+    uint8_t d[1500];
+    size_t n = 0;
+    if (vq_conn_new_client(&o, &w->root, &cc, &cx) != VQ_OK ||
+        vq_conn_send(o, &cx, d, sizeof(d), &n) != VQ_OK || n == 0)
+      return 0;
+    vq_conn_free(o, NULL);
+    uint8_t addr = (uint8_t)(200 + i), resp[1500];
+    vq_endpoint_conn *pe = NULL;
+    int created = 0;
+    size_t rl = 0;
+    if (vq_endpoint_recv(w->srv.ep, &cx, &addr, 1, d, n, &pe, &created, resp, sizeof(resp),
+                         &rl) != VQ_OK || !created)
+      return 0;
+  }
   if (vq_conn_new_client(&w->cli.conn, &w->root, &cc, &cx) != VQ_OK)
     return 0;
   flush(&w->cli, w->lab, &cx);
@@ -595,6 +616,66 @@ VQ_TEST(conn_lab_server_retry)
     sc.link.reorder_delay = VQ_MS(5);
     sc.link.duplicate_ppm = 20000;
     fails += !run_check(&sc);
+  }
+  CHECK_EQ(fails, 0);
+}
+
+VQ_TEST(conn_lab_server_retry_above_load)
+{
+  /* spec: rfc9000#8.1.2 — a Retry only under load: with one connection held (another client's,
+   * half-open) and a threshold of 2 the client gets none; with a threshold of 1 it gets one, and
+   * comes back with the token (original/retry_source_connection_id, §7.3); it completes both ways */
+  scenario sc = {0};
+  sc.link = link_ms(10);
+  sc.streams = 2;
+  sc.request = 1000;
+  sc.response = 30000;
+  sc.preload = 1;
+  sc.run_for = VQ_MS(20000);
+  for (uint32_t above = 1; above <= 2; above++) {
+    sc.seed = 20 + above;
+    sc.retry_above = above;
+    world w;
+    CHECK(world_run(&w, &sc));
+    vq_endpoint_stats es;
+    vq_endpoint_get_stats(w.srv.ep, &es);
+    CHECK_EQ(es.retries_sent, above == 1 ? 1u : 0u);
+    CHECK_EQ(es.conns_created, 2);
+    CHECK(w.cli.handshake_done);
+    CHECK(w.cli.closed);
+    CHECK_EQ(w.cli.close_code, 0);
+    CHECK_EQ(w.cli.done_streams, sc.streams);
+    world_free(&w);
+  }
+  /* no load (0 connections held, threshold 1): no Retry; under loss with the Retry: completes */
+  sc.preload = 0;
+  sc.seed = 23;
+  sc.retry_above = 1;
+  world w;
+  CHECK(world_run(&w, &sc));
+  vq_endpoint_stats es;
+  vq_endpoint_get_stats(w.srv.ep, &es);
+  CHECK_EQ(es.retries_sent, 0);
+  CHECK(check_transfer(&w, &sc));
+  world_free(&w);
+  int fails = 0;
+  sc.preload = 1;
+  for (uint64_t seed = 320; seed < 328; seed++) {
+    sc.seed = seed;
+    sc.link.loss_ppm = 50000;
+    sc.link.reorder_ppm = 30000;
+    sc.link.reorder_delay = VQ_MS(5);
+    world w2;
+    CHECK(world_run(&w2, &sc));
+    vq_endpoint_get_stats(w2.srv.ep, &es);
+    if (es.retries_sent < 1 || !w2.cli.handshake_done || w2.cli.done_streams != sc.streams ||
+        w2.cli.close_code != 0) {
+      fprintf(stderr, "  seed %llu: retries %llu handshake %d streams %d\n",
+              (unsigned long long)seed, (unsigned long long)es.retries_sent, w2.cli.handshake_done,
+              w2.cli.done_streams);
+      fails++;
+    }
+    world_free(&w2);
   }
   CHECK_EQ(fails, 0);
 }
