@@ -54,6 +54,15 @@ typedef struct lpeer {
   uint64_t obligations_at_free;
   int freed;
   vq_conn_stats stats;
+  /* the server's preferred address (a second node of the same endpoint) */
+  int node2;                  /* -1: none */
+  int via2;                   /* the datagram being processed arrived at node2 */
+  int send_from;              /* the server sends from the node that received last */
+  uint64_t rx2;               /* datagrams received at node2 */
+  int addr_aware;             /* client: passes the sender's node to vq_conn_recv_from and sends
+                                 where vq_conn_send_path / vq_conn_peer_addr say */
+  uint64_t probes_to_pa, nonprobe_size_to_pa; /* client: datagrams to node2 while probing / of
+                                 another size than a padded probe's while probing */
 } lpeer;
 
 static lstream *find_st(lpeer *p, uint64_t id, int create)
@@ -195,16 +204,29 @@ static void flush(lpeer *p, vq_lab *lab, const vq_cx *cx)
         size_t n = 0;
         if (vq_conn_send(ec->conn, cx, buf, sizeof(buf), &n) != VQ_OK || n == 0)
           break;
-        vq_lab_send(lab, p->node, p->other, buf, n);
+        vq_lab_send(lab, p->send_from, p->other, buf, n);
       }
     }
     return;
   }
   for (int k = 0; k < 1000 && p->conn; k++) {
-    size_t n = 0;
-    if (vq_conn_send(p->conn, cx, buf, sizeof(buf), &n) != VQ_OK || n == 0)
+    size_t n = 0, tl = 0;
+    uint8_t to[VQ_ADDR_MAX];
+    if (vq_conn_send_path(p->conn, cx, buf, sizeof(buf), &n, to, &tl) != VQ_OK || n == 0)
       break;
-    vq_lab_send(lab, p->node, p->other, buf, n);
+    int dst = p->other;
+    const uint8_t *pa;
+    size_t pl;
+    if (tl == 1)
+      dst = to[0];
+    else if (p->addr_aware && vq_conn_peer_addr(p->conn, &pa, &pl) && pl == 1)
+      dst = pa[0];
+    if (p->node2 >= 0 && dst == p->node2 && vq_conn_preferred_state(p->conn) == VQ_PA_PROBING) {
+      p->probes_to_pa++;
+      if (n < 1200)
+        p->nonprobe_size_to_pa++;
+    }
+    vq_lab_send(lab, p->node, dst, buf, n);
   }
 }
 
@@ -219,11 +241,18 @@ static void node_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const u
     uint8_t resp[1500];
     size_t rl = 0;
     uint8_t addr = (uint8_t)from;
+    p->send_from = p->via2 ? p->node2 : p->node;
+    if (p->via2)
+      p->rx2++;
     (void)vq_endpoint_recv(p->ep, cx, &addr, 1, buf, len, &ec, &created, resp, sizeof(resp), &rl);
     if (rl)
-      vq_lab_send(lab, p->node, from, resp, rl);
+      vq_lab_send(lab, p->send_from, from, resp, rl);
   } else if (p->conn) {
-    (void)vq_conn_recv(p->conn, cx, buf, len, 0);
+    uint8_t addr = (uint8_t)from;
+    if (p->addr_aware)
+      (void)vq_conn_recv_from(p->conn, cx, &addr, 1, buf, len, 0);
+    else
+      (void)vq_conn_recv(p->conn, cx, buf, len, 0);
   }
   app_step(p, cx);
   flush(p, lab, cx);
@@ -253,6 +282,39 @@ static void node_timeout(void *ud, vq_lab *lab, const vq_cx *cx)
 
 static const vq_lab_node_ops node_ops = {node_dgram, node_next, node_timeout};
 
+/* The server's second address: datagrams go to the same endpoint; timers are the first node's. */
+static void node2_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const uint8_t *data,
+                        size_t len)
+{
+  lpeer *p = ud;
+  p->via2 = 1;
+  node_dgram(ud, lab, cx, from, data, len);
+  p->via2 = 0;
+}
+static vq_time node2_next(void *ud)
+{
+  (void)ud;
+  return VQ_TIME_NEVER;
+}
+static void node2_timeout(void *ud, vq_lab *lab, const vq_cx *cx)
+{
+  (void)ud;
+  (void)lab;
+  (void)cx;
+}
+static const vq_lab_node_ops node2_ops = {node2_dgram, node2_next, node2_timeout};
+
+/* The test's preferred addresses: IPv4 10.0.0.N is lab node N. */
+static int pa_map(void *ud, const vq_tp_preferred_address *pa, uint8_t *addr, size_t *len)
+{
+  (void)ud;
+  if (pa->ipv4[0] != 10 || *len < 1)
+    return 0;
+  addr[0] = pa->ipv4[3];
+  *len = 1;
+  return 1;
+}
+
 typedef struct scenario {
   uint64_t seed;
   vq_lab_link link;
@@ -275,6 +337,9 @@ typedef struct scenario {
   const uint8_t *reset_key;   /* the endpoint's stateless reset key (32 bytes; NULL: random) */
   int allow_migration;        /* neither side sends disable_active_migration */
   int (*same_host)(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+  int pa;                     /* the server has a second address it advertises as preferred */
+  int pa_ignore;              /* the client is configured not to use it */
+  int pa_blackhole;           /* nothing from the client reaches the preferred address */
 } scenario;
 
 typedef struct world {
@@ -359,6 +424,25 @@ static int world_run(world *w, const scenario *sc)
   w->srv.other = w->cli.node;
   vq_lab_set_link(w->lab, w->cli.node, w->srv.node, &sc->link);
   vq_lab_set_link(w->lab, w->srv.node, w->cli.node, &sc->link);
+  w->srv.send_from = w->srv.node;
+  w->srv.node2 = w->cli.node2 = -1;
+  vq_tp_preferred_address pref;
+  memset(&pref, 0, sizeof(pref));
+  if (sc->pa) {
+    w->srv.node2 = w->cli.node2 = vq_lab_add_node(w->lab, &node2_ops, &w->srv);
+    vq_lab_link l2 = sc->link;
+    vq_lab_set_link(w->lab, w->srv.node2, w->cli.node, &l2);
+    if (sc->pa_blackhole) {
+      l2.blackhole_from = 0;
+      l2.blackhole_until = VQ_TIME_NEVER;
+    }
+    vq_lab_set_link(w->lab, w->cli.node, w->srv.node2, &l2);
+    pref.ipv4[0] = 10;
+    pref.ipv4[3] = (uint8_t)w->srv.node2;
+    pref.ipv4_port = 443;
+    pref.ipv6_port = 443;
+    w->cli.addr_aware = 1;
+  }
   w->srv.is_server = 1;
   w->srv.response_size = sc->response;
   vq_endpoint_config ec = {0};
@@ -379,6 +463,8 @@ static int world_run(world *w, const scenario *sc)
   ec.reset_key = sc->reset_key;
   ec.conn.allow_active_migration = sc->allow_migration;
   ec.conn.addr_same_host = sc->same_host;
+  if (sc->pa)
+    ec.conn.preferred_address = &pref;
   if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
     return 0;
   vq_conn_config cc = {0};
@@ -392,6 +478,8 @@ static int world_run(world *w, const scenario *sc)
   cc.max_datagram_frame_size = sc->cli_dgram_max;
   cc.dgram_queue_count = sc->dgram_queue;
   cc.allow_active_migration = sc->allow_migration;
+  cc.preferred_addr_map = pa_map;
+  cc.ignore_preferred_address = sc->pa_ignore;
   w->cli.streams_to_open = sc->streams;
   w->cli.request_size = sc->request;
   w->cli.close_when_done = 1;
@@ -2936,4 +3024,133 @@ VQ_TEST(conn_cid_frames_retransmitted)
     world_free(&w);
   }
   CHECK(lost > 0);
+}
+
+/* ---- the server's preferred address (RFC 9000 §9.6) -------------------------------------------- */
+
+static scenario pa_scenario(uint64_t seed)
+{
+  scenario sc = {0};
+  sc.seed = seed;
+  sc.link = link_ms(15);
+  sc.streams = 3;
+  sc.request = 5000;
+  sc.response = 300000;
+  sc.pa = 1;
+  return sc;
+}
+
+VQ_TEST(conn_lab_preferred_address_advertised)
+{
+  /* spec: rfc9000#9.6.1/1 — the server's preferred_address carries its address and the CID of
+   * sequence number 1 with that CID's stateless reset token (RFC 9000 §5.1.1, §18.2); a client
+   * told to ignore it stays where it is (nothing sent to the preferred address) */
+  scenario sc = pa_scenario(30);
+  sc.pa_ignore = 1;
+  world w;
+  CHECK(world_run(&w, &sc));
+  CHECK(check_transfer(&w, &sc));
+  vq_tp tp;
+  CHECK(peer_tp_of(w.cli.conn, 1, &tp));
+  CHECK(vq_tp_has(&tp, VQ_TP_PREFERRED_ADDRESS));
+  CHECK_EQ(tp.preferred_address.ipv4[3], (uint8_t)w.srv.node2);
+  CHECK_EQ(tp.preferred_address.cid.len, 8);
+  vq_conn *s = peer_conn(&w.srv);
+  CHECK(s != NULL);
+  int found = 0;
+  for (uint32_t i = 0; s && i < VQ_CONN_MAX_LOCAL_CIDS; i++) {
+    vq_cid cid;
+    uint64_t seq = 0;
+    if (vq_conn_local_cid(s, i, &cid, &seq) && seq == 1) {
+      found = 1;
+      CHECK(cid.len == tp.preferred_address.cid.len &&
+            memcmp(cid.bytes, tp.preferred_address.cid.bytes, cid.len) == 0);
+    }
+  }
+  CHECK(found);
+  CHECK_EQ(vq_conn_preferred_state(w.cli.conn), VQ_PA_NONE);
+  CHECK_EQ(w.srv.rx2, 0);
+  CHECK_EQ(w.cli.probes_to_pa, 0);
+  world_free(&w);
+}
+
+VQ_TEST(conn_lab_preferred_address_move_many_seeds)
+{
+  /* spec: rfc9000#9.6.1/2, rfc9000#9.6.1/3 — after the handshake the client probes the preferred
+   * address and, validated, sends everything there with the new CID; spec: rfc9000#9.6.2/1,
+   * rfc9000#21.5.3/1 — before that only probes (padded PATH_CHALLENGE datagrams) go there. Over
+   * many seeds with loss and reordering: the transfer completes byte-exact */
+  int fails = 0;
+  for (uint64_t seed = 400; seed < 416; seed++) {
+    scenario sc = pa_scenario(seed);
+    if (seed > 400) {
+      sc.link.loss_ppm = 30000;
+      sc.link.reorder_ppm = 20000;
+      sc.link.reorder_delay = VQ_MS(5);
+    }
+    world w;
+    if (!world_run(&w, &sc)) {
+      fails++;
+      continue;
+    }
+    int ok = check_transfer(&w, &sc);
+    const vq_lab_stats *to2 = vq_lab_stats_of(w.lab, w.cli.node, w.srv.node2);
+    if (vq_conn_preferred_state(w.cli.conn) != VQ_PA_MOVED || w.srv.rx2 < 10 ||
+        w.cli.probes_to_pa < 1 || w.cli.nonprobe_size_to_pa != 0 || !to2) {
+      fprintf(stderr, "  seed %llu: preferred state %d rx2 %llu probes %llu odd %llu\n",
+              (unsigned long long)seed, vq_conn_preferred_state(w.cli.conn),
+              (unsigned long long)w.srv.rx2, (unsigned long long)w.cli.probes_to_pa,
+              (unsigned long long)w.cli.nonprobe_size_to_pa);
+      ok = 0;
+    }
+    fails += !ok;
+    world_free(&w);
+  }
+  CHECK_EQ(fails, 0);
+}
+
+VQ_TEST(conn_lab_preferred_address_unreachable)
+{
+  /* spec: rfc9000#9.6.1/4 — the preferred address is blackholed: its validation fails and the
+   * client goes on at the original address (the transfer completes, whether it ends before the
+   * validation gives up or after); spec: rfc9000#18.2/3 — and it
+   * does not move to a new local address while talking to the handshake's address */
+  int fails = 0;
+  for (uint64_t seed = 430; seed < 436; seed++) {
+    scenario sc = pa_scenario(seed);
+    sc.pa_blackhole = 1;
+    sc.allow_migration = 1;
+    if (seed > 430)
+      sc.link.loss_ppm = 30000;
+    world w;
+    if (!world_run(&w, &sc)) {
+      fails++;
+      continue;
+    }
+    int ok = check_transfer(&w, &sc);
+    if (vq_conn_preferred_state(w.cli.conn) == VQ_PA_MOVED || w.srv.rx2 != 0 ||
+        w.cli.probes_to_pa < 1) {
+      fprintf(stderr, "  seed %llu: preferred state %d rx2 %llu probes %llu\n",
+              (unsigned long long)seed, vq_conn_preferred_state(w.cli.conn),
+              (unsigned long long)w.srv.rx2, (unsigned long long)w.cli.probes_to_pa);
+      ok = 0;
+    }
+    fails += !ok;
+    world_free(&w);
+  }
+  CHECK_EQ(fails, 0);
+  /* the client refuses vq_conn_migrate (a new local address) towards the original address */
+  scenario sc = pa_scenario(437);
+  sc.pa_blackhole = 1;
+  sc.allow_migration = 1;
+  sc.response = 100000000; /* never finishes: the test stops it */
+  sc.streams = 1;
+  sc.run_for = VQ_MS(3000);
+  world w;
+  CHECK(world_run(&w, &sc));
+  CHECK(w.cli.handshake_done);
+  CHECK_EQ(vq_conn_preferred_state(w.cli.conn), VQ_PA_FAILED);
+  vq_cx cx = vq_lab_cx(w.lab);
+  CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_ERR_INVALID_ARGUMENT);
+  world_free(&w);
 }
