@@ -3154,3 +3154,62 @@ VQ_TEST(conn_lab_preferred_address_unreachable)
   CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_ERR_INVALID_ARGUMENT);
   world_free(&w);
 }
+
+VQ_TEST(conn_preferred_address_not_with_zero_length_cid)
+{
+  /* spec: rfc9000#18.2/5 — a server whose CID is zero-length gives no preferred_address; with an
+   * 8-byte CID the same configuration does */
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)64 << 20);
+  vq_tls_ctx_config scfg = {0}, ccfg = {0};
+  scfg.is_server = 1;
+  scfg.selfsigned_name = "localhost";
+  scfg.alpn = alpn;
+  scfg.alpn_len = sizeof(alpn);
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  ccfg.insecure = 1;
+  char err[128];
+  vq_tls_ctx *sctx = NULL, *cctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&sctx, &scfg, err, sizeof(err)), VQ_OK);
+  CHECK_EQ(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)), VQ_OK);
+  vq_rng rng;
+  vq_rng_seed(&rng, 5);
+  vq_cx cx = {VQ_MS(1), NULL, NULL, &rng, NULL};
+  vq_tp_preferred_address pref;
+  memset(&pref, 0, sizeof(pref));
+  pref.ipv4[0] = 10;
+  pref.ipv4_port = 443;
+  for (size_t cl = 0; cl <= 8; cl += 8) {
+    vq_conn_config cc = {0};
+    cc.tls = cctx;
+    cc.server_name = "localhost";
+    vq_conn *cli = NULL, *srv = NULL;
+    CHECK_EQ(vq_conn_new_client(&cli, &root, &cc, &cx), VQ_OK);
+    uint8_t d[1500];
+    size_t n = 0;
+    CHECK_EQ(vq_conn_send(cli, &cx, d, sizeof(d), &n), VQ_OK);
+    vq_conn_config sk = {0};
+    sk.is_server = 1;
+    sk.tls = sctx;
+    sk.cid_len = cl;
+    sk.preferred_address = &pref;
+    vq_cid scid;
+    CHECK_EQ(vq_cid_set(&scid, (const uint8_t *)"\x11\x22\x33\x44\x55\x66\x77\x88", cl), VQ_OK);
+    (void)vq_conn_new_server(&srv, &root, &sk, &cx, &scid, d, n);
+    CHECK(srv != NULL);
+    uint8_t tpb[512];
+    size_t tl = 0;
+    vq_tp tp;
+    if (srv) {
+      CHECK_EQ(vq_conn_local_tp(srv, tpb, sizeof(tpb), &tl), VQ_OK);
+      CHECK_EQ(vq_tp_decode(tpb, tl, VQ_TP_SERVER, &tp), VQ_OK);
+      CHECK_EQ(vq_tp_has(&tp, VQ_TP_PREFERRED_ADDRESS) != 0, cl != 0);
+    }
+    vq_conn_free(srv, NULL);
+    vq_conn_free(cli, NULL);
+  }
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
+}
