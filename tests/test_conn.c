@@ -54,6 +54,15 @@ typedef struct lpeer {
   uint64_t obligations_at_free;
   int freed;
   vq_conn_stats stats;
+  /* the server's preferred address (a second node of the same endpoint) */
+  int node2;                  /* -1: none */
+  int via2;                   /* the datagram being processed arrived at node2 */
+  int send_from;              /* the server sends from the node that received last */
+  uint64_t rx2;               /* datagrams received at node2 */
+  int addr_aware;             /* client: passes the sender's node to vq_conn_recv_from and sends
+                                 where vq_conn_send_path / vq_conn_peer_addr say */
+  uint64_t probes_to_pa, nonprobe_size_to_pa; /* client: datagrams to node2 while probing / of
+                                 another size than a padded probe's while probing */
 } lpeer;
 
 static lstream *find_st(lpeer *p, uint64_t id, int create)
@@ -195,16 +204,29 @@ static void flush(lpeer *p, vq_lab *lab, const vq_cx *cx)
         size_t n = 0;
         if (vq_conn_send(ec->conn, cx, buf, sizeof(buf), &n) != VQ_OK || n == 0)
           break;
-        vq_lab_send(lab, p->node, p->other, buf, n);
+        vq_lab_send(lab, p->send_from, p->other, buf, n);
       }
     }
     return;
   }
   for (int k = 0; k < 1000 && p->conn; k++) {
-    size_t n = 0;
-    if (vq_conn_send(p->conn, cx, buf, sizeof(buf), &n) != VQ_OK || n == 0)
+    size_t n = 0, tl = 0;
+    uint8_t to[VQ_ADDR_MAX];
+    if (vq_conn_send_path(p->conn, cx, buf, sizeof(buf), &n, to, &tl) != VQ_OK || n == 0)
       break;
-    vq_lab_send(lab, p->node, p->other, buf, n);
+    int dst = p->other;
+    const uint8_t *pa;
+    size_t pl;
+    if (tl == 1)
+      dst = to[0];
+    else if (p->addr_aware && vq_conn_peer_addr(p->conn, &pa, &pl) && pl == 1)
+      dst = pa[0];
+    if (p->node2 >= 0 && dst == p->node2 && vq_conn_preferred_state(p->conn) == VQ_PA_PROBING) {
+      p->probes_to_pa++;
+      if (n < 1200)
+        p->nonprobe_size_to_pa++;
+    }
+    vq_lab_send(lab, p->node, dst, buf, n);
   }
 }
 
@@ -219,11 +241,18 @@ static void node_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const u
     uint8_t resp[1500];
     size_t rl = 0;
     uint8_t addr = (uint8_t)from;
+    p->send_from = p->via2 ? p->node2 : p->node;
+    if (p->via2)
+      p->rx2++;
     (void)vq_endpoint_recv(p->ep, cx, &addr, 1, buf, len, &ec, &created, resp, sizeof(resp), &rl);
     if (rl)
-      vq_lab_send(lab, p->node, from, resp, rl);
+      vq_lab_send(lab, p->send_from, from, resp, rl);
   } else if (p->conn) {
-    (void)vq_conn_recv(p->conn, cx, buf, len, 0);
+    uint8_t addr = (uint8_t)from;
+    if (p->addr_aware)
+      (void)vq_conn_recv_from(p->conn, cx, &addr, 1, buf, len, 0);
+    else
+      (void)vq_conn_recv(p->conn, cx, buf, len, 0);
   }
   app_step(p, cx);
   flush(p, lab, cx);
@@ -253,6 +282,39 @@ static void node_timeout(void *ud, vq_lab *lab, const vq_cx *cx)
 
 static const vq_lab_node_ops node_ops = {node_dgram, node_next, node_timeout};
 
+/* The server's second address: datagrams go to the same endpoint; timers are the first node's. */
+static void node2_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const uint8_t *data,
+                        size_t len)
+{
+  lpeer *p = ud;
+  p->via2 = 1;
+  node_dgram(ud, lab, cx, from, data, len);
+  p->via2 = 0;
+}
+static vq_time node2_next(void *ud)
+{
+  (void)ud;
+  return VQ_TIME_NEVER;
+}
+static void node2_timeout(void *ud, vq_lab *lab, const vq_cx *cx)
+{
+  (void)ud;
+  (void)lab;
+  (void)cx;
+}
+static const vq_lab_node_ops node2_ops = {node2_dgram, node2_next, node2_timeout};
+
+/* The test's preferred addresses: IPv4 10.0.0.N is lab node N. */
+static int pa_map(void *ud, const vq_tp_preferred_address *pa, uint8_t *addr, size_t *len)
+{
+  (void)ud;
+  if (pa->ipv4[0] != 10 || *len < 1)
+    return 0;
+  addr[0] = pa->ipv4[3];
+  *len = 1;
+  return 1;
+}
+
 typedef struct scenario {
   uint64_t seed;
   vq_lab_link link;
@@ -263,6 +325,8 @@ typedef struct scenario {
   uint64_t max_streams;       /* server's initial_max_streams_bidi (0: default) */
   size_t mem_limit;           /* both connections' memory budget (0: default) */
   int retry;                  /* the server answers Initials without a token with a Retry */
+  uint32_t retry_above;       /* ... only while it holds this many connections or more */
+  int preload;                /* connections another client opened first (left half-open) */
   const char *server_name;    /* what the client checks ("localhost") */
   int insecure;
   vq_time run_for;
@@ -273,6 +337,9 @@ typedef struct scenario {
   const uint8_t *reset_key;   /* the endpoint's stateless reset key (32 bytes; NULL: random) */
   int allow_migration;        /* neither side sends disable_active_migration */
   int (*same_host)(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+  int pa;                     /* the server has a second address it advertises as preferred */
+  int pa_ignore;              /* the client is configured not to use it */
+  int pa_blackhole;           /* nothing from the client reaches the preferred address */
 } scenario;
 
 typedef struct world {
@@ -357,6 +424,25 @@ static int world_run(world *w, const scenario *sc)
   w->srv.other = w->cli.node;
   vq_lab_set_link(w->lab, w->cli.node, w->srv.node, &sc->link);
   vq_lab_set_link(w->lab, w->srv.node, w->cli.node, &sc->link);
+  w->srv.send_from = w->srv.node;
+  w->srv.node2 = w->cli.node2 = -1;
+  vq_tp_preferred_address pref;
+  memset(&pref, 0, sizeof(pref));
+  if (sc->pa) {
+    w->srv.node2 = w->cli.node2 = vq_lab_add_node(w->lab, &node2_ops, &w->srv);
+    vq_lab_link l2 = sc->link;
+    vq_lab_set_link(w->lab, w->srv.node2, w->cli.node, &l2);
+    if (sc->pa_blackhole) {
+      l2.blackhole_from = 0;
+      l2.blackhole_until = VQ_TIME_NEVER;
+    }
+    vq_lab_set_link(w->lab, w->cli.node, w->srv.node2, &l2);
+    pref.ipv4[0] = 10;
+    pref.ipv4[3] = (uint8_t)w->srv.node2;
+    pref.ipv4_port = 443;
+    pref.ipv6_port = 443;
+    w->cli.addr_aware = 1;
+  }
   w->srv.is_server = 1;
   w->srv.response_size = sc->response;
   vq_endpoint_config ec = {0};
@@ -373,9 +459,12 @@ static int world_run(world *w, const scenario *sc)
   ec.conn.aead_confidentiality_limit = sc->srv_conf_limit;
   ec.conn.aead_integrity_limit = sc->srv_integ_limit;
   ec.retry = sc->retry;
+  ec.retry_above = sc->retry_above;
   ec.reset_key = sc->reset_key;
   ec.conn.allow_active_migration = sc->allow_migration;
   ec.conn.addr_same_host = sc->same_host;
+  if (sc->pa)
+    ec.conn.preferred_address = &pref;
   if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
     return 0;
   vq_conn_config cc = {0};
@@ -389,10 +478,30 @@ static int world_run(world *w, const scenario *sc)
   cc.max_datagram_frame_size = sc->cli_dgram_max;
   cc.dgram_queue_count = sc->dgram_queue;
   cc.allow_active_migration = sc->allow_migration;
+  cc.preferred_addr_map = pa_map;
+  cc.ignore_preferred_address = sc->pa_ignore;
   w->cli.streams_to_open = sc->streams;
   w->cli.request_size = sc->request;
   w->cli.close_when_done = 1;
   vq_cx cx = vq_lab_cx(w->lab);
+  for (int i = 0; i < sc->preload; i++) {
+    /* the first flight of other clients (from other addresses) that never come back: the
+     * server holds their connections, its load */
+    vq_conn *o = NULL;
+    uint8_t d[1500];
+    size_t n = 0;
+    if (vq_conn_new_client(&o, &w->root, &cc, &cx) != VQ_OK ||
+        vq_conn_send(o, &cx, d, sizeof(d), &n) != VQ_OK || n == 0)
+      return 0;
+    vq_conn_free(o, NULL);
+    uint8_t addr = (uint8_t)(200 + i), resp[1500];
+    vq_endpoint_conn *pe = NULL;
+    int created = 0;
+    size_t rl = 0;
+    if (vq_endpoint_recv(w->srv.ep, &cx, &addr, 1, d, n, &pe, &created, resp, sizeof(resp),
+                         &rl) != VQ_OK || !created)
+      return 0;
+  }
   if (vq_conn_new_client(&w->cli.conn, &w->root, &cc, &cx) != VQ_OK)
     return 0;
   flush(&w->cli, w->lab, &cx);
@@ -595,6 +704,66 @@ VQ_TEST(conn_lab_server_retry)
     sc.link.reorder_delay = VQ_MS(5);
     sc.link.duplicate_ppm = 20000;
     fails += !run_check(&sc);
+  }
+  CHECK_EQ(fails, 0);
+}
+
+VQ_TEST(conn_lab_server_retry_above_load)
+{
+  /* spec: rfc9000#8.1.2 — a Retry only under load: with one connection held (another client's,
+   * half-open) and a threshold of 2 the client gets none; with a threshold of 1 it gets one, and
+   * comes back with the token (original/retry_source_connection_id, §7.3); it completes both ways */
+  scenario sc = {0};
+  sc.link = link_ms(10);
+  sc.streams = 2;
+  sc.request = 1000;
+  sc.response = 30000;
+  sc.preload = 1;
+  sc.run_for = VQ_MS(20000);
+  for (uint32_t above = 1; above <= 2; above++) {
+    sc.seed = 20 + above;
+    sc.retry_above = above;
+    world w;
+    CHECK(world_run(&w, &sc));
+    vq_endpoint_stats es;
+    vq_endpoint_get_stats(w.srv.ep, &es);
+    CHECK_EQ(es.retries_sent, above == 1 ? 1u : 0u);
+    CHECK_EQ(es.conns_created, 2);
+    CHECK(w.cli.handshake_done);
+    CHECK(w.cli.closed);
+    CHECK_EQ(w.cli.close_code, 0);
+    CHECK_EQ(w.cli.done_streams, sc.streams);
+    world_free(&w);
+  }
+  /* no load (0 connections held, threshold 1): no Retry; under loss with the Retry: completes */
+  sc.preload = 0;
+  sc.seed = 23;
+  sc.retry_above = 1;
+  world w;
+  CHECK(world_run(&w, &sc));
+  vq_endpoint_stats es;
+  vq_endpoint_get_stats(w.srv.ep, &es);
+  CHECK_EQ(es.retries_sent, 0);
+  CHECK(check_transfer(&w, &sc));
+  world_free(&w);
+  int fails = 0;
+  sc.preload = 1;
+  for (uint64_t seed = 320; seed < 328; seed++) {
+    sc.seed = seed;
+    sc.link.loss_ppm = 50000;
+    sc.link.reorder_ppm = 30000;
+    sc.link.reorder_delay = VQ_MS(5);
+    world w2;
+    CHECK(world_run(&w2, &sc));
+    vq_endpoint_get_stats(w2.srv.ep, &es);
+    if (es.retries_sent < 1 || !w2.cli.handshake_done || w2.cli.done_streams != sc.streams ||
+        w2.cli.close_code != 0) {
+      fprintf(stderr, "  seed %llu: retries %llu handshake %d streams %d\n",
+              (unsigned long long)seed, (unsigned long long)es.retries_sent, w2.cli.handshake_done,
+              w2.cli.done_streams);
+      fails++;
+    }
+    world_free(&w2);
   }
   CHECK_EQ(fails, 0);
 }
@@ -3253,4 +3422,192 @@ VQ_TEST(conn_pto_probe_ping_when_nothing_to_resend)
   }
   world_free(&w);
   CHECK_EQ(w.srv.obligations_at_free, 0);
+}
+
+/* ---- the server's preferred address (RFC 9000 §9.6) -------------------------------------------- */
+
+static scenario pa_scenario(uint64_t seed)
+{
+  scenario sc = {0};
+  sc.seed = seed;
+  sc.link = link_ms(15);
+  sc.streams = 3;
+  sc.request = 5000;
+  sc.response = 300000;
+  sc.pa = 1;
+  return sc;
+}
+
+VQ_TEST(conn_lab_preferred_address_advertised)
+{
+  /* spec: rfc9000#9.6.1/1 — the server's preferred_address carries its address and the CID of
+   * sequence number 1 with that CID's stateless reset token (RFC 9000 §5.1.1, §18.2); a client
+   * told to ignore it stays where it is (nothing sent to the preferred address) */
+  scenario sc = pa_scenario(30);
+  sc.pa_ignore = 1;
+  world w;
+  CHECK(world_run(&w, &sc));
+  CHECK(check_transfer(&w, &sc));
+  vq_tp tp;
+  CHECK(peer_tp_of(w.cli.conn, 1, &tp));
+  CHECK(vq_tp_has(&tp, VQ_TP_PREFERRED_ADDRESS));
+  CHECK_EQ(tp.preferred_address.ipv4[3], (uint8_t)w.srv.node2);
+  CHECK_EQ(tp.preferred_address.cid.len, 8);
+  vq_conn *s = peer_conn(&w.srv);
+  CHECK(s != NULL);
+  int found = 0;
+  for (uint32_t i = 0; s && i < VQ_CONN_MAX_LOCAL_CIDS; i++) {
+    vq_cid cid;
+    uint64_t seq = 0;
+    if (vq_conn_local_cid(s, i, &cid, &seq) && seq == 1) {
+      found = 1;
+      CHECK(cid.len == tp.preferred_address.cid.len &&
+            memcmp(cid.bytes, tp.preferred_address.cid.bytes, cid.len) == 0);
+    }
+  }
+  CHECK(found);
+  CHECK_EQ(vq_conn_preferred_state(w.cli.conn), VQ_PA_NONE);
+  CHECK_EQ(w.srv.rx2, 0);
+  CHECK_EQ(w.cli.probes_to_pa, 0);
+  world_free(&w);
+}
+
+VQ_TEST(conn_lab_preferred_address_move_many_seeds)
+{
+  /* spec: rfc9000#9.6.1/2, rfc9000#9.6.1/3 — after the handshake the client probes the preferred
+   * address and, validated, sends everything there with the new CID; spec: rfc9000#9.6.2/1,
+   * rfc9000#21.5.3/1 — before that only probes (padded PATH_CHALLENGE datagrams) go there. Over
+   * many seeds with loss and reordering: the transfer completes byte-exact */
+  int fails = 0;
+  for (uint64_t seed = 400; seed < 416; seed++) {
+    scenario sc = pa_scenario(seed);
+    if (seed > 400) {
+      sc.link.loss_ppm = 30000;
+      sc.link.reorder_ppm = 20000;
+      sc.link.reorder_delay = VQ_MS(5);
+    }
+    world w;
+    if (!world_run(&w, &sc)) {
+      fails++;
+      continue;
+    }
+    int ok = check_transfer(&w, &sc);
+    const vq_lab_stats *to2 = vq_lab_stats_of(w.lab, w.cli.node, w.srv.node2);
+    if (vq_conn_preferred_state(w.cli.conn) != VQ_PA_MOVED || w.srv.rx2 < 10 ||
+        w.cli.probes_to_pa < 1 || w.cli.nonprobe_size_to_pa != 0 || !to2) {
+      fprintf(stderr, "  seed %llu: preferred state %d rx2 %llu probes %llu odd %llu\n",
+              (unsigned long long)seed, vq_conn_preferred_state(w.cli.conn),
+              (unsigned long long)w.srv.rx2, (unsigned long long)w.cli.probes_to_pa,
+              (unsigned long long)w.cli.nonprobe_size_to_pa);
+      ok = 0;
+    }
+    fails += !ok;
+    world_free(&w);
+  }
+  CHECK_EQ(fails, 0);
+}
+
+VQ_TEST(conn_lab_preferred_address_unreachable)
+{
+  /* spec: rfc9000#9.6.1/4 — the preferred address is blackholed: its validation fails and the
+   * client goes on at the original address (the transfer completes, whether it ends before the
+   * validation gives up or after); spec: rfc9000#18.2/3 — and it
+   * does not move to a new local address while talking to the handshake's address */
+  int fails = 0;
+  for (uint64_t seed = 430; seed < 436; seed++) {
+    scenario sc = pa_scenario(seed);
+    sc.pa_blackhole = 1;
+    sc.allow_migration = 1;
+    if (seed > 430)
+      sc.link.loss_ppm = 30000;
+    world w;
+    if (!world_run(&w, &sc)) {
+      fails++;
+      continue;
+    }
+    int ok = check_transfer(&w, &sc);
+    if (vq_conn_preferred_state(w.cli.conn) == VQ_PA_MOVED || w.srv.rx2 != 0 ||
+        w.cli.probes_to_pa < 1) {
+      fprintf(stderr, "  seed %llu: preferred state %d rx2 %llu probes %llu\n",
+              (unsigned long long)seed, vq_conn_preferred_state(w.cli.conn),
+              (unsigned long long)w.srv.rx2, (unsigned long long)w.cli.probes_to_pa);
+      ok = 0;
+    }
+    fails += !ok;
+    world_free(&w);
+  }
+  CHECK_EQ(fails, 0);
+  /* the client refuses vq_conn_migrate (a new local address) towards the original address */
+  scenario sc = pa_scenario(437);
+  sc.pa_blackhole = 1;
+  sc.allow_migration = 1;
+  sc.response = 100000000; /* never finishes: the test stops it */
+  sc.streams = 1;
+  sc.run_for = VQ_MS(3000);
+  world w;
+  CHECK(world_run(&w, &sc));
+  CHECK(w.cli.handshake_done);
+  CHECK_EQ(vq_conn_preferred_state(w.cli.conn), VQ_PA_FAILED);
+  vq_cx cx = vq_lab_cx(w.lab);
+  CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_ERR_INVALID_ARGUMENT);
+  world_free(&w);
+}
+
+VQ_TEST(conn_preferred_address_not_with_zero_length_cid)
+{
+  /* spec: rfc9000#18.2/5 — a server whose CID is zero-length gives no preferred_address; with an
+   * 8-byte CID the same configuration does */
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)64 << 20);
+  vq_tls_ctx_config scfg = {0}, ccfg = {0};
+  scfg.is_server = 1;
+  scfg.selfsigned_name = "localhost";
+  scfg.alpn = alpn;
+  scfg.alpn_len = sizeof(alpn);
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  ccfg.insecure = 1;
+  char err[128];
+  vq_tls_ctx *sctx = NULL, *cctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&sctx, &scfg, err, sizeof(err)), VQ_OK);
+  CHECK_EQ(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)), VQ_OK);
+  vq_rng rng;
+  vq_rng_seed(&rng, 5);
+  vq_cx cx = {VQ_MS(1), NULL, NULL, &rng, NULL};
+  vq_tp_preferred_address pref;
+  memset(&pref, 0, sizeof(pref));
+  pref.ipv4[0] = 10;
+  pref.ipv4_port = 443;
+  for (size_t cl = 0; cl <= 8; cl += 8) {
+    vq_conn_config cc = {0};
+    cc.tls = cctx;
+    cc.server_name = "localhost";
+    vq_conn *cli = NULL, *srv = NULL;
+    CHECK_EQ(vq_conn_new_client(&cli, &root, &cc, &cx), VQ_OK);
+    uint8_t d[1500];
+    size_t n = 0;
+    CHECK_EQ(vq_conn_send(cli, &cx, d, sizeof(d), &n), VQ_OK);
+    vq_conn_config sk = {0};
+    sk.is_server = 1;
+    sk.tls = sctx;
+    sk.cid_len = cl;
+    sk.preferred_address = &pref;
+    vq_cid scid;
+    CHECK_EQ(vq_cid_set(&scid, (const uint8_t *)"\x11\x22\x33\x44\x55\x66\x77\x88", cl), VQ_OK);
+    (void)vq_conn_new_server(&srv, &root, &sk, &cx, &scid, d, n);
+    CHECK(srv != NULL);
+    uint8_t tpb[512];
+    size_t tl = 0;
+    vq_tp tp;
+    if (srv) {
+      CHECK_EQ(vq_conn_local_tp(srv, tpb, sizeof(tpb), &tl), VQ_OK);
+      CHECK_EQ(vq_tp_decode(tpb, tl, VQ_TP_SERVER, &tp), VQ_OK);
+      CHECK_EQ(vq_tp_has(&tp, VQ_TP_PREFERRED_ADDRESS) != 0, cl != 0);
+    }
+    vq_conn_free(srv, NULL);
+    vq_conn_free(cli, NULL);
+  }
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
 }

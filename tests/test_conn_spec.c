@@ -553,8 +553,13 @@ VQ_TEST(conn_spec_tp_preferred_address_with_empty_cid)
     duo d;
     CHECK(duo_forged_server_tp(&d, cases[i].edit, cases[i].scid));
     duo_run(&d, 200);
-    if (cases[i].ok)
+    if (i == 0)
       CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+    else if (cases[i].ok)
+      /* the forged preferred_address names a CID for sequence 1 that the server never issued (its
+       * own NEW_CONNECTION_ID for sequence 1 then differs): whatever follows, the parameters
+       * themselves were accepted */
+      CHECK(own_close(d.cli) != VQ_TE_TRANSPORT_PARAMETER_ERROR);
     else
       CHECK_EQ(own_close(d.cli), VQ_TE_TRANSPORT_PARAMETER_ERROR);
     duo_free(&d);

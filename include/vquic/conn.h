@@ -104,6 +104,21 @@ typedef struct vq_conn_config {
    * then congestion control and RTT are kept on a NAT rebinding). NULL: every change is a new
    * host. */
   int (*addr_same_host)(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+  /* ---- Server's preferred address (RFC 9000 §9.6, §18.2) ----
+   * Server: preferred_address non-NULL advertises its IPv4/IPv6 addresses and ports (the cid and
+   * reset_token fields are ignored: the connection issues a CID of sequence number 1 and its token,
+   * §5.1.1); the driver must receive on those addresses too (same endpoint). Copied.
+   * Client: preferred_addr_map non-NULL lets it use a server's preferred address: it is asked to
+   * turn the parameter into a driver address (*len <= VQ_ADDR_MAX; return 0 to refuse); after the
+   * handshake is confirmed the client probes that address with PATH_CHALLENGE under the CID of
+   * sequence 1 (datagrams vq_conn_send_path returns with a destination), and on a PATH_RESPONSE
+   * sends everything there; if the probe fails it stays on the original address.
+   * ignore_preferred_address = 1: never (the CID is still kept, as any the peer gives). */
+  const struct vq_tp_preferred_address *preferred_address;
+  int (*preferred_addr_map)(void *ud, const struct vq_tp_preferred_address *pa, uint8_t *addr,
+                            size_t *len);
+  void *preferred_addr_ud;
+  int ignore_preferred_address;
   /* ---- Resumption and 0-RTT (RFC 9000 §7.4.1, RFC 9001 §4.5-4.6) ----
    * wall_clock_base_ms: the wall clock (ms since 1970-01-01T00:00:00Z) at cx->now == 0; with it the
    * connection knows the time of day (wall_clock_base_ms + cx->now / 10^6), which tickets need.
@@ -247,6 +262,14 @@ int vq_conn_peer_addr(const vq_conn *c, const uint8_t **addr, size_t *len);
  * (§9/1), or when the server sent disable_active_migration (§9/2); VQ_ERR_CID_UNAVAILABLE when the
  * server gave no unused connection ID (§9.5/2: none is reused). */
 vq_status vq_conn_migrate(vq_conn *c, const vq_cx *cx);
+/* vq_conn_send with the datagram's destination: *to_len == 0 for the peer's address
+ * (vq_conn_peer_addr, or wherever the driver sends), else to[0..*to_len) (a client's probe of the
+ * server's preferred address, RFC 9000 §9.6.1). to holds VQ_ADDR_MAX bytes. */
+vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
+                            uint8_t *to, size_t *to_len);
+/* Client: the state of the server's preferred address: VQ_PA_* */
+enum { VQ_PA_NONE = 0, VQ_PA_PROBING = 1, VQ_PA_MOVED = 2, VQ_PA_FAILED = 3 };
+int vq_conn_preferred_state(const vq_conn *c);
 /* Our active connection IDs (RFC 9000 §5.1): slot i in 0 .. VQ_CONN_MAX_LOCAL_CIDS-1; 1 with *cid
  * (and *seq, its sequence number, unless seq is NULL) when the slot holds one, 0 when it is free. */
 int vq_conn_local_cid(const vq_conn *c, uint32_t i, vq_cid *cid, uint64_t *seq);

@@ -28,8 +28,13 @@ typedef struct vq_endpoint_config {
   /* Address validation (RFC 9000 §8.1): retry = 1 answers every Initial without a valid Retry token
    * with a Retry (the client comes back from the same address with the token); 0 never. token_key:
    * 32 secret bytes shared by servers that must accept each other's tokens; NULL: random at start.
-   * retry_token_lifetime: 0 = 10 s. */
+   * retry_token_lifetime: 0 = 10 s.
+   * retry_above = N > 0 (with retry = 0): a Retry only while the endpoint holds N or more
+   * connections (a load policy, RFC 9000 §8.1.2: under load, or under attack, addresses are
+   * validated before state is kept); below N a client's Initial makes a connection at once, and a
+   * valid Retry token it still carries (sent while the load was high) is honoured. */
   int retry;
+  uint32_t retry_above;
   const uint8_t *token_key;
   /* 32 secret bytes the stateless reset tokens derive from (RFC 9000 §10.3.2): servers that must
    * reset each other's connections share it; NULL: random at start. */

@@ -347,6 +347,7 @@ static void usage(FILE *f)
           "                       others get Version Negotiation (default: v1 and v2, as the client\n"
           "                       chose)\n"
           "  --retry              validate every client address with a Retry first (RFC 9000 §8.1.2)\n"
+          "  --retry-above N      validate with a Retry only while N or more connections are held\n"
           "  --key-update-every N update the 1-RTT keys every N packets sent (RFC 9001 §6;\n"
           "                       default 0: only when the AEAD limit requires it)\n"
           "  --allow-migration    let clients migrate (no disable_active_migration; NAT rebinding is\n"
@@ -363,7 +364,7 @@ int main(int argc, char **argv)
 {
   const char *listen = "127.0.0.1:4433", *root = ".", *cert = NULL, *key = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE"), *cert_out = NULL, *cc = "cubic";
-  uint64_t idle = 30000, max_conns = 10000, key_update_every = 0;
+  uint64_t idle = 30000, max_conns = 10000, key_update_every = 0, retry_above = 0;
   int verbose = 0, no_gso = 0, no_ecn = 0;
   const char *qlog_dir = NULL;
   int retry = 0, allow_migration = 0, early = 0, no_tickets = 0;
@@ -371,7 +372,7 @@ int main(int argc, char **argv)
   static const struct option opts[] = {
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
-      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'}, {"versions", 1, 0, 'W'},
+      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'}, {"retry-above", 1, 0, 'A'}, {"versions", 1, 0, 'W'},
       {"key-update-every", 1, 0, 'U'}, {"allow-migration", 0, 0, 'M'}, {"no-ecn", 0, 0, 'E'},
       {"early-data", 0, 0, 'Y'}, {"no-tickets", 0, 0, 'N'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   int o;
@@ -390,6 +391,16 @@ int main(int argc, char **argv)
     case 'v': verbose = 1; break;
     case 'Q': qlog_dir = optarg; break;
     case 'R': retry = 1; break;
+    case 'A': {
+      char *end = NULL;
+      retry_above = strtoull(optarg, &end, 10);
+      if (!end || *end || optarg[0] == '-' || retry_above == 0 || retry_above > UINT32_MAX) {
+        fprintf(stderr, "vq-server: --retry-above %s: not a number of connections (1 or more)\n",
+                optarg);
+        return 2;
+      }
+      break;
+    }
     case 'M': allow_migration = 1; break;
     case 'G': no_gso = 1; break;
     case 'W':
@@ -525,6 +536,7 @@ int main(int argc, char **argv)
   ecfg.conn.cc = strcmp(cc, "cubic") == 0 ? VQ_CC_CUBIC : VQ_CC_NEWRENO;
   ecfg.max_conns = (uint32_t)max_conns;
   ecfg.retry = retry;
+  ecfg.retry_above = (uint32_t)retry_above;
   memcpy(ecfg.conn.versions, versions, sizeof(ecfg.conn.versions));
   /* the datagrams' source addresses go to the connections (vq_endpoint_recv): a client behind a NAT
    * that rebinds is followed; a port-only change keeps congestion control (RFC 9000 §9.4) */

@@ -186,6 +186,12 @@ static vq_status local_tp(vq_conn *c, uint8_t *out, size_t cap, size_t *used)
     tp_cid(&tp.retry_source_connection_id, &c->retry_scid);
     (void)vq_tp_set_present(&tp, VQ_TP_RETRY_SOURCE_CONNECTION_ID, 1);
   }
+  if (c->is_server && c->has_pa) {
+    /* spec: rfc9000#9.6 — the server's preferred address with the CID of sequence number 1 and
+     * its stateless reset token (vq_conn_pa_server_init) */
+    tp.preferred_address = c->pa;
+    (void)vq_tp_set_present(&tp, VQ_TP_PREFERRED_ADDRESS, 1);
+  }
   if (c->is_server) {
     tp_cid(&tp.original_destination_connection_id, &c->odcid);
     (void)vq_tp_set_present(&tp, VQ_TP_ORIGINAL_DESTINATION_CONNECTION_ID, 1);
@@ -220,7 +226,13 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
     c->have_cid_key = 1;
   }
   c->cfg.reset_key = NULL;
+  if (k.is_server && k.preferred_address) {
+    c->pa = *k.preferred_address;
+    c->has_pa = 1;
+  }
+  c->cfg.preferred_address = NULL; /* copied */
   c->path_deadline = VQ_TIME_NEVER;
+  c->pa_deadline = c->pa_resend_at = VQ_TIME_NEVER;
   c->is_server = k.is_server;
   c->version = k.version;
   vq_conn_version_init(c);
@@ -746,6 +758,11 @@ static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)
         (p->retry_source_connection_id.len != c->retry_scid.len ||
          memcmp(p->retry_source_connection_id.bytes, c->retry_scid.bytes, c->retry_scid.len) != 0))
       return VQ_ERR_TP_VALUE;
+    /* spec: rfc9000#18.2/7 — a preferred_address from a server with a zero-length CID
+     * (rfc9000#18.2/5): TRANSPORT_PARAMETER_ERROR (a zero-length CID inside it is refused by
+     * vq_tp_decode) */
+    if (vq_tp_has(p, VQ_TP_PREFERRED_ADDRESS) && p->initial_source_connection_id.len == 0)
+      return VQ_ERR_TP_VALUE;
     if (c->early_state == VQ_EARLY_OFFERED) {
       /* the server's EncryptedExtensions (with these parameters) says whether 0-RTT was accepted */
       if (vq_tls_early_data_accepted(c->tls)) {
@@ -826,6 +843,8 @@ static void confirm_handshake(vq_conn *c, const vq_cx *cx)
   c->peer_addr_validated = 1;
   /* spec: rfc9001#4.9.2/1 — Handshake keys are discarded once the handshake is confirmed */
   discard_space(c, cx, VQ_SPACE_HANDSHAKE);
+  if (!c->is_server)
+    vq_conn_pa_start(c, cx);
 }
 
 static vq_status install_secrets(vq_conn *c, const vq_cx *cx)
@@ -1785,6 +1804,10 @@ vq_time vq_conn_next_timeout(const vq_conn *c)
     t = c->app_rx_prev_until;
   if (c->path_validating && c->path_deadline < t)
     t = c->path_deadline;
+  if (c->pa_state == VQ_PA_PROBING && c->pa_deadline < t)
+    t = c->pa_deadline;
+  if (c->pa_state == VQ_PA_PROBING && c->pa_resend_at < t)
+    t = c->pa_resend_at;
   if (c->early_discard_at < t)
     t = c->early_discard_at;
   return t;
@@ -1824,6 +1847,8 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
     vq_cx_trace(cx, "key_discarded", "space=%d generation=%llu", VQ_SPACE_APP,
                 (unsigned long long)(c->rx_gen - 1));
   }
+  if (c->pa_state == VQ_PA_PROBING && (now >= c->pa_deadline || now >= c->pa_resend_at))
+    vq_conn_pa_timeout(c, cx);
   if (c->path_validating && now >= c->path_deadline) {
     vq_conn_path_timeout(c, cx);
     if (c->state == VQ_CONN_CLOSED)

@@ -278,6 +278,20 @@ struct vq_conn {
   int rx_other_addr;              /* the datagram being processed came from another address */
   int rx_non_probing;             /* ... and held a non-probing frame in a new largest packet */
   int rx_pkt_non_probing;         /* the packet being processed held a non-probing frame */
+  /* the server's preferred address (RFC 9000 §9.6; conn_path.c) */
+  int has_pa;                     /* server: advertised; client: received and mapped */
+  vq_tp_preferred_address pa;     /* server: what goes in our parameters (with the seq-1 CID) */
+  int pa_state;                   /* client: VQ_PA_* */
+  uint8_t pa_addr[VQ_ADDR_MAX];   /* client: the preferred address (driver format) */
+  size_t pa_addr_len;
+  vq_cid pa_cid;                  /* client: the CID of sequence 1, for the probes */
+  uint8_t pa_data[8];             /* client: the probe's PATH_CHALLENGE data */
+  int pa_probe_pending;           /* client: a probe datagram to send */
+  int pa_building;                /* the packet being built is the probe (PATH_CHALLENGE only) */
+  vq_time pa_deadline;            /* client: the probe fails then */
+  vq_time pa_resend_at;           /* client: a new probe then (a PATH_RESPONSE may be lost) */
+  uint8_t orig_addr[VQ_ADDR_MAX]; /* client: the server's address of the handshake */
+  size_t orig_addr_len;
   /* 0-RTT (RFC 9000 §7.4.1, §17.2.3; RFC 9001 §4.6) */
   vq_early_data early_state;
   vq_pp_key early_tx;             /* client: 0-RTT write keys until the 1-RTT keys (or a rejection) */
@@ -389,6 +403,11 @@ void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t
                         size_t len, uint64_t prev_response_pending);
 /* Path validation timer (§8.2.4). */
 void vq_conn_path_timeout(vq_conn *c, const vq_cx *cx);
+void vq_conn_pa_server_init(vq_conn *c, const vq_cx *cx);
+void vq_conn_pa_client_tp(vq_conn *c);
+void vq_conn_pa_start(vq_conn *c, const vq_cx *cx);
+int vq_conn_pa_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8]);
+void vq_conn_pa_timeout(vq_conn *c, const vq_cx *cx);
 /* conn_send.c */
 vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len);
 void vq_conn_on_packet_fate(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate);

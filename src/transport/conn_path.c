@@ -26,6 +26,8 @@ vq_status vq_conn_cids_init(vq_conn *c, const vq_cx *cx)
   }
   st = vq_cidmgr_local_set_initial(&c->cids, &c->scid, c->has_reset_token ? c->reset_token : NULL);
   c->cid_gen = 1;
+  if (st == VQ_OK && c->is_server)
+    vq_conn_pa_server_init(c, cx);
   return st;
 }
 
@@ -41,6 +43,8 @@ void vq_conn_cids_peer_tp(vq_conn *c)
   /* spec: rfc9000#10.3 — the server's stateless_reset_token belongs to its handshake CID */
   if (!c->is_server && vq_tp_has(&c->peer_tp, VQ_TP_STATELESS_RESET_TOKEN))
     (void)vq_cidmgr_peer_set_initial_token(&c->cids, c->peer_tp.stateless_reset_token);
+  if (!c->is_server)
+    vq_conn_pa_client_tp(c);
 }
 
 void vq_conn_cids_issue(vq_conn *c, const vq_cx *cx)
@@ -216,9 +220,11 @@ int vq_conn_path_before(vq_conn *c, const uint8_t *addr, size_t addr_len, size_t
       c->path_recv += len;
     return 1;
   }
-  /* spec: rfc9000#9/7, rfc9000#9.6/1 — a client discards packets from an unknown server address */
+  /* spec: rfc9000#9/7, rfc9000#9.6/1 — a client discards packets from an unknown server address:
+   * the server's preferred address (once probed) and the handshake's address are known ones */
   if (!c->is_server)
-    return 0;
+    return (c->pa_state != VQ_PA_NONE && addr_eq(addr, addr_len, c->pa_addr, c->pa_addr_len)) ||
+           (c->orig_addr_len && addr_eq(addr, addr_len, c->orig_addr, c->orig_addr_len));
   /* spec: rfc9000#9/1, rfc9000#9/3 — before the handshake is confirmed the connection does not
    * move: the packets are processed where they came from (a NAT may rebind during the handshake:
    * dropping the client's Finished would end the connection), and the first non-probing packet
@@ -302,6 +308,8 @@ void vq_conn_on_path_challenge(vq_conn *c, const uint8_t data[8])
 
 void vq_conn_on_path_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
 {
+  if (vq_conn_pa_on_response(c, cx, data))
+    return;
   /* spec: rfc9000#19.18/1 — a response that matches no challenge of ours is ignored; spec:
    * rfc9000#8.2.2/4 — the path it arrived on is not checked */
   if (!c->path_validating || memcmp(data, c->path_challenge_data, VQ_PATH_DATA_LEN) != 0)
@@ -353,6 +361,11 @@ vq_status vq_conn_migrate(vq_conn *c, const vq_cx *cx_in)
   if (c->is_server || !c->hs_confirmed || c->state != VQ_CONN_ESTABLISHED ||
       (c->peer_tp_done && vq_tp_has(&c->peer_tp, VQ_TP_DISABLE_ACTIVE_MIGRATION)))
     return VQ_ERR_INVALID_ARGUMENT;
+  /* spec: rfc9000#18.2/3 — a server that gave a preferred address is not sent to from a new local
+   * address at its handshake address: only after moving to the preferred one */
+  if (c->peer_tp_done && vq_tp_has(&c->peer_tp, VQ_TP_PREFERRED_ADDRESS) &&
+      c->pa_state != VQ_PA_MOVED)
+    return VQ_ERR_INVALID_ARGUMENT;
   /* spec: rfc9000#9.5/2 — a CID is never used from two local addresses: an unused one or none */
   if (vq_cidmgr_peer_unused(&c->cids) == 0)
     return VQ_ERR_CID_UNAVAILABLE;
@@ -368,3 +381,135 @@ vq_status vq_conn_migrate(vq_conn *c, const vq_cx *cx_in)
   c->stats.migrations++;
   return VQ_OK;
 }
+
+/* ---- the server's preferred address (RFC 9000 §9.6) ------------------------------------------- */
+
+void vq_conn_pa_server_init(vq_conn *c, const vq_cx *cx)
+{
+  /* spec: rfc9000#18.2/5 — not with a zero-length CID */
+  if (!c->has_pa || c->scid.len == 0 || !cx->rng) {
+    c->has_pa = 0;
+    return;
+  }
+  /* spec: rfc9000#5.1.1 — the preferred address's CID has sequence number 1: the first one issued
+   * after the handshake's (the cidmgr numbers in order); its token derives from the key like every
+   * other (rfc9000#10.3.2). It travels in the transport parameter, not in a NEW_CONNECTION_ID. */
+  uint8_t b[VQ_CID_MAX_LEN];
+  vq_cid cid;
+  uint8_t tok[VQ_RESET_TOKEN_LEN];
+  uint64_t seq = 0;
+  vq_rng_fill(cx->rng, b, c->scid.len);
+  if (vq_cid_set(&cid, b, c->scid.len) != VQ_OK ||
+      vq_cidmgr_token_from_key(c->cid_key, &cid, tok) != VQ_OK ||
+      vq_cidmgr_local_add(&c->cids, &cid, tok, &seq) != VQ_OK || seq != 1) {
+    c->has_pa = 0;
+    return;
+  }
+  for (uint32_t i = 0; i < c->cids.local_cap; i++)
+    if (c->cids.local[i].state != VQ_CIDMGR_FREE && c->cids.local[i].seq == 1)
+      c->cids.local[i].send = 0;
+  c->pa.cid.len = cid.len;
+  memcpy(c->pa.cid.bytes, cid.bytes, cid.len);
+  memcpy(c->pa.reset_token, tok, sizeof(c->pa.reset_token));
+  c->cid_gen++;
+}
+
+void vq_conn_pa_client_tp(vq_conn *c)
+{
+  if (!vq_tp_has(&c->peer_tp, VQ_TP_PREFERRED_ADDRESS))
+    return;
+  /* spec: rfc9000#5.1.1 — the preferred address's CID is the peer's CID of sequence number 1,
+   * with its stateless reset token (a zero-length one was refused by the parameter decoder,
+   * rfc9000#18.2/7) */
+  const vq_tp_preferred_address *pa = &c->peer_tp.preferred_address;
+  vq_frame_new_cid f;
+  memset(&f, 0, sizeof(f));
+  f.sequence = 1;
+  f.retire_prior_to = 0;
+  f.cid_len = pa->cid.len;
+  f.cid = pa->cid.bytes;
+  f.reset_token = pa->reset_token;
+  if (vq_cidmgr_peer_on_new_cid(&c->cids, &f) != VQ_OK)
+    return;
+  (void)vq_cid_set(&c->pa_cid, pa->cid.bytes, pa->cid.len);
+  if (c->cfg.ignore_preferred_address || !c->cfg.preferred_addr_map)
+    return;
+  size_t n = VQ_ADDR_MAX;
+  if (!c->cfg.preferred_addr_map(c->cfg.preferred_addr_ud, pa, c->pa_addr, &n) || n == 0 ||
+      n > VQ_ADDR_MAX)
+    return;
+  c->pa_addr_len = n;
+  c->has_pa = 1;
+}
+
+static void pa_arm(vq_conn *c, const vq_cx *cx)
+{
+  vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
+  vq_time fresh = 2 * VQ_K_INITIAL_RTT;
+  c->pa_deadline = cx->now + 3 * (pto > fresh ? pto : fresh);
+  c->pa_resend_at = cx->now + (pto > fresh ? pto : fresh);
+}
+
+void vq_conn_pa_start(vq_conn *c, const vq_cx *cx)
+{
+  if (!c->has_pa || c->pa_state != VQ_PA_NONE || c->state != VQ_CONN_ESTABLISHED)
+    return;
+  /* spec: rfc9000#9.6.1/2 — once the handshake is confirmed, the client validates the preferred
+   * address with PATH_CHALLENGE under the new CID (vq_conn_send_path sends the probes there) */
+  if (cx->rng)
+    vq_rng_fill(cx->rng, c->pa_data, sizeof(c->pa_data));
+  else
+    c->pa_data[0] ^= 0xa5;
+  if (c->have_peer_addr) {
+    memcpy(c->orig_addr, c->peer_addr, c->peer_addr_len);
+    c->orig_addr_len = c->peer_addr_len;
+  }
+  c->pa_state = VQ_PA_PROBING;
+  c->pa_probe_pending = 1;
+  /* spec: rfc9000#8.2.4 — abandoned after three times the larger PTO (current, new path's) */
+  pa_arm(c, cx);
+  vq_cx_trace(cx, "preferred_address", "probing");
+}
+
+int vq_conn_pa_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
+{
+  if (c->is_server || c->pa_state != VQ_PA_PROBING ||
+      memcmp(data, c->pa_data, VQ_PATH_DATA_LEN) != 0)
+    return 0;
+  /* spec: rfc9000#9.6.1/3 — validated: every packet from now on goes to the preferred address,
+   * under a new CID (the lowest unused: the one of sequence 1 the probes used) */
+  c->pa_state = VQ_PA_MOVED;
+  c->pa_probe_pending = 0;
+  c->pa_deadline = c->pa_resend_at = VQ_TIME_NEVER;
+  if (vq_cidmgr_peer_unused(&c->cids) > 0)
+    (void)use_next_peer_cid(c);
+  memcpy(c->peer_addr, c->pa_addr, c->pa_addr_len);
+  c->peer_addr_len = c->pa_addr_len;
+  c->have_peer_addr = 1;
+  /* spec: rfc9000#9.4 — a new path: congestion control and RTT start again */
+  vq_recovery_reset_path(&c->rec, c->max_udp_payload);
+  c->stats.paths_validated++;
+  vq_cx_trace(cx, "preferred_address", "moved");
+  return 1;
+}
+
+void vq_conn_pa_timeout(vq_conn *c, const vq_cx *cx)
+{
+  if (cx->now < c->pa_deadline) {
+    /* spec: rfc9000#8.2.1/1 — another PATH_CHALLENGE (the same data) once a PTO passed without a
+     * response: the probe or its PATH_RESPONSE may have been lost */
+    vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
+    c->pa_probe_pending = 1;
+    c->pa_resend_at = cx->now + pto;
+    return;
+  }
+  /* spec: rfc9000#9.6.1/4 — the preferred address did not validate: the client goes on at the
+   * server's original address */
+  c->pa_state = VQ_PA_FAILED;
+  c->pa_probe_pending = 0;
+  c->pa_deadline = c->pa_resend_at = VQ_TIME_NEVER;
+  c->stats.path_validation_failures++;
+  vq_cx_trace(cx, "preferred_address", "failed");
+}
+
+int vq_conn_preferred_state(const vq_conn *c) { return c->pa_state; }

@@ -191,11 +191,16 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
   case VQ_SF_PATH_CHALLENGE: {
     /* spec: rfc9000#8.2.1/1 — a lost PATH_CHALLENGE is sent again (the same data) while the
      * validation it belongs to goes on */
-    uint64_t d = 0;
-    for (int k = 0; k < 8; k++)
+    uint64_t d = 0, pd = 0;
+    for (int k = 0; k < 8; k++) {
       d = (d << 8) | c->path_challenge_data[k];
+      pd = (pd << 8) | c->pa_data[k];
+    }
     if (c->path_validating && d == r->off)
       c->path_challenge_pending = 1;
+    /* the probe of the preferred address is sent again there (vq_conn_send_path) */
+    if (c->pa_state == VQ_PA_PROBING && pd == r->off)
+      c->pa_probe_pending = 1;
     return;
   }
   default:
@@ -923,7 +928,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     /* spec: rfc9000#17.4/2 — vquic does not implement the latency spin bit: it is disabled, sent as
      * 0, and the peer's value is never looked at (spec: rfc9000#17.4/5); spec: rfc9001#6 — the Key
      * Phase bit is the low bit of the write keys' generation */
-    st = vq_short_header_write(buf, cap, &c->dcid, 0, (unsigned)(c->tx_gen & 1u), pn_len, &pn_off);
+    st = vq_short_header_write(buf, cap, c->pa_building ? &c->pa_cid : &c->dcid, 0,
+                               (unsigned)(c->tx_gen & 1u), pn_len, &pn_off);
   } else {
     /* spec: rfc9000#17.2.3 — 0-RTT packets: long header type 0x1, numbered in the application data
      * space (rfc9000#17.2.3/2: s->next_pn, shared with 1-RTT) */
@@ -951,7 +957,22 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   vq_time next_send = VQ_TIME_NEVER;
   int cwnd_ok = vq_recovery_can_send(&c->rec, now, &next_send) > (zrtt ? VQ_ZRTT_CWND_RESERVE(c) : 0) ||
                 s->probes > 0;
-  if (c->state == VQ_CONN_CLOSING) {
+  if (c->pa_building) {
+    /* spec: rfc9000#21.5.3/1, rfc9000#9.6.2/1 — to the preferred address before it is validated: a
+     * probing packet only, PATH_CHALLENGE (and PADDING to 1200 bytes, rfc9000#8.2.1/5) */
+    vq_frame f;
+    memset(&f, 0, sizeof(f));
+    f.type = VQ_FRAME_PATH_CHALLENGE;
+    f.path.data = c->pa_data;
+    if (put(&p, &f)) {
+      uint64_t d = 0;
+      for (int k = 0; k < 8; k++)
+        d = (d << 8) | c->pa_data[k];
+      c->path_pad = 1;
+      c->stats.path_challenges_sent++;
+      sf_add(c, VQ_SF_PATH_CHALLENGE, VQ_SPACE_APP, 0, d, 0, 0);
+    }
+  } else if (c->state == VQ_CONN_CLOSING) {
     /* every CONNECTION_CLOSE also acknowledges what arrived, so the peer can discharge what it
      * sent before it drains (frames are processed in order: the ACK first) */
     if (s->recv.n > 0)
@@ -1241,4 +1262,39 @@ vq_status vq_conn_send_ecn(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t 
     }
   }
   return VQ_OK;
+}
+
+vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t cap, size_t *len,
+                            uint8_t *to, size_t *to_len)
+{
+  *to_len = 0;
+  if (!c->is_server && c->pa_state == VQ_PA_PROBING && c->pa_probe_pending &&
+      c->state == VQ_CONN_ESTABLISHED && cap >= VQ_MIN_INITIAL_DATAGRAM) {
+    vq_cx tcx_;
+    const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
+    vq_status st = vq_cx_checkpoint(cx);
+    if (st != VQ_OK)
+      return st;
+    *len = 0;
+    if (cap > c->max_udp_payload)
+      cap = (size_t)c->max_udp_payload;
+    int el = 0;
+    c->pa_building = 1;
+    c->tx_ecn = VQ_ECN_NOT_ECT;
+    st = build_packet(c, cx, VQ_SPACE_APP, buf, cap, 0, 0, len, &el);
+    c->pa_building = 0;
+    if (st != VQ_OK)
+      return st;
+    if (*len) {
+      c->pa_probe_pending = 0;
+      c->stats.bytes_sent += *len;
+      vq_recovery_state rs;
+      vq_conn_recovery_state(c, &rs);
+      vq_recovery_update_timer(&c->rec, &rs, cx->now);
+      memcpy(to, c->pa_addr, c->pa_addr_len);
+      *to_len = c->pa_addr_len;
+      return VQ_OK;
+    }
+  }
+  return vq_conn_send(c, cx_in, buf, cap, len);
 }

@@ -383,7 +383,10 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
   (void)vq_cid_set(&scid, b, ep->cfg.conn.cid_len);
   vq_token_info tok;
   int retried = 0;
-  if (ep->cfg.retry) {
+  /* spec: rfc9000#8.1.2 — the server may validate addresses with a Retry always (cfg.retry) or only
+   * under load (cfg.retry_above: as many connections held as the threshold or more) */
+  int retry_now = ep->cfg.retry || (ep->cfg.retry_above && ep->count >= ep->cfg.retry_above);
+  if (retry_now || (ep->cfg.retry_above && h.token_len > 0)) {
     if (h.token_len == 0) {
       /* spec: rfc9000#8.1.2 — no token: answer with a Retry carrying one, and keep no state;
        * spec: rfc9369#4.1/1 — in the version of the client's Initial (the original version) */
@@ -412,12 +415,16 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
     if (st != VQ_OK || tok.kind != VQ_TOKEN_KIND_RETRY || tok.rscid.len != h.dcid_len ||
         memcmp(tok.rscid.bytes, dgram + h.dcid_off, h.dcid_len) != 0) {
       /* spec: rfc9000#8.1.2 — an invalid token: the Initial is dropped (a server without state
-       * cannot tell a forged token from an old one; the client retries or times out) */
+       * cannot tell a forged token from an old one; the client retries or times out). spec:
+       * rfc9000#8.1.3/15 — below the load threshold the Initial goes on as from an unvalidated
+       * address (a connection without a Retry) */
       ep->stats.tokens_refused++;
-      return VQ_OK;
+      if (retry_now)
+        return VQ_OK;
+    } else {
+      scid = tok.rscid;
+      retried = 1;
     }
-    scid = tok.rscid;
-    retried = 1;
   }
   e = vq_mem_calloc(&ep->mem, 1, sizeof(*e));
   if (!e)
