@@ -5,7 +5,8 @@
 #   harness/interop/run.sh [--build DIR] [--short] [--only REGEX] [--keep] [--no-netns]
 #
 # Each case prints PASS or FAIL with its reason and the tshark summary of its capture; the last line
-# is `N passed, N failed`, also written to DIR/results/interop.txt (details in DIR/interop/<case>/).
+# is `N passed, N failed`, also written to DIR/results/interop.txt (details in DIR/interop/<case>/),
+# and DIR/results/interop.md has them as a markdown table (case x pairing, harness/interop/table.py).
 # --short runs the quick cases only (what `make check` runs). The whole run happens in a network
 # namespace of its own with only lo up when `unshare -n` works (so nothing, Chromium included, can
 # reach beyond this machine, and the ports are ours); the Chromium cases never run outside one
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
   --keep) KEEP=1 ;;
   --in-netns) IN_NS=1 ;;
   --no-netns) NO_NS=1 ;;
-  -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+  -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
   *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -126,10 +127,15 @@ case_vqc() {
   # one ends the case)
   local r
   for ((r = 0; r < ${REPEAT:-1}; r++)); do
+    [ "$r" -gt 0 ] && { cp "$D/client.log" "$D/client.$((r - 1)).log"; rm -f "$D/out/"*; }
     SSLKEYLOGFILE=$D/keys.log timeout 120 "$VQC" "${NOGSO_VQ[@]}" $VQC_EXTRA --cafile "$W/cert.pem" --output-dir "$D/out" --stats -q \
       --timeout 10000 "${resume[@]}" "${urls[@]}" > "$D/client.log" 2>&1
     rc=$?
     [ $rc -eq 0 ] || break
+    # every connection's files are compared, not only the last one's
+    if [ -n "$files" ] && [ "$r" -lt $((${REPEAT:-1} - 1)) ] && ! same_files "$WWW" "$D/out" $files; then
+      echo "connection $((r + 1)) of ${REPEAT:-1}: $CMP_ERR" >> "$D/client.log"; rc=99; break
+    fi
   done
   local secs
   secs=$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $t0}")
@@ -199,10 +205,15 @@ case_gtc() {
   # shellcheck disable=SC2086
   local r
   for ((r = 0; r < ${REPEAT:-1}; r++)); do # REPEAT=N: N connections in a row, as in case_vqc
+    [ "$r" -gt 0 ] && { cp "$D/client.log" "$D/client.$((r - 1)).log"; rm -f "$D/out/"*; }
     timeout 120 gtlsclient $copts --no-quic-dump --no-http-dump --download "$D/out" --exit-on-all-streams-close \
       127.0.0.1 "$port" "${urls[@]}" > "$D/client.log" 2>&1
     rc=$?
     [ $rc -eq 0 ] || break
+    # gtlsclient may exit 0 without its files: every connection's are compared
+    if [ "$r" -lt $((${REPEAT:-1} - 1)) ] && ! same_files "$WWW" "$D/out" "$@"; then
+      echo "connection $((r + 1)) of ${REPEAT:-1}: $CMP_ERR" >> "$D/client.log"; rc=99; break
+    fi
   done
   nconn=$((nconn - 1 + ${REPEAT:-1}))
   local secs
@@ -377,4 +388,10 @@ if [ $SHORT -eq 0 ]; then
   case_chromium
 fi
 say "$PASS passed, $FAIL failed"
+# the same results as a table of case x pairing (README "Interop" shows one)
+{
+  echo "Interop results of \`harness/interop/run.sh${ONLY:+ --only '$ONLY'}$([ $SHORT -eq 1 ] && echo ' --short')\`, $(date -u +%Y-%m-%d):"
+  echo
+  python3 "$HERE/table.py" "$RES"
+} > "$BUILD/results/interop.md"
 [ $FAIL -eq 0 ]
