@@ -5,7 +5,8 @@
 #   harness/interop/run.sh [--build DIR] [--short] [--only REGEX] [--keep] [--no-netns]
 #
 # Each case prints PASS or FAIL with its reason and the tshark summary of its capture; the last line
-# is `N passed, N failed`, also written to DIR/results/interop.txt (details in DIR/interop/<case>/).
+# is `N passed, N failed`, also written to DIR/results/interop.txt (details in DIR/interop/<case>/),
+# and DIR/results/interop.md has them as a markdown table (case x pairing, harness/interop/table.py).
 # --short runs the quick cases only (what `make check` runs). The whole run happens in a network
 # namespace of its own with only lo up when `unshare -n` works (so nothing, Chromium included, can
 # reach beyond this machine, and the ports are ours); the Chromium cases never run outside one
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
   --keep) KEEP=1 ;;
   --in-netns) IN_NS=1 ;;
   --no-netns) NO_NS=1 ;;
-  -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+  -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
   *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -78,6 +79,14 @@ printf '<!doctype html><title>vquic</title><p>Hello over HTTP/3 from vquic inter
 [ $SHORT -eq 1 ] || head -c 10000000 /dev/urandom > "$WWW/10MB.bin"
 for i in 1 2 3 4 5 6; do head -c $((i * 77777 + i)) /dev/urandom > "$WWW/f$i.bin"; done
 head -c 2000000 /dev/urandom > "$WWW/2MB.bin"
+# multiplexing: 200 small files (1..3000 bytes) fetched over one connection
+MUX=()
+if [ $SHORT -eq 0 ]; then
+  for i in $(seq -w 1 200); do
+    head -c $((1 + (10#$i * 7919) % 3000)) /dev/urandom > "$WWW/m$i.bin"
+    MUX+=("m$i.bin")
+  done
+fi
 # ngtcp2's server needs a key and certificate of its own (ECDSA P-256, for localhost)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/key.pem" \
   -out "$W/cert.pem" -days 30 -subj /CN=localhost \
@@ -89,14 +98,18 @@ case_vqc() {
   local name=$1 min_stream=$2 sopts=$3 files=$4 sized=$5
   shift 5
   want "$name" || return 0
-  local D=$W/$name port spid
+  local D=$W/$name port sport spid
   rm -rf "$D" && mkdir -p "$D/out"
-  port=$(free_port)
-  if ! cap_start "$D/cap.pcapng" "$port"; then result "$name" FAIL "tshark capture did not start"; return; fi
+  # port: where the client sends; sport: where the server listens (the same unless FAULT puts the
+  # udpfault.py relay between them; the capture is of the server's leg)
+  port=$(free_port) sport=$port FAULT_SUMMARY=
+  [ -n "${FAULT:-}" ] && sport=$(free_port)
+  if ! cap_start "$D/cap.pcapng" "$sport"; then result "$name" FAIL "tshark capture did not start"; return; fi
   # shellcheck disable=SC2086
-  gtlsserver $sopts $NOGSO_GTLS --no-quic-dump --no-http-dump -d "$WWW" 127.0.0.1 "$port" "$W/key.pem" "$W/cert.pem" \
+  gtlsserver $sopts $NOGSO_GTLS --no-quic-dump --no-http-dump -d "$WWW" 127.0.0.1 "$sport" "$W/key.pem" "$W/cert.pem" \
     > "$D/server.log" 2>&1 &
   spid=$!
+  [ -n "${FAULT:-}" ] && fault_start "$port" "$sport" "$D/fault.log"
   sleep 0.3
   local urls=() p
   for p in "$@"; do urls+=("https://localhost:$port$p"); done
@@ -110,14 +123,27 @@ case_vqc() {
   fi
   t0=$(date +%s.%N)
   # shellcheck disable=SC2086 # VQC_EXTRA: vq-client options of a case, word-split on purpose
-  SSLKEYLOGFILE=$D/keys.log timeout 120 "$VQC" "${NOGSO_VQ[@]}" $VQC_EXTRA --cafile "$W/cert.pem" --output-dir "$D/out" --stats -q \
-    --timeout 10000 "${resume[@]}" "${urls[@]}" > "$D/client.log" 2>&1
-  rc=$?
+  # REPEAT=N: N connections one after the other (the key log collects all of them; the first failing
+  # one ends the case)
+  local r
+  for ((r = 0; r < ${REPEAT:-1}; r++)); do
+    [ "$r" -gt 0 ] && { cp "$D/client.log" "$D/client.$((r - 1)).log"; rm -f "$D/out/"*; }
+    SSLKEYLOGFILE=$D/keys.log timeout 120 "$VQC" "${NOGSO_VQ[@]}" $VQC_EXTRA --cafile "$W/cert.pem" --output-dir "$D/out" --stats -q \
+      --timeout "${VQC_TIMEOUT:-10000}" "${resume[@]}" "${urls[@]}" > "$D/client.log" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || break
+    # every connection's files are compared, not only the last one's
+    if [ -n "$files" ] && [ "$r" -lt $((${REPEAT:-1} - 1)) ] && ! same_files "$WWW" "$D/out" $files; then
+      echo "connection $((r + 1)) of ${REPEAT:-1}: $CMP_ERR" >> "$D/client.log"; rc=99; break
+    fi
+  done
   local secs
   secs=$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $t0}")
   stop_pid "$spid"
+  fault_stop "$D/fault.log"
   cap_stop
-  local cmd="vq-client $VQC_EXTRA --cafile cert.pem --output-dir out ${urls[*]}  <->  gtlsserver $sopts -d www 127.0.0.1 $port key.pem cert.pem"
+  local cmd="vq-client $VQC_EXTRA --cafile cert.pem --output-dir out ${urls[*]}  <->  ${FAULT:+udpfault.py --listen $port --server $sport $FAULT  <->  }gtlsserver $sopts -d www 127.0.0.1 $sport key.pem cert.pem"
+  [ ${#cmd} -gt 600 ] && cmd="${cmd:0:300} ... ${cmd: -250}"
   echo "$cmd" > "$D/command"
   CMP_ERR=
   if [ $rc -ne 0 ]; then
@@ -139,7 +165,7 @@ case_vqc() {
   else
     local ku=
     [ -n "${VQC_KU_MIN:-}" ] && ku="key updates $(grep -o 'key updates [0-9+]*' "$D/client.log" | awk '{print $3}') (initiated+answered), "
-    result "$name" PASS "${secs}s, $ku$CAP_SUMMARY"
+    result "$name" PASS "${secs}s, $ku$FAULT_SUMMARY$CAP_SUMMARY"
     [ $KEEP -eq 1 ] || rm -f "$D/cap.pcapng" "$D/out/"*
     return
   fi
@@ -152,14 +178,16 @@ case_gtc() {
   local name=$1 min_stream=$2 copts=$3
   shift 3
   want "$name" || return 0
-  local D=$W/$name port spid
+  local D=$W/$name port sport spid
   rm -rf "$D" && mkdir -p "$D/out"
-  port=$(free_port)
-  if ! cap_start "$D/cap.pcapng" "$port"; then result "$name" FAIL "tshark capture did not start"; return; fi
+  port=$(free_port) sport=$port FAULT_SUMMARY=
+  [ -n "${FAULT:-}" ] && sport=$(free_port)
+  if ! cap_start "$D/cap.pcapng" "$sport"; then result "$name" FAIL "tshark capture did not start"; return; fi
   # shellcheck disable=SC2086 # VQS_EXTRA: vq-server options of a case, word-split on purpose
-  SSLKEYLOGFILE=$D/keys.log "$VQS" "${NOGSO_VQ[@]}" $VQS_EXTRA --listen "127.0.0.1:$port" --root "$WWW" > "$D/server.log" 2>&1 &
+  SSLKEYLOGFILE=$D/keys.log "$VQS" "${NOGSO_VQ[@]}" $VQS_EXTRA --listen "127.0.0.1:$sport" --root "$WWW" > "$D/server.log" 2>&1 &
   spid=$!
   wait_for "$D/server.log" 50 serving
+  [ -n "${FAULT:-}" ] && fault_start "$port" "$sport" "$D/fault.log"
   local urls=() f
   for f in "$@"; do urls+=("https://127.0.0.1:$port/$f"); done
   local t0 rc nconn=1
@@ -175,18 +203,30 @@ case_gtc() {
   fi
   t0=$(date +%s.%N)
   # shellcheck disable=SC2086
-  timeout 120 gtlsclient $copts --no-quic-dump --no-http-dump --download "$D/out" --exit-on-all-streams-close \
-    127.0.0.1 "$port" "${urls[@]}" > "$D/client.log" 2>&1
-  rc=$?
+  local r
+  for ((r = 0; r < ${REPEAT:-1}; r++)); do # REPEAT=N: N connections in a row, as in case_vqc
+    [ "$r" -gt 0 ] && { cp "$D/client.log" "$D/client.$((r - 1)).log"; rm -f "$D/out/"*; }
+    timeout 120 gtlsclient $copts --no-quic-dump --no-http-dump --download "$D/out" --exit-on-all-streams-close \
+      127.0.0.1 "$port" "${urls[@]}" > "$D/client.log" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || break
+    # gtlsclient may exit 0 without its files: every connection's are compared
+    if [ "$r" -lt $((${REPEAT:-1} - 1)) ] && ! same_files "$WWW" "$D/out" "$@"; then
+      echo "connection $((r + 1)) of ${REPEAT:-1}: $CMP_ERR" >> "$D/client.log"; rc=99; break
+    fi
+  done
+  nconn=$((nconn - 1 + ${REPEAT:-1}))
   local secs
   secs=$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $t0}")
   stop_pid "$spid"
+  fault_stop "$D/fault.log"
   cap_stop
-  local cmd="gtlsclient $copts --download out --exit-on-all-streams-close 127.0.0.1 $port ${urls[*]}  <->  vq-server $VQS_EXTRA --listen 127.0.0.1:$port --root www"
+  local cmd="gtlsclient $copts --download out --exit-on-all-streams-close 127.0.0.1 $port ${urls[*]}  <->  ${FAULT:+udpfault.py --listen $port --server $sport $FAULT  <->  }vq-server $VQS_EXTRA --listen 127.0.0.1:$sport --root www"
+  [ ${#cmd} -gt 600 ] && cmd="${cmd:0:300} ... ${cmd: -250}"
   echo "$cmd" > "$D/command"
   CMP_ERR=
   local nreq
-  nreq=$(grep -c ' 200 ' "$D/server.log")
+  nreq=$(grep -cE ' GET [^ ]+ 200 ' "$D/server.log")
   if [ $rc -ne 0 ]; then
     result "$name" FAIL "gtlsclient exit $rc: $(grep -iE 'error|close' "$D/client.log" | tail -2 | tr '\n' ' ')"
   elif ! same_files "$WWW" "$D/out" "$@"; then
@@ -201,7 +241,7 @@ case_gtc() {
          -Y 'quic.long.packet_type == 1 && quic.stream.stream_id' 2>/dev/null | wc -l)" -eq 0 ]; then
     result "$name" FAIL "no STREAM frame in a 0-RTT packet on the wire; $CAP_SUMMARY"
   else
-    result "$name" PASS "${secs}s, $CAP_SUMMARY"
+    result "$name" PASS "${secs}s, $FAULT_SUMMARY$CAP_SUMMARY"
     [ $KEEP -eq 1 ] || rm -f "$D/cap.pcapng" "$D/out/"*
     return
   fi
@@ -281,6 +321,7 @@ EOF
 }
 
 VQS_EXTRA="" VQC_EXTRA=""
+GTLS_CHACHA="NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305"
 if [ -n "$missing" ]; then
   result setup FAIL "missing:$missing (ci/install-deps.sh installs them)"
   say "$PASS passed, $FAIL failed"
@@ -293,6 +334,9 @@ case_vqc vqc-gtls-parallel 10 "" "index.html f1.bin f2.bin f3.bin" "100000:10000
   /index.html /f1.bin /f2.bin /f3.bin /100000 /700000 /1
 case_vqc vqc-gtls-retry 3 "-V" "index.html f1.bin" "" /index.html /f1.bin
 VQC_RESUME=1 case_vqc vqc-gtls-resume-0rtt 3 "" "index.html f1.bin" "" /index.html /f1.bin
+# interop-runner "chacha20": ChaCha20-Poly1305 only (RFC 9001 §5.3, header protection §5.4.4):
+# gtlsserver accepts nothing else; the capture's ServerHello must name 0x1303 (short set: < 0.1 s)
+WANT_SUITE=0x1303 case_vqc vqc-gtls-chacha20 3 "--ciphers=$GTLS_CHACHA" "index.html f1.bin" "" /index.html /f1.bin
 if [ $SHORT -eq 0 ]; then
   case_vqc vqc-gtls-10MB 1000 "" "10MB.bin" "" /10MB.bin
   # vq-client starts key updates (RFC 9001 §6.1) against ngtcp2, under 2 % loss (the transfer lasts
@@ -300,11 +344,31 @@ if [ $SHORT -eq 0 ]; then
   VQC_EXTRA="--key-update-every 10" VQC_KU_MIN=2 case_vqc vqc-gtls-keyupdate 100 "-t 0.02 -r 0.02" \
     "10MB.bin f4.bin" "" /10MB.bin /f4.bin
   case_vqc vqc-gtls-loss5 100 "-t 0.05 -r 0.05" "2MB.bin f4.bin" "500000:500000" /2MB.bin /f4.bin /500000
+  # more cases of the QUIC interop runner (quic-interop-runner) that these peers support:
+  # udpfault.py between the peers, 10 connections in a row: 30 % of the long-header datagrams (the
+  # handshake flights, both ways) lost, or corrupted (one byte changed: the receiver must drop what
+  # fails to decrypt and recover, RFC 9001 §5.5, RFC 9000 §12.2 / §13); transfercorruption: 3 % of
+  # all datagrams corrupted
+  # (four lost Initials in a row, 0.8 % likely per connection, take the PTO back-off past 15 s, beyond
+  # the peers' default 10 s handshake / idle timeouts: both sides get 60 s)
+  REPEAT=10 FAULT="--long-only --loss 0.3 --seed 11" VQC_TIMEOUT=60000 case_vqc vqc-gtls-handshakeloss 3 \
+    "--handshake-timeout=60s" "index.html f1.bin" "" /index.html /f1.bin
+  REPEAT=10 FAULT="--long-only --corrupt 0.3 --seed 12" VQC_TIMEOUT=60000 CAP_DAMAGED=1 case_vqc vqc-gtls-handshakecorruption 3 "--handshake-timeout=60s" \
+    "index.html f1.bin" "" /index.html /f1.bin
+  FAULT="--corrupt 0.03 --seed 13" CAP_DAMAGED=1 case_vqc vqc-gtls-transfercorruption 100 "" "2MB.bin f4.bin" "" /2MB.bin /f4.bin
+  # 100 % loss both ways for 1.5 s once 300 datagrams have passed (mid-transfer), then the path is back
+  FAULT="--blackhole-after 300 --blackhole-ms 1500" case_vqc vqc-gtls-blackhole 100 "" "2MB.bin f4.bin" "" /2MB.bin /f4.bin
+  case_vqc vqc-gtls-multiplex200 200 "" "${MUX[*]}" "" "${MUX[@]/#//}"
+  # vq-client grants 64 KiB per connection, 16 KiB per stream, and never more (auto-tuning capped)
+  VQC_EXTRA="--max-data 65536 --max-stream-data 16384" case_vqc vqc-gtls-smallwindow 100 "" \
+    "2MB.bin f1.bin f2.bin" "" /2MB.bin /f1.bin /f2.bin
 fi
 case_gtc gtc-vqs-small 3 "" index.html
 case_gtc gtc-vqs-parallel 10 "" index.html f1.bin f2.bin f3.bin f4.bin f5.bin f6.bin
 VQS_EXTRA="--retry" case_gtc gtc-vqs-retry 3 "" index.html f1.bin
 VQS_EXTRA="--early-data -v" GTC_RESUME=1 case_gtc gtc-vqs-resume-0rtt 3 "" index.html f1.bin
+# gtlsclient offers ChaCha20-Poly1305 only
+WANT_SUITE=0x1303 case_gtc gtc-vqs-chacha20 3 "--ciphers=$GTLS_CHACHA" index.html f1.bin
 if [ $SHORT -eq 0 ]; then
   case_gtc gtc-vqs-10MB 1000 "" 10MB.bin
   case_gtc gtc-vqs-keyupdate 100 "--key-update=5ms" 2MB.bin
@@ -315,7 +379,23 @@ if [ $SHORT -eq 0 ]; then
   # download: gtlsclient then ignores what arrives at its old port and, having nothing to send,
   # never speaks from the new one, so no server can learn the new address.)
   VQS_EXTRA="--allow-migration" case_gtc gtc-vqs-migrate 100 "--change-local-addr=30ms" 2MB.bin
+  # the interop-runner cases, the other way round (see the vqc-gtls ones above)
+  REPEAT=10 FAULT="--long-only --loss 0.3 --seed 21" case_gtc gtc-vqs-handshakeloss 3 "--handshake-timeout=60s" index.html f1.bin
+  REPEAT=10 FAULT="--long-only --corrupt 0.3 --seed 22" CAP_DAMAGED=1 case_gtc gtc-vqs-handshakecorruption 3 \
+    "--handshake-timeout=60s" index.html f1.bin
+  FAULT="--corrupt 0.03 --seed 23" CAP_DAMAGED=1 case_gtc gtc-vqs-transfercorruption 100 "" 2MB.bin f4.bin
+  FAULT="--blackhole-after 300 --blackhole-ms 1500" case_gtc gtc-vqs-blackhole 100 "" 2MB.bin f4.bin
+  case_gtc gtc-vqs-multiplex200 200 "" "${MUX[@]}"
+  # gtlsclient grants 64 KiB per connection, 16 KiB per stream, auto-tuning capped at the same
+  case_gtc gtc-vqs-smallwindow 100 "--max-data=64K --max-stream-data-bidi-local=16K --max-window=64K --max-stream-window=16K" \
+    2MB.bin f1.bin f2.bin
   case_chromium
 fi
 say "$PASS passed, $FAIL failed"
+# the same results as a table of case x pairing (README "Interop" shows one)
+{
+  echo "Interop results of \`harness/interop/run.sh${ONLY:+ --only '$ONLY'}$([ $SHORT -eq 1 ] && echo ' --short')\`, $(date -u +%Y-%m-%d):"
+  echo
+  python3 "$HERE/table.py" "$RES"
+} > "$BUILD/results/interop.md"
 [ $FAIL -eq 0 ]

@@ -212,6 +212,9 @@ static void usage(FILE *f)
           "  --migrate-after N    after N response bytes, move to a new local port (a new socket)\n"
           "                       and migrate the connection there (RFC 9000 §9.2; the server must\n"
           "                       allow it: vq-server --allow-migration)\n"
+          "  --max-data N         connection flow-control window we grant, in bytes: initial and\n"
+          "                       the ceiling of its auto-tuning (default 4 MiB, up to 32 MiB)\n"
+          "  --max-stream-data N  the same per stream (default 1 MiB, up to 16 MiB)\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -h, --help           this text\n");
 }
@@ -235,7 +238,7 @@ int main(int argc, char **argv)
   const char *keylog = getenv("SSLKEYLOGFILE");
   int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, no_ecn = 0, early = 0;
   const char *qlog_dir = NULL, *session_file = NULL;
-  uint64_t timeout_ms = 10000, key_update_every = 0, migrate_after = 0;
+  uint64_t timeout_ms = 10000, key_update_every = 0, migrate_after = 0, max_data = 0, max_sdata = 0;
   uint32_t first_version[2] = {0, 0}, versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
       {"cafile", 1, 0, 'A'}, {"insecure", 0, 0, 'I'}, {"output", 1, 0, 'o'},
@@ -244,7 +247,8 @@ int main(int argc, char **argv)
       {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
       {"version", 1, 0, 'V'}, {"versions", 1, 0, 'W'}, {"key-update-every", 1, 0, 'U'},
       {"migrate-after", 1, 0, 'M'}, {"no-ecn", 0, 0, 'E'}, {"session-file", 1, 0, 'F'},
-      {"early-data", 0, 0, 'Y'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"early-data", 0, 0, 'Y'}, {"max-data", 1, 0, 'X'}, {"max-stream-data", 1, 0, 'Z'},
+      {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
     switch (o) {
@@ -283,6 +287,18 @@ int main(int argc, char **argv)
       break;
     }
     case 'M': migrate_after = strtoull(optarg, NULL, 10); break;
+    case 'X':
+    case 'Z': {
+      char *end = NULL;
+      uint64_t v = strtoull(optarg, &end, 10);
+      if (!end || *end || optarg[0] == '-' || v == 0) {
+        fprintf(stderr, "vq-client: --%s %s: not a positive number of bytes\n",
+                o == 'X' ? "max-data" : "max-stream-data", optarg);
+        return 2;
+      }
+      *(o == 'X' ? &max_data : &max_sdata) = v;
+      break;
+    }
     case 'F': session_file = optarg; break;
     case 'Y': early = 1; break;
     case 'h': usage(stdout); return 0;
@@ -408,6 +424,9 @@ int main(int argc, char **argv)
   cc.version = first_version[0];
   memcpy(cc.versions, versions, sizeof(cc.versions));
   cc.key_update_every = key_update_every;
+  /* a window given here is also the auto-tuning ceiling: it stays that small (interop: small windows) */
+  cc.initial_max_data = cc.max_conn_window = max_data;
+  cc.initial_max_stream_data = cc.max_stream_window = max_sdata;
   cc.allow_active_migration = migrate_after > 0;
   /* tickets need the time of day: the wall clock at cx.now == 0 */
   cc.wall_clock_base_ms = app_wall_clock_base_ms();
