@@ -74,7 +74,7 @@ install: lib
 	install -m 644 $(BUILD)/lib/pkgconfig/vquic.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 include/vquic/*.h $(DESTDIR)$(PREFIX)/include/vquic/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 644 doc/vq-server.1 doc/vq-client.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 doc/vq-server.1 doc/vq-client.1 doc/vq-qpack.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 # ---- tests -----------------------------------------------------------------------------------------
 # Always re-listed (cheap), so a deleted test file drops out; written only when the list changes.

@@ -1,13 +1,18 @@
 # ---- programs: vq-server and vq-client (src/app), built into build/bin ------------------------------
 APP_COMMON := $(BUILD)/rel/src/app/app.o $(BUILD)/rel/src/app/qlog.o
 PROGRAMS := $(BUILD)/bin/vq-server $(BUILD)/bin/vq-client
-all: $(PROGRAMS)
-programs: $(PROGRAMS)
+all: $(PROGRAMS) $(BUILD)/bin/vq-qpack
+programs: $(PROGRAMS) $(BUILD)/bin/vq-qpack
 
 $(BUILD)/bin/vq-server: $(BUILD)/rel/src/app/vq-server.o $(APP_COMMON) $(BUILD)/lib/libvquic.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_REL) -o $@ $^ $(LDLIBS)
 $(BUILD)/bin/vq-client: $(BUILD)/rel/src/app/vq-client.o $(APP_COMMON) $(BUILD)/lib/libvquic.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_REL) -o $@ $^ $(LDLIBS)
+
+# vq-qpack: the offline QPACK interop format on the command line (decode / encode, doc/vq-qpack.1).
+$(BUILD)/bin/vq-qpack: $(BUILD)/rel/src/app/vq-qpack.o $(BUILD)/lib/libvquic.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_REL) -o $@ $^ $(LDLIBS)
 

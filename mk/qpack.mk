@@ -13,3 +13,17 @@ qpack-gen-check:
 	diff -u src/h3/qpack_huff_table.c $(BUILD)/qpack-gen/qpack_huff_table.c
 	diff -u src/h3/qpack_static_table.c $(BUILD)/qpack-gen/qpack_static_table.c
 	@echo "qpack-gen: generated tables match their sources"
+
+# qpack-tool-check (in make check): build/bin/vq-qpack against the offline interop data — every
+# encoded/{ls-qpack,nghttp3,examples} file decoded and compared with its QIF, every QIF encoded with
+# several table sizes / blocked limits / ack modes and decoded back, encoded/errors and malformed files
+# rejected (harness/qpack-tool-check.py). Skipped, with a message, only when the shared data is absent.
+QPACK_INTEROP_DIR ?= $(SHARED_DIR)/qpack-interop
+CHECK_EXTRA += qpack-tool-check
+.PHONY: qpack-tool-check
+qpack-tool-check: $(BUILD)/bin/vq-qpack
+	@mkdir -p $(BUILD)/results
+	@if [ ! -d $(QPACK_INTEROP_DIR)/encoded ] || [ ! -d $(QPACK_INTEROP_DIR)/qifs ]; then \
+	   echo "qpack-tool-check: skipped: QPACK interop data not found at $(QPACK_INTEROP_DIR) (set VQ_SHARED_DIR)"; \
+	   echo "qpack-tool: skipped (no interop data): 0 passed, 0 failed" > $(BUILD)/results/qpack-tool.txt; \
+	 else python3 harness/qpack-tool-check.py $(BUILD)/bin/vq-qpack $(QPACK_INTEROP_DIR) $(BUILD)/results/qpack-tool.txt; fi
