@@ -2126,6 +2126,24 @@ VQ_TEST(h3conn_session_file_codec)
   CHECK_EQ(has, 0);
   CHECK_EQ(sl, sizeof sess);
   CHECK_EQ(got.qpack_max_table_capacity, 0);
+  /* settings of reserved or unknown identifiers only hold nothing to remember: read as no settings,
+   * so encoding what was read and reading it again gives the same (found by fuzz_h3session: the
+   * file read as "settings, all defaults" and wrote back as "no settings") */
+  {
+    size_t o = 7 + sizeof sess;
+    memcpy(b, out, o);
+    const uint8_t grease[] = {0x1f, 0x00, 0x21, 0x05}; /* identifiers 0x1f and 0x21: reserved */
+    b[o] = 0;
+    b[o + 1] = sizeof grease;
+    memcpy(b + o + 2, grease, sizeof grease);
+    size_t bl = o + 2 + sizeof grease, l2 = 0;
+    CHECK_EQ(vq_h3q_session_decode(b, bl, &sp, &sl, &got, &has), VQ_OK);
+    CHECK_EQ(has, 0);
+    CHECK_EQ(vq_h3q_session_encode(sp, sl, has ? &got : NULL, out, sizeof out, &l2), VQ_OK);
+    CHECK_EQ(vq_h3q_session_decode(out, l2, &sp, &sl, &got, &has), VQ_OK);
+    CHECK_EQ(has, 0);
+    CHECK_EQ(sl, sizeof sess);
+  }
   /* an empty session is no session */
   CHECK_EQ(vq_h3q_session_encode(sess, 0, NULL, out, sizeof out, &len), VQ_ERR_INVALID_ARGUMENT);
   out[5] = out[6] = 0;

@@ -242,8 +242,13 @@ vq_status vq_h3q_session_decode(const uint8_t *in, size_t len, const uint8_t **s
       vq_h3_settings_init(settings);
       return VQ_ERR_TLS_SESSION_INVALID;
     }
-    *settings = s;
-    *has_settings = 1;
+    /* only known settings are remembered: a payload of reserved or unknown ones alone holds nothing
+     * (it re-encodes as no settings, so what vq-client writes back reads the same) */
+    if (s.has_max_field_section_size || s.has_qpack_max_table_capacity || s.has_qpack_blocked_streams ||
+        s.has_enable_connect_protocol || s.has_h3_datagram) {
+      *settings = s;
+      *has_settings = 1;
+    }
   }
   *session = sp;
   *session_len = sl;
