@@ -112,8 +112,10 @@ def main():
             errors.append(f"{m}: Eva alarm: {al}")
 
         wlog = open(wp_log, encoding="utf-8", errors="replace").read()
-        gm = re.search(r"Proved goals:\s+(\d+) / (\d+)", wlog)
-        goals = f"{gm.group(1)}/{gm.group(2)}" if gm else "?"
+        # One "Proved goals" line per WP pass (a module's options may add a pass that retries the
+        # properties the first left unproved): shown as first+retry.
+        gms = re.findall(r"Proved goals:\s+(\d+) / (\d+)", wlog)
+        goals = "+".join(f"{x}/{y}" for x, y in gms) if gms else "?"
         fns = {}
         for p in read_csv(wp_csv):
             if not p["dir"].startswith("src"):

@@ -23,6 +23,14 @@ if [ -n "${VQ_WP_CACHE_DIR:-}" ]; then
 fi
 eva_extra=()
 [ -f "$top/proofs/options/$m.eva" ] && read -r -a eva_extra < "$top/proofs/options/$m.eva"
+# proofs/options/<m>.wp: extra WP options for one module (README.md says which and why); they choose
+# how goals are proved (prover order, a second pass), never which goals. A -wp-prover there replaces
+# the default order; `-then -wp OPTS` there adds a pass that retries, with OPTS, only the properties
+# the first pass left unproved (WP selects unproved properties by default).
+wp_extra=()
+[ -f "$top/proofs/options/$m.wp" ] && read -r -a wp_extra < "$top/proofs/options/$m.wp"
+wp_provers=(-wp-prover z3,cvc4)
+case " ${wp_extra[*]} " in *" -wp-prover "*) wp_provers=();; esac
 
 kernel=(-machdep x86_64 -cpp-extra-args="-I$top/include -I$top/src/core -I$top/src -I$top/src/transport -D__VQ_PROOF__"
         -warn-unsigned-overflow -warn-unsigned-downcast -warn-signed-overflow -warn-signed-downcast)
@@ -33,8 +41,8 @@ frama-c "${kernel[@]}" "$@" "$top/proofs/harness/${m}_eva.c" -rte \
 echo $? > "$out/$m.eva.rc"
 
 frama-c "${kernel[@]}" "$@" -rte \
-  -then -wp -wp-rte -wp-prover z3,cvc4 -wp-timeout "$VQ_WP_TIMEOUT" -wp-par "$VQ_WP_PAR" \
-     "${cache_opts[@]}" \
+  -then -wp -wp-rte "${wp_provers[@]}" -wp-timeout "$VQ_WP_TIMEOUT" -wp-par "$VQ_WP_PAR" \
+     "${cache_opts[@]}" "${wp_extra[@]}" \
   -then -report-csv "$out/$m.wp.csv" -report-classify -report-unclassified-unknown ERROR \
   > "$out/$m.wp.log" 2>&1
 echo $? > "$out/$m.wp.rc"

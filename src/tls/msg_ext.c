@@ -270,7 +270,8 @@ static vq_status ext_early_data(const uint8_t *b, size_t s, size_t end, vq_tls_e
     requires vq_ctx_ok(ctx) && vq_ext_id_ok(id);
     requires \valid(e) && \separated(e, b + (0 .. end - 1));
     assigns EXT_TYPED_FIELDS;
-    ensures vq_parse_status(\result); */
+    ensures vq_parse_status(\result);
+    ensures e->n_unknown == \old(e->n_unknown); */
 vq_status vq_tls_ext_body(const uint8_t *b, size_t s, size_t end, vq_tls_ext_ctx ctx, vq_tls_ext_id id,
                           vq_tls_exts *e)
 {
