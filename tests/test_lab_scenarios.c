@@ -1175,6 +1175,10 @@ static int run_loss5(uint64_t seed)
 {
   scenario sc = bulk(seed);
   sc.link.loss_ppm = 50000;
+  /* the client's closing CONNECTION_CLOSE and every answer of its closing period may all be lost
+   * (about 1 seed in 100-300): the server then ends at its idle timeout, RFC 9000 §10.1, with every
+   * byte delivered (scenario.idle_ok; the test bounds how often) */
+  sc.idle_ok = 1;
   return run_transfer(&sc, "loss5");
 }
 
@@ -1314,7 +1318,14 @@ VQ_TEST(lab_loss_1pct)
 
 VQ_TEST(lab_loss_5pct)
 {
-  CHECK_EQ(over_seeds("loss5", 3000, nseeds(40), run_loss5), 0);
+  idle_endings_client = idle_endings_server = 0;
+  unsigned n = nseeds(40);
+  CHECK_EQ(over_seeds("loss5", 3000, n, run_loss5), 0);
+  fprintf(stderr, "  loss5: %u runs ended at the idle timeout on both sides, %u on the server only\n",
+          idle_endings_client, idle_endings_server);
+  /* 5 % random loss never keeps the client from finishing; the server's idle ending is rare */
+  CHECK_EQ(idle_endings_client, 0u);
+  CHECK(idle_endings_server * 20u <= n);
 }
 
 VQ_TEST(lab_burst_loss_30pct)
