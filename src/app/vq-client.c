@@ -1,4 +1,5 @@
-/* vq-client — fetches URLs over HTTP/3 (RFC 9114) on vquic, all on one connection, in parallel.
+/* vq-client — fetches URLs over HTTP/3 (RFC 9114) on vquic, all on one connection, in parallel
+ * (or one after the other with --sequential; each URL N times with --repeat N).
  *
  *   vq-client [--cafile FILE | --insecure] [-o FILE | --output-dir DIR] URL...
  *
@@ -19,25 +20,36 @@
 #include "vquic/tls.h"
 
 #define MAX_URLS 256
+#define MAX_REQUESTS 1000000 /* URLs x --repeat */
 #define RX_BATCH 8 /* datagrams read before the client acknowledges when more wait (see the loop) */
 
-typedef struct creq {
+/* one URL of the command line */
+typedef struct curl {
   const char *url;
   char path[1024];
+  FILE *out;
+  int close_out;
+} curl;
+
+/* one request: a URL, once (--repeat N makes N requests of each URL, in command-line order) */
+typedef struct creq {
+  curl *u;
   uint64_t id;
   int sent;
   int status;
   int done, failed;
   uint64_t bytes;
-  FILE *out;
-  int close_out;
   vq_time start, end;
 } creq;
 
 typedef struct client {
-  creq req[MAX_URLS];
+  curl url[MAX_URLS];
+  int nurl;
+  creq *req; /* n of them */
   int n;
   int sent, done;
+  int first_open; /* every request before it is done */
+  int sequential; /* one request at a time */
   char authority[300];
   char host[256];
   const vq_cx *cx;
@@ -93,8 +105,10 @@ static int parse_url(const char *url, char *host, size_t hcap, char *hostport, s
 
 static creq *req_by_id(client *c, uint64_t id)
 {
-  for (int i = 0; i < c->n; i++)
-    if (c->req[i].sent && c->req[i].id == id)
+  while (c->first_open < c->sent && c->req[c->first_open].done)
+    c->first_open++;
+  for (int i = c->first_open; i < c->sent; i++)
+    if (c->req[i].id == id)
       return &c->req[i];
   return NULL;
 }
@@ -117,7 +131,7 @@ static void on_data(void *ud, vq_h3 *h3, uint64_t id, void *sud, const uint8_t *
   creq *r = req_by_id(c, id);
   if (!r)
     return;
-  if (r->out && fwrite(data, 1, len, r->out) != len)
+  if (r->u->out && fwrite(data, 1, len, r->u->out) != len)
     r->failed = 1;
   r->bytes += len;
   c->total_bytes += len;
@@ -134,8 +148,8 @@ static void on_end(void *ud, vq_h3 *h3, uint64_t id, void *sud)
   r->done = 1;
   r->end = c->cx ? c->cx->now : 0;
   c->done++;
-  if (r->out)
-    fflush(r->out);
+  if (r->u->out)
+    fflush(r->u->out);
 }
 
 static void on_reset(void *ud, vq_h3 *h3, uint64_t id, void *sud, uint64_t err)
@@ -149,24 +163,24 @@ static void on_reset(void *ud, vq_h3 *h3, uint64_t id, void *sud, uint64_t err)
   r->done = 1;
   r->failed = 1;
   c->done++;
-  fprintf(stderr, "vq-client: %s: stream reset by the server (0x%llx)\n", r->url,
+  fprintf(stderr, "vq-client: %s: stream reset by the server (0x%llx)\n", r->u->url,
           (unsigned long long)err);
 }
 
 static void send_requests(client *c, const vq_cx *cx)
 {
-  while (c->sent < c->n) {
+  while (c->sent < c->n && !(c->sequential && c->done < c->sent)) {
     creq *r = &c->req[c->sent];
     vq_h3_field f[5] = {
         {(const uint8_t *)":method", 7, (const uint8_t *)"GET", 3, 0},
         {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5, 0},
         {(const uint8_t *)":authority", 10, (const uint8_t *)c->authority, strlen(c->authority), 0},
-        {(const uint8_t *)":path", 5, (const uint8_t *)r->path, strlen(r->path), 0},
+        {(const uint8_t *)":path", 5, (const uint8_t *)r->u->path, strlen(r->u->path), 0},
         {(const uint8_t *)"user-agent", 10, (const uint8_t *)"vq-client", 9, 0}};
     uint64_t id;
     vq_status st = vq_h3_request(c->q.h3, cx, f, 5, 0, &id);
     if (st != VQ_OK) {
-      vq_cx_trace(cx, "request_deferred", "%s: %s", r->url, vq_status_reason(st));
+      vq_cx_trace(cx, "request_deferred", "%s: %s", r->u->url, vq_status_reason(st));
       return; /* stream limit: retried on the next turn */
     }
     r->id = id;
@@ -207,6 +221,10 @@ static void usage(FILE *f)
           "                       for idempotent requests such as these GETs)\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  --no-ecn             do not mark datagrams with ECT(0) (RFC 9000 §13.4)\n"
+          "  --sequential         one request at a time: the next when the previous ended\n"
+          "  --repeat N           fetch every URL N times (bodies appended to its output)\n"
+          "  --timings FILE       one line per request: its URL, start (us since the first\n"
+          "                       request), duration until its last byte (us), status, bytes\n"
           "  -q, --quiet          no progress bar\n"
           "  --qlog-dir DIR       write the connection's qlog (JSON-SEQ) into DIR\n"
           "  --migrate-after N    after N response bytes, move to a new local port (a new socket)\n"
@@ -237,7 +255,9 @@ int main(int argc, char **argv)
   const char *cafile = NULL, *output = NULL, *outdir = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE");
   int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, no_ecn = 0, early = 0;
-  const char *qlog_dir = NULL, *session_file = NULL;
+  const char *qlog_dir = NULL, *session_file = NULL, *timings = NULL;
+  int sequential = 0;
+  uint64_t repeat = 1;
   uint64_t timeout_ms = 10000, key_update_every = 0, migrate_after = 0, max_data = 0, max_sdata = 0;
   uint32_t first_version[2] = {0, 0}, versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
@@ -248,6 +268,7 @@ int main(int argc, char **argv)
       {"version", 1, 0, 'V'}, {"versions", 1, 0, 'W'}, {"key-update-every", 1, 0, 'U'},
       {"migrate-after", 1, 0, 'M'}, {"no-ecn", 0, 0, 'E'}, {"session-file", 1, 0, 'F'},
       {"early-data", 0, 0, 'Y'}, {"max-data", 1, 0, 'X'}, {"max-stream-data", 1, 0, 'Z'},
+      {"sequential", 0, 0, 's'}, {"repeat", 1, 0, 'r'}, {"timings", 1, 0, 't'},
       {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
@@ -299,6 +320,18 @@ int main(int argc, char **argv)
       *(o == 'X' ? &max_data : &max_sdata) = v;
       break;
     }
+    case 's': sequential = 1; break;
+    case 't': timings = optarg; break;
+    case 'r': {
+      char *end = NULL;
+      repeat = strtoull(optarg, &end, 10);
+      if (!end || *end || optarg[0] == '-' || repeat == 0 || repeat > MAX_REQUESTS) {
+        fprintf(stderr, "vq-client: --repeat %s: a number of times from 1 to %d\n", optarg,
+                MAX_REQUESTS);
+        return 2;
+      }
+      break;
+    }
     case 'F': session_file = optarg; break;
     case 'Y': early = 1; break;
     case 'h': usage(stdout); return 0;
@@ -307,14 +340,20 @@ int main(int argc, char **argv)
   }
   static client cl;
   client *c = &cl;
-  c->n = argc - optind;
-  if (c->n <= 0 || c->n > MAX_URLS || (output && c->n != 1) || (output && outdir)) {
+  c->nurl = argc - optind;
+  c->sequential = sequential;
+  if (c->nurl <= 0 || c->nurl > MAX_URLS || (output && c->nurl != 1) || (output && outdir)) {
     usage(stderr);
     return 2;
   }
+  if ((uint64_t)c->nurl * repeat > MAX_REQUESTS) {
+    fprintf(stderr, "vq-client: %d URLs x --repeat %llu: more than %d requests\n", c->nurl,
+            (unsigned long long)repeat, MAX_REQUESTS);
+    return 2;
+  }
   char hostport[300] = "";
-  for (int i = 0; i < c->n; i++) {
-    creq *r = &c->req[i];
+  for (int i = 0; i < c->nurl; i++) {
+    curl *r = &c->url[i];
     r->url = argv[optind + i];
     char h[256], hp[300];
     if (parse_url(r->url, h, sizeof(h), hp, sizeof(hp), r->path, sizeof(r->path)) != 0) {
@@ -331,12 +370,25 @@ int main(int argc, char **argv)
     }
   }
   {
-    const char *slash = strchr(c->req[0].url + 8, '/');
-    size_t alen = slash ? (size_t)(slash - (c->req[0].url + 8)) : strlen(c->req[0].url + 8);
-    snprintf(c->authority, sizeof(c->authority), "%.*s", (int)alen, c->req[0].url + 8);
+    const char *slash = strchr(c->url[0].url + 8, '/');
+    size_t alen = slash ? (size_t)(slash - (c->url[0].url + 8)) : strlen(c->url[0].url + 8);
+    snprintf(c->authority, sizeof(c->authority), "%.*s", (int)alen, c->url[0].url + 8);
   }
-  for (int i = 0; i < c->n; i++) {
-    creq *r = &c->req[i];
+  c->n = (int)((uint64_t)c->nurl * repeat);
+  c->req = calloc((size_t)c->n, sizeof(*c->req));
+  if (!c->req) {
+    fprintf(stderr, "vq-client: out of memory for %d requests\n", c->n);
+    return 1;
+  }
+  for (int i = 0; i < c->n; i++)
+    c->req[i].u = &c->url[i % c->nurl];
+  FILE *tf = NULL;
+  if (timings && !(tf = fopen(timings, "w"))) {
+    fprintf(stderr, "vq-client: --timings %s: %s\n", timings, strerror(errno));
+    return 1;
+  }
+  for (int i = 0; i < c->nurl; i++) {
+    curl *r = &c->url[i];
     if (output) {
       r->out = fopen(output, "wb");
       r->close_out = 1;
@@ -579,18 +631,33 @@ int main(int argc, char **argv)
               by_peer ? "by the server" : "locally", app ? "application error" : "transport error",
               (unsigned long long)code, reason && *reason ? ": " : "", reason ? reason : "");
   }
+  int incomplete = 0, bad_status = 0;
   for (int i = 0; i < c->n; i++) {
     creq *r = &c->req[i];
     if (!r->done || r->failed) {
-      if (closing)
-        fprintf(stderr, "vq-client: %s: incomplete\n", r->url);
+      if (closing && incomplete++ < 10)
+        fprintf(stderr, "vq-client: %s: incomplete\n", r->u->url);
       rc = 1;
     } else if (r->status < 200 || r->status > 299) {
-      fprintf(stderr, "vq-client: %s: HTTP %d\n", r->url, r->status);
+      if (bad_status++ < 10)
+        fprintf(stderr, "vq-client: %s: HTTP %d\n", r->u->url, r->status);
       rc = 1;
     }
-    if (r->close_out && r->out)
-      fclose(r->out);
+    if (tf && r->sent)
+      fprintf(tf, "%s %llu %lld %d %llu\n", r->u->url,
+              (unsigned long long)((r->start - c->req[0].start) / 1000u),
+              r->done ? (long long)((r->end - r->start) / 1000u) : -1LL, r->status,
+              (unsigned long long)r->bytes);
+  }
+  if (incomplete > 10 || bad_status > 10)
+    fprintf(stderr, "vq-client: %d requests incomplete, %d with a status other than 2xx\n", incomplete,
+            bad_status);
+  for (int i = 0; i < c->nurl; i++)
+    if (c->url[i].close_out && c->url[i].out)
+      fclose(c->url[i].out);
+  if (tf && fclose(tf) != 0) {
+    fprintf(stderr, "vq-client: --timings %s: %s\n", timings, strerror(errno));
+    rc = 1;
   }
   if (session_file) {
     uint8_t blob[VQ_TLS_SESSION_MAX], file[VQ_H3Q_SESSION_MAX];
@@ -637,5 +704,6 @@ int main(int argc, char **argv)
   vq_tls_ctx_free(tls);
   if (kf)
     fclose(kf);
+  free(c->req);
   return rc;
 }
