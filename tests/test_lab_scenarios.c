@@ -923,12 +923,26 @@ static int idle_ending(world *w, const char *name)
   return 0;
 }
 
+/* a link that can drop a datagram (not only delay, reorder or copy it) */
+static int link_can_lose(const vq_lab_link *l)
+{
+  return l->loss_ppm || l->ge_bad_loss_ppm || l->corrupt_ppm || l->blackhole_until > l->blackhole_from ||
+         l->queue_bytes;
+}
+
 static int check_transfer(world *w, const char *name)
 {
   const scenario *sc = w->sc;
   int ok = 1;
-  if (sc->idle_ok) {
+  /* On a link that can drop datagrams, the client's CONNECTION_CLOSE and every answer of its closing
+   * period (RFC 9000 §10.2.1) may all be lost: the server then ends at its idle timeout (§10.1) after
+   * the client read every byte. Every scenario accepts that (over_seeds bounds how often); only
+   * scenarios with idle_ok accept a client ending at its idle timeout. */
+  if (sc->idle_ok || link_can_lose(&sc->link)) {
+    unsigned before = idle_endings_client;
     int r = idle_ending(w, name);
+    if (!sc->idle_ok && idle_endings_client != before)
+      FAIL("the client ended at its idle timeout");
     if (r == 1 && w->cli.done_streams != sc->streams)
       return 1; /* nothing more to check of an unfinished transfer */
     if (r == -1)
@@ -1126,14 +1140,36 @@ static vq_lab_link link_ms(unsigned ms)
 
 /* Runs fn over n seeds from base; returns the number of failed runs (each printed by fn). */
 typedef int (*seed_fn)(uint64_t seed);
-static unsigned over_seeds(const char *name, uint64_t base, unsigned n, seed_fn fn)
+/* ... and at most srv_idle_pct % of them (at least one) may end with the server's idle timeout
+ * after the client finished (every closing CONNECTION_CLOSE lost; see check_transfer): counted as
+ * failed runs beyond that. The idle-ending counters are left for the caller to read. */
+static unsigned over_seeds_idle(const char *name, uint64_t base, unsigned n, seed_fn fn,
+                                unsigned srv_idle_pct)
 {
   unsigned fails = 0;
   base += seed_base();
+  idle_endings_client = idle_endings_server = 0;
   for (unsigned i = 0; i < n; i++)
     fails += !fn(base + i);
-  fprintf(stderr, "  %s: %u seeds from %llu, %u failed\n", name, n, (unsigned long long)base, fails);
+  unsigned allowed = n * srv_idle_pct / 100u;
+  if (allowed < 1)
+    allowed = 1;
+  if (idle_endings_server > allowed) {
+    fprintf(stderr, "  %s: %u runs ended at the server's idle timeout, more than %u\n", name,
+            idle_endings_server, allowed);
+    fails += idle_endings_server - allowed;
+  }
+  fprintf(stderr, "  %s: %u seeds from %llu, %u failed", name, n, (unsigned long long)base, fails);
+  if (idle_endings_client || idle_endings_server)
+    fprintf(stderr, " (%u ended at the idle timeout on both sides, %u on the server only)",
+            idle_endings_client, idle_endings_server);
+  fprintf(stderr, "\n");
   return fails;
+}
+
+static unsigned over_seeds(const char *name, uint64_t base, unsigned n, seed_fn fn)
+{
+  return over_seeds_idle(name, base, n, fn, 5);
 }
 
 /* The bulk transfer of the fault scenarios: a few streams, a 30 ms RTT with jitter, a bottleneck
@@ -1175,10 +1211,6 @@ static int run_loss5(uint64_t seed)
 {
   scenario sc = bulk(seed);
   sc.link.loss_ppm = 50000;
-  /* the client's closing CONNECTION_CLOSE and every answer of its closing period may all be lost
-   * (about 1 seed in 100-300): the server then ends at its idle timeout, RFC 9000 §10.1, with every
-   * byte delivered (scenario.idle_ok; the test bounds how often) */
-  sc.idle_ok = 1;
   return run_transfer(&sc, "loss5");
 }
 
@@ -1318,25 +1350,16 @@ VQ_TEST(lab_loss_1pct)
 
 VQ_TEST(lab_loss_5pct)
 {
-  idle_endings_client = idle_endings_server = 0;
-  unsigned n = nseeds(40);
-  CHECK_EQ(over_seeds("loss5", 3000, n, run_loss5), 0);
-  fprintf(stderr, "  loss5: %u runs ended at the idle timeout on both sides, %u on the server only\n",
-          idle_endings_client, idle_endings_server);
-  /* 5 % random loss never keeps the client from finishing; the server's idle ending is rare */
-  CHECK_EQ(idle_endings_client, 0u);
-  CHECK(idle_endings_server * 20u <= n);
+  CHECK_EQ(over_seeds("loss5", 3000, nseeds(40), run_loss5), 0);
 }
 
 VQ_TEST(lab_burst_loss_30pct)
 {
-  idle_endings_client = idle_endings_server = 0;
   unsigned n = nseeds(30);
-  CHECK_EQ(over_seeds("burst30", 4000, n, run_burst30), 0);
-  fprintf(stderr, "  burst30: %u runs ended at the idle timeout on both sides, %u on the server only "
-                  "(the client's closes all lost)\n", idle_endings_client, idle_endings_server);
-  /* the limit is rare: most runs complete */
-  CHECK(idle_endings_client * 10u <= n);
+  /* bursts of ~4 datagrams at 30 %: the closes are lost more often (~20 % of the runs) */
+  CHECK_EQ(over_seeds_idle("burst30", 4000, n, run_burst30, 30), 0);
+  /* a transfer cut by the idle timeout (a direction losing every datagram for 30 s) is rare */
+  CHECK(idle_endings_client * 10u <= n + 9u);
 }
 
 VQ_TEST(lab_reorder)
