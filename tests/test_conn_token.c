@@ -429,3 +429,56 @@ VQ_TEST(conn_token_client_api_bounds)
   CHECK_EQ(n, p.token_len);
   tpair_free(&p);
 }
+
+/* spec: rfc9000#13.3 — the NEW_TOKEN frame is sent again when its packet is lost (the same token: a
+ * repair, rfc9000#8.1.3/7) and not again once acknowledged */
+VQ_TEST(conn_token_lost_frame_repaired)
+{
+  tpair p;
+  CHECK(tpair_init(&p, 0, 0, 0));
+  CHECK_EQ(client_new(&p, NULL, 0), VQ_OK);
+  uint8_t buf[1500];
+  size_t n;
+  int dropped = 0;
+  for (int i = 0; i < 20 && !dropped; i++) {
+    for (int k = 0; k < 100 && vq_conn_send(p.cli, &p.cx, buf, sizeof(buf), &n) == VQ_OK && n; k++)
+      to_server(&p, buf, n);
+    p.cx.now += VQ_MS(1);
+    vq_conn *s = server(&p);
+    int drop = s && vq_conn_get_state(s) == VQ_CONN_ESTABLISHED;
+    for (int k = 0; s && k < 100 && vq_conn_send(s, &p.cx, buf, sizeof(buf), &n) == VQ_OK && n; k++)
+      if (!drop)
+        (void)vq_conn_recv(p.cli, &p.cx, buf, n, 0);
+    dropped = drop;
+    p.cx.now += VQ_MS(1);
+    client_events(&p);
+  }
+  CHECK(dropped);
+  vq_conn_stats ss;
+  vq_conn_get_stats(server(&p), &ss);
+  CHECK_EQ(ss.new_tokens_sent, 1u);
+  CHECK_EQ(p.ev_token, 0);
+  for (int i = 0; i < 10 && p.ev_token == 0; i++) {
+    p.cx.now += VQ_MS(300);
+    (void)vq_conn_handle_timeout(server(&p), &p.cx);
+    (void)vq_conn_handle_timeout(p.cli, &p.cx);
+    round_trip(&p);
+  }
+  for (int i = 0; i < 5; i++)
+    round_trip(&p);
+  /* (a PTO probe may carry it too: the client announces a repeat only once) */
+  CHECK_EQ(p.ev_token, 1);
+  CHECK_EQ(p.token[0], VQ_TOKEN_KIND_NEW);
+  vq_conn_get_stats(server(&p), &ss);
+  CHECK(ss.new_tokens_sent >= 2u);
+  uint64_t sent = ss.new_tokens_sent;
+  /* acknowledged: a later loss of anything else does not bring it back */
+  for (int i = 0; i < 5; i++) {
+    p.cx.now += VQ_MS(300);
+    (void)vq_conn_handle_timeout(server(&p), &p.cx);
+    round_trip(&p);
+  }
+  vq_conn_get_stats(server(&p), &ss);
+  CHECK_EQ(ss.new_tokens_sent, sent);
+  tpair_free(&p);
+}

@@ -1106,7 +1106,10 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
      * application, which stores it for this server (rfc9000#8.1.3/10); the empty token was refused
      * by the parser (rfc9000#19.7/2: FRAME_ENCODING_ERROR) */
     c->stats.new_tokens_recv++;
-    if (f->new_token.len <= sizeof(c->new_token)) {
+    if (f->new_token.len <= sizeof(c->new_token) &&
+        !(f->new_token.len == c->new_token_len &&
+          memcmp(c->new_token, f->new_token.token, f->new_token.len) == 0)) {
+      /* (a repeat of the one held: a repair of a loss, not announced again) */
       memcpy(c->new_token, f->new_token.token, f->new_token.len);
       c->new_token_len = f->new_token.len;
       vq_conn_push_event(c, VQ_CONN_EV_NEW_TOKEN, 0, 0);
