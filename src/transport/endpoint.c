@@ -471,10 +471,10 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
     ep->stats.retries_sent++;
     return VQ_OK;
   }
-  if (retry_tok && (retry_now || ep->cfg.retry || ep->cfg.retry_above)) {
-    /* spec: rfc9000#8.1.3 — a Retry token: it must be ours, for this address (and port: the client
-     * comes straight back), unexpired, and the client must now send to the Retry's Source CID (only
-     * where Retries are configured: otherwise none of ours exists) */
+  if (retry_tok) {
+    /* spec: rfc9000#8.1.3/14 — a Retry token: it must be ours, for this address (and port: the
+     * client comes straight back), unexpired, and the client must now send to the Retry's Source CID
+     * (checked in every mode: servers sharing token_key may be configured differently) */
     st = vq_token_check(&ep->tokens, cx->now, addr, addr_len, tk, h.token_len,
                         ep->cfg.retry_token_lifetime, ep->cfg.retry_token_lifetime, &tok);
     if (st != VQ_OK || tok.kind != VQ_TOKEN_KIND_RETRY || tok.rscid.len != h.dcid_len ||
