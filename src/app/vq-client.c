@@ -216,7 +216,9 @@ static void usage(FILE *f)
           "  --key-update-every N update the 1-RTT keys every N packets sent (RFC 9001 §6;\n"
           "                       default 0: only when the AEAD limit requires it)\n"
           "  --session-file FILE  resume with the session in FILE when it holds a valid one, and\n"
-          "                       store the newest session of this connection there (mode 0600)\n"
+          "                       store the newest session of this connection there (mode 0600);\n"
+          "                       also an address validation token (NEW_TOKEN) of that server:\n"
+          "                       offered once in the next connection to it, then replaced\n"
           "  --early-data         with a session: send the requests in 0-RTT (replayable: only\n"
           "                       for idempotent requests such as these GETs)\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
@@ -484,21 +486,32 @@ int main(int argc, char **argv)
   cc.wall_clock_base_ms = app_wall_clock_base_ms();
   uint8_t *sess = NULL;
   size_t sess_len = 0;
+  vq_h3q_session_file old_file;
+  memset(&old_file, 0, sizeof(old_file));
   vq_h3_settings rem_settings;
   int has_rem_settings = 0;
   if (session_file) {
     /* an absent, unreadable or invalid file just means a full handshake (the file is untrusted:
-     * vq_h3q_session_decode bounds-checks the container and parses the settings, and
+     * vq_h3q_session_file_decode bounds-checks the container and parses the settings, and
      * vq_conn_new_client decodes the session with bounds checks and refuses what is not one). The
-     * format is vq_h3q_session_encode's (vquic/h3quic.h): the session and the server's SETTINGS. */
+     * format is vq_h3q_session_file_encode's (vquic/h3quic.h): the session, the server's SETTINGS,
+     * and a NEW_TOKEN token with the server it came from. */
     sess = app_read_file(session_file, VQ_H3Q_SESSION_MAX, &sess_len, err, sizeof(err));
-    const uint8_t *sp = NULL;
-    size_t sl = 0;
-    if (sess && vq_h3q_session_decode(sess, sess_len, &sp, &sl, &rem_settings, &has_rem_settings) == VQ_OK) {
-      cc.session = sp;
-      cc.session_len = sl;
+    if (sess && vq_h3q_session_file_decode(sess, sess_len, &old_file) == VQ_OK) {
+      cc.session = old_file.session;
+      cc.session_len = old_file.session_len;
+      rem_settings = old_file.settings;
+      has_rem_settings = old_file.has_settings;
+      /* spec: rfc9000#8.1.3/10 — a token only to the server it came from (the URL's host:port);
+       * spec: rfc9000#8.1.3/9 — then it goes in the Initial */
+      if (old_file.token && old_file.origin_len == strlen(hostport) &&
+          memcmp(old_file.origin, hostport, old_file.origin_len) == 0) {
+        cc.token = old_file.token;
+        cc.token_len = old_file.token_len;
+      }
     } else if (sess) {
       fprintf(stderr, "vq-client: --session-file %s: not a session file (ignored)\n", session_file);
+      memset(&old_file, 0, sizeof(old_file));
     }
   }
   app_qtrace *qt = NULL;
@@ -520,8 +533,8 @@ int main(int argc, char **argv)
     cc.session_len = 0;
     st = vq_conn_new_client(&conn, &mem, &cc, &cx);
   }
-  free(sess);
   if (st != VQ_OK) {
+    free(sess);
     fprintf(stderr, "vq-client: cannot start the connection: %s\n", vq_status_reason(st));
     return 1;
   }
@@ -659,19 +672,45 @@ int main(int argc, char **argv)
     fprintf(stderr, "vq-client: --timings %s: %s\n", timings, strerror(errno));
     rc = 1;
   }
+  int token_stored = 0;
   if (session_file) {
-    uint8_t blob[VQ_TLS_SESSION_MAX], file[VQ_H3Q_SESSION_MAX];
-    size_t blen = 0, flen = 0;
+    static uint8_t blob[VQ_TLS_SESSION_MAX], tok[VQ_CONN_TOKEN_MAX], file[VQ_H3Q_SESSION_MAX];
+    size_t blen = 0, tlen = 0, flen = 0;
     vq_h3_stats hs;
     vq_h3_get_stats(c->q.h3, &hs);
+    vq_h3q_session_file nf;
+    memset(&nf, 0, sizeof(nf));
     /* spec: rfc9114#7.2.4.2/5 — the server's settings of this connection are stored with its
-     * session (none when they never came) */
-    if (vq_conn_session_get(conn, blob, sizeof(blob), &blen) == VQ_OK && blen > 0 &&
-        vq_h3q_session_encode(blob, blen, hs.peer_settings ? vq_h3_peer_settings(c->q.h3) : NULL, file,
-                              sizeof(file), &flen) == VQ_OK &&
+     * session (none when they never came); without a new session the stored one stays */
+    if (vq_conn_session_get(conn, blob, sizeof(blob), &blen) == VQ_OK && blen > 0) {
+      nf.session = blob;
+      nf.session_len = blen;
+      if (hs.peer_settings) {
+        nf.settings = *vq_h3_peer_settings(c->q.h3);
+        nf.has_settings = 1;
+      }
+    } else if (old_file.session) {
+      nf.session = old_file.session;
+      nf.session_len = old_file.session_len;
+      nf.settings = old_file.settings;
+      nf.has_settings = old_file.has_settings;
+    }
+    /* spec: rfc9000#8.1.3/13 — a token is used once: the one this connection used is not written
+     * back, only the newest this connection received, for this server (rfc9000#8.1.3/10) */
+    if (vq_conn_new_token_get(conn, tok, sizeof(tok), &tlen) == VQ_OK && tlen > 0 &&
+        strlen(hostport) <= VQ_H3Q_ORIGIN_MAX) {
+      nf.token = tok;
+      nf.token_len = tlen;
+      nf.origin = (const uint8_t *)hostport;
+      nf.origin_len = strlen(hostport);
+      token_stored = 1;
+    }
+    if ((nf.session || nf.token || old_file.token) &&
+        vq_h3q_session_file_encode(&nf, file, sizeof(file), &flen) == VQ_OK &&
         app_write_file_private(session_file, file, flen, err, sizeof(err)) != 0)
       fprintf(stderr, "vq-client: --session-file: %s\n", err);
   }
+  free(sess);
   if (stats) {
     static const char *const early_s[] = {"not offered", "offered", "accepted", "rejected"};
     fprintf(stderr, "stats: session %s, 0-RTT %s\n",
@@ -685,6 +724,9 @@ int main(int argc, char **argv)
             (unsigned long long)hs.close_code);
     vq_conn_stats s;
     vq_conn_get_stats(conn, &s);
+    fprintf(stderr, "stats: address validation: Retry %s, token %s, new tokens received %llu%s\n",
+            s.retry_received ? "received" : "none", s.token_sent ? "sent" : "not sent",
+            (unsigned long long)s.new_tokens_recv, token_stored ? " (stored)" : "");
     fprintf(stderr,
             "stats: rtt %.3f ms (min %.3f), cwnd %llu, packets sent %llu recv %llu lost %llu, "
             "bytes sent %llu recv %llu, stream bytes recv %llu, key updates %llu+%llu, %.3f s, ecn %s (recv ect0 %llu ce %llu)\n",
