@@ -76,13 +76,14 @@ print(dup)')
   # frame types of every decrypted QUIC packet, one per line
   local types
   types=$("${base[@]}" -Y quic -T fields -e quic.frame_type 2>/dev/null | tr ',' '\n' | grep -v '^$')
-  local nstream nack nhsd nclose ncrypto
+  local nstream nack nhsd nclose ncrypto nnt
   nstream=$(grep -cE '^(8|9|10|11|12|13|14|15)$' <<< "$types")
   nack=$(grep -cE '^(2|3)$' <<< "$types")
   ncrypto=$(grep -cE '^6$' <<< "$types")
   nhsd=$(grep -cE '^30$' <<< "$types")
   nclose=$(grep -cE '^(28|29)$' <<< "$types")
-  CAP_SUMMARY="tshark: $npk datagrams, $nquic QUIC, malformed $nmal, undecrypted $nundec, frames: STREAM $nstream ACK $nack CRYPTO $ncrypto HANDSHAKE_DONE $nhsd CONNECTION_CLOSE $nclose"
+  nnt=$(grep -cE '^7$' <<< "$types")
+  CAP_SUMMARY="tshark: $npk datagrams, $nquic QUIC, malformed $nmal, undecrypted $nundec, frames: STREAM $nstream ACK $nack CRYPTO $ncrypto HANDSHAKE_DONE $nhsd NEW_TOKEN $nnt CONNECTION_CLOSE $nclose"
   if [ "$nh3" -gt 0 ]; then
     CAP_SUMMARY="$CAP_SUMMARY, HTTP/3 dissector errors $nh3 (STREAM frames re-sending data: $nresent)"
   fi
