@@ -224,7 +224,9 @@ vq_status vq_cidmgr_peer_set_initial(vq_cidmgr *m, const vq_cid *cid, const uint
 {
   if (cid->len > VQ_CID_MAX_LEN) return VQ_ERR_INVALID_ARGUMENT;
   table_clear(m->peer, m->peer_cap);
+  /*@ assert vq_cidmgr_peer_above(m, 0); */
   entry_fill(&m->peer[0], 0, cid, token, VQ_CIDMGR_IN_USE, 0);
+  /*@ assert vq_cidmgr_peer_above(m, 0); */
   m->peer_rpt = 0;
   m->retire_n = 0;
   m->in_use_retired = 0;
