@@ -1933,11 +1933,11 @@ VQ_TEST(conn_closing_answers_capped_at_three_times)
 
 /* A long header packet of type ty from the "server" to a client: DCID dcid, SCID scid, token (only
  * in an Initial), a PING padded to 40 bytes of payload, protected with key k. */
-static size_t make_server_long(uint8_t *out, size_t cap, vq_pkt_type ty, const vq_cid *dcid,
-                               const vq_cid *scid, const uint8_t *tok, size_t tl, uint64_t pn,
-                               vq_pp_key *k)
+static size_t make_server_long_v(uint8_t *out, size_t cap, vq_pkt_type ty, uint32_t version,
+                                 const vq_cid *dcid, const vq_cid *scid, const uint8_t *tok,
+                                 size_t tl, uint64_t pn, vq_pp_key *k)
 {
-  vq_long_header_spec sp = {ty, VQ_QUIC_V1, dcid, scid, tok, tl, 2, 2};
+  vq_long_header_spec sp = {ty, version, dcid, scid, tok, tl, 2, 2};
   size_t loff = 0, poff = 0, out_len = 0;
   const size_t plen = 40;
   if (vq_long_header_write(out, cap, &sp, &loff, &poff) != VQ_OK || poff + 2 + plen + 16 > cap)
@@ -1952,9 +1952,19 @@ static size_t make_server_long(uint8_t *out, size_t cap, vq_pkt_type ty, const v
   return out_len;
 }
 
+static size_t make_server_long(uint8_t *out, size_t cap, vq_pkt_type ty, const vq_cid *dcid,
+                               const vq_cid *scid, const uint8_t *tok, size_t tl, uint64_t pn,
+                               vq_pp_key *k)
+{
+  return make_server_long_v(out, cap, ty, VQ_QUIC_V1, dcid, scid, tok, tl, pn, k);
+}
+
 /* spec: rfc9000#17.2.2/1 — a client discards a server Initial whose Token Length is not 0; spec:
- * rfc9000#7.2/3 — once it processed the server's first Initial, it discards long header packets with
- * another Source CID. */
+ * rfc9000#7.2/3, rfc9000#7.2/6 — once it processed the server's first Initial, it discards long
+ * header packets (a later Initial too) with another Source CID. Then, with the right Source CID:
+ * spec: rfc9001#5.6/6 — a 0-RTT packet is discarded (not decrypted); spec: rfc9000#5.2.1/2 — an
+ * Initial of another version (v2; the client selected v1 only) is discarded; spec: rfc9000#12.2/7 —
+ * in a datagram whose first packet fails decryption, the packet after it is still processed. */
 VQ_TEST(conn_client_discards_server_initial_with_token_or_other_scid)
 {
   vq_mem root;
@@ -2021,6 +2031,31 @@ VQ_TEST(conn_client_discards_server_initial_with_token_or_other_scid)
     CHECK_EQ(vq_conn_recv(c, &cx, p, pl, 0), VQ_OK);
     vq_conn_get_stats(c, &a);
     CHECK_EQ(a.pkts_recv, b.pkts_recv + 1);
+    /* a 0-RTT packet from the server's Source CID: discarded without being decrypted (it is even
+     * protected with the Initial key, which would open it) */
+    pl = make_server_long(p, sizeof p, VQ_PKT_0RTT, &cscid, &s1, NULL, 0, 4, &ks);
+    CHECK(pl > 0);
+    CHECK_EQ(vq_conn_recv(c, &cx, p, pl, 0), VQ_OK);
+    vq_conn_get_stats(c, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv);
+    CHECK_EQ(b.pkts_dropped, a.pkts_dropped + 1);
+    /* an Initial of QUIC v2 (under the v1 key: it is not looked into): discarded */
+    pl = make_server_long_v(p, sizeof p, VQ_PKT_INITIAL, VQ_QUIC_V2, &cscid, &s1, NULL, 0, 5, &ks);
+    CHECK(pl > 0);
+    CHECK_EQ(vq_conn_recv(c, &cx, p, pl, 0), VQ_OK);
+    vq_conn_get_stats(c, &a);
+    CHECK_EQ(a.pkts_recv, b.pkts_recv);
+    CHECK_EQ(a.pkts_dropped, b.pkts_dropped + 1);
+    /* coalesced: an Initial that does not decrypt (the client's own key), then a good one */
+    pl = make_server_long(p, sizeof p, VQ_PKT_INITIAL, &cscid, &s1, NULL, 0, 6, &kc);
+    CHECK(pl > 0);
+    size_t pl2 = make_server_long(p + pl, sizeof p - pl, VQ_PKT_INITIAL, &cscid, &s1, NULL, 0, 7, &ks);
+    CHECK(pl2 > 0);
+    CHECK_EQ(vq_conn_recv(c, &cx, p, pl + pl2, 0), VQ_OK);
+    vq_conn_get_stats(c, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv + 1);
+    CHECK_EQ(b.pkts_dropped, a.pkts_dropped + 1);
+    CHECK_EQ(c->sp[VQ_SPACE_INITIAL].largest_recv, 7);
     vq_pp_key_discard(&kc);
     vq_pp_key_discard(&ks);
     vq_conn_free(c, NULL);
@@ -2874,10 +2909,15 @@ VQ_TEST(conn_path_response_padded)
     const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     uint8_t pl[9] = {0x1a};
     memcpy(pl + 1, data, 8);
-    size_t rl = 0;
-    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), pl, sizeof(pl), next_pn(&w), NULL, 0, &rl, NULL) != NULL);
+    size_t rl = 0, bl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), pl, sizeof(pl), next_pn(&w), NULL, 0, &rl, &bl) != NULL);
+    /* spec: rfc9000#8.2.1/7 — the datagram carrying the PATH_CHALLENGE is far below 1200 bytes: it
+     * is not discarded (the answer below shows it was processed) */
+    CHECK(bl > 0 && bl < 100);
     int responses = 0, acked = 0;
     unsigned phase = 0;
+    /* spec: rfc9000#8.2.2/2 — the PATH_RESPONSE is not delayed: it is in the very next datagram the
+     * server sends, at the same instant (no ACK delay, no timer) */
     CHECK_EQ(server_reply(&w, 0, data, 0, &responses, &acked, &phase), 1);
     /* spec: rfc9000#8.2.2/1 — echoed; spec: rfc9000#8.2.2/5 — in a datagram of at least 1200 bytes */
     CHECK_EQ(responses, 1);
@@ -2966,6 +3006,21 @@ VQ_TEST(conn_nat_rebinding_new_host)
     vq_conn_get_stats(s, &b);
     CHECK_EQ(b.paths_validated, 1);
     CHECK_EQ(b.path_validation_failures, 0);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    /* spec: rfc9000#8.2.1/6, rfc9000#8.2.3/1 — the PATH_CHALLENGE and PATH_RESPONSE above went in
+     * datagrams below 1200 bytes: a second validation follows, its PATH_CHALLENGE (new data) in a
+     * datagram of 1200 bytes or more */
+    CHECK_EQ(server_reply(&w, 0, data, 0, &responses, &acked, &phase), 1);
+    CHECK(reply_challenge);
+    CHECK(reply_len >= 1200);
+    CHECK(memcmp(reply_challenge_data, challenge, 8) != 0);
+    memcpy(resp + 1, reply_challenge_data, 8);
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), resp, sizeof(resp), pn + 22, other, 2, &rl, &bl) != NULL);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.paths_validated, 2);
+    /* and no third one: that datagram was expanded */
+    (void)server_reply(&w, 0, data, 0, &responses, &acked, &phase);
+    CHECK(!reply_challenge);
     CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
     (void)old_addr;
   }

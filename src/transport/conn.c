@@ -1501,7 +1501,9 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
 {
   vq_pkt_header h;
   vq_status st = vq_packet_parse(pkt, len, c->scid.len, &h);
-  /* spec: rfc9000#10.3/7 — what does not parse (too small to be a QUIC packet, among others) is
+  /* spec: rfc9000#8.2.1/7 — no minimum size for anything but an Initial (rfc9000#14.1/4, the
+   * endpoint's check): a small datagram with PATH_CHALLENGE or PATH_RESPONSE is processed;
+   * spec: rfc9000#10.3/7 — what does not parse (too small to be a QUIC packet, among others) is
    * discarded; spec: rfc9000#14/4 — only discarded: the connection is not closed for it */
   if (st != VQ_OK) {
     c->stats.pkts_dropped++;
@@ -1553,8 +1555,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
       vq_cx_trace(cx, "packet_dropped", "reason=server_initial_with_token");
       return h.packet_len;
     }
-    /* spec: rfc9000#7.2/3 — once the server's first Initial was processed, a long header packet with
-     * another Source CID is discarded */
+    /* spec: rfc9000#7.2/3, rfc9000#7.2/6 — once the server's first Initial was processed, a long
+     * header packet (a later Initial included) with another Source CID is discarded */
     if (c->have_peer_scid && (h.scid_len != c->peer_initial_scid.len ||
                               memcmp(pkt + h.scid_off, c->peer_initial_scid.bytes, h.scid_len) != 0)) {
       c->stats.pkts_dropped++;
@@ -1604,7 +1606,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     return 0;
   }
   /* spec: rfc9001#5.5/1, rfc9001#5.5/2 — a packet that neither the current nor the next keys
-   * unprotect (one that appears to start a key update included) is discarded */
+   * unprotect (one that appears to start a key update included) is discarded; spec: rfc9000#12.2/7
+   * — only it: its length is returned, so the packets coalesced after it are processed */
   if (st != VQ_OK) {
     c->stats.pkts_dropped++;
     if (st == VQ_ERR_DECRYPT) {

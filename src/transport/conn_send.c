@@ -290,6 +290,8 @@ static int stream_has_data(const vq_conn *c, const vq_stream *s)
   return vq_sendbuf_next(&s->sb, 1200, conn_credit_end(c, s), &off, &len, &fin);
 }
 
+/* spec: rfc9000#8.2.2/2 — a pending PATH_RESPONSE makes a packet due at once (no ACK delay or
+ * other timer holds it back; only congestion control can) */
 static int app_ctrl_pending(vq_conn *c)
 {
   if (c->handshake_done_pending || c->path_response_pending || c->path_challenge_pending ||
@@ -1045,6 +1047,11 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
      * allow it (cap is already cut to that limit: vq_conn_build_datagram) */
     if (want < VQ_MIN_INITIAL_DATAGRAM - VQ_AEAD_TAG_LEN)
       want = VQ_MIN_INITIAL_DATAGRAM - VQ_AEAD_TAG_LEN;
+    /* spec: rfc9000#8.2.1/6, rfc9000#8.2.3/1 — cut short by that limit, the datagram does not show
+     * that the path carries 1200 bytes: another path validation follows, expanded, once this one
+     * succeeds (vq_conn_on_path_response) */
+    if (want > p.end && c->path_unvalidated)
+      c->path_mtu_unshown = 1;
     c->path_pad = 0;
   }
   if (want > p.end)
