@@ -27,15 +27,17 @@ typedef struct duo {
   uint64_t idle_ms;      /* max_idle_timeout of both (0: the default) */
   int hrr;               /* the server answers the first ClientHello with a HelloRetryRequest */
   uint64_t srv_max_bidi; /* the server's initial_max_streams_bidi (0: the default) */
+  uint64_t max_stream_data; /* initial_max_stream_data of both (0: the default) */
 } duo;
 
-static int duo_new_ex(duo *d, uint64_t idle_ms, int hrr)
+static int duo_new_seed(duo *d, uint64_t idle_ms, int hrr, uint64_t max_stream_data, uint64_t seed)
 {
   memset(d, 0, sizeof(*d));
+  d->max_stream_data = max_stream_data;
   d->idle_ms = idle_ms;
   d->hrr = hrr;
   vq_mem_init(&d->root, vq_allocator_system(), NULL, (size_t)256 << 20);
-  vq_rng_seed(&d->rng, 11);
+  vq_rng_seed(&d->rng, seed);
   d->cx = (vq_cx){VQ_MS(1000), NULL, NULL, &d->rng, NULL};
   vq_tls_ctx_config scfg = {0};
   scfg.is_server = 1;
@@ -65,7 +67,14 @@ static int duo_new_ex(duo *d, uint64_t idle_ms, int hrr)
   cc.tls = d->cctx;
   cc.server_name = "localhost";
   cc.max_idle_timeout_ms = idle_ms;
+  cc.initial_max_stream_data = max_stream_data;
   return vq_conn_new_client(&d->cli, &d->root, &cc, &d->cx) == VQ_OK;
+}
+
+static int duo_new_ex(duo *d, uint64_t idle_ms, int hrr) { return duo_new_seed(d, idle_ms, hrr, 0, 11); }
+static int duo_new_msd(duo *d, uint64_t idle_ms, int hrr, uint64_t max_stream_data)
+{
+  return duo_new_seed(d, idle_ms, hrr, max_stream_data, 11);
 }
 
 static int duo_new_idle(duo *d, uint64_t idle_ms) { return duo_new_ex(d, idle_ms, 0); }
@@ -86,6 +95,7 @@ static int duo_server(duo *d, const vq_cid *odcid, const vq_cid *retry_scid)
   sc.tls = d->sctx;
   sc.max_idle_timeout_ms = d->idle_ms;
   sc.initial_max_streams_bidi = d->srv_max_bidi;
+  sc.initial_max_stream_data = d->max_stream_data;
   vq_cid scid;
   const uint8_t sb[8] = {0x5e, 0x71, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07};
   (void)vq_cid_set(&scid, sb, sizeof(sb));
@@ -901,6 +911,175 @@ VQ_TEST(conn_spec_reset_stream_resent_unchanged)
   CHECK_EQ(code, 7);
   CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
   CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9000 §4.4: flow control until the direction ends ---------------------------------------- */
+
+VQ_TEST(conn_spec_flow_control_after_other_direction_ends)
+{
+  /* spec: rfc9000#4.4/1 — 4 KiB stream windows; the client sends its request with FIN at once (its
+   * sending direction then ends: all data acknowledged), and the server answers with 40 KiB, ten
+   * windows: the client keeps the flow control state of the receiving direction and raises its
+   * limit as it reads, until the FIN */
+  duo d;
+  CHECK(duo_new_msd(&d, 0, 0, 4096));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  uint64_t id = 0;
+  size_t acc = 0;
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"get", 3, 1, &acc), VQ_OK);
+  duo_settle(&d, 200);
+  CHECK(drain_stream(&d, d.srv, id));
+  static uint8_t body[40960];
+  for (size_t i = 0; i < sizeof(body); i++)
+    body[i] = (uint8_t)(i * 31u + 7u);
+  size_t sent = 0, got = 0;
+  int fin = 0;
+  static uint8_t rx[40960];
+  for (int round = 0; round < 400 && !fin; round++) {
+    if (sent < sizeof(body)) {
+      acc = 0;
+      CHECK_EQ(vq_conn_stream_write(d.srv, &d.cx, id, body + sent, sizeof(body) - sent, 1, &acc), VQ_OK);
+      sent += acc;
+    }
+    duo_settle(&d, 50);
+    size_t n = 0;
+    while (!fin && got < sizeof(rx) &&
+           vq_conn_stream_read(d.cli, &d.cx, id, rx + got, sizeof(rx) - got, &n, &fin) == VQ_OK && n > 0)
+      got += n;
+  }
+  CHECK(fin);
+  CHECK_EQ(got, sizeof(body));
+  CHECK(memcmp(rx, body, sizeof(body)) == 0);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9000 §5.1, §10.3.2: the connection IDs a connection issues ------------------------------- */
+
+VQ_TEST(conn_spec_issued_cids_same_length_unrelated)
+{
+  /* spec: rfc9000#5.1/3 — the configured CID length is 0 (the default): vquic never uses a
+   * zero-length CID, so no two connections on one address and port can depend on zero-length CIDs;
+   * spec: rfc9000#10.3.2/2 — every CID the client issues has the same length (8 bytes);
+   * spec: rfc9000#5.1/1 — they are random: no two share a 3-byte prefix or suffix or differ by a
+   * counter, and another connection (another random generator state) issues other ones */
+  vq_cid all[2][16];
+  uint32_t n[2] = {0, 0};
+  for (int run = 0; run < 2; run++) {
+    duo d;
+    CHECK(duo_new_seed(&d, 0, 0, 0, 11 + (uint64_t)run));
+    CHECK(duo_client_first(&d));
+    CHECK(duo_server(&d, NULL, NULL));
+    duo_run(&d, 200);
+    duo_settle(&d, 500);
+    CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+    for (uint32_t i = 0; i < 16; i++) {
+      vq_cid c;
+      uint64_t seq = 0;
+      if (vq_conn_local_cid(d.cli, i, &c, &seq))
+        all[run][n[run]++] = c;
+    }
+    CHECK(n[run] >= 2);
+    duo_free(&d);
+    CHECK_EQ(d.root.used, 0);
+  }
+  for (int run = 0; run < 2; run++)
+    for (uint32_t i = 0; i < n[run]; i++) {
+      CHECK_EQ(all[run][i].len, (size_t)8);
+      for (int r2 = 0; r2 < 2; r2++)
+        for (uint32_t j = 0; j < n[r2]; j++) {
+          if (r2 == run && j == i)
+            continue;
+          const uint8_t *a = all[run][i].bytes, *b = all[r2][j].bytes;
+          CHECK(memcmp(a, b, 3) != 0);
+          CHECK(memcmp(a + 5, b + 5, 3) != 0);
+          uint64_t x = 0, y = 0;
+          for (int k = 0; k < 8; k++) {
+            x = (x << 8) | a[k];
+            y = (y << 8) | b[k];
+          }
+          CHECK(x - y > 1000 && y - x > 1000);
+        }
+    }
+}
+
+/* ---- RFC 9000 §8.1: the client's probes before its address is validated -------------------------- */
+
+/* The types of the long header packets at the start of a datagram, as a bit set (1 << type). */
+static unsigned long_types(const uint8_t *b, size_t len)
+{
+  unsigned t = 0;
+  size_t off = 0;
+  vq_pkt_header h;
+  while (off < len && vq_packet_parse(b + off, len - off, 8, &h) == VQ_OK && h.packet_len > 0 &&
+         h.type != VQ_PKT_1RTT) {
+    t |= 1u << h.type;
+    off += h.packet_len;
+  }
+  return t;
+}
+
+VQ_TEST(conn_spec_client_pto_before_validation)
+{
+  /* spec: rfc9000#8.1/5, rfc9000#8.1/6 — the client's first Initial is lost: on its PTO the client
+   * sends an Initial again, in a datagram of 1200 bytes or more (it has no Handshake keys) */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  uint8_t b[1500];
+  size_t len = 0;
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK_EQ(len, (size_t)0);
+  vq_time due = vq_conn_next_timeout(d.cli);
+  CHECK(due != VQ_TIME_NEVER);
+  d.cx.now = due;
+  (void)vq_conn_handle_timeout(d.cli, &d.cx);
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len >= 1200);
+  CHECK(long_types(b, len) & (1u << VQ_PKT_INITIAL));
+  /* with Handshake keys: the server's Initial (ServerHello) arrives, its Handshake packets do not,
+   * and the server, limited to three times what it received, waits: the client's PTO sends a
+   * Handshake packet, which is what lets the server go on */
+  /* the probes (a PTO may send two datagrams) reach the server: every Initial gets acknowledged */
+  uint8_t probes[2][1500];
+  size_t probe_len[2] = {len, 0}, nprobes = 1;
+  memcpy(probes[0], b, len);
+  while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len && nprobes < 2) {
+    memcpy(probes[nprobes], b, len);
+    probe_len[nprobes++] = len;
+  }
+  CHECK(duo_server(&d, NULL, NULL));
+  for (size_t i = 0; i < nprobes; i++)
+    CHECK_EQ(vq_conn_recv(d.srv, &d.cx, probes[i], probe_len[i], 0), VQ_OK);
+  int first = 1;
+  while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len) {
+    if (!first)
+      continue;
+    first = 0;
+    vq_pkt_header h;
+    CHECK_EQ(vq_packet_parse(b, len, 8, &h), VQ_OK);
+    CHECK_EQ(h.type, VQ_PKT_INITIAL);
+    CHECK_EQ(vq_conn_recv(d.cli, &d.cx, b, h.packet_len, 0), VQ_OK);
+  }
+  CHECK(d.cli->sp[VQ_SPACE_HANDSHAKE].rx.installed);
+  CHECK(!d.cli->hs_complete);
+  while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+    ; /* its ACK of the Initial: lost too */
+  due = vq_conn_next_timeout(d.cli);
+  CHECK(due != VQ_TIME_NEVER);
+  d.cx.now = due;
+  (void)vq_conn_handle_timeout(d.cli, &d.cx);
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  CHECK(long_types(b, len) & (1u << VQ_PKT_HANDSHAKE));
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }

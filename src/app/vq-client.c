@@ -418,7 +418,7 @@ int main(int argc, char **argv)
   vq_conn_config cc = {0};
   cc.disable_ecn = no_ecn;
   cc.tls = tls;
-  cc.server_name = c->host;
+  cc.server_name = c->host; /* spec: rfc9114#3.1/1 — the certificate is checked against it */
   cc.max_idle_timeout_ms = timeout_ms;
   cc.cc = VQ_CC_CUBIC;
   cc.version = first_version[0];

@@ -75,6 +75,7 @@ static void config_defaults(vq_conn_config *k)
 {
   if (!k->version)
     k->version = k->versions[0] ? k->versions[0] : VQ_QUIC_V1;
+  /* spec: rfc9000#5.1/3 — 0 means the default: vquic never uses zero-length connection IDs */
   if (!k->cid_len)
     k->cid_len = 8;
   if (k->cid_len > VQ_CID_MAX_LEN)

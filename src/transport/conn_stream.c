@@ -133,7 +133,9 @@ static void stream_release(vq_conn *c, vq_stream *s)
 
 /* Frees a stream once both directions reached a terminal state (RFC 9000 §3.1, §3.2): its send
  * side all acknowledged or its reset acknowledged, its receive side read to the end or its reset
- * told. A peer-initiated stream's slot is then returned with MAX_STREAMS (RFC 9000 §4.6). */
+ * told. A peer-initiated stream's slot is then returned with MAX_STREAMS (RFC 9000 §4.6).
+ * spec: rfc9000#4.4/1 — so the flow control state of a direction still open (fc_rx / fc_tx) lives
+ * on, and is updated (vq_conn_stream_read), after the other direction ended. */
 void vq_conn_stream_maybe_free(vq_conn *c, vq_stream *s)
 {
   int send_done = !s->can_send || s->ss == VQ_SEND_DATA_RECVD || s->ss == VQ_SEND_RESET_RECVD;

@@ -638,7 +638,9 @@ void vq_recovery_on_timeout(vq_recovery *r, const vq_recovery_state *st, vq_time
       return;
     }
     /* spec: rfc9002#6.2.2.1/3 — the client MUST send a Handshake packet if it has Handshake keys,
-     * otherwise an Initial packet in a UDP datagram of at least 1200 bytes. */
+     * otherwise an Initial packet in a UDP datagram of at least 1200 bytes; spec: rfc9000#8.1/5,
+     * rfc9000#8.1/6 — the same rule, so a server blocked by its anti-amplification limit hears
+     * from the client again. */
     *probe_space = st->has_handshake_keys ? VQ_SPACE_HANDSHAKE : VQ_SPACE_INITIAL;
     *probes = 1;
   } else {
