@@ -1120,6 +1120,27 @@ VQ_TEST(conn_endpoint_refuses_forged_token)
     CHECK(memcmp(resp + rh.scid_off, next, sizeof(next)) != 0);
     CHECK_EQ(vq_retry_tag_verify(VQ_QUIC_V1, d3.bytes, d3.len, resp, rl), VQ_OK);
   }
+  /* spec: rfc9000#17.2.5.1/5 — one datagram holding two token-less Initials (coalesced, 2400
+   * bytes): one Retry, not two */
+  {
+    uint8_t two[2400];
+    memset(two, 0, sizeof(two));
+    vq_long_header_spec h4 = {VQ_PKT_INITIAL, VQ_QUIC_V1, &d, &sc, NULL, 0, 4, 2};
+    CHECK_EQ(vq_long_header_write(two, 1200, &h4, &length_off, &pn_off), VQ_OK);
+    CHECK_EQ(vq_packet_set_length(two, 1200, length_off, 2, 1200 - pn_off), VQ_OK);
+    memcpy(two + 1200, two, 1200);
+    vq_endpoint_stats e0, e1;
+    vq_endpoint_get_stats(ep, &e0);
+    CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), two, sizeof(two), &c, &created, resp,
+                              sizeof(resp), &rl), VQ_OK);
+    vq_endpoint_get_stats(ep, &e1);
+    CHECK_EQ(e1.retries_sent, e0.retries_sent + 1);
+    CHECK(rl > 0);
+    vq_pkt_header rh;
+    CHECK_EQ(vq_packet_parse(resp, rl, 0, &rh), VQ_OK);
+    CHECK(rh.type == VQ_PKT_RETRY);
+    CHECK_EQ(rh.packet_len, rl); /* the answer is that one Retry */
+  }
   vq_endpoint_free(ep);
   vq_tls_ctx_free(sctx);
   CHECK_EQ(root.used, 0);

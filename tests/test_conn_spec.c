@@ -1083,3 +1083,95 @@ VQ_TEST(conn_spec_client_pto_before_validation)
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }
+
+/* ---- RFC 9000 §13.2.3, §13.2.5: ACK ranges kept, ACK Delay ----------------------------------------- */
+
+VQ_TEST(conn_spec_forgotten_ack_ranges_not_accepted_again)
+{
+  /* spec: rfc9000#13.2.3/4 — the client sends 1-RTT packets with a gap after each, more than the
+   * server keeps ranges for (VQ_ACK_RANGES): the server forgets its lowest ranges, and then refuses a
+   * packet of a forgotten range (a copy of an early one) rather than process it a second time;
+   * spec: rfc9000#13.2.3/5 — the largest packet number processed is kept throughout */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  duo_settle(&d, 1000);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  uint64_t id = 0;
+  size_t acc = 0, len = 0;
+  uint8_t b[1500], early[1500];
+  size_t early_len = 0;
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 1, &id), VQ_OK);
+  vq_space *cs = &d.cli->sp[VQ_SPACE_APP], *ss = &d.srv->sp[VQ_SPACE_APP];
+  int64_t largest = -1;
+  for (unsigned k = 0; k < VQ_ACK_RANGES + 8; k++) {
+    CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"z", 1, 0, &acc), VQ_OK);
+    uint64_t pn = cs->next_pn;
+    CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+    CHECK(len > 0);
+    if (k == 1) {
+      memcpy(early, b, len);
+      early_len = len;
+    }
+    CHECK_EQ(vq_conn_recv(d.srv, &d.cx, b, len, 0), VQ_OK);
+    largest = (int64_t)pn;
+    CHECK_EQ(ss->largest_recv, largest);
+    while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+      ; /* the server's ACKs are lost: the client keeps its packets in flight */
+    cs->next_pn++; /* a gap: every packet is a range of its own at the server */
+  }
+  CHECK(ss->recv.dropped > 0); /* ranges were forgotten */
+  CHECK(ss->floor > 0);
+  CHECK_EQ(ss->largest_recv, largest);
+  vq_conn_stats a, bs;
+  vq_conn_get_stats(d.srv, &a);
+  CHECK_EQ(vq_conn_recv(d.srv, &d.cx, early, early_len, 0), VQ_OK);
+  vq_conn_get_stats(d.srv, &bs);
+  CHECK_EQ(bs.pkts_recv, a.pkts_recv);
+  CHECK_EQ(ss->largest_recv, largest);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_ack_delay_is_own_delay_only)
+{
+  /* spec: rfc9000#13.2.5/1 — the server's ACK goes 5 ms after it processed the packet (with data it
+   * sends then) and spends 10 ms on the way back: the client's RTT sample (15 ms) is reduced by the
+   * server's own 5 ms only, i.e. the ACK Delay field holds the time from processing the packet to
+   * sending the ACK, nothing the server did not control */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  duo_settle(&d, 1000);
+  CHECK(d.cli->hs_confirmed);
+  uint64_t id = 0;
+  size_t acc = 0, len = 0;
+  uint8_t b[1500];
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"x", 1, 0, &acc), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  vq_time t0 = d.cx.now;
+  CHECK_EQ(vq_conn_recv(d.srv, &d.cx, b, len, 0), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK_EQ(len, (size_t)0); /* the ACK is deferred */
+  d.cx.now = t0 + VQ_MS(5);
+  CHECK_EQ(vq_conn_stream_write(d.srv, &d.cx, id, (const uint8_t *)"y", 1, 0, &acc), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  vq_rtt before = d.cli->rec.rtt;
+  d.cx.now += VQ_MS(10);
+  CHECK_EQ(vq_conn_recv(d.cli, &d.cx, b, len, 0), VQ_OK);
+  CHECK_EQ(vq_recovery_bytes_in_flight(&d.cli->rec), 0); /* it was the ACK of that packet */
+  const vq_time latest = VQ_MS(15), own = VQ_MS(5);
+  CHECK_EQ(d.cli->rec.rtt.latest, latest);
+  CHECK(latest - before.min >= own);
+  CHECK_EQ(d.cli->rec.rtt.smoothed, (before.smoothed * 7u + (latest - own)) / 8u);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
