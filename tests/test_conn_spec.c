@@ -10,7 +10,9 @@
 #include "transport/conn_internal.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
+#include "vquic/h3quic.h"
 #include "vquic/packet.h"
+#include "vquic/pn.h"
 #include "vquic/recovery.h"
 #include "vquic/tls.h"
 
@@ -1172,6 +1174,146 @@ VQ_TEST(conn_spec_ack_delay_is_own_delay_only)
   CHECK_EQ(d.cli->rec.rtt.latest, latest);
   CHECK(latest - before.min >= own);
   CHECK_EQ(d.cli->rec.rtt.smoothed, (before.smoothed * 7u + (latest - own)) / 8u);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9114 §6.2: room for the peer's unidirectional streams ------------------------------------ */
+
+VQ_TEST(conn_spec_h3_needs_three_uni_streams)
+{
+  /* spec: rfc9114#6.2/1 — an HTTP/3 session is refused over a connection that lets the peer open
+   * fewer than three unidirectional streams (control, QPACK encoder and decoder); 3 and the
+   * default (100) are accepted */
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)64 << 20);
+  vq_rng rng;
+  vq_rng_seed(&rng, 5);
+  vq_cx cx = {VQ_MS(1000), NULL, NULL, &rng, NULL};
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = (const uint8_t *)"\x02h3";
+  ccfg.alpn_len = 3;
+  char err[256];
+  vq_tls_ctx *cctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)), VQ_OK);
+  const uint64_t uni[4] = {1, 2, 3, 0};
+  const vq_status want[4] = {VQ_ERR_INVALID_ARGUMENT, VQ_ERR_INVALID_ARGUMENT, VQ_OK, VQ_OK};
+  for (int i = 0; i < 4 && cctx; i++) {
+    vq_conn_config cc = {0};
+    cc.tls = cctx;
+    cc.server_name = "localhost";
+    cc.initial_max_streams_uni = uni[i];
+    vq_conn *c = NULL;
+    CHECK_EQ(vq_conn_new_client(&c, &root, &cc, &cx), VQ_OK);
+    if (!c)
+      continue;
+    CHECK_EQ(vq_conn_local_initial_max_streams(c, 1), uni[i] ? uni[i] : 100);
+    vq_h3_config hc;
+    vq_h3_config_default(&hc, 0);
+    vq_h3_callbacks cb = {0};
+    vq_h3q q;
+    CHECK_EQ(vq_h3q_init(&q, c, &root, &hc, &cb), want[i]);
+    if (want[i] == VQ_OK)
+      vq_h3q_free(&q);
+    vq_conn_free(c, NULL);
+  }
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
+}
+
+/* ---- RFC 9002 §7.5: probes and the congestion window ---------------------------------------------- */
+
+VQ_TEST(conn_spec_probe_not_blocked_by_cwnd)
+{
+  /* spec: rfc9002#7.5/1 — the server sends until its congestion window is full (data still waits)
+   * and nothing is acknowledged: when its PTO fires, it sends a probe all the same, beyond the window */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  duo_settle(&d, 1000);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  uint64_t id = 0;
+  size_t acc = 0, len = 0;
+  uint8_t b[1500];
+  static uint8_t body[200000];
+  memset(body, 0x42, sizeof(body));
+  CHECK_EQ(vq_conn_stream_open(d.srv, &d.cx, 0, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.srv, &d.cx, id, body, sizeof(body), 0, &acc), VQ_OK);
+  CHECK(acc > 100000);
+  int sent = 0;
+  while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len && sent < 1000)
+    sent++; /* all lost */
+  CHECK(sent > 0 && sent < 1000);
+  uint64_t cwnd = d.srv->rec.cc.cwnd, in_flight = vq_recovery_bytes_in_flight(&d.srv->rec);
+  CHECK(in_flight + 1200 > cwnd); /* no room for another full packet */
+  vq_time next = VQ_TIME_NEVER;
+  CHECK(vq_recovery_can_send(&d.srv->rec, d.cx.now, &next) < 1200);
+  /* the PTO (possibly after pacing timers that send nothing) */
+  int probes = 0;
+  for (int i = 0; i < 10 && !probes; i++) {
+    vq_time due = vq_conn_next_timeout(d.srv);
+    CHECK(due != VQ_TIME_NEVER);
+    if (due > d.cx.now)
+      d.cx.now = due;
+    (void)vq_conn_handle_timeout(d.srv, &d.cx);
+    while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+      probes++;
+  }
+  CHECK(probes >= 1);
+  CHECK(vq_recovery_bytes_in_flight(&d.srv->rec) > in_flight);
+  CHECK(vq_recovery_bytes_in_flight(&d.srv->rec) > d.srv->rec.cc.cwnd);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9001 §5.7: a client processes no 1-RTT packet before its handshake completes ------------- */
+
+VQ_TEST(conn_spec_client_no_1rtt_before_handshake_complete)
+{
+  /* spec: rfc9001#5.7/5 — a 1-RTT packet of the server (under its 1-RTT key, which it has once its
+   * flight is built) reaches the client before the server's Handshake packets: the client does not
+   * process it; the same packet after the handshake completed is processed */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  uint8_t flight[8][1500], b[1500];
+  size_t flen[8], nf = 0, len = 0;
+  while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len && nf < 8) {
+    memcpy(flight[nf], b, len);
+    flen[nf++] = len;
+  }
+  CHECK(nf > 0);
+  CHECK(d.srv->sp[VQ_SPACE_APP].tx.installed);
+  /* a 1-RTT packet from the server: PING, padded */
+  uint8_t p[200], copy[200];
+  size_t pn_off = 0, out = 0;
+  memset(p, 0, sizeof(p));
+  CHECK_EQ(vq_short_header_write(p, sizeof(p), &d.cli->scid, 0, 0, 4, &pn_off), VQ_OK);
+  const uint64_t pn = 777;
+  CHECK_EQ(vq_pn_write(p + pn_off, sizeof(p) - pn_off, pn, 4), VQ_OK);
+  p[pn_off + 4] = 0x01; /* PING, then PADDING */
+  CHECK_EQ(vq_packet_protect(&d.srv->sp[VQ_SPACE_APP].tx, p, sizeof(p), pn_off, 4, pn, 40, &out),
+           VQ_OK);
+  memcpy(copy, p, out);
+  /* the client has nothing of the server's flight yet: its handshake is not complete */
+  vq_conn_stats a, bs;
+  vq_conn_get_stats(d.cli, &a);
+  CHECK_EQ(vq_conn_recv(d.cli, &d.cx, p, out, 0), VQ_OK);
+  vq_conn_get_stats(d.cli, &bs);
+  CHECK(!d.cli->hs_complete);
+  CHECK_EQ(bs.pkts_recv, a.pkts_recv);
+  CHECK_EQ(bs.pkts_dropped, a.pkts_dropped + 1);
+  CHECK_EQ(d.cli->sp[VQ_SPACE_APP].largest_recv, -1);
+  /* now the server's flight: the handshake completes, and the same packet is processed */
+  for (size_t i = 0; i < nf; i++)
+    (void)vq_conn_recv(d.cli, &d.cx, flight[i], flen[i], 0);
+  CHECK(d.cli->hs_complete);
+  CHECK_EQ(vq_conn_recv(d.cli, &d.cx, copy, out, 0), VQ_OK);
+  CHECK_EQ(d.cli->sp[VQ_SPACE_APP].largest_recv, (int64_t)pn);
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }

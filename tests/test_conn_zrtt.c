@@ -436,7 +436,8 @@ VQ_TEST(conn_zrtt_keys_discarded)
   CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
   run_until_established(p);
   CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
-  /* established: new data goes in 1-RTT only */
+  /* spec: rfc9001#4.9/2 — established: new data goes in 1-RTT only (the highest level), though
+   * the 0-RTT keys are still there */
   uint64_t id = 0;
   size_t acc = 0, n = 0;
   CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);

@@ -1891,6 +1891,10 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
 
 vq_conn_state vq_conn_get_state(const vq_conn *c) { return c->state; }
 int vq_conn_is_server(const vq_conn *c) { return c->is_server; }
+uint64_t vq_conn_local_initial_max_streams(const vq_conn *c, int uni)
+{
+  return uni ? c->cfg.initial_max_streams_uni : c->cfg.initial_max_streams_bidi;
+}
 const vq_cid *vq_conn_scid(const vq_conn *c) { return &c->scid; }
 const vq_cid *vq_conn_dcid(const vq_conn *c) { return &c->dcid; }
 const vq_cid *vq_conn_odcid(const vq_conn *c) { return &c->odcid; }

@@ -415,7 +415,9 @@ static int put_ack(vq_conn *c, const vq_cx *cx, pkt *p, int space)
   if (s->recv.n == 0)
     return 0;
   /* spec: rfc9000#13.2.6/1, rfc9000#13.2.6/2, rfc9000#17.2.3/4 — the ACK frame is built from the
-   * ranges of the packet number space of the packet it goes in (1-RTT acknowledged in 1-RTT) */
+   * ranges of the packet number space of the packet it goes in (1-RTT acknowledged in 1-RTT);
+   * spec: rfc9000#13.2.6/3 — the client's 0-RTT packets are in the application data space too, and
+   * a server builds no 0-RTT packet (rfc9001#5.6/5), so their ACKs go in 1-RTT packets */
   vq_ack_range r[VQ_ACK_RANGES_SENT];
   size_t n = s->recv.n < VQ_ACK_RANGES_SENT ? s->recv.n : VQ_ACK_RANGES_SENT;
   for (size_t i = 0; i < n; i++) {
@@ -957,6 +959,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   c->path_pad = 0;
 
   vq_time next_send = VQ_TIME_NEVER;
+  /* spec: rfc9002#7.5/1 — a space owed PTO probes sends whatever the congestion window says */
   int cwnd_ok = vq_recovery_can_send(&c->rec, now, &next_send) > (zrtt ? VQ_ZRTT_CWND_RESERVE(c) : 0) ||
                 s->probes > 0;
   if (c->pa_building) {
