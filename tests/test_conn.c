@@ -1438,6 +1438,10 @@ VQ_TEST(conn_inject_frame_errors)
       {"a packet without frames (rfc9000#12.4/2)", {0}, 0, VQ_TE_PROTOCOL_VIOLATION},
       {"CRYPTO beyond the 64 KiB reassembly bound (rfc9000#7.5/3)",
        {0x06, 0x80, 0x01, 0x11, 0x70, 0x01, 0x78}, 7, VQ_TE_CRYPTO_BUFFER_EXCEEDED},
+      /* spec: rfc9000#5.2/2 — the error comes after a frame that was processed (new stream 4, one
+       * byte and FIN): a connection error, not a silent drop of the packet */
+      {"STREAM processed, then STOP_SENDING for a receive-only stream (rfc9000#5.2/2)",
+       {0x0b, 0x04, 0x01, 'x', 0x05, 0x02, 0x00}, 7, VQ_TE_STREAM_STATE_ERROR},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     world w;
@@ -3093,6 +3097,47 @@ VQ_TEST(conn_nat_rebinding_port_and_failed_validation)
     CHECK(pl == old_len && memcmp(pa, old_addr, old_len) == 0);
     ec = vq_endpoint_next(w.srv.ep, NULL);
     CHECK(ec->addr_len == old_len && memcmp(ec->addr, old_addr, old_len) == 0);
+  }
+  world_free(&w);
+}
+
+/* spec: rfc9000#9.3.2/2 — as above, but the server keeps no state about a validated address to go
+ * back to (white-box: it is forgotten): when the validation of the new address fails, the connection
+ * is closed silently: no CONNECTION_CLOSE is sent, the state is gone */
+VQ_TEST(conn_nat_rebinding_failed_without_validated_address)
+{
+  world w;
+  CHECK(established_paths(&w, 122, 0));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    vq_endpoint_conn *ec = vq_endpoint_next(w.srv.ep, NULL);
+    const uint8_t moved[2] = {ec->addr[0], 0x55};
+    size_t rl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, next_pn(&w), moved, 2, &rl,
+                    NULL) == ec);
+    vq_conn_stats b;
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 1);
+    CHECK(s->have_prev_addr);
+    s->have_prev_addr = 0;
+    vq_cx cx = vq_lab_cx(w.lab);
+    uint8_t buf[1500];
+    size_t n = 0;
+    for (int i = 0; i < 200 && vq_conn_get_state(s) == VQ_CONN_ESTABLISHED; i++) {
+      cx.now = vq_conn_next_timeout(s);
+      (void)vq_conn_handle_timeout(s, &cx);
+      if (vq_conn_get_state(s) != VQ_CONN_ESTABLISHED)
+        break;
+      (void)vq_conn_send(s, &cx, buf, sizeof(buf), &n);
+    }
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.path_validation_failures, 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSED);
+    int app = 0, by_peer = 0;
+    CHECK_EQ(vq_conn_close_error(s, &app, &by_peer, NULL), VQ_TE_NO_ERROR);
+    n = 0;
+    CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0); /* silent: nothing goes out */
   }
   world_free(&w);
 }

@@ -1161,7 +1161,9 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
 }
 
 /* Processes the frames of a decrypted payload. Returns the first error; *eliciting says whether the
- * packet was ack-eliciting. */
+ * packet was ack-eliciting. spec: rfc9000#5.2/2 — an error found after earlier frames of the packet
+ * were processed is returned like any other: the caller closes the connection with it (it never
+ * drops the packet as if unprocessed). */
 static vq_status process_payload(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt,
                                  const uint8_t *p, size_t len, int *eliciting, uint64_t *bad_type)
 {
