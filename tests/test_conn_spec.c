@@ -880,7 +880,9 @@ VQ_TEST(conn_spec_no_ack_before_unprotected)
 VQ_TEST(conn_spec_reset_stream_resent_unchanged)
 {
   /* spec: rfc9000#13.3/1 — the client's RESET_STREAM (code 7, final size 3) is lost; what is sent
-   * again is the same frame: the server learns code 7 and accepts the final size */
+   * again is the same frame: the server learns code 7 and accepts the final size; spec:
+   * rfc9000#11.2/1 — the reset is the application's (vq_conn_stream_reset, its code): before that
+   * call nothing reset the stream */
   duo d;
   CHECK(duo_new(&d));
   CHECK(duo_client_first(&d));
@@ -894,8 +896,10 @@ VQ_TEST(conn_spec_reset_stream_resent_unchanged)
   CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"abc", 3, 0, &acc), VQ_OK);
   duo_settle(&d, 100);
   vq_conn_event ev;
+  int early_resets = 0;
   while (vq_conn_poll_event(d.srv, &ev))
-    ;
+    early_resets += ev.type == VQ_CONN_EV_STREAM_RESET;
+  CHECK_EQ(early_resets, 0);
   CHECK_EQ(vq_conn_stream_reset(d.cli, &d.cx, id, 7), VQ_OK);
   int dropped = 0;
   while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
@@ -1314,6 +1318,39 @@ VQ_TEST(conn_spec_client_no_1rtt_before_handshake_complete)
   CHECK(d.cli->hs_complete);
   CHECK_EQ(vq_conn_recv(d.cli, &d.cx, copy, out, 0), VQ_OK);
   CHECK_EQ(d.cli->sp[VQ_SPACE_APP].largest_recv, (int64_t)pn);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9000 §14: no QUIC over a path below 1200 bytes ------------------------------------------- */
+
+VQ_TEST(conn_spec_no_connection_below_1200_bytes)
+{
+  /* spec: rfc9000#14/1 — a path that drops every datagram of 1200 bytes or more: the client's
+   * datagrams before the handshake are all that large (Initials are padded, rfc9000#14.1/1), so none
+   * gets through, no connection is made, and the client gives up (idle timeout) */
+  duo d;
+  CHECK(duo_new_idle(&d, 2000));
+  CHECK(duo_client_first(&d));
+  uint8_t b[1500];
+  size_t len = 0;
+  int sent = 0, small = 0;
+  for (int i = 0; i < 100 && vq_conn_get_state(d.cli) < VQ_CONN_CLOSED; i++) {
+    while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len) {
+      sent++;
+      small += len < 1200;
+    }
+    vq_time due = vq_conn_next_timeout(d.cli);
+    if (due == VQ_TIME_NEVER)
+      break;
+    if (due > d.cx.now)
+      d.cx.now = due;
+    (void)vq_conn_handle_timeout(d.cli, &d.cx);
+  }
+  CHECK(sent >= 2);
+  CHECK_EQ(small, 0);
+  CHECK(!d.cli->hs_complete);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_CLOSED);
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }

@@ -110,6 +110,8 @@ static void config_defaults(vq_conn_config *k)
     k->initial_max_streams_bidi = 100;
   if (!k->initial_max_streams_uni)
     k->initial_max_streams_uni = 100;
+  /* spec: rfc9000#14/1 — never below 1200 bytes: the Initials are padded to 1200
+   * (rfc9000#14.1/1), so a path that cannot carry that makes no connection */
   if (k->max_udp_payload < VQ_MIN_INITIAL_DATAGRAM)
     k->max_udp_payload = VQ_MIN_INITIAL_DATAGRAM;
   if (!k->max_sent_per_space)

@@ -301,6 +301,9 @@ vq_status vq_conn_on_reset_stream(vq_conn *c, const vq_frame_reset_stream *f)
   return VQ_OK;
 }
 
+/* spec: rfc9000#11.2/1 — the only callers: the application (vq_conn_stream_reset) and the peer's
+ * STOP_SENDING (its application's request, which rfc9000#3.5/2 makes us answer); the transport never
+ * resets a stream for reasons of its own (its errors are connection errors) */
 static void reset_local(vq_conn *c, vq_stream *s, uint64_t code)
 {
   if (s->reset_pending || s->reset_sent || s->ss == VQ_SEND_DATA_RECVD)
