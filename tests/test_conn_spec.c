@@ -970,6 +970,83 @@ VQ_TEST(conn_spec_flow_control_after_other_direction_ends)
 
 /* ---- RFC 9000 §5.1, §10.3.2: the connection IDs a connection issues ------------------------------- */
 
+/* A stand-in for the driver's CSPRNG (vq_rng.fill): bytes from its own counter, all recorded. */
+typedef struct fill_rec {
+  uint8_t bytes[4096];
+  size_t n;
+  uint8_t next;
+} fill_rec;
+
+static int rec_fill(void *ud, uint8_t *out, size_t len)
+{
+  fill_rec *f = ud;
+  for (size_t i = 0; i < len; i++) {
+    out[i] = (uint8_t)(0x80u ^ f->next++ ^ (uint8_t)(i * 37u));
+    if (f->n < sizeof(f->bytes))
+      f->bytes[f->n++] = out[i];
+  }
+  return 0;
+}
+
+static int rec_has(const fill_rec *f, const uint8_t *b, size_t len)
+{
+  for (size_t i = 0; i + len <= f->n; i++)
+    if (memcmp(f->bytes + i, b, len) == 0)
+      return 1;
+  return 0;
+}
+
+VQ_TEST(conn_spec_cids_from_driver_csprng)
+{
+  /* spec: rfc9000#5.1/1 — a driver facing a real network gives the generator a CSPRNG (vq-client
+   * and vq-server: RAND_bytes); the connection IDs the client uses and issues are then that
+   * generator's bytes, not the (predictable) xoshiro stream */
+  duo d;
+  static fill_rec fr;
+  memset(&fr, 0, sizeof(fr));
+  memset(&d, 0, sizeof(d));
+  vq_mem_init(&d.root, vq_allocator_system(), NULL, (size_t)256 << 20);
+  vq_rng_seed(&d.rng, 11);
+  d.rng.fill = rec_fill;
+  d.rng.fill_ud = &fr;
+  d.cx = (vq_cx){VQ_MS(1000), NULL, NULL, &d.rng, NULL};
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  char err[256];
+  CHECK_EQ(vq_tls_ctx_new(&d.cctx, &ccfg, err, sizeof(err)), VQ_OK);
+  vq_tls_ctx_config scfg = {0};
+  scfg.is_server = 1;
+  scfg.selfsigned_name = "localhost";
+  scfg.alpn = alpn;
+  scfg.alpn_len = sizeof(alpn);
+  CHECK_EQ(vq_tls_ctx_new(&d.sctx, &scfg, err, sizeof(err)), VQ_OK);
+  vq_conn_config cc = {0};
+  cc.tls = d.cctx;
+  cc.server_name = "localhost";
+  CHECK_EQ(vq_conn_new_client(&d.cli, &d.root, &cc, &d.cx), VQ_OK);
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  duo_settle(&d, 500);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  CHECK(fr.n > 0);
+  CHECK(rec_has(&fr, d.cli->scid.bytes, d.cli->scid.len));
+  int issued = 0;
+  for (uint32_t i = 0; i < 16; i++) {
+    vq_cid c;
+    uint64_t seq = 0;
+    if (vq_conn_local_cid(d.cli, i, &c, &seq)) {
+      issued++;
+      CHECK(rec_has(&fr, c.bytes, c.len));
+    }
+  }
+  CHECK(issued >= 2);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
 VQ_TEST(conn_spec_issued_cids_same_length_unrelated)
 {
   /* spec: rfc9000#5.1/3 — the configured CID length is 0 (the default): vquic never uses a

@@ -413,6 +413,7 @@ int main(int argc, char **argv)
   }
   vq_rng rng;
   vq_rng_seed(&rng, vq_posix_now() ^ ((uint64_t)getpid() << 32));
+  rng.fill = app_crypto_fill; /* CIDs, PATH_CHALLENGE data...: unpredictable (rfc9000#5.1/1) */
   vq_trace trace = {app_trace, NULL};
   vq_cx cx = {vq_posix_now(), NULL, NULL, &rng, verbose ? &trace : NULL};
   vq_conn_config cc = {0};
