@@ -848,6 +848,7 @@ static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
   s.alpn_len = t->alpn_len;
   /* spec: rfc8446#4.2.11/4 — the SNI is stored with the PSK. */
   memcpy(s.sni, t->server_name, strlen(t->server_name) + 1);
+  /* spec: rfc9001#9.2/2 — the ticket is kept as opaque bytes, never looked into */
   s.ticket = nst.ticket.p;
   s.ticket_len = nst.ticket.len;
   s.tp = t->peer_tp;
