@@ -2,7 +2,7 @@
 # A benchmark, never a timed test: it fails only when a transfer fails or a tool is missing.
 #   make bench                 R=5 repetitions of every case, 1 GB bulk transfers
 #   BENCH_QUICK=1 make bench   a short smoke run (R=1 unless BENCH_R is given, 50 MB)
-#   BENCH_R=N BENCH_CASES=bulk,conns,streams,idle,loss
+#   BENCH_R=N BENCH_CASES=bulk,conns,warm,streams,idle,loss
 # Output: a table on stdout, $(BUILD)/bench/results.json, $(BUILD)/bench/ratios.png.
 BENCH_IDLE := $(BUILD)/bin/vq-bench-idle
 # Debian's python3-matplotlib lives in /usr/bin/python3's site-packages (not in a pyenv python).
@@ -37,7 +37,7 @@ bench: $(PROGRAMS) $(BENCH_IDLE) bench-tools $(BENCH_LOSS_OBJ)
 CHECK_EXTRA += bench-smoke
 bench-smoke: $(PROGRAMS) $(BENCH_IDLE) bench-tools
 	@mkdir -p $(BUILD)/results
-	@if BENCH_SMOKE=1 BENCH_CASES=bulk,conns,streams PATH="$$PATH:/usr/sbin" $(BENCH_PY) harness/bench/bench.py \
+	@if BENCH_SMOKE=1 BENCH_CASES=bulk,conns,warm,streams PATH="$$PATH:/usr/sbin" $(BENCH_PY) harness/bench/bench.py \
 	     --build $(BUILD) > $(BUILD)/results/bench.log 2>&1; then \
 	   echo "bench-smoke: 1 passed, 0 failed" | tee $(BUILD)/results/bench.txt; \
 	 else tail -20 $(BUILD)/results/bench.log; echo "bench-smoke: 0 passed, 1 failed" | tee $(BUILD)/results/bench.txt; fi

@@ -2163,3 +2163,73 @@ VQ_TEST(h3conn_session_file_codec)
   CHECK_EQ(vq_h3q_session_encode(sess, sizeof sess, &s, out, sizeof out, &len), VQ_OK);
   CHECK_MEM(out + 7 + sizeof sess + 2, len - (7 + sizeof sess + 2), ea, eal);
 }
+
+/* The session file, version 2 (vq_h3q_session_file_encode/_decode): a NEW_TOKEN token with the server
+ * it came from (spec: rfc9000#8.1.3/10 — the client keys a token by its server), with or without a
+ * session; version 1 files still read; every truncation and a byte more are refused, and a token
+ * without its origin (or an origin without a token) is not a file. */
+VQ_TEST(h3conn_session_file_v2_token)
+{
+  uint8_t sess[40], tok[60], out[VQ_H3Q_SESSION_MAX], b[VQ_H3Q_SESSION_MAX];
+  for (size_t i = 0; i < sizeof sess; i++) sess[i] = (uint8_t)(i * 7 + 3);
+  for (size_t i = 0; i < sizeof tok; i++) tok[i] = (uint8_t)(i * 5 + 1);
+  static const char origin[] = "example.com:4433";
+  vq_h3q_session_file f, g;
+  memset(&f, 0, sizeof f);
+  f.session = sess;
+  f.session_len = sizeof sess;
+  f.token = tok;
+  f.token_len = sizeof tok;
+  f.origin = (const uint8_t *)origin;
+  f.origin_len = strlen(origin);
+  size_t len = 0;
+  CHECK_EQ(vq_h3q_session_file_encode(&f, out, 10, &len), VQ_ERR_BUFFER_TOO_SMALL);
+  CHECK_EQ(vq_h3q_session_file_encode(&f, out, sizeof out, &len), VQ_OK);
+  CHECK_EQ(out[4], 2);
+  CHECK_EQ(len, 5 + 2 + sizeof sess + 2 + 1 + strlen(origin) + 2 + sizeof tok);
+  CHECK_EQ(vq_h3q_session_file_decode(out, len, &g), VQ_OK);
+  CHECK_MEM(g.session, g.session_len, sess, sizeof sess);
+  CHECK_MEM(g.token, g.token_len, tok, sizeof tok);
+  CHECK_MEM(g.origin, g.origin_len, origin, strlen(origin));
+  CHECK_EQ(g.has_settings, 0);
+  /* the version 1 reader takes the session of a version 2 file */
+  const uint8_t *sp = NULL;
+  size_t sl = 0;
+  vq_h3_settings s;
+  int has = -1;
+  CHECK_EQ(vq_h3q_session_decode(out, len, &sp, &sl, &s, &has), VQ_OK);
+  CHECK_MEM(sp, sl, sess, sizeof sess);
+  for (size_t k = 0; k < len; k++)
+    CHECK_EQ(vq_h3q_session_file_decode(out, k, &g), VQ_ERR_TLS_SESSION_INVALID);
+  memcpy(b, out, len);
+  b[len] = 0;
+  CHECK_EQ(vq_h3q_session_file_decode(b, len + 1, &g), VQ_ERR_TLS_SESSION_INVALID);
+  CHECK(g.token == NULL && g.session == NULL);
+  b[4] = 3;
+  CHECK_EQ(vq_h3q_session_file_decode(b, len, &g), VQ_ERR_TLS_SESSION_INVALID);
+  /* a token alone (no session: a server without tickets) */
+  f.session = NULL;
+  f.session_len = 0;
+  CHECK_EQ(vq_h3q_session_file_encode(&f, out, sizeof out, &len), VQ_OK);
+  CHECK_EQ(vq_h3q_session_file_decode(out, len, &g), VQ_OK);
+  CHECK(g.session == NULL);
+  CHECK_MEM(g.token, g.token_len, tok, sizeof tok);
+  CHECK_EQ(vq_h3q_session_decode(out, len, &sp, &sl, &s, &has), VQ_ERR_TLS_SESSION_INVALID);
+  /* an origin without a token, a token without an origin: refused both ways */
+  size_t o = 5 + 2 + 2; /* the origin length byte */
+  memcpy(b, out, len);
+  b[o] = 0;
+  memmove(b + o + 1, b + o + 1 + strlen(origin), len - (o + 1 + strlen(origin)));
+  CHECK_EQ(vq_h3q_session_file_decode(b, len - strlen(origin), &g), VQ_ERR_TLS_SESSION_INVALID);
+  f.origin_len = 0;
+  CHECK_EQ(vq_h3q_session_file_encode(&f, out, sizeof out, &len), VQ_ERR_INVALID_ARGUMENT);
+  f.origin_len = strlen(origin);
+  f.token_len = VQ_H3Q_TOKEN_MAX + 1;
+  CHECK_EQ(vq_h3q_session_file_encode(&f, out, sizeof out, &len), VQ_ERR_INVALID_ARGUMENT);
+  /* a version 1 file reads as one without a token */
+  CHECK_EQ(vq_h3q_session_encode(sess, sizeof sess, NULL, out, sizeof out, &len), VQ_OK);
+  CHECK_EQ(out[4], 1);
+  CHECK_EQ(vq_h3q_session_file_decode(out, len, &g), VQ_OK);
+  CHECK_MEM(g.session, g.session_len, sess, sizeof sess);
+  CHECK(g.token == NULL && g.origin == NULL);
+}

@@ -11,7 +11,7 @@ A benchmark, not a test: no speed is ever judged. The run fails (exit 1) only wh
 (a client exits non-zero, or a body has the wrong size or bytes) or a tool is missing (exit 2).
 
 Environment: BENCH_QUICK=1 (smoke mode: 50 MB, fewer connections), BENCH_R=N (repetitions),
-BENCH_CASES=bulk,conns,streams,idle,loss (a subset), BENCH_PIN=1 (server on CPU 0, clients on CPU 1).
+BENCH_CASES=bulk,conns,warm,streams,idle,loss (a subset), BENCH_PIN=1 (server on CPU 0, clients on CPU 1).
 """
 import argparse
 import json
@@ -215,6 +215,7 @@ class Env:
         self.n_conns = 10 if self.smoke else 100 if self.quick else 1000
         self.n_streams, self.stream_bytes = (10, 100_000) if self.smoke else (100, 1_000_000)
         self.n_idle = 50 if self.smoke else 1000
+        self.n_warm = 100 if self.smoke else 2000 if self.quick else 10000
         self.small_bytes = 1000
         self.tmp = tempfile.mkdtemp(prefix="vq-bench-", dir="/dev/shm" if os.path.isdir("/dev/shm")
                                     else None)
@@ -437,6 +438,50 @@ def case_conns(env):
     return repeat(env, "conns", one)
 
 
+def case_warm(env):
+    """Small request/response latency on one warm connection: vq-client (the same client for both
+    servers, so the difference is the server's) opens one connection, then fetches small.bin n_warm
+    times one after the other (--sequential --repeat), each request sent when the previous response
+    ended, and writes each request's time from sending it to its last byte (--timings). The first
+    10 requests (handshake, congestion window, QPACK state) are left out. gtlsclient cannot send
+    requests one after the other on a connection, so ngtcp2 is measured as a server only here."""
+    def one(stack, rep):
+        srv, port = start_server(env, stack, "warm")
+        errf = env.path(f"warm-{stack}-client.err")
+        tf = env.path(f"warm-{stack}-timings.txt")
+        try:
+            c0 = srv.cpu()
+            argv = [os.path.join(env.bin, "vq-client"), "--cafile", env.cert, "-q", "--sequential",
+                    "--repeat", str(env.n_warm), "--timings", tf, "-o", os.devnull,
+                    f"https://localhost:{port}/small.bin"]
+            rc, wall, ccpu = run_client(argv, 120, errf, env.cli_cpu)
+            time.sleep(0.2)
+            scpu = srv.cpu() - c0
+            if rc != 0:
+                raise Fail(f"client exited {rc} after {wall:.2f} s:\n{tail(errf)}")
+            times = []
+            with open(tf) as f:
+                for line in f:
+                    url, start_us, dur_us, status, nbytes = line.split()
+                    if int(status) != 200 or int(nbytes) != env.small_bytes or int(dur_us) < 0:
+                        raise Fail(f"request {len(times)}: status {status}, {nbytes} bytes")
+                    times.append(int(dur_us) / 1000.0)
+            if len(times) != env.n_warm:
+                raise Fail(f"{len(times)} timings for {env.n_warm} requests")
+            times = times[10:]
+        finally:
+            srv.stop()
+        r = {"n": len(times), "req_per_s": len(times) / (sum(times) / 1000.0),
+             "server_cpu_us_per_req": scpu * 1e6 / env.n_warm,
+             "warm_p50_ms": pct(times, 50), "warm_p99_ms": pct(times, 99),
+             "warm_p999_ms": pct(times, 99.9), "warm_max_ms": max(times)}
+        log(f"  warm rep {rep + 1}/{env.R} {stack:6}: p50 {r['warm_p50_ms'] * 1000:.0f} us, p99 "
+            f"{r['warm_p99_ms'] * 1000:.0f} us, p99.9 {r['warm_p999_ms'] * 1000:.0f} us, server "
+            f"{r['server_cpu_us_per_req']:.0f} us CPU/request")
+        return r
+    return repeat(env, "warm", one)
+
+
 def case_idle(env):
     """A fresh server; vq-bench-idle (vquic's client, the same for both servers) opens n_idle
     HTTP/3 connections, completes handshakes and SETTINGS, holds them idle. Server RSS before and
@@ -548,8 +593,8 @@ def case_loss(env):
         path.close()
 
 
-CASES = {"bulk": case_bulk, "conns": case_conns, "streams": case_streams, "idle": case_idle,
-         "loss": case_loss}
+CASES = {"bulk": case_bulk, "conns": case_conns, "warm": case_warm, "streams": case_streams,
+         "idle": case_idle, "loss": case_loss}
 
 # (case, metric, label, higher is better, target for the ratio vquic/ngtcp2 or None)
 TABLE = [
@@ -562,6 +607,10 @@ TABLE = [
     ("conns", "lat_p50_ms", "new conn + small GET p50, ms", False, None),
     ("conns", "lat_p99_ms", "new conn + small GET p99, ms", False, None),
     ("conns", "lat_p999_ms", "new conn + small GET p99.9, ms", False, None),
+    ("warm", "warm_p50_ms", "warm conn small GET p50, ms (vq-client)", False, None),
+    ("warm", "warm_p99_ms", "warm conn small GET p99, ms (vq-client)", False, None),
+    ("warm", "warm_p999_ms", "warm conn small GET p99.9, ms (vq-client)", False, None),
+    ("warm", "server_cpu_us_per_req", "warm conn server CPU per request, us", False, None),
     ("streams", "goodput_gbit_s", "100x1MB streams goodput, Gbit/s", True, None),
     ("streams", "server_cpu_s_per_gb", "100x1MB server CPU, s/GB", False, None),
     ("streams", "client_cpu_s_per_gb", "100x1MB client CPU, s/GB", False, None),
@@ -767,7 +816,7 @@ def main():
     wanted = [c.strip() for c in os.environ.get("BENCH_CASES", ",".join(CASES)).split(",") if c.strip()]
     results = {"schema": 1, "quick": env.quick, "reps": env.R, "machine": machine_info(env),
                "params": {"bulk_bytes": env.bulk_bytes, "conns": env.n_conns, "streams": env.n_streams,
-                          "stream_bytes": env.stream_bytes, "idle_conns": env.n_idle,
+                          "stream_bytes": env.stream_bytes, "idle_conns": env.n_idle, "warm_requests": env.n_warm,
                           "small_bytes": env.small_bytes, "loss": 0.01},
                "targets": {"bulk.goodput_gbit_s": ">= 1.5", "bulk.server_cpu_s_per_gb": "<= 0.7",
                            "conns.conn_per_s": ">= 2", "idle.bytes_per_conn": "<= 1"},

@@ -329,7 +329,14 @@ static void fz_app(fz_run *r, fz_obs *o, vq_conn *c)
   fz_state_check(o, c);
   while (vq_conn_poll_event(c, &ev)) {
     FZ_ABORT(o->after_closed); /* nothing after CLOSED */
-    FZ_ABORT(ev.type <= VQ_CONN_EV_NONE || ev.type > VQ_CONN_EV_CLOSED);
+    /* (and of the later kinds only NEW_TOKEN, on a client: a server never receives a token) */
+    FZ_ABORT(ev.type <= VQ_CONN_EV_NONE ||
+             (ev.type > VQ_CONN_EV_CLOSED && !(ev.type == VQ_CONN_EV_NEW_TOKEN && !o->is_server)));
+    if (ev.type == VQ_CONN_EV_NEW_TOKEN) {
+      uint8_t tok[VQ_CONN_TOKEN_MAX];
+      size_t tl = 0;
+      FZ_ABORT(vq_conn_new_token_get(c, tok, sizeof tok, &tl) != VQ_OK || tl == 0);
+    }
 #ifdef FZ_DEBUG
     fprintf(stderr, "t=%llu %s ev %d id %llu code 0x%llx\n", (unsigned long long)(r->cx.now / 1000000),
             o->is_server ? "S" : "C", (int)ev.type, (unsigned long long)ev.stream_id,

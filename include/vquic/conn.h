@@ -141,7 +141,26 @@ typedef struct vq_conn_config {
    * with this config (the endpoint's template included). NULL/0: none. */
   const uint8_t *early_app;
   size_t early_app_len;
+  /* ---- Address validation tokens for later connections (RFC 9000 §8.1.3, §19.7) ----
+   * Client: token[0..token_len) (at most VQ_CONN_TOKEN_MAX bytes, else VQ_ERR_INVALID_ARGUMENT from
+   * vq_conn_new_client) is a NEW_TOKEN token an earlier connection to the same server received
+   * (VQ_CONN_EV_NEW_TOKEN): it goes in every Initial until a Retry replaces it with the Retry's
+   * token. The application keys tokens by server and uses each once (RFC 9000 §8.1.3). Copied.
+   * Server: new_token, when set (the endpoint sets its own), is asked once the handshake is
+   * confirmed for a token for the peer's address addr (driver format): it writes at most cap bytes
+   * to out, sets *len and returns 1 (0: none); the connection sends it in one NEW_TOKEN frame, sent
+   * again if lost. token_validated = 1 (set by the endpoint): the client's Initial carried a valid
+   * NEW_TOKEN token, its address counts as validated (no anti-amplification limit). */
+  const uint8_t *token;
+  size_t token_len;
+  int (*new_token)(void *ud, const vq_cx *cx, const uint8_t *addr, size_t addr_len, uint8_t *out,
+                   size_t cap, size_t *len);
+  void *new_token_ud;
+  int token_validated;
 } vq_conn_config;
+
+/* The longest address validation token a connection keeps (Retry or NEW_TOKEN). */
+#define VQ_CONN_TOKEN_MAX 256u
 
 typedef enum vq_conn_state {
   VQ_CONN_HANDSHAKE = 0,
@@ -172,6 +191,8 @@ typedef enum vq_conn_event_type {
                                   what it sent in 0-RTT is sent again in 1-RTT, from the start of
                                   each stream; server: only acceptance is reported) */
   VQ_CONN_EV_SESSION_TICKET,   /* client: a new session is available from vq_conn_session_get */
+  VQ_CONN_EV_NEW_TOKEN,        /* client: the server sent a token for later connections
+                                  (NEW_TOKEN, RFC 9000 §19.7): vq_conn_new_token_get */
 } vq_conn_event_type;
 
 typedef struct vq_conn_event {
@@ -215,6 +236,13 @@ typedef struct vq_conn_stats {
   uint64_t migrations;          /* client: vq_conn_migrate calls that started a probe */
   uint64_t probe_resent_bytes;  /* stream bytes of packets in flight resent in PTO probes (RFC 9002 §6.2.4) */
   uint64_t probes_resent;       /* PTO probes that carried previously sent data */
+  /* Address validation (RFC 9000 §8.1) */
+  int retry_received;           /* client: a Retry was accepted; server: the client came back with a
+                                   valid Retry token */
+  int token_sent;               /* client: its first Initial carried a NEW_TOKEN token (config) */
+  int token_validated;          /* server: the client's address was validated by a NEW_TOKEN token */
+  uint64_t new_tokens_sent;     /* server: NEW_TOKEN frames sent (repairs of losses included) */
+  uint64_t new_tokens_recv;     /* client: NEW_TOKEN frames received */
 } vq_conn_stats;
 
 /* Creates a client connection: picks its CIDs from cx->rng and queues the ClientHello; the first
@@ -352,6 +380,11 @@ int vq_conn_resumed(const vq_conn *c);
  * none has arrived; VQ_ERR_BUFFER_TOO_SMALL with *len the size needed (<= VQ_TLS_SESSION_MAX). The
  * blob holds a secret: store it like a private key. */
 vq_status vq_conn_session_get(const vq_conn *c, uint8_t *out, size_t cap, size_t *len);
+/* Client: the newest token a NEW_TOKEN frame brought (after VQ_CONN_EV_NEW_TOKEN), to pass as
+ * vq_conn_config.token in one later connection to the same server (RFC 9000 §8.1.3). *len = 0 when
+ * none arrived (tokens longer than VQ_CONN_TOKEN_MAX are not kept); VQ_ERR_BUFFER_TOO_SMALL with *len
+ * the size needed. A Retry's token is never returned (§8.1.3/3). */
+vq_status vq_conn_new_token_get(const vq_conn *c, uint8_t *out, size_t cap, size_t *len);
 
 /* ---- Streams (RFC 9000 §2, §3) --------------------------------------------------------------- */
 

@@ -48,6 +48,26 @@ typedef struct vq_endpoint_config {
    * early_replay_off = 1 disables the check (tests only). */
   uint32_t early_replay_max;
   int early_replay_off;
+  /* Tokens for later connections (RFC 9000 §8.1.3): once a connection's handshake is confirmed the
+   * server sends one NEW_TOKEN frame with a token sealed under token_key (vquic/token.h: its kind
+   * byte tells it from a Retry token), holding only its issue time, bound to the client's host
+   * (addr_host) — not its port, which NAT rebinding between connections changes — unique per
+   * connection (random nonce) and unlinkable to it. A client's Initial with such a token, valid for
+   * its address and younger than new_token_lifetime (0: 24 h), is from a validated address: no
+   * anti-amplification limit and no Retry, even under retry / retry_above. An invalid, expired or
+   * unknown token is treated as none (a Retry when one is due), never an error.
+   * Replay: a token stays usable from its address until it expires (the endpoint keeps no record of
+   * used ones): the lifetime and the address binding bound what a replay gains — sending to that
+   * address without the 3x limit for the first flight, which only a host able to send from that
+   * address can obtain. The time is the wall clock (conn.wall_clock_base_ms) when set, so tokens
+   * survive a restart of a server that keeps token_key; else cx->now.
+   * new_token_off = 1: no NEW_TOKEN is sent (tokens issued before are still honoured).
+   * addr_host: writes the part of an address (driver format) a token binds — the host, without the
+   * port — to out[0..cap) and returns its length (0: use the whole address); NULL: the whole
+   * address (vquic/posix.h has vq_posix_addr_host for vq_addr). */
+  vq_time new_token_lifetime;
+  int new_token_off;
+  size_t (*addr_host)(const uint8_t *addr, size_t len, uint8_t *out, size_t cap);
 } vq_endpoint_config;
 
 typedef struct vq_endpoint_conn {
@@ -86,6 +106,10 @@ size_t vq_endpoint_count(const vq_endpoint *ep);
 typedef struct vq_endpoint_stats {
   uint64_t conns_created, retries_sent, tokens_refused, vn_sent, resets_sent;
   uint64_t early_replays;       /* 0-RTT refused: ticket already used, or the record full */
+  uint64_t new_tokens_issued;   /* NEW_TOKEN tokens made (one per connection) */
+  uint64_t new_tokens_accepted; /* Initials whose NEW_TOKEN token validated the address */
+  uint64_t new_tokens_refused;  /* Initials with a token that was not a valid NEW_TOKEN or Retry
+                                   token of ours for this address (treated as no token) */
 } vq_endpoint_stats;
 void vq_endpoint_get_stats(const vq_endpoint *ep, vq_endpoint_stats *st);
 

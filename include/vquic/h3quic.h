@@ -43,25 +43,56 @@ void vq_h3q_remember_settings(vq_h3q *q, const struct vq_h3_settings *s);
 vq_status vq_h3q_early_app(const vq_h3_config *cfg, uint8_t *out, size_t cap, size_t *len);
 
 /* ---- the session file of a client (vq-client --session-file) ------------------------------------
- * What a client keeps to resume an HTTP/3 connection with 0-RTT: the QUIC session and the server's
- * SETTINGS of the connection the session came from (RFC 9114 §7.2.4.2/5). Format, big-endian:
- *   "VQH3" u8 1                      magic and version
- *   u16 session_len, session          the vq_conn_session_get blob (1 .. VQ_TLS_SESSION_MAX bytes)
+ * What a client keeps for its next connection to a server: the QUIC session and the server's
+ * SETTINGS of the connection the session came from (RFC 9114 §7.2.4.2/5), to resume with 0-RTT, and
+ * an address validation token from a NEW_TOKEN frame (RFC 9000 §8.1.3) with the server it belongs to.
+ * Format, big-endian:
+ *   "VQH3" u8 version                 magic and version: 1 or 2
+ *   u16 session_len, session          the vq_conn_session_get blob (version 1: 1 .. VQ_TLS_SESSION_MAX
+ *                                     bytes; version 2: 0 = none stored)
  *   u16 settings_len, settings        a SETTINGS frame payload (RFC 9114 §7.2.4.1) of the settings
  *                                     the server sent; settings_len 0: none stored (the ticket came
  *                                     before the SETTINGS or they never came: the defaults apply)
- * and nothing after. Both fields are bounds-checked when read; the settings are parsed as a received
+ * version 2 only:
+ *   u8 origin_len, origin             the server the token belongs to (vq-client: "host:port" of the
+ *                                     URL), 1 .. 255 bytes with a token, 0 without
+ *   u16 token_len, token              a NEW_TOKEN token, 0 .. VQ_H3Q_TOKEN_MAX bytes (0: none)
+ * and nothing after. Every field is bounds-checked when read; the settings are parsed as a received
  * SETTINGS frame would be (vq_h3_settings_parse). VQ_H3Q_SESSION_MAX bounds the whole. */
 #define VQ_H3Q_SETTINGS_MAX 256u
-#define VQ_H3Q_SESSION_MAX (5u + 2u + VQ_TLS_SESSION_MAX + 2u + VQ_H3Q_SETTINGS_MAX)
-/* settings NULL: none stored. VQ_ERR_BUFFER_TOO_SMALL with *len the size needed;
- * VQ_ERR_INVALID_ARGUMENT for an empty or too long session. */
+#define VQ_H3Q_TOKEN_MAX VQ_CONN_TOKEN_MAX
+#define VQ_H3Q_ORIGIN_MAX 255u
+#define VQ_H3Q_SESSION_MAX                                                                         \
+  (5u + 2u + VQ_TLS_SESSION_MAX + 2u + VQ_H3Q_SETTINGS_MAX + 1u + VQ_H3Q_ORIGIN_MAX + 2u + VQ_H3Q_TOKEN_MAX)
+
+typedef struct vq_h3q_session_file {
+  const uint8_t *session;        /* NULL/0: none */
+  size_t session_len;
+  struct vq_h3_settings settings; /* when has_settings */
+  int has_settings;
+  const uint8_t *origin;         /* with a token: the server it came from */
+  size_t origin_len;
+  const uint8_t *token;          /* NULL/0: none */
+  size_t token_len;
+} vq_h3q_session_file;
+
+/* Version 2 of f. VQ_ERR_INVALID_ARGUMENT for a too long session, token or origin, a token without
+ * an origin or an origin without a token; VQ_ERR_BUFFER_TOO_SMALL with *len the size needed. */
+vq_status vq_h3q_session_file_encode(const vq_h3q_session_file *f, uint8_t *out, size_t cap,
+                                     size_t *len);
+/* Reads version 1 or 2; the pointers of *f point into in. VQ_ERR_TLS_SESSION_INVALID (and *f
+ * empty) for anything not of this format. */
+vq_status vq_h3q_session_file_decode(const uint8_t *in, size_t len, vq_h3q_session_file *f);
+
+/* Version 1 (a session, settings NULL: none stored). VQ_ERR_BUFFER_TOO_SMALL with *len the size
+ * needed; VQ_ERR_INVALID_ARGUMENT for an empty or too long session. */
 vq_status vq_h3q_session_encode(const uint8_t *session, size_t session_len,
                                 const struct vq_h3_settings *settings, uint8_t *out, size_t cap,
                                 size_t *len);
-/* *session points into in; *has_settings 0 when none were stored (*settings then the defaults).
- * VQ_ERR_TLS_SESSION_INVALID for anything not of this format (the session blob itself is checked
- * when the connection is created with it). */
+/* Reads version 1 or 2 holding a session (a token is ignored). *session points into in;
+ * *has_settings 0 when none were stored (*settings then the defaults). VQ_ERR_TLS_SESSION_INVALID
+ * for anything not of this format or without a session (the session blob itself is checked when the
+ * connection is created with it). */
 vq_status vq_h3q_session_decode(const uint8_t *in, size_t len, const uint8_t **session,
                                 size_t *session_len, struct vq_h3_settings *settings,
                                 int *has_settings);

@@ -54,6 +54,10 @@ uint64_t vq_addr_hash(const vq_addr *a, uint64_t seed);
  * a and b are vq_addr structs (alen, blen == sizeof(vq_addr)); 1 when they have the same family,
  * address and scope, whatever their ports. */
 int vq_posix_addr_same_host(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+/* For vq_endpoint_config.addr_host (RFC 9000 §8.1.3: a NEW_TOKEN token binds the client's host, not
+ * its port): a is a vq_addr (alen == sizeof(vq_addr)); writes its family, address and scope to
+ * out[0..cap) and returns their length (0 for anything else or a short cap). */
+size_t vq_posix_addr_host(const uint8_t *a, size_t alen, uint8_t *out, size_t cap);
 /* The port in host order (0 for an empty addr). */
 uint16_t vq_addr_port(const vq_addr *a);
 /* The address family (AF_INET, AF_INET6, or AF_UNSPEC for an empty addr). */

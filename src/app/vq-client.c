@@ -1,4 +1,5 @@
-/* vq-client — fetches URLs over HTTP/3 (RFC 9114) on vquic, all on one connection, in parallel.
+/* vq-client — fetches URLs over HTTP/3 (RFC 9114) on vquic, all on one connection, in parallel
+ * (or one after the other with --sequential; each URL N times with --repeat N).
  *
  *   vq-client [--cafile FILE | --insecure] [-o FILE | --output-dir DIR] URL...
  *
@@ -19,25 +20,36 @@
 #include "vquic/tls.h"
 
 #define MAX_URLS 256
+#define MAX_REQUESTS 1000000 /* URLs x --repeat */
 #define RX_BATCH 8 /* datagrams read before the client acknowledges when more wait (see the loop) */
 
-typedef struct creq {
+/* one URL of the command line */
+typedef struct curl {
   const char *url;
   char path[1024];
+  FILE *out;
+  int close_out;
+} curl;
+
+/* one request: a URL, once (--repeat N makes N requests of each URL, in command-line order) */
+typedef struct creq {
+  curl *u;
   uint64_t id;
   int sent;
   int status;
   int done, failed;
   uint64_t bytes;
-  FILE *out;
-  int close_out;
   vq_time start, end;
 } creq;
 
 typedef struct client {
-  creq req[MAX_URLS];
+  curl url[MAX_URLS];
+  int nurl;
+  creq *req; /* n of them */
   int n;
   int sent, done;
+  int first_open; /* every request before it is done */
+  int sequential; /* one request at a time */
   char authority[300];
   char host[256];
   const vq_cx *cx;
@@ -93,8 +105,10 @@ static int parse_url(const char *url, char *host, size_t hcap, char *hostport, s
 
 static creq *req_by_id(client *c, uint64_t id)
 {
-  for (int i = 0; i < c->n; i++)
-    if (c->req[i].sent && c->req[i].id == id)
+  while (c->first_open < c->sent && c->req[c->first_open].done)
+    c->first_open++;
+  for (int i = c->first_open; i < c->sent; i++)
+    if (c->req[i].id == id)
       return &c->req[i];
   return NULL;
 }
@@ -117,7 +131,7 @@ static void on_data(void *ud, vq_h3 *h3, uint64_t id, void *sud, const uint8_t *
   creq *r = req_by_id(c, id);
   if (!r)
     return;
-  if (r->out && fwrite(data, 1, len, r->out) != len)
+  if (r->u->out && fwrite(data, 1, len, r->u->out) != len)
     r->failed = 1;
   r->bytes += len;
   c->total_bytes += len;
@@ -134,8 +148,8 @@ static void on_end(void *ud, vq_h3 *h3, uint64_t id, void *sud)
   r->done = 1;
   r->end = c->cx ? c->cx->now : 0;
   c->done++;
-  if (r->out)
-    fflush(r->out);
+  if (r->u->out)
+    fflush(r->u->out);
 }
 
 static void on_reset(void *ud, vq_h3 *h3, uint64_t id, void *sud, uint64_t err)
@@ -149,24 +163,24 @@ static void on_reset(void *ud, vq_h3 *h3, uint64_t id, void *sud, uint64_t err)
   r->done = 1;
   r->failed = 1;
   c->done++;
-  fprintf(stderr, "vq-client: %s: stream reset by the server (0x%llx)\n", r->url,
+  fprintf(stderr, "vq-client: %s: stream reset by the server (0x%llx)\n", r->u->url,
           (unsigned long long)err);
 }
 
 static void send_requests(client *c, const vq_cx *cx)
 {
-  while (c->sent < c->n) {
+  while (c->sent < c->n && !(c->sequential && c->done < c->sent)) {
     creq *r = &c->req[c->sent];
     vq_h3_field f[5] = {
         {(const uint8_t *)":method", 7, (const uint8_t *)"GET", 3, 0},
         {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5, 0},
         {(const uint8_t *)":authority", 10, (const uint8_t *)c->authority, strlen(c->authority), 0},
-        {(const uint8_t *)":path", 5, (const uint8_t *)r->path, strlen(r->path), 0},
+        {(const uint8_t *)":path", 5, (const uint8_t *)r->u->path, strlen(r->u->path), 0},
         {(const uint8_t *)"user-agent", 10, (const uint8_t *)"vq-client", 9, 0}};
     uint64_t id;
     vq_status st = vq_h3_request(c->q.h3, cx, f, 5, 0, &id);
     if (st != VQ_OK) {
-      vq_cx_trace(cx, "request_deferred", "%s: %s", r->url, vq_status_reason(st));
+      vq_cx_trace(cx, "request_deferred", "%s: %s", r->u->url, vq_status_reason(st));
       return; /* stream limit: retried on the next turn */
     }
     r->id = id;
@@ -202,11 +216,17 @@ static void usage(FILE *f)
           "  --key-update-every N update the 1-RTT keys every N packets sent (RFC 9001 §6;\n"
           "                       default 0: only when the AEAD limit requires it)\n"
           "  --session-file FILE  resume with the session in FILE when it holds a valid one, and\n"
-          "                       store the newest session of this connection there (mode 0600)\n"
+          "                       store the newest session of this connection there (mode 0600);\n"
+          "                       also an address validation token (NEW_TOKEN) of that server:\n"
+          "                       offered once in the next connection to it, then replaced\n"
           "  --early-data         with a session: send the requests in 0-RTT (replayable: only\n"
           "                       for idempotent requests such as these GETs)\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  --no-ecn             do not mark datagrams with ECT(0) (RFC 9000 §13.4)\n"
+          "  --sequential         one request at a time: the next when the previous ended\n"
+          "  --repeat N           fetch every URL N times (bodies appended to its output)\n"
+          "  --timings FILE       one line per request: its URL, start (us since the first\n"
+          "                       request), duration until its last byte (us), status, bytes\n"
           "  -q, --quiet          no progress bar\n"
           "  --qlog-dir DIR       write the connection's qlog (JSON-SEQ) into DIR\n"
           "  --migrate-after N    after N response bytes, move to a new local port (a new socket)\n"
@@ -237,7 +257,9 @@ int main(int argc, char **argv)
   const char *cafile = NULL, *output = NULL, *outdir = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE");
   int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, no_ecn = 0, early = 0;
-  const char *qlog_dir = NULL, *session_file = NULL;
+  const char *qlog_dir = NULL, *session_file = NULL, *timings = NULL;
+  int sequential = 0;
+  uint64_t repeat = 1;
   uint64_t timeout_ms = 10000, key_update_every = 0, migrate_after = 0, max_data = 0, max_sdata = 0;
   uint32_t first_version[2] = {0, 0}, versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
@@ -248,6 +270,7 @@ int main(int argc, char **argv)
       {"version", 1, 0, 'V'}, {"versions", 1, 0, 'W'}, {"key-update-every", 1, 0, 'U'},
       {"migrate-after", 1, 0, 'M'}, {"no-ecn", 0, 0, 'E'}, {"session-file", 1, 0, 'F'},
       {"early-data", 0, 0, 'Y'}, {"max-data", 1, 0, 'X'}, {"max-stream-data", 1, 0, 'Z'},
+      {"sequential", 0, 0, 's'}, {"repeat", 1, 0, 'r'}, {"timings", 1, 0, 't'},
       {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
@@ -299,6 +322,18 @@ int main(int argc, char **argv)
       *(o == 'X' ? &max_data : &max_sdata) = v;
       break;
     }
+    case 's': sequential = 1; break;
+    case 't': timings = optarg; break;
+    case 'r': {
+      char *end = NULL;
+      repeat = strtoull(optarg, &end, 10);
+      if (!end || *end || optarg[0] == '-' || repeat == 0 || repeat > MAX_REQUESTS) {
+        fprintf(stderr, "vq-client: --repeat %s: a number of times from 1 to %d\n", optarg,
+                MAX_REQUESTS);
+        return 2;
+      }
+      break;
+    }
     case 'F': session_file = optarg; break;
     case 'Y': early = 1; break;
     case 'h': usage(stdout); return 0;
@@ -307,14 +342,20 @@ int main(int argc, char **argv)
   }
   static client cl;
   client *c = &cl;
-  c->n = argc - optind;
-  if (c->n <= 0 || c->n > MAX_URLS || (output && c->n != 1) || (output && outdir)) {
+  c->nurl = argc - optind;
+  c->sequential = sequential;
+  if (c->nurl <= 0 || c->nurl > MAX_URLS || (output && c->nurl != 1) || (output && outdir)) {
     usage(stderr);
     return 2;
   }
+  if ((uint64_t)c->nurl * repeat > MAX_REQUESTS) {
+    fprintf(stderr, "vq-client: %d URLs x --repeat %llu: more than %d requests\n", c->nurl,
+            (unsigned long long)repeat, MAX_REQUESTS);
+    return 2;
+  }
   char hostport[300] = "";
-  for (int i = 0; i < c->n; i++) {
-    creq *r = &c->req[i];
+  for (int i = 0; i < c->nurl; i++) {
+    curl *r = &c->url[i];
     r->url = argv[optind + i];
     char h[256], hp[300];
     if (parse_url(r->url, h, sizeof(h), hp, sizeof(hp), r->path, sizeof(r->path)) != 0) {
@@ -331,12 +372,25 @@ int main(int argc, char **argv)
     }
   }
   {
-    const char *slash = strchr(c->req[0].url + 8, '/');
-    size_t alen = slash ? (size_t)(slash - (c->req[0].url + 8)) : strlen(c->req[0].url + 8);
-    snprintf(c->authority, sizeof(c->authority), "%.*s", (int)alen, c->req[0].url + 8);
+    const char *slash = strchr(c->url[0].url + 8, '/');
+    size_t alen = slash ? (size_t)(slash - (c->url[0].url + 8)) : strlen(c->url[0].url + 8);
+    snprintf(c->authority, sizeof(c->authority), "%.*s", (int)alen, c->url[0].url + 8);
   }
-  for (int i = 0; i < c->n; i++) {
-    creq *r = &c->req[i];
+  c->n = (int)((uint64_t)c->nurl * repeat);
+  c->req = calloc((size_t)c->n, sizeof(*c->req));
+  if (!c->req) {
+    fprintf(stderr, "vq-client: out of memory for %d requests\n", c->n);
+    return 1;
+  }
+  for (int i = 0; i < c->n; i++)
+    c->req[i].u = &c->url[i % c->nurl];
+  FILE *tf = NULL;
+  if (timings && !(tf = fopen(timings, "w"))) {
+    fprintf(stderr, "vq-client: --timings %s: %s\n", timings, strerror(errno));
+    return 1;
+  }
+  for (int i = 0; i < c->nurl; i++) {
+    curl *r = &c->url[i];
     if (output) {
       r->out = fopen(output, "wb");
       r->close_out = 1;
@@ -433,21 +487,32 @@ int main(int argc, char **argv)
   cc.wall_clock_base_ms = app_wall_clock_base_ms();
   uint8_t *sess = NULL;
   size_t sess_len = 0;
+  vq_h3q_session_file old_file;
+  memset(&old_file, 0, sizeof(old_file));
   vq_h3_settings rem_settings;
   int has_rem_settings = 0;
   if (session_file) {
     /* an absent, unreadable or invalid file just means a full handshake (the file is untrusted:
-     * vq_h3q_session_decode bounds-checks the container and parses the settings, and
+     * vq_h3q_session_file_decode bounds-checks the container and parses the settings, and
      * vq_conn_new_client decodes the session with bounds checks and refuses what is not one). The
-     * format is vq_h3q_session_encode's (vquic/h3quic.h): the session and the server's SETTINGS. */
+     * format is vq_h3q_session_file_encode's (vquic/h3quic.h): the session, the server's SETTINGS,
+     * and a NEW_TOKEN token with the server it came from. */
     sess = app_read_file(session_file, VQ_H3Q_SESSION_MAX, &sess_len, err, sizeof(err));
-    const uint8_t *sp = NULL;
-    size_t sl = 0;
-    if (sess && vq_h3q_session_decode(sess, sess_len, &sp, &sl, &rem_settings, &has_rem_settings) == VQ_OK) {
-      cc.session = sp;
-      cc.session_len = sl;
+    if (sess && vq_h3q_session_file_decode(sess, sess_len, &old_file) == VQ_OK) {
+      cc.session = old_file.session;
+      cc.session_len = old_file.session_len;
+      rem_settings = old_file.settings;
+      has_rem_settings = old_file.has_settings;
+      /* spec: rfc9000#8.1.3/10 — a token only to the server it came from (the URL's host:port);
+       * spec: rfc9000#8.1.3/9 — then it goes in the Initial */
+      if (old_file.token && old_file.origin_len == strlen(hostport) &&
+          memcmp(old_file.origin, hostport, old_file.origin_len) == 0) {
+        cc.token = old_file.token;
+        cc.token_len = old_file.token_len;
+      }
     } else if (sess) {
       fprintf(stderr, "vq-client: --session-file %s: not a session file (ignored)\n", session_file);
+      memset(&old_file, 0, sizeof(old_file));
     }
   }
   app_qtrace *qt = NULL;
@@ -469,8 +534,8 @@ int main(int argc, char **argv)
     cc.session_len = 0;
     st = vq_conn_new_client(&conn, &mem, &cc, &cx);
   }
-  free(sess);
   if (st != VQ_OK) {
+    free(sess);
     fprintf(stderr, "vq-client: cannot start the connection: %s\n", vq_status_reason(st));
     return 1;
   }
@@ -580,32 +645,73 @@ int main(int argc, char **argv)
               by_peer ? "by the server" : "locally", app ? "application error" : "transport error",
               (unsigned long long)code, reason && *reason ? ": " : "", reason ? reason : "");
   }
+  int incomplete = 0, bad_status = 0;
   for (int i = 0; i < c->n; i++) {
     creq *r = &c->req[i];
     if (!r->done || r->failed) {
-      if (closing)
-        fprintf(stderr, "vq-client: %s: incomplete\n", r->url);
+      if (closing && incomplete++ < 10)
+        fprintf(stderr, "vq-client: %s: incomplete\n", r->u->url);
       rc = 1;
     } else if (r->status < 200 || r->status > 299) {
-      fprintf(stderr, "vq-client: %s: HTTP %d\n", r->url, r->status);
+      if (bad_status++ < 10)
+        fprintf(stderr, "vq-client: %s: HTTP %d\n", r->u->url, r->status);
       rc = 1;
     }
-    if (r->close_out && r->out)
-      fclose(r->out);
+    if (tf && r->sent)
+      fprintf(tf, "%s %llu %lld %d %llu\n", r->u->url,
+              (unsigned long long)((r->start - c->req[0].start) / 1000u),
+              r->done ? (long long)((r->end - r->start) / 1000u) : -1LL, r->status,
+              (unsigned long long)r->bytes);
   }
+  if (incomplete > 10 || bad_status > 10)
+    fprintf(stderr, "vq-client: %d requests incomplete, %d with a status other than 2xx\n", incomplete,
+            bad_status);
+  for (int i = 0; i < c->nurl; i++)
+    if (c->url[i].close_out && c->url[i].out)
+      fclose(c->url[i].out);
+  if (tf && fclose(tf) != 0) {
+    fprintf(stderr, "vq-client: --timings %s: %s\n", timings, strerror(errno));
+    rc = 1;
+  }
+  int token_stored = 0;
   if (session_file) {
-    uint8_t blob[VQ_TLS_SESSION_MAX], file[VQ_H3Q_SESSION_MAX];
-    size_t blen = 0, flen = 0;
+    static uint8_t blob[VQ_TLS_SESSION_MAX], tok[VQ_CONN_TOKEN_MAX], file[VQ_H3Q_SESSION_MAX];
+    size_t blen = 0, tlen = 0, flen = 0;
     vq_h3_stats hs;
     vq_h3_get_stats(c->q.h3, &hs);
+    vq_h3q_session_file nf;
+    memset(&nf, 0, sizeof(nf));
     /* spec: rfc9114#7.2.4.2/5 — the server's settings of this connection are stored with its
-     * session (none when they never came) */
-    if (vq_conn_session_get(conn, blob, sizeof(blob), &blen) == VQ_OK && blen > 0 &&
-        vq_h3q_session_encode(blob, blen, hs.peer_settings ? vq_h3_peer_settings(c->q.h3) : NULL, file,
-                              sizeof(file), &flen) == VQ_OK &&
+     * session (none when they never came); without a new session the stored one stays */
+    if (vq_conn_session_get(conn, blob, sizeof(blob), &blen) == VQ_OK && blen > 0) {
+      nf.session = blob;
+      nf.session_len = blen;
+      if (hs.peer_settings) {
+        nf.settings = *vq_h3_peer_settings(c->q.h3);
+        nf.has_settings = 1;
+      }
+    } else if (old_file.session) {
+      nf.session = old_file.session;
+      nf.session_len = old_file.session_len;
+      nf.settings = old_file.settings;
+      nf.has_settings = old_file.has_settings;
+    }
+    /* spec: rfc9000#8.1.3/13 — a token is used once: the one this connection used is not written
+     * back, only the newest this connection received, for this server (rfc9000#8.1.3/10) */
+    if (vq_conn_new_token_get(conn, tok, sizeof(tok), &tlen) == VQ_OK && tlen > 0 &&
+        strlen(hostport) <= VQ_H3Q_ORIGIN_MAX) {
+      nf.token = tok;
+      nf.token_len = tlen;
+      nf.origin = (const uint8_t *)hostport;
+      nf.origin_len = strlen(hostport);
+      token_stored = 1;
+    }
+    if ((nf.session || nf.token || old_file.token) &&
+        vq_h3q_session_file_encode(&nf, file, sizeof(file), &flen) == VQ_OK &&
         app_write_file_private(session_file, file, flen, err, sizeof(err)) != 0)
       fprintf(stderr, "vq-client: --session-file: %s\n", err);
   }
+  free(sess);
   if (stats) {
     static const char *const early_s[] = {"not offered", "offered", "accepted", "rejected"};
     fprintf(stderr, "stats: session %s, 0-RTT %s\n",
@@ -619,6 +725,9 @@ int main(int argc, char **argv)
             (unsigned long long)hs.close_code);
     vq_conn_stats s;
     vq_conn_get_stats(conn, &s);
+    fprintf(stderr, "stats: address validation: Retry %s, token %s, new tokens received %llu%s\n",
+            s.retry_received ? "received" : "none", s.token_sent ? "sent" : "not sent",
+            (unsigned long long)s.new_tokens_recv, token_stored ? " (stored)" : "");
     fprintf(stderr,
             "stats: rtt %.3f ms (min %.3f), cwnd %llu, packets sent %llu recv %llu lost %llu, "
             "bytes sent %llu recv %llu, stream bytes recv %llu, key updates %llu+%llu, %.3f s, ecn %s (recv ect0 %llu ce %llu)\n",
@@ -638,5 +747,6 @@ int main(int argc, char **argv)
   vq_tls_ctx_free(tls);
   if (kf)
     fclose(kf);
+  free(c->req);
   return rc;
 }

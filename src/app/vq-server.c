@@ -348,6 +348,11 @@ static void usage(FILE *f)
           "                       chose)\n"
           "  --retry              validate every client address with a Retry first (RFC 9000 §8.1.2)\n"
           "  --retry-above N      validate with a Retry only while N or more connections are held\n"
+          "                       (0: always, as --retry)\n"
+          "  --no-new-token       send no NEW_TOKEN after the handshake (RFC 9000 §8.1.3; by default\n"
+          "                       one token per connection: a client offering it later from the same\n"
+          "                       IP address is validated without a Retry)\n"
+          "  --new-token-lifetime S  how long such a token is accepted, seconds (default 86400)\n"
           "  --key-update-every N update the 1-RTT keys every N packets sent (RFC 9001 §6;\n"
           "                       default 0: only when the AEAD limit requires it)\n"
           "  --allow-migration    let clients migrate (no disable_active_migration; NAT rebinding is\n"
@@ -367,14 +372,16 @@ int main(int argc, char **argv)
   uint64_t idle = 30000, max_conns = 10000, key_update_every = 0, retry_above = 0;
   int verbose = 0, no_gso = 0, no_ecn = 0;
   const char *qlog_dir = NULL;
-  int retry = 0, allow_migration = 0, early = 0, no_tickets = 0;
+  int retry = 0, allow_migration = 0, early = 0, no_tickets = 0, no_new_token = 0;
+  uint64_t new_token_lifetime = 0;
   uint32_t versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
       {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'}, {"retry-above", 1, 0, 'A'}, {"versions", 1, 0, 'W'},
       {"key-update-every", 1, 0, 'U'}, {"allow-migration", 0, 0, 'M'}, {"no-ecn", 0, 0, 'E'},
-      {"early-data", 0, 0, 'Y'}, {"no-tickets", 0, 0, 'N'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+      {"early-data", 0, 0, 'Y'}, {"no-tickets", 0, 0, 'N'}, {"help", 0, 0, 'h'},
+      {"no-new-token", 0, 0, 'T'}, {"new-token-lifetime", 1, 0, 'L'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
     switch (o) {
@@ -394,8 +401,21 @@ int main(int argc, char **argv)
     case 'A': {
       char *end = NULL;
       retry_above = strtoull(optarg, &end, 10);
-      if (!end || *end || optarg[0] == '-' || retry_above == 0 || retry_above > UINT32_MAX) {
-        fprintf(stderr, "vq-server: --retry-above %s: not a number of connections (1 or more)\n",
+      if (!end || *end || optarg[0] == '-' || optarg[0] == 0 || retry_above > UINT32_MAX) {
+        fprintf(stderr, "vq-server: --retry-above %s: not a number of connections\n", optarg);
+        return 2;
+      }
+      if (retry_above == 0)
+        retry = 1; /* 0 or more connections held: always */
+      break;
+    }
+    case 'T': no_new_token = 1; break;
+    case 'L': {
+      char *end = NULL;
+      new_token_lifetime = strtoull(optarg, &end, 10);
+      if (!end || *end || optarg[0] == '-' || optarg[0] == 0 || new_token_lifetime == 0 ||
+          new_token_lifetime > 365u * 86400u) {
+        fprintf(stderr, "vq-server: --new-token-lifetime %s: not a number of seconds (1 .. 31536000)\n",
                 optarg);
         return 2;
       }
@@ -537,6 +557,10 @@ int main(int argc, char **argv)
   ecfg.max_conns = (uint32_t)max_conns;
   ecfg.retry = retry;
   ecfg.retry_above = (uint32_t)retry_above;
+  /* NEW_TOKEN tokens bind the client's IP address, not its port (RFC 9000 §8.1.3) */
+  ecfg.addr_host = vq_posix_addr_host;
+  ecfg.new_token_off = no_new_token;
+  ecfg.new_token_lifetime = (vq_time)new_token_lifetime * VQ_MS(1000);
   memcpy(ecfg.conn.versions, versions, sizeof(ecfg.conn.versions));
   /* the datagrams' source addresses go to the connections (vq_endpoint_recv): a client behind a NAT
    * that rebinds is followed; a port-only change keeps congestion control (RFC 9000 §9.4) */

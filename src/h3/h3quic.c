@@ -152,7 +152,7 @@ void vq_h3q_remember_settings(vq_h3q *q, const vq_h3_settings *s)
 
 /* ---- the session file ---------------------------------------------------------------------------- */
 
-static const uint8_t sess_magic[5] = {'V', 'Q', 'H', '3', 1};
+static const uint8_t sess_magic[5] = {'V', 'Q', 'H', '3', 1}; /* [4]: the version (1 or 2) */
 
 /* The SETTINGS frame payload of s (no grease): fr[0..*pl). */
 static vq_status settings_payload(const vq_h3_settings *s, uint8_t *fr, size_t cap, size_t *pl)
@@ -186,51 +186,95 @@ vq_status vq_h3q_early_app(const vq_h3_config *cfg, uint8_t *out, size_t cap, si
   return VQ_OK;
 }
 
-vq_status vq_h3q_session_encode(const uint8_t *session, size_t session_len, const vq_h3_settings *settings,
-                                uint8_t *out, size_t cap, size_t *len)
+static vq_status file_encode(int version, const vq_h3q_session_file *f, uint8_t *out, size_t cap,
+                             size_t *len)
 {
   uint8_t fr[VQ_H3Q_SETTINGS_MAX + 16];
   size_t pl = 0;
-  if (!session || session_len == 0 || session_len > VQ_TLS_SESSION_MAX || !len)
+  size_t sl = f->session ? f->session_len : 0, tl = f->token ? f->token_len : 0;
+  size_t ol = f->origin ? f->origin_len : 0;
+  if (!len || sl > VQ_TLS_SESSION_MAX || (version == 1 && sl == 0) || tl > VQ_H3Q_TOKEN_MAX ||
+      ol > VQ_H3Q_ORIGIN_MAX || (tl == 0) != (ol == 0) || (version == 1 && tl))
     return VQ_ERR_INVALID_ARGUMENT;
-  if (settings) {
-    vq_status st = settings_payload(settings, fr, sizeof fr, &pl);
+  if (f->has_settings) {
+    vq_status st = settings_payload(&f->settings, fr, sizeof fr, &pl);
     if (st != VQ_OK)
       return st;
     if (pl > VQ_H3Q_SETTINGS_MAX)
       return VQ_ERR_INVALID_ARGUMENT;
   }
-  size_t need = sizeof sess_magic + 2 + session_len + 2 + pl;
+  size_t need = sizeof sess_magic + 2 + sl + 2 + pl + (version == 2 ? 1 + ol + 2 + tl : 0);
   *len = need;
   if (!out || cap < need)
     return VQ_ERR_BUFFER_TOO_SMALL;
   size_t o = 0;
   memcpy(out, sess_magic, sizeof sess_magic);
+  out[4] = (uint8_t)version;
   o += sizeof sess_magic;
-  out[o++] = (uint8_t)(session_len >> 8);
-  out[o++] = (uint8_t)session_len;
-  memcpy(out + o, session, session_len);
-  o += session_len;
+  out[o++] = (uint8_t)(sl >> 8);
+  out[o++] = (uint8_t)sl;
+  if (sl)
+    memcpy(out + o, f->session, sl);
+  o += sl;
   out[o++] = (uint8_t)(pl >> 8);
   out[o++] = (uint8_t)pl;
   if (pl)
     memcpy(out + o, fr, pl);
+  o += pl;
+  if (version == 2) {
+    out[o++] = (uint8_t)ol;
+    if (ol)
+      memcpy(out + o, f->origin, ol);
+    o += ol;
+    out[o++] = (uint8_t)(tl >> 8);
+    out[o++] = (uint8_t)tl;
+    if (tl)
+      memcpy(out + o, f->token, tl);
+  }
   return VQ_OK;
 }
 
-vq_status vq_h3q_session_decode(const uint8_t *in, size_t len, const uint8_t **session, size_t *session_len,
-                                vq_h3_settings *settings, int *has_settings)
+vq_status vq_h3q_session_file_encode(const vq_h3q_session_file *f, uint8_t *out, size_t cap,
+                                     size_t *len)
 {
-  *session = NULL;
-  *session_len = 0;
-  *has_settings = 0;
-  vq_h3_settings_init(settings);
+  if (!f)
+    return VQ_ERR_INVALID_ARGUMENT;
+  return file_encode(2, f, out, cap, len);
+}
+
+vq_status vq_h3q_session_encode(const uint8_t *session, size_t session_len, const vq_h3_settings *settings,
+                                uint8_t *out, size_t cap, size_t *len)
+{
+  vq_h3q_session_file f;
+  memset(&f, 0, sizeof f);
+  if (!session || session_len == 0)
+    return VQ_ERR_INVALID_ARGUMENT;
+  f.session = session;
+  f.session_len = session_len;
+  if (settings) {
+    f.settings = *settings;
+    f.has_settings = 1;
+  }
+  return file_encode(1, &f, out, cap, len);
+}
+
+static void file_clear(vq_h3q_session_file *f)
+{
+  memset(f, 0, sizeof *f);
+  vq_h3_settings_init(&f->settings);
+}
+
+vq_status vq_h3q_session_file_decode(const uint8_t *in, size_t len, vq_h3q_session_file *f)
+{
+  file_clear(f);
   size_t o = sizeof sess_magic;
-  if (!in || len < o + 2 || len > VQ_H3Q_SESSION_MAX || memcmp(in, sess_magic, sizeof sess_magic) != 0)
+  if (!in || len < o + 2 || len > VQ_H3Q_SESSION_MAX || memcmp(in, sess_magic, 4) != 0 ||
+      (in[4] != 1 && in[4] != 2))
     return VQ_ERR_TLS_SESSION_INVALID;
+  int version = in[4];
   size_t sl = (size_t)in[o] << 8 | in[o + 1];
   o += 2;
-  if (sl == 0 || sl > VQ_TLS_SESSION_MAX || len - o < sl)
+  if ((version == 1 && sl == 0) || sl > VQ_TLS_SESSION_MAX || len - o < sl)
     return VQ_ERR_TLS_SESSION_INVALID;
   const uint8_t *sp = in + o;
   o += sl;
@@ -238,23 +282,67 @@ vq_status vq_h3q_session_decode(const uint8_t *in, size_t len, const uint8_t **s
     return VQ_ERR_TLS_SESSION_INVALID;
   size_t pl = (size_t)in[o] << 8 | in[o + 1];
   o += 2;
-  if (pl > VQ_H3Q_SETTINGS_MAX || len - o != pl)
+  if (pl > VQ_H3Q_SETTINGS_MAX || len - o < pl || (version == 1 && len - o != pl))
     return VQ_ERR_TLS_SESSION_INVALID;
+  const uint8_t *pp = in + o;
+  o += pl;
+  const uint8_t *op = NULL, *tp = NULL;
+  size_t ol = 0, tl = 0;
+  if (version == 2) {
+    if (len - o < 1)
+      return VQ_ERR_TLS_SESSION_INVALID;
+    ol = in[o++];
+    if (len - o < ol)
+      return VQ_ERR_TLS_SESSION_INVALID;
+    op = in + o;
+    o += ol;
+    if (len - o < 2)
+      return VQ_ERR_TLS_SESSION_INVALID;
+    tl = (size_t)in[o] << 8 | in[o + 1];
+    o += 2;
+    /* a token always with its server, and nothing after it */
+    if (tl > VQ_H3Q_TOKEN_MAX || len - o != tl || (tl == 0) != (ol == 0))
+      return VQ_ERR_TLS_SESSION_INVALID;
+    tp = in + o;
+  }
   if (pl) {
     vq_h3_settings s;
-    if (vq_h3_settings_parse(in + o, pl, &s) != VQ_OK) {
-      vq_h3_settings_init(settings);
+    if (vq_h3_settings_parse(pp, pl, &s) != VQ_OK)
       return VQ_ERR_TLS_SESSION_INVALID;
-    }
     /* only known settings are remembered: a payload of reserved or unknown ones alone holds nothing
      * (it re-encodes as no settings, so what vq-client writes back reads the same) */
     if (s.has_max_field_section_size || s.has_qpack_max_table_capacity || s.has_qpack_blocked_streams ||
         s.has_enable_connect_protocol || s.has_h3_datagram) {
-      *settings = s;
-      *has_settings = 1;
+      f->settings = s;
+      f->has_settings = 1;
     }
   }
-  *session = sp;
-  *session_len = sl;
+  if (sl) {
+    f->session = sp;
+    f->session_len = sl;
+  }
+  if (tl) {
+    f->origin = op;
+    f->origin_len = ol;
+    f->token = tp;
+    f->token_len = tl;
+  }
+  return VQ_OK;
+}
+
+vq_status vq_h3q_session_decode(const uint8_t *in, size_t len, const uint8_t **session, size_t *session_len,
+                                vq_h3_settings *settings, int *has_settings)
+{
+  vq_h3q_session_file f;
+  *session = NULL;
+  *session_len = 0;
+  *has_settings = 0;
+  vq_h3_settings_init(settings);
+  if (vq_h3q_session_file_decode(in, len, &f) != VQ_OK || !f.session)
+    return VQ_ERR_TLS_SESSION_INVALID;
+  *session = f.session;
+  *session_len = f.session_len;
+  *settings = f.settings;
+  *has_settings = f.has_settings;
   return VQ_OK;
 }

@@ -234,6 +234,8 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
     c->has_pa = 1;
   }
   c->cfg.preferred_address = NULL; /* copied */
+  c->cfg.token = NULL; /* copied by vq_conn_new_client */
+  c->cfg.token_len = 0;
   c->path_deadline = VQ_TIME_NEVER;
   c->pa_deadline = c->pa_resend_at = VQ_TIME_NEVER;
   c->is_server = k.is_server;
@@ -408,12 +410,20 @@ vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
     return st;
-  if (!cfg || cfg->is_server || !cfg->tls)
+  if (!cfg || cfg->is_server || !cfg->tls || (cfg->token_len && !cfg->token) ||
+      cfg->token_len > VQ_CONN_TOKEN_MAX)
     return VQ_ERR_INVALID_ARGUMENT;
   vq_conn *c = NULL;
   st = conn_alloc(&c, parent, cfg);
   if (st != VQ_OK)
     return st;
+  if (cfg->token_len) {
+    /* spec: rfc9000#8.1.3/2, rfc9000#8.1.3/9 — a token from an earlier connection to this server
+     * goes in every Initial (build_packet) until a Retry replaces it (on_retry) */
+    memcpy(c->token, cfg->token, cfg->token_len);
+    c->token_len = cfg->token_len;
+    c->stats.token_sent = 1;
+  }
   vq_cx tcx_;
   cx = vq_conn_cx(c, cx, &tcx_);
   c->ecn.testing_start = cx->now;
@@ -504,8 +514,15 @@ static vq_status new_server(vq_conn **out, vq_mem *parent, const vq_conn_config 
     c->odcid = *odcid;
     c->retry_scid = *retry_scid;
     c->retry_received = 1;
+    c->stats.retry_received = 1;
     /* spec: rfc9000#8.1.2 — a valid Retry token validates the client's address */
     c->addr_validated = 1;
+  }
+  if (st == VQ_OK && cfg->token_validated) {
+    /* spec: rfc9000#8.1.3/16 — the endpoint validated a NEW_TOKEN token for this address: the
+     * handshake proceeds without the anti-amplification limit (rfc9000#8.1) */
+    c->addr_validated = 1;
+    c->stats.token_validated = 1;
   }
   if (st == VQ_OK)
     /* spec: rfc9000#7.2/5 — the server's Destination CID is the Source CID of the first Initial */
@@ -933,6 +950,19 @@ static vq_status pump_tls(vq_conn *c, const vq_cx *cx)
        * HANDSHAKE_DONE; spec: rfc9000#19.20/1 — never before (only set here, at completion) */
       c->handshake_done_pending = 1;
       confirm_handshake(c, cx);
+      /* spec: rfc9000#8.1.3/1 — once the handshake is confirmed, one token for later connections
+       * (made by cfg.new_token: the endpoint's, tokens.c), sent in a NEW_TOKEN frame (put_app_ctrl);
+       * spec: rfc9000#19.7/1 — never an empty one */
+      size_t tl = 0;
+      const uint8_t *pa = NULL;
+      size_t pal = 0;
+      (void)vq_conn_peer_addr(c, &pa, &pal);
+      if (c->cfg.new_token &&
+          c->cfg.new_token(c->cfg.new_token_ud, cx, pa, pal, c->new_token, sizeof(c->new_token),
+                           &tl) && tl > 0 && tl <= sizeof(c->new_token)) {
+        c->new_token_len = tl;
+        c->new_token_pending = 1;
+      }
     }
     /* spec: rfc9000#5.1.1/3 — spare CIDs for the peer as soon as 1-RTT packets can carry them */
     vq_conn_cids_issue(c, cx);
@@ -1075,7 +1105,19 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
     /* spec: rfc9000#19.7/4 — a server receiving NEW_TOKEN closes with PROTOCOL_VIOLATION */
     if (c->is_server)
       return VQ_ERR_PROTOCOL_VIOLATION;
-    return VQ_OK; /* tokens for later connections: not kept yet */
+    /* spec: rfc9000#8.1.3/1 — a token for a later connection: kept (the newest) and announced to the
+     * application, which stores it for this server (rfc9000#8.1.3/10); the empty token was refused
+     * by the parser (rfc9000#19.7/2: FRAME_ENCODING_ERROR) */
+    c->stats.new_tokens_recv++;
+    if (f->new_token.len <= sizeof(c->new_token) &&
+        !(f->new_token.len == c->new_token_len &&
+          memcmp(c->new_token, f->new_token.token, f->new_token.len) == 0)) {
+      /* (a repeat of the one held: a repair of a loss, not announced again) */
+      memcpy(c->new_token, f->new_token.token, f->new_token.len);
+      c->new_token_len = f->new_token.len;
+      vq_conn_push_event(c, VQ_CONN_EV_NEW_TOKEN, 0, 0);
+    }
+    return VQ_OK;
   case VQ_FRAME_RESET_STREAM:
     return vq_conn_on_reset_stream(c, &f->reset_stream);
   case VQ_FRAME_STOP_SENDING:
@@ -1282,11 +1324,14 @@ static vq_status on_retry(vq_conn *c, const vq_cx *cx, const uint8_t *pkt, size_
    * it (rfc9001#5.2); spec: rfc9000#17.2.5.2/5 — our own Source CID stays */
   c->retry_scid = scid;
   c->dcid = scid;
-  /* spec: rfc9000#8.1.2/1 — the token goes in every later Initial (build_packet); spec:
-   * rfc9000#8.1.3/3, rfc9000#8.1.3/12 — it is kept in this connection only, never for another */
+  /* spec: rfc9000#8.1.2/1 — the token goes in every later Initial (build_packet), replacing a
+   * NEW_TOKEN token given in the config (rfc9000#8.1.3/2); spec: rfc9000#8.1.3/3,
+   * rfc9000#8.1.3/12 — it is kept in this connection only, never for another
+   * (vq_conn_new_token_get returns NEW_TOKEN tokens only) */
   memcpy(c->token, pkt + h->token_off, h->token_len);
   c->token_len = h->token_len;
   c->retry_received = 1;
+  c->stats.retry_received = 1;
   st = install_initial(c, &scid);
   if (st != VQ_OK)
     return st;
@@ -1934,6 +1979,21 @@ vq_status vq_conn_session_get(const vq_conn *c, uint8_t *out, size_t cap, size_t
     return VQ_ERR_INVALID_ARGUMENT;
   *len = 0;
   return c->tls ? vq_tls_session_get(c->tls, out, cap, len) : VQ_OK;
+}
+
+vq_status vq_conn_new_token_get(const vq_conn *c, uint8_t *out, size_t cap, size_t *len)
+{
+  if (!c || !len)
+    return VQ_ERR_INVALID_ARGUMENT;
+  /* spec: rfc9000#8.1.3/3 — only a NEW_TOKEN frame's token: a Retry's (c->token) never leaves the
+   * connection attempt it came in */
+  *len = c->is_server ? 0 : c->new_token_len;
+  if (*len == 0)
+    return VQ_OK;
+  if (!out || cap < *len)
+    return VQ_ERR_BUFFER_TOO_SMALL;
+  memcpy(out, c->new_token, *len);
+  return VQ_OK;
 }
 
 void vq_conn_get_stats(const vq_conn *c, vq_conn_stats *st)

@@ -47,6 +47,7 @@ typedef enum vq_sf_kind {
   VQ_SF_NEW_CID,       /* off = sequence number */
   VQ_SF_RETIRE_CID,    /* off = sequence number */
   VQ_SF_PATH_CHALLENGE,/* off = the challenge's data (8 bytes, big-endian) */
+  VQ_SF_NEW_TOKEN,
 } vq_sf_kind;
 
 typedef struct vq_sent_frame {
@@ -123,8 +124,13 @@ struct vq_conn {
   vq_cid odcid;                   /* the client's first DCID */
   vq_cid peer_initial_scid;       /* SCID of the peer's first long header packet */
   int have_peer_scid;
-  uint8_t token[256];             /* client: token to put in Initials (Retry / NEW_TOKEN) */
+  uint8_t token[VQ_CONN_TOKEN_MAX]; /* client: token to put in Initials (Retry / NEW_TOKEN) */
   size_t token_len;
+  /* NEW_TOKEN (RFC 9000 §8.1.3, §19.7): server: the token to send; client: the newest received */
+  uint8_t new_token[VQ_CONN_TOKEN_MAX];
+  size_t new_token_len;
+  int new_token_pending;          /* server: NEW_TOKEN to send (again) */
+  int new_token_acked;            /* server: acknowledged: no repair needed */
   uint8_t reset_token[16];        /* ours (server), sent in the transport parameters */
   int has_reset_token;
   int retry_received;             /* client: a Retry was accepted (RFC 9000 §17.2.5.2); server: it

@@ -115,6 +115,10 @@ static void frame_acked(vq_conn *c, const vq_sent_frame *r)
       vq_conn_stream_maybe_free(c, s);
     }
     return;
+  case VQ_SF_NEW_TOKEN:
+    c->new_token_acked = 1;
+    c->new_token_pending = 0;
+    return;
   case VQ_SF_RETIRE_CID:
     /* spec: rfc9000#5.1.2/5 — the retirement leaves the bounded queue once acknowledged */
     vq_cidmgr_retire_acked(&c->cids, r->off);
@@ -172,6 +176,12 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
   case VQ_SF_HANDSHAKE_DONE:
     /* spec: rfc9000#13.3/3 — HANDSHAKE_DONE is sent again until acknowledged */
     c->handshake_done_pending = 1;
+    return;
+  case VQ_SF_NEW_TOKEN:
+    /* spec: rfc9000#13.3 — a lost NEW_TOKEN is sent again (the same token: rfc9000#8.1.3/7 allows
+     * a repeat only to repair a loss) until one copy is acknowledged */
+    if (!c->new_token_acked && c->new_token_len)
+      c->new_token_pending = 1;
     return;
   case VQ_SF_DATAGRAM:
     /* spec: rfc9221#5.2 — a lost DATAGRAM frame is not retransmitted; spec: rfc9221#5.2/2 — the
@@ -588,6 +598,20 @@ static void put_app_ctrl(vq_conn *c, pkt *p)
       sf_add(c, VQ_SF_HANDSHAKE_DONE, VQ_SPACE_APP, 0, 0, 0, 0);
     }
   }
+  if (c->new_token_pending && c->is_server && sf_room(c)) {
+    /* spec: rfc9000#19.7/3 — only a server sends NEW_TOKEN (new_token_pending is set on a server
+     * only, at handshake confirmation); spec: rfc9000#8.1.3/7 — the token is the endpoint's, unique
+     * per connection (random nonce) */
+    memset(&f, 0, sizeof(f));
+    f.type = VQ_FRAME_NEW_TOKEN;
+    f.new_token.token = c->new_token;
+    f.new_token.len = c->new_token_len;
+    if (put(p, &f)) {
+      c->new_token_pending = 0;
+      c->stats.new_tokens_sent++;
+      sf_add(c, VQ_SF_NEW_TOKEN, VQ_SPACE_APP, 0, 0, 0, 0);
+    }
+  }
   if (c->path_challenge_pending) {
     memset(&f, 0, sizeof(f));
     f.type = VQ_FRAME_PATH_CHALLENGE;
@@ -828,6 +852,7 @@ static void resend_frame(vq_conn *c, pkt *p, const vq_sent_frame *r, int *crypto
   case VQ_SF_RESET_STREAM:
   case VQ_SF_STOP_SENDING:
   case VQ_SF_HANDSHAKE_DONE:
+  case VQ_SF_NEW_TOKEN:
   case VQ_SF_NEW_CID:
   case VQ_SF_RETIRE_CID:
     frame_lost(c, r);
@@ -992,7 +1017,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
         requeue_crypto(s);
       put_crypto(c, &p, space);
       /* spec: rfc9001#4.9/2 — application data only at the highest level, 1-RTT; spec:
-       * rfc9000#19.7/3 — put_app_ctrl builds no NEW_TOKEN frame (neither side sends one) */
+       * rfc9000#19.7/3 — put_app_ctrl builds NEW_TOKEN on a server only */
       /* spec: rfc9000#7.4.1/10 — in 0-RTT, within the remembered limits (the flow-control and stream
        * state was initialised from them); put_app_ctrl has no HANDSHAKE_DONE, PATH_RESPONSE or
        * NEW_TOKEN pending on a client before the handshake completes (rfc9000#12.4/3) */

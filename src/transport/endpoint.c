@@ -151,6 +151,48 @@ static ep_entry *route_find(const vq_endpoint *ep, const uint8_t *b, size_t len)
   return NULL;
 }
 
+/* The time NEW_TOKEN tokens carry: the wall clock in ns when the endpoint has one (tokens then
+ * outlive a restart with the same token_key), else cx->now. */
+static vq_time token_time(const vq_endpoint *ep, const vq_cx *cx)
+{
+  if (ep->cfg.conn.wall_clock_base_ms)
+    return ep->cfg.conn.wall_clock_base_ms * 1000000u + cx->now;
+  return cx->now;
+}
+
+/* The part of addr a NEW_TOKEN token binds: the host (cfg.addr_host), else the whole address. */
+static size_t token_host(const vq_endpoint *ep, const uint8_t *addr, size_t len, uint8_t *out)
+{
+  size_t n = 0;
+  if (ep->cfg.addr_host && len)
+    n = ep->cfg.addr_host(addr, len, out, VQ_ADDR_MAX);
+  if (n == 0 || n > VQ_ADDR_MAX) {
+    n = len <= VQ_ADDR_MAX ? len : 0;
+    if (n)
+      memcpy(out, addr, n);
+  }
+  return n;
+}
+
+/* vq_conn_config.new_token of the endpoint's connections: a NEW_TOKEN token for addr. */
+static int ep_new_token(void *ud, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
+                        uint8_t *out, size_t cap, size_t *len)
+{
+  vq_endpoint *ep = ud;
+  uint8_t host[VQ_ADDR_MAX];
+  size_t hl = token_host(ep, addr, addr_len, host);
+  vq_cx tcx = *cx;
+  tcx.now = token_time(ep, cx);
+  /* spec: rfc9000#8.1.3/6 — the token holds its issue time only (sealed under a fresh random nonce,
+   * the client's host as authenticated data): nothing links it to this connection; spec:
+   * rfc9000#8.1.3/7 — the random nonce makes every token unique across all clients; spec:
+   * rfc9000#8.1.3/5 — the issue time gives its expiry (new_token_lifetime) */
+  if (vq_token_make_new(&ep->tokens, &tcx, host, hl, out, cap, len) != VQ_OK)
+    return 0;
+  ep->stats.new_tokens_issued++;
+  return 1;
+}
+
 vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_config *cfg)
 {
   if (!cfg || !cfg->conn.is_server || !cfg->conn.tls)
@@ -168,6 +210,8 @@ vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_c
     ep->cfg.conn.cid_len = 8;
   if (!ep->cfg.retry_token_lifetime)
     ep->cfg.retry_token_lifetime = VQ_MS(10000);
+  if (!ep->cfg.new_token_lifetime)
+    ep->cfg.new_token_lifetime = VQ_MS(24ull * 3600u * 1000u);
   uint8_t key[VQ_TOKEN_KEY_LEN];
   if (cfg->token_key)
     memcpy(key, cfg->token_key, sizeof(key));
@@ -382,35 +426,56 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
     b[0] ^= 0xffu;
   (void)vq_cid_set(&scid, b, ep->cfg.conn.cid_len);
   vq_token_info tok;
-  int retried = 0;
-  /* spec: rfc9000#8.1.2 — the server may validate addresses with a Retry always (cfg.retry) or only
-   * under load (cfg.retry_above: as many connections held as the threshold or more) */
-  int retry_now = ep->cfg.retry || (ep->cfg.retry_above && ep->count >= ep->cfg.retry_above);
-  if (retry_now || (ep->cfg.retry_above && h.token_len > 0)) {
-    if (h.token_len == 0) {
-      /* spec: rfc9000#8.1.2 — no token: answer with a Retry carrying one, and keep no state;
-       * spec: rfc9369#4.1/1 — in the version of the client's Initial (the original version) */
-      vq_cid odcid, cscid;
-      uint8_t token[VQ_TOKEN_MAX];
-      size_t tlen = 0, tag_off = 0;
-      if (!resp || vq_cid_set(&odcid, dgram + h.dcid_off, h.dcid_len) != VQ_OK ||
-          vq_cid_set(&cscid, dgram + h.scid_off, h.scid_len) != VQ_OK ||
-          vq_token_make_retry(&ep->tokens, cx, addr, addr_len, &odcid, &scid, token, sizeof(token),
-                              &tlen) != VQ_OK ||
-          vq_retry_write(resp, resp_cap, h.version, (uint8_t)(cx->rng ? vq_rng_next(cx->rng) & 15u : 0),
-                         &cscid, &scid, token, tlen, &tag_off) != VQ_OK ||
-          tag_off + VQ_RETRY_TAG_LEN > resp_cap ||
-          vq_retry_tag_compute(h.version, odcid.bytes, odcid.len, resp, tag_off, resp + tag_off) != VQ_OK)
-        return VQ_OK;
-      /* spec: rfc9000#17.2.5.1/5 — one Retry (resp holds one) for this datagram */
-      *resp_len = tag_off + VQ_RETRY_TAG_LEN;
-      ep->stats.retries_sent++;
-      return VQ_OK;
+  int retried = 0, token_ok = 0;
+  const uint8_t *tk = h.token_len ? dgram + h.token_off : NULL;
+  int retry_tok = tk && tk[0] == VQ_TOKEN_KIND_RETRY;
+  if (tk && !retry_tok) {
+    /* spec: rfc9000#8.1.3/14 — a token in the Initial is checked: a NEW_TOKEN token of ours (the
+     * kind byte, readable by anyone: rfc9000#8.1.3/8), for this client's host, unexpired. spec:
+     * rfc9000#8.1.3/15 — anything else (forged, expired, another host's, another server's) counts as
+     * no token: a Retry if one is due, else the address stays unvalidated; never an error (INVALID_TOKEN
+     * is for Retry tokens only, rfc9000#8.1.2) */
+    uint8_t host[VQ_ADDR_MAX];
+    size_t hl = token_host(ep, addr, addr_len, host);
+    st = vq_token_check(&ep->tokens, token_time(ep, cx), host, hl, tk, h.token_len,
+                        ep->cfg.retry_token_lifetime, ep->cfg.new_token_lifetime, &tok);
+    if (st == VQ_OK && tok.kind == VQ_TOKEN_KIND_NEW) {
+      token_ok = 1;
+      ep->stats.new_tokens_accepted++;
+    } else {
+      ep->stats.new_tokens_refused++;
     }
-    /* spec: rfc9000#8.1.3 — a token: it must be ours, for this address, unexpired, a Retry token, and
-     * the client must now send to the Retry's Source CID (in retry mode only: without it a token is
-     * not looked at, see status.tsv for rfc9000#8.1.3/14) */
-    st = vq_token_check(&ep->tokens, cx->now, addr, addr_len, dgram + h.token_off, h.token_len,
+  }
+  /* spec: rfc9000#8.1.2 — the server may validate addresses with a Retry always (cfg.retry) or only
+   * under load (cfg.retry_above: as many connections held as the threshold or more); spec:
+   * rfc9000#8.1.3/16 — not a client a valid NEW_TOKEN token validated: its handshake proceeds */
+  int retry_now = !token_ok &&
+                  (ep->cfg.retry || (ep->cfg.retry_above && ep->count >= ep->cfg.retry_above));
+  if (retry_now && !retry_tok) {
+    /* spec: rfc9000#8.1.2 — no (usable) token: answer with a Retry carrying one, and keep no state;
+     * spec: rfc9369#4.1/1 — in the version of the client's Initial (the original version) */
+    vq_cid odcid, cscid;
+    uint8_t token[VQ_TOKEN_MAX];
+    size_t tlen = 0, tag_off = 0;
+    if (!resp || vq_cid_set(&odcid, dgram + h.dcid_off, h.dcid_len) != VQ_OK ||
+        vq_cid_set(&cscid, dgram + h.scid_off, h.scid_len) != VQ_OK ||
+        vq_token_make_retry(&ep->tokens, cx, addr, addr_len, &odcid, &scid, token, sizeof(token),
+                            &tlen) != VQ_OK ||
+        vq_retry_write(resp, resp_cap, h.version, (uint8_t)(cx->rng ? vq_rng_next(cx->rng) & 15u : 0),
+                       &cscid, &scid, token, tlen, &tag_off) != VQ_OK ||
+        tag_off + VQ_RETRY_TAG_LEN > resp_cap ||
+        vq_retry_tag_compute(h.version, odcid.bytes, odcid.len, resp, tag_off, resp + tag_off) != VQ_OK)
+      return VQ_OK;
+    /* spec: rfc9000#17.2.5.1/5 — one Retry (resp holds one) for this datagram */
+    *resp_len = tag_off + VQ_RETRY_TAG_LEN;
+    ep->stats.retries_sent++;
+    return VQ_OK;
+  }
+  if (retry_tok) {
+    /* spec: rfc9000#8.1.3/14 — a Retry token: it must be ours, for this address (and port: the
+     * client comes straight back), unexpired, and the client must now send to the Retry's Source CID
+     * (checked in every mode: servers sharing token_key may be configured differently) */
+    st = vq_token_check(&ep->tokens, cx->now, addr, addr_len, tk, h.token_len,
                         ep->cfg.retry_token_lifetime, ep->cfg.retry_token_lifetime, &tok);
     if (st != VQ_OK || tok.kind != VQ_TOKEN_KIND_RETRY || tok.rscid.len != h.dcid_len ||
         memcmp(tok.rscid.bytes, dgram + h.dcid_off, h.dcid_len) != 0) {
@@ -437,6 +502,11 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
   uint8_t reset_tok[16];
   if (vq_stateless_reset_token(ep->reset_key, &scid, reset_tok) == VQ_OK)
     k.stateless_reset_token = reset_tok;
+  k.token_validated = token_ok;
+  if (!k.new_token && !ep->cfg.new_token_off) {
+    k.new_token = ep_new_token;
+    k.new_token_ud = ep;
+  }
   if (!k.early_check && !ep->cfg.early_replay_off) {
     k.early_check = ep_early_check;
     k.early_check_ud = ep;

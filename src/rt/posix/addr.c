@@ -202,6 +202,22 @@ int vq_posix_addr_same_host(const uint8_t *a, size_t alen, const uint8_t *b, siz
   return na == nb && na >= 3 && ka[0] == kb[0] && memcmp(ka + 3, kb + 3, na - 3) == 0;
 }
 
+size_t vq_posix_addr_host(const uint8_t *a, size_t alen, uint8_t *out, size_t cap)
+{
+  if (alen != sizeof(vq_addr))
+    return 0;
+  vq_addr x;
+  memcpy(&x, a, sizeof x);
+  uint8_t k[32];
+  size_t n = addr_key(&x, k);
+  /* the key is family, port (2 bytes), address (and scope): the family and what follows the port */
+  if (n < 3 || cap < n - 2)
+    return 0;
+  out[0] = k[0];
+  memcpy(out + 1, k + 3, n - 3);
+  return n - 2;
+}
+
 static uint64_t mix64(uint64_t z)
 {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
