@@ -38,7 +38,7 @@ COLUMNS = ["total", "done", "implemented", "tested", "proved", "n/a", "deviation
 
 class Req:
     __slots__ = ("id", "rfc", "section", "ordinal", "keywords", "line", "text", "status", "note",
-                 "cites", "section_cites", "implemented", "tested", "proved")
+                 "cites", "section_cites", "implemented", "tested", "proved", "row")
 
     def __init__(self, rid, kws, line, text):
         self.id = rid
@@ -49,6 +49,7 @@ class Req:
         self.line = int(line)
         self.text = text
         self.status, self.note = "open", ""
+        self.row = None   # the status.tsv row (id) that applies, if any
         self.cites, self.section_cites = [], []
         self.implemented = self.tested = self.proved = False
 
@@ -254,6 +255,7 @@ class Audit:
             computed = "done" if r.implemented and r.tested else "implemented" if r.implemented else "open"
             st, note, where = (chosen[r.id][1:] if r.id in chosen else ("", "", ""))
             r.note = note
+            r.row = where.split(": ", 1)[1] if where else None
             if st in ("n/a", "deviation"):
                 r.status = st
                 if st == "n/a" and r.implemented:
@@ -268,6 +270,23 @@ class Audit:
                 if st == "implemented" and not r.implemented:
                     self.errors.append("%s: marked implemented for %s, which is not cited from src/" %
                                        (where, r.id))
+
+    def stale_rows(self):
+        """status.tsv rows saying "open" although no requirement they apply to (as the most specific
+        row) is open any more: the citations made them done or implemented, or more specific rows
+        cover all of them. Returned as (row id, [(requirement id, computed status)])."""
+        gov = {}
+        for r in self.reqs:
+            if r.row is not None:
+                gov.setdefault(r.row, []).append(r)
+        out = []
+        for n, (rid, st, note) in self.status_rows:
+            if st != "open":
+                continue
+            rs = gov.get(rid, [])
+            if not any(r.status == "open" for r in rs):
+                out.append((rid, [(r.id, r.status) for r in rs]))
+        return out
 
     def tested_must(self):
         return sum(1 for r in self.reqs if r.tested and ("MUST" in r.keywords or "MUST NOT" in r.keywords))
@@ -521,6 +540,12 @@ def self_test():
                s["rfc8446#5/1"].implemented and not s["rfc9000#A.1/1"].implemented and not a.errors,
                "a citation list cut by line ends is read on the following lines, and only there")
     with tempfile.TemporaryDirectory() as d:
+        a = build(d, "rfc9000#16/1\topen\tnot yet\nrfc9000#16.1/1\topen\tnot yet\n", "0\n",
+                  {"src/a.c": "// spec: rfc9000#16/1\n", "tests/t.c": "// spec: rfc9000#16/1\n"})
+        stale = [rid for rid, _ in a.stale_rows()]
+        expect(stale == ["rfc9000#16/1"] and not a.errors,
+               "an 'open' row of a requirement now done is reported stale, one still open is not: %s" % stale)
+    with tempfile.TemporaryDirectory() as d:
         a = build(d, "rfc9000#16/1\tn/a\tnot for us\n", "0\n", {"src/a.c": "// spec: rfc9000#16/1\n"})
         expect(a.warnings and not a.errors, "n/a requirement cited from src/ is a warning")
     for f in fails:
@@ -538,6 +563,9 @@ def main():
     ap.add_argument("--print-floor", action="store_true",
                     help="print the current number of tested MUST/MUST NOT requirements and exit")
     ap.add_argument("--self-test", action="store_true", help="test the audit rules on a made-up tree")
+    ap.add_argument("--list", metavar="RFCS", nargs="?", const="rfc9000,rfc9001,rfc9002,rfc9114,rfc9204",
+                    help="list the MUST/MUST NOT requirements that are open or implemented-untested "
+                         "(of the given comma-separated RFCs; default the QUIC and HTTP/3 ones) and exit")
     a = ap.parse_args()
     if a.self_test:
         return self_test()
@@ -545,6 +573,14 @@ def main():
     v = au.floor_check()
     if a.print_floor:
         print(v)
+        return 0
+    if a.list:
+        rfcs = a.list.split(",")
+        for r in au.reqs:
+            if r.rfc in rfcs and r.status in ("open", "implemented") and \
+                    ("MUST" in r.keywords or "MUST NOT" in r.keywords):
+                print("%s\t%s\t%s\t%s" % (r.id, r.status + (" (tested)" if r.tested else ""),
+                                           r.note or "-", r.text))
         return 0
     per_rfc, per_kw = au.tables()
     if not a.check:
@@ -562,6 +598,10 @@ def main():
     if a.html:
         write_html(au, a.html)
         print("audit: report in %s" % os.path.join(a.html, "index.html"))
+    for rid, rs in ([] if a.check else au.stale_rows()):
+        print("audit: note: status.tsv row %s says open, but %s" %
+              (rid, "no requirement it covers is: " + ", ".join("%s %s" % x for x in rs) if rs
+               else "more specific rows cover every requirement of it"))
     for w in au.warnings:
         print("audit: warning: " + w)
     for e in au.errors:

@@ -49,7 +49,11 @@ VQ_TEST(cid_equal)
   CHECK_EQ(vq_cid_equal(&a, &b), 0); /* an invalid CID equals nothing */
 }
 
-/* spec: rfc9000#10.3.1 — compare tokens without leaking their value. */
+/* spec: rfc9000#10.3.1 — compare tokens without leaking their value. spec: rfc9000#10.3.1/4 — the
+ * comparison looks at all 16 bytes whatever they hold (a difference at any one position is found;
+ * differences that would cancel in a plain sum too); that it does so without data-dependent
+ * branches or memory accesses is the code's shape (a sum of squared differences, src/core/cid.c),
+ * which a functional test cannot measure. */
 VQ_TEST(cid_reset_token_equal)
 {
   uint8_t x[16], y[16];

@@ -1120,6 +1120,27 @@ VQ_TEST(conn_endpoint_refuses_forged_token)
     CHECK(memcmp(resp + rh.scid_off, next, sizeof(next)) != 0);
     CHECK_EQ(vq_retry_tag_verify(VQ_QUIC_V1, d3.bytes, d3.len, resp, rl), VQ_OK);
   }
+  /* spec: rfc9000#17.2.5.1/5 — one datagram holding two token-less Initials (coalesced, 2400
+   * bytes): one Retry, not two */
+  {
+    uint8_t two[2400];
+    memset(two, 0, sizeof(two));
+    vq_long_header_spec h4 = {VQ_PKT_INITIAL, VQ_QUIC_V1, &d, &sc, NULL, 0, 4, 2};
+    CHECK_EQ(vq_long_header_write(two, 1200, &h4, &length_off, &pn_off), VQ_OK);
+    CHECK_EQ(vq_packet_set_length(two, 1200, length_off, 2, 1200 - pn_off), VQ_OK);
+    memcpy(two + 1200, two, 1200);
+    vq_endpoint_stats e0, e1;
+    vq_endpoint_get_stats(ep, &e0);
+    CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), two, sizeof(two), &c, &created, resp,
+                              sizeof(resp), &rl), VQ_OK);
+    vq_endpoint_get_stats(ep, &e1);
+    CHECK_EQ(e1.retries_sent, e0.retries_sent + 1);
+    CHECK(rl > 0);
+    vq_pkt_header rh;
+    CHECK_EQ(vq_packet_parse(resp, rl, 0, &rh), VQ_OK);
+    CHECK(rh.type == VQ_PKT_RETRY);
+    CHECK_EQ(rh.packet_len, rl); /* the answer is that one Retry */
+  }
   vq_endpoint_free(ep);
   vq_tls_ctx_free(sctx);
   CHECK_EQ(root.used, 0);
@@ -1417,6 +1438,10 @@ VQ_TEST(conn_inject_frame_errors)
       {"a packet without frames (rfc9000#12.4/2)", {0}, 0, VQ_TE_PROTOCOL_VIOLATION},
       {"CRYPTO beyond the 64 KiB reassembly bound (rfc9000#7.5/3)",
        {0x06, 0x80, 0x01, 0x11, 0x70, 0x01, 0x78}, 7, VQ_TE_CRYPTO_BUFFER_EXCEEDED},
+      /* spec: rfc9000#5.2/2 — the error comes after a frame that was processed (new stream 4, one
+       * byte and FIN): a connection error, not a silent drop of the packet */
+      {"STREAM processed, then STOP_SENDING for a receive-only stream (rfc9000#5.2/2)",
+       {0x0b, 0x04, 0x01, 'x', 0x05, 0x02, 0x00}, 7, VQ_TE_STREAM_STATE_ERROR},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     world w;
@@ -1933,11 +1958,11 @@ VQ_TEST(conn_closing_answers_capped_at_three_times)
 
 /* A long header packet of type ty from the "server" to a client: DCID dcid, SCID scid, token (only
  * in an Initial), a PING padded to 40 bytes of payload, protected with key k. */
-static size_t make_server_long(uint8_t *out, size_t cap, vq_pkt_type ty, const vq_cid *dcid,
-                               const vq_cid *scid, const uint8_t *tok, size_t tl, uint64_t pn,
-                               vq_pp_key *k)
+static size_t make_server_long_v(uint8_t *out, size_t cap, vq_pkt_type ty, uint32_t version,
+                                 const vq_cid *dcid, const vq_cid *scid, const uint8_t *tok,
+                                 size_t tl, uint64_t pn, vq_pp_key *k)
 {
-  vq_long_header_spec sp = {ty, VQ_QUIC_V1, dcid, scid, tok, tl, 2, 2};
+  vq_long_header_spec sp = {ty, version, dcid, scid, tok, tl, 2, 2};
   size_t loff = 0, poff = 0, out_len = 0;
   const size_t plen = 40;
   if (vq_long_header_write(out, cap, &sp, &loff, &poff) != VQ_OK || poff + 2 + plen + 16 > cap)
@@ -1952,9 +1977,19 @@ static size_t make_server_long(uint8_t *out, size_t cap, vq_pkt_type ty, const v
   return out_len;
 }
 
+static size_t make_server_long(uint8_t *out, size_t cap, vq_pkt_type ty, const vq_cid *dcid,
+                               const vq_cid *scid, const uint8_t *tok, size_t tl, uint64_t pn,
+                               vq_pp_key *k)
+{
+  return make_server_long_v(out, cap, ty, VQ_QUIC_V1, dcid, scid, tok, tl, pn, k);
+}
+
 /* spec: rfc9000#17.2.2/1 — a client discards a server Initial whose Token Length is not 0; spec:
- * rfc9000#7.2/3 — once it processed the server's first Initial, it discards long header packets with
- * another Source CID. */
+ * rfc9000#7.2/3, rfc9000#7.2/6 — once it processed the server's first Initial, it discards long
+ * header packets (a later Initial too) with another Source CID. Then, with the right Source CID:
+ * spec: rfc9001#5.6/6 — a 0-RTT packet is discarded (not decrypted); spec: rfc9000#5.2.1/2 — an
+ * Initial of another version (v2; the client selected v1 only) is discarded; spec: rfc9000#12.2/7 —
+ * in a datagram whose first packet fails decryption, the packet after it is still processed. */
 VQ_TEST(conn_client_discards_server_initial_with_token_or_other_scid)
 {
   vq_mem root;
@@ -2021,6 +2056,31 @@ VQ_TEST(conn_client_discards_server_initial_with_token_or_other_scid)
     CHECK_EQ(vq_conn_recv(c, &cx, p, pl, 0), VQ_OK);
     vq_conn_get_stats(c, &a);
     CHECK_EQ(a.pkts_recv, b.pkts_recv + 1);
+    /* a 0-RTT packet from the server's Source CID: discarded without being decrypted (it is even
+     * protected with the Initial key, which would open it) */
+    pl = make_server_long(p, sizeof p, VQ_PKT_0RTT, &cscid, &s1, NULL, 0, 4, &ks);
+    CHECK(pl > 0);
+    CHECK_EQ(vq_conn_recv(c, &cx, p, pl, 0), VQ_OK);
+    vq_conn_get_stats(c, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv);
+    CHECK_EQ(b.pkts_dropped, a.pkts_dropped + 1);
+    /* an Initial of QUIC v2 (under the v1 key: it is not looked into): discarded */
+    pl = make_server_long_v(p, sizeof p, VQ_PKT_INITIAL, VQ_QUIC_V2, &cscid, &s1, NULL, 0, 5, &ks);
+    CHECK(pl > 0);
+    CHECK_EQ(vq_conn_recv(c, &cx, p, pl, 0), VQ_OK);
+    vq_conn_get_stats(c, &a);
+    CHECK_EQ(a.pkts_recv, b.pkts_recv);
+    CHECK_EQ(a.pkts_dropped, b.pkts_dropped + 1);
+    /* coalesced: an Initial that does not decrypt (the client's own key), then a good one */
+    pl = make_server_long(p, sizeof p, VQ_PKT_INITIAL, &cscid, &s1, NULL, 0, 6, &kc);
+    CHECK(pl > 0);
+    size_t pl2 = make_server_long(p + pl, sizeof p - pl, VQ_PKT_INITIAL, &cscid, &s1, NULL, 0, 7, &ks);
+    CHECK(pl2 > 0);
+    CHECK_EQ(vq_conn_recv(c, &cx, p, pl + pl2, 0), VQ_OK);
+    vq_conn_get_stats(c, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv + 1);
+    CHECK_EQ(b.pkts_dropped, a.pkts_dropped + 1);
+    CHECK_EQ(c->sp[VQ_SPACE_INITIAL].largest_recv, 7);
     vq_pp_key_discard(&kc);
     vq_pp_key_discard(&ks);
     vq_conn_free(c, NULL);
@@ -2874,10 +2934,15 @@ VQ_TEST(conn_path_response_padded)
     const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     uint8_t pl[9] = {0x1a};
     memcpy(pl + 1, data, 8);
-    size_t rl = 0;
-    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), pl, sizeof(pl), next_pn(&w), NULL, 0, &rl, NULL) != NULL);
+    size_t rl = 0, bl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), pl, sizeof(pl), next_pn(&w), NULL, 0, &rl, &bl) != NULL);
+    /* spec: rfc9000#8.2.1/7 — the datagram carrying the PATH_CHALLENGE is far below 1200 bytes: it
+     * is not discarded (the answer below shows it was processed) */
+    CHECK(bl > 0 && bl < 100);
     int responses = 0, acked = 0;
     unsigned phase = 0;
+    /* spec: rfc9000#8.2.2/2 — the PATH_RESPONSE is not delayed: it is in the very next datagram the
+     * server sends, at the same instant (no ACK delay, no timer) */
     CHECK_EQ(server_reply(&w, 0, data, 0, &responses, &acked, &phase), 1);
     /* spec: rfc9000#8.2.2/1 — echoed; spec: rfc9000#8.2.2/5 — in a datagram of at least 1200 bytes */
     CHECK_EQ(responses, 1);
@@ -2967,6 +3032,21 @@ VQ_TEST(conn_nat_rebinding_new_host)
     CHECK_EQ(b.paths_validated, 1);
     CHECK_EQ(b.path_validation_failures, 0);
     CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    /* spec: rfc9000#8.2.1/6, rfc9000#8.2.3/1 — the PATH_CHALLENGE and PATH_RESPONSE above went in
+     * datagrams below 1200 bytes: a second validation follows, its PATH_CHALLENGE (new data) in a
+     * datagram of 1200 bytes or more */
+    CHECK_EQ(server_reply(&w, 0, data, 0, &responses, &acked, &phase), 1);
+    CHECK(reply_challenge);
+    CHECK(reply_len >= 1200);
+    CHECK(memcmp(reply_challenge_data, challenge, 8) != 0);
+    memcpy(resp + 1, reply_challenge_data, 8);
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), resp, sizeof(resp), pn + 22, other, 2, &rl, &bl) != NULL);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.paths_validated, 2);
+    /* and no third one: that datagram was expanded */
+    (void)server_reply(&w, 0, data, 0, &responses, &acked, &phase);
+    CHECK(!reply_challenge);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
     (void)old_addr;
   }
   world_free(&w);
@@ -3017,6 +3097,47 @@ VQ_TEST(conn_nat_rebinding_port_and_failed_validation)
     CHECK(pl == old_len && memcmp(pa, old_addr, old_len) == 0);
     ec = vq_endpoint_next(w.srv.ep, NULL);
     CHECK(ec->addr_len == old_len && memcmp(ec->addr, old_addr, old_len) == 0);
+  }
+  world_free(&w);
+}
+
+/* spec: rfc9000#9.3.2/2 — as above, but the server keeps no state about a validated address to go
+ * back to (white-box: it is forgotten): when the validation of the new address fails, the connection
+ * is closed silently: no CONNECTION_CLOSE is sent, the state is gone */
+VQ_TEST(conn_nat_rebinding_failed_without_validated_address)
+{
+  world w;
+  CHECK(established_paths(&w, 122, 0));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    vq_endpoint_conn *ec = vq_endpoint_next(w.srv.ep, NULL);
+    const uint8_t moved[2] = {ec->addr[0], 0x55};
+    size_t rl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, next_pn(&w), moved, 2, &rl,
+                    NULL) == ec);
+    vq_conn_stats b;
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 1);
+    CHECK(s->have_prev_addr);
+    s->have_prev_addr = 0;
+    vq_cx cx = vq_lab_cx(w.lab);
+    uint8_t buf[1500];
+    size_t n = 0;
+    for (int i = 0; i < 200 && vq_conn_get_state(s) == VQ_CONN_ESTABLISHED; i++) {
+      cx.now = vq_conn_next_timeout(s);
+      (void)vq_conn_handle_timeout(s, &cx);
+      if (vq_conn_get_state(s) != VQ_CONN_ESTABLISHED)
+        break;
+      (void)vq_conn_send(s, &cx, buf, sizeof(buf), &n);
+    }
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.path_validation_failures, 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_CLOSED);
+    int app = 0, by_peer = 0;
+    CHECK_EQ(vq_conn_close_error(s, &app, &by_peer, NULL), VQ_TE_NO_ERROR);
+    n = 0;
+    CHECK_EQ(vq_conn_send(s, &cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK_EQ(n, (size_t)0); /* silent: nothing goes out */
   }
   world_free(&w);
 }

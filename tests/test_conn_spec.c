@@ -10,7 +10,9 @@
 #include "transport/conn_internal.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
+#include "vquic/h3quic.h"
 #include "vquic/packet.h"
+#include "vquic/pn.h"
 #include "vquic/recovery.h"
 #include "vquic/tls.h"
 
@@ -27,15 +29,17 @@ typedef struct duo {
   uint64_t idle_ms;      /* max_idle_timeout of both (0: the default) */
   int hrr;               /* the server answers the first ClientHello with a HelloRetryRequest */
   uint64_t srv_max_bidi; /* the server's initial_max_streams_bidi (0: the default) */
+  uint64_t max_stream_data; /* initial_max_stream_data of both (0: the default) */
 } duo;
 
-static int duo_new_ex(duo *d, uint64_t idle_ms, int hrr)
+static int duo_new_seed(duo *d, uint64_t idle_ms, int hrr, uint64_t max_stream_data, uint64_t seed)
 {
   memset(d, 0, sizeof(*d));
+  d->max_stream_data = max_stream_data;
   d->idle_ms = idle_ms;
   d->hrr = hrr;
   vq_mem_init(&d->root, vq_allocator_system(), NULL, (size_t)256 << 20);
-  vq_rng_seed(&d->rng, 11);
+  vq_rng_seed(&d->rng, seed);
   d->cx = (vq_cx){VQ_MS(1000), NULL, NULL, &d->rng, NULL};
   vq_tls_ctx_config scfg = {0};
   scfg.is_server = 1;
@@ -65,7 +69,14 @@ static int duo_new_ex(duo *d, uint64_t idle_ms, int hrr)
   cc.tls = d->cctx;
   cc.server_name = "localhost";
   cc.max_idle_timeout_ms = idle_ms;
+  cc.initial_max_stream_data = max_stream_data;
   return vq_conn_new_client(&d->cli, &d->root, &cc, &d->cx) == VQ_OK;
+}
+
+static int duo_new_ex(duo *d, uint64_t idle_ms, int hrr) { return duo_new_seed(d, idle_ms, hrr, 0, 11); }
+static int duo_new_msd(duo *d, uint64_t idle_ms, int hrr, uint64_t max_stream_data)
+{
+  return duo_new_seed(d, idle_ms, hrr, max_stream_data, 11);
 }
 
 static int duo_new_idle(duo *d, uint64_t idle_ms) { return duo_new_ex(d, idle_ms, 0); }
@@ -86,6 +97,7 @@ static int duo_server(duo *d, const vq_cid *odcid, const vq_cid *retry_scid)
   sc.tls = d->sctx;
   sc.max_idle_timeout_ms = d->idle_ms;
   sc.initial_max_streams_bidi = d->srv_max_bidi;
+  sc.initial_max_stream_data = d->max_stream_data;
   vq_cid scid;
   const uint8_t sb[8] = {0x5e, 0x71, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07};
   (void)vq_cid_set(&scid, sb, sizeof(sb));
@@ -868,7 +880,9 @@ VQ_TEST(conn_spec_no_ack_before_unprotected)
 VQ_TEST(conn_spec_reset_stream_resent_unchanged)
 {
   /* spec: rfc9000#13.3/1 — the client's RESET_STREAM (code 7, final size 3) is lost; what is sent
-   * again is the same frame: the server learns code 7 and accepts the final size */
+   * again is the same frame: the server learns code 7 and accepts the final size; spec:
+   * rfc9000#11.2/1 — the reset is the application's (vq_conn_stream_reset, its code): before that
+   * call nothing reset the stream */
   duo d;
   CHECK(duo_new(&d));
   CHECK(duo_client_first(&d));
@@ -882,8 +896,10 @@ VQ_TEST(conn_spec_reset_stream_resent_unchanged)
   CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"abc", 3, 0, &acc), VQ_OK);
   duo_settle(&d, 100);
   vq_conn_event ev;
+  int early_resets = 0;
   while (vq_conn_poll_event(d.srv, &ev))
-    ;
+    early_resets += ev.type == VQ_CONN_EV_STREAM_RESET;
+  CHECK_EQ(early_resets, 0);
   CHECK_EQ(vq_conn_stream_reset(d.cli, &d.cx, id, 7), VQ_OK);
   int dropped = 0;
   while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
@@ -901,6 +917,517 @@ VQ_TEST(conn_spec_reset_stream_resent_unchanged)
   CHECK_EQ(code, 7);
   CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
   CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9000 §4.4: flow control until the direction ends ---------------------------------------- */
+
+VQ_TEST(conn_spec_flow_control_after_other_direction_ends)
+{
+  /* spec: rfc9000#4.4/1 — 4 KiB stream windows; the client sends its request with FIN at once (its
+   * sending direction then ends: all data acknowledged), and the server answers with 40 KiB, ten
+   * windows: the client keeps the flow control state of the receiving direction and raises its
+   * limit as it reads, until the FIN */
+  duo d;
+  CHECK(duo_new_msd(&d, 0, 0, 4096));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  uint64_t id = 0;
+  size_t acc = 0;
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"get", 3, 1, &acc), VQ_OK);
+  duo_settle(&d, 200);
+  CHECK(drain_stream(&d, d.srv, id));
+  static uint8_t body[40960];
+  for (size_t i = 0; i < sizeof(body); i++)
+    body[i] = (uint8_t)(i * 31u + 7u);
+  size_t sent = 0, got = 0;
+  int fin = 0;
+  static uint8_t rx[40960];
+  for (int round = 0; round < 400 && !fin; round++) {
+    if (sent < sizeof(body)) {
+      acc = 0;
+      CHECK_EQ(vq_conn_stream_write(d.srv, &d.cx, id, body + sent, sizeof(body) - sent, 1, &acc), VQ_OK);
+      sent += acc;
+    }
+    duo_settle(&d, 50);
+    size_t n = 0;
+    while (!fin && got < sizeof(rx) &&
+           vq_conn_stream_read(d.cli, &d.cx, id, rx + got, sizeof(rx) - got, &n, &fin) == VQ_OK && n > 0)
+      got += n;
+  }
+  CHECK(fin);
+  CHECK_EQ(got, sizeof(body));
+  CHECK(memcmp(rx, body, sizeof(body)) == 0);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9000 §5.1, §10.3.2: the connection IDs a connection issues ------------------------------- */
+
+/* A stand-in for the driver's CSPRNG (vq_rng.fill): bytes from its own counter, all recorded. */
+typedef struct fill_rec {
+  uint8_t bytes[4096];
+  size_t n;
+  uint8_t next;
+} fill_rec;
+
+static int rec_fill(void *ud, uint8_t *out, size_t len)
+{
+  fill_rec *f = ud;
+  for (size_t i = 0; i < len; i++) {
+    out[i] = (uint8_t)(0x80u ^ f->next++ ^ (uint8_t)(i * 37u));
+    if (f->n < sizeof(f->bytes))
+      f->bytes[f->n++] = out[i];
+  }
+  return 0;
+}
+
+static int rec_has(const fill_rec *f, const uint8_t *b, size_t len)
+{
+  for (size_t i = 0; i + len <= f->n; i++)
+    if (memcmp(f->bytes + i, b, len) == 0)
+      return 1;
+  return 0;
+}
+
+VQ_TEST(conn_spec_cids_from_driver_csprng)
+{
+  /* spec: rfc9000#5.1/1 — a driver facing a real network gives the generator a CSPRNG (vq-client
+   * and vq-server: RAND_bytes); the connection IDs the client uses and issues are then that
+   * generator's bytes, not the (predictable) xoshiro stream */
+  duo d;
+  static fill_rec fr;
+  memset(&fr, 0, sizeof(fr));
+  memset(&d, 0, sizeof(d));
+  vq_mem_init(&d.root, vq_allocator_system(), NULL, (size_t)256 << 20);
+  vq_rng_seed(&d.rng, 11);
+  d.rng.fill = rec_fill;
+  d.rng.fill_ud = &fr;
+  d.cx = (vq_cx){VQ_MS(1000), NULL, NULL, &d.rng, NULL};
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  char err[256];
+  CHECK_EQ(vq_tls_ctx_new(&d.cctx, &ccfg, err, sizeof(err)), VQ_OK);
+  vq_tls_ctx_config scfg = {0};
+  scfg.is_server = 1;
+  scfg.selfsigned_name = "localhost";
+  scfg.alpn = alpn;
+  scfg.alpn_len = sizeof(alpn);
+  CHECK_EQ(vq_tls_ctx_new(&d.sctx, &scfg, err, sizeof(err)), VQ_OK);
+  vq_conn_config cc = {0};
+  cc.tls = d.cctx;
+  cc.server_name = "localhost";
+  CHECK_EQ(vq_conn_new_client(&d.cli, &d.root, &cc, &d.cx), VQ_OK);
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  duo_settle(&d, 500);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+  CHECK(fr.n > 0);
+  CHECK(rec_has(&fr, d.cli->scid.bytes, d.cli->scid.len));
+  int issued = 0;
+  for (uint32_t i = 0; i < 16; i++) {
+    vq_cid c;
+    uint64_t seq = 0;
+    if (vq_conn_local_cid(d.cli, i, &c, &seq)) {
+      issued++;
+      CHECK(rec_has(&fr, c.bytes, c.len));
+    }
+  }
+  CHECK(issued >= 2);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_issued_cids_same_length_unrelated)
+{
+  /* spec: rfc9000#5.1/3 — the configured CID length is 0 (the default): vquic never uses a
+   * zero-length CID, so no two connections on one address and port can depend on zero-length CIDs;
+   * spec: rfc9000#10.3.2/2 — every CID the client issues has the same length (8 bytes);
+   * spec: rfc9000#5.1/1 — they are random: no two share a 3-byte prefix or suffix or differ by a
+   * counter, and another connection (another random generator state) issues other ones */
+  vq_cid all[2][16];
+  uint32_t n[2] = {0, 0};
+  for (int run = 0; run < 2; run++) {
+    duo d;
+    CHECK(duo_new_seed(&d, 0, 0, 0, 11 + (uint64_t)run));
+    CHECK(duo_client_first(&d));
+    CHECK(duo_server(&d, NULL, NULL));
+    duo_run(&d, 200);
+    duo_settle(&d, 500);
+    CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_ESTABLISHED);
+    for (uint32_t i = 0; i < 16; i++) {
+      vq_cid c;
+      uint64_t seq = 0;
+      if (vq_conn_local_cid(d.cli, i, &c, &seq))
+        all[run][n[run]++] = c;
+    }
+    CHECK(n[run] >= 2);
+    duo_free(&d);
+    CHECK_EQ(d.root.used, 0);
+  }
+  for (int run = 0; run < 2; run++)
+    for (uint32_t i = 0; i < n[run]; i++) {
+      CHECK_EQ(all[run][i].len, (size_t)8);
+      for (int r2 = 0; r2 < 2; r2++)
+        for (uint32_t j = 0; j < n[r2]; j++) {
+          if (r2 == run && j == i)
+            continue;
+          const uint8_t *a = all[run][i].bytes, *b = all[r2][j].bytes;
+          CHECK(memcmp(a, b, 3) != 0);
+          CHECK(memcmp(a + 5, b + 5, 3) != 0);
+          uint64_t x = 0, y = 0;
+          for (int k = 0; k < 8; k++) {
+            x = (x << 8) | a[k];
+            y = (y << 8) | b[k];
+          }
+          CHECK(x - y > 1000 && y - x > 1000);
+        }
+    }
+}
+
+/* ---- RFC 9000 §8.1: the client's probes before its address is validated -------------------------- */
+
+/* The types of the long header packets at the start of a datagram, as a bit set (1 << type). */
+static unsigned long_types(const uint8_t *b, size_t len)
+{
+  unsigned t = 0;
+  size_t off = 0;
+  vq_pkt_header h;
+  while (off < len && vq_packet_parse(b + off, len - off, 8, &h) == VQ_OK && h.packet_len > 0 &&
+         h.type != VQ_PKT_1RTT) {
+    t |= 1u << h.type;
+    off += h.packet_len;
+  }
+  return t;
+}
+
+VQ_TEST(conn_spec_client_pto_before_validation)
+{
+  /* spec: rfc9000#8.1/5, rfc9000#8.1/6 — the client's first Initial is lost: on its PTO the client
+   * sends an Initial again, in a datagram of 1200 bytes or more (it has no Handshake keys) */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  uint8_t b[1500];
+  size_t len = 0;
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK_EQ(len, (size_t)0);
+  vq_time due = vq_conn_next_timeout(d.cli);
+  CHECK(due != VQ_TIME_NEVER);
+  d.cx.now = due;
+  (void)vq_conn_handle_timeout(d.cli, &d.cx);
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len >= 1200);
+  CHECK(long_types(b, len) & (1u << VQ_PKT_INITIAL));
+  /* with Handshake keys: the server's Initial (ServerHello) arrives, its Handshake packets do not,
+   * and the server, limited to three times what it received, waits: the client's PTO sends a
+   * Handshake packet, which is what lets the server go on */
+  /* the probes (a PTO may send two datagrams) reach the server: every Initial gets acknowledged */
+  uint8_t probes[2][1500];
+  size_t probe_len[2] = {len, 0}, nprobes = 1;
+  memcpy(probes[0], b, len);
+  while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len && nprobes < 2) {
+    memcpy(probes[nprobes], b, len);
+    probe_len[nprobes++] = len;
+  }
+  CHECK(duo_server(&d, NULL, NULL));
+  for (size_t i = 0; i < nprobes; i++)
+    CHECK_EQ(vq_conn_recv(d.srv, &d.cx, probes[i], probe_len[i], 0), VQ_OK);
+  int first = 1;
+  while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len) {
+    if (!first)
+      continue;
+    first = 0;
+    vq_pkt_header h;
+    CHECK_EQ(vq_packet_parse(b, len, 8, &h), VQ_OK);
+    CHECK_EQ(h.type, VQ_PKT_INITIAL);
+    CHECK_EQ(vq_conn_recv(d.cli, &d.cx, b, h.packet_len, 0), VQ_OK);
+  }
+  CHECK(d.cli->sp[VQ_SPACE_HANDSHAKE].rx.installed);
+  CHECK(!d.cli->hs_complete);
+  while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+    ; /* its ACK of the Initial: lost too */
+  due = vq_conn_next_timeout(d.cli);
+  CHECK(due != VQ_TIME_NEVER);
+  d.cx.now = due;
+  (void)vq_conn_handle_timeout(d.cli, &d.cx);
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  CHECK(long_types(b, len) & (1u << VQ_PKT_HANDSHAKE));
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9000 §13.2.3, §13.2.5: ACK ranges kept, ACK Delay ----------------------------------------- */
+
+VQ_TEST(conn_spec_forgotten_ack_ranges_not_accepted_again)
+{
+  /* spec: rfc9000#13.2.3/4 — the client sends 1-RTT packets with a gap after each, more than the
+   * server keeps ranges for (VQ_ACK_RANGES): the server forgets its lowest ranges, and then refuses a
+   * packet of a forgotten range (a copy of an early one) rather than process it a second time;
+   * spec: rfc9000#13.2.3/5 — the largest packet number processed is kept throughout */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  duo_settle(&d, 1000);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  uint64_t id = 0;
+  size_t acc = 0, len = 0;
+  uint8_t b[1500], early[1500];
+  size_t early_len = 0;
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 1, &id), VQ_OK);
+  vq_space *cs = &d.cli->sp[VQ_SPACE_APP], *ss = &d.srv->sp[VQ_SPACE_APP];
+  int64_t largest = -1;
+  for (unsigned k = 0; k < VQ_ACK_RANGES + 8; k++) {
+    CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"z", 1, 0, &acc), VQ_OK);
+    uint64_t pn = cs->next_pn;
+    CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+    CHECK(len > 0);
+    if (k == 1) {
+      memcpy(early, b, len);
+      early_len = len;
+    }
+    CHECK_EQ(vq_conn_recv(d.srv, &d.cx, b, len, 0), VQ_OK);
+    largest = (int64_t)pn;
+    CHECK_EQ(ss->largest_recv, largest);
+    while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+      ; /* the server's ACKs are lost: the client keeps its packets in flight */
+    cs->next_pn++; /* a gap: every packet is a range of its own at the server */
+  }
+  CHECK(ss->recv.dropped > 0); /* ranges were forgotten */
+  CHECK(ss->floor > 0);
+  CHECK_EQ(ss->largest_recv, largest);
+  vq_conn_stats a, bs;
+  vq_conn_get_stats(d.srv, &a);
+  CHECK_EQ(vq_conn_recv(d.srv, &d.cx, early, early_len, 0), VQ_OK);
+  vq_conn_get_stats(d.srv, &bs);
+  CHECK_EQ(bs.pkts_recv, a.pkts_recv);
+  CHECK_EQ(ss->largest_recv, largest);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_ack_delay_is_own_delay_only)
+{
+  /* spec: rfc9000#13.2.5/1 — the server's ACK goes 5 ms after it processed the packet (with data it
+   * sends then) and spends 10 ms on the way back: the client's RTT sample (15 ms) is reduced by the
+   * server's own 5 ms only, i.e. the ACK Delay field holds the time from processing the packet to
+   * sending the ACK, nothing the server did not control */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  duo_settle(&d, 1000);
+  CHECK(d.cli->hs_confirmed);
+  uint64_t id = 0;
+  size_t acc = 0, len = 0;
+  uint8_t b[1500];
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"x", 1, 0, &acc), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  vq_time t0 = d.cx.now;
+  CHECK_EQ(vq_conn_recv(d.srv, &d.cx, b, len, 0), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK_EQ(len, (size_t)0); /* the ACK is deferred */
+  d.cx.now = t0 + VQ_MS(5);
+  CHECK_EQ(vq_conn_stream_write(d.srv, &d.cx, id, (const uint8_t *)"y", 1, 0, &acc), VQ_OK);
+  CHECK_EQ(vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  vq_rtt before = d.cli->rec.rtt;
+  d.cx.now += VQ_MS(10);
+  CHECK_EQ(vq_conn_recv(d.cli, &d.cx, b, len, 0), VQ_OK);
+  CHECK_EQ(vq_recovery_bytes_in_flight(&d.cli->rec), 0); /* it was the ACK of that packet */
+  const vq_time latest = VQ_MS(15), own = VQ_MS(5);
+  CHECK_EQ(d.cli->rec.rtt.latest, latest);
+  CHECK(latest - before.min >= own);
+  CHECK_EQ(d.cli->rec.rtt.smoothed, (before.smoothed * 7u + (latest - own)) / 8u);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9114 §6.2: room for the peer's unidirectional streams ------------------------------------ */
+
+VQ_TEST(conn_spec_h3_needs_three_uni_streams)
+{
+  /* spec: rfc9114#6.2/1 — an HTTP/3 session is refused over a connection that lets the peer open
+   * fewer than three unidirectional streams (control, QPACK encoder and decoder); 3 and the
+   * default (100) are accepted */
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)64 << 20);
+  vq_rng rng;
+  vq_rng_seed(&rng, 5);
+  vq_cx cx = {VQ_MS(1000), NULL, NULL, &rng, NULL};
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = (const uint8_t *)"\x02h3";
+  ccfg.alpn_len = 3;
+  char err[256];
+  vq_tls_ctx *cctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)), VQ_OK);
+  const uint64_t uni[4] = {1, 2, 3, 0};
+  const vq_status want[4] = {VQ_ERR_INVALID_ARGUMENT, VQ_ERR_INVALID_ARGUMENT, VQ_OK, VQ_OK};
+  for (int i = 0; i < 4 && cctx; i++) {
+    vq_conn_config cc = {0};
+    cc.tls = cctx;
+    cc.server_name = "localhost";
+    cc.initial_max_streams_uni = uni[i];
+    vq_conn *c = NULL;
+    CHECK_EQ(vq_conn_new_client(&c, &root, &cc, &cx), VQ_OK);
+    if (!c)
+      continue;
+    CHECK_EQ(vq_conn_local_initial_max_streams(c, 1), uni[i] ? uni[i] : 100);
+    vq_h3_config hc;
+    vq_h3_config_default(&hc, 0);
+    vq_h3_callbacks cb = {0};
+    vq_h3q q;
+    CHECK_EQ(vq_h3q_init(&q, c, &root, &hc, &cb), want[i]);
+    if (want[i] == VQ_OK)
+      vq_h3q_free(&q);
+    vq_conn_free(c, NULL);
+  }
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
+}
+
+/* ---- RFC 9002 §7.5: probes and the congestion window ---------------------------------------------- */
+
+VQ_TEST(conn_spec_probe_not_blocked_by_cwnd)
+{
+  /* spec: rfc9002#7.5/1 — the server sends until its congestion window is full (data still waits)
+   * and nothing is acknowledged: when its PTO fires, it sends a probe all the same, beyond the window */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  duo_run(&d, 200);
+  duo_settle(&d, 1000);
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  uint64_t id = 0;
+  size_t acc = 0, len = 0;
+  uint8_t b[1500];
+  static uint8_t body[200000];
+  memset(body, 0x42, sizeof(body));
+  CHECK_EQ(vq_conn_stream_open(d.srv, &d.cx, 0, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.srv, &d.cx, id, body, sizeof(body), 0, &acc), VQ_OK);
+  CHECK(acc > 100000);
+  int sent = 0;
+  while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len && sent < 1000)
+    sent++; /* all lost */
+  CHECK(sent > 0 && sent < 1000);
+  uint64_t cwnd = d.srv->rec.cc.cwnd, in_flight = vq_recovery_bytes_in_flight(&d.srv->rec);
+  CHECK(in_flight + 1200 > cwnd); /* no room for another full packet */
+  vq_time next = VQ_TIME_NEVER;
+  CHECK(vq_recovery_can_send(&d.srv->rec, d.cx.now, &next) < 1200);
+  /* the PTO (possibly after pacing timers that send nothing) */
+  int probes = 0;
+  for (int i = 0; i < 10 && !probes; i++) {
+    vq_time due = vq_conn_next_timeout(d.srv);
+    CHECK(due != VQ_TIME_NEVER);
+    if (due > d.cx.now)
+      d.cx.now = due;
+    (void)vq_conn_handle_timeout(d.srv, &d.cx);
+    while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len)
+      probes++;
+  }
+  CHECK(probes >= 1);
+  CHECK(vq_recovery_bytes_in_flight(&d.srv->rec) > in_flight);
+  CHECK(vq_recovery_bytes_in_flight(&d.srv->rec) > d.srv->rec.cc.cwnd);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9001 §5.7: a client processes no 1-RTT packet before its handshake completes ------------- */
+
+VQ_TEST(conn_spec_client_no_1rtt_before_handshake_complete)
+{
+  /* spec: rfc9001#5.7/5 — a 1-RTT packet of the server (under its 1-RTT key, which it has once its
+   * flight is built) reaches the client before the server's Handshake packets: the client does not
+   * process it; the same packet after the handshake completed is processed */
+  duo d;
+  CHECK(duo_new(&d));
+  CHECK(duo_client_first(&d));
+  CHECK(duo_server(&d, NULL, NULL));
+  uint8_t flight[8][1500], b[1500];
+  size_t flen[8], nf = 0, len = 0;
+  while (vq_conn_send(d.srv, &d.cx, b, sizeof(b), &len) == VQ_OK && len && nf < 8) {
+    memcpy(flight[nf], b, len);
+    flen[nf++] = len;
+  }
+  CHECK(nf > 0);
+  CHECK(d.srv->sp[VQ_SPACE_APP].tx.installed);
+  /* a 1-RTT packet from the server: PING, padded */
+  uint8_t p[200], copy[200];
+  size_t pn_off = 0, out = 0;
+  memset(p, 0, sizeof(p));
+  CHECK_EQ(vq_short_header_write(p, sizeof(p), &d.cli->scid, 0, 0, 4, &pn_off), VQ_OK);
+  const uint64_t pn = 777;
+  CHECK_EQ(vq_pn_write(p + pn_off, sizeof(p) - pn_off, pn, 4), VQ_OK);
+  p[pn_off + 4] = 0x01; /* PING, then PADDING */
+  CHECK_EQ(vq_packet_protect(&d.srv->sp[VQ_SPACE_APP].tx, p, sizeof(p), pn_off, 4, pn, 40, &out),
+           VQ_OK);
+  memcpy(copy, p, out);
+  /* the client has nothing of the server's flight yet: its handshake is not complete */
+  vq_conn_stats a, bs;
+  vq_conn_get_stats(d.cli, &a);
+  CHECK_EQ(vq_conn_recv(d.cli, &d.cx, p, out, 0), VQ_OK);
+  vq_conn_get_stats(d.cli, &bs);
+  CHECK(!d.cli->hs_complete);
+  CHECK_EQ(bs.pkts_recv, a.pkts_recv);
+  CHECK_EQ(bs.pkts_dropped, a.pkts_dropped + 1);
+  CHECK_EQ(d.cli->sp[VQ_SPACE_APP].largest_recv, -1);
+  /* now the server's flight: the handshake completes, and the same packet is processed */
+  for (size_t i = 0; i < nf; i++)
+    (void)vq_conn_recv(d.cli, &d.cx, flight[i], flen[i], 0);
+  CHECK(d.cli->hs_complete);
+  CHECK_EQ(vq_conn_recv(d.cli, &d.cx, copy, out, 0), VQ_OK);
+  CHECK_EQ(d.cli->sp[VQ_SPACE_APP].largest_recv, (int64_t)pn);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+/* ---- RFC 9000 §14: no QUIC over a path below 1200 bytes ------------------------------------------- */
+
+VQ_TEST(conn_spec_no_connection_below_1200_bytes)
+{
+  /* spec: rfc9000#14/1 — a path that drops every datagram of 1200 bytes or more: the client's
+   * datagrams before the handshake are all that large (Initials are padded, rfc9000#14.1/1), so none
+   * gets through, no connection is made, and the client gives up (idle timeout) */
+  duo d;
+  CHECK(duo_new_idle(&d, 2000));
+  CHECK(duo_client_first(&d));
+  uint8_t b[1500];
+  size_t len = 0;
+  int sent = 0, small = 0;
+  for (int i = 0; i < 100 && vq_conn_get_state(d.cli) < VQ_CONN_CLOSED; i++) {
+    while (vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len) == VQ_OK && len) {
+      sent++;
+      small += len < 1200;
+    }
+    vq_time due = vq_conn_next_timeout(d.cli);
+    if (due == VQ_TIME_NEVER)
+      break;
+    if (due > d.cx.now)
+      d.cx.now = due;
+    (void)vq_conn_handle_timeout(d.cli, &d.cx);
+  }
+  CHECK(sent >= 2);
+  CHECK_EQ(small, 0);
+  CHECK(!d.cli->hs_complete);
+  CHECK_EQ(vq_conn_get_state(d.cli), VQ_CONN_CLOSED);
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }

@@ -291,7 +291,7 @@ VQ_TEST(conn_zrtt_session_event_and_early_stream)
   CHECK_EQ(p->root.used, 0);
 }
 
-/* spec: rfc8446#8/1, rfc8446#8/3 — the endpoint accepts a ticket's 0-RTT once: the same session offered again
+/* spec: rfc9001#9.2/1, rfc8446#8/1, rfc8446#8/3 — the endpoint accepts a ticket's 0-RTT once: the same session offered again
  * resumes without 0-RTT, and the client sends its stream data again in 1-RTT */
 VQ_TEST(conn_zrtt_ticket_single_use)
 {
@@ -436,7 +436,8 @@ VQ_TEST(conn_zrtt_keys_discarded)
   CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
   run_until_established(p);
   CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
-  /* established: new data goes in 1-RTT only */
+  /* spec: rfc9001#4.9/2 — established: new data goes in 1-RTT only (the highest level), though
+   * the 0-RTT keys are still there */
   uint64_t id = 0;
   size_t acc = 0, n = 0;
   CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
@@ -543,7 +544,8 @@ static void lower_stream_data(vq_tp *tp) { tp->initial_max_stream_data_bidi_remo
 /* spec: rfc9000#7.4.1/4, rfc9000#7.4.1/10 — in 0-RTT the client keeps to the remembered limits (here
  * a remembered stream limit of 10 bytes, below what the server gives now): only 10 bytes arrive
  * before the handshake, the rest after it under the new limits; spec: rfc9000#7.4.1/2 — and the
- * remembered values do not stand in for the new ones afterwards */
+ * remembered values do not stand in for the new ones afterwards; spec: rfc9000#7.4.1/3 — the
+ * server's new values (its transport parameters in this handshake) are what the rest is sent under */
 VQ_TEST(conn_zrtt_remembered_limits)
 {
   pair p_, *p = &p_;

@@ -563,7 +563,9 @@ VQ_TEST(hs_sni_only_for_names)
   CHECK_EQ(g_sni, 0);
 }
 
-/* spec: rfc8446#4.4.2.4 — a name the certificate does not carry: bad_certificate, with a detail. */
+/* spec: rfc8446#4.4.2.4 — a name the certificate does not carry: bad_certificate, with a detail.
+ * spec: rfc9001#4.4/1, rfc9114#3.1/1, rfc9114#3.1/2 — the client authenticates the server for the
+ * name it wants (the URI's host): a certificate for another name fails the handshake. */
 VQ_TEST(hs_verify_wrong_name)
 {
   opts o;
@@ -577,7 +579,7 @@ VQ_TEST(hs_verify_wrong_name)
 }
 
 /* spec: rfc8446#4.4.2.4 — a chain that does not lead to a trust anchor: unknown_ca, with
- * X509_verify_cert_error_string's reason. */
+ * X509_verify_cert_error_string's reason. spec: rfc9001#4.4/1 — the server is authenticated. */
 VQ_TEST(hs_verify_unknown_ca)
 {
   char *cert = NULL, *key = NULL;
@@ -589,6 +591,43 @@ VQ_TEST(hs_verify_unknown_ca)
   run_fail(t, &o, 0, VQ_ERR_TLS_UNKNOWN_CA, 48, "certificate verify failed: ");
   free(cert);
   free(key);
+}
+
+/* spec: rfc9000#7/1 — what the handshake provides: a server authenticated by its certificate (the
+ * verify tests above: hs_verify_*, hs_bad_signature, hs_tampered_finished), transport parameters and
+ * the application protocol exchanged in the authenticated handshake (check_success compares both
+ * sides'), and keys distinct and unrelated per connection: two handshakes between the same two
+ * configurations end with different handshake and 1-RTT secrets. */
+VQ_TEST(hs_distinct_keys_per_connection)
+{
+  opts o;
+  defaults(&o);
+  o.insecure = 0;
+  o.ca_is_leaf = 1;
+  vq_tls_secret first[4];
+  size_t nfirst = 0;
+  for (int run = 0; run < 2; run++) {
+    pair p;
+    if (!setup(t, &p, &o)) {
+      teardown(t, &p);
+      return;
+    }
+    CHECK_EQ(pump(&p, &o), VQ_OK);
+    check_success(t, &p, VQ_CS_AES_128_GCM_SHA256, "h3");
+    CHECK_EQ(p.nc, 4);
+    if (run == 0) {
+      nfirst = p.nc < 4 ? p.nc : 4;
+      memcpy(first, p.csec, nfirst * sizeof first[0]);
+    } else {
+      for (size_t i = 0; i < nfirst; i++) {
+        const vq_tls_secret *b = find_secret(p.csec, p.nc, first[i].level, first[i].dir);
+        CHECK(b != NULL);
+        if (b)
+          CHECK(b->len == first[i].len && memcmp(b->secret, first[i].secret, b->len) != 0);
+      }
+    }
+    teardown(t, &p);
+  }
 }
 
 /* insecure skips chain and name, nothing else. */
@@ -628,7 +667,8 @@ static void ch_without_alpn(int from_server, vq_level l, uint8_t *b, size_t n)
     }
 }
 
-/* spec: rfc9001#8.1/2, rfc9001#8.1/6 — no application protocol in common: the server fails with
+/* spec: rfc9000#7/2 — the application protocol is negotiated explicitly, or there is no connection.
+ * spec: rfc9001#8.1/2, rfc9001#8.1/6 — no application protocol in common: the server fails with
  * no_application_protocol (0x178). spec: rfc9001#8.1/7, rfc9001#8.1/3 — a server selecting a
  * protocol the client did not offer: ALPN negotiation failed, the client fails with 0x178 too.
  * spec: rfc9001#8.1/1 — ALPN is required: a ClientHello without it is refused. */

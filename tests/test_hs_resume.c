@@ -860,6 +860,12 @@ VQ_TEST(hs_resume_ticket_seal_open)
   uint8_t out[VQ_HS_TICKET_MAX];
   size_t n = 0;
   CHECK_EQ(vq_hs_ticket_seal(a, &tk, out, sizeof out, &n), VQ_OK);
+  /* spec: rfc9001#9.2/2 — the ticket tells the client nothing: neither the PSK nor the transport
+   * parameters it carries appear in it (sealed), only the server that made it reads them back */
+  for (size_t i = 0; i + 16 <= n; i++) {
+    CHECK(memcmp(out + i, tk.psk, 16) != 0);
+    CHECK(i + sizeof SERVER_TP > n || memcmp(out + i, SERVER_TP, sizeof SERVER_TP) != 0);
+  }
   CHECK_EQ(vq_hs_ticket_open(a, out, n, &got), VQ_OK);
   CHECK_EQ(got.suite, tk.suite);
   CHECK_EQ(got.created_ms, T0);

@@ -1570,7 +1570,8 @@ static int run_zrtt(uint64_t seed, zmode m, const char *name)
   if (w->cli.early_streams != s2.streams || (w->cli.zrtt_pkts_seen == 0 && !lossy))
     FAIL("early streams %d of %d, 0-RTT packets %llu", w->cli.early_streams, s2.streams,
          (unsigned long long)w->cli.zrtt_pkts_seen);
-  /* spec: rfc9001#5.6/5 — the server sends no 0-RTT packet (it acknowledges them in 1-RTT) */
+  /* spec: rfc9001#5.6/5 — the server sends no 0-RTT packet; spec: rfc9000#13.2.6/3 — so the client's
+   * 0-RTT packets are acknowledged in 1-RTT ones (nothing stays owed: obligations below) */
   if (w->srv.zrtt_pkts_seen)
     FAIL("the server sent %llu 0-RTT packets", (unsigned long long)w->srv.zrtt_pkts_seen);
   if (got != want || w->cli.early_ev != (want == VQ_EARLY_ACCEPTED ? 2 : 1))

@@ -927,3 +927,44 @@ VQ_TEST(recovery_oldest_in_flight)
   CHECK_EQ(vq_recovery_oldest_in_flight(NULL, VQ_SPACE_APP, 0, 0, &p), 0);
   fx_free(f);
 }
+
+/* spec: rfc9000#9.4/1 — after a move to a new path (vq_recovery_reset_path), what was sent on the old
+ * one contributes to neither congestion control nor RTT: its acknowledgment gives no RTT sample and
+ * no window growth, its loss no congestion event; both only take it out of bytes_in_flight. The
+ * new path's packets do both. */
+VQ_TEST(recovery_old_path_packets_do_not_count)
+{
+  fx *f = fx_new(VQ_CC_NEWRENO, 256);
+  CHECK(f != NULL);
+  if (!f) return;
+  f->st.handshake_confirmed = 1;
+  vq_time t0 = 1000 * MS;
+  for (uint64_t pn = 0; pn < 10; pn++)
+    CHECK_EQ(sendp(f, VQ_SPACE_APP, pn, t0, 1200, 1), VQ_OK);
+  CHECK_EQ(vq_recovery_bytes_in_flight(&f->r), 12000);
+  vq_recovery_reset_path(&f->r, 1200);
+  const uint64_t cwnd0 = f->r.cc.cwnd, ssthresh0 = f->r.cc.ssthresh;
+  CHECK(!f->r.rtt.has_sample);
+  CHECK_EQ(vq_recovery_bytes_in_flight(&f->r), 12000); /* still in flight */
+  /* new path: pn 10.. */
+  for (uint64_t pn = 10; pn < 14; pn++)
+    CHECK_EQ(sendp(f, VQ_SPACE_APP, pn, t0 + 5 * MS, 1200, 1), VQ_OK);
+  /* pn 4..9 of the old path acknowledged: no RTT sample, no growth; 0..3 become lost (packet
+   * threshold, 3 below the largest acknowledged): no congestion event */
+  int rtt = 0;
+  CHECK_EQ(ack1(f, VQ_SPACE_APP, 4, 9, t0 + 10 * MS, &rtt), VQ_OK);
+  CHECK(!rtt);
+  CHECK(!f->r.rtt.has_sample);
+  CHECK_EQ(f->r.cc.cwnd, cwnd0);
+  CHECK_EQ(f->r.cc.ssthresh, ssthresh0);
+  int times = 0;
+  CHECK_EQ(fate_of(f, VQ_SPACE_APP, 0, &times), VQ_PKT_LOST);
+  CHECK_EQ(vq_recovery_bytes_in_flight(&f->r), 4 * 1200); /* the new path's only */
+  /* the new path's packets: an RTT sample of 20 ms and window growth */
+  CHECK_EQ(ack1(f, VQ_SPACE_APP, 10, 13, t0 + 25 * MS, &rtt), VQ_OK);
+  CHECK(rtt);
+  CHECK_EQ(f->r.rtt.latest, 20 * MS);
+  CHECK(f->r.cc.cwnd > cwnd0);
+  CHECK_EQ(vq_recovery_bytes_in_flight(&f->r), 0);
+  fx_free(f);
+}

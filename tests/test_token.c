@@ -131,6 +131,15 @@ VQ_TEST(stateless_reset_token_and_packet)
   CHECK_EQ(vq_stateless_reset_token(key, &b, t3), VQ_OK);
   CHECK(memcmp(t1, t2, 16) == 0);
   CHECK(memcmp(t1, t3, 16) != 0);
+  /* spec: rfc9000#10.3.2/1 — hard to guess: it depends on the secret key (the same CID under a key
+   * differing in one bit gives another token) and is not the CID or the key itself */
+  uint8_t key2[VQ_TOKEN_KEY_LEN] = {1, 2, 3};
+  key2[VQ_TOKEN_KEY_LEN - 1] ^= 1;
+  uint8_t t4[16];
+  CHECK_EQ(vq_stateless_reset_token(key2, &a, t4), VQ_OK);
+  CHECK(memcmp(t1, t4, 16) != 0);
+  CHECK(memcmp(t1, a.bytes, 8) != 0);
+  CHECK(memcmp(t1, key, 16) != 0);
   vq_rng rng;
   vq_rng_seed(&rng, 7);
   vq_cx cx;

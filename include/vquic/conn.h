@@ -320,6 +320,9 @@ vq_status vq_conn_close(vq_conn *c, const vq_cx *cx, int app, uint64_t error_cod
 
 vq_conn_state vq_conn_get_state(const vq_conn *c);
 int vq_conn_is_server(const vq_conn *c);
+/* The initial_max_streams_bidi (uni 0) or initial_max_streams_uni (uni 1) this connection announces
+ * (after its defaults: 100 when the configuration said 0). */
+uint64_t vq_conn_local_initial_max_streams(const vq_conn *c, int uni);
 /* The error the connection closed with (by either side) and its reason ("" if none). */
 uint64_t vq_conn_close_error(const vq_conn *c, int *app, int *by_peer, const char **reason);
 void vq_conn_get_stats(const vq_conn *c, vq_conn_stats *st);

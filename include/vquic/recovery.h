@@ -167,6 +167,7 @@ typedef struct vq_recovery_space {
   uint64_t ecn_ce_reported;               /* the largest ECN-CE count the peer reported (§7.1) */
   uint64_t largest_sent;                  /* valid when has_sent: ACKs above it are rejected */
   int has_sent;
+  uint64_t path_first_pn;                 /* packets below it went on an earlier path (§9.4) */
 } vq_recovery_space;
 
 typedef struct vq_recovery_config {

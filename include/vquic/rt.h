@@ -20,11 +20,18 @@ typedef uint64_t vq_time;
 #define VQ_MS(x) ((vq_time)(x) * 1000000u)
 #define VQ_US(x) ((vq_time)(x) * 1000u)
 
-/* A seedable PRNG (xoshiro256**). The POSIX driver seeds it from the kernel; the lab from the scenario
- * seed, so a lab run is reproducible. Not for keys: secrets come from libcrypto's RAND_bytes. */
+/* A seedable PRNG (xoshiro256**); the lab seeds it from the scenario seed, so a lab run is
+ * reproducible. xoshiro is predictable from its output, so a driver facing a real network sets fill:
+ * vq_rng_fill (connection IDs, PATH_CHALLENGE data, a client's stateless reset key, token nonces)
+ * then takes its bytes from it, a CSPRNG such as libcrypto's RAND_bytes (returns 0 on success; on
+ * failure the xoshiro stream is used). vq_rng_next / vq_rng_below (jitter, grease, padding sizes)
+ * stay on xoshiro. TLS secrets always come from RAND_bytes. */
 typedef struct vq_rng {
   uint64_t s[4];
+  int (*fill)(void *ud, uint8_t *out, size_t len);
+  void *fill_ud;
 } vq_rng;
+/* Seeds the xoshiro state and clears fill (set fill after seeding). */
 void vq_rng_seed(vq_rng *r, uint64_t seed);
 uint64_t vq_rng_next(vq_rng *r);
 /* Uniform in [0, bound) without modulo bias; bound 0 gives 0. */

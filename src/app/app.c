@@ -10,6 +10,9 @@
 #include "app.h"
 #include "vquic/protect.h"
 
+#include <limits.h>
+#include <openssl/rand.h>
+
 uint8_t *app_read_file(const char *path, size_t max, size_t *len, char *err, size_t errcap)
 {
   FILE *f = fopen(path, "rb");
@@ -201,4 +204,10 @@ int app_write_file_private(const char *path, const uint8_t *data, size_t len, ch
     return -1;
   }
   return 0;
+}
+
+int app_crypto_fill(void *ud, uint8_t *out, size_t len)
+{
+  (void)ud;
+  return len <= INT_MAX && RAND_bytes(out, (int)len) == 1 ? 0 : -1;
 }

@@ -34,5 +34,7 @@ int app_write_file_private(const char *path, const uint8_t *data, size_t len, ch
 
 /* A trace sink printing to stderr when verbose. */
 void app_trace(void *ud, vq_time now, const char *event, const char *detail);
+/* vq_rng.fill for the programs: libcrypto's RAND_bytes (0 on success). */
+int app_crypto_fill(void *ud, uint8_t *out, size_t len);
 
 #endif

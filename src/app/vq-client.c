@@ -467,12 +467,13 @@ int main(int argc, char **argv)
   }
   vq_rng rng;
   vq_rng_seed(&rng, vq_posix_now() ^ ((uint64_t)getpid() << 32));
+  rng.fill = app_crypto_fill; /* CIDs, PATH_CHALLENGE data...: unpredictable (rfc9000#5.1/1) */
   vq_trace trace = {app_trace, NULL};
   vq_cx cx = {vq_posix_now(), NULL, NULL, &rng, verbose ? &trace : NULL};
   vq_conn_config cc = {0};
   cc.disable_ecn = no_ecn;
   cc.tls = tls;
-  cc.server_name = c->host;
+  cc.server_name = c->host; /* spec: rfc9114#3.1/1 — the certificate is checked against it */
   cc.max_idle_timeout_ms = timeout_ms;
   cc.cc = VQ_CC_CUBIC;
   cc.version = first_version[0];

@@ -585,6 +585,7 @@ int main(int argc, char **argv)
   }
   vq_rng rng;
   vq_rng_seed(&rng, vq_posix_now() ^ ((uint64_t)getpid() << 32));
+  rng.fill = app_crypto_fill; /* CIDs, PATH_CHALLENGE data...: unpredictable (rfc9000#5.1/1) */
   vq_trace trace = {app_trace, NULL};
   char la_s[VQ_ADDR_STRLEN];
   (void)vq_addr_format(vq_posix_sock_local(s.sock), la_s, sizeof(la_s));

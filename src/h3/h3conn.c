@@ -568,7 +568,8 @@ vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, s
   vq_h3_head head;
   /* spec: rfc9114#4.3/1, rfc9114#4.2/1 — only well-formed requests leave.
    * spec: rfc9114#9/4 — :protocol (extended CONNECT, RFC 9220 §3) only once the server's SETTINGS
-   * enabled it. */
+   * enabled it; spec: rfc9114#7.2.4.2/1 — nothing the peer's settings as we know them make invalid
+   * (that, and a header section above its SETTINGS_MAX_FIELD_SECTION_SIZE) */
   if (vq_h3_validate(fields, n, VQ_H3_SECTION_REQUEST, h3->peer.enable_connect_protocol, &head) != VQ_OK)
     return leave(h3, VQ_ERR_H3_MESSAGE);
   if (section_size(fields, n) > h3->peer.max_field_section_size)
@@ -814,8 +815,19 @@ vq_status vq_h3_on_stream_data(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, c
   return leave(h3, st);
 }
 
+/* spec: rfc9114#8/2 — an error code we do not know (not one of RFC 9114 §8.1, RFC 9204 §6, or
+ * H3_DATAGRAM_ERROR of RFC 9297) received from the peer is treated as H3_NO_ERROR. */
+static uint64_t known_code(uint64_t code)
+{
+  if ((code >= VQ_H3_NO_ERROR && code <= VQ_H3_VERSION_FALLBACK) || (code >= 0x200u && code <= 0x202u) ||
+      code == 0x33u)
+    return code;
+  return VQ_H3_NO_ERROR;
+}
+
 vq_status vq_h3_on_stream_reset(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, uint64_t app_error)
 {
+  app_error = known_code(app_error);
   vq_status st = enter(h3, cx);
   if (st != VQ_OK) return st;
   if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
@@ -826,6 +838,7 @@ vq_status vq_h3_on_stream_reset(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, 
 
 vq_status vq_h3_on_stop_sending(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, uint64_t app_error)
 {
+  app_error = known_code(app_error);
   vq_status st = enter(h3, cx);
   if (st != VQ_OK) return st;
   if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);

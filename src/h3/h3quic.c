@@ -47,6 +47,10 @@ vq_status vq_h3q_init(vq_h3q *q, vq_conn *conn, vq_mem *mem, const vq_h3_config 
                       const vq_h3_callbacks *cb)
 {
   memset(q, 0, sizeof(*q));
+  /* spec: rfc9114#6.2/1 — HTTP/3 needs the peer to be able to open its control stream and the two
+   * QPACK streams: a connection announcing fewer than three unidirectional streams is refused */
+  if (!conn || vq_conn_local_initial_max_streams(conn, 1) < 3)
+    return VQ_ERR_INVALID_ARGUMENT;
   q->conn = conn;
   vq_h3_transport tr = {q, t_open_uni, t_open_bidi, t_write, t_reset, t_stop, t_close};
   return vq_h3_create(&q->h3, mem, cfg, &tr, cb);

@@ -18,6 +18,8 @@ static uint64_t splitmix64(uint64_t *x)
 
 void vq_rng_seed(vq_rng *r, uint64_t seed)
 {
+  r->fill = NULL; /* set it after seeding */
+  r->fill_ud = NULL;
   uint64_t x = seed;
   for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
 }
@@ -52,6 +54,10 @@ uint64_t vq_rng_below(vq_rng *r, uint64_t bound)
 
 void vq_rng_fill(vq_rng *r, uint8_t *out, size_t len)
 {
+  /* spec: rfc9000#5.1/1 — connection IDs an observer cannot correlate (or predict): from the
+   * driver's CSPRNG when it gave one */
+  if (r->fill && len > 0 && r->fill(r->fill_ud, out, len) == 0)
+    return;
   while (len > 0) {
     uint64_t x = vq_rng_next(r);
     size_t n = len < 8 ? len : 8;

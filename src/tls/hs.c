@@ -16,7 +16,13 @@
  *           (resumed: SH EE Finished) --Finished--> S_DONE, then NewSessionTicket at 1-RTT
  *
  * Every failure is sticky: the status, the alert and a detail string stay, and every later call
- * returns the same status. */
+ * returns the same status.
+ *
+ * spec: rfc9000#7/1 — TLS 1.3 gives QUIC what it needs: an authenticated (EC)DHE key exchange with
+ * fresh key shares from OpenSSL's RAND per connection (distinct, unrelated keys), the server always
+ * authenticated (chain, name and CertificateVerify: below), keys for 0-RTT and 1-RTT, the
+ * transport parameters in an authenticated extension (encrypted from the server), ALPN
+ * (rfc9001#8.1). */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -737,6 +743,10 @@ static vq_status client_certificate(vq_tls *t, const uint8_t *m, size_t n)
   for (size_t i = 0; key && i < 5; i++) usable |= vq_hs_key_supports(key, offered_sigs[i]);
   if (!usable)
     return fail(t, VQ_ERR_TLS_UNSUPPORTED_CERTIFICATE, "server key type is not supported");
+  /* spec: rfc9001#4.4/1 — the client authenticates the server: its chain to a trust anchor and the
+   * server name (unless the application asked for insecure mode); spec: rfc9114#3.1/1,
+   * rfc9114#3.1/2 — the name is the URI's host (vq-client passes it as server_name): a certificate
+   * that does not match it fails the handshake, so the server is never authoritative for it */
   if (!t->ctx->insecure) {
     char detail[sizeof t->detail];
     st = vq_hs_verify_chain(t->ctx, leaf, t->peer_chain, t->server_name, detail, sizeof detail);
@@ -838,6 +848,7 @@ static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
   s.alpn_len = t->alpn_len;
   /* spec: rfc8446#4.2.11/4 — the SNI is stored with the PSK. */
   memcpy(s.sni, t->server_name, strlen(t->server_name) + 1);
+  /* spec: rfc9001#9.2/2 — the ticket is kept as opaque bytes, never looked into */
   s.ticket = nst.ticket.p;
   s.ticket_len = nst.ticket.len;
   s.tp = t->peer_tp;
@@ -1207,7 +1218,8 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
                                                               : VQ_ERR_TLS_MISSING_EXTENSION,
                 "no signature scheme in common");
 
-  /* spec: rfc9001#8.1/1, rfc9001#8.1/2 — no ALPN, or no protocol in common: no_application_protocol. */
+  /* spec: rfc9001#8.1/1, rfc9001#8.1/2 — no ALPN, or no protocol in common: no_application_protocol.
+   * spec: rfc9000#7/2 — so every connection negotiates its application protocol explicitly. */
   if (!ch.ext.has[VQ_TLS_EXT_ALPN])
     return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "ClientHello without ALPN");
   const uint8_t *a = t->ctx->alpn;

@@ -75,7 +75,11 @@ static const uint8_t ticket_aad[] = "vquic ticket v1";
 /* Plaintext: u8 version, u16 suite, u64 created_ms, u32 lifetime_s, u32 age_add, u32 max_early_data,
  * u8 psk_len psk, u8 alpn_len alpn, u16 tp_len tp, u16 app_len app (version 2: the application's
  * 0-RTT state, vq_tls_resume.early_app).
- * Ticket: nonce (12) || AES-256-GCM(ticket_key, nonce, aad "vquic ticket v1", plaintext) || tag. */
+ * Ticket: nonce (12) || AES-256-GCM(ticket_key, nonce, aad "vquic ticket v1", plaintext) || tag.
+ * spec: rfc9001#9.2/2 — sealed under the server's own key: what it holds (the transport parameters
+ * and the application's 0-RTT state the server compares on resumption) is read back by the server
+ * only, nothing in it is communicated to the client, which keeps and sends it as opaque bytes
+ * (client_nst in src/tls/hs.c). */
 vq_status vq_hs_ticket_seal(const vq_tls_ctx *ctx, const vq_hs_ticket *tk, uint8_t *out, size_t cap,
                             size_t *len)
 {

@@ -75,6 +75,7 @@ static void config_defaults(vq_conn_config *k)
 {
   if (!k->version)
     k->version = k->versions[0] ? k->versions[0] : VQ_QUIC_V1;
+  /* spec: rfc9000#5.1/3 — 0 means the default: vquic never uses zero-length connection IDs */
   if (!k->cid_len)
     k->cid_len = 8;
   if (k->cid_len > VQ_CID_MAX_LEN)
@@ -109,6 +110,8 @@ static void config_defaults(vq_conn_config *k)
     k->initial_max_streams_bidi = 100;
   if (!k->initial_max_streams_uni)
     k->initial_max_streams_uni = 100;
+  /* spec: rfc9000#14/1 — never below 1200 bytes: the Initials are padded to 1200
+   * (rfc9000#14.1/1), so a path that cannot carry that makes no connection */
   if (k->max_udp_payload < VQ_MIN_INITIAL_DATAGRAM)
     k->max_udp_payload = VQ_MIN_INITIAL_DATAGRAM;
   if (!k->max_sent_per_space)
@@ -1202,7 +1205,9 @@ static vq_status on_frame(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt
 }
 
 /* Processes the frames of a decrypted payload. Returns the first error; *eliciting says whether the
- * packet was ack-eliciting. */
+ * packet was ack-eliciting. spec: rfc9000#5.2/2 — an error found after earlier frames of the packet
+ * were processed is returned like any other: the caller closes the connection with it (it never
+ * drops the packet as if unprocessed). */
 static vq_status process_payload(vq_conn *c, const vq_cx *cx, int space, vq_pkt_type pt,
                                  const uint8_t *p, size_t len, int *eliciting, uint64_t *bad_type)
 {
@@ -1546,7 +1551,9 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
 {
   vq_pkt_header h;
   vq_status st = vq_packet_parse(pkt, len, c->scid.len, &h);
-  /* spec: rfc9000#10.3/7 — what does not parse (too small to be a QUIC packet, among others) is
+  /* spec: rfc9000#8.2.1/7 — no minimum size for anything but an Initial (rfc9000#14.1/4, the
+   * endpoint's check): a small datagram with PATH_CHALLENGE or PATH_RESPONSE is processed;
+   * spec: rfc9000#10.3/7 — what does not parse (too small to be a QUIC packet, among others) is
    * discarded; spec: rfc9000#14/4 — only discarded: the connection is not closed for it */
   if (st != VQ_OK) {
     c->stats.pkts_dropped++;
@@ -1598,8 +1605,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
       vq_cx_trace(cx, "packet_dropped", "reason=server_initial_with_token");
       return h.packet_len;
     }
-    /* spec: rfc9000#7.2/3 — once the server's first Initial was processed, a long header packet with
-     * another Source CID is discarded */
+    /* spec: rfc9000#7.2/3, rfc9000#7.2/6 — once the server's first Initial was processed, a long
+     * header packet (a later Initial included) with another Source CID is discarded */
     if (c->have_peer_scid && (h.scid_len != c->peer_initial_scid.len ||
                               memcmp(pkt + h.scid_off, c->peer_initial_scid.bytes, h.scid_len) != 0)) {
       c->stats.pkts_dropped++;
@@ -1649,7 +1656,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     return 0;
   }
   /* spec: rfc9001#5.5/1, rfc9001#5.5/2 — a packet that neither the current nor the next keys
-   * unprotect (one that appears to start a key update included) is discarded */
+   * unprotect (one that appears to start a key update included) is discarded; spec: rfc9000#12.2/7
+   * — only it: its length is returned, so the packets coalesced after it are processed */
   if (st != VQ_OK) {
     c->stats.pkts_dropped++;
     if (st == VQ_ERR_DECRYPT) {
@@ -1932,6 +1940,10 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
 
 vq_conn_state vq_conn_get_state(const vq_conn *c) { return c->state; }
 int vq_conn_is_server(const vq_conn *c) { return c->is_server; }
+uint64_t vq_conn_local_initial_max_streams(const vq_conn *c, int uni)
+{
+  return uni ? c->cfg.initial_max_streams_uni : c->cfg.initial_max_streams_bidi;
+}
 const vq_cid *vq_conn_scid(const vq_conn *c) { return &c->scid; }
 const vq_cid *vq_conn_dcid(const vq_conn *c) { return &c->dcid; }
 const vq_cid *vq_conn_odcid(const vq_conn *c) { return &c->odcid; }

@@ -276,6 +276,8 @@ struct vq_conn {
   uint8_t path_challenge_data[8];
   vq_time path_deadline;          /* the validation fails then */
   int path_pad;                   /* the packet being built carries PATH_CHALLENGE/RESPONSE */
+  int path_mtu_unshown;           /* a PATH_CHALLENGE/RESPONSE went in a datagram the
+                                   * anti-amplification limit kept below 1200 bytes */
   int ping_pending;               /* a PING to send (makes a migration probe non-probing) */
   uint8_t probe_addr[VQ_ADDR_MAX];/* a PATH_CHALLENGE that came from another address (a probe): */
   size_t probe_addr_len;          /* answered if the connection moves there (§8.2.2/3) */

@@ -321,6 +321,13 @@ void vq_conn_on_path_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8]
   c->path_deadline = VQ_TIME_NEVER;
   c->stats.paths_validated++;
   vq_cx_trace(cx, "path_validated", "ok");
+  /* spec: rfc9000#8.2.1/6, rfc9000#8.2.3/1 — our PATH_CHALLENGE or PATH_RESPONSE on this path went
+   * in a datagram below 1200 bytes (anti-amplification limit): a second validation, now that the
+   * limit is gone, in a datagram expanded to 1200 bytes */
+  if (c->path_mtu_unshown) {
+    c->path_mtu_unshown = 0;
+    path_start_validation(c, cx);
+  }
 }
 
 void vq_conn_path_timeout(vq_conn *c, const vq_cx *cx)
@@ -330,6 +337,7 @@ void vq_conn_path_timeout(vq_conn *c, const vq_cx *cx)
   c->path_validating = 0;
   c->path_challenge_pending = 0;
   c->path_deadline = VQ_TIME_NEVER;
+  c->path_mtu_unshown = 0;
   c->stats.path_validation_failures++;
   vq_cx_trace(cx, "path_validation_failed", "server=%d", c->is_server);
   if (!c->is_server || !c->path_unvalidated)

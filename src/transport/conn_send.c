@@ -300,6 +300,8 @@ static int stream_has_data(const vq_conn *c, const vq_stream *s)
   return vq_sendbuf_next(&s->sb, 1200, conn_credit_end(c, s), &off, &len, &fin);
 }
 
+/* spec: rfc9000#8.2.2/2 — a pending PATH_RESPONSE makes a packet due at once (no ACK delay or
+ * other timer holds it back; only congestion control can) */
 static int app_ctrl_pending(vq_conn *c)
 {
   if (c->handshake_done_pending || c->path_response_pending || c->path_challenge_pending ||
@@ -423,7 +425,9 @@ static int put_ack(vq_conn *c, const vq_cx *cx, pkt *p, int space)
   if (s->recv.n == 0)
     return 0;
   /* spec: rfc9000#13.2.6/1, rfc9000#13.2.6/2, rfc9000#17.2.3/4 — the ACK frame is built from the
-   * ranges of the packet number space of the packet it goes in (1-RTT acknowledged in 1-RTT) */
+   * ranges of the packet number space of the packet it goes in (1-RTT acknowledged in 1-RTT);
+   * spec: rfc9000#13.2.6/3 — the client's 0-RTT packets are in the application data space too, and
+   * a server builds no 0-RTT packet (rfc9001#5.6/5), so their ACKs go in 1-RTT packets */
   vq_ack_range r[VQ_ACK_RANGES_SENT];
   size_t n = s->recv.n < VQ_ACK_RANGES_SENT ? s->recv.n : VQ_ACK_RANGES_SENT;
   for (size_t i = 0; i < n; i++) {
@@ -980,6 +984,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   c->path_pad = 0;
 
   vq_time next_send = VQ_TIME_NEVER;
+  /* spec: rfc9002#7.5/1 — a space owed PTO probes sends whatever the congestion window says */
   int cwnd_ok = vq_recovery_can_send(&c->rec, now, &next_send) > (zrtt ? VQ_ZRTT_CWND_RESERVE(c) : 0) ||
                 s->probes > 0;
   if (c->pa_building) {
@@ -1070,6 +1075,11 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
      * allow it (cap is already cut to that limit: vq_conn_build_datagram) */
     if (want < VQ_MIN_INITIAL_DATAGRAM - VQ_AEAD_TAG_LEN)
       want = VQ_MIN_INITIAL_DATAGRAM - VQ_AEAD_TAG_LEN;
+    /* spec: rfc9000#8.2.1/6, rfc9000#8.2.3/1 — cut short by that limit, the datagram does not show
+     * that the path carries 1200 bytes: another path validation follows, expanded, once this one
+     * succeeds (vq_conn_on_path_response) */
+    if (want > p.end && c->path_unvalidated)
+      c->path_mtu_unshown = 1;
     c->path_pad = 0;
   }
   if (want > p.end)

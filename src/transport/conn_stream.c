@@ -133,7 +133,9 @@ static void stream_release(vq_conn *c, vq_stream *s)
 
 /* Frees a stream once both directions reached a terminal state (RFC 9000 §3.1, §3.2): its send
  * side all acknowledged or its reset acknowledged, its receive side read to the end or its reset
- * told. A peer-initiated stream's slot is then returned with MAX_STREAMS (RFC 9000 §4.6). */
+ * told. A peer-initiated stream's slot is then returned with MAX_STREAMS (RFC 9000 §4.6).
+ * spec: rfc9000#4.4/1 — so the flow control state of a direction still open (fc_rx / fc_tx) lives
+ * on, and is updated (vq_conn_stream_read), after the other direction ended. */
 void vq_conn_stream_maybe_free(vq_conn *c, vq_stream *s)
 {
   int send_done = !s->can_send || s->ss == VQ_SEND_DATA_RECVD || s->ss == VQ_SEND_RESET_RECVD;
@@ -299,6 +301,9 @@ vq_status vq_conn_on_reset_stream(vq_conn *c, const vq_frame_reset_stream *f)
   return VQ_OK;
 }
 
+/* spec: rfc9000#11.2/1 — the only callers: the application (vq_conn_stream_reset) and the peer's
+ * STOP_SENDING (its application's request, which rfc9000#3.5/2 makes us answer); the transport never
+ * resets a stream for reasons of its own (its errors are connection errors) */
 static void reset_local(vq_conn *c, vq_stream *s, uint64_t code)
 {
   if (s->reset_pending || s->reset_sent || s->ss == VQ_SEND_DATA_RECVD)

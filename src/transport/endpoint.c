@@ -47,10 +47,10 @@ typedef struct replay_entry {
   uint64_t expires_ms;           /* 0: free */
 } replay_entry;
 
-/* spec: rfc8446#8/3 — single-use tickets for 0-RTT: a ticket 0-RTT was accepted with is recorded
- * until its lifetime ends, and a second ClientHello with it gets no 0-RTT (the resumption itself
- * goes on). The record is bounded (early_replay_max entries): when every entry is still live, 0-RTT
- * is refused (fail safe) until one expires. */
+/* spec: rfc9001#9.2/1, rfc8446#8/3 — single-use tickets for 0-RTT (the TLS 1.3 replay protection):
+ * a ticket 0-RTT was accepted with is recorded until its lifetime ends, and a second ClientHello
+ * with it gets no 0-RTT (the resumption itself goes on). The record is bounded (early_replay_max
+ * entries): when every entry is still live, 0-RTT is refused (fail safe) until one expires. */
 static int ep_early_check(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms)
 {
   vq_endpoint *ep = ud;

@@ -450,15 +450,18 @@ static uint32_t detect_lost(vq_recovery *r, vq_pn_space space, vq_time now, cons
     leave_flight(sp, p);
     lost++;
     r->packets_lost++;
+    const int this_path = p->pn >= sp->path_first_pn; /* rfc9000#9.4/1 */
     if (p->in_flight) {
       r->bytes_lost += p->size;
       vq_cc_on_removed(&r->cc, p->size);
-      any_in_flight_lost = 1;
-      if (p->time_sent > last_loss_sent) last_loss_sent = p->time_sent;
+      if (this_path) {
+        any_in_flight_lost = 1;
+        if (p->time_sent > last_loss_sent) last_loss_sent = p->time_sent;
+      }
     }
     /* spec: rfc9002#7.6.2/1, rfc9002#7.6.2/2 — the two packets MUST be ack-eliciting; the period
      * SHOULD NOT start until there is at least one RTT sample (packets sent after it, B.8). */
-    if (p->ack_eliciting && r->rtt.has_sample && p->time_sent > r->rtt.first_sample_time) {
+    if (this_path && p->ack_eliciting && r->rtt.has_sample && p->time_sent > r->rtt.first_sample_time) {
       if (!run) {
         run = 1;
         run_start = p->time_sent;
@@ -573,7 +576,7 @@ vq_status vq_recovery_on_ack(vq_recovery *r, vq_pn_space space, const vq_frame_a
   /* spec: rfc9002#5.1/1, rfc9002#5.1/2 — an ACK frame SHOULD NOT update RTT estimates if it does not
    * newly acknowledge the largest acknowledged packet; an RTT sample MUST NOT be generated on an ACK
    * frame that does not newly acknowledge at least one ack-eliciting packet. */
-  if (largest_newly->pn == largest && includes_ack_eliciting) {
+  if (largest_newly->pn == largest && includes_ack_eliciting && largest >= sp->path_first_pn) {
     const vq_time latest = now > largest_newly->time_sent ? now - largest_newly->time_sent : 0;
     vq_rtt_sample(&r->rtt, now, latest, ack_delay, st->handshake_confirmed);
     *rtt_updated = 1;
@@ -589,7 +592,8 @@ vq_status vq_recovery_on_ack(vq_recovery *r, vq_pn_space space, const vq_frame_a
    * ECN-CE count reported by its peer increases. */
   if (ack->ecn_ce > sp->ecn_ce_reported) {
     sp->ecn_ce_reported = ack->ecn_ce;
-    vq_cc_on_congestion_event(&r->cc, largest_newly->time_sent, now);
+    if (largest_newly->pn >= sp->path_first_pn)
+      vq_cc_on_congestion_event(&r->cc, largest_newly->time_sent, now);
   }
 
   /* spec: rfc9002#A.7 — lost packets (B.8) before the acknowledged ones reach the controller (B.5). */
@@ -598,7 +602,9 @@ vq_status vq_recovery_on_ack(vq_recovery *r, vq_pn_space space, const vq_frame_a
     vq_sent_packet *p = slot(sp, i);
     if (p->reserved != SLOT_NEWLY) continue;
     p->reserved = SLOT_ACKED;
-    if (p->in_flight)
+    if (p->in_flight && p->pn < sp->path_first_pn)
+      vq_cc_on_removed(&r->cc, p->size); /* rfc9000#9.4/1: no window growth from the old path */
+    else if (p->in_flight)
       vq_cc_on_acked(&r->cc, p->size, p->time_sent, now, r->rtt.smoothed, st->app_limited);
   }
   trim(sp, 0);
@@ -638,7 +644,9 @@ void vq_recovery_on_timeout(vq_recovery *r, const vq_recovery_state *st, vq_time
       return;
     }
     /* spec: rfc9002#6.2.2.1/3 — the client MUST send a Handshake packet if it has Handshake keys,
-     * otherwise an Initial packet in a UDP datagram of at least 1200 bytes. */
+     * otherwise an Initial packet in a UDP datagram of at least 1200 bytes; spec: rfc9000#8.1/5,
+     * rfc9000#8.1/6 — the same rule, so a server blocked by its anti-amplification limit hears
+     * from the client again. */
     *probe_space = st->has_handshake_keys ? VQ_SPACE_HANDSHAKE : VQ_SPACE_INITIAL;
     *probes = 1;
   } else {
@@ -728,6 +736,11 @@ uint64_t vq_recovery_bytes_in_flight(const vq_recovery *r)
 void vq_recovery_reset_path(vq_recovery *r, uint64_t max_datagram_size)
 {
   if (r == NULL) return;
+  /* spec: rfc9000#9.4/1 — what was sent before is the old path's: its acknowledgments give no RTT
+   * sample and grow no window, its losses are no congestion event of the new path (on_ack,
+   * detect_lost); it only leaves bytes_in_flight */
+  for (int s = 0; s < VQ_SPACE_COUNT; s++)
+    r->space[s].path_first_pn = r->space[s].has_sent ? r->space[s].largest_sent + 1u : 0;
   const uint64_t bif = r->cc.bytes_in_flight;
   vq_cc_init(&r->cc, r->cc.algo, max_datagram_size);
   r->cc.bytes_in_flight = bif;
