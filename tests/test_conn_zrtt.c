@@ -962,3 +962,102 @@ VQ_TEST(conn_zrtt_h3_remembered_settings)
   pair_free(p);
   CHECK_EQ(p->root.used, 0);
 }
+
+/* ---- 0-RTT after a Retry (RFC 9000 §17.2.5.3, RFC 9001 §4.6.2) --------------------------------- */
+
+/* The endpoint answers every Initial without a token with a Retry (same TLS context). */
+static int endpoint_retry(pair *p)
+{
+  vq_endpoint_free(p->ep);
+  p->ep = NULL;
+  vq_endpoint_config ec = {0};
+  ec.conn.is_server = 1;
+  ec.conn.tls = p->sctx;
+  ec.conn.wall_clock_base_ms = WALL0;
+  ec.retry = 1;
+  return vq_endpoint_new(&p->ep, &p->root, &ec) == VQ_OK;
+}
+
+/* Each packet's type of a datagram, in order (VQ_PKT_* + 1; 0 ends). */
+static void pkt_types(const uint8_t *d, size_t n, int *out, size_t cap)
+{
+  vq_pkt_header h;
+  size_t k = 0;
+  for (size_t off = 0; off < n && k + 1 < cap && vq_packet_parse(d + off, n - off, 8, &h) == VQ_OK &&
+                       h.packet_len;
+       off += h.packet_len)
+    out[k++] = (int)h.type + 1;
+  out[k] = 0;
+}
+
+/* spec: rfc9000#17.2.5.3/3, rfc9001#4.6.2/4 — the client attempts 0-RTT again after a Retry: the
+ * 0-RTT packets sent before it never reached a connection (the server answered statelessly), so
+ * their data goes again in 0-RTT packets to the Retry's connection ID, coalesced after the new
+ * Initial; spec: rfc9000#17.2.5.3/4 — with packet numbers going on (the first 0-RTT packet was 0, the
+ * ones after the Retry are above it). The server accepts the 0-RTT and has the data before its
+ * handshake completes. */
+VQ_TEST(conn_zrtt_after_retry)
+{
+  pair p_, *p = &p_;
+  CHECK(pair_init(p, 1, 0));
+  CHECK(get_session(p));
+  CHECK(endpoint_retry(p));
+  CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  uint64_t id = 0;
+  size_t acc = 0, n = 0;
+  CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, (const uint8_t *)"early!", 6, 1, &acc), VQ_OK);
+  uint8_t d[1500], resp[1500];
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, d, sizeof(d), &n), VQ_OK);
+  CHECK(has_0rtt(d, n));
+  uint64_t app_pn_before = p->cli->sp[VQ_SPACE_APP].next_pn;
+  CHECK(app_pn_before >= 1);
+  /* the endpoint answers with a Retry and keeps nothing */
+  vq_endpoint_conn *ec = NULL;
+  int created = 0;
+  size_t rl = 0;
+  uint8_t addr = 1;
+  (void)vq_endpoint_recv(p->ep, &p->cx, &addr, 1, d, n, &ec, &created, resp, sizeof(resp), &rl);
+  CHECK(!created);
+  CHECK(rl > 0);
+  CHECK(server(p) == NULL);
+  int types[8];
+  pkt_types(resp, rl, types, 8);
+  CHECK_EQ(types[0], (int)VQ_PKT_RETRY + 1);
+  p->cx.now += VQ_MS(1);
+  CHECK_EQ(vq_conn_recv(p->cli, &p->cx, resp, rl, 0), VQ_OK);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_HANDSHAKE);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  /* the next datagram: the Initial with the token, then the stream's data again in 0-RTT */
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, d, sizeof(d), &n), VQ_OK);
+  pkt_types(d, n, types, 8);
+  CHECK_EQ(types[0], (int)VQ_PKT_INITIAL + 1);
+  CHECK(has_0rtt(d, n));
+  CHECK(p->cli->sp[VQ_SPACE_APP].next_pn > app_pn_before);
+  CHECK(n >= 1200);
+  to_server(p, d, n);
+  vq_conn *s = server(p);
+  CHECK(s != NULL);
+  if (s) {
+    CHECK_EQ(vq_conn_early_data(s), VQ_EARLY_ACCEPTED);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_HANDSHAKE);
+    uint8_t rb[16];
+    int fin = 0;
+    CHECK_EQ(vq_conn_stream_read(s, &p->cx, id, rb, sizeof(rb), &n, &fin), VQ_OK);
+    CHECK_MEM(rb, n, "early!", 6);
+    CHECK(fin);
+    /* the server's largest 0-RTT/1-RTT pn received is above the lost packet's */
+    CHECK(s->sp[VQ_SPACE_APP].largest_recv >= (int64_t)app_pn_before);
+  }
+  run_until_established(p);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+  CHECK(vq_conn_resumed(p->cli));
+  vq_conn_stats st;
+  vq_conn_get_stats(p->cli, &st);
+  /* the packet lost to the Retry is not a loss (no congestion signal) */
+  CHECK_EQ(st.pkts_lost, 0);
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}

@@ -1296,6 +1296,18 @@ static vq_status on_retry(vq_conn *c, const vq_cx *cx, const uint8_t *pkt, size_
   if (s->crypto_tx.sent > s->crypto_tx.base)
     (void)vq_sendbuf_on_lost(&s->crypto_tx, s->crypto_tx.base,
                              (size_t)(s->crypto_tx.sent - s->crypto_tx.base), 0);
+  /* spec: rfc9000#17.2.5.3/3, rfc9001#4.6.2/4 — 0-RTT is attempted again: the server answered the
+   * first flight statelessly, so the 0-RTT packets sent before the Retry reached no connection. They
+   * are forgotten without a congestion signal and what they carried is queued again (as for a loss,
+   * without counting one), to go in 0-RTT packets to the Retry's connection ID under the same 0-RTT
+   * keys (the ClientHello is the same) and the same remembered limits: the flow-control credit the
+   * data used stays used (the same bytes at the same offsets). spec: rfc9000#17.2.5.3/4 — the
+   * packet numbers of the application space go on too. */
+  if (c->early_state == VQ_EARLY_OFFERED && c->early_tx.installed) {
+    vq_conn_recovery_state(c, &rs);
+    vq_recovery_discard_space(&c->rec, VQ_SPACE_APP, &rs, cx->now,
+                              &(vq_recovery_cb){vq_conn_on_packet_requeue, c});
+  }
   vq_cx_trace(cx, "retry", "scid_len=%zu token_len=%zu", h->scid_len, h->token_len);
   return VQ_OK;
 }

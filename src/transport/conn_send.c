@@ -335,6 +335,19 @@ static vq_pp_key *app_tx_key(vq_conn *c, int *zrtt)
  * carries an Initial ACK) must still fit, or the connection would wait for nothing. */
 #define VQ_ZRTT_CWND_RESERVE(c) (3u * (c)->max_udp_payload)
 
+/* Whether a packet with in-flight data may go now: the congestion window and the pacer
+ * (vq_recovery_can_send: > 0); for 0-RTT the window (not the pacer's tokens) must also leave the
+ * reserve above free. A room the pacer limits is not the reserve's business: comparing the pacer's
+ * tokens with the reserve would wait for an ACK when only the pacer said "not yet" (found by 0-RTT
+ * sent again after a Retry, behind the paced first flight). *next: when the pacer allows more. */
+static int send_room_ok(const vq_conn *c, int zrtt, vq_time now, vq_time *next)
+{
+  uint64_t room = vq_recovery_can_send(&c->rec, now, next);
+  if (!zrtt)
+    return room > 0;
+  return room > 0 && vq_cc_available(&c->rec.cc) > VQ_ZRTT_CWND_RESERVE(c);
+}
+
 /* Whether a packet would be built in this space now (must agree with build_packet). */
 int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
 {
@@ -355,11 +368,11 @@ int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
   if (s->probes)
     return 1;
   vq_time next = VQ_TIME_NEVER;
-  uint64_t room = vq_recovery_can_send(&c->rec, now, &next);
-  int cwnd_ok = room > (zrtt ? VQ_ZRTT_CWND_RESERVE(c) : 0);
+  int cwnd_ok = send_room_ok(c, zrtt, now, &next);
   if (!cwnd_ok) {
-    /* pacing: vq_conn_next_timeout wakes the driver then (not for the 0-RTT reserve: an ACK will) */
-    c->pace_until = room ? VQ_TIME_NEVER : next;
+    /* pacing: vq_conn_next_timeout wakes the driver then (not for the window or the 0-RTT reserve:
+     * an ACK will; next is VQ_TIME_NEVER or now then) */
+    c->pace_until = next > now ? next : VQ_TIME_NEVER;
     return 0;
   }
   c->pace_until = VQ_TIME_NEVER;
@@ -955,8 +968,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   c->path_pad = 0;
 
   vq_time next_send = VQ_TIME_NEVER;
-  int cwnd_ok = vq_recovery_can_send(&c->rec, now, &next_send) > (zrtt ? VQ_ZRTT_CWND_RESERVE(c) : 0) ||
-                s->probes > 0;
+  int cwnd_ok = send_room_ok(c, zrtt, now, &next_send) || s->probes > 0;
   if (c->pa_building) {
     /* spec: rfc9000#21.5.3/1, rfc9000#9.6.2/1 — to the preferred address before it is validated: a
      * probing packet only, PATH_CHALLENGE (and PADDING to 1200 bytes, rfc9000#8.2.1/5) */
