@@ -314,9 +314,13 @@ const vq_tls *vq_conn_tls(const vq_conn *c);
 
 /* Queues an unreliable datagram (copied) for a DATAGRAM frame of a 1-RTT packet: sent under congestion
  * control, ack-eliciting, never retransmitted. Datagrams accepted are numbered from 0 (the stream_id
- * of VQ_CONN_EV_DATAGRAM_ACKED / _LOST). VQ_ERR_STREAM_STATE before the handshake completes or once
- * closing; VQ_ERR_DGRAM_DISABLED when DATAGRAM is off here (max_datagram_frame_size 0) or the peer did
- * not advertise it; VQ_ERR_DGRAM_TOO_LARGE when its frame exceeds the peer's max_datagram_frame_size
+ * of VQ_CONN_EV_DATAGRAM_ACKED / _LOST). A client sending 0-RTT (vq_conn_early_data) may queue them
+ * during the handshake: they go in 0-RTT packets when the session remembered the server's
+ * max_datagram_frame_size (RFC 9221 §3), under that limit; if the server refuses 0-RTT, those sent
+ * are lost (VQ_CONN_EV_DATAGRAM_LOST) and those still queued go in 1-RTT under the new limit.
+ * VQ_ERR_STREAM_STATE before the handshake completes (but in 0-RTT as above) or once closing;
+ * VQ_ERR_DGRAM_DISABLED when DATAGRAM is off here (max_datagram_frame_size 0) or the peer did
+ * not advertise it (nor remembered it, in 0-RTT); VQ_ERR_DGRAM_TOO_LARGE when its frame exceeds the peer's max_datagram_frame_size
  * or one packet of our max_udp_payload (vq_conn_dgram_max_payload); VQ_ERR_DGRAM_QUEUE_FULL when the
  * send queue holds dgram_queue_count datagrams or dgram_queue_bytes (try again after sending). */
 vq_status vq_conn_dgram_send(vq_conn *c, const vq_cx *cx, const uint8_t *data, size_t len);

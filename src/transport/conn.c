@@ -360,6 +360,12 @@ static vq_status start_tls(vq_conn *c, const vq_cx *cx)
     vq_fc_tx_init(&c->fc_tx, c->early_tp.initial_max_data);
     c->peer_max_streams[0] = c->early_tp.initial_max_streams_bidi;
     c->peer_max_streams[1] = c->early_tp.initial_max_streams_uni;
+    /* spec: rfc9221#3/7, rfc9221#3/1 — the remembered max_datagram_frame_size (kept with the
+     * session, the server's whole parameters) lets DATAGRAM frames go in 0-RTT up to it; none when
+     * the server did not send it then (vq_dgram refuses every datagram) */
+    if (c->dg_on)
+      vq_dgram_set_peer_max(&c->dg, vq_tp_has(&c->early_tp, VQ_TP_MAX_DATAGRAM_FRAME_SIZE)
+                                        ? c->early_tp.max_datagram_frame_size : 0);
   }
   vq_conn_streams_early_limits(c); /* none but after a Version Negotiation restart */
   c->early_state = VQ_EARLY_OFFERED;
@@ -651,7 +657,11 @@ static void enter_draining(vq_conn *c, const vq_cx *cx, const vq_frame_close *f,
  * least at its remembered value: 1 if the new parameters n do, 0 if one went down */
 static int tp_keeps_remembered(const vq_tp *n, const vq_tp *r)
 {
-  return n->initial_max_data >= r->initial_max_data &&
+  /* spec: rfc9221#3/9 — and max_datagram_frame_size at least the remembered one (absent: 0) */
+  uint64_t ndg = vq_tp_has(n, VQ_TP_MAX_DATAGRAM_FRAME_SIZE) ? n->max_datagram_frame_size : 0;
+  uint64_t rdg = vq_tp_has(r, VQ_TP_MAX_DATAGRAM_FRAME_SIZE) ? r->max_datagram_frame_size : 0;
+  return ndg >= rdg &&
+         n->initial_max_data >= r->initial_max_data &&
          n->initial_max_stream_data_bidi_local >= r->initial_max_stream_data_bidi_local &&
          n->initial_max_stream_data_bidi_remote >= r->initial_max_stream_data_bidi_remote &&
          n->initial_max_stream_data_uni >= r->initial_max_stream_data_uni &&
@@ -712,6 +722,8 @@ void vq_conn_early_forget(vq_conn *c, const vq_cx *cx)
   c->early_pn_end = 0;
   c->early_tp_set = 0;
   memset(&c->early_tp, 0, sizeof(c->early_tp));
+  if (c->dg_on)
+    vq_dgram_set_peer_max(&c->dg, 0); /* until the new attempt's start_tls remembers it again */
   c->peer_max_streams[0] = c->peer_max_streams[1] = 0;
   vq_cx_trace(cx, "early_data", "forgotten (version negotiation)");
 }
@@ -1972,15 +1984,29 @@ const char *vq_conn_ecn_state_name(int state)
 
 /* The frame bytes one 1-RTT packet of max_udp_payload can hold: short header (1 + DCID + a packet
  * number of up to 4 bytes) and the AEAD tag taken. */
+/* Whether datagrams may be queued now: once established; before, on a client sending 0-RTT (they go
+ * in 0-RTT packets under the remembered max_datagram_frame_size, or after the handshake in 1-RTT
+ * when 0-RTT was refused). A server sends none before its handshake completes (no 0.5-RTT data). */
+static int dgram_open(const vq_conn *c)
+{
+  if (c->state == VQ_CONN_ESTABLISHED)
+    return c->hs_complete;
+  return !c->is_server && vq_conn_app_open(c);
+}
+
+/* What a packet leaves for frames: a short header's, or before the handshake completes a 0-RTT
+ * packet's long header (RFC 9000 §17.2.3: version, both CIDs, a 2-byte length). */
 static size_t dgram_packet_room(const vq_conn *c)
 {
   size_t hdr = 1 + c->dcid.len + 4 + VQ_AEAD_TAG_LEN;
+  if (!c->hs_complete)
+    hdr += 4 + 1 + 1 + c->scid.len + 2;
   return c->max_udp_payload > hdr ? (size_t)c->max_udp_payload - hdr : 0;
 }
 
 size_t vq_conn_dgram_max_payload(const vq_conn *c)
 {
-  if (!c->dg_on || !c->hs_complete || c->state != VQ_CONN_ESTABLISHED)
+  if (!c->dg_on || !dgram_open(c))
     return 0;
   vq_dgram d = c->dg;
   vq_dgram_set_packet_room(&d, dgram_packet_room(c));
@@ -1996,9 +2022,9 @@ vq_status vq_conn_dgram_send(vq_conn *c, const vq_cx *cx_in, const uint8_t *data
     return st;
   if (!c->dg_on)
     return VQ_ERR_DGRAM_DISABLED;
-  /* spec: rfc9221#5/3, rfc9221#6/1 — only in 1-RTT packets (0-RTT is not sent by this transport):
-   * nothing before the handshake completes */
-  if (!c->hs_complete || c->state != VQ_CONN_ESTABLISHED)
+  /* spec: rfc9221#5/3, rfc9221#6/1 — in 1-RTT packets, or from a client sending 0-RTT in 0-RTT
+   * packets; nothing else before the handshake completes */
+  if (!dgram_open(c))
     return VQ_ERR_STREAM_STATE;
   /* spec: rfc9221#3/1, rfc9221#3/2, rfc9221#5 — refused without the peer's parameter, above its
    * limit, or when one packet of our datagram size cannot carry the frame; spec: rfc9000#19.21/1 —

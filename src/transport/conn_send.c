@@ -382,8 +382,9 @@ int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
     return 0;
   if (app_ctrl_pending(c))
     return 1;
-  /* spec: rfc9221#5.4/1 — datagrams wait for the congestion controller (cwnd_ok above) */
-  if (c->dg_on && c->state == VQ_CONN_ESTABLISHED && vq_dgram_pending(&c->dg) > 0)
+  /* spec: rfc9221#5.4/1 — datagrams wait for the congestion controller (cwnd_ok above); spec:
+   * rfc9221#5/3 — in 1-RTT, or in 0-RTT under the remembered max_datagram_frame_size */
+  if (c->dg_on && (c->state == VQ_CONN_ESTABLISHED || zrtt) && vq_dgram_pending(&c->dg) > 0)
     return 1;
   for (vq_stream *st = c->sendq_head; st; st = st->qnext)
     if (stream_has_data(c, st))
@@ -689,9 +690,11 @@ static void put_app_ctrl(vq_conn *c, pkt *p)
 /* Queued datagrams, each a DATAGRAM frame, as many as fit (RFC 9221 §5: a frame never spans
  * packets; spec: rfc9221#5/1 — sent as soon as the congestion controller allows, before stream data,
  * coalesced with other frames). Each is recorded only to tell its fate: never retransmitted. */
-static void put_datagrams(vq_conn *c, const vq_cx *cx, pkt *p)
+static void put_datagrams(vq_conn *c, const vq_cx *cx, pkt *p, int zrtt)
 {
-  if (!c->dg_on || c->state != VQ_CONN_ESTABLISHED)
+  /* spec: rfc9221#5/3, rfc9221#6/1 — protected with 1-RTT keys, or (a client that remembered the
+   * server's max_datagram_frame_size, rfc9221#3/1) with 0-RTT keys */
+  if (!c->dg_on || (c->state != VQ_CONN_ESTABLISHED && !zrtt))
     return;
   while (vq_dgram_pending(&c->dg) > 0 && p->pos < p->end && sf_room(c)) {
     size_t used = 0;
@@ -1012,7 +1015,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
         int probe = s->probes > 0 && !zrtt;
         if (!(probe && s->probes == 1 && c->rec.pto_count >= 2 && put_probe_resend(c, &p))) {
           put_app_ctrl(c, &p);
-          put_datagrams(c, cx, &p);
+          put_datagrams(c, cx, &p, zrtt);
           put_streams(c, &p);
           if (probe && !p.data)
             (void)put_probe_resend(c, &p);
