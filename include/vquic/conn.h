@@ -172,6 +172,8 @@ typedef enum vq_conn_event_type {
                                   what it sent in 0-RTT is sent again in 1-RTT, from the start of
                                   each stream; server: only acceptance is reported) */
   VQ_CONN_EV_SESSION_TICKET,   /* client: a new session is available from vq_conn_session_get */
+  VQ_CONN_EV_PATH_PROBE,       /* client: the path of vq_conn_probe_path was validated (error_code
+                                  1) or its validation failed (0) */
 } vq_conn_event_type;
 
 typedef struct vq_conn_event {
@@ -213,6 +215,7 @@ typedef struct vq_conn_stats {
   uint64_t path_challenges_sent, paths_validated, path_validation_failures;
   uint64_t peer_migrations;     /* server: the peer's address changed (NAT rebinding, migration) */
   uint64_t migrations;          /* client: vq_conn_migrate calls that started a probe */
+  uint64_t probes_answered;     /* PATH_RESPONSEs sent on the path of a probe from another address */
   uint64_t probe_resent_bytes;  /* stream bytes of packets in flight resent in PTO probes (RFC 9002 §6.2.4) */
   uint64_t probes_resent;       /* PTO probes that carried previously sent data */
 } vq_conn_stats;
@@ -264,9 +267,36 @@ int vq_conn_peer_addr(const vq_conn *c, const uint8_t **addr, size_t *len);
 vq_status vq_conn_migrate(vq_conn *c, const vq_cx *cx);
 /* vq_conn_send with the datagram's destination: *to_len == 0 for the peer's address
  * (vq_conn_peer_addr, or wherever the driver sends), else to[0..*to_len) (a client's probe of the
- * server's preferred address, RFC 9000 §9.6.1). to holds VQ_ADDR_MAX bytes. */
+ * server's preferred address, RFC 9000 §9.6.1, or of a path, vq_conn_probe_path; a server's answer
+ * to a probe from another address of the client's). to holds VQ_ADDR_MAX bytes. */
 vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
                             uint8_t *to, size_t *to_len);
+/* vq_conn_send_path with the local address to send from: *from_len == 0 for the connection's socket
+ * (where everything else goes), else from[0..*from_len) (the local address given to
+ * vq_conn_probe_path, for its probes). from holds VQ_ADDR_MAX bytes. A driver that probes from
+ * another local address uses this one. */
+vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
+                                 uint8_t *from, size_t *from_len, uint8_t *to, size_t *to_len);
+/* Client: probes a path without moving to it (RFC 9000 §9.1, §8.2): from the local address local
+ * (driver format; local_len 0: the current socket) to the server's address remote (remote_len 0: the
+ * current one). The probes are datagrams of PATH_CHALLENGE and PADDING (1200 bytes) under an unused
+ * connection ID of the server (§9.5/2), returned by vq_conn_send_path_from with their from / to,
+ * sent again after each PTO; everything else keeps going on the current path. A PATH_RESPONSE
+ * validates the path: VQ_CONN_EV_PATH_PROBE with error_code 1 (vq_conn_probe_state
+ * VQ_PROBE_VALIDATED); after three times the larger of the current PTO and the initial one (§8.2.4)
+ * without one it failed: the event with 0, VQ_PROBE_FAILED, and the connection ID is retired. The
+ * application may then move with vq_conn_migrate (after moving its socket). One probe at a time: a
+ * new call replaces the previous probe. Errors, nothing changed: VQ_ERR_INVALID_ARGUMENT for a
+ * server, before the handshake is confirmed (§9/1), for an address longer than VQ_ADDR_MAX, for
+ * another local address towards the handshake address when the server sent disable_active_migration
+ * (§18.2) or a preferred address not moved to (§18.2/3); VQ_ERR_CID_UNAVAILABLE when the server gave
+ * no unused connection ID (§9.5/2). A server answers a probe it receives on the probe's path (its
+ * vq_conn_send_path returns the PATH_RESPONSE with that destination, under an unused CID of the
+ * client's, §9.5/3) without moving. */
+vq_status vq_conn_probe_path(vq_conn *c, const vq_cx *cx, const uint8_t *local, size_t local_len,
+                             const uint8_t *remote, size_t remote_len);
+enum { VQ_PROBE_NONE = 0, VQ_PROBE_PROBING = 1, VQ_PROBE_VALIDATED = 2, VQ_PROBE_FAILED = 3 };
+int vq_conn_probe_state(const vq_conn *c);
 /* Client: the state of the server's preferred address: VQ_PA_* */
 enum { VQ_PA_NONE = 0, VQ_PA_PROBING = 1, VQ_PA_MOVED = 2, VQ_PA_FAILED = 3 };
 int vq_conn_preferred_state(const vq_conn *c);

@@ -233,6 +233,7 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
   c->cfg.preferred_address = NULL; /* copied */
   c->path_deadline = VQ_TIME_NEVER;
   c->pa_deadline = c->pa_resend_at = VQ_TIME_NEVER;
+  c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
   c->is_server = k.is_server;
   c->version = k.version;
   vq_conn_version_init(c);
@@ -1832,6 +1833,10 @@ vq_time vq_conn_next_timeout(const vq_conn *c)
     t = c->pa_deadline;
   if (c->pa_state == VQ_PA_PROBING && c->pa_resend_at < t)
     t = c->pa_resend_at;
+  if (c->pp_state == VQ_PROBE_PROBING && c->pp_deadline < t)
+    t = c->pp_deadline;
+  if (c->pp_state == VQ_PROBE_PROBING && c->pp_resend_at < t)
+    t = c->pp_resend_at;
   if (c->early_discard_at < t)
     t = c->early_discard_at;
   return t;
@@ -1873,6 +1878,8 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
   }
   if (c->pa_state == VQ_PA_PROBING && (now >= c->pa_deadline || now >= c->pa_resend_at))
     vq_conn_pa_timeout(c, cx);
+  if (c->pp_state == VQ_PROBE_PROBING && (now >= c->pp_deadline || now >= c->pp_resend_at))
+    vq_conn_pp_timeout(c, cx);
   if (c->path_validating && now >= c->path_deadline) {
     vq_conn_path_timeout(c, cx);
     if (c->state == VQ_CONN_CLOSED)

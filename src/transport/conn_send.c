@@ -191,16 +191,19 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
   case VQ_SF_PATH_CHALLENGE: {
     /* spec: rfc9000#8.2.1/1 — a lost PATH_CHALLENGE is sent again (the same data) while the
      * validation it belongs to goes on */
-    uint64_t d = 0, pd = 0;
+    uint64_t d = 0, pd = 0, qd = 0;
     for (int k = 0; k < 8; k++) {
       d = (d << 8) | c->path_challenge_data[k];
       pd = (pd << 8) | c->pa_data[k];
+      qd = (qd << 8) | c->pp_data[k];
     }
     if (c->path_validating && d == r->off)
       c->path_challenge_pending = 1;
-    /* the probe of the preferred address is sent again there (vq_conn_send_path) */
+    /* the probe of the preferred address, or of a path, is sent again there (vq_conn_send_path) */
     if (c->pa_state == VQ_PA_PROBING && pd == r->off)
       c->pa_probe_pending = 1;
+    if (c->pp_state == VQ_PROBE_PROBING && qd == r->off)
+      c->pp_pending = 1;
     return;
   }
   default:
@@ -944,8 +947,11 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     /* spec: rfc9000#17.4/2 — vquic does not implement the latency spin bit: it is disabled, sent as
      * 0, and the peer's value is never looked at (spec: rfc9000#17.4/5); spec: rfc9001#6 — the Key
      * Phase bit is the low bit of the write keys' generation */
-    st = vq_short_header_write(buf, cap, c->pa_building ? &c->pa_cid : &c->dcid, 0,
-                               (unsigned)(c->tx_gen & 1u), pn_len, &pn_off);
+    const vq_cid *dcid = c->pa_building == VQ_BUILD_PA               ? &c->pa_cid
+                         : c->pa_building == VQ_BUILD_PROBE          ? &c->pp_cid
+                         : c->pa_building == VQ_BUILD_PROBE_RESPONSE ? &c->pr_cid
+                                                                     : &c->dcid;
+    st = vq_short_header_write(buf, cap, dcid, 0, (unsigned)(c->tx_gen & 1u), pn_len, &pn_off);
   } else {
     /* spec: rfc9000#17.2.3 — 0-RTT packets: long header type 0x1, numbered in the application data
      * space (rfc9000#17.2.3/2: s->next_pn, shared with 1-RTT) */
@@ -974,18 +980,25 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   int cwnd_ok = send_room_ok(c, zrtt, now, &next_send) || s->probes > 0;
   if (c->pa_building) {
     /* spec: rfc9000#21.5.3/1, rfc9000#9.6.2/1 — to the preferred address before it is validated: a
-     * probing packet only, PATH_CHALLENGE (and PADDING to 1200 bytes, rfc9000#8.2.1/5) */
+     * probing packet only, PATH_CHALLENGE (and PADDING to 1200 bytes, rfc9000#8.2.1/5); spec:
+     * rfc9000#9.1/1 — the same on a path probed without moving; spec: rfc9000#8.2.2/1,
+     * rfc9000#8.2.2/3 — the answer to a probe, PATH_RESPONSE, on the probe's path (padded to 1200
+     * bytes within its amplification limit, rfc9000#8.2.2/5, rfc9000#8.2.2/6: cap is cut to it) */
     vq_frame f;
     memset(&f, 0, sizeof(f));
-    f.type = VQ_FRAME_PATH_CHALLENGE;
-    f.path.data = c->pa_data;
+    int resp = c->pa_building == VQ_BUILD_PROBE_RESPONSE;
+    const uint8_t *pd = c->pa_building == VQ_BUILD_PA ? c->pa_data : resp ? c->pr_data : c->pp_data;
+    f.type = resp ? VQ_FRAME_PATH_RESPONSE : VQ_FRAME_PATH_CHALLENGE;
+    f.path.data = pd;
     if (put(&p, &f)) {
-      uint64_t d = 0;
-      for (int k = 0; k < 8; k++)
-        d = (d << 8) | c->pa_data[k];
       c->path_pad = 1;
-      c->stats.path_challenges_sent++;
-      sf_add(c, VQ_SF_PATH_CHALLENGE, VQ_SPACE_APP, 0, d, 0, 0);
+      if (!resp) {
+        uint64_t d = 0;
+        for (int k = 0; k < 8; k++)
+          d = (d << 8) | pd[k];
+        c->stats.path_challenges_sent++;
+        sf_add(c, VQ_SF_PATH_CHALLENGE, VQ_SPACE_APP, 0, d, 0, 0);
+      }
     }
   } else if (c->state == VQ_CONN_CLOSING) {
     /* every CONNECTION_CLOSE also acknowledges what arrived, so the peer can discharge what it
@@ -1279,37 +1292,94 @@ vq_status vq_conn_send_ecn(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t 
   return VQ_OK;
 }
 
-vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t cap, size_t *len,
-                            uint8_t *to, size_t *to_len)
+/* One probe datagram of kind (VQ_BUILD_*) in buf[0..cap): *len 0 when none was built. */
+static vq_status build_probe(vq_conn *c, const vq_cx *cx, int kind, uint8_t *buf, size_t cap,
+                             size_t *len)
+{
+  *len = 0;
+  if (cap > c->max_udp_payload)
+    cap = (size_t)c->max_udp_payload;
+  int el = 0;
+  c->pa_building = kind;
+  c->tx_ecn = VQ_ECN_NOT_ECT;
+  vq_status st = build_packet(c, cx, VQ_SPACE_APP, buf, cap, 0, 0, len, &el);
+  c->pa_building = VQ_BUILD_NORMAL;
+  if (st != VQ_OK || !*len)
+    return st;
+  c->stats.bytes_sent += *len;
+  vq_recovery_state rs;
+  vq_conn_recovery_state(c, &rs);
+  vq_recovery_update_timer(&c->rec, &rs, cx->now);
+  return VQ_OK;
+}
+
+vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t cap, size_t *len,
+                                 uint8_t *from, size_t *from_len, uint8_t *to, size_t *to_len)
 {
   *to_len = 0;
-  if (!c->is_server && c->pa_state == VQ_PA_PROBING && c->pa_probe_pending &&
-      c->state == VQ_CONN_ESTABLISHED && cap >= VQ_MIN_INITIAL_DATAGRAM) {
+  *from_len = 0;
+  int pa = !c->is_server && c->pa_state == VQ_PA_PROBING && c->pa_probe_pending;
+  int pp = !c->is_server && c->pp_state == VQ_PROBE_PROBING && c->pp_pending;
+  int pr = c->pr_pending && c->pr_cid_set;
+  if ((pa || pp || pr) && c->state == VQ_CONN_ESTABLISHED && cap >= VQ_MIN_INITIAL_DATAGRAM) {
     vq_cx tcx_;
     const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
     vq_status st = vq_cx_checkpoint(cx);
     if (st != VQ_OK)
       return st;
     *len = 0;
-    if (cap > c->max_udp_payload)
-      cap = (size_t)c->max_udp_payload;
-    int el = 0;
-    c->pa_building = 1;
-    c->tx_ecn = VQ_ECN_NOT_ECT;
-    st = build_packet(c, cx, VQ_SPACE_APP, buf, cap, 0, 0, len, &el);
-    c->pa_building = 0;
-    if (st != VQ_OK)
-      return st;
-    if (*len) {
-      c->pa_probe_pending = 0;
-      c->stats.bytes_sent += *len;
-      vq_recovery_state rs;
-      vq_conn_recovery_state(c, &rs);
-      vq_recovery_update_timer(&c->rec, &rs, cx->now);
-      memcpy(to, c->pa_addr, c->pa_addr_len);
-      *to_len = c->pa_addr_len;
-      return VQ_OK;
+    if (pa) {
+      st = build_probe(c, cx, VQ_BUILD_PA, buf, cap, len);
+      if (st != VQ_OK)
+        return st;
+      if (*len) {
+        c->pa_probe_pending = 0;
+        memcpy(to, c->pa_addr, c->pa_addr_len);
+        *to_len = c->pa_addr_len;
+        return VQ_OK;
+      }
+    }
+    if (pp) {
+      st = build_probe(c, cx, VQ_BUILD_PROBE, buf, cap, len);
+      if (st != VQ_OK)
+        return st;
+      if (*len) {
+        c->pp_pending = 0;
+        memcpy(from, c->pp_local, c->pp_local_len);
+        *from_len = c->pp_local_len;
+        memcpy(to, c->pp_remote, c->pp_remote_len);
+        *to_len = c->pp_remote_len;
+        return VQ_OK;
+      }
+    }
+    if (pr) {
+      /* spec: rfc9000#8.2.2/2 — the answer is not delayed (it goes before the current path's
+       * packets); spec: rfc9000#8.2.2/6 — within three times what came from that address */
+      size_t room = c->pr_budget < cap ? (size_t)c->pr_budget : cap;
+      c->pr_pending = 0;
+      if (room >= 64) {
+        st = build_probe(c, cx, VQ_BUILD_PROBE_RESPONSE, buf, room, len);
+        if (st != VQ_OK)
+          return st;
+      }
+      if (*len) {
+        c->pr_budget -= *len;
+        /* spec: rfc9000#8.2.2/7 — answered once: not again if the connection moves there */
+        c->have_probe = 0;
+        c->stats.probes_answered++;
+        memcpy(to, c->pr_addr, c->pr_addr_len);
+        *to_len = c->pr_addr_len;
+        return VQ_OK;
+      }
     }
   }
   return vq_conn_send(c, cx_in, buf, cap, len);
+}
+
+vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
+                            uint8_t *to, size_t *to_len)
+{
+  uint8_t from[VQ_ADDR_MAX];
+  size_t from_len = 0;
+  return vq_conn_send_path_from(c, cx, buf, cap, len, from, &from_len, to, to_len);
 }
