@@ -242,7 +242,7 @@ static void flush(lpeer *p, vq_lab *lab, const vq_cx *cx)
   for (int k = 0; k < 1000 && p->conn; k++) {
     size_t n = 0, tl = 0, fl = 0;
     uint8_t to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
-    if (vq_conn_send_path_from(p->conn, cx, buf, sizeof(buf), &n, from, &fl, to, &tl) != VQ_OK ||
+    if (vq_conn_send_path_from(p->conn, cx, buf, sizeof(buf), &n, NULL, from, &fl, to, &tl) != VQ_OK ||
         n == 0)
       break;
     int src = fl == 1 ? from[0] : p->send_node;
@@ -3711,14 +3711,14 @@ VQ_TEST(conn_probe_path)
              VQ_OK);
     uint8_t probe[1500], d[1500], from[VQ_ADDR_MAX], to[VQ_ADDR_MAX];
     size_t pn = 0, n = 0, fl = 0, tl = 0;
-    CHECK_EQ(vq_conn_send_path_from(w.cli.conn, &cx, probe, sizeof(probe), &pn, from, &fl, to, &tl),
+    CHECK_EQ(vq_conn_send_path_from(w.cli.conn, &cx, probe, sizeof(probe), &pn, NULL, from, &fl, to, &tl),
              VQ_OK);
     CHECK(pn >= 1200);
     CHECK_MEM(from, fl, local, 2);
     CHECK_EQ(tl, 0);
     CHECK(!dcid_is(probe, pn, &cur));
     /* the stream data goes on the current path, under the current CID */
-    CHECK_EQ(vq_conn_send_path_from(w.cli.conn, &cx, d, sizeof(d), &n, from, &fl, to, &tl), VQ_OK);
+    CHECK_EQ(vq_conn_send_path_from(w.cli.conn, &cx, d, sizeof(d), &n, NULL, from, &fl, to, &tl), VQ_OK);
     CHECK(n > 0);
     CHECK_EQ(fl, 0);
     CHECK_EQ(tl, 0);

@@ -271,12 +271,14 @@ vq_status vq_conn_migrate(vq_conn *c, const vq_cx *cx);
  * to a probe from another address of the client's). to holds VQ_ADDR_MAX bytes. */
 vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
                             uint8_t *to, size_t *to_len);
-/* vq_conn_send_path with the local address to send from: *from_len == 0 for the connection's socket
- * (where everything else goes), else from[0..*from_len) (the local address given to
- * vq_conn_probe_path, for its probes). from holds VQ_ADDR_MAX bytes. A driver that probes from
- * another local address uses this one. */
+/* vq_conn_send_path with the ECN codepoint (*ecn, as vq_conn_send_ecn; not-ECT for probes and
+ * their answers; ecn may be NULL) and the local address to send from: *from_len == 0 for the
+ * connection's socket (where everything else goes), else from[0..*from_len) (the local address
+ * given to vq_conn_probe_path, for its probes). from holds VQ_ADDR_MAX bytes. A driver that probes
+ * from another local address uses this one. */
 vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
-                                 uint8_t *from, size_t *from_len, uint8_t *to, size_t *to_len);
+                                 uint8_t *ecn, uint8_t *from, size_t *from_len, uint8_t *to,
+                                 size_t *to_len);
 /* Client: probes a path without moving to it (RFC 9000 §9.1, §8.2): from the local address local
  * (driver format; local_len 0: the current socket) to the server's address remote (remote_len 0: the
  * current one). The probes are datagrams of PATH_CHALLENGE and PADDING (1200 bytes) under an unused

@@ -9,6 +9,10 @@
 
 #include "app.h"
 #include "vquic/protect.h"
+#include "vquic/tp.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 uint8_t *app_read_file(const char *path, size_t max, size_t *len, char *err, size_t errcap)
 {
@@ -69,18 +73,29 @@ size_t app_flush(vq_posix_sock *sock, vq_conn *c, const vq_cx *cx, const vq_addr
 {
   uint8_t bufs[BATCH][1500];
   vq_posix_tx tx[BATCH];
+  vq_addr tos[BATCH];
   size_t total = 0;
   *blocked = 0;
   for (;;) {
     size_t n = 0;
     while (n < BATCH) {
-      size_t len = 0;
+      size_t len = 0, to_len = 0, from_len = 0;
       uint8_t ecn = VQ_ECN_NOT_ECT;
-      if (vq_conn_send_ecn(c, cx, bufs[n], sizeof(bufs[n]), &len, &ecn) != VQ_OK || len == 0)
+      uint8_t to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
+      /* a probe (the client's, of the server's preferred address: RFC 9000 §9.6.1) or the answer to
+       * one goes to the address the connection gives; everything else to peer (the programs do not
+       * probe from other local addresses: from stays empty) */
+      if (vq_conn_send_path_from(c, cx, bufs[n], sizeof(bufs[n]), &len, &ecn, from, &from_len, to,
+                                 &to_len) != VQ_OK ||
+          len == 0)
         break;
+      tx[n].peer = peer;
+      if (to_len == sizeof(vq_addr)) {
+        memcpy(&tos[n], to, sizeof(vq_addr));
+        tx[n].peer = &tos[n];
+      }
       tx[n].data = bufs[n];
       tx[n].len = len;
-      tx[n].peer = peer;
       tx[n].local = NULL;
       /* spec: rfc9000#13.4 — the codepoint the connection chose for this datagram */
       tx[n].ecn = ecn;
@@ -201,4 +216,70 @@ int app_write_file_private(const char *path, const uint8_t *data, size_t len, ch
     return -1;
   }
   return 0;
+}
+
+int app_pa_map(void *ud, const vq_tp_preferred_address *pa, uint8_t *addr, size_t *len)
+{
+  const vq_addr *peer = ud;
+  vq_addr a;
+  memset(&a, 0, sizeof(a));
+  static const uint8_t zero[16] = {0};
+  if (*len < sizeof(a))
+    return 0;
+  /* spec: rfc9000#18.2/4 — an all-zero address and port: none of that family */
+  if (vq_addr_family(peer) == AF_INET) {
+    if (pa->ipv4_port == 0 || memcmp(pa->ipv4, zero, 4) == 0)
+      return 0;
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(pa->ipv4_port);
+    memcpy(&sin.sin_addr, pa->ipv4, 4);
+    memcpy(&a.ss, &sin, sizeof(sin));
+    a.len = sizeof(sin);
+  } else if (vq_addr_family(peer) == AF_INET6) {
+    if (pa->ipv6_port == 0 || memcmp(pa->ipv6, zero, 16) == 0)
+      return 0;
+    struct sockaddr_in6 sin6;
+    memset(&sin6, 0, sizeof(sin6));
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(pa->ipv6_port);
+    memcpy(&sin6.sin6_addr, pa->ipv6, 16);
+    memcpy(&a.ss, &sin6, sizeof(sin6));
+    a.len = sizeof(sin6);
+  } else {
+    return 0;
+  }
+  memcpy(addr, &a, sizeof(a));
+  *len = sizeof(a);
+  return 1;
+}
+
+void app_addr_canon(vq_addr *out, const vq_addr *in)
+{
+  memset(out, 0, sizeof(*out));
+  if (in->len <= sizeof(out->ss)) {
+    memcpy(&out->ss, &in->ss, in->len);
+    out->len = in->len;
+  }
+}
+
+int app_pa_fill(vq_tp_preferred_address *pa, const vq_addr *a)
+{
+  memset(pa, 0, sizeof(*pa));
+  if (vq_addr_family(a) == AF_INET) {
+    struct sockaddr_in sin;
+    memcpy(&sin, &a->ss, sizeof(sin));
+    memcpy(pa->ipv4, &sin.sin_addr, 4);
+    pa->ipv4_port = ntohs(sin.sin_port);
+    return 0;
+  }
+  if (vq_addr_family(a) == AF_INET6) {
+    struct sockaddr_in6 sin6;
+    memcpy(&sin6, &a->ss, sizeof(sin6));
+    memcpy(pa->ipv6, &sin6.sin6_addr, 16);
+    pa->ipv6_port = ntohs(sin6.sin6_port);
+    return 0;
+  }
+  return -1;
 }

@@ -32,6 +32,16 @@ uint64_t app_wall_clock_base_ms(void);
  * (mode 0600: session files hold a secret). 0, or -1 with a message in err. */
 int app_write_file_private(const char *path, const uint8_t *data, size_t len, char *err, size_t errcap);
 
+/* The server's preferred address (RFC 9000 §9.6) in the programs' address format (a vq_addr, its
+ * bytes): vq_conn_config.preferred_addr_map with ud the server's handshake address (const vq_addr *,
+ * whose family is used). app_pa_fill: the transport parameter's addresses from a (server): 0, or -1
+ * for an address of another family. app_addr_canon: a copy whose unused bytes are zero (the
+ * connections compare addresses byte for byte). */
+struct vq_tp_preferred_address;
+int app_pa_map(void *ud, const struct vq_tp_preferred_address *pa, uint8_t *addr, size_t *len);
+int app_pa_fill(struct vq_tp_preferred_address *pa, const vq_addr *a);
+void app_addr_canon(vq_addr *out, const vq_addr *in);
+
 /* A trace sink printing to stderr when verbose. */
 void app_trace(void *ud, vq_time now, const char *event, const char *detail);
 

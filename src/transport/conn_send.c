@@ -1314,8 +1314,13 @@ static vq_status build_probe(vq_conn *c, const vq_cx *cx, int kind, uint8_t *buf
 }
 
 vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t cap, size_t *len,
-                                 uint8_t *from, size_t *from_len, uint8_t *to, size_t *to_len)
+                                 uint8_t *ecn, uint8_t *from, size_t *from_len, uint8_t *to,
+                                 size_t *to_len)
 {
+  uint8_t ecn_d;
+  if (!ecn)
+    ecn = &ecn_d;
+  *ecn = VQ_ECN_NOT_ECT; /* probes and their answers are not marked */
   *to_len = 0;
   *from_len = 0;
   int pa = !c->is_server && c->pa_state == VQ_PA_PROBING && c->pa_probe_pending;
@@ -1373,7 +1378,7 @@ vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, s
       }
     }
   }
-  return vq_conn_send(c, cx_in, buf, cap, len);
+  return vq_conn_send_ecn(c, cx_in, buf, cap, len, ecn);
 }
 
 vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
@@ -1381,5 +1386,5 @@ vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t ca
 {
   uint8_t from[VQ_ADDR_MAX];
   size_t from_len = 0;
-  return vq_conn_send_path_from(c, cx, buf, cap, len, from, &from_len, to, to_len);
+  return vq_conn_send_path_from(c, cx, buf, cap, len, NULL, from, &from_len, to, to_len);
 }
