@@ -73,6 +73,12 @@ typedef struct lpeer {
   uint64_t from2_probing, from2_nonprobe; /* client: datagrams from lnode2 before the move / of them
                                  not a padded probe */
   int route_peer;             /* server: sends to vq_conn_peer_addr (1 byte: a node) */
+  /* server, preferred address by RFC 9000 §9.6.2: datagrams at node2 are handed over as such
+   * (vq_endpoint_recv_at) and each datagram leaves from the node vq_conn_send_path_from says */
+  int pa_strict;
+  vq_conn **cli_conn;         /* the client's connection (to know whether it moved yet) */
+  uint64_t tx2, tx2_early, tx2_early_small; /* datagrams from node2; of them before the client
+                                 moved; of those, not a padded probe or answer */
 } lpeer;
 
 static lstream *find_st(lpeer *p, uint64_t id, int create)
@@ -223,10 +229,23 @@ static void flush(lpeer *p, vq_lab *lab, const vq_cx *cx)
     for (vq_endpoint_conn *ec = p->ep ? vq_endpoint_next(p->ep, NULL) : NULL; ec;
          ec = vq_endpoint_next(p->ep, ec)) {
       for (int k = 0; k < 1000; k++) {
-        size_t n = 0, tl = 0;
-        uint8_t to[VQ_ADDR_MAX];
-        if (vq_conn_send_path(ec->conn, cx, buf, sizeof(buf), &n, to, &tl) != VQ_OK || n == 0)
+        size_t n = 0, tl = 0, fl = 0;
+        uint8_t to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
+        if (vq_conn_send_path_from(ec->conn, cx, buf, sizeof(buf), &n, NULL, from, &fl, to, &tl) !=
+                VQ_OK ||
+            n == 0)
           break;
+        int src = p->send_from;
+        if (p->pa_strict) {
+          src = fl == 1 ? from[0] : p->node;
+          if (src == p->node2) {
+            p->tx2++;
+            if (p->cli_conn && *p->cli_conn && vq_conn_preferred_state(*p->cli_conn) != VQ_PA_MOVED) {
+              p->tx2_early++;
+              p->tx2_early_small += n < 1200;
+            }
+          }
+        }
         int dst = p->other;
         const uint8_t *pa;
         size_t pl;
@@ -234,7 +253,7 @@ static void flush(lpeer *p, vq_lab *lab, const vq_cx *cx)
           dst = to[0]; /* the answer to a probe, on its path */
         else if (p->route_peer && vq_conn_peer_addr(ec->conn, &pa, &pl) && pl == 1)
           dst = pa[0];
-        vq_lab_send(lab, p->send_from, dst, buf, n);
+        vq_lab_send(lab, src, dst, buf, n);
       }
     }
     return;
@@ -281,7 +300,8 @@ static void node_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const u
     p->send_from = p->via2 ? p->node2 : p->node;
     if (p->via2)
       p->rx2++;
-    (void)vq_endpoint_recv(p->ep, cx, &addr, 1, buf, len, &ec, &created, resp, sizeof(resp), &rl);
+    (void)vq_endpoint_recv_at(p->ep, cx, p->pa_strict && p->via2, &addr, 1, buf, len, 0, &ec,
+                              &created, resp, sizeof(resp), &rl);
     if (rl)
       vq_lab_send(lab, p->send_from, from, resp, rl);
   } else if (p->conn) {
@@ -386,6 +406,7 @@ typedef struct scenario {
   int pa;                     /* the server has a second address it advertises as preferred */
   int pa_ignore;              /* the client is configured not to use it */
   int pa_blackhole;           /* nothing from the client reaches the preferred address */
+  int pa_strict;              /* the server follows RFC 9000 §9.6.2 (cfg.preferred_local) */
   vq_time probe_at;           /* the client probes from a second local address then (0: never) */
   int probe_blackhole;        /* nothing from that address reaches the server */
 } scenario;
@@ -525,8 +546,15 @@ static int world_run(world *w, const scenario *sc)
   ec.reset_key = sc->reset_key;
   ec.conn.allow_active_migration = sc->allow_migration;
   ec.conn.addr_same_host = sc->same_host;
+  uint8_t pa_local = (uint8_t)w->srv.node2;
   if (sc->pa)
     ec.conn.preferred_address = &pref;
+  if (sc->pa && sc->pa_strict) {
+    ec.conn.preferred_local = &pa_local;
+    ec.conn.preferred_local_len = 1;
+    w->srv.pa_strict = 1;
+    w->srv.cli_conn = &w->cli.conn;
+  }
   if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
     return 0;
   vq_conn_config cc = {0};
@@ -3920,6 +3948,52 @@ VQ_TEST(conn_lab_probe_unreachable_stays)
       fprintf(stderr, "  seed %llu: started %d event %d migrate %d probes %llu odd %llu answered %llu\n",
               (unsigned long long)seed, w.cli.probe_started, w.cli.probe_event, w.cli.migrate_status,
               (unsigned long long)w.cli.from2_probing, (unsigned long long)w.cli.from2_nonprobe,
+              (unsigned long long)w.srv.stats.probes_answered);
+      ok = 0;
+    }
+    fails += !ok;
+    world_free(&w);
+  }
+  CHECK_EQ(fails, 0);
+}
+
+VQ_TEST(conn_lab_preferred_address_server_rules_many_seeds)
+{
+  /* spec: rfc9000#9.6.2/2 — with the driver telling it where datagrams arrive and leave (datagrams at
+   * the preferred address through vq_endpoint_recv_at, cfg.preferred_local), the server sends its
+   * non-probing packets from the original address until the client's non-probing packets arrive at
+   * the preferred one: before the client moved, only padded PATH_CHALLENGE / PATH_RESPONSE datagrams
+   * leave from there; spec: rfc9000#9.6.2/3 — the server probes the path towards the client from
+   * the preferred address (validated), spec: rfc9000#8.2.2/3 — and answers the client's probe from
+   * there; then everything goes from there. Over many seeds, with loss and reordering: the transfer
+   * completes byte-exact */
+  int fails = 0;
+  for (uint64_t seed = 640; seed < 656; seed++) {
+    scenario sc = pa_scenario(seed);
+    sc.pa_strict = 1;
+    if (seed > 640) {
+      sc.link.loss_ppm = 30000;
+      sc.link.reorder_ppm = 20000;
+      sc.link.reorder_delay = VQ_MS(5);
+    }
+    world w;
+    if (!world_run(&w, &sc)) {
+      fails++;
+      continue;
+    }
+    int ok = check_transfer(&w, &sc);
+    vq_conn *s = peer_conn(&w.srv);
+    int sstate = s ? vq_conn_preferred_state(s) : -1;
+    if (vq_conn_preferred_state(w.cli.conn) != VQ_PA_MOVED || sstate != VQ_PA_MOVED ||
+        w.srv.tx2 < 10 || w.srv.tx2_early < 1 || w.srv.tx2_early_small != 0 ||
+        w.srv.stats.path_challenges_sent < 1 || w.srv.stats.probes_answered < 1) {
+      fprintf(stderr,
+              "  seed %llu: client %d server %d tx2 %llu early %llu small %llu challenges %llu "
+              "answered %llu\n",
+              (unsigned long long)seed, vq_conn_preferred_state(w.cli.conn), sstate,
+              (unsigned long long)w.srv.tx2, (unsigned long long)w.srv.tx2_early,
+              (unsigned long long)w.srv.tx2_early_small,
+              (unsigned long long)w.srv.stats.path_challenges_sent,
               (unsigned long long)w.srv.stats.probes_answered);
       ok = 0;
     }

@@ -838,20 +838,28 @@ static int pa_map_v4(void *ud, const vq_tp_preferred_address *pa, uint8_t *addr,
   return 1;
 }
 
-/* Sends what c has: to the address vq_conn_send_path gives, else to dflt; returns the datagrams. */
-static int pa_flush(vq_posix_sock *s, vq_conn *c, const vq_cx *cx, const vq_addr *dflt)
+/* Sends what c has: to the address vq_conn_send_path_from gives, else to dflt; from s2 when it
+ * says so (a server's preferred address), else from s; returns the datagrams. *from2 counts those
+ * from s2, *from2_small those of them under 1200 bytes. */
+static int pa_flush(vq_posix_sock *s, vq_posix_sock *s2, vq_conn *c, const vq_cx *cx,
+                    const vq_addr *dflt, uint64_t *from2, uint64_t *from2_small)
 {
-  uint8_t buf[1500], to[VQ_ADDR_MAX];
+  uint8_t buf[1500], to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
   int k = 0;
   for (; k < 200; k++) {
-    size_t n = 0, tl = 0, sent = 0;
-    if (vq_conn_send_path(c, cx, buf, sizeof buf, &n, to, &tl) != VQ_OK || n == 0)
+    size_t n = 0, tl = 0, fl = 0, sent = 0;
+    if (vq_conn_send_path_from(c, cx, buf, sizeof buf, &n, NULL, from, &fl, to, &tl) != VQ_OK || n == 0)
       break;
     vq_addr dst = *dflt;
     if (tl == sizeof(vq_addr))
       memcpy(&dst, to, sizeof(dst));
     vq_posix_tx tx = {buf, n, &dst, NULL, VQ_ECN_NOT_ECT};
-    (void)vq_posix_send(s, &tx, 1, &sent);
+    int two = s2 && fl == sizeof(vq_addr);
+    if (two && from2) {
+      (*from2)++;
+      *from2_small += n < 1200;
+    }
+    (void)vq_posix_send(two ? s2 : s, &tx, 1, &sent);
   }
   return k;
 }
@@ -863,8 +871,8 @@ VQ_TEST(posix_preferred_address_loopback)
   /* spec: rfc9000#9.6.1/2, rfc9000#9.6.1/3 — the server listens on 127.0.0.1 and on a second
    * socket (127.0.0.2, or another port when that address cannot be bound) that it advertises as its
    * preferred address; the client validates it after the handshake and moves there: the rest of a
-   * 300 kB response arrives from it, byte-exact (what vq-server --preferred-address and vq-client
-   * do, with real sockets) */
+   * 300 kB response arrives from it, byte-exact; the server moves by the rules of §9.6.2 (what
+   * vq-server --preferred-address and vq-client do, with real sockets) */
   vq_mem root;
   vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)256 << 20);
   static const uint8_t alpn[] = {2, 'h', '3'};
@@ -914,6 +922,8 @@ VQ_TEST(posix_preferred_address_loopback)
     ec.conn.is_server = 1;
     ec.conn.tls = sctx;
     ec.conn.preferred_address = &pref;
+    ec.conn.preferred_local = (const uint8_t *)&sa2;
+    ec.conn.preferred_local_len = sizeof sa2;
     CHECK_EQ(vq_endpoint_new(&ep, &root, &ec), VQ_OK);
     vq_conn_config cc = {0};
     cc.tls = cctx;
@@ -925,7 +935,8 @@ VQ_TEST(posix_preferred_address_loopback)
   }
   const uint64_t resp_len = 300000;
   uint64_t got_bytes = 0, resp_sent = 0, rx1 = 0, rx2 = 0, rx2_before_move = 0;
-  int bad = 0, fin = 0, opened = 0, via2 = 0, req_read = 0;
+  uint64_t tx2 = 0, tx2_small = 0, tx2_early = 0, tx2_early_small = 0;
+  int bad = 0, fin = 0, opened = 0, req_read = 0;
   uint64_t sid = 0;
   vq_time end = vq_posix_now() + VQ_MS(5000);
   while (ep && cli && vq_posix_now() < end && !fin) {
@@ -953,15 +964,15 @@ VQ_TEST(posix_preferred_address_loopback)
         } else {
           rx1++;
         }
-        via2 = si; /* the server sends from where the latest datagram came (as vq-server) */
         vq_addr from;
         canon(&from, &rx[i].peer);
         vq_endpoint_conn *e = NULL;
         int created = 0;
         uint8_t resp[1500];
         size_t rl = 0;
-        (void)vq_endpoint_recv(ep, &cx, (const uint8_t *)&from, sizeof from, rx[i].data, rx[i].len,
-                               &e, &created, resp, sizeof resp, &rl);
+        /* the server is told where each datagram arrived (as vq-server) */
+        (void)vq_endpoint_recv_at(ep, &cx, si, (const uint8_t *)&from, sizeof from, rx[i].data,
+                                  rx[i].len, rx[i].ecn, &e, &created, resp, sizeof resp, &rl);
       }
     }
     vq_endpoint_conn *se = vq_endpoint_next(ep, NULL);
@@ -1012,11 +1023,13 @@ VQ_TEST(posix_preferred_address_loopback)
     vq_addr cdst = sa;
     if (vq_conn_peer_addr(cli, &pa, &pl) && pl == sizeof(vq_addr))
       memcpy(&cdst, pa, sizeof cdst);
-    busy |= pa_flush(cs, cli, &cx, &cdst) > 0;
+    int moved = vq_conn_preferred_state(cli) == VQ_PA_MOVED;
+    busy |= pa_flush(cs, NULL, cli, &cx, &cdst, NULL, NULL) > 0;
     if (srv) {
       vq_addr sdst;
       memcpy(&sdst, se->addr, sizeof sdst);
-      busy |= pa_flush(via2 ? ss2 : ss, srv, &cx, &sdst) > 0;
+      busy |= pa_flush(ss, ss2, srv, &cx, &sdst, moved ? &tx2 : &tx2_early,
+                       moved ? &tx2_small : &tx2_early_small) > 0;
     }
     if (!busy) {
       struct timespec ts = {0, 200000};
@@ -1034,6 +1047,13 @@ VQ_TEST(posix_preferred_address_loopback)
   CHECK(rx2 > rx1);
   /* before the move only the probes (and their repeats) reach the preferred address */
   CHECK(rx2_before_move >= 1 && rx2_before_move <= 4);
+  /* spec: rfc9000#9.6.2/2, rfc9000#9.6.2/3 — the server too: before the client moved only its own
+   * probe and its answer (padded) leave from the preferred address, then everything */
+  vq_endpoint_conn *se = ep ? vq_endpoint_next(ep, NULL) : NULL;
+  CHECK(se && vq_conn_preferred_state(se->conn) == VQ_PA_MOVED);
+  CHECK(tx2_early >= 1 && tx2_early <= 6);
+  CHECK_EQ(tx2_early_small, 0);
+  CHECK(tx2 > 10);
   vq_conn_free(cli, NULL);
   vq_endpoint_free(ep);
   vq_posix_sock_close(cs);

@@ -119,6 +119,15 @@ typedef struct vq_conn_config {
                             size_t *len);
   void *preferred_addr_ud;
   int ignore_preferred_address;
+  /* Server: the preferred address in the driver's format (its local address there), for the from of
+   * vq_conn_send_path_from; with it, and datagrams at that address handed over with at_preferred
+   * (vq_conn_recv_at / vq_endpoint_recv_at), the server keeps its non-probing packets on its
+   * original address until a non-probing packet arrives at the preferred one and its own
+   * validation of the path from there (a PATH_CHALLENGE it sends from there, under a CID of the
+   * client's not used from the original address) succeeded (RFC 9000 §9.6.2); it answers the
+   * client's probes there from there. Copied. */
+  const uint8_t *preferred_local;
+  size_t preferred_local_len;
   /* ---- Resumption and 0-RTT (RFC 9000 §7.4.1, RFC 9001 §4.5-4.6) ----
    * wall_clock_base_ms: the wall clock (ms since 1970-01-01T00:00:00Z) at cx->now == 0; with it the
    * connection knows the time of day (wall_clock_base_ms + cx->now / 10^6), which tickets need.
@@ -253,6 +262,10 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, 
  * vq_conn_recv. */
 vq_status vq_conn_recv_from(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
                             uint8_t *dgram, size_t len, uint8_t ecn);
+/* vq_conn_recv_from for a server with cfg.preferred_local: at_preferred 1 when the datagram arrived at
+ * the server's preferred address (0: at its original one). */
+vq_status vq_conn_recv_at(vq_conn *c, const vq_cx *cx, int at_preferred, const uint8_t *addr,
+                          size_t addr_len, uint8_t *dgram, size_t len, uint8_t ecn);
 /* Sets the peer's address before any datagram from it (the endpoint does for a new server
  * connection). VQ_ERR_INVALID_ARGUMENT for an empty or too long address. */
 vq_status vq_conn_set_peer_addr(vq_conn *c, const uint8_t *addr, size_t len);
@@ -299,7 +312,10 @@ vq_status vq_conn_probe_path(vq_conn *c, const vq_cx *cx, const uint8_t *local, 
                              const uint8_t *remote, size_t remote_len);
 enum { VQ_PROBE_NONE = 0, VQ_PROBE_PROBING = 1, VQ_PROBE_VALIDATED = 2, VQ_PROBE_FAILED = 3 };
 int vq_conn_probe_state(const vq_conn *c);
-/* Client: the state of the server's preferred address: VQ_PA_* */
+/* Client: the state of the server's preferred address: VQ_PA_*. Server (cfg.preferred_local): its
+ * validation of the path from its preferred address: VQ_PA_PROBING while it goes on, VQ_PA_MOVED
+ * once validated (the packets leave from there once a non-probing packet also arrived there:
+ * vq_conn_send_path_from's from), VQ_PA_FAILED. */
 enum { VQ_PA_NONE = 0, VQ_PA_PROBING = 1, VQ_PA_MOVED = 2, VQ_PA_FAILED = 3 };
 int vq_conn_preferred_state(const vq_conn *c);
 /* Our active connection IDs (RFC 9000 §5.1): slot i in 0 .. VQ_CONN_MAX_LOCAL_CIDS-1; 1 with *cid

@@ -71,48 +71,63 @@ void app_keylog(void *ud, const char *line)
 
 size_t app_flush(vq_posix_sock *sock, vq_conn *c, const vq_cx *cx, const vq_addr *peer, int *blocked)
 {
+  return app_flush_from(sock, NULL, c, cx, peer, blocked);
+}
+
+/* Sends batch[0..n) on s: the datagrams sent; *blocked when the socket buffer filled. */
+static size_t send_batch(vq_posix_sock *s, vq_posix_tx *tx, size_t n, int *blocked)
+{
+  size_t sent = 0;
+  if (n == 0)
+    return 0;
+  (void)vq_posix_send(s, tx, n, &sent);
+  if (sent < n)
+    *blocked = 1;
+  return sent;
+}
+
+size_t app_flush_from(vq_posix_sock *sock, vq_posix_sock *sock2, vq_conn *c, const vq_cx *cx,
+                      const vq_addr *peer, int *blocked)
+{
   uint8_t bufs[BATCH][1500];
-  vq_posix_tx tx[BATCH];
+  vq_posix_tx tx[BATCH], tx2[BATCH];
   vq_addr tos[BATCH];
   size_t total = 0;
   *blocked = 0;
   for (;;) {
-    size_t n = 0;
+    size_t n = 0, n1 = 0, n2 = 0;
     while (n < BATCH) {
       size_t len = 0, to_len = 0, from_len = 0;
       uint8_t ecn = VQ_ECN_NOT_ECT;
       uint8_t to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
       /* a probe (the client's, of the server's preferred address: RFC 9000 §9.6.1) or the answer to
-       * one goes to the address the connection gives; everything else to peer (the programs do not
-       * probe from other local addresses: from stays empty) */
+       * one goes to the address the connection gives, everything else to peer; from sock2 (the
+       * server's preferred address) when the connection says so (RFC 9000 §9.6.2) */
       if (vq_conn_send_path_from(c, cx, bufs[n], sizeof(bufs[n]), &len, &ecn, from, &from_len, to,
                                  &to_len) != VQ_OK ||
           len == 0)
         break;
-      tx[n].peer = peer;
+      vq_posix_tx *t = sock2 && from_len == sizeof(vq_addr) ? &tx2[n2++] : &tx[n1++];
+      t->peer = peer;
       if (to_len == sizeof(vq_addr)) {
         memcpy(&tos[n], to, sizeof(vq_addr));
-        tx[n].peer = &tos[n];
+        t->peer = &tos[n];
       }
-      tx[n].data = bufs[n];
-      tx[n].len = len;
-      tx[n].local = NULL;
+      t->data = bufs[n];
+      t->len = len;
+      t->local = NULL;
       /* spec: rfc9000#13.4 — the codepoint the connection chose for this datagram */
-      tx[n].ecn = ecn;
+      t->ecn = ecn;
       n++;
     }
     if (n == 0)
       return total;
-    size_t sent = 0;
-    (void)vq_posix_send(sock, tx, n, &sent);
-    total += sent;
-    if (sent < n) {
-      /* the socket buffer is full: the rest is lost to the network as a congested router would drop
-       * it; loss recovery resends what mattered */
-      *blocked = 1;
-      return total;
-    }
-    if (n < BATCH)
+    /* the socket buffer is full: the rest is lost to the network as a congested router would drop
+     * it; loss recovery resends what mattered */
+    total += send_batch(sock, tx, n1, blocked);
+    if (sock2)
+      total += send_batch(sock2, tx2, n2, blocked);
+    if (*blocked || n < BATCH)
       return total;
   }
 }

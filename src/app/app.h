@@ -17,6 +17,10 @@ void app_keylog(void *ud, const char *line);
 /* Sends every datagram the connection has now to peer; returns the datagrams sent. A full socket
  * buffer stops early (the loop retries when writable). */
 size_t app_flush(vq_posix_sock *sock, vq_conn *c, const vq_cx *cx, const vq_addr *peer, int *blocked);
+/* The same for a server with a preferred address: the datagrams the connection sends from there
+ * (vq_conn_send_path_from's from) leave from sock2. */
+size_t app_flush_from(vq_posix_sock *sock, vq_posix_sock *sock2, vq_conn *c, const vq_cx *cx,
+                      const vq_addr *peer, int *blocked);
 
 /* A comma-separated ALPN list in wire form; 0, or -1 for an empty name, a name over 255 bytes, an
  * empty list, or more than cap bytes. */

@@ -41,7 +41,6 @@ typedef struct sconn {
   vq_endpoint_conn *ec;
   vq_h3q q;
   vq_addr peer;
-  int via_pa;               /* its latest datagram came to the preferred address: sent from there */
   app_qtrace *qt;           /* its qlog file (--qlog-dir), freed after the connection */
   sreq *req[MAX_REQ];       /* requests in progress, allocated when they start (an idle
                                connection holds none: the bench's idle case counts these bytes) */
@@ -358,7 +357,8 @@ static void usage(FILE *f)
           "  --preferred-address ADDR:PORT\n"
           "                       also listen on ADDR:PORT (same address family as --listen) and\n"
           "                       advertise it as the server's preferred address (RFC 9000 §9.6): a\n"
-          "                       client validates it and moves there after the handshake\n"
+          "                       client validates it and moves there after the handshake; the\n"
+          "                       server sends from there once the client's packets arrive there\n"
           "  --early-data         accept 0-RTT from clients resuming a session (default off: 0-RTT\n"
           "                       requests can be replayed; each ticket is accepted for 0-RTT once)\n"
           "  --no-tickets         issue no session tickets (no resumption)\n"
@@ -553,8 +553,16 @@ int main(int argc, char **argv)
   }
   vq_endpoint_config ecfg = {0};
   ecfg.conn.is_server = 1;
-  if (pref_s)
+  vq_addr pref_local;
+  memset(&pref_local, 0, sizeof(pref_local));
+  if (pref_s) {
+    /* spec: rfc9000#9.6.2/2, rfc9000#9.6.2/3 — the connections know which datagrams arrive at the
+     * preferred address and say which leave from it */
+    app_addr_canon(&pref_local, vq_posix_sock_local(s.sock2));
     ecfg.conn.preferred_address = &pref;
+    ecfg.conn.preferred_local = (const uint8_t *)&pref_local;
+    ecfg.conn.preferred_local_len = sizeof(pref_local);
+  }
   ecfg.conn.disable_ecn = no_ecn;
   ecfg.conn.tls = tls;
   ecfg.conn.max_idle_timeout_ms = idle;
@@ -639,18 +647,14 @@ int main(int argc, char **argv)
         int created = 0;
         uint8_t resp[1500];
         size_t resp_len = 0;
-        (void)vq_endpoint_recv_ecn(s.ep, &cx, (const uint8_t *)&peer, sizeof(peer), rx[i].data,
-                                   rx[i].len, rx[i].ecn, &ec, &created, resp, sizeof(resp),
-                                   &resp_len);
+        (void)vq_endpoint_recv_at(s.ep, &cx, si, (const uint8_t *)&peer, sizeof(peer), rx[i].data,
+                                  rx[i].len, rx[i].ecn, &ec, &created, resp, sizeof(resp),
+                                  &resp_len);
         if (resp_len) {
           vq_posix_tx t = {resp, resp_len, &peer, NULL, VQ_ECN_NOT_ECT};
           size_t sent;
           (void)vq_posix_send(rs, &t, 1, &sent);
         }
-        /* the connection sends from the address its latest datagram came to (RFC 9000 §9.6.2: not
-         * yet the rule of /2, see README) */
-        if (ec && !created && ec->ud)
-          ((sconn *)ec->ud)->via_pa = si;
         sconn *nsc = created && ec ? sconn_new(&s, ec, &peer) : NULL;
         if (nsc) {
           nsc->qt = s.pending_qt;
@@ -680,7 +684,7 @@ int main(int argc, char **argv)
       }
       int blocked;
       const vq_addr *peer = (const vq_addr *)ec->addr;
-      (void)app_flush(sc && sc->via_pa && s.sock2 ? s.sock2 : s.sock, ec->conn, &cx, peer, &blocked);
+      (void)app_flush_from(s.sock, s.sock2, ec->conn, &cx, peer, &blocked);
       if (vq_conn_get_state(ec->conn) == VQ_CONN_CLOSED) {
         app_qtrace *qt = NULL;
         if (sc) {

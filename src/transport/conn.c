@@ -231,6 +231,12 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
     c->has_pa = 1;
   }
   c->cfg.preferred_address = NULL; /* copied */
+  if (k.is_server && k.preferred_local && k.preferred_local_len > 0 &&
+      k.preferred_local_len <= VQ_ADDR_MAX) {
+    memcpy(c->spa_local, k.preferred_local, k.preferred_local_len);
+    c->spa_local_len = k.preferred_local_len;
+  }
+  c->cfg.preferred_local = NULL; /* copied */
   c->path_deadline = VQ_TIME_NEVER;
   c->pa_deadline = c->pa_resend_at = VQ_TIME_NEVER;
   c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
@@ -1711,6 +1717,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
    * connection to a new peer address */
   if (space == VQ_SPACE_APP && c->rx_pkt_non_probing && (int64_t)u.pn == s->largest_recv)
     c->rx_non_probing = 1;
+  if (space == VQ_SPACE_APP && c->rx_pkt_non_probing)
+    c->rx_dgram_non_probing = 1;
   /* spec: rfc9000#10.1 — the idle timer restarts when a packet is processed; spec: rfc9000#10.1/1 —
    * the period is at least three times the current PTO */
   c->idle_deadline = cx->now + (c->idle_timeout > three_pto(c) ? c->idle_timeout : three_pto(c));
@@ -1730,8 +1738,14 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, 
   return vq_conn_recv_from(c, cx, NULL, 0, dgram, len, ecn);
 }
 
-vq_status vq_conn_recv_from(vq_conn *c, const vq_cx *cx_in, const uint8_t *addr, size_t addr_len,
+vq_status vq_conn_recv_from(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
                             uint8_t *dgram, size_t len, uint8_t ecn)
+{
+  return vq_conn_recv_at(c, cx, 0, addr, addr_len, dgram, len, ecn);
+}
+
+vq_status vq_conn_recv_at(vq_conn *c, const vq_cx *cx_in, int at_preferred, const uint8_t *addr,
+                          size_t addr_len, uint8_t *dgram, size_t len, uint8_t ecn)
 {
   vq_cx tcx_;
   const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
@@ -1739,6 +1753,9 @@ vq_status vq_conn_recv_from(vq_conn *c, const vq_cx *cx_in, const uint8_t *addr,
   if (st != VQ_OK)
     return st;
   c->rx_ecn = ecn & 3u;
+  /* only a server that advertised its preferred address and knows the driver's address of it */
+  c->rx_at_pa = at_preferred && c->is_server && c->has_pa && c->spa_local_len > 0;
+  c->rx_dgram_non_probing = 0;
   if (c->state < VQ_CONN_CLOSING && !vq_conn_path_before(c, addr, addr_len, len)) {
     c->stats.pkts_dropped++;
     return VQ_OK;

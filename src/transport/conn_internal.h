@@ -310,6 +310,17 @@ struct vq_conn {
   vq_cid pr_cid;                  /* an unused peer CID for that address (path 1, §9.5/3) */
   int pr_cid_set;
   uint64_t pr_budget;             /* bytes it may carry: three times those received (§8/1) */
+  int pr_from_pa;                 /* server: it goes from the preferred address (probe came there) */
+  /* server, preferred address (RFC 9000 §9.6.2): the driver's address of it (cfg.preferred_local),
+   * the datagram being processed arrived there, a non-probing packet arrived there; pa_state,
+   * pa_data, pa_cid, pa_probe_pending, pa_deadline, pa_resend_at hold its own validation of the path
+   * from there (VQ_PA_MOVED: validated) */
+  uint8_t spa_local[VQ_ADDR_MAX];
+  size_t spa_local_len;
+  int rx_at_pa;
+  int rx_dgram_non_probing;       /* the datagram being processed held a non-probing packet */
+  int spa_nonprobe;
+  int spa_moved;                  /* server: its packets leave from the preferred address */
   /* 0-RTT (RFC 9000 §7.4.1, §17.2.3; RFC 9001 §4.6) */
   vq_early_data early_state;
   vq_pp_key early_tx;             /* client: 0-RTT write keys until the 1-RTT keys (or a rejection) */

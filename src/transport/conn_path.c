@@ -164,6 +164,8 @@ uint64_t vq_conn_cid_generation(const vq_conn *c) { return c->cid_gen; }
 
 /* ---- paths ------------------------------------------------------------------------------------ */
 
+static void pa_arm(vq_conn *c, const vq_cx *cx);
+
 /* The peer CID path 1 (a probe's path) uses is retired (RETIRE_CONNECTION_ID queued), if any. */
 static void retire_path1(vq_conn *c)
 {
@@ -287,15 +289,104 @@ static void peer_moved(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t 
     retire_path1(c);
     c->pr_cid_set = 0;
   }
+  c->pr_from_pa = 0;
   /* spec: rfc9000#9/4 — path validation on any change of the peer's address */
   path_start_validation(c, cx);
   c->stats.peer_migrations++;
   vq_cx_trace(cx, "peer_migrated", "port_only=%d", port_only);
 }
 
+/* Path 1 of the peer CID table gets a CID never used (towards the address or from the local address
+ * of the path it is for): 1 with c->pr_cid set, 0 when none is left. */
+static int pr_take_cid(vq_conn *c, const vq_cx *cx)
+{
+  vq_cid cid;
+  uint64_t seq;
+  uint32_t before = c->cids.retire_n;
+  c->pr_cid_set = 0;
+  if (vq_cidmgr_peer_use(&c->cids, 1, &cid, &seq) != VQ_OK) {
+    retire_path1(c);
+    vq_cx_trace(cx, "path_probe", "not answered: no unused CID of the peer");
+    return 0;
+  }
+  if (c->cids.retire_n > before)
+    c->stats.peer_cids_retired += c->cids.retire_n - before;
+  c->pr_cid = cid;
+  c->pr_cid_set = 1;
+  c->pr_budget = 0;
+  return 1;
+}
+
+/* Server: a datagram of the client (from its current address) arrived at our preferred address
+ * (RFC 9000 §9.6.2). */
+static void pa_srv_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
+                         size_t len, uint64_t prev_response_pending)
+{
+  if (c->state != VQ_CONN_ESTABLISHED)
+    return;
+  /* spec: rfc9000#8.2.2/3 — the client's PATH_CHALLENGE there (its probe of the preferred address)
+   * is answered on that path: from the preferred address (vq_conn_send_path_from's from); spec:
+   * rfc9000#9.5/2 — under a CID of the client's not used from the original address (path 1) */
+  if (!prev_response_pending && c->path_response_pending) {
+    c->path_response_pending = 0;
+    if ((c->pr_cid_set && c->pr_from_pa) || pr_take_cid(c, cx)) {
+      memcpy(c->pr_addr, addr, addr_len);
+      c->pr_addr_len = addr_len;
+      memcpy(c->pr_data, c->path_response_data, sizeof(c->pr_data));
+      c->pr_budget += 3 * (uint64_t)len;
+      c->pr_pending = 1;
+      c->pr_from_pa = 1;
+    }
+  }
+  /* spec: rfc9000#9.6.2/3 — the server validates the path towards the client from its preferred
+   * address itself (PATH_CHALLENGE from there, under that CID) */
+  if (c->pa_state == VQ_PA_NONE && c->pr_cid_set && c->pr_from_pa) {
+    if (cx->rng)
+      vq_rng_fill(cx->rng, c->pa_data, sizeof(c->pa_data));
+    else
+      c->pa_data[0] ^= 0x5c;
+    c->pa_cid = c->pr_cid;
+    c->pa_state = VQ_PA_PROBING;
+    c->pa_probe_pending = 1;
+    pa_arm(c, cx);
+    vq_cx_trace(cx, "preferred_address", "server probing from it");
+  }
+  if (c->rx_dgram_non_probing)
+    c->spa_nonprobe = 1;
+}
+
+/* Server: spec: rfc9000#9.6.2/2 — its packets leave from the original address until a non-probing
+ * packet arrived at the preferred address and its own validation of the path from there succeeded;
+ * then from the preferred address, under the CID used from there (the original path's CID is
+ * retired: spec: rfc9000#9.5/2, one CID per local address). */
+static void pa_srv_maybe_move(vq_conn *c, const vq_cx *cx)
+{
+  if (!c->is_server || c->spa_moved || c->pa_state != VQ_PA_MOVED || !c->spa_nonprobe ||
+      !c->pr_cid_set || !c->pr_from_pa)
+    return;
+  uint32_t before = c->cids.retire_n;
+  if (vq_cidmgr_peer_retire_path(&c->cids, 0) != VQ_OK)
+    return;
+  if (c->cids.retire_n > before)
+    c->stats.peer_cids_retired += c->cids.retire_n - before;
+  for (uint32_t i = 0; i < c->cids.peer_cap; i++)
+    if (c->cids.peer[i].state == VQ_CIDMGR_IN_USE && c->cids.peer[i].path == 1)
+      c->cids.peer[i].path = 0;
+  c->dcid = c->pr_cid;
+  c->pr_cid_set = 0;
+  c->pr_from_pa = 0;
+  c->spa_moved = 1;
+  vq_cx_trace(cx, "preferred_address", "server moved");
+}
+
 void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
                         size_t len, uint64_t prev_response_pending)
 {
+  if (c->rx_at_pa && !c->rx_other_addr) {
+    pa_srv_after(c, cx, addr, addr_len, len, prev_response_pending);
+    pa_srv_maybe_move(c, cx);
+    return;
+  }
   if (!c->rx_other_addr)
     return;
   c->rx_other_addr = 0;
@@ -318,21 +409,10 @@ void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t
     c->probe_addr_len = addr_len;
     c->have_probe = 1;
     c->path_response_pending = 0;
-    int same = c->pr_cid_set && addr_eq(addr, addr_len, c->pr_addr, c->pr_addr_len);
-    if (!same) {
-      vq_cid cid;
-      uint64_t seq;
-      c->pr_cid_set = 0;
-      if (vq_cidmgr_peer_use(&c->cids, 1, &cid, &seq) == VQ_OK) {
-        c->pr_cid = cid;
-        c->pr_cid_set = 1;
-        c->pr_budget = 0;
-      } else {
-        retire_path1(c);
-        vq_cx_trace(cx, "path_probe", "not answered: no unused CID of the peer");
-      }
-    }
-    if (c->pr_cid_set) {
+    int same = c->pr_cid_set && !c->pr_from_pa && addr_eq(addr, addr_len, c->pr_addr, c->pr_addr_len);
+    if (!same && !c->spa_moved && c->pa_state != VQ_PA_PROBING)
+      (void)pr_take_cid(c, cx);
+    if (c->pr_cid_set && !c->pr_from_pa) {
       memcpy(c->pr_addr, addr, addr_len);
       c->pr_addr_len = addr_len;
       memcpy(c->pr_data, c->probe_data, sizeof(c->pr_data));
@@ -519,9 +599,19 @@ void vq_conn_pa_start(vq_conn *c, const vq_cx *cx)
 
 int vq_conn_pa_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
 {
-  if (c->is_server || c->pa_state != VQ_PA_PROBING ||
-      memcmp(data, c->pa_data, VQ_PATH_DATA_LEN) != 0)
+  if (c->pa_state != VQ_PA_PROBING || memcmp(data, c->pa_data, VQ_PATH_DATA_LEN) != 0)
     return 0;
+  if (c->is_server) {
+    /* spec: rfc9000#9.6.2/2 — the path from the preferred address is validated; the server moves
+     * there once a non-probing packet also arrived there */
+    c->pa_state = VQ_PA_MOVED;
+    c->pa_probe_pending = 0;
+    c->pa_deadline = c->pa_resend_at = VQ_TIME_NEVER;
+    c->stats.paths_validated++;
+    vq_cx_trace(cx, "preferred_address", "server validated it");
+    pa_srv_maybe_move(c, cx);
+    return 1;
+  }
   /* spec: rfc9000#9.6.1/3 — validated: every packet from now on goes to the preferred address,
    * under a new CID (the lowest unused: the one of sequence 1 the probes used) */
   c->pa_state = VQ_PA_MOVED;

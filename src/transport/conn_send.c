@@ -1323,7 +1323,10 @@ vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, s
   *ecn = VQ_ECN_NOT_ECT; /* probes and their answers are not marked */
   *to_len = 0;
   *from_len = 0;
-  int pa = !c->is_server && c->pa_state == VQ_PA_PROBING && c->pa_probe_pending;
+  /* the client's probe of the server's preferred address; a server's probe from it (spec:
+   * rfc9000#9.6.2/3) */
+  int pa = c->pa_state == VQ_PA_PROBING && c->pa_probe_pending &&
+           (!c->is_server || c->spa_local_len > 0);
   int pp = !c->is_server && c->pp_state == VQ_PROBE_PROBING && c->pp_pending;
   int pr = c->pr_pending && c->pr_cid_set;
   if ((pa || pp || pr) && c->state == VQ_CONN_ESTABLISHED && cap >= VQ_MIN_INITIAL_DATAGRAM) {
@@ -1339,6 +1342,11 @@ vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, s
         return st;
       if (*len) {
         c->pa_probe_pending = 0;
+        if (c->is_server) {
+          memcpy(from, c->spa_local, c->spa_local_len);
+          *from_len = c->spa_local_len;
+          return VQ_OK;
+        }
         memcpy(to, c->pa_addr, c->pa_addr_len);
         *to_len = c->pa_addr_len;
         return VQ_OK;
@@ -1374,11 +1382,21 @@ vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, s
         c->stats.probes_answered++;
         memcpy(to, c->pr_addr, c->pr_addr_len);
         *to_len = c->pr_addr_len;
+        if (c->pr_from_pa) {
+          memcpy(from, c->spa_local, c->spa_local_len);
+          *from_len = c->spa_local_len;
+        }
         return VQ_OK;
       }
     }
   }
-  return vq_conn_send_ecn(c, cx_in, buf, cap, len, ecn);
+  vq_status st = vq_conn_send_ecn(c, cx_in, buf, cap, len, ecn);
+  /* spec: rfc9000#9.6.2/2 — a server's packets leave from its preferred address once it moved */
+  if (st == VQ_OK && *len && c->spa_moved) {
+    memcpy(from, c->spa_local, c->spa_local_len);
+    *from_len = c->spa_local_len;
+  }
+  return st;
 }
 
 vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
