@@ -63,6 +63,22 @@ typedef struct lpeer {
                                  where vq_conn_send_path / vq_conn_peer_addr say */
   uint64_t probes_to_pa, nonprobe_size_to_pa; /* client: datagrams to node2 while probing / of
                                  another size than a padded probe's while probing */
+  /* probing a path without moving (vq_conn_probe_path): the client's second local address (a lab
+   * node of its own); when the probe validates, the client's socket moves there and it migrates */
+  int lnode2;                 /* client: -1 none */
+  int send_node;              /* client: the node its ordinary datagrams leave from */
+  vq_time probe_at;           /* client: when to probe (0: never) */
+  int probe_started, probe_event; /* client: 1 + error_code of VQ_CONN_EV_PATH_PROBE */
+  int migrate_status;         /* client: 1 + what vq_conn_migrate returned (0: not called) */
+  uint64_t from2_probing, from2_nonprobe; /* client: datagrams from lnode2 before the move / of them
+                                 not a padded probe */
+  int route_peer;             /* server: sends to vq_conn_peer_addr (1 byte: a node) */
+  /* server, preferred address by RFC 9000 §9.6.2: datagrams at node2 are handed over as such
+   * (vq_endpoint_recv_at) and each datagram leaves from the node vq_conn_send_path_from says */
+  int pa_strict;
+  vq_conn **cli_conn;         /* the client's connection (to know whether it moved yet) */
+  uint64_t tx2, tx2_early, tx2_early_small; /* datagrams from node2; of them before the client
+                                 moved; of those, not a padded probe or answer */
 } lpeer;
 
 static lstream *find_st(lpeer *p, uint64_t id, int create)
@@ -160,6 +176,14 @@ static void app_step(lpeer *p, const vq_cx *cx)
       if (s)
         s->reset_seen = 1;
       break;
+    case VQ_CONN_EV_PATH_PROBE:
+      p->probe_event = 1 + (int)ev.error_code;
+      if (ev.error_code == 1 && p->lnode2 >= 0 && !p->migrate_status) {
+        /* spec: rfc9000#9.1/1 — validated before moving: the socket moves, then the connection */
+        p->send_node = p->lnode2;
+        p->migrate_status = 1 + (int)vq_conn_migrate(c, cx);
+      }
+      break;
     case VQ_CONN_EV_CLOSED:
       p->closed = 1;
       p->close_code = ev.error_code;
@@ -172,6 +196,10 @@ static void app_step(lpeer *p, const vq_cx *cx)
   }
   if (p->closed)
     return;
+  if (!p->is_server && p->lnode2 >= 0 && p->probe_at && !p->probe_started && cx->now >= p->probe_at) {
+    uint8_t local = (uint8_t)p->lnode2;
+    p->probe_started = vq_conn_probe_path(c, cx, &local, 1, NULL, 0) == VQ_OK;
+  }
   if (!p->is_server && p->handshake_done) {
     while (p->opened < p->streams_to_open) {
       uint64_t id;
@@ -201,19 +229,47 @@ static void flush(lpeer *p, vq_lab *lab, const vq_cx *cx)
     for (vq_endpoint_conn *ec = p->ep ? vq_endpoint_next(p->ep, NULL) : NULL; ec;
          ec = vq_endpoint_next(p->ep, ec)) {
       for (int k = 0; k < 1000; k++) {
-        size_t n = 0;
-        if (vq_conn_send(ec->conn, cx, buf, sizeof(buf), &n) != VQ_OK || n == 0)
+        size_t n = 0, tl = 0, fl = 0;
+        uint8_t to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
+        if (vq_conn_send_path_from(ec->conn, cx, buf, sizeof(buf), &n, NULL, from, &fl, to, &tl) !=
+                VQ_OK ||
+            n == 0)
           break;
-        vq_lab_send(lab, p->send_from, p->other, buf, n);
+        int src = p->send_from;
+        if (p->pa_strict) {
+          src = fl == 1 ? from[0] : p->node;
+          if (src == p->node2) {
+            p->tx2++;
+            if (p->cli_conn && *p->cli_conn && vq_conn_preferred_state(*p->cli_conn) != VQ_PA_MOVED) {
+              p->tx2_early++;
+              p->tx2_early_small += n < 1200;
+            }
+          }
+        }
+        int dst = p->other;
+        const uint8_t *pa;
+        size_t pl;
+        if (tl == 1)
+          dst = to[0]; /* the answer to a probe, on its path */
+        else if (p->route_peer && vq_conn_peer_addr(ec->conn, &pa, &pl) && pl == 1)
+          dst = pa[0];
+        vq_lab_send(lab, src, dst, buf, n);
       }
     }
     return;
   }
   for (int k = 0; k < 1000 && p->conn; k++) {
-    size_t n = 0, tl = 0;
-    uint8_t to[VQ_ADDR_MAX];
-    if (vq_conn_send_path(p->conn, cx, buf, sizeof(buf), &n, to, &tl) != VQ_OK || n == 0)
+    size_t n = 0, tl = 0, fl = 0;
+    uint8_t to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
+    if (vq_conn_send_path_from(p->conn, cx, buf, sizeof(buf), &n, NULL, from, &fl, to, &tl) != VQ_OK ||
+        n == 0)
       break;
+    int src = fl == 1 ? from[0] : p->send_node;
+    if (p->lnode2 >= 0 && src == p->lnode2 && p->send_node != p->lnode2) {
+      p->from2_probing++;
+      if (n < 1200)
+        p->from2_nonprobe++;
+    }
     int dst = p->other;
     const uint8_t *pa;
     size_t pl;
@@ -226,7 +282,7 @@ static void flush(lpeer *p, vq_lab *lab, const vq_cx *cx)
       if (n < 1200)
         p->nonprobe_size_to_pa++;
     }
-    vq_lab_send(lab, p->node, dst, buf, n);
+    vq_lab_send(lab, src, dst, buf, n);
   }
 }
 
@@ -244,7 +300,8 @@ static void node_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const u
     p->send_from = p->via2 ? p->node2 : p->node;
     if (p->via2)
       p->rx2++;
-    (void)vq_endpoint_recv(p->ep, cx, &addr, 1, buf, len, &ec, &created, resp, sizeof(resp), &rl);
+    (void)vq_endpoint_recv_at(p->ep, cx, p->pa_strict && p->via2, &addr, 1, buf, len, 0, &ec,
+                              &created, resp, sizeof(resp), &rl);
     if (rl)
       vq_lab_send(lab, p->send_from, from, resp, rl);
   } else if (p->conn) {
@@ -304,6 +361,15 @@ static void node2_timeout(void *ud, vq_lab *lab, const vq_cx *cx)
 }
 static const vq_lab_node_ops node2_ops = {node2_dgram, node2_next, node2_timeout};
 
+/* The client's second local address: datagrams go to the same connection; timers are the first
+ * node's. */
+static void cnode2_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const uint8_t *data,
+                         size_t len)
+{
+  node_dgram(ud, lab, cx, from, data, len);
+}
+static const vq_lab_node_ops cnode2_ops = {cnode2_dgram, node2_next, node2_timeout};
+
 /* The test's preferred addresses: IPv4 10.0.0.N is lab node N. */
 static int pa_map(void *ud, const vq_tp_preferred_address *pa, uint8_t *addr, size_t *len)
 {
@@ -340,6 +406,9 @@ typedef struct scenario {
   int pa;                     /* the server has a second address it advertises as preferred */
   int pa_ignore;              /* the client is configured not to use it */
   int pa_blackhole;           /* nothing from the client reaches the preferred address */
+  int pa_strict;              /* the server follows RFC 9000 §9.6.2 (cfg.preferred_local) */
+  vq_time probe_at;           /* the client probes from a second local address then (0: never) */
+  int probe_blackhole;        /* nothing from that address reaches the server */
 } scenario;
 
 typedef struct world {
@@ -426,6 +495,20 @@ static int world_run(world *w, const scenario *sc)
   vq_lab_set_link(w->lab, w->srv.node, w->cli.node, &sc->link);
   w->srv.send_from = w->srv.node;
   w->srv.node2 = w->cli.node2 = -1;
+  w->cli.lnode2 = w->srv.lnode2 = -1;
+  w->cli.send_node = w->cli.node;
+  if (sc->probe_at) {
+    w->cli.lnode2 = vq_lab_add_node(w->lab, &cnode2_ops, &w->cli);
+    vq_lab_link l2 = sc->link;
+    vq_lab_set_link(w->lab, w->srv.node, w->cli.lnode2, &l2);
+    if (sc->probe_blackhole) {
+      l2.blackhole_from = 0;
+      l2.blackhole_until = VQ_TIME_NEVER;
+    }
+    vq_lab_set_link(w->lab, w->cli.lnode2, w->srv.node, &l2);
+    w->cli.probe_at = sc->probe_at;
+    w->srv.route_peer = 1;
+  }
   vq_tp_preferred_address pref;
   memset(&pref, 0, sizeof(pref));
   if (sc->pa) {
@@ -463,8 +546,15 @@ static int world_run(world *w, const scenario *sc)
   ec.reset_key = sc->reset_key;
   ec.conn.allow_active_migration = sc->allow_migration;
   ec.conn.addr_same_host = sc->same_host;
+  uint8_t pa_local = (uint8_t)w->srv.node2;
   if (sc->pa)
     ec.conn.preferred_address = &pref;
+  if (sc->pa && sc->pa_strict) {
+    ec.conn.preferred_local = &pa_local;
+    ec.conn.preferred_local_len = 1;
+    w->srv.pa_strict = 1;
+    w->srv.cli_conn = &w->cli.conn;
+  }
   if (vq_endpoint_new(&w->srv.ep, &w->root, &ec) != VQ_OK)
     return 0;
   vq_conn_config cc = {0};
@@ -3731,4 +3821,305 @@ VQ_TEST(conn_preferred_address_not_with_zero_length_cid)
   vq_tls_ctx_free(sctx);
   vq_tls_ctx_free(cctx);
   CHECK_EQ(root.used, 0);
+}
+
+/* ---- probing a path without moving (RFC 9000 §9.1) ------------------------------------------------ */
+
+/* The short header's Destination CID (8 bytes here) equals cid. */
+static int dcid_is(const uint8_t *d, size_t n, const vq_cid *cid)
+{
+  return n > 1 + (size_t)cid->len && (d[0] & 0x80) == 0 && memcmp(d + 1, cid->bytes, cid->len) == 0;
+}
+
+VQ_TEST(conn_probe_path)
+{
+  /* spec: rfc9000#9.1/1 — the client probes a path from a new local address without moving: spec:
+   * rfc9000#9.5/2 — under a CID of the server's never used (not the current one), spec:
+   * rfc9000#8.2.1/5 — in a datagram of 1200 bytes, returned with the local address to send it
+   * from; the ordinary packets go on the current path under the current CID. The server answers
+   * on the probe's path (spec: rfc9000#8.2.2/3) with a PATH_RESPONSE of 1200 bytes (spec:
+   * rfc9000#8.2.2/5) under a CID of the client's not used towards another address (spec:
+   * rfc9000#9.5/3), and does not move (no non-probing packet came from there). The response
+   * validates the path: an event; the connection stays until the application migrates. */
+  world w;
+  CHECK(established_paths(&w, 140, 1));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.cli.handshake_done) {
+    vq_cx cx = vq_lab_cx(w.lab);
+    vq_cid cur = *vq_conn_dcid(w.cli.conn);
+    vq_cid scur = *vq_conn_dcid(s);
+    const uint8_t local[2] = {(uint8_t)w.cli.node, 0x77};
+    CHECK_EQ(vq_conn_probe_state(w.cli.conn), VQ_PROBE_NONE);
+    CHECK_EQ(vq_conn_probe_path(s, &cx, local, 2, NULL, 0), VQ_ERR_INVALID_ARGUMENT); /* a server */
+    CHECK_EQ(vq_conn_probe_path(w.cli.conn, &cx, local, 2, NULL, 0), VQ_OK);
+    CHECK_EQ(vq_conn_probe_state(w.cli.conn), VQ_PROBE_PROBING);
+    uint64_t sid = 0;
+    size_t acc = 0;
+    CHECK_EQ(vq_conn_stream_open(w.cli.conn, &cx, 1, &sid), VQ_OK);
+    CHECK_EQ(vq_conn_stream_write(w.cli.conn, &cx, sid, (const uint8_t *)"still here", 10, 1, &acc),
+             VQ_OK);
+    uint8_t probe[1500], d[1500], from[VQ_ADDR_MAX], to[VQ_ADDR_MAX];
+    size_t pn = 0, n = 0, fl = 0, tl = 0;
+    CHECK_EQ(vq_conn_send_path_from(w.cli.conn, &cx, probe, sizeof(probe), &pn, NULL, from, &fl, to, &tl),
+             VQ_OK);
+    CHECK(pn >= 1200);
+    CHECK_MEM(from, fl, local, 2);
+    CHECK_EQ(tl, 0);
+    CHECK(!dcid_is(probe, pn, &cur));
+    /* the stream data goes on the current path, under the current CID */
+    CHECK_EQ(vq_conn_send_path_from(w.cli.conn, &cx, d, sizeof(d), &n, NULL, from, &fl, to, &tl), VQ_OK);
+    CHECK(n > 0);
+    CHECK_EQ(fl, 0);
+    CHECK_EQ(tl, 0);
+    CHECK(dcid_is(d, n, &cur));
+    vq_endpoint_conn *ec = NULL;
+    int created = 0;
+    uint8_t resp[1500];
+    size_t rl = 0;
+    uint8_t cli_addr = (uint8_t)w.cli.node;
+    CHECK_EQ(vq_endpoint_recv(w.srv.ep, &cx, &cli_addr, 1, d, n, &ec, &created, resp, sizeof(resp), &rl),
+             VQ_OK);
+    CHECK_EQ(vq_endpoint_recv(w.srv.ep, &cx, local, 2, probe, pn, &ec, &created, resp, sizeof(resp), &rl),
+             VQ_OK);
+    CHECK(ec != NULL && ec->conn == s);
+    vq_conn_stats st;
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.peer_migrations, 0);
+    const uint8_t *pa;
+    size_t pl = 0;
+    CHECK(vq_conn_peer_addr(s, &pa, &pl));
+    CHECK_MEM(pa, pl, &cli_addr, 1);
+    /* the answer first, to the probe's address */
+    uint8_t ans[1500];
+    size_t an = 0;
+    CHECK_EQ(vq_conn_send_path(s, &cx, ans, sizeof(ans), &an, to, &tl), VQ_OK);
+    CHECK_MEM(to, tl, local, 2);
+    CHECK(an >= 1200);
+    CHECK(!dcid_is(ans, an, &scur));
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.probes_answered, 1);
+    /* then the server's ordinary packets, to the current address, under its current CID */
+    CHECK_EQ(vq_conn_send_path(s, &cx, d, sizeof(d), &n, to, &tl), VQ_OK);
+    CHECK(n > 0);
+    CHECK_EQ(tl, 0);
+    CHECK(dcid_is(d, n, &scur));
+    CHECK(!vq_conn_send_path(s, &cx, d, sizeof(d), &n, to, &tl) && (n == 0 || tl == 0));
+    /* the answer reaches the client (on its new address): validated, and it stays */
+    CHECK_EQ(vq_conn_recv(w.cli.conn, &cx, ans, an, 0), VQ_OK);
+    int ev = 0;
+    vq_conn_event e;
+    while (vq_conn_poll_event(w.cli.conn, &e))
+      if (e.type == VQ_CONN_EV_PATH_PROBE)
+        ev = 1 + (int)e.error_code;
+    CHECK_EQ(ev, 2);
+    CHECK_EQ(vq_conn_probe_state(w.cli.conn), VQ_PROBE_VALIDATED);
+    CHECK(vq_cid_equal(vq_conn_dcid(w.cli.conn), &cur));
+    vq_conn_get_stats(w.cli.conn, &st);
+    CHECK_EQ(st.migrations, 0);
+    /* the application moves: a migration as usual, the probe's state ends */
+    CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_OK);
+    CHECK(!vq_cid_equal(vq_conn_dcid(w.cli.conn), &cur));
+    CHECK_EQ(vq_conn_probe_state(w.cli.conn), VQ_PROBE_NONE);
+  }
+  world_free(&w);
+}
+
+VQ_TEST(conn_probe_path_refused_and_failed)
+{
+  world w;
+  /* spec: rfc9000#9/2 — the server sent disable_active_migration: no probe from another local
+   * address to the handshake address; towards another address of the server, or from the same
+   * local address, probing is allowed */
+  CHECK(established_paths(&w, 141, 0));
+  vq_cx cx = vq_lab_cx(w.lab);
+  const uint8_t local[2] = {(uint8_t)w.cli.node, 0x78};
+  const uint8_t other = 99; /* nowhere in the lab */
+  if (w.cli.handshake_done) {
+    CHECK_EQ(vq_conn_probe_path(w.cli.conn, &cx, local, 2, NULL, 0), VQ_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(vq_conn_probe_state(w.cli.conn), VQ_PROBE_NONE);
+    CHECK_EQ(vq_conn_probe_path(w.cli.conn, &cx, NULL, 0, &other, 1), VQ_OK);
+    vq_conn_stats st0, st;
+    vq_conn_get_stats(w.cli.conn, &st0);
+    /* spec: rfc9000#8.2.4/1, rfc9000#8.2.4/2, rfc9000#8.2.1/1 — the probes go to an address that
+     * never answers: resent after each PTO, the validation fails after three PTOs; the connection
+     * goes on (the lab run carries its ordinary packets) */
+    vq_lab_run(w.lab, vq_lab_now(w.lab) + VQ_MS(3000), NULL, NULL);
+    CHECK_EQ(vq_conn_probe_state(w.cli.conn), VQ_PROBE_FAILED);
+    CHECK_EQ(vq_conn_get_state(w.cli.conn), VQ_CONN_ESTABLISHED);
+    vq_conn_get_stats(w.cli.conn, &st);
+    CHECK(st.path_challenges_sent >= st0.path_challenges_sent + 2);
+    CHECK_EQ(st.path_validation_failures, st0.path_validation_failures + 1);
+    /* spec: rfc9000#9.5/2 — each probe takes a CID never used: the server gave three spare ones,
+     * the failed probe retired its own (RETIRE_CONNECTION_ID; the server replaces it) */
+    CHECK(st.peer_cids_retired >= st0.peer_cids_retired + 1);
+  }
+  world_free(&w);
+  /* spec: rfc9000#9/1 — not before the handshake is confirmed; spec: rfc9000#9.5/2 — not without an
+   * unused CID of the server's (three probes take the three spares; the run is stopped before
+   * NEW_CONNECTION_ID frames could replace them) */
+  CHECK(established_paths(&w, 142, 1));
+  cx = vq_lab_cx(w.lab);
+  if (w.cli.handshake_done) {
+    CHECK_EQ(vq_conn_probe_path(w.cli.conn, &cx, local, 2, NULL, 0), VQ_OK);
+    CHECK_EQ(vq_conn_probe_path(w.cli.conn, &cx, local, 2, NULL, 0), VQ_OK);
+    CHECK_EQ(vq_conn_probe_path(w.cli.conn, &cx, local, 2, NULL, 0), VQ_OK);
+    CHECK_EQ(vq_conn_probe_path(w.cli.conn, &cx, local, 2, NULL, 0), VQ_ERR_CID_UNAVAILABLE);
+    CHECK_EQ(vq_conn_probe_state(w.cli.conn), VQ_PROBE_NONE);
+  }
+  world_free(&w);
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)64 << 20);
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof(alpn);
+  char err[128];
+  vq_tls_ctx *cctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)), VQ_OK);
+  vq_conn_config cc = {0};
+  cc.tls = cctx;
+  cc.server_name = "localhost";
+  vq_rng rng;
+  vq_rng_seed(&rng, 5);
+  vq_cx cx2 = {VQ_MS(1), NULL, NULL, &rng, NULL};
+  vq_conn *c = NULL;
+  CHECK_EQ(vq_conn_new_client(&c, &root, &cc, &cx2), VQ_OK);
+  if (c) {
+    CHECK_EQ(vq_conn_probe_path(c, &cx2, NULL, 0, &other, 1), VQ_ERR_INVALID_ARGUMENT);
+    vq_conn_free(c, NULL);
+  }
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
+}
+
+static scenario probe_scenario(uint64_t seed)
+{
+  scenario sc = {0};
+  sc.seed = seed;
+  sc.link = link_ms(15);
+  sc.streams = 3;
+  sc.request = 5000;
+  sc.response = 300000;
+  sc.allow_migration = 1;
+  sc.probe_at = VQ_MS(150);
+  return sc;
+}
+
+VQ_TEST(conn_lab_probe_then_migrate_many_seeds)
+{
+  /* spec: rfc9000#9.1/1 — during a transfer the client probes from a second local address (a lab
+   * node of its own) while its packets keep going from the first (spec: rfc9000#9.5/2 — only
+   * padded probes leave the second address before the move); the server answers there (spec:
+   * rfc9000#8.2.2/3) without moving; on the validation event the client moves its socket and
+   * migrates, the server follows (one peer migration). Over many seeds, with loss and reordering:
+   * the transfer completes byte-exact */
+  int fails = 0;
+  for (uint64_t seed = 600; seed < 616; seed++) {
+    scenario sc = probe_scenario(seed);
+    if (seed > 600) {
+      sc.link.loss_ppm = 30000;
+      sc.link.reorder_ppm = 20000;
+      sc.link.reorder_delay = VQ_MS(5);
+    }
+    world w;
+    if (!world_run(&w, &sc)) {
+      fails++;
+      continue;
+    }
+    int ok = check_transfer(&w, &sc);
+    if (!w.cli.probe_started || w.cli.probe_event != 2 || w.cli.migrate_status != 1 + VQ_OK ||
+        w.cli.from2_probing < 1 || w.cli.from2_nonprobe != 0 || w.srv.stats.probes_answered < 1 ||
+        w.srv.stats.peer_migrations != 1 || w.cli.stats.migrations != 1) {
+      fprintf(stderr,
+              "  seed %llu: started %d event %d migrate %d probes %llu odd %llu answered %llu "
+              "peer_migrations %llu migrations %llu\n",
+              (unsigned long long)seed, w.cli.probe_started, w.cli.probe_event, w.cli.migrate_status,
+              (unsigned long long)w.cli.from2_probing, (unsigned long long)w.cli.from2_nonprobe,
+              (unsigned long long)w.srv.stats.probes_answered,
+              (unsigned long long)w.srv.stats.peer_migrations,
+              (unsigned long long)w.cli.stats.migrations);
+      ok = 0;
+    }
+    fails += !ok;
+    world_free(&w);
+  }
+  CHECK_EQ(fails, 0);
+}
+
+VQ_TEST(conn_lab_probe_unreachable_stays)
+{
+  /* spec: rfc9000#8.2.4/1 — nothing from the second address reaches the server: the probe fails
+   * after its timer, the event says so, the client never moves and the transfer completes on the
+   * first path */
+  int fails = 0;
+  for (uint64_t seed = 620; seed < 628; seed++) {
+    scenario sc = probe_scenario(seed);
+    sc.probe_blackhole = 1;
+    sc.link.rate_bps = 4000000; /* 3 s: longer than the probe's timer */
+    sc.response = 500000;
+    world w;
+    if (!world_run(&w, &sc)) {
+      fails++;
+      continue;
+    }
+    int ok = check_transfer(&w, &sc);
+    if (!w.cli.probe_started || w.cli.probe_event != 1 || w.cli.migrate_status != 0 ||
+        w.cli.from2_probing < 2 || w.cli.from2_nonprobe != 0 || w.srv.stats.probes_answered != 0 ||
+        w.srv.stats.peer_migrations != 0 || w.cli.stats.path_validation_failures < 1) {
+      fprintf(stderr, "  seed %llu: started %d event %d migrate %d probes %llu odd %llu answered %llu\n",
+              (unsigned long long)seed, w.cli.probe_started, w.cli.probe_event, w.cli.migrate_status,
+              (unsigned long long)w.cli.from2_probing, (unsigned long long)w.cli.from2_nonprobe,
+              (unsigned long long)w.srv.stats.probes_answered);
+      ok = 0;
+    }
+    fails += !ok;
+    world_free(&w);
+  }
+  CHECK_EQ(fails, 0);
+}
+
+VQ_TEST(conn_lab_preferred_address_server_rules_many_seeds)
+{
+  /* spec: rfc9000#9.6.2/2 — with the driver telling it where datagrams arrive and leave (datagrams at
+   * the preferred address through vq_endpoint_recv_at, cfg.preferred_local), the server sends its
+   * non-probing packets from the original address until the client's non-probing packets arrive at
+   * the preferred one: before the client moved, only padded PATH_CHALLENGE / PATH_RESPONSE datagrams
+   * leave from there; spec: rfc9000#9.6.2/3 — the server probes the path towards the client from
+   * the preferred address (validated), spec: rfc9000#8.2.2/3 — and answers the client's probe from
+   * there; then everything goes from there. Over many seeds, with loss and reordering: the transfer
+   * completes byte-exact */
+  int fails = 0;
+  for (uint64_t seed = 640; seed < 656; seed++) {
+    scenario sc = pa_scenario(seed);
+    sc.pa_strict = 1;
+    if (seed > 640) {
+      sc.link.loss_ppm = 30000;
+      sc.link.reorder_ppm = 20000;
+      sc.link.reorder_delay = VQ_MS(5);
+    }
+    world w;
+    if (!world_run(&w, &sc)) {
+      fails++;
+      continue;
+    }
+    int ok = check_transfer(&w, &sc);
+    vq_conn *s = peer_conn(&w.srv);
+    int sstate = s ? vq_conn_preferred_state(s) : -1;
+    if (vq_conn_preferred_state(w.cli.conn) != VQ_PA_MOVED || sstate != VQ_PA_MOVED ||
+        w.srv.tx2 < 10 || w.srv.tx2_early < 1 || w.srv.tx2_early_small != 0 ||
+        w.srv.stats.path_challenges_sent < 1 || w.srv.stats.probes_answered < 1) {
+      fprintf(stderr,
+              "  seed %llu: client %d server %d tx2 %llu early %llu small %llu challenges %llu "
+              "answered %llu\n",
+              (unsigned long long)seed, vq_conn_preferred_state(w.cli.conn), sstate,
+              (unsigned long long)w.srv.tx2, (unsigned long long)w.srv.tx2_early,
+              (unsigned long long)w.srv.tx2_early_small,
+              (unsigned long long)w.srv.stats.path_challenges_sent,
+              (unsigned long long)w.srv.stats.probes_answered);
+      ok = 0;
+    }
+    fails += !ok;
+    world_free(&w);
+  }
+  CHECK_EQ(fails, 0);
 }

@@ -38,6 +38,7 @@ typedef struct pair {
   int ev_early;               /* client: 1 + error_code of VQ_CONN_EV_EARLY_DATA */
   int ev_ticket;
   const uint32_t *cli_versions; /* client_new: the client's versions (NULL: v1 only) */
+  uint64_t cli_dg_max;        /* client_new: max_datagram_frame_size (0: DATAGRAM off) */
 } pair;
 
 static int hexval(char ch)
@@ -126,6 +127,8 @@ static vq_status client_new(pair *p, const uint8_t *session, size_t len)
   cc.wall_clock_base_ms = WALL0;
   cc.session = session;
   cc.session_len = len;
+  cc.max_datagram_frame_size = p->cli_dg_max;
+  cc.dgram_fate_events = 1;
   for (size_t i = 0; p->cli_versions && p->cli_versions[i] && i < VQ_CONN_MAX_VERSIONS; i++)
     cc.versions[i] = p->cli_versions[i];
   if (p->cli_versions)
@@ -961,6 +964,299 @@ VQ_TEST(conn_zrtt_h3_remembered_settings)
     }
     h3_zrtt_done(p, &c, &sv);
   }
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
+/* ---- 0-RTT after a Retry (RFC 9000 §17.2.5.3, RFC 9001 §4.6.2) --------------------------------- */
+
+/* The endpoint answers every Initial without a token with a Retry (same TLS context). */
+static int endpoint_retry(pair *p)
+{
+  vq_endpoint_free(p->ep);
+  p->ep = NULL;
+  vq_endpoint_config ec = {0};
+  ec.conn.is_server = 1;
+  ec.conn.tls = p->sctx;
+  ec.conn.wall_clock_base_ms = WALL0;
+  ec.retry = 1;
+  return vq_endpoint_new(&p->ep, &p->root, &ec) == VQ_OK;
+}
+
+/* Each packet's type of a datagram, in order (VQ_PKT_* + 1; 0 ends). */
+static void pkt_types(const uint8_t *d, size_t n, int *out, size_t cap)
+{
+  vq_pkt_header h;
+  size_t k = 0;
+  for (size_t off = 0; off < n && k + 1 < cap && vq_packet_parse(d + off, n - off, 8, &h) == VQ_OK &&
+                       h.packet_len;
+       off += h.packet_len)
+    out[k++] = (int)h.type + 1;
+  out[k] = 0;
+}
+
+/* spec: rfc9000#17.2.5.3/3, rfc9001#4.6.2/4 — the client attempts 0-RTT again after a Retry: the
+ * 0-RTT packets sent before it never reached a connection (the server answered statelessly), so
+ * their data goes again in 0-RTT packets to the Retry's connection ID, coalesced after the new
+ * Initial; spec: rfc9000#17.2.5.3/4 — with packet numbers going on (the first 0-RTT packet was 0, the
+ * ones after the Retry are above it). The server accepts the 0-RTT and has the data before its
+ * handshake completes. */
+VQ_TEST(conn_zrtt_after_retry)
+{
+  pair p_, *p = &p_;
+  CHECK(pair_init(p, 1, 0));
+  CHECK(get_session(p));
+  CHECK(endpoint_retry(p));
+  CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  uint64_t id = 0;
+  size_t acc = 0, n = 0;
+  CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, (const uint8_t *)"early!", 6, 1, &acc), VQ_OK);
+  uint8_t d[1500], resp[1500];
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, d, sizeof(d), &n), VQ_OK);
+  CHECK(has_0rtt(d, n));
+  uint64_t app_pn_before = p->cli->sp[VQ_SPACE_APP].next_pn;
+  CHECK(app_pn_before >= 1);
+  /* the endpoint answers with a Retry and keeps nothing */
+  vq_endpoint_conn *ec = NULL;
+  int created = 0;
+  size_t rl = 0;
+  uint8_t addr = 1;
+  (void)vq_endpoint_recv(p->ep, &p->cx, &addr, 1, d, n, &ec, &created, resp, sizeof(resp), &rl);
+  CHECK(!created);
+  CHECK(rl > 0);
+  CHECK(server(p) == NULL);
+  int types[8];
+  pkt_types(resp, rl, types, 8);
+  CHECK_EQ(types[0], (int)VQ_PKT_RETRY + 1);
+  p->cx.now += VQ_MS(1);
+  CHECK_EQ(vq_conn_recv(p->cli, &p->cx, resp, rl, 0), VQ_OK);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_HANDSHAKE);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  /* the next datagram: the Initial with the token, then the stream's data again in 0-RTT */
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, d, sizeof(d), &n), VQ_OK);
+  pkt_types(d, n, types, 8);
+  CHECK_EQ(types[0], (int)VQ_PKT_INITIAL + 1);
+  CHECK(has_0rtt(d, n));
+  CHECK(p->cli->sp[VQ_SPACE_APP].next_pn > app_pn_before);
+  CHECK(n >= 1200);
+  to_server(p, d, n);
+  vq_conn *s = server(p);
+  CHECK(s != NULL);
+  if (s) {
+    CHECK_EQ(vq_conn_early_data(s), VQ_EARLY_ACCEPTED);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_HANDSHAKE);
+    uint8_t rb[16];
+    int fin = 0;
+    CHECK_EQ(vq_conn_stream_read(s, &p->cx, id, rb, sizeof(rb), &n, &fin), VQ_OK);
+    CHECK_MEM(rb, n, "early!", 6);
+    CHECK(fin);
+    /* the server's largest 0-RTT/1-RTT pn received is above the lost packet's */
+    CHECK(s->sp[VQ_SPACE_APP].largest_recv >= (int64_t)app_pn_before);
+  }
+  run_until_established(p);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+  CHECK(vq_conn_resumed(p->cli));
+  vq_conn_stats st;
+  vq_conn_get_stats(p->cli, &st);
+  /* the packet lost to the Retry is not a loss (no congestion signal) */
+  CHECK_EQ(st.pkts_lost, 0);
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
+/* ---- DATAGRAM in 0-RTT (RFC 9221 §3, §5) -------------------------------------------------------- */
+
+/* A new endpoint on the same TLS context with max_datagram_frame_size dg (0: DATAGRAM off). */
+static int endpoint_dg(pair *p, uint64_t dg)
+{
+  vq_endpoint_free(p->ep);
+  p->ep = NULL;
+  vq_endpoint_config ec = {0};
+  ec.conn.is_server = 1;
+  ec.conn.tls = p->sctx;
+  ec.conn.wall_clock_base_ms = WALL0;
+  ec.conn.max_datagram_frame_size = dg;
+  ec.early_replay_off = 1;
+  return vq_endpoint_new(&p->ep, &p->root, &ec) == VQ_OK;
+}
+
+/* The server's datagrams received so far, their bytes appended to out (at most cap). */
+static size_t server_dgrams(pair *p, uint8_t *out, size_t cap, int *count)
+{
+  vq_conn *s = server(p);
+  size_t tot = 0;
+  *count = 0;
+  for (int k = 0; s && k < 16; k++) {
+    size_t n = 0;
+    int got = 0;
+    if (vq_conn_dgram_recv(s, &p->cx, out + tot, cap - tot, &n, &got) != VQ_OK || !got)
+      break;
+    tot += n;
+    (*count)++;
+  }
+  return tot;
+}
+
+/* spec: rfc9221#3/1, rfc9221#3/7, rfc9221#5/3 — a client that remembered the server's
+ * max_datagram_frame_size (with its session) sends DATAGRAM frames in 0-RTT packets, within it; the
+ * server that accepted 0-RTT delivers them before its handshake completes (rfc9221#3/8: it accepted
+ * only because its max_datagram_frame_size is not below the remembered one) */
+VQ_TEST(conn_zrtt_datagram_accepted)
+{
+  pair p_, *p = &p_;
+  CHECK(pair_init(p, 1, 0));
+  CHECK(endpoint_dg(p, 1200));
+  p->cli_dg_max = 1200;
+  CHECK(get_session(p));
+  CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  size_t maxp = vq_conn_dgram_max_payload(p->cli);
+  CHECK(maxp > 100 && maxp < 1200);
+  /* above the remembered limit: refused at once */
+  static uint8_t big[1300];
+  CHECK_EQ(vq_conn_dgram_send(p->cli, &p->cx, big, 1250), VQ_ERR_DGRAM_TOO_LARGE);
+  CHECK_EQ(vq_conn_dgram_send(p->cli, &p->cx, (const uint8_t *)"dgram-0rtt", 10), VQ_OK);
+  uint8_t d[1500];
+  size_t n = 0;
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, d, sizeof(d), &n), VQ_OK);
+  CHECK(has_0rtt(d, n));
+  to_server(p, d, n);
+  /* the Initial fills most of the first datagram: the DATAGRAM may be in the next 0-RTT one */
+  for (int k = 0; k < 4 && vq_conn_send(p->cli, &p->cx, d, sizeof(d), &n) == VQ_OK && n; k++) {
+    CHECK(has_0rtt(d, n));
+    to_server(p, d, n);
+  }
+  vq_conn *s = server(p);
+  CHECK(s != NULL);
+  if (s) {
+    CHECK_EQ(vq_conn_early_data(s), VQ_EARLY_ACCEPTED);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_HANDSHAKE);
+    uint8_t rb[64];
+    int cnt = 0;
+    size_t got = server_dgrams(p, rb, sizeof(rb), &cnt);
+    CHECK_EQ(cnt, 1);
+    CHECK_MEM(rb, got, "dgram-0rtt", 10);
+  }
+  vq_conn_stats st;
+  vq_conn_get_stats(p->cli, &st);
+  CHECK_EQ(st.dgram_sent, 1);
+  run_until_established(p);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+  vq_conn_get_stats(p->cli, &st);
+  CHECK_EQ(st.dgram_acked, 1);
+  CHECK_EQ(st.dgram_lost, 0);
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
+/* spec: rfc9221#3/1 — without a remembered max_datagram_frame_size (the server had DATAGRAM off when
+ * it issued the ticket) no DATAGRAM goes in 0-RTT: refused until the handshake gives the server's
+ * parameter; the 0-RTT itself is accepted and a datagram goes after the handshake */
+VQ_TEST(conn_zrtt_datagram_not_remembered)
+{
+  pair p_, *p = &p_;
+  CHECK(pair_init(p, 1, 0));
+  CHECK(endpoint_dg(p, 0));
+  p->cli_dg_max = 1200;
+  CHECK(get_session(p));
+  CHECK(endpoint_dg(p, 1200));
+  CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  CHECK_EQ(vq_conn_dgram_max_payload(p->cli), 0);
+  CHECK_EQ(vq_conn_dgram_send(p->cli, &p->cx, (const uint8_t *)"x", 1), VQ_ERR_DGRAM_DISABLED);
+  run_until_established(p);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+  CHECK_EQ(vq_conn_dgram_send(p->cli, &p->cx, (const uint8_t *)"late", 4), VQ_OK);
+  round_trip(p);
+  uint8_t rb[16];
+  int cnt = 0;
+  size_t got = server_dgrams(p, rb, sizeof(rb), &cnt);
+  CHECK_EQ(cnt, 1);
+  CHECK_MEM(rb, got, "late", 4);
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
+/* spec: rfc9221#3/8 — a server whose max_datagram_frame_size is now below the one it sent with the
+ * ticket does not accept 0-RTT: the DATAGRAM the client sent in 0-RTT is not processed (the server
+ * has none) and the client is told it is lost (never sent again, RFC 9221 §5.2) */
+VQ_TEST(conn_zrtt_datagram_server_lowered_refuses)
+{
+  pair p_, *p = &p_;
+  CHECK(pair_init(p, 1, 0));
+  CHECK(endpoint_dg(p, 1200));
+  p->cli_dg_max = 1200;
+  CHECK(get_session(p));
+  CHECK(endpoint_dg(p, 100));
+  CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+  static uint8_t pl[500];
+  memset(pl, 0x5a, sizeof pl);
+  CHECK_EQ(vq_conn_dgram_send(p->cli, &p->cx, pl, sizeof pl), VQ_OK);
+  int lost_ev = 0;
+  for (int i = 0; i < 20 && vq_conn_get_state(p->cli) == VQ_CONN_HANDSHAKE; i++) {
+    uint8_t buf[1500];
+    size_t n;
+    for (int k = 0; k < 100 && vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n) == VQ_OK && n; k++)
+      to_server(p, buf, n);
+    p->cx.now += VQ_MS(1);
+    vq_conn *s = server(p);
+    for (int k = 0; s && k < 100 && vq_conn_send(s, &p->cx, buf, sizeof(buf), &n) == VQ_OK && n; k++)
+      (void)vq_conn_recv(p->cli, &p->cx, buf, n, 0);
+    p->cx.now += VQ_MS(1);
+    vq_conn_event ev;
+    while (vq_conn_poll_event(p->cli, &ev))
+      lost_ev += ev.type == VQ_CONN_EV_DATAGRAM_LOST && ev.stream_id == 0;
+  }
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_REJECTED);
+  CHECK_EQ(lost_ev, 1);
+  vq_conn_stats st;
+  vq_conn_get_stats(p->cli, &st);
+  CHECK_EQ(st.dgram_sent, 1);
+  CHECK_EQ(st.dgram_lost, 1);
+  vq_conn *s = server(p);
+  CHECK(s != NULL);
+  if (s) {
+    vq_conn_get_stats(s, &st);
+    CHECK_EQ(st.dgram_recv, 0);
+    CHECK_EQ(vq_conn_early_data(s), VQ_EARLY_NONE);
+  }
+  /* the new, lower limit holds now */
+  CHECK_EQ(vq_conn_dgram_send(p->cli, &p->cx, pl, sizeof pl), VQ_ERR_DGRAM_TOO_LARGE);
+  CHECK(vq_conn_dgram_max_payload(p->cli) < 100);
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
+static void raise_dgram(vq_tp *tp) { tp->max_datagram_frame_size += 1; }
+
+/* spec: rfc9221#3/9 — the client checks that the max_datagram_frame_size of a server that accepted
+ * 0-RTT is not below the remembered one: here the client remembers more than the server gives (the
+ * same as a server lowering it), PROTOCOL_VIOLATION */
+VQ_TEST(conn_zrtt_datagram_accepted_lower_violation)
+{
+  pair p_, *p = &p_;
+  CHECK(pair_init(p, 1, 0));
+  CHECK(endpoint_dg(p, 1200));
+  p->cli_dg_max = 1200;
+  CHECK(get_session(p));
+  uint8_t b[VQ_TLS_SESSION_MAX];
+  size_t bl = tamper_tp(p->session, p->session_len, raise_dgram, b);
+  CHECK(bl > 0);
+  CHECK_EQ(client_new(p, b, bl), VQ_OK);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  run_until_established(p);
+  CHECK(vq_conn_get_state(p->cli) == VQ_CONN_CLOSING || vq_conn_get_state(p->cli) == VQ_CONN_CLOSED);
+  CHECK_EQ(vq_conn_close_error(p->cli, NULL, NULL, NULL), VQ_TE_PROTOCOL_VIOLATION);
+  client_done(p);
+  /* the same session untampered is accepted */
+  CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+  run_until_established(p);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
   pair_free(p);
   CHECK_EQ(p->root.used, 0);
 }

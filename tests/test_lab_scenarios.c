@@ -566,6 +566,9 @@ typedef struct world {
   uint64_t hs_hash[AMP_HS_MAX];
   int nhs;
   int freed;
+  /* Retry: the server sent one; the client's 0-RTT packets sent after it */
+  int retry_sent;
+  uint64_t zrtt_after_retry;
 } world;
 
 static uint64_t fnv(const uint8_t *d, size_t n)
@@ -662,8 +665,10 @@ static void lab_trace(void *ud, vq_time now, vq_lab_event ev, int from, int to, 
     for (size_t off = 0; off < len && vq_packet_parse(data + off, len - off, 8, &h) == VQ_OK &&
                          h.packet_len > 0 && h.type != VQ_PKT_1RTT;
          off += h.packet_len)
-      if (h.type == VQ_PKT_0RTT)
+      if (h.type == VQ_PKT_0RTT) {
         w->cli.zrtt_pkts_seen++;
+        w->zrtt_after_retry += w->retry_sent != 0;
+      }
   }
   if (ev == VQ_LAB_SENT && from == w->srv.node) {
     vq_pkt_header h;
@@ -672,6 +677,8 @@ static void lab_trace(void *ud, vq_time now, vq_lab_event ev, int from, int to, 
          off += h.packet_len)
       if (h.type == VQ_PKT_0RTT)
         w->srv.zrtt_pkts_seen++;
+      else if (h.type == VQ_PKT_RETRY)
+        w->retry_sent = 1;
   }
   if (w->validated)
     return;
@@ -797,9 +804,9 @@ static int world_setup(world *w, const scenario *sc)
   static const uint8_t reset_key[32] = {4, 5, 6};
   ec.token_key = token_key;
   ec.reset_key = reset_key;
+  ec.retry = sc->retry;
   ec.conn.addr_same_host = lab_same_host;
   ec.addr_host = lab_host;
-  ec.retry = sc->retry;
   ec.conn.allow_active_migration = sc->migrate_every != 0;
   int tr = env_u("VQ_LAB_TRACE", 0) != 0;
   if (tr)
@@ -1482,7 +1489,9 @@ VQ_TEST(lab_flow_control_limited)
 
 /* ---- resumption and 0-RTT (RFC 9000 §7.4.1, §17.2.3; RFC 9001 §4.6) ---------------------------- */
 
-typedef enum zmode { Z_ACCEPT, Z_SERVER_OFF, Z_OTHER_KEY, Z_LOSS_FIRST, Z_LOSSY_ACCEPT, Z_LOSSY_OFF } zmode;
+typedef enum zmode {
+  Z_ACCEPT, Z_SERVER_OFF, Z_OTHER_KEY, Z_LOSS_FIRST, Z_LOSSY_ACCEPT, Z_LOSSY_OFF, Z_RETRY, Z_LOSSY_RETRY
+} zmode;
 static const uint8_t ticket_key_a[32] = {0x5a, 1, 2, 3, 4};
 static const uint8_t ticket_key_b[32] = {0xa5, 9, 8, 7, 6};
 
@@ -1543,7 +1552,8 @@ static int run_zrtt(uint64_t seed, zmode m, const char *name)
   s2.session_len = session_len;
   s2.ticket_key = m == Z_OTHER_KEY ? ticket_key_b : ticket_key_a;
   s2.server_early = m != Z_SERVER_OFF && m != Z_LOSSY_OFF;
-  int lossy = m == Z_LOSSY_ACCEPT || m == Z_LOSSY_OFF;
+  int lossy = m == Z_LOSSY_ACCEPT || m == Z_LOSSY_OFF || m == Z_LOSSY_RETRY;
+  s2.retry = m == Z_RETRY || m == Z_LOSSY_RETRY;
   if (lossy) {
     s2.link.loss_ppm = 30000;
     s2.link.reorder_ppm = 50000;
@@ -1563,13 +1573,23 @@ static int run_zrtt(uint64_t seed, zmode m, const char *name)
   ok &= check_transfer(w, name);
   ok &= check_common(w, name);
   vq_early_data want =
-      (m == Z_ACCEPT || m == Z_LOSS_FIRST || m == Z_LOSSY_ACCEPT) ? VQ_EARLY_ACCEPTED : VQ_EARLY_REJECTED;
+      (m == Z_ACCEPT || m == Z_LOSS_FIRST || m == Z_LOSSY_ACCEPT || m == Z_RETRY || m == Z_LOSSY_RETRY)
+          ? VQ_EARLY_ACCEPTED
+          : VQ_EARLY_REJECTED;
   vq_early_data got = vq_conn_early_data(w->cli.conn);
   /* spec: rfc9000#17.2.3 — the requests went in 0-RTT packets, on streams opened before the
    * handshake completed */
   if (w->cli.early_streams != s2.streams || (w->cli.zrtt_pkts_seen == 0 && !lossy))
     FAIL("early streams %d of %d, 0-RTT packets %llu", w->cli.early_streams, s2.streams,
          (unsigned long long)w->cli.zrtt_pkts_seen);
+  /* spec: rfc9000#17.2.5.3/3, rfc9001#4.6.2/4 — after the Retry the client sent its 0-RTT again (in
+   * 0-RTT packets: the 0-RTT is accepted below); spec: rfc9000#17.2.5.3/4 — the packets lost to the
+   * Retry are not counted as lost (without loss on the link, none is) */
+  if (s2.retry && (!w->retry_sent || (!lossy && w->zrtt_after_retry == 0)))
+    FAIL("retry sent %d, 0-RTT packets after it %llu", w->retry_sent,
+         (unsigned long long)w->zrtt_after_retry);
+  if (m == Z_RETRY && w->cli.have_stats && w->cli.stats.pkts_lost)
+    FAIL("client counted %llu packets lost", (unsigned long long)w->cli.stats.pkts_lost);
   /* spec: rfc9001#5.6/5 — the server sends no 0-RTT packet; spec: rfc9000#13.2.6/3 — so the client's
    * 0-RTT packets are acknowledged in 1-RTT ones (nothing stays owed: obligations below) */
   if (w->srv.zrtt_pkts_seen)
@@ -1608,6 +1628,17 @@ static int run_zrtt_loss(uint64_t seed) { return run_zrtt(seed, Z_LOSS_FIRST, "z
 
 static int run_zrtt_lossy_accept(uint64_t seed) { return run_zrtt(seed, Z_LOSSY_ACCEPT, "zrtt_lossy_accept"); }
 static int run_zrtt_lossy_off(uint64_t seed) { return run_zrtt(seed, Z_LOSSY_OFF, "zrtt_lossy_off"); }
+static int run_zrtt_retry(uint64_t seed) { return run_zrtt(seed, Z_RETRY, "zrtt_retry"); }
+static int run_zrtt_lossy_retry(uint64_t seed) { return run_zrtt(seed, Z_LOSSY_RETRY, "zrtt_lossy_retry"); }
+
+/* The server answers the resumed connection's first flight with a Retry (RFC 9000 §8.1.2): the
+ * client comes back with the token and its 0-RTT again, the server accepts it; clean, then with 3 %
+ * loss and 5 % reordering */
+VQ_TEST(lab_zrtt_after_retry)
+{
+  CHECK_EQ(over_seeds("zrtt_retry", 27000, nseeds(20), run_zrtt_retry), 0);
+  CHECK_EQ(over_seeds("zrtt_lossy_retry", 28000, nseeds(20), run_zrtt_lossy_retry), 0);
+}
 
 /* 3 % loss and 5 % reordering both ways on the resumed connection, accepted and refused */
 VQ_TEST(lab_zrtt_lossy)

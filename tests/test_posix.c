@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "vqtest.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include "vquic/endpoint.h"
 #include "vquic/posix.h"
 #include "vquic/tls.h"
+#include "vquic/tp.h"
 
 #define MAXD 256
 #define DSIZE 2048
@@ -805,4 +807,259 @@ VQ_TEST(posix_addr_same_host)
   CHECK(!vq_posix_addr_same_host(pa, sizeof a, pc, sizeof c));
   CHECK(!vq_posix_addr_same_host(pa, sizeof a, pd, sizeof d));
   CHECK(!vq_posix_addr_same_host(pa, 3, pb, 3));
+}
+
+/* ---- the server's preferred address over real sockets (RFC 9000 §9.6) ------------------------------ */
+
+/* Addresses as the programs keep them: a vq_addr whose unused bytes are zero (compared bytewise). */
+static void canon(vq_addr *out, const vq_addr *in)
+{
+  memset(out, 0, sizeof(*out));
+  memcpy(&out->ss, &in->ss, in->len);
+  out->len = in->len;
+}
+
+static int pa_map_v4(void *ud, const vq_tp_preferred_address *pa, uint8_t *addr, size_t *len)
+{
+  (void)ud;
+  if (*len < sizeof(vq_addr) || pa->ipv4_port == 0)
+    return 0;
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof(sin));
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(pa->ipv4_port);
+  memcpy(&sin.sin_addr, pa->ipv4, 4);
+  vq_addr a;
+  memset(&a, 0, sizeof(a));
+  memcpy(&a.ss, &sin, sizeof(sin));
+  a.len = sizeof(sin);
+  memcpy(addr, &a, sizeof(a));
+  *len = sizeof(a);
+  return 1;
+}
+
+/* Sends what c has: to the address vq_conn_send_path_from gives, else to dflt; from s2 when it
+ * says so (a server's preferred address), else from s; returns the datagrams. *from2 counts those
+ * from s2, *from2_small those of them under 1200 bytes. */
+static int pa_flush(vq_posix_sock *s, vq_posix_sock *s2, vq_conn *c, const vq_cx *cx,
+                    const vq_addr *dflt, uint64_t *from2, uint64_t *from2_small)
+{
+  uint8_t buf[1500], to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
+  int k = 0;
+  for (; k < 200; k++) {
+    size_t n = 0, tl = 0, fl = 0, sent = 0;
+    if (vq_conn_send_path_from(c, cx, buf, sizeof buf, &n, NULL, from, &fl, to, &tl) != VQ_OK || n == 0)
+      break;
+    vq_addr dst = *dflt;
+    if (tl == sizeof(vq_addr))
+      memcpy(&dst, to, sizeof(dst));
+    vq_posix_tx tx = {buf, n, &dst, NULL, VQ_ECN_NOT_ECT};
+    int two = s2 && fl == sizeof(vq_addr);
+    if (two && from2) {
+      (*from2)++;
+      *from2_small += n < 1200;
+    }
+    (void)vq_posix_send(two ? s2 : s, &tx, 1, &sent);
+  }
+  return k;
+}
+
+static uint8_t pa_pat(uint64_t off) { return (uint8_t)(off * 7u + (off >> 9)); }
+
+VQ_TEST(posix_preferred_address_loopback)
+{
+  /* spec: rfc9000#9.6.1/2, rfc9000#9.6.1/3 — the server listens on 127.0.0.1 and on a second
+   * socket (127.0.0.2, or another port when that address cannot be bound) that it advertises as its
+   * preferred address; the client validates it after the handshake and moves there: the rest of a
+   * 300 kB response arrives from it, byte-exact; the server moves by the rules of §9.6.2 (what
+   * vq-server --preferred-address and vq-client do, with real sockets) */
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)256 << 20);
+  static const uint8_t alpn[] = {2, 'h', '3'};
+  vq_tls_ctx_config scfg = {0};
+  scfg.is_server = 1;
+  scfg.selfsigned_name = "localhost";
+  scfg.alpn = alpn;
+  scfg.alpn_len = sizeof alpn;
+  vq_tls_ctx_config ccfg = {0};
+  ccfg.insecure = 1;
+  ccfg.alpn = alpn;
+  ccfg.alpn_len = sizeof alpn;
+  char err[256];
+  vq_tls_ctx *sctx = NULL, *cctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&sctx, &scfg, err, sizeof err), VQ_OK);
+  CHECK_EQ(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof err), VQ_OK);
+  vq_status st2 = VQ_OK;
+  vq_posix_sock *cs = open_at(t, "127.0.0.1:0", 0, NULL), *ss = open_at(t, "127.0.0.1:0", 0, NULL);
+  vq_posix_sock *ss2 = open_at(t, "127.0.0.2:0", 0, &st2);
+  if (st2 != VQ_OK) {
+    printf("posix: note: 127.0.0.2 cannot be bound (%s); the preferred address is another port\n",
+           vq_status_reason(st2));
+    ss2 = open_at(t, "127.0.0.1:0", 0, NULL);
+  }
+  vq_addr sa, sa2, ca;
+  memset(&sa, 0, sizeof sa);
+  memset(&sa2, 0, sizeof sa2);
+  memset(&ca, 0, sizeof ca);
+  if (ss && ss2 && cs) {
+    canon(&sa, vq_posix_sock_local(ss));
+    canon(&sa2, vq_posix_sock_local(ss2));
+    canon(&ca, vq_posix_sock_local(cs));
+  }
+  vq_tp_preferred_address pref;
+  memset(&pref, 0, sizeof pref);
+  struct sockaddr_in p2;
+  memcpy(&p2, &sa2.ss, sizeof p2);
+  memcpy(pref.ipv4, &p2.sin_addr, 4);
+  pref.ipv4_port = ntohs(p2.sin_port);
+  vq_endpoint *ep = NULL;
+  vq_conn *cli = NULL;
+  vq_rng rng;
+  vq_rng_seed(&rng, 9);
+  vq_cx cx = {vq_posix_now(), NULL, NULL, &rng, NULL};
+  if (sctx && cctx && cs && ss && ss2) {
+    vq_endpoint_config ec = {0};
+    ec.conn.is_server = 1;
+    ec.conn.tls = sctx;
+    ec.conn.preferred_address = &pref;
+    ec.conn.preferred_local = (const uint8_t *)&sa2;
+    ec.conn.preferred_local_len = sizeof sa2;
+    CHECK_EQ(vq_endpoint_new(&ep, &root, &ec), VQ_OK);
+    vq_conn_config cc = {0};
+    cc.tls = cctx;
+    cc.server_name = "localhost";
+    cc.preferred_addr_map = pa_map_v4;
+    CHECK_EQ(vq_conn_new_client(&cli, &root, &cc, &cx), VQ_OK);
+    if (cli)
+      CHECK_EQ(vq_conn_set_peer_addr(cli, (const uint8_t *)&sa, sizeof sa), VQ_OK);
+  }
+  const uint64_t resp_len = 300000;
+  uint64_t got_bytes = 0, resp_sent = 0, rx1 = 0, rx2 = 0, rx2_before_move = 0;
+  uint64_t tx2 = 0, tx2_small = 0, tx2_early = 0, tx2_early_small = 0;
+  int bad = 0, fin = 0, opened = 0, req_read = 0;
+  uint64_t sid = 0;
+  vq_time end = vq_posix_now() + VQ_MS(5000);
+  while (ep && cli && vq_posix_now() < end && !fin) {
+    cx.now = vq_posix_now();
+    int busy = 0;
+    vq_posix_rx rx[16];
+    size_t got = 0;
+    if (vq_posix_recv(cs, rx, 16, &got) == VQ_OK)
+      for (size_t i = 0; i < got; i++) {
+        busy = 1;
+        vq_addr from;
+        canon(&from, &rx[i].peer);
+        (void)vq_conn_recv_from(cli, &cx, (const uint8_t *)&from, sizeof from, rx[i].data, rx[i].len,
+                                rx[i].ecn);
+      }
+    for (int si = 0; si < 2; si++) {
+      got = 0;
+      if (vq_posix_recv(si ? ss2 : ss, rx, 16, &got) != VQ_OK)
+        continue;
+      for (size_t i = 0; i < got; i++) {
+        busy = 1;
+        if (si) {
+          rx2++;
+          rx2_before_move += vq_conn_preferred_state(cli) != VQ_PA_MOVED;
+        } else {
+          rx1++;
+        }
+        vq_addr from;
+        canon(&from, &rx[i].peer);
+        vq_endpoint_conn *e = NULL;
+        int created = 0;
+        uint8_t resp[1500];
+        size_t rl = 0;
+        /* the server is told where each datagram arrived (as vq-server) */
+        (void)vq_endpoint_recv_at(ep, &cx, si, (const uint8_t *)&from, sizeof from, rx[i].data,
+                                  rx[i].len, rx[i].ecn, &e, &created, resp, sizeof resp, &rl);
+      }
+    }
+    vq_endpoint_conn *se = vq_endpoint_next(ep, NULL);
+    vq_conn *srv = se ? se->conn : NULL;
+    vq_conn_event ev;
+    while (vq_conn_poll_event(cli, &ev)) {
+      if (ev.type == VQ_CONN_EV_HANDSHAKE_DONE && !opened &&
+          vq_conn_stream_open(cli, &cx, 1, &sid) == VQ_OK) {
+        size_t acc = 0;
+        opened = 1;
+        CHECK_EQ(vq_conn_stream_write(cli, &cx, sid, (const uint8_t *)"GET /", 5, 1, &acc), VQ_OK);
+      }
+    }
+    while (srv && vq_conn_poll_event(srv, &ev)) {
+    }
+    if (srv && opened && !req_read) {
+      uint8_t b[16];
+      size_t n = 0;
+      int f = 0;
+      if (vq_conn_stream_read(srv, &cx, sid, b, sizeof b, &n, &f) == VQ_OK && f)
+        req_read = 1;
+    }
+    while (srv && req_read && resp_sent < resp_len) {
+      uint8_t b[4096];
+      size_t n = resp_len - resp_sent < sizeof b ? (size_t)(resp_len - resp_sent) : sizeof b, acc = 0;
+      for (size_t i = 0; i < n; i++)
+        b[i] = pa_pat(resp_sent + i);
+      if (vq_conn_stream_write(srv, &cx, sid, b, n, resp_sent + n == resp_len, &acc) != VQ_OK ||
+          acc == 0)
+        break;
+      resp_sent += acc;
+    }
+    for (;;) {
+      uint8_t b[8192];
+      size_t n = 0;
+      int f = 0;
+      if (!opened || vq_conn_stream_read(cli, &cx, sid, b, sizeof b, &n, &f) != VQ_OK || (n == 0 && !f))
+        break;
+      for (size_t i = 0; i < n; i++)
+        bad |= b[i] != pa_pat(got_bytes + i);
+      got_bytes += n;
+      fin |= f;
+    }
+    if (vq_conn_next_timeout(cli) <= cx.now) (void)vq_conn_handle_timeout(cli, &cx);
+    if (srv && vq_conn_next_timeout(srv) <= cx.now) (void)vq_conn_handle_timeout(srv, &cx);
+    const uint8_t *pa;
+    size_t pl = 0;
+    vq_addr cdst = sa;
+    if (vq_conn_peer_addr(cli, &pa, &pl) && pl == sizeof(vq_addr))
+      memcpy(&cdst, pa, sizeof cdst);
+    int moved = vq_conn_preferred_state(cli) == VQ_PA_MOVED;
+    busy |= pa_flush(cs, NULL, cli, &cx, &cdst, NULL, NULL) > 0;
+    if (srv) {
+      vq_addr sdst;
+      memcpy(&sdst, se->addr, sizeof sdst);
+      busy |= pa_flush(ss, ss2, srv, &cx, &sdst, moved ? &tx2 : &tx2_early,
+                       moved ? &tx2_small : &tx2_early_small) > 0;
+    }
+    if (!busy) {
+      struct timespec ts = {0, 200000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  CHECK(fin);
+  CHECK(!bad);
+  CHECK_EQ(got_bytes, resp_len);
+  CHECK_EQ(vq_conn_preferred_state(cli), VQ_PA_MOVED);
+  /* the client sends to the preferred address now; most of the transfer went through it */
+  const uint8_t *pa;
+  size_t pl = 0;
+  CHECK(cli && vq_conn_peer_addr(cli, &pa, &pl) && pl == sizeof(vq_addr) && memcmp(pa, &sa2, pl) == 0);
+  CHECK(rx2 > rx1);
+  /* before the move only the probes (and their repeats) reach the preferred address */
+  CHECK(rx2_before_move >= 1 && rx2_before_move <= 4);
+  /* spec: rfc9000#9.6.2/2, rfc9000#9.6.2/3 — the server too: before the client moved only its own
+   * probe and its answer (padded) leave from the preferred address, then everything */
+  vq_endpoint_conn *se = ep ? vq_endpoint_next(ep, NULL) : NULL;
+  CHECK(se && vq_conn_preferred_state(se->conn) == VQ_PA_MOVED);
+  CHECK(tx2_early >= 1 && tx2_early <= 6);
+  CHECK_EQ(tx2_early_small, 0);
+  CHECK(tx2 > 10);
+  vq_conn_free(cli, NULL);
+  vq_endpoint_free(ep);
+  vq_posix_sock_close(cs);
+  vq_posix_sock_close(ss);
+  vq_posix_sock_close(ss2);
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
 }

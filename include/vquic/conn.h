@@ -119,6 +119,15 @@ typedef struct vq_conn_config {
                             size_t *len);
   void *preferred_addr_ud;
   int ignore_preferred_address;
+  /* Server: the preferred address in the driver's format (its local address there), for the from of
+   * vq_conn_send_path_from; with it, and datagrams at that address handed over with at_preferred
+   * (vq_conn_recv_at / vq_endpoint_recv_at), the server keeps its non-probing packets on its
+   * original address until a non-probing packet arrives at the preferred one and its own
+   * validation of the path from there (a PATH_CHALLENGE it sends from there, under a CID of the
+   * client's not used from the original address) succeeded (RFC 9000 §9.6.2); it answers the
+   * client's probes there from there. Copied. */
+  const uint8_t *preferred_local;
+  size_t preferred_local_len;
   /* ---- Resumption and 0-RTT (RFC 9000 §7.4.1, RFC 9001 §4.5-4.6) ----
    * wall_clock_base_ms: the wall clock (ms since 1970-01-01T00:00:00Z) at cx->now == 0; with it the
    * connection knows the time of day (wall_clock_base_ms + cx->now / 10^6), which tickets need.
@@ -193,6 +202,8 @@ typedef enum vq_conn_event_type {
   VQ_CONN_EV_SESSION_TICKET,   /* client: a new session is available from vq_conn_session_get */
   VQ_CONN_EV_NEW_TOKEN,        /* client: the server sent a token for later connections
                                   (NEW_TOKEN, RFC 9000 §19.7): vq_conn_new_token_get */
+  VQ_CONN_EV_PATH_PROBE,       /* client: the path of vq_conn_probe_path was validated (error_code
+                                  1) or its validation failed (0) */
 } vq_conn_event_type;
 
 typedef struct vq_conn_event {
@@ -234,6 +245,7 @@ typedef struct vq_conn_stats {
   uint64_t path_challenges_sent, paths_validated, path_validation_failures;
   uint64_t peer_migrations;     /* server: the peer's address changed (NAT rebinding, migration) */
   uint64_t migrations;          /* client: vq_conn_migrate calls that started a probe */
+  uint64_t probes_answered;     /* PATH_RESPONSEs sent on the path of a probe from another address */
   uint64_t probe_resent_bytes;  /* stream bytes of packets in flight resent in PTO probes (RFC 9002 §6.2.4) */
   uint64_t probes_resent;       /* PTO probes that carried previously sent data */
   /* Address validation (RFC 9000 §8.1) */
@@ -278,6 +290,10 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, 
  * vq_conn_recv. */
 vq_status vq_conn_recv_from(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
                             uint8_t *dgram, size_t len, uint8_t ecn);
+/* vq_conn_recv_from for a server with cfg.preferred_local: at_preferred 1 when the datagram arrived at
+ * the server's preferred address (0: at its original one). */
+vq_status vq_conn_recv_at(vq_conn *c, const vq_cx *cx, int at_preferred, const uint8_t *addr,
+                          size_t addr_len, uint8_t *dgram, size_t len, uint8_t ecn);
 /* Sets the peer's address before any datagram from it (the endpoint does for a new server
  * connection). VQ_ERR_INVALID_ARGUMENT for an empty or too long address. */
 vq_status vq_conn_set_peer_addr(vq_conn *c, const uint8_t *addr, size_t len);
@@ -292,10 +308,42 @@ int vq_conn_peer_addr(const vq_conn *c, const uint8_t **addr, size_t *len);
 vq_status vq_conn_migrate(vq_conn *c, const vq_cx *cx);
 /* vq_conn_send with the datagram's destination: *to_len == 0 for the peer's address
  * (vq_conn_peer_addr, or wherever the driver sends), else to[0..*to_len) (a client's probe of the
- * server's preferred address, RFC 9000 §9.6.1). to holds VQ_ADDR_MAX bytes. */
+ * server's preferred address, RFC 9000 §9.6.1, or of a path, vq_conn_probe_path; a server's answer
+ * to a probe from another address of the client's). to holds VQ_ADDR_MAX bytes. */
 vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
                             uint8_t *to, size_t *to_len);
-/* Client: the state of the server's preferred address: VQ_PA_* */
+/* vq_conn_send_path with the ECN codepoint (*ecn, as vq_conn_send_ecn; not-ECT for probes and
+ * their answers; ecn may be NULL) and the local address to send from: *from_len == 0 for the
+ * connection's socket (where everything else goes), else from[0..*from_len) (the local address
+ * given to vq_conn_probe_path, for its probes). from holds VQ_ADDR_MAX bytes. A driver that probes
+ * from another local address uses this one. */
+vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
+                                 uint8_t *ecn, uint8_t *from, size_t *from_len, uint8_t *to,
+                                 size_t *to_len);
+/* Client: probes a path without moving to it (RFC 9000 §9.1, §8.2): from the local address local
+ * (driver format; local_len 0: the current socket) to the server's address remote (remote_len 0: the
+ * current one). The probes are datagrams of PATH_CHALLENGE and PADDING (1200 bytes) under an unused
+ * connection ID of the server (§9.5/2), returned by vq_conn_send_path_from with their from / to,
+ * sent again after each PTO; everything else keeps going on the current path. A PATH_RESPONSE
+ * validates the path: VQ_CONN_EV_PATH_PROBE with error_code 1 (vq_conn_probe_state
+ * VQ_PROBE_VALIDATED); after three times the larger of the current PTO and the initial one (§8.2.4)
+ * without one it failed: the event with 0, VQ_PROBE_FAILED, and the connection ID is retired. The
+ * application may then move with vq_conn_migrate (after moving its socket). One probe at a time: a
+ * new call replaces the previous probe. Errors, nothing changed: VQ_ERR_INVALID_ARGUMENT for a
+ * server, before the handshake is confirmed (§9/1), for an address longer than VQ_ADDR_MAX, for
+ * another local address towards the handshake address when the server sent disable_active_migration
+ * (§18.2) or a preferred address not moved to (§18.2/3); VQ_ERR_CID_UNAVAILABLE when the server gave
+ * no unused connection ID (§9.5/2). A server answers a probe it receives on the probe's path (its
+ * vq_conn_send_path returns the PATH_RESPONSE with that destination, under an unused CID of the
+ * client's, §9.5/3) without moving. */
+vq_status vq_conn_probe_path(vq_conn *c, const vq_cx *cx, const uint8_t *local, size_t local_len,
+                             const uint8_t *remote, size_t remote_len);
+enum { VQ_PROBE_NONE = 0, VQ_PROBE_PROBING = 1, VQ_PROBE_VALIDATED = 2, VQ_PROBE_FAILED = 3 };
+int vq_conn_probe_state(const vq_conn *c);
+/* Client: the state of the server's preferred address: VQ_PA_*. Server (cfg.preferred_local): its
+ * validation of the path from its preferred address: VQ_PA_PROBING while it goes on, VQ_PA_MOVED
+ * once validated (the packets leave from there once a non-probing packet also arrived there:
+ * vq_conn_send_path_from's from), VQ_PA_FAILED. */
 enum { VQ_PA_NONE = 0, VQ_PA_PROBING = 1, VQ_PA_MOVED = 2, VQ_PA_FAILED = 3 };
 int vq_conn_preferred_state(const vq_conn *c);
 /* Our active connection IDs (RFC 9000 §5.1): slot i in 0 .. VQ_CONN_MAX_LOCAL_CIDS-1; 1 with *cid
@@ -345,9 +393,13 @@ const vq_tls *vq_conn_tls(const vq_conn *c);
 
 /* Queues an unreliable datagram (copied) for a DATAGRAM frame of a 1-RTT packet: sent under congestion
  * control, ack-eliciting, never retransmitted. Datagrams accepted are numbered from 0 (the stream_id
- * of VQ_CONN_EV_DATAGRAM_ACKED / _LOST). VQ_ERR_STREAM_STATE before the handshake completes or once
- * closing; VQ_ERR_DGRAM_DISABLED when DATAGRAM is off here (max_datagram_frame_size 0) or the peer did
- * not advertise it; VQ_ERR_DGRAM_TOO_LARGE when its frame exceeds the peer's max_datagram_frame_size
+ * of VQ_CONN_EV_DATAGRAM_ACKED / _LOST). A client sending 0-RTT (vq_conn_early_data) may queue them
+ * during the handshake: they go in 0-RTT packets when the session remembered the server's
+ * max_datagram_frame_size (RFC 9221 §3), under that limit; if the server refuses 0-RTT, those sent
+ * are lost (VQ_CONN_EV_DATAGRAM_LOST) and those still queued go in 1-RTT under the new limit.
+ * VQ_ERR_STREAM_STATE before the handshake completes (but in 0-RTT as above) or once closing;
+ * VQ_ERR_DGRAM_DISABLED when DATAGRAM is off here (max_datagram_frame_size 0) or the peer did
+ * not advertise it (nor remembered it, in 0-RTT); VQ_ERR_DGRAM_TOO_LARGE when its frame exceeds the peer's max_datagram_frame_size
  * or one packet of our max_udp_payload (vq_conn_dgram_max_payload); VQ_ERR_DGRAM_QUEUE_FULL when the
  * send queue holds dgram_queue_count datagrams or dgram_queue_bytes (try again after sending). */
 vq_status vq_conn_dgram_send(vq_conn *c, const vq_cx *cx, const uint8_t *data, size_t len);

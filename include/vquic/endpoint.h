@@ -96,6 +96,12 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
                                size_t addr_len, uint8_t *dgram, size_t len, uint8_t ecn,
                                vq_endpoint_conn **ec, int *created, uint8_t *resp, size_t resp_cap,
                                size_t *resp_len);
+/* The same for a datagram that arrived at the server's preferred address (at_preferred 1; see
+ * vq_conn_config.preferred_local): passed to the connection (vq_conn_recv_at). */
+vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred, const uint8_t *addr,
+                              size_t addr_len, uint8_t *dgram, size_t len, uint8_t ecn,
+                              vq_endpoint_conn **ec, int *created, uint8_t *resp, size_t resp_cap,
+                              size_t *resp_len);
 /* Iterates the connections: NULL starts; returns NULL after the last. */
 vq_endpoint_conn *vq_endpoint_next(vq_endpoint *ep, vq_endpoint_conn *prev);
 /* Removes and finalizes a connection (after VQ_CONN_EV_CLOSED). *obligations as vq_conn_free. */

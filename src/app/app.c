@@ -9,6 +9,10 @@
 
 #include "app.h"
 #include "vquic/protect.h"
+#include "vquic/tp.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <limits.h>
 #include <openssl/rand.h>
@@ -70,37 +74,63 @@ void app_keylog(void *ud, const char *line)
 
 size_t app_flush(vq_posix_sock *sock, vq_conn *c, const vq_cx *cx, const vq_addr *peer, int *blocked)
 {
+  return app_flush_from(sock, NULL, c, cx, peer, blocked);
+}
+
+/* Sends batch[0..n) on s: the datagrams sent; *blocked when the socket buffer filled. */
+static size_t send_batch(vq_posix_sock *s, vq_posix_tx *tx, size_t n, int *blocked)
+{
+  size_t sent = 0;
+  if (n == 0)
+    return 0;
+  (void)vq_posix_send(s, tx, n, &sent);
+  if (sent < n)
+    *blocked = 1;
+  return sent;
+}
+
+size_t app_flush_from(vq_posix_sock *sock, vq_posix_sock *sock2, vq_conn *c, const vq_cx *cx,
+                      const vq_addr *peer, int *blocked)
+{
   uint8_t bufs[BATCH][1500];
-  vq_posix_tx tx[BATCH];
+  vq_posix_tx tx[BATCH], tx2[BATCH];
+  vq_addr tos[BATCH];
   size_t total = 0;
   *blocked = 0;
   for (;;) {
-    size_t n = 0;
+    size_t n = 0, n1 = 0, n2 = 0;
     while (n < BATCH) {
-      size_t len = 0;
+      size_t len = 0, to_len = 0, from_len = 0;
       uint8_t ecn = VQ_ECN_NOT_ECT;
-      if (vq_conn_send_ecn(c, cx, bufs[n], sizeof(bufs[n]), &len, &ecn) != VQ_OK || len == 0)
+      uint8_t to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
+      /* a probe (the client's, of the server's preferred address: RFC 9000 §9.6.1) or the answer to
+       * one goes to the address the connection gives, everything else to peer; from sock2 (the
+       * server's preferred address) when the connection says so (RFC 9000 §9.6.2) */
+      if (vq_conn_send_path_from(c, cx, bufs[n], sizeof(bufs[n]), &len, &ecn, from, &from_len, to,
+                                 &to_len) != VQ_OK ||
+          len == 0)
         break;
-      tx[n].data = bufs[n];
-      tx[n].len = len;
-      tx[n].peer = peer;
-      tx[n].local = NULL;
+      vq_posix_tx *t = sock2 && from_len == sizeof(vq_addr) ? &tx2[n2++] : &tx[n1++];
+      t->peer = peer;
+      if (to_len == sizeof(vq_addr)) {
+        memcpy(&tos[n], to, sizeof(vq_addr));
+        t->peer = &tos[n];
+      }
+      t->data = bufs[n];
+      t->len = len;
+      t->local = NULL;
       /* spec: rfc9000#13.4 — the codepoint the connection chose for this datagram */
-      tx[n].ecn = ecn;
+      t->ecn = ecn;
       n++;
     }
     if (n == 0)
       return total;
-    size_t sent = 0;
-    (void)vq_posix_send(sock, tx, n, &sent);
-    total += sent;
-    if (sent < n) {
-      /* the socket buffer is full: the rest is lost to the network as a congested router would drop
-       * it; loss recovery resends what mattered */
-      *blocked = 1;
-      return total;
-    }
-    if (n < BATCH)
+    /* the socket buffer is full: the rest is lost to the network as a congested router would drop
+     * it; loss recovery resends what mattered */
+    total += send_batch(sock, tx, n1, blocked);
+    if (sock2)
+      total += send_batch(sock2, tx2, n2, blocked);
+    if (*blocked || n < BATCH)
       return total;
   }
 }
@@ -210,4 +240,70 @@ int app_crypto_fill(void *ud, uint8_t *out, size_t len)
 {
   (void)ud;
   return len <= INT_MAX && RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+}
+
+int app_pa_map(void *ud, const vq_tp_preferred_address *pa, uint8_t *addr, size_t *len)
+{
+  const vq_addr *peer = ud;
+  vq_addr a;
+  memset(&a, 0, sizeof(a));
+  static const uint8_t zero[16] = {0};
+  if (*len < sizeof(a))
+    return 0;
+  /* spec: rfc9000#18.2/4 — an all-zero address and port: none of that family */
+  if (vq_addr_family(peer) == AF_INET) {
+    if (pa->ipv4_port == 0 || memcmp(pa->ipv4, zero, 4) == 0)
+      return 0;
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(pa->ipv4_port);
+    memcpy(&sin.sin_addr, pa->ipv4, 4);
+    memcpy(&a.ss, &sin, sizeof(sin));
+    a.len = sizeof(sin);
+  } else if (vq_addr_family(peer) == AF_INET6) {
+    if (pa->ipv6_port == 0 || memcmp(pa->ipv6, zero, 16) == 0)
+      return 0;
+    struct sockaddr_in6 sin6;
+    memset(&sin6, 0, sizeof(sin6));
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(pa->ipv6_port);
+    memcpy(&sin6.sin6_addr, pa->ipv6, 16);
+    memcpy(&a.ss, &sin6, sizeof(sin6));
+    a.len = sizeof(sin6);
+  } else {
+    return 0;
+  }
+  memcpy(addr, &a, sizeof(a));
+  *len = sizeof(a);
+  return 1;
+}
+
+void app_addr_canon(vq_addr *out, const vq_addr *in)
+{
+  memset(out, 0, sizeof(*out));
+  if (in->len <= sizeof(out->ss)) {
+    memcpy(&out->ss, &in->ss, in->len);
+    out->len = in->len;
+  }
+}
+
+int app_pa_fill(vq_tp_preferred_address *pa, const vq_addr *a)
+{
+  memset(pa, 0, sizeof(*pa));
+  if (vq_addr_family(a) == AF_INET) {
+    struct sockaddr_in sin;
+    memcpy(&sin, &a->ss, sizeof(sin));
+    memcpy(pa->ipv4, &sin.sin_addr, 4);
+    pa->ipv4_port = ntohs(sin.sin_port);
+    return 0;
+  }
+  if (vq_addr_family(a) == AF_INET6) {
+    struct sockaddr_in6 sin6;
+    memcpy(&sin6, &a->ss, sizeof(sin6));
+    memcpy(pa->ipv6, &sin6.sin6_addr, 16);
+    pa->ipv6_port = ntohs(sin6.sin6_port);
+    return 0;
+  }
+  return -1;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "vquic/tp.h"
 #include "qlog.h"
 #include "vquic/h3.h"
 #include "vquic/h3quic.h"
@@ -167,6 +168,16 @@ static void on_reset(void *ud, vq_h3 *h3, uint64_t id, void *sud, uint64_t err)
           (unsigned long long)err);
 }
 
+/* Where the connection sends: the server's address, or its preferred address once moved there. */
+static const vq_addr *cur_peer(const vq_conn *conn, const vq_addr *dflt)
+{
+  const uint8_t *a;
+  size_t n;
+  if (vq_conn_peer_addr(conn, &a, &n) && n == sizeof(vq_addr))
+    return (const vq_addr *)(const void *)a;
+  return dflt;
+}
+
 static void send_requests(client *c, const vq_cx *cx)
 {
   while (c->sent < c->n && !(c->sequential && c->done < c->sent)) {
@@ -232,6 +243,9 @@ static void usage(FILE *f)
           "  --migrate-after N    after N response bytes, move to a new local port (a new socket)\n"
           "                       and migrate the connection there (RFC 9000 §9.2; the server must\n"
           "                       allow it: vq-server --allow-migration)\n"
+          "  --no-preferred-address  stay at the server's address even when it gives a preferred\n"
+          "                       address (default: after the handshake the client validates it\n"
+          "                       and moves there, RFC 9000 §9.6; --stats says what happened)\n"
           "  --max-data N         connection flow-control window we grant, in bytes: initial and\n"
           "                       the ceiling of its auto-tuning (default 4 MiB, up to 32 MiB)\n"
           "  --max-stream-data N  the same per stream (default 1 MiB, up to 16 MiB)\n"
@@ -261,6 +275,7 @@ int main(int argc, char **argv)
   int sequential = 0;
   uint64_t repeat = 1;
   uint64_t timeout_ms = 10000, key_update_every = 0, migrate_after = 0, max_data = 0, max_sdata = 0;
+  int no_pa = 0;
   uint32_t first_version[2] = {0, 0}, versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
       {"cafile", 1, 0, 'A'}, {"insecure", 0, 0, 'I'}, {"output", 1, 0, 'o'},
@@ -271,7 +286,7 @@ int main(int argc, char **argv)
       {"migrate-after", 1, 0, 'M'}, {"no-ecn", 0, 0, 'E'}, {"session-file", 1, 0, 'F'},
       {"early-data", 0, 0, 'Y'}, {"max-data", 1, 0, 'X'}, {"max-stream-data", 1, 0, 'Z'},
       {"sequential", 0, 0, 's'}, {"repeat", 1, 0, 'r'}, {"timings", 1, 0, 't'},
-      {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"no-preferred-address", 0, 0, 'P'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
     switch (o) {
@@ -310,6 +325,7 @@ int main(int argc, char **argv)
       break;
     }
     case 'M': migrate_after = strtoull(optarg, NULL, 10); break;
+    case 'P': no_pa = 1; break;
     case 'X':
     case 'Z': {
       char *end = NULL;
@@ -446,12 +462,14 @@ int main(int argc, char **argv)
     return 1;
   }
   free(ca);
-  vq_addr peer;
-  vq_status ast = vq_addr_parse(&peer, hostport);
+  vq_addr peer0, peer;
+  vq_status ast = vq_addr_parse(&peer0, hostport);
   if (ast != VQ_OK) {
     fprintf(stderr, "vq-client: %s: cannot resolve (%s)\n", hostport, vq_status_reason(ast));
     return 1;
   }
+  /* the connection compares addresses byte for byte: its bytes beyond the sockaddr are zero */
+  app_addr_canon(&peer, &peer0);
   vq_mem mem;
   vq_mem_init(&mem, vq_allocator_system(), NULL, (size_t)1 << 30);
   vq_addr local;
@@ -483,6 +501,11 @@ int main(int argc, char **argv)
   cc.initial_max_data = cc.max_conn_window = max_data;
   cc.initial_max_stream_data = cc.max_stream_window = max_sdata;
   cc.allow_active_migration = migrate_after > 0;
+  /* spec: rfc9000#9.6.1 — the server's preferred address (of the family we use) is validated and
+   * moved to after the handshake, unless --no-preferred-address */
+  cc.preferred_addr_map = app_pa_map;
+  cc.preferred_addr_ud = &peer;
+  cc.ignore_preferred_address = no_pa;
   /* tickets need the time of day: the wall clock at cx.now == 0 */
   cc.wall_clock_base_ms = app_wall_clock_base_ms();
   uint8_t *sess = NULL;
@@ -555,12 +578,13 @@ int main(int argc, char **argv)
   if (has_rem_settings && cc.session)
     vq_h3q_remember_settings(&c->q, &rem_settings);
   c->cx = &cx;
+  (void)vq_conn_set_peer_addr(conn, (const uint8_t *)&peer, sizeof(peer));
   int blocked;
   /* with 0-RTT the session has started: the requests go in the first flight */
   (void)vq_h3q_process(&c->q, &cx);
   if (c->q.started)
     send_requests(c, &cx);
-  app_flush(sock, conn, &cx, &peer, &blocked);
+  app_flush(sock, conn, &cx, cur_peer(conn, &peer), &blocked);
   int closing = 0, handshake = 0, migrated = 0;
   vq_time start = cx.now;
   vq_posix_rx rx[RX_BATCH];
@@ -573,16 +597,21 @@ int main(int argc, char **argv)
       size_t got = 0;
       if (vq_posix_recv(sock, rx, RX_BATCH, &got) != VQ_OK || got == 0)
         break;
-      for (size_t i = 0; i < got; i++)
-        if (vq_addr_equal(&rx[i].peer, &peer))
-          (void)vq_conn_recv(conn, &cx, rx[i].data, rx[i].len, rx[i].ecn);
+      for (size_t i = 0; i < got; i++) {
+        /* the connection drops what comes from another address than the server's (its handshake
+         * address, or its preferred address once probed: RFC 9000 §9/7, §9.6) */
+        vq_addr from;
+        app_addr_canon(&from, &rx[i].peer);
+        (void)vq_conn_recv_from(conn, &cx, (const uint8_t *)&from, sizeof(from), rx[i].data,
+                                rx[i].len, rx[i].ecn);
+      }
       if (got < RX_BATCH)
         break;
       /* More is waiting: read what arrived and acknowledge it before going on. Draining the socket
        * first made one ACK the only answer to a sender's whole flight; losing it stalled a
        * congestion-limited sender until its PTO (~30 ms each time at 1 % loss). */
       (void)vq_h3q_process(&c->q, &cx);
-      app_flush(sock, conn, &cx, &peer, &blocked);
+      app_flush(sock, conn, &cx, cur_peer(conn, &peer), &blocked);
     }
     cx.now = vq_posix_now();
     if (vq_conn_next_timeout(conn) <= cx.now)
@@ -620,7 +649,7 @@ int main(int argc, char **argv)
       closing = 1;
       (void)vq_h3_close(c->q.h3, &cx, VQ_H3_NO_ERROR, "done");
     }
-    app_flush(sock, conn, &cx, &peer, &blocked);
+    app_flush(sock, conn, &cx, cur_peer(conn, &peer), &blocked);
     if (closing)
       break; /* the CONNECTION_CLOSE is out: a client need not wait out the closing period */
     if (c->q.closed)
@@ -714,9 +743,10 @@ int main(int argc, char **argv)
   free(sess);
   if (stats) {
     static const char *const early_s[] = {"not offered", "offered", "accepted", "rejected"};
-    fprintf(stderr, "stats: session %s, 0-RTT %s\n",
+    static const char *const pa_s[] = {"none", "probing", "moved", "failed"};
+    fprintf(stderr, "stats: session %s, 0-RTT %s, preferred address %s\n",
             vq_conn_resumed(conn) ? "resumed" : "not resumed",
-            early_s[vq_conn_early_data(conn) & 3]);
+            early_s[vq_conn_early_data(conn) & 3], pa_s[vq_conn_preferred_state(conn) & 3]);
     vq_h3_stats hs;
     vq_h3_get_stats(c->q.h3, &hs);
     fprintf(stderr, "stats: h3 settings %s, qpack inserts sent %llu, closed %s (0x%llx)\n",

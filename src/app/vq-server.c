@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "vquic/tp.h"
 #include "qlog.h"
 #include "vquic/endpoint.h"
 #include "vquic/h3.h"
@@ -52,6 +53,7 @@ typedef struct server {
   vq_mem mem;
   vq_endpoint *ep;
   vq_posix_sock *sock;
+  vq_posix_sock *sock2;     /* --preferred-address: the second socket (NULL: none) */
   const vq_cx *cx;
   vq_h3_config h3cfg;
   uint64_t requests;
@@ -357,6 +359,11 @@ static void usage(FILE *f)
           "                       default 0: only when the AEAD limit requires it)\n"
           "  --allow-migration    let clients migrate (no disable_active_migration; NAT rebinding is\n"
           "                       followed either way)\n"
+          "  --preferred-address ADDR:PORT\n"
+          "                       also listen on ADDR:PORT (same address family as --listen) and\n"
+          "                       advertise it as the server's preferred address (RFC 9000 §9.6): a\n"
+          "                       client validates it and moves there after the handshake; the\n"
+          "                       server sends from there once the client's packets arrive there\n"
           "  --early-data         accept 0-RTT from clients resuming a session (default off: 0-RTT\n"
           "                       requests can be replayed; each ticket is accepted for 0-RTT once)\n"
           "  --no-tickets         issue no session tickets (no resumption)\n"
@@ -374,11 +381,12 @@ int main(int argc, char **argv)
   const char *qlog_dir = NULL;
   int retry = 0, allow_migration = 0, early = 0, no_tickets = 0, no_new_token = 0;
   uint64_t new_token_lifetime = 0;
+  const char *pref_s = NULL;
   uint32_t versions[VQ_CONN_MAX_VERSIONS] = {0};
   static const struct option opts[] = {
       {"listen", 1, 0, 'l'}, {"root", 1, 0, 'r'},   {"cert", 1, 0, 'c'},      {"key", 1, 0, 'k'},
       {"alpn", 1, 0, 'a'},   {"keylog", 1, 0, 'K'}, {"cert-out", 1, 0, 'O'},  {"cc", 1, 0, 'C'},
-      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'}, {"retry-above", 1, 0, 'A'}, {"versions", 1, 0, 'W'},
+      {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'}, {"preferred-address", 1, 0, 'P'}, {"retry-above", 1, 0, 'A'}, {"versions", 1, 0, 'W'},
       {"key-update-every", 1, 0, 'U'}, {"allow-migration", 0, 0, 'M'}, {"no-ecn", 0, 0, 'E'},
       {"early-data", 0, 0, 'Y'}, {"no-tickets", 0, 0, 'N'}, {"help", 0, 0, 'h'},
       {"no-new-token", 0, 0, 'T'}, {"new-token-lifetime", 1, 0, 'L'}, {0, 0, 0, 0}};
@@ -422,6 +430,7 @@ int main(int argc, char **argv)
       break;
     }
     case 'M': allow_migration = 1; break;
+    case 'P': pref_s = optarg; break;
     case 'G': no_gso = 1; break;
     case 'W':
       if (app_parse_versions(optarg, versions, VQ_CONN_MAX_VERSIONS) != 0) {
@@ -545,8 +554,35 @@ int main(int argc, char **argv)
     fprintf(stderr, "vq-server: event loop: %s\n", strerror(errno));
     return 1;
   }
+  vq_tp_preferred_address pref;
+  memset(&pref, 0, sizeof(pref));
+  if (pref_s) {
+    /* the preferred address: a second socket of the same family, advertised (RFC 9000 §9.6) */
+    vq_addr pa2;
+    if (vq_addr_parse_family(&pa2, pref_s, vq_addr_family(&la)) != VQ_OK) {
+      fprintf(stderr, "vq-server: --preferred-address %s: not an address:port of --listen's family\n",
+              pref_s);
+      return 2;
+    }
+    if (vq_posix_sock_open(&s.sock2, &s.mem, &pa2, &pc) != VQ_OK ||
+        vq_posix_loop_add(loop, s.sock2) != VQ_OK ||
+        app_pa_fill(&pref, vq_posix_sock_local(s.sock2)) != 0) {
+      fprintf(stderr, "vq-server: cannot listen on %s: %s\n", pref_s, strerror(errno));
+      return 1;
+    }
+  }
   vq_endpoint_config ecfg = {0};
   ecfg.conn.is_server = 1;
+  vq_addr pref_local;
+  memset(&pref_local, 0, sizeof(pref_local));
+  if (pref_s) {
+    /* spec: rfc9000#9.6.2/2, rfc9000#9.6.2/3 — the connections know which datagrams arrive at the
+     * preferred address and say which leave from it */
+    app_addr_canon(&pref_local, vq_posix_sock_local(s.sock2));
+    ecfg.conn.preferred_address = &pref;
+    ecfg.conn.preferred_local = (const uint8_t *)&pref_local;
+    ecfg.conn.preferred_local_len = sizeof(pref_local);
+  }
   ecfg.conn.disable_ecn = no_ecn;
   ecfg.conn.tls = tls;
   ecfg.conn.max_idle_timeout_ms = idle;
@@ -615,10 +651,18 @@ int main(int argc, char **argv)
     } else if (ev.signalled && draining) {
       break; /* a second signal: stop now */
     }
-    for (;;) {
+    for (int si = 0, more = 1; more;) {
+      /* both sockets in turn until neither has anything */
+      vq_posix_sock *rs = si ? s.sock2 : s.sock;
       size_t got = 0;
-      if (vq_posix_recv(s.sock, rx, 64, &got) != VQ_OK || got == 0)
+      if (!rs || vq_posix_recv(rs, rx, 64, &got) != VQ_OK || got == 0) {
+        if (si == 0 && s.sock2) {
+          si = 1;
+          continue;
+        }
+        more = 0;
         break;
+      }
       for (size_t i = 0; i < got; i++) {
         vq_addr peer;
         memset(&peer, 0, sizeof(peer));
@@ -628,13 +672,13 @@ int main(int argc, char **argv)
         int created = 0;
         uint8_t resp[1500];
         size_t resp_len = 0;
-        (void)vq_endpoint_recv_ecn(s.ep, &cx, (const uint8_t *)&peer, sizeof(peer), rx[i].data,
-                                   rx[i].len, rx[i].ecn, &ec, &created, resp, sizeof(resp),
-                                   &resp_len);
+        (void)vq_endpoint_recv_at(s.ep, &cx, si, (const uint8_t *)&peer, sizeof(peer), rx[i].data,
+                                  rx[i].len, rx[i].ecn, &ec, &created, resp, sizeof(resp),
+                                  &resp_len);
         if (resp_len) {
           vq_posix_tx t = {resp, resp_len, &peer, NULL, VQ_ECN_NOT_ECT};
           size_t sent;
-          (void)vq_posix_send(s.sock, &t, 1, &sent);
+          (void)vq_posix_send(rs, &t, 1, &sent);
         }
         sconn *nsc = created && ec ? sconn_new(&s, ec, &peer) : NULL;
         if (nsc) {
@@ -665,7 +709,7 @@ int main(int argc, char **argv)
       }
       int blocked;
       const vq_addr *peer = (const vq_addr *)ec->addr;
-      (void)app_flush(s.sock, ec->conn, &cx, peer, &blocked);
+      (void)app_flush_from(s.sock, s.sock2, ec->conn, &cx, peer, &blocked);
       if (vq_conn_get_state(ec->conn) == VQ_CONN_CLOSED) {
         app_qtrace *qt = NULL;
         if (sc) {
@@ -695,6 +739,7 @@ int main(int argc, char **argv)
     app_qtrace_free(qts[i]);
   vq_posix_loop_close(loop);
   vq_posix_sock_close(s.sock);
+  vq_posix_sock_close(s.sock2);
   vq_tls_ctx_free(tls);
   if (kf)
     fclose(kf);

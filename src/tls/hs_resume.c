@@ -186,7 +186,7 @@ vq_status vq_hs_ticket_open(const vq_tls_ctx *ctx, const uint8_t *in, size_t len
 /* spec: rfc9000#7.4.1/6, rfc9000#7.4.1/9 — a server that accepts 0-RTT must not set the limits below
  * smaller than the remembered values: 1 if the current parameters cur keep every limit of the
  * remembered ones rem (both the server's own, encoded), 0 otherwise or when either does not decode.
- * rfc9221#3 adds max_datagram_frame_size. */
+ * spec: rfc9221#3/8 — max_datagram_frame_size too. */
 int vq_hs_tp_keeps_limits(const uint8_t *rem, size_t rem_len, const uint8_t *cur, size_t cur_len)
 {
   vq_tp a, b;

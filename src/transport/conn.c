@@ -236,8 +236,15 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
   c->cfg.preferred_address = NULL; /* copied */
   c->cfg.token = NULL; /* copied by vq_conn_new_client */
   c->cfg.token_len = 0;
+  if (k.is_server && k.preferred_local && k.preferred_local_len > 0 &&
+      k.preferred_local_len <= VQ_ADDR_MAX) {
+    memcpy(c->spa_local, k.preferred_local, k.preferred_local_len);
+    c->spa_local_len = k.preferred_local_len;
+  }
+  c->cfg.preferred_local = NULL; /* copied */
   c->path_deadline = VQ_TIME_NEVER;
   c->pa_deadline = c->pa_resend_at = VQ_TIME_NEVER;
+  c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
   c->is_server = k.is_server;
   c->version = k.version;
   vq_conn_version_init(c);
@@ -365,6 +372,12 @@ static vq_status start_tls(vq_conn *c, const vq_cx *cx)
     vq_fc_tx_init(&c->fc_tx, c->early_tp.initial_max_data);
     c->peer_max_streams[0] = c->early_tp.initial_max_streams_bidi;
     c->peer_max_streams[1] = c->early_tp.initial_max_streams_uni;
+    /* spec: rfc9221#3/7, rfc9221#3/1 — the remembered max_datagram_frame_size (kept with the
+     * session, the server's whole parameters) lets DATAGRAM frames go in 0-RTT up to it; none when
+     * the server did not send it then (vq_dgram refuses every datagram) */
+    if (c->dg_on)
+      vq_dgram_set_peer_max(&c->dg, vq_tp_has(&c->early_tp, VQ_TP_MAX_DATAGRAM_FRAME_SIZE)
+                                        ? c->early_tp.max_datagram_frame_size : 0);
   }
   vq_conn_streams_early_limits(c); /* none but after a Version Negotiation restart */
   c->early_state = VQ_EARLY_OFFERED;
@@ -671,7 +684,11 @@ static void enter_draining(vq_conn *c, const vq_cx *cx, const vq_frame_close *f,
  * least at its remembered value: 1 if the new parameters n do, 0 if one went down */
 static int tp_keeps_remembered(const vq_tp *n, const vq_tp *r)
 {
-  return n->initial_max_data >= r->initial_max_data &&
+  /* spec: rfc9221#3/9 — and max_datagram_frame_size at least the remembered one (absent: 0) */
+  uint64_t ndg = vq_tp_has(n, VQ_TP_MAX_DATAGRAM_FRAME_SIZE) ? n->max_datagram_frame_size : 0;
+  uint64_t rdg = vq_tp_has(r, VQ_TP_MAX_DATAGRAM_FRAME_SIZE) ? r->max_datagram_frame_size : 0;
+  return ndg >= rdg &&
+         n->initial_max_data >= r->initial_max_data &&
          n->initial_max_stream_data_bidi_local >= r->initial_max_stream_data_bidi_local &&
          n->initial_max_stream_data_bidi_remote >= r->initial_max_stream_data_bidi_remote &&
          n->initial_max_stream_data_uni >= r->initial_max_stream_data_uni &&
@@ -732,6 +749,8 @@ void vq_conn_early_forget(vq_conn *c, const vq_cx *cx)
   c->early_pn_end = 0;
   c->early_tp_set = 0;
   memset(&c->early_tp, 0, sizeof(c->early_tp));
+  if (c->dg_on)
+    vq_dgram_set_peer_max(&c->dg, 0); /* until the new attempt's start_tls remembers it again */
   c->peer_max_streams[0] = c->peer_max_streams[1] = 0;
   vq_cx_trace(cx, "early_data", "forgotten (version negotiation)");
 }
@@ -1346,6 +1365,18 @@ static vq_status on_retry(vq_conn *c, const vq_cx *cx, const uint8_t *pkt, size_
   if (s->crypto_tx.sent > s->crypto_tx.base)
     (void)vq_sendbuf_on_lost(&s->crypto_tx, s->crypto_tx.base,
                              (size_t)(s->crypto_tx.sent - s->crypto_tx.base), 0);
+  /* spec: rfc9000#17.2.5.3/3, rfc9001#4.6.2/4 — 0-RTT is attempted again: the server answered the
+   * first flight statelessly, so the 0-RTT packets sent before the Retry reached no connection. They
+   * are forgotten without a congestion signal and what they carried is queued again (as for a loss,
+   * without counting one), to go in 0-RTT packets to the Retry's connection ID under the same 0-RTT
+   * keys (the ClientHello is the same) and the same remembered limits: the flow-control credit the
+   * data used stays used (the same bytes at the same offsets). spec: rfc9000#17.2.5.3/4 — the
+   * packet numbers of the application space go on too. */
+  if (c->early_state == VQ_EARLY_OFFERED && c->early_tx.installed) {
+    vq_conn_recovery_state(c, &rs);
+    vq_recovery_discard_space(&c->rec, VQ_SPACE_APP, &rs, cx->now,
+                              &(vq_recovery_cb){vq_conn_on_packet_requeue, c});
+  }
   vq_cx_trace(cx, "retry", "scid_len=%zu token_len=%zu", h->scid_len, h->token_len);
   return VQ_OK;
 }
@@ -1739,6 +1770,8 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
    * connection to a new peer address */
   if (space == VQ_SPACE_APP && c->rx_pkt_non_probing && (int64_t)u.pn == s->largest_recv)
     c->rx_non_probing = 1;
+  if (space == VQ_SPACE_APP && c->rx_pkt_non_probing)
+    c->rx_dgram_non_probing = 1;
   /* spec: rfc9000#10.1 — the idle timer restarts when a packet is processed; spec: rfc9000#10.1/1 —
    * the period is at least three times the current PTO */
   c->idle_deadline = cx->now + (c->idle_timeout > three_pto(c) ? c->idle_timeout : three_pto(c));
@@ -1758,8 +1791,14 @@ vq_status vq_conn_recv(vq_conn *c, const vq_cx *cx, uint8_t *dgram, size_t len, 
   return vq_conn_recv_from(c, cx, NULL, 0, dgram, len, ecn);
 }
 
-vq_status vq_conn_recv_from(vq_conn *c, const vq_cx *cx_in, const uint8_t *addr, size_t addr_len,
+vq_status vq_conn_recv_from(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
                             uint8_t *dgram, size_t len, uint8_t ecn)
+{
+  return vq_conn_recv_at(c, cx, 0, addr, addr_len, dgram, len, ecn);
+}
+
+vq_status vq_conn_recv_at(vq_conn *c, const vq_cx *cx_in, int at_preferred, const uint8_t *addr,
+                          size_t addr_len, uint8_t *dgram, size_t len, uint8_t ecn)
 {
   vq_cx tcx_;
   const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
@@ -1767,6 +1806,9 @@ vq_status vq_conn_recv_from(vq_conn *c, const vq_cx *cx_in, const uint8_t *addr,
   if (st != VQ_OK)
     return st;
   c->rx_ecn = ecn & 3u;
+  /* only a server that advertised its preferred address and knows the driver's address of it */
+  c->rx_at_pa = at_preferred && c->is_server && c->has_pa && c->spa_local_len > 0;
+  c->rx_dgram_non_probing = 0;
   if (c->state < VQ_CONN_CLOSING && !vq_conn_path_before(c, addr, addr_len, len)) {
     c->stats.pkts_dropped++;
     return VQ_OK;
@@ -1861,6 +1903,10 @@ vq_time vq_conn_next_timeout(const vq_conn *c)
     t = c->pa_deadline;
   if (c->pa_state == VQ_PA_PROBING && c->pa_resend_at < t)
     t = c->pa_resend_at;
+  if (c->pp_state == VQ_PROBE_PROBING && c->pp_deadline < t)
+    t = c->pp_deadline;
+  if (c->pp_state == VQ_PROBE_PROBING && c->pp_resend_at < t)
+    t = c->pp_resend_at;
   if (c->early_discard_at < t)
     t = c->early_discard_at;
   return t;
@@ -1902,6 +1948,8 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
   }
   if (c->pa_state == VQ_PA_PROBING && (now >= c->pa_deadline || now >= c->pa_resend_at))
     vq_conn_pa_timeout(c, cx);
+  if (c->pp_state == VQ_PROBE_PROBING && (now >= c->pp_deadline || now >= c->pp_resend_at))
+    vq_conn_pp_timeout(c, cx);
   if (c->path_validating && now >= c->path_deadline) {
     vq_conn_path_timeout(c, cx);
     if (c->state == VQ_CONN_CLOSED)
@@ -2032,15 +2080,29 @@ const char *vq_conn_ecn_state_name(int state)
 
 /* The frame bytes one 1-RTT packet of max_udp_payload can hold: short header (1 + DCID + a packet
  * number of up to 4 bytes) and the AEAD tag taken. */
+/* Whether datagrams may be queued now: once established; before, on a client sending 0-RTT (they go
+ * in 0-RTT packets under the remembered max_datagram_frame_size, or after the handshake in 1-RTT
+ * when 0-RTT was refused). A server sends none before its handshake completes (no 0.5-RTT data). */
+static int dgram_open(const vq_conn *c)
+{
+  if (c->state == VQ_CONN_ESTABLISHED)
+    return c->hs_complete;
+  return !c->is_server && vq_conn_app_open(c);
+}
+
+/* What a packet leaves for frames: a short header's, or before the handshake completes a 0-RTT
+ * packet's long header (RFC 9000 §17.2.3: version, both CIDs, a 2-byte length). */
 static size_t dgram_packet_room(const vq_conn *c)
 {
   size_t hdr = 1 + c->dcid.len + 4 + VQ_AEAD_TAG_LEN;
+  if (!c->hs_complete)
+    hdr += 4 + 1 + 1 + c->scid.len + 2;
   return c->max_udp_payload > hdr ? (size_t)c->max_udp_payload - hdr : 0;
 }
 
 size_t vq_conn_dgram_max_payload(const vq_conn *c)
 {
-  if (!c->dg_on || !c->hs_complete || c->state != VQ_CONN_ESTABLISHED)
+  if (!c->dg_on || !dgram_open(c))
     return 0;
   vq_dgram d = c->dg;
   vq_dgram_set_packet_room(&d, dgram_packet_room(c));
@@ -2056,9 +2118,9 @@ vq_status vq_conn_dgram_send(vq_conn *c, const vq_cx *cx_in, const uint8_t *data
     return st;
   if (!c->dg_on)
     return VQ_ERR_DGRAM_DISABLED;
-  /* spec: rfc9221#5/3, rfc9221#6/1 — only in 1-RTT packets (0-RTT is not sent by this transport):
-   * nothing before the handshake completes */
-  if (!c->hs_complete || c->state != VQ_CONN_ESTABLISHED)
+  /* spec: rfc9221#5/3, rfc9221#6/1 — in 1-RTT packets, or from a client sending 0-RTT in 0-RTT
+   * packets; nothing else before the handshake completes */
+  if (!dgram_open(c))
     return VQ_ERR_STREAM_STATE;
   /* spec: rfc9221#3/1, rfc9221#3/2, rfc9221#5 — refused without the peer's parameter, above its
    * limit, or when one packet of our datagram size cannot carry the frame; spec: rfc9000#19.21/1 —

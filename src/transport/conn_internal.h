@@ -295,11 +295,40 @@ struct vq_conn {
   vq_cid pa_cid;                  /* client: the CID of sequence 1, for the probes */
   uint8_t pa_data[8];             /* client: the probe's PATH_CHALLENGE data */
   int pa_probe_pending;           /* client: a probe datagram to send */
-  int pa_building;                /* the packet being built is the probe (PATH_CHALLENGE only) */
+  int pa_building;                /* the packet being built is a probe: VQ_BUILD_* */
   vq_time pa_deadline;            /* client: the probe fails then */
   vq_time pa_resend_at;           /* client: a new probe then (a PATH_RESPONSE may be lost) */
   uint8_t orig_addr[VQ_ADDR_MAX]; /* client: the server's address of the handshake */
   size_t orig_addr_len;
+  /* probing a path without moving (RFC 9000 §9.1; conn_path.c, vq_conn_probe_path) */
+  int pp_state;                   /* client: VQ_PROBE_* */
+  uint8_t pp_local[VQ_ADDR_MAX];  /* client: the local address to probe from (0 bytes: the current) */
+  size_t pp_local_len;
+  uint8_t pp_remote[VQ_ADDR_MAX]; /* client: the peer address probed (0 bytes: the current) */
+  size_t pp_remote_len;
+  vq_cid pp_cid;                  /* client: the unused peer CID of the probe path (path 1, §9.5) */
+  uint8_t pp_data[8];             /* client: its PATH_CHALLENGE data */
+  int pp_pending;                 /* client: a probe datagram to send */
+  vq_time pp_deadline, pp_resend_at;
+  /* the answer to a probe (a PATH_CHALLENGE from another address), sent on the probe's path */
+  int pr_pending;
+  uint8_t pr_data[8];
+  uint8_t pr_addr[VQ_ADDR_MAX];
+  size_t pr_addr_len;
+  vq_cid pr_cid;                  /* an unused peer CID for that address (path 1, §9.5/3) */
+  int pr_cid_set;
+  uint64_t pr_budget;             /* bytes it may carry: three times those received (§8/1) */
+  int pr_from_pa;                 /* server: it goes from the preferred address (probe came there) */
+  /* server, preferred address (RFC 9000 §9.6.2): the driver's address of it (cfg.preferred_local),
+   * the datagram being processed arrived there, a non-probing packet arrived there; pa_state,
+   * pa_data, pa_cid, pa_probe_pending, pa_deadline, pa_resend_at hold its own validation of the path
+   * from there (VQ_PA_MOVED: validated) */
+  uint8_t spa_local[VQ_ADDR_MAX];
+  size_t spa_local_len;
+  int rx_at_pa;
+  int rx_dgram_non_probing;       /* the datagram being processed held a non-probing packet */
+  int spa_nonprobe;
+  int spa_moved;                  /* server: its packets leave from the preferred address */
   /* 0-RTT (RFC 9000 §7.4.1, §17.2.3; RFC 9001 §4.6) */
   vq_early_data early_state;
   vq_pp_key early_tx;             /* client: 0-RTT write keys until the 1-RTT keys (or a rejection) */
@@ -310,6 +339,10 @@ struct vq_conn {
   uint64_t sessions_seen;         /* client: sessions already announced (VQ_CONN_EV_SESSION_TICKET) */
   uint64_t early_pn_end;          /* client, 0-RTT rejected: application pns below were 0-RTT */
 };
+
+/* What the probe packet being built is (pa_building): a PATH_CHALLENGE to the server's preferred
+ * address, a PATH_CHALLENGE on a probed path, a PATH_RESPONSE on the path of a peer's probe. */
+enum { VQ_BUILD_NORMAL = 0, VQ_BUILD_PA = 1, VQ_BUILD_PROBE = 2, VQ_BUILD_PROBE_RESPONSE = 3 };
 
 /* The sent packet's handle: the index of its first frame record, and the ECN codepoint above it. */
 #define VQ_HANDLE_ECN_SHIFT 32u
@@ -416,6 +449,11 @@ void vq_conn_pa_client_tp(vq_conn *c);
 void vq_conn_pa_start(vq_conn *c, const vq_cx *cx);
 int vq_conn_pa_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8]);
 void vq_conn_pa_timeout(vq_conn *c, const vq_cx *cx);
+/* Probing without moving (vq_conn_probe_path): a PATH_RESPONSE to our probe (1: it was), the
+ * timers, and the probe path given up (a migration or closing). */
+int vq_conn_pp_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8]);
+void vq_conn_pp_timeout(vq_conn *c, const vq_cx *cx);
+void vq_conn_pp_abandon(vq_conn *c);
 /* conn_send.c */
 vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len);
 void vq_conn_on_packet_fate(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate);

@@ -164,6 +164,17 @@ uint64_t vq_conn_cid_generation(const vq_conn *c) { return c->cid_gen; }
 
 /* ---- paths ------------------------------------------------------------------------------------ */
 
+static void pa_arm(vq_conn *c, const vq_cx *cx);
+
+/* The peer CID path 1 (a probe's path) uses is retired (RETIRE_CONNECTION_ID queued), if any. */
+static void retire_path1(vq_conn *c)
+{
+  uint32_t before = c->cids.retire_n;
+  (void)vq_cidmgr_peer_retire_path(&c->cids, 1);
+  if (c->cids.retire_n > before)
+    c->stats.peer_cids_retired += c->cids.retire_n - before;
+}
+
 static int addr_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
   return alen == blen && memcmp(a, b, alen) == 0;
@@ -224,7 +235,9 @@ int vq_conn_path_before(vq_conn *c, const uint8_t *addr, size_t addr_len, size_t
    * the server's preferred address (once probed) and the handshake's address are known ones */
   if (!c->is_server)
     return (c->pa_state != VQ_PA_NONE && addr_eq(addr, addr_len, c->pa_addr, c->pa_addr_len)) ||
-           (c->orig_addr_len && addr_eq(addr, addr_len, c->orig_addr, c->orig_addr_len));
+           (c->orig_addr_len && addr_eq(addr, addr_len, c->orig_addr, c->orig_addr_len)) ||
+           (c->pp_state != VQ_PROBE_NONE && c->pp_remote_len &&
+            addr_eq(addr, addr_len, c->pp_remote, c->pp_remote_len));
   /* spec: rfc9000#9/1, rfc9000#9/3 — before the handshake is confirmed the connection does not
    * move: the packets are processed where they came from (a NAT may rebind during the handshake:
    * dropping the client's Finished would end the connection), and the first non-probing packet
@@ -269,15 +282,111 @@ static void peer_moved(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t 
     c->path_response_pending = 1;
   }
   c->have_probe = 0;
+  /* the answer to a probe is no longer owed on another path; the client's CID it went under is
+   * retired (the new path has its own, above) */
+  c->pr_pending = 0;
+  if (c->pr_cid_set) {
+    retire_path1(c);
+    c->pr_cid_set = 0;
+  }
+  c->pr_from_pa = 0;
   /* spec: rfc9000#9/4 — path validation on any change of the peer's address */
   path_start_validation(c, cx);
   c->stats.peer_migrations++;
   vq_cx_trace(cx, "peer_migrated", "port_only=%d", port_only);
 }
 
+/* Path 1 of the peer CID table gets a CID never used (towards the address or from the local address
+ * of the path it is for): 1 with c->pr_cid set, 0 when none is left. */
+static int pr_take_cid(vq_conn *c, const vq_cx *cx)
+{
+  vq_cid cid;
+  uint64_t seq;
+  uint32_t before = c->cids.retire_n;
+  c->pr_cid_set = 0;
+  if (vq_cidmgr_peer_use(&c->cids, 1, &cid, &seq) != VQ_OK) {
+    retire_path1(c);
+    vq_cx_trace(cx, "path_probe", "not answered: no unused CID of the peer");
+    return 0;
+  }
+  if (c->cids.retire_n > before)
+    c->stats.peer_cids_retired += c->cids.retire_n - before;
+  c->pr_cid = cid;
+  c->pr_cid_set = 1;
+  c->pr_budget = 0;
+  return 1;
+}
+
+/* Server: a datagram of the client (from its current address) arrived at our preferred address
+ * (RFC 9000 §9.6.2). */
+static void pa_srv_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
+                         size_t len, uint64_t prev_response_pending)
+{
+  if (c->state != VQ_CONN_ESTABLISHED)
+    return;
+  /* spec: rfc9000#8.2.2/3 — the client's PATH_CHALLENGE there (its probe of the preferred address)
+   * is answered on that path: from the preferred address (vq_conn_send_path_from's from); spec:
+   * rfc9000#9.5/2 — under a CID of the client's not used from the original address (path 1) */
+  if (!prev_response_pending && c->path_response_pending) {
+    c->path_response_pending = 0;
+    if ((c->pr_cid_set && c->pr_from_pa) || pr_take_cid(c, cx)) {
+      memcpy(c->pr_addr, addr, addr_len);
+      c->pr_addr_len = addr_len;
+      memcpy(c->pr_data, c->path_response_data, sizeof(c->pr_data));
+      c->pr_budget += 3 * (uint64_t)len;
+      c->pr_pending = 1;
+      c->pr_from_pa = 1;
+    }
+  }
+  /* spec: rfc9000#9.6.2/3 — the server validates the path towards the client from its preferred
+   * address itself (PATH_CHALLENGE from there, under that CID) */
+  if (c->pa_state == VQ_PA_NONE && c->pr_cid_set && c->pr_from_pa) {
+    if (cx->rng)
+      vq_rng_fill(cx->rng, c->pa_data, sizeof(c->pa_data));
+    else
+      c->pa_data[0] ^= 0x5c;
+    c->pa_cid = c->pr_cid;
+    c->pa_state = VQ_PA_PROBING;
+    c->pa_probe_pending = 1;
+    pa_arm(c, cx);
+    vq_cx_trace(cx, "preferred_address", "server probing from it");
+  }
+  if (c->rx_dgram_non_probing)
+    c->spa_nonprobe = 1;
+}
+
+/* Server: spec: rfc9000#9.6.2/2 — its packets leave from the original address until a non-probing
+ * packet arrived at the preferred address and its own validation of the path from there succeeded;
+ * then from the preferred address, under the CID used from there (the original path's CID is
+ * retired: spec: rfc9000#9.5/2, one CID per local address). */
+static void pa_srv_maybe_move(vq_conn *c, const vq_cx *cx)
+{
+  if (!c->is_server || c->spa_moved || c->pa_state != VQ_PA_MOVED || !c->spa_nonprobe ||
+      !c->pr_cid_set || !c->pr_from_pa)
+    return;
+  uint32_t before = c->cids.retire_n;
+  if (vq_cidmgr_peer_retire_path(&c->cids, 0) != VQ_OK)
+    return;
+  if (c->cids.retire_n > before)
+    c->stats.peer_cids_retired += c->cids.retire_n - before;
+  for (uint32_t i = 0; i < c->cids.peer_cap; i++)
+    if (c->cids.peer[i].state == VQ_CIDMGR_IN_USE && c->cids.peer[i].path == 1)
+      c->cids.peer[i].path = 0;
+  c->dcid = c->pr_cid;
+  c->pr_cid_set = 0;
+  c->pr_from_pa = 0;
+  c->spa_moved = 1;
+  vq_cx_trace(cx, "preferred_address", "server moved");
+}
+
 void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
                         size_t len, uint64_t prev_response_pending)
 {
+  if (c->rx_at_pa && !c->rx_other_addr) {
+    pa_srv_after(c, cx, addr, addr_len, len, prev_response_pending);
+    pa_srv_maybe_move(c, cx);
+    return;
+  }
   if (!c->rx_other_addr)
     return;
   c->rx_other_addr = 0;
@@ -286,16 +395,31 @@ void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t
     peer_moved(c, cx, addr, addr_len, len);
     return;
   }
-  /* only probing frames (or nothing new) from another address: the connection stays. A
-   * PATH_RESPONSE must go back on the path of its PATH_CHALLENGE (spec: rfc9000#8.2.2/3); this
-   * connection sends on its one path only, so the challenge is kept and answered only if the
-   * connection moves to that address (peer_moved) */
+  /* only probing frames (or nothing new) from another address: the connection stays (a probe,
+   * RFC 9000 §9.1). spec: rfc9000#8.2.2/3 — the PATH_RESPONSE goes back on the path of its
+   * PATH_CHALLENGE: not with the packets of the current path but in a datagram of its own to that
+   * address (vq_conn_send_path returns it with its destination); spec: rfc9000#9.5/3 — under a
+   * CID of the peer's not used towards another address (path 1 of the CID table; none unused: no
+   * answer there). A driver that does not send to other addresses never takes it: the challenge is
+   * also kept and answered if the connection moves to that address (peer_moved); spec:
+   * rfc9000#8.2.2/7 — only one of the two answers goes (the first sent clears the other). */
   if (!prev_response_pending && c->path_response_pending) {
     memcpy(c->probe_data, c->path_response_data, sizeof(c->probe_data));
     memcpy(c->probe_addr, addr, addr_len);
     c->probe_addr_len = addr_len;
     c->have_probe = 1;
     c->path_response_pending = 0;
+    int same = c->pr_cid_set && !c->pr_from_pa && addr_eq(addr, addr_len, c->pr_addr, c->pr_addr_len);
+    if (!same && !c->spa_moved && c->pa_state != VQ_PA_PROBING)
+      (void)pr_take_cid(c, cx);
+    if (c->pr_cid_set && !c->pr_from_pa) {
+      memcpy(c->pr_addr, addr, addr_len);
+      c->pr_addr_len = addr_len;
+      memcpy(c->pr_data, c->probe_data, sizeof(c->pr_data));
+      /* spec: rfc9000#8.2.2/6, rfc9000#8/1 — at most three times what came from that address */
+      c->pr_budget += 3 * (uint64_t)len;
+      c->pr_pending = 1;
+    }
   }
 }
 
@@ -308,7 +432,7 @@ void vq_conn_on_path_challenge(vq_conn *c, const uint8_t data[8])
 
 void vq_conn_on_path_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
 {
-  if (vq_conn_pa_on_response(c, cx, data))
+  if (vq_conn_pa_on_response(c, cx, data) || vq_conn_pp_on_response(c, cx, data))
     return;
   /* spec: rfc9000#19.18/1 — a response that matches no challenge of ours is ignored; spec:
    * rfc9000#8.2.2/4 — the path it arrived on is not checked */
@@ -377,6 +501,8 @@ vq_status vq_conn_migrate(vq_conn *c, const vq_cx *cx_in)
   /* spec: rfc9000#9.5/2 — a CID is never used from two local addresses: an unused one or none */
   if (vq_cidmgr_peer_unused(&c->cids) == 0)
     return VQ_ERR_CID_UNAVAILABLE;
+  /* a probe (vq_conn_probe_path) ends here: its CID is retired, the new path gets a new one */
+  vq_conn_pp_abandon(c);
   st = use_next_peer_cid(c);
   if (st != VQ_OK)
     return st;
@@ -481,9 +607,19 @@ void vq_conn_pa_start(vq_conn *c, const vq_cx *cx)
 
 int vq_conn_pa_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
 {
-  if (c->is_server || c->pa_state != VQ_PA_PROBING ||
-      memcmp(data, c->pa_data, VQ_PATH_DATA_LEN) != 0)
+  if (c->pa_state != VQ_PA_PROBING || memcmp(data, c->pa_data, VQ_PATH_DATA_LEN) != 0)
     return 0;
+  if (c->is_server) {
+    /* spec: rfc9000#9.6.2/2 — the path from the preferred address is validated; the server moves
+     * there once a non-probing packet also arrived there */
+    c->pa_state = VQ_PA_MOVED;
+    c->pa_probe_pending = 0;
+    c->pa_deadline = c->pa_resend_at = VQ_TIME_NEVER;
+    c->stats.paths_validated++;
+    vq_cx_trace(cx, "preferred_address", "server validated it");
+    pa_srv_maybe_move(c, cx);
+    return 1;
+  }
   /* spec: rfc9000#9.6.1/3 — validated: every packet from now on goes to the preferred address,
    * under a new CID (the lowest unused: the one of sequence 1 the probes used) */
   c->pa_state = VQ_PA_MOVED;
@@ -521,3 +657,114 @@ void vq_conn_pa_timeout(vq_conn *c, const vq_cx *cx)
 }
 
 int vq_conn_preferred_state(const vq_conn *c) { return c->pa_state; }
+
+/* ---- probing a path without moving (RFC 9000 §9.1) -------------------------------------------- */
+
+static void pp_arm(vq_conn *c, const vq_cx *cx)
+{
+  /* spec: rfc9000#8.2.4/1, rfc9000#8.2.4/2 — abandoned after three times the larger of the current
+   * PTO and the PTO of a new path (kInitialRtt); spec: rfc9000#8.2.1/1 — a PATH_CHALLENGE again
+   * after each PTO without a response (the probe or its answer may be lost) */
+  vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
+  vq_time fresh = 2 * VQ_K_INITIAL_RTT;
+  vq_time m = pto > fresh ? pto : fresh;
+  c->pp_deadline = cx->now + 3 * m;
+  c->pp_resend_at = cx->now + m;
+}
+
+void vq_conn_pp_abandon(vq_conn *c)
+{
+  if (c->pp_state == VQ_PROBE_PROBING || c->pp_state == VQ_PROBE_VALIDATED)
+    retire_path1(c);
+  if (c->pp_state != VQ_PROBE_NONE)
+    c->pp_state = VQ_PROBE_NONE;
+  c->pp_pending = 0;
+  c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
+}
+
+vq_status vq_conn_probe_path(vq_conn *c, const vq_cx *cx_in, const uint8_t *local, size_t local_len,
+                             const uint8_t *remote, size_t remote_len)
+{
+  vq_cx tcx_;
+  const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
+  vq_status st = vq_cx_checkpoint(cx);
+  if (st != VQ_OK)
+    return st;
+  if (local_len > VQ_ADDR_MAX || remote_len > VQ_ADDR_MAX || (local_len && !local) ||
+      (remote_len && !remote))
+    return VQ_ERR_INVALID_ARGUMENT;
+  /* spec: rfc9000#9/1 — no migration, probing included, before the handshake is confirmed */
+  if (c->is_server || !c->hs_confirmed || c->state != VQ_CONN_ESTABLISHED)
+    return VQ_ERR_INVALID_ARGUMENT;
+  /* spec: rfc9000#9/2, rfc9000#18.2/3 — with disable_active_migration, no packet (probes included)
+   * from another local address to the address the server used in the handshake; likewise (as
+   * vq_conn_migrate) while the server's preferred address was not moved to */
+  const uint8_t *hs_addr = c->orig_addr_len ? c->orig_addr : c->peer_addr;
+  size_t hs_len = c->orig_addr_len ? c->orig_addr_len : c->peer_addr_len;
+  int to_hs = remote_len ? addr_eq(remote, remote_len, hs_addr, hs_len) : c->pa_state != VQ_PA_MOVED;
+  int restricted = c->peer_tp_done && (vq_tp_has(&c->peer_tp, VQ_TP_DISABLE_ACTIVE_MIGRATION) ||
+                                       (vq_tp_has(&c->peer_tp, VQ_TP_PREFERRED_ADDRESS) &&
+                                        c->pa_state != VQ_PA_MOVED));
+  if (local_len && to_hs && restricted)
+    return VQ_ERR_INVALID_ARGUMENT;
+  /* spec: rfc9000#9.5/2 — the probe goes under a CID never used before (path 1 of the table): from
+   * another local address a CID of the current path would link the two */
+  vq_conn_pp_abandon(c);
+  vq_cid cid;
+  uint64_t seq;
+  st = vq_cidmgr_peer_use(&c->cids, 1, &cid, &seq);
+  if (st != VQ_OK)
+    return VQ_ERR_CID_UNAVAILABLE;
+  c->pp_cid = cid;
+  memcpy(c->pp_local, local ? local : c->pp_local, local_len);
+  c->pp_local_len = local_len;
+  memcpy(c->pp_remote, remote ? remote : c->pp_remote, remote_len);
+  c->pp_remote_len = remote_len;
+  /* spec: rfc9000#8.2.1/4 — unpredictable data */
+  if (cx->rng)
+    vq_rng_fill(cx->rng, c->pp_data, sizeof(c->pp_data));
+  else
+    c->pp_data[0] ^= 0x3c;
+  c->pp_state = VQ_PROBE_PROBING;
+  c->pp_pending = 1;
+  pp_arm(c, cx);
+  vq_cx_trace(cx, "path_probe", "start seq=%llu", (unsigned long long)seq);
+  return VQ_OK;
+}
+
+int vq_conn_probe_state(const vq_conn *c) { return c->pp_state; }
+
+int vq_conn_pp_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
+{
+  if (c->is_server || c->pp_state != VQ_PROBE_PROBING ||
+      memcmp(data, c->pp_data, VQ_PATH_DATA_LEN) != 0)
+    return 0;
+  /* spec: rfc9000#8.2.3 — a PATH_RESPONSE with the data of our PATH_CHALLENGE validates the path
+   * the challenge went on; spec: rfc9000#8.2.2/4 — whatever path it came on. The connection stays
+   * where it is (spec: rfc9000#9.1/1: probing before migrating). */
+  c->pp_state = VQ_PROBE_VALIDATED;
+  c->pp_pending = 0;
+  c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
+  c->stats.paths_validated++;
+  vq_conn_push_event(c, VQ_CONN_EV_PATH_PROBE, 0, 1);
+  vq_cx_trace(cx, "path_probe", "validated");
+  return 1;
+}
+
+void vq_conn_pp_timeout(vq_conn *c, const vq_cx *cx)
+{
+  if (cx->now < c->pp_deadline) {
+    c->pp_pending = 1;
+    c->pp_resend_at = cx->now + vq_rtt_pto(&c->rec.rtt, 1);
+    return;
+  }
+  /* spec: rfc9000#8.2.4/1 — the validation is abandoned; the probe path's CID is retired (spec:
+   * rfc9000#5.1.2: a CID no longer used) and the connection goes on where it was */
+  retire_path1(c);
+  c->pp_state = VQ_PROBE_FAILED;
+  c->pp_pending = 0;
+  c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
+  c->stats.path_validation_failures++;
+  vq_conn_push_event(c, VQ_CONN_EV_PATH_PROBE, 0, 0);
+  vq_cx_trace(cx, "path_probe", "failed");
+}

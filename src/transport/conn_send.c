@@ -201,16 +201,19 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
   case VQ_SF_PATH_CHALLENGE: {
     /* spec: rfc9000#8.2.1/1 — a lost PATH_CHALLENGE is sent again (the same data) while the
      * validation it belongs to goes on */
-    uint64_t d = 0, pd = 0;
+    uint64_t d = 0, pd = 0, qd = 0;
     for (int k = 0; k < 8; k++) {
       d = (d << 8) | c->path_challenge_data[k];
       pd = (pd << 8) | c->pa_data[k];
+      qd = (qd << 8) | c->pp_data[k];
     }
     if (c->path_validating && d == r->off)
       c->path_challenge_pending = 1;
-    /* the probe of the preferred address is sent again there (vq_conn_send_path) */
+    /* the probe of the preferred address, or of a path, is sent again there (vq_conn_send_path) */
     if (c->pa_state == VQ_PA_PROBING && pd == r->off)
       c->pa_probe_pending = 1;
+    if (c->pp_state == VQ_PROBE_PROBING && qd == r->off)
+      c->pp_pending = 1;
     return;
   }
   default:
@@ -347,6 +350,19 @@ static vq_pp_key *app_tx_key(vq_conn *c, int *zrtt)
  * carries an Initial ACK) must still fit, or the connection would wait for nothing. */
 #define VQ_ZRTT_CWND_RESERVE(c) (3u * (c)->max_udp_payload)
 
+/* Whether a packet with in-flight data may go now: the congestion window and the pacer
+ * (vq_recovery_can_send: > 0); for 0-RTT the window (not the pacer's tokens) must also leave the
+ * reserve above free. A room the pacer limits is not the reserve's business: comparing the pacer's
+ * tokens with the reserve would wait for an ACK when only the pacer said "not yet" (found by 0-RTT
+ * sent again after a Retry, behind the paced first flight). *next: when the pacer allows more. */
+static int send_room_ok(const vq_conn *c, int zrtt, vq_time now, vq_time *next)
+{
+  uint64_t room = vq_recovery_can_send(&c->rec, now, next);
+  if (!zrtt)
+    return room > 0;
+  return room > 0 && vq_cc_available(&c->rec.cc) > VQ_ZRTT_CWND_RESERVE(c);
+}
+
 /* Whether a packet would be built in this space now (must agree with build_packet). */
 int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
 {
@@ -367,11 +383,11 @@ int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
   if (s->probes)
     return 1;
   vq_time next = VQ_TIME_NEVER;
-  uint64_t room = vq_recovery_can_send(&c->rec, now, &next);
-  int cwnd_ok = room > (zrtt ? VQ_ZRTT_CWND_RESERVE(c) : 0);
+  int cwnd_ok = send_room_ok(c, zrtt, now, &next);
   if (!cwnd_ok) {
-    /* pacing: vq_conn_next_timeout wakes the driver then (not for the 0-RTT reserve: an ACK will) */
-    c->pace_until = room ? VQ_TIME_NEVER : next;
+    /* pacing: vq_conn_next_timeout wakes the driver then (not for the window or the 0-RTT reserve:
+     * an ACK will; next is VQ_TIME_NEVER or now then) */
+    c->pace_until = next > now ? next : VQ_TIME_NEVER;
     return 0;
   }
   c->pace_until = VQ_TIME_NEVER;
@@ -381,8 +397,9 @@ int vq_conn_has_pending(vq_conn *c, int space, vq_time now)
     return 0;
   if (app_ctrl_pending(c))
     return 1;
-  /* spec: rfc9221#5.4/1 — datagrams wait for the congestion controller (cwnd_ok above) */
-  if (c->dg_on && c->state == VQ_CONN_ESTABLISHED && vq_dgram_pending(&c->dg) > 0)
+  /* spec: rfc9221#5.4/1 — datagrams wait for the congestion controller (cwnd_ok above); spec:
+   * rfc9221#5/3 — in 1-RTT, or in 0-RTT under the remembered max_datagram_frame_size */
+  if (c->dg_on && (c->state == VQ_CONN_ESTABLISHED || zrtt) && vq_dgram_pending(&c->dg) > 0)
     return 1;
   for (vq_stream *st = c->sendq_head; st; st = st->qnext)
     if (stream_has_data(c, st))
@@ -704,9 +721,11 @@ static void put_app_ctrl(vq_conn *c, pkt *p)
 /* Queued datagrams, each a DATAGRAM frame, as many as fit (RFC 9221 §5: a frame never spans
  * packets; spec: rfc9221#5/1 — sent as soon as the congestion controller allows, before stream data,
  * coalesced with other frames). Each is recorded only to tell its fate: never retransmitted. */
-static void put_datagrams(vq_conn *c, const vq_cx *cx, pkt *p)
+static void put_datagrams(vq_conn *c, const vq_cx *cx, pkt *p, int zrtt)
 {
-  if (!c->dg_on || c->state != VQ_CONN_ESTABLISHED)
+  /* spec: rfc9221#5/3, rfc9221#6/1 — protected with 1-RTT keys, or (a client that remembered the
+   * server's max_datagram_frame_size, rfc9221#3/1) with 0-RTT keys */
+  if (!c->dg_on || (c->state != VQ_CONN_ESTABLISHED && !zrtt))
     return;
   while (vq_dgram_pending(&c->dg) > 0 && p->pos < p->end && sf_room(c)) {
     size_t used = 0;
@@ -957,8 +976,11 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     /* spec: rfc9000#17.4/2 — vquic does not implement the latency spin bit: it is disabled, sent as
      * 0, and the peer's value is never looked at (spec: rfc9000#17.4/5); spec: rfc9001#6 — the Key
      * Phase bit is the low bit of the write keys' generation */
-    st = vq_short_header_write(buf, cap, c->pa_building ? &c->pa_cid : &c->dcid, 0,
-                               (unsigned)(c->tx_gen & 1u), pn_len, &pn_off);
+    const vq_cid *dcid = c->pa_building == VQ_BUILD_PA               ? &c->pa_cid
+                         : c->pa_building == VQ_BUILD_PROBE          ? &c->pp_cid
+                         : c->pa_building == VQ_BUILD_PROBE_RESPONSE ? &c->pr_cid
+                                                                     : &c->dcid;
+    st = vq_short_header_write(buf, cap, dcid, 0, (unsigned)(c->tx_gen & 1u), pn_len, &pn_off);
   } else {
     /* spec: rfc9000#17.2.3 — 0-RTT packets: long header type 0x1, numbered in the application data
      * space (rfc9000#17.2.3/2: s->next_pn, shared with 1-RTT) */
@@ -985,22 +1007,28 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
 
   vq_time next_send = VQ_TIME_NEVER;
   /* spec: rfc9002#7.5/1 — a space owed PTO probes sends whatever the congestion window says */
-  int cwnd_ok = vq_recovery_can_send(&c->rec, now, &next_send) > (zrtt ? VQ_ZRTT_CWND_RESERVE(c) : 0) ||
-                s->probes > 0;
+  int cwnd_ok = send_room_ok(c, zrtt, now, &next_send) || s->probes > 0;
   if (c->pa_building) {
     /* spec: rfc9000#21.5.3/1, rfc9000#9.6.2/1 — to the preferred address before it is validated: a
-     * probing packet only, PATH_CHALLENGE (and PADDING to 1200 bytes, rfc9000#8.2.1/5) */
+     * probing packet only, PATH_CHALLENGE (and PADDING to 1200 bytes, rfc9000#8.2.1/5); spec:
+     * rfc9000#9.1/1 — the same on a path probed without moving; spec: rfc9000#8.2.2/1,
+     * rfc9000#8.2.2/3 — the answer to a probe, PATH_RESPONSE, on the probe's path (padded to 1200
+     * bytes within its amplification limit, rfc9000#8.2.2/5, rfc9000#8.2.2/6: cap is cut to it) */
     vq_frame f;
     memset(&f, 0, sizeof(f));
-    f.type = VQ_FRAME_PATH_CHALLENGE;
-    f.path.data = c->pa_data;
+    int resp = c->pa_building == VQ_BUILD_PROBE_RESPONSE;
+    const uint8_t *pd = c->pa_building == VQ_BUILD_PA ? c->pa_data : resp ? c->pr_data : c->pp_data;
+    f.type = resp ? VQ_FRAME_PATH_RESPONSE : VQ_FRAME_PATH_CHALLENGE;
+    f.path.data = pd;
     if (put(&p, &f)) {
-      uint64_t d = 0;
-      for (int k = 0; k < 8; k++)
-        d = (d << 8) | c->pa_data[k];
       c->path_pad = 1;
-      c->stats.path_challenges_sent++;
-      sf_add(c, VQ_SF_PATH_CHALLENGE, VQ_SPACE_APP, 0, d, 0, 0);
+      if (!resp) {
+        uint64_t d = 0;
+        for (int k = 0; k < 8; k++)
+          d = (d << 8) | pd[k];
+        c->stats.path_challenges_sent++;
+        sf_add(c, VQ_SF_PATH_CHALLENGE, VQ_SPACE_APP, 0, d, 0, 0);
+      }
     }
   } else if (c->state == VQ_CONN_CLOSING) {
     /* every CONNECTION_CLOSE also acknowledges what arrived, so the peer can discharge what it
@@ -1030,7 +1058,7 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
         int probe = s->probes > 0 && !zrtt;
         if (!(probe && s->probes == 1 && c->rec.pto_count >= 2 && put_probe_resend(c, &p))) {
           put_app_ctrl(c, &p);
-          put_datagrams(c, cx, &p);
+          put_datagrams(c, cx, &p, zrtt);
           put_streams(c, &p);
           if (probe && !p.data)
             (void)put_probe_resend(c, &p);
@@ -1299,37 +1327,117 @@ vq_status vq_conn_send_ecn(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t 
   return VQ_OK;
 }
 
-vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t cap, size_t *len,
-                            uint8_t *to, size_t *to_len)
+/* One probe datagram of kind (VQ_BUILD_*) in buf[0..cap): *len 0 when none was built. */
+static vq_status build_probe(vq_conn *c, const vq_cx *cx, int kind, uint8_t *buf, size_t cap,
+                             size_t *len)
 {
+  *len = 0;
+  if (cap > c->max_udp_payload)
+    cap = (size_t)c->max_udp_payload;
+  int el = 0;
+  c->pa_building = kind;
+  c->tx_ecn = VQ_ECN_NOT_ECT;
+  vq_status st = build_packet(c, cx, VQ_SPACE_APP, buf, cap, 0, 0, len, &el);
+  c->pa_building = VQ_BUILD_NORMAL;
+  if (st != VQ_OK || !*len)
+    return st;
+  c->stats.bytes_sent += *len;
+  vq_recovery_state rs;
+  vq_conn_recovery_state(c, &rs);
+  vq_recovery_update_timer(&c->rec, &rs, cx->now);
+  return VQ_OK;
+}
+
+vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, size_t cap, size_t *len,
+                                 uint8_t *ecn, uint8_t *from, size_t *from_len, uint8_t *to,
+                                 size_t *to_len)
+{
+  uint8_t ecn_d;
+  if (!ecn)
+    ecn = &ecn_d;
+  *ecn = VQ_ECN_NOT_ECT; /* probes and their answers are not marked */
   *to_len = 0;
-  if (!c->is_server && c->pa_state == VQ_PA_PROBING && c->pa_probe_pending &&
-      c->state == VQ_CONN_ESTABLISHED && cap >= VQ_MIN_INITIAL_DATAGRAM) {
+  *from_len = 0;
+  /* the client's probe of the server's preferred address; a server's probe from it (spec:
+   * rfc9000#9.6.2/3) */
+  int pa = c->pa_state == VQ_PA_PROBING && c->pa_probe_pending &&
+           (!c->is_server || c->spa_local_len > 0);
+  int pp = !c->is_server && c->pp_state == VQ_PROBE_PROBING && c->pp_pending;
+  int pr = c->pr_pending && c->pr_cid_set;
+  if ((pa || pp || pr) && c->state == VQ_CONN_ESTABLISHED && cap >= VQ_MIN_INITIAL_DATAGRAM) {
     vq_cx tcx_;
     const vq_cx *cx = vq_conn_cx(c, cx_in, &tcx_);
     vq_status st = vq_cx_checkpoint(cx);
     if (st != VQ_OK)
       return st;
     *len = 0;
-    if (cap > c->max_udp_payload)
-      cap = (size_t)c->max_udp_payload;
-    int el = 0;
-    c->pa_building = 1;
-    c->tx_ecn = VQ_ECN_NOT_ECT;
-    st = build_packet(c, cx, VQ_SPACE_APP, buf, cap, 0, 0, len, &el);
-    c->pa_building = 0;
-    if (st != VQ_OK)
-      return st;
-    if (*len) {
-      c->pa_probe_pending = 0;
-      c->stats.bytes_sent += *len;
-      vq_recovery_state rs;
-      vq_conn_recovery_state(c, &rs);
-      vq_recovery_update_timer(&c->rec, &rs, cx->now);
-      memcpy(to, c->pa_addr, c->pa_addr_len);
-      *to_len = c->pa_addr_len;
-      return VQ_OK;
+    if (pa) {
+      st = build_probe(c, cx, VQ_BUILD_PA, buf, cap, len);
+      if (st != VQ_OK)
+        return st;
+      if (*len) {
+        c->pa_probe_pending = 0;
+        if (c->is_server) {
+          memcpy(from, c->spa_local, c->spa_local_len);
+          *from_len = c->spa_local_len;
+          return VQ_OK;
+        }
+        memcpy(to, c->pa_addr, c->pa_addr_len);
+        *to_len = c->pa_addr_len;
+        return VQ_OK;
+      }
+    }
+    if (pp) {
+      st = build_probe(c, cx, VQ_BUILD_PROBE, buf, cap, len);
+      if (st != VQ_OK)
+        return st;
+      if (*len) {
+        c->pp_pending = 0;
+        memcpy(from, c->pp_local, c->pp_local_len);
+        *from_len = c->pp_local_len;
+        memcpy(to, c->pp_remote, c->pp_remote_len);
+        *to_len = c->pp_remote_len;
+        return VQ_OK;
+      }
+    }
+    if (pr) {
+      /* spec: rfc9000#8.2.2/2 — the answer is not delayed (it goes before the current path's
+       * packets); spec: rfc9000#8.2.2/6 — within three times what came from that address */
+      size_t room = c->pr_budget < cap ? (size_t)c->pr_budget : cap;
+      c->pr_pending = 0;
+      if (room >= 64) {
+        st = build_probe(c, cx, VQ_BUILD_PROBE_RESPONSE, buf, room, len);
+        if (st != VQ_OK)
+          return st;
+      }
+      if (*len) {
+        c->pr_budget -= *len;
+        /* spec: rfc9000#8.2.2/7 — answered once: not again if the connection moves there */
+        c->have_probe = 0;
+        c->stats.probes_answered++;
+        memcpy(to, c->pr_addr, c->pr_addr_len);
+        *to_len = c->pr_addr_len;
+        if (c->pr_from_pa) {
+          memcpy(from, c->spa_local, c->spa_local_len);
+          *from_len = c->spa_local_len;
+        }
+        return VQ_OK;
+      }
     }
   }
-  return vq_conn_send(c, cx_in, buf, cap, len);
+  vq_status st = vq_conn_send_ecn(c, cx_in, buf, cap, len, ecn);
+  /* spec: rfc9000#9.6.2/2 — a server's packets leave from its preferred address once it moved */
+  if (st == VQ_OK && *len && c->spa_moved) {
+    memcpy(from, c->spa_local, c->spa_local_len);
+    *from_len = c->spa_local_len;
+  }
+  return st;
+}
+
+vq_status vq_conn_send_path(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len,
+                            uint8_t *to, size_t *to_len)
+{
+  uint8_t from[VQ_ADDR_MAX];
+  size_t from_len = 0;
+  return vq_conn_send_path_from(c, cx, buf, cap, len, NULL, from, &from_len, to, to_len);
 }

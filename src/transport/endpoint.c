@@ -345,6 +345,15 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
                                vq_endpoint_conn **ec, int *created, uint8_t *resp, size_t resp_cap,
                                size_t *resp_len)
 {
+  return vq_endpoint_recv_at(ep, cx, 0, addr, addr_len, dgram, len, ecn, ec, created, resp,
+                             resp_cap, resp_len);
+}
+
+vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred, const uint8_t *addr,
+                              size_t addr_len, uint8_t *dgram, size_t len, uint8_t ecn,
+                              vq_endpoint_conn **ec, int *created, uint8_t *resp, size_t resp_cap,
+                              size_t *resp_len)
+{
   vq_status st = vq_cx_checkpoint(cx);
   if (st != VQ_OK)
     return st;
@@ -376,7 +385,7 @@ vq_status vq_endpoint_recv_ecn(vq_endpoint *ep, const vq_cx *cx, const uint8_t *
     /* spec: rfc9000#9/3 — a packet from another address goes to the connection, which follows
      * the peer there (path validation) once the handshake is confirmed, or drops it before, without
      * a Stateless Reset (conn_path.c) */
-    (void)vq_conn_recv_from(e->pub.conn, cx, addr, addr_len, dgram, len, ecn);
+    (void)vq_conn_recv_at(e->pub.conn, cx, at_preferred, addr, addr_len, dgram, len, ecn);
     routes_sync(ep, e);
     addr_sync(e);
     *ec = &e->pub;
