@@ -704,6 +704,38 @@ VQ_TEST(h3conn_dynamic_table_and_blocked_stream)
   free(n);
 }
 
+/* An idle session holds neither QPACK table: after the SETTINGS exchange (both advertise a 4096-byte
+ * table) each side's budget holds less than one decoder's storage; the first request that uses the
+ * dynamic table brings both tables, and everything is freed with the sessions.
+ * spec: rfc9204#3.2.3 — the decoder's table starts at capacity 0, so storage for it is needed only
+ * once the encoder stream sets a capacity or a section refers to the table. */
+VQ_TEST(h3conn_idle_holds_no_qpack_tables)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  const size_t dec = vq_qpack_decoder_mem(4096, 16), enc = vq_qpack_encoder_mem(4096, 64);
+  CHECK(dec > 16384);
+  CHECK(enc > 4096);
+  const size_t idle_c = n->e[0].mem.used, idle_s = n->e[1].mem.used;
+  CHECK(idle_s < dec);
+  CHECK(idle_c < dec);
+  uint64_t id;
+  CHECK_EQ(get(n, "/dyn", &id), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(&n->e[0], id)->status, 200);
+  CHECK(strcmp(areq(&n->e[1], id)->hdr_x, "client-hello") == 0);
+  vq_h3_stats cs, ss;
+  vq_h3_get_stats(n->e[0].h3, &cs);
+  vq_h3_get_stats(n->e[1].h3, &ss);
+  CHECK(cs.qpack_inserts_tx > 0); /* the client's encoder used its table... */
+  CHECK_EQ(ss.qpack_inserts_rx, cs.qpack_inserts_tx); /* ...and the server's decoder applied it */
+  CHECK(n->e[1].mem.used >= idle_s + dec); /* the server now holds its decoder */
+  CHECK(n->e[0].mem.used >= idle_c + enc); /* the client its encoder */
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
 /* spec: rfc9204#4.2/7 — with both tables at capacity 0 the peer's QPACK streams are still accepted. */
 VQ_TEST(h3conn_static_only_tables)
 {

@@ -126,6 +126,12 @@ static vq_status on_headers(vq_h3 *h3, h3_stream *s)
       return VQ_OK;
     }
   }
+  /* A section that may refer to the dynamic table (Required Insert Count not 0: the prefix's first
+   * byte, rfc9204#4.5.1.1) needs the decoder with the advertised limits. */
+  if (s->flen > 0 && s->fbuf[0] != 0 && h3_decoder_full(h3) != VQ_OK) {
+    h3_stream_abort(h3, s, VQ_H3_EXCESSIVE_LOAD, 1);
+    return VQ_OK;
+  }
   vq_qpack_out out = {h3->out_fields, h3->max_fields, 0, h3->out_buf, h3->out_cap, 0};
   uint64_t until = 0, ric = 0;
   vq_status st = vq_qpack_decode_section(&h3->dec, s->id, s->fbuf, s->flen, &out, &until, &ric);
@@ -522,6 +528,7 @@ static vq_status uni_input(vq_h3 *h3, h3_stream *s, const uint8_t *d, size_t len
   }
   case H3K_QENC:
     /* spec: rfc9204#4.3 — encoder instructions; errors are QPACK_ENCODER_STREAM_ERROR. */
+    if (len > 0 && (st = h3_decoder_full(h3)) != VQ_OK) return st;
     if ((st = vq_qpack_decoder_encoder_stream(&h3->dec, d, len)) != VQ_OK) return st;
     if ((st = resume_blocked(h3)) != VQ_OK) return st;
     /* spec: rfc9204#4.4.3 — tell the encoder the inserts arrived (lets it reference them unblocked). */
@@ -529,6 +536,7 @@ static vq_status uni_input(vq_h3 *h3, h3_stream *s, const uint8_t *d, size_t len
     break;
   case H3K_QDEC:
     /* spec: rfc9204#4.4 — decoder instructions; errors are QPACK_DECODER_STREAM_ERROR. */
+    if (len > 0 && (st = h3_encoder_full(h3)) != VQ_OK) return st;
     if ((st = vq_qpack_encoder_decoder_stream(&h3->enc, d, len)) != VQ_OK) return st;
     break;
   default:
