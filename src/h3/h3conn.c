@@ -706,6 +706,20 @@ vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const 
   size_t take = 0;
   const size_t room = s->tx.len < h3->cfg.send_buf ? h3->cfg.send_buf - s->tx.len : 0;
   if (room > 9) take = len < room - 9 ? len : room - 9; /* 9: the largest DATA frame header we write */
+  if (len > 0 && s->tx.len == 0 && h3->tr.send_room && s->opened) {
+    /* Nothing queued: one frame of what the transport takes now goes to it whole (below), so no body
+     * byte is copied into the stream's queue (nor bounded by it). When it takes less than all, or
+     * nothing, it reports the stream writable once it has room (send_room's want) and then
+     * vq_h3_on_writable asks the application for more. */
+    const uint64_t want = (uint64_t)len < UINT64_MAX - 9u ? (uint64_t)len + 9u : UINT64_MAX;
+    const uint64_t tr_room = h3->tr.send_room(h3->tr.ud, s->id, want);
+    if (tr_room <= 9) {
+      s->want_writable = 1;
+      *accepted = 0;
+      return leave(h3, VQ_OK);
+    }
+    take = tr_room - 9 < (uint64_t)len ? (size_t)(tr_room - 9) : len;
+  }
   const int last = take == len && fin;
   if (take > 0) {
     uint8_t hdr[16];
