@@ -948,6 +948,28 @@ VQ_TEST(h3conn_err_missing_settings)
   CHECK_EQ(raw_free(r), 0);
 }
 
+/* Request streams opened out of order: the skipped IDs are remembered (the list is allocated with the
+ * first skip), each opens once, and an ID seen before is not opened again. A session whose streams
+ * come in order holds no list. */
+VQ_TEST(h3conn_skipped_stream_ids)
+{
+  raw *r = raw_new(1, NULL);
+  CHECK_EQ(feed(r, 2, ctrl_settings, 3, 0), VQ_OK);
+  vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/hold")};
+  uint8_t b[256];
+  size_t n = headers_frame(r, 0, f, 4, b, sizeof b);
+  CHECK_EQ(feed(r, 0, b, n, 0), VQ_OK); /* in order: nothing skipped */
+  CHECK(areq(r->e, 0)->method[0] == 'G');
+  const size_t before = r->e->mem.used;
+  CHECK_EQ(feed(r, 12, b, n, 0), VQ_OK); /* skips 4 and 8 */
+  CHECK(r->e->mem.used >= before + (size_t)(128 + 16) * sizeof(uint64_t)); /* the list came now */
+  CHECK_EQ(feed(r, 8, b, n, 0), VQ_OK);
+  CHECK_EQ(feed(r, 4, b, n, 0), VQ_OK);
+  for (uint64_t id = 0; id <= 12; id += 4) CHECK(strcmp(areq(r->e, id)->path, "/hold") == 0);
+  CHECK_EQ(r->e->closed, 0);
+  CHECK_EQ(raw_free(r), 0);
+}
+
 /* spec: rfc9114#6.2.1/3 — a second control stream: H3_STREAM_CREATION_ERROR. */
 VQ_TEST(h3conn_err_duplicate_control_stream)
 {

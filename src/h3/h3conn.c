@@ -307,8 +307,7 @@ vq_status vq_h3_create(vq_h3 **out, vq_mem *mem, const vq_h3_config *cfg, const 
   h3->bidi.next = cfg->is_server ? 0 : 1;
   h3->uni.next = cfg->is_server ? 2 : 3;
   h3->bidi.cap = h3->uni.cap = cfg->max_streams + 16;
-  h3->bidi.gaps = vq_mem_calloc(mem, h3->bidi.cap, sizeof(uint64_t));
-  h3->uni.gaps = vq_mem_calloc(mem, h3->uni.cap, sizeof(uint64_t));
+  /* the lists of skipped peer stream IDs come with the first skipped ID (h3conn_rx.c idtrack_admit) */
   /* Decoded sections: at most max_field_section_size bytes of names and values (§4.2.2), each field
    * counting 32 more, so that many fields at most. */
   h3->out_cap = (size_t)cfg->max_field_section_size;
@@ -318,9 +317,7 @@ vq_status vq_h3_create(vq_h3 **out, vq_mem *mem, const vq_h3_config *cfg, const 
   /* The decoder starts with capacity 0 and no blocked-stream slots in dec_small (nothing allocated):
    * the table with the advertised SETTINGS_QPACK_MAX_TABLE_CAPACITY (~26 KB with the defaults) comes
    * with the peer's first encoder instruction or first section that refers to it (h3_decoder_full). */
-  vq_status st = VQ_ERR_NOMEM;
-  if (h3->bidi.gaps && h3->uni.gaps)
-    st = vq_qpack_decoder_init(&h3->dec, h3->dec_small, sizeof h3->dec_small, 0, 0);
+  vq_status st = vq_qpack_decoder_init(&h3->dec, h3->dec_small, sizeof h3->dec_small, 0, 0);
   /* spec: rfc9114#7.2.4.2/2 — until the peer's SETTINGS: its defaults, a table of capacity 0. */
   if (st == VQ_OK) st = init_encoder(h3, 0, 0, 0);
   if (st == VQ_OK) {

@@ -10,10 +10,12 @@
 /* ---- stream IDs ---------------------------------------------------------------------------------- */
 
 /* 1: a stream the peer opens now (possibly one skipped earlier); 0: one seen before (closed since);
- * -1: more skipped IDs than the session keeps track of. */
-static int idtrack_admit(h3_idtrack *t, uint64_t id)
+ * -1: more skipped IDs than the session keeps track of (or no memory for the list of them). The list
+ * (cap IDs) is allocated with the first skipped ID: streams opened in order need none. */
+static int idtrack_admit(vq_mem *m, h3_idtrack *t, uint64_t id)
 {
   if (id >= t->next) {
+    if (id > t->next && !t->gaps && !(t->gaps = vq_mem_calloc(m, t->cap, sizeof(uint64_t)))) return -1;
     for (uint64_t g = t->next; g < id; g += 4) {
       if (t->ngaps == t->cap) return -1;
       t->gaps[t->ngaps++] = g;
@@ -565,7 +567,7 @@ vq_status h3_rx(vq_h3 *h3, uint64_t id, const uint8_t *data, size_t len, int fin
     /* spec: rfc9114#6.1/3 — a client receiving a server-initiated bidirectional stream:
      * H3_STREAM_CREATION_ERROR. */
     if (!uni && !h3->cfg.is_server) return VQ_ERR_H3_STREAM_CREATION;
-    const int a = idtrack_admit(uni ? &h3->uni : &h3->bidi, id);
+    const int a = idtrack_admit(h3->mem, uni ? &h3->uni : &h3->bidi, id);
     if (a < 0) return VQ_ERR_H3_EXCESSIVE_LOAD;
     if (a == 0) return VQ_OK; /* closed since */
     if (!uni) {
@@ -598,7 +600,7 @@ vq_status h3_rx_reset(vq_h3 *h3, uint64_t id, uint64_t code)
   h3_stream *s = h3_find(h3, id);
   if (!s) {
     /* A peer stream reset before its first byte: nothing to keep, but its ID is used. */
-    if (peer_initiated(h3, id) && idtrack_admit((id & 2u) ? &h3->uni : &h3->bidi, id) < 0)
+    if (peer_initiated(h3, id) && idtrack_admit(h3->mem, (id & 2u) ? &h3->uni : &h3->bidi, id) < 0)
       return VQ_ERR_H3_EXCESSIVE_LOAD;
     return VQ_OK;
   }
