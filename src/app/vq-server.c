@@ -128,11 +128,6 @@ static void pump_body(server *s, sconn *sc, sreq *r)
   while (r->fd >= 0) {
     uint64_t left = r->size - r->off;
     size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
-    /* read no more than the stream takes now (less a DATA frame header): what is read is sent, not
-     * read again later (at least 1 byte, so that a full stream still asks to be woken) */
-    const uint64_t room = vq_conn_stream_send_room(sc->q.conn, r->id, 0);
-    if (n > 0 && (room <= 9 || room - 9 < n))
-      n = room > 10 ? (size_t)(room - 9) : 1;
     ssize_t got = n ? pread(r->fd, buf, n, (off_t)r->off) : 0;
     if (got < 0 || (size_t)got != n) {
       (void)vq_h3_cancel(sc->q.h3, s->cx, r->id, VQ_H3_INTERNAL_ERROR);
@@ -154,8 +149,8 @@ static void pump_body(server *s, sconn *sc, sreq *r)
       req_done(sc, r);
       return;
     }
-    if (acc < n)
-      return; /* the stream is full (it took part or nothing): wait for on_writable */
+    if (acc == 0 && n > 0)
+      return; /* the stream is full: wait for on_writable */
   }
 }
 
