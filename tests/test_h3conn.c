@@ -73,6 +73,7 @@ typedef struct net {
   size_t window;               /* bytes a stream may have in flight (0: unlimited) */
   int bytewise;
   int bidi_first;              /* deliver request streams before unidirectional ones */
+  int use_room;                /* the transport offers send_room (set before ep_init) */
   vq_cx cx;
   vq_rng rng;
 } net;
@@ -128,6 +129,20 @@ static vq_status t_write(void *ud, uint64_t id, const uint8_t *d, size_t len, in
   if (take < len) f->blocked = 1;
   *acc = take;
   return VQ_OK;
+}
+
+static uint64_t t_send_room(void *ud, uint64_t id, uint64_t want)
+{
+  ep *e = ud;
+  fstream *f = fs_get(e, id);
+  if (f->reset || f->fin) return want; /* the write will fail */
+  uint64_t room = UINT64_MAX;
+  if (e->net->window) {
+    const size_t inflight = f->len - f->off;
+    room = inflight < e->net->window ? e->net->window - inflight : 0;
+  }
+  if (room < want) f->blocked = 1; /* report it writable when the window opens */
+  return room;
 }
 
 static void t_reset(void *ud, uint64_t id, uint64_t code)
@@ -376,7 +391,8 @@ static void ep_init(net *n, int idx, const vq_h3_config *cfg)
   e->next_uni = idx ? 3 : 2;
   e->next_bidi = idx ? 1 : 0;
   vq_mem_init(&e->mem, vq_allocator_system(), NULL, 64u << 20);
-  vq_h3_transport tr = {e, t_open_uni, t_open_bidi, t_write, t_reset, t_stop, t_close};
+  vq_h3_transport tr = {e, t_open_uni, t_open_bidi, t_write, t_reset, t_stop, t_close,
+                        n->use_room ? t_send_room : NULL};
   vq_h3_callbacks cb = {e, cb_request, cb_response, cb_data, cb_trailers, cb_end, cb_reset, cb_writable,
                         cb_close, cb_goaway, cb_conn_error};
   vq_h3_config c;
@@ -618,6 +634,37 @@ VQ_TEST(h3conn_large_body_backpressure)
   free(n);
 }
 
+/* With a transport that tells its room (send_room), every body byte goes straight to it in DATA frames
+ * sized by the room: nothing passes through the session's queue, the window of 1000 bytes is never
+ * exceeded, and the writer is woken each time the window opens. */
+VQ_TEST(h3conn_body_sized_by_transport_room)
+{
+  net *n = calloc(1, sizeof *n);
+  vq_rng_seed(&n->rng, 42);
+  n->cx.rng = &n->rng;
+  n->use_room = 1;
+  ep_init(n, 0, NULL);
+  ep_init(n, 1, NULL);
+  start(n);
+  n->window = 1000;
+  uint64_t id;
+  CHECK_EQ(get(n, "/big/300000", &id), VQ_OK);
+  pump(n);
+  app_req *c = areq(&n->e[0], id), *s = areq(&n->e[1], id);
+  CHECK_EQ(s->sent, 300000);
+  CHECK_EQ(c->blen, 300000);
+  int same = c->blen == 300000;
+  for (size_t i = 0; same && i < c->blen; i++) same = c->body[i] == pattern(i);
+  CHECK(same);
+  CHECK_EQ(c->ended, 1);
+  vq_h3_stats ss;
+  vq_h3_get_stats(n->e[1].h3, &ss);
+  CHECK_EQ(ss.body_direct, 300000);
+  CHECK_EQ(ss.body_queued, 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
 VQ_TEST(h3conn_client_cancel)
 {
   net *n = calloc(1, sizeof *n);
@@ -700,6 +747,38 @@ VQ_TEST(h3conn_dynamic_table_and_blocked_stream)
   CHECK_EQ(cs.qpack_known_received, cs.qpack_inserts_tx); /* the decoder acknowledged them */
   CHECK(ss.qpack_inserts_tx > 0);              /* and the server's responses used the table too */
   CHECK_EQ(cs.qpack_inserts_rx, ss.qpack_inserts_tx);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+/* An idle session holds neither QPACK table: after the SETTINGS exchange (both advertise a 4096-byte
+ * table) each side's budget holds less than one decoder's storage; the first request that uses the
+ * dynamic table brings both tables, and everything is freed with the sessions.
+ * spec: rfc9204#3.2.3 — the decoder's table starts at capacity 0, so storage for it is needed only
+ * once the encoder stream sets a capacity or a section refers to the table. */
+VQ_TEST(h3conn_idle_holds_no_qpack_tables)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  const size_t dec = vq_qpack_decoder_mem(4096, 16), enc = vq_qpack_encoder_mem(4096, 64);
+  CHECK(dec > 16384);
+  CHECK(enc > 4096);
+  const size_t idle_c = n->e[0].mem.used, idle_s = n->e[1].mem.used;
+  CHECK(idle_s < dec);
+  CHECK(idle_c < dec);
+  uint64_t id;
+  CHECK_EQ(get(n, "/dyn", &id), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(&n->e[0], id)->status, 200);
+  CHECK(strcmp(areq(&n->e[1], id)->hdr_x, "client-hello") == 0);
+  vq_h3_stats cs, ss;
+  vq_h3_get_stats(n->e[0].h3, &cs);
+  vq_h3_get_stats(n->e[1].h3, &ss);
+  CHECK(cs.qpack_inserts_tx > 0); /* the client's encoder used its table... */
+  CHECK_EQ(ss.qpack_inserts_rx, cs.qpack_inserts_tx); /* ...and the server's decoder applied it */
+  CHECK(n->e[1].mem.used >= idle_s + dec); /* the server now holds its decoder */
+  CHECK(n->e[0].mem.used >= idle_c + enc); /* the client its encoder */
   CHECK_EQ(net_free(n), 0);
   free(n);
 }
@@ -868,6 +947,28 @@ VQ_TEST(h3conn_err_missing_settings)
   CHECK_EQ(r->e->close_code, VQ_H3_MISSING_SETTINGS);
   CHECK_EQ(r->e->conn_errors, 1);
   CHECK_EQ(feed(r, 0, b, 1, 0), VQ_ERR_H3_CLOSED);
+  CHECK_EQ(raw_free(r), 0);
+}
+
+/* Request streams opened out of order: the skipped IDs are remembered (the list is allocated with the
+ * first skip), each opens once, and an ID seen before is not opened again. A session whose streams
+ * come in order holds no list. */
+VQ_TEST(h3conn_skipped_stream_ids)
+{
+  raw *r = raw_new(1, NULL);
+  CHECK_EQ(feed(r, 2, ctrl_settings, 3, 0), VQ_OK);
+  vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "a"), F(":path", "/hold")};
+  uint8_t b[256];
+  size_t n = headers_frame(r, 0, f, 4, b, sizeof b);
+  CHECK_EQ(feed(r, 0, b, n, 0), VQ_OK); /* in order: nothing skipped */
+  CHECK(areq(r->e, 0)->method[0] == 'G');
+  const size_t before = r->e->mem.used;
+  CHECK_EQ(feed(r, 12, b, n, 0), VQ_OK); /* skips 4 and 8 */
+  CHECK(r->e->mem.used >= before + (size_t)(128 + 16) * sizeof(uint64_t)); /* the list came now */
+  CHECK_EQ(feed(r, 8, b, n, 0), VQ_OK);
+  CHECK_EQ(feed(r, 4, b, n, 0), VQ_OK);
+  for (uint64_t id = 0; id <= 12; id += 4) CHECK(strcmp(areq(r->e, id)->path, "/hold") == 0);
+  CHECK_EQ(r->e->closed, 0);
   CHECK_EQ(raw_free(r), 0);
 }
 

@@ -600,6 +600,74 @@ VQ_TEST(protect_aes256_against_oneshot)
   vq_pp_key_discard(&k);
 }
 
+/* Many packets on one key in one direction (the per-packet path that only sets the nonce, and the
+ * tag when opening), checked against independent one-shot libcrypto seals for every suite; then a
+ * second key opens them in turn, with a forged packet in the middle (its failure re-encrypts in place
+ * and switches the context's direction) after which opening goes on correctly. */
+VQ_TEST(protect_many_packets_one_key_against_oneshot)
+{
+  static const vq_cipher_suite suites[] = {VQ_CS_AES_128_GCM_SHA256, VQ_CS_AES_256_GCM_SHA384,
+                                           VQ_CS_CHACHA20_POLY1305_SHA256};
+  for (size_t s = 0; s < 3; s++) {
+    vq_hash h;
+    CHECK_EQ(vq_suite_hash(suites[s], &h), VQ_OK);
+    const size_t sl = vq_hash_len(h);
+    uint8_t secret[48];
+    for (size_t i = 0; i < sizeof secret; i++) secret[i] = (uint8_t)(0x31 * (i + 1) + s);
+    vq_key_material m;
+    CHECK_EQ(vq_derive_key_material(VQ_QUIC_V1, suites[s], secret, sl, &m), VQ_OK);
+    vq_pp_key tx, rx;
+    vq_pp_key_init(&tx);
+    vq_pp_key_init(&rx);
+    CHECK_EQ(vq_pp_key_install(&tx, VQ_QUIC_V1, suites[s], secret, sl), VQ_OK);
+    CHECK_EQ(vq_pp_key_install(&rx, VQ_QUIC_V1, suites[s], secret, sl), VQ_OK);
+    const EVP_CIPHER *ciph = suites[s] == VQ_CS_AES_128_GCM_SHA256   ? EVP_aes_128_gcm()
+                             : suites[s] == VQ_CS_AES_256_GCM_SHA384 ? EVP_aes_256_gcm()
+                                                                     : EVP_chacha20_poly1305();
+    enum { N = 40, HL = 9, PL = 300 };
+    static uint8_t pkts[N][HL + PL + 16], plain[N][PL];
+    unsigned long mismatch = 0, openbad = 0;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    CHECK(c != NULL);
+    for (int n = 0; n < N; n++) {
+      const uint64_t pn = 1000 + (uint64_t)n * 7;
+      for (size_t i = 0; i < HL; i++) pkts[n][i] = (uint8_t)(0x40 + i + n);
+      for (size_t i = 0; i < PL; i++) plain[n][i] = pkts[n][HL + i] = (uint8_t)(i * 3 + n);
+      CHECK_EQ(vq_aead_seal(&tx, pn, pkts[n], sizeof pkts[n], HL, PL), VQ_OK);
+      uint8_t nonce[12], ct[PL], tag[16], fin[16];
+      int outl = 0;
+      vq_aead_nonce(m.iv, pn, nonce);
+      int ok = EVP_EncryptInit_ex(c, ciph, NULL, m.key, nonce) == 1 &&
+               EVP_EncryptUpdate(c, NULL, &outl, pkts[n], HL) == 1 &&
+               EVP_EncryptUpdate(c, ct, &outl, plain[n], PL) == 1 && EVP_EncryptFinal_ex(c, fin, &outl) == 1 &&
+               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, tag) == 1;
+      if (!ok || memcmp(pkts[n] + HL, ct, PL) != 0 || memcmp(pkts[n] + HL + PL, tag, 16) != 0) mismatch++;
+    }
+    EVP_CIPHER_CTX_free(c);
+    CHECK_EQ(mismatch, 0);
+    for (int n = 0; n < N; n++) {
+      const uint64_t pn = 1000 + (uint64_t)n * 7;
+      size_t got = 0;
+      if (n == N / 2) { /* a forged copy fails and is left exactly as received */
+        uint8_t forged[HL + PL + 16];
+        memcpy(forged, pkts[n], sizeof forged);
+        forged[HL + 5] ^= 1;
+        uint8_t keep[HL + PL + 16];
+        memcpy(keep, forged, sizeof keep);
+        CHECK_EQ(vq_aead_open(&rx, pn, forged, sizeof forged, HL, &got), VQ_ERR_DECRYPT);
+        CHECK_MEM(forged, sizeof forged, keep, sizeof keep);
+      }
+      if (vq_aead_open(&rx, pn, pkts[n], sizeof pkts[n], HL, &got) != VQ_OK || got != PL ||
+          memcmp(pkts[n] + HL, plain[n], PL) != 0)
+        openbad++;
+    }
+    CHECK_EQ(openbad, 0);
+    vq_key_material_wipe(&m);
+    vq_pp_key_discard(&tx);
+    vq_pp_key_discard(&rx);
+  }
+}
+
 /* RFC 5869 §2.2: an absent salt is HashLen zero bytes. */
 VQ_TEST(protect_hkdf_extract_empty_salt)
 {

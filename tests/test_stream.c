@@ -260,13 +260,49 @@ VQ_TEST(stream_sendbuf_in_order)
   CHECK_EQ(b->acked.n, 0);
   CHECK_EQ(vq_sendbuf_obligations(b), 0);
   CHECK(vq_sendbuf_done(b));
-  CHECK_EQ(b->nchunks, 1); /* the chunk holding offset 10000's neighbourhood [8192, 12288) */
+  CHECK_EQ(b->nchunks, 0); /* all acknowledged: the last, partly used chunk is freed too */
+  CHECK(b->chunks == NULL);
   vq_sendbuf_on_acked(b, 0, 10000, 1); /* a duplicate ACK changes nothing */
   CHECK(vq_sendbuf_done(b));
   CHECK_EQ(vq_sendbuf_next(b, 3000, UINT64_MAX, &off, &len, &fin), 0);
   size_t acc = 99;
   CHECK_EQ(vq_sendbuf_write(b, (const uint8_t *)"x", 1, 0, &acc), VQ_ERR_STREAM_STATE); /* after fin */
   CHECK_EQ(acc, 0);
+  vq_sendbuf_free(b);
+  CHECK_EQ(e.mem.used, 0);
+}
+
+/* An idle stream holds no storage: once every byte written is acknowledged, the partly used last
+ * chunk is freed (mem.used back to 0 with the stream still open), and a later write in the middle of
+ * that chunk allocates it again and reads back at the right offsets. */
+VQ_TEST(stream_sendbuf_idle_frees_chunks)
+{
+  sb_env e;
+  sb_setup(&e, 1u << 20, 100000);
+  vq_sendbuf *b = &e.b;
+  uint64_t off;
+  size_t len;
+  int fin;
+  uint8_t buf[8192];
+  for (int round = 0; round < 3; round++) {
+    const uint64_t start = b->end;
+    const size_t n = round == 1 ? 5000 : 100; /* the second round crosses a chunk boundary */
+    CHECK_EQ(sb_write_pat(b, n, 0), n);
+    CHECK(b->nchunks >= 1);
+    CHECK(e.mem.used > 0);
+    CHECK_EQ(vq_sendbuf_next(b, sizeof buf, UINT64_MAX, &off, &len, &fin), 1);
+    CHECK_EQ(off, start);
+    CHECK_EQ(len, n);
+    vq_sendbuf_copy(b, off, len, buf);
+    CHECK(is_pat(buf, off, len));
+    vq_sendbuf_on_sent(b, off, len, fin);
+    vq_sendbuf_on_acked(b, off, len, fin);
+    CHECK_EQ(b->base, start + n);
+    CHECK_EQ(b->nchunks, 0);
+    CHECK_EQ(e.mem.used, 0);
+    CHECK_EQ(vq_sendbuf_obligations(b), 0);
+  }
+  CHECK_EQ(b->end, 5200);
   vq_sendbuf_free(b);
   CHECK_EQ(e.mem.used, 0);
 }

@@ -460,5 +460,12 @@ vq_status vq_conn_stream_reset(vq_conn *c, const vq_cx *cx, uint64_t stream_id, 
 vq_status vq_conn_stream_stop(vq_conn *c, const vq_cx *cx, uint64_t stream_id, uint64_t error_code);
 /* Bytes the stream would accept now. */
 uint64_t vq_conn_stream_writable(const vq_conn *c, uint64_t stream_id);
+/* Bytes vq_conn_stream_write would accept now (the stream's room, within the connection's share for
+ * application data). When that is less than want, the stream is reported writable
+ * (VQ_CONN_EV_STREAM_WRITABLE) once room appears, as after a write that was not taken whole: a
+ * writer can size what it prepares by the room and still be woken. A stream that cannot be written
+ * any more (unknown, receive-only, finished, reset, connection closing) answers want: the write then
+ * fails with the reason. */
+uint64_t vq_conn_stream_send_room(vq_conn *c, uint64_t stream_id, uint64_t want);
 
 #endif

@@ -54,6 +54,12 @@ typedef struct vq_h3_transport {
   void (*reset_stream)(void *ud, uint64_t stream_id, uint64_t app_error);   /* RESET_STREAM */
   void (*stop_sending)(void *ud, uint64_t stream_id, uint64_t app_error);   /* STOP_SENDING */
   void (*close)(void *ud, uint64_t app_error, const char *reason);          /* CONNECTION_CLOSE 0x1d */
+  /* Optional (NULL: not used): how many bytes write would accept on the stream now; when fewer than
+   * want, the transport reports the stream writable (vq_h3_on_writable) once it has room; a stream
+   * that cannot be written any more answers at least want (write then fails). With it,
+   * vq_h3_send_body sizes each DATA frame by the room, so a body byte goes straight to the transport
+   * instead of through the session's queue. */
+  uint64_t (*send_room)(void *ud, uint64_t stream_id, uint64_t want);
 } vq_h3_transport;
 
 /* ---- messages ----------------------------------------------------------------------------------- */

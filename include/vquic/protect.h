@@ -121,6 +121,7 @@ typedef struct vq_pp_key {
   size_t hp_len;
   struct evp_cipher_ctx_st *aead;
   struct evp_cipher_ctx_st *hpctx;
+  int aead_dir;                  /* 1: aead is initialised for sealing, 0: for opening */
 } vq_pp_key;
 
 void vq_pp_key_init(vq_pp_key *k);

@@ -257,6 +257,36 @@ static vq_status init_encoder(vq_h3 *h3, uint64_t cap, uint64_t peer_cap, uint64
   return VQ_OK;
 }
 
+vq_status h3_encoder_full(vq_h3 *h3)
+{
+  if (!h3->enc_deferred) return VQ_OK;
+  vq_status st = init_encoder(h3, h3->enc_cap, h3->enc_peer_cap, h3->enc_peer_blocked);
+  if (st == VQ_OK) h3->enc_deferred = 0;
+  return st;
+}
+
+vq_status h3_decoder_full(vq_h3 *h3)
+{
+  if (h3->dec_mem || h3->cfg.qpack_max_table_capacity == 0) return VQ_OK;
+  /* Until now the decoder had capacity 0 and no blocked-stream slots: it has applied no encoder
+   * instruction and decoded only sections with Required Insert Count 0, so it holds no state that the
+   * decoder with the advertised limits would not start with (rfc9204#3.2.3: the table starts at 0). */
+  size_t len = vq_qpack_decoder_mem(h3->cfg.qpack_max_table_capacity, h3->cfg.qpack_blocked_streams);
+  void *m = vq_mem_alloc(h3->mem, len);
+  if (!m) return VQ_ERR_NOMEM;
+  uint64_t acked = h3->dec.acked_inserts;
+  vq_status st = vq_qpack_decoder_init(&h3->dec, m, len, h3->cfg.qpack_max_table_capacity,
+                                       h3->cfg.qpack_blocked_streams);
+  if (st != VQ_OK) {
+    vq_mem_free(h3->mem, m, len);
+    return st;
+  }
+  h3->dec.acked_inserts = acked;
+  h3->dec_mem = m;
+  h3->dec_mem_len = len;
+  return VQ_OK;
+}
+
 vq_status vq_h3_create(vq_h3 **out, vq_mem *mem, const vq_h3_config *cfg, const vq_h3_transport *tr,
                        const vq_h3_callbacks *cb)
 {
@@ -277,20 +307,17 @@ vq_status vq_h3_create(vq_h3 **out, vq_mem *mem, const vq_h3_config *cfg, const 
   h3->bidi.next = cfg->is_server ? 0 : 1;
   h3->uni.next = cfg->is_server ? 2 : 3;
   h3->bidi.cap = h3->uni.cap = cfg->max_streams + 16;
-  h3->bidi.gaps = vq_mem_calloc(mem, h3->bidi.cap, sizeof(uint64_t));
-  h3->uni.gaps = vq_mem_calloc(mem, h3->uni.cap, sizeof(uint64_t));
+  /* the lists of skipped peer stream IDs come with the first skipped ID (h3conn_rx.c idtrack_admit) */
   /* Decoded sections: at most max_field_section_size bytes of names and values (§4.2.2), each field
    * counting 32 more, so that many fields at most. */
   h3->out_cap = (size_t)cfg->max_field_section_size;
   h3->max_fields = (size_t)(cfg->max_field_section_size / 32u) + 1;
   /* out_buf / out_fields are allocated by the first header section received (h3conn_rx.c): an idle
    * connection does not hold them (~42 KB with the default limits) */
-  h3->dec_mem_len = vq_qpack_decoder_mem(cfg->qpack_max_table_capacity, cfg->qpack_blocked_streams);
-  h3->dec_mem = vq_mem_alloc(mem, h3->dec_mem_len);
-  vq_status st = VQ_ERR_NOMEM;
-  if (h3->bidi.gaps && h3->uni.gaps && h3->dec_mem)
-    st = vq_qpack_decoder_init(&h3->dec, h3->dec_mem, h3->dec_mem_len, cfg->qpack_max_table_capacity,
-                               cfg->qpack_blocked_streams);
+  /* The decoder starts with capacity 0 and no blocked-stream slots in dec_small (nothing allocated):
+   * the table with the advertised SETTINGS_QPACK_MAX_TABLE_CAPACITY (~26 KB with the defaults) comes
+   * with the peer's first encoder instruction or first section that refers to it (h3_decoder_full). */
+  vq_status st = vq_qpack_decoder_init(&h3->dec, h3->dec_small, sizeof h3->dec_small, 0, 0);
   /* spec: rfc9114#7.2.4.2/2 — until the peer's SETTINGS: its defaults, a table of capacity 0. */
   if (st == VQ_OK) st = init_encoder(h3, 0, 0, 0);
   if (st == VQ_OK) {
@@ -365,6 +392,7 @@ vq_status vq_h3_remember_settings(vq_h3 *h3, const vq_cx *cx, const vq_h3_settin
   if (cap > (1u << 20)) cap = 1u << 20;
   if ((st = init_encoder(h3, cap, rem->qpack_max_table_capacity, rem->qpack_blocked_streams)) != VQ_OK)
     return leave(h3, st);
+  h3->enc_deferred = 0;
   h3->peer = *rem;
   h3->remembered = *rem;
   h3->remembered_used = 1;
@@ -455,9 +483,13 @@ vq_status h3_on_peer_settings(vq_h3 *h3, const vq_h3_settings *ps)
   uint64_t cap = h3->cfg.qpack_encoder_capacity;
   if (cap > ps->qpack_max_table_capacity) cap = ps->qpack_max_table_capacity;
   if (cap > (1u << 20)) cap = 1u << 20;
-  uint64_t blocked = ps->qpack_blocked_streams;
-  vq_status st = init_encoder(h3, cap, ps->qpack_max_table_capacity, blocked);
-  if (st != VQ_OK) return st;
+  /* The encoder keeps capacity 0 (nothing allocated) until the first section is encoded or the peer's
+   * decoder stream says something (h3_encoder_full): an idle connection holds no table. Until then
+   * nothing was encoded with the dynamic table, so starting it later is the same as starting it now. */
+  h3->enc_cap = cap;
+  h3->enc_peer_cap = ps->qpack_max_table_capacity;
+  h3->enc_peer_blocked = ps->qpack_blocked_streams;
+  h3->enc_deferred = 1;
   return VQ_OK;
 }
 
@@ -534,9 +566,11 @@ static vq_status queue_headers_lines(vq_h3 *h3, h3_stream *s, const vq_h3_field 
   size_t raw = 0;
   for (size_t i = 0; i < n; i++) raw += f[i].name_len + f[i].value_len;
   const size_t cap = raw + n * 32u + 64u;
+  vq_status st = h3_encoder_full(h3);
+  if (st != VQ_OK) return st;
   uint8_t *enc = vq_mem_alloc(h3->mem, cap);
   uint8_t *sec = vq_mem_alloc(h3->mem, cap);
-  vq_status st = VQ_ERR_NOMEM;
+  st = VQ_ERR_NOMEM;
   if (enc && sec && h3_qbuf_reserve(h3->mem, &h3->qenc_tx->tx, cap) == VQ_OK &&
       h3_qbuf_reserve(h3->mem, &s->tx, cap + 16u) == VQ_OK) {
     size_t el = 0, sl = 0, hl = 0;
@@ -670,6 +704,20 @@ vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const 
   size_t take = 0;
   const size_t room = s->tx.len < h3->cfg.send_buf ? h3->cfg.send_buf - s->tx.len : 0;
   if (room > 9) take = len < room - 9 ? len : room - 9; /* 9: the largest DATA frame header we write */
+  if (len > 0 && s->tx.len == 0 && h3->tr.send_room && s->opened) {
+    /* Nothing queued: one frame of what the transport takes now goes to it whole (below), so no body
+     * byte is copied into the stream's queue (nor bounded by it). When it takes less than all, or
+     * nothing, it reports the stream writable once it has room (send_room's want) and then
+     * vq_h3_on_writable asks the application for more. */
+    const uint64_t want = (uint64_t)len < UINT64_MAX - 9u ? (uint64_t)len + 9u : UINT64_MAX;
+    const uint64_t tr_room = h3->tr.send_room(h3->tr.ud, s->id, want);
+    if (tr_room <= 9) {
+      s->want_writable = 1;
+      *accepted = 0;
+      return leave(h3, VQ_OK);
+    }
+    take = tr_room - 9 < (uint64_t)len ? (size_t)(tr_room - 9) : len;
+  }
   const int last = take == len && fin;
   if (take > 0) {
     uint8_t hdr[16];

@@ -79,11 +79,14 @@ struct vq_h3 {
   vq_h3_settings remembered; /* client, 0-RTT: the server's settings stored with the session */
   int remembered_used;       /* vq_h3_remember_settings: sent under them until the server's SETTINGS */
   vq_qpack_decoder dec;
-  void *dec_mem;
+  void *dec_mem;             /* NULL while dec is the empty decoder in dec_small (h3_decoder_full) */
   size_t dec_mem_len;
+  uint64_t dec_small[8];     /* storage of the capacity-0 decoder used until the peer needs the table */
   vq_qpack_encoder enc;
   void *enc_mem;
   size_t enc_mem_len;
+  int enc_deferred;          /* the peer's SETTINGS allow a table: sized at the first section encoded */
+  uint64_t enc_cap, enc_peer_cap, enc_peer_blocked; /* ... with these (h3_encoder_full) */
   vq_qpack_field *out_fields;
   size_t max_fields;
   uint8_t *out_buf;
@@ -108,6 +111,11 @@ void h3_qbuf_free(vq_mem *m, h3_qbuf *q);
 h3_stream *h3_find(const vq_h3 *h3, uint64_t id);
 h3_stream *h3_stream_new(vq_h3 *h3, uint64_t id, h3_kind kind);
 /* Closes the connection (once) with the status's application error; returns st. */
+/* The QPACK decoder and encoder are sized when first needed (an idle connection holds neither table):
+ * h3_decoder_full before encoder-stream input or a section that refers to the dynamic table,
+ * h3_encoder_full before a section is encoded or decoder-stream input is read. */
+vq_status h3_decoder_full(vq_h3 *h3);
+vq_status h3_encoder_full(vq_h3 *h3);
 vq_status h3_conn_error(vq_h3 *h3, vq_status st);
 /* A stream error: stops reading and resets sending with code; tells the application (on_reset) when
  * notify and it knows the stream. */

@@ -10,10 +10,12 @@
 /* ---- stream IDs ---------------------------------------------------------------------------------- */
 
 /* 1: a stream the peer opens now (possibly one skipped earlier); 0: one seen before (closed since);
- * -1: more skipped IDs than the session keeps track of. */
-static int idtrack_admit(h3_idtrack *t, uint64_t id)
+ * -1: more skipped IDs than the session keeps track of (or no memory for the list of them). The list
+ * (cap IDs) is allocated with the first skipped ID: streams opened in order need none. */
+static int idtrack_admit(vq_mem *m, h3_idtrack *t, uint64_t id)
 {
   if (id >= t->next) {
+    if (id > t->next && !t->gaps && !(t->gaps = vq_mem_calloc(m, t->cap, sizeof(uint64_t)))) return -1;
     for (uint64_t g = t->next; g < id; g += 4) {
       if (t->ngaps == t->cap) return -1;
       t->gaps[t->ngaps++] = g;
@@ -125,6 +127,12 @@ static vq_status on_headers(vq_h3 *h3, h3_stream *s)
       h3_stream_abort(h3, s, VQ_H3_EXCESSIVE_LOAD, 1);
       return VQ_OK;
     }
+  }
+  /* A section that may refer to the dynamic table (Required Insert Count not 0: the prefix's first
+   * byte, rfc9204#4.5.1.1) needs the decoder with the advertised limits. */
+  if (s->flen > 0 && s->fbuf[0] != 0 && h3_decoder_full(h3) != VQ_OK) {
+    h3_stream_abort(h3, s, VQ_H3_EXCESSIVE_LOAD, 1);
+    return VQ_OK;
   }
   vq_qpack_out out = {h3->out_fields, h3->max_fields, 0, h3->out_buf, h3->out_cap, 0};
   uint64_t until = 0, ric = 0;
@@ -522,6 +530,7 @@ static vq_status uni_input(vq_h3 *h3, h3_stream *s, const uint8_t *d, size_t len
   }
   case H3K_QENC:
     /* spec: rfc9204#4.3 — encoder instructions; errors are QPACK_ENCODER_STREAM_ERROR. */
+    if (len > 0 && (st = h3_decoder_full(h3)) != VQ_OK) return st;
     if ((st = vq_qpack_decoder_encoder_stream(&h3->dec, d, len)) != VQ_OK) return st;
     if ((st = resume_blocked(h3)) != VQ_OK) return st;
     /* spec: rfc9204#4.4.3 — tell the encoder the inserts arrived (lets it reference them unblocked). */
@@ -529,6 +538,7 @@ static vq_status uni_input(vq_h3 *h3, h3_stream *s, const uint8_t *d, size_t len
     break;
   case H3K_QDEC:
     /* spec: rfc9204#4.4 — decoder instructions; errors are QPACK_DECODER_STREAM_ERROR. */
+    if (len > 0 && (st = h3_encoder_full(h3)) != VQ_OK) return st;
     if ((st = vq_qpack_encoder_decoder_stream(&h3->enc, d, len)) != VQ_OK) return st;
     break;
   default:
@@ -557,7 +567,7 @@ vq_status h3_rx(vq_h3 *h3, uint64_t id, const uint8_t *data, size_t len, int fin
     /* spec: rfc9114#6.1/3 — a client receiving a server-initiated bidirectional stream:
      * H3_STREAM_CREATION_ERROR. */
     if (!uni && !h3->cfg.is_server) return VQ_ERR_H3_STREAM_CREATION;
-    const int a = idtrack_admit(uni ? &h3->uni : &h3->bidi, id);
+    const int a = idtrack_admit(h3->mem, uni ? &h3->uni : &h3->bidi, id);
     if (a < 0) return VQ_ERR_H3_EXCESSIVE_LOAD;
     if (a == 0) return VQ_OK; /* closed since */
     if (!uni) {
@@ -590,7 +600,7 @@ vq_status h3_rx_reset(vq_h3 *h3, uint64_t id, uint64_t code)
   h3_stream *s = h3_find(h3, id);
   if (!s) {
     /* A peer stream reset before its first byte: nothing to keep, but its ID is used. */
-    if (peer_initiated(h3, id) && idtrack_admit((id & 2u) ? &h3->uni : &h3->bidi, id) < 0)
+    if (peer_initiated(h3, id) && idtrack_admit(h3->mem, (id & 2u) ? &h3->uni : &h3->bidi, id) < 0)
       return VQ_ERR_H3_EXCESSIVE_LOAD;
     return VQ_OK;
   }

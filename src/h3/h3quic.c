@@ -37,6 +37,12 @@ static void t_stop(void *ud, uint64_t id, uint64_t err)
   (void)vq_conn_stream_stop(q->conn, cur(q), id, err);
 }
 
+static uint64_t t_send_room(void *ud, uint64_t id, uint64_t want)
+{
+  vq_h3q *q = ud;
+  return vq_conn_stream_send_room(q->conn, id, want);
+}
+
 static void t_close(void *ud, uint64_t err, const char *reason)
 {
   vq_h3q *q = ud;
@@ -52,7 +58,7 @@ vq_status vq_h3q_init(vq_h3q *q, vq_conn *conn, vq_mem *mem, const vq_h3_config 
   if (!conn || vq_conn_local_initial_max_streams(conn, 1) < 3)
     return VQ_ERR_INVALID_ARGUMENT;
   q->conn = conn;
-  vq_h3_transport tr = {q, t_open_uni, t_open_bidi, t_write, t_reset, t_stop, t_close};
+  vq_h3_transport tr = {q, t_open_uni, t_open_bidi, t_write, t_reset, t_stop, t_close, t_send_room};
   return vq_h3_create(&q->h3, mem, cfg, &tr, cb);
 }
 

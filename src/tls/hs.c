@@ -1570,7 +1570,14 @@ void vq_tls_out_consume(vq_tls *t, vq_level level, size_t n)
   if (!t || (unsigned)level >= VQ_LEVEL_COUNT) return;
   out_buf *o = &t->out[level];
   o->off += n < o->len - o->off ? n : o->len - o->off;
-  if (o->off == o->len) o->off = o->len = 0;
+  if (o->off == o->len) {
+    /* drained (the caller has copied it into its CRYPTO stream): the buffer goes, so a connection
+     * holds no handshake output after its handshake; the next message allocates again */
+    vq_mem_free(t->mem, o->p, o->cap);
+    o->p = NULL;
+    o->cap = 0;
+    o->off = o->len = 0;
+  }
 }
 
 int vq_tls_poll_secret(vq_tls *t, vq_tls_secret *s)

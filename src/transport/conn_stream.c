@@ -497,6 +497,22 @@ uint64_t vq_conn_stream_writable(const vq_conn *c, uint64_t stream_id)
   return s->sb.limit > held ? s->sb.limit - held : 0;
 }
 
+uint64_t vq_conn_stream_send_room(vq_conn *c, uint64_t stream_id, uint64_t want)
+{
+  vq_stream *s = vq_conn_stream_find(c, stream_id);
+  if (!s || !s->can_send || s->sb.fin || s->reset_pending || s->reset_sent || !vq_conn_app_open(c))
+    return want; /* not writable any more: the write itself says why (nothing waits for room) */
+  uint64_t room = vq_conn_stream_writable(c, stream_id);
+  const uint64_t share = c->send_cap > c->send_buffered ? c->send_cap - c->send_buffered : 0;
+  if (room > share)
+    room = share;
+  if (room < want && !s->writable_want) {
+    s->writable_want = 1;
+    c->writers_waiting++;
+  }
+  return room;
+}
+
 void vq_conn_wake_writers(vq_conn *c)
 {
   if (!c->writers_waiting)

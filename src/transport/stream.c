@@ -198,7 +198,9 @@ vq_status vq_sendbuf_write(vq_sendbuf *b, const uint8_t *data, size_t len, int f
   size_t done = 0;
   while (done < want) {
     uint64_t covered = (first + b->nchunks) * CHUNK; /* chunks cover [first * CHUNK, covered) */
-    if (b->end == covered) {
+    /* end > covered only with no chunk at all and end inside chunk `first` (everything was
+     * acknowledged and released mid-chunk, sendbuf_advance): that chunk is allocated again */
+    if (b->end >= covered) {
       if (ring_grow(b->mem, &b->chunks, &b->chunk_cap, &b->chunk_head, b->nchunks,
                     (uint64_t)b->nchunks + 1u) != VQ_OK)
         break;
@@ -352,6 +354,10 @@ static void sendbuf_advance(vq_sendbuf *b, uint64_t old_base)
     b->nchunks--;
     drop--;
   }
+  /* Everything written is acknowledged: the partly used last chunk and the ring go too, so that an
+   * idle stream (an HTTP/3 control or QPACK stream, the CRYPTO stream after the handshake) holds no
+   * storage; the next write allocates a chunk again. */
+  if (b->base == b->end && b->chunks != NULL) sendbuf_release(b);
 }
 
 void vq_sendbuf_on_acked(vq_sendbuf *b, uint64_t off, size_t len, int fin)
