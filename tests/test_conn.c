@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tls_pair.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/dgram.h"
@@ -462,29 +463,15 @@ static int world_run(world *w, const scenario *sc)
 {
   memset(w, 0, sizeof(*w));
   vq_mem_init(&w->root, vq_allocator_system(), NULL, (size_t)1 << 30);
-  vq_tls_ctx_config scfg = {0};
-  scfg.is_server = 1;
-  scfg.selfsigned_name = "localhost";
-  scfg.alpn = alpn;
-  scfg.alpn_len = sizeof(alpn);
-  char err[256];
-  if (vq_tls_ctx_new(&w->sctx, &scfg, err, sizeof(err)) != VQ_OK)
-    return 0;
-  const char *pem;
-  size_t pem_len;
-  if (vq_tls_ctx_leaf_pem(w->sctx, &pem, &pem_len) != VQ_OK)
-    return 0;
-  vq_tls_ctx_config ccfg = {0};
-  ccfg.ca_pem = (const uint8_t *)pem;
-  ccfg.ca_pem_len = pem_len;
+  vq_tls_ctx_config scfg = {0}, ccfg = {0};
+  scfg.alpn = ccfg.alpn = alpn;
+  scfg.alpn_len = ccfg.alpn_len = sizeof(alpn);
   ccfg.insecure = sc->insecure;
-  ccfg.alpn = alpn;
-  ccfg.alpn_len = sizeof(alpn);
   if (sc->keylog) {
     ccfg.keylog = keylog_1rtt;
     ccfg.keylog_ud = w;
   }
-  if (vq_tls_ctx_new(&w->cctx, &ccfg, err, sizeof(err)) != VQ_OK)
+  if (!vqt_tls_pair(&w->sctx, &scfg, &w->cctx, &ccfg))
     return 0;
   w->lab = vq_lab_new(&w->root, sc->seed);
   w->cli.node = vq_lab_add_node(w->lab, &node_ops, &w->cli);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tls/hs_internal.h"
+#include "tls_pair.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/endpoint.h"
@@ -263,30 +264,15 @@ static uint64_t dworld_run(dworld *w, dnode nodes[2], const dscenario *sc)
   vq_mem_init(&w->root, vq_allocator_system(), NULL, (size_t)1 << 30);
   vq_rng_seed(&w->srng, sc->seed ^ 0x5345525645520000ull);
   vq_rng_seed(&w->crng, sc->seed ^ 0x434c49454e540000ull);
-  vq_tls_ctx_config scfg = {0};
-  scfg.is_server = 1;
-  scfg.alpn = det_alpn;
-  scfg.alpn_len = sizeof(det_alpn);
+  vq_tls_ctx_config scfg = {0}, ccfg = {0};
+  scfg.alpn = ccfg.alpn = det_alpn;
+  scfg.alpn_len = ccfg.alpn_len = sizeof(det_alpn);
   if (sc->det_tls) {
-    scfg.test_random = test_rand;
+    scfg.test_random = ccfg.test_random = test_rand;
     scfg.test_random_ud = &w->srng;
-  }
-  if (vq_tls_ctx_new(&w->sctx, &scfg, NULL, 0) != VQ_OK)
-    return 0;
-  const char *pem;
-  size_t pem_len;
-  if (vq_tls_ctx_leaf_pem(w->sctx, &pem, &pem_len) != VQ_OK)
-    return 0;
-  vq_tls_ctx_config ccfg = {0};
-  ccfg.ca_pem = (const uint8_t *)pem; /* the certificate is verified, not skipped */
-  ccfg.ca_pem_len = pem_len;
-  ccfg.alpn = det_alpn;
-  ccfg.alpn_len = sizeof(det_alpn);
-  if (sc->det_tls) {
-    ccfg.test_random = test_rand;
     ccfg.test_random_ud = &w->crng;
   }
-  if (vq_tls_ctx_new(&w->cctx, &ccfg, NULL, 0) != VQ_OK)
+  if (!vqt_tls_pair(&w->sctx, &scfg, &w->cctx, &ccfg)) /* the client verifies the certificate */
     return 0;
   w->lab = vq_lab_new(&w->root, sc->seed);
   if (!w->lab)

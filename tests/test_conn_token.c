@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tls_pair.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/endpoint.h"
@@ -48,24 +49,10 @@ static int tpair_init(tpair *p, int retry, vq_time lifetime, int off)
   p->cx.now = VQ_MS(1000);
   p->addr[0] = 7;
   p->addr[1] = 1;
-  vq_tls_ctx_config s = {0};
-  s.is_server = 1;
-  s.selfsigned_name = "localhost";
-  s.alpn = alpn;
-  s.alpn_len = sizeof(alpn);
-  char err[256];
-  if (vq_tls_ctx_new(&p->sctx, &s, err, sizeof(err)) != VQ_OK)
-    return 0;
-  const char *pem;
-  size_t pem_len;
-  if (vq_tls_ctx_leaf_pem(p->sctx, &pem, &pem_len) != VQ_OK)
-    return 0;
-  vq_tls_ctx_config c = {0};
-  c.ca_pem = (const uint8_t *)pem;
-  c.ca_pem_len = pem_len;
-  c.alpn = alpn;
-  c.alpn_len = sizeof(alpn);
-  if (vq_tls_ctx_new(&p->cctx, &c, err, sizeof(err)) != VQ_OK)
+  vq_tls_ctx_config s = {0}, c = {0};
+  s.alpn = c.alpn = alpn;
+  s.alpn_len = c.alpn_len = sizeof(alpn);
+  if (!vqt_tls_pair(&p->sctx, &s, &p->cctx, &c))
     return 0;
   vq_endpoint_config ec = {0};
   ec.conn.is_server = 1;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "transport/conn_internal.h"
+#include "tls_pair.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/endpoint.h"
@@ -65,19 +66,11 @@ static int pair_new_ex(pair *p, const uint32_t *cli_versions, uint32_t cli_versi
   vq_mem_init(&p->root, vq_allocator_system(), NULL, (size_t)256 << 20);
   vq_rng_seed(&p->rng, 7);
   p->cx = (vq_cx){VQ_MS(1000), NULL, NULL, &p->rng, NULL};
-  vq_tls_ctx_config scfg = {0};
-  scfg.is_server = 1;
-  scfg.selfsigned_name = "localhost";
-  scfg.alpn = alpn;
-  scfg.alpn_len = sizeof(alpn);
-  char err[256];
-  if (vq_tls_ctx_new(&p->sctx, &scfg, err, sizeof(err)) != VQ_OK)
-    return 0;
-  vq_tls_ctx_config ccfg = {0};
+  vq_tls_ctx_config scfg = {0}, ccfg = {0};
+  scfg.alpn = ccfg.alpn = alpn;
+  scfg.alpn_len = ccfg.alpn_len = sizeof(alpn);
   ccfg.insecure = 1;
-  ccfg.alpn = alpn;
-  ccfg.alpn_len = sizeof(alpn);
-  if (vq_tls_ctx_new(&p->cctx, &ccfg, err, sizeof(err)) != VQ_OK)
+  if (!vqt_tls_pair(&p->sctx, &scfg, &p->cctx, &ccfg))
     return 0;
   vq_endpoint_config ec = {0};
   ec.conn.is_server = 1;

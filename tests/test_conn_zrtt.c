@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "transport/conn_internal.h"
+#include "tls_pair.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/endpoint.h"
@@ -78,29 +79,15 @@ static int pair_init_ex(pair *p, int server_early, int replay_off, const uint32_
   vq_rng_seed(&p->rng, 7);
   p->cx.rng = &p->rng;
   p->cx.now = VQ_MS(1000);
-  vq_tls_ctx_config s = {0};
-  s.is_server = 1;
-  s.selfsigned_name = "localhost";
-  s.alpn = alpn;
-  s.alpn_len = sizeof(alpn);
+  vq_tls_ctx_config s = {0}, c = {0};
+  s.alpn = c.alpn = alpn;
+  s.alpn_len = c.alpn_len = sizeof(alpn);
   s.ticket_key = tkey;
   s.enable_early_data = server_early;
-  char err[256];
-  if (vq_tls_ctx_new(&p->sctx, &s, err, sizeof(err)) != VQ_OK)
-    return 0;
-  const char *pem;
-  size_t pem_len;
-  if (vq_tls_ctx_leaf_pem(p->sctx, &pem, &pem_len) != VQ_OK)
-    return 0;
-  vq_tls_ctx_config c = {0};
-  c.ca_pem = (const uint8_t *)pem;
-  c.ca_pem_len = pem_len;
-  c.alpn = alpn;
-  c.alpn_len = sizeof(alpn);
   c.enable_early_data = 1;
   c.keylog = keylog_early;
   c.keylog_ud = p;
-  if (vq_tls_ctx_new(&p->cctx, &c, err, sizeof(err)) != VQ_OK)
+  if (!vqt_tls_pair(&p->sctx, &s, &p->cctx, &c))
     return 0;
   vq_endpoint_config ec = {0};
   ec.conn.is_server = 1;

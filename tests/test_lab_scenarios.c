@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tls_pair.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/dgram.h"
@@ -729,27 +730,13 @@ static int world_setup(world *w, const scenario *sc)
   memset(w, 0, sizeof(*w));
   w->sc = sc;
   vq_mem_init(&w->root, vq_allocator_system(), NULL, (size_t)1 << 30);
-  vq_tls_ctx_config scfg = {0};
-  scfg.is_server = 1;
-  scfg.selfsigned_name = "localhost";
-  scfg.alpn = alpn;
-  scfg.alpn_len = sizeof(alpn);
+  vq_tls_ctx_config scfg = {0}, ccfg = {0};
+  scfg.alpn = ccfg.alpn = alpn;
+  scfg.alpn_len = ccfg.alpn_len = sizeof(alpn);
   scfg.ticket_key = sc->ticket_key;
   scfg.enable_early_data = sc->server_early;
-  char err[256];
-  if (vq_tls_ctx_new(&w->sctx, &scfg, err, sizeof(err)) != VQ_OK)
-    return 0;
-  const char *pem;
-  size_t pem_len;
-  if (vq_tls_ctx_leaf_pem(w->sctx, &pem, &pem_len) != VQ_OK)
-    return 0;
-  vq_tls_ctx_config ccfg = {0};
-  ccfg.ca_pem = (const uint8_t *)pem;
-  ccfg.ca_pem_len = pem_len;
-  ccfg.alpn = alpn;
-  ccfg.alpn_len = sizeof(alpn);
   ccfg.enable_early_data = sc->client_early;
-  if (vq_tls_ctx_new(&w->cctx, &ccfg, err, sizeof(err)) != VQ_OK)
+  if (!vqt_tls_pair(&w->sctx, &scfg, &w->cctx, &ccfg))
     return 0;
   w->lab = vq_lab_new(&w->root, sc->seed);
   if (!w->lab)
