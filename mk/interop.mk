@@ -1,11 +1,12 @@
 # ---- interop: vq-client / vq-server against ngtcp2 (gtlsserver, gtlsclient) and headless Chromium ----
 #   make interop        every case (harness/interop/run.sh): ngtcp2 both ways (small, parallel, Retry,
-#                       10 MB, 5 % loss, key update, and the interop-runner cases chacha20,
+#                       NEW_TOKEN, 10 MB, 5 % loss, key update, and the interop-runner cases chacha20,
 #                       handshakeloss, handshakecorruption, transfercorruption, blackhole, 200 files
 #                       multiplexed, small flow-control windows: faults from harness/interop/udpfault.py)
 #                       and Chromium loading a page with sub-resources; captures checked with tshark;
 #                       results in $(BUILD)/results/interop.txt
-#   make interop-short  the quick cases (ngtcp2 both ways, small and parallel, Retry, 0-RTT, ChaCha20)
+#   make interop-short  the quick cases (ngtcp2 both ways, small and parallel, Retry, 0-RTT, NEW_TOKEN,
+#                       ChaCha20)
 # Both run in a network namespace of their own (unshare -n) with only lo up. The peers come from
 # Debian packages (ci/install-deps.sh: ngtcp2-client ngtcp2-server tshark chromium ethtool).
 #

@@ -166,3 +166,52 @@ stop_pid() {
   wait "$pid" 2>/dev/null
   return 0
 }
+
+# Address validation per connection, from a capture: $1 capture, $2 key log, $3 the server's port.
+# Prints one line per connection (per client port, in order of appearance):
+#   PORT RETRIES FIRST_TOKEN NEW_TOKENS
+# RETRIES: Retry packets to that port (v1 long packet type 3, RFC 9000 §17.2.5); FIRST_TOKEN: the
+# token of the client's first Initial, hex ("-": none); NEW_TOKENS: the tokens of the server's
+# NEW_TOKEN frames (RFC 9000 §19.7), hex, comma-separated ("-": none).
+token_conns() {
+  tshark -r "$1" -o "tls.keylog_file:$2" -Y udp -T fields -E separator='|' -e udp.srcport -e udp.dstport \
+    -e quic.long.packet_type -e quic.token_length -e quic.token -e quic.nt.token 2> /dev/null |
+    python3 -c '
+import sys
+sport = sys.argv[1]
+conns = {}
+order = []
+for line in sys.stdin:
+    f = line.rstrip("\n").split("|")
+    if len(f) < 6:
+        continue
+    src, dst, types, tlen, tok, nt = f[:6]
+    port = dst if src == sport else src
+    if port not in conns:
+        conns[port] = {"retry": 0, "first": None, "nt": []}
+        order.append(port)
+    c = conns[port]
+    if src == sport:
+        c["retry"] += [t for t in types.split(",") if t].count("3")
+        c["nt"] += [t.replace(":", "") for t in nt.split(",") if t]
+    elif c["first"] is None and types.split(",")[0] == "0":
+        toks = [t.replace(":", "") for t in tok.split(",") if t]
+        c["first"] = toks[0] if toks else "-"
+for p in order:
+    c = conns[p]
+    print(p, c["retry"], c["first"] or "-", ",".join(c["nt"]) or "-")
+' "$3"
+}
+
+# The bytes of a PEM file's first block ($1: file, $2: its label, e.g. "QUIC TOKEN"), hex; empty if none.
+pem_hex() {
+  python3 -c '
+import base64, sys
+lab = sys.argv[2]
+try:
+    t = open(sys.argv[1]).read()
+    b = t.split("-----BEGIN %s-----" % lab, 1)[1].split("-----END %s-----" % lab, 1)[0]
+    print(base64.b64decode("".join(b.split())).hex())
+except (OSError, IndexError, ValueError):
+    pass' "$1" "$2"
+}

@@ -162,10 +162,12 @@ case_vqc() {
   elif [ "${VQC_RESUME:-0}" = 1 ] && [ "$(tshark -r "$D/cap.pcapng" -o "tls.keylog_file:$D/keys.log" \
          -Y 'quic.long.packet_type == 1 && quic.stream.stream_id' 2>/dev/null | wc -l)" -eq 0 ]; then
     result "$name" FAIL "no STREAM frame in a 0-RTT packet on the wire; $CAP_SUMMARY"
+  elif [ -n "${CASE_CHECK:-}" ] && ! "$CASE_CHECK" "$D" "$sport"; then
+    result "$name" FAIL "$CHECK_ERR; $CAP_SUMMARY"
   else
     local ku=
     [ -n "${VQC_KU_MIN:-}" ] && ku="key updates $(grep -o 'key updates [0-9+]*' "$D/client.log" | awk '{print $3}') (initiated+answered), "
-    result "$name" PASS "${secs}s, $ku$FAULT_SUMMARY$CAP_SUMMARY"
+    result "$name" PASS "${secs}s, $ku$FAULT_SUMMARY${CASE_CHECK:+$CHECK_NOTE, }$CAP_SUMMARY"
     [ $KEEP -eq 1 ] || rm -f "$D/cap.pcapng" "$D/out/"*
     return
   fi
@@ -240,8 +242,10 @@ case_gtc() {
   elif [ "${GTC_RESUME:-0}" = 1 ] && [ "$(tshark -r "$D/cap.pcapng" -o "tls.keylog_file:$D/keys.log" \
          -Y 'quic.long.packet_type == 1 && quic.stream.stream_id' 2>/dev/null | wc -l)" -eq 0 ]; then
     result "$name" FAIL "no STREAM frame in a 0-RTT packet on the wire; $CAP_SUMMARY"
+  elif [ -n "${CASE_CHECK:-}" ] && ! "$CASE_CHECK" "$D" "$sport"; then
+    result "$name" FAIL "$CHECK_ERR; $CAP_SUMMARY"
   else
-    result "$name" PASS "${secs}s, $FAULT_SUMMARY$CAP_SUMMARY"
+    result "$name" PASS "${secs}s, $FAULT_SUMMARY${CASE_CHECK:+$CHECK_NOTE, }$CAP_SUMMARY"
     [ $KEEP -eq 1 ] || rm -f "$D/cap.pcapng" "$D/out/"*
     return
   fi
@@ -320,6 +324,83 @@ EOF
   echo "  command: $(cat "$D/command")" | tee -a "$RES"
 }
 
+# ---- address validation tokens (NEW_TOKEN, RFC 9000 §8.1.3) ---------------------------------------
+# CASE_CHECK=FUNC: case_vqc / case_gtc call FUNC CASE_DIR SERVER_PORT after their own checks (the
+# capture still there); it returns 1 with CHECK_ERR set to fail the case, else sets CHECK_NOTE for the
+# PASS line.
+tc_field() { grep -o "$1 [0-9]*" <<< "$2" | head -1 | awk '{print $NF}'; } # "NAME N" in a line -> N
+tc_has() { [[ ",$1," == *",$2,"* ]]; }                                       # list $1 holds item $2
+
+# gtlsclient --token-file, twice -> vq-server --retry-above 0: connection 1 gets a Retry and a
+# NEW_TOKEN; gtlsclient stores the token; connection 2 offers it in its first Initial and gets no
+# Retry. gtlsclient 0.12.1 (Debian 12) writes the file but cannot read it back (its GnuTLS read_pem
+# takes the file's size from tellg() without seeking to the end: 0 bytes, "Could not read token in"),
+# so it offers no token: then connection 2 must be validated by a Retry again, and the case says so.
+check_gtc_token() {
+  local D=$1 sport=$2 lines p1 r1 f1 nt1 p2 r2 f2 nt2 stored sline
+  CHECK_ERR= CHECK_NOTE=
+  mapfile -t lines < <(token_conns "$D/cap.pcapng" "$D/keys.log" "$sport")
+  if [ ${#lines[@]} -ne 2 ]; then CHECK_ERR="${#lines[@]} connections in the capture, expected 2"; return 1; fi
+  read -r p1 r1 f1 nt1 <<< "${lines[0]}"
+  read -r p2 r2 f2 nt2 <<< "${lines[1]}"
+  sline=$(grep 'vq-server: address validation' "$D/server.log")
+  if [ "$f1" != - ]; then CHECK_ERR="connection 1 (port $p1) offered a token in its first Initial"; return 1; fi
+  if [ "$r1" -ne 1 ]; then CHECK_ERR="connection 1: $r1 Retry packets, expected 1 (--retry-above 0)"; return 1; fi
+  if [ "$nt1" = - ] || [ "$nt2" = - ]; then CHECK_ERR="no NEW_TOKEN frame from vq-server (connection 1: $nt1, 2: $nt2)"; return 1; fi
+  # ngtcp2 took the token from the frame: its token file holds the last connection's NEW_TOKEN token
+  stored=$(pem_hex "$D/token" "QUIC TOKEN")
+  if ! tc_has "$nt2" "$stored"; then
+    CHECK_ERR="gtlsclient's token file holds '${stored:-nothing}', not connection 2's NEW_TOKEN token ($nt2)"; return 1
+  fi
+  if [ "$(tc_field 'NEW_TOKEN issued' "$sline")" != 2 ]; then CHECK_ERR="vq-server: '$sline', expected 2 NEW_TOKEN issued"; return 1; fi
+  if tc_has "$nt1" "$f2"; then
+    if [ "$r2" -ne 0 ]; then CHECK_ERR="connection 2 offered connection 1's NEW_TOKEN token and still got $r2 Retry"; return 1; fi
+    if [ "$(tc_field 'Retry sent' "$sline")" != 1 ] || [ "$(tc_field 'tokens accepted' "$sline")" -lt 1 ]; then
+      CHECK_ERR="vq-server: '$sline', expected 1 Retry sent and the token accepted"; return 1
+    fi
+    CHECK_NOTE="connection 1: Retry + NEW_TOKEN, connection 2 offered that token: no Retry; ${sline#vq-server: }"
+  elif [ "$f2" = - ] && grep -q 'Could not read token in' "$D/client.log"; then
+    if [ "$r2" -ne 1 ] || [ "$(tc_field 'Retry sent' "$sline")" != 2 ]; then
+      CHECK_ERR="connection 2 offered no token: expected 1 Retry, got $r2 ('$sline')"; return 1
+    fi
+    CHECK_NOTE="connection 1: Retry + NEW_TOKEN, stored by gtlsclient; connection 2 offered no token (gtlsclient cannot read its token file back: 'Could not read token in'), Retry again; ${sline#vq-server: }"
+  else
+    CHECK_ERR="connection 2's first Initial token is '$f2', not connection 1's NEW_TOKEN token ($nt1)"; return 1
+  fi
+}
+
+# vq-client --session-file, twice -> gtlsserver -V: connection 1 gets a Retry and gtlsserver's
+# NEW_TOKEN, vq-client stores it; connection 2 offers it, gtlsserver validates it ("Verifying token
+# from ... Token was successfully validated": ngtcp2's example server accepts the regular tokens it
+# issued) and sends no Retry.
+check_vqc_token() {
+  local D=$1 sport=$2 lines p1 r1 f1 nt1 p2 r2 f2 nt2 s1 s2
+  CHECK_ERR= CHECK_NOTE=
+  mapfile -t lines < <(token_conns "$D/cap.pcapng" "$D/keys.log" "$sport")
+  if [ ${#lines[@]} -ne 2 ]; then CHECK_ERR="${#lines[@]} connections in the capture, expected 2"; return 1; fi
+  read -r p1 r1 f1 nt1 <<< "${lines[0]}"
+  read -r p2 r2 f2 nt2 <<< "${lines[1]}"
+  s1=$(grep 'address validation' "$D/client.0.log") s2=$(grep 'address validation' "$D/client.log")
+  if [ "$f1" != - ]; then CHECK_ERR="connection 1 (port $p1) offered a token in its first Initial"; return 1; fi
+  if [ "$r1" -ne 1 ]; then CHECK_ERR="connection 1: $r1 Retry packets, expected 1 (gtlsserver -V)"; return 1; fi
+  if [ "$nt1" = - ]; then CHECK_ERR="no NEW_TOKEN frame from gtlsserver in connection 1"; return 1; fi
+  if [ "$f2" != "${nt1##*,}" ]; then
+    CHECK_ERR="connection 2's first Initial token is '$f2', not connection 1's last NEW_TOKEN token (${nt1##*,})"; return 1
+  fi
+  if [ "$r2" -ne 0 ]; then CHECK_ERR="connection 2 offered gtlsserver's NEW_TOKEN token and still got $r2 Retry"; return 1; fi
+  if ! grep -qE 'Retry received, token not sent, new tokens received [1-9].*\(stored\)' <<< "$s1"; then
+    CHECK_ERR="vq-client, connection 1: '$s1'"; return 1
+  fi
+  if ! grep -q 'Retry none, token sent' <<< "$s2"; then CHECK_ERR="vq-client, connection 2: '$s2'"; return 1; fi
+  if [ "$(grep -c 'Sending Retry packet' "$D/server.log")" -ne 1 ] ||
+    ! awk '/^Verifying token from/ {v = 1; next} v && /^[A-Z]/ {print; exit}' "$D/server.log" |
+    grep -q 'Token was successfully validated'; then
+    CHECK_ERR="gtlsserver did not send exactly one Retry and validate the NEW_TOKEN token: $(grep -E 'Retry|[Tt]oken' "$D/server.log" | grep -v 'frm ' | tr '\n' ' ')"
+    return 1
+  fi
+  CHECK_NOTE="connection 1: Retry + NEW_TOKEN, connection 2 offered that token: gtlsserver validated it, no Retry"
+}
+
 VQS_EXTRA="" VQC_EXTRA=""
 GTLS_CHACHA="NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305"
 if [ -n "$missing" ]; then
@@ -334,6 +415,9 @@ case_vqc vqc-gtls-parallel 10 "" "index.html f1.bin f2.bin f3.bin" "100000:10000
   /index.html /f1.bin /f2.bin /f3.bin /100000 /700000 /1
 case_vqc vqc-gtls-retry 3 "-V" "index.html f1.bin" "" /index.html /f1.bin
 VQC_RESUME=1 case_vqc vqc-gtls-resume-0rtt 3 "" "index.html f1.bin" "" /index.html /f1.bin
+# NEW_TOKEN (RFC 9000 §8.1.3): two connections, the second offers the first one's token (short set: ~1 s)
+REPEAT=2 VQC_EXTRA="--session-file $W/vqc-gtls-token/session" CASE_CHECK=check_vqc_token \
+  case_vqc vqc-gtls-token 3 "-V" "index.html f1.bin" "" /index.html /f1.bin
 # interop-runner "chacha20": ChaCha20-Poly1305 only (RFC 9001 §5.3, header protection §5.4.4):
 # gtlsserver accepts nothing else; the capture's ServerHello must name 0x1303 (short set: < 0.1 s)
 WANT_SUITE=0x1303 case_vqc vqc-gtls-chacha20 3 "--ciphers=$GTLS_CHACHA" "index.html f1.bin" "" /index.html /f1.bin
@@ -367,6 +451,8 @@ case_gtc gtc-vqs-small 3 "" index.html
 case_gtc gtc-vqs-parallel 10 "" index.html f1.bin f2.bin f3.bin f4.bin f5.bin f6.bin
 VQS_EXTRA="--retry" case_gtc gtc-vqs-retry 3 "" index.html f1.bin
 VQS_EXTRA="--early-data -v" GTC_RESUME=1 case_gtc gtc-vqs-resume-0rtt 3 "" index.html f1.bin
+REPEAT=2 VQS_EXTRA="--retry-above 0" CASE_CHECK=check_gtc_token \
+  case_gtc gtc-vqs-token 3 "--token-file=$W/gtc-vqs-token/token" index.html f1.bin
 # gtlsclient offers ChaCha20-Poly1305 only
 WANT_SUITE=0x1303 case_gtc gtc-vqs-chacha20 3 "--ciphers=$GTLS_CHACHA" index.html f1.bin
 if [ $SHORT -eq 0 ]; then

@@ -734,6 +734,17 @@ int main(int argc, char **argv)
         qts[nqt++] = sc->qt;
       sconn_free(sc);
     }
+  {
+    /* address validation at a glance (RFC 9000 §8.1.2, §8.1.3): what the interop cases check */
+    vq_endpoint_stats es;
+    vq_endpoint_get_stats(s.ep, &es);
+    fprintf(stderr,
+            "vq-server: address validation: %llu connection(s), Retry sent %llu, Retry tokens refused %llu, "
+            "NEW_TOKEN issued %llu, NEW_TOKEN tokens accepted %llu, refused %llu\n",
+            (unsigned long long)es.conns_created, (unsigned long long)es.retries_sent,
+            (unsigned long long)es.tokens_refused, (unsigned long long)es.new_tokens_issued,
+            (unsigned long long)es.new_tokens_accepted, (unsigned long long)es.new_tokens_refused);
+  }
   vq_endpoint_free(s.ep);
   for (size_t i = 0; i < nqt; i++)
     app_qtrace_free(qts[i]);
