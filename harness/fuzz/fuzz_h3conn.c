@@ -160,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   c.qpack_blocked_streams = 4;
   c.max_field_section_size = 4096;
   c.enable_connect_protocol = size > 0 && (data[0] & 0x80u);
-  vq_h3_transport tr = {&f, f_open_uni, f_open_bidi, f_write, f_reset, f_stop, f_close};
+  vq_h3_transport tr = {&f, f_open_uni, f_open_bidi, f_write, f_reset, f_stop, f_close, NULL};
   vq_h3_callbacks cb = {&f, on_request, NULL, on_data, NULL, on_end, NULL, NULL, NULL, NULL, NULL};
   if (vq_h3_create(&f.h3, &mem, &c, &tr, &cb) != VQ_OK) abort();
   if (vq_h3_start(f.h3, &f.cx) != VQ_OK) abort();

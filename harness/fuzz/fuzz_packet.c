@@ -98,7 +98,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       check_long(p, &h);
       break;
     case VQ_PKT_VERSION_NEGOTIATION: {
-      uint8_t vn[2048];
+      /* 1 + 4 + 1 + 255 + 1 + 255 + 4 * 400 = 2117 bytes at most (a 2048-byte buffer was too
+       * small for 255-byte CIDs and 392 versions: corpus/packet/regress-vn-long-cids) */
+      uint8_t vn[4096];
       uint32_t vers[400];
       if (h.versions_count > 400) break;
       for (size_t i = 0; i < h.versions_count; i++)
