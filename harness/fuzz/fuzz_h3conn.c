@@ -10,6 +10,7 @@
  * Input: records [sel][flags][len][len bytes]. sel: stream ID = (sel >> 2) * 4 + (sel & 3) (client
  * bidi, server bidi, client uni, server uni). flags: bit 0 FIN, bit 1 reset (code = len), bit 2
  * STOP_SENDING, bit 3 writable, bits 4-7: the transport's write budget for the next writes.
+ * The first byte's bit 7 enables extended CONNECT, its bit 6 the transport's send_room hook.
  * Also checked: cookie field lines reach on_request joined into one; a CONNECT answered with 2xx
  * (every fifth request) refuses a trailer section. */
 #include <stddef.h>
@@ -30,6 +31,15 @@ typedef struct fz {
   uint64_t close_code;
   unsigned rq;
 } fz;
+
+/* the room the next write would take (the optional send_room hook; used when the first input byte
+ * has bit 6 set, so both ways of sending a body are fuzzed) */
+static uint64_t f_send_room(void *ud, uint64_t id, uint64_t want)
+{
+  const fz *f = ud;
+  (void)id;
+  return f->budget && want > f->budget ? f->budget : want;
+}
 
 static vq_status f_open_uni(void *ud, uint64_t *id)
 {
@@ -160,7 +170,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   c.qpack_blocked_streams = 4;
   c.max_field_section_size = 4096;
   c.enable_connect_protocol = size > 0 && (data[0] & 0x80u);
-  vq_h3_transport tr = {&f, f_open_uni, f_open_bidi, f_write, f_reset, f_stop, f_close, NULL};
+  vq_h3_transport tr = {&f, f_open_uni, f_open_bidi, f_write, f_reset, f_stop, f_close,
+                        size > 0 && (data[0] & 0x40u) ? f_send_room : NULL};
   vq_h3_callbacks cb = {&f, on_request, NULL, on_data, NULL, on_end, NULL, NULL, NULL, NULL, NULL};
   if (vq_h3_create(&f.h3, &mem, &c, &tr, &cb) != VQ_OK) abort();
   if (vq_h3_start(f.h3, &f.cx) != VQ_OK) abort();
