@@ -2552,6 +2552,15 @@ VQ_TEST(lab_key_update_early)
   ku_report("ku-early");
 }
 
+/* spec: rfc9001#6.1/2 — seeds where the server's updates kept the client's phase unacknowledged
+ * (it sent only ACKs): its own update stayed refused until vq_conn_initiate_key_update made the next
+ * packet carry a PING (make lab-long found them) */
+VQ_TEST(lab_key_update_early_downloading_client)
+{
+  CHECK(run_ku_early(120469));
+  CHECK(run_ku_early(121669));
+}
+
 /* spec: rfc9001#6.6/1, rfc9001#6.6/3, rfc9001#5.3/3 — with a confidentiality limit of 1000 packets
  * per key both sides update their keys before reaching it, and the transfer completes */
 static int run_aead_conf_ok(uint64_t seed)

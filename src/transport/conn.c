@@ -1457,7 +1457,15 @@ vq_status vq_conn_initiate_key_update(vq_conn *c, const vq_cx *cx_in)
     return st;
   if (c->state >= VQ_CONN_CLOSING)
     return VQ_ERR_STREAM_STATE;
-  return vq_conn_key_update_now(c, cx);
+  st = vq_conn_key_update_now(c, cx);
+  /* spec: rfc9001#6.1/2 — refused until a packet of the current key phase is acknowledged: an
+   * endpoint sending only ACKs (a downloading client) would never get one, so the next packet
+   * carries a PING (at most once per PTO) and a later call succeeds */
+  if (st == VQ_ERR_KEY_UPDATE_BLOCKED && c->state == VQ_CONN_ESTABLISHED && c->hs_confirmed &&
+      c->tx_gen == c->rx_gen && !c->tx_gen_acked &&
+      (c->ku_ping_last == 0 || cx->now >= c->ku_ping_last + three_pto(c) / 3))
+    c->ku_ping_wanted = 1;
+  return st;
 }
 
 int vq_conn_app_key_usable(vq_conn *c, const vq_cx *cx)
