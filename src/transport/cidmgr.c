@@ -348,6 +348,7 @@ static void peer_retire_below(vq_cidmgr *m, uint64_t rpt, uint32_t drop)
     requires c->len <= 20;
     requires \separated(f->reset_token + (0 .. 15), m->peer + (0 .. m->peer_cap - 1));
     requires \separated(c, m->peer + (0 .. m->peer_cap - 1));
+    requires \separated(f, m->peer + (0 .. m->peer_cap - 1));
     assigns m->peer[slot];
     ensures vq_cidmgr_ok(m);
     ensures \at(vq_cidmgr_peer_above(m, rpt), Pre) && f->sequence >= rpt ==> vq_cidmgr_peer_above(m, rpt);
