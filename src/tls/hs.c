@@ -471,6 +471,15 @@ static vq_status client_send_hello(vq_tls *t)
   shares[3] = (uint8_t)pl;
   memcpy(shares + 4, pub, pl);
 
+  /* spec: rfc8446#4.1.2/6, rfc8446#D.5/9 — legacy_version 0x0303 (never 0x0300 or less).
+   * spec: rfc8446#4.1.2/10 — legacy_session_id a zero-length vector (no older session to resume).
+   * spec: rfc8446#D.5/2, rfc8446#D.5/3, rfc8446#9.1/1 — only the TLS 1.3 AEAD suites
+   * (default_suites: no RC4, none below 128 bits), TLS_AES_128_GCM_SHA256 among them.
+   * spec: rfc8446#4.2.3/2, rfc8446#4.2.3/20, rfc8446#4.2.3/21 — signature_algorithms is sent
+   * (offered_sigs: ECDSA P-256, Ed25519, RSA-PSS; no SHA-1, SHA-224, MD5 or DSA scheme).
+   * spec: rfc8446#4.2.8/3, rfc8446#4.2.8/6, rfc8446#4.2.8/7 — one KeyShareEntry, in a group of
+   * supported_groups. spec: rfc8446#9.2/10, rfc8446#9.2/11 — signature_algorithms,
+   * supported_groups and key_share are always present. */
   vq_tls_client_hello ch;
   memset(&ch, 0, sizeof ch);
   ch.legacy_version = VQ_TLS_LEGACY_VERSION;
@@ -490,7 +499,8 @@ static vq_status client_send_hello(vq_tls *t)
     e->server_name.p = (const uint8_t *)t->server_name;
     e->server_name.len = strlen(t->server_name);
   }
-  /* spec: rfc9001#4.2/1 — TLS 1.3 (0x0304) alone in supported_versions: nothing older offered */
+  /* spec: rfc9001#4.2/1 — TLS 1.3 (0x0304) alone in supported_versions: nothing older offered;
+   * spec: rfc8446#4.2.1/1 — every version the client is prepared to negotiate */
   e->has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
   e->supported_versions.p = versions;
   e->supported_versions.len = 2;
@@ -520,7 +530,9 @@ static vq_status client_send_hello(vq_tls *t)
     e->quic_tp.p = t->local_tp ? t->local_tp : versions;
     e->quic_tp.len = t->local_tp_len;
   }
-  /* spec: rfc8446#4.2.11, rfc8446#4.2.9/2 — the session's ticket as the one PskIdentity (with
+  /* spec: rfc8446#4.2.11/15 — vq_tls_build_client_hello writes extensions in vq_tls_ext_id order,
+   * in which pre_shared_key is the last.
+   * spec: rfc8446#4.2.11, rfc8446#4.2.9/1, rfc8446#4.2.9/2 — the session's ticket as the one PskIdentity (with
    * psk_key_exchange_modes psk_dhe_ke above, and a key_share); after a HelloRetryRequest only if
    * its suite has the PSK's hash (rfc8446#4.6.1/4). */
   uint8_t ids[VQ_TLS_SESSION_MAX + 6], binders[1 + VQ_SECRET_MAX];
@@ -595,10 +607,11 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
 
   if (sh.is_hrr) {
-    /* spec: rfc8446#4.1.4/5 — a second HelloRetryRequest is unexpected_message; rfc8446#4.1.4/4 —
-     * one that would not change the ClientHello is illegal_parameter, and so is (rfc8446#4.2.8/9,
-     * rfc8446#4.2.8/10) a selected_group not offered or already shared. rfc8446#4.1.4/6 — then a
-     * second ClientHello with one share in that group (rfc8446#4.2.8/11). */
+    /* spec: rfc8446#4.1.4/5 — a second HelloRetryRequest is unexpected_message.
+     * spec: rfc8446#4.1.4/4 — one that would not change the ClientHello is illegal_parameter.
+     * spec: rfc8446#4.2.8/9, rfc8446#4.2.8/10 — so is a selected_group not offered or already
+     * shared. spec: rfc8446#4.1.4/6, rfc8446#4.2.8/11 — then a second ClientHello with one share
+     * in that group. */
     if (t->hrr) return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "second HelloRetryRequest");
     if (!sh.ext.has[VQ_TLS_EXT_KEY_SHARE] && !sh.ext.has[VQ_TLS_EXT_COOKIE])
       return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "HelloRetryRequest would not change the ClientHello");
@@ -767,8 +780,8 @@ static vq_status client_cv(vq_tls *t, const uint8_t *m, size_t n)
   vq_status st = vq_tls_parse_certificate_verify(m + 4, n - 4, &cv);
   if (st != VQ_OK) return fail(t, st, "malformed CertificateVerify");
   EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(t->peer_chain, 0));
-  /* spec: rfc8446#4.4.3/4, rfc8446#4.4.3/6 — one the client offered, compatible with the key;
-   * rfc8446#4.4.3/9, rfc8446#4.4.3/10 — the signature is verified, decrypt_error if it fails. */
+  /* spec: rfc8446#4.4.3/4, rfc8446#4.4.3/6 — one the client offered, compatible with the key.
+   * spec: rfc8446#4.4.3/9, rfc8446#4.4.3/10 — the signature is verified, decrypt_error if not. */
   if (!u16_in_arr(offered_sigs, 5, cv.algorithm) || !key || !vq_hs_key_supports(key, cv.algorithm))
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "signature scheme 0x%04x not offered or not the key's",
                 cv.algorithm);
@@ -995,7 +1008,10 @@ static vq_status server_send_ticket(vq_tls *t)
 }
 
 /* The server's flight after ServerHello: EncryptedExtensions, Certificate, CertificateVerify,
- * Finished (rfc8446#2), at the Handshake level (rfc9001#4.1.4). */
+ * Finished (rfc8446#2), at the Handshake level (rfc9001#4.1.4).
+ * spec: rfc8446#4/1, rfc8446#4.3.1/1 — in the order of §4.4.1, EncryptedExtensions first (called
+ * right after the ServerHello is written). spec: rfc8446#4.4.3/1, rfc8446#4.4.3/3 — a certificate
+ * is always followed by CertificateVerify, then Finished. */
 static vq_status server_send_flight(vq_tls *t)
 {
   uint8_t *p = NULL, alpn[256], th[VQ_SECRET_MAX], sig[VQ_HS_SIG_MAX];
@@ -1167,6 +1183,8 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (have_tk && u16_in(ch.cipher_suites, tk.suite) && u16_in_arr(s, ns, tk.suite) &&
       (!t->hrr || tk.suite == t->suite))
     suite = tk.suite;
+  /* spec: rfc8446#4.1.2/11, rfc8446#9.3/5 — only the server's own suites are looked for in the
+   * client's list: suites it does not know or use are ignored. */
   for (size_t i = 0; i < ns && !suite; i++)
     if (u16_in(ch.cipher_suites, s[i])) suite = s[i];
   if (!suite) {
@@ -1273,6 +1291,8 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
     OPENSSL_cleanse(shared, sizeof shared);
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "no randomness");
   }
+  /* spec: rfc8446#4.1.3/1, rfc8446#4.2.1/10, rfc8446#D.5/9 — legacy_version 0x0303.
+   * spec: rfc8446#4.1.3/7 — only supported_versions, key_share and (resumed) pre_shared_key. */
   vq_tls_server_hello sh;
   memset(&sh, 0, sizeof sh);
   sh.legacy_version = VQ_TLS_LEGACY_VERSION;
@@ -1384,7 +1404,8 @@ static vq_status process(vq_tls *t, const uint8_t *m, size_t n)
     break;
   default: break;
   }
-  /* spec: rfc8446#4 — a message out of the expected order is unexpected_message. */
+  /* spec: rfc8446#4/2 — a message out of the expected order is unexpected_message.
+   * spec: rfc8446#4.1.2/3 — so is a ClientHello once TLS 1.3 is negotiated (no renegotiation). */
   return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "unexpected handshake message type %u at %s", type,
               level_name(recv_level(t)));
 }
@@ -1456,8 +1477,8 @@ static vq_status client_take_session(vq_tls *t, const uint8_t *blob, size_t len)
   uint64_t life = (uint64_t)(t->sess.lifetime_s > VQ_TLS_TICKET_LIFETIME_MAX ? VQ_TLS_TICKET_LIFETIME_MAX
                                                                            : t->sess.lifetime_s);
   (void)vq_suite_hash((vq_cipher_suite)t->sess.suite, &t->sess_hash);
-  /* spec: rfc8446#4.2.11.1/1 — not older than ticket_lifetime (nor 7 days, rfc8446#4.6.1/10);
-   * rfc8446#4.6.1/5 — only for the same server name; and for a suite we offer. */
+  /* spec: rfc8446#4.2.11.1/1 — not older than ticket_lifetime (nor 7 days, rfc8446#4.6.1/10).
+   * spec: rfc8446#4.6.1/5 — only for the same server name; and for a suite we offer. */
   t->sess_ok = now != 0 && now >= t->sess.received_ms && now - t->sess.received_ms < life * 1000u &&
                strcmp(t->sess.sni, t->server_name) == 0 && u16_in_arr(s, ns, t->sess.suite);
   /* spec: rfc9001#4.6.1 — 0-RTT when the ticket allows it (max_early_data_size 0xffffffff) and the

@@ -319,8 +319,8 @@ vq_status vq_hs_kx_keygen_ctx(const vq_tls_ctx *ctx, uint16_t group, EVP_PKEY **
   return VQ_OK;
 }
 
-/* spec: rfc8446#7.4.1, rfc8446#7.4.2 — the shared secret: the ECDH x-coordinate / X25519 output;
- * rfc8446#4.2.8.2/1 — the peer's P-256 point is validated (EVP_PKEY_set1_encoded_public_key
+/* spec: rfc8446#7.4.1, rfc8446#7.4.2 — the shared secret: the ECDH x-coordinate / X25519 output.
+ * spec: rfc8446#4.2.8.2/1 — the peer's P-256 point is validated (EVP_PKEY_set1_encoded_public_key
  * refuses a point off the curve); a malformed or invalid share is illegal_parameter. */
 vq_status vq_hs_kx_derive(EVP_PKEY *key, uint16_t group, const uint8_t *peer, size_t peer_len,
                           uint8_t *shared, size_t *shared_len)
