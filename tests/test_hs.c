@@ -339,7 +339,8 @@ static void spy_cv(int from_server, vq_level l, uint8_t *b, size_t n)
     if (m.type == VQ_TLS_CERTIFICATE_VERIFY) g_cv_alg = (uint16_t)(m.body.p[0] << 8 | m.body.p[1]);
 }
 
-/* spec: rfc8446#4.4.3, rfc8446#4.4.3/4, rfc8446#4.4.3/6, rfc8446#4.4.3/7 — the server signs with a
+/* spec: rfc8446#4.4.3, rfc8446#4.4.3/4, rfc8446#4.4.3/6, rfc8446#4.4.3/7, rfc8446#4.4.3/8,
+ * rfc8446#4.2.3/1, rfc8446#4.4.2.2/2, rfc8446#4.2.3/8 — the server signs with a
  * scheme the client offered and its key supports: ECDSA P-256, RSA-PSS (rsae, never PKCS#1 v1.5)
  * and Ed25519 keys, verified by a client that checks the chain. */
 VQ_TEST(hs_server_key_types)
@@ -408,7 +409,8 @@ static void spy_hrr(int from_server, vq_level l, uint8_t *b, size_t n)
     g_saw_hrr++;
 }
 
-/* spec: rfc8446#4.1.4/6 — a server that accepts only secp256r1 answers the client's x25519 share with
+/* spec: rfc8446#4.1.1/3, rfc8446#9.1/3 — key exchange with secp256r1;
+ * spec: rfc8446#4.1.4/6 — a server that accepts only secp256r1 answers the client's x25519 share with
  * a HelloRetryRequest; the second ClientHello carries a P-256 share (uncompressed point,
  * rfc8446#4.2.8.2) and the transcript restarts with message_hash (rfc8446#4.4.1). */
 VQ_TEST(hs_hello_retry_request_p256)
@@ -437,7 +439,7 @@ VQ_TEST(hs_hello_retry_request_p256)
   CHECK_EQ(g_saw_hrr, 0);
 }
 
-/* spec: rfc8446#4.1.1 — no group in common: handshake_failure. */
+/* spec: rfc8446#4.1.1, rfc8446#4.1.1/1, rfc8446#4.1.1/4 — no group in common: handshake_failure. */
 VQ_TEST(hs_no_common_group)
 {
   opts o;
@@ -1055,6 +1057,82 @@ VQ_TEST(hs_server_ignores_unknown_suite_and_extension)
   }
   solo_free(t, &s);
   solo_free(t, &c);
+}
+
+/* A fresh client's ClientHello, with legacy_version and supported_versions replaced (sv NULL: the
+ * extension left out), fed to a fresh server: the status it returns. */
+static vq_status server_gets_versions(vq_t *t, uint16_t legacy, const uint8_t *sv, size_t sv_len)
+{
+  solo c, s;
+  vq_status st = VQ_ERR_INTERNAL;
+  if (solo_new(t, &c, 0) && solo_new(t, &s, 1)) {
+    const uint8_t *d;
+    size_t n, used = 0;
+    vq_tls_msg m;
+    vq_tls_client_hello ch;
+    uint8_t buf[2048];
+    vq_tls_out_peek(c.t, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+    ch.legacy_version = legacy;
+    ch.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = sv != NULL;
+    ch.ext.supported_versions.p = sv;
+    ch.ext.supported_versions.len = sv_len;
+    CHECK_EQ(vq_tls_build_client_hello(buf, sizeof buf, &ch, &used), VQ_OK);
+    st = vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, buf, used);
+    CHECK_EQ(vq_tls_alert(s.t), st == VQ_OK ? -1 : vq_status_tls_alert(st));
+  }
+  solo_free(t, &s);
+  solo_free(t, &c);
+  return st;
+}
+
+/* spec: rfc8446#4.2.1/4, rfc8446#4.2.1/5, rfc8446#4.2.1/7, rfc8446#D.2/1, rfc8446#D.2/3 — the
+ * server negotiates from supported_versions alone: legacy_version is not looked at, unknown
+ * versions in the list are skipped, a list without 0x0304 or no list at all is protocol_version. */
+VQ_TEST(hs_server_version_negotiation)
+{
+  static const uint8_t v13[2] = {0x03, 0x04}, unknown_first[6] = {0x7a, 0x7a, 0x03, 0x05, 0x03, 0x04},
+                       v12[4] = {0x03, 0x03, 0x03, 0x02};
+  CHECK_EQ(server_gets_versions(t, 0x0303, v13, sizeof v13), VQ_OK);
+  CHECK_EQ(server_gets_versions(t, 0x0301, v13, sizeof v13), VQ_OK);
+  CHECK_EQ(server_gets_versions(t, 0x0303, unknown_first, sizeof unknown_first), VQ_OK);
+  CHECK_EQ(server_gets_versions(t, 0x0303, v12, sizeof v12), VQ_ERR_TLS_PROTOCOL_VERSION);
+  CHECK_EQ(vq_status_tls_alert(VQ_ERR_TLS_PROTOCOL_VERSION), 70);
+  CHECK_EQ(server_gets_versions(t, 0x0303, NULL, 0), VQ_ERR_TLS_PROTOCOL_VERSION);
+}
+
+/* spec: rfc8446#4.2.1/11, rfc8446#4.2.1/12, rfc8446#D.1/3 — the client takes the version from the
+ * ServerHello's supported_versions only (legacy_version is not looked at) and aborts with
+ * protocol_version when it selects anything but TLS 1.3 or is missing. */
+VQ_TEST(hs_client_version_check)
+{
+  vq_tls_test_hooks none = {0};
+  uint8_t a[256];
+  size_t na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
+  CHECK(na > 8);
+  a[4] = 0x03, a[5] = 0x01; /* legacy_version 0x0301: ignored */
+  CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_OK);
+  vq_tls_server_hello sh;
+  uint8_t random[32], pub[32];
+  size_t used = 0;
+  for (int i = 0; i < 32; i++) random[i] = (uint8_t)(i + 1), pub[i] = (uint8_t)(i * 7 + 9);
+  memset(&sh, 0, sizeof sh);
+  sh.legacy_version = VQ_TLS_LEGACY_VERSION;
+  sh.random = random;
+  sh.session_id_echo.p = random;
+  sh.cipher_suite = VQ_CS_AES_128_GCM_SHA256;
+  sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
+  sh.ext.selected_version = 0x0303;
+  sh.ext.has[VQ_TLS_EXT_KEY_SHARE] = 1;
+  sh.ext.key_share_group = VQ_HS_GROUP_X25519;
+  sh.ext.key_share.p = pub;
+  sh.ext.key_share.len = sizeof pub;
+  CHECK_EQ(vq_tls_build_server_hello(a, sizeof a, &sh, &used), VQ_OK);
+  CHECK_EQ(client_gets(t, &none, a, used, NULL, 0), VQ_ERR_TLS_PROTOCOL_VERSION);
+  sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 0;
+  CHECK_EQ(vq_tls_build_server_hello(a, sizeof a, &sh, &used), VQ_OK);
+  CHECK_EQ(client_gets(t, &none, a, used, NULL, 0), VQ_ERR_TLS_PROTOCOL_VERSION);
 }
 
 /* A message longer than VQ_TLS_MAX_MSG is refused from its header, before it is buffered. */

@@ -591,6 +591,8 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
   const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
   vq_status st = vq_tls_parse_server_hello(m + 4, n - 4, &sh);
   if (st != VQ_OK) return fail(t, st, "malformed ServerHello");
+  /* spec: rfc8446#4.2.1/11, rfc8446#4.2.1/12, rfc8446#D.1/3 — supported_versions first, and only
+   * it (never legacy_version): anything but TLS 1.3 is protocol_version. */
   st = vq_tls_quic_check_server_hello(&sh);
   if (st != VQ_OK) return fail(t, st, "ServerHello does not select TLS 1.3");
   /* spec: rfc8446#4.1.3/4 — legacy_session_id_echo must be the client's (empty, rfc9001#8.4/1). */
@@ -894,7 +896,8 @@ static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
 
 /* ---- server ------------------------------------------------------------------------------------ */
 
-/* The schemes a server key signs with, in the server's preference order. */
+/* The schemes a server key signs with, in the server's preference order.
+ * spec: rfc8446#4.4.3/8 — none uses SHA-1 (and the client accepts only offered_sigs, no SHA-1). */
 static size_t server_schemes(EVP_PKEY *key, uint16_t out[3])
 {
   static const uint16_t all[5] = {VQ_HS_SIG_ECDSA_P256_SHA256, VQ_HS_SIG_ED25519,
@@ -1156,6 +1159,9 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
   vq_status st = vq_tls_parse_client_hello(m + 4, n - 4, &ch);
   if (st != VQ_OK) return fail(t, st, "malformed ClientHello");
+  /* spec: rfc8446#4.2.1/4, rfc8446#4.2.1/5, rfc8446#4.2.1/7, rfc8446#D.2/1, rfc8446#D.2/3 — the
+   * version comes from supported_versions alone (legacy_version is never looked at, unknown
+   * versions are skipped); no 0x0304 there, or no such extension, is protocol_version. */
   st = vq_tls_quic_check_client_hello(&ch);
   if (st == VQ_ERR_TLS_MISSING_EXTENSION)
     return fail(t, st, "ClientHello without quic_transport_parameters");
@@ -1187,6 +1193,7 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
    * client's list: suites it does not know or use are ignored. */
   for (size_t i = 0; i < ns && !suite; i++)
     if (u16_in(ch.cipher_suites, s[i])) suite = s[i];
+  /* spec: rfc8446#4.1.1/4, rfc8446#2.1/1 — no suite in common: handshake_failure. */
   if (!suite) {
     OPENSSL_cleanse(&tk, sizeof tk);
     return fail(t, VQ_ERR_TLS_HANDSHAKE_FAILURE, "no cipher suite in common");
@@ -1201,8 +1208,10 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (t->hrr && suite != t->suite)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "second ClientHello changes the cipher suite");
 
-  /* spec: rfc8446#4.2.8 — a share in an accepted group, the server's preference first; none but an
-   * accepted group in supported_groups: HelloRetryRequest (rfc8446#4.1.1). */
+  /* spec: rfc8446#4.2.8 — a share in an accepted group, the server's preference first.
+   * spec: rfc8446#4.1.1/3 — none, but an accepted group in supported_groups: HelloRetryRequest.
+   * spec: rfc8446#4.1.1/1, rfc8446#4.1.1/4, rfc8446#2.1/1 — no group in common: handshake_failure.
+   * spec: rfc8446#9.1/3 — secp256r1 is among the groups (default_groups), and X25519. */
   uint16_t group = 0;
   vq_tls_span share = {NULL, 0};
   for (size_t i = 0; i < ng && !group; i++) {
