@@ -568,7 +568,8 @@ VQ_TEST(hs_sni_only_for_names)
 
 /* spec: rfc8446#4.4.2.4 — a name the certificate does not carry: bad_certificate, with a detail.
  * spec: rfc9001#4.4/1, rfc9114#3.1/1, rfc9114#3.1/2 — the client authenticates the server for the
- * name it wants (the URI's host): a certificate for another name fails the handshake. */
+ * name it wants (the URI's host): a certificate for another name fails the handshake.
+ * spec: rfc8446#C.5/1 — with insecure at its zero default, the server is authenticated. */
 VQ_TEST(hs_verify_wrong_name)
 {
   opts o;
@@ -785,8 +786,8 @@ static void solo_free(vq_t *t, solo *s)
   CHECK_EQ(s->mem.used, 0);
 }
 
-/* spec: rfc8446#4 — truncated or garbage handshake messages: decode_error, never a crash; the
- * failure is sticky. */
+/* spec: rfc8446#4, rfc8446#6/6 — truncated or garbage handshake messages: decode_error, never a
+ * crash; the failure is sticky. */
 VQ_TEST(hs_garbage_is_decode_error)
 {
   solo s;
@@ -872,10 +873,23 @@ static vq_status client_gets(vq_t *t, const vq_tls_test_hooks *h, const uint8_t 
         vq_tls_msg m;
         vq_tls_client_hello ch;
         vq_tls_key_share_entry e;
+        vq_tls_client_hello ch1;
         vq_tls_out_peek(x, VQ_LEVEL_INITIAL, &d, &n);
         CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+        CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch1), VQ_OK);
         CHECK_EQ(vq_tls_msg_split(d + m.size, n - m.size, &m), VQ_OK);
         CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+        /* the same ClientHello but for the key share (rfc8446#4.1.2/2) */
+        CHECK(memcmp(ch.random, ch1.random, 32) == 0);
+        CHECK(ch.cipher_suites.len == ch1.cipher_suites.len &&
+              memcmp(ch.cipher_suites.p, ch1.cipher_suites.p, ch.cipher_suites.len) == 0);
+        CHECK(ch.ext.groups.len == ch1.ext.groups.len &&
+              memcmp(ch.ext.groups.p, ch1.ext.groups.p, ch.ext.groups.len) == 0);
+        CHECK(ch.ext.sig_algs.len == ch1.ext.sig_algs.len &&
+              memcmp(ch.ext.sig_algs.p, ch1.ext.sig_algs.p, ch.ext.sig_algs.len) == 0);
+        CHECK(ch.ext.quic_tp.len == ch1.ext.quic_tp.len &&
+              memcmp(ch.ext.quic_tp.p, ch1.ext.quic_tp.p, ch.ext.quic_tp.len) == 0);
+        CHECK_EQ(ch.ext.n_ext, ch1.ext.n_ext);
         CHECK_EQ(vq_tls_key_share_next(ch.ext.key_shares, &off, &e), VQ_OK);
         CHECK_EQ(e.group, VQ_HS_GROUP_SECP256R1);
         CHECK_EQ(e.key_exchange.len, 65);
@@ -891,9 +905,11 @@ static vq_status client_gets(vq_t *t, const vq_tls_test_hooks *h, const uint8_t 
 }
 
 /* spec: rfc8446#4.1.3/5, rfc8446#4.1.4/4, rfc8446#4.1.4/5, rfc8446#4.1.4/10, rfc8446#4.2.8/10,
- * rfc8446#4.2.8/15, rfc8446#4.2.8/9, rfc8446#4.2.8/11 — the client's checks of ServerHello and
- * HelloRetryRequest (the selected group offered and not already shared), and its second
- * ClientHello with one share in the selected group (client_gets). */
+ * rfc8446#4.2.8/15, rfc8446#4.2.8/9, rfc8446#4.2.8/11, rfc8446#4.2.8/14, rfc8446#4.1.4/8,
+ * rfc8446#4.1.4/3, rfc8446#4.1.2/2 — the client's checks of ServerHello and
+ * HelloRetryRequest (the selected group offered and not already shared, the suite offered), and
+ * its second ClientHello with one share in the selected group and otherwise the first's fields
+ * (client_gets). */
 VQ_TEST(hs_client_checks_server_hello)
 {
   uint8_t a[256], b[256];
@@ -912,6 +928,8 @@ VQ_TEST(hs_client_checks_server_hello)
   CHECK_EQ(client_gets(t, &none, a, na, b, nb), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* suite changed */
   nb = build_sh(b, sizeof b, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
   CHECK_EQ(client_gets(t, &none, a, na, b, nb), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* group changed */
+  na = build_sh(a, sizeof a, 1, VQ_CS_AES_256_GCM_SHA384, VQ_HS_GROUP_SECP256R1);
+  CHECK_EQ(client_gets(t, &one, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* HRR suite not offered */
   /* a well-formed ServerHello in the offered group moves the client to the Handshake level */
   na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
   CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_OK);
@@ -927,8 +945,8 @@ static int u16_list_has(vq_tls_span l, uint16_t v)
 /* spec: rfc8446#4.1.2/6, rfc8446#D.5/9, rfc8446#4.1.2/10, rfc8446#4.2.1/1, rfc8446#D.5/2,
  * rfc8446#D.5/3, rfc8446#9.1/1, rfc8446#4.2.3/2, rfc8446#4.2.3/20, rfc8446#4.2.3/21, rfc8446#4.2.8/3,
  * rfc8446#4.2.8/6, rfc8446#4.2.8/7, rfc8446#9.2/10, rfc8446#9.2/11 — the client's ClientHello, as
- * sent, field by field; spec: rfc8446#4.1.3/1, rfc8446#4.2.1/10, rfc8446#4.1.3/7 — and the
- * server's ServerHello in answer. */
+ * sent, field by field; spec: rfc8446#4.1.3/1, rfc8446#4.2.1/10, rfc8446#4.1.3/7, rfc8446#4.2.9/6,
+ * rfc8446#2/1 — and the server's ServerHello in answer. */
 VQ_TEST(hs_client_hello_conforms)
 {
   solo c, s;
@@ -1391,8 +1409,9 @@ VQ_TEST(hs_key_schedule_known_answers)
   }
 }
 
-/* spec: rfc8446#4.2.8.2/1 — a P-256 share that is not a valid uncompressed point on the curve, and
- * an X25519 share giving the all-zero secret (rfc8446#7.4.2), are illegal_parameter. */
+/* spec: rfc8446#4.2.8.2/1, rfc8446#7.4.2/3, rfc8446#6/7 — a P-256 share that is not a valid
+ * uncompressed point on the curve, and an X25519 share giving the all-zero secret, are
+ * illegal_parameter. */
 VQ_TEST(hs_invalid_key_shares)
 {
   EVP_PKEY *k = NULL;

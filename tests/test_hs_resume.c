@@ -248,6 +248,10 @@ VQ_TEST(hs_resume_basic)
     CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
     CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
     CHECK(ch.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] && ch.ext.has[VQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES]);
+    /* spec: rfc8446#4.2.9/8 — psk_dhe_ke only, with a key_share (the server's is checked by the
+     * client, and the handshake below completes) */
+    CHECK(ch.ext.psk_modes.len == 1 && ch.ext.psk_modes.p[0] == 1);
+    CHECK(ch.ext.has[VQ_TLS_EXT_KEY_SHARE]);
     CHECK(ch.ext.raw[VQ_TLS_EXT_PRE_SHARED_KEY].p + ch.ext.raw[VQ_TLS_EXT_PRE_SHARED_KEY].len ==
           m.body.p + m.body.len);
   }

@@ -439,7 +439,10 @@ static int alpn_has(const uint8_t *a, size_t n, const uint8_t *name, size_t name
 
 /* ---- client ------------------------------------------------------------------------------------ */
 
-/* spec: rfc8446#4.1.2 — ClientHello: legacy_version 0x0303, random, legacy_session_id empty
+/* spec: rfc8446#4.1.2/2 — the second ClientHello (after a HelloRetryRequest) comes from this same
+ * code and state: only the key share (the requested group), the cookie, early_data (dropped) and
+ * the PSK's age and binder differ.
+ * spec: rfc8446#4.1.2 — ClientHello: legacy_version 0x0303, random, legacy_session_id empty
  * (rfc9001#8.4/1: no middlebox compatibility mode), the suites, null compression, then
  * supported_versions, supported_groups, signature_algorithms, ALPN (rfc9001#8.1), key_share,
  * psk_key_exchange_modes, the HelloRetryRequest's cookie, quic_transport_parameters (rfc9001#8.2). */
@@ -595,7 +598,9 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
    * it (never legacy_version): anything but TLS 1.3 is protocol_version. */
   st = vq_tls_quic_check_server_hello(&sh);
   if (st != VQ_OK) return fail(t, st, "ServerHello does not select TLS 1.3");
-  /* spec: rfc8446#4.1.3/4 — legacy_session_id_echo must be the client's (empty, rfc9001#8.4/1). */
+  /* spec: rfc8446#4.1.4/3, rfc8446#4.1.4/8 — a HelloRetryRequest goes through the same checks
+   * (legacy_session_id_echo, the suite offered) before its extensions.
+   * spec: rfc8446#4.1.3/4 — legacy_session_id_echo must be the client's (empty, rfc9001#8.4/1). */
   if (sh.session_id_echo.len != 0)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "legacy_session_id_echo does not match");
   /* spec: rfc8446#4.1.3/5 — a cipher suite the client did not offer is illegal_parameter. */
@@ -633,6 +638,7 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
     return client_send_hello(t);
   }
 
+  /* spec: rfc8446#4.2.9/8 — psk_dhe_ke (the only mode offered): a key_share, resumed or not. */
   if (!sh.ext.has[VQ_TLS_EXT_KEY_SHARE])
     return fail(t, VQ_ERR_TLS_MISSING_EXTENSION, "ServerHello without key_share");
   /* spec: rfc8446#4.2 — an extension the client did not offer: unsupported_extension. */
@@ -649,7 +655,8 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
                   sh.cipher_suite);
     t->resumed = 1;
   }
-  /* spec: rfc8446#4.2.8/12, rfc8446#4.2.8/15 — the server's share is in the group of the client's. */
+  /* spec: rfc8446#4.2.8/12, rfc8446#4.2.8/15, rfc8446#2/1 — the server's share is in the group of
+   * the client's. spec: rfc8446#4.2.8/14 — after a HelloRetryRequest, t->group is its group. */
   if (sh.ext.key_share_group != t->group)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "key share in group 0x%04x, offered 0x%04x",
                 sh.ext.key_share_group, t->group);
@@ -761,7 +768,9 @@ static vq_status client_certificate(vq_tls *t, const uint8_t *m, size_t n)
   /* spec: rfc9001#4.4/1 — the client authenticates the server: its chain to a trust anchor and the
    * server name (unless the application asked for insecure mode); spec: rfc9114#3.1/1,
    * rfc9114#3.1/2 — the name is the URI's host (vq-client passes it as server_name): a certificate
-   * that does not match it fails the handshake, so the server is never authoritative for it */
+   * that does not match it fails the handshake, so the server is never authoritative for it.
+   * spec: rfc8446#C.5/1 — unauthenticated only when the application explicitly configured it
+   * (vq_tls_ctx_config.insecure, off by default). */
   if (!t->ctx->insecure) {
     char detail[sizeof t->detail];
     st = vq_hs_verify_chain(t->ctx, leaf, t->peer_chain, t->server_name, detail, sizeof detail);
@@ -1013,8 +1022,8 @@ static vq_status server_send_ticket(vq_tls *t)
 /* The server's flight after ServerHello: EncryptedExtensions, Certificate, CertificateVerify,
  * Finished (rfc8446#2), at the Handshake level (rfc9001#4.1.4).
  * spec: rfc8446#4/1, rfc8446#4.3.1/1 — in the order of §4.4.1, EncryptedExtensions first (called
- * right after the ServerHello is written). spec: rfc8446#4.4.3/1, rfc8446#4.4.3/3 — a certificate
- * is always followed by CertificateVerify, then Finished. */
+ * right after the ServerHello is written). spec: rfc8446#4.4.2/1, rfc8446#4.4.3/1, rfc8446#4.4.3/3
+ * — a Certificate unless resumed, always followed by CertificateVerify, then Finished. */
 static vq_status server_send_flight(vq_tls *t)
 {
   uint8_t *p = NULL, alpn[256], th[VQ_SECRET_MAX], sig[VQ_HS_SIG_MAX];
@@ -1070,7 +1079,9 @@ static vq_status server_send_flight(vq_tls *t)
   return server_send_finished_flight(t);
 }
 
-/* A ticket offered in ch that this server can use: psk_dhe_ke offered (rfc8446#4.2.9/4: the only
+/* spec: rfc8446#4.2.9/4 — a ticket is used only when the client listed psk_dhe_ke, the one mode
+ * this server selects.
+ * A ticket offered in ch that this server can use: psk_dhe_ke offered (rfc8446#4.2.9/4: the only
  * mode we select), the first identity is a ticket we sealed, not older than its lifetime. Anything
  * else is ignored: spec: rfc8446#4.2.11/5, rfc8446#4.2.11/6 — unknown PSKs are ignored and a full
  * handshake follows. *age_ok: the client's view of the ticket age fits ours (rfc8446#4.2.10/3). */
@@ -1158,6 +1169,8 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   size_t ns = 0, ng = 0;
   const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
   vq_status st = vq_tls_parse_client_hello(m + 4, n - 4, &ch);
+  /* spec: rfc8446#6/6 — a message that does not parse is decode_error: the codecs' status, which
+   * every handler passes on as here. */
   if (st != VQ_OK) return fail(t, st, "malformed ClientHello");
   /* spec: rfc8446#4.2.1/4, rfc8446#4.2.1/5, rfc8446#4.2.1/7, rfc8446#D.2/1, rfc8446#D.2/3 — the
    * version comes from supported_versions alone (legacy_version is never looked at, unknown
@@ -1208,7 +1221,8 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (t->hrr && suite != t->suite)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "second ClientHello changes the cipher suite");
 
-  /* spec: rfc8446#4.2.8 — a share in an accepted group, the server's preference first.
+  /* spec: rfc8446#4.2.8, rfc8446#2/1 — a share in an accepted group, the server's preference
+   * first, taken from the client's key_share: the server's share will be in that group.
    * spec: rfc8446#4.1.1/3 — none, but an accepted group in supported_groups: HelloRetryRequest.
    * spec: rfc8446#4.1.1/1, rfc8446#4.1.1/4, rfc8446#2.1/1 — no group in common: handshake_failure.
    * spec: rfc8446#9.1/3 — secp256r1 is among the groups (default_groups), and X25519. */
@@ -1301,7 +1315,9 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "no randomness");
   }
   /* spec: rfc8446#4.1.3/1, rfc8446#4.2.1/10, rfc8446#D.5/9 — legacy_version 0x0303.
-   * spec: rfc8446#4.1.3/7 — only supported_versions, key_share and (resumed) pre_shared_key. */
+   * spec: rfc8446#4.1.3/7, rfc8446#4.2.9/6 — only supported_versions, key_share and (resumed)
+   * pre_shared_key: never psk_key_exchange_modes. spec: rfc8446#4.2.9/8 — resumed too, psk_dhe_ke:
+   * a key_share. */
   vq_tls_server_hello sh;
   memset(&sh, 0, sizeof sh);
   sh.legacy_version = VQ_TLS_LEGACY_VERSION;
