@@ -985,6 +985,13 @@ VQ_TEST(hs_client_hello_conforms)
       CHECK(sig != 2);     /* DSA */
     }
     CHECK(ch.ext.has[VQ_TLS_EXT_SUPPORTED_GROUPS] && ch.ext.has[VQ_TLS_EXT_KEY_SHARE]);
+    /* spec: rfc8446#B/1, rfc8446#B.3.1.4/1 — no _RESERVED or obsolete_RESERVED value: the groups
+     * are x25519 and secp256r1 only (the suites and schemes are checked above) */
+    CHECK(ch.ext.groups.len >= 2);
+    for (size_t i = 0; i + 1 < ch.ext.groups.len; i += 2) {
+      uint16_t gr = (uint16_t)(ch.ext.groups.p[i] << 8 | ch.ext.groups.p[i + 1]);
+      CHECK(gr == VQ_HS_GROUP_X25519 || gr == VQ_HS_GROUP_SECP256R1);
+    }
     /* key shares: each in supported_groups, in its order, no group twice */
     size_t last_pos = 0, shares = 0;
     uint16_t seen[8];

@@ -482,7 +482,9 @@ static vq_status client_send_hello(vq_tls *t)
    * (offered_sigs: ECDSA P-256, Ed25519, RSA-PSS; no SHA-1, SHA-224, MD5 or DSA scheme).
    * spec: rfc8446#4.2.8/3, rfc8446#4.2.8/6, rfc8446#4.2.8/7 — one KeyShareEntry, in a group of
    * supported_groups. spec: rfc8446#9.2/10, rfc8446#9.2/11 — signature_algorithms,
-   * supported_groups and key_share are always present. */
+   * supported_groups and key_share are always present.
+   * spec: rfc8446#B/1, rfc8446#B.3.1.4/1 — every code point offered is a TLS 1.3 one (no
+   * _RESERVED or obsolete_RESERVED value). */
   vq_tls_client_hello ch;
   memset(&ch, 0, sizeof ch);
   ch.legacy_version = VQ_TLS_LEGACY_VERSION;
