@@ -486,3 +486,66 @@ VQ_TEST(cidmgr_local_zero_length_issues_nothing)
   CHECK_EQ(vq_cidmgr_local_add(&x.m, &c, tk, &seq), VQ_OK);
   CHECK_EQ(vq_cidmgr_local_next_frame(&x.m, &f), 1);
 }
+
+/* A token function that refuses (VQ_ERR_CID_DUPLICATE: "live elsewhere") the CIDs that start with
+ * the byte *ud, as the endpoint's check of its routing table does. */
+static vq_status refuse_first_byte(void *ud, const vq_cid *cid, uint8_t token[VQ_RESET_TOKEN_LEN])
+{
+  const uint8_t *b = ud;
+  if (cid->len && cid->bytes[0] == *b) return VQ_ERR_CID_DUPLICATE;
+  for (unsigned i = 0; i < VQ_RESET_TOKEN_LEN; i++) token[i] = (uint8_t)(cid->bytes[0] + i);
+  return VQ_OK;
+}
+
+/* fill: a byte per call from the list, repeated over the CID */
+typedef struct fill_seq {
+  const uint8_t *v;
+  size_t n, i;
+} fill_seq;
+static int fill_from_seq(void *ud, uint8_t *out, size_t len)
+{
+  fill_seq *f = ud;
+  uint8_t b = f->v[f->i < f->n ? f->i : f->n - 1];
+  f->i++;
+  for (size_t k = 0; k < len; k++) out[k] = b;
+  return 0;
+}
+
+/* spec: rfc9000#10.3.2 — a fresh CID that is live elsewhere (the token function refuses it) or
+ * already one of the connection's is drawn again, so a CID and its token serve one connection. */
+VQ_TEST(cidmgr_replenish_redraws_cids_in_use)
+{
+  fixture x;
+  vq_cid c0, added[4];
+  uint32_t n = 0;
+  CHECK_EQ(fx_init(&x, 2), VQ_OK);
+  mkcid(&c0, 0x10, 8);
+  for (int i = 0; i < 8; i++) c0.bytes[i] = 0x10;
+  CHECK_EQ(vq_cidmgr_local_set_initial(&x.m, &c0, NULL), VQ_OK);
+  CHECK_EQ(vq_cidmgr_local_set_peer_limit(&x.m, 3), VQ_OK);
+  /* draws: 0xaa (in use elsewhere), 0x10 (the connection's own), 0xbb, then 0xaa, 0xcc */
+  static const uint8_t seq[5] = {0xaa, 0x10, 0xbb, 0xaa, 0xcc};
+  fill_seq fs = {seq, 5, 0};
+  vq_rng rng;
+  vq_rng_seed(&rng, 1);
+  rng.fill = fill_from_seq;
+  rng.fill_ud = &fs;
+  vq_cx cx = {0, NULL, NULL, &rng, NULL};
+  uint8_t refused = 0xaa;
+  CHECK_EQ(vq_cidmgr_local_replenish(&x.m, &cx, 8, refuse_first_byte, &refused, added, 4, &n), VQ_OK);
+  CHECK_EQ(n, 2);
+  CHECK_EQ(added[0].bytes[0], 0xbb);
+  CHECK_EQ(added[1].bytes[0], 0xcc);
+  CHECK_EQ(fs.i, 5);
+  /* every draw refused: after 8 draws nothing is issued, and the refusal is reported */
+  fixture y;
+  CHECK_EQ(fx_init(&y, 2), VQ_OK);
+  CHECK_EQ(vq_cidmgr_local_set_initial(&y.m, &c0, NULL), VQ_OK);
+  static const uint8_t all_aa[1] = {0xaa};
+  fill_seq fa = {all_aa, 1, 0};
+  rng.fill_ud = &fa;
+  CHECK_EQ(vq_cidmgr_local_replenish(&y.m, &cx, 8, refuse_first_byte, &refused, added, 4, &n),
+           VQ_ERR_CID_DUPLICATE);
+  CHECK_EQ(n, 0);
+  CHECK_EQ(fa.i, 8);
+}

@@ -1764,6 +1764,102 @@ VQ_TEST(conn_app_close_in_initial_becomes_transport_close)
   CHECK_EQ(root.used, 0);
 }
 
+/* A fill hook for vq_rng: the first call gives the bytes of *first, later ones 0x77s. */
+typedef struct fill_first {
+  vq_cid first;
+  int calls;
+} fill_first;
+static int fill_first_then_77(void *ud, uint8_t *out, size_t len)
+{
+  fill_first *f = ud;
+  if (f->calls++ == 0 && len == f->first.len)
+    memcpy(out, f->first.bytes, len);
+  else
+    memset(out, 0x77, len);
+  return 0;
+}
+
+VQ_TEST(conn_endpoint_cid_not_reused_while_live)
+{
+  /* spec: rfc9000#10.3.2 — a CID the endpoint draws that routes to a live connection (whose
+   * stateless reset token under the endpoint's static key would then be shared) is drawn again:
+   * here the draw for the Retry's Source CID first equals the live connection's CID */
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)1 << 28);
+  vq_tls_ctx_config scfg = {0}, ccfg = {0};
+  scfg.is_server = 1;
+  scfg.alpn = ccfg.alpn = alpn;
+  scfg.alpn_len = ccfg.alpn_len = sizeof(alpn);
+  ccfg.insecure = 1;
+  char err[256];
+  vq_tls_ctx *sctx = NULL, *cctx = NULL;
+  CHECK_EQ(vq_tls_ctx_new(&sctx, &scfg, err, sizeof(err)), VQ_OK);
+  CHECK_EQ(vq_tls_ctx_new(&cctx, &ccfg, err, sizeof(err)), VQ_OK);
+  vq_endpoint_config ec = {0};
+  ec.conn.is_server = 1;
+  ec.conn.tls = sctx;
+  ec.retry_above = 1; /* the first client gets a connection, later ones a Retry */
+  vq_endpoint *ep = NULL;
+  CHECK_EQ(vq_endpoint_new(&ep, &root, &ec), VQ_OK);
+  vq_rng rng;
+  vq_rng_seed(&rng, 11);
+  vq_cx cx = {VQ_MS(1000), NULL, NULL, &rng, NULL};
+  vq_conn_config cc = {0};
+  cc.tls = cctx;
+  cc.server_name = "localhost";
+  vq_conn *cli = NULL;
+  CHECK(vq_conn_new_client(&cli, &root, &cc, &cx) == VQ_OK);
+  uint8_t d[1500], resp[1500];
+  size_t n = 0, rl = 0;
+  if (cli) CHECK(vq_conn_send(cli, &cx, d, sizeof(d), &n) == VQ_OK);
+  const uint8_t addr[] = {127, 0, 0, 1, 0x12, 0x34}, addr2[] = {127, 0, 0, 2, 0x12, 0x34};
+  vq_endpoint_conn *c = NULL;
+  int created = 0;
+  if (ep && n) {
+    CHECK_EQ(vq_endpoint_recv(ep, &cx, addr, sizeof(addr), d, n, &c, &created, resp, sizeof(resp), &rl),
+             VQ_OK);
+  }
+  CHECK(created && c);
+  fill_first ff = {{0}, 0};
+  if (c) CHECK(vq_conn_local_cid(c->conn, 0, &ff.first, NULL));
+  CHECK_EQ(ff.first.len, 8);
+  /* another client's Initial: a Retry, whose Source CID is the endpoint's draw */
+  rng.fill = fill_first_then_77;
+  rng.fill_ud = &ff;
+  const uint8_t dcid2[8] = {0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8}, scid2[4] = {1, 2, 3, 4};
+  vq_cid d2, s2;
+  CHECK_EQ(vq_cid_set(&d2, dcid2, 8), VQ_OK);
+  CHECK_EQ(vq_cid_set(&s2, scid2, 4), VQ_OK);
+  vq_long_header_spec hs = {VQ_PKT_INITIAL, VQ_QUIC_V1, &d2, &s2, NULL, 0, 4, 2};
+  uint8_t dg[1200];
+  memset(dg, 0, sizeof(dg));
+  size_t length_off = 0, pn_off = 0;
+  CHECK_EQ(vq_long_header_write(dg, sizeof(dg), &hs, &length_off, &pn_off), VQ_OK);
+  CHECK_EQ(vq_packet_set_length(dg, sizeof(dg), length_off, 2, sizeof(dg) - pn_off), VQ_OK);
+  rl = 0;
+  vq_endpoint_conn *c2 = NULL;
+  if (ep)
+    CHECK_EQ(vq_endpoint_recv(ep, &cx, addr2, sizeof(addr2), dg, sizeof(dg), &c2, &created, resp,
+                              sizeof(resp), &rl),
+             VQ_OK);
+  CHECK(rl > 0);
+  CHECK(ff.calls >= 2);
+  vq_pkt_header h;
+  if (rl > 0 && vq_packet_parse(resp, rl, 0, &h) == VQ_OK) {
+    CHECK_EQ(h.type, VQ_PKT_RETRY);
+    CHECK_EQ(h.scid_len, 8);
+    CHECK(memcmp(resp + h.scid_off, ff.first.bytes, 8) != 0);
+    CHECK_EQ(resp[h.scid_off], 0x77);
+  } else {
+    CHECK(0);
+  }
+  vq_conn_free(cli, NULL);
+  vq_endpoint_free(ep);
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+  CHECK_EQ(root.used, 0);
+}
+
 /* A long header datagram of len bytes (zero padded) with the given version, DCID and SCID. */
 static size_t raw_long(uint8_t *out, size_t len, uint8_t first, uint32_t version, const uint8_t *dcid,
                        size_t dl, const uint8_t *scid, size_t sl)

@@ -339,8 +339,10 @@ static void spy_cv(int from_server, vq_level l, uint8_t *b, size_t n)
     if (m.type == VQ_TLS_CERTIFICATE_VERIFY) g_cv_alg = (uint16_t)(m.body.p[0] << 8 | m.body.p[1]);
 }
 
-/* spec: rfc8446#4.4.3 — the server signs with a scheme the client offered and its key supports:
- * ECDSA P-256, RSA-PSS (rsae) and Ed25519 keys, verified by a client that checks the chain. */
+/* spec: rfc8446#4.4.3, rfc8446#4.4.3/4, rfc8446#4.4.3/6, rfc8446#4.4.3/7, rfc8446#4.4.3/8,
+ * rfc8446#4.2.3/1, rfc8446#4.4.2.2/2, rfc8446#4.2.3/8 — the server signs with a
+ * scheme the client offered and its key supports: ECDSA P-256, RSA-PSS (rsae, never PKCS#1 v1.5)
+ * and Ed25519 keys, verified by a client that checks the chain. */
 VQ_TEST(hs_server_key_types)
 {
   static const char *types[3] = {"EC", "RSA", "ED25519"};
@@ -407,7 +409,8 @@ static void spy_hrr(int from_server, vq_level l, uint8_t *b, size_t n)
     g_saw_hrr++;
 }
 
-/* spec: rfc8446#4.1.4/6 — a server that accepts only secp256r1 answers the client's x25519 share with
+/* spec: rfc8446#4.1.1/3, rfc8446#9.1/3 — key exchange with secp256r1;
+ * spec: rfc8446#4.1.4/6 — a server that accepts only secp256r1 answers the client's x25519 share with
  * a HelloRetryRequest; the second ClientHello carries a P-256 share (uncompressed point,
  * rfc8446#4.2.8.2) and the transcript restarts with message_hash (rfc8446#4.4.1). */
 VQ_TEST(hs_hello_retry_request_p256)
@@ -436,7 +439,7 @@ VQ_TEST(hs_hello_retry_request_p256)
   CHECK_EQ(g_saw_hrr, 0);
 }
 
-/* spec: rfc8446#4.1.1 — no group in common: handshake_failure. */
+/* spec: rfc8446#4.1.1, rfc8446#4.1.1/1, rfc8446#4.1.1/4 — no group in common: handshake_failure. */
 VQ_TEST(hs_no_common_group)
 {
   opts o;
@@ -565,7 +568,8 @@ VQ_TEST(hs_sni_only_for_names)
 
 /* spec: rfc8446#4.4.2.4 — a name the certificate does not carry: bad_certificate, with a detail.
  * spec: rfc9001#4.4/1, rfc9114#3.1/1, rfc9114#3.1/2 — the client authenticates the server for the
- * name it wants (the URI's host): a certificate for another name fails the handshake. */
+ * name it wants (the URI's host): a certificate for another name fails the handshake.
+ * spec: rfc8446#C.5/1 — with insecure at its zero default, the server is authenticated. */
 VQ_TEST(hs_verify_wrong_name)
 {
   opts o;
@@ -782,8 +786,8 @@ static void solo_free(vq_t *t, solo *s)
   CHECK_EQ(s->mem.used, 0);
 }
 
-/* spec: rfc8446#4 — truncated or garbage handshake messages: decode_error, never a crash; the
- * failure is sticky. */
+/* spec: rfc8446#4, rfc8446#6/6 — truncated or garbage handshake messages: decode_error, never a
+ * crash; the failure is sticky. */
 VQ_TEST(hs_garbage_is_decode_error)
 {
   solo s;
@@ -869,10 +873,23 @@ static vq_status client_gets(vq_t *t, const vq_tls_test_hooks *h, const uint8_t 
         vq_tls_msg m;
         vq_tls_client_hello ch;
         vq_tls_key_share_entry e;
+        vq_tls_client_hello ch1;
         vq_tls_out_peek(x, VQ_LEVEL_INITIAL, &d, &n);
         CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+        CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch1), VQ_OK);
         CHECK_EQ(vq_tls_msg_split(d + m.size, n - m.size, &m), VQ_OK);
         CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+        /* the same ClientHello but for the key share (rfc8446#4.1.2/2) */
+        CHECK(memcmp(ch.random, ch1.random, 32) == 0);
+        CHECK(ch.cipher_suites.len == ch1.cipher_suites.len &&
+              memcmp(ch.cipher_suites.p, ch1.cipher_suites.p, ch.cipher_suites.len) == 0);
+        CHECK(ch.ext.groups.len == ch1.ext.groups.len &&
+              memcmp(ch.ext.groups.p, ch1.ext.groups.p, ch.ext.groups.len) == 0);
+        CHECK(ch.ext.sig_algs.len == ch1.ext.sig_algs.len &&
+              memcmp(ch.ext.sig_algs.p, ch1.ext.sig_algs.p, ch.ext.sig_algs.len) == 0);
+        CHECK(ch.ext.quic_tp.len == ch1.ext.quic_tp.len &&
+              memcmp(ch.ext.quic_tp.p, ch1.ext.quic_tp.p, ch.ext.quic_tp.len) == 0);
+        CHECK_EQ(ch.ext.n_ext, ch1.ext.n_ext);
         CHECK_EQ(vq_tls_key_share_next(ch.ext.key_shares, &off, &e), VQ_OK);
         CHECK_EQ(e.group, VQ_HS_GROUP_SECP256R1);
         CHECK_EQ(e.key_exchange.len, 65);
@@ -888,7 +905,11 @@ static vq_status client_gets(vq_t *t, const vq_tls_test_hooks *h, const uint8_t 
 }
 
 /* spec: rfc8446#4.1.3/5, rfc8446#4.1.4/4, rfc8446#4.1.4/5, rfc8446#4.1.4/10, rfc8446#4.2.8/10,
- * rfc8446#4.2.8/15 — the client's checks of ServerHello and HelloRetryRequest. */
+ * rfc8446#4.2.8/15, rfc8446#4.2.8/9, rfc8446#4.2.8/11, rfc8446#4.2.8/14, rfc8446#4.1.4/8,
+ * rfc8446#4.1.4/3, rfc8446#4.1.2/2 — the client's checks of ServerHello and
+ * HelloRetryRequest (the selected group offered and not already shared, the suite offered), and
+ * its second ClientHello with one share in the selected group and otherwise the first's fields
+ * (client_gets). */
 VQ_TEST(hs_client_checks_server_hello)
 {
   uint8_t a[256], b[256];
@@ -907,9 +928,236 @@ VQ_TEST(hs_client_checks_server_hello)
   CHECK_EQ(client_gets(t, &none, a, na, b, nb), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* suite changed */
   nb = build_sh(b, sizeof b, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
   CHECK_EQ(client_gets(t, &none, a, na, b, nb), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* group changed */
+  na = build_sh(a, sizeof a, 1, VQ_CS_AES_256_GCM_SHA384, VQ_HS_GROUP_SECP256R1);
+  CHECK_EQ(client_gets(t, &one, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER); /* HRR suite not offered */
   /* a well-formed ServerHello in the offered group moves the client to the Handshake level */
   na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
   CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_OK);
+}
+
+static int u16_list_has(vq_tls_span l, uint16_t v)
+{
+  for (size_t i = 0; i + 1 < l.len; i += 2)
+    if ((uint16_t)(l.p[i] << 8 | l.p[i + 1]) == v) return 1;
+  return 0;
+}
+
+/* spec: rfc8446#4.1.2/6, rfc8446#D.5/9, rfc8446#4.1.2/10, rfc8446#4.2.1/1, rfc8446#D.5/2,
+ * rfc8446#D.5/3, rfc8446#9.1/1, rfc8446#4.2.3/2, rfc8446#4.2.3/20, rfc8446#4.2.3/21, rfc8446#4.2.8/3,
+ * rfc8446#4.2.8/6, rfc8446#4.2.8/7, rfc8446#9.2/10, rfc8446#9.2/11 — the client's ClientHello, as
+ * sent, field by field; spec: rfc8446#4.1.3/1, rfc8446#4.2.1/10, rfc8446#4.1.3/7, rfc8446#4.2.9/6,
+ * rfc8446#2/1 — and the server's ServerHello in answer. */
+VQ_TEST(hs_client_hello_conforms)
+{
+  solo c, s;
+  if (solo_new(t, &c, 0) && solo_new(t, &s, 1)) {
+    const uint8_t *d;
+    size_t n, off = 0;
+    vq_tls_msg m;
+    vq_tls_client_hello ch;
+    vq_tls_key_share_entry e;
+    vq_tls_out_peek(c.t, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(m.type, VQ_TLS_CLIENT_HELLO);
+    CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+    CHECK_EQ(ch.legacy_version, 0x0303);
+    CHECK_EQ(ch.session_id.len, 0);
+    CHECK_EQ(m.body.p[2 + 32], 0); /* legacy_session_id: a single zero length byte */
+    /* spec: rfc8446#4.1.2/13 — legacy_compression_methods: exactly one byte, zero */
+    size_t comp = 2 + 32 + 1 + 2 + ch.cipher_suites.len;
+    CHECK(comp + 2 <= m.body.len && m.body.p[comp] == 1 && m.body.p[comp + 1] == 0);
+    /* every suite is a TLS 1.3 AEAD suite (0x1301..0x1303), AES-128-GCM among them */
+    CHECK(ch.cipher_suites.len >= 2);
+    for (size_t i = 0; i + 1 < ch.cipher_suites.len; i += 2) {
+      uint16_t cs = (uint16_t)(ch.cipher_suites.p[i] << 8 | ch.cipher_suites.p[i + 1]);
+      CHECK(cs >= 0x1301 && cs <= 0x1303);
+    }
+    CHECK(u16_list_has(ch.cipher_suites, 0x1301));
+    CHECK(ch.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS]);
+    CHECK_EQ(ch.ext.supported_versions.len, 2);
+    CHECK(u16_list_has(ch.ext.supported_versions, 0x0304));
+    /* signature_algorithms: no SHA-1 (0x0201, 0x0203), SHA-224 (0x0301..0x0303), MD5, DSA */
+    CHECK(ch.ext.has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS]);
+    CHECK(ch.ext.sig_algs.len >= 2);
+    for (size_t i = 0; i + 1 < ch.ext.sig_algs.len; i += 2) {
+      uint8_t hash = ch.ext.sig_algs.p[i], sig = ch.ext.sig_algs.p[i + 1];
+      CHECK(hash >= 0x04); /* none of MD5 (1), SHA-1 (2), SHA-224 (3) as the TLS 1.2 hash byte */
+      CHECK(sig != 2);     /* DSA */
+    }
+    CHECK(ch.ext.has[VQ_TLS_EXT_SUPPORTED_GROUPS] && ch.ext.has[VQ_TLS_EXT_KEY_SHARE]);
+    /* spec: rfc8446#B/1, rfc8446#B.3.1.4/1 — no _RESERVED or obsolete_RESERVED value: the groups
+     * are x25519 and secp256r1 only (the suites and schemes are checked above) */
+    CHECK(ch.ext.groups.len >= 2);
+    for (size_t i = 0; i + 1 < ch.ext.groups.len; i += 2) {
+      uint16_t gr = (uint16_t)(ch.ext.groups.p[i] << 8 | ch.ext.groups.p[i + 1]);
+      CHECK(gr == VQ_HS_GROUP_X25519 || gr == VQ_HS_GROUP_SECP256R1);
+    }
+    /* key shares: each in supported_groups, in its order, no group twice */
+    size_t last_pos = 0, shares = 0;
+    uint16_t seen[8];
+    while (off < ch.ext.key_shares.len && vq_tls_key_share_next(ch.ext.key_shares, &off, &e) == VQ_OK) {
+      size_t pos = 0;
+      while (pos + 1 < ch.ext.groups.len &&
+             (uint16_t)(ch.ext.groups.p[pos] << 8 | ch.ext.groups.p[pos + 1]) != e.group)
+        pos += 2;
+      CHECK(pos + 1 < ch.ext.groups.len);
+      CHECK(shares == 0 || pos > last_pos);
+      for (size_t j = 0; j < shares; j++) CHECK(seen[j] != e.group);
+      if (shares < 8) seen[shares++] = e.group;
+      last_pos = pos;
+    }
+    CHECK_EQ(off, ch.ext.key_shares.len);
+    CHECK(shares >= 1);
+
+    /* the server's answer */
+    CHECK_EQ(vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, d, m.size), VQ_OK);
+    vq_tls_server_hello sh;
+    vq_tls_out_peek(s.t, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(m.type, VQ_TLS_SERVER_HELLO);
+    CHECK_EQ(vq_tls_parse_server_hello(m.body.p, m.body.len, &sh), VQ_OK);
+    CHECK_EQ(sh.legacy_version, 0x0303);
+    CHECK(!sh.is_hrr);
+    CHECK_EQ(sh.ext.n_ext, 2);
+    CHECK_EQ(sh.ext.n_unknown, 0);
+    CHECK(sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] && sh.ext.has[VQ_TLS_EXT_KEY_SHARE]);
+    /* spec: rfc8446#4.1.3/8, rfc8446#4.2.1/9 — supported_versions with 0x0304;
+     * spec: rfc8446#4.1.3/6 — legacy_compression_method 0 (the byte before the extensions);
+     * spec: rfc8446#4.2.8/12 — the server's share in the group of the client's share */
+    CHECK_EQ(sh.ext.selected_version, 0x0304);
+    CHECK_EQ(m.body.p[2 + 32 + 1 + 2], 0);
+    CHECK_EQ(sh.ext.key_share_group, seen[0]);
+  }
+  solo_free(t, &s);
+  solo_free(t, &c);
+}
+
+/* spec: rfc8446#4.1.2/11, rfc8446#4.1.2/16, rfc8446#9.3/5 — a ClientHello that offers a cipher
+ * suite and an extension the server does not know (first, so they cannot be skipped by accident):
+ * the server ignores them and answers with a suite it knows. */
+VQ_TEST(hs_server_ignores_unknown_suite_and_extension)
+{
+  solo c, s;
+  if (solo_new(t, &c, 0) && solo_new(t, &s, 1)) {
+    const uint8_t *d;
+    size_t n;
+    vq_tls_msg m;
+    vq_tls_client_hello ch;
+    vq_tls_out_peek(c.t, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+    /* rebuild it with 0x0a0a (a GREASE value) and 0x00ff first among the suites */
+    uint8_t suites[16] = {0x0a, 0x0a, 0x00, 0xff};
+    CHECK(ch.cipher_suites.len + 4 <= sizeof suites);
+    memcpy(suites + 4, ch.cipher_suites.p, ch.cipher_suites.len);
+    ch.cipher_suites.p = suites;
+    ch.cipher_suites.len += 4;
+    uint8_t *buf = malloc(m.size + 64);
+    size_t used = 0;
+    CHECK_EQ(vq_tls_build_client_hello(buf, m.size + 64, &ch, &used), VQ_OK);
+    /* splice an empty extension of type 0x7a7a in front of the others */
+    size_t ext_at = 4 + 2 + 32 + 1 + 2 + ch.cipher_suites.len + 2; /* the extensions' length */
+    CHECK(ext_at + 2 <= used);
+    memmove(buf + ext_at + 2 + 4, buf + ext_at + 2, used - ext_at - 2);
+    memcpy(buf + ext_at + 2, "\x7a\x7a\x00\x00", 4);
+    used += 4;
+    size_t el = (size_t)(buf[ext_at] << 8 | buf[ext_at + 1]) + 4;
+    buf[ext_at] = (uint8_t)(el >> 8);
+    buf[ext_at + 1] = (uint8_t)el;
+    size_t body = used - 4;
+    buf[1] = (uint8_t)(body >> 16);
+    buf[2] = (uint8_t)(body >> 8);
+    buf[3] = (uint8_t)body;
+    vq_tls_client_hello ch2;
+    CHECK_EQ(vq_tls_parse_client_hello(buf + 4, body, &ch2), VQ_OK);
+    CHECK_EQ(ch2.ext.n_unknown, 1);
+    CHECK_EQ(vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, buf, used), VQ_OK);
+    vq_tls_server_hello sh;
+    vq_tls_out_peek(s.t, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_server_hello(m.body.p, m.body.len, &sh), VQ_OK);
+    CHECK_EQ(sh.cipher_suite, 0x1301);
+    CHECK(!sh.is_hrr);
+    free(buf);
+  }
+  solo_free(t, &s);
+  solo_free(t, &c);
+}
+
+/* A fresh client's ClientHello, with legacy_version and supported_versions replaced (sv NULL: the
+ * extension left out), fed to a fresh server: the status it returns. */
+static vq_status server_gets_versions(vq_t *t, uint16_t legacy, const uint8_t *sv, size_t sv_len)
+{
+  solo c, s;
+  vq_status st = VQ_ERR_INTERNAL;
+  if (solo_new(t, &c, 0) && solo_new(t, &s, 1)) {
+    const uint8_t *d;
+    size_t n, used = 0;
+    vq_tls_msg m;
+    vq_tls_client_hello ch;
+    uint8_t buf[2048];
+    vq_tls_out_peek(c.t, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+    ch.legacy_version = legacy;
+    ch.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = sv != NULL;
+    ch.ext.supported_versions.p = sv;
+    ch.ext.supported_versions.len = sv_len;
+    CHECK_EQ(vq_tls_build_client_hello(buf, sizeof buf, &ch, &used), VQ_OK);
+    st = vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, buf, used);
+    CHECK_EQ(vq_tls_alert(s.t), st == VQ_OK ? -1 : vq_status_tls_alert(st));
+  }
+  solo_free(t, &s);
+  solo_free(t, &c);
+  return st;
+}
+
+/* spec: rfc8446#4.2.1/4, rfc8446#4.2.1/5, rfc8446#4.2.1/7, rfc8446#D.2/1, rfc8446#D.2/3 — the
+ * server negotiates from supported_versions alone: legacy_version is not looked at, unknown
+ * versions in the list are skipped, a list without 0x0304 or no list at all is protocol_version. */
+VQ_TEST(hs_server_version_negotiation)
+{
+  static const uint8_t v13[2] = {0x03, 0x04}, unknown_first[6] = {0x7a, 0x7a, 0x03, 0x05, 0x03, 0x04},
+                       v12[4] = {0x03, 0x03, 0x03, 0x02};
+  CHECK_EQ(server_gets_versions(t, 0x0303, v13, sizeof v13), VQ_OK);
+  CHECK_EQ(server_gets_versions(t, 0x0301, v13, sizeof v13), VQ_OK);
+  CHECK_EQ(server_gets_versions(t, 0x0303, unknown_first, sizeof unknown_first), VQ_OK);
+  CHECK_EQ(server_gets_versions(t, 0x0303, v12, sizeof v12), VQ_ERR_TLS_PROTOCOL_VERSION);
+  CHECK_EQ(vq_status_tls_alert(VQ_ERR_TLS_PROTOCOL_VERSION), 70);
+  CHECK_EQ(server_gets_versions(t, 0x0303, NULL, 0), VQ_ERR_TLS_PROTOCOL_VERSION);
+}
+
+/* spec: rfc8446#4.2.1/11, rfc8446#4.2.1/12, rfc8446#D.1/3 — the client takes the version from the
+ * ServerHello's supported_versions only (legacy_version is not looked at) and aborts with
+ * protocol_version when it selects anything but TLS 1.3 or is missing. */
+VQ_TEST(hs_client_version_check)
+{
+  vq_tls_test_hooks none = {0};
+  uint8_t a[256];
+  size_t na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
+  CHECK(na > 8);
+  a[4] = 0x03, a[5] = 0x01; /* legacy_version 0x0301: ignored */
+  CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_OK);
+  vq_tls_server_hello sh;
+  uint8_t random[32], pub[32];
+  size_t used = 0;
+  for (int i = 0; i < 32; i++) random[i] = (uint8_t)(i + 1), pub[i] = (uint8_t)(i * 7 + 9);
+  memset(&sh, 0, sizeof sh);
+  sh.legacy_version = VQ_TLS_LEGACY_VERSION;
+  sh.random = random;
+  sh.session_id_echo.p = random;
+  sh.cipher_suite = VQ_CS_AES_128_GCM_SHA256;
+  sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
+  sh.ext.selected_version = 0x0303;
+  sh.ext.has[VQ_TLS_EXT_KEY_SHARE] = 1;
+  sh.ext.key_share_group = VQ_HS_GROUP_X25519;
+  sh.ext.key_share.p = pub;
+  sh.ext.key_share.len = sizeof pub;
+  CHECK_EQ(vq_tls_build_server_hello(a, sizeof a, &sh, &used), VQ_OK);
+  CHECK_EQ(client_gets(t, &none, a, used, NULL, 0), VQ_ERR_TLS_PROTOCOL_VERSION);
+  sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 0;
+  CHECK_EQ(vq_tls_build_server_hello(a, sizeof a, &sh, &used), VQ_OK);
+  CHECK_EQ(client_gets(t, &none, a, used, NULL, 0), VQ_ERR_TLS_PROTOCOL_VERSION);
 }
 
 /* A message longer than VQ_TLS_MAX_MSG is refused from its header, before it is buffered. */
@@ -925,8 +1173,8 @@ VQ_TEST(hs_message_too_large)
   solo_free(t, &s);
 }
 
-/* spec: rfc8446#4 — messages out of order, at the wrong level, or KeyUpdate (rfc9001#6/3):
- * unexpected_message. */
+/* spec: rfc8446#4, rfc8446#4/2 — messages out of order, at the wrong level, or KeyUpdate
+ * (rfc9001#6/3): unexpected_message. */
 VQ_TEST(hs_unexpected_messages)
 {
   solo s;
@@ -954,6 +1202,13 @@ VQ_TEST(hs_unexpected_messages)
     CHECK_EQ(vq_tls_recv(p.c, &p.cx, VQ_LEVEL_APP, ku, sizeof ku), VQ_ERR_TLS_UNEXPECTED_MESSAGE);
     CHECK_EQ(vq_tls_alert(p.c), 10);
     CHECK_EQ(vq_tls_recv(p.s, &p.cx, VQ_LEVEL_APP, ku, sizeof ku), VQ_ERR_TLS_UNEXPECTED_MESSAGE);
+  }
+  teardown(t, &p);
+  /* spec: rfc8446#4.1.2/3 — a ClientHello after the handshake (renegotiation): unexpected_message */
+  if (setup(t, &p, &o) && pump(&p, &o) == VQ_OK) {
+    uint8_t ch[8] = {VQ_TLS_CLIENT_HELLO, 0, 0, 4, 3, 3, 0, 0};
+    CHECK_EQ(vq_tls_recv(p.s, &p.cx, VQ_LEVEL_APP, ch, sizeof ch), VQ_ERR_TLS_UNEXPECTED_MESSAGE);
+    CHECK_EQ(vq_tls_alert(p.s), 10);
   }
   teardown(t, &p);
 }
@@ -1161,8 +1416,9 @@ VQ_TEST(hs_key_schedule_known_answers)
   }
 }
 
-/* spec: rfc8446#4.2.8.2/1 — a P-256 share that is not a valid uncompressed point on the curve, and
- * an X25519 share giving the all-zero secret (rfc8446#7.4.2), are illegal_parameter. */
+/* spec: rfc8446#4.2.8.2/1, rfc8446#7.4.2/3, rfc8446#6/7 — a P-256 share that is not a valid
+ * uncompressed point on the curve, and an X25519 share giving the all-zero secret, are
+ * illegal_parameter. */
 VQ_TEST(hs_invalid_key_shares)
 {
   EVP_PKEY *k = NULL;

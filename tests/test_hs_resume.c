@@ -205,6 +205,13 @@ static void first_session(vq_t *t, vq_tls_ctx *sctx, vq_tls_ctx *cctx, uint8_t *
   CHECK(!vq_tls_resumed(k.c) && !vq_tls_resumed(k.s));
   CHECK(sent(&k, VQ_TLS_CERTIFICATE));
   CHECK(sent(&k, VQ_TLS_NEW_SESSION_TICKET));
+  /* spec: rfc8446#4/1, rfc8446#4.3.1/1, rfc8446#4.4.3/1, rfc8446#4.4.3/3 — the server's messages in
+   * the order of §4.4.1: EncryptedExtensions right after ServerHello, CertificateVerify (it
+   * authenticates with a certificate) right after Certificate and before Finished. */
+  static const int order[6] = {VQ_TLS_SERVER_HELLO, VQ_TLS_ENCRYPTED_EXTENSIONS, VQ_TLS_CERTIFICATE,
+                               VQ_TLS_CERTIFICATE_VERIFY, VQ_TLS_FINISHED, VQ_TLS_NEW_SESSION_TICKET};
+  CHECK(k.n_srv_types >= 6);
+  for (size_t i = 0; i < 6 && i < k.n_srv_types; i++) CHECK_EQ(k.srv_types[i], order[i]);
   CHECK_EQ(vq_tls_session_get(k.c, out, cap, len), VQ_OK);
   CHECK(*len > 0);
   size_t sl = 1;
@@ -230,6 +237,24 @@ VQ_TEST(hs_resume_basic)
   CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0), VQ_OK);
   CHECK(vq_tls_session_offered(k.c));
   CHECK(!vq_tls_early_data_offered(k.c)); /* early data is off on both */
+  {
+    /* spec: rfc8446#4.2.11/15 — pre_shared_key is the last extension of the ClientHello: its
+     * data ends where the message ends; spec: rfc8446#4.2.9/1 — with psk_key_exchange_modes */
+    const uint8_t *d;
+    size_t n;
+    vq_tls_msg m;
+    vq_tls_client_hello ch;
+    vq_tls_out_peek(k.c, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+    CHECK(ch.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] && ch.ext.has[VQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES]);
+    /* spec: rfc8446#4.2.9/8 — psk_dhe_ke only, with a key_share (the server's is checked by the
+     * client, and the handshake below completes) */
+    CHECK(ch.ext.psk_modes.len == 1 && ch.ext.psk_modes.p[0] == 1);
+    CHECK(ch.ext.has[VQ_TLS_EXT_KEY_SHARE]);
+    CHECK(ch.ext.raw[VQ_TLS_EXT_PRE_SHARED_KEY].p + ch.ext.raw[VQ_TLS_EXT_PRE_SHARED_KEY].len ==
+          m.body.p + m.body.len);
+  }
   CHECK_EQ(pump(&k), VQ_OK);
   check_complete(t, &k);
   CHECK(vq_tls_resumed(k.c));
@@ -237,6 +262,9 @@ VQ_TEST(hs_resume_basic)
   CHECK(!sent(&k, VQ_TLS_CERTIFICATE));
   CHECK(!sent(&k, VQ_TLS_CERTIFICATE_VERIFY));
   CHECK(sent(&k, VQ_TLS_FINISHED));
+  /* spec: rfc8446#4.3.1/1 — resumed too, EncryptedExtensions right after ServerHello */
+  CHECK(k.n_srv_types >= 3 && k.srv_types[0] == VQ_TLS_SERVER_HELLO &&
+        k.srv_types[1] == VQ_TLS_ENCRYPTED_EXTENSIONS && k.srv_types[2] == VQ_TLS_FINISHED);
   CHECK_EQ(k.nc, 4);
   CHECK_EQ(k.ns, 4);
   CHECK(find_secret(k.csec, k.nc, VQ_LEVEL_EARLY, VQ_TLS_WRITE) == NULL);

@@ -160,9 +160,10 @@ typedef vq_status (*vq_cidmgr_token_fn)(void *ud, const vq_cid *cid, uint8_t tok
  * static key. */
 vq_status vq_cidmgr_token_from_key(void *ud, const vq_cid *cid, uint8_t token[VQ_RESET_TOKEN_LEN]);
 /* Issues vq_cidmgr_local_want() new CIDs of cid_len (1..20) random bytes from cx->rng (redrawn on a
- * collision), each with token_fn's token. The CIDs added are copied to added[0 .. *n_added) (up to
- * added_cap; the endpoint adds them to its routing table). Checks cx first (VQ_ECANCELED,
- * VQ_ERR_BUDGET: nothing issued). */
+ * collision, up to 8 draws: with one of m's, or when token_fn returns VQ_ERR_CID_DUPLICATE, its way
+ * to refuse a CID in use elsewhere), each with token_fn's token. The CIDs added are copied to
+ * added[0 .. *n_added) (up to added_cap; the endpoint adds them to its routing table). Checks cx
+ * first (VQ_ECANCELED, VQ_ERR_BUDGET: nothing issued). */
 vq_status vq_cidmgr_local_replenish(vq_cidmgr *m, const vq_cx *cx, size_t cid_len,
                                     vq_cidmgr_token_fn token_fn, void *token_ud, vq_cid *added,
                                     uint32_t added_cap, uint32_t *n_added);

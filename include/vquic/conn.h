@@ -141,6 +141,11 @@ typedef struct vq_conn_config {
    * (expired, another server name) is not offered (vq_conn_early_data says VQ_EARLY_NONE). */
   const uint8_t *session;
   size_t session_len;
+  /* CIDs this connection issues (NEW_CONNECTION_ID, preferred address): when set, cid_in_use says
+   * whether cid routes to a live connection of the endpoint (1: in use, another one is drawn);
+   * vq_endpoint sets its own. NULL: only the connection's own CIDs are checked. */
+  int (*cid_in_use)(void *ud, const vq_cid *cid);
+  void *cid_in_use_ud;
   /* Server: the 0-RTT anti-replay check (vq_tls_resume.early_check); vq_endpoint sets its own. */
   int (*early_check)(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms);
   void *early_check_ud;

@@ -439,7 +439,10 @@ static int alpn_has(const uint8_t *a, size_t n, const uint8_t *name, size_t name
 
 /* ---- client ------------------------------------------------------------------------------------ */
 
-/* spec: rfc8446#4.1.2 — ClientHello: legacy_version 0x0303, random, legacy_session_id empty
+/* spec: rfc8446#4.1.2/2 — the second ClientHello (after a HelloRetryRequest) comes from this same
+ * code and state: only the key share (the requested group), the cookie, early_data (dropped) and
+ * the PSK's age and binder differ.
+ * spec: rfc8446#4.1.2 — ClientHello: legacy_version 0x0303, random, legacy_session_id empty
  * (rfc9001#8.4/1: no middlebox compatibility mode), the suites, null compression, then
  * supported_versions, supported_groups, signature_algorithms, ALPN (rfc9001#8.1), key_share,
  * psk_key_exchange_modes, the HelloRetryRequest's cookie, quic_transport_parameters (rfc9001#8.2). */
@@ -471,6 +474,17 @@ static vq_status client_send_hello(vq_tls *t)
   shares[3] = (uint8_t)pl;
   memcpy(shares + 4, pub, pl);
 
+  /* spec: rfc8446#4.1.2/6, rfc8446#D.5/9 — legacy_version 0x0303 (never 0x0300 or less).
+   * spec: rfc8446#4.1.2/10 — legacy_session_id a zero-length vector (no older session to resume).
+   * spec: rfc8446#D.5/2, rfc8446#D.5/3, rfc8446#9.1/1 — only the TLS 1.3 AEAD suites
+   * (default_suites: no RC4, none below 128 bits), TLS_AES_128_GCM_SHA256 among them.
+   * spec: rfc8446#4.2.3/2, rfc8446#4.2.3/20, rfc8446#4.2.3/21 — signature_algorithms is sent
+   * (offered_sigs: ECDSA P-256, Ed25519, RSA-PSS; no SHA-1, SHA-224, MD5 or DSA scheme).
+   * spec: rfc8446#4.2.8/3, rfc8446#4.2.8/6, rfc8446#4.2.8/7 — one KeyShareEntry, in a group of
+   * supported_groups. spec: rfc8446#9.2/10, rfc8446#9.2/11 — signature_algorithms,
+   * supported_groups and key_share are always present.
+   * spec: rfc8446#B/1, rfc8446#B.3.1.4/1 — every code point offered is a TLS 1.3 one (no
+   * _RESERVED or obsolete_RESERVED value). */
   vq_tls_client_hello ch;
   memset(&ch, 0, sizeof ch);
   ch.legacy_version = VQ_TLS_LEGACY_VERSION;
@@ -490,7 +504,8 @@ static vq_status client_send_hello(vq_tls *t)
     e->server_name.p = (const uint8_t *)t->server_name;
     e->server_name.len = strlen(t->server_name);
   }
-  /* spec: rfc9001#4.2/1 — TLS 1.3 (0x0304) alone in supported_versions: nothing older offered */
+  /* spec: rfc9001#4.2/1 — TLS 1.3 (0x0304) alone in supported_versions: nothing older offered;
+   * spec: rfc8446#4.2.1/1 — every version the client is prepared to negotiate */
   e->has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
   e->supported_versions.p = versions;
   e->supported_versions.len = 2;
@@ -520,7 +535,9 @@ static vq_status client_send_hello(vq_tls *t)
     e->quic_tp.p = t->local_tp ? t->local_tp : versions;
     e->quic_tp.len = t->local_tp_len;
   }
-  /* spec: rfc8446#4.2.11, rfc8446#4.2.9/2 — the session's ticket as the one PskIdentity (with
+  /* spec: rfc8446#4.2.11/15 — vq_tls_build_client_hello writes extensions in vq_tls_ext_id order,
+   * in which pre_shared_key is the last.
+   * spec: rfc8446#4.2.11, rfc8446#4.2.9/1, rfc8446#4.2.9/2 — the session's ticket as the one PskIdentity (with
    * psk_key_exchange_modes psk_dhe_ke above, and a key_share); after a HelloRetryRequest only if
    * its suite has the PSK's hash (rfc8446#4.6.1/4). */
   uint8_t ids[VQ_TLS_SESSION_MAX + 6], binders[1 + VQ_SECRET_MAX];
@@ -579,9 +596,13 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
   const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
   vq_status st = vq_tls_parse_server_hello(m + 4, n - 4, &sh);
   if (st != VQ_OK) return fail(t, st, "malformed ServerHello");
+  /* spec: rfc8446#4.2.1/11, rfc8446#4.2.1/12, rfc8446#D.1/3 — supported_versions first, and only
+   * it (never legacy_version): anything but TLS 1.3 is protocol_version. */
   st = vq_tls_quic_check_server_hello(&sh);
   if (st != VQ_OK) return fail(t, st, "ServerHello does not select TLS 1.3");
-  /* spec: rfc8446#4.1.3/4 — legacy_session_id_echo must be the client's (empty, rfc9001#8.4/1). */
+  /* spec: rfc8446#4.1.4/3, rfc8446#4.1.4/8 — a HelloRetryRequest goes through the same checks
+   * (legacy_session_id_echo, the suite offered) before its extensions.
+   * spec: rfc8446#4.1.3/4 — legacy_session_id_echo must be the client's (empty, rfc9001#8.4/1). */
   if (sh.session_id_echo.len != 0)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "legacy_session_id_echo does not match");
   /* spec: rfc8446#4.1.3/5 — a cipher suite the client did not offer is illegal_parameter. */
@@ -595,10 +616,11 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
 
   if (sh.is_hrr) {
-    /* spec: rfc8446#4.1.4/5 — a second HelloRetryRequest is unexpected_message; rfc8446#4.1.4/4 —
-     * one that would not change the ClientHello is illegal_parameter, and so is (rfc8446#4.2.8/9,
-     * rfc8446#4.2.8/10) a selected_group not offered or already shared. rfc8446#4.1.4/6 — then a
-     * second ClientHello with one share in that group (rfc8446#4.2.8/11). */
+    /* spec: rfc8446#4.1.4/5 — a second HelloRetryRequest is unexpected_message.
+     * spec: rfc8446#4.1.4/4 — one that would not change the ClientHello is illegal_parameter.
+     * spec: rfc8446#4.2.8/9, rfc8446#4.2.8/10 — so is a selected_group not offered or already
+     * shared. spec: rfc8446#4.1.4/6, rfc8446#4.2.8/11 — then a second ClientHello with one share
+     * in that group. */
     if (t->hrr) return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "second HelloRetryRequest");
     if (!sh.ext.has[VQ_TLS_EXT_KEY_SHARE] && !sh.ext.has[VQ_TLS_EXT_COOKIE])
       return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "HelloRetryRequest would not change the ClientHello");
@@ -618,6 +640,7 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
     return client_send_hello(t);
   }
 
+  /* spec: rfc8446#4.2.9/8 — psk_dhe_ke (the only mode offered): a key_share, resumed or not. */
   if (!sh.ext.has[VQ_TLS_EXT_KEY_SHARE])
     return fail(t, VQ_ERR_TLS_MISSING_EXTENSION, "ServerHello without key_share");
   /* spec: rfc8446#4.2 — an extension the client did not offer: unsupported_extension. */
@@ -634,7 +657,8 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
                   sh.cipher_suite);
     t->resumed = 1;
   }
-  /* spec: rfc8446#4.2.8/12, rfc8446#4.2.8/15 — the server's share is in the group of the client's. */
+  /* spec: rfc8446#4.2.8/12, rfc8446#4.2.8/15, rfc8446#2/1 — the server's share is in the group of
+   * the client's. spec: rfc8446#4.2.8/14 — after a HelloRetryRequest, t->group is its group. */
   if (sh.ext.key_share_group != t->group)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "key share in group 0x%04x, offered 0x%04x",
                 sh.ext.key_share_group, t->group);
@@ -746,7 +770,9 @@ static vq_status client_certificate(vq_tls *t, const uint8_t *m, size_t n)
   /* spec: rfc9001#4.4/1 — the client authenticates the server: its chain to a trust anchor and the
    * server name (unless the application asked for insecure mode); spec: rfc9114#3.1/1,
    * rfc9114#3.1/2 — the name is the URI's host (vq-client passes it as server_name): a certificate
-   * that does not match it fails the handshake, so the server is never authoritative for it */
+   * that does not match it fails the handshake, so the server is never authoritative for it.
+   * spec: rfc8446#C.5/1 — unauthenticated only when the application explicitly configured it
+   * (vq_tls_ctx_config.insecure, off by default). */
   if (!t->ctx->insecure) {
     char detail[sizeof t->detail];
     st = vq_hs_verify_chain(t->ctx, leaf, t->peer_chain, t->server_name, detail, sizeof detail);
@@ -767,8 +793,8 @@ static vq_status client_cv(vq_tls *t, const uint8_t *m, size_t n)
   vq_status st = vq_tls_parse_certificate_verify(m + 4, n - 4, &cv);
   if (st != VQ_OK) return fail(t, st, "malformed CertificateVerify");
   EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(t->peer_chain, 0));
-  /* spec: rfc8446#4.4.3/4, rfc8446#4.4.3/6 — one the client offered, compatible with the key;
-   * rfc8446#4.4.3/9, rfc8446#4.4.3/10 — the signature is verified, decrypt_error if it fails. */
+  /* spec: rfc8446#4.4.3/4, rfc8446#4.4.3/6 — one the client offered, compatible with the key.
+   * spec: rfc8446#4.4.3/9, rfc8446#4.4.3/10 — the signature is verified, decrypt_error if not. */
   if (!u16_in_arr(offered_sigs, 5, cv.algorithm) || !key || !vq_hs_key_supports(key, cv.algorithm))
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "signature scheme 0x%04x not offered or not the key's",
                 cv.algorithm);
@@ -881,7 +907,8 @@ static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
 
 /* ---- server ------------------------------------------------------------------------------------ */
 
-/* The schemes a server key signs with, in the server's preference order. */
+/* The schemes a server key signs with, in the server's preference order.
+ * spec: rfc8446#4.4.3/8 — none uses SHA-1 (and the client accepts only offered_sigs, no SHA-1). */
 static size_t server_schemes(EVP_PKEY *key, uint16_t out[3])
 {
   static const uint16_t all[5] = {VQ_HS_SIG_ECDSA_P256_SHA256, VQ_HS_SIG_ED25519,
@@ -995,7 +1022,10 @@ static vq_status server_send_ticket(vq_tls *t)
 }
 
 /* The server's flight after ServerHello: EncryptedExtensions, Certificate, CertificateVerify,
- * Finished (rfc8446#2), at the Handshake level (rfc9001#4.1.4). */
+ * Finished (rfc8446#2), at the Handshake level (rfc9001#4.1.4).
+ * spec: rfc8446#4/1, rfc8446#4.3.1/1 — in the order of §4.4.1, EncryptedExtensions first (called
+ * right after the ServerHello is written). spec: rfc8446#4.4.2/1, rfc8446#4.4.3/1, rfc8446#4.4.3/3
+ * — a Certificate unless resumed, always followed by CertificateVerify, then Finished. */
 static vq_status server_send_flight(vq_tls *t)
 {
   uint8_t *p = NULL, alpn[256], th[VQ_SECRET_MAX], sig[VQ_HS_SIG_MAX];
@@ -1051,7 +1081,9 @@ static vq_status server_send_flight(vq_tls *t)
   return server_send_finished_flight(t);
 }
 
-/* A ticket offered in ch that this server can use: psk_dhe_ke offered (rfc8446#4.2.9/4: the only
+/* spec: rfc8446#4.2.9/4 — a ticket is used only when the client listed psk_dhe_ke, the one mode
+ * this server selects.
+ * A ticket offered in ch that this server can use: psk_dhe_ke offered (rfc8446#4.2.9/4: the only
  * mode we select), the first identity is a ticket we sealed, not older than its lifetime. Anything
  * else is ignored: spec: rfc8446#4.2.11/5, rfc8446#4.2.11/6 — unknown PSKs are ignored and a full
  * handshake follows. *age_ok: the client's view of the ticket age fits ours (rfc8446#4.2.10/3). */
@@ -1139,7 +1171,12 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   size_t ns = 0, ng = 0;
   const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
   vq_status st = vq_tls_parse_client_hello(m + 4, n - 4, &ch);
+  /* spec: rfc8446#6/6 — a message that does not parse is decode_error: the codecs' status, which
+   * every handler passes on as here. */
   if (st != VQ_OK) return fail(t, st, "malformed ClientHello");
+  /* spec: rfc8446#4.2.1/4, rfc8446#4.2.1/5, rfc8446#4.2.1/7, rfc8446#D.2/1, rfc8446#D.2/3 — the
+   * version comes from supported_versions alone (legacy_version is never looked at, unknown
+   * versions are skipped); no 0x0304 there, or no such extension, is protocol_version. */
   st = vq_tls_quic_check_client_hello(&ch);
   if (st == VQ_ERR_TLS_MISSING_EXTENSION)
     return fail(t, st, "ClientHello without quic_transport_parameters");
@@ -1167,8 +1204,11 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (have_tk && u16_in(ch.cipher_suites, tk.suite) && u16_in_arr(s, ns, tk.suite) &&
       (!t->hrr || tk.suite == t->suite))
     suite = tk.suite;
+  /* spec: rfc8446#4.1.2/11, rfc8446#9.3/5 — only the server's own suites are looked for in the
+   * client's list: suites it does not know or use are ignored. */
   for (size_t i = 0; i < ns && !suite; i++)
     if (u16_in(ch.cipher_suites, s[i])) suite = s[i];
+  /* spec: rfc8446#4.1.1/4, rfc8446#2.1/1 — no suite in common: handshake_failure. */
   if (!suite) {
     OPENSSL_cleanse(&tk, sizeof tk);
     return fail(t, VQ_ERR_TLS_HANDSHAKE_FAILURE, "no cipher suite in common");
@@ -1183,8 +1223,11 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (t->hrr && suite != t->suite)
     return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "second ClientHello changes the cipher suite");
 
-  /* spec: rfc8446#4.2.8 — a share in an accepted group, the server's preference first; none but an
-   * accepted group in supported_groups: HelloRetryRequest (rfc8446#4.1.1). */
+  /* spec: rfc8446#4.2.8, rfc8446#2/1 — a share in an accepted group, the server's preference
+   * first, taken from the client's key_share: the server's share will be in that group.
+   * spec: rfc8446#4.1.1/3 — none, but an accepted group in supported_groups: HelloRetryRequest.
+   * spec: rfc8446#4.1.1/1, rfc8446#4.1.1/4, rfc8446#2.1/1 — no group in common: handshake_failure.
+   * spec: rfc8446#9.1/3 — secp256r1 is among the groups (default_groups), and X25519. */
   uint16_t group = 0;
   vq_tls_span share = {NULL, 0};
   for (size_t i = 0; i < ng && !group; i++) {
@@ -1273,6 +1316,10 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
     OPENSSL_cleanse(shared, sizeof shared);
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "no randomness");
   }
+  /* spec: rfc8446#4.1.3/1, rfc8446#4.2.1/10, rfc8446#D.5/9 — legacy_version 0x0303.
+   * spec: rfc8446#4.1.3/7, rfc8446#4.2.9/6 — only supported_versions, key_share and (resumed)
+   * pre_shared_key: never psk_key_exchange_modes. spec: rfc8446#4.2.9/8 — resumed too, psk_dhe_ke:
+   * a key_share. */
   vq_tls_server_hello sh;
   memset(&sh, 0, sizeof sh);
   sh.legacy_version = VQ_TLS_LEGACY_VERSION;
@@ -1384,7 +1431,8 @@ static vq_status process(vq_tls *t, const uint8_t *m, size_t n)
     break;
   default: break;
   }
-  /* spec: rfc8446#4 — a message out of the expected order is unexpected_message. */
+  /* spec: rfc8446#4/2 — a message out of the expected order is unexpected_message.
+   * spec: rfc8446#4.1.2/3 — so is a ClientHello once TLS 1.3 is negotiated (no renegotiation). */
   return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "unexpected handshake message type %u at %s", type,
               level_name(recv_level(t)));
 }
@@ -1456,8 +1504,8 @@ static vq_status client_take_session(vq_tls *t, const uint8_t *blob, size_t len)
   uint64_t life = (uint64_t)(t->sess.lifetime_s > VQ_TLS_TICKET_LIFETIME_MAX ? VQ_TLS_TICKET_LIFETIME_MAX
                                                                            : t->sess.lifetime_s);
   (void)vq_suite_hash((vq_cipher_suite)t->sess.suite, &t->sess_hash);
-  /* spec: rfc8446#4.2.11.1/1 — not older than ticket_lifetime (nor 7 days, rfc8446#4.6.1/10);
-   * rfc8446#4.6.1/5 — only for the same server name; and for a suite we offer. */
+  /* spec: rfc8446#4.2.11.1/1 — not older than ticket_lifetime (nor 7 days, rfc8446#4.6.1/10).
+   * spec: rfc8446#4.6.1/5 — only for the same server name; and for a suite we offer. */
   t->sess_ok = now != 0 && now >= t->sess.received_ms && now - t->sess.received_ms < life * 1000u &&
                strcmp(t->sess.sni, t->server_name) == 0 && u16_in_arr(s, ns, t->sess.suite);
   /* spec: rfc9001#4.6.1 — 0-RTT when the ticket allows it (max_early_data_size 0xffffffff) and the

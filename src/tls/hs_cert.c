@@ -40,7 +40,10 @@ static int key_type_ok(EVP_PKEY *key)
 }
 
 /* spec: rfc8446#4.2.3 — ecdsa_secp256r1_sha256 is ECDSA on P-256 with SHA-256; rsa_pss_rsae_* is
- * RSASSA-PSS with an rsaEncryption key, MGF1 and salt of the digest's length; ed25519 is EdDSA. */
+ * RSASSA-PSS with an rsaEncryption key, MGF1 and salt of the digest's length; ed25519 is EdDSA.
+ * spec: rfc8446#4.2.3/8 — rsa_pss_rsae_* only for an rsaEncryption key (EVP_PKEY_RSA, not
+ * EVP_PKEY_RSA_PSS). spec: rfc8446#4.2.3/1, rfc8446#4.4.2.2/2 — a key is used only with the schemes
+ * of its type. */
 int vq_hs_key_supports(EVP_PKEY *key, uint16_t scheme)
 {
   switch (scheme) {
@@ -83,6 +86,7 @@ static int setup_md_ctx(EVP_MD_CTX *mc, EVP_PKEY *key, uint16_t scheme, int sign
   const EVP_MD *md = scheme_md(scheme);
   int ok = sign ? EVP_DigestSignInit(mc, &pc, md, NULL, key) == 1
                 : EVP_DigestVerifyInit(mc, &pc, md, NULL, key) == 1;
+  /* spec: rfc8446#4.2.3/7 — RSASSA-PSS with the salt as long as the digest (sign and verify). */
   if (ok && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA)
     ok = EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1 &&
          EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST) == 1 &&

@@ -319,8 +319,8 @@ vq_status vq_hs_kx_keygen_ctx(const vq_tls_ctx *ctx, uint16_t group, EVP_PKEY **
   return VQ_OK;
 }
 
-/* spec: rfc8446#7.4.1, rfc8446#7.4.2 — the shared secret: the ECDH x-coordinate / X25519 output;
- * rfc8446#4.2.8.2/1 — the peer's P-256 point is validated (EVP_PKEY_set1_encoded_public_key
+/* spec: rfc8446#7.4.1, rfc8446#7.4.2 — the shared secret: the ECDH x-coordinate / X25519 output.
+ * spec: rfc8446#4.2.8.2/1 — the peer's P-256 point is validated (EVP_PKEY_set1_encoded_public_key
  * refuses a point off the curve); a malformed or invalid share is illegal_parameter. */
 vq_status vq_hs_kx_derive(EVP_PKEY *key, uint16_t group, const uint8_t *peer, size_t peer_len,
                           uint8_t *shared, size_t *shared_len)
@@ -343,7 +343,9 @@ vq_status vq_hs_kx_derive(EVP_PKEY *key, uint16_t group, const uint8_t *peer, si
   if (!pk) return VQ_ERR_TLS_ILLEGAL_PARAMETER;
   EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
   size_t n = VQ_SECRET_MAX;
-  /* X25519: OpenSSL refuses an all-zero output (rfc8446#7.4.2), so derive failing is the peer's. */
+  /* spec: rfc8446#7.4.2/3, rfc8446#6/7 — X25519: OpenSSL refuses an all-zero output, so derive
+   * failing is the peer's share: illegal_parameter. spec: rfc8446#7.4.2/1 — the ECDH output is
+   * the x-coordinate at the field's full length (OpenSSL pads it; never truncated). */
   int ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, pk) == 1 &&
            EVP_PKEY_derive(c, shared, &n) == 1;
   EVP_PKEY_CTX_free(c);

@@ -379,9 +379,11 @@ static vq_status note_unknown(vq_tls_exts *e, uint32_t type)
 }
 
 /* spec: rfc8446#4.2 — Extension {extension_type, extension_data<0..2^16-1>} repeated to fill the
- * block. rfc8446#4.2/5: a known extension in a message it is not defined for is illegal_parameter.
- * rfc8446#4.2/7: no two extensions of one type. rfc8446#4.2.11/16: pre_shared_key last in a
- * ClientHello, else illegal_parameter. rfc8446#4.1.2/16: unknown extensions are skipped (counted). */
+ * block. spec: rfc8446#4.2/5, rfc8446#4.3.1/2 — a known extension in a message it is not defined
+ * for (EncryptedExtensions included) is illegal_parameter. spec: rfc8446#4.2/7 — no two
+ * extensions of one type. spec: rfc8446#4.2.11/16, rfc8446#4.2/6 — pre_shared_key last in a
+ * ClientHello, else illegal_parameter. spec: rfc8446#4.1.2/16 — unknown extensions are skipped
+ * (counted). */
 /*@ requires in_body((uint8_t *)b, start, end);
     requires vq_ctx_ok(ctx);
     requires \valid(e) && \separated(e, b + (0 .. end - 1));

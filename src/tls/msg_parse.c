@@ -86,8 +86,9 @@ vq_status vq_tls_ch_parse(const uint8_t *b, size_t start, size_t end, vq_tls_cli
 }
 
 /* spec: rfc8446#4.1.3 — ServerHello {legacy_version, random[32], legacy_session_id_echo<0..32>,
- * cipher_suite, legacy_compression_method, extensions<6..2^16-1>}. rfc8446#4.1.3/9: the Random is
- * examined first: the HelloRetryRequest value selects the HRR extension rules (rfc8446#4.1.4). */
+ * cipher_suite, legacy_compression_method, extensions<6..2^16-1>}. spec: rfc8446#4.1.3/9 — the
+ * Random is examined first: the HelloRetryRequest value selects the HRR extension rules
+ * (rfc8446#4.1.4). */
 /*@ requires in_msg((uint8_t *)b, start, end);
     requires \valid(sh) && \separated(sh, b + (0 .. end - 1));
     assigns *sh;

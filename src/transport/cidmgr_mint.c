@@ -30,12 +30,14 @@ vq_status vq_cidmgr_local_replenish(vq_cidmgr *m, const vq_cx *cx, size_t cid_le
     uint8_t token[VQ_RESET_TOKEN_LEN];
     uint64_t seq;
     int tries = 0;
+    /* spec: rfc9000#10.3.2 — a CID that collides with one of this connection's, or (token_fn
+     * says VQ_ERR_CID_DUPLICATE) with one live elsewhere in the endpoint, is redrawn: the pair of
+     * CID and static key serves one connection only */
     do {
       c.len = (uint8_t)cid_len;
       vq_rng_fill(cx->rng, c.bytes, cid_len);
       st = token_fn(token_ud, &c, token);
-      if (st != VQ_OK) goto out;
-      st = vq_cidmgr_local_add(m, &c, token, &seq);
+      if (st == VQ_OK) st = vq_cidmgr_local_add(m, &c, token, &seq);
     } while (st == VQ_ERR_CID_DUPLICATE && ++tries < 8);
     if (st != VQ_OK) goto out;
     if (added) added[n] = c;

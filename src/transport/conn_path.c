@@ -47,6 +47,17 @@ void vq_conn_cids_peer_tp(vq_conn *c)
     vq_conn_pa_client_tp(c);
 }
 
+/* A vq_cidmgr_token_fn for the CIDs the connection issues: the endpoint's live CIDs are refused
+ * (VQ_ERR_CID_DUPLICATE: the caller draws again), the token comes from the static key. */
+static vq_status conn_token_fn(void *ud, const vq_cid *cid, uint8_t token[VQ_RESET_TOKEN_LEN])
+{
+  vq_conn *c = ud;
+  /* spec: rfc9000#10.3.2 — a CID live in another connection of the endpoint is not issued */
+  if (c->cfg.cid_in_use && c->cfg.cid_in_use(c->cfg.cid_in_use_ud, cid))
+    return VQ_ERR_CID_DUPLICATE;
+  return vq_cidmgr_token_from_key(c->cid_key, cid, token);
+}
+
 void vq_conn_cids_issue(vq_conn *c, const vq_cx *cx)
 {
   if (!c->hs_complete || c->state >= VQ_CONN_CLOSING || c->scid.len == 0)
@@ -56,8 +67,8 @@ void vq_conn_cids_issue(vq_conn *c, const vq_cx *cx)
   /* spec: rfc9000#5.1.1/3, rfc9000#5.1.1/7 — the peer is kept supplied with CIDs up to its limit
    * (also after it retires one); spec: rfc9000#10.3.2/2 — ours all have the handshake CID's
    * length and a token derived from the static key and the CID */
-  (void)vq_cidmgr_local_replenish(&c->cids, cx, c->scid.len, vq_cidmgr_token_from_key, c->cid_key,
-                                  added, VQ_CONN_MAX_LOCAL_CIDS, &n);
+  (void)vq_cidmgr_local_replenish(&c->cids, cx, c->scid.len, conn_token_fn, c, added,
+                                  VQ_CONN_MAX_LOCAL_CIDS, &n);
   if (n) {
     c->cid_gen++;
     c->stats.cids_issued += n;
@@ -532,9 +543,14 @@ void vq_conn_pa_server_init(vq_conn *c, const vq_cx *cx)
   vq_cid cid;
   uint8_t tok[VQ_RESET_TOKEN_LEN];
   uint64_t seq = 0;
-  vq_rng_fill(cx->rng, b, c->scid.len);
-  if (vq_cid_set(&cid, b, c->scid.len) != VQ_OK ||
-      vq_cidmgr_token_from_key(c->cid_key, &cid, tok) != VQ_OK ||
+  vq_status st;
+  int tries = 0;
+  do {
+    vq_rng_fill(cx->rng, b, c->scid.len);
+    st = vq_cid_set(&cid, b, c->scid.len);
+    if (st == VQ_OK) st = conn_token_fn(c, &cid, tok);
+  } while (st == VQ_ERR_CID_DUPLICATE && ++tries < 8);
+  if (st != VQ_OK ||
       vq_cidmgr_local_add(&c->cids, &cid, tok, &seq) != VQ_OK || seq != 1) {
     c->has_pa = 0;
     return;

@@ -151,6 +151,14 @@ static ep_entry *route_find(const vq_endpoint *ep, const uint8_t *b, size_t len)
   return NULL;
 }
 
+/* spec: rfc9000#10.3.2 — the CIDs connections issue are checked against every live one (the
+ * routing table: issued CIDs and the clients' original DCIDs), so a CID (and with it its token
+ * under the endpoint's static key) never serves two connections at once. */
+static int ep_cid_in_use(void *ud, const vq_cid *cid)
+{
+  return route_find(ud, cid->bytes, cid->len) != NULL;
+}
+
 /* The time NEW_TOKEN tokens carry: the wall clock in ns when the endpoint has one (tokens then
  * outlive a restart with the same token_key), else cx->now. */
 static vq_time token_time(const vq_endpoint *ep, const vq_cx *cx)
@@ -425,10 +433,17 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
   uint8_t b[VQ_CID_MAX_LEN];
   /* spec: rfc9000#10.3.2/2 — every connection gets a CID of the same length (cfg.conn.cid_len),
    * so the stateless reset token can be recomputed from a CID without state */
-  if (cx->rng)
-    vq_rng_fill(cx->rng, b, ep->cfg.conn.cid_len);
-  else
-    memset(b, 0x5a, sizeof(b));
+  /* spec: rfc9000#10.3.2 — a draw that routes to a live connection is redrawn; after 8 such
+   * draws the Initial is dropped (no state kept: the client retransmits) */
+  int draws = 0;
+  do {
+    if (cx->rng)
+      vq_rng_fill(cx->rng, b, ep->cfg.conn.cid_len);
+    else
+      memset(b, 0x5a, sizeof(b));
+  } while (route_find(ep, b, ep->cfg.conn.cid_len) && ++draws < 8);
+  if (draws == 8)
+    return VQ_OK;
   /* spec: rfc9000#17.2.5.1/1 — this CID is also the Source CID of a Retry: never the client's
    * Destination CID (however unlikely a random draw equal to it is) */
   if (ep->cfg.conn.cid_len == h.dcid_len && memcmp(b, dgram + h.dcid_off, h.dcid_len) == 0)
@@ -515,6 +530,10 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
   if (!k.new_token && !ep->cfg.new_token_off) {
     k.new_token = ep_new_token;
     k.new_token_ud = ep;
+  }
+  if (!k.cid_in_use) {
+    k.cid_in_use = ep_cid_in_use;
+    k.cid_in_use_ud = ep;
   }
   if (!k.early_check && !ep->cfg.early_replay_off) {
     k.early_check = ep_early_check;
