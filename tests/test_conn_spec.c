@@ -8,6 +8,7 @@
 
 #include "tls/hs_internal.h"
 #include "transport/conn_internal.h"
+#include "tls_pair.h"
 #include "vqtest.h"
 #include "vquic/conn.h"
 #include "vquic/h3quic.h"
@@ -41,19 +42,11 @@ static int duo_new_seed(duo *d, uint64_t idle_ms, int hrr, uint64_t max_stream_d
   vq_mem_init(&d->root, vq_allocator_system(), NULL, (size_t)256 << 20);
   vq_rng_seed(&d->rng, seed);
   d->cx = (vq_cx){VQ_MS(1000), NULL, NULL, &d->rng, NULL};
-  vq_tls_ctx_config scfg = {0};
-  scfg.is_server = 1;
-  scfg.selfsigned_name = "localhost";
-  scfg.alpn = alpn;
-  scfg.alpn_len = sizeof(alpn);
-  char err[256];
-  if (vq_tls_ctx_new(&d->sctx, &scfg, err, sizeof(err)) != VQ_OK)
-    return 0;
-  vq_tls_ctx_config ccfg = {0};
+  vq_tls_ctx_config scfg = {0}, ccfg = {0};
+  scfg.alpn = ccfg.alpn = alpn;
+  scfg.alpn_len = ccfg.alpn_len = sizeof(alpn);
   ccfg.insecure = 1;
-  ccfg.alpn = alpn;
-  ccfg.alpn_len = sizeof(alpn);
-  if (vq_tls_ctx_new(&d->cctx, &ccfg, err, sizeof(err)) != VQ_OK)
+  if (!vqt_tls_pair(&d->sctx, &scfg, &d->cctx, &ccfg))
     return 0;
   if (hrr) {
     /* the client's first key share is P-256, the server takes X25519 only: HelloRetryRequest, and
