@@ -955,7 +955,7 @@ static int idle_ending(world *w, const char *name)
 static int link_can_lose(const vq_lab_link *l)
 {
   return l->loss_ppm || l->ge_bad_loss_ppm || l->corrupt_ppm || l->blackhole_until > l->blackhole_from ||
-         l->queue_bytes;
+         l->queue_bytes || l->mtu_after;
 }
 
 static int check_transfer(world *w, const char *name)
@@ -1059,7 +1059,7 @@ static int check_key_updates(world *w, const char *name)
 static int link_is_lossy(const vq_lab_link *l)
 {
   return l->loss_ppm || l->ge_bad_loss_ppm || l->reorder_ppm || l->corrupt_ppm || l->duplicate_ppm ||
-         l->blackhole_until > l->blackhole_from || l->queue_bytes;
+         l->blackhole_until > l->blackhole_from || l->queue_bytes || l->mtu_after;
 }
 
 /* NAT rebinding and migration (RFC 9000 §9): the server followed the client and validated the new
