@@ -237,6 +237,8 @@ struct vq_conn {
   vq_time pmtu_wake;              /* vq_conn_next_timeout wakes then for it */
   uint32_t pmtu_bh_lost;          /* packets above 1200 bytes lost since one was acknowledged */
   int pmtu_bh_small_acked;        /* an ack-eliciting packet of <= 1200 bytes was acknowledged since */
+  int pmtu_confirm;               /* a black hole is suspected: a probe of the current size decides */
+  int pmtu_probe_confirm;         /* the probe in flight is that one */
 
   /* version negotiation (RFC 9368; conn_version.c) */
   uint32_t avail[VQ_CONN_MAX_VERSIONS]; /* ours, best first (Available Versions) */

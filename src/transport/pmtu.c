@@ -9,8 +9,9 @@
  * congestion controller follows); MAX_PROBES lost probes of a size end the search below it. The
  * search runs again after PMTU_RAISE_TIMER. Black hole detection (RFC 8899 §4.3): packets above
  * 1200 bytes lost repeatedly (none of them acknowledged since) while a smaller ack-eliciting one
- * was acknowledged: back to 1200 bytes, and a new search below the size that failed. A new path
- * starts again at 1200 bytes. */
+ * was acknowledged make a black hole suspected; a probe of the current size confirms it (congestion
+ * losses look alike: if it is acknowledged nothing changes). If it is lost: back to 1200 bytes and
+ * a new search at once. A new path starts again at 1200 bytes. */
 #include <string.h>
 
 #include "conn_internal.h"
@@ -35,6 +36,8 @@ void vq_conn_pmtu_init(vq_conn *c)
   c->pmtu_wake = VQ_TIME_NEVER;
   c->pmtu_bh_lost = 0;
   c->pmtu_bh_small_acked = 0;
+  c->pmtu_confirm = 0;
+  c->pmtu_probe_confirm = 0;
 }
 
 void vq_conn_pmtu_peer_tp(vq_conn *c, uint64_t peer_max)
@@ -83,6 +86,8 @@ void vq_conn_pmtu_new_path(vq_conn *c, vq_time now)
   c->pmtu_fail = UINT64_MAX;
   c->pmtu_bh_lost = 0;
   c->pmtu_bh_small_acked = 0;
+  c->pmtu_confirm = 0;
+  c->pmtu_probe_confirm = 0;
   c->pmtu_next = c->hs_confirmed && c->pmtu_ceiling > PMTU_BASE ? now : VQ_TIME_NEVER;
   c->pmtu_wake = VQ_TIME_NEVER;
 }
@@ -105,7 +110,7 @@ size_t vq_conn_pmtu_probe_due(vq_conn *c, const vq_cx *cx, size_t driver_cap)
     /* the driver's buffer bounds what can be sent at all */
     c->pmtu_ceiling = driver_cap < PMTU_BASE ? PMTU_BASE : driver_cap;
   }
-  uint64_t size = next_size(c);
+  uint64_t size = c->pmtu_confirm ? c->max_udp_payload : next_size(c);
   if (size == 0) {
     /* the search is over: again after PMTU_RAISE_TIMER, the sizes that failed included */
     if (c->pmtu_fail != UINT64_MAX) {
@@ -128,6 +133,7 @@ void vq_conn_pmtu_probe_sent(vq_conn *c, const vq_cx *cx, uint64_t pn, size_t si
 {
   c->pmtu_probe_pn = pn;
   c->pmtu_probe_size = size;
+  c->pmtu_probe_confirm = c->pmtu_confirm;
   c->stats.pmtu_probes_sent++;
   vq_cx_trace(cx, "pmtu_probe", "size=%zu pn=%llu", size, (unsigned long long)pn);
 }
@@ -135,16 +141,17 @@ void vq_conn_pmtu_probe_sent(vq_conn *c, const vq_cx *cx, uint64_t pn, size_t si
 static void black_hole(vq_conn *c)
 {
   /* spec: rfc9000#14.3/1 — RFC 8899 §4.3 black hole detection: back to BASE_PLPMTU (never below:
-   * rfc9000#14.2/4 — the path carried 1200 bytes, a packet of that size was just acknowledged);
-   * the size that went missing bounds a new search, which starts at once from 1200 bytes (a path
-   * whose MTU shrank is searched again; one that carries no more than 1200 bytes ends it after
-   * MAX_PROBES lost probes, and the next search waits PMTU_RAISE_TIMER) */
-  c->pmtu_fail = c->max_udp_payload;
+   * rfc9000#14.2/4 — the path carried 1200 bytes, a packet of that size was acknowledged); a new
+   * search starts at once from 1200 bytes (a path whose MTU shrank is searched again; one that
+   * carries no more than 1200 bytes ends it after MAX_PROBES lost probes, and the next search
+   * waits PMTU_RAISE_TIMER) */
   set_size(c, PMTU_BASE);
+  c->pmtu_fail = UINT64_MAX;
   c->pmtu_probe_size = 0;
   c->pmtu_probe_losses = 0;
   c->pmtu_bh_lost = 0;
   c->pmtu_bh_small_acked = 0;
+  c->pmtu_confirm = 0;
   c->stats.pmtu_black_holes++;
   c->pmtu_next = c->pmtu_ceiling > PMTU_BASE ? 0 : VQ_TIME_NEVER;
 }
@@ -156,6 +163,19 @@ void vq_conn_pmtu_on_fate(vq_conn *c, const vq_sent_packet *p, vq_pkt_fate fate)
       return; /* an earlier path's, or forgotten after a black hole */
     uint64_t size = c->pmtu_probe_size;
     c->pmtu_probe_size = 0;
+    if (c->pmtu_probe_confirm) {
+      /* the probe of the current size that decides a suspected black hole */
+      c->pmtu_probe_confirm = 0;
+      c->pmtu_confirm = 0;
+      if (fate == VQ_PKT_ACKED) {
+        c->stats.pmtu_probes_acked++;
+        c->pmtu_next = 0; /* a search left unfinished goes on */
+      } else {
+        c->stats.pmtu_probes_lost++;
+        black_hole(c);
+      }
+      return;
+    }
     if (fate == VQ_PKT_ACKED) {
       /* spec: rfc9000#14.3/1 — an acknowledged probe shows the path carries its size: the path's
        * maximum datagram size rises to it (RFC 8899 §4.2) and the search goes on */
@@ -191,8 +211,14 @@ void vq_conn_pmtu_on_fate(vq_conn *c, const vq_sent_packet *p, vq_pkt_fate fate)
   } else if (fate == VQ_PKT_ACKED && p->ack_eliciting) {
     c->pmtu_bh_small_acked = 1;
   }
-  if (c->max_udp_payload > PMTU_BASE && c->pmtu_bh_lost >= PMTU_BH_LOSSES && c->pmtu_bh_small_acked)
-    black_hole(c);
+  if (c->max_udp_payload > PMTU_BASE && c->pmtu_bh_lost >= PMTU_BH_LOSSES &&
+      c->pmtu_bh_small_acked && !c->pmtu_confirm) {
+    /* suspected: a probe of the current size decides (vq_conn_pmtu_probe_due sends it first) */
+    c->pmtu_confirm = 1;
+    c->pmtu_bh_lost = 0;
+    c->pmtu_bh_small_acked = 0;
+    c->pmtu_next = 0;
+  }
 }
 
 vq_time vq_conn_pmtu_timeout(const vq_conn *c)
