@@ -263,6 +263,7 @@ typedef struct vq_conn_stats {
   uint64_t max_udp_payload;     /* the current path's maximum datagram size (1200 until raised) */
   uint64_t pmtu_probes_sent, pmtu_probes_acked, pmtu_probes_lost;
   uint64_t pmtu_black_holes;    /* fallbacks to 1200 bytes: larger packets went missing (RFC 8899 §4.3) */
+  uint64_t max_datagram_recv;   /* the largest datagram received */
 } vq_conn_stats;
 
 /* Creates a client connection: picks its CIDs from cx->rng and queues the ClientHello; the first

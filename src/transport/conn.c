@@ -1828,6 +1828,8 @@ vq_status vq_conn_recv_at(vq_conn *c, const vq_cx *cx_in, int at_preferred, cons
   }
   uint64_t prev_response = c->path_response_pending;
   c->stats.bytes_recv += len;
+  if (len > c->stats.max_datagram_recv)
+    c->stats.max_datagram_recv = len;
   /* spec: rfc9000#8.1/3 — every byte of a datagram attributed to this connection counts towards the
    * anti-amplification allowance, whether or not its packets could be processed */
   if (c->is_server && !c->addr_validated)
