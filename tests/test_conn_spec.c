@@ -1530,10 +1530,11 @@ static int pmtu_duo(duo *d, pmtu_wire *w)
 
 VQ_TEST(conn_spec_pmtu_probe_acked_raises_size)
 {
-  /* spec: rfc9000#14.3/1 — BASE_PLPMTU is 1200 bytes: nothing above it before the handshake is
-   * confirmed (spec: rfc9000#14.2/2, rfc9000#14.1/1 — the Initials padded to 1200 exactly); then the
-   * probes (PING + PADDING) search 1252, 1452 and 1472 (the default ceiling), each acknowledged probe
-   * raises the path's size, and the congestion controller's max_datagram_size follows it */
+  /* spec: rfc9000#14.2/1 — DPLPMTUD is used; spec: rfc9000#14.3/1 — BASE_PLPMTU is 1200 bytes:
+   * nothing above it before the handshake is confirmed (spec: rfc9000#14.2/2, rfc9000#14.1/1 — the
+   * Initials padded to 1200 exactly); then the probes (PING + PADDING) search 1252, 1452 and 1472
+   * (the default ceiling), each acknowledged probe raises the path's size, and (spec:
+   * rfc9002#7.2/2) the congestion controller's max_datagram_size follows it */
   duo d;
   pmtu_wire w;
   memset(&w, 0, sizeof(w));
@@ -1558,6 +1559,43 @@ VQ_TEST(conn_spec_pmtu_probe_acked_raises_size)
   CHECK(pmtu_transfer(&d, &w, 200000));
   CHECK(w.srv_full > 100);
   CHECK(w.max_srv <= 1472 && w.max_cli <= 1472);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_pmtu_new_path_restarts)
+{
+  /* spec: rfc9000#14.2/6 — the maximum datagram size is kept per path: the server following its
+   * client to a new address (a migration or NAT rebinding, RFC 9000 §9.3) starts again at 1200
+   * bytes (spec: rfc9000#14.3/1 — BASE_PLPMTU) and searches the new path once it is validated */
+  duo d;
+  pmtu_wire w;
+  memset(&w, 0, sizeof(w));
+  CHECK(pmtu_duo(&d, &w));
+  const uint8_t a1[2] = {10, 1}, a2[2] = {10, 2};
+  CHECK_EQ(vq_conn_set_peer_addr(d.srv, a1, sizeof(a1)), VQ_OK);
+  pmtu_pump(&d, &w, 2000);
+  CHECK_EQ(d.srv->max_udp_payload, 1472);
+  /* a client packet from another address: the server moves and validates it */
+  uint64_t id = 0;
+  size_t acc = 0;
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"x", 1, 0, &acc), VQ_OK);
+  uint8_t b[1500];
+  size_t len = 0;
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  CHECK_EQ(vq_conn_recv_from(d.srv, &d.cx, a2, sizeof(a2), b, len, 0), VQ_OK);
+  CHECK(d.srv->path_unvalidated || d.srv->path_validating);
+  CHECK_EQ(d.srv->max_udp_payload, 1200);
+  vq_conn_stats ss;
+  vq_conn_get_stats(d.srv, &ss);
+  uint64_t probes = ss.pmtu_probes_sent;
+  pmtu_pump(&d, &w, 2000);
+  vq_conn_get_stats(d.srv, &ss);
+  CHECK(!d.srv->path_unvalidated);
+  CHECK_EQ(ss.pmtu_probes_sent, probes + 3);
+  CHECK_EQ(d.srv->max_udp_payload, 1472);
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }

@@ -25,7 +25,8 @@ static const uint64_t pmtu_steps[] = {1252u, 1452u, 1472u};
 
 void vq_conn_pmtu_init(vq_conn *c)
 {
-  /* spec: rfc9000#14.3/1 — BASE_PLPMTU is QUIC's smallest allowed maximum datagram size; spec:
+  /* spec: rfc9000#14.2/1 — DPLPMTUD (cfg.pmtud_off turns it off: 1200 bytes throughout); spec:
+   * rfc9000#14.3/1 — BASE_PLPMTU is QUIC's smallest allowed maximum datagram size; spec:
    * rfc9000#14.2/2 — and nothing larger is sent before a probe showed the path carries it */
   c->pmtu_ceiling = c->cfg.pmtud_off ? PMTU_BASE : c->max_udp_payload;
   c->max_udp_payload = PMTU_BASE;
