@@ -1,4 +1,3 @@
-#include <stdlib.h>
 /* Connections end to end in the deterministic lab (src/rt/lab): handshake, streams, flow control,
  * loss, reordering, duplication, corruption, closing, and the invariants every scenario checks —
  * all data delivered byte-exact, nothing owed at finalize (DESIGN.md principle 4), both sides
