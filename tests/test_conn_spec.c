@@ -1424,3 +1424,271 @@ VQ_TEST(conn_spec_no_connection_below_1200_bytes)
   duo_free(&d);
   CHECK_EQ(d.root.used, 0);
 }
+
+/* ---- datagram size: DPLPMTUD (RFC 9000 §14.2-§14.4) ------------------------------------------------ */
+
+/* What pmtu_pump saw on the wire. */
+typedef struct pmtu_wire {
+  size_t mtu;                  /* datagrams above it are dropped (0: none) */
+  size_t max_before_confirm;   /* the largest datagram either side sent before its confirmation */
+  size_t max_cli, max_srv;     /* the largest datagram each side sent */
+  uint64_t dropped;            /* datagrams dropped for the MTU */
+  uint64_t srv_full;           /* server datagrams above 1452 bytes filled to within 16 bytes of
+                                * its max_udp_payload (stream frames leave a few bytes) */
+} pmtu_wire;
+
+static void pmtu_one(duo *d, pmtu_wire *w, vq_conn *from, vq_conn *to, const uint8_t *b, size_t len)
+{
+  if (!from->hs_confirmed && len > w->max_before_confirm)
+    w->max_before_confirm = len;
+  size_t *mx = from == d->cli ? &w->max_cli : &w->max_srv;
+  if (len > *mx)
+    *mx = len;
+  if (from == d->srv && len > 1452 && len > from->max_udp_payload - 16u)
+    w->srv_full++;
+  if (w->mtu && len > w->mtu) {
+    w->dropped++;
+    return;
+  }
+  uint8_t copy[1500];
+  memcpy(copy, b, len);
+  (void)vq_conn_recv(to, &d->cx, copy, len, 0);
+}
+
+/* duo_settle over a path that drops datagrams above w->mtu. */
+static void pmtu_pump(duo *d, pmtu_wire *w, uint64_t ms)
+{
+  vq_time until = d->cx.now + VQ_MS(ms);
+  uint8_t b[1500];
+  for (int i = 0; i < 20000; i++) {
+    int sent = 0;
+    size_t len = 0;
+    while (vq_conn_send(d->srv, &d->cx, b, sizeof(b), &len) == VQ_OK && len) {
+      sent = 1;
+      pmtu_one(d, w, d->srv, d->cli, b, len);
+    }
+    while (vq_conn_send(d->cli, &d->cx, b, sizeof(b), &len) == VQ_OK && len) {
+      sent = 1;
+      pmtu_one(d, w, d->cli, d->srv, b, len);
+    }
+    if (sent)
+      continue;
+    vq_time t = vq_conn_next_timeout(d->cli), ts = vq_conn_next_timeout(d->srv);
+    if (ts < t)
+      t = ts;
+    if (t > until) {
+      d->cx.now = until;
+      return;
+    }
+    if (t > d->cx.now)
+      d->cx.now = t;
+    (void)vq_conn_handle_timeout(d->cli, &d->cx);
+    (void)vq_conn_handle_timeout(d->srv, &d->cx);
+  }
+}
+
+/* The server sends n bytes on a new stream of its own; the client reads them. 1: all arrived. */
+static int pmtu_transfer(duo *d, pmtu_wire *w, size_t n)
+{
+  uint64_t id = 0;
+  if (vq_conn_stream_open(d->srv, &d->cx, 0, &id) != VQ_OK)
+    return 0;
+  static uint8_t data[4096];
+  size_t off = 0, got = 0;
+  int fin = 0;
+  for (int round = 0; round < 4000 && !fin; round++) {
+    while (off < n) {
+      size_t acc = 0, chunk = n - off < sizeof(data) ? n - off : sizeof(data);
+      if (vq_conn_stream_write(d->srv, &d->cx, id, data, chunk, off + chunk == n, &acc) != VQ_OK ||
+          acc == 0)
+        break;
+      off += acc;
+    }
+    pmtu_pump(d, w, 5);
+    uint8_t b[4096];
+    size_t r = 0;
+    while (!fin && vq_conn_stream_read(d->cli, &d->cx, id, b, sizeof(b), &r, &fin) == VQ_OK && (r || fin))
+      got += r;
+  }
+  return fin && got == n;
+}
+
+static int pmtu_duo(duo *d, pmtu_wire *w)
+{
+  if (!duo_new(d) || !duo_client_first(d))
+    return 0;
+  w->max_before_confirm = d->first_len;
+  return duo_server(d, NULL, NULL);
+}
+
+VQ_TEST(conn_spec_pmtu_probe_acked_raises_size)
+{
+  /* spec: rfc9000#14.2/1 — DPLPMTUD is used; spec: rfc9000#14.3/1 — BASE_PLPMTU is 1200 bytes:
+   * nothing above it before the handshake is confirmed (spec: rfc9000#14.2/2, rfc9000#14.1/1 — the
+   * Initials padded to 1200 exactly); then the probes (PING + PADDING) search 1252, 1452 and 1472
+   * (the default ceiling), each acknowledged probe raises the path's size, and (spec:
+   * rfc9002#7.2/2) the congestion controller's max_datagram_size follows it */
+  duo d;
+  pmtu_wire w;
+  memset(&w, 0, sizeof(w));
+  CHECK(pmtu_duo(&d, &w));
+  CHECK_EQ(d.first_len, 1200);
+  pmtu_pump(&d, &w, 2000);
+  CHECK(d.cli->hs_confirmed && d.srv->hs_confirmed);
+  CHECK(w.max_before_confirm <= 1200);
+  CHECK_EQ(d.cli->max_udp_payload, 1472);
+  CHECK_EQ(d.srv->max_udp_payload, 1472);
+  CHECK_EQ(d.srv->rec.cc.max_datagram_size, 1472);
+  CHECK_EQ(d.cli->rec.cc.max_datagram_size, 1472);
+  vq_conn_stats cs, ss;
+  vq_conn_get_stats(d.cli, &cs);
+  vq_conn_get_stats(d.srv, &ss);
+  CHECK_EQ(cs.max_udp_payload, 1472);
+  CHECK_EQ(ss.pmtu_probes_sent, 3);
+  CHECK_EQ(ss.pmtu_probes_acked, 3);
+  CHECK_EQ(ss.pmtu_probes_lost, 0);
+  CHECK_EQ(w.max_srv, 1472);
+  /* spec: rfc9000#14.2/3 — then full-sized packets: a transfer goes in 1472-byte datagrams */
+  CHECK(pmtu_transfer(&d, &w, 200000));
+  CHECK(w.srv_full > 100);
+  CHECK(w.max_srv <= 1472 && w.max_cli <= 1472);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_pmtu_new_path_restarts)
+{
+  /* spec: rfc9000#14.2/6 — the maximum datagram size is kept per path: the server following its
+   * client to a new address (a migration or NAT rebinding, RFC 9000 §9.3) starts again at 1200
+   * bytes (spec: rfc9000#14.3/1 — BASE_PLPMTU) and searches the new path once it is validated */
+  duo d;
+  pmtu_wire w;
+  memset(&w, 0, sizeof(w));
+  CHECK(pmtu_duo(&d, &w));
+  const uint8_t a1[2] = {10, 1}, a2[2] = {10, 2};
+  CHECK_EQ(vq_conn_set_peer_addr(d.srv, a1, sizeof(a1)), VQ_OK);
+  pmtu_pump(&d, &w, 2000);
+  CHECK_EQ(d.srv->max_udp_payload, 1472);
+  /* a client packet from another address: the server moves and validates it */
+  uint64_t id = 0;
+  size_t acc = 0;
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(d.cli, &d.cx, id, (const uint8_t *)"x", 1, 0, &acc), VQ_OK);
+  uint8_t b[1500];
+  size_t len = 0;
+  CHECK_EQ(vq_conn_send(d.cli, &d.cx, b, sizeof(b), &len), VQ_OK);
+  CHECK(len > 0);
+  CHECK_EQ(vq_conn_recv_from(d.srv, &d.cx, a2, sizeof(a2), b, len, 0), VQ_OK);
+  CHECK(d.srv->path_unvalidated || d.srv->path_validating);
+  CHECK_EQ(d.srv->max_udp_payload, 1200);
+  vq_conn_stats ss;
+  vq_conn_get_stats(d.srv, &ss);
+  uint64_t probes = ss.pmtu_probes_sent;
+  pmtu_pump(&d, &w, 2000);
+  vq_conn_get_stats(d.srv, &ss);
+  CHECK(!d.srv->path_unvalidated);
+  CHECK_EQ(ss.pmtu_probes_sent, probes + 3);
+  CHECK_EQ(d.srv->max_udp_payload, 1472);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_pmtu_probe_lost_no_congestion)
+{
+  /* A path of 1300 bytes: the 1252-byte probe is acknowledged, the 1452-byte ones are lost
+   * (MAX_PROBES = 3), the size stays at 1252. spec: rfc9000#14.4/1 — the lost probes are no
+   * congestion signal: no congestion event, the window is not reduced */
+  duo d;
+  pmtu_wire w;
+  memset(&w, 0, sizeof(w));
+  w.mtu = 1300;
+  CHECK(pmtu_duo(&d, &w));
+  pmtu_pump(&d, &w, 5000);
+  CHECK(d.srv->hs_confirmed && d.cli->hs_confirmed);
+  CHECK_EQ(d.srv->max_udp_payload, 1252);
+  CHECK_EQ(d.cli->max_udp_payload, 1252);
+  vq_conn_stats ss;
+  vq_conn_get_stats(d.srv, &ss);
+  CHECK_EQ(ss.pmtu_probes_acked, 1);
+  CHECK_EQ(ss.pmtu_probes_lost, 3);
+  CHECK(w.dropped >= 6); /* both sides' three */
+  CHECK_EQ(d.srv->rec.cc.congestion_events, 0);
+  CHECK_EQ(d.srv->rec.cc.persistent_congestion_events, 0);
+  CHECK_EQ(d.cli->rec.cc.congestion_events, 0);
+  CHECK(d.srv->rec.cc.cwnd >= 10u * 1200u);
+  /* the search is over: no more probes until PMTU_RAISE_TIMER */
+  uint64_t sent = ss.pmtu_probes_sent;
+  pmtu_pump(&d, &w, 5000);
+  vq_conn_get_stats(d.srv, &ss);
+  CHECK_EQ(ss.pmtu_probes_sent, sent);
+  /* a transfer: no datagram dropped for its size but probes */
+  uint64_t dropped = w.dropped;
+  CHECK(pmtu_transfer(&d, &w, 100000));
+  CHECK_EQ(w.dropped, dropped);
+  CHECK_EQ(d.srv->rec.cc.congestion_events, 0);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+static void tp_udp_1350(vq_tp *tp) { tp->max_udp_payload_size = 1350; }
+
+VQ_TEST(conn_spec_pmtu_peer_tp_caps)
+{
+  /* spec: rfc9000#18.2 — the server's max_udp_payload_size (1350) bounds the client's search: it
+   * probes 1252, then the ceiling 1350 itself, never more; the server's own search is not bounded
+   * by it (the client advertises 65527) */
+  duo d;
+  vq_cid sc = srv_cid8();
+  CHECK(duo_forged_server_tp(&d, tp_udp_1350, &sc));
+  pmtu_wire w;
+  memset(&w, 0, sizeof(w));
+  pmtu_pump(&d, &w, 3000);
+  CHECK(d.cli->hs_confirmed);
+  CHECK_EQ(d.cli->max_udp_payload, 1350);
+  CHECK_EQ(w.max_cli, 1350);
+  CHECK_EQ(d.srv->max_udp_payload, 1472);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}
+
+VQ_TEST(conn_spec_pmtu_black_hole_falls_back)
+{
+  /* RFC 8899 §4.3 (spec: rfc9000#14.3/1): at 1472 bytes the path's MTU drops to 1200 mid-transfer:
+   * the larger packets are lost, packets of 1200 bytes sent after two PTOs get through, a probe of
+   * 1472 bytes is lost too, the size falls back to 1200 and the transfer completes; the search
+   * again finds nothing above 1200 */
+  duo d;
+  pmtu_wire w;
+  memset(&w, 0, sizeof(w));
+  CHECK(pmtu_duo(&d, &w));
+  pmtu_pump(&d, &w, 2000);
+  CHECK_EQ(d.srv->max_udp_payload, 1472);
+  w.mtu = 1200;
+  CHECK(pmtu_transfer(&d, &w, 300000));
+  vq_conn_stats ss;
+  vq_conn_get_stats(d.srv, &ss);
+  CHECK(ss.pmtu_black_holes >= 1);
+  CHECK_EQ(d.srv->max_udp_payload, 1200);
+  CHECK_EQ(d.srv->rec.cc.max_datagram_size, 1200);
+  /* a new search after PMTU_RAISE_TIMER: the path (now back to 1500) is raised again */
+  pmtu_pump(&d, &w, 20000);
+  CHECK_EQ(d.srv->max_udp_payload, 1200);
+  vq_conn_get_stats(d.srv, &ss);
+  /* the probe of 1472 bytes that confirmed the black hole lost, then the search after the
+   * fallback: the 1252-byte probes lost (MAX_PROBES), the next search only after PMTU_RAISE_TIMER
+   * (600 s) */
+  CHECK_EQ(ss.pmtu_probes_lost, 4);
+  CHECK(d.srv->pmtu_next >= d.cx.now + VQ_MS(500000) && d.srv->pmtu_next != VQ_TIME_NEVER);
+  w.mtu = 1500;
+  uint64_t ka = 0;
+  CHECK_EQ(vq_conn_stream_open(d.cli, &d.cx, 0, &ka), VQ_OK);
+  for (int k = 0; k < 62; k++) { /* traffic every 10 s keeps the connection alive (idle: 30 s) */
+    size_t acc = 0;
+    (void)vq_conn_stream_write(d.cli, &d.cx, ka, (const uint8_t *)"k", 1, 0, &acc);
+    pmtu_pump(&d, &w, 10000);
+  }
+  CHECK_EQ(vq_conn_get_state(d.srv), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(d.srv->max_udp_payload, 1472);
+  duo_free(&d);
+  CHECK_EQ(d.root.used, 0);
+}

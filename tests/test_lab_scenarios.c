@@ -570,6 +570,12 @@ typedef struct world {
   /* Retry: the server sent one; the client's 0-RTT packets sent after it */
   int retry_sent;
   uint64_t zrtt_after_retry;
+  /* datagram sizes (RFC 9000 §14): the largest each side sent, and long-header (handshake-phase)
+   * datagrams above 1200 bytes (spec: rfc9000#14.3/1 — nothing above BASE_PLPMTU before the
+   * handshake is confirmed) */
+  size_t max_dgram[2];        /* [0] client, [1] server */
+  uint64_t big_long_hdr;
+  uint64_t srv_big_dgrams;    /* server datagrams above 1400 bytes */
 } world;
 
 static uint64_t fnv(const uint8_t *d, size_t n)
@@ -613,6 +619,12 @@ static int for_handshake_packets(world *w, const uint8_t *d, size_t len, int rec
  * Destination CID of the first. */
 static void wire_check(world *w, const uint8_t *d, size_t len, int from_client)
 {
+  if (len > w->max_dgram[from_client ? 0 : 1])
+    w->max_dgram[from_client ? 0 : 1] = len;
+  if (len > 1200 && len > 0 && (d[0] & 0x80u))
+    w->big_long_hdr++;
+  if (!from_client && len > 1400)
+    w->srv_big_dgrams++;
   size_t off = 0;
   int initial = 0;
   vq_pkt_header first;
@@ -894,6 +906,9 @@ static int check_common(world *w, const char *name)
     FAIL("server sent an Initial with CRYPTO data in a datagram of %zu bytes", w->srv_pad_worst);
   if (w->initial_after_handshake)
     FAIL("client sent an Initial packet after a Handshake packet");
+  if (w->big_long_hdr)
+    FAIL("%llu datagrams with a long-header packet above 1200 bytes",
+         (unsigned long long)w->big_long_hdr);
   const lpeer *ps[2] = {&w->cli, &w->srv};
   for (int i = 0; i < 2; i++) {
     const lpeer *p = ps[i];
@@ -955,7 +970,7 @@ static int idle_ending(world *w, const char *name)
 static int link_can_lose(const vq_lab_link *l)
 {
   return l->loss_ppm || l->ge_bad_loss_ppm || l->corrupt_ppm || l->blackhole_until > l->blackhole_from ||
-         l->queue_bytes;
+         l->queue_bytes || l->mtu_after;
 }
 
 static int check_transfer(world *w, const char *name)
@@ -1059,7 +1074,7 @@ static int check_key_updates(world *w, const char *name)
 static int link_is_lossy(const vq_lab_link *l)
 {
   return l->loss_ppm || l->ge_bad_loss_ppm || l->reorder_ppm || l->corrupt_ppm || l->duplicate_ppm ||
-         l->blackhole_until > l->blackhole_from || l->queue_bytes;
+         l->blackhole_until > l->blackhole_from || l->queue_bytes || l->mtu_after;
 }
 
 /* NAT rebinding and migration (RFC 9000 §9): the server followed the client and validated the new
@@ -1379,6 +1394,101 @@ VQ_TEST(lab_loss_1pct)
 VQ_TEST(lab_loss_5pct)
 {
   CHECK_EQ(over_seeds("loss5", 3000, nseeds(40), run_loss5), 0);
+}
+
+/* ---- datagram size: DPLPMTUD (RFC 9000 §14.3) ------------------------------------------------------ */
+
+static int pmtu_want;   /* the size both sides must end with (check_pmtu) */
+
+#define FAIL(...)                                                                                  \
+  do {                                                                                             \
+    fprintf(stderr, "  %s seed %llu: ", name, (unsigned long long)w->sc->seed);                   \
+    fprintf(stderr, __VA_ARGS__);                                                                  \
+    fputc('\n', stderr);                                                                           \
+    ok = 0;                                                                                        \
+  } while (0)
+
+static int check_pmtu(world *w, const char *name)
+{
+  int ok = 1;
+  const lpeer *ps[2] = {&w->cli, &w->srv};
+  for (int i = 0; i < 2; i++) {
+    if (!ps[i]->have_stats)
+      continue;
+    if (ps[i]->stats.max_udp_payload != (uint64_t)pmtu_want)
+      FAIL("%s ended at %llu bytes, want %d", i ? "server" : "client",
+           (unsigned long long)ps[i]->stats.max_udp_payload, pmtu_want);
+    if (ps[i]->stats.pmtu_black_holes)
+      FAIL("%s detected %llu black holes on a path without one", i ? "server" : "client",
+           (unsigned long long)ps[i]->stats.pmtu_black_holes);
+  }
+  /* spec: rfc9000#14.2/3 — the bulk of the transfer in datagrams of the size found */
+  if (pmtu_want > 1400 && w->srv_big_dgrams < 100)
+    FAIL("server sent only %llu datagrams above 1400 bytes", (unsigned long long)w->srv_big_dgrams);
+  if (w->max_dgram[1] > (size_t)pmtu_want + (pmtu_want < 1452 ? 200u : 0u))
+    FAIL("server sent a %zu-byte datagram", w->max_dgram[1]);
+  return ok;
+}
+
+/* The bulk transfer over a path of MTU 1500 (UDP payload 1472) or 1280 (1252): both sides find it.
+ * Light loss (bulk's queue) may lose probes too, but three in a row of one size are unlikely. */
+static int run_pmtu(uint64_t seed, size_t mtu, int want)
+{
+  scenario sc = bulk(seed);
+  sc.link.mtu = mtu;
+  sc.response = 600000;
+  sc.check = check_pmtu;
+  pmtu_want = want;
+  return run_transfer(&sc, mtu > 1400 ? "pmtu1500" : "pmtu1280");
+}
+static int run_pmtu1500(uint64_t seed) { return run_pmtu(seed, 1472, 1472); }
+static int run_pmtu1280(uint64_t seed) { return run_pmtu(seed, 1252, 1252); }
+
+VQ_TEST(lab_pmtu_1500)
+{
+  /* spec: rfc9000#14.3/1, rfc9000#14.2/3 */
+  CHECK_EQ(over_seeds("pmtu1500", 47000, nseeds(20), run_pmtu1500), 0);
+}
+
+VQ_TEST(lab_pmtu_1280)
+{
+  /* the 1452 and 1472-byte probes are dropped by the path: spec: rfc9000#14.4/1 — no congestion
+   * reaction; the search ends at 1252 */
+  CHECK_EQ(over_seeds("pmtu1280", 48000, nseeds(20), run_pmtu1280), 0);
+}
+
+static int check_black_hole(world *w, const char *name)
+{
+  int ok = 1;
+  if (!w->srv.have_stats)
+    return ok;
+  if (w->srv.stats.pmtu_black_holes == 0)
+    FAIL("server detected no black hole");
+  if (w->srv.stats.max_udp_payload != 1200)
+    FAIL("server ended at %llu bytes on a 1200-byte path",
+         (unsigned long long)w->srv.stats.max_udp_payload);
+  return ok;
+}
+
+/* The path's MTU drops to 1200 (UDP payload) in both directions 250 ms into a 3 x 600 kB transfer
+ * that goes in 1472-byte datagrams: RFC 8899 §4.3 black hole detection falls back to 1200 bytes and
+ * the transfer completes byte-exact. */
+static int run_pmtu_black_hole(uint64_t seed)
+{
+  scenario sc = bulk(seed);
+  sc.link.mtu = 1472;
+  sc.link.mtu_after = 1200;
+  sc.link.mtu_change_at = VQ_MS(250);
+  sc.response = 600000;
+  sc.check = check_black_hole;
+  return run_transfer(&sc, "pmtu_black_hole");
+}
+
+#undef FAIL
+
+VQ_TEST(lab_pmtu_black_hole)
+{
+  CHECK_EQ(over_seeds("pmtu_black_hole", 49000, nseeds(20), run_pmtu_black_hole), 0);
 }
 
 VQ_TEST(lab_burst_loss_30pct)

@@ -542,6 +542,18 @@ VQ_TEST(posix_conn_ecn_and_datagrams_loopback)
   CHECK(hs);
   CHECK(echoed >= 30);
   vq_endpoint_conn *se = ep ? vq_endpoint_next(ep, NULL) : NULL;
+  if (cli && se) {
+    /* spec: rfc9000#14.3/1 — DPLPMTUD over loopback (DF set, rfc9000#14/3): both sides' probes up
+     * to the default ceiling were acknowledged; the datagrams after them are 1472 bytes at most */
+    vq_conn_stats c, s;
+    vq_conn_get_stats(cli, &c);
+    vq_conn_get_stats(se->conn, &s);
+    CHECK_EQ(c.max_udp_payload, 1472);
+    CHECK_EQ(s.max_udp_payload, 1472);
+    CHECK_EQ(c.max_datagram_recv, 1472);
+    CHECK_EQ(s.max_datagram_recv, 1472);
+    CHECK_EQ(c.pmtu_probes_lost + s.pmtu_probes_lost, 0);
+  }
   if (cli && se && ss && vq_posix_sock_info(ss)->ecn_rx && vq_posix_sock_info(cs)->ecn_rx) {
     vq_conn_stats c, s;
     vq_conn_get_stats(cli, &c);

@@ -58,7 +58,11 @@ typedef struct vq_conn_config {
   uint64_t max_conn_window;      /* auto-tuning ceiling for the connection: 32 MiB */
   uint64_t initial_max_streams_bidi; /* 100 */
   uint64_t initial_max_streams_uni;  /* 100 */
-  uint64_t max_udp_payload;      /* the datagram size we send: 1200 (the minimum; PMTUD is not done) */
+  uint64_t max_udp_payload;      /* the largest datagram we send: 1472 (IPv4 over Ethernet). Every
+                                    datagram is 1200 bytes at most until the handshake is confirmed;
+                                    then DPLPMTUD probes larger sizes up to this (and the peer's
+                                    max_udp_payload_size) on the current path (RFC 9000 §14.3) */
+  int pmtud_off;                 /* no DPLPMTUD: every datagram stays at 1200 bytes at most */
   vq_cc_algo cc;                 /* VQ_CC_CUBIC by default? no: 0 = NewReno */
   int disable_pacing;
   uint32_t max_sent_per_space;   /* packets tracked per space: 4096 */
@@ -260,6 +264,11 @@ typedef struct vq_conn_stats {
   int token_validated;          /* server: the client's address was validated by a NEW_TOKEN token */
   uint64_t new_tokens_sent;     /* server: NEW_TOKEN frames sent (repairs of losses included) */
   uint64_t new_tokens_recv;     /* client: NEW_TOKEN frames received */
+  /* DPLPMTUD (RFC 9000 §14.3) */
+  uint64_t max_udp_payload;     /* the current path's maximum datagram size (1200 until raised) */
+  uint64_t pmtu_probes_sent, pmtu_probes_acked, pmtu_probes_lost;
+  uint64_t pmtu_black_holes;    /* fallbacks to 1200 bytes: larger packets went missing (RFC 8899 §4.3) */
+  uint64_t max_datagram_recv;   /* the largest datagram received */
 } vq_conn_stats;
 
 /* Creates a client connection: picks its CIDs from cx->rng and queues the ClientHello; the first

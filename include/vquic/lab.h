@@ -7,7 +7,7 @@
  * same seed reproduces the same run byte for byte (vq_lab_trace_hash is the check).
  *
  * Links are one-way (a -> b) and model, in this order: blackhole windows, the sender-side queue with a
- * byte limit and a serialisation rate, random loss, bursty loss (a Gilbert-Elliott two-state chain),
+ * byte limit and a serialisation rate, the path MTU, random loss, bursty loss (a Gilbert-Elliott two-state chain),
  * corruption (one random bit flipped), duplication, and delay with jitter and reordering (a reordered
  * datagram gets extra delay so later ones overtake it). Memory comes from a vq_mem budget. */
 #ifndef VQUIC_LAB_H
@@ -48,6 +48,12 @@ typedef struct vq_lab_link {
   uint32_t reorder_ppm;     /* held back by reorder_delay so later datagrams overtake it */
   vq_time reorder_delay;
   vq_time blackhole_from, blackhole_until; /* everything sent in [from, until) is dropped */
+  /* Path MTU, as UDP payload bytes: a datagram above it is dropped (as a router drops an IP packet
+   * with DF set; the sender hears nothing). 0 = unlimited. From mtu_change_at on (when mtu_after is
+   * set) the limit is mtu_after: a path whose MTU shrinks mid-transfer (a PMTU black hole). */
+  size_t mtu;
+  size_t mtu_after;
+  vq_time mtu_change_at;
   /* ECN (RFC 3168 codepoints, the two low bits; see vq_lab_send_ecn), applied to datagrams that are
    * delivered: bleaching clears every codepoint to not-ECT (a path that erases the field); ce_ppm
    * turns ECT(0)/ECT(1) into CE (a congested AQM router); ect1_ppm turns ECT(0) into ECT(1) (a
@@ -68,6 +74,7 @@ typedef enum vq_lab_event {
   VQ_LAB_CORRUPTED,
   VQ_LAB_DUPLICATED,
   VQ_LAB_REORDERED,
+  VQ_LAB_DROP_MTU,
   VQ_LAB_EVENT_COUNT
 } vq_lab_event;
 

@@ -152,6 +152,8 @@ typedef struct vq_sent_packet {
   uint8_t in_flight;
   uint8_t declared_lost;   /* internal: lost but kept a while to notice spurious losses */
   uint8_t reserved;        /* internal: the state of the table slot (live, acked, lost, skipped pn) */
+  uint8_t pmtu_probe;      /* a DPLPMTUD probe (RFC 9000 §14.4): its loss is no congestion signal
+                            * and no part of a persistent congestion period */
   uint64_t handle;         /* the connection's record of what the packet carried (opaque) */
 } vq_sent_packet;
 
@@ -234,6 +236,11 @@ vq_status vq_recovery_on_packet_sent(vq_recovery *r, vq_pn_space space, const vq
 vq_status vq_recovery_on_ack(vq_recovery *r, vq_pn_space space, const vq_frame_ack *ack,
                              vq_time ack_delay, const vq_recovery_state *st, vq_time now,
                              const vq_recovery_cb *cb, int *rtt_updated);
+
+/* The path's maximum datagram size changed (DPLPMTUD, RFC 9000 §14.3): the controller's
+ * max_datagram_size follows; the window in bytes stays (RFC 9002 §7.2), raised to the new minimum
+ * window if below it; the pacer's burst is ten datagrams of the new size. */
+void vq_recovery_set_max_datagram_size(vq_recovery *r, uint64_t max_datagram_size);
 
 /* Re-arms the loss detection timer (A.8 SetLossDetectionTimer) after st changed: the handshake was
  * confirmed, Handshake keys arrived, the peer completed address validation, or the server was

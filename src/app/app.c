@@ -80,13 +80,21 @@ size_t app_flush(vq_posix_sock *sock, vq_conn *c, const vq_cx *cx, const vq_addr
 /* Sends batch[0..n) on s: the datagrams sent; *blocked when the socket buffer filled. */
 static size_t send_batch(vq_posix_sock *s, vq_posix_tx *tx, size_t n, int *blocked)
 {
-  size_t sent = 0;
-  if (n == 0)
-    return 0;
-  (void)vq_posix_send(s, tx, n, &sent);
-  if (sent < n)
-    *blocked = 1;
-  return sent;
+  size_t sent = 0, total = 0;
+  while (total < n) {
+    vq_status st = vq_posix_send(s, tx + total, n - total, &sent);
+    total += sent;
+    /* a datagram larger than the interface allows (a DPLPMTUD probe above it: RFC 9000 §14.3)
+     * is skipped, as if the path had dropped it; the connection's loss detection sees that */
+    if (st == VQ_ERR_MSG_SIZE && total < n) {
+      total++;
+      continue;
+    }
+    if (total < n)
+      *blocked = 1;
+    break;
+  }
+  return total;
 }
 
 size_t app_flush_from(vq_posix_sock *sock, vq_posix_sock *sock2, vq_conn *c, const vq_cx *cx,

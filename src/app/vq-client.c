@@ -759,6 +759,12 @@ int main(int argc, char **argv)
             s.retry_received ? "received" : "none", s.token_sent ? "sent" : "not sent",
             (unsigned long long)s.new_tokens_recv, token_stored ? " (stored)" : "");
     fprintf(stderr,
+            "stats: datagram size %llu (DPLPMTUD probes sent %llu acked %llu lost %llu, black holes "
+            "%llu), largest datagram received %llu\n",
+            (unsigned long long)s.max_udp_payload, (unsigned long long)s.pmtu_probes_sent,
+            (unsigned long long)s.pmtu_probes_acked, (unsigned long long)s.pmtu_probes_lost,
+            (unsigned long long)s.pmtu_black_holes, (unsigned long long)s.max_datagram_recv);
+    fprintf(stderr,
             "stats: rtt %.3f ms (min %.3f), cwnd %llu, packets sent %llu recv %llu lost %llu, "
             "bytes sent %llu recv %llu, stream bytes recv %llu, key updates %llu+%llu, %.3f s, ecn %s (recv ect0 %llu ce %llu)\n",
             (double)s.srtt / 1e6, (double)s.min_rtt / 1e6, (unsigned long long)s.cwnd,

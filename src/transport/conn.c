@@ -112,8 +112,12 @@ static void config_defaults(vq_conn_config *k)
     k->initial_max_streams_uni = 100;
   /* spec: rfc9000#14/1 — never below 1200 bytes: the Initials are padded to 1200
    * (rfc9000#14.1/1), so a path that cannot carry that makes no connection */
+  if (!k->max_udp_payload)
+    k->max_udp_payload = 1472u;
   if (k->max_udp_payload < VQ_MIN_INITIAL_DATAGRAM)
     k->max_udp_payload = VQ_MIN_INITIAL_DATAGRAM;
+  if (k->max_udp_payload > 65527u)
+    k->max_udp_payload = 65527u;
   if (!k->max_sent_per_space)
     k->max_sent_per_space = 4096;
   if (!k->stream_send_buffer)
@@ -251,6 +255,7 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
   vq_pp_key_init(&c->initial_rx_orig);
   c->state = VQ_CONN_HANDSHAKE;
   c->max_udp_payload = k.max_udp_payload;
+  vq_conn_pmtu_init(c);
   c->idle_deadline = VQ_TIME_NEVER;
   c->close_deadline = VQ_TIME_NEVER;
   c->pace_until = VQ_TIME_NEVER;
@@ -271,7 +276,7 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
   c->app_rx_prev_until = VQ_TIME_NEVER;
   c->rx_cur_min_pn = c->rx_cur_max_pn = c->rx_prev_max_pn = -1;
   c->ku_acked_at = VQ_TIME_NEVER;
-  vq_recovery_config rc = {k.cc, k.max_udp_payload, VQ_K_INITIAL_RTT, k.max_sent_per_space,
+  vq_recovery_config rc = {k.cc, c->max_udp_payload, VQ_K_INITIAL_RTT, k.max_sent_per_space,
                            !k.disable_pacing};
   vq_status st = vq_recovery_init(&c->rec, &c->mem, &rc);
   if (st != VQ_OK) {
@@ -830,8 +835,7 @@ static vq_status apply_peer_tp(vq_conn *c, const vq_cx *cx)
   /* spec: rfc9000#10.1 — the idle timeout is the minimum of both max_idle_timeout values */
   if (p->max_idle_timeout && VQ_MS(p->max_idle_timeout) < c->idle_timeout)
     c->idle_timeout = VQ_MS(p->max_idle_timeout);
-  if (p->max_udp_payload_size < c->max_udp_payload)
-    c->max_udp_payload = p->max_udp_payload_size;
+  vq_conn_pmtu_peer_tp(c, p->max_udp_payload_size);
   /* spec: rfc9221#3/1 — DATAGRAM frames may be sent once the peer's max_datagram_frame_size is
    * known and non-zero (0 or absent: vq_dgram refuses every datagram) */
   if (c->dg_on)
@@ -884,6 +888,7 @@ static void confirm_handshake(vq_conn *c, const vq_cx *cx)
   discard_space(c, cx, VQ_SPACE_HANDSHAKE);
   if (!c->is_server)
     vq_conn_pa_start(c, cx);
+  vq_conn_pmtu_confirmed(c, cx->now);
 }
 
 static vq_status install_secrets(vq_conn *c, const vq_cx *cx)
@@ -1823,6 +1828,8 @@ vq_status vq_conn_recv_at(vq_conn *c, const vq_cx *cx_in, int at_preferred, cons
   }
   uint64_t prev_response = c->path_response_pending;
   c->stats.bytes_recv += len;
+  if (len > c->stats.max_datagram_recv)
+    c->stats.max_datagram_recv = len;
   /* spec: rfc9000#8.1/3 — every byte of a datagram attributed to this connection counts towards the
    * anti-amplification allowance, whether or not its packets could be processed */
   if (c->is_server && !c->addr_validated)
@@ -1917,6 +1924,9 @@ vq_time vq_conn_next_timeout(const vq_conn *c)
     t = c->pp_resend_at;
   if (c->early_discard_at < t)
     t = c->early_discard_at;
+  vq_time pm = vq_conn_pmtu_timeout(c);
+  if (pm < t)
+    t = pm;
   return t;
 }
 
@@ -2059,6 +2069,7 @@ void vq_conn_get_stats(const vq_conn *c, vq_conn_stats *st)
   st->min_rtt = c->rec.rtt.min;
   st->rttvar = c->rec.rtt.rttvar;
   st->cwnd = c->rec.cc.cwnd;
+  st->max_udp_payload = c->max_udp_payload;
   st->bytes_in_flight = c->rec.cc.bytes_in_flight;
   st->pkts_lost = c->rec.packets_lost;
   st->mem_used = c->mem.used;

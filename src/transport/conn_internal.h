@@ -225,7 +225,20 @@ struct vq_conn {
                                      packet is dropped unacknowledged (not an error) */
   uint64_t path_response_pending;
   uint8_t path_response_data[8];
-  uint64_t max_udp_payload;       /* what we put in a datagram */
+  uint64_t max_udp_payload;       /* what we put in a datagram: the path's maximum datagram size */
+  /* DPLPMTUD (RFC 9000 §14.3, RFC 8899; pmtu.c): probes of larger sizes on the current path */
+  uint64_t pmtu_ceiling;          /* the largest size searched: config, peer's TP, driver's buffer */
+  uint64_t pmtu_fail;             /* the smallest size whose probes were lost (search's bound) */
+  uint64_t pmtu_probe_size;       /* size of the probe in flight, 0: none */
+  uint64_t pmtu_probe_pn;         /* its packet number */
+  uint32_t pmtu_probe_losses;     /* probes of the next size lost in a row */
+  int pmtu_building;              /* the packet being built is a probe */
+  vq_time pmtu_next;              /* the next probe may go then (VQ_TIME_NEVER: none) */
+  vq_time pmtu_wake;              /* vq_conn_next_timeout wakes then for it */
+  uint32_t pmtu_bh_lost;          /* packets above 1200 bytes lost since one was acknowledged */
+  int pmtu_bh_small_acked;        /* an ack-eliciting packet of <= 1200 bytes was acknowledged since */
+  int pmtu_confirm;               /* a black hole is suspected: a probe of the current size decides */
+  int pmtu_probe_confirm;         /* the probe in flight is that one */
 
   /* version negotiation (RFC 9368; conn_version.c) */
   uint32_t avail[VQ_CONN_MAX_VERSIONS]; /* ours, best first (Available Versions) */
@@ -456,6 +469,17 @@ void vq_conn_pp_timeout(vq_conn *c, const vq_cx *cx);
 void vq_conn_pp_abandon(vq_conn *c);
 /* conn_send.c */
 vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size_t cap, size_t *len);
+/* DPLPMTUD (pmtu.c) */
+void vq_conn_pmtu_init(vq_conn *c);
+void vq_conn_pmtu_peer_tp(vq_conn *c, uint64_t peer_max_udp_payload_size);
+void vq_conn_pmtu_confirmed(vq_conn *c, vq_time now);
+void vq_conn_pmtu_new_path(vq_conn *c, vq_time now);
+/* The size of a probe to build now in a datagram of at most driver_cap bytes, 0: none. */
+size_t vq_conn_pmtu_probe_due(vq_conn *c, const vq_cx *cx, size_t driver_cap);
+void vq_conn_pmtu_probe_sent(vq_conn *c, const vq_cx *cx, uint64_t pn, size_t size);
+void vq_conn_pmtu_on_fate(vq_conn *c, const vq_sent_packet *p, vq_pkt_fate fate);
+vq_time vq_conn_pmtu_timeout(const vq_conn *c);
+
 void vq_conn_on_packet_fate(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate);
 void vq_conn_recovery_state(const vq_conn *c, vq_recovery_state *st);
 /* Recovery callback for packets abandoned because 0-RTT was rejected: what they carried is queued

@@ -279,6 +279,9 @@ static void peer_moved(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t 
   c->path_sent = 0;
   /* spec: rfc9000#9.4/2, rfc9000#9.4/3 — congestion control and RTT start again from their initial
    * values on a new path, unless only the port changed (a NAT rebinding) */
+  /* spec: rfc9000#14.3/1, rfc9000#14.2/6 — a new peer address (a NAT rebinding too: the route may
+   * differ) starts again at BASE_PLPMTU, 1200 bytes, and is searched again once validated */
+  vq_conn_pmtu_new_path(c, cx->now);
   if (!port_only)
     vq_recovery_reset_path(&c->rec, c->max_udp_payload);
   /* spec: rfc9000#9.5/3, rfc9000#9.5/1 — a new peer CID for the new address, when the peer gave
@@ -387,6 +390,8 @@ static void pa_srv_maybe_move(vq_conn *c, const vq_cx *cx)
   c->pr_cid_set = 0;
   c->pr_from_pa = 0;
   c->spa_moved = 1;
+  /* spec: rfc9000#14.3/1 — sending from the preferred address is a new path: 1200 bytes again */
+  vq_conn_pmtu_new_path(c, cx->now);
   vq_cx_trace(cx, "preferred_address", "server moved");
 }
 
@@ -517,7 +522,9 @@ vq_status vq_conn_migrate(vq_conn *c, const vq_cx *cx_in)
   st = use_next_peer_cid(c);
   if (st != VQ_OK)
     return st;
-  /* spec: rfc9000#9.4 — the new path starts with fresh congestion control and RTT */
+  /* spec: rfc9000#9.4 — the new path starts with fresh congestion control and RTT; spec:
+   * rfc9000#14.3/1 — and at BASE_PLPMTU (1200 bytes), searched again once validated */
+  vq_conn_pmtu_new_path(c, cx->now);
   vq_recovery_reset_path(&c->rec, c->max_udp_payload);
   /* spec: rfc9000#9.2 — the new path is validated; a PING makes the probe non-probing, so the
    * server moves with it at once */
@@ -646,7 +653,9 @@ int vq_conn_pa_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
   memcpy(c->peer_addr, c->pa_addr, c->pa_addr_len);
   c->peer_addr_len = c->pa_addr_len;
   c->have_peer_addr = 1;
-  /* spec: rfc9000#9.4 — a new path: congestion control and RTT start again */
+  /* spec: rfc9000#9.4 — a new path: congestion control and RTT start again; spec: rfc9000#14.3/1 —
+   * the datagram size at BASE_PLPMTU (1200 bytes) */
+  vq_conn_pmtu_new_path(c, cx->now);
   vq_recovery_reset_path(&c->rec, c->max_udp_payload);
   c->stats.paths_validated++;
   vq_cx_trace(cx, "preferred_address", "moved");

@@ -224,11 +224,12 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
 void vq_conn_on_packet_fate(void *ud, vq_pn_space space, const vq_sent_packet *p, vq_pkt_fate fate)
 {
   vq_conn *c = ud;
-  (void)space;
   uint32_t i = (uint32_t)p->handle;
   unsigned mark = (unsigned)(p->handle >> VQ_HANDLE_ECN_SHIFT) & 3u;
   if (fate == VQ_PKT_LOST)
     c->stats.pkts_lost++;
+  if (space == VQ_SPACE_APP)
+    vq_conn_pmtu_on_fate(c, p, fate);
   if (fate == VQ_PKT_ACKED) {
     /* for ECN validation (rfc9000#13.4.2.1) and the CE congestion event (rfc9002#B.7) */
     if (mark == VQ_ECN_ECT0)
@@ -1030,6 +1031,13 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
         sf_add(c, VQ_SF_PATH_CHALLENGE, VQ_SPACE_APP, 0, d, 0, 0);
       }
     }
+  } else if (c->pmtu_building) {
+    /* spec: rfc9000#14.3/1 — a PMTU probe: a PING (ack-eliciting, RFC 9000 §14.4) padded to the size
+     * tried (min_len); it carries nothing that would need to be sent again if it is lost */
+    vq_frame f;
+    memset(&f, 0, sizeof(f));
+    f.type = VQ_FRAME_PING;
+    (void)put(&p, &f);
   } else if (c->state == VQ_CONN_CLOSING) {
     /* every CONNECTION_CLOSE also acknowledges what arrived, so the peer can discharge what it
      * sent before it drains (frames are processed in order: the ACK first) */
@@ -1133,7 +1141,8 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   if (space == VQ_SPACE_APP)
     c->tx_key_pkts++;
   vq_sent_packet sp = {s->next_pn, now, (uint32_t)out, (uint8_t)p.eliciting,
-                       (uint8_t)(p.eliciting || p.padded), 0, 0, c->cur_first};
+                       (uint8_t)(p.eliciting || p.padded), 0, 0, (uint8_t)(c->pmtu_building != 0),
+                       c->cur_first};
   if (c->cur_first == VQ_SF_NIL)
     sp.handle = VQ_SF_NIL;
   sp.handle |= (uint64_t)(c->tx_ecn & 3u) << VQ_HANDLE_ECN_SHIFT;
@@ -1164,8 +1173,40 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
   /* spec: rfc9000#10.2.2/1 — nothing is sent in the draining state */
   if (c->state == VQ_CONN_CLOSED || c->state == VQ_CONN_DRAINING)
     return VQ_OK;
+  if (c->state == VQ_CONN_ESTABLISHED) {
+    /* spec: rfc9000#14.3/1, rfc9000#14.2/3 — a PMTU probe (pmtu.c) goes alone in its datagram, of
+     * the size tried: the only datagram allowed above the path's maximum datagram size; not
+     * ECN-marked (its loss must not disturb ECN validation) */
+    size_t psize = vq_conn_pmtu_probe_due(c, cx, cap);
+    if (psize) {
+      size_t n = 0;
+      int el = 0;
+      uint64_t pn = c->sp[VQ_SPACE_APP].next_pn;
+      uint8_t ecn_keep = c->tx_ecn;
+      c->tx_ecn = VQ_ECN_NOT_ECT;
+      c->pmtu_building = 1;
+      vq_status st = build_packet(c, cx, VQ_SPACE_APP, buf, psize, psize, 1, &n, &el);
+      c->pmtu_building = 0;
+      if (st != VQ_OK)
+        return st;
+      if (n) {
+        vq_conn_pmtu_probe_sent(c, cx, pn, n);
+        vq_recovery_state rs;
+        vq_conn_recovery_state(c, &rs);
+        vq_recovery_update_timer(&c->rec, &rs, cx->now);
+        *len = n;
+        return VQ_OK;
+      }
+      c->tx_ecn = ecn_keep;
+    }
+  }
   if (cap > c->max_udp_payload)
     cap = (size_t)c->max_udp_payload;
+  /* RFC 8899 §4.3: after two PTOs in a row without an acknowledgment, packets go at BASE_PLPMTU
+   * (1200 bytes): if the larger ones fall into a black hole, these get through and their
+   * acknowledgment shows it (pmtu.c) */
+  if (c->rec.pto_count >= 2 && cap > VQ_MIN_INITIAL_DATAGRAM)
+    cap = VQ_MIN_INITIAL_DATAGRAM;
   /* spec: rfc9000#10.2.1/5, rfc9000#10.2.1/7 — in the closing state, what goes out in answer to the
    * peer's packets (every CONNECTION_CLOSE after the one that entered the state) is at most three
    * times what was received from it since, validated address or not */

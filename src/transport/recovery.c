@@ -451,6 +451,13 @@ static uint32_t detect_lost(vq_recovery *r, vq_pn_space space, vq_time now, cons
     lost++;
     r->packets_lost++;
     const int this_path = p->pn >= sp->path_first_pn; /* rfc9000#9.4/1 */
+    /* spec: rfc9000#14.4/1 — a lost PMTU probe leaves bytes_in_flight but is no congestion
+     * signal, and no part of a persistent congestion period (it neither starts nor breaks one) */
+    if (p->pmtu_probe) {
+      if (p->in_flight) vq_cc_on_removed(&r->cc, p->size);
+      report(cb, space, p, VQ_PKT_LOST);
+      continue;
+    }
     if (p->in_flight) {
       r->bytes_lost += p->size;
       vq_cc_on_removed(&r->cc, p->size);
@@ -733,6 +740,19 @@ uint64_t vq_recovery_bytes_in_flight(const vq_recovery *r)
 
 /* spec: rfc9000#9.4 — on a new path the congestion controller and RTT estimator are reset; packets
  * still tracked stay in flight. */
+void vq_recovery_set_max_datagram_size(vq_recovery *r, uint64_t max_datagram_size)
+{
+  if (r == NULL || max_datagram_size < 1200u || max_datagram_size > 65527u) return;
+  /* spec: rfc9002#7.2/2 — the window is in bytes: it stays valid when max_datagram_size changes
+   * during the connection (the initial window is only recalculated before any was used: the
+   * connection changes the size only after the handshake is confirmed); kMinimumWindow follows */
+  r->cc.max_datagram_size = max_datagram_size;
+  const uint64_t minw = vq_cc_min_window(&r->cc);
+  if (r->cc.cwnd < minw) r->cc.cwnd = minw;
+  r->pacer.burst = VQ_K_INITIAL_WINDOW_PACKETS * max_datagram_size;
+  if (r->pacer.tokens > r->pacer.burst) r->pacer.tokens = r->pacer.burst;
+}
+
 void vq_recovery_reset_path(vq_recovery *r, uint64_t max_datagram_size)
 {
   if (r == NULL) return;

@@ -55,7 +55,7 @@ struct vq_lab {
 
 static const char *const event_names[VQ_LAB_EVENT_COUNT] = {
   "sent", "delivered", "drop_loss", "drop_burst", "drop_queue", "drop_blackhole", "drop_no_link",
-  "corrupted", "duplicated", "reordered",
+  "corrupted", "duplicated", "reordered", "drop_mtu",
 };
 
 const char *vq_lab_event_name(vq_lab_event ev)
@@ -270,6 +270,12 @@ vq_status vq_lab_send_ecn(vq_lab *lab, int from, int to, const uint8_t *data, si
   const vq_lab_link *c = &l->cfg;
   if (lab->now >= c->blackhole_from && lab->now < c->blackhole_until) {
     record(lab, VQ_LAB_DROP_BLACKHOLE, from, to, data, len);
+    return VQ_OK;
+  }
+  /* The path MTU: larger datagrams are dropped (DF set, no fragmentation). */
+  size_t mtu = c->mtu_after && lab->now >= c->mtu_change_at ? c->mtu_after : c->mtu;
+  if (mtu && len > mtu) {
+    record(lab, VQ_LAB_DROP_MTU, from, to, data, len);
     return VQ_OK;
   }
   /* Sender-side queue and serialisation: the datagram starts when the serialiser is free. */
