@@ -16,10 +16,11 @@ wait_for() {
   return 1
 }
 
-# Starts a capture of UDP port $2 on lo into $1 (pcapng); sets CAP_PID. Returns 1 if it did not start.
+# Starts a capture of UDP port $2 on lo into $1 (pcapng); sets CAP_PID and CAP_PORT (cap_check decodes
+# that port as QUIC). Returns 1 if it did not start.
 cap_start() {
   local out=$1 port=$2
-  CAP_PID=
+  CAP_PID= CAP_PORT=$port
   tshark -q -i lo -s 0 -w "$out" -f "udp port $port" 2> "$out.err" &
   CAP_PID=$!
   wait_for "$out.err" 100 "Capturing on" || { kill "$CAP_PID" 2>/dev/null; CAP_PID=; return 1; }
@@ -39,6 +40,9 @@ cap_stop() {
 cap_check() {
   local cap=$1 keys=$2 min_stream=$3 base
   base=(tshark -r "$cap" -o "tls.keylog_file:$keys")
+  # the captured port is QUIC: without this, tshark's heuristics once decoded a whole capture (a
+  # random port) as another protocol: 0 QUIC, 58 malformed
+  [ -n "${CAP_PORT:-}" ] && base+=(-d "udp.port==$CAP_PORT,quic")
   CAP_ERR= CAP_SUMMARY=
   local npk nquic nmal nundec
   npk=$("${base[@]}" -Y udp 2>/dev/null | wc -l)
