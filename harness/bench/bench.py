@@ -263,7 +263,8 @@ def start_server(env, stack, tag, netns=None, addr="127.0.0.1"):
     pre = ["ip", "netns", "exec", netns] if netns else []
     logf = env.path(f"{tag}-{stack}-server.log")
     if stack == "vquic":
-        argv = pre + [os.path.join(env.bin, "vq-server"), "--listen", f"{addr}:0", "--root", env.www,
+        # -q: no log line per request, as gtlsserver -q
+        argv = pre + [os.path.join(env.bin, "vq-server"), "-q", "--listen", f"{addr}:0", "--root", env.www,
                       "--cert", env.cert, "--key", env.key]
         srv = Server(argv, logf, env.srv_cpu)
         port = None

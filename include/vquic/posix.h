@@ -156,6 +156,12 @@ typedef struct vq_posix_rx {
  * datagrams already filled. */
 vq_status vq_posix_recv(vq_posix_sock *s, vq_posix_rx *out, size_t n, size_t *got);
 
+/* 1 when the socket's queue was empty at the last read: every datagram read was handed out, and that
+ * read (one recvmmsg) returned fewer messages than it asked for. A driver may then stop calling
+ * vq_posix_recv until vq_posix_wait says the socket is readable (level triggered), saving the read
+ * that would return nothing; 0 means more may be waiting. */
+int vq_posix_recv_drained(const vq_posix_sock *s);
+
 /* One datagram to send. The socket sends from its bound address unless local is set (a wildcard
  * server answering from the address the client used). peer and local may point to the same vq_addr
  * for many datagrams; consecutive datagrams with the same peer, local and ECN and the same length (the

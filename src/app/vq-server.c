@@ -4,7 +4,7 @@
  *
  * GET and HEAD of regular files under DIR (index.html for a directory), content types by extension,
  * 404 / 405 / 400 otherwise; bodies are streamed from the file with pread as flow control allows,
- * never loaded whole. One log line per request. SIGINT / SIGTERM: GOAWAY to every connection, the
+ * never loaded whole. One log line per request (-q: none). SIGINT / SIGTERM: GOAWAY to every connection, the
  * requests in progress finish, then the connections close (graceful drain). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,7 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#ifdef SYS_openat2
+#include <linux/openat2.h>
+#endif
 
 #include "app.h"
 #include "vquic/tp.h"
@@ -49,7 +53,9 @@ typedef struct sconn {
 typedef struct server {
   const char *root;
   char root_real[PATH_MAX];
+  int root_fd;              /* the root directory (O_PATH), for openat2 lookups beneath it; -1: none */
   int verbose;
+  int quiet;                /* -q: no log line per request */
   vq_mem mem;
   vq_endpoint *ep;
   vq_posix_sock *sock;
@@ -116,11 +122,41 @@ static void req_done(sconn *sc, sreq *r)
 
 static void log_req(server *s, sconn *sc, const char *method, const char *path, int status, uint64_t size)
 {
+  s->requests++;
+  if (s->quiet)
+    return;
   char a[VQ_ADDR_STRLEN];
   if (vq_addr_format(&sc->peer, a, sizeof(a)) != VQ_OK)
     strcpy(a, "?");
   fprintf(stderr, "%s %s %s %d %llu\n", a, method, path, status, (unsigned long long)size);
-  s->requests++;
+}
+
+/* Opens rel (a path relative to the root, no leading '/') for reading, never a file outside the root.
+ * One system call where the kernel has openat2: RESOLVE_BENEATH keeps the whole lookup, symlinks
+ * included, beneath the root. Without openat2, or for a lookup it refuses that may still end inside
+ * the root (an absolute symlink), realpath and a prefix check (several system calls per component). */
+static int open_beneath(const server *s, const char *rel)
+{
+#ifdef SYS_openat2
+  if (s->root_fd >= 0) {
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_RDONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    long fd = syscall(SYS_openat2, s->root_fd, *rel ? rel : ".", &how, sizeof(how));
+    if (fd >= 0)
+      return (int)fd;
+    if (errno != ENOSYS && errno != EXDEV && errno != EPERM && errno != E2BIG)
+      return -1; /* not there, not readable: no other lookup would find it */
+  }
+#endif
+  char full[PATH_MAX + 1100], real[PATH_MAX];
+  snprintf(full, sizeof(full), "%s/%s", s->root_real, rel);
+  size_t rl = strlen(s->root_real);
+  if (realpath(full, real) && strncmp(real, s->root_real, rl) == 0 &&
+      (real[rl] == '/' || real[rl] == 0 || (rl == 1 && real[0] == '/')))
+    return open(real, O_RDONLY | O_CLOEXEC);
+  return -1;
 }
 
 /* Sends as much of the body as the stream takes now. */
@@ -216,20 +252,20 @@ static void on_request(void *ud, vq_h3 *h3, uint64_t id, const vq_h3_head *head)
     log_req(s, sc, method, rawpath, 400, 0);
     return;
   }
-  char full[PATH_MAX + 1100];
-  snprintf(full, sizeof(full), "%s%s", s->root_real, path);
+  /* path starts with '/' and has no ".." component (checked above) */
+  char rel[1100];
+  snprintf(rel, sizeof(rel), "%s", path + 1);
   struct stat stt;
-  if (stat(full, &stt) == 0 && S_ISDIR(stt.st_mode)) {
-    size_t l = strlen(full);
-    snprintf(full + l, sizeof(full) - l, "%sindex.html", l && full[l - 1] == '/' ? "" : "/");
+  int fd = open_beneath(s, rel);
+  int found = fd >= 0 && fstat(fd, &stt) == 0;
+  if (found && S_ISDIR(stt.st_mode)) {
+    close(fd);
+    size_t l = strlen(rel);
+    snprintf(rel + l, sizeof(rel) - l, "%sindex.html", l && rel[l - 1] != '/' ? "/" : "");
+    fd = open_beneath(s, rel);
+    found = fd >= 0 && fstat(fd, &stt) == 0;
   }
-  char real[PATH_MAX];
-  int fd = -1;
-  size_t rl = strlen(s->root_real);
-  if (realpath(full, real) && strncmp(real, s->root_real, rl) == 0 &&
-      (real[rl] == '/' || real[rl] == 0))
-    fd = open(real, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode)) {
+  if (!found || !S_ISREG(stt.st_mode)) {
     if (fd >= 0)
       close(fd);
     respond_simple(s, sc, id, 404, "not found\n", is_head);
@@ -254,7 +290,7 @@ static void on_request(void *ud, vq_h3 *h3, uint64_t id, const vq_h3_head *head)
   r->head_only = is_head;
   char len[32];
   snprintf(len, sizeof(len), "%llu", (unsigned long long)r->size);
-  const char *ct = content_type(real);
+  const char *ct = content_type(rel);
   vq_h3_field f[2] = {{(const uint8_t *)"content-type", 12, (const uint8_t *)ct, strlen(ct), 0},
                       {(const uint8_t *)"content-length", 14, (const uint8_t *)len, strlen(len), 0}};
   int has_body = !is_head && r->size > 0;
@@ -368,6 +404,7 @@ static void usage(FILE *f)
           "                       requests can be replayed; each ticket is accepted for 0-RTT once)\n"
           "  --no-tickets         issue no session tickets (no resumption)\n"
           "  -v, --verbose        trace connection events to stderr\n"
+          "  -q, --quiet          no log line per request\n"
           "  -h, --help           this text\n");
 }
 
@@ -389,10 +426,13 @@ int main(int argc, char **argv)
       {"idle-timeout", 1, 0, 'i'}, {"max-conns", 1, 0, 'm'}, {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'}, {"retry", 0, 0, 'R'}, {"preferred-address", 1, 0, 'P'}, {"retry-above", 1, 0, 'A'}, {"versions", 1, 0, 'W'},
       {"key-update-every", 1, 0, 'U'}, {"allow-migration", 0, 0, 'M'}, {"no-ecn", 0, 0, 'E'},
       {"early-data", 0, 0, 'Y'}, {"no-tickets", 0, 0, 'N'}, {"help", 0, 0, 'h'},
-      {"no-new-token", 0, 0, 'T'}, {"new-token-lifetime", 1, 0, 'L'}, {0, 0, 0, 0}};
+      {"no-new-token", 0, 0, 'T'}, {"new-token-lifetime", 1, 0, 'L'}, {"quiet", 0, 0, 'q'},
+      {0, 0, 0, 0}};
   int o;
-  while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+  int quiet = 0;
+  while ((o = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
     switch (o) {
+    case 'q': quiet = 1; break;
     case 'l': listen = optarg; break;
     case 'r': root = optarg; break;
     case 'c': cert = optarg; break;
@@ -470,8 +510,14 @@ int main(int argc, char **argv)
   memset(&s, 0, sizeof(s));
   s.root = root;
   s.verbose = verbose;
+  s.quiet = quiet;
   s.qlog_dir = qlog_dir;
   if (!realpath(root, s.root_real)) {
+    fprintf(stderr, "vq-server: --root %s: %s\n", root, strerror(errno));
+    return 1;
+  }
+  s.root_fd = open(s.root_real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (s.root_fd < 0) {
     fprintf(stderr, "vq-server: --root %s: %s\n", root, strerror(errno));
     return 1;
   }
@@ -690,6 +736,15 @@ int main(int argc, char **argv)
         if (created && ec && (draining || !nsc))
           (void)vq_conn_close(ec->conn, &cx, 0, VQ_TE_CONNECTION_REFUSED, "server shutting down");
       }
+      /* its queue emptied at that read: the next read would find nothing (epoll is level
+       * triggered, so anything newer wakes the next wait) */
+      if (vq_posix_recv_drained(rs)) {
+        if (si == 0 && s.sock2) {
+          si = 1;
+          continue;
+        }
+        more = 0;
+      }
     }
     cx.now = vq_posix_now();
     vq_endpoint_conn *next;
@@ -749,6 +804,7 @@ int main(int argc, char **argv)
   for (size_t i = 0; i < nqt; i++)
     app_qtrace_free(qts[i]);
   vq_posix_loop_close(loop);
+  close(s.root_fd);
   vq_posix_sock_close(s.sock);
   vq_posix_sock_close(s.sock2);
   vq_tls_ctx_free(tls);

@@ -62,6 +62,7 @@ struct vq_posix_sock {
   struct sockaddr_storage *rx_names;
   uint8_t *rx_ctrl;
   unsigned rx_count, rx_next;
+  int rx_short;          /* the last read returned fewer messages than rx_batch (the queue emptied) */
   size_t rx_off;
   int cur_valid;
   size_t cur_seg;
@@ -372,6 +373,11 @@ static int rx_read(vq_posix_sock *s)
   return r;
 }
 
+int vq_posix_recv_drained(const vq_posix_sock *s)
+{
+  return s->rx_next >= s->rx_count && s->rx_short;
+}
+
 vq_status vq_posix_recv(vq_posix_sock *s, vq_posix_rx *out, size_t n, size_t *got)
 {
   size_t k = 0;
@@ -387,6 +393,7 @@ vq_status vq_posix_recv(vq_posix_sock *s, vq_posix_rx *out, size_t n, size_t *go
       }
       if (r == 0) break;
       s->rx_count = (unsigned)r;
+      s->rx_short = (unsigned)r < s->rx_batch;
       s->rx_next = 0;
       s->rx_off = 0;
       s->cur_valid = 0;
