@@ -234,6 +234,42 @@ VQ_TEST(conn_vn_listing_our_version_is_discarded)
   CHECK_EQ(p.root.used, 0);
 }
 
+/* spec: rfc8999#6/2 — a Version Negotiation packet with no Supported Version or a truncated one is
+ * ignored: no restart, no abandon, the attempt goes on */
+VQ_TEST(conn_vn_empty_or_truncated_is_ignored)
+{
+  pair p;
+  const uint32_t cv[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
+  CHECK(pair_new(&p, cv, 0, NULL));
+  uint8_t d[1500], vn[256];
+  size_t n = 0;
+  CHECK_EQ(vq_conn_send(p.cli, &p.cx, d, sizeof(d), &n), VQ_OK);
+  /* a well-formed one listing only v2 would make the client restart in v2 */
+  const uint32_t vs[] = {VQ_QUIC_V2};
+  size_t vl = make_vn(vn, sizeof(vn), d, n, vs, 1, 0);
+  CHECK(vl > 4);
+  vq_conn_stats st;
+  /* truncated: 2 bytes of a second version */
+  vn[vl] = 0x00;
+  vn[vl + 1] = 0x00;
+  CHECK_EQ(vq_conn_recv(p.cli, &p.cx, vn, vl + 2, 0), VQ_OK);
+  /* empty: the CIDs and no version at all */
+  CHECK_EQ(vq_conn_recv(p.cli, &p.cx, vn, vl - 4, 0), VQ_OK);
+  /* truncated inside the only version */
+  CHECK_EQ(vq_conn_recv(p.cli, &p.cx, vn, vl - 1, 0), VQ_OK);
+  vq_conn_get_stats(p.cli, &st);
+  CHECK_EQ(st.pkts_recv, 0);
+  CHECK(!vq_conn_version_restarted(p.cli));
+  CHECK_EQ(vq_conn_get_state(p.cli), VQ_CONN_HANDSHAKE);
+  CHECK_EQ(vq_conn_version(p.cli), VQ_QUIC_V1);
+  pair_run(&p, 200);
+  CHECK(p.cli_hs && p.srv_hs);
+  CHECK_EQ(vq_conn_version(p.cli), VQ_QUIC_V1);
+  CHECK(!vq_conn_version_restarted(p.cli));
+  pair_free(&p);
+  CHECK_EQ(p.root.used, 0);
+}
+
 VQ_TEST(conn_vn_after_another_packet_is_discarded)
 {
   pair p;
@@ -358,7 +394,8 @@ VQ_TEST(conn_vn_forged_downgrade_is_detected)
     if (!pair_step(&p))
       break;
   /* spec: rfc9368#4/15, rfc9368#4/16 — the client would have chosen v2 from the server's Available
-   * Versions: VERSION_NEGOTIATION_ERROR, and the handshake does not complete */
+   * Versions: VERSION_NEGOTIATION_ERROR, and the handshake does not complete; spec: rfc8999#7/1 —
+   * the forged Version Negotiation is caught by the authenticated handshake */
   int app = 1, by_peer = 1;
   CHECK_EQ(vq_conn_close_error(p.cli, &app, &by_peer, NULL), VQ_TE_VERSION_NEGOTIATION_ERROR);
   CHECK(!app && !by_peer);
@@ -457,9 +494,16 @@ VQ_TEST(conn_endpoint_vn_for_unaccepted_version)
            VQ_OK);
   CHECK(!created && !ec);
   CHECK(rl > 0);
-  vq_pkt_header h;
+  vq_pkt_header h, ch;
   CHECK_EQ(vq_packet_parse(resp, rl, 0, &h), VQ_OK);
   CHECK(h.type == VQ_PKT_VERSION_NEGOTIATION);
+  /* spec: rfc8999#6/3, rfc8999#6/4 — the client's Source CID is the Destination CID, and its
+   * (randomly chosen) Destination CID the Source CID */
+  CHECK_EQ(vq_packet_parse(d, n, 0, &ch), VQ_OK);
+  CHECK_EQ(h.dcid_len, ch.scid_len);
+  CHECK(memcmp(resp + h.dcid_off, d + ch.scid_off, ch.scid_len) == 0);
+  CHECK_EQ(h.scid_len, ch.dcid_len);
+  CHECK(memcmp(resp + h.scid_off, d + ch.dcid_off, ch.dcid_len) == 0);
   int has_v2 = 0, has_v1 = 0;
   for (size_t i = 0; i < h.versions_count; i++) {
     uint32_t v = 0;

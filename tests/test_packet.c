@@ -363,7 +363,8 @@ VQ_TEST(packet_coalesced_split)
   }
 }
 
-/* spec: rfc9000#17.2.1 — Version Negotiation: any Unused bits (spec: rfc9000#17.2.1/1 — ignored),
+/* spec: rfc9000#17.2.1 — Version Negotiation: any Unused bits (spec: rfc9000#17.2.1/1, rfc8999#6/1 —
+ * ignored; spec: rfc8999#6/2 — none or a truncated Supported Version is an error),
  * echoed CIDs up to 255 bytes, at least one version, a whole number of 4-byte versions; spec:
  * rfc9000#17.2.1/3 — the builder writes Version 0. */
 VQ_TEST(packet_version_negotiation)

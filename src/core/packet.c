@@ -162,7 +162,8 @@ static vq_status parse_short(const uint8_t *buf, size_t len, size_t dcid_len, vq
 static vq_status parse_vn_tail(size_t len, size_t off, vq_pkt_header *h)
 {
   const size_t rest = len - off;
-  /* spec: rfc9000#17.2.1 — a Version Negotiation packet lists at least one version. */
+  /* spec: rfc9000#17.2.1 — a Version Negotiation packet lists at least one version; spec:
+   * rfc8999#6/2 — one with none or a truncated one is an error, and the connection ignores it. */
   if (rest == 0) return VQ_ERR_PACKET_VN_EMPTY;
   if (rest % 4u != 0) return VQ_ERR_PACKET_TRUNCATED;
   h->versions_off = off;
@@ -251,7 +252,7 @@ static vq_status parse_retry_tail(size_t len, size_t off, vq_pkt_header *h)
  * spec: rfc8999#5.1 — for any version: the version and two CIDs of up to 255 bytes.
  * spec: rfc9000#17.2/3, rfc9000#17.2/6 — "Endpoints that receive a version 1 long header with a
  * value larger than 20 MUST drop the packet." (VQ_ERR_PACKET_CID_TOO_LONG, for either CID)
- * spec: rfc9000#17.2.1/1 — a Version Negotiation packet's Unused bits are not looked at. */
+ * spec: rfc9000#17.2.1/1, rfc8999#6/1 — a Version Negotiation packet's Unused bits are not looked at. */
 /*@ requires len >= 1 && \valid_read(buf + (0 .. len - 1));
     requires \valid(h) && \separated(h, buf + (0 .. len - 1));
     assigns *h;

@@ -145,7 +145,9 @@ vq_status vq_conn_version_check_tp(vq_conn *c, const vq_cx *cx)
   } else if (c->vn_reacted) {
     /* spec: rfc9368#4/15, rfc9368#4/16, rfc9368#4/17 — after a Version Negotiation, the version we
      * would have chosen from the server's Available Versions must be the one we chose: otherwise
-     * the Version Negotiation packet was forged (downgrade) */
+     * the Version Negotiation packet was forged (downgrade); spec: rfc8999#7/1 — so the content
+     * of the Version Negotiation that made us try another version is authenticated by the TLS
+     * handshake that carries version_information */
     uint32_t would = 0;
     for (size_t i = 0; i < c->n_avail && !would; i++)
       if (listed(vi->available, vi->n_available, c->avail[i]))

@@ -335,7 +335,7 @@ static vq_status version_negotiation(const vq_endpoint_config *k, const vq_cx *c
   }
   /* spec: rfc9000#17.2.1/2 — the Unused field has 0x40 set */
   uint8_t unused = cx->rng ? (uint8_t)(vq_rng_next(cx->rng) & 0x7fu) : 0x40u;
-  /* spec: rfc9000#17.2.1/4, rfc9000#17.2.1/5 — the CIDs are echoed swapped */
+  /* spec: rfc9000#17.2.1/4, rfc9000#17.2.1/5, rfc8999#6/3, rfc8999#6/4 — the CIDs are echoed swapped */
   return vq_vn_write(resp, cap, unused | 0x40u, dgram + h->scid_off, h->scid_len,
                      dgram + h->dcid_off, h->dcid_len, versions, nv, resp_len);
 }
