@@ -345,7 +345,8 @@ VQ_TEST(conn_vn_without_common_version_abandons)
 
 VQ_TEST(conn_vn_restart_in_v2_completes)
 {
-  /* the endpoint accepts only v2; the client starts in v1 and may use v2 */
+  /* the endpoint accepts only v2; the client starts in v1 and may use v2; spec: rfc9368#6/2 — the
+   * new attempt negotiates its ALPN afresh (the handshake completes with it) */
   pair p;
   const uint32_t cv[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
   const uint32_t sv[] = {VQ_QUIC_V2, 0};
@@ -407,7 +408,11 @@ VQ_TEST(conn_vn_forged_downgrade_is_detected)
 
 VQ_TEST(conn_compatible_negotiation_v1_to_v2)
 {
-  /* spec: rfc9369#4/3 — the server prefers v2; the client starts in v1 and lists v2 */
+  /* spec: rfc9369#4/3 — the server prefers v2; the client starts in v1 and lists v2; spec:
+   * rfc9368#2.2/1 — compatible: v1 and v2 (RFC 9369 §4); spec: rfc9368#2.3/2, rfc9368#2.3/5 — the
+   * server converts the v1 first flight and validates it as v2's (the handshake completes);
+   * spec: rfc9369#3/1 — and the connection works in v2 as in v1; spec: rfc9368#6/1 — with the
+   * same ALPN token */
   pair p;
   const uint32_t cv[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
   const uint32_t sv[] = {VQ_QUIC_V2, VQ_QUIC_V1, 0};
@@ -427,6 +432,10 @@ VQ_TEST(conn_compatible_negotiation_v1_to_v2)
   CHECK(p.seen[1] & 0x8u);
   CHECK_EQ(p.seen[0] & 0x4u, 0u);
   CHECK(p.seen[0] & 0x8u);
+  const uint8_t *an = NULL;
+  size_t al = 0;
+  vq_conn_alpn(p.cli, &an, &al);
+  CHECK_MEM(an, al, alpn + 1, sizeof(alpn) - 1);
   pair_free(&p);
   CHECK_EQ(p.root.used, 0);
 
@@ -538,7 +547,8 @@ static int vi_lists(const vq_tp_version_info *vi, uint32_t v)
 
 VQ_TEST(conn_version_information_sent_by_both)
 {
-  /* spec: rfc9369#4/2 — both endpoints send version_information (and validate it: the handshake
+  /* spec: rfc9368#8/2 — the mechanism of RFC 9368 negotiates v2;
+   * spec: rfc9369#4/2 — both endpoints send version_information (and validate it: the handshake
    * completes); spec: rfc9368#3/2 — each Chosen Version is among its Available Versions */
   pair p;
   const uint32_t cv[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};

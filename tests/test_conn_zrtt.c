@@ -473,7 +473,7 @@ VQ_TEST(conn_zrtt_keys_discarded)
  * checksum: what a client whose server lowered its limits would hold). */
 static size_t tamper_tp(const uint8_t *in, size_t len, void (*fn)(vq_tp *), uint8_t *out)
 {
-  size_t off = 26; /* magic, suite, received_ms, lifetime, age_add, max_early_data */
+  size_t off = 30; /* magic, quic_version, suite, received_ms, lifetime, age_add, max_early_data */
   off += 1 + in[off];                                   /* psk */
   off += 1 + in[off];                                   /* alpn */
   off += 1 + in[off];                                   /* sni */
@@ -671,10 +671,27 @@ static uint32_t first_version(const uint8_t *d, size_t n)
   return h.version;
 }
 
-/* spec: rfc9001#4.6.2/4 — a Version Negotiation restart: the 0-RTT sent in the abandoned v1 attempt is
- * forgotten (streams rewound, flow control started over) and offered again in the new v2 attempt: its
- * first datagram carries the stream's data in a v2 0-RTT packet, the server accepts it and gets
- * every byte once, and the client's flow-control accounting counts the data once. */
+/* Reads stream id of the server connection to its end (a few round trips), into out. */
+static size_t server_read_all(pair *p, uint64_t id, uint8_t *out, size_t cap, int *fin)
+{
+  size_t got = 0;
+  *fin = 0;
+  vq_conn *s = server(p);
+  for (int k = 0; s && k < 10 && !*fin; k++) {
+    size_t m = 0;
+    if (vq_conn_stream_read(s, &p->cx, id, out + got, cap - got, &m, fin) == VQ_OK)
+      got += m;
+    if (!*fin)
+      round_trip(p);
+  }
+  return got;
+}
+
+/* spec: rfc9001#4.6.2/4 — a client MAY attempt 0-RTT again after Version Negotiation; spec:
+ * rfc9369#5/1 — but only with a session of the new attempt's version: the session comes from a v2
+ * connection, the client's first attempt is in v1 and does not offer it; the Version Negotiation
+ * restart in v2 does, its first datagram carries the stream's data in a v2 0-RTT packet, and the
+ * server accepts it and gets every byte once. */
 VQ_TEST(conn_zrtt_version_negotiation_reoffers)
 {
   pair p_, *p = &p_;
@@ -684,22 +701,15 @@ VQ_TEST(conn_zrtt_version_negotiation_reoffers)
   CHECK(pair_init_ex(p, 1, 0, sv, NULL, 0));
   p->cli_versions = v2only;
   CHECK(get_session(p));
-  p->cli_versions = v1v2;
+  CHECK_EQ(vq_tls_session_quic_version(p->session, p->session_len), VQ_QUIC_V2);
+  p->cli_versions = v1v2; /* the first flight explicitly in v1 */
   CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
-  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
-  uint64_t id = 0;
-  size_t acc = 0;
-  static uint8_t body[3000];
-  for (size_t i = 0; i < sizeof(body); i++)
-    body[i] = (uint8_t)(i * 7);
-  CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
-  CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, body, sizeof(body), 1, &acc), VQ_OK);
-  CHECK_EQ(acc, sizeof(body));
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_NONE);
   uint8_t buf[1500];
   size_t n = 0;
-  /* the v1 attempt: its first datagram with 0-RTT, answered by Version Negotiation */
+  /* the v1 attempt: no 0-RTT, answered by Version Negotiation */
   CHECK_EQ(vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n), VQ_OK);
-  CHECK(has_0rtt(buf, n));
+  CHECK(!has_0rtt(buf, n));
   CHECK_EQ(first_version(buf, n), VQ_QUIC_V1);
   vq_endpoint_conn *ec = NULL;
   int created = 0;
@@ -711,8 +721,16 @@ VQ_TEST(conn_zrtt_version_negotiation_reoffers)
   CHECK(server(p) == NULL);
   CHECK_EQ(vq_conn_recv(p->cli, &p->cx, resp, rl, 0), VQ_OK);
   CHECK(vq_conn_version_restarted(p->cli));
-  /* offered again in v2 */
+  /* offered in v2 */
   CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  uint64_t id = 0;
+  size_t acc = 0;
+  static uint8_t body[3000];
+  for (size_t i = 0; i < sizeof(body); i++)
+    body[i] = (uint8_t)(i * 7);
+  CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, body, sizeof(body), 1, &acc), VQ_OK);
+  CHECK_EQ(acc, sizeof(body));
   CHECK_EQ(vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n), VQ_OK);
   CHECK_EQ(first_version(buf, n), VQ_QUIC_V2);
   CHECK(has_0rtt(buf, n));
@@ -725,24 +743,118 @@ VQ_TEST(conn_zrtt_version_negotiation_reoffers)
   CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
   CHECK_EQ(vq_conn_version(p->cli), VQ_QUIC_V2);
   CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
-  s = server(p);
-  CHECK(s != NULL);
-  if (s) {
-    static uint8_t rb[4000];
-    size_t got = 0;
-    int fin = 0;
-    for (int k = 0; k < 10 && !fin; k++) {
-      size_t m = 0;
-      if (vq_conn_stream_read(s, &p->cx, id, rb + got, sizeof(rb) - got, &m, &fin) == VQ_OK)
-        got += m;
-      if (!fin)
-        round_trip(p);
-    }
-    CHECK(fin);
-    CHECK_MEM(rb, got, body, sizeof(body));
-  }
-  /* flow control counted the stream's data once: the connection-level bytes sent equal the body */
+  static uint8_t rb[4000];
+  int fin = 0;
+  size_t got = server_read_all(p, id, rb, sizeof(rb), &fin);
+  CHECK(fin);
+  CHECK_MEM(rb, got, body, sizeof(body));
   CHECK_EQ(p->cli->fc_tx.sent, (uint64_t)sizeof(body));
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
+/* spec: rfc9001#4.6.2/4, rfc9369#5/1 — the other way round: a v1 session offered with 0-RTT in the v1
+ * attempt; the server now accepts only v2, the restart in v2 may not use the v1 session: the 0-RTT
+ * of the abandoned attempt is forgotten (streams rewound, flow control started over), reported
+ * rejected, and the data goes in 1-RTT, every byte once, counted once by flow control. */
+VQ_TEST(conn_zrtt_version_negotiation_forgets_other_version_session)
+{
+  pair p_, *p = &p_;
+  const uint32_t v1only[] = {VQ_QUIC_V1, 0};
+  const uint32_t v1v2[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
+  CHECK(pair_init_ex(p, 1, 0, v1only, NULL, 0));
+  p->cli_versions = v1only;
+  CHECK(get_session(p));
+  CHECK_EQ(vq_tls_session_quic_version(p->session, p->session_len), VQ_QUIC_V1);
+  /* the server (same TLS context and ticket key) now accepts only v2 */
+  vq_endpoint_free(p->ep);
+  p->ep = NULL;
+  vq_endpoint_config ec = {0};
+  ec.conn.is_server = 1;
+  ec.conn.tls = p->sctx;
+  ec.conn.wall_clock_base_ms = WALL0;
+  ec.conn.versions[0] = VQ_QUIC_V2;
+  CHECK_EQ(vq_endpoint_new(&p->ep, &p->root, &ec), VQ_OK);
+  p->cli_versions = v1v2;
+  CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  uint64_t id = 0;
+  size_t acc = 0;
+  static uint8_t body[3000];
+  for (size_t i = 0; i < sizeof(body); i++)
+    body[i] = (uint8_t)(i * 5);
+  CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, body, sizeof(body), 1, &acc), VQ_OK);
+  CHECK_EQ(acc, sizeof(body));
+  uint8_t buf[1500];
+  size_t n = 0;
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n), VQ_OK);
+  CHECK(has_0rtt(buf, n));
+  CHECK_EQ(first_version(buf, n), VQ_QUIC_V1);
+  vq_endpoint_conn *e = NULL;
+  int created = 0;
+  uint8_t resp[1500];
+  size_t rl = 0;
+  uint8_t addr = 1;
+  CHECK_EQ(vq_endpoint_recv(p->ep, &p->cx, &addr, 1, buf, n, &e, &created, resp, sizeof(resp), &rl), VQ_OK);
+  CHECK(rl > 0);
+  CHECK_EQ(vq_conn_recv(p->cli, &p->cx, resp, rl, 0), VQ_OK);
+  CHECK(vq_conn_version_restarted(p->cli));
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_REJECTED);
+  client_events(p);
+  CHECK_EQ(p->ev_early, 1); /* VQ_CONN_EV_EARLY_DATA, not accepted */
+  CHECK_EQ(vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n), VQ_OK);
+  CHECK_EQ(first_version(buf, n), VQ_QUIC_V2);
+  CHECK(!has_0rtt(buf, n));
+  to_server(p, buf, n);
+  run_until_established(p);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_version(p->cli), VQ_QUIC_V2);
+  CHECK(!vq_conn_resumed(p->cli));
+  static uint8_t rb[4000];
+  int fin = 0;
+  size_t got = server_read_all(p, id, rb, sizeof(rb), &fin);
+  CHECK(fin);
+  CHECK_MEM(rb, got, body, sizeof(body));
+  CHECK_EQ(p->cli->fc_tx.sent, (uint64_t)sizeof(body));
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
+/* spec: rfc9369#5/1 — with no first-flight version configured, a client resuming a v2 session starts
+ * in v2 (its list allows it) and offers the session with 0-RTT; one configured to start in v1
+ * does not offer it (a full handshake). */
+VQ_TEST(conn_zrtt_session_starts_in_its_version)
+{
+  pair p_, *p = &p_;
+  const uint32_t v2first[] = {VQ_QUIC_V2, VQ_QUIC_V1, 0};
+  CHECK(pair_init_ex(p, 1, 0, v2first, NULL, 0));
+  p->cli_versions = v2first;
+  CHECK(get_session(p));
+  CHECK_EQ(vq_tls_session_quic_version(p->session, p->session_len), VQ_QUIC_V2);
+  for (int explicit_v1 = 0; explicit_v1 < 2; explicit_v1++) {
+    vq_conn_config cc = {0};
+    cc.tls = p->cctx;
+    cc.server_name = "localhost";
+    cc.wall_clock_base_ms = WALL0;
+    cc.session = p->session;
+    cc.session_len = p->session_len;
+    cc.versions[0] = VQ_QUIC_V1;
+    cc.versions[1] = VQ_QUIC_V2;
+    cc.version = explicit_v1 ? VQ_QUIC_V1 : 0;
+    CHECK_EQ(vq_conn_new_client(&p->cli, &p->root, &cc, &p->cx), VQ_OK);
+    uint8_t buf[1500];
+    size_t n = 0;
+    CHECK_EQ(vq_conn_early_data(p->cli), explicit_v1 ? VQ_EARLY_NONE : VQ_EARLY_OFFERED);
+    CHECK_EQ(vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n), VQ_OK);
+    CHECK_EQ(first_version(buf, n), explicit_v1 ? VQ_QUIC_V1 : VQ_QUIC_V2);
+    to_server(p, buf, n);
+    run_until_established(p);
+    CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+    CHECK_EQ(vq_conn_resumed(p->cli), !explicit_v1);
+    client_done(p);
+    p->cx.now += VQ_MS(1000);
+  }
   pair_free(p);
   CHECK_EQ(p->root.used, 0);
 }
@@ -1244,6 +1356,102 @@ VQ_TEST(conn_zrtt_datagram_accepted_lower_violation)
   run_until_established(p);
   CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
   CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
+/* spec: rfc9369#4.1/10 — compatible negotiation v1 -> v2 with 0-RTT: the session comes from a v1
+ * connection and the client starts in v1 (its original version), so the server may accept it; the
+ * client's 0-RTT packets stay in v1 even after it learned v2, the server reads them, and the
+ * connection runs in v2. */
+VQ_TEST(conn_zrtt_compatible_negotiation_keeps_original_version)
+{
+  pair p_, *p = &p_;
+  const uint32_t sv[] = {VQ_QUIC_V2, VQ_QUIC_V1, 0};
+  const uint32_t v1only[] = {VQ_QUIC_V1, 0};
+  const uint32_t v1v2[] = {VQ_QUIC_V1, VQ_QUIC_V2, 0};
+  CHECK(pair_init_ex(p, 1, 0, sv, NULL, 0));
+  p->cli_versions = v1only;
+  CHECK(get_session(p));
+  p->cli_versions = v1v2;
+  CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  uint64_t id = 0, id2 = 0;
+  size_t acc = 0;
+  static uint8_t body[6000];
+  for (size_t i = 0; i < sizeof(body); i++)
+    body[i] = (uint8_t)(i * 13);
+  CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, body, sizeof(body), 1, &acc), VQ_OK);
+  uint8_t buf[1500];
+  size_t n = 0;
+  int v2_0rtt = 0, v1_0rtt = 0;
+  for (int r = 0; r < 30 && vq_conn_get_state(p->cli) == VQ_CONN_HANDSHAKE; r++) {
+    if (r > 0) {
+      /* the rest of the server's first flight was lost: its timers resend it */
+      vq_conn *s0 = server(p);
+      vq_time nt = vq_conn_next_timeout(p->cli);
+      if (s0 && vq_conn_next_timeout(s0) < nt)
+        nt = vq_conn_next_timeout(s0);
+      if (nt != VQ_TIME_NEVER && nt > p->cx.now)
+        p->cx.now = nt;
+      (void)vq_conn_handle_timeout(p->cli, &p->cx);
+      if (s0 && vq_conn_next_timeout(s0) <= p->cx.now)
+        (void)vq_conn_handle_timeout(s0, &p->cx);
+    }
+    for (int k = 0; k < 100 && vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n) == VQ_OK && n; k++) {
+      vq_pkt_header h;
+      for (size_t off = 0; off < n && vq_packet_parse(buf + off, n - off, 8, &h) == VQ_OK && h.packet_len;
+           off += h.packet_len)
+        if (h.type == VQ_PKT_0RTT) {
+          v1_0rtt += h.version == VQ_QUIC_V1;
+          v2_0rtt += h.version != VQ_QUIC_V1;
+        }
+      to_server(p, buf, n);
+    }
+    p->cx.now += VQ_MS(1);
+    vq_conn *s = server(p);
+    for (int k = 0; s && k < 100 && vq_conn_send(s, &p->cx, buf, sizeof(buf), &n) == VQ_OK && n; k++) {
+      vq_pkt_header h;
+      /* the first round: only the server's first Initial (its ServerHello, in v2) gets through */
+      if (r == 0 && (k > 0 || vq_packet_parse(buf, n, 8, &h) != VQ_OK || h.type != VQ_PKT_INITIAL))
+        continue;
+      (void)vq_conn_recv(p->cli, &p->cx, buf, r == 0 ? h.packet_len : n, 0);
+    }
+    p->cx.now += VQ_MS(1);
+    client_events(p);
+    if (r == 0) {
+      /* the client has learned v2 from the server's first flight: more early data now */
+      CHECK_EQ(vq_conn_version(p->cli), VQ_QUIC_V2);
+      CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_HANDSHAKE);
+      CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id2), VQ_OK);
+      CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id2, body, 1000, 1, &acc), VQ_OK);
+    }
+  }
+  run_until_established(p);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(vq_conn_version(p->cli), VQ_QUIC_V2);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+  CHECK(v1_0rtt > 0);
+  CHECK_EQ(v2_0rtt, 0);
+  vq_conn *s = server(p);
+  CHECK(s != NULL);
+  if (s) {
+    CHECK_EQ(vq_conn_version(s), VQ_QUIC_V2);
+    CHECK_EQ(vq_conn_early_data(s), VQ_EARLY_ACCEPTED);
+    static uint8_t rb[8000];
+    size_t got = 0;
+    int fin = 0;
+    for (int k = 0; k < 10 && !fin; k++) {
+      size_t m = 0;
+      if (vq_conn_stream_read(s, &p->cx, id, rb + got, sizeof(rb) - got, &m, &fin) == VQ_OK)
+        got += m;
+      if (!fin)
+        round_trip(p);
+    }
+    CHECK(fin);
+    CHECK_MEM(rb, got, body, sizeof(body));
+  }
   pair_free(p);
   CHECK_EQ(p->root.used, 0);
 }

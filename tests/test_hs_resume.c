@@ -104,19 +104,28 @@ static void poll_all(conn *k)
 
 /* Both sides of one connection; the client offers session (may be NULL). Returns vq_tls_new's
  * status for the client. */
-static vq_status conn_open(vq_t *t, conn *k, vq_tls_ctx *sctx, vq_tls_ctx *cctx, uint64_t swall,
-                           uint64_t cwall, const uint8_t *session, size_t slen, const uint8_t *stp,
-                           size_t stp_len)
+static vq_status conn_open_v(vq_t *t, conn *k, vq_tls_ctx *sctx, vq_tls_ctx *cctx, uint64_t swall,
+                             uint64_t cwall, const uint8_t *session, size_t slen, const uint8_t *stp,
+                             size_t stp_len, uint32_t sver, uint32_t cver)
 {
   memset(k, 0, sizeof *k);
   vq_mem_init(&k->mem, vq_allocator_system(), NULL, 4u << 20);
   vq_tls_params sp = {NULL, stp ? stp : SERVER_TP, stp ? stp_len : sizeof SERVER_TP};
   vq_tls_params cp = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
   vq_tls_resume sr = {swall, NULL, 0}, cr = {cwall, session, slen};
+  sr.quic_version = sver;
+  cr.quic_version = cver;
   CHECK_EQ(vq_tls_new_ex(&k->s, &k->mem, sctx, &sp, &sr, &k->scx), VQ_OK);
   vq_status st = vq_tls_new_ex(&k->c, &k->mem, cctx, &cp, &cr, &k->ccx);
   poll_all(k);
   return st;
+}
+
+static vq_status conn_open(vq_t *t, conn *k, vq_tls_ctx *sctx, vq_tls_ctx *cctx, uint64_t swall,
+                           uint64_t cwall, const uint8_t *session, size_t slen, const uint8_t *stp,
+                           size_t stp_len)
+{
+  return conn_open_v(t, k, sctx, cctx, swall, cwall, session, slen, stp, stp_len, 0, 0);
 }
 
 static void conn_close(vq_t *t, conn *k)
@@ -499,7 +508,7 @@ VQ_TEST(hs_resume_early_age_skew)
 /* The ticket field of a session blob (tls.h's format). */
 static int blob_ticket(const uint8_t *b, size_t n, const uint8_t **tk, size_t *tl)
 {
-  size_t off = 4 + 2 + 8 + 4 + 4 + 4;
+  size_t off = 4 + 4 + 2 + 8 + 4 + 4 + 4;
   for (int i = 0; i < 3; i++) { /* psk, alpn, sni */
     if (off >= n) return 0;
     off += 1 + b[off];
@@ -726,12 +735,13 @@ VQ_TEST(hs_resume_session_blob)
   first_session(t, sctx, cctx, blob, sizeof blob, &bl);
   CHECK(bl > 40);
   if (bl <= 40) return;
-  CHECK_MEM(blob, 4, "VQS\x01", 4);
-  CHECK_EQ(be(blob + 4, 2), VQ_CS_AES_128_GCM_SHA256);
-  CHECK_EQ(be(blob + 6, 8), T0);
-  CHECK_EQ(be(blob + 14, 4), 3600);
-  CHECK_EQ(be(blob + 22, 4), 0xffffffffu);
-  size_t off = 26;
+  CHECK_MEM(blob, 4, "VQS\x02", 4);
+  CHECK_EQ(be(blob + 4, 4), 0); /* no QUIC version given to these handshakes */
+  CHECK_EQ(be(blob + 8, 2), VQ_CS_AES_128_GCM_SHA256);
+  CHECK_EQ(be(blob + 10, 8), T0);
+  CHECK_EQ(be(blob + 18, 4), 3600);
+  CHECK_EQ(be(blob + 26, 4), 0xffffffffu);
+  size_t off = 30;
   CHECK_EQ(blob[off], 32); /* PSK of SHA-256 */
   off += 1 + blob[off];
   CHECK_MEM(blob + off + 1, blob[off], "h3", 2);
@@ -767,7 +777,7 @@ VQ_TEST(hs_resume_session_blob)
     memcpy(bad, blob, bl);
     if (i == 0) bad[bl / 2] ^= 0x04;        /* a bit flipped in the middle */
     if (i == 1) n = bl - 1;                 /* truncated */
-    if (i == 2) bad[3] = 2;                 /* another format version */
+    if (i == 2) bad[3] = 1;                 /* another format version (1: before the QUIC version) */
     if (i == 3) bad[bl - 1] ^= 0x01;        /* the checksum */
     if (i == 4) n = 3;
     vq_tls *c = (vq_tls *)&mem;             /* must be reset to NULL on failure */
@@ -911,4 +921,76 @@ VQ_TEST(hs_resume_ticket_seal_open)
   CHECK(vq_hs_tp_keeps_limits(SERVER_TP_SMALL, sizeof SERVER_TP_SMALL, SERVER_TP, sizeof SERVER_TP));
   vq_tls_ctx_free(a);
   vq_tls_ctx_free(b);
+}
+
+/* spec: rfc9369#5/1, rfc9369#5/2 — sessions and tickets are specific to the QUIC version of the
+ * connection that provided them: a client offers a session only in that version; a server accepts
+ * a ticket only from a connection of the version the ClientHello came in (a full handshake without
+ * 0-RTT otherwise); after a compatible negotiation (vq_tls_set_quic_version) both carry the
+ * negotiated version. */
+VQ_TEST(hs_resume_quic_version_binding)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  so.early = co.early = 1;
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  const uint32_t v1 = 0x00000001u, v2 = 0x6b3343cfu;
+  uint8_t blob[VQ_TLS_SESSION_MAX], blob2[VQ_TLS_SESSION_MAX];
+  size_t bl = 0, bl2 = 0;
+  conn k;
+  /* a v1 connection: its session says v1 */
+  CHECK_EQ(conn_open_v(t, &k, sctx, cctx, T0, T0, NULL, 0, NULL, 0, v1, v1), VQ_OK);
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK_EQ(vq_tls_session_get(k.c, blob, sizeof blob, &bl), VQ_OK);
+  conn_close(t, &k);
+  CHECK(bl > 0);
+  CHECK_EQ(vq_tls_session_quic_version(blob, bl), v1);
+  CHECK_EQ(vq_tls_session_quic_version(blob, bl - 1), 0);
+  /* the client does not offer it to start a v2 connection */
+  CHECK_EQ(conn_open_v(t, &k, sctx, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0, v2, v2), VQ_OK);
+  CHECK(!vq_tls_session_offered(k.c));
+  CHECK(!vq_tls_early_data_offered(k.c));
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK(!vq_tls_resumed(k.s) && !vq_tls_resumed(k.c));
+  conn_close(t, &k);
+  /* a client that offers it anyway, in a ClientHello the server got in v2: ignored, a full
+   * handshake with a Certificate and no 0-RTT */
+  CHECK_EQ(conn_open_v(t, &k, sctx, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0, v2, v1), VQ_OK);
+  CHECK(vq_tls_session_offered(k.c));
+  CHECK(vq_tls_early_data_offered(k.c));
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK(!vq_tls_resumed(k.s) && !vq_tls_resumed(k.c));
+  CHECK(sent(&k, VQ_TLS_CERTIFICATE));
+  CHECK(!vq_tls_early_data_accepted(k.s) && !vq_tls_early_data_accepted(k.c));
+  conn_close(t, &k);
+  /* the same version: resumed with 0-RTT (the check is not always failing); both switch to v2 as
+   * after a compatible negotiation: the new session and ticket are v2's */
+  CHECK_EQ(conn_open_v(t, &k, sctx, cctx, T0 + 2000, T0 + 2000, blob, bl, NULL, 0, v1, v1), VQ_OK);
+  CHECK(vq_tls_session_offered(k.c));
+  vq_tls_set_quic_version(k.s, v2);
+  vq_tls_set_quic_version(k.c, v2);
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK(vq_tls_resumed(k.s) && vq_tls_resumed(k.c));
+  CHECK(vq_tls_early_data_accepted(k.s));
+  CHECK_EQ(vq_tls_session_get(k.c, blob2, sizeof blob2, &bl2), VQ_OK);
+  conn_close(t, &k);
+  CHECK(bl2 > 0);
+  CHECK_EQ(vq_tls_session_quic_version(blob2, bl2), v2);
+  /* ... which resumes a v2 connection and no v1 one */
+  CHECK_EQ(conn_open_v(t, &k, sctx, cctx, T0 + 3000, T0 + 3000, blob2, bl2, NULL, 0, v2, v2), VQ_OK);
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK(vq_tls_resumed(k.s) && vq_tls_resumed(k.c));
+  conn_close(t, &k);
+  CHECK_EQ(conn_open_v(t, &k, sctx, cctx, T0 + 3000, T0 + 3000, blob2, bl2, NULL, 0, v1, v2), VQ_OK);
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK(!vq_tls_resumed(k.s) && !vq_tls_resumed(k.c));
+  conn_close(t, &k);
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
 }

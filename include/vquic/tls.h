@@ -156,6 +156,15 @@ typedef struct vq_tls_resume {
    * under other application state resumes without 0-RTT). NULL/0: none (equal only to none). Copied. */
   const uint8_t *early_app;
   size_t early_app_len;
+  /* Both, optional: the QUIC version of the connection's first flight (the client's Original
+   * Version, RFC 9368 §2). Tickets and sessions are specific to the QUIC version of the connection
+   * that provided them (RFC 9369 §5): a client offers a session only when its version is this one
+   * (otherwise it is silently not offered), and a server accepts a ticket only when it was issued
+   * on a connection of this version (otherwise the handshake goes on in full, without 0-RTT). What a
+   * connection issues (server) or stores (client) carries the version vq_tls_set_quic_version set
+   * last (after a compatible negotiation: the negotiated one). 0: versions are not looked at
+   * (sessions and tickets then carry 0 and match only 0). */
+  uint32_t quic_version;
 } vq_tls_resume;
 #define VQ_TLS_EARLY_APP_MAX 256u
 
@@ -170,6 +179,13 @@ vq_status vq_tls_new_ex(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const 
                         const vq_tls_resume *r, const vq_cx *cx);
 /* Wipes every secret and frees. NULL is ignored. */
 void vq_tls_free(vq_tls *t);
+/* The QUIC version that tickets issued (server) and sessions stored (client) from now on carry:
+ * the connection calls it when a compatible version negotiation changes its version
+ * (vq_tls_resume.quic_version). */
+void vq_tls_set_quic_version(vq_tls *t, uint32_t version);
+/* The QUIC version a session blob (vq_tls_session_get) was received in; 0 for a blob that is not a
+ * valid session or carries none. */
+uint32_t vq_tls_session_quic_version(const uint8_t *blob, size_t len);
 
 /* Feeds in-order CRYPTO stream bytes received at level. Messages may be split across calls and
  * several may arrive in one call; bytes of an incomplete message are kept (at most VQ_TLS_MAX_MSG).
@@ -222,8 +238,10 @@ int vq_tls_alert(const vq_tls *t);
  * needed when cap is too small (out may be NULL then). The blob holds the resumption PSK in clear:
  * store it like a private key (mode 0600). Server: always *len = 0.
  *
- * Format version 1 (every integer big-endian):
- *   "VQS" 0x01                       magic and format version
+ * Format version 2 (every integer big-endian; a version 1 blob is VQ_ERR_TLS_SESSION_INVALID):
+ *   "VQS" 0x02                       magic and format version
+ *   u32 quic_version                 of the connection that got the ticket (vq_tls_resume.quic_version
+ *                                    as last set, e.g. the negotiated one: RFC 9369 §5); 0: none
  *   u16 cipher_suite                 of the connection that got the ticket
  *   u64 received_ms                  client wall clock (ms since the epoch) when the ticket came
  *   u32 lifetime_s                   ticket_lifetime, capped to 604800

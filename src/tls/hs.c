@@ -134,6 +134,8 @@ struct vq_tls {
   uint8_t early_app[VQ_TLS_EARLY_APP_MAX]; /* server: vq_tls_resume.early_app */
   size_t early_app_len;
   int early_app_long;      /* server: early_app was longer than VQ_TLS_EARLY_APP_MAX: no 0-RTT */
+  uint32_t quic_version0;  /* vq_tls_resume.quic_version: the first flight's (RFC 9369 §5) */
+  uint32_t quic_version;   /* what issued tickets / stored sessions carry (vq_tls_set_quic_version) */
 };
 
 static const uint16_t default_suites[3] = {VQ_CS_AES_128_GCM_SHA256, VQ_CS_AES_256_GCM_SHA384,
@@ -858,6 +860,9 @@ static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
   if (nst.lifetime == 0 || t->wall0 == 0 || nst.ticket.len == 0) return VQ_OK;
   vq_hs_session s;
   memset(&s, 0, sizeof s);
+  /* spec: rfc9369#5/1 — the session is specific to the QUIC version of this connection (after a
+   * compatible negotiation, the negotiated one) */
+  s.quic_version = t->quic_version;
   s.suite = (uint16_t)t->suite;
   s.received_ms = wall_now(t);
   /* spec: rfc8446#4.6.1/10 — never kept longer than 7 days. */
@@ -972,6 +977,8 @@ static vq_status server_send_ticket(vq_tls *t)
   for (size_t i = 0; i < 8; i++) nonce[i] = (uint8_t)(t->tickets_sent >> (56 - 8 * i));
   if (vq_hs_random(t->ctx, age_add, sizeof age_add) != VQ_OK)
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "no randomness");
+  /* spec: rfc9369#5/2 — the ticket names the QUIC version of this connection (the negotiated one) */
+  tk.quic_version = t->quic_version;
   tk.suite = (uint16_t)t->suite;
   tk.created_ms = wall_now(t);
   tk.lifetime_s = t->ctx->ticket_lifetime_s;
@@ -1218,6 +1225,9 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   /* spec: rfc8446#4.6.1/4 — a ticket resumes only with a suite of the same hash. */
   if (have_tk && (vq_suite_hash((vq_cipher_suite)tk.suite, &tk_hash) != VQ_OK || tk_hash != suite_hash))
     have_tk = 0;
+  /* spec: rfc9369#5/2 — a ticket issued on a connection of another QUIC version than the one this
+   * ClientHello came in is not accepted: a full handshake, without 0-RTT */
+  if (have_tk && tk.quic_version != t->quic_version0) have_tk = 0;
 
   /* spec: rfc8446#4.1.4/9 — the same suite after a HelloRetryRequest. */
   if (t->hrr && suite != t->suite)
@@ -1506,8 +1516,10 @@ static vq_status client_take_session(vq_tls *t, const uint8_t *blob, size_t len)
   (void)vq_suite_hash((vq_cipher_suite)t->sess.suite, &t->sess_hash);
   /* spec: rfc8446#4.2.11.1/1 — not older than ticket_lifetime (nor 7 days, rfc8446#4.6.1/10).
    * spec: rfc8446#4.6.1/5 — only for the same server name; and for a suite we offer. */
+  /* spec: rfc9369#5/1 — and only in the QUIC version of the connection that got it */
   t->sess_ok = now != 0 && now >= t->sess.received_ms && now - t->sess.received_ms < life * 1000u &&
-               strcmp(t->sess.sni, t->server_name) == 0 && u16_in_arr(s, ns, t->sess.suite);
+               strcmp(t->sess.sni, t->server_name) == 0 && u16_in_arr(s, ns, t->sess.suite) &&
+               t->sess.quic_version == t->quic_version0;
   /* spec: rfc9001#4.6.1 — 0-RTT when the ticket allows it (max_early_data_size 0xffffffff) and the
    * session's ALPN protocol is one we offer (the server accepts only the same, rfc8446#4.2.10/8). */
   t->early_offered = t->sess_ok && t->ctx->enable_early_data && t->sess.max_early_data == 0xffffffffu &&
@@ -1542,6 +1554,7 @@ vq_status vq_tls_new_ex(vq_tls **out, vq_mem *mem, const vq_tls_ctx *ctx, const 
   t->server = ctx->is_server;
   t->alert = -1;
   t->wall0 = r ? r->wall_ms : 0;
+  t->quic_version0 = t->quic_version = r ? r->quic_version : 0;
   if (r && t->server) {
     t->early_check = r->early_check;
     t->early_check_ud = r->early_check_ud;
@@ -1642,6 +1655,19 @@ int vq_tls_poll_secret(vq_tls *t, vq_tls_secret *s)
 int vq_tls_handshake_complete(const vq_tls *t)
 {
   return t && t->err == VQ_OK && (t->state == C_DONE || t->state == S_DONE);
+}
+
+void vq_tls_set_quic_version(vq_tls *t, uint32_t version)
+{
+  if (t) t->quic_version = version;
+}
+
+uint32_t vq_tls_session_quic_version(const uint8_t *blob, size_t len)
+{
+  vq_hs_session s;
+  uint32_t v = vq_hs_session_decode(blob, len, &s) == VQ_OK ? s.quic_version : 0;
+  OPENSSL_cleanse(&s, sizeof s);
+  return v;
 }
 
 void vq_tls_set_tp_hook(vq_tls *t, vq_tls_tp_hook fn, void *ud)

@@ -139,6 +139,7 @@ vq_status vq_hs_kx_derive(EVP_PKEY *key, uint16_t group, const uint8_t *peer, si
 
 /* What a server's ticket holds (sealed with the context's ticket key). */
 typedef struct vq_hs_ticket {
+  uint32_t quic_version;      /* of the connection that issued it (RFC 9369 §5); 0: none given */
   uint16_t suite;
   uint64_t created_ms;        /* server wall clock */
   uint32_t lifetime_s, age_add, max_early_data;
@@ -160,6 +161,7 @@ int vq_hs_tp_keeps_limits(const uint8_t *rem, size_t rem_len, const uint8_t *cur
 
 /* A client session (tls.h documents the blob); ticket and tp point into the decoded blob. */
 typedef struct vq_hs_session {
+  uint32_t quic_version;      /* of the connection that received it (RFC 9369 §5); 0: none given */
   uint16_t suite;
   uint64_t received_ms;
   uint32_t lifetime_s, age_add, max_early_data;

@@ -67,12 +67,12 @@ static const uint8_t *r_bytes(rd *r, size_t n)
 
 /* ---- tickets (server) -------------------------------------------------------------------------- */
 
-#define TICKET_VERSION 2u
+#define TICKET_VERSION 3u
 #define TICKET_NONCE_LEN 12u
 #define TICKET_TAG_LEN 16u
 static const uint8_t ticket_aad[] = "vquic ticket v1";
 
-/* Plaintext: u8 version, u16 suite, u64 created_ms, u32 lifetime_s, u32 age_add, u32 max_early_data,
+/* Plaintext: u8 version, u32 quic_version (version 3), u16 suite, u64 created_ms, u32 lifetime_s, u32 age_add, u32 max_early_data,
  * u8 psk_len psk, u8 alpn_len alpn, u16 tp_len tp, u16 app_len app (version 2: the application's
  * 0-RTT state, vq_tls_resume.early_app).
  * Ticket: nonce (12) || AES-256-GCM(ticket_key, nonce, aad "vquic ticket v1", plaintext) || tag.
@@ -89,6 +89,8 @@ vq_status vq_hs_ticket_seal(const vq_tls_ctx *ctx, const vq_hs_ticket *tk, uint8
       tk->app_len > VQ_TLS_EARLY_APP_MAX)
     return VQ_ERR_INVALID_ARGUMENT;
   w_uint(&w, TICKET_VERSION, 1);
+  /* spec: rfc9369#5/2 — the QUIC version of the connection that issued it, checked on resumption */
+  w_uint(&w, tk->quic_version, 4);
   w_uint(&w, tk->suite, 2);
   w_uint(&w, tk->created_ms, 8);
   w_uint(&w, tk->lifetime_s, 4);
@@ -153,6 +155,7 @@ vq_status vq_hs_ticket_open(const vq_tls_ctx *ctx, const uint8_t *in, size_t len
   rd r = {plain, pl, 0, 0};
   memset(tk, 0, sizeof *tk);
   uint64_t ver = r_uint(&r, 1);
+  tk->quic_version = (uint32_t)r_uint(&r, 4);
   tk->suite = (uint16_t)r_uint(&r, 2);
   tk->created_ms = r_uint(&r, 8);
   tk->lifetime_s = (uint32_t)r_uint(&r, 4);
@@ -205,7 +208,8 @@ int vq_hs_tp_keeps_limits(const uint8_t *rem, size_t rem_len, const uint8_t *cur
 
 /* ---- sessions (client) ------------------------------------------------------------------------- */
 
-static const uint8_t session_magic[4] = {'V', 'Q', 'S', 1};
+/* Version 2 adds the QUIC version after the magic (RFC 9369 §5); a version 1 blob is invalid. */
+static const uint8_t session_magic[4] = {'V', 'Q', 'S', 2};
 #define SESSION_SUM_LEN 32u
 
 vq_status vq_hs_session_encode(const vq_hs_session *s, uint8_t *out, size_t cap, size_t *len)
@@ -216,6 +220,7 @@ vq_status vq_hs_session_encode(const vq_hs_session *s, uint8_t *out, size_t cap,
       s->tp_len > 65535)
     return VQ_ERR_INVALID_ARGUMENT;
   w_bytes(&w, session_magic, sizeof session_magic);
+  w_uint(&w, s->quic_version, 4);
   w_uint(&w, s->suite, 2);
   w_uint(&w, s->received_ms, 8);
   w_uint(&w, s->lifetime_s, 4);
@@ -256,6 +261,7 @@ vq_status vq_hs_session_decode(const uint8_t *in, size_t len, vq_hs_session *s)
       CRYPTO_memcmp(sum, in + body, SESSION_SUM_LEN) != 0)
     return VQ_ERR_TLS_SESSION_INVALID;
   rd r = {in, body, sizeof session_magic, 0};
+  s->quic_version = (uint32_t)r_uint(&r, 4);
   s->suite = (uint16_t)r_uint(&r, 2);
   s->received_ms = r_uint(&r, 8);
   s->lifetime_s = (uint32_t)r_uint(&r, 4);

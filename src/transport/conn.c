@@ -73,6 +73,20 @@ int vq_conn_poll_event(vq_conn *c, vq_conn_event *ev)
 
 static void config_defaults(vq_conn_config *k)
 {
+  if (!k->version && !k->is_server && k->session && k->session_len) {
+    /* spec: rfc9369#5/1 — a session is usable only in the QUIC version of the connection that got
+     * it: with no first-flight version configured, a client resuming starts in that version when
+     * its list allows it (otherwise the session is not offered: vq_tls_resume.quic_version) */
+    uint32_t sv = vq_tls_session_quic_version(k->session, k->session_len);
+    int ok = vq_version_supported(sv);
+    if (ok && k->versions[0]) {
+      ok = 0;
+      for (size_t i = 0; i < VQ_CONN_MAX_VERSIONS && k->versions[i]; i++)
+        ok |= k->versions[i] == sv;
+    }
+    if (ok)
+      k->version = sv;
+  }
   if (!k->version)
     k->version = k->versions[0] ? k->versions[0] : VQ_QUIC_V1;
   /* spec: rfc9000#5.1/3 — 0 means the default: vquic never uses zero-length connection IDs */
@@ -349,6 +363,9 @@ static vq_status start_tls(vq_conn *c, const vq_cx *cx)
   vq_tls_resume r;
   memset(&r, 0, sizeof(r));
   r.wall_ms = c->cfg.wall_clock_base_ms ? c->cfg.wall_clock_base_ms + cx->now / 1000000u : 0;
+  /* spec: rfc9369#5/1, rfc9369#5/2 — sessions and tickets are bound to the QUIC version: the
+   * version of this attempt's first flight (client) or of the client's Initial (server) */
+  r.quic_version = c->version;
   if (!c->is_server) {
     r.session = c->cfg.session;
     r.session_len = c->cfg.session ? c->cfg.session_len : 0;
@@ -902,7 +919,9 @@ static vq_status install_secrets(vq_conn *c, const vq_cx *cx)
        * processes a 0-RTT packet then: rfc9001#4.6.2/1) */
       vq_pp_key *k = c->is_server ? &c->early_rx : &c->early_tx;
       vq_pp_key_discard(k);
-      st = vq_pp_key_install(k, c->version, sec.suite, sec.secret, sec.len);
+      /* spec: rfc9369#4.1/10 — 0-RTT packets are always in the original version (the client's
+       * first flight's), also after a compatible negotiation switched to another: its keys too */
+      st = vq_pp_key_install(k, c->orig_version, sec.suite, sec.secret, sec.len);
       if (st == VQ_OK && c->is_server && sec.dir == VQ_TLS_READ) {
         c->early_state = VQ_EARLY_ACCEPTED;
         vq_conn_push_event(c, VQ_CONN_EV_EARLY_DATA, 0, 1);
@@ -1666,7 +1685,13 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
   vq_pp_key_init(&alt);
   /* spec: rfc9000#5.2.1/2 — a long header packet of another version than ours is discarded, but for
    * the other version of a compatible negotiation (conn_version.c, RFC 9369 §4.1) */
-  if (h.type != VQ_PKT_1RTT && h.version != c->version) {
+  if (zrtt && h.version != c->orig_version) {
+    /* spec: rfc9369#4.1/10 — 0-RTT of another version than the client's original one */
+    c->stats.pkts_dropped++;
+    vq_cx_trace(cx, "packet_dropped", "reason=0rtt_not_original_version");
+    return plen;
+  }
+  if (h.type != VQ_PKT_1RTT && h.version != c->version && !zrtt) {
     key = vq_conn_version_rx_key(c, &h, space, &alt, &follow);
     if (!key) {
       c->stats.pkts_dropped++;

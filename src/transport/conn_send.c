@@ -988,7 +988,9 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
     vq_long_header_spec hs = {space == VQ_SPACE_INITIAL ? VQ_PKT_INITIAL
                               : zrtt                    ? VQ_PKT_0RTT
                                                         : VQ_PKT_HANDSHAKE,
-                              c->version,
+                              /* spec: rfc9369#4.1/10 — 0-RTT in the original version, even
+                               * after the negotiated version is known */
+                              zrtt ? c->orig_version : c->version,
                               &c->dcid,
                               &c->scid,
                               space == VQ_SPACE_INITIAL ? c->token : NULL,

@@ -16,7 +16,12 @@ static int listed(const uint32_t *v, size_t n, uint32_t x)
   return 0;
 }
 
-/* spec: rfc9368#2.2/1 — compatibility is not assumed: only between the versions RFC 9369 §4 names */
+/* spec: rfc9368#2.2/1 — compatibility is not assumed: only between the versions RFC 9369 §4 names.
+ * spec: rfc9369#3/1 — v2 is v1 but for RFC 9369 §3's differences (the long header types in
+ * src/core/packet.c, the Initial salt and HKDF labels in src/tls/kdf.c, the Retry key in
+ * src/tls/retry.c): every other part of the stack is the same code for both.
+ * spec: rfc9368#6/1 — so an ALPN token is used over v2 only as RFC 9369 §7 allows (every v1
+ * token may run over v2: it has the same transport features and ALPN, and is compatible with v1) */
 static int compatible(uint32_t a, uint32_t b)
 {
   return (a == VQ_QUIC_V1 || a == VQ_QUIC_V2) && (b == VQ_QUIC_V1 || b == VQ_QUIC_V2);
@@ -46,7 +51,8 @@ void vq_conn_version_init(vq_conn *c)
 
 void vq_conn_version_local_tp(const vq_conn *c, vq_tp *tp)
 {
-  /* spec: rfc9369#4/2 — version_information is always sent; spec: rfc9368#3/2 — the Chosen
+  /* spec: rfc9368#8/2 — vquic negotiates v2 with this document's mechanism;
+   * spec: rfc9369#4/2 — version_information is always sent; spec: rfc9368#3/2 — the Chosen
    * Version (the version in use) is among the Available Versions */
   vq_tp_version_info *vi = &tp->version_information;
   vi->chosen = c->version;
@@ -87,7 +93,9 @@ void vq_conn_version_tp_hook(void *ud, const uint8_t *tp, size_t len)
   if (!pick || pick == c->version)
     return;
   /* spec: rfc9368#2/1 — we select another compatible version; the client's first flight is the
-   * same in v1 and v2 once unprotected (the conversion is the identity, rfc9368#2.3/2); spec:
+   * same in v1 and v2 once unprotected (spec: rfc9368#2.3/2 — the conversion is the identity, it
+   * cannot fail; spec: rfc9368#2.3/5 — the converted flight goes through the same validations as
+   * any first flight of the negotiated version: the same code reads it); spec:
    * rfc9369#4.1/5 — every CRYPTO frame we send (none yet) is in the negotiated version, so the
    * Initial keys switch now, before the ServerHello is queued; spec: rfc9369#4.1/7 — the original
    * version's Initial read keys are kept until a Handshake packet is processed (discard_space) */
@@ -116,7 +124,10 @@ void vq_conn_version_tp_hook(void *ud, const uint8_t *tp, size_t len)
     vq_pp_key_init(&c->initial_rx_orig);
     vq_pp_key_discard(&s->tx);
     (void)reinstall_initial(c);
+    return;
   }
+  /* spec: rfc9369#5/2 — tickets issued on this connection belong to the negotiated version */
+  vq_tls_set_quic_version(c->tls, pick);
 }
 
 vq_status vq_conn_version_check_tp(vq_conn *c, const vq_cx *cx)
@@ -182,7 +193,9 @@ static void abandon(vq_conn *c, const vq_cx *cx)
 static vq_status restart(vq_conn *c, const vq_cx *cx, uint32_t version)
 {
   /* spec: rfc9001#4.6.2/4 — 0-RTT of the abandoned attempt is forgotten, then offered again by the
-   * new one (vq_conn_early_forget) */
+   * new one (vq_conn_early_forget) when its session is of the new version (rfc9369#5/1); spec:
+   * rfc9368#6/2 — the new attempt starts a new TLS handshake: ALPN is negotiated afresh, with
+   * nothing of the original version */
   const int had_early = c->early_state != VQ_EARLY_NONE;
   vq_conn_early_forget(c, cx);
   vq_recovery_state rs;
@@ -323,6 +336,8 @@ vq_status vq_conn_version_follow(vq_conn *c, const vq_cx *cx, uint32_t version, 
   vq_pp_key_discard(&s->rx);
   s->rx = *alt;
   vq_pp_key_init(alt);
+  /* spec: rfc9369#5/1 — a session received on this connection belongs to the negotiated version */
+  vq_tls_set_quic_version(c->tls, version);
   vq_cx_trace(cx, "version_negotiation", "compatible version=0x%08x", (unsigned)version);
   return VQ_OK;
 }
