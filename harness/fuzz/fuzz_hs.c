@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   memset(&cx, 0, sizeof cx);
   vq_mem_init(&mem, vq_allocator_system(), NULL, 1u << 20);
   vq_tls_params par = {"localhost", tp, sizeof tp};
-  vq_tls_resume res = {FUZZ_WALL_MS, NULL, 0, NULL, NULL, NULL, 0};
+  vq_tls_resume res = {FUZZ_WALL_MS, NULL, 0, NULL, NULL, NULL, 0, 0};
   if (vq_tls_new_ex(&t, &mem, ctx_of(server), &par, &res, &cx) != VQ_OK) abort();
   vq_status st = VQ_OK;
   for (size_t off = 0; off < len && st == VQ_OK; off += piece) {

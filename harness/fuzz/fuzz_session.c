@@ -44,7 +44,7 @@ static void one(const uint8_t *b, size_t n)
   memset(&cx, 0, sizeof cx);
   vq_mem_init(&mem, vq_allocator_system(), NULL, 1u << 20);
   vq_tls_params par = {"localhost", tp, sizeof tp};
-  vq_tls_resume res = {FUZZ_WALL_MS, b, n, NULL, NULL, NULL, 0};
+  vq_tls_resume res = {FUZZ_WALL_MS, b, n, NULL, NULL, NULL, 0, 0};
   vq_status st = vq_tls_new_ex(&t, &mem, client_ctx(), &par, &res, &cx);
   if (st == VQ_OK) {
     const uint8_t *d;

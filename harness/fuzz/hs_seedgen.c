@@ -49,7 +49,7 @@ static int resumption_seeds(const char *dir, const char *sdir, vq_mem *mem, vq_c
   vq_tls_ctx *sc = mk_resume(1), *cc = mk_resume(0);
   vq_tls *s = NULL, *c = NULL, *c2 = NULL;
   vq_tls_params par = {"localhost", tp, sizeof tp};
-  vq_tls_resume res = {FUZZ_WALL_MS, NULL, 0, NULL, NULL, NULL, 0};
+  vq_tls_resume res = {FUZZ_WALL_MS, NULL, 0, NULL, NULL, NULL, 0, 0};
   if (!sc || !cc || vq_tls_new_ex(&s, mem, sc, &par, &res, cx) != VQ_OK ||
       vq_tls_new_ex(&c, mem, cc, &par, &res, cx) != VQ_OK)
     return 1;
