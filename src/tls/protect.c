@@ -275,6 +275,20 @@ static uint8_t first_byte_bits(uint8_t b0)
   return (uint8_t)(0x1fu ^ ((unsigned)(b0 >> 7) << 4));
 }
 
+/* The low pn_len (1..4) bytes of pn at the top of a 32-bit word: byte i of the pn field is bits
+ * 24 - 8i .. 31 - 8i. No expression combines the byte index with pn_len (the compiler would re-base
+ * the loop on pn_len, and the addresses would then be computed from it). */
+static inline uint64_t pn_top4(uint64_t pn, size_t pn_len)
+{
+  return (pn << (8u * (4u - pn_len))) & UINT64_C(0xffffffff);
+}
+
+/* Byte i of a 32-bit word (bits 24 - 8i .. 31 - 8i). */
+static inline uint8_t byte4(uint64_t w, size_t i)
+{
+  return (uint8_t)(w >> (24u - 8u * i));
+}
+
 /* spec: rfc9001#9.5/1, rfc9001#9.5/2 — the mask is applied to the first byte and to all 4 bytes a
  * packet number may take, each pn byte's mask ANDed with all ones for i < pn_len and zero beyond, so
  * neither a branch nor an index depends on the (secret) packet number length. The 4 bytes exist:
@@ -282,9 +296,9 @@ static uint8_t first_byte_bits(uint8_t b0)
 static void xor_header(uint8_t *pkt, size_t pn_offset, size_t pn_len, uint8_t first_bits,
                        const uint8_t mask[VQ_HP_MASK_LEN])
 {
+  const uint64_t lm = pn_top4(UINT64_C(0xffffffff), pn_len); /* ones over the pn_len bytes */
   pkt[0] ^= (uint8_t)(mask[0] & first_bits);
-  for (size_t i = 0; i < 4; i++)
-    pkt[pn_offset + i] ^= (uint8_t)(mask[1 + i] & (uint8_t)vq_ct_mask(vq_ct_lt(i, pn_len)));
+  for (size_t i = 0; i < 4; i++) pkt[pn_offset + i] ^= (uint8_t)(mask[1 + i] & byte4(lm, i));
 }
 
 /* The pn_len (1..4) bytes at p as a big-endian number: the 4 bytes read, shifted right by the bytes
@@ -377,11 +391,8 @@ size_t vq_pn_encode_len_ct(uint64_t full_pn, uint64_t largest_acked)
  * buf are visited (buf must hold 4), those beyond pn_len are left as they were. */
 void vq_pn_write_ct(uint8_t *buf, uint64_t pn, size_t pn_len)
 {
-  for (size_t i = 0; i < 4; i++) {
-    const uint8_t m = (uint8_t)vq_ct_mask(vq_ct_lt(i, pn_len));
-    const uint8_t v = (uint8_t)(pn >> (8u * ((pn_len - 1u - i) & 3u)));
-    buf[i] = (uint8_t)(buf[i] ^ (m & (buf[i] ^ v)));
-  }
+  const uint64_t w = pn_top4(pn, pn_len), lm = pn_top4(UINT64_C(0xffffffff), pn_len);
+  for (size_t i = 0; i < 4; i++) buf[i] = (uint8_t)(buf[i] ^ (byte4(lm, i) & (buf[i] ^ byte4(w, i))));
 }
 
 /* spec: rfc9001#6.3/1, rfc9001#9.5/1, rfc9001#6.5 — which 1-RTT read keys take a packet, from its Key
@@ -414,10 +425,8 @@ vq_status vq_packet_protect(vq_pp_key *k, uint8_t *pkt, size_t cap, size_t pn_of
   if (short_sample) return VQ_ERR_HP_SAMPLE;
   /* The header must say what the caller says: pn length in the first byte, pn's low bytes in the field. */
   uint64_t diff = (uint64_t)((pkt[0] & 0x03) + 1u) ^ pn_len;
-  for (size_t i = 0; i < 4; i++) {
-    const uint8_t v = (uint8_t)(pn >> (8u * ((pn_len - 1u - i) & 3u)));
-    diff |= vq_ct_mask(vq_ct_lt(i, pn_len)) & (uint64_t)(pkt[pn_offset + i] ^ v);
-  }
+  const uint64_t w = pn_top4(pn, pn_len), lm = pn_top4(UINT64_C(0xffffffff), pn_len);
+  for (size_t i = 0; i < 4; i++) diff |= (uint64_t)(byte4(lm, i) & (pkt[pn_offset + i] ^ byte4(w, i)));
   VQ_CT_PUBLIC(&diff, sizeof diff);
   if (diff) return VQ_ERR_INVALID_ARGUMENT;
   size_t hdr_len = pn_offset + pn_len;
@@ -431,7 +440,9 @@ vq_status vq_packet_protect(vq_pp_key *k, uint8_t *pkt, size_t cap, size_t pn_of
   VQ_CT_PUBLIC(pkt, pn_offset + 4u);
   vq_status st = vq_aead_seal(k, npn, pkt, cap, aead_hdr_len, payload_len);
   if (st != VQ_OK) return st;
+  /* the protected packet's length is on the wire: public */
   size_t total = hdr_len + payload_len + VQ_AEAD_TAG_LEN;
+  VQ_CT_PUBLIC(&total, sizeof total);
   st = vq_hp_apply(k, pkt, total, pn_offset, pn_len);
   if (st != VQ_OK) return st;
   *out_len = total;
