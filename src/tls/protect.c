@@ -283,6 +283,12 @@ static inline uint64_t pn_top4(uint64_t pn, size_t pn_len)
   return (pn << (8u * (4u - pn_len))) & UINT64_C(0xffffffff);
 }
 
+/* p[0..4) as a big-endian number */
+static inline uint64_t be4(const uint8_t *p)
+{
+  return ((uint64_t)p[0] << 24) | ((uint64_t)p[1] << 16) | ((uint64_t)p[2] << 8) | p[3];
+}
+
 /* Byte i of a 32-bit word (bits 24 - 8i .. 31 - 8i). */
 static inline uint8_t byte4(uint64_t w, size_t i)
 {
@@ -293,20 +299,21 @@ static inline uint8_t byte4(uint64_t w, size_t i)
  * packet number may take, each pn byte's mask ANDed with all ones for i < pn_len and zero beyond, so
  * neither a branch nor an index depends on the (secret) packet number length. The 4 bytes exist:
  * the sample starts 4 bytes after pn_offset and lies inside the packet (sample_mask checks it). */
-static void xor_header(uint8_t *pkt, size_t pn_offset, size_t pn_len, uint8_t first_bits,
+static inline void xor_header(uint8_t *pkt, size_t pn_offset, size_t pn_len, uint8_t first_bits,
                        const uint8_t mask[VQ_HP_MASK_LEN])
 {
-  const uint64_t lm = pn_top4(UINT64_C(0xffffffff), pn_len); /* ones over the pn_len bytes */
+  /* mask[1..4] as a big-endian word, ANDed with ones over the pn_len bytes */
+  const uint64_t m = be4(mask + 1) & pn_top4(UINT64_C(0xffffffff), pn_len);
+  uint8_t *p = pkt + pn_offset;
   pkt[0] ^= (uint8_t)(mask[0] & first_bits);
-  for (size_t i = 0; i < 4; i++) pkt[pn_offset + i] ^= (uint8_t)(mask[1 + i] & byte4(lm, i));
+  for (size_t i = 0; i < 4; i++) p[i] ^= byte4(m, i);
 }
 
 /* The pn_len (1..4) bytes at p as a big-endian number: the 4 bytes read, shifted right by the bytes
  * beyond pn_len (a shift by a variable amount is not a branch, rfc9001#9.5/1). */
 static uint64_t read_pn4(const uint8_t *p, size_t pn_len)
 {
-  const uint64_t v = ((uint64_t)p[0] << 24) | ((uint64_t)p[1] << 16) | ((uint64_t)p[2] << 8) | p[3];
-  return v >> (8u * (4u - pn_len));
+  return be4(p) >> (8u * (4u - pn_len));
 }
 
 vq_status vq_hp_apply(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset, size_t pn_len)
@@ -425,8 +432,7 @@ vq_status vq_packet_protect(vq_pp_key *k, uint8_t *pkt, size_t cap, size_t pn_of
   if (short_sample) return VQ_ERR_HP_SAMPLE;
   /* The header must say what the caller says: pn length in the first byte, pn's low bytes in the field. */
   uint64_t diff = (uint64_t)((pkt[0] & 0x03) + 1u) ^ pn_len;
-  const uint64_t w = pn_top4(pn, pn_len), lm = pn_top4(UINT64_C(0xffffffff), pn_len);
-  for (size_t i = 0; i < 4; i++) diff |= (uint64_t)(byte4(lm, i) & (pkt[pn_offset + i] ^ byte4(w, i)));
+  diff |= (be4(pkt + pn_offset) ^ pn_top4(pn, pn_len)) & pn_top4(UINT64_C(0xffffffff), pn_len);
   VQ_CT_PUBLIC(&diff, sizeof diff);
   if (diff) return VQ_ERR_INVALID_ARGUMENT;
   size_t hdr_len = pn_offset + pn_len;
