@@ -34,7 +34,7 @@ all: lib $(BUILD)/bin/vq-test
 
 # ---- dependencies: installed from Debian packages when a tool is missing --------------------------
 DEPS_STAMP := $(BUILD)/.deps-ok
-REQUIRED_TOOLS := frama-c why3 z3 cvc4 clang afl-clang-fast python3 pkg-config
+REQUIRED_TOOLS := frama-c why3 z3 cvc4 clang afl-clang-fast python3 pkg-config valgrind
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): ci/install-deps.sh
 	@mkdir -p $(BUILD)

@@ -14,6 +14,7 @@ pkgs=(
   tshark chromium                  # interop: capture checks, the browser peer
   ethtool iproute2 openssl         # interop: GSO off on the namespace's lo, lo up, certificates
   python3-matplotlib               # make bench: build/bench/ratios.png
+  valgrind                         # make ct-check: memcheck (valgrind/memcheck.h) on the packet path
 )
 
 missing=()

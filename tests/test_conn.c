@@ -4230,3 +4230,72 @@ VQ_TEST(conn_lab_preferred_address_server_rules_many_seeds)
   }
   CHECK_EQ(fails, 0);
 }
+
+/* spec: rfc9001#9.5/1 — "If the recipient of a packet discards packets with duplicate packet numbers
+ * without attempting to remove packet protection, they could reveal through timing side channels that
+ * the packet number matches a received packet": a replayed packet goes through the AEAD (its open is
+ * counted) and only then is dropped as a duplicate. spec: rfc9001#6.3/1, rfc9001#9.5/3 — a packet
+ * whose Key Phase bit is flipped is opened with the next keys made in advance: an injected one that
+ * does not authenticate costs one AEAD open and derives no key; the peer's real update is taken with
+ * one AEAD open too, and the following generation is derived only after it authenticated. */
+VQ_TEST(conn_duplicate_and_key_phase_without_timing_signal)
+{
+  world w;
+  CHECK(world_established(&w, 86));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    vq_cx cx = vq_lab_cx(w.lab);
+    uint64_t pn = next_pn(&w);
+    uint8_t buf[1500], copy[1500];
+    size_t out = 0;
+    vq_conn_stats a, b;
+    CHECK(build_1rtt(&w, (const uint8_t[]){0x01}, 1, pn, 0, buf, &out));
+    memcpy(copy, buf, out);
+    vq_conn_get_stats(s, &a);
+    CHECK_EQ(vq_conn_recv(s, &cx, buf, out, 0), VQ_OK);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv + 1);
+    CHECK_EQ(b.aead_opens, a.aead_opens + 1);
+    /* the replay: opened (and authenticated: no failure counted), then dropped as a duplicate */
+    CHECK_EQ(vq_conn_recv(s, &cx, copy, out, 0), VQ_OK);
+    vq_conn_get_stats(s, &a);
+    CHECK_EQ(a.aead_opens, b.aead_opens + 1);
+    CHECK_EQ(a.pkts_recv, b.pkts_recv);
+    CHECK_EQ(a.pkts_dropped, b.pkts_dropped + 1);
+    CHECK_EQ(a.auth_failures, b.auth_failures);
+    /* an injected packet with the Key Phase bit flipped that does not authenticate (generation-3
+     * keys: phase 1, neither the current nor the next keys): one AEAD open with the next keys, no
+     * key derived, no update */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 1, 3));
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.aead_opens, a.aead_opens + 1);
+    CHECK_EQ(b.rx_key_derivations, a.rx_key_derivations);
+    CHECK_EQ(b.auth_failures, a.auth_failures + 1);
+    CHECK_EQ(b.key_updates_answered, (uint64_t)0);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv);
+    /* the same with a current-phase packet that does not authenticate (generation 2): the same work */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 2, 2));
+    vq_conn_get_stats(s, &a);
+    CHECK_EQ(a.aead_opens, b.aead_opens + 1);
+    CHECK_EQ(a.rx_key_derivations, b.rx_key_derivations);
+    CHECK_EQ(a.auth_failures, b.auth_failures + 1);
+    /* the peer's real update (generation 1): one AEAD open with the keys made in advance; the
+     * generation after it is derived once the packet authenticated (rfc9001#9.5/3) */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 3, 1));
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.aead_opens, a.aead_opens + 1);
+    CHECK_EQ(b.pkts_recv, a.pkts_recv + 1);
+    CHECK_EQ(b.key_updates_answered, (uint64_t)1);
+    CHECK_EQ(b.rx_key_derivations, a.rx_key_derivations + 1);
+    CHECK_EQ(b.auth_failures, a.auth_failures);
+    /* and an injected flip back (generation 0's phase, a pn above the new phase's: the next keys,
+     * generation 2, made in advance, do not authenticate it): nothing derived */
+    CHECK(inject_1rtt(&w, (const uint8_t[]){0x01}, 1, pn + 20, 0));
+    vq_conn_get_stats(s, &a);
+    CHECK_EQ(a.aead_opens, b.aead_opens + 1);
+    CHECK_EQ(a.rx_key_derivations, b.rx_key_derivations);
+    CHECK_EQ(a.auth_failures, b.auth_failures + 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+  }
+  world_free(&w);
+}

@@ -248,6 +248,8 @@ typedef struct vq_conn_stats {
   uint64_t key_updates_answered;  /* key updates the peer started and we followed (§6.2) */
   uint64_t auth_failures;       /* received packets that failed authentication (§6.6) */
   uint64_t old_key_pkts;        /* packets accepted under the previous read keys (§6.5) */
+  uint64_t aead_opens;          /* received packets whose AEAD open was attempted (RFC 9001 §9.5) */
+  uint64_t rx_key_derivations;  /* 1-RTT read keys derived (installed next keys, §6.3) */
   uint64_t cids_issued;         /* NEW_CONNECTION_ID sequence numbers we issued (RFC 9000 §5.1.1) */
   uint64_t cids_retired_by_peer;/* of ours, retired by the peer's RETIRE_CONNECTION_ID */
   uint64_t peer_cids_retired;   /* of the peer's, retired by us (RETIRE_CONNECTION_ID sent) */

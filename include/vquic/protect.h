@@ -211,6 +211,24 @@ vq_status vq_packet_unprotect_header(vq_pp_key *hp_key, uint8_t *pkt, size_t len
 vq_status vq_packet_unprotect_payload(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset,
                                       vq_unprotected *out, uint8_t mask[VQ_HP_MASK_LEN]);
 
+/* ---- Constant-time pieces of the packet path (RFC 9001 §9.5) ---------------------------------- */
+
+/* vq_pn_decode (RFC 9000 A.3) without a branch or memory index on truncated or n: for 1 <= n <= 4,
+ * truncated < 2^(8n), largest_pn <= VQ_PN_MAX or VQ_PN_NONE. The result equals vq_pn_decode's where
+ * that succeeds; it exceeds VQ_PN_MAX (vq_pn_decode: VQ_ERR_PACKET_NUMBER) only when largest_pn is
+ * VQ_PN_MAX. */
+uint64_t vq_pn_decode_ct(uint64_t largest_pn, uint64_t truncated, size_t n);
+/* vq_pn_encode_len (RFC 9000 §17.1, A.2) without a branch on full_pn: the same result, 0 included. */
+size_t vq_pn_encode_len_ct(uint64_t full_pn, uint64_t largest_acked);
+/* Writes the low pn_len (1..4) bytes of pn big-endian into buf[0..pn_len) without a branch or index
+ * on pn or pn_len; buf must hold 4 bytes (those beyond pn_len keep their value). */
+void vq_pn_write_ct(uint8_t *buf, uint64_t pn, size_t pn_len);
+/* Which 1-RTT read keys take a packet (RFC 9001 §6.3, §6.5), from the unprotected first byte (its Key
+ * Phase bit) and the packet number, without a branch on either: 0 the current keys (the bit equals
+ * cur_phase), else 2 the previous keys when prev_ok and pn < cur_min_pn, else 1 the next keys. */
+unsigned vq_key_phase_select(uint8_t first_byte, unsigned cur_phase, int prev_ok, uint64_t cur_min_pn,
+                             uint64_t pn);
+
 /* ---- Retry integrity (RFC 9001 §5.8, RFC 9369 §3.3.3) ---------------------------------------- */
 
 #define VQ_RETRY_TAG_LEN 16u

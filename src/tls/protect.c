@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "tls/ct.h"
 #include "tls/tls_internal.h"
 
 void vq_pp_key_init(vq_pp_key *k)
@@ -267,24 +268,63 @@ static vq_status sample_mask(vq_pp_key *k, const uint8_t *pkt, size_t len, size_
   return vq_hp_mask(k, pkt + pn_offset + VQ_PN_SAMPLE_OFFSET, mask);
 }
 
-/* spec: rfc9001#5.4.1 — long header: 4 bits of the first byte are protected; short header: 5 bits */
+/* spec: rfc9001#5.4.1 — long header: 4 bits of the first byte are protected; short header: 5 bits.
+ * The header form bit is not protected; still computed without a branch (rfc9001#9.5/1). */
 static uint8_t first_byte_bits(uint8_t b0)
 {
-  return (b0 & 0x80) ? 0x0f : 0x1f;
+  return (uint8_t)(0x1fu ^ ((unsigned)(b0 >> 7) << 4));
 }
 
-static void xor_header(uint8_t *pkt, size_t pn_offset, size_t pn_len, uint8_t first_bits,
+/* The low pn_len (1..4) bytes of pn at the top of a 32-bit word: byte i of the pn field is bits
+ * 24 - 8i .. 31 - 8i. No expression combines the byte index with pn_len (the compiler would re-base
+ * the loop on pn_len, and the addresses would then be computed from it). */
+static inline uint64_t pn_top4(uint64_t pn, size_t pn_len)
+{
+  return (pn << (8u * (4u - pn_len))) & UINT64_C(0xffffffff);
+}
+
+/* p[0..4) as a big-endian number */
+static inline uint64_t be4(const uint8_t *p)
+{
+  return ((uint64_t)p[0] << 24) | ((uint64_t)p[1] << 16) | ((uint64_t)p[2] << 8) | p[3];
+}
+
+/* Byte i of a 32-bit word (bits 24 - 8i .. 31 - 8i). */
+static inline uint8_t byte4(uint64_t w, size_t i)
+{
+  return (uint8_t)(w >> (24u - 8u * i));
+}
+
+/* spec: rfc9001#9.5/1, rfc9001#9.5/2 — the mask is applied to the first byte and to all 4 bytes a
+ * packet number may take, each pn byte's mask ANDed with all ones for i < pn_len and zero beyond, so
+ * neither a branch nor an index depends on the (secret) packet number length. The 4 bytes exist:
+ * the sample starts 4 bytes after pn_offset and lies inside the packet (sample_mask checks it). */
+static inline void xor_header(uint8_t *pkt, size_t pn_offset, size_t pn_len, uint8_t first_bits,
                        const uint8_t mask[VQ_HP_MASK_LEN])
 {
+  /* mask[1..4] as a big-endian word, ANDed with ones over the pn_len bytes */
+  const uint64_t m = be4(mask + 1) & pn_top4(UINT64_C(0xffffffff), pn_len);
+  uint8_t *p = pkt + pn_offset;
   pkt[0] ^= (uint8_t)(mask[0] & first_bits);
-  for (size_t i = 0; i < pn_len; i++) pkt[pn_offset + i] ^= mask[1 + i];
+  for (size_t i = 0; i < 4; i++) p[i] ^= byte4(m, i);
+}
+
+/* The pn_len (1..4) bytes at p as a big-endian number: the 4 bytes read, shifted right by the bytes
+ * beyond pn_len (a shift by a variable amount is not a branch, rfc9001#9.5/1). */
+static uint64_t read_pn4(const uint8_t *p, size_t pn_len)
+{
+  return be4(p) >> (8u * (4u - pn_len));
 }
 
 vq_status vq_hp_apply(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset, size_t pn_len)
 {
   uint8_t mask[VQ_HP_MASK_LEN];
-  if (pn_len < 1 || pn_len > 4 || !pkt || len == 0 || (size_t)(pkt[0] & 0x03) + 1 != pn_len)
-    return VQ_ERR_INVALID_ARGUMENT;
+  if (!pkt || len == 0) return VQ_ERR_INVALID_ARGUMENT;
+  /* The argument check, without a branch on the secret pn length until its outcome (the same for
+   * every well-formed packet) is declassified. */
+  uint64_t bad = (1u ^ vq_ct_lt(pn_len - 1u, 4u)) | (1u ^ vq_ct_eq((uint64_t)(pkt[0] & 0x03) + 1u, pn_len));
+  VQ_CT_PUBLIC(&bad, sizeof bad);
+  if (bad) return VQ_ERR_INVALID_ARGUMENT;
   vq_status st = sample_mask(k, pkt, len, pn_offset, mask);
   if (st != VQ_OK) return st;
   xor_header(pkt, pn_offset, pn_len, first_byte_bits(pkt[0]), mask);
@@ -292,7 +332,9 @@ vq_status vq_hp_apply(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset, 
   return VQ_OK;
 }
 
-/* Removes header protection; returns the mask used so that it can be re-applied. */
+/* Removes header protection; returns the mask used so that it can be re-applied.
+ * spec: rfc9001#9.5/1 — no branch and no memory index depends on the unprotected first byte, the
+ * packet number length or the packet number (make ct-check). */
 static vq_status hp_remove(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset, size_t *pn_len,
                            uint64_t *truncated_pn, uint8_t mask[VQ_HP_MASK_LEN])
 {
@@ -302,10 +344,8 @@ static vq_status hp_remove(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_off
   uint8_t bits = first_byte_bits(pkt[0]);
   size_t pl = (size_t)((pkt[0] ^ (mask[0] & bits)) & 0x03) + 1;
   xor_header(pkt, pn_offset, pl, bits, mask);
-  uint64_t tpn = 0;
-  for (size_t i = 0; i < pl; i++) tpn = (tpn << 8) | pkt[pn_offset + i];
   *pn_len = pl;
-  *truncated_pn = tpn;
+  *truncated_pn = read_pn4(pkt + pn_offset, pl);
   return VQ_OK;
 }
 
@@ -321,25 +361,94 @@ vq_status vq_hp_remove(vq_pp_key *k, uint8_t *pkt, size_t len, size_t pn_offset,
 
 /* ---- whole packets ------------------------------------------------------------------------------ */
 
+/* spec: rfc9000#A.3, rfc9001#9.5/1 — vq_pn_decode's reconstruction (src/core/pn.c, proved) without a
+ * branch or a memory index on the truncated packet number or its length: the window is a shift by the
+ * length, the move by one window up or down is chosen by masks from constant-time comparisons. The
+ * guards of A.3 (`candidate_pn < (1 << 62) - pn_win`, `candidate_pn >= pn_win`) are kept. Equal to
+ * vq_pn_decode's result wherever that succeeds (tests/test_protect.c: protect_pn_decode_ct_matches_proved). */
+uint64_t vq_pn_decode_ct(uint64_t largest_pn, uint64_t truncated, size_t n)
+{
+  const uint64_t expected = largest_pn == VQ_PN_NONE ? 0u : largest_pn + 1u; /* public state */
+  const unsigned bits = 8u * (unsigned)n;
+  const uint64_t win = (uint64_t)1 << bits, hwin = win >> 1;
+  const uint64_t candidate = ((expected >> bits) << bits) | truncated;
+  /* candidate <= expected - hwin (written as !(expected < candidate + hwin)) and room above */
+  const uint64_t up = (1u ^ vq_ct_lt(expected, candidate + hwin)) & vq_ct_lt(candidate, VQ_PN_MAX + 1u - win);
+  /* candidate > expected + hwin and candidate >= win */
+  const uint64_t down = vq_ct_lt(expected + hwin, candidate) & (1u ^ vq_ct_lt(candidate, win));
+  return candidate + (vq_ct_mask(up) & win) - (vq_ct_mask(down) & win);
+}
+
+/* spec: rfc9000#17.1/2, rfc9001#9.5/2 — vq_pn_encode_len (src/core/pn.c, proved) computed without a
+ * branch on the packet number: the smallest n with 2^(8n) >= 2 * num_unacked, as a sum of comparisons;
+ * 0 when no encoding of at most 4 bytes is unambiguous or full_pn is out of range. */
+size_t vq_pn_encode_len_ct(uint64_t full_pn, uint64_t largest_acked)
+{
+  const uint64_t none = vq_ct_eq(largest_acked, VQ_PN_NONE);
+  /* num_unacked: full_pn + 1 without an acknowledgment, full_pn - largest_acked otherwise */
+  const uint64_t unacked = vq_ct_sel(vq_ct_mask(none), full_pn + 1u, full_pn - largest_acked);
+  const uint64_t ok = (1u ^ vq_ct_lt(VQ_PN_MAX, full_pn)) & (none | vq_ct_lt(largest_acked, full_pn)) &
+                      (1u ^ vq_ct_lt(UINT64_C(2147483648), unacked));
+  /* n = 1 + [2u > 2^8] + [2u > 2^16] + [2u > 2^24] */
+  const uint64_t n = 1u + vq_ct_lt(128u, unacked) + vq_ct_lt(32768u, unacked) + vq_ct_lt(8388608u, unacked);
+  return (size_t)(vq_ct_mask(ok) & n);
+}
+
+/* spec: rfc9001#9.5/2 — the low pn_len bytes of pn, big-endian, into buf[0..pn_len): all 4 bytes of
+ * buf are visited (buf must hold 4), those beyond pn_len are left as they were. */
+void vq_pn_write_ct(uint8_t *buf, uint64_t pn, size_t pn_len)
+{
+  const uint64_t w = pn_top4(pn, pn_len), lm = pn_top4(UINT64_C(0xffffffff), pn_len);
+  for (size_t i = 0; i < 4; i++) buf[i] = (uint8_t)(buf[i] ^ (byte4(lm, i) & (buf[i] ^ byte4(w, i))));
+}
+
+/* spec: rfc9001#6.3/1, rfc9001#9.5/1, rfc9001#6.5 — which 1-RTT read keys take a packet, from its Key
+ * Phase bit and packet number, without a branch on either. */
+unsigned vq_key_phase_select(uint8_t first_byte, unsigned cur_phase, int prev_ok, uint64_t cur_min_pn,
+                             uint64_t pn)
+{
+  const uint64_t flip = (uint64_t)(((first_byte >> 2) ^ cur_phase) & 1u);
+  const uint64_t older = (uint64_t)(prev_ok != 0) & vq_ct_lt(pn, cur_min_pn);
+  return (unsigned)(vq_ct_mask(flip) & (1u + older));
+}
+
 vq_status vq_packet_protect(vq_pp_key *k, uint8_t *pkt, size_t cap, size_t pn_offset, size_t pn_len,
                             uint64_t pn, size_t payload_len, size_t *out_len)
 {
-  if (!k || !k->installed || !pkt || !out_len || pn_len < 1 || pn_len > 4 || pn_offset == 0)
-    return VQ_ERR_INVALID_ARGUMENT;
-  if (pn >= (UINT64_C(1) << 62)) return VQ_ERR_INVALID_ARGUMENT; /* rfc9000#12.3 */
-  if (pn_offset > cap || pn_len > cap - pn_offset) return VQ_ERR_BUFFER_TOO_SMALL;
-  size_t hdr_len = pn_offset + pn_len;
-  if (payload_len > cap - hdr_len || VQ_AEAD_TAG_LEN > cap - hdr_len - payload_len)
-    return VQ_ERR_BUFFER_TOO_SMALL;
+  if (!k || !k->installed || !pkt || !out_len || pn_offset == 0) return VQ_ERR_INVALID_ARGUMENT;
+  /* spec: rfc9001#9.5/2 — pn and pn_len are secret: the checks below are computed without a branch,
+   * and only their outcome (the same for every well-formed packet) is declassified. */
+  uint64_t bad = (1u ^ vq_ct_lt(pn_len - 1u, 4u)) | (1u ^ vq_ct_lt(pn, UINT64_C(1) << 62)); /* rfc9000#12.3 */
+  VQ_CT_PUBLIC(&bad, sizeof bad);
+  if (bad) return VQ_ERR_INVALID_ARGUMENT;
+  if (pn_offset > cap || payload_len > cap - pn_offset) return VQ_ERR_BUFFER_TOO_SMALL;
+  uint64_t small = vq_ct_lt((uint64_t)(cap - pn_offset - payload_len), (uint64_t)pn_len + VQ_AEAD_TAG_LEN);
+  VQ_CT_PUBLIC(&small, sizeof small);
+  if (small) return VQ_ERR_BUFFER_TOO_SMALL;
+  /* spec: rfc9001#5.4.2 — pn length + payload must give 4 bytes before the sample (pad otherwise);
+   * then pkt[pn_offset .. pn_offset + 4) lies in the packet */
+  uint64_t short_sample = vq_ct_lt((uint64_t)pn_len + payload_len, VQ_PN_SAMPLE_OFFSET);
+  VQ_CT_PUBLIC(&short_sample, sizeof short_sample);
+  if (short_sample) return VQ_ERR_HP_SAMPLE;
   /* The header must say what the caller says: pn length in the first byte, pn's low bytes in the field. */
-  if ((size_t)(pkt[0] & 0x03) + 1 != pn_len) return VQ_ERR_INVALID_ARGUMENT;
-  for (size_t i = 0; i < pn_len; i++)
-    if (pkt[pn_offset + i] != (uint8_t)(pn >> (8 * (pn_len - 1 - i)))) return VQ_ERR_INVALID_ARGUMENT;
-  /* spec: rfc9001#5.4.2 — pn length + payload must give 4 bytes before the sample (pad otherwise) */
-  if (pn_len + payload_len < VQ_PN_SAMPLE_OFFSET) return VQ_ERR_HP_SAMPLE;
-  vq_status st = vq_aead_seal(k, pn, pkt, cap, hdr_len, payload_len);
+  uint64_t diff = (uint64_t)((pkt[0] & 0x03) + 1u) ^ pn_len;
+  diff |= (be4(pkt + pn_offset) ^ pn_top4(pn, pn_len)) & pn_top4(UINT64_C(0xffffffff), pn_len);
+  VQ_CT_PUBLIC(&diff, sizeof diff);
+  if (diff) return VQ_ERR_INVALID_ARGUMENT;
+  size_t hdr_len = pn_offset + pn_len;
+  /* The boundary of rfc9001#9.5/2 for vquic's own code: the nonce (from pn), the AAD (the unprotected
+   * header) and its length go to OpenSSL's AEAD, whose AES-GCM and ChaCha20-Poly1305 are relied on to
+   * be constant-time; in the ct-check build they are declassified here. */
+  uint64_t npn = pn;
+  size_t aead_hdr_len = hdr_len;
+  VQ_CT_PUBLIC(&npn, sizeof npn);
+  VQ_CT_PUBLIC(&aead_hdr_len, sizeof aead_hdr_len);
+  VQ_CT_PUBLIC(pkt, pn_offset + 4u);
+  vq_status st = vq_aead_seal(k, npn, pkt, cap, aead_hdr_len, payload_len);
   if (st != VQ_OK) return st;
+  /* the protected packet's length is on the wire: public */
   size_t total = hdr_len + payload_len + VQ_AEAD_TAG_LEN;
+  VQ_CT_PUBLIC(&total, sizeof total);
   st = vq_hp_apply(k, pkt, total, pn_offset, pn_len);
   if (st != VQ_OK) return st;
   *out_len = total;
@@ -356,13 +465,20 @@ vq_status vq_packet_unprotect_header(vq_pp_key *hp_key, uint8_t *pkt, size_t len
     return VQ_ERR_INVALID_ARGUMENT;
   vq_status st = hp_remove(hp_key, pkt, len, pn_offset, &pn_len, &tpn, mask);
   if (st != VQ_OK) return st;
-  /* spec: rfc9000#A.3 — the full packet number, by the proved decoder of src/core/pn.c. */
-  uint64_t pn = 0;
-  st = vq_pn_decode(largest_pn < 0 ? VQ_PN_NONE : (uint64_t)largest_pn, tpn, pn_len, &pn);
-  if (st != VQ_OK) {
-    xor_header(pkt, pn_offset, pn_len, first_byte_bits(pkt[0]), mask);
-    OPENSSL_cleanse(mask, VQ_HP_MASK_LEN);
-    return st;
+  /* spec: rfc9000#A.3 — the full packet number, by the constant-time form of the proved decoder of
+   * src/core/pn.c; spec: rfc9001#9.5/1 — no branch on the packet number before the AEAD. */
+  const uint64_t lp = largest_pn < 0 ? VQ_PN_NONE : (uint64_t)largest_pn;
+  const uint64_t pn = vq_pn_decode_ct(lp, tpn, pn_len);
+  if (lp == VQ_PN_MAX) {
+    /* spec: rfc9000#12.3 — only when the largest packet number so far is the last one can the
+     * reconstruction pass 2^62-1: then the packet is dropped (this outcome is declassified). */
+    uint64_t over = vq_ct_lt(VQ_PN_MAX, pn);
+    VQ_CT_PUBLIC(&over, sizeof over);
+    if (over) {
+      xor_header(pkt, pn_offset, pn_len, first_byte_bits(pkt[0]), mask);
+      OPENSSL_cleanse(mask, VQ_HP_MASK_LEN);
+      return VQ_ERR_PACKET_NUMBER;
+    }
   }
   out->pn = pn;
   out->pn_len = pn_len;
@@ -376,6 +492,12 @@ vq_status vq_packet_unprotect_payload(vq_pp_key *k, uint8_t *pkt, size_t len, si
                                       vq_unprotected *out, uint8_t mask[VQ_HP_MASK_LEN])
 {
   size_t plen = 0;
+  /* spec: rfc9001#9.5/1 — the boundary for vquic's own code: the packet number (the nonce), the
+   * header (the AAD) and its length go to OpenSSL's AEAD, relied on to be constant-time (AES-GCM,
+   * ChaCha20-Poly1305); the ct-check build declassifies them here. Whatever the AEAD says, the
+   * packet was opened: a duplicate is found only afterwards (the caller's check). */
+  VQ_CT_PUBLIC(out, sizeof *out);
+  VQ_CT_PUBLIC(pkt, pn_offset + 4u);
   vq_status st = (k && k->installed) ? vq_aead_open(k, out->pn, pkt, len, out->hdr_len, &plen)
                                      : VQ_ERR_DECRYPT;
   if (st != VQ_OK) {

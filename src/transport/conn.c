@@ -937,6 +937,7 @@ static vq_status install_secrets(vq_conn *c, const vq_cx *cx)
          * a timing signal; spec: rfc9001#6.3/5 — current and next read keys are held together */
         vq_pp_key_discard(&c->app_rx_next);
         st = vq_pp_key_update(k, &c->app_rx_next);
+        c->stats.rx_key_derivations++;
       }
       if (st == VQ_OK && sp == VQ_SPACE_APP && sec.dir == VQ_TLS_WRITE && !c->is_server &&
           c->early_tx.installed) {
@@ -1583,6 +1584,7 @@ static vq_status on_1rtt_keys(vq_conn *c, const vq_cx *cx, int which, uint64_t p
   vq_status st = vq_pp_key_update(&s->rx, &c->app_rx_next);
   if (st != VQ_OK)
     return st;
+  c->stats.rx_key_derivations++;
   c->rx_gen++;
   c->cur_rx_gen = c->rx_gen;
   c->rx_cur_min_pn = c->rx_cur_max_pn = p;
@@ -1707,14 +1709,25 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     uint8_t mask[VQ_HP_MASK_LEN];
     st = vq_packet_unprotect_header(&s->rx, pkt, plen, h.pn_off, s->largest_recv, &u, mask);
     if (st == VQ_OK) {
-      if (((pkt[0] >> 2) & 1u) != (c->rx_gen & 1u))
-        which = (c->app_rx_prev.installed && c->rx_cur_min_pn >= 0 &&
-                 u.pn < (uint64_t)c->rx_cur_min_pn) ? -1 : 1;
+      /* spec: rfc9001#9.5/1 — the choice is computed without a branch on the Key Phase bit or the
+       * packet number (vq_key_phase_select, make ct-check); every set is installed in advance
+       * (rfc9001#6.3/5: no key is derived here), so each choice costs one AEAD open with
+       * preinitialised contexts of the same suite. */
+      int prev_ok = c->app_rx_prev.installed && c->rx_cur_min_pn >= 0;
+      unsigned sel = vq_key_phase_select(pkt[0], (unsigned)(c->rx_gen & 1u), prev_ok,
+                                         prev_ok ? (uint64_t)c->rx_cur_min_pn : 0u, u.pn);
+      which = sel == 2u ? -1 : (int)sel;
       key = which < 0 ? &c->app_rx_prev : which > 0 ? &c->app_rx_next : &s->rx;
+      c->stats.aead_opens++;
       st = vq_packet_unprotect_payload(key, pkt, plen, h.pn_off, &u, mask);
     }
   } else {
-    st = vq_packet_unprotect(key, pkt, plen, h.pn_off, s->largest_recv, &u);
+    uint8_t mask[VQ_HP_MASK_LEN];
+    st = vq_packet_unprotect_header(key, pkt, plen, h.pn_off, s->largest_recv, &u, mask);
+    if (st == VQ_OK) {
+      c->stats.aead_opens++;
+      st = vq_packet_unprotect_payload(key, pkt, plen, h.pn_off, &u, mask);
+    }
   }
   if (follow && st == VQ_OK)
     st = vq_conn_version_follow(c, cx, h.version, &alt);
@@ -1750,7 +1763,9 @@ static size_t recv_packet(vq_conn *c, const vq_cx *cx, uint8_t *pkt, size_t len,
     }
   }
   /* spec: rfc9000#12.3/5, rfc9000#12.3/4 — after removing protection, duplicates (and packets
-   * below the floor of forgotten ranges) are discarded */
+   * below the floor of forgotten ranges) are discarded; spec: rfc9001#9.5/1 — only after: a
+   * duplicate packet number goes through the AEAD like any other packet, so the time taken does not
+   * tell whether a guessed packet number was received */
   if (u.pn < s->floor || vq_ackset_contains(&s->recv, u.pn)) {
     c->stats.pkts_dropped++;
     return plen;

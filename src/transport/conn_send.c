@@ -962,11 +962,12 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   vq_time now = cx->now;
   int largest_ok = 0;
   uint64_t la = vq_recovery_largest_acked(&c->rec, (vq_pn_space)space, &largest_ok);
-  size_t pn_len = vq_pn_encode_len(s->next_pn, largest_ok ? la : VQ_PN_NONE);
+  /* spec: rfc9001#9.5/2 — the packet number's encoded size without a branch on the packet number
+   * (vq_pn_encode_len_ct, the proved vq_pn_encode_len's result), at least 2 bytes */
+  size_t pn_len = vq_pn_encode_len_ct(s->next_pn, largest_ok ? la : VQ_PN_NONE);
   if (pn_len == 0)
     return VQ_ERR_INTERNAL;
-  if (pn_len < 2)
-    pn_len = 2;
+  pn_len += (size_t)(pn_len == 1u);
   size_t length_off = 0, pn_off = 0;
   vq_status st;
   /* spec: rfc9000#12.2/4 — every packet of the datagram carries the same Destination CID (c->dcid);
@@ -1001,9 +1002,11 @@ static vq_status build_packet(vq_conn *c, const vq_cx *cx, int space, uint8_t *b
   }
   if (st != VQ_OK)
     return st == VQ_ERR_BUFFER_TOO_SMALL ? VQ_OK : st;
-  st = vq_pn_write(buf + pn_off, cap - pn_off, s->next_pn, pn_len);
-  if (st != VQ_OK)
-    return st;
+  /* spec: rfc9001#9.5/2 — the packet number written without a branch on it or its size (all 4
+   * bytes a packet number may take are visited; those beyond pn_len are payload, written later) */
+  if (cap - pn_off < 4u)
+    return VQ_OK;
+  vq_pn_write_ct(buf + pn_off, s->next_pn, pn_len);
   pkt p = {c, buf, pn_off + pn_len, cap - VQ_AEAD_TAG_LEN, 0, 0, 0};
   c->cur_first = c->cur_last = VQ_SF_NIL;
   c->path_pad = 0;
