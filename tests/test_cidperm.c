@@ -1,6 +1,8 @@
 /* Connection IDs that never repeat under one stateless-reset key (RFC 9000 §10.3.2, vquic/cidperm.h):
  * the FF1 permutation (known answers, bijection, inverse, key dependence), the counter minter (its
- * range, exhaustion). */
+ * range, exhaustion) and the endpoint issuing every CID of its connections from it — checked by
+ * decrypting the CIDs a real endpoint issued back to their counter values. The endpoint and its
+ * clients exchange datagrams directly (no lab), as in test_conn_token.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -216,3 +218,263 @@ VQ_TEST(cid_minter_range_and_exhaustion)
   vq_cid_minter_free(&m);
 }
 
+/* ---- the endpoint ---------------------------------------------------------------------------- */
+
+static const uint8_t alpn[] = {2, 'h', '3'};
+static const uint8_t reset_key[32] = {0xc1, 0xd0, 0x10, 0x32};
+
+#define NCLI 3
+
+typedef struct cworld {
+  vq_mem root;
+  vq_rng rng;
+  vq_cx cx;
+  vq_tls_ctx *sctx, *cctx;
+  vq_endpoint *ep;
+  vq_conn *cli[NCLI];
+  uint8_t addr[NCLI][2];
+  vq_cid_minter check;   /* the endpoint's permutation, to decrypt its CIDs */
+  uint64_t resets;       /* Stateless Resets the endpoint answered with */
+} cworld;
+
+static int cw_init(cworld *w, uint64_t base, uint64_t end)
+{
+  memset(w, 0, sizeof(*w));
+  vq_mem_init(&w->root, vq_allocator_system(), NULL, (size_t)1 << 30);
+  vq_rng_seed(&w->rng, 23);
+  w->cx.rng = &w->rng;
+  w->cx.now = VQ_MS(1000);
+  for (int i = 0; i < NCLI; i++) {
+    w->addr[i][0] = (uint8_t)(10 + i);
+    w->addr[i][1] = 1;
+  }
+  vq_tls_ctx_config s = {0}, c = {0};
+  s.alpn = c.alpn = alpn;
+  s.alpn_len = c.alpn_len = sizeof(alpn);
+  if (!vqt_tls_pair(&w->sctx, &s, &w->cctx, &c))
+    return 0;
+  vq_endpoint_config ec = {0};
+  ec.conn.is_server = 1;
+  ec.conn.tls = w->sctx;
+  ec.reset_key = reset_key;
+  ec.cid_counter_base = base;
+  ec.cid_counter_end = end;
+  ec.new_token_off = 1;
+  return vq_endpoint_new(&w->ep, &w->root, &ec) == VQ_OK &&
+         vq_cid_minter_init(&w->check, reset_key, 8, 0, 0) == VQ_OK;
+}
+
+static vq_endpoint_conn *cw_server(cworld *w, int i)
+{
+  for (vq_endpoint_conn *ec = vq_endpoint_next(w->ep, NULL); ec; ec = vq_endpoint_next(w->ep, ec))
+    if (ec->addr_len == 2 && memcmp(ec->addr, w->addr[i], 2) == 0)
+      return ec;
+  return NULL;
+}
+
+static void cw_round(cworld *w, int i)
+{
+  uint8_t buf[1500], resp[1500];
+  size_t n, rl;
+  for (int k = 0; k < 100 && vq_conn_send(w->cli[i], &w->cx, buf, sizeof(buf), &n) == VQ_OK && n; k++) {
+    vq_endpoint_conn *ec = NULL;
+    int created = 0;
+    rl = 0;
+    (void)vq_endpoint_recv(w->ep, &w->cx, w->addr[i], 2, buf, n, &ec, &created, resp, sizeof(resp), &rl);
+    if (rl) {
+      w->resets++;
+      (void)vq_conn_recv(w->cli[i], &w->cx, resp, rl, 0);
+    }
+  }
+  w->cx.now += VQ_MS(1);
+  vq_endpoint_conn *ec = cw_server(w, i);
+  for (int k = 0; ec && k < 100 && vq_conn_send(ec->conn, &w->cx, buf, sizeof(buf), &n) == VQ_OK && n; k++)
+    (void)vq_conn_recv(w->cli[i], &w->cx, buf, n, 0);
+  w->cx.now += VQ_MS(1);
+}
+
+/* Client i connects; the handshake and the NEW_CONNECTION_ID frames after it. */
+static int cw_connect(cworld *w, int i)
+{
+  vq_conn_config cc = {0};
+  cc.tls = w->cctx;
+  cc.server_name = "localhost";
+  if (vq_conn_new_client(&w->cli[i], &w->root, &cc, &w->cx) != VQ_OK)
+    return 0;
+  for (int r = 0; r < 20 && vq_conn_get_state(w->cli[i]) == VQ_CONN_HANDSHAKE; r++)
+    cw_round(w, i);
+  for (int r = 0; r < 3; r++)
+    cw_round(w, i);
+  return vq_conn_get_state(w->cli[i]) == VQ_CONN_ESTABLISHED;
+}
+
+/* The counter values of the CIDs the server connection of client i has issued, by sequence number
+ * (counters[seq]); returns how many. */
+static int cw_counters(cworld *w, int i, uint64_t *counters, vq_cid *cids)
+{
+  vq_endpoint_conn *ec = cw_server(w, i);
+  int n = 0;
+  for (uint32_t s = 0; ec && s < VQ_CONN_MAX_LOCAL_CIDS; s++) {
+    vq_cid c;
+    uint64_t seq = 0, ctr = 0;
+    if (!vq_conn_local_cid(ec->conn, s, &c, &seq) || seq >= VQ_CONN_MAX_LOCAL_CIDS)
+      continue;
+    if (vq_cid_minter_counter(&w->check, &c, &ctr) != VQ_OK)
+      return -1;
+    counters[seq] = ctr;
+    if (cids)
+      cids[seq] = c;
+    n++;
+  }
+  return n;
+}
+
+static void cw_free(cworld *w)
+{
+  vq_endpoint_free(w->ep);
+  for (int i = 0; i < NCLI; i++)
+    vq_conn_free(w->cli[i], NULL);
+  vq_cid_minter_free(&w->check);
+  vq_tls_ctx_free(w->sctx);
+  vq_tls_ctx_free(w->cctx);
+}
+
+/* spec: rfc9000#10.3.2/3 — every CID the endpoint's connections issue (handshake CID and
+ * NEW_CONNECTION_ID ones) is the permutation of the next counter value: two connections never share
+ * one, and decrypted they are exactly the consecutive counters from the configured base */
+VQ_TEST(endpoint_cids_are_consecutive_counters)
+{
+  cworld w;
+  const uint64_t base = 5000;
+  CHECK(cw_init(&w, base, 0));
+  CHECK(cw_connect(&w, 0));
+  CHECK(cw_connect(&w, 1));
+  uint64_t c0[VQ_CONN_MAX_LOCAL_CIDS], c1[VQ_CONN_MAX_LOCAL_CIDS];
+  vq_cid k0[VQ_CONN_MAX_LOCAL_CIDS], k1[VQ_CONN_MAX_LOCAL_CIDS];
+  int n0 = cw_counters(&w, 0, c0, k0), n1 = cw_counters(&w, 1, c1, k1);
+  /* the client's active_connection_id_limit: 4 CIDs each (sequence 0 .. 3) */
+  CHECK_EQ(n0, (int)VQ_CONN_PEER_CID_LIMIT);
+  CHECK_EQ(n1, (int)VQ_CONN_PEER_CID_LIMIT);
+  for (int s = 0; s < n0 && s < n1; s++) {
+    CHECK_EQ(c0[s], base + (uint64_t)s);
+    CHECK_EQ(c1[s], base + (uint64_t)n0 + (uint64_t)s);
+    for (int q = 0; q < n1; q++)
+      CHECK(!vq_cid_equal(&k0[s], &k1[q]));
+  }
+  /* the clients talk to those CIDs: the handshake CID is the one each client saw first */
+  if (n0 > 0 && w.cli[0]) {
+    uint64_t ctr = 0;
+    CHECK_EQ(vq_cid_minter_counter(&w.check, vq_conn_dcid(w.cli[0]), &ctr), VQ_OK);
+    CHECK(ctr >= base && ctr < base + (uint64_t)n0);
+  }
+  cw_free(&w);
+}
+
+/* spec: rfc9000#10.3.2/4 — a connection the endpoint lost is reset by revealing the token of its
+ * CID (the client then drains); a new connection of the same endpoint gets none of its CIDs: the
+ * counter goes on. A second endpoint sharing the reset key with a disjoint counter range issues
+ * none of them either; with the same range it would (why endpoint.h asks for disjoint ranges). */
+VQ_TEST(endpoint_cids_not_reused_after_reset)
+{
+  cworld w;
+  CHECK(cw_init(&w, 0, 0));
+  CHECK(cw_connect(&w, 0));
+  uint64_t c0[VQ_CONN_MAX_LOCAL_CIDS], c1[VQ_CONN_MAX_LOCAL_CIDS];
+  vq_cid k0[VQ_CONN_MAX_LOCAL_CIDS], k1[VQ_CONN_MAX_LOCAL_CIDS];
+  int n0 = cw_counters(&w, 0, c0, k0);
+  CHECK_EQ(n0, (int)VQ_CONN_PEER_CID_LIMIT);
+  /* the server loses the connection; the client's next packet gets a Stateless Reset */
+  vq_endpoint_conn *ec = cw_server(&w, 0);
+  if (ec)
+    vq_endpoint_remove(w.ep, ec, NULL);
+  uint64_t sid = 0;
+  size_t acc = 0;
+  if (w.cli[0]) {
+    CHECK_EQ(vq_conn_stream_open(w.cli[0], &w.cx, 1, &sid), VQ_OK);
+    CHECK_EQ(vq_conn_stream_write(w.cli[0], &w.cx, sid, (const uint8_t *)"hello", 5, 1, &acc), VQ_OK);
+    cw_round(&w, 0);
+    CHECK_EQ(w.resets, 1);
+    CHECK_EQ(vq_conn_get_state(w.cli[0]), VQ_CONN_DRAINING);
+  }
+  /* a new connection: none of the reset connection's CIDs, counters after its */
+  CHECK(cw_connect(&w, 1));
+  int n1 = cw_counters(&w, 1, c1, k1);
+  CHECK_EQ(n1, (int)VQ_CONN_PEER_CID_LIMIT);
+  for (int s = 0; s < n1; s++) {
+    CHECK_EQ(c1[s], (uint64_t)n0 + (uint64_t)s);
+    for (int q = 0; q < n0; q++)
+      CHECK(!vq_cid_equal(&k1[s], &k0[q]));
+  }
+  cw_free(&w);
+  /* another endpoint (a restart, another node) with the same reset key and a disjoint range */
+  CHECK(cw_init(&w, (uint64_t)1 << 40, 0));
+  CHECK(cw_connect(&w, 0));
+  uint64_t c2[VQ_CONN_MAX_LOCAL_CIDS];
+  vq_cid k2[VQ_CONN_MAX_LOCAL_CIDS];
+  int n2 = cw_counters(&w, 0, c2, k2);
+  CHECK_EQ(n2, (int)VQ_CONN_PEER_CID_LIMIT);
+  for (int s = 0; s < n2; s++) {
+    CHECK_EQ(c2[s], ((uint64_t)1 << 40) + (uint64_t)s);
+    for (int q = 0; q < n0; q++)
+      CHECK(!vq_cid_equal(&k2[s], &k0[q]));
+  }
+  cw_free(&w);
+  /* the same range again: the same CIDs (the guarantee across endpoints needs disjoint ranges) */
+  CHECK(cw_init(&w, 0, 0));
+  CHECK(cw_connect(&w, 0));
+  int n3 = cw_counters(&w, 0, c2, k2);
+  CHECK(n3 > 0 && vq_cid_equal(&k2[0], &k0[0]));
+  cw_free(&w);
+}
+
+/* spec: rfc9000#10.3.2/3 — a used-up counter range: the connection holding it gets fewer CIDs, the
+ * next client's Initial is dropped (no connection, no Retry) rather than given a CID again */
+VQ_TEST(endpoint_cid_range_exhausted)
+{
+  cworld w;
+  CHECK(cw_init(&w, 10, 13));
+  CHECK(cw_connect(&w, 0));
+  uint64_t c0[VQ_CONN_MAX_LOCAL_CIDS];
+  CHECK_EQ(cw_counters(&w, 0, c0, NULL), 3);
+  CHECK_EQ(vq_endpoint_count(w.ep), 1);
+  vq_conn_config cc = {0};
+  cc.tls = w.cctx;
+  cc.server_name = "localhost";
+  CHECK_EQ(vq_conn_new_client(&w.cli[1], &w.root, &cc, &w.cx), VQ_OK);
+  uint8_t buf[1500], resp[1500];
+  size_t n = 0, rl = 0;
+  if (w.cli[1])
+    CHECK_EQ(vq_conn_send(w.cli[1], &w.cx, buf, sizeof(buf), &n), VQ_OK);
+  vq_endpoint_conn *ec = NULL;
+  int created = 0;
+  CHECK(n >= 1200);
+  CHECK_EQ(vq_endpoint_recv(w.ep, &w.cx, w.addr[1], 2, buf, n, &ec, &created, resp, sizeof(resp), &rl),
+           VQ_OK);
+  CHECK(ec == NULL && !created && rl == 0);
+  CHECK_EQ(vq_endpoint_count(w.ep), 1);
+  /* the first connection still works */
+  uint64_t sid = 0;
+  size_t acc = 0;
+  if (w.cli[0]) {
+    CHECK_EQ(vq_conn_stream_open(w.cli[0], &w.cx, 1, &sid), VQ_OK);
+    CHECK_EQ(vq_conn_stream_write(w.cli[0], &w.cx, sid, (const uint8_t *)"x", 1, 1, &acc), VQ_OK);
+    cw_round(&w, 0);
+    CHECK_EQ(vq_conn_get_state(w.cli[0]), VQ_CONN_ESTABLISHED);
+  }
+  cw_free(&w);
+  /* a range the domain cannot hold is refused */
+  vq_endpoint *ep = NULL;
+  vq_endpoint_config ec2 = {0};
+  vq_mem root;
+  vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)1 << 26);
+  ec2.conn.is_server = 1;
+  ec2.conn.tls = (const vq_tls_ctx *)&root; /* not used: creation fails first */
+  ec2.conn.cid_len = 2;
+  ec2.cid_counter_base = 70000;
+  CHECK_EQ(vq_endpoint_new(&ep, &root, &ec2), VQ_ERR_INVALID_ARGUMENT);
+  ec2.conn.cid_len = 8;
+  ec2.cid_counter_base = 5;
+  ec2.cid_counter_end = 5;
+  CHECK_EQ(vq_endpoint_new(&ep, &root, &ec2), VQ_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(root.used, 0);
+}
