@@ -7,6 +7,7 @@
 
 #include "tls_pair.h"
 #include "vqtest.h"
+#include "vquic/cidperm.h"
 #include "vquic/conn.h"
 #include "vquic/dgram.h"
 #include "vquic/ecn.h"
@@ -1778,7 +1779,7 @@ VQ_TEST(conn_app_close_in_initial_becomes_transport_close)
   CHECK_EQ(root.used, 0);
 }
 
-/* A fill hook for vq_rng: the first call gives the bytes of *first, later ones 0x77s. */
+/* A fill hook for vq_rng: the first draw of first.len bytes gives first, every other 0x77s. */
 typedef struct fill_first {
   vq_cid first;
   int calls;
@@ -1786,18 +1787,40 @@ typedef struct fill_first {
 static int fill_first_then_77(void *ud, uint8_t *out, size_t len)
 {
   fill_first *f = ud;
-  if (f->calls++ == 0 && len == f->first.len)
+  if (len == f->first.len && f->calls++ == 0)
     memcpy(out, f->first.bytes, len);
   else
     memset(out, 0x77, len);
   return 0;
 }
 
+/* A client Initial (zero padded to 1200 bytes) to dcid, from the 4-byte CID 01020304. */
+static void initial_to(uint8_t dg[1200], const vq_cid *dcid)
+{
+  const uint8_t scid2[4] = {1, 2, 3, 4};
+  vq_cid s2;
+  (void)vq_cid_set(&s2, scid2, 4);
+  vq_long_header_spec hs = {VQ_PKT_INITIAL, VQ_QUIC_V1, dcid, &s2, NULL, 0, 4, 2};
+  memset(dg, 0, 1200);
+  size_t length_off = 0, pn_off = 0;
+  (void)vq_long_header_write(dg, 1200, &hs, &length_off, &pn_off);
+  (void)vq_packet_set_length(dg, 1200, length_off, 2, 1200 - pn_off);
+}
+
 VQ_TEST(conn_endpoint_cid_not_reused_while_live)
 {
-  /* spec: rfc9000#10.3.2 — a CID the endpoint draws that routes to a live connection (whose
-   * stateless reset token under the endpoint's static key would then be shared) is drawn again:
-   * here the draw for the Retry's Source CID first equals the live connection's CID */
+  /* spec: rfc9000#10.3.2/3 — the endpoint's CIDs are a keyed permutation of its counter (the
+   * permutation under the same reset key computes them here: m). A minted CID that routes to a live
+   * connection (whose stateless reset token under the endpoint's static key would then be shared) —
+   * here the first client's chosen Initial DCID — is skipped for the next counter value; spec:
+   * rfc9000#17.2.5.1/1 — so is one equal to the Initial's DCID (it would be the Retry's Source CID) */
+  static const uint8_t rk[32] = {0x17, 0x2e};
+  vq_cid_minter m;
+  vq_cid p[5];
+  CHECK_EQ(vq_cid_minter_init(&m, rk, 8, 0, 0), VQ_OK);
+  for (int i = 0; i < 5; i++)
+    CHECK_EQ(vq_cid_minter_next(&m, &p[i], NULL), VQ_OK);
+  vq_cid_minter_free(&m);
   vq_mem root;
   vq_mem_init(&root, vq_allocator_system(), NULL, (size_t)1 << 28);
   vq_tls_ctx_config scfg = {0}, ccfg = {0};
@@ -1812,20 +1835,27 @@ VQ_TEST(conn_endpoint_cid_not_reused_while_live)
   vq_endpoint_config ec = {0};
   ec.conn.is_server = 1;
   ec.conn.tls = sctx;
+  ec.reset_key = rk;
   ec.retry_above = 1; /* the first client gets a connection, later ones a Retry */
   vq_endpoint *ep = NULL;
   CHECK_EQ(vq_endpoint_new(&ep, &root, &ec), VQ_OK);
   vq_rng rng;
   vq_rng_seed(&rng, 11);
   vq_cx cx = {VQ_MS(1000), NULL, NULL, &rng, NULL};
+  /* the first client's Initial DCID is the endpoint's CID of counter 1 */
+  fill_first ff = {p[1], 0};
+  rng.fill = fill_first_then_77;
+  rng.fill_ud = &ff;
   vq_conn_config cc = {0};
   cc.tls = cctx;
   cc.server_name = "localhost";
   vq_conn *cli = NULL;
   CHECK(vq_conn_new_client(&cli, &root, &cc, &cx) == VQ_OK);
+  rng.fill = NULL;
   uint8_t d[1500], resp[1500];
   size_t n = 0, rl = 0;
   if (cli) CHECK(vq_conn_send(cli, &cx, d, sizeof(d), &n) == VQ_OK);
+  if (cli) CHECK(vq_cid_equal(vq_conn_dcid(cli), &p[1]));
   const uint8_t addr[] = {127, 0, 0, 1, 0x12, 0x34}, addr2[] = {127, 0, 0, 2, 0x12, 0x34};
   vq_endpoint_conn *c = NULL;
   int created = 0;
@@ -1834,38 +1864,33 @@ VQ_TEST(conn_endpoint_cid_not_reused_while_live)
              VQ_OK);
   }
   CHECK(created && c);
-  fill_first ff = {{0}, 0};
-  if (c) CHECK(vq_conn_local_cid(c->conn, 0, &ff.first, NULL));
-  CHECK_EQ(ff.first.len, 8);
-  /* another client's Initial: a Retry, whose Source CID is the endpoint's draw */
-  rng.fill = fill_first_then_77;
-  rng.fill_ud = &ff;
-  const uint8_t dcid2[8] = {0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8}, scid2[4] = {1, 2, 3, 4};
-  vq_cid d2, s2;
+  vq_cid first = {0};
+  if (c) CHECK(vq_conn_local_cid(c->conn, 0, &first, NULL));
+  CHECK(vq_cid_equal(&first, &p[0])); /* counter 0 */
+  /* another client's Initial: a Retry, whose Source CID would be counter 1 (routes to the first
+   * connection: its original DCID), so it is counter 2 */
+  const uint8_t dcid2[8] = {0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8};
+  vq_cid d2;
   CHECK_EQ(vq_cid_set(&d2, dcid2, 8), VQ_OK);
-  CHECK_EQ(vq_cid_set(&s2, scid2, 4), VQ_OK);
-  vq_long_header_spec hs = {VQ_PKT_INITIAL, VQ_QUIC_V1, &d2, &s2, NULL, 0, 4, 2};
   uint8_t dg[1200];
-  memset(dg, 0, sizeof(dg));
-  size_t length_off = 0, pn_off = 0;
-  CHECK_EQ(vq_long_header_write(dg, sizeof(dg), &hs, &length_off, &pn_off), VQ_OK);
-  CHECK_EQ(vq_packet_set_length(dg, sizeof(dg), length_off, 2, sizeof(dg) - pn_off), VQ_OK);
-  rl = 0;
-  vq_endpoint_conn *c2 = NULL;
-  if (ep)
-    CHECK_EQ(vq_endpoint_recv(ep, &cx, addr2, sizeof(addr2), dg, sizeof(dg), &c2, &created, resp,
-                              sizeof(resp), &rl),
-             VQ_OK);
-  CHECK(rl > 0);
-  CHECK(ff.calls >= 2);
   vq_pkt_header h;
-  if (rl > 0 && vq_packet_parse(resp, rl, 0, &h) == VQ_OK) {
-    CHECK_EQ(h.type, VQ_PKT_RETRY);
-    CHECK_EQ(h.scid_len, 8);
-    CHECK(memcmp(resp + h.scid_off, ff.first.bytes, 8) != 0);
-    CHECK_EQ(resp[h.scid_off], 0x77);
-  } else {
-    CHECK(0);
+  for (int k = 0; k < 2; k++) {
+    /* then an Initial whose DCID is counter 3: the Retry's Source CID is counter 4 */
+    initial_to(dg, k == 0 ? &d2 : &p[3]);
+    rl = 0;
+    vq_endpoint_conn *c2 = NULL;
+    if (ep)
+      CHECK_EQ(vq_endpoint_recv(ep, &cx, addr2, sizeof(addr2), dg, sizeof(dg), &c2, &created, resp,
+                                sizeof(resp), &rl),
+               VQ_OK);
+    CHECK(rl > 0 && c2 == NULL);
+    if (rl > 0 && vq_packet_parse(resp, rl, 0, &h) == VQ_OK) {
+      CHECK_EQ(h.type, VQ_PKT_RETRY);
+      CHECK_EQ(h.scid_len, 8);
+      CHECK(memcmp(resp + h.scid_off, p[k == 0 ? 2 : 4].bytes, 8) == 0);
+    } else {
+      CHECK(0);
+    }
   }
   vq_conn_free(cli, NULL);
   vq_endpoint_free(ep);

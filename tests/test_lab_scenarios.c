@@ -20,6 +20,7 @@
 
 #include "tls_pair.h"
 #include "vqtest.h"
+#include "vquic/cidperm.h"
 #include "vquic/conn.h"
 #include "vquic/dgram.h"
 #include "vquic/ecn.h"
@@ -128,6 +129,10 @@ static lstream *find_st(lpeer *p, uint64_t id, int create)
   s->id = id;
   return s;
 }
+
+/* The endpoint's stateless reset key (fixed: a run is reproducible from its seed); its CIDs are the
+ * permutation of a counter under a key derived from it (check_common decrypts them). */
+static const uint8_t lab_reset_key[32] = {4, 5, 6};
 
 static vq_conn *peer_conn(lpeer *p)
 {
@@ -800,9 +805,8 @@ static int world_setup(world *w, const scenario *sc)
   ec.conn.wall_clock_base_ms = sc->resume ? sc->wall_ms : 0;
   /* fixed endpoint keys: a run is reproducible from its seed */
   static const uint8_t token_key[32] = {1, 2, 3};
-  static const uint8_t reset_key[32] = {4, 5, 6};
   ec.token_key = token_key;
-  ec.reset_key = reset_key;
+  ec.reset_key = lab_reset_key;
   ec.retry = sc->retry;
   ec.conn.addr_same_host = lab_same_host;
   ec.addr_host = lab_host;
@@ -909,6 +913,36 @@ static int check_common(world *w, const char *name)
   if (w->big_long_hdr)
     FAIL("%llu datagrams with a long-header packet above 1200 bytes",
          (unsigned long long)w->big_long_hdr);
+  /* spec: rfc9000#10.3.2/3 — the server's CIDs are its endpoint's counter under the permutation:
+   * decrypted, they are small counter values (one client per run), in the order of their sequence
+   * numbers (retirements, migrations, Retry, losses included): minted, never reused */
+  vq_conn *sc = peer_conn(&w->srv);
+  vq_cid_minter m;
+  if (sc && vq_cid_minter_init(&m, lab_reset_key, 8, 0, 0) == VQ_OK) {
+    uint64_t prev_seq = 0, prev_ctr = 0;
+    int have = 0;
+    for (uint64_t want = 0; want < 4096; want++) {
+      for (uint32_t i = 0; i < VQ_CONN_MAX_LOCAL_CIDS; i++) {
+        vq_cid c;
+        uint64_t seq = 0, ctr = 0;
+        if (!vq_conn_local_cid(sc, i, &c, &seq) || seq != want)
+          continue;
+        if (vq_cid_minter_counter(&m, &c, &ctr) != VQ_OK || ctr >= 4096)
+          FAIL("server CID of sequence %llu is not a counter value of the endpoint",
+               (unsigned long long)seq);
+        else if (have && ctr <= prev_ctr)
+          FAIL("server CID of sequence %llu has counter %llu, not above %llu (sequence %llu)",
+               (unsigned long long)seq, (unsigned long long)ctr, (unsigned long long)prev_ctr,
+               (unsigned long long)prev_seq);
+        prev_seq = seq;
+        prev_ctr = ctr;
+        have = 1;
+      }
+    }
+    if (!have)
+      FAIL("server connection has no CID");
+    vq_cid_minter_free(&m);
+  }
   const lpeer *ps[2] = {&w->cli, &w->srv};
   for (int i = 0; i < 2; i++) {
     const lpeer *p = ps[i];

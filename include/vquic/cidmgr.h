@@ -167,5 +167,16 @@ vq_status vq_cidmgr_token_from_key(void *ud, const vq_cid *cid, uint8_t token[VQ
 vq_status vq_cidmgr_local_replenish(vq_cidmgr *m, const vq_cx *cx, size_t cid_len,
                                     vq_cidmgr_token_fn token_fn, void *token_ud, vq_cid *added,
                                     uint32_t added_cap, uint32_t *n_added);
+/* Makes a fresh CID of len bytes (e.g. the endpoint's counter-based minter, vquic/cidperm.h):
+ * VQ_OK with *out, or an error (VQ_ERR_CID_EXHAUSTED: no more). */
+typedef vq_status (*vq_cidmgr_mint_fn)(void *ud, size_t len, vq_cid *out);
+/* vq_cidmgr_local_replenish with the CIDs from mint_fn instead of cx->rng (mint_fn NULL: random, as
+ * vq_cidmgr_local_replenish). A CID refused as a duplicate is followed by the next one mint_fn
+ * makes (up to 8 in all); a mint_fn error stops the issuing and is returned (*n_added say how many
+ * were issued before). */
+vq_status vq_cidmgr_local_replenish_mint(vq_cidmgr *m, const vq_cx *cx, size_t cid_len,
+                                         vq_cidmgr_mint_fn mint_fn, void *mint_ud,
+                                         vq_cidmgr_token_fn token_fn, void *token_ud, vq_cid *added,
+                                         uint32_t added_cap, uint32_t *n_added);
 
 #endif

@@ -150,6 +150,12 @@ typedef struct vq_conn_config {
    * vq_endpoint sets its own. NULL: only the connection's own CIDs are checked. */
   int (*cid_in_use)(void *ud, const vq_cid *cid);
   void *cid_in_use_ud;
+  /* Server: makes the CIDs this connection issues (NEW_CONNECTION_ID, preferred address) — VQ_OK
+   * with *out of len bytes, or an error (then none is issued); vq_endpoint sets its minter (a keyed
+   * permutation of its counter, vquic/cidperm.h: no CID ever repeats under its reset key, RFC 9000
+   * §10.3.2). NULL: random bytes from cx->rng (clients: their reset key is their own). */
+  vq_status (*mint_cid)(void *ud, size_t len, vq_cid *out);
+  void *mint_cid_ud;
   /* Server: the 0-RTT anti-replay check (vq_tls_resume.early_check); vq_endpoint sets its own. */
   int (*early_check)(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms);
   void *early_check_ud;

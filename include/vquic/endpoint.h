@@ -39,6 +39,26 @@ typedef struct vq_endpoint_config {
   /* 32 secret bytes the stateless reset tokens derive from (RFC 9000 §10.3.2): servers that must
    * reset each other's connections share it; NULL: random at start. */
   const uint8_t *reset_key;
+  /* Connection IDs (RFC 9000 §10.3.2: a CID must never serve two connections under one reset key,
+   * also after the first one ended or was reset). The endpoint issues every CID of its connections
+   * (the handshake CID, NEW_CONNECTION_ID, the preferred address's) as a keyed pseudorandom
+   * permutation of a counter (vquic/cidperm.h: FF1 under a key HKDF-derived from reset_key), so
+   * distinct counter values are distinct CIDs, unlinkable without the key. The counter runs over
+   * [cid_counter_base, cid_counter_end); end 0: to the end of the domain (2^64 values for
+   * conn.cid_len >= 8, 2^(8 cid_len) below); vq_endpoint_new fails (VQ_ERR_INVALID_ARGUMENT) when
+   * the range is empty or outside the domain.
+   * With reset_key NULL the key is random per endpoint: base 0 is safe. Endpoints that SHARE a
+   * configured reset_key — several nodes, or one node across restarts — MUST be given disjoint
+   * ranges, or they issue the same CIDs: e.g. node k of a cluster [k 2^48, (k + 1) 2^48) with the
+   * restart count the node persists in bits 40..47 (2^40 CIDs per run). Within an endpoint a CID
+   * never repeats; across endpoints sharing the key, only when their ranges are disjoint.
+   * When the range is used up the endpoint issues no more CIDs rather than repeat one (the minter
+   * fails with VQ_ERR_CID_EXHAUSTED): Initials that would create a connection or get a Retry are
+   * dropped and connections issue no more NEW_CONNECTION_ID. Every such Initial takes one counter
+   * value (the datagram of a Retry'd client's second Initial takes one it does not use), so with
+   * cid_len < 8 (at most 2^56 values) a flood of Initials can use a small range up. */
+  uint64_t cid_counter_base;
+  uint64_t cid_counter_end;
   vq_time retry_token_lifetime;
   /* 0-RTT anti-replay (RFC 8446 §8), used when conn.early_check is NULL: the endpoint records each
    * ticket 0-RTT was accepted with until the ticket expires, and refuses 0-RTT (not the resumption)

@@ -160,6 +160,8 @@ typedef enum vq_status {
   VQ_ERR_DGRAM_DISABLED = -236,         /* local: the peer did not advertise DATAGRAM support */
   VQ_ERR_DGRAM_PROTOCOL = -237,         /* PROTOCOL_VIOLATION: a DATAGRAM frame we did not allow
                                            or larger than our max_datagram_frame_size (RFC 9221 §3) */
+  VQ_ERR_CID_EXHAUSTED = -238,          /* local: the endpoint's CID counter range is used up: it
+                                           issues no more CIDs rather than repeat one (§10.3.2) */
 } vq_status;
 
 /* RFC 9000 §20.1 transport error codes. */

@@ -166,6 +166,7 @@ static const status_info infos[] = {
   {VQ_ERR_DGRAM_DISABLED, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "peer does not accept datagrams"},
   {VQ_ERR_DGRAM_PROTOCOL, VQ_DISP_CLOSE, VQ_TE_PROTOCOL_VIOLATION,
    "DATAGRAM frame not allowed or larger than max_datagram_frame_size"},
+  {VQ_ERR_CID_EXHAUSTED, VQ_DISP_NONE, VQ_TE_INTERNAL_ERROR, "connection ID counter range used up"},
 };
 
 #define VQ_NINFOS ((int)(sizeof(infos) / sizeof(infos[0])))

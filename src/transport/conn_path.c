@@ -67,8 +67,9 @@ void vq_conn_cids_issue(vq_conn *c, const vq_cx *cx)
   /* spec: rfc9000#5.1.1/3, rfc9000#5.1.1/7 — the peer is kept supplied with CIDs up to its limit
    * (also after it retires one); spec: rfc9000#10.3.2/2 — ours all have the handshake CID's
    * length and a token derived from the static key and the CID */
-  (void)vq_cidmgr_local_replenish(&c->cids, cx, c->scid.len, conn_token_fn, c, added,
-                                  VQ_CONN_MAX_LOCAL_CIDS, &n);
+  (void)vq_cidmgr_local_replenish_mint(&c->cids, cx, c->scid.len, c->cfg.mint_cid,
+                                       c->cfg.mint_cid_ud, conn_token_fn, c, added,
+                                       VQ_CONN_MAX_LOCAL_CIDS, &n);
   if (n) {
     c->cid_gen++;
     c->stats.cids_issued += n;
@@ -553,8 +554,16 @@ void vq_conn_pa_server_init(vq_conn *c, const vq_cx *cx)
   vq_status st;
   int tries = 0;
   do {
-    vq_rng_fill(cx->rng, b, c->scid.len);
-    st = vq_cid_set(&cid, b, c->scid.len);
+    /* spec: rfc9000#10.3.2/3 — the endpoint's minter when it installed one (never a CID issued
+     * before under its key), else random */
+    if (c->cfg.mint_cid) {
+      st = c->cfg.mint_cid(c->cfg.mint_cid_ud, c->scid.len, &cid);
+      if (st == VQ_OK && cid.len != c->scid.len)
+        st = VQ_ERR_INTERNAL;
+    } else {
+      vq_rng_fill(cx->rng, b, c->scid.len);
+      st = vq_cid_set(&cid, b, c->scid.len);
+    }
     if (st == VQ_OK) st = conn_token_fn(c, &cid, tok);
   } while (st == VQ_ERR_CID_DUPLICATE && ++tries < 8);
   if (st != VQ_OK ||

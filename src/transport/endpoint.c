@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "conn_internal.h"
+#include "vquic/cidperm.h"
 #include "vquic/endpoint.h"
 #include "vquic/packet.h"
 #include "vquic/protect.h"
@@ -32,6 +33,7 @@ struct vq_endpoint {
   vq_endpoint_config cfg;
   vq_token_key tokens;
   uint8_t reset_key[VQ_TOKEN_KEY_LEN]; /* stateless reset tokens (RFC 9000 §10.3.2) */
+  vq_cid_minter minter;          /* every CID the endpoint's connections issue (vquic/cidperm.h) */
   vq_endpoint_stats stats;
   route *buckets[ROUTE_BUCKETS];
   ep_entry *list;
@@ -159,6 +161,18 @@ static int ep_cid_in_use(void *ud, const vq_cid *cid)
   return route_find(ud, cid->bytes, cid->len) != NULL;
 }
 
+/* vq_conn_config.mint_cid of the endpoint's connections: the next CID of the endpoint's minter.
+ * spec: rfc9000#10.3.2/3, rfc9000#10.3.2/4 — a keyed permutation of the endpoint's counter: no CID
+ * is issued twice under the reset key, whether the connection that had it lives, closed or was reset
+ * (across endpoints sharing the key: when their counter ranges are disjoint, endpoint.h) */
+static vq_status ep_mint_cid(void *ud, size_t len, vq_cid *out)
+{
+  vq_endpoint *ep = ud;
+  if (len != ep->minter.cid_len)
+    return VQ_ERR_INVALID_ARGUMENT;
+  return vq_cid_minter_next(&ep->minter, out, NULL);
+}
+
 /* The time NEW_TOKEN tokens carry: the wall clock in ns when the endpoint has one (tokens then
  * outlive a restart with the same token_key), else cx->now. */
 static vq_time token_time(const vq_endpoint *ep, const vq_cx *cx)
@@ -224,19 +238,27 @@ vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_c
   if (cfg->token_key)
     memcpy(key, cfg->token_key, sizeof(key));
   else if (RAND_bytes(key, sizeof(key)) != 1) {
-    vq_mem_free(&ep->mem, ep, sizeof(*ep));
+    vq_mem_free(&m, ep, sizeof(*ep)); /* not &ep->mem: freed with ep */
     return VQ_ERR_INTERNAL;
   }
   if (cfg->reset_key)
     memcpy(ep->reset_key, cfg->reset_key, sizeof(ep->reset_key));
   else if (RAND_bytes(ep->reset_key, sizeof(ep->reset_key)) != 1) {
-    vq_mem_free(&ep->mem, ep, sizeof(*ep));
+    vq_mem_free(&m, ep, sizeof(*ep)); /* not &ep->mem: freed with ep */
     return VQ_ERR_INTERNAL;
   }
   vq_status st = vq_token_key_init(&ep->tokens, key);
   memset(key, 0, sizeof(key));
   if (st != VQ_OK) {
-    vq_mem_free(&ep->mem, ep, sizeof(*ep));
+    vq_mem_free(&m, ep, sizeof(*ep)); /* not &ep->mem: freed with ep */
+    return st;
+  }
+  st = vq_cid_minter_init(&ep->minter, ep->reset_key, ep->cfg.conn.cid_len, cfg->cid_counter_base,
+                          cfg->cid_counter_end);
+  if (st != VQ_OK) {
+    vq_token_key_free(&ep->tokens);
+    memset(ep->reset_key, 0, sizeof(ep->reset_key));
+    vq_mem_free(&m, ep, sizeof(*ep)); /* not &ep->mem: freed with ep */
     return st;
   }
   ep->cfg.token_key = NULL; /* not kept: the caller's buffers need not outlive this call */
@@ -272,6 +294,7 @@ void vq_endpoint_free(vq_endpoint *ep)
   if (ep->replay)
     vq_mem_free(&ep->mem, ep->replay, (size_t)ep->replay_cap * sizeof(replay_entry));
   vq_token_key_free(&ep->tokens);
+  vq_cid_minter_free(&ep->minter);
   memset(ep->reset_key, 0, sizeof(ep->reset_key));
   vq_mem m = ep->mem;
   vq_mem_free(&m, ep, sizeof(*ep));
@@ -430,25 +453,23 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
   if (h.dcid_len < 8 || ep->count >= ep->cfg.max_conns)
     return VQ_OK;
   vq_cid scid;
-  uint8_t b[VQ_CID_MAX_LEN];
   /* spec: rfc9000#10.3.2/2 — every connection gets a CID of the same length (cfg.conn.cid_len),
    * so the stateless reset token can be recomputed from a CID without state */
-  /* spec: rfc9000#10.3.2 — a draw that routes to a live connection is redrawn; after 8 such
-   * draws the Initial is dropped (no state kept: the client retransmits) */
-  int draws = 0;
+  /* spec: rfc9000#10.3.2/3, rfc9000#10.3.2/4 — the handshake CID comes from the endpoint's minter:
+   * never one issued before under the reset key. One that routes to a live connection (a client's
+   * chosen Initial DCID can equal it) is skipped for the next; after 8 such the Initial is dropped
+   * (no state kept: the client retransmits), as when the minter is used up. spec:
+   * rfc9000#17.2.5.1/1 — this CID is also the Source CID of a Retry: never the client's Destination
+   * CID (skipped the same way) */
+  int draws = 0, clash;
   do {
-    if (cx->rng)
-      vq_rng_fill(cx->rng, b, ep->cfg.conn.cid_len);
-    else
-      memset(b, 0x5a, sizeof(b));
-  } while (route_find(ep, b, ep->cfg.conn.cid_len) && ++draws < 8);
-  if (draws == 8)
+    if (vq_cid_minter_next(&ep->minter, &scid, NULL) != VQ_OK)
+      return VQ_OK;
+    clash = route_find(ep, scid.bytes, scid.len) != NULL ||
+            (scid.len == h.dcid_len && memcmp(scid.bytes, dgram + h.dcid_off, h.dcid_len) == 0);
+  } while (clash && ++draws < 8);
+  if (clash)
     return VQ_OK;
-  /* spec: rfc9000#17.2.5.1/1 — this CID is also the Source CID of a Retry: never the client's
-   * Destination CID (however unlikely a random draw equal to it is) */
-  if (ep->cfg.conn.cid_len == h.dcid_len && memcmp(b, dgram + h.dcid_off, h.dcid_len) == 0)
-    b[0] ^= 0xffu;
-  (void)vq_cid_set(&scid, b, ep->cfg.conn.cid_len);
   vq_token_info tok;
   int retried = 0, token_ok = 0;
   const uint8_t *tk = h.token_len ? dgram + h.token_off : NULL;
@@ -534,6 +555,10 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
   if (!k.cid_in_use) {
     k.cid_in_use = ep_cid_in_use;
     k.cid_in_use_ud = ep;
+  }
+  if (!k.mint_cid) {
+    k.mint_cid = ep_mint_cid;
+    k.mint_cid_ud = ep;
   }
   if (!k.early_check && !ep->cfg.early_replay_off) {
     k.early_check = ep_early_check;
