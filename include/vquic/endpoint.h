@@ -72,14 +72,15 @@ typedef struct vq_endpoint_config {
    * token's Initial is dropped when a Retry is due, as for any invalid Retry token), never an error.
    * Only a token that opens a new connection is used up: the client's further Initials with it
    * (retransmissions, a ClientHello over two datagrams, coalesced 0-RTT) route to that connection by
-   * their Destination CID first. The record holds token_replay_max entries (0: 65536) for each kind
-   * of token (16 bytes each, 2 MiB by default, allocated by vq_endpoint_new from the endpoint's
-   * budget): the 24-hour NEW_TOKEN tokens never take the room of the 10-second Retry ones; an expired
-   * entry is reused. When no room is left among live entries a new token cannot be recorded and
-   * counts as invalid too (stats.token_record_full): for a NEW_TOKEN token that costs that client a
-   * Retry or the 3x limit, for a Retry token its Initial (dropped when a Retry is due). Servers
-   * sharing token_key do not share the record (each may accept a token once), nor does a restarted
-   * server keep it. */
+   * their Destination CID first. The record holds token_replay_max entries (0: 65536; at most
+   * 2^31 - 1, else VQ_ERR_INVALID_ARGUMENT) for each kind of token, 16 bytes each (2 MiB by default),
+   * allocated by vq_endpoint_new from the endpoint's budget: the 24-hour NEW_TOKEN tokens never take
+   * the room of the 10-second Retry ones. An expired entry is reused. When a token finds no room (a
+   * token may take one of 32 entries from the one its nonce hashes to; with at most 32 entries, any)
+   * it cannot be recorded and counts as invalid too (stats.token_record_full): for a NEW_TOKEN token
+   * that costs that client a Retry or the 3x limit, for a Retry token its Initial (dropped when a
+   * Retry is due). Servers sharing token_key do not share the record (each may accept a token once),
+   * nor does a restarted server keep it. */
   uint32_t token_replay_max;
 } vq_endpoint_config;
 

@@ -273,7 +273,7 @@ static int ep_new_token(void *ud, const vq_cx *cx, const uint8_t *addr, size_t a
 
 vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_config *cfg)
 {
-  if (!cfg || !cfg->conn.is_server || !cfg->conn.tls)
+  if (!cfg || !cfg->conn.is_server || !cfg->conn.tls || cfg->token_replay_max > UINT32_MAX / 2u)
     return VQ_ERR_INVALID_ARGUMENT;
   vq_mem m;
   vq_mem_init(&m, NULL, parent, cfg->mem_limit ? cfg->mem_limit : (size_t)1 << 30);
@@ -310,9 +310,7 @@ vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_c
     return st;
   }
   ep->tseen_cap = cfg->token_replay_max ? cfg->token_replay_max : TOKEN_SEEN_DEFAULT;
-  ep->tseen = ep->tseen_cap <= UINT32_MAX / 2u
-                  ? vq_mem_calloc(&ep->mem, 2u * (size_t)ep->tseen_cap, sizeof(token_seen))
-                  : NULL;
+  ep->tseen = vq_mem_calloc(&ep->mem, 2u * (size_t)ep->tseen_cap, sizeof(token_seen));
   if (!ep->tseen) {
     vq_token_key_free(&ep->tokens);
     vq_mem_free(&ep->mem, ep, sizeof(*ep));
