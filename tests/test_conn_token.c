@@ -40,7 +40,7 @@ static size_t host_of(const uint8_t *addr, size_t len, uint8_t *out, size_t cap)
   return 1;
 }
 
-static int tpair_init(tpair *p, int retry, vq_time lifetime, int off)
+static int tpair_init_ex(tpair *p, int retry, vq_time lifetime, int off, uint32_t replay_max)
 {
   memset(p, 0, sizeof(*p));
   vq_mem_init(&p->root, vq_allocator_system(), NULL, (size_t)1 << 30);
@@ -62,7 +62,61 @@ static int tpair_init(tpair *p, int retry, vq_time lifetime, int off)
   ec.new_token_lifetime = lifetime;
   ec.new_token_off = off;
   ec.addr_host = host_of;
+  ec.token_replay_max = replay_max;
   return vq_endpoint_new(&p->ep, &p->root, &ec) == VQ_OK;
+}
+
+static int tpair_init(tpair *p, int retry, vq_time lifetime, int off)
+{
+  return tpair_init_ex(p, retry, lifetime, off, 0);
+}
+
+/* Another endpoint with the same token key (a second server of the same deployment). */
+static vq_endpoint *ep_twin(tpair *p, int retry)
+{
+  vq_endpoint_config ec = {0};
+  vq_endpoint *ep = NULL;
+  ec.conn.is_server = 1;
+  ec.conn.tls = p->sctx;
+  ec.token_key = token_key;
+  ec.retry = retry;
+  ec.addr_host = host_of;
+  return vq_endpoint_new(&ep, &p->root, &ec) == VQ_OK ? ep : NULL;
+}
+
+/* A copy of d[0..n) to ep from the client's address (the endpoint decrypts in place); *resp_len:
+ * the length of its answer (a Retry, ...). The connection it went to or made, or NULL. */
+static vq_conn *ep_in(tpair *p, vq_endpoint *ep, const uint8_t *d, size_t n, int *created,
+                      size_t *resp_len)
+{
+  uint8_t copy[1500], resp[1500];
+  vq_endpoint_conn *ec = NULL;
+  *created = 0;
+  *resp_len = 0;
+  if (n > sizeof(copy))
+    return NULL;
+  memcpy(copy, d, n);
+  (void)vq_endpoint_recv(ep, &p->cx, p->addr, sizeof(p->addr), copy, n, &ec, created, resp,
+                         sizeof(resp), resp_len);
+  return ec ? ec->conn : NULL;
+}
+
+static void ep_clear(vq_endpoint *ep)
+{
+  vq_endpoint_conn *ec;
+  while ((ec = vq_endpoint_next(ep, NULL)) != NULL)
+    vq_endpoint_remove(ep, ec, NULL);
+}
+
+/* The token of the client's next Initial (its datagram in d[0..*n)); 0 if it sends none. */
+static size_t next_initial(tpair *p, uint8_t *d, size_t *n, const uint8_t **tok)
+{
+  vq_pkt_header h;
+  if (vq_conn_send(p->cli, &p->cx, d, 1500, n) != VQ_OK || *n == 0 ||
+      vq_packet_parse(d, *n, 8, &h) != VQ_OK || h.type != VQ_PKT_INITIAL)
+    return 0;
+  *tok = d + h.token_off;
+  return h.token_len;
 }
 
 static vq_status client_new(tpair *p, const uint8_t *token, size_t len)
@@ -161,22 +215,12 @@ static int get_token(tpair *p)
   return ok;
 }
 
-/* The client's first Initial reaches the server, which hears nothing more: the bytes it sends,
- * its timers (PTO) included, over 10 s. *validated: whether the token validated the address. */
-static uint64_t first_flight_bytes(tpair *p, const uint8_t *token, size_t len, int *validated,
-                                   size_t *initial_len)
+/* The server connection s hears nothing more from its client: the bytes it sends, its timers (PTO)
+ * included, over 10 s. *validated: whether a NEW_TOKEN token validated the address. */
+static uint64_t server_alone(tpair *p, vq_conn *s, int *validated)
 {
   uint8_t buf[1500];
   size_t n = 0;
-  *validated = -1;
-  if (client_new(p, token, len) != VQ_OK || vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n) != VQ_OK ||
-      n == 0)
-    return 0;
-  *initial_len = n;
-  to_server(p, buf, n);
-  vq_conn *s = server(p);
-  if (!s)
-    return 0;
   uint64_t sent = 0;
   vq_time end = p->cx.now + VQ_MS(10000);
   while (p->cx.now < end) {
@@ -193,6 +237,25 @@ static uint64_t first_flight_bytes(tpair *p, const uint8_t *token, size_t len, i
   vq_conn_get_stats(s, &st);
   *validated = st.token_validated;
   return sent;
+}
+
+/* The client's first Initial reaches the server, which hears nothing more: the bytes it sends,
+ * its timers (PTO) included, over 10 s. *validated: whether the token validated the address. */
+static uint64_t first_flight_bytes(tpair *p, const uint8_t *token, size_t len, int *validated,
+                                   size_t *initial_len)
+{
+  uint8_t buf[1500];
+  size_t n = 0;
+  *validated = -1;
+  if (client_new(p, token, len) != VQ_OK || vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n) != VQ_OK ||
+      n == 0)
+    return 0;
+  *initial_len = n;
+  to_server(p, buf, n);
+  vq_conn *s = server(p);
+  if (!s)
+    return 0;
+  return server_alone(p, s, validated);
 }
 
 /* spec: rfc9000#8.1.3/1 — the server gives a token after the handshake, in one NEW_TOKEN frame;
@@ -475,5 +538,281 @@ VQ_TEST(conn_token_lost_frame_repaired)
   }
   vq_conn_get_stats(server(&p), &ss);
   CHECK_EQ(ss.new_tokens_sent, sent);
+  tpair_free(&p);
+}
+
+/* spec: rfc9000#8.1.4/6, rfc9000#8.1.4/8 — a NEW_TOKEN token is single-use: its second use, by
+ * another connection attempt (new CIDs) from the same address, counts as no token: the 3x limit
+ * (rfc9000#8.1) without Retry mode, a Retry with it (rfc9000#8.1.3/15), never an error. The client's
+ * retransmitted first Initial, token included, goes to the connection it opened (by its DCID)
+ * without using the token up again. */
+VQ_TEST(conn_token_new_token_single_use)
+{
+  tpair p;
+  CHECK(tpair_init(&p, 0, 0, 0));
+  CHECK(get_token(&p));
+  uint8_t tok[VQ_CONN_TOKEN_MAX], buf[1500];
+  size_t tl = p.token_len, n = 0;
+  memcpy(tok, p.token, tl);
+  /* first use: its first Initial, lost answer, the client's retransmission carries the token too */
+  CHECK_EQ(client_new(&p, tok, tl), VQ_OK);
+  const uint8_t *tk = NULL;
+  CHECK_EQ(next_initial(&p, buf, &n, &tk), tl);
+  to_server(&p, buf, n);
+  CHECK(server(&p) != NULL);
+  CHECK_EQ(vq_endpoint_count(p.ep), 1u);
+  p.cx.now += VQ_MS(1500);
+  (void)vq_conn_handle_timeout(p.cli, &p.cx);
+  CHECK_EQ(next_initial(&p, buf, &n, &tk), tl);
+  CHECK_MEM(tk, tl, tok, tl);
+  to_server(&p, buf, n);
+  CHECK_EQ(vq_endpoint_count(p.ep), 1u);
+  vq_endpoint_stats es;
+  vq_endpoint_get_stats(p.ep, &es);
+  CHECK_EQ(es.tokens_replayed, 0u);
+  CHECK_EQ(es.new_tokens_accepted, 1u);
+  CHECK_EQ(es.new_tokens_refused, 0u);
+  run_until_established(&p);
+  CHECK_EQ(vq_conn_get_state(p.cli), VQ_CONN_ESTABLISHED);
+  vq_conn_stats ss;
+  vq_conn_get_stats(server(&p), &ss);
+  CHECK_EQ(ss.token_validated, 1);
+  client_done(&p);
+  /* second use, a new connection attempt from the same address: no token */
+  int validated = -1;
+  size_t ilen = 0;
+  uint64_t b = first_flight_bytes(&p, tok, tl, &validated, &ilen);
+  CHECK_EQ(validated, 0);
+  CHECK(b > 0 && b <= 3u * ilen);
+  client_done(&p);
+  vq_endpoint_get_stats(p.ep, &es);
+  CHECK_EQ(es.tokens_replayed, 1u);
+  CHECK_EQ(es.new_tokens_refused, 1u);
+  CHECK_EQ(es.new_tokens_accepted, 1u);
+  CHECK_EQ(es.token_record_full, 0u);
+  /* and the handshake of a third attempt with it completes (no error) */
+  CHECK_EQ(client_new(&p, tok, tl), VQ_OK);
+  run_until_established(&p);
+  CHECK_EQ(vq_conn_get_state(p.cli), VQ_CONN_ESTABLISHED);
+  vq_conn_get_stats(server(&p), &ss);
+  CHECK_EQ(ss.token_validated, 0);
+  tpair_free(&p);
+
+  /* Retry mode: the first use skips the Retry, the second gets one */
+  CHECK(tpair_init(&p, 1, 0, 0));
+  CHECK(get_token(&p));
+  tl = p.token_len;
+  memcpy(tok, p.token, tl);
+  p.retries = 0;
+  CHECK_EQ(client_new(&p, tok, tl), VQ_OK);
+  run_until_established(&p);
+  CHECK_EQ(vq_conn_get_state(p.cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(p.retries, 0u);
+  client_done(&p);
+  CHECK_EQ(client_new(&p, tok, tl), VQ_OK);
+  run_until_established(&p);
+  CHECK_EQ(vq_conn_get_state(p.cli), VQ_CONN_ESTABLISHED);
+  CHECK_EQ(p.retries, 1u);
+  vq_conn_stats cs;
+  vq_conn_get_stats(p.cli, &cs);
+  CHECK_EQ(cs.retry_received, 1);
+  vq_conn_get_stats(server(&p), &ss);
+  CHECK_EQ(ss.token_validated, 0);
+  CHECK_EQ(ss.retry_received, 1);
+  vq_endpoint_get_stats(p.ep, &es);
+  CHECK_EQ(es.tokens_replayed, 1u);
+  CHECK_EQ(es.retries_sent, 2u);
+  tpair_free(&p);
+}
+
+/* spec: rfc9000#8.1.4/6 — a Retry token opens one connection: the client's retransmitted Initial with
+ * it goes to the connection it opened; once that connection is gone, the same Initial again (a
+ * replay) is an invalid token: dropped when a Retry is due (rfc9000#8.1.2), else a connection from
+ * an unvalidated address held to 3x (rfc9000#8.1). A second client with it (new DCID and SCID, same
+ * address) is refused by the Retry's Source CID the token binds. */
+VQ_TEST(conn_token_retry_token_single_use)
+{
+  tpair p;
+  CHECK(tpair_init(&p, 1, 0, 0));
+  CHECK_EQ(client_new(&p, NULL, 0), VQ_OK);
+  uint8_t buf[1500], first[1500], rtok[VQ_TOKEN_MAX];
+  size_t n = 0, fl = 0, rtl;
+  const uint8_t *tk = NULL;
+  CHECK_EQ(next_initial(&p, buf, &n, &tk), 0u);
+  to_server(&p, buf, n);
+  CHECK_EQ(p.retries, 1u);
+  CHECK(server(&p) == NULL);
+  rtl = next_initial(&p, first, &fl, &tk);
+  CHECK(rtl > 0 && rtl <= sizeof(rtok));
+  CHECK_EQ(tk[0], VQ_TOKEN_KIND_RETRY);
+  memcpy(rtok, tk, rtl);
+  memcpy(buf, first, fl);
+  to_server(&p, buf, fl);
+  CHECK(server(&p) != NULL);
+  /* its answer lost: the retransmitted Initial (the same token) reaches the same connection */
+  p.cx.now += VQ_MS(1500);
+  (void)vq_conn_handle_timeout(p.cli, &p.cx);
+  CHECK_EQ(next_initial(&p, buf, &n, &tk), rtl);
+  CHECK_MEM(tk, rtl, rtok, rtl);
+  to_server(&p, buf, n);
+  CHECK_EQ(vq_endpoint_count(p.ep), 1u);
+  CHECK_EQ(p.retries, 1u);
+  run_until_established(&p);
+  CHECK_EQ(vq_conn_get_state(p.cli), VQ_CONN_ESTABLISHED);
+  vq_conn_stats ss;
+  vq_conn_get_stats(server(&p), &ss);
+  CHECK_EQ(ss.retry_received, 1);
+  vq_endpoint_stats es;
+  vq_endpoint_get_stats(p.ep, &es);
+  CHECK_EQ(es.tokens_replayed, 0u);
+  CHECK_EQ(es.tokens_refused, 0u);
+  client_done(&p);
+  /* the connection gone, its first Initial replayed: dropped, no Retry, no connection */
+  int created = 0;
+  size_t rl = 0;
+  CHECK(ep_in(&p, p.ep, first, fl, &created, &rl) == NULL);
+  CHECK_EQ(created, 0);
+  CHECK_EQ(rl, 0u);
+  CHECK_EQ(vq_endpoint_count(p.ep), 0u);
+  vq_endpoint_get_stats(p.ep, &es);
+  CHECK_EQ(es.tokens_replayed, 1u);
+  CHECK_EQ(es.tokens_refused, 1u);
+  CHECK_EQ(es.retries_sent, 1u);
+
+  /* a server of the same key without Retry mode: the token validates the first connection it
+   * opens there, not a second one */
+  vq_endpoint *ep2 = ep_twin(&p, 0);
+  CHECK(ep2 != NULL);
+  vq_conn *s = ep_in(&p, ep2, first, fl, &created, &rl);
+  CHECK(s != NULL && created);
+  vq_conn_get_stats(s, &ss);
+  CHECK_EQ(ss.retry_received, 1);
+  ep_clear(ep2);
+  /* another client (its own DCID and SCID) from the same address with that token: the token binds
+   * the Retry's Source CID, not this client's DCID */
+  CHECK_EQ(client_new(&p, rtok, rtl), VQ_OK);
+  CHECK_EQ(next_initial(&p, buf, &n, &tk), rtl);
+  s = ep_in(&p, ep2, buf, n, &created, &rl);
+  CHECK(s != NULL && created);
+  vq_conn_get_stats(s, &ss);
+  CHECK_EQ(ss.retry_received, 0);
+  vq_conn_free(p.cli, NULL);
+  p.cli = NULL;
+  ep_clear(ep2);
+  /* the first client's Initial again: a replay */
+  s = ep_in(&p, ep2, first, fl, &created, &rl);
+  CHECK(s != NULL && created);
+  vq_conn_get_stats(s, &ss);
+  CHECK_EQ(ss.retry_received, 0);
+  int validated = -1;
+  uint64_t b = server_alone(&p, s, &validated);
+  CHECK(b > 0 && b <= 3u * fl);
+  vq_endpoint_get_stats(ep2, &es);
+  CHECK_EQ(es.tokens_replayed, 1u);
+  CHECK_EQ(es.tokens_refused, 2u);
+  ep_clear(ep2);
+  vq_endpoint_free(ep2);
+  tpair_free(&p);
+}
+
+/* spec: rfc9000#8.1.4/6 — the replay record is bounded (token_replay_max): when every entry is live a
+ * valid token cannot be recorded and counts as none (the 3x limit), never an error; an entry is free
+ * again once its token expired, and a token accepted then is single-use as any. */
+VQ_TEST(conn_token_replay_record_full)
+{
+  tpair p;
+  CHECK(tpair_init_ex(&p, 0, VQ_MS(120000), 0, 2));
+  uint8_t tok[4][VQ_CONN_TOKEN_MAX];
+  size_t tl[4];
+  vq_time t01 = 0; /* after the first two were issued */
+  for (int i = 0; i < 4; i++) {
+    if (i == 2) {
+      t01 = p.cx.now;
+      p.cx.now += VQ_MS(60000); /* the last two are issued a minute later */
+    }
+    CHECK(get_token(&p));
+    tl[i] = p.token_len;
+    memcpy(tok[i], p.token, tl[i]);
+  }
+  int validated = -1;
+  size_t ilen = 0;
+  uint64_t b;
+  /* two tokens fill the record */
+  for (int i = 0; i < 2; i++) {
+    b = first_flight_bytes(&p, tok[i], tl[i], &validated, &ilen);
+    CHECK_EQ(validated, 1);
+    CHECK(b > 3u * ilen);
+    client_done(&p);
+  }
+  /* a third valid one cannot be recorded: no token */
+  b = first_flight_bytes(&p, tok[2], tl[2], &validated, &ilen);
+  CHECK_EQ(validated, 0);
+  CHECK(b > 0 && b <= 3u * ilen);
+  client_done(&p);
+  vq_endpoint_stats es;
+  vq_endpoint_get_stats(p.ep, &es);
+  CHECK_EQ(es.token_record_full, 1u);
+  CHECK_EQ(es.tokens_replayed, 0u);
+  CHECK_EQ(es.new_tokens_refused, 1u);
+  CHECK_EQ(es.new_tokens_accepted, 2u);
+  /* the first two expire (120 s after their issue), the last two not yet: the first two's entries
+   * take them */
+  CHECK(p.cx.now < t01 + VQ_MS(120000));
+  p.cx.now = t01 + VQ_MS(120000);
+  for (int i = 2; i < 4; i++) {
+    b = first_flight_bytes(&p, tok[i], tl[i], &validated, &ilen);
+    CHECK_EQ(validated, 1);
+    client_done(&p);
+  }
+  /* and those are used up */
+  b = first_flight_bytes(&p, tok[3], tl[3], &validated, &ilen);
+  CHECK_EQ(validated, 0);
+  client_done(&p);
+  vq_endpoint_get_stats(p.ep, &es);
+  CHECK_EQ(es.new_tokens_accepted, 4u);
+  CHECK_EQ(es.tokens_replayed, 1u);
+  CHECK_EQ(es.token_record_full, 1u);
+  tpair_free(&p);
+}
+
+/* spec: rfc9000#8.1.4/4, rfc9000#8.1.4/5 — a NEW_TOKEN token is bound to the client's IP address:
+ * used from another one it does not validate the address, and the server holds to the
+ * anti-amplification limit (rfc9000#8.1: no more than 3x the bytes received, its PTO probes included)
+ * until the handshake validates it; that use does not spend the token, which still validates its own
+ * address afterwards. */
+VQ_TEST(conn_token_other_ip_keeps_3x_limit)
+{
+  tpair p;
+  CHECK(tpair_init(&p, 0, 0, 0));
+  CHECK(get_token(&p));
+  uint8_t tok[VQ_CONN_TOKEN_MAX];
+  size_t tl = p.token_len;
+  memcpy(tok, p.token, tl);
+  int validated = -1;
+  size_t ilen = 0;
+  p.addr[0] = 99; /* another IP, the same port */
+  uint64_t b = first_flight_bytes(&p, tok, tl, &validated, &ilen);
+  CHECK_EQ(validated, 0);
+  CHECK(b > 0 && b <= 3u * ilen);
+  vq_conn_stats ss;
+  vq_conn_get_stats(server(&p), &ss);
+  CHECK_EQ(ss.token_validated, 0);
+  CHECK_EQ(ss.retry_received, 0);
+  client_done(&p);
+  /* the whole handshake from there completes (the client's later datagrams validate the address) */
+  CHECK_EQ(client_new(&p, tok, tl), VQ_OK);
+  run_until_established(&p);
+  CHECK_EQ(vq_conn_get_state(p.cli), VQ_CONN_ESTABLISHED);
+  client_done(&p);
+  vq_endpoint_stats es;
+  vq_endpoint_get_stats(p.ep, &es);
+  CHECK_EQ(es.new_tokens_refused, 2u);
+  CHECK_EQ(es.tokens_replayed, 0u);
+  /* from the IP it was issued to, it is still good once */
+  p.addr[0] = 7;
+  b = first_flight_bytes(&p, tok, tl, &validated, &ilen);
+  CHECK_EQ(validated, 1);
+  CHECK(b > 3u * ilen);
+  client_done(&p);
   tpair_free(&p);
 }

@@ -1802,7 +1802,9 @@ VQ_TEST(lab_zrtt_first_flight_lost)
  * with a Retry (vq-server --retry, or --retry-above 0), a first connection goes through a Retry and
  * receives a NEW_TOKEN token; a second one a minute later, from another port of the same host (NAT
  * rebinding between connections), offers it and needs no Retry round trip. On the lossy variant
- * (3 % loss, reordering) the NEW_TOKEN frame is repaired when lost (RFC 9000 §13.3). */
+ * (3 % loss, reordering) the NEW_TOKEN frame is repaired when lost (RFC 9000 §13.3), and the second
+ * client's retransmitted Initials with the token go to its connection (tokens are single-use, §8.1.4,
+ * but only the connection's first Initial uses it up). */
 #define FAIL(...)                                                                                  \
   do {                                                                                             \
     fprintf(stderr, "  %s seed %llu: ", name, (unsigned long long)seed);                          \
@@ -1879,6 +1881,15 @@ static int run_new_token(uint64_t seed, int lossy, const char *name)
          w->cli.stats.retry_received, (unsigned long long)es.retries_sent,
          (unsigned long long)es.new_tokens_accepted, w->cli.stats.token_sent,
          w->srv.have_stats ? w->srv.stats.token_validated : -1);
+  /* spec: rfc9000#8.1.4/6 — tokens are single-use, but only the Initial that opened the connection
+   * used it: the client's retransmitted Initials (lost answers, PTO) carry it too and reach that
+   * connection by their DCID, never counted as a replay */
+  if (es.tokens_replayed != 0 || es.token_record_full != 0 || es.new_tokens_refused != 0 ||
+      es.conns_created != 1)
+    FAIL("second connection: %llu token(s) used again, record full %llu, refused %llu, %llu "
+         "connection(s)",
+         (unsigned long long)es.tokens_replayed, (unsigned long long)es.token_record_full,
+         (unsigned long long)es.new_tokens_refused, (unsigned long long)es.conns_created);
   /* one round trip (30 ms) less on a clean link */
   if (!lossy && w->cli.hs_done_at + VQ_MS(25) > hs1)
     FAIL("handshake at %.3f ms with the token, %.3f ms with a Retry", (double)w->cli.hs_done_at / 1e6,

@@ -74,13 +74,11 @@ typedef struct vq_endpoint_config {
    * (addr_host) — not its port, which NAT rebinding between connections changes — unique per
    * connection (random nonce) and unlinkable to it. A client's Initial with such a token, valid for
    * its address and younger than new_token_lifetime (0: 24 h), is from a validated address: no
-   * anti-amplification limit and no Retry, even under retry / retry_above. An invalid, expired or
-   * unknown token is treated as none (a Retry when one is due), never an error.
-   * Replay: a token stays usable from its address until it expires (the endpoint keeps no record of
-   * used ones): the lifetime and the address binding bound what a replay gains — sending to that
-   * address without the 3x limit for the first flight, which only a host able to send from that
-   * address can obtain. The time is the wall clock (conn.wall_clock_base_ms) when set, so tokens
-   * survive a restart of a server that keeps token_key; else cx->now.
+   * anti-amplification limit and no Retry, even under retry / retry_above. An invalid, expired,
+   * used (token_replay_max below) or unknown token is treated as none (a Retry when one is due),
+   * never an error.
+   * The time is the wall clock (conn.wall_clock_base_ms) when set, so tokens survive a restart of a
+   * server that keeps token_key; else cx->now.
    * new_token_off = 1: no NEW_TOKEN is sent (tokens issued before are still honoured).
    * addr_host: writes the part of an address (driver format) a token binds — the host, without the
    * port — to out[0..cap) and returns its length (0: use the whole address); NULL: the whole
@@ -88,6 +86,22 @@ typedef struct vq_endpoint_config {
   vq_time new_token_lifetime;
   int new_token_off;
   size_t (*addr_host)(const uint8_t *addr, size_t len, uint8_t *out, size_t cap);
+  /* Tokens are single-use (RFC 9000 §8.1.4), Retry and NEW_TOKEN tokens alike: the endpoint records
+   * the nonce of every token that opened a connection until the token expires, and a token already
+   * recorded counts as an invalid one (no token: the 3x limit, a Retry when one is due; a Retry
+   * token's Initial is dropped when a Retry is due, as for any invalid Retry token), never an error.
+   * Only a token that opens a new connection is used up: the client's further Initials with it
+   * (retransmissions, a ClientHello over two datagrams, coalesced 0-RTT) route to that connection by
+   * their Destination CID first. The record holds token_replay_max entries (0: 65536; at most
+   * 2^31 - 1, else VQ_ERR_INVALID_ARGUMENT) for each kind of token, 16 bytes each (2 MiB by default),
+   * allocated by vq_endpoint_new from the endpoint's budget: the 24-hour NEW_TOKEN tokens never take
+   * the room of the 10-second Retry ones. An expired entry is reused. When a token finds no room (a
+   * token may take one of 32 entries from the one its nonce hashes to; with at most 32 entries, any)
+   * it cannot be recorded and counts as invalid too (stats.token_record_full): for a NEW_TOKEN token
+   * that costs that client a Retry or the 3x limit, for a Retry token its Initial (dropped when a
+   * Retry is due). Servers sharing token_key do not share the record (each may accept a token once),
+   * nor does a restarted server keep it. */
+  uint32_t token_replay_max;
 } vq_endpoint_config;
 
 typedef struct vq_endpoint_conn {
@@ -135,7 +149,13 @@ typedef struct vq_endpoint_stats {
   uint64_t new_tokens_issued;   /* NEW_TOKEN tokens made (one per connection) */
   uint64_t new_tokens_accepted; /* Initials whose NEW_TOKEN token validated the address */
   uint64_t new_tokens_refused;  /* Initials with a token that was not a valid NEW_TOKEN or Retry
-                                   token of ours for this address (treated as no token) */
+                                   token of ours for this address, or a used one (treated as no
+                                   token) */
+  uint64_t tokens_replayed;     /* Initials opening a connection with a token (Retry or NEW_TOKEN)
+                                   already used: tokens are single-use, it counted as invalid (also
+                                   in tokens_refused / new_tokens_refused) */
+  uint64_t token_record_full;   /* valid tokens refused because the replay record had no room
+                                   (token_replay_max live entries; also in the *_refused counts) */
 } vq_endpoint_stats;
 void vq_endpoint_get_stats(const vq_endpoint *ep, vq_endpoint_stats *st);
 

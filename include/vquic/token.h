@@ -26,6 +26,7 @@
 #define VQ_TOKEN_MAX 96u           /* the longest token this module makes */
 #define VQ_TOKEN_KIND_RETRY 0x52u  /* 'R' */
 #define VQ_TOKEN_KIND_NEW 0x4eu    /* 'N' */
+#define VQ_TOKEN_NONCE_LEN 12u     /* the random nonce after the kind byte: unique per token */
 
 struct evp_cipher_ctx_st;
 typedef struct vq_token_key {
@@ -50,6 +51,7 @@ typedef struct vq_token_info {
   uint8_t kind;          /* VQ_TOKEN_KIND_RETRY or VQ_TOKEN_KIND_NEW */
   vq_time issued;
   vq_cid odcid, rscid;   /* Retry tokens */
+  uint8_t nonce[VQ_TOKEN_NONCE_LEN]; /* the token's nonce: what a replay record remembers it by */
 } vq_token_info;
 
 /* Opens a token received in an Initial from addr at cx->now. VQ_ERR_TOKEN_INVALID when it does not

@@ -795,10 +795,12 @@ int main(int argc, char **argv)
     vq_endpoint_get_stats(s.ep, &es);
     fprintf(stderr,
             "vq-server: address validation: %llu connection(s), Retry sent %llu, Retry tokens refused %llu, "
-            "NEW_TOKEN issued %llu, NEW_TOKEN tokens accepted %llu, refused %llu\n",
+            "NEW_TOKEN issued %llu, NEW_TOKEN tokens accepted %llu, refused %llu, "
+            "tokens used again %llu, record full %llu\n",
             (unsigned long long)es.conns_created, (unsigned long long)es.retries_sent,
             (unsigned long long)es.tokens_refused, (unsigned long long)es.new_tokens_issued,
-            (unsigned long long)es.new_tokens_accepted, (unsigned long long)es.new_tokens_refused);
+            (unsigned long long)es.new_tokens_accepted, (unsigned long long)es.new_tokens_refused,
+            (unsigned long long)es.tokens_replayed, (unsigned long long)es.token_record_full);
   }
   vq_endpoint_free(s.ep);
   for (size_t i = 0; i < nqt; i++)

@@ -42,7 +42,19 @@ struct vq_endpoint {
   struct replay_entry *replay;
   uint32_t replay_cap;
   uint64_t wall_now_ms;          /* the wall clock of the datagram being processed */
+  /* the tokens (Retry and NEW_TOKEN) that opened a connection, until they expire: single use;
+   * 2 * tseen_cap entries (token_seen_find) */
+  struct token_seen *tseen;
+  uint32_t tseen_cap;
 };
+
+typedef struct token_seen {
+  uint64_t digest;               /* of the token's kind and nonce */
+  vq_time expires;               /* cx->now after which the token is dead anyway; 0: never used */
+} token_seen;
+
+#define TOKEN_SEEN_DEFAULT 65536u
+#define TOKEN_SEEN_WINDOW 32u    /* the slots a token may take, from its digest on */
 
 typedef struct replay_entry {
   uint8_t tag[16];               /* the ticket's last 16 bytes (its AES-GCM tag: unique per ticket) */
@@ -83,6 +95,64 @@ static int ep_early_check(void *ud, const uint8_t *ticket, size_t len, uint64_t 
   memcpy(free_e->tag, tag, 16);
   free_e->expires_ms = expires_ms ? expires_ms : 1;
   return 1;
+}
+
+/* spec: rfc9000#8.1.4/6, rfc9000#8.1.4/8 — tokens are single-use: the nonce (random, unique per
+ * token: rfc9000#8.1.3/7) of every token that opened a connection is recorded until the token expires
+ * (rfc9000#8.1.3/5), so a replay within its lifetime is recognised. A bounded record, one table of
+ * tseen_cap entries per kind (NEW_TOKEN tokens first, then Retry tokens: the long-lived NEW_TOKEN
+ * tokens never take the room of the 10-second Retry ones); a token may take one of
+ * TOKEN_SEEN_WINDOW slots from its digest on; an expired entry is free again.
+ * token_seen_find: 0 not seen (*slot: where to record it), 1 seen (a replay), 2 no room among live
+ * entries (it cannot be recorded, so it cannot be accepted: prevention over availability). */
+static uint64_t token_digest(const vq_token_info *tok)
+{
+  uint64_t h = 14695981039346656037ull;
+  h = (h ^ tok->kind) * 1099511628211ull;
+  for (size_t i = 0; i < VQ_TOKEN_NONCE_LEN; i++)
+    h = (h ^ tok->nonce[i]) * 1099511628211ull;
+  return h;
+}
+
+static int token_seen_find(const vq_endpoint *ep, const vq_cx *cx, uint8_t kind, uint64_t d,
+                           uint32_t *slot)
+{
+  uint32_t w = ep->tseen_cap < TOKEN_SEEN_WINDOW ? ep->tseen_cap : TOKEN_SEEN_WINDOW;
+  uint32_t base = kind == VQ_TOKEN_KIND_RETRY ? ep->tseen_cap : 0;
+  uint32_t i = (uint32_t)(d % ep->tseen_cap);
+  int have_free = 0;
+  for (uint32_t k = 0; k < w; k++, i = i + 1 == ep->tseen_cap ? 0 : i + 1) {
+    const token_seen *t = &ep->tseen[base + i];
+    int live = t->expires != 0 && t->expires > cx->now;
+    if (live && t->digest == d)
+      return 1;
+    if (!live && !have_free) {
+      have_free = 1;
+      *slot = base + i;
+    }
+  }
+  return have_free ? 0 : 2;
+}
+
+/* A valid token is fresh (1): not used before and recordable; else counted (0). */
+static int token_fresh(vq_endpoint *ep, const vq_cx *cx, const vq_token_info *tok, uint32_t *slot)
+{
+  int r = token_seen_find(ep, cx, tok->kind, token_digest(tok), slot);
+  if (r == 1)
+    ep->stats.tokens_replayed++;
+  else if (r == 2)
+    ep->stats.token_record_full++;
+  return r == 0;
+}
+
+/* Records the token that opened a connection until issued + life (issued and now_tok in the token's
+ * own time base, the record's in cx->now). */
+static void token_use(vq_endpoint *ep, const vq_cx *cx, const vq_token_info *tok, uint32_t slot,
+                      vq_time now_tok, vq_time life)
+{
+  vq_time end = tok->issued + life, left = end > now_tok ? end - now_tok : 0;
+  ep->tseen[slot].digest = token_digest(tok);
+  ep->tseen[slot].expires = cx->now + left + 1; /* + 1: never 0, live through the last instant */
 }
 
 static uint32_t cid_hash(const uint8_t *b, size_t len)
@@ -217,7 +287,7 @@ static int ep_new_token(void *ud, const vq_cx *cx, const uint8_t *addr, size_t a
 
 vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_config *cfg)
 {
-  if (!cfg || !cfg->conn.is_server || !cfg->conn.tls)
+  if (!cfg || !cfg->conn.is_server || !cfg->conn.tls || cfg->token_replay_max > UINT32_MAX / 2u)
     return VQ_ERR_INVALID_ARGUMENT;
   vq_mem m;
   vq_mem_init(&m, NULL, parent, cfg->mem_limit ? cfg->mem_limit : (size_t)1 << 30);
@@ -261,6 +331,13 @@ vq_status vq_endpoint_new(vq_endpoint **out, vq_mem *parent, const vq_endpoint_c
     vq_mem_free(&m, ep, sizeof(*ep)); /* not &ep->mem: freed with ep */
     return st;
   }
+  ep->tseen_cap = cfg->token_replay_max ? cfg->token_replay_max : TOKEN_SEEN_DEFAULT;
+  ep->tseen = vq_mem_calloc(&ep->mem, 2u * (size_t)ep->tseen_cap, sizeof(token_seen));
+  if (!ep->tseen) {
+    vq_token_key_free(&ep->tokens);
+    vq_mem_free(&ep->mem, ep, sizeof(*ep));
+    return VQ_ERR_NOMEM;
+  }
   ep->cfg.token_key = NULL; /* not kept: the caller's buffers need not outlive this call */
   ep->cfg.reset_key = NULL;
   *out = ep;
@@ -293,6 +370,7 @@ void vq_endpoint_free(vq_endpoint *ep)
     vq_endpoint_remove(ep, &ep->list->pub, NULL);
   if (ep->replay)
     vq_mem_free(&ep->mem, ep->replay, (size_t)ep->replay_cap * sizeof(replay_entry));
+  vq_mem_free(&ep->mem, ep->tseen, 2u * (size_t)ep->tseen_cap * sizeof(token_seen));
   vq_token_key_free(&ep->tokens);
   vq_cid_minter_free(&ep->minter);
   memset(ep->reset_key, 0, sizeof(ep->reset_key));
@@ -472,6 +550,13 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
     return VQ_OK;
   vq_token_info tok;
   int retried = 0, token_ok = 0;
+  /* the token that opens this connection, recorded once it is made (tuse): tokens are single-use.
+   * spec: rfc9000#8.1.4/6 — only here, for an Initial no connection took by its DCID above: the
+   * client's retransmitted Initials and the rest of its first flight, token included, went to the
+   * connection its first Initial opened */
+  uint32_t tslot = 0;
+  int tuse = 0;
+  vq_time tnow = 0, tlife = 0;
   const uint8_t *tk = h.token_len ? dgram + h.token_off : NULL;
   int retry_tok = tk && tk[0] == VQ_TOKEN_KIND_RETRY;
   if (tk && !retry_tok) {
@@ -480,12 +565,21 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
      * rfc9000#8.1.3/15 — anything else (forged, expired, another host's, another server's) counts as
      * no token: a Retry if one is due, else the address stays unvalidated; never an error (INVALID_TOKEN
      * is for Retry tokens only, rfc9000#8.1.2) */
+    /* spec: rfc9000#8.1.4/5 — the token opens only with the host it was issued to (its additional
+     * data): from another IP address it does not, token_ok stays 0 and the connection keeps the
+     * anti-amplification limit (k.token_validated = 0) until the handshake validates the address */
     uint8_t host[VQ_ADDR_MAX];
     size_t hl = token_host(ep, addr, addr_len, host);
-    st = vq_token_check(&ep->tokens, token_time(ep, cx), host, hl, tk, h.token_len,
-                        ep->cfg.retry_token_lifetime, ep->cfg.new_token_lifetime, &tok);
-    if (st == VQ_OK && tok.kind == VQ_TOKEN_KIND_NEW) {
+    vq_time tt = token_time(ep, cx);
+    st = vq_token_check(&ep->tokens, tt, host, hl, tk, h.token_len, ep->cfg.retry_token_lifetime,
+                        ep->cfg.new_token_lifetime, &tok);
+    /* spec: rfc9000#8.1.4/8 — a NEW_TOKEN token is accepted once: used before (or no room to record
+     * it), it counts as none */
+    if (st == VQ_OK && tok.kind == VQ_TOKEN_KIND_NEW && token_fresh(ep, cx, &tok, &tslot)) {
       token_ok = 1;
+      tuse = 1;
+      tnow = tt;
+      tlife = ep->cfg.new_token_lifetime;
       ep->stats.new_tokens_accepted++;
     } else {
       ep->stats.new_tokens_refused++;
@@ -522,8 +616,10 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
      * (checked in every mode: servers sharing token_key may be configured differently) */
     st = vq_token_check(&ep->tokens, cx->now, addr, addr_len, tk, h.token_len,
                         ep->cfg.retry_token_lifetime, ep->cfg.retry_token_lifetime, &tok);
+    /* spec: rfc9000#8.1.4/6 — and not used before: a Retry token opens one connection */
     if (st != VQ_OK || tok.kind != VQ_TOKEN_KIND_RETRY || tok.rscid.len != h.dcid_len ||
-        memcmp(tok.rscid.bytes, dgram + h.dcid_off, h.dcid_len) != 0) {
+        memcmp(tok.rscid.bytes, dgram + h.dcid_off, h.dcid_len) != 0 ||
+        !token_fresh(ep, cx, &tok, &tslot)) {
       /* spec: rfc9000#8.1.2 — an invalid token: the Initial is dropped (a server without state
        * cannot tell a forged token from an old one; the client retries or times out). spec:
        * rfc9000#8.1.3/15 — below the load threshold the Initial goes on as from an unvalidated
@@ -534,6 +630,9 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
     } else {
       scid = tok.rscid;
       retried = 1;
+      tuse = 1;
+      tnow = cx->now;
+      tlife = ep->cfg.retry_token_lifetime;
     }
   }
   e = vq_mem_calloc(&ep->mem, 1, sizeof(*e));
@@ -578,6 +677,8 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
     vq_mem_free(&ep->mem, e, sizeof(*e));
     return VQ_OK;
   }
+  if (tuse)
+    token_use(ep, cx, &tok, tslot, tnow, tlife);
   e->pub.conn = c;
   memcpy(e->pub.addr, addr, addr_len);
   e->pub.addr_len = addr_len;

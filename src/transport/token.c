@@ -7,7 +7,7 @@
 
 #include "vquic/token.h"
 
-#define NONCE_LEN 12u
+#define NONCE_LEN VQ_TOKEN_NONCE_LEN
 #define TAG_LEN 16u
 
 vq_status vq_token_key_init(vq_token_key *k, const uint8_t key[VQ_TOKEN_KEY_LEN])
@@ -143,6 +143,7 @@ vq_status vq_token_check(vq_token_key *k, vq_time now, const uint8_t *addr, size
   }
   info->kind = kind;
   info->issued = get64(plain);
+  memcpy(info->nonce, token + 1, NONCE_LEN);
   size_t off = 8;
   if (kind == VQ_TOKEN_KIND_RETRY) {
     if (!get_cid(plain, clen, &off, &info->odcid) || !get_cid(plain, clen, &off, &info->rscid))
