@@ -46,6 +46,8 @@ typedef struct app_req {       /* what the application saw of one request stream
   size_t to_send, sent;
   int deferred;
   int early;                   /* server: head->early */
+  char scheme[16], authority[64];
+  int has_authority, nhost;    /* server: :authority present, Host lines */
 } app_req;
 
 struct net;
@@ -299,6 +301,11 @@ static void cb_request(void *ud, vq_h3 *h3, uint64_t id, const vq_h3_head *head)
   copy_str(r->protocol, sizeof r->protocol, &head->protocol);
   note_fields(r, head->fields, head->nfields);
   r->early = head->early;
+  copy_str(r->scheme, sizeof r->scheme, &head->scheme);
+  copy_str(r->authority, sizeof r->authority, &head->authority);
+  r->has_authority = head->authority.p != NULL;
+  for (size_t i = 0; i < head->nfields; i++)
+    r->nhost += head->fields[i].name_len == 4 && memcmp(head->fields[i].name, "host", 4) == 0;
   vq_h3_set_stream_ud(h3, id, r);
   if (strncmp(r->path, "/hold", 5) == 0 || strcmp(r->method, "POST") == 0 || strcmp(r->method, "CONNECT") == 0) {
     r->deferred = 1;
@@ -2536,4 +2543,65 @@ VQ_TEST(h3conn_early_policies)
     CHECK_EQ(net_free(n), 0);
     free(n);
   }
+}
+
+/* vq_h3_request_to: the pseudo-header fields from a target URI. spec: rfc9114#4.3.1/10 — a scheme
+ * other than http/https without an authority in the target (none, or an empty one) is sent with
+ * neither :authority nor Host, and a Host field given for it is refused; with an authority it is
+ * sent. spec: rfc9114#4.3.1/5 — http/https without a path get "/"; rfc9114#4.3.1/7 — and need an
+ * authority. The fragment is not sent; pseudo-header fields among the regular ones are refused. */
+VQ_TEST(h3conn_request_to_authority)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  ep *c = &n->e[0], *s = &n->e[1];
+  static const struct {
+    const char *uri;
+    const char *scheme, *authority, *path; /* authority NULL: none sent */
+  } ok[] = {{"https://example.com", "https", "example.com", "/"},
+            {"HTTPS://example.com?x=1#frag", "https", "example.com", "/?x=1"},
+            {"http://a.example:8080/p/q", "http", "a.example:8080", "/p/q"},
+            {"foo:bar/baz", "foo", NULL, "bar/baz"},
+            {"urn:isbn:0451450523", "urn", NULL, "isbn:0451450523"},
+            {"foo:///only/path?q#f", "foo", NULL, "/only/path?q"},
+            {"foo://h.example/p", "foo", "h.example", "/p"}};
+  vq_h3_field ua[] = {F("user-agent", "t")};
+  for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
+    uint64_t id = 0;
+    CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)ok[k].uri, strlen(ok[k].uri), ua, 1, 0, &id),
+             VQ_OK);
+    pump(n);
+    app_req *r = areq(s, id);
+    CHECK(strcmp(r->scheme, ok[k].scheme) == 0);
+    CHECK_EQ(r->has_authority, ok[k].authority != NULL);
+    if (ok[k].authority) CHECK(strcmp(r->authority, ok[k].authority) == 0);
+    CHECK(strcmp(r->path, ok[k].path) == 0);
+    CHECK_EQ(r->nhost, 0);
+    CHECK_EQ(areq(c, id)->status, 200);
+  }
+  /* Host: refused without an authority, accepted (and equal) with one */
+  vq_h3_field host[] = {F("host", "h.example")};
+  uint64_t id = 0;
+  CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)"foo:bar", 7, host, 1, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)"foo:///bar", 10, host, 1, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)"foo://h.example/", 16, host, 1, 0, &id), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(s, id)->nhost, 1);
+  CHECK(strcmp(areq(s, id)->authority, "h.example") == 0);
+  /* not a target URI this builder sends */
+  static const char *const bad[] = {"https:/no-authority", "https:///x", "1abc:x", "no-colon", ":x", "ht tp://a/"};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+    CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)bad[k], strlen(bad[k]), NULL, 0, 0, &id),
+             VQ_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "CONNECT", (const uint8_t *)"https://a/", 10, NULL, 0, 1, &id),
+           VQ_ERR_INVALID_ARGUMENT);
+  vq_h3_field pseudo[] = {F(":authority", "sneaky")};
+  CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)"foo:bar", 7, pseudo, 1, 0, &id), VQ_ERR_H3_MESSAGE);
+  vq_h3_stats cs;
+  vq_h3_get_stats(c->h3, &cs);
+  CHECK_EQ(cs.active_requests, 0);
+  CHECK_EQ(c->conn_errors + s->conn_errors, 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
 }

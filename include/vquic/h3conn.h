@@ -235,6 +235,17 @@ vq_status vq_h3_on_handshake_done(vq_h3 *h3, const vq_cx *cx);
  * has_body 0 ends the stream after the header section. *stream_id names the request. */
 vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, size_t n, int has_body,
                         uint64_t *stream_id);
+/* Client: a request built from its target URI (RFC 3986: scheme ":" ["//" authority] path ["?"
+ * query] ["#" fragment]): :method = method, :scheme, :authority, :path (path and query; the
+ * fragment is not sent), then the regular fields (no pseudo-header field among them), and sent as
+ * vq_h3_request does. http and https need a non-empty authority without userinfo (a missing path is
+ * "/"); another scheme without an authority in the URI (none, or an empty one) is sent with neither
+ * :authority nor Host, and a Host field among fields is then refused (VQ_ERR_H3_MESSAGE:
+ * RFC 9114 §4.3.1). VQ_ERR_INVALID_ARGUMENT for a URI that is not one of these, or CONNECT (use
+ * vq_h3_request). */
+vq_status vq_h3_request_to(vq_h3 *h3, const vq_cx *cx, const char *method, const uint8_t *uri,
+                           size_t uri_len, const vq_h3_field *fields, size_t n, int has_body,
+                           uint64_t *stream_id);
 /* Server: a response header section with :status = status (100..599) and the regular fields. A 1xx
  * status is an interim response (has_body ignored; the final response follows). has_body 0 ends the
  * stream. */

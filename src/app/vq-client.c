@@ -52,7 +52,6 @@ typedef struct client {
   int sent, done;
   int first_open; /* every request before it is done */
   int sequential; /* one request at a time */
-  char authority[300];
   char host[256];
   const char *method; /* -X (default GET, POST with --data) */
   const uint8_t *body; /* --data FILE: the request body (NULL: none) */
@@ -220,18 +219,17 @@ static void send_requests(client *c, const vq_cx *cx)
 {
   while (c->sent < c->n && !(c->sequential && c->done < c->sent)) {
     creq *r = &c->req[c->sent];
-    vq_h3_field f[6] = {
-        {(const uint8_t *)":method", 7, (const uint8_t *)c->method, strlen(c->method), 0},
-        {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5, 0},
-        {(const uint8_t *)":authority", 10, (const uint8_t *)c->authority, strlen(c->authority), 0},
-        {(const uint8_t *)":path", 5, (const uint8_t *)r->u->path, strlen(r->u->path), 0},
+    vq_h3_field f[2] = {
         {(const uint8_t *)"user-agent", 10, (const uint8_t *)"vq-client", 9, 0},
         {(const uint8_t *)"content-length", 14, (const uint8_t *)c->body_len_s, strlen(c->body_len_s), 0}};
     uint64_t id;
-    /* spec: rfc9114#10.9/1 — RFC 8470 §4: in 0-RTT the session refuses a request with an unsafe
+    /* the pseudo-header fields from the URL (vq_h3_request_to: :scheme https, :authority the URL's
+     * host[:port], :path its path and query).
+     * spec: rfc9114#10.9/1 — RFC 8470 §4: in 0-RTT the session refuses a request with an unsafe
      * method (VQ_ERR_STREAM_STATE) unless --early-unsafe: it is made again here once the handshake
      * completed */
-    vq_status st = vq_h3_request(c->q.h3, cx, f, c->body ? 6 : 5, c->body != NULL, &id);
+    vq_status st = vq_h3_request_to(c->q.h3, cx, c->method, (const uint8_t *)r->u->url, strlen(r->u->url), f,
+                                    c->body ? 2 : 1, c->body != NULL, &id);
     if (st != VQ_OK) {
       vq_cx_trace(cx, "request_deferred", "%s: %s", r->u->url, vq_status_reason(st));
       return; /* stream limit, or an unsafe method during the handshake: retried on the next turn */
@@ -439,11 +437,6 @@ int main(int argc, char **argv)
               r->url);
       return 2;
     }
-  }
-  {
-    const char *slash = strchr(c->url[0].url + 8, '/');
-    size_t alen = slash ? (size_t)(slash - (c->url[0].url + 8)) : strlen(c->url[0].url + 8);
-    snprintf(c->authority, sizeof(c->authority), "%.*s", (int)alen, c->url[0].url + 8);
   }
   c->method = method ? method : data_file ? "POST" : "GET";
   uint8_t *data = NULL;

@@ -852,6 +852,80 @@ vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, s
   return leave(h3, VQ_OK);
 }
 
+vq_status vq_h3_request_to(vq_h3 *h3, const vq_cx *cx, const char *method, const uint8_t *uri,
+                           size_t uri_len, const vq_h3_field *fields, size_t n, int has_body,
+                           uint64_t *stream_id)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (!method || !uri || (n && !fields) || n > SIZE_MAX / sizeof *fields - 4 ||
+      str_eq((const uint8_t *)method, strlen(method), "CONNECT"))
+    return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  /* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then ':' */
+  size_t i = 0;
+  while (i < uri_len && uri[i] != ':') {
+    const uint8_t ch = uri[i];
+    const int alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+    if (!alpha && (i == 0 || !((ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == '.')))
+      return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+    i++;
+  }
+  if (i == 0 || i == uri_len) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  const size_t scheme_len = i++;
+  /* RFC 3986 §3.2: "//" authority, up to the next '/', '?' or '#' */
+  const uint8_t *auth = NULL;
+  size_t auth_len = 0;
+  if (uri_len - i >= 2 && uri[i] == '/' && uri[i + 1] == '/') {
+    i += 2;
+    auth = uri + i;
+    while (i < uri_len && uri[i] != '/' && uri[i] != '?' && uri[i] != '#') i++;
+    auth_len = (size_t)(uri + i - auth);
+  }
+  /* path and query (RFC 9114 §4.3.1 :path), without the fragment */
+  const uint8_t *path = uri + i;
+  size_t path_len = 0;
+  while (i + path_len < uri_len && uri[i + path_len] != '#') path_len++;
+  /* scheme names are case-insensitive (RFC 3986 §3.1): http and https are sent in lowercase */
+  const int http = (scheme_len == 4 || scheme_len == 5) && (uri[0] | 0x20) == 'h' && (uri[1] | 0x20) == 't' &&
+                   (uri[2] | 0x20) == 't' && (uri[3] | 0x20) == 'p' && (scheme_len == 4 || (uri[4] | 0x20) == 's');
+  const uint8_t *scheme = uri;
+  if (http) scheme = (const uint8_t *)(scheme_len == 4 ? "http" : "https");
+  if (http && auth_len == 0) return leave(h3, VQ_ERR_INVALID_ARGUMENT); /* rfc9114#4.3.1/7 */
+  /* spec: rfc9114#4.3.1/5 — an http or https URI without a path component gets "/" (before its
+   * query, if any) */
+  uint8_t *pbuf = NULL;
+  const size_t pbuf_len = path_len + 1;
+  if (http && (path_len == 0 || path[0] != '/')) {
+    if (!(pbuf = vq_mem_alloc(h3->mem, pbuf_len))) return leave(h3, VQ_ERR_NOMEM);
+    pbuf[0] = '/';
+    if (path_len) memcpy(pbuf + 1, path, path_len);
+    path = pbuf;
+    path_len = pbuf_len;
+  }
+  st = VQ_OK;
+  for (size_t k = 0; k < n && st == VQ_OK; k++) {
+    if (fields[k].name_len > 0 && fields[k].name[0] == ':') st = VQ_ERR_H3_MESSAGE;
+    /* spec: rfc9114#4.3.1/10 — a scheme without a mandatory authority component, and none in the
+     * request target: neither :authority (left out below) nor Host */
+    if (auth_len == 0 && str_eq(fields[k].name, fields[k].name_len, "host")) st = VQ_ERR_H3_MESSAGE;
+  }
+  vq_h3_field *all = st == VQ_OK ? vq_mem_alloc(h3->mem, (n + 4) * sizeof *all) : NULL;
+  if (!all) {
+    vq_mem_free(h3->mem, pbuf, pbuf ? pbuf_len : 0);
+    return leave(h3, st != VQ_OK ? st : VQ_ERR_NOMEM);
+  }
+  size_t k = 0;
+  all[k++] = (vq_h3_field){(const uint8_t *)":method", 7, (const uint8_t *)method, strlen(method), 0};
+  all[k++] = (vq_h3_field){(const uint8_t *)":scheme", 7, scheme, scheme_len, 0};
+  if (auth_len > 0) all[k++] = (vq_h3_field){(const uint8_t *)":authority", 10, auth, auth_len, 0};
+  all[k++] = (vq_h3_field){(const uint8_t *)":path", 5, path, path_len, 0};
+  if (n) memcpy(all + k, fields, n * sizeof *fields);
+  st = vq_h3_request(h3, cx, all, k + n, has_body, stream_id);
+  vq_mem_free(h3->mem, all, (n + 4) * sizeof *all);
+  vq_mem_free(h3->mem, pbuf, pbuf ? pbuf_len : 0);
+  return leave(h3, st);
+}
+
 static h3_stream *req_stream(vq_h3 *h3, uint64_t id)
 {
   h3_stream *s = h3_find(h3, id);
