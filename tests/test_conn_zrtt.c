@@ -1067,6 +1067,187 @@ VQ_TEST(conn_zrtt_h3_remembered_settings)
   CHECK_EQ(p->root.used, 0);
 }
 
+/* ---- RFC 8470 over the pair: 425 (Too Early) and the client's retry ---------------------------- */
+
+typedef struct edside {
+  vq_h3q q;
+  int init;
+  int status, ended, retries, requests, early_requests;
+  uint64_t last_id;
+  char method[8];
+} edside;
+
+static void ed_on_request(void *ud, vq_h3 *h3, uint64_t id, const vq_h3_head *head)
+{
+  edside *e = ud;
+  e->requests++;
+  e->early_requests += head->early;
+  snprintf(e->method, sizeof e->method, "%.*s", (int)head->method.len, (const char *)head->method.p);
+  size_t acc = 0;
+  const vq_cx *cx = vq_h3_cx(h3);
+  (void)vq_h3_respond(h3, cx, id, 200, NULL, 0, 1);
+  (void)vq_h3_send_body(h3, cx, id, (const uint8_t *)"done", 4, 1, &acc);
+}
+
+static void ed_on_response(void *ud, vq_h3 *h3, uint64_t id, void *sud, const vq_h3_head *head)
+{
+  (void)h3;
+  (void)sud;
+  ((edside *)ud)->status = head->status;
+  ((edside *)ud)->last_id = id;
+}
+
+static void ed_on_end(void *ud, vq_h3 *h3, uint64_t id, void *sud)
+{
+  (void)h3;
+  (void)id;
+  (void)sud;
+  ((edside *)ud)->ended = 1;
+}
+
+static void ed_on_retry(void *ud, vq_h3 *h3, uint64_t old_id, uint64_t new_id, void *sud)
+{
+  (void)h3;
+  (void)old_id;
+  (void)new_id;
+  (void)sud;
+  ((edside *)ud)->retries++;
+}
+
+/* Both ends exchange packets until the client's request ended (or 60 rounds). */
+static void ed_pump(pair *p, edside *c, edside *sv, const vq_h3_config *scfg, const vq_h3_callbacks *scb)
+{
+  uint8_t buf[1500];
+  size_t n;
+  for (int i = 0; i < 60 && vq_conn_get_state(p->cli) != VQ_CONN_CLOSED && !c->ended; i++) {
+    (void)vq_h3q_process(&c->q, &p->cx);
+    for (int k = 0; k < 100 && vq_conn_send(p->cli, &p->cx, buf, sizeof(buf), &n) == VQ_OK && n; k++)
+      to_server(p, buf, n);
+    p->cx.now += VQ_MS(1);
+    vq_conn *s = server(p);
+    if (s && !sv->init && vq_h3q_init(&sv->q, s, &p->root, scfg, scb) == VQ_OK)
+      sv->init = 1;
+    if (sv->init)
+      (void)vq_h3q_process(&sv->q, &p->cx);
+    for (int k = 0; s && k < 100 && vq_conn_send(s, &p->cx, buf, sizeof(buf), &n) == VQ_OK && n; k++)
+      (void)vq_conn_recv(p->cli, &p->cx, buf, n, 0);
+    p->cx.now += VQ_MS(1);
+    (void)vq_h3q_process(&c->q, &p->cx);
+  }
+}
+
+static vq_status ed_request(pair *p, edside *c, const char *method, const char *body)
+{
+  static const uint8_t sc[] = "https", au[] = "localhost", pa[] = "/form";
+  char cl[24];
+  snprintf(cl, sizeof cl, "%zu", body ? strlen(body) : 0);
+  vq_h3_field f[] = {{(const uint8_t *)":method", 7, (const uint8_t *)method, strlen(method), 0},
+                     {(const uint8_t *)":scheme", 7, sc, 5, 0},
+                     {(const uint8_t *)":authority", 10, au, 9, 0},
+                     {(const uint8_t *)":path", 5, pa, 5, 0},
+                     {(const uint8_t *)"content-length", 14, (const uint8_t *)cl, strlen(cl), 0}};
+  uint64_t id = 0;
+  size_t acc = 0;
+  c->ended = 0;
+  c->status = 0;
+  vq_status st = vq_h3_request(c->q.h3, &p->cx, f, body ? 5 : 4, body != NULL, &id);
+  if (st == VQ_OK && body)
+    st = vq_h3_send_body(c->q.h3, &p->cx, id, (const uint8_t *)body, strlen(body), 1, &acc);
+  return st;
+}
+
+/* spec: rfc9114#10.9/1 — RFC 8470 end to end over a resumed connection that accepts 0-RTT, through
+ * vq_h3q (the connection's state is what transport->early answers): a POST sent in 0-RTT (the client
+ * told that it may: early_unsafe) is answered 425 (Too Early) by the server's session before its
+ * handshake completes, and the client sends it again after its own completed: 200, one retry, the
+ * server's application saw one POST, not early. A GET in 0-RTT is answered 200 without a retry, the
+ * server's application seeing it early. A POST on the established connection: no 425. A client with
+ * the default configuration does not send the POST in 0-RTT at all (RFC 8470 §4). */
+VQ_TEST(conn_zrtt_h3_too_early_and_retry)
+{
+  pair p_, *p = &p_;
+  vq_h3_config scfg;
+  vq_h3_config_default(&scfg, 1);
+  uint8_t app[VQ_H3Q_SETTINGS_MAX];
+  size_t app_len = 0;
+  CHECK_EQ(vq_h3q_early_app(&scfg, app, sizeof(app), &app_len), VQ_OK);
+  CHECK(pair_init_ex(p, 1, 1, NULL, app, app_len));
+  CHECK(get_session(p));
+  vq_h3_settings rem;
+  vq_h3_local_settings(&scfg, &rem);
+  for (int k = 0; k < 3; k++) {
+    edside c, sv;
+    memset(&c, 0, sizeof(c));
+    memset(&sv, 0, sizeof(sv));
+    CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+    vq_h3_config cc;
+    vq_h3_config_default(&cc, 0);
+    cc.early_unsafe = k != 2;
+    vq_h3_callbacks ccb = {0}, scb = {0};
+    ccb.ud = &c;
+    ccb.on_response = ed_on_response;
+    ccb.on_end = ed_on_end;
+    ccb.on_retry = ed_on_retry;
+    scb.ud = &sv;
+    scb.on_request = ed_on_request;
+    CHECK_EQ(vq_h3q_init(&c.q, p->cli, &p->root, &cc, &ccb), VQ_OK);
+    c.init = 1;
+    vq_h3q_remember_settings(&c.q, &rem);
+    (void)vq_h3q_process(&c.q, &p->cx);
+    CHECK(c.q.started);
+    if (k == 0) {
+      CHECK_EQ(ed_request(p, &c, "POST", "form=1"), VQ_OK);
+      ed_pump(p, &c, &sv, &scfg, &scb);
+      CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+      CHECK_EQ(c.status, 200);
+      CHECK(c.ended);
+      CHECK_EQ(c.retries, 1);
+      CHECK_EQ(sv.requests, 1);
+      CHECK_EQ(sv.early_requests, 0);
+      CHECK(strcmp(sv.method, "POST") == 0);
+      vq_h3_stats cs, ss;
+      vq_h3_get_stats(c.q.h3, &cs);
+      vq_h3_get_stats(sv.q.h3, &ss);
+      CHECK_EQ(cs.early_requests, 1);
+      CHECK_EQ(cs.early_retried, 1);
+      CHECK_EQ(ss.early_requests, 1);
+      CHECK_EQ(ss.early_rejected, 1);
+      /* established now: a POST is not early */
+      CHECK_EQ(ed_request(p, &c, "POST", "form=2"), VQ_OK);
+      ed_pump(p, &c, &sv, &scfg, &scb);
+      CHECK_EQ(c.status, 200);
+      CHECK_EQ(c.retries, 1);
+      CHECK_EQ(sv.requests, 2);
+      vq_h3_get_stats(sv.q.h3, &ss);
+      CHECK_EQ(ss.early_rejected, 1);
+    } else if (k == 1) {
+      CHECK_EQ(ed_request(p, &c, "GET", NULL), VQ_OK);
+      ed_pump(p, &c, &sv, &scfg, &scb);
+      CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+      CHECK_EQ(c.status, 200);
+      CHECK(c.ended);
+      CHECK_EQ(c.retries, 0);
+      CHECK_EQ(sv.requests, 1);
+      CHECK_EQ(sv.early_requests, 1);
+    } else {
+      CHECK_EQ(ed_request(p, &c, "POST", "form=3"), VQ_ERR_STREAM_STATE);
+      ed_pump(p, &c, &sv, &scfg, &scb); /* the handshake completes */
+      CHECK(vq_conn_get_state(p->cli) == VQ_CONN_ESTABLISHED);
+      CHECK_EQ(ed_request(p, &c, "POST", "form=3"), VQ_OK);
+      ed_pump(p, &c, &sv, &scfg, &scb);
+      CHECK_EQ(c.status, 200);
+      CHECK_EQ(c.retries, 0);
+      CHECK_EQ(sv.early_requests, 0);
+    }
+    if (sv.init)
+      vq_h3q_free(&sv.q);
+    vq_h3q_free(&c.q);
+    client_done(p);
+  }
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
 /* ---- 0-RTT after a Retry (RFC 9000 §17.2.5.3, RFC 9001 §4.6.2) --------------------------------- */
 
 /* The endpoint answers every Initial without a token with a Retry (same TLS context). */

@@ -45,6 +45,9 @@ typedef struct app_req {       /* what the application saw of one request stream
   /* server: response plan */
   size_t to_send, sent;
   int deferred;
+  int early;                   /* server: head->early */
+  char scheme[16], authority[64];
+  int has_authority, nhost;    /* server: :authority present, Host lines */
 } app_req;
 
 struct net;
@@ -66,12 +69,15 @@ typedef struct ep {
   /* what the transport was asked (for single-session tests) */
   uint64_t last_reset_id, last_reset_code, last_stop_id, last_stop_code;
   int nresets, nstopss;
+  int retries;                 /* on_retry calls, the last one's IDs */
+  uint64_t retry_old, retry_new;
 } ep;
 
 typedef struct net {
   ep e[2];                     /* 0: client, 1: server */
   size_t window;               /* bytes a stream may have in flight (0: unlimited) */
   int bytewise;
+  int early;                   /* transport->early answers this (both ends): 0-RTT, RFC 8470 */
   int bidi_first;              /* deliver request streams before unidirectional ones */
   int use_room;                /* the transport offers send_room (set before ep_init) */
   vq_cx cx;
@@ -165,6 +171,12 @@ static void t_stop(void *ud, uint64_t id, uint64_t code)
   e->last_stop_code = code;
   e->nstopss++;
   if (e->nstops < NS) e->stops[e->nstops++] = (stop_rec){id, code, 0};
+}
+
+static int t_early(void *ud)
+{
+  ep *e = ud;
+  return e->net->early;
 }
 
 static void t_close(void *ud, uint64_t code, const char *reason)
@@ -288,6 +300,12 @@ static void cb_request(void *ud, vq_h3 *h3, uint64_t id, const vq_h3_head *head)
   copy_str(r->path, sizeof r->path, &head->path);
   copy_str(r->protocol, sizeof r->protocol, &head->protocol);
   note_fields(r, head->fields, head->nfields);
+  r->early = head->early;
+  copy_str(r->scheme, sizeof r->scheme, &head->scheme);
+  copy_str(r->authority, sizeof r->authority, &head->authority);
+  r->has_authority = head->authority.p != NULL;
+  for (size_t i = 0; i < head->nfields; i++)
+    r->nhost += head->fields[i].name_len == 4 && memcmp(head->fields[i].name, "host", 4) == 0;
   vq_h3_set_stream_ud(h3, id, r);
   if (strncmp(r->path, "/hold", 5) == 0 || strcmp(r->method, "POST") == 0 || strcmp(r->method, "CONNECT") == 0) {
     r->deferred = 1;
@@ -382,6 +400,16 @@ static void cb_conn_error(void *ud, vq_h3 *h3, uint64_t code, const char *reason
   e->conn_errors++;
 }
 
+static void cb_retry(void *ud, vq_h3 *h3, uint64_t old_id, uint64_t new_id, void *sud)
+{
+  ep *e = ud;
+  (void)h3;
+  (void)sud;
+  e->retries++;
+  e->retry_old = old_id;
+  e->retry_new = new_id;
+}
+
 static void ep_init(net *n, int idx, const vq_h3_config *cfg)
 {
   ep *e = &n->e[idx];
@@ -392,9 +420,9 @@ static void ep_init(net *n, int idx, const vq_h3_config *cfg)
   e->next_bidi = idx ? 1 : 0;
   vq_mem_init(&e->mem, vq_allocator_system(), NULL, 64u << 20);
   vq_h3_transport tr = {e, t_open_uni, t_open_bidi, t_write, t_reset, t_stop, t_close,
-                        n->use_room ? t_send_room : NULL};
+                        n->use_room ? t_send_room : NULL, t_early};
   vq_h3_callbacks cb = {e, cb_request, cb_response, cb_data, cb_trailers, cb_end, cb_reset, cb_writable,
-                        cb_close, cb_goaway, cb_conn_error};
+                        cb_close, cb_goaway, cb_conn_error, cb_retry};
   vq_h3_config c;
   if (cfg) c = *cfg;
   else vq_h3_config_default(&c, idx);
@@ -2333,4 +2361,247 @@ VQ_TEST(h3conn_session_file_v2_token)
   CHECK_EQ(vq_h3q_session_file_decode(out, len, &g), VQ_OK);
   CHECK_MEM(g.session, g.session_len, sess, sizeof sess);
   CHECK(g.token == NULL && g.origin == NULL);
+}
+
+/* ---- early data (RFC 8470) ------------------------------------------------------------------------ */
+
+/* A POST of body (content-length given) as the client session's request. */
+static vq_status post(net *n, const char *path, const char *body, int early_data_field, uint64_t *id)
+{
+  char cl[24];
+  snprintf(cl, sizeof cl, "%zu", strlen(body));
+  vq_h3_field f[] = {F(":method", "POST"), F(":scheme", "https"), F(":authority", "example.com"),
+                     {(const uint8_t *)":path", 5, (const uint8_t *)path, strlen(path), 0},
+                     {(const uint8_t *)"content-length", 14, (const uint8_t *)cl, strlen(cl), 0},
+                     F("early-data", "1")};
+  vq_status st = vq_h3_request(n->e[0].h3, &n->cx, f, early_data_field ? 6 : 5, 1, id);
+  size_t acc = 0;
+  if (st == VQ_OK) st = vq_h3_send_body(n->e[0].h3, &n->cx, *id, (const uint8_t *)body, strlen(body), 1, &acc);
+  return st;
+}
+
+/* spec: rfc9114#10.9/1 — RFC 8470 with both sessions in 0-RTT (the transport says "early"): the
+ * server answers the POST 425 (Too Early) itself (§5.2; its application never sees it) and the GET
+ * (safe, RFC 9110 §9.2.1) goes to the application marked early; the client keeps the 425 to itself
+ * while the handshake lasts (retries MUST NOT be sent in early data) and sends the POST again, body
+ * included, once it completed (vq_h3_on_handshake_done): the echo comes back under the new ID. A
+ * request made after the handshake is not early and is never answered 425. spec: rfc9114#4.1/14,
+ * rfc9114#4.1/15 — the server stops reading the refused request with H3_NO_ERROR. */
+VQ_TEST(h3conn_early_unsafe_425_then_retried)
+{
+  vq_h3_config cc;
+  vq_h3_config_default(&cc, 0);
+  cc.early_unsafe = 1; /* this client is told its POST is fine in 0-RTT: the server decides */
+  net *n = calloc(1, sizeof *n);
+  net_init(n, &cc, NULL);
+  n->early = 1;
+  start(n);
+  uint64_t pid = 0, gid = 0;
+  CHECK_EQ(post(n, "/upload", "early body", 0, &pid), VQ_OK);
+  CHECK_EQ(get(n, "/index.html", &gid), VQ_OK);
+  pump(n);
+  ep *c = &n->e[0], *s = &n->e[1];
+  /* the GET: delivered, early */
+  CHECK_EQ(areq(s, gid)->early, 1);
+  CHECK_EQ(areq(c, gid)->status, 200);
+  /* the POST: never seen by the server's application; no answer seen by the client's yet */
+  for (size_t i = 0; i < NS; i++) CHECK(!(s->reqs[i].used && s->reqs[i].id == pid));
+  CHECK_EQ(areq(c, pid)->status, 0);
+  CHECK_EQ(c->retries, 0);
+  CHECK_EQ(s->last_stop_id, pid);
+  CHECK_EQ(s->last_stop_code, VQ_H3_NO_ERROR);
+  vq_h3_stats cs, ss;
+  vq_h3_get_stats(s->h3, &ss);
+  CHECK_EQ(ss.early_requests, 2);
+  CHECK_EQ(ss.early_rejected, 1);
+  /* the handshake completes: the POST goes again, once */
+  n->early = 0;
+  CHECK_EQ(vq_h3_on_handshake_done(c->h3, &n->cx), VQ_OK);
+  CHECK_EQ(c->retries, 1);
+  CHECK_EQ(c->retry_old, pid);
+  CHECK(c->retry_new != pid);
+  pump(n);
+  app_req *r = areq(c, c->retry_new);
+  CHECK_EQ(r->status, 200);
+  CHECK_MEM(r->body, r->blen, "early body", 10);
+  CHECK_EQ(r->ended, 1);
+  CHECK_EQ(areq(s, c->retry_new)->early, 0);
+  CHECK_EQ(areq(c, pid)->status, 0); /* the old ID never saw the 425 */
+  CHECK_EQ(areq(c, pid)->closed, 0);
+  /* after the handshake: a POST is not early, no 425 */
+  uint64_t p2 = 0;
+  CHECK_EQ(post(n, "/later", "late", 0, &p2), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(c, p2)->status, 200);
+  CHECK_EQ(areq(s, p2)->early, 0);
+  vq_h3_get_stats(c->h3, &cs);
+  vq_h3_get_stats(s->h3, &ss);
+  CHECK_EQ(cs.early_requests, 2);
+  CHECK_EQ(cs.early_retried, 1);
+  CHECK_EQ(ss.early_rejected, 1);
+  CHECK_EQ(cs.active_requests + ss.active_requests, 0);
+  CHECK_EQ(c->conn_errors + s->conn_errors, 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+/* spec: rfc9114#10.9/1 — RFC 8470 §5.2: the 425 arrives after the handshake completed (as over a
+ * real connection: the server answers only then): the request goes again at once. §5.1: Early-Data
+ * on a request makes it early whatever the handshake (it was early on an earlier hop): the retried
+ * request still carries it and gets a second 425, which the client hands to its application: one
+ * retry at most. */
+VQ_TEST(h3conn_early_retry_once_and_early_data_field)
+{
+  vq_h3_config cc;
+  vq_h3_config_default(&cc, 0);
+  cc.early_unsafe = 1;
+  net *n = calloc(1, sizeof *n);
+  net_init(n, &cc, NULL);
+  n->early = 1;
+  start(n);
+  ep *c = &n->e[0], *s = &n->e[1];
+  uint64_t pid = 0;
+  CHECK_EQ(post(n, "/upload", "abc", 1, &pid), VQ_OK);
+  n->early = 0; /* the request went early; the handshake completes before the answer is read */
+  pump(n);
+  CHECK_EQ(c->retries, 1);
+  CHECK_EQ(c->retry_old, pid);
+  CHECK_EQ(areq(c, pid)->status, 0);
+  CHECK_EQ(areq(c, c->retry_new)->status, 425); /* Early-Data: 1 again: refused again, handed over */
+  CHECK_EQ(areq(c, c->retry_new)->ended, 1);
+  vq_h3_stats ss;
+  vq_h3_get_stats(s->h3, &ss);
+  CHECK_EQ(ss.early_rejected, 2);
+  /* a safe request with Early-Data goes to the application, marked early */
+  vq_h3_field f[] = {F(":method", "GET"), F(":scheme", "https"), F(":authority", "example.com"),
+                     F(":path", "/x"), F("early-data", "0"), F("early-data", "1")};
+  uint64_t gid = 0;
+  CHECK_EQ(vq_h3_request(c->h3, &n->cx, f, 6, 0, &gid), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(s, gid)->early, 1);
+  CHECK_EQ(areq(c, gid)->status, 200);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
+}
+
+/* spec: rfc9114#10.9/1 — RFC 8470 §4: by default a client session sends no unsafe request in 0-RTT
+ * (refused until the handshake completes), safe ones it does. The server's policy: REJECT_ALL answers
+ * a GET in early data 425 too; ACCEPT hands a POST over, marked early. A request sent early whose copy
+ * would exceed early_retry_max is not retried: its 425 reaches the application. */
+VQ_TEST(h3conn_early_policies)
+{
+  for (int k = 0; k < 4; k++) {
+    vq_h3_config cc, sc;
+    vq_h3_config_default(&cc, 0);
+    vq_h3_config_default(&sc, 1);
+    if (k > 0) cc.early_unsafe = 1;
+    if (k == 1) sc.early_policy = VQ_H3_EARLY_REJECT_ALL;
+    if (k == 2) sc.early_policy = VQ_H3_EARLY_ACCEPT;
+    if (k == 3) cc.early_retry_max = 64;
+    net *n = calloc(1, sizeof *n);
+    net_init(n, &cc, &sc);
+    n->early = 1;
+    start(n);
+    ep *c = &n->e[0], *s = &n->e[1];
+    uint64_t pid = 0, gid = 0;
+    if (k == 0) {
+      CHECK_EQ(post(n, "/upload", "abc", 0, &pid), VQ_ERR_STREAM_STATE);
+      vq_h3_stats cs;
+      vq_h3_get_stats(c->h3, &cs);
+      CHECK_EQ(cs.active_requests, 0);
+      CHECK_EQ(get(n, "/g", &gid), VQ_OK);
+      pump(n);
+      CHECK_EQ(areq(c, gid)->status, 200);
+      n->early = 0;
+      CHECK_EQ(post(n, "/upload", "abc", 0, &pid), VQ_OK);
+      pump(n);
+      CHECK_EQ(areq(c, pid)->status, 200);
+    } else if (k == 1) {
+      CHECK_EQ(get(n, "/g", &gid), VQ_OK);
+      pump(n);
+      n->early = 0;
+      CHECK_EQ(vq_h3_on_handshake_done(c->h3, &n->cx), VQ_OK);
+      pump(n);
+      CHECK_EQ(c->retries, 1);
+      CHECK_EQ(areq(c, c->retry_new)->status, 200);
+    } else if (k == 2) {
+      CHECK_EQ(post(n, "/upload", "abc", 0, &pid), VQ_OK);
+      pump(n);
+      CHECK_EQ(areq(s, pid)->early, 1);
+      CHECK_EQ(areq(c, pid)->status, 200);
+      CHECK_EQ(c->retries, 0);
+    } else {
+      char body[100];
+      memset(body, 'b', sizeof body - 1);
+      body[sizeof body - 1] = 0;
+      CHECK_EQ(post(n, "/upload", body, 0, &pid), VQ_OK);
+      pump(n);
+      CHECK_EQ(areq(c, pid)->status, 425);
+      CHECK_EQ(c->retries, 0);
+    }
+    CHECK_EQ(c->conn_errors + s->conn_errors, 0);
+    CHECK_EQ(net_free(n), 0);
+    free(n);
+  }
+}
+
+/* vq_h3_request_to: the pseudo-header fields from a target URI. spec: rfc9114#4.3.1/10 — a scheme
+ * other than http/https without an authority in the target (none, or an empty one) is sent with
+ * neither :authority nor Host, and a Host field given for it is refused; with an authority it is
+ * sent. spec: rfc9114#4.3.1/5 — http/https without a path get "/"; rfc9114#4.3.1/7 — and need an
+ * authority. The fragment is not sent; pseudo-header fields among the regular ones are refused. */
+VQ_TEST(h3conn_request_to_authority)
+{
+  net *n = calloc(1, sizeof *n);
+  net_init(n, NULL, NULL);
+  start(n);
+  ep *c = &n->e[0], *s = &n->e[1];
+  static const struct {
+    const char *uri;
+    const char *scheme, *authority, *path; /* authority NULL: none sent */
+  } ok[] = {{"https://example.com", "https", "example.com", "/"},
+            {"HTTPS://example.com?x=1#frag", "https", "example.com", "/?x=1"},
+            {"http://a.example:8080/p/q", "http", "a.example:8080", "/p/q"},
+            {"foo:bar/baz", "foo", NULL, "bar/baz"},
+            {"urn:isbn:0451450523", "urn", NULL, "isbn:0451450523"},
+            {"foo:///only/path?q#f", "foo", NULL, "/only/path?q"},
+            {"foo://h.example/p", "foo", "h.example", "/p"}};
+  vq_h3_field ua[] = {F("user-agent", "t")};
+  for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
+    uint64_t id = 0;
+    CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)ok[k].uri, strlen(ok[k].uri), ua, 1, 0, &id),
+             VQ_OK);
+    pump(n);
+    app_req *r = areq(s, id);
+    CHECK(strcmp(r->scheme, ok[k].scheme) == 0);
+    CHECK_EQ(r->has_authority, ok[k].authority != NULL);
+    if (ok[k].authority) CHECK(strcmp(r->authority, ok[k].authority) == 0);
+    CHECK(strcmp(r->path, ok[k].path) == 0);
+    CHECK_EQ(r->nhost, 0);
+    CHECK_EQ(areq(c, id)->status, 200);
+  }
+  /* Host: refused without an authority, accepted (and equal) with one */
+  vq_h3_field host[] = {F("host", "h.example")};
+  uint64_t id = 0;
+  CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)"foo:bar", 7, host, 1, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)"foo:///bar", 10, host, 1, 0, &id), VQ_ERR_H3_MESSAGE);
+  CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)"foo://h.example/", 16, host, 1, 0, &id), VQ_OK);
+  pump(n);
+  CHECK_EQ(areq(s, id)->nhost, 1);
+  CHECK(strcmp(areq(s, id)->authority, "h.example") == 0);
+  /* not a target URI this builder sends */
+  static const char *const bad[] = {"https:/no-authority", "https:///x", "1abc:x", "no-colon", ":x", "ht tp://a/"};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+    CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)bad[k], strlen(bad[k]), NULL, 0, 0, &id),
+             VQ_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "CONNECT", (const uint8_t *)"https://a/", 10, NULL, 0, 1, &id),
+           VQ_ERR_INVALID_ARGUMENT);
+  vq_h3_field pseudo[] = {F(":authority", "sneaky")};
+  CHECK_EQ(vq_h3_request_to(c->h3, &n->cx, "GET", (const uint8_t *)"foo:bar", 7, pseudo, 1, 0, &id), VQ_ERR_H3_MESSAGE);
+  vq_h3_stats cs;
+  vq_h3_get_stats(c->h3, &cs);
+  CHECK_EQ(cs.active_requests, 0);
+  CHECK_EQ(c->conn_errors + s->conn_errors, 0);
+  CHECK_EQ(net_free(n), 0);
+  free(n);
 }

@@ -60,6 +60,11 @@ typedef struct vq_h3_transport {
    * vq_h3_send_body sizes each DATA frame by the room, so a body byte goes straight to the transport
    * instead of through the session's queue. */
   uint64_t (*send_room)(void *ud, uint64_t stream_id, uint64_t want);
+  /* Optional (NULL: never): 1 while the handshake has not completed, so that request data goes
+   * (client) or arrives (server) in 0-RTT packets: early data in the sense of RFC 8470. The
+   * connection binding (vquic/h3quic.h) answers from the connection's state; a server without it
+   * treats no request as received in early data. */
+  int (*early)(void *ud);
 } vq_h3_transport;
 
 /* ---- messages ----------------------------------------------------------------------------------- */
@@ -81,6 +86,11 @@ typedef struct vq_h3_head {
   const vq_h3_field *fields;                            /* regular fields */
   size_t nfields;
   int64_t content_length;                               /* -1 when absent */
+  /* Server (on_request): the request counts as received in early data (RFC 8470): its header section
+   * is handed over before the handshake completed (transport->early), or it carries an Early-Data
+   * field (RFC 8470 §5.1: it came through an intermediary in early data; any value or number of
+   * them counts as "1"). vq_h3_validate leaves it 0. */
+  int early;
 } vq_h3_head;
 
 /* What vq_h3_validate checks a field section as. */
@@ -119,7 +129,28 @@ typedef struct vq_h3_config {
   size_t send_buf;                    /* bytes queued per stream before vq_h3_send_body accepts less */
   size_t blocked_input;               /* bytes held for a stream blocked on QPACK inserts */
   int grease;                         /* send a reserved setting and a reserved frame (RFC 9114 §7.2.8) */
+  /* Early data (RFC 8470; rfc9114#10.9/1). Server: what happens to a request received in early data
+   * (vq_h3_head.early): VQ_H3_EARLY_REJECT_UNSAFE (the default, 0) answers one whose method is not
+   * safe (RFC 9110 §9.2.1: only GET, HEAD, OPTIONS and TRACE are) with 425 (Too Early) itself, never
+   * handing it to the application; VQ_H3_EARLY_REJECT_ALL answers every such request so;
+   * VQ_H3_EARLY_ACCEPT hands them all over (the application decides, head->early tells it). */
+  int early_policy;
+  /* Client: 1 lets vq_h3_request send requests with unsafe methods in 0-RTT; 0 (default): such a
+   * request made before the handshake completes is refused with VQ_ERR_STREAM_STATE (make it again
+   * once it completed), RFC 8470 §4. */
+  int early_unsafe;
+  /* Client: bytes of a request sent in 0-RTT (its field lines and body) kept so that it can be sent
+   * again by itself after a 425 (Too Early), RFC 8470 §5.2 (default 16384; 0: no automatic retry,
+   * the 425 goes to the application). A request that outgrows it, or sends trailers, is not retried
+   * by the session. */
+  size_t early_retry_max;
 } vq_h3_config;
+
+enum {
+  VQ_H3_EARLY_REJECT_UNSAFE = 0,
+  VQ_H3_EARLY_REJECT_ALL = 1,
+  VQ_H3_EARLY_ACCEPT = 2,
+};
 
 void vq_h3_config_default(vq_h3_config *c, int is_server);
 
@@ -150,6 +181,11 @@ typedef struct vq_h3_callbacks {
   void (*on_goaway)(void *ud, vq_h3 *h3, uint64_t id);
   /* The session closed the connection (error code, reason); nothing more will happen. */
   void (*on_conn_error)(void *ud, vq_h3 *h3, uint64_t app_error, const char *reason);
+  /* Client: a request sent in 0-RTT was answered 425 (Too Early) and the session sent it again, once,
+   * on new_id after the handshake completed (RFC 8470 §5.2; cfg.early_retry_max). The 425 is not
+   * handed over; old_id is released without on_stream_close, and everything of the request (its
+   * stream_ud, what remains of its body to send) goes on under new_id. */
+  void (*on_retry)(void *ud, vq_h3 *h3, uint64_t old_id, uint64_t new_id, void *stream_ud);
 } vq_h3_callbacks;
 
 /* ---- life cycle --------------------------------------------------------------------------------- */
@@ -188,6 +224,9 @@ vq_status vq_h3_on_stream_reset(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, 
 vq_status vq_h3_on_stop_sending(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, uint64_t app_error);
 /* The stream can take more data (flow-control credit arrived). */
 vq_status vq_h3_on_writable(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id);
+/* The handshake completed (transport->early now answers 0): a client sends the requests that got
+ * 425 (Too Early) before it again (RFC 8470 §5.2: never in early data). */
+vq_status vq_h3_on_handshake_done(vq_h3 *h3, const vq_cx *cx);
 
 /* ---- application API ---------------------------------------------------------------------------- */
 
@@ -196,6 +235,17 @@ vq_status vq_h3_on_writable(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id);
  * has_body 0 ends the stream after the header section. *stream_id names the request. */
 vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, size_t n, int has_body,
                         uint64_t *stream_id);
+/* Client: a request built from its target URI (RFC 3986: scheme ":" ["//" authority] path ["?"
+ * query] ["#" fragment]): :method = method, :scheme, :authority, :path (path and query; the
+ * fragment is not sent), then the regular fields (no pseudo-header field among them), and sent as
+ * vq_h3_request does. http and https need a non-empty authority without userinfo (a missing path is
+ * "/"); another scheme without an authority in the URI (none, or an empty one) is sent with neither
+ * :authority nor Host, and a Host field among fields is then refused (VQ_ERR_H3_MESSAGE:
+ * RFC 9114 §4.3.1). VQ_ERR_INVALID_ARGUMENT for a URI that is not one of these, or CONNECT (use
+ * vq_h3_request). */
+vq_status vq_h3_request_to(vq_h3 *h3, const vq_cx *cx, const char *method, const uint8_t *uri,
+                           size_t uri_len, const vq_h3_field *fields, size_t n, int has_body,
+                           uint64_t *stream_id);
 /* Server: a response header section with :status = status (100..599) and the regular fields. A 1xx
  * status is an interim response (has_body ignored; the final response follows). has_body 0 ends the
  * stream. */
@@ -241,6 +291,9 @@ typedef struct vq_h3_stats {
    * (no copy in the session), or copied into the stream's send queue first (the transport did not
    * take them at once, or bytes were already queued before them). */
   uint64_t body_direct, body_queued;
+  /* RFC 8470: server: requests received in early data (vq_h3_head.early), and those answered 425 by
+   * the session; client: requests sent in 0-RTT, and those sent again after a 425. */
+  uint64_t early_requests, early_rejected, early_retried;
 } vq_h3_stats;
 
 void vq_h3_get_stats(const vq_h3 *h3, vq_h3_stats *st);

@@ -36,6 +36,7 @@ typedef struct curl {
 typedef struct creq {
   curl *u;
   uint64_t id;
+  uint64_t body_off; /* --data: bytes of the body sent */
   int sent;
   int status;
   int done, failed;
@@ -51,8 +52,11 @@ typedef struct client {
   int sent, done;
   int first_open; /* every request before it is done */
   int sequential; /* one request at a time */
-  char authority[300];
   char host[256];
+  const char *method; /* -X (default GET, POST with --data) */
+  const uint8_t *body; /* --data FILE: the request body (NULL: none) */
+  size_t body_len;
+  char body_len_s[24];
   const vq_cx *cx;
   vq_h3q q;
   int progress;
@@ -153,6 +157,39 @@ static void on_end(void *ud, vq_h3 *h3, uint64_t id, void *sud)
     fflush(r->u->out);
 }
 
+/* spec: rfc9114#10.9/1 — RFC 8470 §5.2: the session sent a request of ours that got 425 (Too Early)
+ * in 0-RTT again after the handshake, on another stream: the request goes on under that ID */
+static void on_retry(void *ud, vq_h3 *h3, uint64_t old_id, uint64_t new_id, void *sud)
+{
+  client *c = ud;
+  (void)h3;
+  (void)sud;
+  creq *r = req_by_id(c, old_id);
+  if (r)
+    r->id = new_id;
+}
+
+/* Sends what the stream takes of the request body (--data). */
+static void pump_body(client *c, const vq_cx *cx, creq *r)
+{
+  while (c->body && r->sent && r->body_off < c->body_len) {
+    size_t acc = 0;
+    size_t n = c->body_len - (size_t)r->body_off;
+    if (vq_h3_send_body(c->q.h3, cx, r->id, c->body + r->body_off, n, 1, &acc) != VQ_OK || acc == 0)
+      return; /* wait for on_writable */
+    r->body_off += acc;
+  }
+}
+
+static void on_writable(void *ud, vq_h3 *h3, uint64_t id, void *sud)
+{
+  client *c = ud;
+  (void)sud;
+  creq *r = req_by_id(c, id);
+  if (r)
+    pump_body(c, vq_h3_cx(h3), r);
+}
+
 static void on_reset(void *ud, vq_h3 *h3, uint64_t id, void *sud, uint64_t err)
 {
   client *c = ud;
@@ -182,22 +219,26 @@ static void send_requests(client *c, const vq_cx *cx)
 {
   while (c->sent < c->n && !(c->sequential && c->done < c->sent)) {
     creq *r = &c->req[c->sent];
-    vq_h3_field f[5] = {
-        {(const uint8_t *)":method", 7, (const uint8_t *)"GET", 3, 0},
-        {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5, 0},
-        {(const uint8_t *)":authority", 10, (const uint8_t *)c->authority, strlen(c->authority), 0},
-        {(const uint8_t *)":path", 5, (const uint8_t *)r->u->path, strlen(r->u->path), 0},
-        {(const uint8_t *)"user-agent", 10, (const uint8_t *)"vq-client", 9, 0}};
+    vq_h3_field f[2] = {
+        {(const uint8_t *)"user-agent", 10, (const uint8_t *)"vq-client", 9, 0},
+        {(const uint8_t *)"content-length", 14, (const uint8_t *)c->body_len_s, strlen(c->body_len_s), 0}};
     uint64_t id;
-    vq_status st = vq_h3_request(c->q.h3, cx, f, 5, 0, &id);
+    /* the pseudo-header fields from the URL (vq_h3_request_to: :scheme https, :authority the URL's
+     * host[:port], :path its path and query).
+     * spec: rfc9114#10.9/1 — RFC 8470 §4: in 0-RTT the session refuses a request with an unsafe
+     * method (VQ_ERR_STREAM_STATE) unless --early-unsafe: it is made again here once the handshake
+     * completed */
+    vq_status st = vq_h3_request_to(c->q.h3, cx, c->method, (const uint8_t *)r->u->url, strlen(r->u->url), f,
+                                    c->body ? 2 : 1, c->body != NULL, &id);
     if (st != VQ_OK) {
       vq_cx_trace(cx, "request_deferred", "%s: %s", r->u->url, vq_status_reason(st));
-      return; /* stream limit: retried on the next turn */
+      return; /* stream limit, or an unsafe method during the handshake: retried on the next turn */
     }
     r->id = id;
     r->sent = 1;
     r->start = cx->now;
     c->sent++;
+    pump_body(c, cx, r);
   }
 }
 
@@ -210,7 +251,7 @@ static const char *ecn_name(int state)
 static void usage(FILE *f)
 {
   fprintf(f,
-          "usage: vq-client [--cafile FILE | --insecure] [-o FILE | --output-dir DIR] URL...\n"
+          "usage: vq-client [--cafile FILE | --insecure] [-o FILE | --output-dir DIR] [-X METHOD] [--data FILE] URL...\n"
           "Fetches https:// URLs over HTTP/3 (QUIC v1 or v2), all on one connection.\n"
           "  --cafile FILE        PEM trust anchors (default: the system's)\n"
           "  --insecure           do not verify the server's certificate chain and name\n"
@@ -230,8 +271,13 @@ static void usage(FILE *f)
           "                       store the newest session of this connection there (mode 0600);\n"
           "                       also an address validation token (NEW_TOKEN) of that server:\n"
           "                       offered once in the next connection to it, then replaced\n"
-          "  --early-data         with a session: send the requests in 0-RTT (replayable: only\n"
-          "                       for idempotent requests such as these GETs)\n"
+          "  --early-data         with a session: send the requests in 0-RTT (replayable: a request\n"
+          "                       with an unsafe method, e.g. POST, waits for the handshake unless\n"
+          "                       --early-unsafe; one answered 425 (Too Early) is sent again once\n"
+          "                       after the handshake, RFC 8470)\n"
+          "  --early-unsafe       with --early-data: send requests with unsafe methods in 0-RTT too\n"
+          "  -X, --method METHOD  request method (default GET, or POST with --data)\n"
+          "  --data FILE          send FILE as the request body (with content-length)\n"
           "  --no-gso             send every datagram on its own (no UDP GSO trains)\n"
           "  --no-ecn             do not mark datagrams with ECT(0) (RFC 9000 §13.4)\n"
           "  --sequential         one request at a time: the next when the previous ended\n"
@@ -270,7 +316,8 @@ int main(int argc, char **argv)
 {
   const char *cafile = NULL, *output = NULL, *outdir = NULL, *alpn_s = "h3";
   const char *keylog = getenv("SSLKEYLOGFILE");
-  int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, no_ecn = 0, early = 0;
+  int insecure = 0, stats = 0, quiet = 0, verbose = 0, no_gso = 0, no_ecn = 0, early = 0, early_unsafe = 0;
+  const char *method = NULL, *data_file = NULL;
   const char *qlog_dir = NULL, *session_file = NULL, *timings = NULL;
   int sequential = 0;
   uint64_t repeat = 1;
@@ -284,11 +331,12 @@ int main(int argc, char **argv)
       {"verbose", 0, 0, 'v'}, {"no-gso", 0, 0, 'G'}, {"qlog-dir", 1, 0, 'Q'},
       {"version", 1, 0, 'V'}, {"versions", 1, 0, 'W'}, {"key-update-every", 1, 0, 'U'},
       {"migrate-after", 1, 0, 'M'}, {"no-ecn", 0, 0, 'E'}, {"session-file", 1, 0, 'F'},
-      {"early-data", 0, 0, 'Y'}, {"max-data", 1, 0, 'X'}, {"max-stream-data", 1, 0, 'Z'},
+      {"early-data", 0, 0, 'Y'}, {"max-data", 1, 0, 'x'}, {"max-stream-data", 1, 0, 'Z'},
       {"sequential", 0, 0, 's'}, {"repeat", 1, 0, 'r'}, {"timings", 1, 0, 't'},
-      {"no-preferred-address", 0, 0, 'P'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"no-preferred-address", 0, 0, 'P'}, {"help", 0, 0, 'h'}, {"early-unsafe", 0, 0, 'u'},
+      {"method", 1, 0, 'X'}, {"data", 1, 0, 'd'}, {0, 0, 0, 0}};
   int o;
-  while ((o = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
+  while ((o = getopt_long(argc, argv, "o:qvhX:", opts, NULL)) != -1) {
     switch (o) {
     case 'A': cafile = optarg; break;
     case 'I': insecure = 1; break;
@@ -326,16 +374,16 @@ int main(int argc, char **argv)
     }
     case 'M': migrate_after = strtoull(optarg, NULL, 10); break;
     case 'P': no_pa = 1; break;
-    case 'X':
+    case 'x':
     case 'Z': {
       char *end = NULL;
       uint64_t v = strtoull(optarg, &end, 10);
       if (!end || *end || optarg[0] == '-' || v == 0) {
         fprintf(stderr, "vq-client: --%s %s: not a positive number of bytes\n",
-                o == 'X' ? "max-data" : "max-stream-data", optarg);
+                o == 'x' ? "max-data" : "max-stream-data", optarg);
         return 2;
       }
-      *(o == 'X' ? &max_data : &max_sdata) = v;
+      *(o == 'x' ? &max_data : &max_sdata) = v;
       break;
     }
     case 's': sequential = 1; break;
@@ -352,6 +400,9 @@ int main(int argc, char **argv)
     }
     case 'F': session_file = optarg; break;
     case 'Y': early = 1; break;
+    case 'u': early_unsafe = 1; break;
+    case 'X': method = optarg; break;
+    case 'd': data_file = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -387,10 +438,18 @@ int main(int argc, char **argv)
       return 2;
     }
   }
-  {
-    const char *slash = strchr(c->url[0].url + 8, '/');
-    size_t alen = slash ? (size_t)(slash - (c->url[0].url + 8)) : strlen(c->url[0].url + 8);
-    snprintf(c->authority, sizeof(c->authority), "%.*s", (int)alen, c->url[0].url + 8);
+  c->method = method ? method : data_file ? "POST" : "GET";
+  uint8_t *data = NULL;
+  if (data_file) {
+    char derr[512] = "";
+    size_t dl = 0;
+    if (!(data = app_read_file(data_file, (size_t)1 << 30, &dl, derr, sizeof(derr)))) {
+      fprintf(stderr, "vq-client: --data: %s\n", derr);
+      return 1;
+    }
+    c->body = data;
+    c->body_len = dl;
+    snprintf(c->body_len_s, sizeof(c->body_len_s), "%zu", dl);
   }
   c->n = (int)((uint64_t)c->nurl * repeat);
   c->req = calloc((size_t)c->n, sizeof(*c->req));
@@ -564,12 +623,15 @@ int main(int argc, char **argv)
   }
   vq_h3_config hc;
   vq_h3_config_default(&hc, 0);
+  hc.early_unsafe = early_unsafe;
   vq_h3_callbacks cb = {0};
   cb.ud = c;
   cb.on_response = on_response;
   cb.on_data = on_data;
   cb.on_end = on_end;
   cb.on_reset = on_reset;
+  cb.on_retry = on_retry;
+  cb.on_writable = on_writable;
   if (vq_h3q_init(&c->q, conn, &mem, &hc, &cb) != VQ_OK) {
     fprintf(stderr, "vq-client: out of memory\n");
     return 1;
@@ -753,6 +815,8 @@ int main(int argc, char **argv)
             hs.remembered_settings ? "remembered" : "not remembered",
             (unsigned long long)hs.qpack_inserts_tx, hs.closed ? "by the session" : "no",
             (unsigned long long)hs.close_code);
+    fprintf(stderr, "stats: early data: requests sent in 0-RTT %llu, sent again after 425 %llu\n",
+            (unsigned long long)hs.early_requests, (unsigned long long)hs.early_retried);
     vq_conn_stats s;
     vq_conn_get_stats(conn, &s);
     fprintf(stderr, "stats: address validation: Retry %s, token %s, new tokens received %llu%s\n",
@@ -784,5 +848,6 @@ int main(int argc, char **argv)
   if (kf)
     fclose(kf);
   free(c->req);
+  free(data);
   return rc;
 }

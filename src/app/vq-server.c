@@ -63,6 +63,7 @@ typedef struct server {
   const vq_cx *cx;
   vq_h3_config h3cfg;
   uint64_t requests;
+  uint64_t early_requests, early_rejected; /* RFC 8470, summed over the connections freed */
   const char *qlog_dir;
   app_qtrace *pending_qt;   /* opened for a connection being created (endpoint conn_trace hook) */
 } server;
@@ -355,6 +356,10 @@ static sconn *sconn_new(server *s, vq_endpoint_conn *ec, const vq_addr *peer)
 
 static void sconn_free(sconn *sc)
 {
+  vq_h3_stats hs;
+  vq_h3_get_stats(sc->q.h3, &hs);
+  sc->srv->early_requests += hs.early_requests;
+  sc->srv->early_rejected += hs.early_rejected;
   for (int i = 0; i < MAX_REQ; i++)
     if (sc->req[i])
       req_done(sc, sc->req[i]);
@@ -402,6 +407,10 @@ static void usage(FILE *f)
           "                       server sends from there once the client's packets arrive there\n"
           "  --early-data         accept 0-RTT from clients resuming a session (default off: 0-RTT\n"
           "                       requests can be replayed; each ticket is accepted for 0-RTT once)\n"
+          "  --early-policy P     requests received in 0-RTT or marked Early-Data (RFC 8470):\n"
+          "                       reject-unsafe answers those with an unsafe method (not GET, HEAD,\n"
+          "                       OPTIONS, TRACE) 425 Too Early (the default), reject-all answers\n"
+          "                       every one 425, accept serves them all\n"
           "  --no-tickets         issue no session tickets (no resumption)\n"
           "  -v, --verbose        trace connection events to stderr\n"
           "  -q, --quiet          no log line per request\n"
@@ -417,6 +426,7 @@ int main(int argc, char **argv)
   int verbose = 0, no_gso = 0, no_ecn = 0;
   const char *qlog_dir = NULL;
   int retry = 0, allow_migration = 0, early = 0, no_tickets = 0, no_new_token = 0;
+  int early_policy = VQ_H3_EARLY_REJECT_UNSAFE;
   uint64_t new_token_lifetime = 0;
   const char *pref_s = NULL;
   uint32_t versions[VQ_CONN_MAX_VERSIONS] = {0};
@@ -427,6 +437,7 @@ int main(int argc, char **argv)
       {"key-update-every", 1, 0, 'U'}, {"allow-migration", 0, 0, 'M'}, {"no-ecn", 0, 0, 'E'},
       {"early-data", 0, 0, 'Y'}, {"no-tickets", 0, 0, 'N'}, {"help", 0, 0, 'h'},
       {"no-new-token", 0, 0, 'T'}, {"new-token-lifetime", 1, 0, 'L'}, {"quiet", 0, 0, 'q'},
+      {"early-policy", 1, 0, 'e'},
       {0, 0, 0, 0}};
   int o;
   int quiet = 0;
@@ -489,6 +500,18 @@ int main(int argc, char **argv)
       break;
     }
     case 'Y': early = 1; break;
+    case 'e':
+      if (strcmp(optarg, "reject-unsafe") == 0)
+        early_policy = VQ_H3_EARLY_REJECT_UNSAFE;
+      else if (strcmp(optarg, "reject-all") == 0)
+        early_policy = VQ_H3_EARLY_REJECT_ALL;
+      else if (strcmp(optarg, "accept") == 0)
+        early_policy = VQ_H3_EARLY_ACCEPT;
+      else {
+        fprintf(stderr, "vq-server: --early-policy %s: reject-unsafe, reject-all or accept\n", optarg);
+        return 2;
+      }
+      break;
     case 'N': no_tickets = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
@@ -653,6 +676,8 @@ int main(int argc, char **argv)
     ecfg.conn_trace_ud = &s;
   }
   vq_h3_config_default(&s.h3cfg, 1);
+  /* spec: rfc9114#10.9/1 — RFC 8470: what happens to requests received in early data */
+  s.h3cfg.early_policy = early_policy;
   /* spec: rfc9114#7.2.4.2/8 — the tickets carry our SETTINGS: 0-RTT only from sessions issued under
    * the same ones (a ticket from a server run with other settings resumes without 0-RTT) */
   uint8_t early_app[VQ_H3Q_SETTINGS_MAX];
@@ -812,6 +837,9 @@ int main(int argc, char **argv)
   vq_tls_ctx_free(tls);
   if (kf)
     fclose(kf);
+  if (early)
+    fprintf(stderr, "vq-server: early data: %llu request(s) received in 0-RTT or marked Early-Data, %llu answered 425 (Too Early)\n",
+            (unsigned long long)s.early_requests, (unsigned long long)s.early_rejected);
   fprintf(stderr, "vq-server: stopped after %llu request(s)\n", (unsigned long long)s.requests);
   return 0;
 }

@@ -82,6 +82,8 @@ static void stream_free(vq_h3 *h3, h3_stream *s)
 {
   h3_qbuf_free(h3->mem, &s->tx);
   h3_qbuf_free(h3->mem, &s->held);
+  h3_qbuf_free(h3->mem, &s->early_fields);
+  h3_qbuf_free(h3->mem, &s->early_body);
   if (s->fbuf) vq_mem_free(h3->mem, s->fbuf, (size_t)s->fh.length);
   if (s->kind == H3K_REQ) h3->nreq--;
   vq_mem_free(h3->mem, s, sizeof *s);
@@ -96,7 +98,7 @@ static void sweep(vq_h3 *h3)
   while (*pp) {
     h3_stream *s = *pp;
     int done = 0;
-    if (s->kind == H3K_REQ) done = s->dead || (s->rx_done && s->tx_done);
+    if (s->kind == H3K_REQ) done = (s->dead || (s->rx_done && s->tx_done)) && !s->retry_pending;
     else if (s->kind == H3K_IGNORED || s->kind == H3K_UNI_PENDING) done = s->dead;
     if (!done) {
       pp = &s->next;
@@ -220,6 +222,7 @@ void vq_h3_config_default(vq_h3_config *c, int is_server)
   c->send_buf = 16384;
   c->blocked_input = 65536;
   c->grease = 1;
+  c->early_retry_max = 16384;
 }
 
 static h3_stream *local_uni(vq_h3 *h3, uint64_t type)
@@ -590,6 +593,195 @@ static vq_status queue_headers_lines(vq_h3 *h3, h3_stream *s, const vq_h3_field 
 }
 
 
+/* ---- early data (RFC 8470) ----------------------------------------------------------------------- */
+
+int h3_early(const vq_h3 *h3) { return h3->tr.early && h3->tr.early(h3->tr.ud); }
+
+/* RFC 9110 §9.2.1: the safe methods (case-sensitive tokens). */
+int h3_method_safe(const uint8_t *p, size_t n)
+{
+  return str_eq(p, n, "GET") || str_eq(p, n, "HEAD") || str_eq(p, n, "OPTIONS") || str_eq(p, n, "TRACE");
+}
+
+void h3_early_drop(vq_h3 *h3, h3_stream *s)
+{
+  s->early_keep = 0;
+  h3_qbuf_free(h3->mem, &s->early_fields);
+  h3_qbuf_free(h3->mem, &s->early_body);
+}
+
+static void put32(uint8_t *b, size_t v)
+{
+  b[0] = (uint8_t)(v >> 24);
+  b[1] = (uint8_t)(v >> 16);
+  b[2] = (uint8_t)(v >> 8);
+  b[3] = (uint8_t)v;
+}
+
+static size_t get32(const uint8_t *b)
+{
+  return (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
+}
+
+/* The request's field lines into s->early_fields; VQ_ERR_BUFFER_TOO_SMALL over cfg.early_retry_max.
+ * (The lines were validated and bounded by the peer's field section size: no length overflows.) */
+static vq_status early_keep_fields(vq_h3 *h3, h3_stream *s, const vq_h3_field *f, size_t n)
+{
+  size_t need = 4;
+  for (size_t i = 0; i < n; i++) need += 9u + f[i].name_len + f[i].value_len;
+  if (need > h3->cfg.early_retry_max) return VQ_ERR_BUFFER_TOO_SMALL;
+  vq_status st = h3_qbuf_reserve(h3->mem, &s->early_fields, need);
+  if (st != VQ_OK) return st;
+  uint8_t b[4];
+  put32(b, n);
+  (void)h3_qbuf_append(h3->mem, &s->early_fields, b, 4);
+  for (size_t i = 0; i < n; i++) {
+    put32(b, f[i].name_len);
+    (void)h3_qbuf_append(h3->mem, &s->early_fields, b, 4);
+    (void)h3_qbuf_append(h3->mem, &s->early_fields, f[i].name, f[i].name_len);
+    put32(b, f[i].value_len);
+    (void)h3_qbuf_append(h3->mem, &s->early_fields, b, 4);
+    (void)h3_qbuf_append(h3->mem, &s->early_fields, f[i].value, f[i].value_len);
+    b[0] = f[i].never_indexed;
+    (void)h3_qbuf_append(h3->mem, &s->early_fields, b, 1);
+  }
+  return VQ_OK;
+}
+
+/* spec: rfc9114#10.9/1 — RFC 8470 §5.2: a request of ours that was sent in early data and answered
+ * 425 (Too Early) goes again, from the copy, on a new request stream, now that the handshake has
+ * completed: never in early data, and once only (the new stream, not early, keeps no copy). The old
+ * stream is cancelled both ways (rfc9114#4.1.1/7: H3_REQUEST_CANCELLED) without a word to the
+ * application but on_retry. 1 when sent; 0 (nothing changed) when it could not be. */
+static int early_resend(vq_h3 *h3, h3_stream *s)
+{
+  const uint8_t *p = s->early_fields.p + s->early_fields.head;
+  const size_t len = s->early_fields.len;
+  if (!s->early_keep || h3_early(h3) || len < 4) return 0;
+  const size_t n = get32(p);
+  if (n == 0 || n > len / 9u) return 0;
+  vq_h3_field *f = vq_mem_alloc(h3->mem, n * sizeof *f);
+  if (!f) return 0;
+  size_t o = 4;
+  for (size_t i = 0; i < n; i++) { /* our own bytes: every length was written by early_keep_fields */
+    f[i].name_len = get32(p + o);
+    f[i].name = p + o + 4;
+    o += 4u + f[i].name_len;
+    f[i].value_len = get32(p + o);
+    f[i].value = p + o + 4;
+    o += 4u + f[i].value_len;
+    f[i].never_indexed = p[o++];
+  }
+  uint64_t id;
+  h3_stream *ns = NULL;
+  vq_status st = h3->tr.open_bidi(h3->tr.ud, &id);
+  if (st == VQ_OK && !(ns = h3_stream_new(h3, id, H3K_REQ))) {
+    h3->tr.reset_stream(h3->tr.ud, id, VQ_H3_REQUEST_CANCELLED);
+    st = VQ_ERR_NOMEM;
+  }
+  if (st == VQ_OK) st = queue_headers(h3, ns, f, n);
+  vq_mem_free(h3->mem, f, n * sizeof *f);
+  if (st == VQ_OK && s->early_body.len > 0) {
+    uint8_t hdr[16];
+    size_t hl = 0;
+    st = vq_h3_frame_header_encode(hdr, sizeof hdr, VQ_H3_FRAME_DATA, s->early_body.len, &hl);
+    if (st == VQ_OK) st = h3_qbuf_reserve(h3->mem, &ns->tx, hl + s->early_body.len);
+    if (st == VQ_OK) {
+      (void)h3_qbuf_append(h3->mem, &ns->tx, hdr, hl);
+      (void)h3_qbuf_append(h3->mem, &ns->tx, s->early_body.p + s->early_body.head, s->early_body.len);
+    }
+  }
+  if (st != VQ_OK) {
+    if (ns) {
+      ns->rx_done = ns->tx_done = ns->dead = 1;
+      h3->tr.reset_stream(h3->tr.ud, id, VQ_H3_REQUEST_CANCELLED);
+    }
+    return 0;
+  }
+  ns->app_known = 1;
+  ns->ud = s->ud;
+  ns->no_body = s->no_body;
+  ns->connect = s->connect;
+  ns->tx_head = 1;
+  if (s->early_fin) ns->tx_fin = 1;
+  else ns->tx_body = s->early_has_body;
+  h3_flush(h3, ns);
+  const uint64_t old = s->id;
+  void *ud = s->ud;
+  s->retry_pending = 0;
+  s->app_known = 0;
+  h3_early_drop(h3, s);
+  h3_stream_abort(h3, s, VQ_H3_REQUEST_CANCELLED, 0);
+  h3->early_retried++;
+  if (h3->cb.on_retry) h3->cb.on_retry(h3->cb.ud, h3, old, id, ud);
+  /* the application had more of the body to send: it goes on under the new ID */
+  if (ns->tx_body && !ns->tx_fin && !ns->dead && h3->cb.on_writable) h3->cb.on_writable(h3->cb.ud, h3, id, ud);
+  return 1;
+}
+
+int h3_early_retry(vq_h3 *h3, h3_stream *s)
+{
+  if (!s->early_keep || s->retry_pending) return 0;
+  if (h3_early(h3)) {
+    /* spec: rfc9114#10.9/1 — RFC 8470 §5.2: retries MUST NOT be sent in early data: the request
+     * waits for vq_h3_on_handshake_done; the rest of the 425 is not read */
+    s->retry_pending = 1;
+    if (!s->rx_done) {
+      s->rx_done = 1;
+      h3->tr.stop_sending(h3->tr.ud, s->id, VQ_H3_REQUEST_CANCELLED);
+      h3_qpack_cancel(h3, s);
+    }
+    return 1;
+  }
+  return early_resend(h3, s);
+}
+
+void h3_too_early(vq_h3 *h3, h3_stream *s)
+{
+  static const vq_h3_field f[2] = {{(const uint8_t *)":status", 7, (const uint8_t *)"425", 3, 0},
+                                   {(const uint8_t *)"content-length", 14, (const uint8_t *)"0", 1, 0}};
+  h3->early_rejected++;
+  /* spec: rfc9114#4.1/14, rfc9114#4.1/15 — the response (complete, no content) does not depend on
+   * the rest of the request: reading stops with H3_NO_ERROR */
+  if (!s->rx_done) {
+    s->rx_done = 1;
+    h3->tr.stop_sending(h3->tr.ud, s->id, VQ_H3_NO_ERROR);
+    h3_qpack_cancel(h3, s);
+  }
+  if (queue_headers(h3, s, f, 2) != VQ_OK) {
+    /* not even that could be sent: the request was not processed (rfc9114#4.1.1/4) */
+    h3_stream_abort(h3, s, VQ_H3_REQUEST_REJECTED, 0);
+    return;
+  }
+  s->tx_head = 1;
+  s->tx_fin = 1;
+  h3_flush(h3, s);
+}
+
+vq_status vq_h3_on_handshake_done(vq_h3 *h3, const vq_cx *cx)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  for (int more = 1; more && !h3->closed;) {
+    more = 0;
+    for (h3_stream *s = h3->streams; s; s = s->next) {
+      if (s->kind != H3K_REQ || !s->retry_pending) continue;
+      more = 1;
+      if (!early_resend(h3, s)) {
+        /* not sent again (no stream, no memory, or the transport still early): the application
+         * hears that the request was not processed and may make it again */
+        const int known = s->app_known;
+        s->retry_pending = 0;
+        h3_early_drop(h3, s);
+        h3_stream_abort(h3, s, VQ_H3_REQUEST_CANCELLED, 0);
+        if (known && h3->cb.on_reset) h3->cb.on_reset(h3->cb.ud, h3, s->id, s->ud, VQ_H3_REQUEST_REJECTED);
+      }
+      break; /* the list changed: look again */
+    }
+  }
+  return leave(h3, VQ_OK);
+}
+
 vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, size_t n, int has_body,
                         uint64_t *stream_id)
 {
@@ -608,6 +800,11 @@ vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, s
     return leave(h3, VQ_ERR_H3_MESSAGE);
   if (section_size(fields, n) > h3->peer.max_field_section_size)
     return leave(h3, VQ_ERR_H3_FIELD_SECTION_TOO_LARGE);
+  /* spec: rfc9114#10.9/1 — RFC 8470 §4: absent other information (cfg.early_unsafe), a client sends
+   * only requests with safe methods in early data; another waits for the end of the handshake */
+  const int early = h3_early(h3);
+  if (early && !h3->cfg.early_unsafe && !h3_method_safe(head.method.p, head.method.len))
+    return leave(h3, VQ_ERR_STREAM_STATE);
   const int connect = str_eq(head.method.p, head.method.len, "CONNECT");
   /* spec: rfc9114#4.4 — the request stream of a CONNECT stays open at the end of the request to carry
    * the tunnel's data: it is never closed with the header section. */
@@ -635,12 +832,98 @@ vq_status vq_h3_request(vq_h3 *h3, const vq_cx *cx, const vq_h3_field *fields, s
   }
   s->tx_head = 1;
   s->tx_body = has_body != 0;
+  if (early) {
+    /* spec: rfc9114#10.9/1 — RFC 8470 §5.2: a request sent in early data may be answered 425 (Too
+     * Early); a copy of it is kept (bounded by cfg.early_retry_max) to send it again, once, after
+     * the handshake */
+    s->early_sent = 1;
+    h3->early_requests++;
+    if (early_keep_fields(h3, s, fields, n) == VQ_OK) {
+      s->early_keep = 1;
+      s->early_has_body = has_body != 0;
+      s->early_fin = !has_body;
+    }
+  }
   /* spec: rfc9114#4.1/9, rfc9114#4.1/10 — after the request, the client closes the stream for sending
    * (here without a body, else with the last vq_h3_send_body), never waiting for the response. */
   if (!has_body) s->tx_fin = 1;
   h3_flush(h3, s);
   *stream_id = id;
   return leave(h3, VQ_OK);
+}
+
+vq_status vq_h3_request_to(vq_h3 *h3, const vq_cx *cx, const char *method, const uint8_t *uri,
+                           size_t uri_len, const vq_h3_field *fields, size_t n, int has_body,
+                           uint64_t *stream_id)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  if (!method || !uri || (n && !fields) || n > SIZE_MAX / sizeof *fields - 4 ||
+      str_eq((const uint8_t *)method, strlen(method), "CONNECT"))
+    return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  /* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then ':' */
+  size_t i = 0;
+  while (i < uri_len && uri[i] != ':') {
+    const uint8_t ch = uri[i];
+    const int alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+    if (!alpha && (i == 0 || !((ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == '.')))
+      return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+    i++;
+  }
+  if (i == 0 || i == uri_len) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  const size_t scheme_len = i++;
+  /* RFC 3986 §3.2: "//" authority, up to the next '/', '?' or '#' */
+  const uint8_t *auth = NULL;
+  size_t auth_len = 0;
+  if (uri_len - i >= 2 && uri[i] == '/' && uri[i + 1] == '/') {
+    i += 2;
+    auth = uri + i;
+    while (i < uri_len && uri[i] != '/' && uri[i] != '?' && uri[i] != '#') i++;
+    auth_len = (size_t)(uri + i - auth);
+  }
+  /* path and query (RFC 9114 §4.3.1 :path), without the fragment */
+  const uint8_t *path = uri + i;
+  size_t path_len = 0;
+  while (i + path_len < uri_len && uri[i + path_len] != '#') path_len++;
+  /* scheme names are case-insensitive (RFC 3986 §3.1): http and https are sent in lowercase */
+  const int http = (scheme_len == 4 || scheme_len == 5) && (uri[0] | 0x20) == 'h' && (uri[1] | 0x20) == 't' &&
+                   (uri[2] | 0x20) == 't' && (uri[3] | 0x20) == 'p' && (scheme_len == 4 || (uri[4] | 0x20) == 's');
+  const uint8_t *scheme = uri;
+  if (http) scheme = (const uint8_t *)(scheme_len == 4 ? "http" : "https");
+  if (http && auth_len == 0) return leave(h3, VQ_ERR_INVALID_ARGUMENT); /* rfc9114#4.3.1/7 */
+  /* spec: rfc9114#4.3.1/5 — an http or https URI without a path component gets "/" (before its
+   * query, if any) */
+  uint8_t *pbuf = NULL;
+  const size_t pbuf_len = path_len + 1;
+  if (http && (path_len == 0 || path[0] != '/')) {
+    if (!(pbuf = vq_mem_alloc(h3->mem, pbuf_len))) return leave(h3, VQ_ERR_NOMEM);
+    pbuf[0] = '/';
+    if (path_len) memcpy(pbuf + 1, path, path_len);
+    path = pbuf;
+    path_len = pbuf_len;
+  }
+  st = VQ_OK;
+  for (size_t k = 0; k < n && st == VQ_OK; k++) {
+    if (fields[k].name_len > 0 && fields[k].name[0] == ':') st = VQ_ERR_H3_MESSAGE;
+    /* spec: rfc9114#4.3.1/10 — a scheme without a mandatory authority component, and none in the
+     * request target: neither :authority (left out below) nor Host */
+    if (auth_len == 0 && str_eq(fields[k].name, fields[k].name_len, "host")) st = VQ_ERR_H3_MESSAGE;
+  }
+  vq_h3_field *all = st == VQ_OK ? vq_mem_alloc(h3->mem, (n + 4) * sizeof *all) : NULL;
+  if (!all) {
+    vq_mem_free(h3->mem, pbuf, pbuf ? pbuf_len : 0);
+    return leave(h3, st != VQ_OK ? st : VQ_ERR_NOMEM);
+  }
+  size_t k = 0;
+  all[k++] = (vq_h3_field){(const uint8_t *)":method", 7, (const uint8_t *)method, strlen(method), 0};
+  all[k++] = (vq_h3_field){(const uint8_t *)":scheme", 7, scheme, scheme_len, 0};
+  if (auth_len > 0) all[k++] = (vq_h3_field){(const uint8_t *)":authority", 10, auth, auth_len, 0};
+  all[k++] = (vq_h3_field){(const uint8_t *)":path", 5, path, path_len, 0};
+  if (n) memcpy(all + k, fields, n * sizeof *fields);
+  st = vq_h3_request(h3, cx, all, k + n, has_body, stream_id);
+  vq_mem_free(h3->mem, all, (n + 4) * sizeof *all);
+  vq_mem_free(h3->mem, pbuf, pbuf ? pbuf_len : 0);
+  return leave(h3, st);
 }
 
 static h3_stream *req_stream(vq_h3 *h3, uint64_t id)
@@ -691,16 +974,15 @@ vq_status vq_h3_respond(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, int stat
   return leave(h3, VQ_OK);
 }
 
-vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const uint8_t *data,
-                          size_t len, int fin, size_t *accepted)
+static vq_status send_body(vq_h3 *h3, uint64_t stream_id, const uint8_t *data, size_t len, int fin,
+                           size_t *accepted)
 {
-  vq_status st = enter(h3, cx);
-  if (st != VQ_OK) return st;
-  if (h3->closed) return leave(h3, VQ_ERR_H3_CLOSED);
+  vq_status st;
+  if (h3->closed) return VQ_ERR_H3_CLOSED;
   h3_stream *s = req_stream(h3, stream_id);
-  if (!s || !accepted || (len && !data)) return leave(h3, VQ_ERR_INVALID_ARGUMENT);
+  if (!s || !accepted || (len && !data)) return VQ_ERR_INVALID_ARGUMENT;
   /* spec: rfc9114#7.2.1/1 — DATA only on a request stream after its request or final response. */
-  if (!s->tx_head || !s->tx_body || s->tx_fin || s->tx_done) return leave(h3, VQ_ERR_STREAM_STATE);
+  if (!s->tx_head || !s->tx_body || s->tx_fin || s->tx_done) return VQ_ERR_STREAM_STATE;
   size_t take = 0;
   const size_t room = s->tx.len < h3->cfg.send_buf ? h3->cfg.send_buf - s->tx.len : 0;
   if (room > 9) take = len < room - 9 ? len : room - 9; /* 9: the largest DATA frame header we write */
@@ -714,7 +996,7 @@ vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const 
     if (tr_room <= 9) {
       s->want_writable = 1;
       *accepted = 0;
-      return leave(h3, VQ_OK);
+      return VQ_OK;
     }
     take = tr_room - 9 < (uint64_t)len ? (size_t)(tr_room - 9) : len;
   }
@@ -723,7 +1005,7 @@ vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const 
     uint8_t hdr[16];
     size_t hl = 0;
     if ((st = vq_h3_frame_header_encode(hdr, sizeof hdr, VQ_H3_FRAME_DATA, take, &hl)) != VQ_OK)
-      return leave(h3, st);
+      return st;
     size_t hacc = 0, dacc = 0;
     if (s->tx.len == 0 && s->opened && !h3->closed) {
       /* Nothing queued before this frame: hand the header and the body to the transport from here
@@ -744,14 +1026,14 @@ vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const 
           s->tx_fin = 1;
           s->tx_body = 0;
         }
-        return leave(h3, VQ_OK);
+        return VQ_OK;
       }
     }
     const size_t rest = (hl - hacc) + (take - dacc);
     if (rest > 0 && (st = h3_qbuf_reserve(h3->mem, &s->tx, rest)) != VQ_OK) {
       /* Part of the frame is already out and the rest cannot be kept: the stream is lost. */
       if (hacc > 0) h3_stream_abort(h3, s, VQ_H3_INTERNAL_ERROR, 0);
-      return leave(h3, st);
+      return st;
     }
     (void)h3_qbuf_append(h3->mem, &s->tx, hdr + hacc, hl - hacc);
     (void)h3_qbuf_append(h3->mem, &s->tx, data + dacc, take - dacc);
@@ -764,7 +1046,7 @@ vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const 
       s->tx_done = 1;
       h3_qbuf_free(h3->mem, &s->tx);
       *accepted = take;
-      return leave(h3, VQ_OK);
+      return VQ_OK;
     }
   }
   if (last) {
@@ -774,7 +1056,25 @@ vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const 
   if (take < len) s->want_writable = 1;
   *accepted = take;
   h3_flush(h3, s);
-  return leave(h3, VQ_OK);
+  return VQ_OK;
+}
+
+vq_status vq_h3_send_body(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const uint8_t *data,
+                          size_t len, int fin, size_t *accepted)
+{
+  vq_status st = enter(h3, cx);
+  if (st != VQ_OK) return st;
+  st = send_body(h3, stream_id, data, len, fin, accepted);
+  h3_stream *s = st == VQ_OK ? h3_find(h3, stream_id) : NULL;
+  if (s && s->early_keep) {
+    /* RFC 8470 §5.2: what a request sent in 0-RTT has sent is kept to send it again after a 425 */
+    if (s->early_fields.len + s->early_body.len + *accepted > h3->cfg.early_retry_max ||
+        h3_qbuf_append(h3->mem, &s->early_body, data, *accepted) != VQ_OK)
+      h3_early_drop(h3, s);
+    else if (fin && *accepted == len)
+      s->early_fin = 1;
+  }
+  return leave(h3, st);
 }
 
 vq_status vq_h3_send_trailers(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, const vq_h3_field *f,
@@ -792,6 +1092,7 @@ vq_status vq_h3_send_trailers(vq_h3 *h3, const vq_cx *cx, uint64_t stream_id, co
   /* spec: rfc9114#4.3/3 — no pseudo-header field in a trailer section. */
   if (vq_h3_validate(f, n, VQ_H3_SECTION_TRAILERS, 0, NULL) != VQ_OK) return leave(h3, VQ_ERR_H3_MESSAGE);
   if ((st = queue_headers(h3, s, f, n)) != VQ_OK) return leave(h3, st);
+  h3_early_drop(h3, s); /* a request with trailers is not sent again by the session (h3conn.h) */
   s->tx_fin = 1;
   s->tx_body = 0;
   h3_flush(h3, s);
@@ -947,6 +1248,9 @@ void vq_h3_get_stats(const vq_h3 *h3, vq_h3_stats *st)
   st->goaway_id = h3->goaway_rcvd_id;
   st->body_direct = h3->body_direct;
   st->body_queued = h3->body_queued;
+  st->early_requests = h3->early_requests;
+  st->early_rejected = h3->early_rejected;
+  st->early_retried = h3->early_retried;
 }
 
 const struct vq_h3_settings *vq_h3_peer_settings(const vq_h3 *h3) { return &h3->peer; }

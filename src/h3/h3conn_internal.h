@@ -56,6 +56,15 @@ typedef struct h3_stream {
   uint8_t tx_body;        /* body may be sent */
   uint8_t want_writable;  /* the application was refused: tell it when the queue drains */
   uint8_t dead;           /* aborted: freed at the end of the outermost call */
+  /* client, RFC 8470: the request went in 0-RTT; while early_keep, a copy of what was sent (its
+   * field lines, serialized, and its body) is kept to send it again after a 425 (Too Early) */
+  uint8_t early_sent;
+  uint8_t early_keep;
+  uint8_t retry_pending;  /* a 425 came before the handshake completed: resent by on_handshake_done */
+  uint8_t early_has_body; /* the request was made with has_body */
+  uint8_t early_fin;      /* the whole request (body and FIN) is in the copy */
+  h3_qbuf early_fields;   /* n, then per line: name_len, name, value_len, value, never_indexed */
+  h3_qbuf early_body;
 } h3_stream;
 
 /* Peer-initiated stream IDs of one type: next unseen and the skipped ones not yet seen. */
@@ -101,6 +110,7 @@ struct vq_h3 {
   uint64_t blocked_total;
   uint64_t body_queued;     /* body bytes copied into a stream's send queue (vq_h3_send_body) */
   uint64_t body_direct;     /* body bytes handed to the transport straight from the caller */
+  uint64_t early_requests, early_rejected, early_retried; /* RFC 8470 (vq_h3_stats) */
 };
 
 /* ---- shared by h3conn.c and h3conn_rx.c ---- */
@@ -128,6 +138,19 @@ void h3_flush(vq_h3 *h3, h3_stream *s);
 vq_status h3_uni_send(vq_h3 *h3, h3_stream *s, const uint8_t *d, size_t n);
 /* The peer's SETTINGS arrived: configure the encoder for it. */
 vq_status h3_on_peer_settings(vq_h3 *h3, const vq_h3_settings *ps);
+/* RFC 8470: whether the transport says we are before the end of the handshake (0-RTT). */
+int h3_early(const vq_h3 *h3);
+/* RFC 9110 §9.2.1: GET, HEAD, OPTIONS, TRACE. */
+int h3_method_safe(const uint8_t *p, size_t n);
+/* Client: forgets the copy of a request sent in 0-RTT (no retry by the session any more). */
+void h3_early_drop(vq_h3 *h3, h3_stream *s);
+/* Server: answers the request on s with a 425 (Too Early) the application never hears of, and stops
+ * reading the rest of it (RFC 9114 §4.1: H3_NO_ERROR, the response is complete). */
+void h3_too_early(vq_h3 *h3, h3_stream *s);
+/* Client: a 425 (Too Early) final response arrived on s, a request sent in 0-RTT whose copy is kept:
+ * 1 when the session takes care of it (sent again now, or once the handshake completed), 0 when the
+ * response is to be handed over as it is. */
+int h3_early_retry(vq_h3 *h3, h3_stream *s);
 /* Read side entry points (h3conn_rx.c). */
 vq_status h3_rx(vq_h3 *h3, uint64_t id, const uint8_t *data, size_t len, int fin);
 vq_status h3_rx_reset(vq_h3 *h3, uint64_t id, uint64_t code);

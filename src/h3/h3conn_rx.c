@@ -201,6 +201,30 @@ static vq_status on_headers_decoded(vq_h3 *h3, h3_stream *s, vq_qpack_out *o)
     }
     s->clen = head.content_length;
     s->connect = head.method.len == 7 && memcmp(head.method.p, "CONNECT", 7) == 0;
+    /* spec: rfc9114#10.9/1 — the anti-replay mitigations of RFC 8470. A request counts as received
+     * in early data when its header section is handled before the handshake completed (every byte
+     * of it then came in 0-RTT packets: the 1-RTT keys come with the handshake's end), or when it
+     * carries Early-Data (§5.1: it was early on an earlier hop; waiting for our handshake does not
+     * make it safe, and any value or number of such lines counts as "1"). One handled after the
+     * handshake completed is not a replay on this connection (RFC 8470 §2), whatever packets
+     * carried it: that is the "delay processing" of §3, at no cost. Of the others, the policy
+     * (cfg.early_policy) answers those with an unsafe method (RFC 9110 §9.2.1) 425 (Too Early):
+     * §3 leaves the server the choice between waiting for the handshake and 425; 425 also covers
+     * Early-Data requests, which waiting cannot, holds no request body meanwhile, and costs a round
+     * trip only to clients that sent an unsafe request early, which §4 says they must not do
+     * absent other information. §5.2: a 425 only for a request received in early data or carrying
+     * Early-Data, which is what head.early says. */
+    head.early = h3_early(h3);
+    for (size_t i = 0; i < head.nfields && !head.early; i++)
+      head.early = head.fields[i].name_len == 10 && memcmp(head.fields[i].name, "early-data", 10) == 0;
+    if (head.early) {
+      h3->early_requests++;
+      if (h3->cfg.early_policy == VQ_H3_EARLY_REJECT_ALL ||
+          (h3->cfg.early_policy != VQ_H3_EARLY_ACCEPT && !h3_method_safe(head.method.p, head.method.len))) {
+        h3_too_early(h3, s);
+        return VQ_OK;
+      }
+    }
     s->app_known = 1;
     if (h3->cb.on_request) h3->cb.on_request(h3->cb.ud, h3, s->id, &head);
     return VQ_OK;
@@ -214,6 +238,10 @@ static vq_status on_headers_decoded(vq_h3 *h3, h3_stream *s, vq_qpack_out *o)
     /* spec: rfc9114#4.1/8 — an interim response; the final one follows. */
     (void)vq_h3_msg_interim(&s->msg);
   } else {
+    /* spec: rfc9114#10.9/1 — RFC 8470 §5.2: a 425 (Too Early) to a request we sent in early data is
+     * answered by sending it again after the handshake (h3_early_retry), not handed over */
+    if (head.status == 425 && h3_early_retry(h3, s)) return VQ_OK;
+    if (s->early_keep) h3_early_drop(h3, s); /* any other final response: no retry needed */
     s->clen = head.content_length;
     if (head.status == 204 || head.status == 304) s->no_body = 1;
     if (s->connect && head.status < 300) {

@@ -43,6 +43,18 @@ static uint64_t t_send_room(void *ud, uint64_t id, uint64_t want)
   return vq_conn_stream_send_room(q->conn, id, want);
 }
 
+/* spec: rfc9114#10.9/1 — early data (RFC 8470) is what moves before the handshake completed: a
+ * client's 0-RTT (offered, not refused: refused data goes again in 1-RTT after it), and on a server
+ * everything it reads then (it has no 1-RTT keys before; it completes before the client's handshake
+ * is confirmed, so there is no 0.5-RTT request data). */
+static int t_early(void *ud)
+{
+  vq_h3q *q = ud;
+  if (vq_conn_get_state(q->conn) != VQ_CONN_HANDSHAKE)
+    return 0;
+  return vq_conn_is_server(q->conn) || vq_conn_early_data(q->conn) != VQ_EARLY_REJECTED;
+}
+
 static void t_close(void *ud, uint64_t err, const char *reason)
 {
   vq_h3q *q = ud;
@@ -58,7 +70,7 @@ vq_status vq_h3q_init(vq_h3q *q, vq_conn *conn, vq_mem *mem, const vq_h3_config 
   if (!conn || vq_conn_local_initial_max_streams(conn, 1) < 3)
     return VQ_ERR_INVALID_ARGUMENT;
   q->conn = conn;
-  vq_h3_transport tr = {q, t_open_uni, t_open_bidi, t_write, t_reset, t_stop, t_close, t_send_room};
+  vq_h3_transport tr = {q, t_open_uni, t_open_bidi, t_write, t_reset, t_stop, t_close, t_send_room, t_early};
   return vq_h3_create(&q->h3, mem, cfg, &tr, cb);
 }
 
@@ -121,6 +133,9 @@ vq_status vq_h3q_process(vq_h3q *q, const vq_cx *cx)
         q->started = 1;
         st = vq_h3_start(q->h3, cx);
         vq_cx_trace(cx, "h3_start", "status=%d (%s)", (int)st, vq_status_reason(st));
+      } else {
+        /* requests answered 425 (Too Early) before go again now (RFC 8470 §5.2) */
+        st = vq_h3_on_handshake_done(q->h3, cx);
       }
       break;
     case VQ_CONN_EV_STREAM_READABLE:
