@@ -64,6 +64,9 @@ typedef struct lpeer {
                                  where vq_conn_send_path / vq_conn_peer_addr say */
   uint64_t probes_to_pa, nonprobe_size_to_pa; /* client: datagrams to node2 while probing / of
                                  another size than a padded probe's while probing */
+  vq_time pa_tx_at[16];       /* client: when the first of them left */
+  int pa_failed_seen;         /* client: its preferred-address validation failed ... */
+  vq_time pa_failed_at;       /* ... at this time (first seen after an event) */
   /* probing a path without moving (vq_conn_probe_path): the client's second local address (a lab
    * node of its own); when the probe validates, the client's socket moves there and it migrates */
   int lnode2;                 /* client: -1 none */
@@ -259,6 +262,10 @@ static void flush(lpeer *p, vq_lab *lab, const vq_cx *cx)
     }
     return;
   }
+  if (p->conn && !p->pa_failed_seen && vq_conn_preferred_state(p->conn) == VQ_PA_FAILED) {
+    p->pa_failed_seen = 1;
+    p->pa_failed_at = cx->now;
+  }
   for (int k = 0; k < 1000 && p->conn; k++) {
     size_t n = 0, tl = 0, fl = 0;
     uint8_t to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
@@ -279,6 +286,8 @@ static void flush(lpeer *p, vq_lab *lab, const vq_cx *cx)
     else if (p->addr_aware && vq_conn_peer_addr(p->conn, &pa, &pl) && pl == 1)
       dst = pa[0];
     if (p->node2 >= 0 && dst == p->node2 && vq_conn_preferred_state(p->conn) == VQ_PA_PROBING) {
+      if (p->probes_to_pa < 16)
+        p->pa_tx_at[p->probes_to_pa] = cx->now;
       p->probes_to_pa++;
       if (n < 1200)
         p->nonprobe_size_to_pa++;
@@ -3870,6 +3879,56 @@ VQ_TEST(conn_lab_preferred_address_unreachable)
   vq_cx cx = vq_lab_cx(w.lab);
   CHECK_EQ(vq_conn_migrate(w.cli.conn, &cx), VQ_ERR_INVALID_ARGUMENT);
   world_free(&w);
+}
+
+VQ_TEST(conn_lab_preferred_address_probe_backoff)
+{
+  /* spec: rfc9000#9.4/4 — the preferred address is black-holed: each time the probe's timer
+   * expires the PATH_CHALLENGE goes again and the timer restarts for at least twice as long (RFC
+   * 9002 §6.2.1's backoff; loss detection does not resend it in between); spec: rfc9000#8.2.4/1,
+   * rfc9000#8.2.4/2 — the validation is abandoned three times the larger of the PTO and the new
+   * path's initial PTO (2 * kInitialRtt) after it started, and the client stays at the original
+   * address */
+  int fails = 0;
+  for (uint64_t seed = 440; seed < 444; seed++) {
+    scenario sc = pa_scenario(seed);
+    sc.pa_blackhole = 1;
+    sc.response = 100000000; /* busy all along: loss detection runs; the test stops it */
+    sc.streams = 1;
+    sc.run_for = VQ_MS(4000);
+    if (seed > 440)
+      sc.link.loss_ppm = 20000;
+    world w;
+    if (!world_run(&w, &sc)) {
+      fails++;
+      continue;
+    }
+    lpeer *p = &w.cli;
+    int ok = p->probes_to_pa >= 3 && p->probes_to_pa <= 16 && p->pa_failed_seen &&
+             vq_conn_preferred_state(p->conn) == VQ_PA_FAILED && w.srv.rx2 == 0;
+    int n = (int)(p->probes_to_pa < 16 ? p->probes_to_pa : 16);
+    for (int i = 2; ok && i < n; i++) {
+      vq_time a = p->pa_tx_at[i - 1] - p->pa_tx_at[i - 2], b = p->pa_tx_at[i] - p->pa_tx_at[i - 1];
+      if (a == 0 || b < 2 * a)
+        ok = 0;
+    }
+    /* given up no earlier than 3 * 2 * kInitialRtt (666 ms) after the first probe, and not long
+     * after three times the larger PTO (bounded here by 3 s) */
+    if (ok && (p->pa_failed_at < p->pa_tx_at[0] + 3 * 2 * VQ_K_INITIAL_RTT ||
+               p->pa_failed_at > p->pa_tx_at[0] + VQ_MS(3000)))
+      ok = 0;
+    if (!ok) {
+      fprintf(stderr, "  seed %llu: probes %llu failed %d at %llu, state %d:",
+              (unsigned long long)seed, (unsigned long long)p->probes_to_pa, p->pa_failed_seen,
+              (unsigned long long)p->pa_failed_at, vq_conn_preferred_state(p->conn));
+      for (int i = 0; i < n; i++)
+        fprintf(stderr, " %llu", (unsigned long long)p->pa_tx_at[i]);
+      fprintf(stderr, "\n");
+    }
+    fails += !ok;
+    world_free(&w);
+  }
+  CHECK_EQ(fails, 0);
 }
 
 VQ_TEST(conn_preferred_address_not_with_zero_length_cid)

@@ -311,6 +311,8 @@ struct vq_conn {
   int pa_building;                /* the packet being built is a probe: VQ_BUILD_* */
   vq_time pa_deadline;            /* client: the probe fails then */
   vq_time pa_resend_at;           /* client: a new probe then (a PATH_RESPONSE may be lost) */
+  uint32_t pa_resends;            /* probes sent again by the timer (its backoff exponent) */
+  vq_time pa_interval;            /* the timer's last period (each one at least twice the last) */
   uint8_t orig_addr[VQ_ADDR_MAX]; /* client: the server's address of the handshake */
   size_t orig_addr_len;
   /* probing a path without moving (RFC 9000 §9.1; conn_path.c, vq_conn_probe_path) */

@@ -604,7 +604,27 @@ static void pa_arm(vq_conn *c, const vq_cx *cx)
   vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
   vq_time fresh = 2 * VQ_K_INITIAL_RTT;
   c->pa_deadline = cx->now + 3 * (pto > fresh ? pto : fresh);
-  c->pa_resend_at = cx->now + (pto > fresh ? pto : fresh);
+  /* spec: rfc9000#9.4/4 — the probe's own timer is a PTO (RFC 9002 §6.2.1), backed off on each
+   * expiry (pa_rearm) */
+  c->pa_resends = 0;
+  c->pa_interval = pto;
+  c->pa_resend_at = cx->now + pto;
+}
+
+/* The probe timer expired without a PATH_RESPONSE: spec: rfc9000#9.4/4 — restarted "for a longer
+ * period of time", as RFC 9002 §6.2.1 backs off the PTO: the n-th period is PTO * 2^n and never
+ * shorter than twice the previous one (a PTO that shrank in between does not shorten it), so it is
+ * never more aggressive than PTO * 2^count. */
+static void pa_rearm(vq_conn *c, const vq_cx *cx)
+{
+  vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
+  if (c->pa_resends < 30)
+    c->pa_resends++;
+  vq_time iv = pto << c->pa_resends;
+  if (iv < 2 * c->pa_interval)
+    iv = 2 * c->pa_interval;
+  c->pa_interval = iv;
+  c->pa_resend_at = cx->now + iv;
 }
 
 void vq_conn_pa_start(vq_conn *c, const vq_cx *cx)
@@ -667,9 +687,8 @@ void vq_conn_pa_timeout(vq_conn *c, const vq_cx *cx)
   if (cx->now < c->pa_deadline) {
     /* spec: rfc9000#8.2.1/1 — another PATH_CHALLENGE (the same data) once a PTO passed without a
      * response: the probe or its PATH_RESPONSE may have been lost */
-    vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
     c->pa_probe_pending = 1;
-    c->pa_resend_at = cx->now + pto;
+    pa_rearm(c, cx);
     return;
   }
   /* spec: rfc9000#9.6.1/4 — the preferred address did not validate: the client goes on at the

@@ -201,17 +201,16 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
   case VQ_SF_PATH_CHALLENGE: {
     /* spec: rfc9000#8.2.1/1 — a lost PATH_CHALLENGE is sent again (the same data) while the
      * validation it belongs to goes on */
-    uint64_t d = 0, pd = 0, qd = 0;
+    uint64_t d = 0, qd = 0;
     for (int k = 0; k < 8; k++) {
       d = (d << 8) | c->path_challenge_data[k];
-      pd = (pd << 8) | c->pa_data[k];
       qd = (qd << 8) | c->pp_data[k];
     }
     if (c->path_validating && d == r->off)
       c->path_challenge_pending = 1;
-    /* the probe of the preferred address, or of a path, is sent again there (vq_conn_send_path) */
-    if (c->pa_state == VQ_PA_PROBING && pd == r->off)
-      c->pa_probe_pending = 1;
+    /* spec: rfc9000#9.4/4 — the probe of the preferred address is not: its own timer, backed off
+     * (vq_conn_pa_timeout), sends it again; loss detection would resend it at every loss, more
+     * aggressively than RFC 9002 §6.2.1. A probed path's is sent again there (vq_conn_send_path). */
     if (c->pp_state == VQ_PROBE_PROBING && qd == r->off)
       c->pp_pending = 1;
     return;
