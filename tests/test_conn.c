@@ -1375,6 +1375,27 @@ static int build_1rtt_to(world *w, const vq_cid *dcid, const uint8_t *payload, s
 /* A 1-RTT packet from the client to dcid handed to the server's endpoint as if from addr (NULL: the
  * client's lab address). Returns the connection it went to (NULL: none); *rl gets the size of the
  * endpoint's answer (a Stateless Reset), *bl the datagram's. */
+/* ep_inject at the server's preferred address (at_pa 1: vq_endpoint_recv_at) or its original one. */
+static vq_endpoint_conn *ep_inject_at(world *w, int at_pa, const vq_cid *dcid, const uint8_t *payload,
+                                      size_t plen, uint64_t pn, const uint8_t *addr, size_t addr_len,
+                                      size_t *rl, size_t *bl)
+{
+  uint8_t b[1500], resp[1500];
+  size_t n = 0;
+  *rl = 0;
+  if (!build_1rtt_to(w, dcid, payload, plen, pn, 0, b, &n))
+    return NULL;
+  if (bl)
+    *bl = n;
+  uint8_t own = (uint8_t)w->cli.node;
+  vq_endpoint_conn *ec = NULL;
+  int created = 0;
+  vq_cx cx = vq_lab_cx(w->lab);
+  (void)vq_endpoint_recv_at(w->srv.ep, &cx, at_pa, addr ? addr : &own, addr ? addr_len : 1, b, n, 0,
+                            &ec, &created, resp, sizeof(resp), rl);
+  return ec;
+}
+
 static vq_endpoint_conn *ep_inject(world *w, const vq_cid *dcid, const uint8_t *payload, size_t plen,
                                    uint64_t pn, const uint8_t *addr, size_t addr_len, size_t *rl,
                                    size_t *bl)
@@ -3929,6 +3950,95 @@ VQ_TEST(conn_lab_preferred_address_probe_backoff)
     world_free(&w);
   }
   CHECK_EQ(fails, 0);
+}
+
+/* spec: rfc9000#9.6.3/4 — packets at the server's preferred address from a source address other
+ * than the handshake's: the server protects itself as RFC 9000 §9.3.1 and §9.3.2 say. The packet
+ * with a non-probing frame is a migration: spec: rfc9000#9.3.1/1 — the new address is validated
+ * with PATH_CHALLENGE (under a CID of the client's not used before), spec: rfc9000#9.3/2,
+ * rfc9000#8/1 — and until then at most three times what came from it goes there; only the
+ * PATH_RESPONSE from that address's peer validates it. A PATH_CHALLENGE alone from there (a probe)
+ * is answered on its path — from the preferred address — within the same limit. */
+VQ_TEST(conn_preferred_address_other_source_validated)
+{
+  scenario sc = {0};
+  sc.seed = 450;
+  sc.link = link_ms(5);
+  sc.run_for = VQ_MS(500);
+  sc.keylog = 1;
+  sc.pa = 1;
+  sc.pa_strict = 1;
+  sc.pa_ignore = 1; /* the client stays at the original address: the packets below are not its */
+  sc.allow_migration = 1;
+  world w;
+  CHECK(world_run(&w, &sc));
+  CHECK(w.cli.handshake_done && w.srv.handshake_done && w.csec_len > 0);
+  vq_conn *s = peer_conn(&w.srv);
+  vq_tp tp;
+  CHECK(peer_tp_of(w.cli.conn, 1, &tp));
+  if (s && w.csec_len && vq_tp_has(&tp, VQ_TP_PREFERRED_ADDRESS)) {
+    vq_cid pacid;
+    CHECK_EQ(vq_cid_set(&pacid, tp.preferred_address.cid.bytes, tp.preferred_address.cid.len), VQ_OK);
+    vq_endpoint_conn *ec0 = vq_endpoint_next(w.srv.ep, NULL);
+    uint8_t hs_addr[VQ_ADDR_MAX];
+    size_t hs_len = ec0->addr_len;
+    memcpy(hs_addr, ec0->addr, hs_len);
+    uint64_t pn = next_pn(&w);
+    const uint8_t other[2] = {9, 9};
+    vq_cx cx = vq_lab_cx(w.lab);
+    /* a probe from the other address at the preferred address: answered from there, small */
+    const uint8_t pdata[8] = {4, 4, 3, 3, 2, 2, 1, 1};
+    uint8_t pl[9] = {0x1a};
+    memcpy(pl + 1, pdata, 8);
+    size_t rl = 0, bl = 0;
+    CHECK(ep_inject_at(&w, 1, &pacid, pl, sizeof(pl), pn + 10, other, 2, &rl, &bl) == ec0);
+    vq_conn_stats b;
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 0);
+    uint8_t buf[1500], to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
+    size_t n = 0, tl = 0, fl = 0;
+    CHECK_EQ(vq_conn_send_path_from(s, &cx, buf, sizeof(buf), &n, NULL, from, &fl, to, &tl), VQ_OK);
+    CHECK(n > 0 && n <= 3 * bl);
+    CHECK(tl == 2 && memcmp(to, other, 2) == 0);
+    CHECK(fl == 1 && from[0] == (uint8_t)w.srv.node2);
+    /* a non-probing packet (the largest) from there at the preferred address: a migration */
+    vq_endpoint_conn *ec = ep_inject_at(&w, 1, &pacid, (const uint8_t[]){0x01}, 1, pn + 20, other, 2,
+                                        &rl, &bl);
+    CHECK(ec == ec0);
+    CHECK_EQ(rl, 0);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 1);
+    CHECK(ec0->addr_len == 2 && memcmp(ec0->addr, other, 2) == 0);
+    uint64_t recv_there = bl;
+    int responses = 0, acked = 0;
+    unsigned phase = 0;
+    CHECK_EQ(server_reply(&w, 0, pdata, 0, &responses, &acked, &phase), 1);
+    CHECK(reply_challenge);
+    CHECK(reply_len <= 3 * recv_there);
+    uint8_t challenge[8];
+    memcpy(challenge, reply_challenge_data, 8);
+    size_t total = reply_len;
+    for (int i = 0; i < 10; i++) {
+      n = tl = fl = 0;
+      CHECK_EQ(vq_conn_send_path_from(s, &cx, buf, sizeof(buf), &n, NULL, from, &fl, to, &tl), VQ_OK);
+      total += n;
+      if (n == 0)
+        break;
+    }
+    CHECK(total <= 3 * recv_there);
+    /* a PATH_RESPONSE with other data validates nothing; the right one does */
+    uint8_t resp[9] = {0x1b, 0xee};
+    CHECK(ep_inject_at(&w, 1, &pacid, resp, sizeof(resp), pn + 21, other, 2, &rl, &bl) == ec0);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.paths_validated, 0);
+    memcpy(resp + 1, challenge, 8);
+    CHECK(ep_inject_at(&w, 1, &pacid, resp, sizeof(resp), pn + 22, other, 2, &rl, &bl) == ec0);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.paths_validated, 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    (void)hs_addr;
+  }
+  world_free(&w);
 }
 
 VQ_TEST(conn_preferred_address_not_with_zero_length_cid)

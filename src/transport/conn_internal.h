@@ -334,6 +334,8 @@ struct vq_conn {
   int pr_cid_set;
   uint64_t pr_budget;             /* bytes it may carry: three times those received (§8/1) */
   int pr_from_pa;                 /* server: it goes from the preferred address (probe came there) */
+  int pr_via_pa;                  /* server: it goes from the preferred address, the probe having
+                                     come there from another address than the client's */
   /* server, preferred address (RFC 9000 §9.6.2): the driver's address of it (cfg.preferred_local),
    * the datagram being processed arrived there, a non-probing packet arrived there; pa_state,
    * pa_data, pa_cid, pa_probe_pending, pa_deadline, pa_resend_at hold its own validation of the path

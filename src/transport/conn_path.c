@@ -350,6 +350,7 @@ static void pa_srv_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_
       c->pr_budget += 3 * (uint64_t)len;
       c->pr_pending = 1;
       c->pr_from_pa = 1;
+      c->pr_via_pa = 0;
     }
   }
   /* spec: rfc9000#9.6.2/3 — the server validates the path towards the client from its preferred
@@ -398,6 +399,11 @@ static void pa_srv_maybe_move(vq_conn *c, const vq_cx *cx)
 void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
                         size_t len, uint64_t prev_response_pending)
 {
+  /* spec: rfc9000#9.6.3/4 — at the preferred address from the client's current address: the
+   * preferred-address rules; from another address (rx_other_addr), the server protects itself as
+   * from any new address: a non-probing packet is a migration, validated with PATH_CHALLENGE, with
+   * at most three times the bytes received sent there until then (peer_moved, §9.3.1, §9.3.2); a
+   * probe is answered within the same limit (below) */
   if (c->rx_at_pa && !c->rx_other_addr) {
     pa_srv_after(c, cx, addr, addr_len, len, prev_response_pending);
     pa_srv_maybe_move(c, cx);
@@ -435,6 +441,10 @@ void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t
       /* spec: rfc9000#8.2.2/6, rfc9000#8/1 — at most three times what came from that address */
       c->pr_budget += 3 * (uint64_t)len;
       c->pr_pending = 1;
+      /* spec: rfc9000#8.2.2/3, rfc9000#9.6.3/4 — a probe that reached the preferred address from
+       * an address other than the client's: its path is the preferred address's, the answer
+       * leaves from there */
+      c->pr_via_pa = c->rx_at_pa;
     }
   }
 }

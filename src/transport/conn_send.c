@@ -1457,7 +1457,7 @@ vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, s
         c->stats.probes_answered++;
         memcpy(to, c->pr_addr, c->pr_addr_len);
         *to_len = c->pr_addr_len;
-        if (c->pr_from_pa) {
+        if (c->pr_from_pa || c->pr_via_pa) {
           memcpy(from, c->spa_local, c->spa_local_len);
           *from_len = c->spa_local_len;
         }
