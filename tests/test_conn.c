@@ -3954,7 +3954,7 @@ VQ_TEST(conn_lab_preferred_address_probe_backoff)
 
 /* spec: rfc9000#9.6.3/4 — packets at the server's preferred address from a source address other
  * than the handshake's: the server protects itself as RFC 9000 §9.3.1 and §9.3.2 say. The packet
- * with a non-probing frame is a migration: spec: rfc9000#9.3.1/1 — the new address is validated
+ * with a non-probing frame is a migration: spec: rfc9000#9.3/1 — the new address is validated
  * with PATH_CHALLENGE (under a CID of the client's not used before), spec: rfc9000#9.3/2,
  * rfc9000#8/1 — and until then at most three times what came from it goes there; only the
  * PATH_RESPONSE from that address's peer validates it. A PATH_CHALLENGE alone from there (a probe)
