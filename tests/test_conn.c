@@ -4041,6 +4041,90 @@ VQ_TEST(conn_preferred_address_other_source_validated)
   world_free(&w);
 }
 
+/* A 1-RTT packet from the server to the client (its handshake CID) with the given frames. */
+static int build_srv_1rtt(world *w, const uint8_t *payload, size_t plen, uint64_t pn, uint8_t buf[1500],
+                          size_t *outp)
+{
+  vq_pp_key k;
+  if (!key_1rtt(w, 1, 0, &k))
+    return 0;
+  size_t pn_off = 0, out = 0;
+  int ok = vq_short_header_write(buf, 1500, vq_conn_scid(w->cli.conn), 0, 0, 4, &pn_off) == VQ_OK &&
+           vq_pn_write(buf + pn_off, 1500 - pn_off, pn, 4) == VQ_OK && pn_off + 4 + plen < 1400;
+  if (ok) {
+    memcpy(buf + pn_off + 4, payload, plen);
+    ok = vq_packet_protect(&k, buf, 1500, pn_off, 4, pn, plen, &out) == VQ_OK;
+  }
+  vq_pp_key_discard(&k);
+  *outp = out;
+  return ok;
+}
+
+/* spec: rfc9000#9.6.3/2 — while the client validates the server's preferred address it does not
+ * move to a new local address (vq_conn_migrate, or a probe from one towards the original address,
+ * is refused: spec: rfc9000#18.2/3), so the only validation of the original address that can be in
+ * flight with it is a probe from the current local address (vq_conn_probe_path); when the
+ * preferred address validates, that one is abandoned (it ends as failed) and the client moves to
+ * the preferred address. */
+VQ_TEST(conn_preferred_address_wins_over_original)
+{
+  scenario sc = pa_scenario(451);
+  sc.pa_blackhole = 1; /* the probes never arrive: the test answers one itself */
+  sc.allow_migration = 1;
+  sc.keylog = 1;
+  sc.streams = 1;
+  sc.response = 100000000;
+  sc.run_for = VQ_MS(300);
+  world w;
+  CHECK(world_run(&w, &sc));
+  vq_conn *c = w.cli.conn;
+  CHECK(w.cli.handshake_done && w.csec_len > 0 && w.ssec_len > 0);
+  CHECK_EQ(vq_conn_preferred_state(c), VQ_PA_PROBING);
+  if (vq_conn_preferred_state(c) == VQ_PA_PROBING && w.ssec_len) {
+    vq_cx cx = vq_lab_cx(w.lab);
+    const uint8_t newlocal = 77;
+    CHECK_EQ(vq_conn_migrate(c, &cx), VQ_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(vq_conn_probe_path(c, &cx, &newlocal, 1, NULL, 0), VQ_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(vq_conn_probe_path(c, &cx, NULL, 0, NULL, 0), VQ_OK);
+    CHECK_EQ(vq_conn_probe_state(c), VQ_PROBE_PROBING);
+    vq_conn_event ev;
+    while (vq_conn_poll_event(c, &ev))
+      ;
+    /* the server's PATH_RESPONSE to the preferred-address probe, from the preferred address */
+    uint8_t pl[9] = {0x1b};
+    memcpy(pl + 1, c->pa_data, 8);
+    uint8_t buf[1500];
+    size_t n = 0;
+    vq_conn_stats st;
+    vq_conn_get_stats(peer_conn(&w.srv), &st);
+    CHECK(build_srv_1rtt(&w, pl, sizeof(pl), st.pkts_sent + 1000, buf, &n));
+    uint8_t pa_node = (uint8_t)w.srv.node2;
+    CHECK_EQ(vq_conn_recv_from(c, &cx, &pa_node, 1, buf, n, 0), VQ_OK);
+    CHECK_EQ(vq_conn_preferred_state(c), VQ_PA_MOVED);
+    const uint8_t *pa;
+    size_t pl_len = 0;
+    CHECK(vq_conn_peer_addr(c, &pa, &pl_len) && pl_len == 1 && pa[0] == pa_node);
+    /* the probe of the original address: abandoned, reported failed */
+    CHECK_EQ(vq_conn_probe_state(c), VQ_PROBE_FAILED);
+    int probe_ev = 0;
+    while (vq_conn_poll_event(c, &ev))
+      if (ev.type == VQ_CONN_EV_PATH_PROBE)
+        probe_ev = 1 + (int)ev.error_code;
+    CHECK_EQ(probe_ev, 1);
+    /* nothing more goes to the original address: no probe datagram of its own */
+    for (int k = 0; k < 50; k++) {
+      uint8_t to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
+      size_t tl = 0, fl = 0;
+      n = 0;
+      if (vq_conn_send_path_from(c, &cx, buf, sizeof(buf), &n, NULL, from, &fl, to, &tl) != VQ_OK || !n)
+        break;
+      CHECK(tl == 0);
+      CHECK(fl == 0);
+    }
+  }
+  world_free(&w);
+}
+
 VQ_TEST(conn_preferred_address_not_with_zero_length_cid)
 {
   /* spec: rfc9000#18.2/5 — a server whose CID is zero-length gives no preferred_address; with an

@@ -673,6 +673,24 @@ int vq_conn_pa_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
     pa_srv_maybe_move(c, cx);
     return 1;
   }
+  /* spec: rfc9000#9.6.3/2 — the preferred address validated: any validation of a path to the
+   * original address still in flight is abandoned (vq_conn_migrate, a new local address, is
+   * refused until the client moved to the preferred address, spec: rfc9000#18.2/3; a probe of the
+   * original address from the current local one, vq_conn_probe_path, ends as failed) */
+  if (c->path_validating) {
+    c->path_validating = 0;
+    c->path_challenge_pending = 0;
+    c->path_mtu_unshown = 0;
+    c->path_deadline = VQ_TIME_NEVER;
+  }
+  if (c->pp_state == VQ_PROBE_PROBING &&
+      (c->pp_remote_len == 0 ||
+       (c->orig_addr_len && addr_eq(c->pp_remote, c->pp_remote_len, c->orig_addr, c->orig_addr_len)))) {
+    vq_conn_pp_abandon(c);
+    c->pp_state = VQ_PROBE_FAILED;
+    vq_conn_push_event(c, VQ_CONN_EV_PATH_PROBE, 0, 0);
+    vq_cx_trace(cx, "path_probe", "abandoned: the preferred address validated");
+  }
   /* spec: rfc9000#9.6.1/3 — validated: every packet from now on goes to the preferred address,
    * under a new CID (the lowest unused: the one of sequence 1 the probes used) */
   c->pa_state = VQ_PA_MOVED;
