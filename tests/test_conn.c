@@ -4021,7 +4021,8 @@ VQ_TEST(conn_preferred_address_other_source_validated)
     for (int i = 0; i < 10; i++) {
       n = tl = fl = 0;
       CHECK_EQ(vq_conn_send_path_from(s, &cx, buf, sizeof(buf), &n, NULL, from, &fl, to, &tl), VQ_OK);
-      total += n;
+      if (tl == 0) /* to the new address (tl 1: the check of the previous path, RFC 9000 §9.3.3) */
+        total += n;
       if (n == 0)
         break;
     }
@@ -4121,6 +4122,193 @@ VQ_TEST(conn_preferred_address_wins_over_original)
       CHECK(tl == 0);
       CHECK(fl == 0);
     }
+  }
+  world_free(&w);
+}
+
+/* The frames of a 1-RTT datagram (its first packet), decrypted with the server's (server 1) or the
+ * client's key: a PATH_CHALLENGE's data (*chal 1), a PATH_RESPONSE, a non-probing frame (RFC 9000
+ * §9.1: other than PATH_CHALLENGE, PATH_RESPONSE, NEW_CONNECTION_ID, PADDING). 0 if undecodable. */
+static int scan_1rtt(world *w, int server, const uint8_t *dgram, size_t n, size_t dcid_len, int *chal,
+                     uint8_t data[8], int *resp, int *non_probing)
+{
+  uint8_t buf[1500];
+  *chal = *resp = *non_probing = 0;
+  if (n > sizeof(buf))
+    return 0;
+  memcpy(buf, dgram, n);
+  vq_pkt_header h;
+  if (vq_packet_parse(buf, n, dcid_len, &h) != VQ_OK || h.type != VQ_PKT_1RTT)
+    return 0;
+  vq_pp_key k;
+  if (!key_1rtt(w, server, 0, &k))
+    return 0;
+  vq_unprotected u;
+  vq_status st = vq_packet_unprotect(&k, buf, h.packet_len, h.pn_off, -1, &u);
+  vq_pp_key_discard(&k);
+  if (st != VQ_OK)
+    return 0;
+  size_t off = 0, used = 0;
+  vq_frame f;
+  while (off < u.payload_len &&
+         vq_frame_parse(buf + u.payload_offset + off, u.payload_len - off, &f, &used) == VQ_OK) {
+    if (f.type == VQ_FRAME_PATH_CHALLENGE) {
+      *chal = 1;
+      memcpy(data, f.path.data, 8);
+    } else if (f.type == VQ_FRAME_PATH_RESPONSE) {
+      *resp = 1;
+    } else if (f.type != VQ_FRAME_PADDING && f.type != VQ_FRAME_NEW_CONNECTION_ID) {
+      *non_probing = 1;
+    }
+    off += used;
+  }
+  return 1;
+}
+
+/* spec: rfc9000#9.3.3/1 — an on-path attacker forwards a copy of the client's packet (the largest so
+ * far) from its own address: the server follows it (RFC 9000 §9.3) but also validates the
+ * previously active path with a PATH_CHALLENGE, in a datagram of its own to the client's old
+ * address (padded to 1200 bytes, RFC 9000 §8.2.1/5); spec: rfc9000#9.3.3/2 — the real client
+ * answers it with a non-probing packet, and the connection moves back to the original path. The
+ * attacker's address is then no longer the one the server sends to. */
+VQ_TEST(conn_apparent_migration_previous_path_checked)
+{
+  world w;
+  CHECK(established_paths(&w, 123, 1));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len && w.ssec_len) {
+    vq_endpoint_conn *ec = vq_endpoint_next(w.srv.ep, NULL);
+    uint8_t old_addr[VQ_ADDR_MAX];
+    size_t old_len = ec->addr_len;
+    memcpy(old_addr, ec->addr, old_len);
+    const uint8_t attacker[2] = {9, 9};
+    uint64_t pn = next_pn(&w);
+    size_t rl = 0, bl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, pn, attacker, 2, &rl,
+                    &bl) == ec);
+    vq_conn_stats b;
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.peer_migrations, 1);
+    CHECK(ec->addr_len == 2 && memcmp(ec->addr, attacker, 2) == 0);
+    vq_cx cx = vq_lab_cx(w.lab);
+    int to_prev = 0, chal_new = 0;
+    uint8_t prev_data[8] = {0};
+    size_t cl = vq_conn_scid(w.cli.conn)->len;
+    for (int k = 0; k < 20; k++) {
+      uint8_t buf[1500], to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
+      size_t n = 0, tl = 0, fl = 0;
+      CHECK_EQ(vq_conn_send_path_from(s, &cx, buf, sizeof(buf), &n, NULL, from, &fl, to, &tl), VQ_OK);
+      if (n == 0)
+        break;
+      int chal = 0, resp = 0, np = 0;
+      uint8_t d[8];
+      CHECK(scan_1rtt(&w, 1, buf, n, cl, &chal, d, &resp, &np));
+      if (tl == old_len && memcmp(to, old_addr, old_len) == 0) {
+        to_prev++;
+        CHECK(chal);
+        CHECK(!np); /* a probing packet only */
+        CHECK(n >= 1200);
+        memcpy(prev_data, d, 8);
+      } else {
+        CHECK_EQ(tl, 0);
+        chal_new += chal;
+      }
+    }
+    CHECK_EQ(to_prev, 1);
+    CHECK(chal_new >= 1);
+    /* the real client gets it on its active path: its answer carries a non-probing frame */
+    uint8_t pc[9] = {0x1a};
+    memcpy(pc + 1, prev_data, 8);
+    uint8_t cb[1500];
+    size_t cn = 0;
+    CHECK(build_srv_1rtt(&w, pc, sizeof(pc), b.pkts_sent + 1000, cb, &cn));
+    vq_cx ccx = vq_lab_cx(w.lab);
+    uint8_t srv_addr = (uint8_t)w.srv.node;
+    CHECK_EQ(vq_conn_recv_from(w.cli.conn, &ccx, &srv_addr, 1, cb, cn, 0), VQ_OK);
+    int answered = 0, with_np = 0;
+    for (int k = 0; k < 10; k++) {
+      uint8_t buf[1500];
+      size_t n = 0;
+      if (vq_conn_send(w.cli.conn, &ccx, buf, sizeof(buf), &n) != VQ_OK || n == 0)
+        break;
+      int chal = 0, resp = 0, np = 0;
+      uint8_t d[8];
+      CHECK(scan_1rtt(&w, 0, buf, n, vq_conn_dcid(w.cli.conn)->len, &chal, d, &resp, &np));
+      if (resp) {
+        answered++;
+        with_np += np;
+      }
+    }
+    CHECK_EQ(answered, 1);
+    CHECK_EQ(with_np, 1);
+    /* that answer (PATH_RESPONSE and PING, a new largest packet) reaches the server from the
+     * original address: the previous path is validated and the connection is back on it */
+    uint8_t pl[10] = {0x1b};
+    memcpy(pl + 1, prev_data, 8);
+    pl[9] = 0x01;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), pl, sizeof(pl), pn + 1, NULL, 0, &rl, &bl) == ec);
+    vq_conn_get_stats(s, &b);
+    CHECK_EQ(b.prev_paths_validated, 1);
+    CHECK_EQ(b.peer_migrations, 2);
+    CHECK(ec->addr_len == old_len && memcmp(ec->addr, old_addr, old_len) == 0);
+    const uint8_t *pa = NULL;
+    size_t pal = 0;
+    CHECK(vq_conn_peer_addr(s, &pa, &pal) && pal == old_len && memcmp(pa, old_addr, old_len) == 0);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+  }
+  world_free(&w);
+}
+
+/* The same when the previous path is gone (a real migration, the old address dead): the check of
+ * it fails silently, the connection stays on the new path. */
+VQ_TEST(conn_real_migration_previous_path_dead)
+{
+  world w;
+  CHECK(established_paths(&w, 124, 1));
+  vq_conn *s = peer_conn(&w.srv);
+  if (s && w.csec_len) {
+    vq_endpoint_conn *ec = vq_endpoint_next(w.srv.ep, NULL);
+    const uint8_t moved[2] = {9, 8};
+    uint64_t pn = next_pn(&w);
+    size_t rl = 0, bl = 0;
+    CHECK(ep_inject(&w, vq_conn_dcid(w.cli.conn), (const uint8_t[]){0x01}, 1, pn, moved, 2, &rl, &bl) ==
+          ec);
+    vq_cx cx = vq_lab_cx(w.lab);
+    size_t cl = vq_conn_scid(w.cli.conn)->len;
+    int validated_new = 0;
+    vq_conn_stats b;
+    for (int i = 0; i < 400 && vq_conn_get_state(s) == VQ_CONN_ESTABLISHED; i++) {
+      vq_conn_get_stats(s, &b);
+      if (b.prev_path_failures)
+        break;
+      uint8_t buf[1500], to[VQ_ADDR_MAX], from[VQ_ADDR_MAX];
+      size_t n = 0, tl = 0, fl = 0;
+      for (int k = 0; k < 20; k++) {
+        if (vq_conn_send_path_from(s, &cx, buf, sizeof(buf), &n, NULL, from, &fl, to, &tl) != VQ_OK ||
+            n == 0)
+          break;
+        int chal = 0, resp = 0, np = 0;
+        uint8_t d[8];
+        /* the client at its new address answers the new path's challenges; the old one is dead */
+        if (tl == 0 && !validated_new && scan_1rtt(&w, 1, buf, n, cl, &chal, d, &resp, &np) && chal) {
+          uint8_t pl[10] = {0x1b};
+          memcpy(pl + 1, d, 8);
+          pl[9] = 0x01;
+          (void)ep_inject(&w, vq_conn_dcid(w.cli.conn), pl, sizeof(pl), ++pn, moved, 2, &rl, &bl);
+          vq_conn_get_stats(s, &b);
+          validated_new = b.paths_validated >= 1;
+        }
+      }
+      cx.now = vq_conn_next_timeout(s);
+      (void)vq_conn_handle_timeout(s, &cx);
+    }
+    vq_conn_get_stats(s, &b);
+    CHECK(validated_new);
+    CHECK_EQ(b.prev_path_failures, 1);
+    CHECK_EQ(b.prev_paths_validated, 0);
+    CHECK_EQ(b.peer_migrations, 1);
+    CHECK_EQ(vq_conn_get_state(s), VQ_CONN_ESTABLISHED);
+    CHECK(ec->addr_len == 2 && memcmp(ec->addr, moved, 2) == 0);
   }
   world_free(&w);
 }

@@ -176,6 +176,7 @@ uint64_t vq_conn_cid_generation(const vq_conn *c) { return c->cid_gen; }
 /* ---- paths ------------------------------------------------------------------------------------ */
 
 static void pa_arm(vq_conn *c, const vq_cx *cx);
+static void pp_arm(vq_conn *c, const vq_cx *cx);
 
 /* The peer CID path 1 (a probe's path) uses is retired (RETIRE_CONNECTION_ID queued), if any. */
 static void retire_path1(vq_conn *c)
@@ -259,11 +260,60 @@ int vq_conn_path_before(vq_conn *c, const uint8_t *addr, size_t addr_len, size_t
   return 1;
 }
 
+/* Server: a PATH_CHALLENGE on the path the peer just left (prev_addr), in a datagram of its own
+ * (vq_conn_send_path_from's to) under a CID of the peer's not used before (path 1 of the CID
+ * table, spec: rfc9000#9.5/3; none left: no such validation). It reuses the probe state
+ * (pp_*, vq_conn_probe_path's on a client); its end, either way, is silent. */
+static void oldpath_start(vq_conn *c, const vq_cx *cx)
+{
+  vq_cid cid;
+  uint64_t seq;
+  uint32_t before = c->cids.retire_n;
+  c->pp_state = VQ_PROBE_NONE;
+  c->pp_pending = 0;
+  c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
+  if (!c->have_prev_addr || vq_cidmgr_peer_use(&c->cids, 1, &cid, &seq) != VQ_OK) {
+    vq_cx_trace(cx, "path_challenge", "previous path not validated: no unused CID of the peer");
+    return;
+  }
+  if (c->cids.retire_n > before)
+    c->stats.peer_cids_retired += c->cids.retire_n - before;
+  c->pp_cid = cid;
+  c->pp_local_len = 0;
+  if (c->spa_moved) {
+    memcpy(c->pp_local, c->spa_local, c->spa_local_len);
+    c->pp_local_len = c->spa_local_len;
+  }
+  memcpy(c->pp_remote, c->prev_addr, c->prev_addr_len);
+  c->pp_remote_len = c->prev_addr_len;
+  /* spec: rfc9000#8.2.1/4 — unpredictable data */
+  if (cx->rng)
+    vq_rng_fill(cx->rng, c->pp_data, sizeof(c->pp_data));
+  else
+    c->pp_data[0] ^= 0x6b;
+  c->pp_state = VQ_PROBE_PROBING;
+  c->pp_pending = 1;
+  pp_arm(c, cx);
+  vq_cx_trace(cx, "path_challenge", "previous path seq=%llu", (unsigned long long)seq);
+}
+
+/* Server: the validation of the previous path ended (validated or not): its CID is retired unless
+ * a probe's answer took path 1 since. */
+static void oldpath_end(vq_conn *c)
+{
+  if (!c->pr_cid_set)
+    retire_path1(c);
+  c->pp_state = VQ_PROBE_NONE;
+  c->pp_pending = 0;
+  c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
+}
+
 /* spec: rfc9000#9.3/1 — the server follows the peer to its new address and validates it */
 static void peer_moved(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len, size_t len)
 {
   int port_only = c->cfg.addr_same_host &&
                   c->cfg.addr_same_host(c->peer_addr, c->peer_addr_len, addr, addr_len);
+  int from_validated = !c->path_unvalidated;
   if (!c->path_unvalidated) {
     /* the address we fall back to if the new one does not validate (§9.3.2) */
     memcpy(c->prev_addr, c->peer_addr, c->peer_addr_len);
@@ -304,6 +354,12 @@ static void peer_moved(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t 
     c->pr_cid_set = 0;
   }
   c->pr_from_pa = 0;
+  c->pr_via_pa = 0;
+  /* spec: rfc9000#9.3.3/1 — the previously active (validated) path is validated too (an attacker
+   * may have forwarded the packet: the real peer, still there, answers with a non-probing packet
+   * and the connection moves back, spec: rfc9000#9.3.3/2); a path no longer there fails silently */
+  if (from_validated)
+    oldpath_start(c, cx);
   /* spec: rfc9000#9/4 — path validation on any change of the peer's address */
   path_start_validation(c, cx);
   c->stats.peer_migrations++;
@@ -382,6 +438,10 @@ static void pa_srv_maybe_move(vq_conn *c, const vq_cx *cx)
   uint32_t before = c->cids.retire_n;
   if (vq_cidmgr_peer_retire_path(&c->cids, 0) != VQ_OK)
     return;
+  /* a validation of the previous path (its CID was replaced on path 1 by the probe's) ends */
+  c->pp_state = VQ_PROBE_NONE;
+  c->pp_pending = 0;
+  c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
   if (c->cids.retire_n > before)
     c->stats.peer_cids_retired += c->cids.retire_n - before;
   for (uint32_t i = 0; i < c->cids.peer_cap; i++)
@@ -409,8 +469,14 @@ void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t
     pa_srv_maybe_move(c, cx);
     return;
   }
-  if (!c->rx_other_addr)
+  if (!c->rx_other_addr) {
+    /* spec: rfc9000#9.3.3/2 — a PATH_CHALLENGE on the active path: a non-probing packet (a PING)
+     * goes with the answer, so a connection moved by a forwarded copy comes back (§9.3.3) */
+    if (!prev_response_pending && c->path_response_pending && c->state == VQ_CONN_ESTABLISHED &&
+        addr && c->have_peer_addr && addr_eq(addr, addr_len, c->peer_addr, c->peer_addr_len))
+      c->ping_pending = 1;
     return;
+  }
   c->rx_other_addr = 0;
   if (c->rx_non_probing && c->state == VQ_CONN_ESTABLISHED) {
     /* spec: rfc9000#9.3 — a non-probing packet, the largest so far, from a new address */
@@ -808,9 +874,16 @@ int vq_conn_probe_state(const vq_conn *c) { return c->pp_state; }
 
 int vq_conn_pp_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
 {
-  if (c->is_server || c->pp_state != VQ_PROBE_PROBING ||
-      memcmp(data, c->pp_data, VQ_PATH_DATA_LEN) != 0)
+  if (c->pp_state != VQ_PROBE_PROBING || memcmp(data, c->pp_data, VQ_PATH_DATA_LEN) != 0)
     return 0;
+  if (c->is_server) {
+    /* spec: rfc9000#9.3.3/1 — the previous path answered: validated (the real peer's non-probing
+     * packet from there, if it is still there, moves the connection back: vq_conn_path_after) */
+    oldpath_end(c);
+    c->stats.prev_paths_validated++;
+    vq_cx_trace(cx, "path_validated", "previous path");
+    return 1;
+  }
   /* spec: rfc9000#8.2.3 — a PATH_RESPONSE with the data of our PATH_CHALLENGE validates the path
    * the challenge went on; spec: rfc9000#8.2.2/4 — whatever path it came on. The connection stays
    * where it is (spec: rfc9000#9.1/1: probing before migrating). */
@@ -828,6 +901,14 @@ void vq_conn_pp_timeout(vq_conn *c, const vq_cx *cx)
   if (cx->now < c->pp_deadline) {
     c->pp_pending = 1;
     c->pp_resend_at = cx->now + vq_rtt_pto(&c->rec.rtt, 1);
+    return;
+  }
+  if (c->is_server) {
+    /* spec: rfc9000#9.3.3/1 — the previous path did not answer: no more probes there, nothing else
+     * (the connection stays on its new path) */
+    oldpath_end(c);
+    c->stats.prev_path_failures++;
+    vq_cx_trace(cx, "path_validation_failed", "previous path");
     return;
   }
   /* spec: rfc9000#8.2.4/1 — the validation is abandoned; the probe path's CID is retired (spec:

@@ -1402,7 +1402,9 @@ vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, s
    * rfc9000#9.6.2/3) */
   int pa = c->pa_state == VQ_PA_PROBING && c->pa_probe_pending &&
            (!c->is_server || c->spa_local_len > 0);
-  int pp = !c->is_server && c->pp_state == VQ_PROBE_PROBING && c->pp_pending;
+  /* a client's probe of a path; a server's PATH_CHALLENGE on the previous path (spec:
+   * rfc9000#9.3.3/1) */
+  int pp = c->pp_state == VQ_PROBE_PROBING && c->pp_pending;
   int pr = c->pr_pending && c->pr_cid_set;
   if ((pa || pp || pr) && c->state == VQ_CONN_ESTABLISHED && cap >= VQ_MIN_INITIAL_DATAGRAM) {
     vq_cx tcx_;
