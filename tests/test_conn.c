@@ -72,6 +72,8 @@ typedef struct lpeer {
   int lnode2;                 /* client: -1 none */
   int send_node;              /* client: the node its ordinary datagrams leave from */
   vq_time probe_at;           /* client: when to probe (0: never) */
+  int old_path_dead;          /* client: datagrams to node are dropped once send_node moved */
+  int at_lnode2;              /* client: the datagram being handled arrived at lnode2 */
   int probe_started, probe_event; /* client: 1 + error_code of VQ_CONN_EV_PATH_PROBE */
   int migrate_status;         /* client: 1 + what vq_conn_migrate returned (0: not called) */
   uint64_t from2_probing, from2_nonprobe; /* client: datagrams from lnode2 before the move / of them
@@ -314,6 +316,8 @@ static void node_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const u
                               &created, resp, sizeof(resp), &rl);
     if (rl)
       vq_lab_send(lab, p->send_from, from, resp, rl);
+  } else if (p->conn && p->old_path_dead && !p->at_lnode2 && p->send_node != p->node) {
+    return; /* the socket moved: the first address is gone */
   } else if (p->conn) {
     uint8_t addr = (uint8_t)from;
     if (p->addr_aware)
@@ -376,7 +380,10 @@ static const vq_lab_node_ops node2_ops = {node2_dgram, node2_next, node2_timeout
 static void cnode2_dgram(void *ud, vq_lab *lab, const vq_cx *cx, int from, const uint8_t *data,
                          size_t len)
 {
+  lpeer *p = ud;
+  p->at_lnode2 = 1;
   node_dgram(ud, lab, cx, from, data, len);
+  p->at_lnode2 = 0;
 }
 static const vq_lab_node_ops cnode2_ops = {cnode2_dgram, node2_next, node2_timeout};
 
@@ -420,6 +427,7 @@ typedef struct scenario {
   int pa_strict;              /* the server follows RFC 9000 §9.6.2 (cfg.preferred_local) */
   vq_time probe_at;           /* the client probes from a second local address then (0: never) */
   int probe_blackhole;        /* nothing from that address reaches the server */
+  int old_path_dead;          /* the client's first address receives nothing once it moved */
 } scenario;
 
 typedef struct world {
@@ -504,6 +512,7 @@ static int world_run(world *w, const scenario *sc)
     }
     vq_lab_set_link(w->lab, w->cli.lnode2, w->srv.node, &l2);
     w->cli.probe_at = sc->probe_at;
+    w->cli.old_path_dead = sc->old_path_dead;
     w->srv.route_peer = 1;
   }
   vq_tp_preferred_address pref;
@@ -4589,6 +4598,40 @@ VQ_TEST(conn_lab_probe_then_migrate_many_seeds)
               (unsigned long long)w.srv.stats.probes_answered,
               (unsigned long long)w.srv.stats.peer_migrations,
               (unsigned long long)w.cli.stats.migrations);
+      ok = 0;
+    }
+    fails += !ok;
+    world_free(&w);
+  }
+  CHECK_EQ(fails, 0);
+}
+
+VQ_TEST(conn_lab_migrate_old_path_dead_many_seeds)
+{
+  /* spec: rfc9000#9.3.3/1 — the benign case of the server's check of the previous path: a real
+   * migration (probe, then move) after which the client's first address receives nothing. The
+   * server's PATH_CHALLENGE there is never answered (its validation fails, silently) and changes
+   * nothing: one peer migration, the transfer completes byte-exact over many seeds with loss and
+   * reordering */
+  int fails = 0;
+  for (uint64_t seed = 660; seed < 672; seed++) {
+    scenario sc = probe_scenario(seed);
+    sc.old_path_dead = 1;
+    if (seed > 660)
+      lossy_reordering(&sc.link);
+    world w;
+    if (!world_run(&w, &sc)) {
+      fails++;
+      continue;
+    }
+    int ok = check_transfer(&w, &sc);
+    if (w.cli.migrate_status != 1 + VQ_OK || w.srv.stats.peer_migrations != 1 ||
+        w.srv.stats.prev_paths_validated != 0 || w.srv.stats.prev_path_failures != 1) {
+      fprintf(stderr, "  seed %llu: migrate %d peer_migrations %llu prev validated %llu failed %llu\n",
+              (unsigned long long)seed, w.cli.migrate_status,
+              (unsigned long long)w.srv.stats.peer_migrations,
+              (unsigned long long)w.srv.stats.prev_paths_validated,
+              (unsigned long long)w.srv.stats.prev_path_failures);
       ok = 0;
     }
     fails += !ok;
