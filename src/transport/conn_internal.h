@@ -288,6 +288,9 @@ struct vq_conn {
   int path_validating;            /* a PATH_CHALLENGE is outstanding */
   uint8_t path_challenge_data[8];
   vq_time path_deadline;          /* the validation fails then */
+  vq_time path_resend_at;         /* a PATH_CHALLENGE again then (its answer may be lost) */
+  uint32_t path_resends;          /* challenges sent again by that timer (its backoff exponent) */
+  vq_time path_interval;          /* the timer's last period */
   int path_pad;                   /* the packet being built carries PATH_CHALLENGE/RESPONSE */
   int path_mtu_unshown;           /* a PATH_CHALLENGE/RESPONSE went in a datagram the
                                    * anti-amplification limit kept below 1200 bytes */
@@ -356,6 +359,10 @@ struct vq_conn {
   uint64_t sessions_seen;         /* client: sessions already announced (VQ_CONN_EV_SESSION_TICKET) */
   uint64_t early_pn_end;          /* client, 0-RTT rejected: application pns below were 0-RTT */
 };
+
+/* Bytes of a new path's anti-amplification allowance kept for PATH_CHALLENGEs sent again (two small
+ * datagrams: header, CID, PATH_CHALLENGE, an ACK, the AEAD tag). */
+#define VQ_PATH_CHALLENGE_ROOM 192u
 
 /* What the probe packet being built is (pa_building): a PATH_CHALLENGE to the server's preferred
  * address, a PATH_CHALLENGE on a probed path, a PATH_RESPONSE on the path of a peer's probe. */
@@ -466,6 +473,7 @@ void vq_conn_pa_client_tp(vq_conn *c);
 void vq_conn_pa_start(vq_conn *c, const vq_cx *cx);
 int vq_conn_pa_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8]);
 void vq_conn_pa_timeout(vq_conn *c, const vq_cx *cx);
+void vq_conn_path_resend(vq_conn *c, const vq_cx *cx);
 /* Probing without moving (vq_conn_probe_path): a PATH_RESPONSE to our probe (1: it was), the
  * timers, and the probe path given up (a migration or closing). */
 int vq_conn_pp_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8]);

@@ -192,6 +192,22 @@ static int addr_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
   return alen == blen && memcmp(a, b, alen) == 0;
 }
 
+/* spec: rfc9000#9.4/4 — a probe timer expired without a PATH_RESPONSE: restarted "for a longer
+ * period of time", as RFC 9002 §6.2.1 backs off the PTO: the n-th period is PTO * 2^n and never
+ * shorter than twice the previous one (a PTO that shrank in between does not shorten it), so it is
+ * never more aggressive than PTO * 2^count. Returns the next period. */
+static vq_time probe_backoff(const vq_conn *c, uint32_t *resends, vq_time *interval)
+{
+  vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
+  if (*resends < 30)
+    (*resends)++;
+  vq_time iv = pto << *resends;
+  if (iv < 2 * *interval)
+    iv = 2 * *interval;
+  *interval = iv;
+  return iv;
+}
+
 static void path_start_validation(vq_conn *c, const vq_cx *cx)
 {
   /* spec: rfc9000#8.2.1/4 — unpredictable data in every PATH_CHALLENGE */
@@ -206,6 +222,12 @@ static void path_start_validation(vq_conn *c, const vq_cx *cx)
   vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
   vq_time fresh = 2 * VQ_K_INITIAL_RTT;
   c->path_deadline = cx->now + 3 * (pto > fresh ? pto : fresh);
+  /* spec: rfc9000#8.2.1/1, rfc9000#9.4/4 — besides loss detection (a PATH_CHALLENGE declared lost
+   * goes again), a timer of its own: the challenge may arrive (and be acknowledged) while its
+   * PATH_RESPONSE, never sent twice (§8.2.2/7), is lost; a PTO, backed off (vq_conn_path_resend) */
+  c->path_resends = 0;
+  c->path_interval = pto;
+  c->path_resend_at = cx->now + pto;
   vq_cx_trace(cx, "path_challenge", "start");
 }
 
@@ -534,7 +556,7 @@ void vq_conn_on_path_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8]
   c->path_challenge_pending = 0;
   c->path_unvalidated = 0;
   c->have_prev_addr = 0;
-  c->path_deadline = VQ_TIME_NEVER;
+  c->path_deadline = c->path_resend_at = VQ_TIME_NEVER;
   c->stats.paths_validated++;
   vq_cx_trace(cx, "path_validated", "ok");
   /* spec: rfc9000#8.2.1/6, rfc9000#8.2.3/1 — our PATH_CHALLENGE or PATH_RESPONSE on this path went
@@ -552,7 +574,7 @@ void vq_conn_path_timeout(vq_conn *c, const vq_cx *cx)
     return;
   c->path_validating = 0;
   c->path_challenge_pending = 0;
-  c->path_deadline = VQ_TIME_NEVER;
+  c->path_deadline = c->path_resend_at = VQ_TIME_NEVER;
   c->path_mtu_unshown = 0;
   c->stats.path_validation_failures++;
   vq_cx_trace(cx, "path_validation_failed", "server=%d", c->is_server);
@@ -687,20 +709,20 @@ static void pa_arm(vq_conn *c, const vq_cx *cx)
   c->pa_resend_at = cx->now + pto;
 }
 
-/* The probe timer expired without a PATH_RESPONSE: spec: rfc9000#9.4/4 — restarted "for a longer
- * period of time", as RFC 9002 §6.2.1 backs off the PTO: the n-th period is PTO * 2^n and never
- * shorter than twice the previous one (a PTO that shrank in between does not shorten it), so it is
- * never more aggressive than PTO * 2^count. */
+/* The preferred-address probe timer expired without a PATH_RESPONSE: backed off (probe_backoff). */
 static void pa_rearm(vq_conn *c, const vq_cx *cx)
 {
-  vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
-  if (c->pa_resends < 30)
-    c->pa_resends++;
-  vq_time iv = pto << c->pa_resends;
-  if (iv < 2 * c->pa_interval)
-    iv = 2 * c->pa_interval;
-  c->pa_interval = iv;
-  c->pa_resend_at = cx->now + iv;
+  c->pa_resend_at = cx->now + probe_backoff(c, &c->pa_resends, &c->pa_interval);
+}
+
+void vq_conn_path_resend(vq_conn *c, const vq_cx *cx)
+{
+  if (!c->path_validating || cx->now < c->path_resend_at || cx->now >= c->path_deadline)
+    return;
+  /* spec: rfc9000#8.2.1/1 — the same data again (a late answer to the first still validates) */
+  c->path_challenge_pending = 1;
+  c->path_resend_at = cx->now + probe_backoff(c, &c->path_resends, &c->path_interval);
+  vq_cx_trace(cx, "path_challenge", "again");
 }
 
 void vq_conn_pa_start(vq_conn *c, const vq_cx *cx)
@@ -747,7 +769,7 @@ int vq_conn_pa_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
     c->path_validating = 0;
     c->path_challenge_pending = 0;
     c->path_mtu_unshown = 0;
-    c->path_deadline = VQ_TIME_NEVER;
+    c->path_deadline = c->path_resend_at = VQ_TIME_NEVER;
   }
   if (c->pp_state == VQ_PROBE_PROBING &&
       (c->pp_remote_len == 0 ||

@@ -1230,6 +1230,12 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
      * times the bytes received from it */
     uint64_t allow = 3 * c->path_recv;
     uint64_t left = allow > c->path_sent ? allow - c->path_sent : 0;
+    /* spec: rfc9000#8.2.1/1 — room is kept for the PATH_CHALLENGE sent again (vq_conn_path_resend):
+     * data spending the whole allowance would leave a validation whose answer was lost unable to
+     * go on (a peer with nothing to send does not raise it), ending in a fallback (§9.3.2) and a
+     * second migration when the peer speaks again */
+    if (!c->path_challenge_pending)
+      left = left > VQ_PATH_CHALLENGE_ROOM ? left - VQ_PATH_CHALLENGE_ROOM : 0;
     if (left < cap)
       cap = (size_t)left;
     if (cap < 64)
