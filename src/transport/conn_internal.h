@@ -328,6 +328,8 @@ struct vq_conn {
   uint8_t pp_data[8];             /* client: its PATH_CHALLENGE data */
   int pp_pending;                 /* client: a probe datagram to send */
   vq_time pp_deadline, pp_resend_at;
+  uint32_t pp_resends;            /* its timer's backoff exponent and last period (probe_backoff) */
+  vq_time pp_interval;
   /* the answer to a probe (a PATH_CHALLENGE from another address), sent on the probe's path */
   int pr_pending;
   uint8_t pr_data[8];

@@ -830,6 +830,8 @@ static void pp_arm(vq_conn *c, const vq_cx *cx)
   vq_time m = pto > fresh ? pto : fresh;
   c->pp_deadline = cx->now + 3 * m;
   c->pp_resend_at = cx->now + m;
+  c->pp_resends = 0;
+  c->pp_interval = m;
 }
 
 void vq_conn_pp_abandon(vq_conn *c)
@@ -921,8 +923,9 @@ int vq_conn_pp_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
 void vq_conn_pp_timeout(vq_conn *c, const vq_cx *cx)
 {
   if (cx->now < c->pp_deadline) {
+    /* spec: rfc9000#9.4/4 — the probe timer restarts backed off */
     c->pp_pending = 1;
-    c->pp_resend_at = cx->now + vq_rtt_pto(&c->rec.rtt, 1);
+    c->pp_resend_at = cx->now + probe_backoff(c, &c->pp_resends, &c->pp_interval);
     return;
   }
   if (c->is_server) {
