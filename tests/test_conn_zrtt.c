@@ -40,7 +40,20 @@ typedef struct pair {
   int ev_ticket;
   const uint32_t *cli_versions; /* client_new: the client's versions (NULL: v1 only) */
   uint64_t cli_dg_max;        /* client_new: max_datagram_frame_size (0: DATAGRAM off) */
+  int cli_pa;                 /* client_new: the client maps (uses) a server's preferred address */
+  int pa_calls;               /* how many times it was asked to */
+  vq_tp_preferred_address pref; /* endpoint_pa: the server's preferred address */
 } pair;
+
+/* The client's preferred_addr_map: every preferred address maps to "address" 9. */
+static int pa_map_count(void *ud, const vq_tp_preferred_address *pa, uint8_t *addr, size_t *len)
+{
+  (void)pa;
+  (*(int *)ud)++;
+  addr[0] = 9;
+  *len = 1;
+  return 1;
+}
 
 static int hexval(char ch)
 {
@@ -116,6 +129,10 @@ static vq_status client_new(pair *p, const uint8_t *session, size_t len)
   cc.session_len = len;
   cc.max_datagram_frame_size = p->cli_dg_max;
   cc.dgram_fate_events = 1;
+  if (p->cli_pa) {
+    cc.preferred_addr_map = pa_map_count;
+    cc.preferred_addr_ud = &p->pa_calls;
+  }
   for (size_t i = 0; p->cli_versions && p->cli_versions[i] && i < VQ_CONN_MAX_VERSIONS; i++)
     cc.versions[i] = p->cli_versions[i];
   if (p->cli_versions)
@@ -1633,6 +1650,116 @@ VQ_TEST(conn_zrtt_compatible_negotiation_keeps_original_version)
     CHECK(fin);
     CHECK_MEM(rb, got, body, sizeof(body));
   }
+  pair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}
+
+/* The endpoint again, with a preferred address (10.9.8.7:4433) or without. */
+static int endpoint_pa(pair *p, int with_pa)
+{
+  vq_endpoint_free(p->ep);
+  p->ep = NULL;
+  memset(&p->pref, 0, sizeof(p->pref));
+  p->pref.ipv4[0] = 10;
+  p->pref.ipv4[1] = 9;
+  p->pref.ipv4[2] = 8;
+  p->pref.ipv4[3] = 7;
+  p->pref.ipv4_port = 4433;
+  vq_endpoint_config ec = {0};
+  ec.conn.is_server = 1;
+  ec.conn.tls = p->sctx;
+  ec.conn.wall_clock_base_ms = WALL0;
+  ec.conn.preferred_address = with_pa ? &p->pref : NULL;
+  ec.early_replay_off = 1;
+  return vq_endpoint_new(&p->ep, &p->root, &ec) == VQ_OK;
+}
+
+static int contains(const uint8_t *h, size_t hl, const uint8_t *n, size_t nl)
+{
+  for (size_t i = 0; nl && i + nl <= hl; i++)
+    if (memcmp(h + i, n, nl) == 0)
+      return 1;
+  return 0;
+}
+
+/* spec: rfc9000#9.6.2/6 — a client does not use the server's preferred address for another
+ * connection, a resumed one included; spec: rfc9000#7.4.1/2 — the session it keeps for 0-RTT
+ * remembers neither the preferred address nor its CID and stateless reset token (nor the
+ * stateless_reset_token and CIDs of the handshake): the resumed connection (to a server that now
+ * gives no preferred address) sends every datagram to the address the application gives (no
+ * destination of vq_conn_send_path's own) and never asks the application to map one. */
+VQ_TEST(conn_zrtt_preferred_address_not_remembered)
+{
+  pair p_, *p = &p_;
+  CHECK(pair_init(p, 1, 0));
+  CHECK(endpoint_pa(p, 1));
+  p->cli_pa = 1;
+  CHECK_EQ(client_new(p, NULL, 0), VQ_OK);
+  run_until_established(p);
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+  /* the first connection got and used it */
+  CHECK(vq_tp_has(&p->cli->peer_tp, VQ_TP_PREFERRED_ADDRESS));
+  CHECK_EQ(p->pa_calls, 1);
+  vq_tp_preferred_address pa = p->cli->peer_tp.preferred_address;
+  CHECK_EQ(pa.ipv4_port, 4433);
+  CHECK_EQ(pa.cid.len, 8);
+  uint8_t srt[VQ_TP_RESET_TOKEN_LEN];
+  memcpy(srt, p->cli->peer_tp.stateless_reset_token, sizeof(srt));
+  CHECK(p->session_len > 0);
+  client_done(p);
+  p->cx.now += VQ_MS(1000);
+  /* the session: none of its bytes */
+  const uint8_t v4[6] = {10, 9, 8, 7, 4433 >> 8, 4433 & 0xff};
+  CHECK(!contains(p->session, p->session_len, pa.cid.bytes, pa.cid.len));
+  CHECK(!contains(p->session, p->session_len, pa.reset_token, sizeof(pa.reset_token)));
+  CHECK(!contains(p->session, p->session_len, v4, sizeof(v4)));
+  CHECK(!contains(p->session, p->session_len, srt, sizeof(srt)));
+
+  /* the resumed connection, with 0-RTT */
+  CHECK(endpoint_pa(p, 0));
+  p->pa_calls = 0;
+  CHECK_EQ(client_new(p, p->session, p->session_len), VQ_OK);
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_OFFERED);
+  const uint8_t *etp = NULL;
+  size_t etp_len = 0;
+  vq_tls_early_peer_tp(p->cli->tls, &etp, &etp_len);
+  vq_tp rem;
+  CHECK(etp != NULL);
+  CHECK_EQ(vq_tp_decode(etp, etp_len, VQ_TP_SERVER, &rem), VQ_OK);
+  CHECK(vq_tp_has(&rem, VQ_TP_INITIAL_MAX_DATA)); /* the limits are remembered */
+  CHECK(!vq_tp_has(&rem, VQ_TP_PREFERRED_ADDRESS));
+  CHECK(!vq_tp_has(&rem, VQ_TP_STATELESS_RESET_TOKEN));
+  CHECK(!vq_tp_has(&rem, VQ_TP_INITIAL_SOURCE_CONNECTION_ID));
+  CHECK(!vq_tp_has(&rem, VQ_TP_ORIGINAL_DESTINATION_CONNECTION_ID));
+  uint64_t id = 0;
+  size_t acc = 0;
+  CHECK_EQ(vq_conn_stream_open(p->cli, &p->cx, 1, &id), VQ_OK);
+  CHECK_EQ(vq_conn_stream_write(p->cli, &p->cx, id, (const uint8_t *)"GET", 3, 1, &acc), VQ_OK);
+  int elsewhere = 0, sent = 0;
+  for (int i = 0; i < 25; i++) {
+    uint8_t buf[1500], to[VQ_ADDR_MAX];
+    size_t n = 0, tl = 0;
+    for (int k = 0; k < 100 && vq_conn_send_path(p->cli, &p->cx, buf, sizeof(buf), &n, to, &tl) ==
+                                   VQ_OK && n; k++) {
+      sent++;
+      elsewhere += tl != 0;
+      to_server(p, buf, n);
+    }
+    p->cx.now += VQ_MS(1);
+    vq_conn *s = server(p);
+    for (int k = 0; s && k < 100 && vq_conn_send(s, &p->cx, buf, sizeof(buf), &n) == VQ_OK && n; k++)
+      (void)vq_conn_recv(p->cli, &p->cx, buf, n, 0);
+    p->cx.now += VQ_MS(1);
+    client_events(p);
+  }
+  CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+  CHECK(vq_conn_resumed(p->cli));
+  CHECK_EQ(vq_conn_early_data(p->cli), VQ_EARLY_ACCEPTED);
+  CHECK(sent > 3);
+  CHECK_EQ(elsewhere, 0);
+  CHECK_EQ(p->pa_calls, 0);
+  CHECK_EQ(vq_conn_preferred_state(p->cli), VQ_PA_NONE);
+  CHECK(!vq_tp_has(&p->cli->peer_tp, VQ_TP_PREFERRED_ADDRESS));
   pair_free(p);
   CHECK_EQ(p->root.used, 0);
 }

@@ -17,6 +17,11 @@ static const uint8_t CLIENT_TP[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x0f, 0x
 /* initial_max_data 1 MiB, initial_max_streams_bidi 100, initial_source_connection_id */
 static const uint8_t SERVER_TP[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x08, 0x02, 0x40, 0x64,
                                     0x0f, 0x03, 0x01, 0x02, 0x03};
+/* SERVER_TP as the client's session remembers it: spec: rfc9000#7.4.1/2 — without
+ * initial_source_connection_id (nor the other CIDs, preferred_address, stateless_reset_token,
+ * ack_delay_exponent, max_ack_delay) */
+static const uint8_t SERVER_TP_REMEMBERED[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00, 0x08, 0x02,
+                                               0x40, 0x64};
 /* the same with initial_max_data lowered to 1024 */
 static const uint8_t SERVER_TP_SMALL[] = {0x04, 0x02, 0x44, 0x00, 0x08, 0x02, 0x40, 0x64,
                                           0x0f, 0x03, 0x01, 0x02, 0x03};
@@ -359,7 +364,7 @@ VQ_TEST(hs_resume_early_accepted)
   const uint8_t *tp = NULL;
   size_t tpl = 0;
   vq_tls_early_peer_tp(k.c, &tp, &tpl);
-  CHECK_MEM(tp, tpl, SERVER_TP, sizeof SERVER_TP);
+  CHECK_MEM(tp, tpl, SERVER_TP_REMEMBERED, sizeof SERVER_TP_REMEMBERED);
   g_cli_hs_msgs = g_cli_eoed = 0;
   k.tamper = spy_client_handshake;
   CHECK_EQ(pump(&k), VQ_OK);
@@ -751,7 +756,7 @@ VQ_TEST(hs_resume_session_blob)
   size_t tl = (size_t)be(blob + off, 2);
   off += 2 + tl;
   size_t tpl = (size_t)be(blob + off, 2);
-  CHECK_MEM(blob + off + 2, tpl, SERVER_TP, sizeof SERVER_TP);
+  CHECK_MEM(blob + off + 2, tpl, SERVER_TP_REMEMBERED, sizeof SERVER_TP_REMEMBERED);
   off += 2 + tpl;
   CHECK_EQ(off + 32, bl);
   /* too small a buffer: the size needed */

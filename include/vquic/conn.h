@@ -261,6 +261,8 @@ typedef struct vq_conn_stats {
   uint64_t peer_cids_retired;   /* of the peer's, retired by us (RETIRE_CONNECTION_ID sent) */
   uint64_t path_challenges_sent, paths_validated, path_validation_failures;
   uint64_t peer_migrations;     /* server: the peer's address changed (NAT rebinding, migration) */
+  uint64_t prev_paths_validated, prev_path_failures; /* server: its checks of the path the peer
+                                   left (RFC 9000 §9.3.3), not counted in the two above */
   uint64_t migrations;          /* client: vq_conn_migrate calls that started a probe */
   uint64_t probes_answered;     /* PATH_RESPONSEs sent on the path of a probe from another address */
   uint64_t probe_resent_bytes;  /* stream bytes of packets in flight resent in PTO probes (RFC 9002 §6.2.4) */

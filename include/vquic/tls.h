@@ -252,7 +252,10 @@ int vq_tls_alert(const vq_tls *t);
  *   u8  alpn_len,  alpn              the negotiated ALPN protocol
  *   u8  sni_len,   server_name       the server_name of that connection
  *   u16 ticket_len, ticket           the opaque ticket
- *   u16 tp_len,    tp                the server's quic_transport_parameters as received
+ *   u16 tp_len,    tp                the server's quic_transport_parameters as remembered (RFC
+ *                                    9000 §7.4.1): re-encoded without ack_delay_exponent,
+ *                                    max_ack_delay, the three CIDs, preferred_address,
+ *                                    stateless_reset_token and unknown parameters
  *   32 bytes SHA-256 of all the bytes before it (detects corruption of the stored file) */
 #define VQ_TLS_SESSION_MAX 4096u
 vq_status vq_tls_session_get(const vq_tls *t, uint8_t *out, size_t cap, size_t *len);

@@ -882,8 +882,11 @@ static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
   /* spec: rfc9001#9.2/2 — the ticket is kept as opaque bytes, never looked into */
   s.ticket = nst.ticket.p;
   s.ticket_len = nst.ticket.len;
-  s.tp = t->peer_tp;
-  s.tp_len = t->peer_tp_len;
+  /* spec: rfc9000#7.4.1/2, rfc9000#9.6.2/6 — the server's parameters without those a resumed
+   * connection must not use (the preferred address among them) */
+  uint8_t stp[1024];
+  vq_hs_tp_for_session(t->peer_tp, t->peer_tp_len, stp, sizeof stp, &s.tp_len);
+  s.tp = stp;
   size_t need = 0;
   st = vq_hs_session_encode(&s, NULL, 0, &need);
   /* a session over VQ_TLS_SESSION_MAX (a huge ticket or transport parameters) is not kept */

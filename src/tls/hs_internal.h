@@ -158,6 +158,11 @@ vq_status vq_hs_ticket_seal(const vq_tls_ctx *ctx, const vq_hs_ticket *tk, uint8
 /* VQ_ERR_TLS_DECODE for anything that is not a ticket sealed with this context's key. */
 vq_status vq_hs_ticket_open(const vq_tls_ctx *ctx, const uint8_t *in, size_t len, vq_hs_ticket *tk);
 int vq_hs_tp_keeps_limits(const uint8_t *rem, size_t rem_len, const uint8_t *cur, size_t cur_len);
+/* Client: the server's transport parameters tp[0..len) as a session keeps them (RFC 9000 §7.4.1):
+ * re-encoded without the ones a resumed connection must not use (ack_delay_exponent, max_ack_delay,
+ * the three connection IDs, preferred_address, stateless_reset_token) nor unknown ones. *used 0
+ * (nothing kept) when they do not decode or do not fit in out[0..cap). */
+void vq_hs_tp_for_session(const uint8_t *tp, size_t len, uint8_t *out, size_t cap, size_t *used);
 
 /* A client session (tls.h documents the blob); ticket and tp point into the decoded blob. */
 typedef struct vq_hs_session {

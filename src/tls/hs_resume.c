@@ -208,6 +208,31 @@ int vq_hs_tp_keeps_limits(const uint8_t *rem, size_t rem_len, const uint8_t *cur
 
 /* ---- sessions (client) ------------------------------------------------------------------------- */
 
+void vq_hs_tp_for_session(const uint8_t *tp, size_t len, uint8_t *out, size_t cap, size_t *used)
+{
+  vq_tp t;
+  *used = 0;
+  if (vq_tp_decode(tp, len, VQ_TP_SERVER, &t) != VQ_OK)
+    return;
+  /* spec: rfc9000#7.4.1/2 — not remembered: ack_delay_exponent, max_ack_delay,
+   * initial_source_connection_id, original_destination_connection_id, preferred_address,
+   * retry_source_connection_id, stateless_reset_token (the resumed connection gets its own);
+   * spec: rfc9000#9.6.2/6 — so the preferred address and its CID never reach another connection,
+   * resumed ones included */
+  static const uint64_t drop[] = {VQ_TP_ACK_DELAY_EXPONENT, VQ_TP_MAX_ACK_DELAY,
+                                  VQ_TP_INITIAL_SOURCE_CONNECTION_ID,
+                                  VQ_TP_ORIGINAL_DESTINATION_CONNECTION_ID, VQ_TP_PREFERRED_ADDRESS,
+                                  VQ_TP_RETRY_SOURCE_CONNECTION_ID, VQ_TP_STATELESS_RESET_TOKEN};
+  for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+    (void)vq_tp_set_present(&t, drop[i], 0);
+  memset(&t.preferred_address, 0, sizeof(t.preferred_address));
+  memset(t.stateless_reset_token, 0, sizeof(t.stateless_reset_token));
+  t.n_unknown = 0; /* spec: rfc9000#7.4.1 — only the parameters the client is able to process */
+  size_t n = 0;
+  if (vq_tp_encode(&t, VQ_TP_SERVER, out, cap, &n) == VQ_OK)
+    *used = n;
+}
+
 /* Version 2 adds the QUIC version after the magic (RFC 9369 §5); a version 1 blob is invalid. */
 static const uint8_t session_magic[4] = {'V', 'Q', 'S', 2};
 #define SESSION_SUM_LEN 32u

@@ -260,7 +260,7 @@ static vq_status conn_alloc(vq_conn **out, vq_mem *parent, const vq_conn_config 
     c->spa_local_len = k.preferred_local_len;
   }
   c->cfg.preferred_local = NULL; /* copied */
-  c->path_deadline = VQ_TIME_NEVER;
+  c->path_deadline = c->path_resend_at = VQ_TIME_NEVER;
   c->pa_deadline = c->pa_resend_at = VQ_TIME_NEVER;
   c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
   c->is_server = k.is_server;
@@ -1954,6 +1954,8 @@ vq_time vq_conn_next_timeout(const vq_conn *c)
     t = c->app_rx_prev_until;
   if (c->path_validating && c->path_deadline < t)
     t = c->path_deadline;
+  if (c->path_validating && c->path_resend_at < t)
+    t = c->path_resend_at;
   if (c->pa_state == VQ_PA_PROBING && c->pa_deadline < t)
     t = c->pa_deadline;
   if (c->pa_state == VQ_PA_PROBING && c->pa_resend_at < t)
@@ -2008,6 +2010,8 @@ vq_status vq_conn_handle_timeout(vq_conn *c, const vq_cx *cx_in)
     vq_conn_pa_timeout(c, cx);
   if (c->pp_state == VQ_PROBE_PROBING && (now >= c->pp_deadline || now >= c->pp_resend_at))
     vq_conn_pp_timeout(c, cx);
+  if (c->path_validating && now >= c->path_resend_at && now < c->path_deadline)
+    vq_conn_path_resend(c, cx);
   if (c->path_validating && now >= c->path_deadline) {
     vq_conn_path_timeout(c, cx);
     if (c->state == VQ_CONN_CLOSED)

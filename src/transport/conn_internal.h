@@ -288,6 +288,9 @@ struct vq_conn {
   int path_validating;            /* a PATH_CHALLENGE is outstanding */
   uint8_t path_challenge_data[8];
   vq_time path_deadline;          /* the validation fails then */
+  vq_time path_resend_at;         /* a PATH_CHALLENGE again then (its answer may be lost) */
+  uint32_t path_resends;          /* challenges sent again by that timer (its backoff exponent) */
+  vq_time path_interval;          /* the timer's last period */
   int path_pad;                   /* the packet being built carries PATH_CHALLENGE/RESPONSE */
   int path_mtu_unshown;           /* a PATH_CHALLENGE/RESPONSE went in a datagram the
                                    * anti-amplification limit kept below 1200 bytes */
@@ -311,6 +314,8 @@ struct vq_conn {
   int pa_building;                /* the packet being built is a probe: VQ_BUILD_* */
   vq_time pa_deadline;            /* client: the probe fails then */
   vq_time pa_resend_at;           /* client: a new probe then (a PATH_RESPONSE may be lost) */
+  uint32_t pa_resends;            /* probes sent again by the timer (its backoff exponent) */
+  vq_time pa_interval;            /* the timer's last period (each one at least twice the last) */
   uint8_t orig_addr[VQ_ADDR_MAX]; /* client: the server's address of the handshake */
   size_t orig_addr_len;
   /* probing a path without moving (RFC 9000 §9.1; conn_path.c, vq_conn_probe_path) */
@@ -323,6 +328,8 @@ struct vq_conn {
   uint8_t pp_data[8];             /* client: its PATH_CHALLENGE data */
   int pp_pending;                 /* client: a probe datagram to send */
   vq_time pp_deadline, pp_resend_at;
+  uint32_t pp_resends;            /* its timer's backoff exponent and last period (probe_backoff) */
+  vq_time pp_interval;
   /* the answer to a probe (a PATH_CHALLENGE from another address), sent on the probe's path */
   int pr_pending;
   uint8_t pr_data[8];
@@ -332,6 +339,8 @@ struct vq_conn {
   int pr_cid_set;
   uint64_t pr_budget;             /* bytes it may carry: three times those received (§8/1) */
   int pr_from_pa;                 /* server: it goes from the preferred address (probe came there) */
+  int pr_via_pa;                  /* server: it goes from the preferred address, the probe having
+                                     come there from another address than the client's */
   /* server, preferred address (RFC 9000 §9.6.2): the driver's address of it (cfg.preferred_local),
    * the datagram being processed arrived there, a non-probing packet arrived there; pa_state,
    * pa_data, pa_cid, pa_probe_pending, pa_deadline, pa_resend_at hold its own validation of the path
@@ -352,6 +361,10 @@ struct vq_conn {
   uint64_t sessions_seen;         /* client: sessions already announced (VQ_CONN_EV_SESSION_TICKET) */
   uint64_t early_pn_end;          /* client, 0-RTT rejected: application pns below were 0-RTT */
 };
+
+/* Bytes of a new path's anti-amplification allowance kept for PATH_CHALLENGEs sent again (two small
+ * datagrams: header, CID, PATH_CHALLENGE, an ACK, the AEAD tag). */
+#define VQ_PATH_CHALLENGE_ROOM 192u
 
 /* What the probe packet being built is (pa_building): a PATH_CHALLENGE to the server's preferred
  * address, a PATH_CHALLENGE on a probed path, a PATH_RESPONSE on the path of a peer's probe. */
@@ -462,6 +475,7 @@ void vq_conn_pa_client_tp(vq_conn *c);
 void vq_conn_pa_start(vq_conn *c, const vq_cx *cx);
 int vq_conn_pa_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8]);
 void vq_conn_pa_timeout(vq_conn *c, const vq_cx *cx);
+void vq_conn_path_resend(vq_conn *c, const vq_cx *cx);
 /* Probing without moving (vq_conn_probe_path): a PATH_RESPONSE to our probe (1: it was), the
  * timers, and the probe path given up (a migration or closing). */
 int vq_conn_pp_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8]);

@@ -177,6 +177,7 @@ uint64_t vq_conn_cid_generation(const vq_conn *c) { return c->cid_gen; }
 /* ---- paths ------------------------------------------------------------------------------------ */
 
 static void pa_arm(vq_conn *c, const vq_cx *cx);
+static void pp_arm(vq_conn *c, const vq_cx *cx);
 
 /* The peer CID path 1 (a probe's path) uses is retired (RETIRE_CONNECTION_ID queued), if any. */
 static void retire_path1(vq_conn *c)
@@ -190,6 +191,22 @@ static void retire_path1(vq_conn *c)
 static int addr_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
   return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* spec: rfc9000#9.4/4 — a probe timer expired without a PATH_RESPONSE: restarted "for a longer
+ * period of time", as RFC 9002 §6.2.1 backs off the PTO: the n-th period is PTO * 2^n and never
+ * shorter than twice the previous one (a PTO that shrank in between does not shorten it), so it is
+ * never more aggressive than PTO * 2^count. Returns the next period. */
+static vq_time probe_backoff(const vq_conn *c, uint32_t *resends, vq_time *interval)
+{
+  vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
+  if (*resends < 30)
+    (*resends)++;
+  vq_time iv = pto << *resends;
+  if (iv < 2 * *interval)
+    iv = 2 * *interval;
+  *interval = iv;
+  return iv;
 }
 
 static void path_start_validation(vq_conn *c, const vq_cx *cx)
@@ -206,6 +223,12 @@ static void path_start_validation(vq_conn *c, const vq_cx *cx)
   vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
   vq_time fresh = 2 * VQ_K_INITIAL_RTT;
   c->path_deadline = cx->now + 3 * (pto > fresh ? pto : fresh);
+  /* spec: rfc9000#8.2.1/1, rfc9000#9.4/4 — besides loss detection (a PATH_CHALLENGE declared lost
+   * goes again), a timer of its own: the challenge may arrive (and be acknowledged) while its
+   * PATH_RESPONSE, never sent twice (§8.2.2/7), is lost; a PTO, backed off (vq_conn_path_resend) */
+  c->path_resends = 0;
+  c->path_interval = pto;
+  c->path_resend_at = cx->now + pto;
   vq_cx_trace(cx, "path_challenge", "start");
 }
 
@@ -260,11 +283,60 @@ int vq_conn_path_before(vq_conn *c, const uint8_t *addr, size_t addr_len, size_t
   return 1;
 }
 
+/* Server: a PATH_CHALLENGE on the path the peer just left (prev_addr), in a datagram of its own
+ * (vq_conn_send_path_from's to) under a CID of the peer's not used before (path 1 of the CID
+ * table, spec: rfc9000#9.5/3; none left: no such validation). It reuses the probe state
+ * (pp_*, vq_conn_probe_path's on a client); its end, either way, is silent. */
+static void oldpath_start(vq_conn *c, const vq_cx *cx)
+{
+  vq_cid cid;
+  uint64_t seq;
+  uint32_t before = c->cids.retire_n;
+  c->pp_state = VQ_PROBE_NONE;
+  c->pp_pending = 0;
+  c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
+  if (!c->have_prev_addr || vq_cidmgr_peer_use(&c->cids, 1, &cid, &seq) != VQ_OK) {
+    vq_cx_trace(cx, "path_challenge", "previous path not validated: no unused CID of the peer");
+    return;
+  }
+  if (c->cids.retire_n > before)
+    c->stats.peer_cids_retired += c->cids.retire_n - before;
+  c->pp_cid = cid;
+  c->pp_local_len = 0;
+  if (c->spa_moved) {
+    memcpy(c->pp_local, c->spa_local, c->spa_local_len);
+    c->pp_local_len = c->spa_local_len;
+  }
+  memcpy(c->pp_remote, c->prev_addr, c->prev_addr_len);
+  c->pp_remote_len = c->prev_addr_len;
+  /* spec: rfc9000#8.2.1/4 — unpredictable data */
+  if (cx->rng)
+    vq_rng_fill(cx->rng, c->pp_data, sizeof(c->pp_data));
+  else
+    c->pp_data[0] ^= 0x6b;
+  c->pp_state = VQ_PROBE_PROBING;
+  c->pp_pending = 1;
+  pp_arm(c, cx);
+  vq_cx_trace(cx, "path_challenge", "previous path seq=%llu", (unsigned long long)seq);
+}
+
+/* Server: the validation of the previous path ended (validated or not): its CID is retired unless
+ * a probe's answer took path 1 since. */
+static void oldpath_end(vq_conn *c)
+{
+  if (!c->pr_cid_set)
+    retire_path1(c);
+  c->pp_state = VQ_PROBE_NONE;
+  c->pp_pending = 0;
+  c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
+}
+
 /* spec: rfc9000#9.3/1 — the server follows the peer to its new address and validates it */
 static void peer_moved(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len, size_t len)
 {
   int port_only = c->cfg.addr_same_host &&
                   c->cfg.addr_same_host(c->peer_addr, c->peer_addr_len, addr, addr_len);
+  int from_validated = !c->path_unvalidated;
   if (!c->path_unvalidated) {
     /* the address we fall back to if the new one does not validate (§9.3.2) */
     memcpy(c->prev_addr, c->peer_addr, c->peer_addr_len);
@@ -305,6 +377,12 @@ static void peer_moved(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t 
     c->pr_cid_set = 0;
   }
   c->pr_from_pa = 0;
+  c->pr_via_pa = 0;
+  /* spec: rfc9000#9.3.3/1 — the previously active (validated) path is validated too (an attacker
+   * may have forwarded the packet: the real peer, still there, answers with a non-probing packet
+   * and the connection moves back, spec: rfc9000#9.3.3/2); a path no longer there fails silently */
+  if (from_validated)
+    oldpath_start(c, cx);
   /* spec: rfc9000#9/4 — path validation on any change of the peer's address */
   path_start_validation(c, cx);
   c->stats.peer_migrations++;
@@ -351,6 +429,7 @@ static void pa_srv_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_
       c->pr_budget += 3 * (uint64_t)len;
       c->pr_pending = 1;
       c->pr_from_pa = 1;
+      c->pr_via_pa = 0;
     }
   }
   /* spec: rfc9000#9.6.2/3 — the server validates the path towards the client from its preferred
@@ -382,6 +461,10 @@ static void pa_srv_maybe_move(vq_conn *c, const vq_cx *cx)
   uint32_t before = c->cids.retire_n;
   if (vq_cidmgr_peer_retire_path(&c->cids, 0) != VQ_OK)
     return;
+  /* a validation of the previous path (its CID was replaced on path 1 by the probe's) ends */
+  c->pp_state = VQ_PROBE_NONE;
+  c->pp_pending = 0;
+  c->pp_deadline = c->pp_resend_at = VQ_TIME_NEVER;
   if (c->cids.retire_n > before)
     c->stats.peer_cids_retired += c->cids.retire_n - before;
   for (uint32_t i = 0; i < c->cids.peer_cap; i++)
@@ -399,13 +482,24 @@ static void pa_srv_maybe_move(vq_conn *c, const vq_cx *cx)
 void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
                         size_t len, uint64_t prev_response_pending)
 {
+  /* spec: rfc9000#9.6.3/4 — at the preferred address from the client's current address: the
+   * preferred-address rules; from another address (rx_other_addr), the server protects itself as
+   * from any new address: a non-probing packet is a migration, validated with PATH_CHALLENGE, with
+   * at most three times the bytes received sent there until then (peer_moved, §9.3.1, §9.3.2); a
+   * probe is answered within the same limit (below) */
   if (c->rx_at_pa && !c->rx_other_addr) {
     pa_srv_after(c, cx, addr, addr_len, len, prev_response_pending);
     pa_srv_maybe_move(c, cx);
     return;
   }
-  if (!c->rx_other_addr)
+  if (!c->rx_other_addr) {
+    /* spec: rfc9000#9.3.3/2 — a PATH_CHALLENGE on the active path: a non-probing packet (a PING)
+     * goes with the answer, so a connection moved by a forwarded copy comes back (§9.3.3) */
+    if (!prev_response_pending && c->path_response_pending && c->state == VQ_CONN_ESTABLISHED &&
+        addr && c->have_peer_addr && addr_eq(addr, addr_len, c->peer_addr, c->peer_addr_len))
+      c->ping_pending = 1;
     return;
+  }
   c->rx_other_addr = 0;
   if (c->rx_non_probing && c->state == VQ_CONN_ESTABLISHED) {
     /* spec: rfc9000#9.3 — a non-probing packet, the largest so far, from a new address */
@@ -436,6 +530,10 @@ void vq_conn_path_after(vq_conn *c, const vq_cx *cx, const uint8_t *addr, size_t
       /* spec: rfc9000#8.2.2/6, rfc9000#8/1 — at most three times what came from that address */
       c->pr_budget += 3 * (uint64_t)len;
       c->pr_pending = 1;
+      /* spec: rfc9000#8.2.2/3, rfc9000#9.6.3/4 — a probe that reached the preferred address from
+       * an address other than the client's: its path is the preferred address's, the answer
+       * leaves from there */
+      c->pr_via_pa = c->rx_at_pa;
     }
   }
 }
@@ -459,7 +557,7 @@ void vq_conn_on_path_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8]
   c->path_challenge_pending = 0;
   c->path_unvalidated = 0;
   c->have_prev_addr = 0;
-  c->path_deadline = VQ_TIME_NEVER;
+  c->path_deadline = c->path_resend_at = VQ_TIME_NEVER;
   c->stats.paths_validated++;
   vq_cx_trace(cx, "path_validated", "ok");
   /* spec: rfc9000#8.2.1/6, rfc9000#8.2.3/1 — our PATH_CHALLENGE or PATH_RESPONSE on this path went
@@ -477,7 +575,7 @@ void vq_conn_path_timeout(vq_conn *c, const vq_cx *cx)
     return;
   c->path_validating = 0;
   c->path_challenge_pending = 0;
-  c->path_deadline = VQ_TIME_NEVER;
+  c->path_deadline = c->path_resend_at = VQ_TIME_NEVER;
   c->path_mtu_unshown = 0;
   c->stats.path_validation_failures++;
   vq_cx_trace(cx, "path_validation_failed", "server=%d", c->is_server);
@@ -613,7 +711,27 @@ static void pa_arm(vq_conn *c, const vq_cx *cx)
   vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
   vq_time fresh = 2 * VQ_K_INITIAL_RTT;
   c->pa_deadline = cx->now + 3 * (pto > fresh ? pto : fresh);
-  c->pa_resend_at = cx->now + (pto > fresh ? pto : fresh);
+  /* spec: rfc9000#9.4/4 — the probe's own timer is a PTO (RFC 9002 §6.2.1), backed off on each
+   * expiry (pa_rearm) */
+  c->pa_resends = 0;
+  c->pa_interval = pto;
+  c->pa_resend_at = cx->now + pto;
+}
+
+/* The preferred-address probe timer expired without a PATH_RESPONSE: backed off (probe_backoff). */
+static void pa_rearm(vq_conn *c, const vq_cx *cx)
+{
+  c->pa_resend_at = cx->now + probe_backoff(c, &c->pa_resends, &c->pa_interval);
+}
+
+void vq_conn_path_resend(vq_conn *c, const vq_cx *cx)
+{
+  if (!c->path_validating || cx->now < c->path_resend_at || cx->now >= c->path_deadline)
+    return;
+  /* spec: rfc9000#8.2.1/1 — the same data again (a late answer to the first still validates) */
+  c->path_challenge_pending = 1;
+  c->path_resend_at = cx->now + probe_backoff(c, &c->path_resends, &c->path_interval);
+  vq_cx_trace(cx, "path_challenge", "again");
 }
 
 void vq_conn_pa_start(vq_conn *c, const vq_cx *cx)
@@ -652,6 +770,24 @@ int vq_conn_pa_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
     pa_srv_maybe_move(c, cx);
     return 1;
   }
+  /* spec: rfc9000#9.6.3/2 — the preferred address validated: any validation of a path to the
+   * original address still in flight is abandoned (vq_conn_migrate, a new local address, is
+   * refused until the client moved to the preferred address, spec: rfc9000#18.2/3; a probe of the
+   * original address from the current local one, vq_conn_probe_path, ends as failed) */
+  if (c->path_validating) {
+    c->path_validating = 0;
+    c->path_challenge_pending = 0;
+    c->path_mtu_unshown = 0;
+    c->path_deadline = c->path_resend_at = VQ_TIME_NEVER;
+  }
+  if (c->pp_state == VQ_PROBE_PROBING &&
+      (c->pp_remote_len == 0 ||
+       (c->orig_addr_len && addr_eq(c->pp_remote, c->pp_remote_len, c->orig_addr, c->orig_addr_len)))) {
+    vq_conn_pp_abandon(c);
+    c->pp_state = VQ_PROBE_FAILED;
+    vq_conn_push_event(c, VQ_CONN_EV_PATH_PROBE, 0, 0);
+    vq_cx_trace(cx, "path_probe", "abandoned: the preferred address validated");
+  }
   /* spec: rfc9000#9.6.1/3 — validated: every packet from now on goes to the preferred address,
    * under a new CID (the lowest unused: the one of sequence 1 the probes used) */
   c->pa_state = VQ_PA_MOVED;
@@ -676,9 +812,8 @@ void vq_conn_pa_timeout(vq_conn *c, const vq_cx *cx)
   if (cx->now < c->pa_deadline) {
     /* spec: rfc9000#8.2.1/1 — another PATH_CHALLENGE (the same data) once a PTO passed without a
      * response: the probe or its PATH_RESPONSE may have been lost */
-    vq_time pto = vq_rtt_pto(&c->rec.rtt, 1);
     c->pa_probe_pending = 1;
-    c->pa_resend_at = cx->now + pto;
+    pa_rearm(c, cx);
     return;
   }
   /* spec: rfc9000#9.6.1/4 — the preferred address did not validate: the client goes on at the
@@ -704,6 +839,8 @@ static void pp_arm(vq_conn *c, const vq_cx *cx)
   vq_time m = pto > fresh ? pto : fresh;
   c->pp_deadline = cx->now + 3 * m;
   c->pp_resend_at = cx->now + m;
+  c->pp_resends = 0;
+  c->pp_interval = m;
 }
 
 void vq_conn_pp_abandon(vq_conn *c)
@@ -770,9 +907,16 @@ int vq_conn_probe_state(const vq_conn *c) { return c->pp_state; }
 
 int vq_conn_pp_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
 {
-  if (c->is_server || c->pp_state != VQ_PROBE_PROBING ||
-      memcmp(data, c->pp_data, VQ_PATH_DATA_LEN) != 0)
+  if (c->pp_state != VQ_PROBE_PROBING || memcmp(data, c->pp_data, VQ_PATH_DATA_LEN) != 0)
     return 0;
+  if (c->is_server) {
+    /* spec: rfc9000#9.3.3/1 — the previous path answered: validated (the real peer's non-probing
+     * packet from there, if it is still there, moves the connection back: vq_conn_path_after) */
+    oldpath_end(c);
+    c->stats.prev_paths_validated++;
+    vq_cx_trace(cx, "path_validated", "previous path");
+    return 1;
+  }
   /* spec: rfc9000#8.2.3 — a PATH_RESPONSE with the data of our PATH_CHALLENGE validates the path
    * the challenge went on; spec: rfc9000#8.2.2/4 — whatever path it came on. The connection stays
    * where it is (spec: rfc9000#9.1/1: probing before migrating). */
@@ -788,8 +932,17 @@ int vq_conn_pp_on_response(vq_conn *c, const vq_cx *cx, const uint8_t data[8])
 void vq_conn_pp_timeout(vq_conn *c, const vq_cx *cx)
 {
   if (cx->now < c->pp_deadline) {
+    /* spec: rfc9000#9.4/4 — the probe timer restarts backed off */
     c->pp_pending = 1;
-    c->pp_resend_at = cx->now + vq_rtt_pto(&c->rec.rtt, 1);
+    c->pp_resend_at = cx->now + probe_backoff(c, &c->pp_resends, &c->pp_interval);
+    return;
+  }
+  if (c->is_server) {
+    /* spec: rfc9000#9.3.3/1 — the previous path did not answer: no more probes there, nothing else
+     * (the connection stays on its new path) */
+    oldpath_end(c);
+    c->stats.prev_path_failures++;
+    vq_cx_trace(cx, "path_validation_failed", "previous path");
     return;
   }
   /* spec: rfc9000#8.2.4/1 — the validation is abandoned; the probe path's CID is retired (spec:

@@ -201,17 +201,16 @@ static void frame_lost(vq_conn *c, const vq_sent_frame *r)
   case VQ_SF_PATH_CHALLENGE: {
     /* spec: rfc9000#8.2.1/1 — a lost PATH_CHALLENGE is sent again (the same data) while the
      * validation it belongs to goes on */
-    uint64_t d = 0, pd = 0, qd = 0;
+    uint64_t d = 0, qd = 0;
     for (int k = 0; k < 8; k++) {
       d = (d << 8) | c->path_challenge_data[k];
-      pd = (pd << 8) | c->pa_data[k];
       qd = (qd << 8) | c->pp_data[k];
     }
     if (c->path_validating && d == r->off)
       c->path_challenge_pending = 1;
-    /* the probe of the preferred address, or of a path, is sent again there (vq_conn_send_path) */
-    if (c->pa_state == VQ_PA_PROBING && pd == r->off)
-      c->pa_probe_pending = 1;
+    /* spec: rfc9000#9.4/4 — the probe of the preferred address is not: its own timer, backed off
+     * (vq_conn_pa_timeout), sends it again; loss detection would resend it at every loss, more
+     * aggressively than RFC 9002 §6.2.1. A probed path's is sent again there (vq_conn_send_path). */
     if (c->pp_state == VQ_PROBE_PROBING && qd == r->off)
       c->pp_pending = 1;
     return;
@@ -1236,6 +1235,12 @@ vq_status vq_conn_build_datagram(vq_conn *c, const vq_cx *cx, uint8_t *buf, size
      * times the bytes received from it */
     uint64_t allow = 3 * c->path_recv;
     uint64_t left = allow > c->path_sent ? allow - c->path_sent : 0;
+    /* spec: rfc9000#8.2.1/1 — room is kept for the PATH_CHALLENGE sent again (vq_conn_path_resend):
+     * data spending the whole allowance would leave a validation whose answer was lost unable to
+     * go on (a peer with nothing to send does not raise it), ending in a fallback (§9.3.2) and a
+     * second migration when the peer speaks again */
+    if (!c->path_challenge_pending)
+      left = left > VQ_PATH_CHALLENGE_ROOM ? left - VQ_PATH_CHALLENGE_ROOM : 0;
     if (left < cap)
       cap = (size_t)left;
     if (cap < 64)
@@ -1408,7 +1413,9 @@ vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, s
    * rfc9000#9.6.2/3) */
   int pa = c->pa_state == VQ_PA_PROBING && c->pa_probe_pending &&
            (!c->is_server || c->spa_local_len > 0);
-  int pp = !c->is_server && c->pp_state == VQ_PROBE_PROBING && c->pp_pending;
+  /* a client's probe of a path; a server's PATH_CHALLENGE on the previous path (spec:
+   * rfc9000#9.3.3/1) */
+  int pp = c->pp_state == VQ_PROBE_PROBING && c->pp_pending;
   int pr = c->pr_pending && c->pr_cid_set;
   if ((pa || pp || pr) && c->state == VQ_CONN_ESTABLISHED && cap >= VQ_MIN_INITIAL_DATAGRAM) {
     vq_cx tcx_;
@@ -1463,7 +1470,7 @@ vq_status vq_conn_send_path_from(vq_conn *c, const vq_cx *cx_in, uint8_t *buf, s
         c->stats.probes_answered++;
         memcpy(to, c->pr_addr, c->pr_addr_len);
         *to_len = c->pr_addr_len;
-        if (c->pr_from_pa) {
+        if (c->pr_from_pa || c->pr_via_pa) {
           memcpy(from, c->spa_local, c->spa_local_len);
           *from_len = c->spa_local_len;
         }
