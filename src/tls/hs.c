@@ -598,8 +598,20 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
   const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
   vq_status st = vq_tls_parse_server_hello(m + 4, n - 4, &sh);
   if (st != VQ_OK) return fail(t, st, "malformed ServerHello");
-  /* spec: rfc8446#4.2.1/11, rfc8446#4.2.1/12, rfc8446#D.1/3 — supported_versions first, and only
-   * it (never legacy_version): anything but TLS 1.3 is protocol_version. */
+  /* spec: rfc8446#D.5/10 — a legacy_version of 0x0300 (SSL 3.0) or below is protocol_version,
+   * whatever supported_versions says. */
+  if (sh.legacy_version <= 0x0300u)
+    return fail(t, VQ_ERR_TLS_PROTOCOL_VERSION, "ServerHello legacy_version 0x%04x", sh.legacy_version);
+  /* spec: rfc8446#4.2.1/11, rfc8446#4.2.1/12 — supported_versions first, and only it (never
+   * legacy_version). spec: rfc8446#4.2.1/13 — when present it must name 0x0304, the one version
+   * offered: another value (older, or one not offered) is illegal_parameter. spec:
+   * rfc8446#4.1.4/11 — a HelloRetryRequest passed this check with 0x0304, so a ServerHello whose
+   * selected_version differs from the HelloRetryRequest's fails here with illegal_parameter too.
+   * spec: rfc8446#D.1/3 — without the extension the server chose TLS 1.2 or older, a version the
+   * client does not support: protocol_version (vq_tls_quic_check_server_hello). */
+  if (sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] && sh.ext.selected_version != VQ_TLS_VERSION_13)
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "%s selects version 0x%04x, not TLS 1.3",
+                sh.is_hrr ? "HelloRetryRequest" : "ServerHello", sh.ext.selected_version);
   st = vq_tls_quic_check_server_hello(&sh);
   if (st != VQ_OK) return fail(t, st, "ServerHello does not select TLS 1.3");
   /* spec: rfc8446#4.1.4/3, rfc8446#4.1.4/8 — a HelloRetryRequest goes through the same checks
@@ -719,7 +731,9 @@ static vq_status client_ee(vq_tls *t, const uint8_t *m, size_t n)
   return VQ_OK;
 }
 
-/* spec: rfc8446#4.3.2 — CertificateRequest: remembered; answered with an empty Certificate. */
+/* spec: rfc8446#4.3.2 — CertificateRequest: remembered; answered with an empty Certificate.
+ * spec: rfc8446#4.3.2/7, rfc8446#9.3/6 — its extensions are not looked at, so unrecognized ones
+ * are ignored (the parser only checks their framing). */
 static vq_status client_cr(vq_tls *t, const uint8_t *m, size_t n)
 {
   vq_tls_certificate_request cr;
@@ -825,7 +839,10 @@ static vq_status client_finished(vq_tls *t, const uint8_t *m, size_t n)
   /* spec: rfc9001#8.3/1 — after accepted 0-RTT the client's flight is still only (Certificate and)
    * Finished: no EndOfEarlyData (QUIC ends 0-RTT by switching keys) */
   if (t->cert_requested) {
-    /* spec: rfc8446#4.4.2 — without a certificate the client sends an empty Certificate. */
+    /* spec: rfc8446#4.4.2/2 — a Certificate exactly when a CertificateRequest came; spec:
+     * rfc8446#4.4.2/3 — vquic's client has no certificate: an empty certificate_list, with the
+     * request's certificate_request_context; spec: rfc8446#4.4.2/4 — the Finished below follows
+     * all the same. */
     uint8_t *p = NULL;
     size_t cap = 0, used = 0;
     vq_tls_certificate ct;
@@ -926,7 +943,11 @@ static size_t server_schemes(EVP_PKEY *key, uint16_t out[3])
 }
 
 /* spec: rfc8446#4.1.4 — HelloRetryRequest: the selected suite, supported_versions, and key_share
- * naming the group the client must send a share for. */
+ * naming the group the client must send a share for.
+ * spec: rfc8446#4.1.4/1 — supported_versions is always there, and besides it only what the client
+ * needs for its new ClientHello (the key_share group). spec: rfc8446#4.1.4/2 — both answer
+ * extensions every ClientHello that gets this far carries (server_client_hello requires
+ * supported_versions and key_share); no cookie is sent. */
 static vq_status server_send_hrr(vq_tls *t, uint16_t group)
 {
   vq_tls_server_hello hrr;
@@ -1049,7 +1070,10 @@ static vq_status server_send_flight(vq_tls *t)
     ee.ext.quic_tp.p = t->local_tp ? t->local_tp : alpn;
     ee.ext.quic_tp.len = t->local_tp_len;
   }
-  /* spec: rfc8446#4.2.10/5 — early data accepted: early_data in EncryptedExtensions. */
+  /* spec: rfc8446#4.2.10/5 — early data accepted: early_data in EncryptedExtensions.
+   * spec: rfc8446#4.2/3 — every extension here answers one of the ClientHello: ALPN and
+   * quic_transport_parameters (server_client_hello requires both), early_data only when the client
+   * offered it (server_take_psk); never server_name, supported_groups or anything unrequested. */
   if (t->early_accepted) ee.ext.has[VQ_TLS_EXT_EARLY_DATA] = 1;
   vq_status st = out_reserve(t, VQ_LEVEL_HANDSHAKE, 64 + t->alpn_len + t->local_tp_len, &p, &cap);
   if (st != VQ_OK) return st;
@@ -1059,7 +1083,22 @@ static vq_status server_send_flight(vq_tls *t)
   if (st != VQ_OK) return st;
   /* spec: rfc8446#2.2 — resumed with a PSK: no Certificate, no CertificateVerify. */
   if (t->resumed) return server_send_finished_flight(t);
+  /* (tests only: a CertificateRequest, vq_tls_test_hooks.cert_request) */
+  if (t->ctx->hooks.cert_request_len) {
+    st = out_reserve(t, VQ_LEVEL_HANDSHAKE, t->ctx->hooks.cert_request_len, &p, &cap);
+    if (st != VQ_OK) return st;
+    memcpy(p, t->ctx->hooks.cert_request, t->ctx->hooks.cert_request_len);
+    st = out_commit(t, VQ_LEVEL_HANDSHAKE, t->ctx->hooks.cert_request_len);
+    if (st != VQ_OK) return st;
+    t->cert_requested = 1;
+  }
 
+  /* spec: rfc8446#4.4.2/15 — never empty: a server context always holds a certificate (the
+   * configured chain or a generated one, vq_tls_ctx_new). spec: rfc8446#4.4.2/9 — cert_list holds
+   * the leaf first, then the rest of the configured chain. spec: rfc8446#4.4.2/6 — every
+   * CertificateEntry's extensions are empty (the client sent nothing they could answer: no
+   * status_request or signed_certificate_timestamp is acted upon). spec: rfc8446#4.4.2.2/1 — X.509
+   * certificates in DER only (no other certificate type is negotiated). */
   vq_tls_certificate ct;
   memset(&ct, 0, sizeof ct);
   ct.context.p = alpn;
@@ -1189,6 +1228,10 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
     return fail(t, st, "ClientHello without quic_transport_parameters");
   if (st == VQ_ERR_TLS_QUIC_SESSION_ID) return fail(t, st, "ClientHello legacy_session_id not empty");
   if (st != VQ_OK) return fail(t, st, "ClientHello does not offer TLS 1.3");
+  /* spec: rfc8446#D.5/10 — legacy_version 0x0300 (SSL 3.0) or below: protocol_version (the only
+   * use of legacy_version; the version itself comes from supported_versions, rfc8446#4.2.1/4). */
+  if (ch.legacy_version <= 0x0300u)
+    return fail(t, VQ_ERR_TLS_PROTOCOL_VERSION, "ClientHello legacy_version 0x%04x", ch.legacy_version);
   /* spec: rfc8446#9.2 — without a PSK, signature_algorithms, supported_groups and key_share are
    * required: missing_extension (we accept a PSK only with (EC)DHE: supported_groups and key_share
    * are always needed). */
@@ -1238,13 +1281,18 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
    * spec: rfc8446#4.1.1/3 — none, but an accepted group in supported_groups: HelloRetryRequest.
    * spec: rfc8446#4.1.1/1, rfc8446#4.1.1/4, rfc8446#2.1/1 — no group in common: handshake_failure.
    * spec: rfc8446#9.1/3 — secp256r1 is among the groups (default_groups), and X25519. */
+  /* spec: rfc8446#4.2.8/13 — only a share whose group the client also lists in supported_groups
+   * is taken (a share in a group it does not list is skipped: then a HelloRetryRequest or
+   * handshake_failure), so the server's KeyShareEntry is always in one of the client's
+   * supported_groups; and with psk_dhe_ke the only mode selected (server_open_ticket) there is no
+   * psk_ke handshake without a share. */
   uint16_t group = 0;
   vq_tls_span share = {NULL, 0};
   for (size_t i = 0; i < ng && !group; i++) {
     size_t off = 0;
     vq_tls_key_share_entry e;
     while (!group && vq_tls_key_share_next(ch.ext.key_shares, &off, &e) == VQ_OK)
-      if (e.group == g[i] && vq_hs_group_supported(e.group)) {
+      if (e.group == g[i] && vq_hs_group_supported(e.group) && u16_in(ch.ext.groups, e.group)) {
         group = e.group;
         share = e.key_exchange;
       }
@@ -1362,9 +1410,30 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   return VQ_OK;
 }
 
+/* The client's Certificate, after the CertificateRequest of vq_tls_test_hooks.cert_request.
+ * spec: rfc8446#4.4.2/2 — it comes exactly when one was requested (server_finished refuses a
+ * Finished without it, process() a Certificate without a request); spec: rfc8446#4.4.2/3 — vquic
+ * has no client certificates, so only an empty certificate_list is accepted. */
+static vq_status server_client_cert(vq_tls *t, const uint8_t *m, size_t n)
+{
+  vq_tls_certificate ct;
+  vq_status st = vq_tls_parse_certificate(m + 4, n - 4, &ct);
+  if (st != VQ_OK) return fail(t, st, "malformed client Certificate");
+  if (ct.context.len != 0)
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "client certificate_request_context does not match");
+  if (ct.count != 0)
+    return fail(t, VQ_ERR_TLS_UNSUPPORTED_CERTIFICATE, "client certificates are not supported");
+  st = vq_hs_th_add(&t->th, m, n);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  t->cert_requested = 2; /* answered */
+  return VQ_OK;
+}
+
 /* spec: rfc8446#4.4.4 — the client's Finished completes the handshake (rfc9001#4.1.1). */
 static vq_status server_finished(vq_tls *t, const uint8_t *m, size_t n)
 {
+  if (t->cert_requested == 1)
+    return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "client Finished without the requested Certificate");
   vq_status st = check_finished(t, m + 4, n - 4, t->c_hs, "client");
   if (st != VQ_OK) return st;
   st = vq_hs_th_add(&t->th, m, n);
@@ -1437,6 +1506,7 @@ static vq_status process(vq_tls *t, const uint8_t *m, size_t n)
     if (type == VQ_TLS_CLIENT_HELLO) return server_client_hello(t, m, n);
     break;
   case S_WAIT_FIN:
+    if (type == VQ_TLS_CERTIFICATE && t->cert_requested == 1) return server_client_cert(t, m, n);
     if (type == VQ_TLS_FINISHED) return server_finished(t, m, n);
     break;
   default: break;
