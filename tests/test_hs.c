@@ -9,7 +9,9 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "tls/hs_internal.h"
 #include "vquic/tls.h"
@@ -1938,4 +1940,74 @@ VQ_TEST(hs_failed_handshake_forgets_secrets)
   teardown(t, &p);
   CHECK(w.freed > 0);
   CHECK_EQ(w.found, 0);
+}
+
+/* A certificate for subject cn with key k, issued by (issuer, ikey) or self-signed when issuer is
+ * NULL (then a CA: basicConstraints CA:TRUE), signed with md; leaves get SAN DNS:localhost. */
+static X509 *mk_x509(const char *cn, EVP_PKEY *k, X509 *issuer, EVP_PKEY *ikey, const EVP_MD *md)
+{
+  X509 *x = X509_new();
+  X509_NAME *nm = X509_NAME_new();
+  X509V3_CTX v3;
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), issuer ? 2 : 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+  X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+  X509_set_subject_name(x, nm);
+  X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : nm);
+  X509_NAME_free(nm);
+  X509_set_pubkey(x, k);
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
+  X509_EXTENSION *e = issuer ? X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:localhost")
+                             : X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
+  X509_add_ext(x, e, -1);
+  X509_EXTENSION_free(e);
+  if (X509_sign(x, issuer ? ikey : k, md) <= 0) {
+    X509_free(x);
+    return NULL;
+  }
+  return x;
+}
+
+/* spec: rfc8446#4.4.2.4/4 — a server leaf whose issuer signed it with RSA and MD5: the client,
+ * which would have to validate an MD5 signature, aborts with bad_certificate; the control, the
+ * same chain signed with SHA-256, is accepted. spec: rfc8446#4.4.2.2/9 — a chain the client cannot
+ * accept aborts with a certificate-related alert. */
+VQ_TEST(hs_verify_md5_signed_cert)
+{
+  EVP_PKEY *cak = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+  EVP_PKEY *lk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *ca = cak ? mk_x509("vquic test CA", cak, NULL, NULL, EVP_sha256()) : NULL;
+  CHECK(ca != NULL && lk != NULL);
+  if (!ca || !lk) {
+    EVP_PKEY_free(cak);
+    EVP_PKEY_free(lk);
+    return;
+  }
+  char *ca_pem = pem_of(0, ca), *key_pem = pem_of(1, lk);
+  for (int i = 0; i < 2; i++) {
+    X509 *leaf = mk_x509("localhost", lk, ca, cak, i ? EVP_md5() : EVP_sha256());
+    CHECK(leaf != NULL);
+    if (!leaf) continue;
+    CHECK_EQ(OBJ_obj2nid(X509_get0_tbs_sigalg(leaf)->algorithm),
+             i ? NID_md5WithRSAEncryption : NID_sha256WithRSAEncryption);
+    char *leaf_pem = pem_of(0, leaf);
+    opts o;
+    defaults(&o);
+    o.insecure = 0;
+    o.ca_pem = ca_pem;
+    o.cert_pem = leaf_pem;
+    o.key_pem = key_pem;
+    if (i) run_fail(t, &o, 0, VQ_ERR_TLS_BAD_CERTIFICATE, 42, "MD5");
+    else CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+    free(leaf_pem);
+    X509_free(leaf);
+  }
+  free(ca_pem);
+  free(key_pem);
+  X509_free(ca);
+  EVP_PKEY_free(cak);
+  EVP_PKEY_free(lk);
 }

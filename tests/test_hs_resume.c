@@ -994,3 +994,40 @@ VQ_TEST(hs_resume_quic_version_binding)
   vq_tls_ctx_free(sctx);
   vq_tls_ctx_free(cctx);
 }
+
+/* spec: rfc8446#4.6.1/14, rfc8446#9.3/6 — a NewSessionTicket with an extension the client does not
+ * know (0x7a7a, before early_data) is taken all the same: the unknown extension is ignored, the
+ * session is kept with the ticket it carries, and 0-RTT is allowed by its early_data. */
+VQ_TEST(hs_resume_ticket_unknown_extension_ignored)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  conn k;
+  CHECK_EQ(conn_open(t, &k, sctx, cctx, T0, T0, NULL, 0, NULL, 0), VQ_OK);
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK_EQ(vq_tls_sessions_received(k.c), 1);
+  /* NewSessionTicket: lifetime 3600, age_add, nonce {9}, ticket "TICKET-X", extensions:
+   * 0x7a7a (3 bytes), early_data (max_early_data_size 0xffffffff) */
+  static const uint8_t nst[] = {4,    0,    0,    37,   0,    0,    0x0e, 0x10, 1,    2,    3,
+                                4,    1,    9,    0,    8,    'T',  'I',  'C',  'K',  'E',  'T',
+                                '-',  'X',  0,    15,   0x7a, 0x7a, 0,    3,    1,    2,    3,
+                                0,    42,   0,    4,    0xff, 0xff, 0xff, 0xff};
+  CHECK_EQ(sizeof nst, 4 + 37);
+  CHECK_EQ(vq_tls_recv(k.c, &k.ccx, VQ_LEVEL_APP, nst, sizeof nst), VQ_OK);
+  CHECK_EQ(vq_tls_alert(k.c), -1);
+  CHECK_EQ(vq_tls_sessions_received(k.c), 2);
+  uint8_t blob[VQ_TLS_SESSION_MAX];
+  size_t bl = 0, tl = 0;
+  const uint8_t *tk = NULL;
+  CHECK_EQ(vq_tls_session_get(k.c, blob, sizeof blob, &bl), VQ_OK);
+  CHECK(blob_ticket(blob, bl, &tk, &tl));
+  CHECK_MEM(tk, tl, "TICKET-X", 8);
+  /* max_early_data (after quic_version, suite, received_ms, lifetime, age_add) */
+  CHECK(bl > 30 && blob[26] == 0xff && blob[27] == 0xff && blob[28] == 0xff && blob[29] == 0xff);
+  CHECK(blob[18] == 0 && blob[19] == 0 && blob[20] == 0x0e && blob[21] == 0x10); /* lifetime 3600 */
+  conn_close(t, &k);
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+}
