@@ -183,7 +183,8 @@ static const vq_tls_secret *find_secret(const vq_tls_secret *a, size_t n, vq_lev
   return NULL;
 }
 
-/* Both complete; every secret of one side is the other's opposite direction; ALPN and transport
+/* spec: rfc8446#E.5/4 — vq_tls_handshake_complete tells the application (checked on both sides).
+ * Both complete; every secret of one side is the other's opposite direction; ALPN and transport
  * parameters as configured. */
 static void check_success(vq_t *t, pair *p, vq_cipher_suite suite, const char *alpn)
 {
@@ -235,7 +236,9 @@ static int run_ok(vq_t *t, const opts *o, vq_cipher_suite suite)
   return ok;
 }
 
-/* Runs a handshake expected to fail on `who` (1 server, 0 client) with status st and alert. */
+/* Runs a handshake expected to fail on `who` (1 server, 0 client) with status st and alert.
+ * spec: rfc8446#6.2/4 — the alert the failing side reports is the one the requirement names (each
+ * caller passes the RFC's alert number). */
 static void run_fail(vq_t *t, const opts *o, int who, vq_status st, int alert, const char *detail)
 {
   pair p;
@@ -566,7 +569,8 @@ VQ_TEST(hs_post_handshake_certificate_request)
   }
 }
 
-/* spec: rfc9001#8.1 — SNI carries a host name, never an IP literal (RFC 6066 §3).
+/* spec: rfc8446#9.2/13 — server_name is used whenever the server has a host name.
+ * spec: rfc9001#8.1 — SNI carries a host name, never an IP literal (RFC 6066 §3).
  * spec: rfc9114#3.2/2, rfc9114#3.2/3 — a server named by a domain name gets SNI. */
 VQ_TEST(hs_sni_only_for_names)
 {
@@ -2009,5 +2013,162 @@ VQ_TEST(hs_verify_md5_signed_cert)
   free(key_pem);
   X509_free(ca);
   EVP_PKEY_free(cak);
+  EVP_PKEY_free(lk);
+}
+
+/* spec: rfc8446#9.3/4 — the client supports every parameter its ClientHello advertises: a server
+ * that accepts only one of the offered suites, or only one of the offered groups, completes the
+ * handshake with it; every offered signature scheme signs and verifies a CertificateVerify
+ * (vq_hs_sign / vq_hs_verify) with a key of its type. */
+VQ_TEST(hs_client_supports_all_it_offers)
+{
+  solo c;
+  vq_tls_client_hello ch, unused;
+  if (!solo_new(t, &c, 0)) {
+    solo_free(t, &c);
+    return;
+  }
+  CHECK_EQ(client_hellos(c.t, &ch, &unused), 1);
+  for (size_t i = 0; i + 1 < ch.cipher_suites.len; i += 2) {
+    opts o;
+    defaults(&o);
+    o.sh.n_suites = 1;
+    o.sh.suites[0] = (uint16_t)(ch.cipher_suites.p[i] << 8 | ch.cipher_suites.p[i + 1]);
+    CHECK(run_ok(t, &o, (vq_cipher_suite)o.sh.suites[0]));
+  }
+  for (size_t i = 0; i + 1 < ch.ext.groups.len; i += 2) {
+    opts o;
+    defaults(&o);
+    o.sh.n_groups = 1;
+    o.sh.groups[0] = (uint16_t)(ch.ext.groups.p[i] << 8 | ch.ext.groups.p[i + 1]);
+    CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  }
+  EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+  EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+  uint8_t th[32], sig[VQ_HS_SIG_MAX];
+  for (int i = 0; i < 32; i++) th[i] = (uint8_t)(i * 5);
+  size_t n_schemes = 0;
+  for (size_t i = 0; i + 1 < ch.ext.sig_algs.len; i += 2) {
+    uint16_t sch = (uint16_t)(ch.ext.sig_algs.p[i] << 8 | ch.ext.sig_algs.p[i + 1]);
+    EVP_PKEY *k = vq_hs_key_supports(ec, sch) ? ec : vq_hs_key_supports(ed, sch) ? ed
+                  : vq_hs_key_supports(rsa, sch) ? rsa : NULL;
+    CHECK(k != NULL);
+    if (!k) continue;
+    size_t sl = 0;
+    CHECK_EQ(vq_hs_sign(k, sch, 1, th, sizeof th, sig, sizeof sig, &sl), VQ_OK);
+    CHECK_EQ(vq_hs_verify(k, sch, 1, th, sizeof th, sig, sl), VQ_OK);
+    sig[0] ^= 1;
+    CHECK(vq_hs_verify(k, sch, 1, th, sizeof th, sig, sl) != VQ_OK);
+    n_schemes++;
+  }
+  CHECK(n_schemes >= 3);
+  EVP_PKEY_free(ec);
+  EVP_PKEY_free(ed);
+  EVP_PKEY_free(rsa);
+  solo_free(t, &c);
+}
+
+static uint8_t g_ch_random[32], g_sh_random[32], g_ch_share[65], g_sh_share[65];
+static size_t g_ch_share_len, g_sh_share_len;
+static void spy_hellos(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  if (l != VQ_LEVEL_INITIAL || vq_tls_msg_split(b, n, &m) != VQ_OK) return;
+  if (!from_server) {
+    vq_tls_client_hello ch;
+    vq_tls_key_share_entry e;
+    size_t off = 0;
+    if (vq_tls_parse_client_hello(m.body.p, m.body.len, &ch) != VQ_OK ||
+        vq_tls_key_share_next(ch.ext.key_shares, &off, &e) != VQ_OK || e.key_exchange.len > 65)
+      return;
+    memcpy(g_ch_random, ch.random, 32);
+    memcpy(g_ch_share, e.key_exchange.p, e.key_exchange.len);
+    g_ch_share_len = e.key_exchange.len;
+  } else {
+    vq_tls_server_hello sh;
+    if (vq_tls_parse_server_hello(m.body.p, m.body.len, &sh) != VQ_OK || sh.ext.key_share.len > 65) return;
+    memcpy(g_sh_random, sh.random, 32);
+    memcpy(g_sh_share, sh.ext.key_share.p, sh.ext.key_share.len);
+    g_sh_share_len = sh.ext.key_share.len;
+  }
+}
+
+/* spec: rfc8446#4.1.3/3 — the server's random is not the client's nor derived from it (two
+ * handshakes: four distinct randoms). spec: rfc8446#4.2.8/5 — each key_exchange value is generated
+ * on its own: the client's shares of two connections differ, and differ from the server's. */
+VQ_TEST(hs_randoms_and_shares_independent)
+{
+  uint8_t rnd[2][2][32], share[2][65];
+  for (int run = 0; run < 2; run++) {
+    opts o;
+    defaults(&o);
+    o.tamper = spy_hellos;
+    g_ch_share_len = g_sh_share_len = 0;
+    CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+    CHECK_EQ(g_ch_share_len, 32);
+    CHECK_EQ(g_sh_share_len, 32);
+    memcpy(rnd[run][0], g_ch_random, 32);
+    memcpy(rnd[run][1], g_sh_random, 32);
+    memcpy(share[run], g_ch_share, 32);
+    CHECK(memcmp(g_ch_share, g_sh_share, 32) != 0);
+    CHECK(memcmp(g_ch_random, g_sh_random, 32) != 0);
+  }
+  CHECK(memcmp(share[0], share[1], 32) != 0);
+  CHECK(memcmp(rnd[0][0], rnd[1][0], 32) != 0 && memcmp(rnd[0][1], rnd[1][1], 32) != 0);
+  CHECK(memcmp(rnd[0][1], rnd[1][0], 32) != 0 && memcmp(rnd[0][0], rnd[1][1], 32) != 0);
+}
+
+/* spec: rfc8446#4.4.2/12 — a server chain with its leaf first, then an unrelated certificate, then
+ * the CA (extraneous and out of order): the client takes the first entry as the end-entity
+ * certificate and verifies it against the trusted CA all the same. */
+VQ_TEST(hs_verify_extra_certs_any_order)
+{
+  EVP_PKEY *cak = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  EVP_PKEY *ok = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  EVP_PKEY *lk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *ca = mk_x509("vquic test CA", cak, NULL, NULL, EVP_sha256());
+  X509 *other = mk_x509("unrelated", ok, NULL, NULL, EVP_sha256());
+  X509 *leaf = ca ? mk_x509("localhost", lk, ca, cak, EVP_sha256()) : NULL;
+  CHECK(ca && other && leaf);
+  if (ca && other && leaf) {
+    char *ca_pem = pem_of(0, ca), *other_pem = pem_of(0, other), *leaf_pem = pem_of(0, leaf);
+    char *key_pem = pem_of(1, lk);
+    size_t n = strlen(leaf_pem) + strlen(other_pem) + strlen(ca_pem) + 1;
+    char *chain = malloc(n);
+    snprintf(chain, n, "%s%s%s", leaf_pem, other_pem, ca_pem);
+    opts o;
+    defaults(&o);
+    o.insecure = 0;
+    o.ca_pem = ca_pem;
+    o.cert_pem = chain;
+    o.key_pem = key_pem;
+    CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+    /* the first entry is the one that counts: the unrelated certificate first does not go with
+     * the server's key, and such a context is refused */
+    snprintf(chain, n, "%s%s%s", other_pem, leaf_pem, ca_pem);
+    char err[200];
+    vq_tls_ctx *x = NULL;
+    vq_tls_ctx_config sc = {0};
+    sc.is_server = 1;
+    sc.cert_pem = (const uint8_t *)chain;
+    sc.cert_pem_len = strlen(chain);
+    sc.key_pem = (const uint8_t *)key_pem;
+    sc.key_pem_len = strlen(key_pem);
+    sc.alpn = ALPN_H3;
+    sc.alpn_len = sizeof ALPN_H3;
+    CHECK(vq_tls_ctx_new(&x, &sc, err, sizeof err) != VQ_OK); /* key does not match the first */
+    vq_tls_ctx_free(x);
+    free(chain);
+    free(ca_pem);
+    free(other_pem);
+    free(leaf_pem);
+    free(key_pem);
+  }
+  X509_free(ca);
+  X509_free(other);
+  X509_free(leaf);
+  EVP_PKEY_free(cak);
+  EVP_PKEY_free(ok);
   EVP_PKEY_free(lk);
 }

@@ -102,6 +102,10 @@ static void poll_all(conn *k)
     if (k->nc < 10) k->csec[k->nc++] = s;
 }
 
+/* The server's anti-replay check for conn_open (NULL: none) and how often it was called. */
+static int (*g_early_check)(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms);
+static int g_early_calls;
+
 /* Both sides of one connection; the client offers session (may be NULL). Returns vq_tls_new's
  * status for the client. */
 static vq_status conn_open_v(vq_t *t, conn *k, vq_tls_ctx *sctx, vq_tls_ctx *cctx, uint64_t swall,
@@ -113,6 +117,8 @@ static vq_status conn_open_v(vq_t *t, conn *k, vq_tls_ctx *sctx, vq_tls_ctx *cct
   vq_tls_params sp = {NULL, stp ? stp : SERVER_TP, stp ? stp_len : sizeof SERVER_TP};
   vq_tls_params cp = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
   vq_tls_resume sr = {swall, NULL, 0}, cr = {cwall, session, slen};
+  sr.early_check = g_early_check;
+  sr.early_check_ud = &g_early_calls;
   sr.quic_version = sver;
   cr.quic_version = cver;
   CHECK_EQ(vq_tls_new_ex(&k->s, &k->mem, sctx, &sp, &sr, &k->scx), VQ_OK);
@@ -338,7 +344,8 @@ static void spy_client_handshake(int from_server, vq_level l, uint8_t *b, size_t
 }
 
 /* spec: rfc9001#8.3/1 — with 0-RTT accepted the client's Handshake flight (its Finished) holds no
- * EndOfEarlyData message. */
+ * EndOfEarlyData message. spec: rfc8446#4.2.10/2 — the client's 0-RTT secret, from the first (and
+ * only) PSK it offers, equals the server's 0-RTT read secret. */
 VQ_TEST(hs_resume_early_accepted)
 {
   srv_opts so = {0};
@@ -1029,5 +1036,136 @@ VQ_TEST(hs_resume_ticket_unknown_extension_ignored)
   CHECK(blob[18] == 0 && blob[19] == 0 && blob[20] == 0x0e && blob[21] == 0x10); /* lifetime 3600 */
   conn_close(t, &k);
   vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+}
+
+/* An anti-replay record that has seen every ticket: counts the calls, refuses 0-RTT. */
+static int seen_all(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms)
+{
+  (void)ticket, (void)len, (void)expires_ms;
+  ++*(int *)ud;
+  return 0;
+}
+
+/* spec: rfc8446#8.2/1 — an apparent replay (the anti-replay record says the ticket was seen) gets
+ * 0-RTT refused but the handshake goes on and resumes. spec: rfc8446#8.2/2 — the record is
+ * consulted only once the binder has validated the ClientHello: with a flipped binder the
+ * handshake fails (decrypt_error) without a look-up. */
+VQ_TEST(hs_resume_replay_refuses_early_only)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  so.early = co.early = 1;
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  uint8_t blob[VQ_TLS_SESSION_MAX];
+  size_t bl = 0;
+  first_session(t, sctx, cctx, blob, sizeof blob, &bl);
+  g_early_check = seen_all;
+  g_early_calls = 0;
+  conn k;
+  CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 5000, T0 + 5000, blob, bl, NULL, 0), VQ_OK);
+  CHECK(vq_tls_early_data_offered(k.c));
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK_EQ(g_early_calls, 1);
+  CHECK(vq_tls_resumed(k.c) && vq_tls_resumed(k.s));
+  CHECK(!vq_tls_early_data_accepted(k.s));
+  CHECK(!vq_tls_early_data_accepted(k.c));
+  CHECK(find_secret(k.ssec, k.ns, VQ_LEVEL_EARLY, VQ_TLS_READ) == NULL);
+  conn_close(t, &k);
+  g_early_calls = 0;
+  CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 6000, T0 + 6000, blob, bl, NULL, 0), VQ_OK);
+  k.tamper = flip_binder;
+  CHECK_EQ(pump(&k), VQ_ERR_TLS_DECRYPT_ERROR);
+  CHECK_EQ(g_early_calls, 0);
+  conn_close(t, &k);
+  g_early_check = NULL;
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+}
+
+/* spec: rfc8446#4.1.1/2, rfc8446#4.2.9/4 — a ClientHello offering the ticket with
+ * psk_key_exchange_modes = {psk_ke} only: the server, which selects psk_dhe_ke alone, does not take
+ * the PSK: its ServerHello carries no pre_shared_key (a full handshake with a certificate follows)
+ * and a key_share. The control: the same ClientHello with psk_dhe_ke kept but one byte changed
+ * (so the binder no longer matches) is decrypt_error: there the PSK was considered. */
+VQ_TEST(hs_resume_psk_ke_only_not_selected)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  uint8_t blob[VQ_TLS_SESSION_MAX];
+  size_t bl = 0;
+  first_session(t, sctx, cctx, blob, sizeof blob, &bl);
+  for (int mode = 0; mode < 2; mode++) {
+    conn k;
+    CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0), VQ_OK);
+    const uint8_t *d;
+    size_t n;
+    vq_tls_msg m;
+    vq_tls_client_hello ch;
+    vq_tls_out_peek(k.c, VQ_LEVEL_INITIAL, &d, &n);
+    uint8_t *copy = malloc(n);
+    memcpy(copy, d, n);
+    CHECK_EQ(vq_tls_msg_split(copy, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+    CHECK(ch.ext.psk_modes.len == 1 && ch.ext.psk_modes.p[0] == 1);
+    if (mode == 0) copy[ch.ext.psk_modes.p - copy] = 0; /* psk_ke */
+    else copy[4 + 2] ^= 1;                              /* a byte of the random */
+    CHECK_EQ(vq_tls_recv(k.s, &k.scx, VQ_LEVEL_INITIAL, copy, n), mode ? VQ_ERR_TLS_DECRYPT_ERROR : VQ_OK);
+    free(copy);
+    if (mode == 0) {
+      vq_tls_server_hello sh;
+      vq_tls_out_peek(k.s, VQ_LEVEL_INITIAL, &d, &n);
+      CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+      CHECK_EQ(vq_tls_parse_server_hello(m.body.p, m.body.len, &sh), VQ_OK);
+      CHECK(!sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY]);
+      CHECK(sh.ext.has[VQ_TLS_EXT_KEY_SHARE]);
+      CHECK(!vq_tls_resumed(k.s));
+    }
+    conn_close(t, &k);
+  }
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+}
+
+/* spec: rfc8446#4.2.11/3, rfc8446#4.6.1/4 — the server selects a PSK and a suite that fit together:
+ * a ticket from a TLS_AES_256_GCM_SHA384 connection resumes on a server preferring
+ * TLS_AES_128_GCM_SHA256 with the ticket's suite; on a server that allows only
+ * TLS_AES_128_GCM_SHA256 (another hash) it is not used: a full handshake follows. */
+VQ_TEST(hs_resume_ticket_suite_selected)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  vq_tls_ctx *s384 = mk_server(t, &so), *sall = mk_server(t, &so), *s256 = mk_server(t, &so);
+  vq_tls_ctx *cctx = mk_client(t, &co);
+  vq_tls_test_hooks h;
+  memset(&h, 0, sizeof h);
+  h.n_suites = 1;
+  h.suites[0] = VQ_CS_AES_256_GCM_SHA384;
+  vq_tls_ctx_set_test_hooks(s384, &h);
+  h.suites[0] = VQ_CS_AES_128_GCM_SHA256;
+  vq_tls_ctx_set_test_hooks(s256, &h);
+  uint8_t blob[VQ_TLS_SESSION_MAX];
+  size_t bl = 0;
+  first_session(t, s384, cctx, blob, sizeof blob, &bl);
+  conn k;
+  CHECK_EQ(conn_open(t, &k, sall, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0), VQ_OK);
+  CHECK(vq_tls_session_offered(k.c));
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK(vq_tls_resumed(k.s) && vq_tls_resumed(k.c));
+  CHECK_EQ(vq_tls_suite(k.s), VQ_CS_AES_256_GCM_SHA384);
+  conn_close(t, &k);
+  CHECK_EQ(conn_open(t, &k, s256, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0), VQ_OK);
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK(!vq_tls_resumed(k.s) && !vq_tls_resumed(k.c));
+  CHECK(sent(&k, VQ_TLS_CERTIFICATE));
+  CHECK_EQ(vq_tls_suite(k.s), VQ_CS_AES_128_GCM_SHA256);
+  conn_close(t, &k);
+  vq_tls_ctx_free(s384);
+  vq_tls_ctx_free(sall);
+  vq_tls_ctx_free(s256);
   vq_tls_ctx_free(cctx);
 }

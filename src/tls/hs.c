@@ -153,6 +153,7 @@ static const uint16_t offered_sigs[5] = {VQ_HS_SIG_ECDSA_P256_SHA256, VQ_HS_SIG_
  * (memory budget) internal_error (80). The connection closes with vq_status_transport_error(). */
 static vq_status fail(vq_tls *t, vq_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* spec: rfc8446#6.2/4 — the alert reported is the one each check names (the status carries it). */
 static vq_status fail(vq_tls *t, vq_status st, const char *fmt, ...)
 {
   if (t->err != VQ_OK) return t->err;
@@ -456,6 +457,8 @@ static vq_status client_send_hello(vq_tls *t)
   const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
   EVP_PKEY_free(t->kx);
   t->kx = NULL;
+  /* spec: rfc8446#4.2.8/5 — one KeyShareEntry, from a key pair generated for this ClientHello
+   * alone (a new one for the second ClientHello after a HelloRetryRequest). */
   vq_status st = vq_hs_kx_keygen_ctx(t->ctx, t->group, &t->kx, pub, &pl);
   if (st != VQ_OK) return fail(t, st, "key share generation failed");
   for (size_t i = 0; i < ns; i++) {
@@ -486,7 +489,9 @@ static vq_status client_send_hello(vq_tls *t)
    * supported_groups. spec: rfc8446#9.2/10, rfc8446#9.2/11 — signature_algorithms,
    * supported_groups and key_share are always present.
    * spec: rfc8446#B/1, rfc8446#B.3.1.4/1 — every code point offered is a TLS 1.3 one (no
-   * _RESERVED or obsolete_RESERVED value). */
+   * _RESERVED or obsolete_RESERVED value).
+   * spec: rfc8446#9.3/4 — and every one is implemented: the suites (protect.c, kdf.c), the groups
+   * (vq_hs_kx_*) and the signature schemes (vq_hs_verify). */
   vq_tls_client_hello ch;
   memset(&ch, 0, sizeof ch);
   ch.legacy_version = VQ_TLS_LEGACY_VERSION;
@@ -498,7 +503,9 @@ static vq_status client_send_hello(vq_tls *t)
   ch.cipher_suites.len = 2 * ns;
   ch.has_extensions = 1;
   vq_tls_exts *e = &ch.ext;
-  /* spec: rfc9001#8.1 — SNI names the server unless it is an IP literal (RFC 6066 §3).
+  /* spec: rfc8446#9.2/13 — server_name is supported: sent whenever the application names the
+   * server by a host name.
+   * spec: rfc9001#8.1 — SNI names the server unless it is an IP literal (RFC 6066 §3).
    * spec: rfc9114#3.2/2, rfc9114#3.2/3 — the target host is indicated this way: SNI whenever the
    * server is named by a domain name */
   if (t->send_sni) {
@@ -586,6 +593,8 @@ static vq_status client_send_hello(vq_tls *t)
   st = out_commit(t, VQ_LEVEL_INITIAL, used);
   if (st != VQ_OK) return st;
   /* spec: rfc9001#4.6.1 — the client may send 0-RTT once it has sent its ClientHello. */
+  /* spec: rfc8446#4.2.10/2 — the 0-RTT keys come from the one PSK offered, which is thus the
+   * first of pre_shared_key. */
   if (t->early_offered && !t->hrr) return derive_early(t, t->sess_hash, (vq_cipher_suite)t->sess.suite);
   return VQ_OK;
 }
@@ -777,6 +786,8 @@ static vq_status client_certificate(vq_tls *t, const uint8_t *m, size_t n)
       return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "out of memory");
     }
   }
+  /* spec: rfc8446#4.4.2/12 — the end-entity certificate is the first entry; the others go to the
+   * verification as untrusted intermediates, in whatever order and number (extra ones unused). */
   X509 *leaf = sk_X509_value(t->peer_chain, 0);
   EVP_PKEY *key = leaf ? X509_get0_pubkey(leaf) : NULL;
   int usable = 0;
@@ -865,7 +876,9 @@ static vq_status client_finished(vq_tls *t, const uint8_t *m, size_t n)
 }
 
 /* spec: rfc8446#4.6.1 — NewSessionTicket after the handshake: checked (rfc9001#4.6.1) and kept as
- * the session vq_tls_session_get hands out (the latest replaces an earlier one). */
+ * the session vq_tls_session_get hands out (the latest replaces an earlier one).
+ * spec: rfc8446#4.6.1/14, rfc8446#9.3/6 — of its extensions only early_data is looked at:
+ * unrecognized ones are ignored (the parser skips them). */
 static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
 {
   vq_tls_new_session_ticket nst;
@@ -1140,6 +1153,8 @@ static int server_open_ticket(vq_tls *t, const vq_tls_client_hello *ch, vq_hs_ti
   if (!ch->ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] || !ch->ext.has[VQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES] ||
       t->wall0 == 0 || t->ctx->no_tickets)
     return 0;
+  /* spec: rfc8446#4.1.1/2 — the key establishment mode comes from the client's list: psk_dhe_ke,
+   * the one this server selects, must be in it (psk_ke alone: no PSK, a full handshake). */
   if (!memchr(ch->ext.psk_modes.p, 1, ch->ext.psk_modes.len)) return 0; /* psk_dhe_ke */
   size_t off = 0;
   vq_tls_psk_identity id;
@@ -1197,7 +1212,10 @@ static vq_status server_take_psk(vq_tls *t, const vq_hs_ticket *tk, const vq_tls
                        * one that accepts then sends the same settings, reducing nothing */
                       !t->early_app_long && tk->app_len == t->early_app_len &&
                       CRYPTO_memcmp(tk->app, t->early_app, t->early_app_len) == 0;
-  /* spec: rfc8446#8/1, rfc8446#8/3 — anti-replay: the endpoint's check (a single-use record of the ticket for
+  /* spec: rfc8446#8.2/1 — an apparent replay only refuses 0-RTT: the resumption goes on.
+   * spec: rfc8446#8.2/2 — the check is keyed by the PSK identity of a ClientHello whose binder
+   * has just been validated above (a ClientHello that does not validate never gets here).
+   * spec: rfc8446#8/1, rfc8446#8/3 — anti-replay: the endpoint's check (a single-use record of the ticket for
    * its lifetime) decides last; a ticket seen before gets the resumption without 0-RTT. */
   if (t->early_accepted && t->early_check) {
     size_t ioff = 0;
@@ -1370,6 +1388,8 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (st != VQ_OK) return fail(t, st, "key share generation failed");
   st = vq_hs_kx_derive(t->kx, group, share.p, share.len, shared, &sl);
   if (st != VQ_OK) return fail(t, st, "invalid client key share");
+  /* spec: rfc8446#4.1.3/3 — the server random is drawn on its own (RAND_bytes or the test
+   * source), never derived from the ClientHello's. */
   if (vq_hs_random(t->ctx, random, sizeof random) != VQ_OK) {
     OPENSSL_cleanse(shared, sizeof shared);
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "no randomness");
@@ -1722,6 +1742,7 @@ int vq_tls_poll_secret(vq_tls *t, vq_tls_secret *s)
   return 1;
 }
 
+/* spec: rfc8446#E.5/4 — how the application tells that the handshake has completed. */
 int vq_tls_handshake_complete(const vq_tls *t)
 {
   return t && t->err == VQ_OK && (t->state == C_DONE || t->state == S_DONE);
