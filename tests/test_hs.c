@@ -1948,6 +1948,7 @@ VQ_TEST(hs_failed_handshake_forgets_secrets)
 
 /* A certificate for subject cn with key k, issued by (issuer, ikey) or self-signed when issuer is
  * NULL (then a CA: basicConstraints CA:TRUE), signed with md; leaves get SAN DNS:localhost. */
+static const char *g_leaf_ku; /* mk_x509: a keyUsage value for leaves, NULL: none */
 static X509 *mk_x509(const char *cn, EVP_PKEY *k, X509 *issuer, EVP_PKEY *ikey, const EVP_MD *md)
 {
   X509 *x = X509_new();
@@ -1968,6 +1969,11 @@ static X509 *mk_x509(const char *cn, EVP_PKEY *k, X509 *issuer, EVP_PKEY *ikey, 
                              : X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
   X509_add_ext(x, e, -1);
   X509_EXTENSION_free(e);
+  if (issuer && g_leaf_ku) {
+    e = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage, g_leaf_ku);
+    X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+  }
   if (X509_sign(x, issuer ? ikey : k, md) <= 0) {
     X509_free(x);
     return NULL;
@@ -2170,5 +2176,42 @@ VQ_TEST(hs_verify_extra_certs_any_order)
   X509_free(leaf);
   EVP_PKEY_free(cak);
   EVP_PKEY_free(ok);
+  EVP_PKEY_free(lk);
+}
+
+/* spec: rfc8446#4.4.2.2/3 — a leaf whose Key Usage extension lacks digitalSignature (only
+ * keyEncipherment, or keyAgreement) cannot sign the CertificateVerify: the client refuses it with
+ * unsupported_certificate; with digitalSignature (alone or with others) it is accepted. */
+VQ_TEST(hs_verify_key_usage_digital_signature)
+{
+  static const char *ku[4] = {"critical,keyEncipherment", "critical,keyAgreement",
+                              "critical,digitalSignature", "digitalSignature,keyEncipherment"};
+  EVP_PKEY *cak = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  EVP_PKEY *lk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *ca = mk_x509("vquic test CA", cak, NULL, NULL, EVP_sha256());
+  CHECK(ca != NULL);
+  char *ca_pem = ca ? pem_of(0, ca) : NULL, *key_pem = pem_of(1, lk);
+  for (int i = 0; i < 4 && ca; i++) {
+    g_leaf_ku = ku[i];
+    X509 *leaf = mk_x509("localhost", lk, ca, cak, EVP_sha256());
+    g_leaf_ku = NULL;
+    CHECK(leaf != NULL);
+    if (!leaf) continue;
+    char *leaf_pem = pem_of(0, leaf);
+    opts o;
+    defaults(&o);
+    o.insecure = 0;
+    o.ca_pem = ca_pem;
+    o.cert_pem = leaf_pem;
+    o.key_pem = key_pem;
+    if (i < 2) run_fail(t, &o, 0, VQ_ERR_TLS_UNSUPPORTED_CERTIFICATE, 43, "digitalSignature");
+    else CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+    free(leaf_pem);
+    X509_free(leaf);
+  }
+  free(ca_pem);
+  free(key_pem);
+  X509_free(ca);
+  EVP_PKEY_free(cak);
   EVP_PKEY_free(lk);
 }

@@ -197,6 +197,14 @@ vq_status vq_hs_verify_chain(const vq_tls_ctx *ctx, X509 *leaf, STACK_OF(X509) *
     snprintf(detail, detail_cap, "certificate verify failed: %s", X509_verify_cert_error_string(err));
     return verify_error_status(err);
   }
+  /* spec: rfc8446#4.4.2.2/3 — a Key Usage extension on the leaf must allow digitalSignature (the
+   * key signs the CertificateVerify); X509_PURPOSE_SSL_SERVER would also let a keyEncipherment- or
+   * keyAgreement-only certificate through, which TLS 1.3 cannot use: unsupported_certificate. */
+  if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) != 0 &&
+      (X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0) {
+    snprintf(detail, detail_cap, "certificate verify failed: key usage does not allow digitalSignature");
+    return VQ_ERR_TLS_UNSUPPORTED_CERTIFICATE;
+  }
   int match = vq_hs_is_ip_literal(name) ? X509_check_ip_asc(leaf, name, 0) == 1
                                         : X509_check_host(leaf, name, strlen(name), 0, NULL) == 1;
   ERR_clear_error();
