@@ -10,7 +10,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/objects.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "tls/hs_internal.h"
@@ -431,7 +433,9 @@ static void spy_hrr(int from_server, vq_level l, uint8_t *b, size_t n)
 /* spec: rfc8446#4.1.1/3, rfc8446#9.1/3 — key exchange with secp256r1;
  * spec: rfc8446#4.1.4/6 — a server that accepts only secp256r1 answers the client's x25519 share with
  * a HelloRetryRequest; the second ClientHello carries a P-256 share (uncompressed point,
- * rfc8446#4.2.8.2) and the transcript restarts with message_hash (rfc8446#4.4.1). */
+ * rfc8446#4.2.8.2) and the transcript restarts with message_hash (rfc8446#4.4.1).
+ * spec: rfc8446#4.1.4/9 — the suite after the retry is the one of the HelloRetryRequest (SHA-384
+ * case: check_success compares it on both sides). */
 VQ_TEST(hs_hello_retry_request_p256)
 {
   opts o;
@@ -458,7 +462,8 @@ VQ_TEST(hs_hello_retry_request_p256)
   CHECK_EQ(g_saw_hrr, 0);
 }
 
-/* spec: rfc8446#4.1.1, rfc8446#4.1.1/1, rfc8446#4.1.1/4 — no group in common: handshake_failure. */
+/* spec: rfc8446#4.1.1, rfc8446#4.1.1/1, rfc8446#4.1.1/4, rfc8446#2.1/1 — no group in common:
+ * handshake_failure. */
 VQ_TEST(hs_no_common_group)
 {
   opts o;
@@ -857,8 +862,10 @@ static uint16_t g_sh_version = VQ_TLS_VERSION_13;
 static const uint8_t *g_sh_cookie;
 static size_t g_sh_cookie_len;
 static int g_sh_psk;
+static size_t g_sh_sid_len; /* legacy_session_id_echo length (its bytes: the random's) */
 static void sh_reset(void)
 {
+  g_sh_sid_len = 0;
   g_sh_version = VQ_TLS_VERSION_13;
   g_sh_cookie = NULL;
   g_sh_cookie_len = 0;
@@ -877,6 +884,7 @@ static size_t build_sh(uint8_t *buf, size_t cap, int hrr, uint16_t suite, uint16
   sh.legacy_version = VQ_TLS_LEGACY_VERSION;
   sh.random = random;
   sh.session_id_echo.p = random;
+  sh.session_id_echo.len = g_sh_sid_len;
   sh.cipher_suite = suite;
   sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = g_sh_version != 0;
   sh.ext.selected_version = g_sh_version;
@@ -2214,4 +2222,127 @@ VQ_TEST(hs_verify_key_usage_digital_signature)
   X509_free(ca);
   EVP_PKEY_free(cak);
   EVP_PKEY_free(lk);
+}
+
+/* spec: rfc8446#4.1.3/4 — a legacy_session_id_echo other than the client's (empty) one, in a
+ * ServerHello or a HelloRetryRequest: illegal_parameter. */
+VQ_TEST(hs_client_checks_session_id_echo)
+{
+  vq_tls_test_hooks none = {0};
+  uint8_t a[256];
+  sh_reset();
+  for (int hrr = 0; hrr < 2; hrr++) {
+    g_sh_sid_len = 8;
+    size_t na = build_sh(a, sizeof a, hrr, VQ_CS_AES_128_GCM_SHA256,
+                         hrr ? VQ_HS_GROUP_SECP256R1 : VQ_HS_GROUP_X25519);
+    CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+    CHECK(strstr(g_detail, "legacy_session_id_echo") != NULL);
+  }
+  sh_reset();
+}
+
+/* The server's Handshake flight with its Certificate replaced by one with no entries. */
+static size_t empty_server_cert(int from_server, vq_level l, const uint8_t *in, size_t n, uint8_t *out,
+                                size_t cap)
+{
+  static const uint8_t empty[8] = {VQ_TLS_CERTIFICATE, 0, 0, 4, 0, 0, 0, 0};
+  vq_tls_msg m;
+  size_t off = 0, o = 0;
+  if (!from_server || l != VQ_LEVEL_HANDSHAKE) return 0;
+  while (off < n && vq_tls_msg_split(in + off, n - off, &m) == VQ_OK && o + m.size + 8 <= cap) {
+    if (m.type == VQ_TLS_CERTIFICATE) {
+      memcpy(out + o, empty, sizeof empty);
+      o += sizeof empty;
+    } else {
+      memcpy(out + o, in + off, m.size);
+      o += m.size;
+    }
+    off += m.size;
+  }
+  return off == n ? o : 0;
+}
+
+/* EncryptedExtensions with the raw extension g_ee_raw spliced in front of the others. */
+static const uint8_t *g_ee_raw;
+static size_t g_ee_raw_len;
+static size_t ee_splice(int from_server, vq_level l, const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+  vq_tls_msg m;
+  size_t rl = g_ee_raw_len;
+  if (!from_server || l != VQ_LEVEL_HANDSHAKE || vq_tls_msg_split(in, n, &m) != VQ_OK ||
+      m.type != VQ_TLS_ENCRYPTED_EXTENSIONS || m.size < 6 || n + rl > cap)
+    return 0;
+  memcpy(out, in, 6);
+  memcpy(out + 6, g_ee_raw, rl);
+  memcpy(out + 6 + rl, in + 6, n - 6);
+  size_t body = m.size - 4 + rl, el = (size_t)(in[4] << 8 | in[5]) + rl;
+  out[1] = (uint8_t)(body >> 16);
+  out[2] = (uint8_t)(body >> 8);
+  out[3] = (uint8_t)body;
+  out[4] = (uint8_t)(el >> 8);
+  out[5] = (uint8_t)el;
+  return n + rl;
+}
+
+/* spec: rfc8446#4.4.2.4/1 — a server Certificate with an empty certificate_list: decode_error.
+ * spec: rfc8446#4.3.1/2 — EncryptedExtensions with an extension that does not belong there
+ * (supported_versions, key_share): illegal_parameter. */
+VQ_TEST(hs_client_refuses_bad_server_flight)
+{
+  opts o;
+  defaults(&o);
+  o.rewrite = empty_server_cert;
+  run_fail(t, &o, 0, VQ_ERR_TLS_DECODE, 50, "server sent no certificate");
+  static const uint8_t sv[6] = {0x00, 0x2b, 0x00, 0x02, 0x03, 0x04};
+  static const uint8_t ks[8] = {0x00, 0x33, 0x00, 0x04, 0x00, 0x1d, 0x00, 0x00};
+  static const uint8_t unknown[5] = {0x7a, 0x7a, 0x00, 0x01, 0x00};
+  defaults(&o);
+  o.rewrite = ee_splice;
+  g_ee_raw = sv;
+  g_ee_raw_len = sizeof sv;
+  run_fail(t, &o, 0, VQ_ERR_TLS_ILLEGAL_PARAMETER, 47, "malformed EncryptedExtensions");
+  g_ee_raw = ks;
+  g_ee_raw_len = sizeof ks;
+  run_fail(t, &o, 0, VQ_ERR_TLS_ILLEGAL_PARAMETER, 47, "malformed EncryptedExtensions");
+  /* the control: an unknown extension there passes EncryptedExtensions (the handshake then fails
+   * at the CertificateVerify, over a transcript without it) */
+  g_ee_raw = unknown;
+  g_ee_raw_len = sizeof unknown;
+  run_fail(t, &o, 0, VQ_ERR_TLS_DECRYPT_ERROR, 51, "CertificateVerify");
+}
+
+/* spec: rfc8446#4.2.3/7 — RSA-PSS signatures (rsa_pss_rsae_sha256/384/512) by vq_hs_sign carry a
+ * salt as long as the digest: OpenSSL verifies them with that exact salt length (32, 48, 64) and
+ * refuses them with another. */
+VQ_TEST(hs_rsa_pss_salt_is_digest_length)
+{
+  static const uint16_t schemes[3] = {VQ_HS_SIG_RSA_PSS_RSAE_SHA256, VQ_HS_SIG_RSA_PSS_RSAE_SHA384,
+                                      VQ_HS_SIG_RSA_PSS_RSAE_SHA512};
+  static const char ctxs[] = "TLS 1.3, server CertificateVerify";
+  EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+  CHECK(rsa != NULL);
+  uint8_t th[48], sig[VQ_HS_SIG_MAX], content[64 + sizeof ctxs + 48];
+  for (int i = 0; i < 48; i++) th[i] = (uint8_t)(i * 11 + 1);
+  for (int i = 0; i < 3 && rsa; i++) {
+    const EVP_MD *md = i == 0 ? EVP_sha256() : i == 1 ? EVP_sha384() : EVP_sha512();
+    int hl = EVP_MD_get_size(md);
+    size_t tl = i == 0 ? 32 : 48, sl = 0;
+    CHECK_EQ(vq_hs_sign(rsa, schemes[i], 1, th, tl, sig, sizeof sig, &sl), VQ_OK);
+    memset(content, 0x20, 64);
+    memcpy(content + 64, ctxs, sizeof ctxs); /* with its terminating 0 as the separator */
+    memcpy(content + 64 + sizeof ctxs, th, tl);
+    size_t cl = 64 + sizeof ctxs + tl;
+    for (int salt = 0; salt < 2; salt++) {
+      EVP_MD_CTX *mc = EVP_MD_CTX_new();
+      EVP_PKEY_CTX *pc = NULL;
+      int ok = EVP_DigestVerifyInit(mc, &pc, md, NULL, rsa) == 1 &&
+               EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1 &&
+               EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, salt ? hl - 1 : hl) == 1 &&
+               EVP_DigestVerify(mc, sig, sl, content, cl) == 1;
+      CHECK_EQ(ok, salt == 0);
+      EVP_MD_CTX_free(mc);
+    }
+  }
+  ERR_clear_error();
+  EVP_PKEY_free(rsa);
 }

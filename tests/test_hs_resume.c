@@ -220,7 +220,8 @@ static void first_session(vq_t *t, vq_tls_ctx *sctx, vq_tls_ctx *cctx, uint8_t *
   CHECK(!vq_tls_resumed(k.c) && !vq_tls_resumed(k.s));
   CHECK(sent(&k, VQ_TLS_CERTIFICATE));
   CHECK(sent(&k, VQ_TLS_NEW_SESSION_TICKET));
-  /* spec: rfc8446#4/1, rfc8446#4.3.1/1, rfc8446#4.4.3/1, rfc8446#4.4.3/3 — the server's messages in
+  /* spec: rfc8446#4.4.2/1 — a full handshake: the server sends its Certificate.
+   * spec: rfc8446#4/1, rfc8446#4.3.1/1, rfc8446#4.4.3/1, rfc8446#4.4.3/3 — the server's messages in
    * the order of §4.4.1: EncryptedExtensions right after ServerHello, CertificateVerify (it
    * authenticates with a certificate) right after Certificate and before Finished. */
   static const int order[6] = {VQ_TLS_SERVER_HELLO, VQ_TLS_ENCRYPTED_EXTENSIONS, VQ_TLS_CERTIFICATE,
@@ -253,8 +254,9 @@ VQ_TEST(hs_resume_basic)
   CHECK(vq_tls_session_offered(k.c));
   CHECK(!vq_tls_early_data_offered(k.c)); /* early data is off on both */
   {
-    /* spec: rfc8446#4.2.11/15 — pre_shared_key is the last extension of the ClientHello: its
-     * data ends where the message ends; spec: rfc8446#4.2.9/1 — with psk_key_exchange_modes */
+    /* spec: rfc8446#4.2.11/15, rfc8446#4.2/6 — pre_shared_key is the last extension of the
+     * ClientHello: its data ends where the message ends; spec: rfc8446#4.2.9/1, rfc8446#4.2.9/2 —
+     * with psk_key_exchange_modes */
     const uint8_t *d;
     size_t n;
     vq_tls_msg m;
@@ -432,7 +434,9 @@ VQ_TEST(hs_resume_early_refused)
   vq_tls_ctx_free(cctx);
 }
 
-/* spec: rfc8446#4.2.10/8 — the selected ALPN differs from the ticket's: resumed, no 0-RTT. */
+/* spec: rfc8446#4.2.10/8 — the selected ALPN differs from the ticket's: resumed, no 0-RTT.
+ * spec: rfc8446#4.2.10/10 — that check failed, so the server's EncryptedExtensions carries no
+ * early_data (the client learns that 0-RTT was not accepted) and no 0-RTT read key is installed. */
 VQ_TEST(hs_resume_alpn_changed)
 {
   srv_opts so = {0}, so2 = {0};
@@ -545,7 +549,8 @@ static void flip_binder(int from_server, vq_level l, uint8_t *b, size_t n)
 }
 
 /* spec: rfc8446#4.2.11/5, rfc8446#4.2.11/6 — an altered ticket, or one sealed under another key:
- * ignored, a full handshake (with Certificate) follows, no 0-RTT. */
+ * ignored, a full handshake (with Certificate) follows, no 0-RTT. spec: rfc8446#4.2.10/7 — no PSK
+ * accepted, so no early data accepted although it was offered. */
 VQ_TEST(hs_resume_bad_ticket_full_handshake)
 {
   srv_opts so = {0}, so2 = {0};
@@ -579,6 +584,8 @@ VQ_TEST(hs_resume_bad_ticket_full_handshake)
 }
 
 /* spec: rfc8446#4.2.11/9 — a binder that does not verify aborts with decrypt_error (51). */
+/* spec: rfc8446#4.2.11/8 — the binder is validated before the PSK is accepted: a flipped one
+ * fails the handshake with decrypt_error. */
 VQ_TEST(hs_resume_wrong_binder)
 {
   srv_opts so = {0};
@@ -1065,6 +1072,17 @@ VQ_TEST(hs_resume_replay_refuses_early_only)
   conn k;
   CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 5000, T0 + 5000, blob, bl, NULL, 0), VQ_OK);
   CHECK(vq_tls_early_data_offered(k.c));
+  {
+    /* spec: rfc8446#4.2.10/1 — 0-RTT offered: early_data and pre_shared_key together */
+    const uint8_t *d;
+    size_t n;
+    vq_tls_msg m;
+    vq_tls_client_hello ch;
+    vq_tls_out_peek(k.c, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+    CHECK(ch.ext.has[VQ_TLS_EXT_EARLY_DATA] && ch.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY]);
+  }
   CHECK_EQ(pump(&k), VQ_OK);
   check_complete(t, &k);
   CHECK_EQ(g_early_calls, 1);
@@ -1084,7 +1102,9 @@ VQ_TEST(hs_resume_replay_refuses_early_only)
   vq_tls_ctx_free(cctx);
 }
 
-/* spec: rfc8446#4.1.1/2, rfc8446#4.2.9/4 — a ClientHello offering the ticket with
+/* spec: rfc8446#4.2.9/3 — the ClientHello rebuilt without psk_key_exchange_modes but with
+ * pre_shared_key: the server aborts (missing_extension).
+ * spec: rfc8446#4.1.1/2, rfc8446#4.2.9/4 — a ClientHello offering the ticket with
  * psk_key_exchange_modes = {psk_ke} only: the server, which selects psk_dhe_ke alone, does not take
  * the PSK: its ServerHello carries no pre_shared_key (a full handshake with a certificate follows)
  * and a key_share. The control: the same ClientHello with psk_dhe_ke kept but one byte changed
@@ -1097,9 +1117,26 @@ VQ_TEST(hs_resume_psk_ke_only_not_selected)
   uint8_t blob[VQ_TLS_SESSION_MAX];
   size_t bl = 0;
   first_session(t, sctx, cctx, blob, sizeof blob, &bl);
-  for (int mode = 0; mode < 2; mode++) {
+  for (int mode = 0; mode < 3; mode++) {
     conn k;
     CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0), VQ_OK);
+    if (mode == 2) {
+      const uint8_t *d;
+      size_t n, used = 0;
+      vq_tls_msg m;
+      vq_tls_client_hello ch;
+      vq_tls_out_peek(k.c, VQ_LEVEL_INITIAL, &d, &n);
+      CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+      CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+      ch.ext.has[VQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES] = 0;
+      uint8_t *buf = malloc(n + 64);
+      CHECK_EQ(vq_tls_build_client_hello(buf, n + 64, &ch, &used), VQ_OK);
+      CHECK_EQ(vq_tls_recv(k.s, &k.scx, VQ_LEVEL_INITIAL, buf, used), VQ_ERR_TLS_MISSING_EXTENSION);
+      CHECK(strstr(vq_tls_error_detail(k.s), "psk_key_exchange_modes") != NULL);
+      free(buf);
+      conn_close(t, &k);
+      continue;
+    }
     const uint8_t *d;
     size_t n;
     vq_tls_msg m;
@@ -1167,5 +1204,88 @@ VQ_TEST(hs_resume_ticket_suite_selected)
   vq_tls_ctx_free(s384);
   vq_tls_ctx_free(sall);
   vq_tls_ctx_free(s256);
+  vq_tls_ctx_free(cctx);
+}
+
+static uint32_t g_nst_lifetime;
+static void spy_nst(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  vq_tls_new_session_ticket nst;
+  if (from_server && l == VQ_LEVEL_APP && vq_tls_msg_split(b, n, &m) == VQ_OK &&
+      m.type == VQ_TLS_NEW_SESSION_TICKET &&
+      vq_tls_parse_new_session_ticket(m.body.p, m.body.len, &nst) == VQ_OK)
+    g_nst_lifetime = nst.lifetime;
+}
+
+/* spec: rfc8446#4.6.1/12 — every ticket gets a fresh ticket_age_add: two tickets of one server,
+ * two different values. spec: rfc8446#4.6.1/9 — a server configured with a longer lifetime sends
+ * 604800 (7 days). spec: rfc8446#4.6.1/10 — a client told 0xffffffff seconds keeps the ticket 7
+ * days at most (the session's lifetime). */
+VQ_TEST(hs_resume_ticket_age_add_and_lifetime)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  so.lifetime = 10000000;
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  uint8_t a[VQ_TLS_SESSION_MAX], b[VQ_TLS_SESSION_MAX];
+  size_t al = 0, bl = 0;
+  first_session(t, sctx, cctx, a, sizeof a, &al);
+  first_session(t, sctx, cctx, b, sizeof b, &bl);
+  CHECK(al > 30 && bl > 30);
+  CHECK(memcmp(a + 22, b + 22, 4) != 0); /* age_add */
+  conn k;
+  CHECK_EQ(conn_open(t, &k, sctx, cctx, T0, T0, NULL, 0, NULL, 0), VQ_OK);
+  g_nst_lifetime = 0;
+  k.tamper = spy_nst;
+  CHECK_EQ(pump(&k), VQ_OK);
+  CHECK_EQ(g_nst_lifetime, 604800);
+  /* lifetime 0xffffffff, age_add, nonce {7}, ticket "TK-1", no extensions */
+  static const uint8_t nst[] = {4, 0, 0, 18, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 1, 7,
+                                0, 4, 'T', 'K', '-', '1', 0, 0};
+  CHECK_EQ(sizeof nst, 4 + 18);
+  CHECK_EQ(vq_tls_recv(k.c, &k.ccx, VQ_LEVEL_APP, nst, sizeof nst), VQ_OK);
+  CHECK_EQ(vq_tls_sessions_received(k.c), 2);
+  CHECK_EQ(vq_tls_session_get(k.c, a, sizeof a, &al), VQ_OK);
+  CHECK(al > 30 && a[18] == 0x00 && a[19] == 0x09 && a[20] == 0x3a && a[21] == 0x80); /* 604800 */
+  conn_close(t, &k);
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+}
+
+/* Sets the ServerHello's pre_shared_key selected_identity to 1. */
+static void psk_identity_1(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  vq_tls_server_hello sh;
+  if (!from_server || l != VQ_LEVEL_INITIAL || vq_tls_msg_split(b, n, &m) != VQ_OK ||
+      m.type != VQ_TLS_SERVER_HELLO || vq_tls_parse_server_hello(m.body.p, m.body.len, &sh) != VQ_OK ||
+      !sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] || sh.ext.raw[VQ_TLS_EXT_PRE_SHARED_KEY].len != 2)
+    return;
+  b[sh.ext.raw[VQ_TLS_EXT_PRE_SHARED_KEY].p - b + 1] = 1;
+}
+
+/* spec: rfc8446#4.2.11/11, rfc8446#4.2.11/12 — a ServerHello selecting identity 1 when the client
+ * offered one: illegal_parameter; spec: rfc8446#4.2.11/13, rfc8446#4.2.11/14 — with 0-RTT offered
+ * (so the server goes on to accept early data), the same: only identity 0 is acceptable. */
+VQ_TEST(hs_resume_selected_identity_checked)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  so.early = co.early = 1;
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  uint8_t blob[VQ_TLS_SESSION_MAX];
+  size_t bl = 0;
+  first_session(t, sctx, cctx, blob, sizeof blob, &bl);
+  conn k;
+  CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0), VQ_OK);
+  CHECK(vq_tls_early_data_offered(k.c));
+  k.tamper = psk_identity_1;
+  CHECK_EQ(pump(&k), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  CHECK_EQ(vq_tls_alert(k.c), 47);
+  CHECK(vq_tls_early_data_accepted(k.s));
+  CHECK(strstr(vq_tls_error_detail(k.c), "selected_identity") != NULL);
+  conn_close(t, &k);
+  vq_tls_ctx_free(sctx);
   vq_tls_ctx_free(cctx);
 }

@@ -1007,8 +1007,9 @@ static vq_status server_send_ticket(vq_tls *t)
   uint8_t nonce[8], ticket[VQ_HS_TICKET_MAX], age_add[4], *p = NULL;
   size_t tl = 0, cap = 0, used = 0;
   memset(&tk, 0, sizeof tk);
-  /* spec: rfc8446#4.6.1/12 — a fresh ticket_nonce per ticket of the connection (a counter). */
+  /* a fresh ticket_nonce per ticket of the connection (a counter, rfc8446#4.6.1) */
   for (size_t i = 0; i < 8; i++) nonce[i] = (uint8_t)(t->tickets_sent >> (56 - 8 * i));
+  /* spec: rfc8446#4.6.1/12 — a fresh random ticket_age_add for every ticket. */
   if (vq_hs_random(t->ctx, age_add, sizeof age_add) != VQ_OK)
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "no randomness");
   /* spec: rfc9369#5/2 — the ticket names the QUIC version of this connection (the negotiated one) */
