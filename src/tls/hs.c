@@ -534,7 +534,8 @@ static vq_status client_send_hello(vq_tls *t)
   e->psk_modes.p = modes;
   e->psk_modes.len = 1;
   if (t->cookie_len) {
-    /* spec: rfc8446#4.2.2 — the cookie of a HelloRetryRequest is echoed in the new ClientHello. */
+    /* spec: rfc8446#4.2.2, rfc8446#4.2.2/2 — the cookie of a HelloRetryRequest is echoed in the new
+     * ClientHello. */
     e->has[VQ_TLS_EXT_COOKIE] = 1;
     e->cookie.p = t->cookie;
     e->cookie.len = t->cookie_len;
@@ -653,6 +654,8 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
         return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "HelloRetryRequest selects group 0x%04x", sel);
       t->group = sel;
     }
+    /* spec: rfc8446#4.2.2/3 — the cookie is kept in this connection's state only (never in the
+     * session blob), so no later connection's first ClientHello carries it. */
     if (sh.ext.has[VQ_TLS_EXT_COOKIE] &&
         copy_out(t, &t->cookie, &t->cookie_len, sh.ext.cookie.p, sh.ext.cookie.len) != VQ_OK)
       return fail(t, VQ_ERR_NOMEM, "out of memory budget for the cookie");
@@ -666,7 +669,7 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
   /* spec: rfc8446#4.2.9/8 — psk_dhe_ke (the only mode offered): a key_share, resumed or not. */
   if (!sh.ext.has[VQ_TLS_EXT_KEY_SHARE])
     return fail(t, VQ_ERR_TLS_MISSING_EXTENSION, "ServerHello without key_share");
-  /* spec: rfc8446#4.2 — an extension the client did not offer: unsupported_extension. */
+  /* spec: rfc8446#4.2, rfc8446#4.2/4 — an extension the client did not offer: unsupported_extension. */
   if (sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] && !t->psk_sent)
     return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "pre_shared_key was not offered");
   if (sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY]) {
@@ -719,6 +722,8 @@ static vq_status client_ee(vq_tls *t, const uint8_t *m, size_t n)
    * as QUIC asks, rather than illegal_parameter */
   if (!alpn_has(t->ctx->alpn, t->ctx->alpn_len, name.p, name.len))
     return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "server selected an application protocol not offered");
+  /* spec: rfc8446#4.2/4 — server_name or early_data answering nothing we sent: unsupported_extension.
+   * spec: rfc8446#4.2.7/1 — supported_groups here is not looked at (nor remembered). */
   if (ee.ext.has[VQ_TLS_EXT_SERVER_NAME] && !t->send_sni)
     return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "server_name acknowledged but not sent");
   if (ee.ext.has[VQ_TLS_EXT_EARLY_DATA] && (!t->early_offered || t->hrr))
@@ -1251,9 +1256,13 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
    * use of legacy_version; the version itself comes from supported_versions, rfc8446#4.2.1/4). */
   if (ch.legacy_version <= 0x0300u)
     return fail(t, VQ_ERR_TLS_PROTOCOL_VERSION, "ClientHello legacy_version 0x%04x", ch.legacy_version);
-  /* spec: rfc8446#9.2 — without a PSK, signature_algorithms, supported_groups and key_share are
-   * required: missing_extension (we accept a PSK only with (EC)DHE: supported_groups and key_share
-   * are always needed). */
+  /* spec: rfc8446#9.2, rfc8446#9.2/9, rfc8446#9.2/12 — without a PSK, signature_algorithms,
+   * supported_groups and key_share are required: missing_extension (we accept a PSK only with
+   * (EC)DHE: supported_groups and key_share are always needed). spec: rfc8446#4.2.3/3 — so a
+   * server that would authenticate with its certificate, offered no signature_algorithms, aborts
+   * with missing_extension.
+   * spec: rfc8446#4.4.2.1/2, rfc8446#4.4.2.1/3 — status_request is not a known extension: the
+   * parser skips it like any unknown one and nothing the server sends answers it. */
   if ((!ch.ext.has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS] && !ch.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY]) ||
       !ch.ext.has[VQ_TLS_EXT_SUPPORTED_GROUPS] || !ch.ext.has[VQ_TLS_EXT_KEY_SHARE])
     return fail(t, VQ_ERR_TLS_MISSING_EXTENSION,
@@ -1268,7 +1277,8 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   int age_ok = 0, have_tk = server_open_ticket(t, &ch, &tk, &age_ok);
 
   /* spec: rfc8446#4.1.1 — the server selects a cipher suite (its preference among the client's);
-   * rfc8446#4.2.11/3 — with a usable ticket, the ticket's suite when both still allow it. */
+   * spec: rfc8446#4.2.11/3 — with a usable ticket, the ticket's suite when both still allow it (a
+   * ticket whose hash differs from the chosen suite's is dropped below, rfc8446#4.6.1/4). */
   uint16_t suite = 0;
   if (have_tk && u16_in(ch.cipher_suites, tk.suite) && u16_in_arr(s, ns, tk.suite) &&
       (!t->hrr || tk.suite == t->suite))
@@ -1701,7 +1711,9 @@ void vq_tls_free(vq_tls *t)
   vq_hs_th_free(&t->th);
   EVP_PKEY_free(t->kx);
   sk_X509_pop_free(t->peer_chain, X509_free);
-  OPENSSL_cleanse(t, sizeof *t); /* every secret and queued secret */
+  /* spec: rfc8446#6/3 — every secret and queued secret (failed connection or not) is wiped before
+   * the memory goes back. */
+  OPENSSL_cleanse(t, sizeof *t);
   vq_mem_free(mem, t, sizeof *t);
 }
 
