@@ -1039,6 +1039,15 @@ VQ_TEST(hs_client_hello_conforms)
       CHECK(sig != 2);     /* DSA */
     }
     CHECK(ch.ext.has[VQ_TLS_EXT_SUPPORTED_GROUPS] && ch.ext.has[VQ_TLS_EXT_KEY_SHARE]);
+    /* spec: rfc8446#9.2/1, rfc8446#9.2/2, rfc8446#9.1/2 — signature_algorithms_cert too, with
+     * rsa_pkcs1_sha256, rsa_pss_rsae_sha256 and ecdsa_secp256r1_sha256 (and no SHA-1 / MD5
+     * scheme); rsa_pss_rsae_sha256 and ecdsa_secp256r1_sha256 in signature_algorithms */
+    CHECK(ch.ext.has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS_CERT]);
+    CHECK(u16_list_has(ch.ext.sig_algs_cert, 0x0401) && u16_list_has(ch.ext.sig_algs_cert, 0x0804) &&
+          u16_list_has(ch.ext.sig_algs_cert, 0x0403));
+    CHECK(u16_list_has(ch.ext.sig_algs, 0x0804) && u16_list_has(ch.ext.sig_algs, 0x0403));
+    for (size_t i = 0; i + 1 < ch.ext.sig_algs_cert.len; i += 2)
+      CHECK(ch.ext.sig_algs_cert.p[i] >= 0x04);
     /* spec: rfc8446#B/1, rfc8446#B.3.1.4/1 — no _RESERVED or obsolete_RESERVED value: the groups
      * are x25519 and secp256r1 only (the suites and schemes are checked above) */
     CHECK(ch.ext.groups.len >= 2);
@@ -1991,7 +2000,8 @@ static X509 *mk_x509(const char *cn, EVP_PKEY *k, X509 *issuer, EVP_PKEY *ikey, 
 
 /* spec: rfc8446#4.4.2.4/4 — a server leaf whose issuer signed it with RSA and MD5: the client,
  * which would have to validate an MD5 signature, aborts with bad_certificate; the control, the
- * same chain signed with SHA-256, is accepted. spec: rfc8446#4.4.2.2/9 — a chain the client cannot
+ * same chain signed with SHA-256 (rsa_pkcs1_sha256: spec: rfc8446#9.1/2, supported for
+ * certificates), is accepted. spec: rfc8446#4.4.2.2/9 — a chain the client cannot
  * accept aborts with a certificate-related alert. */
 VQ_TEST(hs_verify_md5_signed_cert)
 {
@@ -2345,4 +2355,29 @@ VQ_TEST(hs_rsa_pss_salt_is_digest_length)
   }
   ERR_clear_error();
   EVP_PKEY_free(rsa);
+}
+
+/* spec: rfc8446#7.4.2/1 — the P-256 shared secret is always 32 bytes, leading zeros kept: key
+ * pairs are drawn until one pair's secret starts with a zero byte, and both sides then derive the
+ * same 32 bytes (with x25519 for comparison: 32 bytes too). */
+VQ_TEST(hs_ecdh_secret_keeps_leading_zeros)
+{
+  int zero_seen = 0;
+  for (int i = 0; i < 8192 && !zero_seen; i++) {
+    EVP_PKEY *a = NULL, *b = NULL;
+    uint8_t pa[VQ_HS_KX_MAX], pb[VQ_HS_KX_MAX], sa[VQ_SECRET_MAX], sb[VQ_SECRET_MAX];
+    size_t la = 0, lb = 0, na = 0, nb = 0;
+    uint16_t g = i == 0 ? VQ_HS_GROUP_X25519 : VQ_HS_GROUP_SECP256R1;
+    CHECK_EQ(vq_hs_kx_keygen(g, &a, pa, &la), VQ_OK);
+    CHECK_EQ(vq_hs_kx_keygen(g, &b, pb, &lb), VQ_OK);
+    CHECK_EQ(vq_hs_kx_derive(a, g, pb, lb, sa, &na), VQ_OK);
+    CHECK_EQ(vq_hs_kx_derive(b, g, pa, la, sb, &nb), VQ_OK);
+    CHECK_EQ(na, 32);
+    CHECK_MEM(sa, na, sb, nb);
+    if (g == VQ_HS_GROUP_SECP256R1 && sa[0] == 0) zero_seen = 1;
+    EVP_PKEY_free(a);
+    EVP_PKEY_free(b);
+    if (t->failed) break;
+  }
+  CHECK(zero_seen);
 }

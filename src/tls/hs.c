@@ -145,6 +145,16 @@ static const uint16_t default_groups[2] = {VQ_HS_GROUP_X25519, VQ_HS_GROUP_SECP2
 static const uint16_t offered_sigs[5] = {VQ_HS_SIG_ECDSA_P256_SHA256, VQ_HS_SIG_ED25519,
                                          VQ_HS_SIG_RSA_PSS_RSAE_SHA256, VQ_HS_SIG_RSA_PSS_RSAE_SHA384,
                                          VQ_HS_SIG_RSA_PSS_RSAE_SHA512};
+/* What the client offers in signature_algorithms_cert: besides offered_sigs, the schemes that only
+ * certificate signatures use, which X509_verify_cert (vq_hs_verify_chain) verifies: ECDSA with
+ * P-384/P-521 and RSASSA-PKCS1-v1_5 with SHA-2 (never SHA-1 or MD5, rfc8446#4.2.3). */
+#define N_CERT_SIGS 10
+static const uint16_t offered_cert_sigs[N_CERT_SIGS] = {
+    VQ_HS_SIG_ECDSA_P256_SHA256,   VQ_HS_SIG_ED25519, VQ_HS_SIG_RSA_PSS_RSAE_SHA256,
+    VQ_HS_SIG_RSA_PSS_RSAE_SHA384, VQ_HS_SIG_RSA_PSS_RSAE_SHA512,
+    0x0503u /* ecdsa_secp384r1_sha384 */, 0x0603u /* ecdsa_secp521r1_sha512 */,
+    0x0401u /* rsa_pkcs1_sha256 */,       0x0501u /* rsa_pkcs1_sha384 */,
+    0x0601u /* rsa_pkcs1_sha512 */};
 
 /* ---- errors ------------------------------------------------------------------------------------ */
 
@@ -451,7 +461,8 @@ static int alpn_has(const uint8_t *a, size_t n, const uint8_t *name, size_t name
  * psk_key_exchange_modes, the HelloRetryRequest's cookie, quic_transport_parameters (rfc9001#8.2). */
 static vq_status client_send_hello(vq_tls *t)
 {
-  uint8_t suites[6], groups[4], sigs[10], versions[2] = {0x03, 0x04}, modes[1] = {1};
+  uint8_t suites[6], groups[4], sigs[10], cert_sigs[2 * N_CERT_SIGS], versions[2] = {0x03, 0x04},
+          modes[1] = {1};
   uint8_t shares[4 + VQ_HS_KX_MAX], pub[VQ_HS_KX_MAX], *p = NULL;
   size_t pl = 0, ns = 0, ng = 0, cap = 0, used = 0;
   const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
@@ -472,6 +483,10 @@ static vq_status client_send_hello(vq_tls *t)
   for (size_t i = 0; i < 5; i++) {
     sigs[2 * i] = (uint8_t)(offered_sigs[i] >> 8);
     sigs[2 * i + 1] = (uint8_t)offered_sigs[i];
+  }
+  for (size_t i = 0; i < N_CERT_SIGS; i++) {
+    cert_sigs[2 * i] = (uint8_t)(offered_cert_sigs[i] >> 8);
+    cert_sigs[2 * i + 1] = (uint8_t)offered_cert_sigs[i];
   }
   shares[0] = (uint8_t)(t->group >> 8);
   shares[1] = (uint8_t)t->group;
@@ -524,6 +539,14 @@ static vq_status client_send_hello(vq_tls *t)
   e->has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS] = 1;
   e->sig_algs.p = sigs;
   e->sig_algs.len = sizeof sigs;
+  /* spec: rfc8446#9.1/2 — rsa_pkcs1_sha256 is supported for certificates (and rsa_pss_rsae_sha256
+   * and ecdsa_secp256r1_sha256 for both): signature_algorithms_cert says so to the server.
+   * spec: rfc8446#9.2/1, rfc8446#9.2/2 — with it every extension of §9.2 is implemented, and
+   * each ClientHello sends supported_versions, signature_algorithms, supported_groups and key_share
+   * (and, resuming, pre_shared_key with psk_key_exchange_modes). */
+  e->has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS_CERT] = 1;
+  e->sig_algs_cert.p = cert_sigs;
+  e->sig_algs_cert.len = sizeof cert_sigs;
   e->has[VQ_TLS_EXT_ALPN] = 1;
   e->alpn.p = t->ctx->alpn;
   e->alpn.len = t->ctx->alpn_len;
