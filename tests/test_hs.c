@@ -9,7 +9,11 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/objects.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509v3.h>
 
 #include "tls/hs_internal.h"
 #include "vquic/tls.h"
@@ -22,6 +26,9 @@ static const uint8_t SERVER_TP[] = {0x0f, 0x03, 0x01, 0x02, 0x03, 0x00, 0x08, 0x
                                     0x44, 0x55, 0x66, 0x77, 0x88, 0x0e, 0x01, 0x04};
 
 typedef void (*tamper_fn)(int from_server, vq_level l, uint8_t *b, size_t n);
+/* Replaces the bytes in[0..n) moving at level l by out[0..return) (at most cap); 0: unchanged. */
+typedef size_t (*rewrite_fn)(int from_server, vq_level l, const uint8_t *in, size_t n, uint8_t *out,
+                             size_t cap);
 
 typedef struct opts {
   const char *cert_pem, *key_pem; /* server; NULL: generated */
@@ -33,7 +40,9 @@ typedef struct opts {
   size_t calpn_len, salpn_len;
   vq_tls_test_hooks ch, sh;
   size_t chunk;                   /* delivery piece size, 0: whole */
+  const vq_allocator *alloc;      /* the vq_mem's allocator; NULL: the system's */
   tamper_fn tamper;
+  rewrite_fn rewrite;
 } opts;
 
 typedef struct pair {
@@ -58,7 +67,7 @@ static int setup(vq_t *t, pair *p, const opts *o)
 {
   char err[200];
   memset(p, 0, sizeof *p);
-  vq_mem_init(&p->mem, vq_allocator_system(), NULL, 4u << 20);
+  vq_mem_init(&p->mem, o->alloc ? o->alloc : vq_allocator_system(), NULL, 4u << 20);
   vq_tls_ctx_config sc = {0}, cc = {0};
   sc.is_server = 1;
   if (o->cert_pem) {
@@ -127,10 +136,19 @@ static vq_status deliver(pair *p, const opts *o, int from_server, vq_level l, in
   size_t n = 0;
   vq_tls_out_peek(from, l, &d, &n);
   if (n == 0) return VQ_OK;
-  uint8_t *copy = malloc(n);
+  uint8_t *copy = malloc(n + 1024);
   memcpy(copy, d, n);
   vq_tls_out_consume(from, l, n);
   if (o->tamper) o->tamper(from_server, l, copy, n);
+  if (o->rewrite) {
+    uint8_t *re = malloc(n + 1024);
+    size_t rn = o->rewrite(from_server, l, copy, n, re, n + 1024);
+    if (rn) {
+      memcpy(copy, re, rn);
+      n = rn;
+    }
+    free(re);
+  }
   *moved = 1;
   vq_status st = VQ_OK;
   for (size_t off = 0; off < n && st == VQ_OK;) {
@@ -167,7 +185,8 @@ static const vq_tls_secret *find_secret(const vq_tls_secret *a, size_t n, vq_lev
   return NULL;
 }
 
-/* Both complete; every secret of one side is the other's opposite direction; ALPN and transport
+/* spec: rfc8446#E.5/4 — vq_tls_handshake_complete tells the application (checked on both sides).
+ * Both complete; every secret of one side is the other's opposite direction; ALPN and transport
  * parameters as configured. */
 static void check_success(vq_t *t, pair *p, vq_cipher_suite suite, const char *alpn)
 {
@@ -219,7 +238,9 @@ static int run_ok(vq_t *t, const opts *o, vq_cipher_suite suite)
   return ok;
 }
 
-/* Runs a handshake expected to fail on `who` (1 server, 0 client) with status st and alert. */
+/* Runs a handshake expected to fail on `who` (1 server, 0 client) with status st and alert.
+ * spec: rfc8446#6.2/4 — the alert the failing side reports is the one the requirement names (each
+ * caller passes the RFC's alert number). */
 static void run_fail(vq_t *t, const opts *o, int who, vq_status st, int alert, const char *detail)
 {
   pair p;
@@ -412,7 +433,9 @@ static void spy_hrr(int from_server, vq_level l, uint8_t *b, size_t n)
 /* spec: rfc8446#4.1.1/3, rfc8446#9.1/3 — key exchange with secp256r1;
  * spec: rfc8446#4.1.4/6 — a server that accepts only secp256r1 answers the client's x25519 share with
  * a HelloRetryRequest; the second ClientHello carries a P-256 share (uncompressed point,
- * rfc8446#4.2.8.2) and the transcript restarts with message_hash (rfc8446#4.4.1). */
+ * rfc8446#4.2.8.2) and the transcript restarts with message_hash (rfc8446#4.4.1).
+ * spec: rfc8446#4.1.4/9 — the suite after the retry is the one of the HelloRetryRequest (SHA-384
+ * case: check_success compares it on both sides). */
 VQ_TEST(hs_hello_retry_request_p256)
 {
   opts o;
@@ -439,7 +462,8 @@ VQ_TEST(hs_hello_retry_request_p256)
   CHECK_EQ(g_saw_hrr, 0);
 }
 
-/* spec: rfc8446#4.1.1, rfc8446#4.1.1/1, rfc8446#4.1.1/4 — no group in common: handshake_failure. */
+/* spec: rfc8446#4.1.1, rfc8446#4.1.1/1, rfc8446#4.1.1/4, rfc8446#2.1/1 — no group in common:
+ * handshake_failure. */
 VQ_TEST(hs_no_common_group)
 {
   opts o;
@@ -550,7 +574,8 @@ VQ_TEST(hs_post_handshake_certificate_request)
   }
 }
 
-/* spec: rfc9001#8.1 — SNI carries a host name, never an IP literal (RFC 6066 §3).
+/* spec: rfc8446#9.2/13 — server_name is used whenever the server has a host name.
+ * spec: rfc9001#8.1 — SNI carries a host name, never an IP literal (RFC 6066 §3).
  * spec: rfc9114#3.2/2, rfc9114#3.2/3 — a server named by a domain name gets SNI. */
 VQ_TEST(hs_sni_only_for_names)
 {
@@ -831,6 +856,22 @@ VQ_TEST(hs_garbage_is_decode_error)
   solo_free(t, &c);
 }
 
+/* What build_sh puts in besides the defaults: selected_version (0: none), a cookie (HRR), a
+ * pre_shared_key (ServerHello). Reset by sh_reset. */
+static uint16_t g_sh_version = VQ_TLS_VERSION_13;
+static const uint8_t *g_sh_cookie;
+static size_t g_sh_cookie_len;
+static int g_sh_psk;
+static size_t g_sh_sid_len; /* legacy_session_id_echo length (its bytes: the random's) */
+static void sh_reset(void)
+{
+  g_sh_sid_len = 0;
+  g_sh_version = VQ_TLS_VERSION_13;
+  g_sh_cookie = NULL;
+  g_sh_cookie_len = 0;
+  g_sh_psk = 0;
+}
+
 /* A ServerHello (or HelloRetryRequest) as a server would send it. */
 static size_t build_sh(uint8_t *buf, size_t cap, int hrr, uint16_t suite, uint16_t group)
 {
@@ -843,15 +884,27 @@ static size_t build_sh(uint8_t *buf, size_t cap, int hrr, uint16_t suite, uint16
   sh.legacy_version = VQ_TLS_LEGACY_VERSION;
   sh.random = random;
   sh.session_id_echo.p = random;
+  sh.session_id_echo.len = g_sh_sid_len;
   sh.cipher_suite = suite;
-  sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
-  sh.ext.selected_version = VQ_TLS_VERSION_13;
+  sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = g_sh_version != 0;
+  sh.ext.selected_version = g_sh_version;
   sh.ext.has[VQ_TLS_EXT_KEY_SHARE] = 1;
   sh.ext.key_share_group = group;
   sh.ext.key_share.p = pub;
   sh.ext.key_share.len = sizeof pub;
+  if (g_sh_cookie_len) {
+    sh.ext.has[VQ_TLS_EXT_COOKIE] = 1;
+    sh.ext.cookie.p = g_sh_cookie;
+    sh.ext.cookie.len = g_sh_cookie_len;
+  }
+  if (g_sh_psk) {
+    sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] = 1;
+    sh.ext.psk_selected = 0;
+  }
   return vq_tls_build_server_hello(buf, cap, &sh, &used) == VQ_OK ? used : 0;
 }
+
+static char g_detail[256]; /* client_gets: the client's error detail */
 
 /* A client on a context with hooks, fed one crafted ServerHello / HRR: the status it returns. */
 static vq_status client_gets(vq_t *t, const vq_tls_test_hooks *h, const uint8_t *m1, size_t n1,
@@ -897,6 +950,7 @@ static vq_status client_gets(vq_t *t, const vq_tls_test_hooks *h, const uint8_t 
         st = vq_tls_recv(x, &c.cx, VQ_LEVEL_INITIAL, m2, n2);
       }
       CHECK_EQ(vq_tls_alert(x), st == VQ_OK ? -1 : vq_status_tls_alert(st));
+      snprintf(g_detail, sizeof g_detail, "%s", vq_tls_error_detail(x));
       vq_tls_free(x);
     }
   }
@@ -985,6 +1039,15 @@ VQ_TEST(hs_client_hello_conforms)
       CHECK(sig != 2);     /* DSA */
     }
     CHECK(ch.ext.has[VQ_TLS_EXT_SUPPORTED_GROUPS] && ch.ext.has[VQ_TLS_EXT_KEY_SHARE]);
+    /* spec: rfc8446#9.2/1, rfc8446#9.2/2, rfc8446#9.1/2 — signature_algorithms_cert too, with
+     * rsa_pkcs1_sha256, rsa_pss_rsae_sha256 and ecdsa_secp256r1_sha256 (and no SHA-1 / MD5
+     * scheme); rsa_pss_rsae_sha256 and ecdsa_secp256r1_sha256 in signature_algorithms */
+    CHECK(ch.ext.has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS_CERT]);
+    CHECK(u16_list_has(ch.ext.sig_algs_cert, 0x0401) && u16_list_has(ch.ext.sig_algs_cert, 0x0804) &&
+          u16_list_has(ch.ext.sig_algs_cert, 0x0403));
+    CHECK(u16_list_has(ch.ext.sig_algs, 0x0804) && u16_list_has(ch.ext.sig_algs, 0x0403));
+    for (size_t i = 0; i + 1 < ch.ext.sig_algs_cert.len; i += 2)
+      CHECK(ch.ext.sig_algs_cert.p[i] >= 0x04);
     /* spec: rfc8446#B/1, rfc8446#B.3.1.4/1 — no _RESERVED or obsolete_RESERVED value: the groups
      * are x25519 and secp256r1 only (the suites and schemes are checked above) */
     CHECK(ch.ext.groups.len >= 2);
@@ -1125,39 +1188,58 @@ VQ_TEST(hs_server_version_negotiation)
   CHECK_EQ(server_gets_versions(t, 0x0303, v12, sizeof v12), VQ_ERR_TLS_PROTOCOL_VERSION);
   CHECK_EQ(vq_status_tls_alert(VQ_ERR_TLS_PROTOCOL_VERSION), 70);
   CHECK_EQ(server_gets_versions(t, 0x0303, NULL, 0), VQ_ERR_TLS_PROTOCOL_VERSION);
+  /* spec: rfc8446#D.5/10 — legacy_version 0x0300 is protocol_version even with 0x0304 listed */
+  CHECK_EQ(server_gets_versions(t, 0x0300, v13, sizeof v13), VQ_ERR_TLS_PROTOCOL_VERSION);
 }
 
 /* spec: rfc8446#4.2.1/11, rfc8446#4.2.1/12, rfc8446#D.1/3 — the client takes the version from the
- * ServerHello's supported_versions only (legacy_version is not looked at) and aborts with
- * protocol_version when it selects anything but TLS 1.3 or is missing. */
+ * ServerHello's supported_versions only (legacy_version 0x0301 is not looked at); without the
+ * extension the server chose an older version: protocol_version.
+ * spec: rfc8446#4.2.1/13 — supported_versions naming a version not offered (0x0305) or older than
+ * TLS 1.3 (0x0303): illegal_parameter, in a ServerHello and in a HelloRetryRequest.
+ * spec: rfc8446#4.1.4/11 — a ServerHello whose selected_version differs from the
+ * HelloRetryRequest's: illegal_parameter.
+ * spec: rfc8446#D.5/10 — legacy_version 0x0300: protocol_version. */
 VQ_TEST(hs_client_version_check)
 {
   vq_tls_test_hooks none = {0};
-  uint8_t a[256];
+  uint8_t a[256], b[256];
+  sh_reset();
   size_t na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
   CHECK(na > 8);
   a[4] = 0x03, a[5] = 0x01; /* legacy_version 0x0301: ignored */
   CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_OK);
-  vq_tls_server_hello sh;
-  uint8_t random[32], pub[32];
-  size_t used = 0;
-  for (int i = 0; i < 32; i++) random[i] = (uint8_t)(i + 1), pub[i] = (uint8_t)(i * 7 + 9);
-  memset(&sh, 0, sizeof sh);
-  sh.legacy_version = VQ_TLS_LEGACY_VERSION;
-  sh.random = random;
-  sh.session_id_echo.p = random;
-  sh.cipher_suite = VQ_CS_AES_128_GCM_SHA256;
-  sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 1;
-  sh.ext.selected_version = 0x0303;
-  sh.ext.has[VQ_TLS_EXT_KEY_SHARE] = 1;
-  sh.ext.key_share_group = VQ_HS_GROUP_X25519;
-  sh.ext.key_share.p = pub;
-  sh.ext.key_share.len = sizeof pub;
-  CHECK_EQ(vq_tls_build_server_hello(a, sizeof a, &sh, &used), VQ_OK);
-  CHECK_EQ(client_gets(t, &none, a, used, NULL, 0), VQ_ERR_TLS_PROTOCOL_VERSION);
-  sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] = 0;
-  CHECK_EQ(vq_tls_build_server_hello(a, sizeof a, &sh, &used), VQ_OK);
-  CHECK_EQ(client_gets(t, &none, a, used, NULL, 0), VQ_ERR_TLS_PROTOCOL_VERSION);
+  a[4] = 0x03, a[5] = 0x00; /* legacy_version 0x0300 (SSL 3.0) */
+  CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_ERR_TLS_PROTOCOL_VERSION);
+  CHECK_EQ(vq_status_tls_alert(VQ_ERR_TLS_PROTOCOL_VERSION), 70);
+  static const uint16_t bad[3] = {0x0303, 0x0305, 0x7f1c};
+  for (int i = 0; i < 3; i++) {
+    g_sh_version = bad[i];
+    na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
+    CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+    na = build_sh(a, sizeof a, 1, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_SECP256R1);
+    CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+    /* HelloRetryRequest with 0x0304, then a ServerHello with another version */
+    g_sh_version = VQ_TLS_VERSION_13;
+    na = build_sh(a, sizeof a, 1, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_SECP256R1);
+    g_sh_version = bad[i];
+    size_t nb = build_sh(b, sizeof b, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_SECP256R1);
+    CHECK_EQ(client_gets(t, &none, a, na, b, nb), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+    CHECK(strstr(g_detail, "ServerHello selects version") != NULL);
+  }
+  CHECK_EQ(vq_status_tls_alert(VQ_ERR_TLS_ILLEGAL_PARAMETER), 47);
+  /* no supported_versions at all: TLS 1.2 or older was chosen */
+  g_sh_version = 0;
+  na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
+  CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_ERR_TLS_PROTOCOL_VERSION);
+  /* the control: the same HelloRetryRequest / ServerHello pair with 0x0304 in both gets through the
+   * version checks (and fails only on the fake key share) */
+  g_sh_version = VQ_TLS_VERSION_13;
+  na = build_sh(a, sizeof a, 1, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_SECP256R1);
+  size_t nb = build_sh(b, sizeof b, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_SECP256R1);
+  CHECK(client_gets(t, &none, a, na, b, nb) != VQ_ERR_TLS_PROTOCOL_VERSION);
+  CHECK(strstr(g_detail, "version") == NULL);
+  sh_reset();
 }
 
 /* A message longer than VQ_TLS_MAX_MSG is refused from its header, before it is buffered. */
@@ -1470,4 +1552,832 @@ VQ_TEST(hs_verify_expired_cert)
   free(key);
   X509_free(x);
   EVP_PKEY_free(k);
+}
+
+/* ---- RFC 8446 conformance: negotiation details ------------------------------------------------ */
+
+static int g_hrr_n, g_hrr_exts_ok;
+static uint16_t g_sh_group;
+static void spy_sh(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  vq_tls_server_hello sh;
+  if (!from_server || l != VQ_LEVEL_INITIAL || vq_tls_msg_split(b, n, &m) != VQ_OK ||
+      m.type != VQ_TLS_SERVER_HELLO || vq_tls_parse_server_hello(m.body.p, m.body.len, &sh) != VQ_OK)
+    return;
+  if (sh.is_hrr) {
+    g_hrr_n++;
+    g_hrr_exts_ok = sh.ext.n_ext == 2 && sh.ext.n_unknown == 0 &&
+                    sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] && sh.ext.has[VQ_TLS_EXT_KEY_SHARE] &&
+                    !sh.ext.has[VQ_TLS_EXT_COOKIE];
+  } else {
+    g_sh_group = sh.ext.key_share_group;
+  }
+}
+
+/* spec: rfc8446#4.2.8/13 — a client whose supported_groups lists only secp256r1 but whose key share
+ * is x25519: the server does not answer in x25519 (a group the client did not list) but asks for a
+ * secp256r1 share with a HelloRetryRequest and answers in secp256r1; a server accepting only x25519
+ * has no group left: handshake_failure. spec: rfc8446#4.1.4/1, rfc8446#4.1.4/2 — that
+ * HelloRetryRequest carries supported_versions and key_share, both of which the client sent, and
+ * nothing else. */
+VQ_TEST(hs_server_share_only_in_client_groups)
+{
+  opts o;
+  defaults(&o);
+  o.ch.n_groups = 1;
+  o.ch.groups[0] = VQ_HS_GROUP_SECP256R1;
+  o.ch.client_share_group = VQ_HS_GROUP_X25519;
+  o.tamper = spy_sh;
+  g_hrr_n = g_hrr_exts_ok = 0;
+  g_sh_group = 0;
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  CHECK_EQ(g_hrr_n, 1);
+  CHECK(g_hrr_exts_ok);
+  CHECK_EQ(g_sh_group, VQ_HS_GROUP_SECP256R1);
+  o.sh.n_groups = 1;
+  o.sh.groups[0] = VQ_HS_GROUP_X25519;
+  run_fail(t, &o, 1, VQ_ERR_TLS_HANDSHAKE_FAILURE, 40, "no key exchange group");
+  /* the control: with x25519 listed too, the x25519 share is used at once */
+  defaults(&o);
+  o.tamper = spy_sh;
+  g_hrr_n = 0;
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  CHECK_EQ(g_hrr_n, 0);
+  CHECK_EQ(g_sh_group, VQ_HS_GROUP_X25519);
+}
+
+/* The ClientHellos queued at the Initial level of x: the first in *a, the second (if any) in *b;
+ * returns how many. */
+static int client_hellos(vq_tls *x, vq_tls_client_hello *a, vq_tls_client_hello *b)
+{
+  const uint8_t *d;
+  size_t n;
+  vq_tls_msg m;
+  int k = 0;
+  vq_tls_out_peek(x, VQ_LEVEL_INITIAL, &d, &n);
+  while (k < 2 && n && vq_tls_msg_split(d, n, &m) == VQ_OK &&
+         vq_tls_parse_client_hello(m.body.p, m.body.len, k ? b : a) == VQ_OK) {
+    k++;
+    d += m.size;
+    n -= m.size;
+  }
+  return k;
+}
+
+/* spec: rfc8446#4.2.2/2 — a HelloRetryRequest with a cookie: the second ClientHello carries the
+ * same bytes in its cookie extension (the first carried none); spec: rfc8446#4.2.2/3 — the cookie
+ * stays with that connection: a new connection's first ClientHello on the same context has none. */
+VQ_TEST(hs_hrr_cookie_echoed_once)
+{
+  static const uint8_t cookie[7] = {0xc0, 0x01, 0x02, 0x03, 0x04, 0x05, 0xff};
+  uint8_t a[256];
+  solo c;
+  sh_reset();
+  g_sh_cookie = cookie;
+  g_sh_cookie_len = sizeof cookie;
+  size_t na = build_sh(a, sizeof a, 1, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_SECP256R1);
+  sh_reset();
+  CHECK(na > 0);
+  if (solo_new(t, &c, 0)) {
+    vq_tls_client_hello ch1, ch2;
+    CHECK_EQ(vq_tls_recv(c.t, &c.cx, VQ_LEVEL_INITIAL, a, na), VQ_OK);
+    CHECK_EQ(client_hellos(c.t, &ch1, &ch2), 2);
+    CHECK(!ch1.ext.has[VQ_TLS_EXT_COOKIE]);
+    CHECK(ch2.ext.has[VQ_TLS_EXT_COOKIE]);
+    CHECK_MEM(ch2.ext.cookie.p, ch2.ext.cookie.len, cookie, sizeof cookie);
+    vq_tls *x = NULL;
+    vq_tls_params par = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
+    CHECK_EQ(vq_tls_new(&x, &c.mem, c.ctx, &par, &c.cx), VQ_OK);
+    if (x) {
+      CHECK_EQ(client_hellos(x, &ch1, &ch2), 1);
+      CHECK(!ch1.ext.has[VQ_TLS_EXT_COOKIE]);
+      vq_tls_free(x);
+    }
+  }
+  solo_free(t, &c);
+}
+
+/* EncryptedExtensions rewritten with one more extension (g_ee_add). */
+static int g_ee_add;
+static size_t ee_add(int from_server, vq_level l, const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+  static const uint8_t groups[2] = {0x00, 0x1d};
+  vq_tls_msg m;
+  vq_tls_encrypted_extensions ee;
+  size_t used = 0;
+  if (!from_server || l != VQ_LEVEL_HANDSHAKE || vq_tls_msg_split(in, n, &m) != VQ_OK ||
+      m.type != VQ_TLS_ENCRYPTED_EXTENSIONS ||
+      vq_tls_parse_encrypted_extensions(m.body.p, m.body.len, &ee) != VQ_OK)
+    return 0;
+  ee.ext.has[g_ee_add] = 1;
+  ee.ext.groups.p = groups;
+  ee.ext.groups.len = sizeof groups;
+  if (vq_tls_build_encrypted_extensions(out, cap, &ee, &used) != VQ_OK || used + n - m.size > cap)
+    return 0;
+  memcpy(out + used, in + m.size, n - m.size);
+  return used + n - m.size;
+}
+
+/* spec: rfc8446#4.2/4 — an extension answering nothing the client sent: unsupported_extension, per
+ * case: pre_shared_key in a ServerHello when no PSK was offered; server_name in
+ * EncryptedExtensions when no SNI was sent (an IP literal); early_data when no 0-RTT was offered.
+ * The controls: server_name when SNI was sent, and spec: rfc8446#4.2.7/1 — supported_groups (which
+ * the client does not act upon during the handshake) are accepted in EncryptedExtensions: the
+ * handshake fails only at the server's Finished, whose transcript did not have them. */
+VQ_TEST(hs_unrequested_extensions)
+{
+  uint8_t a[256];
+  vq_tls_test_hooks none = {0};
+  sh_reset();
+  g_sh_psk = 1;
+  size_t na = build_sh(a, sizeof a, 0, VQ_CS_AES_128_GCM_SHA256, VQ_HS_GROUP_X25519);
+  sh_reset();
+  CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_ERR_TLS_UNSUPPORTED_EXTENSION);
+  CHECK(strstr(g_detail, "pre_shared_key") != NULL);
+  CHECK_EQ(vq_status_tls_alert(VQ_ERR_TLS_UNSUPPORTED_EXTENSION), 110);
+  opts o;
+  defaults(&o);
+  o.rewrite = ee_add;
+  o.name = "127.0.0.1";
+  g_ee_add = VQ_TLS_EXT_SERVER_NAME;
+  run_fail(t, &o, 0, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, 110, "server_name acknowledged but not sent");
+  g_ee_add = VQ_TLS_EXT_EARLY_DATA;
+  run_fail(t, &o, 0, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, 110, "early_data accepted but not offered");
+  o.name = "localhost";
+  g_ee_add = VQ_TLS_EXT_SERVER_NAME;
+  run_fail(t, &o, 0, VQ_ERR_TLS_DECRYPT_ERROR, 51, "CertificateVerify signature does not verify");
+  g_ee_add = VQ_TLS_EXT_SUPPORTED_GROUPS;
+  run_fail(t, &o, 0, VQ_ERR_TLS_DECRYPT_ERROR, 51, "CertificateVerify signature does not verify");
+}
+
+/* Checks the server's Handshake-level flight d[0..n): EncryptedExtensions with ALPN and
+ * quic_transport_parameters only, a Certificate with an empty context, at least one entry, no entry
+ * extensions; the first entry's DER in *leaf. */
+static void check_server_flight(vq_t *t, const uint8_t *d, size_t n, vq_tls_span *leaf)
+{
+  vq_tls_msg m;
+  vq_tls_encrypted_extensions ee;
+  vq_tls_certificate ct;
+  vq_tls_cert_entry ce;
+  size_t off = 0, k = 0;
+  leaf->p = NULL;
+  leaf->len = 0;
+  CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+  CHECK_EQ(m.type, VQ_TLS_ENCRYPTED_EXTENSIONS);
+  CHECK_EQ(vq_tls_parse_encrypted_extensions(m.body.p, m.body.len, &ee), VQ_OK);
+  CHECK_EQ(ee.ext.n_ext, 2);
+  CHECK_EQ(ee.ext.n_unknown, 0);
+  CHECK(ee.ext.has[VQ_TLS_EXT_ALPN] && ee.ext.has[VQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS]);
+  CHECK(m.size < n);
+  if (m.size >= n) return;
+  CHECK_EQ(vq_tls_msg_split(d + m.size, n - m.size, &m), VQ_OK);
+  CHECK_EQ(m.type, VQ_TLS_CERTIFICATE);
+  CHECK_EQ(vq_tls_parse_certificate(m.body.p, m.body.len, &ct), VQ_OK);
+  CHECK_EQ(ct.context.len, 0);
+  CHECK(ct.count >= 1);
+  while (vq_tls_cert_next(ct.list, &off, &ce) == VQ_OK) {
+    if (k++ == 0) *leaf = ce.cert_data;
+    CHECK_EQ(ce.extensions.len, 0);
+  }
+  CHECK_EQ(k, ct.count);
+}
+
+/* spec: rfc8446#4.2/3 — the server's EncryptedExtensions answers only what the ClientHello asked
+ * (ALPN, quic_transport_parameters). spec: rfc8446#4.4.2/15, rfc8446#4.4.2/9, rfc8446#4.4.2/6,
+ * rfc8446#4.4.2.2/1 — its Certificate is never empty, its first entry is the configured leaf
+ * (DER X.509), and no entry carries extensions. spec: rfc8446#4.4.2.1/2, rfc8446#4.4.2.1/3 — a
+ * ClientHello with status_request (type 5) is processed all the same, and nothing in the
+ * server's messages answers it. */
+VQ_TEST(hs_server_flight_answers_only_requests)
+{
+  solo c, s;
+  if (solo_new(t, &c, 0) && solo_new(t, &s, 1)) {
+    const uint8_t *d;
+    size_t n;
+    vq_tls_msg m;
+    vq_tls_client_hello ch;
+    vq_tls_out_peek(c.t, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+    /* status_request (RFC 6066 §8): status_type ocsp, empty responder_id_list and extensions,
+     * spliced in front of the other extensions */
+    static const uint8_t sr[9] = {0x00, 0x05, 0x00, 0x05, 0x01, 0x00, 0x00, 0x00, 0x00};
+    uint8_t *buf = malloc(m.size + sizeof sr);
+    memcpy(buf, d, m.size);
+    size_t used = m.size;
+    size_t ext_at = 4 + 2 + 32 + 1 + ch.session_id.len + 2 + ch.cipher_suites.len + 2;
+    memmove(buf + ext_at + 2 + sizeof sr, buf + ext_at + 2, used - ext_at - 2);
+    memcpy(buf + ext_at + 2, sr, sizeof sr);
+    used += sizeof sr;
+    size_t el = (size_t)(buf[ext_at] << 8 | buf[ext_at + 1]) + sizeof sr;
+    buf[ext_at] = (uint8_t)(el >> 8);
+    buf[ext_at + 1] = (uint8_t)el;
+    size_t body = used - 4;
+    buf[1] = (uint8_t)(body >> 16);
+    buf[2] = (uint8_t)(body >> 8);
+    buf[3] = (uint8_t)body;
+    vq_tls_client_hello ch2;
+    CHECK_EQ(vq_tls_parse_client_hello(buf + 4, body, &ch2), VQ_OK);
+    CHECK_EQ(ch2.ext.n_unknown, 1);
+    CHECK_EQ(ch2.ext.unknown_type[0], 5);
+    CHECK_EQ(vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, buf, used), VQ_OK);
+    free(buf);
+    vq_tls_server_hello sh;
+    vq_tls_out_peek(s.t, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_server_hello(m.body.p, m.body.len, &sh), VQ_OK);
+    CHECK_EQ(sh.ext.n_ext, 2);
+    vq_tls_span leaf;
+    const uint8_t *der = NULL;
+    size_t der_len = 0;
+    vq_tls_out_peek(s.t, VQ_LEVEL_HANDSHAKE, &d, &n);
+    check_server_flight(t, d, n, &leaf);
+    CHECK_EQ(vq_tls_ctx_leaf_der(s.ctx, &der, &der_len), VQ_OK);
+    CHECK_MEM(leaf.p, leaf.len, der, der_len);
+  }
+  solo_free(t, &s);
+  solo_free(t, &c);
+}
+
+/* A fresh client's ClientHello without extension `drop`, fed to a fresh server: its status. */
+static vq_status server_gets_without(vq_t *t, vq_tls_ext_id drop)
+{
+  solo c, s;
+  vq_status st = VQ_ERR_INTERNAL;
+  if (solo_new(t, &c, 0) && solo_new(t, &s, 1)) {
+    const uint8_t *d;
+    size_t n, used = 0;
+    vq_tls_msg m;
+    vq_tls_client_hello ch;
+    uint8_t buf[2048];
+    vq_tls_out_peek(c.t, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+    CHECK(ch.ext.has[drop]);
+    ch.ext.has[drop] = 0;
+    CHECK_EQ(vq_tls_build_client_hello(buf, sizeof buf, &ch, &used), VQ_OK);
+    st = vq_tls_recv(s.t, &s.cx, VQ_LEVEL_INITIAL, buf, used);
+    CHECK_EQ(vq_tls_alert(s.t), st == VQ_OK ? -1 : vq_status_tls_alert(st));
+  }
+  solo_free(t, &s);
+  solo_free(t, &c);
+  return st;
+}
+
+/* spec: rfc8446#9.2/9, rfc8446#9.2/12 — a ClientHello without pre_shared_key must carry
+ * signature_algorithms and supported_groups, and supported_groups goes with key_share: without
+ * any of the three the server aborts with missing_extension; spec: rfc8446#4.2.3/3 — in particular
+ * a server authenticating with a certificate, offered no signature_algorithms. */
+VQ_TEST(hs_server_missing_extensions)
+{
+  static const vq_tls_ext_id drop[3] = {VQ_TLS_EXT_SIGNATURE_ALGORITHMS, VQ_TLS_EXT_SUPPORTED_GROUPS,
+                                        VQ_TLS_EXT_KEY_SHARE};
+  for (int i = 0; i < 3; i++) CHECK_EQ(server_gets_without(t, drop[i]), VQ_ERR_TLS_MISSING_EXTENSION);
+  CHECK_EQ(vq_status_tls_alert(VQ_ERR_TLS_MISSING_EXTENSION), 109);
+  /* the control: dropping server_name (optional) is fine */
+  CHECK_EQ(server_gets_without(t, VQ_TLS_EXT_SERVER_NAME), VQ_OK);
+}
+
+/* A CertificateRequest: empty context, signature_algorithms (ecdsa_secp256r1_sha256) and an
+ * unknown extension 0x7a7a. */
+static const uint8_t CERT_REQUEST[20] = {13,   0, 0, 16, 0, 0, 13, 0x00, 0x0d, 0x00, 0x04,
+                                         0x00, 2, 4, 3,  0x7a, 0x7a, 0x00, 0x01, 0x00};
+static int g_cli_types[8], g_cli_ntypes, g_cli_cert_count, g_cli_cert_ctx;
+static void spy_client_flight(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  vq_tls_certificate ct;
+  if (from_server || l != VQ_LEVEL_HANDSHAKE) return;
+  while (n && vq_tls_msg_split(b, n, &m) == VQ_OK) {
+    if (g_cli_ntypes < 8) g_cli_types[g_cli_ntypes++] = m.type;
+    if (m.type == VQ_TLS_CERTIFICATE && vq_tls_parse_certificate(m.body.p, m.body.len, &ct) == VQ_OK) {
+      g_cli_cert_count = (int)ct.count;
+      g_cli_cert_ctx = (int)ct.context.len;
+    }
+    b += m.size;
+    n -= m.size;
+  }
+}
+
+/* The client's Handshake flight without its first message (the Certificate). */
+static size_t drop_client_cert(int from_server, vq_level l, const uint8_t *in, size_t n, uint8_t *out,
+                               size_t cap)
+{
+  vq_tls_msg m;
+  (void)cap;
+  if (from_server || l != VQ_LEVEL_HANDSHAKE || vq_tls_msg_split(in, n, &m) != VQ_OK ||
+      m.type != VQ_TLS_CERTIFICATE || m.size >= n)
+    return 0;
+  memcpy(out, in + m.size, n - m.size);
+  return n - m.size;
+}
+
+/* spec: rfc8446#4.4.2/2, rfc8446#4.4.2/3, rfc8446#4.4.2/4 — a server (test hook) that sends a
+ * CertificateRequest: the client, which has no certificate, answers with a Certificate with an
+ * empty certificate_list (and the request's empty context) followed by its Finished, and both
+ * sides agree on every secret (the transcripts hold both messages); without the request the client
+ * sends only Finished. spec: rfc8446#4.3.2/7, rfc8446#9.3/6 — the request carries an unknown
+ * extension, which the client ignores. A client Finished without the requested Certificate is
+ * unexpected_message at the server. */
+VQ_TEST(hs_certificate_request_empty_certificate)
+{
+  opts o;
+  defaults(&o);
+  o.sh.cert_request = CERT_REQUEST;
+  o.sh.cert_request_len = sizeof CERT_REQUEST;
+  o.tamper = spy_client_flight;
+  g_cli_ntypes = 0;
+  g_cli_cert_count = g_cli_cert_ctx = -1;
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  CHECK_EQ(g_cli_ntypes, 2);
+  CHECK_EQ(g_cli_types[0], VQ_TLS_CERTIFICATE);
+  CHECK_EQ(g_cli_types[1], VQ_TLS_FINISHED);
+  CHECK_EQ(g_cli_cert_count, 0);
+  CHECK_EQ(g_cli_cert_ctx, 0);
+  /* without a request: Finished alone */
+  defaults(&o);
+  o.tamper = spy_client_flight;
+  g_cli_ntypes = 0;
+  CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  CHECK_EQ(g_cli_ntypes, 1);
+  CHECK_EQ(g_cli_types[0], VQ_TLS_FINISHED);
+  /* the requested Certificate left out */
+  defaults(&o);
+  o.sh.cert_request = CERT_REQUEST;
+  o.sh.cert_request_len = sizeof CERT_REQUEST;
+  o.rewrite = drop_client_cert;
+  run_fail(t, &o, 1, VQ_ERR_TLS_UNEXPECTED_MESSAGE, 10, "without the requested Certificate");
+}
+
+/* An allocator that reports every freed block holding the first 16 bytes of a watched secret. */
+typedef struct watch_alloc {
+  vq_allocator a;
+  const vq_tls_secret *sec[2];
+  size_t nsec[2];
+  int found, freed;
+} watch_alloc;
+static void *wa_alloc(void *ud, size_t n)
+{
+  (void)ud;
+  return malloc(n);
+}
+static void wa_free(void *ud, void *p, size_t n)
+{
+  watch_alloc *w = ud;
+  const uint8_t *b = p;
+  w->freed++;
+  for (int side = 0; side < 2; side++)
+    for (size_t i = 0; i < w->nsec[side]; i++)
+      for (size_t off = 0; off + 16 <= n; off++)
+        if (memcmp(b + off, w->sec[side][i].secret, 16) == 0) w->found++;
+  free(p);
+}
+
+/* spec: rfc8446#6/3 — a failed handshake (the server's Finished tampered with: decrypt_error at the
+ * client) forgets its secrets: vq_tls_free wipes the state before giving it back, so no block
+ * returned to the allocator holds any traffic secret either side announced. */
+VQ_TEST(hs_failed_handshake_forgets_secrets)
+{
+  watch_alloc w;
+  memset(&w, 0, sizeof w);
+  w.a.alloc = wa_alloc;
+  w.a.free = wa_free;
+  w.a.ud = &w;
+  opts o;
+  defaults(&o);
+  o.alloc = &w.a;
+  o.tamper = flip_server_finished;
+  pair p;
+  if (setup(t, &p, &o)) {
+    CHECK_EQ(pump(&p, &o), VQ_ERR_TLS_DECRYPT_ERROR);
+    CHECK_EQ(vq_tls_alert(p.c), 51);
+    CHECK(p.nc >= 2 && p.ns >= 2); /* the Handshake secrets were announced */
+    w.sec[0] = p.csec;
+    w.nsec[0] = p.nc;
+    w.sec[1] = p.ssec;
+    w.nsec[1] = p.ns;
+  }
+  teardown(t, &p);
+  CHECK(w.freed > 0);
+  CHECK_EQ(w.found, 0);
+}
+
+/* A certificate for subject cn with key k, issued by (issuer, ikey) or self-signed when issuer is
+ * NULL (then a CA: basicConstraints CA:TRUE), signed with md; leaves get SAN DNS:localhost. */
+static const char *g_leaf_ku; /* mk_x509: a keyUsage value for leaves, NULL: none */
+static X509 *mk_x509(const char *cn, EVP_PKEY *k, X509 *issuer, EVP_PKEY *ikey, const EVP_MD *md)
+{
+  X509 *x = X509_new();
+  X509_NAME *nm = X509_NAME_new();
+  X509V3_CTX v3;
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), issuer ? 2 : 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+  X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+  X509_set_subject_name(x, nm);
+  X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : nm);
+  X509_NAME_free(nm);
+  X509_set_pubkey(x, k);
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
+  X509_EXTENSION *e = issuer ? X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:localhost")
+                             : X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
+  X509_add_ext(x, e, -1);
+  X509_EXTENSION_free(e);
+  if (issuer && g_leaf_ku) {
+    e = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage, g_leaf_ku);
+    X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+  }
+  if (X509_sign(x, issuer ? ikey : k, md) <= 0) {
+    X509_free(x);
+    return NULL;
+  }
+  return x;
+}
+
+/* spec: rfc8446#4.4.2.4/4 — a server leaf whose issuer signed it with RSA and MD5: the client,
+ * which would have to validate an MD5 signature, aborts with bad_certificate; the control, the
+ * same chain signed with SHA-256 (rsa_pkcs1_sha256: spec: rfc8446#9.1/2, supported for
+ * certificates), is accepted. spec: rfc8446#4.4.2.2/9 — a chain the client cannot
+ * accept aborts with a certificate-related alert. */
+VQ_TEST(hs_verify_md5_signed_cert)
+{
+  EVP_PKEY *cak = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+  EVP_PKEY *lk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *ca = cak ? mk_x509("vquic test CA", cak, NULL, NULL, EVP_sha256()) : NULL;
+  CHECK(ca != NULL && lk != NULL);
+  if (!ca || !lk) {
+    EVP_PKEY_free(cak);
+    EVP_PKEY_free(lk);
+    return;
+  }
+  char *ca_pem = pem_of(0, ca), *key_pem = pem_of(1, lk);
+  for (int i = 0; i < 2; i++) {
+    X509 *leaf = mk_x509("localhost", lk, ca, cak, i ? EVP_md5() : EVP_sha256());
+    CHECK(leaf != NULL);
+    if (!leaf) continue;
+    CHECK_EQ(OBJ_obj2nid(X509_get0_tbs_sigalg(leaf)->algorithm),
+             i ? NID_md5WithRSAEncryption : NID_sha256WithRSAEncryption);
+    char *leaf_pem = pem_of(0, leaf);
+    opts o;
+    defaults(&o);
+    o.insecure = 0;
+    o.ca_pem = ca_pem;
+    o.cert_pem = leaf_pem;
+    o.key_pem = key_pem;
+    if (i) run_fail(t, &o, 0, VQ_ERR_TLS_BAD_CERTIFICATE, 42, "MD5");
+    else CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+    free(leaf_pem);
+    X509_free(leaf);
+  }
+  free(ca_pem);
+  free(key_pem);
+  X509_free(ca);
+  EVP_PKEY_free(cak);
+  EVP_PKEY_free(lk);
+}
+
+/* spec: rfc8446#9.3/4 — the client supports every parameter its ClientHello advertises: a server
+ * that accepts only one of the offered suites, or only one of the offered groups, completes the
+ * handshake with it; every offered signature scheme signs and verifies a CertificateVerify
+ * (vq_hs_sign / vq_hs_verify) with a key of its type. */
+VQ_TEST(hs_client_supports_all_it_offers)
+{
+  solo c;
+  vq_tls_client_hello ch, unused;
+  if (!solo_new(t, &c, 0)) {
+    solo_free(t, &c);
+    return;
+  }
+  CHECK_EQ(client_hellos(c.t, &ch, &unused), 1);
+  for (size_t i = 0; i + 1 < ch.cipher_suites.len; i += 2) {
+    opts o;
+    defaults(&o);
+    o.sh.n_suites = 1;
+    o.sh.suites[0] = (uint16_t)(ch.cipher_suites.p[i] << 8 | ch.cipher_suites.p[i + 1]);
+    CHECK(run_ok(t, &o, (vq_cipher_suite)o.sh.suites[0]));
+  }
+  for (size_t i = 0; i + 1 < ch.ext.groups.len; i += 2) {
+    opts o;
+    defaults(&o);
+    o.sh.n_groups = 1;
+    o.sh.groups[0] = (uint16_t)(ch.ext.groups.p[i] << 8 | ch.ext.groups.p[i + 1]);
+    CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+  }
+  EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+  EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+  uint8_t th[32], sig[VQ_HS_SIG_MAX];
+  for (int i = 0; i < 32; i++) th[i] = (uint8_t)(i * 5);
+  size_t n_schemes = 0;
+  for (size_t i = 0; i + 1 < ch.ext.sig_algs.len; i += 2) {
+    uint16_t sch = (uint16_t)(ch.ext.sig_algs.p[i] << 8 | ch.ext.sig_algs.p[i + 1]);
+    EVP_PKEY *k = vq_hs_key_supports(ec, sch) ? ec : vq_hs_key_supports(ed, sch) ? ed
+                  : vq_hs_key_supports(rsa, sch) ? rsa : NULL;
+    CHECK(k != NULL);
+    if (!k) continue;
+    size_t sl = 0;
+    CHECK_EQ(vq_hs_sign(k, sch, 1, th, sizeof th, sig, sizeof sig, &sl), VQ_OK);
+    CHECK_EQ(vq_hs_verify(k, sch, 1, th, sizeof th, sig, sl), VQ_OK);
+    sig[0] ^= 1;
+    CHECK(vq_hs_verify(k, sch, 1, th, sizeof th, sig, sl) != VQ_OK);
+    n_schemes++;
+  }
+  CHECK(n_schemes >= 3);
+  EVP_PKEY_free(ec);
+  EVP_PKEY_free(ed);
+  EVP_PKEY_free(rsa);
+  solo_free(t, &c);
+}
+
+static uint8_t g_ch_random[32], g_sh_random[32], g_ch_share[65], g_sh_share[65];
+static size_t g_ch_share_len, g_sh_share_len;
+static void spy_hellos(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  if (l != VQ_LEVEL_INITIAL || vq_tls_msg_split(b, n, &m) != VQ_OK) return;
+  if (!from_server) {
+    vq_tls_client_hello ch;
+    vq_tls_key_share_entry e;
+    size_t off = 0;
+    if (vq_tls_parse_client_hello(m.body.p, m.body.len, &ch) != VQ_OK ||
+        vq_tls_key_share_next(ch.ext.key_shares, &off, &e) != VQ_OK || e.key_exchange.len > 65)
+      return;
+    memcpy(g_ch_random, ch.random, 32);
+    memcpy(g_ch_share, e.key_exchange.p, e.key_exchange.len);
+    g_ch_share_len = e.key_exchange.len;
+  } else {
+    vq_tls_server_hello sh;
+    if (vq_tls_parse_server_hello(m.body.p, m.body.len, &sh) != VQ_OK || sh.ext.key_share.len > 65) return;
+    memcpy(g_sh_random, sh.random, 32);
+    memcpy(g_sh_share, sh.ext.key_share.p, sh.ext.key_share.len);
+    g_sh_share_len = sh.ext.key_share.len;
+  }
+}
+
+/* spec: rfc8446#4.1.3/3 — the server's random is not the client's nor derived from it (two
+ * handshakes: four distinct randoms). spec: rfc8446#4.2.8/5 — each key_exchange value is generated
+ * on its own: the client's shares of two connections differ, and differ from the server's. */
+VQ_TEST(hs_randoms_and_shares_independent)
+{
+  uint8_t rnd[2][2][32], share[2][65];
+  for (int run = 0; run < 2; run++) {
+    opts o;
+    defaults(&o);
+    o.tamper = spy_hellos;
+    g_ch_share_len = g_sh_share_len = 0;
+    CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+    CHECK_EQ(g_ch_share_len, 32);
+    CHECK_EQ(g_sh_share_len, 32);
+    memcpy(rnd[run][0], g_ch_random, 32);
+    memcpy(rnd[run][1], g_sh_random, 32);
+    memcpy(share[run], g_ch_share, 32);
+    CHECK(memcmp(g_ch_share, g_sh_share, 32) != 0);
+    CHECK(memcmp(g_ch_random, g_sh_random, 32) != 0);
+  }
+  CHECK(memcmp(share[0], share[1], 32) != 0);
+  CHECK(memcmp(rnd[0][0], rnd[1][0], 32) != 0 && memcmp(rnd[0][1], rnd[1][1], 32) != 0);
+  CHECK(memcmp(rnd[0][1], rnd[1][0], 32) != 0 && memcmp(rnd[0][0], rnd[1][1], 32) != 0);
+}
+
+/* spec: rfc8446#4.4.2/12 — a server chain with its leaf first, then an unrelated certificate, then
+ * the CA (extraneous and out of order): the client takes the first entry as the end-entity
+ * certificate and verifies it against the trusted CA all the same. */
+VQ_TEST(hs_verify_extra_certs_any_order)
+{
+  EVP_PKEY *cak = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  EVP_PKEY *ok = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  EVP_PKEY *lk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *ca = mk_x509("vquic test CA", cak, NULL, NULL, EVP_sha256());
+  X509 *other = mk_x509("unrelated", ok, NULL, NULL, EVP_sha256());
+  X509 *leaf = ca ? mk_x509("localhost", lk, ca, cak, EVP_sha256()) : NULL;
+  CHECK(ca && other && leaf);
+  if (ca && other && leaf) {
+    char *ca_pem = pem_of(0, ca), *other_pem = pem_of(0, other), *leaf_pem = pem_of(0, leaf);
+    char *key_pem = pem_of(1, lk);
+    size_t n = strlen(leaf_pem) + strlen(other_pem) + strlen(ca_pem) + 1;
+    char *chain = malloc(n);
+    snprintf(chain, n, "%s%s%s", leaf_pem, other_pem, ca_pem);
+    opts o;
+    defaults(&o);
+    o.insecure = 0;
+    o.ca_pem = ca_pem;
+    o.cert_pem = chain;
+    o.key_pem = key_pem;
+    CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+    /* the first entry is the one that counts: the unrelated certificate first does not go with
+     * the server's key, and such a context is refused */
+    snprintf(chain, n, "%s%s%s", other_pem, leaf_pem, ca_pem);
+    char err[200];
+    vq_tls_ctx *x = NULL;
+    vq_tls_ctx_config sc = {0};
+    sc.is_server = 1;
+    sc.cert_pem = (const uint8_t *)chain;
+    sc.cert_pem_len = strlen(chain);
+    sc.key_pem = (const uint8_t *)key_pem;
+    sc.key_pem_len = strlen(key_pem);
+    sc.alpn = ALPN_H3;
+    sc.alpn_len = sizeof ALPN_H3;
+    CHECK(vq_tls_ctx_new(&x, &sc, err, sizeof err) != VQ_OK); /* key does not match the first */
+    vq_tls_ctx_free(x);
+    free(chain);
+    free(ca_pem);
+    free(other_pem);
+    free(leaf_pem);
+    free(key_pem);
+  }
+  X509_free(ca);
+  X509_free(other);
+  X509_free(leaf);
+  EVP_PKEY_free(cak);
+  EVP_PKEY_free(ok);
+  EVP_PKEY_free(lk);
+}
+
+/* spec: rfc8446#4.4.2.2/3 — a leaf whose Key Usage extension lacks digitalSignature (only
+ * keyEncipherment, or keyAgreement) cannot sign the CertificateVerify: the client refuses it with
+ * unsupported_certificate; with digitalSignature (alone or with others) it is accepted. */
+VQ_TEST(hs_verify_key_usage_digital_signature)
+{
+  static const char *ku[4] = {"critical,keyEncipherment", "critical,keyAgreement",
+                              "critical,digitalSignature", "digitalSignature,keyEncipherment"};
+  EVP_PKEY *cak = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  EVP_PKEY *lk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *ca = mk_x509("vquic test CA", cak, NULL, NULL, EVP_sha256());
+  CHECK(ca != NULL);
+  char *ca_pem = ca ? pem_of(0, ca) : NULL, *key_pem = pem_of(1, lk);
+  for (int i = 0; i < 4 && ca; i++) {
+    g_leaf_ku = ku[i];
+    X509 *leaf = mk_x509("localhost", lk, ca, cak, EVP_sha256());
+    g_leaf_ku = NULL;
+    CHECK(leaf != NULL);
+    if (!leaf) continue;
+    char *leaf_pem = pem_of(0, leaf);
+    opts o;
+    defaults(&o);
+    o.insecure = 0;
+    o.ca_pem = ca_pem;
+    o.cert_pem = leaf_pem;
+    o.key_pem = key_pem;
+    if (i < 2) run_fail(t, &o, 0, VQ_ERR_TLS_UNSUPPORTED_CERTIFICATE, 43, "digitalSignature");
+    else CHECK(run_ok(t, &o, VQ_CS_AES_128_GCM_SHA256));
+    free(leaf_pem);
+    X509_free(leaf);
+  }
+  free(ca_pem);
+  free(key_pem);
+  X509_free(ca);
+  EVP_PKEY_free(cak);
+  EVP_PKEY_free(lk);
+}
+
+/* spec: rfc8446#4.1.3/4 — a legacy_session_id_echo other than the client's (empty) one, in a
+ * ServerHello or a HelloRetryRequest: illegal_parameter. */
+VQ_TEST(hs_client_checks_session_id_echo)
+{
+  vq_tls_test_hooks none = {0};
+  uint8_t a[256];
+  sh_reset();
+  for (int hrr = 0; hrr < 2; hrr++) {
+    g_sh_sid_len = 8;
+    size_t na = build_sh(a, sizeof a, hrr, VQ_CS_AES_128_GCM_SHA256,
+                         hrr ? VQ_HS_GROUP_SECP256R1 : VQ_HS_GROUP_X25519);
+    CHECK_EQ(client_gets(t, &none, a, na, NULL, 0), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+    CHECK(strstr(g_detail, "legacy_session_id_echo") != NULL);
+  }
+  sh_reset();
+}
+
+/* The server's Handshake flight with its Certificate replaced by one with no entries. */
+static size_t empty_server_cert(int from_server, vq_level l, const uint8_t *in, size_t n, uint8_t *out,
+                                size_t cap)
+{
+  static const uint8_t empty[8] = {VQ_TLS_CERTIFICATE, 0, 0, 4, 0, 0, 0, 0};
+  vq_tls_msg m;
+  size_t off = 0, o = 0;
+  if (!from_server || l != VQ_LEVEL_HANDSHAKE) return 0;
+  while (off < n && vq_tls_msg_split(in + off, n - off, &m) == VQ_OK && o + m.size + 8 <= cap) {
+    if (m.type == VQ_TLS_CERTIFICATE) {
+      memcpy(out + o, empty, sizeof empty);
+      o += sizeof empty;
+    } else {
+      memcpy(out + o, in + off, m.size);
+      o += m.size;
+    }
+    off += m.size;
+  }
+  return off == n ? o : 0;
+}
+
+/* EncryptedExtensions with the raw extension g_ee_raw spliced in front of the others. */
+static const uint8_t *g_ee_raw;
+static size_t g_ee_raw_len;
+static size_t ee_splice(int from_server, vq_level l, const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+  vq_tls_msg m;
+  size_t rl = g_ee_raw_len;
+  if (!from_server || l != VQ_LEVEL_HANDSHAKE || vq_tls_msg_split(in, n, &m) != VQ_OK ||
+      m.type != VQ_TLS_ENCRYPTED_EXTENSIONS || m.size < 6 || n + rl > cap)
+    return 0;
+  memcpy(out, in, 6);
+  memcpy(out + 6, g_ee_raw, rl);
+  memcpy(out + 6 + rl, in + 6, n - 6);
+  size_t body = m.size - 4 + rl, el = (size_t)(in[4] << 8 | in[5]) + rl;
+  out[1] = (uint8_t)(body >> 16);
+  out[2] = (uint8_t)(body >> 8);
+  out[3] = (uint8_t)body;
+  out[4] = (uint8_t)(el >> 8);
+  out[5] = (uint8_t)el;
+  return n + rl;
+}
+
+/* spec: rfc8446#4.4.2.4/1 — a server Certificate with an empty certificate_list: decode_error.
+ * spec: rfc8446#4.3.1/2 — EncryptedExtensions with an extension that does not belong there
+ * (supported_versions, key_share): illegal_parameter. */
+VQ_TEST(hs_client_refuses_bad_server_flight)
+{
+  opts o;
+  defaults(&o);
+  o.rewrite = empty_server_cert;
+  run_fail(t, &o, 0, VQ_ERR_TLS_DECODE, 50, "server sent no certificate");
+  static const uint8_t sv[6] = {0x00, 0x2b, 0x00, 0x02, 0x03, 0x04};
+  static const uint8_t ks[8] = {0x00, 0x33, 0x00, 0x04, 0x00, 0x1d, 0x00, 0x00};
+  static const uint8_t unknown[5] = {0x7a, 0x7a, 0x00, 0x01, 0x00};
+  defaults(&o);
+  o.rewrite = ee_splice;
+  g_ee_raw = sv;
+  g_ee_raw_len = sizeof sv;
+  run_fail(t, &o, 0, VQ_ERR_TLS_ILLEGAL_PARAMETER, 47, "malformed EncryptedExtensions");
+  g_ee_raw = ks;
+  g_ee_raw_len = sizeof ks;
+  run_fail(t, &o, 0, VQ_ERR_TLS_ILLEGAL_PARAMETER, 47, "malformed EncryptedExtensions");
+  /* the control: an unknown extension there passes EncryptedExtensions (the handshake then fails
+   * at the CertificateVerify, over a transcript without it) */
+  g_ee_raw = unknown;
+  g_ee_raw_len = sizeof unknown;
+  run_fail(t, &o, 0, VQ_ERR_TLS_DECRYPT_ERROR, 51, "CertificateVerify");
+}
+
+/* spec: rfc8446#4.2.3/7 — RSA-PSS signatures (rsa_pss_rsae_sha256/384/512) by vq_hs_sign carry a
+ * salt as long as the digest: OpenSSL verifies them with that exact salt length (32, 48, 64) and
+ * refuses them with another. */
+VQ_TEST(hs_rsa_pss_salt_is_digest_length)
+{
+  static const uint16_t schemes[3] = {VQ_HS_SIG_RSA_PSS_RSAE_SHA256, VQ_HS_SIG_RSA_PSS_RSAE_SHA384,
+                                      VQ_HS_SIG_RSA_PSS_RSAE_SHA512};
+  static const char ctxs[] = "TLS 1.3, server CertificateVerify";
+  EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+  CHECK(rsa != NULL);
+  uint8_t th[48], sig[VQ_HS_SIG_MAX], content[64 + sizeof ctxs + 48];
+  for (int i = 0; i < 48; i++) th[i] = (uint8_t)(i * 11 + 1);
+  for (int i = 0; i < 3 && rsa; i++) {
+    const EVP_MD *md = i == 0 ? EVP_sha256() : i == 1 ? EVP_sha384() : EVP_sha512();
+    int hl = EVP_MD_get_size(md);
+    size_t tl = i == 0 ? 32 : 48, sl = 0;
+    CHECK_EQ(vq_hs_sign(rsa, schemes[i], 1, th, tl, sig, sizeof sig, &sl), VQ_OK);
+    memset(content, 0x20, 64);
+    memcpy(content + 64, ctxs, sizeof ctxs); /* with its terminating 0 as the separator */
+    memcpy(content + 64 + sizeof ctxs, th, tl);
+    size_t cl = 64 + sizeof ctxs + tl;
+    for (int salt = 0; salt < 2; salt++) {
+      EVP_MD_CTX *mc = EVP_MD_CTX_new();
+      EVP_PKEY_CTX *pc = NULL;
+      int ok = EVP_DigestVerifyInit(mc, &pc, md, NULL, rsa) == 1 &&
+               EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1 &&
+               EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, salt ? hl - 1 : hl) == 1 &&
+               EVP_DigestVerify(mc, sig, sl, content, cl) == 1;
+      CHECK_EQ(ok, salt == 0);
+      EVP_MD_CTX_free(mc);
+    }
+  }
+  ERR_clear_error();
+  EVP_PKEY_free(rsa);
+}
+
+/* spec: rfc8446#7.4.2/1 — the P-256 shared secret is always 32 bytes, leading zeros kept: key
+ * pairs are drawn until one pair's secret starts with a zero byte, and both sides then derive the
+ * same 32 bytes (with x25519 for comparison: 32 bytes too). */
+VQ_TEST(hs_ecdh_secret_keeps_leading_zeros)
+{
+  int zero_seen = 0;
+  for (int i = 0; i < 8192 && !zero_seen; i++) {
+    EVP_PKEY *a = NULL, *b = NULL;
+    uint8_t pa[VQ_HS_KX_MAX], pb[VQ_HS_KX_MAX], sa[VQ_SECRET_MAX], sb[VQ_SECRET_MAX];
+    size_t la = 0, lb = 0, na = 0, nb = 0;
+    uint16_t g = i == 0 ? VQ_HS_GROUP_X25519 : VQ_HS_GROUP_SECP256R1;
+    CHECK_EQ(vq_hs_kx_keygen(g, &a, pa, &la), VQ_OK);
+    CHECK_EQ(vq_hs_kx_keygen(g, &b, pb, &lb), VQ_OK);
+    CHECK_EQ(vq_hs_kx_derive(a, g, pb, lb, sa, &na), VQ_OK);
+    CHECK_EQ(vq_hs_kx_derive(b, g, pa, la, sb, &nb), VQ_OK);
+    CHECK_EQ(na, 32);
+    CHECK_MEM(sa, na, sb, nb);
+    if (g == VQ_HS_GROUP_SECP256R1 && sa[0] == 0) zero_seen = 1;
+    EVP_PKEY_free(a);
+    EVP_PKEY_free(b);
+    if (t->failed) break;
+  }
+  CHECK(zero_seen);
 }

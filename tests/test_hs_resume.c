@@ -107,6 +107,10 @@ static void poll_all(conn *k)
     if (k->nc < 10) k->csec[k->nc++] = s;
 }
 
+/* The server's anti-replay check for conn_open (NULL: none) and how often it was called. */
+static int (*g_early_check)(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms);
+static int g_early_calls;
+
 /* Both sides of one connection; the client offers session (may be NULL). Returns vq_tls_new's
  * status for the client. */
 static vq_status conn_open_v(vq_t *t, conn *k, vq_tls_ctx *sctx, vq_tls_ctx *cctx, uint64_t swall,
@@ -118,6 +122,8 @@ static vq_status conn_open_v(vq_t *t, conn *k, vq_tls_ctx *sctx, vq_tls_ctx *cct
   vq_tls_params sp = {NULL, stp ? stp : SERVER_TP, stp ? stp_len : sizeof SERVER_TP};
   vq_tls_params cp = {"localhost", CLIENT_TP, sizeof CLIENT_TP};
   vq_tls_resume sr = {swall, NULL, 0}, cr = {cwall, session, slen};
+  sr.early_check = g_early_check;
+  sr.early_check_ud = &g_early_calls;
   sr.quic_version = sver;
   cr.quic_version = cver;
   CHECK_EQ(vq_tls_new_ex(&k->s, &k->mem, sctx, &sp, &sr, &k->scx), VQ_OK);
@@ -219,7 +225,8 @@ static void first_session(vq_t *t, vq_tls_ctx *sctx, vq_tls_ctx *cctx, uint8_t *
   CHECK(!vq_tls_resumed(k.c) && !vq_tls_resumed(k.s));
   CHECK(sent(&k, VQ_TLS_CERTIFICATE));
   CHECK(sent(&k, VQ_TLS_NEW_SESSION_TICKET));
-  /* spec: rfc8446#4/1, rfc8446#4.3.1/1, rfc8446#4.4.3/1, rfc8446#4.4.3/3 — the server's messages in
+  /* spec: rfc8446#4.4.2/1 — a full handshake: the server sends its Certificate.
+   * spec: rfc8446#4/1, rfc8446#4.3.1/1, rfc8446#4.4.3/1, rfc8446#4.4.3/3 — the server's messages in
    * the order of §4.4.1: EncryptedExtensions right after ServerHello, CertificateVerify (it
    * authenticates with a certificate) right after Certificate and before Finished. */
   static const int order[6] = {VQ_TLS_SERVER_HELLO, VQ_TLS_ENCRYPTED_EXTENSIONS, VQ_TLS_CERTIFICATE,
@@ -252,8 +259,9 @@ VQ_TEST(hs_resume_basic)
   CHECK(vq_tls_session_offered(k.c));
   CHECK(!vq_tls_early_data_offered(k.c)); /* early data is off on both */
   {
-    /* spec: rfc8446#4.2.11/15 — pre_shared_key is the last extension of the ClientHello: its
-     * data ends where the message ends; spec: rfc8446#4.2.9/1 — with psk_key_exchange_modes */
+    /* spec: rfc8446#4.2.11/15, rfc8446#4.2/6 — pre_shared_key is the last extension of the
+     * ClientHello: its data ends where the message ends; spec: rfc8446#4.2.9/1, rfc8446#4.2.9/2 —
+     * with psk_key_exchange_modes */
     const uint8_t *d;
     size_t n;
     vq_tls_msg m;
@@ -343,7 +351,8 @@ static void spy_client_handshake(int from_server, vq_level l, uint8_t *b, size_t
 }
 
 /* spec: rfc9001#8.3/1 — with 0-RTT accepted the client's Handshake flight (its Finished) holds no
- * EndOfEarlyData message. */
+ * EndOfEarlyData message. spec: rfc8446#4.2.10/2 — the client's 0-RTT secret, from the first (and
+ * only) PSK it offers, equals the server's 0-RTT read secret. */
 VQ_TEST(hs_resume_early_accepted)
 {
   srv_opts so = {0};
@@ -430,7 +439,9 @@ VQ_TEST(hs_resume_early_refused)
   vq_tls_ctx_free(cctx);
 }
 
-/* spec: rfc8446#4.2.10/8 — the selected ALPN differs from the ticket's: resumed, no 0-RTT. */
+/* spec: rfc8446#4.2.10/8 — the selected ALPN differs from the ticket's: resumed, no 0-RTT.
+ * spec: rfc8446#4.2.10/10 — that check failed, so the server's EncryptedExtensions carries no
+ * early_data (the client learns that 0-RTT was not accepted) and no 0-RTT read key is installed. */
 VQ_TEST(hs_resume_alpn_changed)
 {
   srv_opts so = {0}, so2 = {0};
@@ -543,7 +554,8 @@ static void flip_binder(int from_server, vq_level l, uint8_t *b, size_t n)
 }
 
 /* spec: rfc8446#4.2.11/5, rfc8446#4.2.11/6 — an altered ticket, or one sealed under another key:
- * ignored, a full handshake (with Certificate) follows, no 0-RTT. */
+ * ignored, a full handshake (with Certificate) follows, no 0-RTT. spec: rfc8446#4.2.10/7 — no PSK
+ * accepted, so no early data accepted although it was offered. */
 VQ_TEST(hs_resume_bad_ticket_full_handshake)
 {
   srv_opts so = {0}, so2 = {0};
@@ -577,6 +589,8 @@ VQ_TEST(hs_resume_bad_ticket_full_handshake)
 }
 
 /* spec: rfc8446#4.2.11/9 — a binder that does not verify aborts with decrypt_error (51). */
+/* spec: rfc8446#4.2.11/8 — the binder is validated before the PSK is accepted: a flipped one
+ * fails the handshake with decrypt_error. */
 VQ_TEST(hs_resume_wrong_binder)
 {
   srv_opts so = {0};
@@ -995,6 +1009,287 @@ VQ_TEST(hs_resume_quic_version_binding)
   CHECK_EQ(pump(&k), VQ_OK);
   check_complete(t, &k);
   CHECK(!vq_tls_resumed(k.s) && !vq_tls_resumed(k.c));
+  conn_close(t, &k);
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+}
+
+/* spec: rfc8446#4.6.1/14, rfc8446#9.3/6 — a NewSessionTicket with an extension the client does not
+ * know (0x7a7a, before early_data) is taken all the same: the unknown extension is ignored, the
+ * session is kept with the ticket it carries, and 0-RTT is allowed by its early_data. */
+VQ_TEST(hs_resume_ticket_unknown_extension_ignored)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  conn k;
+  CHECK_EQ(conn_open(t, &k, sctx, cctx, T0, T0, NULL, 0, NULL, 0), VQ_OK);
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK_EQ(vq_tls_sessions_received(k.c), 1);
+  /* NewSessionTicket: lifetime 3600, age_add, nonce {9}, ticket "TICKET-X", extensions:
+   * 0x7a7a (3 bytes), early_data (max_early_data_size 0xffffffff) */
+  static const uint8_t nst[] = {4,    0,    0,    37,   0,    0,    0x0e, 0x10, 1,    2,    3,
+                                4,    1,    9,    0,    8,    'T',  'I',  'C',  'K',  'E',  'T',
+                                '-',  'X',  0,    15,   0x7a, 0x7a, 0,    3,    1,    2,    3,
+                                0,    42,   0,    4,    0xff, 0xff, 0xff, 0xff};
+  CHECK_EQ(sizeof nst, 4 + 37);
+  CHECK_EQ(vq_tls_recv(k.c, &k.ccx, VQ_LEVEL_APP, nst, sizeof nst), VQ_OK);
+  CHECK_EQ(vq_tls_alert(k.c), -1);
+  CHECK_EQ(vq_tls_sessions_received(k.c), 2);
+  uint8_t blob[VQ_TLS_SESSION_MAX];
+  size_t bl = 0, tl = 0;
+  const uint8_t *tk = NULL;
+  CHECK_EQ(vq_tls_session_get(k.c, blob, sizeof blob, &bl), VQ_OK);
+  CHECK(blob_ticket(blob, bl, &tk, &tl));
+  CHECK_MEM(tk, tl, "TICKET-X", 8);
+  /* max_early_data (after quic_version, suite, received_ms, lifetime, age_add) */
+  CHECK(bl > 30 && blob[26] == 0xff && blob[27] == 0xff && blob[28] == 0xff && blob[29] == 0xff);
+  CHECK(blob[18] == 0 && blob[19] == 0 && blob[20] == 0x0e && blob[21] == 0x10); /* lifetime 3600 */
+  conn_close(t, &k);
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+}
+
+/* An anti-replay record that has seen every ticket: counts the calls, refuses 0-RTT. */
+static int seen_all(void *ud, const uint8_t *ticket, size_t len, uint64_t expires_ms)
+{
+  (void)ticket, (void)len, (void)expires_ms;
+  ++*(int *)ud;
+  return 0;
+}
+
+/* spec: rfc8446#8.2/1 — an apparent replay (the anti-replay record says the ticket was seen) gets
+ * 0-RTT refused but the handshake goes on and resumes. spec: rfc8446#8.2/2 — the record is
+ * consulted only once the binder has validated the ClientHello: with a flipped binder the
+ * handshake fails (decrypt_error) without a look-up. */
+VQ_TEST(hs_resume_replay_refuses_early_only)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  so.early = co.early = 1;
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  uint8_t blob[VQ_TLS_SESSION_MAX];
+  size_t bl = 0;
+  first_session(t, sctx, cctx, blob, sizeof blob, &bl);
+  g_early_check = seen_all;
+  g_early_calls = 0;
+  conn k;
+  CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 5000, T0 + 5000, blob, bl, NULL, 0), VQ_OK);
+  CHECK(vq_tls_early_data_offered(k.c));
+  {
+    /* spec: rfc8446#4.2.10/1 — 0-RTT offered: early_data and pre_shared_key together */
+    const uint8_t *d;
+    size_t n;
+    vq_tls_msg m;
+    vq_tls_client_hello ch;
+    vq_tls_out_peek(k.c, VQ_LEVEL_INITIAL, &d, &n);
+    CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+    CHECK(ch.ext.has[VQ_TLS_EXT_EARLY_DATA] && ch.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY]);
+  }
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK_EQ(g_early_calls, 1);
+  CHECK(vq_tls_resumed(k.c) && vq_tls_resumed(k.s));
+  CHECK(!vq_tls_early_data_accepted(k.s));
+  CHECK(!vq_tls_early_data_accepted(k.c));
+  CHECK(find_secret(k.ssec, k.ns, VQ_LEVEL_EARLY, VQ_TLS_READ) == NULL);
+  conn_close(t, &k);
+  g_early_calls = 0;
+  CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 6000, T0 + 6000, blob, bl, NULL, 0), VQ_OK);
+  k.tamper = flip_binder;
+  CHECK_EQ(pump(&k), VQ_ERR_TLS_DECRYPT_ERROR);
+  CHECK_EQ(g_early_calls, 0);
+  conn_close(t, &k);
+  g_early_check = NULL;
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+}
+
+/* spec: rfc8446#4.2.9/3 — the ClientHello rebuilt without psk_key_exchange_modes but with
+ * pre_shared_key: the server aborts (missing_extension).
+ * spec: rfc8446#4.1.1/2, rfc8446#4.2.9/4 — a ClientHello offering the ticket with
+ * psk_key_exchange_modes = {psk_ke} only: the server, which selects psk_dhe_ke alone, does not take
+ * the PSK: its ServerHello carries no pre_shared_key (a full handshake with a certificate follows)
+ * and a key_share. The control: the same ClientHello with psk_dhe_ke kept but one byte changed
+ * (so the binder no longer matches) is decrypt_error: there the PSK was considered. */
+VQ_TEST(hs_resume_psk_ke_only_not_selected)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  uint8_t blob[VQ_TLS_SESSION_MAX];
+  size_t bl = 0;
+  first_session(t, sctx, cctx, blob, sizeof blob, &bl);
+  for (int mode = 0; mode < 3; mode++) {
+    conn k;
+    CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0), VQ_OK);
+    if (mode == 2) {
+      const uint8_t *d;
+      size_t n, used = 0;
+      vq_tls_msg m;
+      vq_tls_client_hello ch;
+      vq_tls_out_peek(k.c, VQ_LEVEL_INITIAL, &d, &n);
+      CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+      CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+      ch.ext.has[VQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES] = 0;
+      uint8_t *buf = malloc(n + 64);
+      CHECK_EQ(vq_tls_build_client_hello(buf, n + 64, &ch, &used), VQ_OK);
+      CHECK_EQ(vq_tls_recv(k.s, &k.scx, VQ_LEVEL_INITIAL, buf, used), VQ_ERR_TLS_MISSING_EXTENSION);
+      CHECK(strstr(vq_tls_error_detail(k.s), "psk_key_exchange_modes") != NULL);
+      free(buf);
+      conn_close(t, &k);
+      continue;
+    }
+    const uint8_t *d;
+    size_t n;
+    vq_tls_msg m;
+    vq_tls_client_hello ch;
+    vq_tls_out_peek(k.c, VQ_LEVEL_INITIAL, &d, &n);
+    uint8_t *copy = malloc(n);
+    memcpy(copy, d, n);
+    CHECK_EQ(vq_tls_msg_split(copy, n, &m), VQ_OK);
+    CHECK_EQ(vq_tls_parse_client_hello(m.body.p, m.body.len, &ch), VQ_OK);
+    CHECK(ch.ext.psk_modes.len == 1 && ch.ext.psk_modes.p[0] == 1);
+    if (mode == 0) copy[ch.ext.psk_modes.p - copy] = 0; /* psk_ke */
+    else copy[4 + 2] ^= 1;                              /* a byte of the random */
+    CHECK_EQ(vq_tls_recv(k.s, &k.scx, VQ_LEVEL_INITIAL, copy, n), mode ? VQ_ERR_TLS_DECRYPT_ERROR : VQ_OK);
+    free(copy);
+    if (mode == 0) {
+      vq_tls_server_hello sh;
+      vq_tls_out_peek(k.s, VQ_LEVEL_INITIAL, &d, &n);
+      CHECK_EQ(vq_tls_msg_split(d, n, &m), VQ_OK);
+      CHECK_EQ(vq_tls_parse_server_hello(m.body.p, m.body.len, &sh), VQ_OK);
+      CHECK(!sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY]);
+      CHECK(sh.ext.has[VQ_TLS_EXT_KEY_SHARE]);
+      CHECK(!vq_tls_resumed(k.s));
+    }
+    conn_close(t, &k);
+  }
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+}
+
+/* spec: rfc8446#4.2.11/3, rfc8446#4.6.1/4 — the server selects a PSK and a suite that fit together:
+ * a ticket from a TLS_AES_256_GCM_SHA384 connection resumes on a server preferring
+ * TLS_AES_128_GCM_SHA256 with the ticket's suite; on a server that allows only
+ * TLS_AES_128_GCM_SHA256 (another hash) it is not used: a full handshake follows. */
+VQ_TEST(hs_resume_ticket_suite_selected)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  vq_tls_ctx *s384 = mk_server(t, &so), *sall = mk_server(t, &so), *s256 = mk_server(t, &so);
+  vq_tls_ctx *cctx = mk_client(t, &co);
+  vq_tls_test_hooks h;
+  memset(&h, 0, sizeof h);
+  h.n_suites = 1;
+  h.suites[0] = VQ_CS_AES_256_GCM_SHA384;
+  vq_tls_ctx_set_test_hooks(s384, &h);
+  h.suites[0] = VQ_CS_AES_128_GCM_SHA256;
+  vq_tls_ctx_set_test_hooks(s256, &h);
+  uint8_t blob[VQ_TLS_SESSION_MAX];
+  size_t bl = 0;
+  first_session(t, s384, cctx, blob, sizeof blob, &bl);
+  conn k;
+  CHECK_EQ(conn_open(t, &k, sall, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0), VQ_OK);
+  CHECK(vq_tls_session_offered(k.c));
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK(vq_tls_resumed(k.s) && vq_tls_resumed(k.c));
+  CHECK_EQ(vq_tls_suite(k.s), VQ_CS_AES_256_GCM_SHA384);
+  conn_close(t, &k);
+  CHECK_EQ(conn_open(t, &k, s256, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0), VQ_OK);
+  CHECK_EQ(pump(&k), VQ_OK);
+  check_complete(t, &k);
+  CHECK(!vq_tls_resumed(k.s) && !vq_tls_resumed(k.c));
+  CHECK(sent(&k, VQ_TLS_CERTIFICATE));
+  CHECK_EQ(vq_tls_suite(k.s), VQ_CS_AES_128_GCM_SHA256);
+  conn_close(t, &k);
+  vq_tls_ctx_free(s384);
+  vq_tls_ctx_free(sall);
+  vq_tls_ctx_free(s256);
+  vq_tls_ctx_free(cctx);
+}
+
+static uint32_t g_nst_lifetime;
+static void spy_nst(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  vq_tls_new_session_ticket nst;
+  if (from_server && l == VQ_LEVEL_APP && vq_tls_msg_split(b, n, &m) == VQ_OK &&
+      m.type == VQ_TLS_NEW_SESSION_TICKET &&
+      vq_tls_parse_new_session_ticket(m.body.p, m.body.len, &nst) == VQ_OK)
+    g_nst_lifetime = nst.lifetime;
+}
+
+/* spec: rfc8446#4.6.1/12 — every ticket gets a fresh ticket_age_add: two tickets of one server,
+ * two different values. spec: rfc8446#4.6.1/9 — a server configured with a longer lifetime sends
+ * 604800 (7 days). spec: rfc8446#4.6.1/10 — a client told 0xffffffff seconds keeps the ticket 7
+ * days at most (the session's lifetime). */
+VQ_TEST(hs_resume_ticket_age_add_and_lifetime)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  so.lifetime = 10000000;
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  uint8_t a[VQ_TLS_SESSION_MAX], b[VQ_TLS_SESSION_MAX];
+  size_t al = 0, bl = 0;
+  first_session(t, sctx, cctx, a, sizeof a, &al);
+  first_session(t, sctx, cctx, b, sizeof b, &bl);
+  CHECK(al > 30 && bl > 30);
+  CHECK(memcmp(a + 22, b + 22, 4) != 0); /* age_add */
+  conn k;
+  CHECK_EQ(conn_open(t, &k, sctx, cctx, T0, T0, NULL, 0, NULL, 0), VQ_OK);
+  g_nst_lifetime = 0;
+  k.tamper = spy_nst;
+  CHECK_EQ(pump(&k), VQ_OK);
+  CHECK_EQ(g_nst_lifetime, 604800);
+  /* lifetime 0xffffffff, age_add, nonce {7}, ticket "TK-1", no extensions */
+  static const uint8_t nst[] = {4, 0, 0, 18, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 1, 7,
+                                0, 4, 'T', 'K', '-', '1', 0, 0};
+  CHECK_EQ(sizeof nst, 4 + 18);
+  CHECK_EQ(vq_tls_recv(k.c, &k.ccx, VQ_LEVEL_APP, nst, sizeof nst), VQ_OK);
+  CHECK_EQ(vq_tls_sessions_received(k.c), 2);
+  CHECK_EQ(vq_tls_session_get(k.c, a, sizeof a, &al), VQ_OK);
+  CHECK(al > 30 && a[18] == 0x00 && a[19] == 0x09 && a[20] == 0x3a && a[21] == 0x80); /* 604800 */
+  conn_close(t, &k);
+  vq_tls_ctx_free(sctx);
+  vq_tls_ctx_free(cctx);
+}
+
+/* Sets the ServerHello's pre_shared_key selected_identity to 1. */
+static void psk_identity_1(int from_server, vq_level l, uint8_t *b, size_t n)
+{
+  vq_tls_msg m;
+  vq_tls_server_hello sh;
+  if (!from_server || l != VQ_LEVEL_INITIAL || vq_tls_msg_split(b, n, &m) != VQ_OK ||
+      m.type != VQ_TLS_SERVER_HELLO || vq_tls_parse_server_hello(m.body.p, m.body.len, &sh) != VQ_OK ||
+      !sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] || sh.ext.raw[VQ_TLS_EXT_PRE_SHARED_KEY].len != 2)
+    return;
+  b[sh.ext.raw[VQ_TLS_EXT_PRE_SHARED_KEY].p - b + 1] = 1;
+}
+
+/* spec: rfc8446#4.2.11/11, rfc8446#4.2.11/12 — a ServerHello selecting identity 1 when the client
+ * offered one: illegal_parameter; spec: rfc8446#4.2.11/13, rfc8446#4.2.11/14 — with 0-RTT offered
+ * (so the server goes on to accept early data), the same: only identity 0 is acceptable. */
+VQ_TEST(hs_resume_selected_identity_checked)
+{
+  srv_opts so = {0};
+  cli_opts co = {0};
+  so.early = co.early = 1;
+  vq_tls_ctx *sctx = mk_server(t, &so), *cctx = mk_client(t, &co);
+  uint8_t blob[VQ_TLS_SESSION_MAX];
+  size_t bl = 0;
+  first_session(t, sctx, cctx, blob, sizeof blob, &bl);
+  conn k;
+  CHECK_EQ(conn_open(t, &k, sctx, cctx, T0 + 1000, T0 + 1000, blob, bl, NULL, 0), VQ_OK);
+  CHECK(vq_tls_early_data_offered(k.c));
+  k.tamper = psk_identity_1;
+  CHECK_EQ(pump(&k), VQ_ERR_TLS_ILLEGAL_PARAMETER);
+  CHECK_EQ(vq_tls_alert(k.c), 47);
+  CHECK(vq_tls_early_data_accepted(k.s));
+  CHECK(strstr(vq_tls_error_detail(k.c), "selected_identity") != NULL);
   conn_close(t, &k);
   vq_tls_ctx_free(sctx);
   vq_tls_ctx_free(cctx);

@@ -145,6 +145,16 @@ static const uint16_t default_groups[2] = {VQ_HS_GROUP_X25519, VQ_HS_GROUP_SECP2
 static const uint16_t offered_sigs[5] = {VQ_HS_SIG_ECDSA_P256_SHA256, VQ_HS_SIG_ED25519,
                                          VQ_HS_SIG_RSA_PSS_RSAE_SHA256, VQ_HS_SIG_RSA_PSS_RSAE_SHA384,
                                          VQ_HS_SIG_RSA_PSS_RSAE_SHA512};
+/* What the client offers in signature_algorithms_cert: besides offered_sigs, the schemes that only
+ * certificate signatures use, which X509_verify_cert (vq_hs_verify_chain) verifies: ECDSA with
+ * P-384/P-521 and RSASSA-PKCS1-v1_5 with SHA-2 (never SHA-1 or MD5, rfc8446#4.2.3). */
+#define N_CERT_SIGS 10
+static const uint16_t offered_cert_sigs[N_CERT_SIGS] = {
+    VQ_HS_SIG_ECDSA_P256_SHA256,   VQ_HS_SIG_ED25519, VQ_HS_SIG_RSA_PSS_RSAE_SHA256,
+    VQ_HS_SIG_RSA_PSS_RSAE_SHA384, VQ_HS_SIG_RSA_PSS_RSAE_SHA512,
+    0x0503u /* ecdsa_secp384r1_sha384 */, 0x0603u /* ecdsa_secp521r1_sha512 */,
+    0x0401u /* rsa_pkcs1_sha256 */,       0x0501u /* rsa_pkcs1_sha384 */,
+    0x0601u /* rsa_pkcs1_sha512 */};
 
 /* ---- errors ------------------------------------------------------------------------------------ */
 
@@ -153,6 +163,7 @@ static const uint16_t offered_sigs[5] = {VQ_HS_SIG_ECDSA_P256_SHA256, VQ_HS_SIG_
  * (memory budget) internal_error (80). The connection closes with vq_status_transport_error(). */
 static vq_status fail(vq_tls *t, vq_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* spec: rfc8446#6.2/4 — the alert reported is the one each check names (the status carries it). */
 static vq_status fail(vq_tls *t, vq_status st, const char *fmt, ...)
 {
   if (t->err != VQ_OK) return t->err;
@@ -450,12 +461,15 @@ static int alpn_has(const uint8_t *a, size_t n, const uint8_t *name, size_t name
  * psk_key_exchange_modes, the HelloRetryRequest's cookie, quic_transport_parameters (rfc9001#8.2). */
 static vq_status client_send_hello(vq_tls *t)
 {
-  uint8_t suites[6], groups[4], sigs[10], versions[2] = {0x03, 0x04}, modes[1] = {1};
+  uint8_t suites[6], groups[4], sigs[10], cert_sigs[2 * N_CERT_SIGS], versions[2] = {0x03, 0x04},
+          modes[1] = {1};
   uint8_t shares[4 + VQ_HS_KX_MAX], pub[VQ_HS_KX_MAX], *p = NULL;
   size_t pl = 0, ns = 0, ng = 0, cap = 0, used = 0;
   const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
   EVP_PKEY_free(t->kx);
   t->kx = NULL;
+  /* spec: rfc8446#4.2.8/5 — one KeyShareEntry, from a key pair generated for this ClientHello
+   * alone (a new one for the second ClientHello after a HelloRetryRequest). */
   vq_status st = vq_hs_kx_keygen_ctx(t->ctx, t->group, &t->kx, pub, &pl);
   if (st != VQ_OK) return fail(t, st, "key share generation failed");
   for (size_t i = 0; i < ns; i++) {
@@ -469,6 +483,10 @@ static vq_status client_send_hello(vq_tls *t)
   for (size_t i = 0; i < 5; i++) {
     sigs[2 * i] = (uint8_t)(offered_sigs[i] >> 8);
     sigs[2 * i + 1] = (uint8_t)offered_sigs[i];
+  }
+  for (size_t i = 0; i < N_CERT_SIGS; i++) {
+    cert_sigs[2 * i] = (uint8_t)(offered_cert_sigs[i] >> 8);
+    cert_sigs[2 * i + 1] = (uint8_t)offered_cert_sigs[i];
   }
   shares[0] = (uint8_t)(t->group >> 8);
   shares[1] = (uint8_t)t->group;
@@ -486,7 +504,9 @@ static vq_status client_send_hello(vq_tls *t)
    * supported_groups. spec: rfc8446#9.2/10, rfc8446#9.2/11 — signature_algorithms,
    * supported_groups and key_share are always present.
    * spec: rfc8446#B/1, rfc8446#B.3.1.4/1 — every code point offered is a TLS 1.3 one (no
-   * _RESERVED or obsolete_RESERVED value). */
+   * _RESERVED or obsolete_RESERVED value).
+   * spec: rfc8446#9.3/4 — and every one is implemented: the suites (protect.c, kdf.c), the groups
+   * (vq_hs_kx_*) and the signature schemes (vq_hs_verify). */
   vq_tls_client_hello ch;
   memset(&ch, 0, sizeof ch);
   ch.legacy_version = VQ_TLS_LEGACY_VERSION;
@@ -498,7 +518,9 @@ static vq_status client_send_hello(vq_tls *t)
   ch.cipher_suites.len = 2 * ns;
   ch.has_extensions = 1;
   vq_tls_exts *e = &ch.ext;
-  /* spec: rfc9001#8.1 — SNI names the server unless it is an IP literal (RFC 6066 §3).
+  /* spec: rfc8446#9.2/13 — server_name is supported: sent whenever the application names the
+   * server by a host name.
+   * spec: rfc9001#8.1 — SNI names the server unless it is an IP literal (RFC 6066 §3).
    * spec: rfc9114#3.2/2, rfc9114#3.2/3 — the target host is indicated this way: SNI whenever the
    * server is named by a domain name */
   if (t->send_sni) {
@@ -517,6 +539,14 @@ static vq_status client_send_hello(vq_tls *t)
   e->has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS] = 1;
   e->sig_algs.p = sigs;
   e->sig_algs.len = sizeof sigs;
+  /* spec: rfc8446#9.1/2 — rsa_pkcs1_sha256 is supported for certificates (and rsa_pss_rsae_sha256
+   * and ecdsa_secp256r1_sha256 for both): signature_algorithms_cert says so to the server.
+   * spec: rfc8446#9.2/1, rfc8446#9.2/2 — with it every extension of §9.2 is implemented, and
+   * each ClientHello sends supported_versions, signature_algorithms, supported_groups and key_share
+   * (and, resuming, pre_shared_key with psk_key_exchange_modes). */
+  e->has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS_CERT] = 1;
+  e->sig_algs_cert.p = cert_sigs;
+  e->sig_algs_cert.len = sizeof cert_sigs;
   e->has[VQ_TLS_EXT_ALPN] = 1;
   e->alpn.p = t->ctx->alpn;
   e->alpn.len = t->ctx->alpn_len;
@@ -527,7 +557,8 @@ static vq_status client_send_hello(vq_tls *t)
   e->psk_modes.p = modes;
   e->psk_modes.len = 1;
   if (t->cookie_len) {
-    /* spec: rfc8446#4.2.2 — the cookie of a HelloRetryRequest is echoed in the new ClientHello. */
+    /* spec: rfc8446#4.2.2, rfc8446#4.2.2/2 — the cookie of a HelloRetryRequest is echoed in the new
+     * ClientHello. */
     e->has[VQ_TLS_EXT_COOKIE] = 1;
     e->cookie.p = t->cookie;
     e->cookie.len = t->cookie_len;
@@ -586,6 +617,8 @@ static vq_status client_send_hello(vq_tls *t)
   st = out_commit(t, VQ_LEVEL_INITIAL, used);
   if (st != VQ_OK) return st;
   /* spec: rfc9001#4.6.1 — the client may send 0-RTT once it has sent its ClientHello. */
+  /* spec: rfc8446#4.2.10/2 — the 0-RTT keys come from the one PSK offered, which is thus the
+   * first of pre_shared_key. */
   if (t->early_offered && !t->hrr) return derive_early(t, t->sess_hash, (vq_cipher_suite)t->sess.suite);
   return VQ_OK;
 }
@@ -598,8 +631,20 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
   const uint16_t *s = suites_of(t, &ns), *g = groups_of(t, &ng);
   vq_status st = vq_tls_parse_server_hello(m + 4, n - 4, &sh);
   if (st != VQ_OK) return fail(t, st, "malformed ServerHello");
-  /* spec: rfc8446#4.2.1/11, rfc8446#4.2.1/12, rfc8446#D.1/3 — supported_versions first, and only
-   * it (never legacy_version): anything but TLS 1.3 is protocol_version. */
+  /* spec: rfc8446#D.5/10 — a legacy_version of 0x0300 (SSL 3.0) or below is protocol_version,
+   * whatever supported_versions says. */
+  if (sh.legacy_version <= 0x0300u)
+    return fail(t, VQ_ERR_TLS_PROTOCOL_VERSION, "ServerHello legacy_version 0x%04x", sh.legacy_version);
+  /* spec: rfc8446#4.2.1/11, rfc8446#4.2.1/12 — supported_versions first, and only it (never
+   * legacy_version). spec: rfc8446#4.2.1/13 — when present it must name 0x0304, the one version
+   * offered: another value (older, or one not offered) is illegal_parameter. spec:
+   * rfc8446#4.1.4/11 — a HelloRetryRequest passed this check with 0x0304, so a ServerHello whose
+   * selected_version differs from the HelloRetryRequest's fails here with illegal_parameter too.
+   * spec: rfc8446#D.1/3 — without the extension the server chose TLS 1.2 or older, a version the
+   * client does not support: protocol_version (vq_tls_quic_check_server_hello). */
+  if (sh.ext.has[VQ_TLS_EXT_SUPPORTED_VERSIONS] && sh.ext.selected_version != VQ_TLS_VERSION_13)
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "%s selects version 0x%04x, not TLS 1.3",
+                sh.is_hrr ? "HelloRetryRequest" : "ServerHello", sh.ext.selected_version);
   st = vq_tls_quic_check_server_hello(&sh);
   if (st != VQ_OK) return fail(t, st, "ServerHello does not select TLS 1.3");
   /* spec: rfc8446#4.1.4/3, rfc8446#4.1.4/8 — a HelloRetryRequest goes through the same checks
@@ -632,6 +677,8 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
         return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "HelloRetryRequest selects group 0x%04x", sel);
       t->group = sel;
     }
+    /* spec: rfc8446#4.2.2/3 — the cookie is kept in this connection's state only (never in the
+     * session blob), so no later connection's first ClientHello carries it. */
     if (sh.ext.has[VQ_TLS_EXT_COOKIE] &&
         copy_out(t, &t->cookie, &t->cookie_len, sh.ext.cookie.p, sh.ext.cookie.len) != VQ_OK)
       return fail(t, VQ_ERR_NOMEM, "out of memory budget for the cookie");
@@ -645,7 +692,7 @@ static vq_status client_server_hello(vq_tls *t, const uint8_t *m, size_t n)
   /* spec: rfc8446#4.2.9/8 — psk_dhe_ke (the only mode offered): a key_share, resumed or not. */
   if (!sh.ext.has[VQ_TLS_EXT_KEY_SHARE])
     return fail(t, VQ_ERR_TLS_MISSING_EXTENSION, "ServerHello without key_share");
-  /* spec: rfc8446#4.2 — an extension the client did not offer: unsupported_extension. */
+  /* spec: rfc8446#4.2, rfc8446#4.2/4 — an extension the client did not offer: unsupported_extension. */
   if (sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] && !t->psk_sent)
     return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "pre_shared_key was not offered");
   if (sh.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY]) {
@@ -698,6 +745,8 @@ static vq_status client_ee(vq_tls *t, const uint8_t *m, size_t n)
    * as QUIC asks, rather than illegal_parameter */
   if (!alpn_has(t->ctx->alpn, t->ctx->alpn_len, name.p, name.len))
     return fail(t, VQ_ERR_TLS_NO_APPLICATION_PROTOCOL, "server selected an application protocol not offered");
+  /* spec: rfc8446#4.2/4 — server_name or early_data answering nothing we sent: unsupported_extension.
+   * spec: rfc8446#4.2.7/1 — supported_groups here is not looked at (nor remembered). */
   if (ee.ext.has[VQ_TLS_EXT_SERVER_NAME] && !t->send_sni)
     return fail(t, VQ_ERR_TLS_UNSUPPORTED_EXTENSION, "server_name acknowledged but not sent");
   if (ee.ext.has[VQ_TLS_EXT_EARLY_DATA] && (!t->early_offered || t->hrr))
@@ -719,7 +768,9 @@ static vq_status client_ee(vq_tls *t, const uint8_t *m, size_t n)
   return VQ_OK;
 }
 
-/* spec: rfc8446#4.3.2 — CertificateRequest: remembered; answered with an empty Certificate. */
+/* spec: rfc8446#4.3.2 — CertificateRequest: remembered; answered with an empty Certificate.
+ * spec: rfc8446#4.3.2/7, rfc8446#9.3/6 — its extensions are not looked at, so unrecognized ones
+ * are ignored (the parser only checks their framing). */
 static vq_status client_cr(vq_tls *t, const uint8_t *m, size_t n)
 {
   vq_tls_certificate_request cr;
@@ -763,6 +814,8 @@ static vq_status client_certificate(vq_tls *t, const uint8_t *m, size_t n)
       return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "out of memory");
     }
   }
+  /* spec: rfc8446#4.4.2/12 — the end-entity certificate is the first entry; the others go to the
+   * verification as untrusted intermediates, in whatever order and number (extra ones unused). */
   X509 *leaf = sk_X509_value(t->peer_chain, 0);
   EVP_PKEY *key = leaf ? X509_get0_pubkey(leaf) : NULL;
   int usable = 0;
@@ -825,7 +878,10 @@ static vq_status client_finished(vq_tls *t, const uint8_t *m, size_t n)
   /* spec: rfc9001#8.3/1 — after accepted 0-RTT the client's flight is still only (Certificate and)
    * Finished: no EndOfEarlyData (QUIC ends 0-RTT by switching keys) */
   if (t->cert_requested) {
-    /* spec: rfc8446#4.4.2 — without a certificate the client sends an empty Certificate. */
+    /* spec: rfc8446#4.4.2/2 — a Certificate exactly when a CertificateRequest came; spec:
+     * rfc8446#4.4.2/3 — vquic's client has no certificate: an empty certificate_list, with the
+     * request's certificate_request_context; spec: rfc8446#4.4.2/4 — the Finished below follows
+     * all the same. */
     uint8_t *p = NULL;
     size_t cap = 0, used = 0;
     vq_tls_certificate ct;
@@ -848,7 +904,9 @@ static vq_status client_finished(vq_tls *t, const uint8_t *m, size_t n)
 }
 
 /* spec: rfc8446#4.6.1 — NewSessionTicket after the handshake: checked (rfc9001#4.6.1) and kept as
- * the session vq_tls_session_get hands out (the latest replaces an earlier one). */
+ * the session vq_tls_session_get hands out (the latest replaces an earlier one).
+ * spec: rfc8446#4.6.1/14, rfc8446#9.3/6 — of its extensions only early_data is looked at:
+ * unrecognized ones are ignored (the parser skips them). */
 static vq_status client_nst(vq_tls *t, const uint8_t *m, size_t n)
 {
   vq_tls_new_session_ticket nst;
@@ -929,7 +987,11 @@ static size_t server_schemes(EVP_PKEY *key, uint16_t out[3])
 }
 
 /* spec: rfc8446#4.1.4 — HelloRetryRequest: the selected suite, supported_versions, and key_share
- * naming the group the client must send a share for. */
+ * naming the group the client must send a share for.
+ * spec: rfc8446#4.1.4/1 — supported_versions is always there, and besides it only what the client
+ * needs for its new ClientHello (the key_share group). spec: rfc8446#4.1.4/2 — both answer
+ * extensions every ClientHello that gets this far carries (server_client_hello requires
+ * supported_versions and key_share); no cookie is sent. */
 static vq_status server_send_hrr(vq_tls *t, uint16_t group)
 {
   vq_tls_server_hello hrr;
@@ -976,8 +1038,9 @@ static vq_status server_send_ticket(vq_tls *t)
   uint8_t nonce[8], ticket[VQ_HS_TICKET_MAX], age_add[4], *p = NULL;
   size_t tl = 0, cap = 0, used = 0;
   memset(&tk, 0, sizeof tk);
-  /* spec: rfc8446#4.6.1/12 — a fresh ticket_nonce per ticket of the connection (a counter). */
+  /* a fresh ticket_nonce per ticket of the connection (a counter, rfc8446#4.6.1) */
   for (size_t i = 0; i < 8; i++) nonce[i] = (uint8_t)(t->tickets_sent >> (56 - 8 * i));
+  /* spec: rfc8446#4.6.1/12 — a fresh random ticket_age_add for every ticket. */
   if (vq_hs_random(t->ctx, age_add, sizeof age_add) != VQ_OK)
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "no randomness");
   /* spec: rfc9369#5/2 — the ticket names the QUIC version of this connection (the negotiated one) */
@@ -1052,7 +1115,10 @@ static vq_status server_send_flight(vq_tls *t)
     ee.ext.quic_tp.p = t->local_tp ? t->local_tp : alpn;
     ee.ext.quic_tp.len = t->local_tp_len;
   }
-  /* spec: rfc8446#4.2.10/5 — early data accepted: early_data in EncryptedExtensions. */
+  /* spec: rfc8446#4.2.10/5 — early data accepted: early_data in EncryptedExtensions.
+   * spec: rfc8446#4.2/3 — every extension here answers one of the ClientHello: ALPN and
+   * quic_transport_parameters (server_client_hello requires both), early_data only when the client
+   * offered it (server_take_psk); never server_name, supported_groups or anything unrequested. */
   if (t->early_accepted) ee.ext.has[VQ_TLS_EXT_EARLY_DATA] = 1;
   vq_status st = out_reserve(t, VQ_LEVEL_HANDSHAKE, 64 + t->alpn_len + t->local_tp_len, &p, &cap);
   if (st != VQ_OK) return st;
@@ -1062,7 +1128,22 @@ static vq_status server_send_flight(vq_tls *t)
   if (st != VQ_OK) return st;
   /* spec: rfc8446#2.2 — resumed with a PSK: no Certificate, no CertificateVerify. */
   if (t->resumed) return server_send_finished_flight(t);
+  /* (tests only: a CertificateRequest, vq_tls_test_hooks.cert_request) */
+  if (t->ctx->hooks.cert_request_len) {
+    st = out_reserve(t, VQ_LEVEL_HANDSHAKE, t->ctx->hooks.cert_request_len, &p, &cap);
+    if (st != VQ_OK) return st;
+    memcpy(p, t->ctx->hooks.cert_request, t->ctx->hooks.cert_request_len);
+    st = out_commit(t, VQ_LEVEL_HANDSHAKE, t->ctx->hooks.cert_request_len);
+    if (st != VQ_OK) return st;
+    t->cert_requested = 1;
+  }
 
+  /* spec: rfc8446#4.4.2/15 — never empty: a server context always holds a certificate (the
+   * configured chain or a generated one, vq_tls_ctx_new). spec: rfc8446#4.4.2/9 — cert_list holds
+   * the leaf first, then the rest of the configured chain. spec: rfc8446#4.4.2/6 — every
+   * CertificateEntry's extensions are empty (the client sent nothing they could answer: no
+   * status_request or signed_certificate_timestamp is acted upon). spec: rfc8446#4.4.2.2/1 — X.509
+   * certificates in DER only (no other certificate type is negotiated). */
   vq_tls_certificate ct;
   memset(&ct, 0, sizeof ct);
   ct.context.p = alpn;
@@ -1104,6 +1185,8 @@ static int server_open_ticket(vq_tls *t, const vq_tls_client_hello *ch, vq_hs_ti
   if (!ch->ext.has[VQ_TLS_EXT_PRE_SHARED_KEY] || !ch->ext.has[VQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES] ||
       t->wall0 == 0 || t->ctx->no_tickets)
     return 0;
+  /* spec: rfc8446#4.1.1/2 — the key establishment mode comes from the client's list: psk_dhe_ke,
+   * the one this server selects, must be in it (psk_ke alone: no PSK, a full handshake). */
   if (!memchr(ch->ext.psk_modes.p, 1, ch->ext.psk_modes.len)) return 0; /* psk_dhe_ke */
   size_t off = 0;
   vq_tls_psk_identity id;
@@ -1161,7 +1244,10 @@ static vq_status server_take_psk(vq_tls *t, const vq_hs_ticket *tk, const vq_tls
                        * one that accepts then sends the same settings, reducing nothing */
                       !t->early_app_long && tk->app_len == t->early_app_len &&
                       CRYPTO_memcmp(tk->app, t->early_app, t->early_app_len) == 0;
-  /* spec: rfc8446#8/1, rfc8446#8/3 — anti-replay: the endpoint's check (a single-use record of the ticket for
+  /* spec: rfc8446#8.2/1 — an apparent replay only refuses 0-RTT: the resumption goes on.
+   * spec: rfc8446#8.2/2 — the check is keyed by the PSK identity of a ClientHello whose binder
+   * has just been validated above (a ClientHello that does not validate never gets here).
+   * spec: rfc8446#8/1, rfc8446#8/3 — anti-replay: the endpoint's check (a single-use record of the ticket for
    * its lifetime) decides last; a ticket seen before gets the resumption without 0-RTT. */
   if (t->early_accepted && t->early_check) {
     size_t ioff = 0;
@@ -1192,9 +1278,17 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
     return fail(t, st, "ClientHello without quic_transport_parameters");
   if (st == VQ_ERR_TLS_QUIC_SESSION_ID) return fail(t, st, "ClientHello legacy_session_id not empty");
   if (st != VQ_OK) return fail(t, st, "ClientHello does not offer TLS 1.3");
-  /* spec: rfc8446#9.2 — without a PSK, signature_algorithms, supported_groups and key_share are
-   * required: missing_extension (we accept a PSK only with (EC)DHE: supported_groups and key_share
-   * are always needed). */
+  /* spec: rfc8446#D.5/10 — legacy_version 0x0300 (SSL 3.0) or below: protocol_version (the only
+   * use of legacy_version; the version itself comes from supported_versions, rfc8446#4.2.1/4). */
+  if (ch.legacy_version <= 0x0300u)
+    return fail(t, VQ_ERR_TLS_PROTOCOL_VERSION, "ClientHello legacy_version 0x%04x", ch.legacy_version);
+  /* spec: rfc8446#9.2, rfc8446#9.2/9, rfc8446#9.2/12 — without a PSK, signature_algorithms,
+   * supported_groups and key_share are required: missing_extension (we accept a PSK only with
+   * (EC)DHE: supported_groups and key_share are always needed). spec: rfc8446#4.2.3/3 — so a
+   * server that would authenticate with its certificate, offered no signature_algorithms, aborts
+   * with missing_extension.
+   * spec: rfc8446#4.4.2.1/2, rfc8446#4.4.2.1/3 — status_request is not a known extension: the
+   * parser skips it like any unknown one and nothing the server sends answers it. */
   if ((!ch.ext.has[VQ_TLS_EXT_SIGNATURE_ALGORITHMS] && !ch.ext.has[VQ_TLS_EXT_PRE_SHARED_KEY]) ||
       !ch.ext.has[VQ_TLS_EXT_SUPPORTED_GROUPS] || !ch.ext.has[VQ_TLS_EXT_KEY_SHARE])
     return fail(t, VQ_ERR_TLS_MISSING_EXTENSION,
@@ -1209,7 +1303,8 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   int age_ok = 0, have_tk = server_open_ticket(t, &ch, &tk, &age_ok);
 
   /* spec: rfc8446#4.1.1 — the server selects a cipher suite (its preference among the client's);
-   * rfc8446#4.2.11/3 — with a usable ticket, the ticket's suite when both still allow it. */
+   * spec: rfc8446#4.2.11/3 — with a usable ticket, the ticket's suite when both still allow it (a
+   * ticket whose hash differs from the chosen suite's is dropped below, rfc8446#4.6.1/4). */
   uint16_t suite = 0;
   if (have_tk && u16_in(ch.cipher_suites, tk.suite) && u16_in_arr(s, ns, tk.suite) &&
       (!t->hrr || tk.suite == t->suite))
@@ -1241,13 +1336,18 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
    * spec: rfc8446#4.1.1/3 — none, but an accepted group in supported_groups: HelloRetryRequest.
    * spec: rfc8446#4.1.1/1, rfc8446#4.1.1/4, rfc8446#2.1/1 — no group in common: handshake_failure.
    * spec: rfc8446#9.1/3 — secp256r1 is among the groups (default_groups), and X25519. */
+  /* spec: rfc8446#4.2.8/13 — only a share whose group the client also lists in supported_groups
+   * is taken (a share in a group it does not list is skipped: then a HelloRetryRequest or
+   * handshake_failure), so the server's KeyShareEntry is always in one of the client's
+   * supported_groups; and with psk_dhe_ke the only mode selected (server_open_ticket) there is no
+   * psk_ke handshake without a share. */
   uint16_t group = 0;
   vq_tls_span share = {NULL, 0};
   for (size_t i = 0; i < ng && !group; i++) {
     size_t off = 0;
     vq_tls_key_share_entry e;
     while (!group && vq_tls_key_share_next(ch.ext.key_shares, &off, &e) == VQ_OK)
-      if (e.group == g[i] && vq_hs_group_supported(e.group)) {
+      if (e.group == g[i] && vq_hs_group_supported(e.group) && u16_in(ch.ext.groups, e.group)) {
         group = e.group;
         share = e.key_exchange;
       }
@@ -1325,6 +1425,8 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   if (st != VQ_OK) return fail(t, st, "key share generation failed");
   st = vq_hs_kx_derive(t->kx, group, share.p, share.len, shared, &sl);
   if (st != VQ_OK) return fail(t, st, "invalid client key share");
+  /* spec: rfc8446#4.1.3/3 — the server random is drawn on its own (RAND_bytes or the test
+   * source), never derived from the ClientHello's. */
   if (vq_hs_random(t->ctx, random, sizeof random) != VQ_OK) {
     OPENSSL_cleanse(shared, sizeof shared);
     return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "no randomness");
@@ -1365,9 +1467,30 @@ static vq_status server_client_hello(vq_tls *t, const uint8_t *m, size_t n)
   return VQ_OK;
 }
 
+/* The client's Certificate, after the CertificateRequest of vq_tls_test_hooks.cert_request.
+ * spec: rfc8446#4.4.2/2 — it comes exactly when one was requested (server_finished refuses a
+ * Finished without it, process() a Certificate without a request); spec: rfc8446#4.4.2/3 — vquic
+ * has no client certificates, so only an empty certificate_list is accepted. */
+static vq_status server_client_cert(vq_tls *t, const uint8_t *m, size_t n)
+{
+  vq_tls_certificate ct;
+  vq_status st = vq_tls_parse_certificate(m + 4, n - 4, &ct);
+  if (st != VQ_OK) return fail(t, st, "malformed client Certificate");
+  if (ct.context.len != 0)
+    return fail(t, VQ_ERR_TLS_ILLEGAL_PARAMETER, "client certificate_request_context does not match");
+  if (ct.count != 0)
+    return fail(t, VQ_ERR_TLS_UNSUPPORTED_CERTIFICATE, "client certificates are not supported");
+  st = vq_hs_th_add(&t->th, m, n);
+  if (st != VQ_OK) return fail(t, VQ_ERR_TLS_INTERNAL_ERROR, "transcript hash failed");
+  t->cert_requested = 2; /* answered */
+  return VQ_OK;
+}
+
 /* spec: rfc8446#4.4.4 — the client's Finished completes the handshake (rfc9001#4.1.1). */
 static vq_status server_finished(vq_tls *t, const uint8_t *m, size_t n)
 {
+  if (t->cert_requested == 1)
+    return fail(t, VQ_ERR_TLS_UNEXPECTED_MESSAGE, "client Finished without the requested Certificate");
   vq_status st = check_finished(t, m + 4, n - 4, t->c_hs, "client");
   if (st != VQ_OK) return st;
   st = vq_hs_th_add(&t->th, m, n);
@@ -1440,6 +1563,7 @@ static vq_status process(vq_tls *t, const uint8_t *m, size_t n)
     if (type == VQ_TLS_CLIENT_HELLO) return server_client_hello(t, m, n);
     break;
   case S_WAIT_FIN:
+    if (type == VQ_TLS_CERTIFICATE && t->cert_requested == 1) return server_client_cert(t, m, n);
     if (type == VQ_TLS_FINISHED) return server_finished(t, m, n);
     break;
   default: break;
@@ -1613,7 +1737,9 @@ void vq_tls_free(vq_tls *t)
   vq_hs_th_free(&t->th);
   EVP_PKEY_free(t->kx);
   sk_X509_pop_free(t->peer_chain, X509_free);
-  OPENSSL_cleanse(t, sizeof *t); /* every secret and queued secret */
+  /* spec: rfc8446#6/3 — every secret and queued secret (failed connection or not) is wiped before
+   * the memory goes back. */
+  OPENSSL_cleanse(t, sizeof *t);
   vq_mem_free(mem, t, sizeof *t);
 }
 
@@ -1655,6 +1781,7 @@ int vq_tls_poll_secret(vq_tls *t, vq_tls_secret *s)
   return 1;
 }
 
+/* spec: rfc8446#E.5/4 — how the application tells that the handshake has completed. */
 int vq_tls_handshake_complete(const vq_tls *t)
 {
   return t && t->err == VQ_OK && (t->state == C_DONE || t->state == S_DONE);

@@ -156,7 +156,11 @@ static vq_status verify_error_status(int err)
 }
 
 /* spec: rfc8446#4.4.2.4 — the client validates the server's chain; a failure aborts with the
- * alert for the reason (bad_certificate, unknown_ca, certificate_expired ...). */
+ * alert for the reason (bad_certificate, unknown_ca, certificate_expired ...).
+ * spec: rfc8446#4.4.2.2/9 — so a chain the client cannot accept ends the handshake with a
+ * certificate-related alert (verify_error_status: certificate_unknown when no closer one fits).
+ * (The DER encoding of certificate signature parameters and their agreement with the public key's,
+ * RFC 8446 §4.2.3, are OpenSSL's: X509_verify_cert's signature verification, ASN1_item_verify.) */
 vq_status vq_hs_verify_chain(const vq_tls_ctx *ctx, X509 *leaf, STACK_OF(X509) *chain,
                              const char *name, char *detail, size_t detail_cap)
 {
@@ -169,12 +173,37 @@ vq_status vq_hs_verify_chain(const vq_tls_ctx *ctx, X509 *leaf, STACK_OF(X509) *
   X509_STORE_CTX_set_purpose(sc, X509_PURPOSE_SSL_SERVER);
   int ok = X509_verify_cert(sc) == 1;
   int err = X509_STORE_CTX_get_error(sc);
+  /* spec: rfc8446#4.4.2.4/4 — OpenSSL verifies MD5 signatures like any other (the security level
+   * is not applied to a bare X509_STORE_CTX): every certificate of the verified chain whose
+   * signature was checked (all but the trust anchor at its end) must not be signed with an MD5
+   * hash, else bad_certificate. */
+  int md5_at = -1;
+  STACK_OF(X509) *vchain = ok ? X509_STORE_CTX_get0_chain(sc) : NULL;
+  for (int i = 0; vchain && i + 1 < sk_X509_num(vchain) && md5_at < 0; i++) {
+    int md = NID_undef, pk = NID_undef;
+    if (OBJ_find_sigid_algs(X509_get_signature_nid(sk_X509_value(vchain, i)), &md, &pk) == 1 &&
+        (md == NID_md5 || md == NID_md5_sha1 || md == NID_md4 || md == NID_md2))
+      md5_at = i;
+  }
   X509_STORE_CTX_free(sc);
+  if (md5_at >= 0) {
+    ERR_clear_error();
+    snprintf(detail, detail_cap, "certificate verify failed: certificate %d is signed with MD5", md5_at);
+    return VQ_ERR_TLS_BAD_CERTIFICATE;
+  }
   ERR_clear_error();
   if (!ok) {
     if (err == X509_V_OK) err = X509_V_ERR_UNSPECIFIED;
     snprintf(detail, detail_cap, "certificate verify failed: %s", X509_verify_cert_error_string(err));
     return verify_error_status(err);
+  }
+  /* spec: rfc8446#4.4.2.2/3 — a Key Usage extension on the leaf must allow digitalSignature (the
+   * key signs the CertificateVerify); X509_PURPOSE_SSL_SERVER would also let a keyEncipherment- or
+   * keyAgreement-only certificate through, which TLS 1.3 cannot use: unsupported_certificate. */
+  if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) != 0 &&
+      (X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0) {
+    snprintf(detail, detail_cap, "certificate verify failed: key usage does not allow digitalSignature");
+    return VQ_ERR_TLS_UNSUPPORTED_CERTIFICATE;
   }
   int match = vq_hs_is_ip_literal(name) ? X509_check_ip_asc(leaf, name, 0) == 1
                                         : X509_check_host(leaf, name, strlen(name), 0, NULL) == 1;

@@ -42,6 +42,11 @@ typedef struct vq_tls_test_hooks {
   uint16_t groups[2];         /* client: supported_groups offered; server: accepted, preferred first */
   uint16_t client_share_group;/* client: the group of its first key share (default x25519) */
   int omit_transport_params;  /* do not send quic_transport_parameters */
+  /* server: a whole CertificateRequest message (header included, empty certificate_request_context)
+   * sent after EncryptedExtensions in a full handshake; the server then expects the client's
+   * Certificate, which must be empty (vquic has no client certificates), before its Finished */
+  const uint8_t *cert_request;
+  size_t cert_request_len;
 } vq_tls_test_hooks;
 void vq_tls_ctx_set_test_hooks(vq_tls_ctx *ctx, const vq_tls_test_hooks *h);
 
