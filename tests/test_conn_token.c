@@ -816,3 +816,95 @@ VQ_TEST(conn_token_other_ip_keeps_3x_limit)
   client_done(&p);
   tpair_free(&p);
 }
+
+/* spec: rfc9369#5/1, rfc9369#5/2 — a NEW_TOKEN token belongs to the QUIC version of the connection
+ * that got it: a client does not offer a v1 token in a v2 first flight (token_version), nor after a
+ * Version Negotiation moved it to another version; a server does not accept one (it is sealed with
+ * the version: a v1 token in a v2 Initial counts as none, so a Retry in Retry mode); in v1 it works. */
+VQ_TEST(conn_token_bound_to_quic_version)
+{
+  tpair p_, *p = &p_;
+  CHECK(tpair_init(p, 1, 0, 0));
+  CHECK(get_token(p));
+  uint8_t tok[VQ_CONN_TOKEN_MAX];
+  size_t tl = p->token_len;
+  memcpy(tok, p->token, tl);
+  for (int c = 0; c < 3; c++) {
+    vq_conn_config cc = {0};
+    cc.tls = p->cctx;
+    cc.server_name = "localhost";
+    cc.token = tok;
+    cc.token_len = tl;
+    cc.versions[0] = c == 2 ? VQ_QUIC_V1 : VQ_QUIC_V2;
+    cc.versions[1] = c == 2 ? VQ_QUIC_V2 : VQ_QUIC_V1;
+    cc.token_version = c == 1 ? 0 : VQ_QUIC_V1; /* case 1: unknown, taken as the first flight's */
+    CHECK_EQ(vq_conn_new_client(&p->cli, &p->root, &cc, &p->cx), VQ_OK);
+    uint8_t d[1500];
+    size_t n = 0;
+    const uint8_t *itok = NULL;
+    size_t sent = next_initial(p, d, &n, &itok);
+    vq_endpoint_stats before, after;
+    vq_endpoint_get_stats(p->ep, &before);
+    uint64_t retries = p->retries;
+    to_server(p, d, n);
+    vq_endpoint_get_stats(p->ep, &after);
+    if (c == 0) {
+      /* the client keeps the v1 token out of its v2 first flight: a Retry for no token */
+      CHECK_EQ(sent, 0);
+      CHECK_EQ(after.new_tokens_refused, before.new_tokens_refused);
+      CHECK_EQ(p->retries, retries + 1);
+    } else if (c == 1) {
+      /* sent in v2: the server does not accept it */
+      CHECK_EQ(sent, tl);
+      CHECK_EQ(after.new_tokens_refused, before.new_tokens_refused + 1);
+      CHECK_EQ(after.new_tokens_accepted, before.new_tokens_accepted);
+      CHECK_EQ(p->retries, retries + 1);
+    } else {
+      /* in v1: accepted, no Retry */
+      CHECK_EQ(sent, tl);
+      CHECK_EQ(after.new_tokens_accepted, before.new_tokens_accepted + 1);
+      CHECK_EQ(p->retries, retries);
+    }
+    run_until_established(p);
+    CHECK_EQ(vq_conn_get_state(p->cli), VQ_CONN_ESTABLISHED);
+    client_done(p);
+    p->cx.now += VQ_MS(1000);
+  }
+  /* a v1 first flight with the token, answered by Version Negotiation from a v2-only server: the
+   * v2 attempt goes without it */
+  vq_endpoint_config ec = {0};
+  vq_endpoint *ep2 = NULL;
+  ec.conn.is_server = 1;
+  ec.conn.tls = p->sctx;
+  ec.token_key = token_key;
+  ec.addr_host = host_of;
+  ec.conn.versions[0] = VQ_QUIC_V2;
+  CHECK_EQ(vq_endpoint_new(&ep2, &p->root, &ec), VQ_OK);
+  vq_conn_config cc = {0};
+  cc.tls = p->cctx;
+  cc.server_name = "localhost";
+  cc.token = tok;
+  cc.token_len = tl;
+  cc.versions[0] = VQ_QUIC_V1;
+  cc.versions[1] = VQ_QUIC_V2;
+  cc.token_version = VQ_QUIC_V1;
+  CHECK_EQ(vq_conn_new_client(&p->cli, &p->root, &cc, &p->cx), VQ_OK);
+  uint8_t d[1500], resp[1500];
+  size_t n = 0, rl = 0;
+  const uint8_t *itok = NULL;
+  CHECK_EQ(next_initial(p, d, &n, &itok), tl);
+  vq_endpoint_conn *e2 = NULL;
+  int created = 0;
+  CHECK_EQ(vq_endpoint_recv(ep2, &p->cx, p->addr, sizeof(p->addr), d, n, &e2, &created, resp,
+                            sizeof(resp), &rl), VQ_OK);
+  CHECK(rl > 0 && !created);
+  CHECK_EQ(vq_conn_recv(p->cli, &p->cx, resp, rl, 0), VQ_OK);
+  CHECK(vq_conn_version_restarted(p->cli));
+  CHECK_EQ(vq_conn_version(p->cli), VQ_QUIC_V2);
+  CHECK_EQ(next_initial(p, d, &n, &itok), 0);
+  vq_conn_free(p->cli, NULL);
+  p->cli = NULL;
+  vq_endpoint_free(ep2);
+  tpair_free(p);
+  CHECK_EQ(p->root.used, 0);
+}

@@ -2311,16 +2311,19 @@ VQ_TEST(h3conn_session_file_v2_token)
   f.token_len = sizeof tok;
   f.origin = (const uint8_t *)origin;
   f.origin_len = strlen(origin);
+  f.token_version = 0x6b3343cfu;
   size_t len = 0;
   CHECK_EQ(vq_h3q_session_file_encode(&f, out, 10, &len), VQ_ERR_BUFFER_TOO_SMALL);
   CHECK_EQ(vq_h3q_session_file_encode(&f, out, sizeof out, &len), VQ_OK);
-  CHECK_EQ(out[4], 2);
-  CHECK_EQ(len, 5 + 2 + sizeof sess + 2 + 1 + strlen(origin) + 2 + sizeof tok);
+  CHECK_EQ(out[4], 3);
+  CHECK_EQ(len, 5 + 2 + sizeof sess + 2 + 1 + strlen(origin) + 2 + sizeof tok + 4);
   CHECK_EQ(vq_h3q_session_file_decode(out, len, &g), VQ_OK);
   CHECK_MEM(g.session, g.session_len, sess, sizeof sess);
   CHECK_MEM(g.token, g.token_len, tok, sizeof tok);
   CHECK_MEM(g.origin, g.origin_len, origin, strlen(origin));
   CHECK_EQ(g.has_settings, 0);
+  /* spec: rfc9369#5/1 — version 3 keeps the token's QUIC version */
+  CHECK_EQ(g.token_version, 0x6b3343cfu);
   /* the version 1 reader takes the session of a version 2 file */
   const uint8_t *sp = NULL;
   size_t sl = 0;
@@ -2334,8 +2337,13 @@ VQ_TEST(h3conn_session_file_v2_token)
   b[len] = 0;
   CHECK_EQ(vq_h3q_session_file_decode(b, len + 1, &g), VQ_ERR_TLS_SESSION_INVALID);
   CHECK(g.token == NULL && g.session == NULL);
-  b[4] = 3;
+  b[4] = 4;
   CHECK_EQ(vq_h3q_session_file_decode(b, len, &g), VQ_ERR_TLS_SESSION_INVALID);
+  /* a version 2 file (no token version) still reads, the version unknown */
+  b[4] = 2;
+  CHECK_EQ(vq_h3q_session_file_decode(b, len - 4, &g), VQ_OK);
+  CHECK_EQ(g.token_version, 0);
+  CHECK_MEM(g.token, g.token_len, tok, sizeof tok);
   /* a token alone (no session: a server without tickets) */
   f.session = NULL;
   f.session_len = 0;

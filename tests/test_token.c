@@ -3,6 +3,7 @@
 
 #include "vqtest.h"
 #include "vquic/cid.h"
+#include "vquic/protect.h"
 #include "vquic/token.h"
 
 static vq_status setup(vq_token_key *k, vq_rng *rng, vq_cx *cx, vq_time now)
@@ -31,21 +32,21 @@ VQ_TEST(token_retry_round_trip)
   CHECK_EQ(vq_cid_set(&rscid, (const uint8_t *)"\xf0\x67\xa5\x50\x2a\x42\x62\xb5", 8), VQ_OK);
   uint8_t tok[VQ_TOKEN_MAX];
   size_t len = 0;
-  CHECK_EQ(vq_token_make_retry(&k, &cx, addr, sizeof(addr), &odcid, &rscid, tok, sizeof(tok), &len), VQ_OK);
+  CHECK_EQ(vq_token_make_retry(&k, &cx, VQ_QUIC_V1, addr, sizeof(addr), &odcid, &rscid, tok, sizeof(tok), &len), VQ_OK);
   CHECK(len <= VQ_TOKEN_MAX);
   /* spec: rfc9000#8.1.4/1 — two tokens for the same address, CIDs and time differ (random nonce);
    * spec: rfc9000#8.1.1/1 — the server tells how each was provided (Retry or NEW_TOKEN) */
   uint8_t tok2[VQ_TOKEN_MAX], tok3[VQ_TOKEN_MAX];
   size_t len2 = 0, len3 = 0;
-  CHECK_EQ(vq_token_make_retry(&k, &cx, addr, sizeof(addr), &odcid, &rscid, tok2, sizeof(tok2), &len2), VQ_OK);
+  CHECK_EQ(vq_token_make_retry(&k, &cx, VQ_QUIC_V1, addr, sizeof(addr), &odcid, &rscid, tok2, sizeof(tok2), &len2), VQ_OK);
   CHECK_EQ(len2, len);
   CHECK(memcmp(tok, tok2, len) != 0);
-  CHECK_EQ(vq_token_make_new(&k, &cx, addr, sizeof(addr), tok3, sizeof(tok3), &len3), VQ_OK);
+  CHECK_EQ(vq_token_make_new(&k, &cx, VQ_QUIC_V1, addr, sizeof(addr), tok3, sizeof(tok3), &len3), VQ_OK);
   vq_token_info info;
-  CHECK_EQ(vq_token_check(&k, VQ_MS(6000), addr, sizeof(addr), tok3, len3, VQ_MS(10000), VQ_MS(86400000),
+  CHECK_EQ(vq_token_check(&k, VQ_MS(6000), VQ_QUIC_V1, addr, sizeof(addr), tok3, len3, VQ_MS(10000), VQ_MS(86400000),
                           &info), VQ_OK);
   CHECK_EQ(info.kind, VQ_TOKEN_KIND_NEW);
-  CHECK_EQ(vq_token_check(&k, VQ_MS(6000), addr, sizeof(addr), tok, len, VQ_MS(10000), VQ_MS(86400000),
+  CHECK_EQ(vq_token_check(&k, VQ_MS(6000), VQ_QUIC_V1, addr, sizeof(addr), tok, len, VQ_MS(10000), VQ_MS(86400000),
                           &info), VQ_OK);
   CHECK_EQ(info.kind, VQ_TOKEN_KIND_RETRY);
   CHECK_EQ(info.issued, VQ_MS(5000));
@@ -68,26 +69,29 @@ VQ_TEST(token_bound_to_address_and_key)
   const uint8_t a1[] = {10, 0, 0, 1, 0, 80}, a2[] = {10, 0, 0, 2, 0, 80};
   uint8_t tok[VQ_TOKEN_MAX];
   size_t len = 0;
-  CHECK_EQ(vq_token_make_new(&k, &cx, a1, sizeof(a1), tok, sizeof(tok), &len), VQ_OK);
+  CHECK_EQ(vq_token_make_new(&k, &cx, VQ_QUIC_V1, a1, sizeof(a1), tok, sizeof(tok), &len), VQ_OK);
   vq_token_info info;
-  CHECK_EQ(vq_token_check(&k, VQ_MS(2), a1, sizeof(a1), tok, len, VQ_MS(10), VQ_MS(1000), &info), VQ_OK);
+  CHECK_EQ(vq_token_check(&k, VQ_MS(2), VQ_QUIC_V1, a1, sizeof(a1), tok, len, VQ_MS(10), VQ_MS(1000), &info), VQ_OK);
   CHECK_EQ(info.kind, VQ_TOKEN_KIND_NEW);
-  CHECK_EQ(vq_token_check(&k, VQ_MS(2), a2, sizeof(a2), tok, len, VQ_MS(10), VQ_MS(1000), &info),
+  CHECK_EQ(vq_token_check(&k, VQ_MS(2), VQ_QUIC_V1, a2, sizeof(a2), tok, len, VQ_MS(10), VQ_MS(1000), &info),
            VQ_ERR_TOKEN_INVALID);
-  CHECK_EQ(vq_token_check(&other, VQ_MS(2), a1, sizeof(a1), tok, len, VQ_MS(10), VQ_MS(1000), &info),
+  CHECK_EQ(vq_token_check(&other, VQ_MS(2), VQ_QUIC_V1, a1, sizeof(a1), tok, len, VQ_MS(10), VQ_MS(1000), &info),
+           VQ_ERR_TOKEN_INVALID);
+  /* spec: rfc9369#5/2 — a token issued on a v1 connection does not open in a v2 Initial */
+  CHECK_EQ(vq_token_check(&k, VQ_MS(2), VQ_QUIC_V2, a1, sizeof(a1), tok, len, VQ_MS(10), VQ_MS(1000), &info),
            VQ_ERR_TOKEN_INVALID);
   /* every single-bit change is refused */
   int refused = 0;
   for (size_t i = 0; i < len * 8; i++) {
     tok[i / 8] ^= (uint8_t)(1u << (i % 8));
-    refused += vq_token_check(&k, VQ_MS(2), a1, sizeof(a1), tok, len, VQ_MS(10), VQ_MS(1000), &info) != VQ_OK;
+    refused += vq_token_check(&k, VQ_MS(2), VQ_QUIC_V1, a1, sizeof(a1), tok, len, VQ_MS(10), VQ_MS(1000), &info) != VQ_OK;
     tok[i / 8] ^= (uint8_t)(1u << (i % 8));
   }
   CHECK_EQ(refused, (int)(len * 8));
   /* truncated, empty and oversized tokens */
-  CHECK_EQ(vq_token_check(&k, VQ_MS(2), a1, sizeof(a1), tok, len - 1, VQ_MS(10), VQ_MS(1000), &info),
+  CHECK_EQ(vq_token_check(&k, VQ_MS(2), VQ_QUIC_V1, a1, sizeof(a1), tok, len - 1, VQ_MS(10), VQ_MS(1000), &info),
            VQ_ERR_TOKEN_INVALID);
-  CHECK_EQ(vq_token_check(&k, VQ_MS(2), a1, sizeof(a1), tok, 0, VQ_MS(10), VQ_MS(1000), &info),
+  CHECK_EQ(vq_token_check(&k, VQ_MS(2), VQ_QUIC_V1, a1, sizeof(a1), tok, 0, VQ_MS(10), VQ_MS(1000), &info),
            VQ_ERR_TOKEN_INVALID);
   vq_token_key_free(&k);
   vq_token_key_free(&other);
@@ -104,12 +108,12 @@ VQ_TEST(token_expiry)
   size_t len = 0;
   vq_cid c;
   CHECK_EQ(vq_cid_set(&c, (const uint8_t *)"abcdefgh", 8), VQ_OK);
-  CHECK_EQ(vq_token_make_retry(&k, &cx, a, sizeof(a), &c, &c, tok, sizeof(tok), &len), VQ_OK);
+  CHECK_EQ(vq_token_make_retry(&k, &cx, VQ_QUIC_V1, a, sizeof(a), &c, &c, tok, sizeof(tok), &len), VQ_OK);
   vq_token_info info;
-  CHECK_EQ(vq_token_check(&k, VQ_MS(109000), a, sizeof(a), tok, len, VQ_MS(10000), VQ_MS(1), &info), VQ_OK);
-  CHECK_EQ(vq_token_check(&k, VQ_MS(111000), a, sizeof(a), tok, len, VQ_MS(10000), VQ_MS(1), &info),
+  CHECK_EQ(vq_token_check(&k, VQ_MS(109000), VQ_QUIC_V1, a, sizeof(a), tok, len, VQ_MS(10000), VQ_MS(1), &info), VQ_OK);
+  CHECK_EQ(vq_token_check(&k, VQ_MS(111000), VQ_QUIC_V1, a, sizeof(a), tok, len, VQ_MS(10000), VQ_MS(1), &info),
            VQ_ERR_TOKEN_EXPIRED);
-  CHECK_EQ(vq_token_check(&k, VQ_MS(90000), a, sizeof(a), tok, len, VQ_MS(10000), VQ_MS(1), &info),
+  CHECK_EQ(vq_token_check(&k, VQ_MS(90000), VQ_QUIC_V1, a, sizeof(a), tok, len, VQ_MS(10000), VQ_MS(1), &info),
            VQ_ERR_TOKEN_EXPIRED); /* issued in the future */
   /* an expired Retry token is still an INVALID_TOKEN for the wire only if it was forged; an expired
    * one is a local decision (the server answers with a new Retry or closes) */

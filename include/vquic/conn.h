@@ -177,8 +177,13 @@ typedef struct vq_conn_config {
    * NEW_TOKEN token, its address counts as validated (no anti-amplification limit). */
   const uint8_t *token;
   size_t token_len;
-  int (*new_token)(void *ud, const vq_cx *cx, const uint8_t *addr, size_t addr_len, uint8_t *out,
-                   size_t cap, size_t *len);
+  /* Client: the QUIC version of the connection that received token (vq_conn_version of it). A
+   * token is specific to that version (RFC 9369 §5): when it is not the version of this connection's
+   * first flight (or of an attempt after Version Negotiation), the token is not sent. 0: unknown,
+   * taken to be the first flight's version. */
+  uint32_t token_version;
+  int (*new_token)(void *ud, const vq_cx *cx, uint32_t version, const uint8_t *addr, size_t addr_len,
+                   uint8_t *out, size_t cap, size_t *len);
   void *new_token_ud;
   int token_validated;
 } vq_conn_config;

@@ -47,23 +47,26 @@ vq_status vq_h3q_early_app(const vq_h3_config *cfg, uint8_t *out, size_t cap, si
  * SETTINGS of the connection the session came from (RFC 9114 §7.2.4.2/5), to resume with 0-RTT, and
  * an address validation token from a NEW_TOKEN frame (RFC 9000 §8.1.3) with the server it belongs to.
  * Format, big-endian:
- *   "VQH3" u8 version                 magic and version: 1 or 2
+ *   "VQH3" u8 version                 magic and version: 1, 2 or 3
  *   u16 session_len, session          the vq_conn_session_get blob (version 1: 1 .. VQ_TLS_SESSION_MAX
  *                                     bytes; version 2: 0 = none stored)
  *   u16 settings_len, settings        a SETTINGS frame payload (RFC 9114 §7.2.4.1) of the settings
  *                                     the server sent; settings_len 0: none stored (the ticket came
  *                                     before the SETTINGS or they never came: the defaults apply)
- * version 2 only:
+ * versions 2 and 3:
  *   u8 origin_len, origin             the server the token belongs to (vq-client: "host:port" of the
  *                                     URL), 1 .. 255 bytes with a token, 0 without
  *   u16 token_len, token              a NEW_TOKEN token, 0 .. VQ_H3Q_TOKEN_MAX bytes (0: none)
+ * version 3 only:
+ *   u32 token_version                 the QUIC version of the connection that got the token
+ *                                     (RFC 9369 §5; 0 without a token or when unknown)
  * and nothing after. Every field is bounds-checked when read; the settings are parsed as a received
  * SETTINGS frame would be (vq_h3_settings_parse). VQ_H3Q_SESSION_MAX bounds the whole. */
 #define VQ_H3Q_SETTINGS_MAX 256u
 #define VQ_H3Q_TOKEN_MAX VQ_CONN_TOKEN_MAX
 #define VQ_H3Q_ORIGIN_MAX 255u
 #define VQ_H3Q_SESSION_MAX                                                                         \
-  (5u + 2u + VQ_TLS_SESSION_MAX + 2u + VQ_H3Q_SETTINGS_MAX + 1u + VQ_H3Q_ORIGIN_MAX + 2u + VQ_H3Q_TOKEN_MAX)
+  (5u + 2u + VQ_TLS_SESSION_MAX + 2u + VQ_H3Q_SETTINGS_MAX + 1u + VQ_H3Q_ORIGIN_MAX + 2u + VQ_H3Q_TOKEN_MAX + 4u)
 
 typedef struct vq_h3q_session_file {
   const uint8_t *session;        /* NULL/0: none */
@@ -74,13 +77,15 @@ typedef struct vq_h3q_session_file {
   size_t origin_len;
   const uint8_t *token;          /* NULL/0: none */
   size_t token_len;
+  uint32_t token_version;        /* the QUIC version of the connection the token came from (0:
+                                    unknown; read from version 2 files) */
 } vq_h3q_session_file;
 
-/* Version 2 of f. VQ_ERR_INVALID_ARGUMENT for a too long session, token or origin, a token without
+/* Version 3 of f. VQ_ERR_INVALID_ARGUMENT for a too long session, token or origin, a token without
  * an origin or an origin without a token; VQ_ERR_BUFFER_TOO_SMALL with *len the size needed. */
 vq_status vq_h3q_session_file_encode(const vq_h3q_session_file *f, uint8_t *out, size_t cap,
                                      size_t *len);
-/* Reads version 1 or 2; the pointers of *f point into in. VQ_ERR_TLS_SESSION_INVALID (and *f
+/* Reads version 1, 2 or 3; the pointers of *f point into in. VQ_ERR_TLS_SESSION_INVALID (and *f
  * empty) for anything not of this format. */
 vq_status vq_h3q_session_file_decode(const uint8_t *in, size_t len, vq_h3q_session_file *f);
 

@@ -38,14 +38,17 @@ typedef struct vq_token_key {
 vq_status vq_token_key_init(vq_token_key *k, const uint8_t key[VQ_TOKEN_KEY_LEN]);
 void vq_token_key_free(vq_token_key *k);
 
-/* A Retry token for a client at addr whose first Initial had odcid; rscid is the Source CID the
+/* Every token is bound to a QUIC version (RFC 9369 §5, §4.1): it opens only with the version it was
+ * made for (the version of the Initial a Retry answers; for NEW_TOKEN, the connection's version).
+ *
+ * A Retry token for a client at addr whose first Initial had odcid; rscid is the Source CID the
  * Retry packet carries. cx gives the time and the nonce. */
-vq_status vq_token_make_retry(vq_token_key *k, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
-                              const vq_cid *odcid, const vq_cid *rscid, uint8_t *out, size_t cap,
+vq_status vq_token_make_retry(vq_token_key *k, const vq_cx *cx, uint32_t version,
+                              const uint8_t *addr, size_t addr_len, const vq_cid *odcid, const vq_cid *rscid, uint8_t *out, size_t cap,
                               size_t *len);
 /* A token for NEW_TOKEN (§8.1.3), good for later connections from addr. */
-vq_status vq_token_make_new(vq_token_key *k, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
-                            uint8_t *out, size_t cap, size_t *len);
+vq_status vq_token_make_new(vq_token_key *k, const vq_cx *cx, uint32_t version, const uint8_t *addr,
+                            size_t addr_len, uint8_t *out, size_t cap, size_t *len);
 
 typedef struct vq_token_info {
   uint8_t kind;          /* VQ_TOKEN_KIND_RETRY or VQ_TOKEN_KIND_NEW */
@@ -54,12 +57,12 @@ typedef struct vq_token_info {
   uint8_t nonce[VQ_TOKEN_NONCE_LEN]; /* the token's nonce: what a replay record remembers it by */
 } vq_token_info;
 
-/* Opens a token received in an Initial from addr at cx->now. VQ_ERR_TOKEN_INVALID when it does not
- * authenticate (not ours, altered, another address, malformed); VQ_ERR_TOKEN_EXPIRED when older than
+/* Opens a token received in an Initial of version from addr at cx->now. VQ_ERR_TOKEN_INVALID when it
+ * does not authenticate (not ours, altered, another address, another version, malformed); VQ_ERR_TOKEN_EXPIRED when older than
  * the lifetime of its kind (or issued in the future by more than a second). *info is set on VQ_OK
  * and on VQ_ERR_TOKEN_EXPIRED. */
-vq_status vq_token_check(vq_token_key *k, vq_time now, const uint8_t *addr, size_t addr_len,
-                         const uint8_t *token, size_t len, vq_time retry_lifetime,
+vq_status vq_token_check(vq_token_key *k, vq_time now, uint32_t version, const uint8_t *addr,
+                         size_t addr_len, const uint8_t *token, size_t len, vq_time retry_lifetime,
                          vq_time new_token_lifetime, vq_token_info *info);
 
 /* ---- stateless reset (RFC 9000 §10.3) ---------------------------------------------------------- */

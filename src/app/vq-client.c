@@ -591,6 +591,7 @@ int main(int argc, char **argv)
           memcmp(old_file.origin, hostport, old_file.origin_len) == 0) {
         cc.token = old_file.token;
         cc.token_len = old_file.token_len;
+        cc.token_version = old_file.token_version;
       }
     } else if (sess) {
       fprintf(stderr, "vq-client: --session-file %s: not a session file (ignored)\n", session_file);
@@ -793,6 +794,8 @@ int main(int argc, char **argv)
         strlen(hostport) <= VQ_H3Q_ORIGIN_MAX) {
       nf.token = tok;
       nf.token_len = tlen;
+      /* spec: rfc9369#5/1 — kept with the QUIC version it belongs to (the negotiated one) */
+      nf.token_version = vq_conn_version(conn);
       nf.origin = (const uint8_t *)hostport;
       nf.origin_len = strlen(hostport);
       token_stored = 1;

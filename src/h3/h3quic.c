@@ -224,7 +224,8 @@ static vq_status file_encode(int version, const vq_h3q_session_file *f, uint8_t 
     if (pl > VQ_H3Q_SETTINGS_MAX)
       return VQ_ERR_INVALID_ARGUMENT;
   }
-  size_t need = sizeof sess_magic + 2 + sl + 2 + pl + (version == 2 ? 1 + ol + 2 + tl : 0);
+  size_t need = sizeof sess_magic + 2 + sl + 2 + pl + (version >= 2 ? 1 + ol + 2 + tl : 0) +
+                (version == 3 ? 4 : 0);
   *len = need;
   if (!out || cap < need)
     return VQ_ERR_BUFFER_TOO_SMALL;
@@ -242,7 +243,7 @@ static vq_status file_encode(int version, const vq_h3q_session_file *f, uint8_t 
   if (pl)
     memcpy(out + o, fr, pl);
   o += pl;
-  if (version == 2) {
+  if (version >= 2) {
     out[o++] = (uint8_t)ol;
     if (ol)
       memcpy(out + o, f->origin, ol);
@@ -251,6 +252,13 @@ static vq_status file_encode(int version, const vq_h3q_session_file *f, uint8_t 
     out[o++] = (uint8_t)tl;
     if (tl)
       memcpy(out + o, f->token, tl);
+    o += tl;
+  }
+  if (version == 3) {
+    /* spec: rfc9369#5/1 — the QUIC version the token belongs to */
+    uint32_t tv = tl ? f->token_version : 0;
+    for (int i = 0; i < 4; i++)
+      out[o++] = (uint8_t)(tv >> (24 - 8 * i));
   }
   return VQ_OK;
 }
@@ -260,7 +268,7 @@ vq_status vq_h3q_session_file_encode(const vq_h3q_session_file *f, uint8_t *out,
 {
   if (!f)
     return VQ_ERR_INVALID_ARGUMENT;
-  return file_encode(2, f, out, cap, len);
+  return file_encode(3, f, out, cap, len);
 }
 
 vq_status vq_h3q_session_encode(const uint8_t *session, size_t session_len, const vq_h3_settings *settings,
@@ -290,7 +298,7 @@ vq_status vq_h3q_session_file_decode(const uint8_t *in, size_t len, vq_h3q_sessi
   file_clear(f);
   size_t o = sizeof sess_magic;
   if (!in || len < o + 2 || len > VQ_H3Q_SESSION_MAX || memcmp(in, sess_magic, 4) != 0 ||
-      (in[4] != 1 && in[4] != 2))
+      (in[4] != 1 && in[4] != 2 && in[4] != 3))
     return VQ_ERR_TLS_SESSION_INVALID;
   int version = in[4];
   size_t sl = (size_t)in[o] << 8 | in[o + 1];
@@ -309,7 +317,8 @@ vq_status vq_h3q_session_file_decode(const uint8_t *in, size_t len, vq_h3q_sessi
   o += pl;
   const uint8_t *op = NULL, *tp = NULL;
   size_t ol = 0, tl = 0;
-  if (version == 2) {
+  uint32_t tv = 0;
+  if (version >= 2) {
     if (len - o < 1)
       return VQ_ERR_TLS_SESSION_INVALID;
     ol = in[o++];
@@ -321,10 +330,15 @@ vq_status vq_h3q_session_file_decode(const uint8_t *in, size_t len, vq_h3q_sessi
       return VQ_ERR_TLS_SESSION_INVALID;
     tl = (size_t)in[o] << 8 | in[o + 1];
     o += 2;
-    /* a token always with its server, and nothing after it */
-    if (tl > VQ_H3Q_TOKEN_MAX || len - o != tl || (tl == 0) != (ol == 0))
+    /* a token always with its server, and nothing after it (version 3: but its QUIC version) */
+    size_t after = version == 3 ? 4u : 0u;
+    if (tl > VQ_H3Q_TOKEN_MAX || len - o < after || len - o - after != tl || (tl == 0) != (ol == 0))
       return VQ_ERR_TLS_SESSION_INVALID;
     tp = in + o;
+    for (size_t i = 0; i < after; i++)
+      tv = tv << 8 | in[o + tl + i];
+    if (tl == 0 && tv != 0)
+      return VQ_ERR_TLS_SESSION_INVALID;
   }
   if (pl) {
     vq_h3_settings s;
@@ -347,6 +361,7 @@ vq_status vq_h3q_session_file_decode(const uint8_t *in, size_t len, vq_h3q_sessi
     f->origin_len = ol;
     f->token = tp;
     f->token_len = tl;
+    f->token_version = tv;
   }
   return VQ_OK;
 }

@@ -452,9 +452,14 @@ vq_status vq_conn_new_client(vq_conn **out, vq_mem *parent, const vq_conn_config
   st = conn_alloc(&c, parent, cfg);
   if (st != VQ_OK)
     return st;
-  if (cfg->token_len) {
+  if (cfg->token_len && cfg->token_version && cfg->token_version != c->version) {
+    /* spec: rfc9369#5/1 — a token of another QUIC version is not used to initiate this one */
+    vq_cx_trace(cx, "token", "not sent: token_version=0x%08x version=0x%08x",
+                (unsigned)cfg->token_version, (unsigned)c->version);
+  } else if (cfg->token_len) {
     /* spec: rfc9000#8.1.3/2, rfc9000#8.1.3/9 — a token from an earlier connection to this server
      * goes in every Initial (build_packet) until a Retry replaces it (on_retry) */
+    c->token_version = c->version;
     memcpy(c->token, cfg->token, cfg->token_len);
     c->token_len = cfg->token_len;
     c->stats.token_sent = 1;
@@ -1002,8 +1007,8 @@ static vq_status pump_tls(vq_conn *c, const vq_cx *cx)
       size_t pal = 0;
       (void)vq_conn_peer_addr(c, &pa, &pal);
       if (c->cfg.new_token &&
-          c->cfg.new_token(c->cfg.new_token_ud, cx, pa, pal, c->new_token, sizeof(c->new_token),
-                           &tl) && tl > 0 && tl <= sizeof(c->new_token)) {
+          c->cfg.new_token(c->cfg.new_token_ud, cx, c->version, pa, pal, c->new_token,
+                           sizeof(c->new_token), &tl) && tl > 0 && tl <= sizeof(c->new_token)) {
         c->new_token_len = tl;
         c->new_token_pending = 1;
       }
@@ -1374,6 +1379,7 @@ static vq_status on_retry(vq_conn *c, const vq_cx *cx, const uint8_t *pkt, size_
    * (vq_conn_new_token_get returns NEW_TOKEN tokens only) */
   memcpy(c->token, pkt + h->token_off, h->token_len);
   c->token_len = h->token_len;
+  c->token_version = c->version;
   c->retry_received = 1;
   c->stats.retry_received = 1;
   st = install_initial(c, &scid);

@@ -126,6 +126,7 @@ struct vq_conn {
   int have_peer_scid;
   uint8_t token[VQ_CONN_TOKEN_MAX]; /* client: token to put in Initials (Retry / NEW_TOKEN) */
   size_t token_len;
+  uint32_t token_version;         /* client: the QUIC version token belongs to (RFC 9369 §5) */
   /* NEW_TOKEN (RFC 9000 §8.1.3, §19.7): server: the token to send; client: the newest received */
   uint8_t new_token[VQ_CONN_TOKEN_MAX];
   size_t new_token_len;

@@ -212,6 +212,12 @@ static vq_status restart(vq_conn *c, const vq_cx *cx, uint32_t version)
   c->tls = NULL;
   c->version = version;
   c->orig_version = version;
+  if (c->token_len && c->token_version != version) {
+    /* spec: rfc9369#5/1 — the NEW_TOKEN token belongs to the abandoned attempt's version: the new
+     * attempt does not offer it */
+    c->token_len = 0;
+    c->stats.token_sent = 0;
+  }
   c->vn_reacted = 1;
   uint8_t b[VQ_CID_MAX_LEN];
   size_t n = 8 > c->cfg.cid_len ? 8 : c->cfg.cid_len;

@@ -267,8 +267,8 @@ static size_t token_host(const vq_endpoint *ep, const uint8_t *addr, size_t len,
 }
 
 /* vq_conn_config.new_token of the endpoint's connections: a NEW_TOKEN token for addr. */
-static int ep_new_token(void *ud, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
-                        uint8_t *out, size_t cap, size_t *len)
+static int ep_new_token(void *ud, const vq_cx *cx, uint32_t version, const uint8_t *addr,
+                        size_t addr_len, uint8_t *out, size_t cap, size_t *len)
 {
   vq_endpoint *ep = ud;
   uint8_t host[VQ_ADDR_MAX];
@@ -279,7 +279,8 @@ static int ep_new_token(void *ud, const vq_cx *cx, const uint8_t *addr, size_t a
    * the client's host as authenticated data): nothing links it to this connection; spec:
    * rfc9000#8.1.3/7 — the random nonce makes every token unique across all clients; spec:
    * rfc9000#8.1.3/5 — the issue time gives its expiry (new_token_lifetime) */
-  if (vq_token_make_new(&ep->tokens, &tcx, host, hl, out, cap, len) != VQ_OK)
+  /* spec: rfc9369#5/2 — for the connection's (negotiated) version: it opens in no other */
+  if (vq_token_make_new(&ep->tokens, &tcx, version, host, hl, out, cap, len) != VQ_OK)
     return 0;
   ep->stats.new_tokens_issued++;
   return 1;
@@ -571,7 +572,9 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
     uint8_t host[VQ_ADDR_MAX];
     size_t hl = token_host(ep, addr, addr_len, host);
     vq_time tt = token_time(ep, cx);
-    st = vq_token_check(&ep->tokens, tt, host, hl, tk, h.token_len, ep->cfg.retry_token_lifetime,
+    /* spec: rfc9369#5/2 — and issued on a connection of this Initial's version */
+    st = vq_token_check(&ep->tokens, tt, h.version, host, hl, tk, h.token_len,
+                        ep->cfg.retry_token_lifetime,
                         ep->cfg.new_token_lifetime, &tok);
     /* spec: rfc9000#8.1.4/8 — a NEW_TOKEN token is accepted once: used before (or no room to record
      * it), it counts as none */
@@ -598,7 +601,7 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
     size_t tlen = 0, tag_off = 0;
     if (!resp || vq_cid_set(&odcid, dgram + h.dcid_off, h.dcid_len) != VQ_OK ||
         vq_cid_set(&cscid, dgram + h.scid_off, h.scid_len) != VQ_OK ||
-        vq_token_make_retry(&ep->tokens, cx, addr, addr_len, &odcid, &scid, token, sizeof(token),
+        vq_token_make_retry(&ep->tokens, cx, h.version, addr, addr_len, &odcid, &scid, token, sizeof(token),
                             &tlen) != VQ_OK ||
         vq_retry_write(resp, resp_cap, h.version, (uint8_t)(cx->rng ? vq_rng_next(cx->rng) & 15u : 0),
                        &cscid, &scid, token, tlen, &tag_off) != VQ_OK ||
@@ -614,7 +617,9 @@ vq_status vq_endpoint_recv_at(vq_endpoint *ep, const vq_cx *cx, int at_preferred
     /* spec: rfc9000#8.1.3/14 — a Retry token: it must be ours, for this address (and port: the
      * client comes straight back), unexpired, and the client must now send to the Retry's Source CID
      * (checked in every mode: servers sharing token_key may be configured differently) */
-    st = vq_token_check(&ep->tokens, cx->now, addr, addr_len, tk, h.token_len,
+    /* spec: rfc9369#4.1/3 — a Retry token opens only in the version of the Initial it answered
+     * (the client did not switch, rfc9369#4.1/2) */
+    st = vq_token_check(&ep->tokens, cx->now, h.version, addr, addr_len, tk, h.token_len,
                         ep->cfg.retry_token_lifetime, ep->cfg.retry_token_lifetime, &tok);
     /* spec: rfc9000#8.1.4/6 — and not used before: a Retry token opens one connection */
     if (st != VQ_OK || tok.kind != VQ_TOKEN_KIND_RETRY || tok.rscid.len != h.dcid_len ||

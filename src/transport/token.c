@@ -45,8 +45,16 @@ static uint64_t get64(const uint8_t *p)
 }
 
 /* Seals plain[0..plen) into out (kind, nonce, ciphertext, tag). */
-static vq_status seal(vq_token_key *k, const vq_cx *cx, uint8_t kind, const uint8_t *addr,
-                      size_t addr_len, const uint8_t *plain, size_t plen, uint8_t *out, size_t cap,
+static void put32(uint8_t *p, uint32_t v)
+{
+  for (int i = 3; i >= 0; i--) {
+    p[i] = (uint8_t)v;
+    v >>= 8;
+  }
+}
+
+static vq_status seal(vq_token_key *k, const vq_cx *cx, uint8_t kind, uint32_t version,
+                      const uint8_t *addr, size_t addr_len, const uint8_t *plain, size_t plen, uint8_t *out, size_t cap,
                       size_t *len)
 {
   size_t need = 1 + NONCE_LEN + plen + TAG_LEN;
@@ -59,9 +67,13 @@ static vq_status seal(vq_token_key *k, const vq_cx *cx, uint8_t kind, const uint
    * hard to guess and protect it (kind, address and content) against modification */
   out[0] = kind;
   vq_rng_fill(cx->rng, out + 1, NONCE_LEN);
-  uint8_t aad_kind = kind;
+  /* spec: rfc9369#5/2, rfc9369#4.1/3 — the QUIC version of the connection it was issued for is
+   * authenticated data too: it opens only in an Initial of that version */
+  uint8_t aad[5];
+  aad[0] = kind;
+  put32(aad + 1, version);
   int n = 0, ok = EVP_EncryptInit_ex(k->ctx, EVP_aes_256_gcm(), NULL, k->key, out + 1) == 1 &&
-                  EVP_EncryptUpdate(k->ctx, NULL, &n, &aad_kind, 1) == 1 &&
+                  EVP_EncryptUpdate(k->ctx, NULL, &n, aad, sizeof(aad)) == 1 &&
                   (addr_len == 0 || EVP_EncryptUpdate(k->ctx, NULL, &n, addr, (int)addr_len) == 1) &&
                   EVP_EncryptUpdate(k->ctx, out + 1 + NONCE_LEN, &n, plain, (int)plen) == 1 &&
                   EVP_EncryptFinal_ex(k->ctx, out + 1 + NONCE_LEN + n, &n) == 1 &&
@@ -81,8 +93,8 @@ static size_t put_cid(uint8_t *p, const vq_cid *c)
   return 1u + (c ? c->len : 0u);
 }
 
-vq_status vq_token_make_retry(vq_token_key *k, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
-                              const vq_cid *odcid, const vq_cid *rscid, uint8_t *out, size_t cap,
+vq_status vq_token_make_retry(vq_token_key *k, const vq_cx *cx, uint32_t version,
+                              const uint8_t *addr, size_t addr_len, const vq_cid *odcid, const vq_cid *rscid, uint8_t *out, size_t cap,
                               size_t *len)
 {
   uint8_t plain[8 + 2 + 2 * VQ_CID_MAX_LEN];
@@ -90,18 +102,18 @@ vq_status vq_token_make_retry(vq_token_key *k, const vq_cx *cx, const uint8_t *a
   size_t n = 8;
   n += put_cid(plain + n, odcid);
   n += put_cid(plain + n, rscid);
-  return seal(k, cx, VQ_TOKEN_KIND_RETRY, addr, addr_len, plain, n, out, cap, len);
+  return seal(k, cx, VQ_TOKEN_KIND_RETRY, version, addr, addr_len, plain, n, out, cap, len);
 }
 
-vq_status vq_token_make_new(vq_token_key *k, const vq_cx *cx, const uint8_t *addr, size_t addr_len,
-                            uint8_t *out, size_t cap, size_t *len)
+vq_status vq_token_make_new(vq_token_key *k, const vq_cx *cx, uint32_t version, const uint8_t *addr,
+                            size_t addr_len, uint8_t *out, size_t cap, size_t *len)
 {
   /* spec: rfc9000#8.1.4/4 — bound to the client's address (authenticated data); spec:
    * rfc9000#8.1.3/6 — only an encrypted timestamp under a fresh random nonce: nothing links it to
    * the connection */
   uint8_t plain[8];
   put64(plain, cx->now);
-  return seal(k, cx, VQ_TOKEN_KIND_NEW, addr, addr_len, plain, sizeof(plain), out, cap, len);
+  return seal(k, cx, VQ_TOKEN_KIND_NEW, version, addr, addr_len, plain, sizeof(plain), out, cap, len);
 }
 
 static int get_cid(const uint8_t *p, size_t len, size_t *off, vq_cid *c)
@@ -117,8 +129,8 @@ static int get_cid(const uint8_t *p, size_t len, size_t *off, vq_cid *c)
   return 1;
 }
 
-vq_status vq_token_check(vq_token_key *k, vq_time now, const uint8_t *addr, size_t addr_len,
-                         const uint8_t *token, size_t len, vq_time retry_lifetime,
+vq_status vq_token_check(vq_token_key *k, vq_time now, uint32_t version, const uint8_t *addr,
+                         size_t addr_len, const uint8_t *token, size_t len, vq_time retry_lifetime,
                          vq_time new_token_lifetime, vq_token_info *info)
 {
   memset(info, 0, sizeof(*info));
@@ -131,8 +143,11 @@ vq_status vq_token_check(vq_token_key *k, vq_time now, const uint8_t *addr, size
   uint8_t plain[VQ_TOKEN_MAX];
   uint8_t tag[TAG_LEN];
   memcpy(tag, token + len - TAG_LEN, TAG_LEN);
+  uint8_t aad[5];
+  aad[0] = kind;
+  put32(aad + 1, version);
   int n = 0, ok = EVP_DecryptInit_ex(k->ctx, EVP_aes_256_gcm(), NULL, k->key, token + 1) == 1 &&
-                  EVP_DecryptUpdate(k->ctx, NULL, &n, &kind, 1) == 1 &&
+                  EVP_DecryptUpdate(k->ctx, NULL, &n, aad, sizeof(aad)) == 1 &&
                   (addr_len == 0 || EVP_DecryptUpdate(k->ctx, NULL, &n, addr, (int)addr_len) == 1) &&
                   EVP_DecryptUpdate(k->ctx, plain, &n, token + 1 + NONCE_LEN, (int)clen) == 1 &&
                   EVP_CIPHER_CTX_ctrl(k->ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) == 1 &&
