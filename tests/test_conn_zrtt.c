@@ -1638,15 +1638,8 @@ VQ_TEST(conn_zrtt_compatible_negotiation_keeps_original_version)
     CHECK_EQ(vq_conn_version(s), VQ_QUIC_V2);
     CHECK_EQ(vq_conn_early_data(s), VQ_EARLY_ACCEPTED);
     static uint8_t rb[8000];
-    size_t got = 0;
     int fin = 0;
-    for (int k = 0; k < 10 && !fin; k++) {
-      size_t m = 0;
-      if (vq_conn_stream_read(s, &p->cx, id, rb + got, sizeof(rb) - got, &m, &fin) == VQ_OK)
-        got += m;
-      if (!fin)
-        round_trip(p);
-    }
+    size_t got = server_read_all(p, id, rb, sizeof(rb), &fin);
     CHECK(fin);
     CHECK_MEM(rb, got, body, sizeof(body));
   }
